@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+/**
+ * wmiscope command line. Thin: argument parsing (commander), output, exit codes.
+ * Exit codes: 0 = something was read (warnings allowed), 1 = nothing could be read, 2 = usage error.
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
+import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
+import { renderFileChunks } from '../evtx/parallel.js';
+import { framing } from '../evtx/serialize.js';
+import type { EvtxOutputFormat } from '../evtx/serialize.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function intList(v: string, prev: number[] = []): number[] {
+  const out = [...prev];
+  for (const part of v.split(',')) {
+    const t = part.trim();
+    if (!t) continue;
+    if (!/^\d+$/.test(t) || Number(t) > 65535) throw new InvalidArgumentError(`"${t}" is not an event id (0-65535)`);
+    out.push(Number(t));
+  }
+  return out;
+}
+
+function strList(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function threadCount(v: string): number {
+  if (v === 'auto' || v === '0') return availableParallelism();
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a positive integer or "auto"');
+  return Number(v);
+}
+
+/** Buffered writer honouring back-pressure. */
+class Out {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly stream: Writable) {}
+  async write(s: string): Promise<void> {
+    this.buf.push(s);
+    this.size += s.length;
+    if (this.size >= 1 << 20) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.buf.length) return;
+    const data = this.buf.join('');
+    this.buf = [];
+    this.size = 0;
+    if (!this.stream.write(data)) await new Promise<void>((res) => this.stream.once('drain', () => res()));
+  }
+  async end(): Promise<void> {
+    await this.flush();
+    if (this.stream !== process.stdout) await new Promise<void>((res) => this.stream.end(() => res()));
+  }
+}
+
+function printWarning(file: string, w: EvtxWarning): void {
+  process.stderr.write(`wmiscope: ${file}: warning [${w.code}]: ${w.message}\n`);
+}
+
+interface DumpOpts {
+  format: EvtxOutputFormat;
+  eventId?: number[];
+  channel?: string[];
+  provider?: string[];
+  recovered?: boolean;
+  threads: number;
+  meta?: boolean;
+  output?: string;
+  quiet?: boolean;
+  checksums: boolean;
+}
+
+async function dump(files: string[], o: DumpOpts): Promise<number> {
+  const stream: Writable = o.output ? createWriteStream(o.output) : process.stdout;
+  const out = new Out(stream);
+  const fr = framing(o.format);
+  let count = 0;
+  let readable = 0;
+  let warnings = 0;
+  if (o.format !== 'jsonl') await out.write(fr.open);
+  for (const file of files) {
+    try {
+      const chunks = renderFileChunks(file, {
+        threads: o.threads,
+        format: o.format,
+        recovered: o.recovered === true,
+        verifyChecksums: o.checksums,
+        meta: o.meta === true,
+        file: files.length > 1 || o.meta ? file : undefined,
+        filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
+      });
+      for await (const c of chunks) {
+        for (const w of c.warnings) {
+          warnings++;
+          if (!o.quiet) printWarning(file, w);
+        }
+        for (const t of c.texts) {
+          if (o.format === 'jsonl') await out.write(t + '\n');
+          else if (o.format === 'json') await out.write(count === 0 ? t : fr.sep + t);
+          else await out.write(t);
+          count++;
+        }
+      }
+      readable++;
+    } catch (e) {
+      const msg = e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
+      process.stderr.write(`wmiscope: error: ${msg}\n`);
+    }
+  }
+  if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
+  else if (o.format === 'xml') await out.write(fr.close);
+  await out.end();
+  if (!o.quiet) process.stderr.write(`wmiscope: ${count} record(s) from ${readable} of ${files.length} file(s), ${warnings} warning(s)\n`);
+  return readable > 0 ? 0 : 1;
+}
+
+function chunkLine(c: EvtxChunkInfo): string {
+  const range = c.firstRecordId !== undefined ? `${c.firstRecordId}-${c.lastRecordId}` : '-';
+  const crc = c.headerCrcValid === undefined ? '-' : `${c.headerCrcValid ? 'ok' : 'BAD'}/${c.dataCrcValid === undefined ? '-' : c.dataCrcValid ? 'ok' : 'BAD'}`;
+  return `  ${String(c.index).padStart(5)}  ${String(c.offset).padStart(10)}  ${c.status.padEnd(10)}  ${range.padEnd(23)}  ${crc.padEnd(7)}  ${String(c.records ?? '-').padStart(7)}  ${String(c.recovered ?? '-').padStart(9)}`;
+}
+
+function info(file: string, o: { format: string; recovered?: boolean }): number {
+  let reader: EvtxReader;
+  try {
+    reader = EvtxReader.open(file);
+  } catch (e) {
+    process.stderr.write(`wmiscope: error: ${e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`}\n`);
+    return 1;
+  }
+  try {
+    const chunks = reader.chunks({ recovered: o.recovered !== false });
+    const { records, recovered, skipped } = reader.lastStats;
+    const warnings = reader.warnings;
+    const summary = {
+      file,
+      header: reader.header,
+      slots: reader.slotCount,
+      chunksWithRecords: chunks.filter((c) => (c.records ?? 0) > 0).length,
+      records,
+      recovered,
+      unparsable: skipped,
+      chunks,
+      warnings,
+    };
+    if (o.format === 'json') {
+      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      return 0;
+    }
+    const h = reader.header;
+    const lines = [
+      `file:               ${file}`,
+      `format version:     ${h.majorVersion}.${h.minorVersion}`,
+      `header chunk count: ${h.chunkCount} (first ${h.firstChunkNumber}, last ${h.lastChunkNumber})`,
+      `chunk slots:        ${reader.slotCount} (${summary.chunksWithRecords} with records)`,
+      `next record id:     ${h.nextRecordId}`,
+      `flags:              0x${h.flags.toString(16)}${h.dirty ? ' dirty' : ''}${h.full ? ' full' : ''}`,
+      `header checksum:    0x${h.checksum.toString(16).padStart(8, '0')} ${h.checksumValid ? 'ok' : 'MISMATCH'}`,
+      `records:            ${records} allocated, ${recovered} recovered from slack, ${skipped} unparsable`,
+      '',
+      '  chunk      offset  status      record ids               crc h/d  records  recovered',
+      ...chunks.map(chunkLine),
+      '',
+      `warnings (${warnings.length}):`,
+      ...warnings.map((w) => `  [${w.code}] ${w.message}`),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  } finally {
+    reader.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('wmiscope')
+    .description('Find WMI permanent event subscriptions (T1546.003) in offline Windows evidence.')
+    .version(pkg.version)
+    .showHelpAfterError();
+
+  const evtx = program.command('evtx').description('read Windows event log (.evtx) files');
+
+  evtx
+    .command('dump')
+    .description('render records of EVTX files as JSON lines, a JSON array or XML (damage is reported on stderr, reading goes on)')
+    .argument('<file...>', 'EVTX files')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['jsonl', 'json', 'xml']).default('jsonl'))
+    .option('-e, --event-id <ids>', 'keep only these event ids (comma-separated, repeatable)', intList)
+    .option('-c, --channel <names>', 'keep only these channels (comma-separated, case-insensitive)', strList)
+    .option('-p, --provider <names>', 'keep only these providers (comma-separated, case-insensitive)', strList)
+    .option('-r, --recovered', 'also carve records from chunk slack and damaged chunks (flagged "recovered")')
+    .option('-t, --threads <n>', 'worker threads across chunks ("auto" = all cores); output order is unchanged', threadCount, 1)
+    .option('-m, --meta', 'add a "wmiscope" object (file, chunk, offset, record id, recovered) to every record')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--no-checksums', 'do not verify chunk CRC32 checksums')
+    .option('-q, --quiet', 'do not print warnings and the summary line on stderr')
+    .action(async (files: string[], o: DumpOpts) => {
+      process.exitCode = await dump(files, o);
+    });
+
+  evtx
+    .command('info')
+    .description('show the file header, every chunk slot with its status and checksums, record counts and warnings')
+    .argument('<file>', 'EVTX file')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--no-recovered', 'do not look for records in slack')
+    .action((file: string, o: { format: string; recovered?: boolean }) => {
+      process.exitCode = info(file, o);
+    });
+
+  return program;
+}
+
+const program = buildProgram();
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,651 @@
+/**
+ * BinXML: tokens → a small node tree (templates compiled once per chunk), substitution values, nested BinXML.
+ *
+ * All positions are offsets into one chunk's bytes (names and templates are referenced chunk-relative).
+ * Every length read from the file is checked against the end of the range it lives in before use.
+ */
+import { filetimeAt, guid, hexUpper, i32, sid, systemtimeAt, trimNul, u16, u32, utf16 } from './bytes.js';
+import type { EvtxValue } from './types.js';
+
+/** A data problem inside BinXML. Caught by the reader and turned into a warning; never escapes the API. */
+export class BinXmlError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'BinXmlError';
+  }
+}
+
+// ---- node tree ----------------------------------------------------------------------------------------
+
+export const N_ELEM = 1;
+export const N_TEXT = 2;
+export const N_SUBST = 3;
+export const N_CDATA = 4;
+export const N_PI = 5;
+export const N_INST = 6;
+
+export interface ElemNode {
+  k: 1;
+  name: string;
+  attrs: AttrNode[];
+  children: BxNode[];
+}
+export interface AttrNode {
+  name: string;
+  /** Text and substitution nodes only. */
+  value: BxNode[];
+}
+export interface TextNode {
+  k: 2;
+  text: string;
+}
+export interface SubstNode {
+  k: 3;
+  index: number;
+  type: number;
+  optional: boolean;
+}
+export interface CDataNode {
+  k: 4;
+  text: string;
+}
+export interface PINode {
+  k: 5;
+  target: string;
+  data: string;
+}
+export interface InstNode {
+  k: 6;
+  template: Template;
+  values: Values;
+}
+export type BxNode = ElemNode | TextNode | SubstNode | CDataNode | PINode | InstNode;
+
+/** Where a System field comes from in a template: a literal, a substitution slot, or nowhere. */
+export type FieldSource = { text: string } | { index: number } | null;
+
+export interface Template {
+  offset: number;
+  guid: string;
+  dataSize: number;
+  root: BxNode[];
+  /** Names referenced outside the template's own bytes (offset → name), checked before reusing a cached template. */
+  externalNames: Array<[number, string]>;
+  eventId: FieldSource;
+  qualifiers: FieldSource;
+  channel: FieldSource;
+  provider: FieldSource;
+  /** Number of substitution slots the template uses (max index + 1). */
+  slots: number;
+}
+
+/** The substitution values of one template instance: where each value lives in the chunk. */
+export interface Values {
+  buf: Uint8Array;
+  offsets: Int32Array;
+  sizes: Int32Array;
+  types: Uint8Array;
+  count: number;
+}
+
+/** Per-chunk caches and the bytes everything points into. */
+export interface ChunkCtx {
+  buf: Uint8Array;
+  /** Usable length (a truncated chunk may be shorter than 64 KiB). */
+  len: number;
+  names: Map<number, string>;
+  templates: Map<number, Template | BinXmlError>;
+}
+
+const MAX_DEPTH = 64;
+/** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
+const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
+const SHARED_LIMIT = 4096;
+
+export function newChunkCtx(buf: Uint8Array, len: number): ChunkCtx {
+  return { buf, len, names: new Map(), templates: new Map() };
+}
+
+// ---- parser ------------------------------------------------------------------------------------------
+
+class Parser {
+  pos: number;
+  externalNames: Array<[number, string]> | null = null;
+  templateStart = 0;
+  constructor(
+    readonly ctx: ChunkCtx,
+    pos: number,
+    readonly end: number,
+    /** Inside a template definition elements carry a 2-byte dependency id; elsewhere they do not. */
+    readonly inTemplate: boolean,
+  ) {
+    this.pos = pos;
+  }
+
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.end) throw new BinXmlError(`data runs past its end (need ${n} bytes)`, this.pos);
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.ctx.buf[this.pos++]!;
+  }
+  word(): number {
+    this.need(2);
+    const v = u16(this.ctx.buf, this.pos);
+    this.pos += 2;
+    return v;
+  }
+  dword(): number {
+    this.need(4);
+    const v = u32(this.ctx.buf, this.pos);
+    this.pos += 4;
+    return v;
+  }
+  peek(): number {
+    if (this.pos >= this.end) throw new BinXmlError('unexpected end of BinXML', this.pos);
+    return this.ctx.buf[this.pos]!;
+  }
+
+  /** A UTF-16 string prefixed by a u16 character count. */
+  lenString(): string {
+    const n = this.word();
+    this.need(n * 2);
+    const s = utf16(this.ctx.buf, this.pos, n);
+    this.pos += n * 2;
+    return s;
+  }
+
+  /** Read a name reference; a name stored inline (its offset is the current position) is skipped over. */
+  name(): string {
+    const off = this.dword();
+    const name = readName(this.ctx, off);
+    if (off === this.pos) {
+      const n = u16(this.ctx.buf, off + 6);
+      this.pos += 8 + n * 2 + 2;
+      if (this.pos > this.end) throw new BinXmlError('inline name runs past its end', off);
+    } else if (this.externalNames && (off < this.templateStart || off >= this.end)) {
+      this.externalNames.push([off, name]);
+    }
+    return name;
+  }
+
+  fragmentHeader(): void {
+    // 0x0f, major, minor, flags
+    this.need(4);
+    this.pos += 4;
+  }
+
+  /** Parse a fragment: header, then a template instance or elements, up to EOF or the end. */
+  fragment(out: BxNode[], depth: number): void {
+    if (this.peek() === 0x0f) this.fragmentHeader();
+    while (this.pos < this.end) {
+      const t = this.ctx.buf[this.pos]!;
+      if (t === 0x00) {
+        this.pos++;
+        return;
+      }
+      if (t === 0x0c) out.push(this.templateInstance(depth));
+      else if ((t & 0xbf) === 0x01) out.push(this.element(depth));
+      else if (t === 0x0f) this.fragmentHeader();
+      else if ((t & 0xbf) === 0x0a) out.push(this.pi());
+      else throw new BinXmlError(`unexpected token 0x${t.toString(16)} at fragment level`, this.pos);
+    }
+  }
+
+  element(depth: number): ElemNode {
+    if (depth > MAX_DEPTH) throw new BinXmlError('elements nested too deeply', this.pos);
+    const start = this.pos;
+    const tok = this.byte();
+    const hasAttrs = (tok & 0x40) !== 0;
+    // Dependency id: present inside template definitions, absent in template-less records and nested BinXML.
+    // Decide by where the name offset must point to; fall back to the other layout if the expected one is not sane.
+    let withDep = this.inTemplate;
+    if (!this.nameOffsetSane(start + 1 + (withDep ? 2 : 0) + 4) && this.nameOffsetSane(start + 1 + (withDep ? 0 : 2) + 4)) withDep = !withDep;
+    if (withDep) this.word();
+    const dataSize = this.dword();
+    if (dataSize > this.end - this.pos) throw new BinXmlError('element size runs past its end', start);
+    const name = this.name();
+    const el: ElemNode = { k: N_ELEM, name, attrs: [], children: [] };
+    if (hasAttrs) {
+      const listSize = this.dword();
+      if (listSize > this.end - this.pos) throw new BinXmlError('attribute list runs past its end', this.pos);
+      while ((this.peek() & 0xbf) === 0x06) {
+        this.pos++;
+        const an = this.name();
+        const value: BxNode[] = [];
+        this.values(value, depth);
+        el.attrs.push({ name: an, value });
+      }
+    }
+    const close = this.byte();
+    if (close === 0x03) return el;
+    if (close !== 0x02) throw new BinXmlError(`expected end of start tag, got 0x${close.toString(16)}`, this.pos - 1);
+    this.content(el.children, depth + 1);
+    return el;
+  }
+
+  nameOffsetSane(at: number): boolean {
+    if (at + 4 > this.end) return false;
+    const off = u32(this.ctx.buf, at);
+    const after = at + 4;
+    if (off === after) {
+      if (off + 8 > this.end) return false;
+      const n = u16(this.ctx.buf, off + 6);
+      return off + 8 + n * 2 + 2 <= this.end;
+    }
+    return off >= 0x200 && off < after && off + 8 <= this.ctx.len;
+  }
+
+  /** Value tokens (text, substitution, references) as used in attribute values. */
+  values(out: BxNode[], depth: number): void {
+    for (;;) {
+      if (this.pos >= this.end) return;
+      const t = this.ctx.buf[this.pos]! & 0xbf;
+      if (t === 0x05) out.push(this.text());
+      else if (t === 0x0d || t === 0x0e) out.push(this.subst());
+      else if (t === 0x08) out.push(this.charRef());
+      else if (t === 0x09) out.push(this.entityRef());
+      else if (t === 0x07) out.push(this.cdata());
+      else return;
+      if (depth > MAX_DEPTH) throw new BinXmlError('too deep', this.pos);
+    }
+  }
+
+  content(out: BxNode[], depth: number): void {
+    for (;;) {
+      const t = this.peek();
+      const b = t & 0xbf;
+      if (t === 0x04) {
+        this.pos++;
+        return;
+      }
+      if (b === 0x01) out.push(this.element(depth));
+      else if (b === 0x05) out.push(this.text());
+      else if (b === 0x0d || b === 0x0e) out.push(this.subst());
+      else if (b === 0x07) out.push(this.cdata());
+      else if (b === 0x08) out.push(this.charRef());
+      else if (b === 0x09) out.push(this.entityRef());
+      else if (b === 0x0a) out.push(this.pi());
+      else if (t === 0x0c) out.push(this.templateInstance(depth));
+      else if (t === 0x0f) this.fragmentHeader();
+      else if (t === 0x00) throw new BinXmlError('end of BinXML inside an open element', this.pos);
+      else throw new BinXmlError(`unexpected token 0x${t.toString(16)} in element content`, this.pos);
+    }
+  }
+
+  text(): TextNode {
+    this.pos++;
+    const vt = this.byte();
+    if (vt !== 0x01 && vt !== 0x02) throw new BinXmlError(`unsupported value text type 0x${vt.toString(16)}`, this.pos - 1);
+    return { k: N_TEXT, text: this.lenString() };
+  }
+
+  subst(): SubstNode {
+    const t = this.byte();
+    const index = this.word();
+    const type = this.byte();
+    return { k: N_SUBST, index, type, optional: t === 0x0e };
+  }
+
+  cdata(): CDataNode {
+    this.pos++;
+    return { k: N_CDATA, text: this.lenString() };
+  }
+
+  charRef(): TextNode {
+    this.pos++;
+    return { k: N_TEXT, text: String.fromCharCode(this.word()) };
+  }
+
+  entityRef(): TextNode {
+    this.pos++;
+    const name = this.name();
+    const ch = ENTITIES[name];
+    return { k: N_TEXT, text: ch ?? `&${name};` };
+  }
+
+  pi(): PINode {
+    this.pos++;
+    const target = this.name();
+    let data = '';
+    if (this.pos < this.end && (this.ctx.buf[this.pos]! & 0xbf) === 0x0b) {
+      this.pos++;
+      data = this.lenString();
+    }
+    return { k: N_PI, target, data };
+  }
+
+  templateInstance(depth: number): InstNode {
+    const at = this.pos;
+    this.pos++; // 0x0c
+    this.byte(); // unknown, usually 1
+    this.dword(); // template id (first 4 bytes of the GUID in practice)
+    const defOff = this.dword();
+    let template: Template;
+    if (defOff === this.pos) {
+      template = templateAt(this.ctx, defOff, depth);
+      this.pos = defOff + 24 + template.dataSize;
+      if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
+    } else {
+      template = templateAt(this.ctx, defOff, depth);
+    }
+    const count = this.dword();
+    if (count * 4 > this.end - this.pos) throw new BinXmlError(`substitution count ${count} does not fit`, at);
+    const offsets = new Int32Array(count);
+    const sizes = new Int32Array(count);
+    const types = new Uint8Array(count);
+    const b = this.ctx.buf;
+    let p = this.pos;
+    let v = p + count * 4;
+    for (let i = 0; i < count; i++) {
+      const size = u16(b, p);
+      sizes[i] = size;
+      types[i] = b[p + 2]!;
+      offsets[i] = v;
+      v += size;
+      p += 4;
+    }
+    if (v > this.end) throw new BinXmlError('substitution values run past the record', at);
+    this.pos = v;
+    return { k: N_INST, template, values: { buf: b, offsets, sizes, types, count } };
+  }
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+export function readName(ctx: ChunkCtx, off: number): string {
+  const cached = ctx.names.get(off);
+  if (cached !== undefined) return cached;
+  if (off + 8 > ctx.len) throw new BinXmlError(`name offset 0x${off.toString(16)} outside the chunk`, off);
+  const n = u16(ctx.buf, off + 6);
+  if (off + 8 + n * 2 > ctx.len) throw new BinXmlError('name runs past the chunk', off);
+  const s = utf16(ctx.buf, off + 8, n);
+  ctx.names.set(off, s);
+  return s;
+}
+
+/** The template definition at `off` in this chunk, compiled once and cached. */
+export function templateAt(ctx: ChunkCtx, off: number, depth = 0): Template {
+  const cached = ctx.templates.get(off);
+  if (cached !== undefined) {
+    if (cached instanceof BinXmlError) throw cached;
+    return cached;
+  }
+  try {
+    const t = compileTemplate(ctx, off, depth);
+    ctx.templates.set(off, t);
+    return t;
+  } catch (e) {
+    const err = e instanceof BinXmlError ? e : new BinXmlError(`template at 0x${off.toString(16)}: ${String(e)}`, off);
+    ctx.templates.set(off, err);
+    throw err;
+  }
+}
+
+function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
+  if (off < 0x200 || off + 24 > ctx.len) throw new BinXmlError(`template offset 0x${off.toString(16)} outside the chunk`, off);
+  const dataSize = u32(ctx.buf, off + 20);
+  const start = off + 24;
+  if (dataSize > ctx.len - start) throw new BinXmlError('template data runs past the chunk', off);
+  const g = guid(ctx.buf, off + 4);
+  const key = `${off}:${g}:${dataSize}`;
+  const bytes = ctx.buf.subarray(start, start + dataSize);
+  const shared = sharedTemplates.get(key);
+  if (shared && bytesEqual(shared.bytes, bytes) && shared.template.externalNames.every(([o, n]) => safeName(ctx, o) === n)) {
+    return shared.template;
+  }
+  const p = new Parser(ctx, start, start + dataSize, true);
+  p.externalNames = [];
+  p.templateStart = start;
+  const root: BxNode[] = [];
+  p.fragment(root, depth + 1);
+  const t: Template = {
+    offset: off,
+    guid: g,
+    dataSize,
+    root,
+    externalNames: p.externalNames,
+    eventId: null,
+    qualifiers: null,
+    channel: null,
+    provider: null,
+    slots: 0,
+  };
+  locateSystemFields(t);
+  if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
+  sharedTemplates.set(key, { bytes: Uint8Array.prototype.slice.call(bytes), template: t });
+  return t;
+}
+
+function safeName(ctx: ChunkCtx, off: number): string | null {
+  try {
+    return readName(ctx, off);
+  } catch {
+    return null;
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+function single(nodes: BxNode[]): FieldSource {
+  if (nodes.length === 1) {
+    const n = nodes[0]!;
+    if (n.k === N_SUBST) return { index: n.index };
+    if (n.k === N_TEXT) return { text: n.text };
+  }
+  if (nodes.length > 0 && nodes.every((n) => n.k === N_TEXT)) return { text: nodes.map((n) => (n as TextNode).text).join('') };
+  return null;
+}
+
+/** Find Event/System/{EventID, Channel, Provider@Name} in a template, for filter pushdown. */
+function locateSystemFields(t: Template): void {
+  let max = -1;
+  const walk = (nodes: BxNode[]): void => {
+    for (const n of nodes) {
+      if (n.k === N_SUBST) max = Math.max(max, n.index);
+      else if (n.k === N_ELEM) {
+        for (const a of n.attrs) walk(a.value);
+        walk(n.children);
+      }
+    }
+  };
+  walk(t.root);
+  t.slots = max + 1;
+  const ev = t.root.find((n): n is ElemNode => n.k === N_ELEM);
+  if (!ev || ev.name !== 'Event') return;
+  const sys = ev.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System');
+  if (!sys) return;
+  for (const c of sys.children) {
+    if (c.k !== N_ELEM) continue;
+    if (c.name === 'EventID') {
+      t.eventId = single(c.children);
+      const q = c.attrs.find((a) => a.name === 'Qualifiers');
+      if (q) t.qualifiers = single(q.value);
+    } else if (c.name === 'Channel') t.channel = single(c.children);
+    else if (c.name === 'Provider') {
+      const a = c.attrs.find((x) => x.name === 'Name');
+      if (a) t.provider = single(a.value);
+    }
+  }
+}
+
+/** Parse the BinXML of a record (`[start, end)` in the chunk): a template instance or template-less elements. */
+export function parseRecordBinXml(ctx: ChunkCtx, start: number, end: number): BxNode[] {
+  const p = new Parser(ctx, start, end, false);
+  const out: BxNode[] = [];
+  p.fragment(out, 0);
+  return out;
+}
+
+/** Parse a nested BinXML value (substitution type 0x21). */
+export function parseNested(ctx: ChunkCtx, start: number, end: number, depth: number): BxNode[] {
+  if (depth > MAX_DEPTH) throw new BinXmlError('nested BinXML too deep', start);
+  const p = new Parser(ctx, start, end, false);
+  const out: BxNode[] = [];
+  p.fragment(out, depth + 1);
+  return out;
+}
+
+// ---- substitution values -------------------------------------------------------------------------------
+
+export const T_NULL = 0x00;
+export const T_STRING = 0x01;
+export const T_BINXML = 0x21;
+
+/** Marker returned for nested BinXML values; the renderer expands them. */
+export interface NestedValue {
+  nested: true;
+  start: number;
+  end: number;
+}
+
+function intValue(n: number): number {
+  return n;
+}
+
+function bigToValue(v: bigint): number | string {
+  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
+}
+
+function hex32(v: number): string {
+  return '0x' + v.toString(16);
+}
+
+function hex64(b: Uint8Array, o: number): string {
+  const hi = u32(b, o + 4);
+  const lo = u32(b, o);
+  if (hi === 0) return '0x' + lo.toString(16);
+  return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+}
+
+const ELEMENT_SIZE: Record<number, number> = {
+  0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8, 0x0d: 4,
+  0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8,
+};
+
+/** Decode one scalar of `type` at `o` (`size` bytes). */
+function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue {
+  switch (type) {
+    case 0x00:
+      return null;
+    case 0x01:
+      return trimNul(utf16(b, o, size >> 1));
+    case 0x02:
+      return trimNul(Buffer.from(b.buffer, b.byteOffset + o, size).toString('latin1'));
+    case 0x03:
+      return size >= 1 ? (b[o]! << 24) >> 24 : null;
+    case 0x04:
+      return size >= 1 ? b[o]! : null;
+    case 0x05:
+      return size >= 2 ? (u16(b, o) << 16) >> 16 : null;
+    case 0x06:
+      return size >= 2 ? u16(b, o) : null;
+    case 0x07:
+      return size >= 4 ? intValue(i32(b, o)) : null;
+    case 0x08:
+      return size >= 4 ? u32(b, o) : null;
+    case 0x09:
+      return size >= 8 ? bigToValue((BigInt(i32(b, o + 4)) << 32n) | BigInt(u32(b, o))) : null;
+    case 0x0a:
+      return size >= 8 ? (u32(b, o + 4) < 0x200000 ? u32(b, o + 4) * 0x100000000 + u32(b, o) : bigToValue((BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o)))) : null;
+    case 0x0b:
+      return size >= 4 ? Buffer.from(b.buffer, b.byteOffset + o, 4).readFloatLE(0) : null;
+    case 0x0c:
+      return size >= 8 ? Buffer.from(b.buffer, b.byteOffset + o, 8).readDoubleLE(0) : null;
+    case 0x0d:
+      // BOOL is a 32-bit integer; any non-zero value (irregular values such as 2 or 0xFFFFFFFF occur) is true.
+      if (size >= 4) return i32(b, o) !== 0;
+      return size >= 1 ? b[o] !== 0 : null;
+    case 0x0e:
+      return hexUpper(b, o, size);
+    case 0x0f:
+      return size >= 16 ? guid(b, o) : hexUpper(b, o, size);
+    case 0x10:
+      if (size === 4) return '0x' + u32(b, o).toString(16).padStart(8, '0');
+      if (size === 8) return '0x' + u32(b, o + 4).toString(16).padStart(8, '0') + u32(b, o).toString(16).padStart(8, '0');
+      return hexUpper(b, o, size);
+    case 0x11:
+      return size >= 8 ? filetimeAt(b, o) : null;
+    case 0x12:
+      return size >= 16 ? systemtimeAt(b, o) : null;
+    case 0x13:
+      return sid(b, o, size) ?? hexUpper(b, o, size);
+    case 0x14:
+      return size >= 4 ? hex32(u32(b, o)) : null;
+    case 0x15:
+      return size >= 8 ? hex64(b, o) : null;
+    case 0x20:
+      return size >= 8 ? bigToValue((BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o))) : size >= 4 ? u32(b, o) : null;
+    case 0x23:
+      return trimNul(utf16(b, o, size >> 1));
+    default:
+      return hexUpper(b, o, size);
+  }
+}
+
+/** Decode substitution `i` of `v`; nested BinXML comes back as a {@link NestedValue}. */
+export function decodeValue(v: Values, i: number): EvtxValue | NestedValue {
+  if (i >= v.count) return null;
+  const type = v.types[i]!;
+  const size = v.sizes[i]!;
+  const o = v.offsets[i]!;
+  const b = v.buf;
+  if (type === T_NULL || size === 0) return null;
+  if (type === T_BINXML) return { nested: true, start: o, end: o + size };
+  if ((type & 0x80) === 0) return scalar(b, o, size, type);
+  const base = type & 0x7f;
+  if (base === 0x01 || base === 0x02) {
+    // array of NUL-terminated strings
+    const out: EvtxValue[] = [];
+    if (base === 0x01) {
+      let s = o;
+      const e = o + (size & ~1);
+      for (let p = o; p < e; p += 2) {
+        if (b[p] === 0 && b[p + 1] === 0) {
+          out.push(utf16(b, s, (p - s) >> 1));
+          s = p + 2;
+        }
+      }
+      if (s < e) out.push(utf16(b, s, (e - s) >> 1));
+    } else {
+      let s = o;
+      for (let p = o; p < o + size; p++) {
+        if (b[p] === 0) {
+          out.push(Buffer.from(b.buffer, b.byteOffset + s, p - s).toString('latin1'));
+          s = p + 1;
+        }
+      }
+      if (s < o + size) out.push(Buffer.from(b.buffer, b.byteOffset + s, o + size - s).toString('latin1'));
+    }
+    return out;
+  }
+  let es = ELEMENT_SIZE[base];
+  if (base === 0x10) es = 8;
+  if (base === 0x13) {
+    // array of SIDs: each is 8 + 4 * count bytes
+    const out: EvtxValue[] = [];
+    let p = o;
+    while (p + 8 <= o + size) {
+      const n = 8 + 4 * b[p + 1]!;
+      if (p + n > o + size) break;
+      out.push(sid(b, p, n));
+      p += n;
+    }
+    return out;
+  }
+  if (!es) return hexUpper(b, o, size);
+  const out: EvtxValue[] = [];
+  for (let p = o; p + es <= o + size; p += es) out.push(scalar(b, p, es, base));
+  return out;
+}
+
+export function isNested(v: EvtxValue | NestedValue): v is NestedValue {
+  return v !== null && typeof v === 'object' && (v as NestedValue).nested === true;
+}

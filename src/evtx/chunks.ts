@@ -1,0 +1,32 @@
+/**
+ * Chunk-at-a-time rendering: the unit of work shared by the sequential path and the worker threads, so both
+ * give byte-identical output in the same order.
+ */
+import type { EvtxReader } from './reader.js';
+import { serializeRecord } from './serialize.js';
+import type { SerializeOptions } from './serialize.js';
+import type { EvtxReadOptions, EvtxWarning } from './types.js';
+
+export interface ChunkOutput {
+  slot: number;
+  /** One serialized record per entry, in file order. */
+  texts: string[];
+  /** Warnings met while reading this chunk. */
+  warnings: EvtxWarning[];
+  records: number;
+  recovered: number;
+  skipped: number;
+}
+
+export type RenderChunkOptions = EvtxReadOptions & SerializeOptions;
+
+/** Read and serialize the records of one chunk slot. */
+export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkOptions): ChunkOutput {
+  const before = reader.warnings.length;
+  const stats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+  const recs = reader.chunkRecords(slot, opts, stats);
+  const texts = new Array<string>(recs.length);
+  for (let i = 0; i < recs.length; i++) texts[i] = serializeRecord(recs[i]!, opts);
+  const warnings = reader.warnings.splice(before);
+  return { slot, texts, warnings, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
+}

@@ -1,0 +1,23 @@
+/**
+ * `wmiscope/evtx`: a zero-dependency, damage-tolerant EVTX reader.
+ *
+ * ```ts
+ * import { EvtxReader } from 'wmiscope/evtx';
+ * const r = EvtxReader.open('Microsoft-Windows-Sysmon%4Operational.evtx');
+ * for (const rec of r.records({ filter: { eventIds: [19, 20, 21] } })) console.log(JSON.stringify(rec.toJSON()));
+ * r.close();
+ * ```
+ */
+export { EvtxReader, EvtxRecord, EvtxFormatError } from './reader.js';
+export type { EvtxOpenOptions, EvtxReadStats, RecordKeyFields } from './reader.js';
+export type {
+  EvtxWarning,
+  EvtxWarningCode,
+  EvtxFileHeader,
+  EvtxChunkInfo,
+  ChunkStatus,
+  EvtxValue,
+  EvtxJsonObject,
+  EvtxFilter,
+  EvtxReadOptions,
+} from './types.js';

@@ -1,0 +1,96 @@
+/**
+ * Optional worker-thread parallelism across chunks. Each worker opens the file itself and renders whole
+ * chunks; results come back in slot order, so the output is identical to the single-threaded path.
+ * Uses only `node:worker_threads` (the EVTX layer has no runtime dependencies).
+ */
+import { Worker } from 'node:worker_threads';
+import { EvtxReader } from './reader.js';
+import { renderChunk } from './chunks.js';
+import type { ChunkOutput, RenderChunkOptions } from './chunks.js';
+import type { EvtxWarning } from './types.js';
+
+export interface ParallelOptions extends RenderChunkOptions {
+  /** Worker threads to use; 1 (or less) renders in this thread. */
+  threads: number;
+}
+
+export interface WorkerRequest {
+  slot: number;
+}
+export type WorkerReply = { ok: true; out: ChunkOutput } | { ok: false; slot: number; error: string };
+
+/**
+ * Render every chunk of the file at `path`, yielding chunk outputs in slot order.
+ * File-level warnings (header) are yielded first as a pseudo-chunk with slot -1.
+ */
+export async function* renderFileChunks(path: string, opts: ParallelOptions): AsyncGenerator<ChunkOutput> {
+  const reader = EvtxReader.open(path, opts.file !== undefined ? { name: opts.file } : {});
+  try {
+    const headerWarnings: EvtxWarning[] = reader.warnings.splice(0);
+    yield { slot: -1, texts: [], warnings: headerWarnings, records: 0, recovered: 0, skipped: 0 };
+    const slots = reader.slotCount;
+    const threads = Math.max(1, Math.min(Math.floor(opts.threads), slots));
+    if (threads <= 1) {
+      for (let s = 0; s < slots; s++) yield renderChunk(reader, s, opts);
+      return;
+    }
+    yield* runWorkers(path, slots, threads, opts);
+  } finally {
+    reader.close();
+  }
+}
+
+async function* runWorkers(path: string, slots: number, threads: number, opts: RenderChunkOptions): AsyncGenerator<ChunkOutput> {
+  const { threads: _t, ...workerOpts } = opts as ParallelOptions;
+  const workers: Worker[] = [];
+  const done = new Map<number, ChunkOutput>();
+  let nextToSend = 0;
+  let nextToYield = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const maxInFlight = threads * 4;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const send = (w: Worker): void => {
+    if (nextToSend < slots && nextToSend - nextToYield < maxInFlight) {
+      const req: WorkerRequest = { slot: nextToSend++ };
+      w.postMessage(req);
+    } else idle.push(w);
+  };
+  const idle: Worker[] = [];
+  try {
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(new URL('./parallel-worker.js', import.meta.url), { workerData: { path, opts: workerOpts } });
+      w.on('message', (m: WorkerReply) => {
+        if (m.ok) done.set(m.out.slot, m.out);
+        else done.set(m.slot, { slot: m.slot, texts: [], warnings: [{ code: 'record-parse', message: `chunk slot ${m.slot}: ${m.error}`, chunk: m.slot }], records: 0, recovered: 0, skipped: 0 });
+        send(w);
+        notify();
+      });
+      w.on('error', (e) => {
+        failure = e instanceof Error ? e : new Error(String(e));
+        notify();
+      });
+      workers.push(w);
+      send(w);
+    }
+    while (nextToYield < slots) {
+      const out = done.get(nextToYield);
+      if (out) {
+        done.delete(nextToYield);
+        nextToYield++;
+        // room for more work: wake idle workers
+        while (idle.length && nextToSend < slots && nextToSend - nextToYield < maxInFlight) send(idle.shift()!);
+        yield out;
+        continue;
+      }
+      if (failure) throw failure;
+      await new Promise<void>((res) => (wake = res));
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,594 @@
+/**
+ * EVTX file reader: file header, every 64 KiB chunk slot checked on its own, records, slack recovery.
+ * Streaming: a file opened from a path is read one chunk at a time.
+ */
+import * as fs from 'node:fs';
+import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
+import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
+import { renderJson, renderXml, valueToString } from './render.js';
+import type { RenderIssues } from './render.js';
+import type { ChunkStatus, EvtxChunkInfo, EvtxFileHeader, EvtxFilter, EvtxJsonObject, EvtxReadOptions, EvtxWarning } from './types.js';
+
+export const FILE_HEADER_SIZE = 4096;
+export const CHUNK_SIZE = 65536;
+const CHUNK_HEADER_SIZE = 512;
+const RECORD_MAGIC = 0x00002a2a;
+const FILE_MAGIC = 'ElfFile\0';
+const CHUNK_MAGIC = 'ElfChnk\0';
+
+/** Thrown only when the input is not an EVTX file at all (or cannot be read). Data damage is never thrown. */
+export class EvtxFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvtxFormatError';
+  }
+}
+
+function magicAt(b: Uint8Array, o: number, m: string): boolean {
+  if (o + m.length > b.length) return false;
+  for (let i = 0; i < m.length; i++) if (b[o + i] !== m.charCodeAt(i)) return false;
+  return true;
+}
+
+function allZero(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+// ---- byte sources --------------------------------------------------------------------------------------
+
+interface ByteSource {
+  readonly size: number;
+  /** Up to `length` bytes at `offset` (fewer at the end of the data). */
+  read(offset: number, length: number): Uint8Array;
+  close(): void;
+}
+
+class BufferSource implements ByteSource {
+  constructor(private readonly data: Uint8Array) {}
+  get size(): number {
+    return this.data.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.data.subarray(offset, Math.min(this.data.length, offset + length));
+  }
+  close(): void {}
+}
+
+class FileSource implements ByteSource {
+  private fd: number | null;
+  readonly size: number;
+  constructor(path: string) {
+    this.fd = fs.openSync(path, 'r');
+    try {
+      this.size = fs.fstatSync(this.fd).size;
+    } catch (e) {
+      fs.closeSync(this.fd);
+      throw e;
+    }
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (this.fd === null) throw new Error('EVTX reader is closed');
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const r = fs.readSync(this.fd, buf, got, n - got, offset + got);
+      if (r === 0) break;
+      got += r;
+    }
+    return got === n ? buf : buf.subarray(0, got);
+  }
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+// ---- records -------------------------------------------------------------------------------------------
+
+/** System fields used for filtering, read without rendering the record. */
+export interface RecordKeyFields {
+  eventId: number | null;
+  qualifiers: number | null;
+  channel: string | null;
+  provider: string | null;
+}
+
+/** One event record. Cheap fields are read up front; the tree is rendered on demand. */
+export class EvtxRecord {
+  /** Problems met while parsing or rendering this record (it was still rendered as far as possible). */
+  readonly warnings: string[] = [];
+  private keyFields: RecordKeyFields | null = null;
+
+  constructor(
+    private readonly ctx: ChunkCtx,
+    private readonly nodes: BxNode[],
+    /** Event record identifier as written in the record header. */
+    readonly recordId: number,
+    private readonly timeLo: number,
+    private readonly timeHi: number,
+    /** Chunk slot index (0-based). */
+    readonly chunk: number,
+    /** File offset of the record header. */
+    readonly offset: number,
+    /** Record size in bytes, as written in its header. */
+    readonly size: number,
+    /** True when the record was carved from slack (chunk free space or an unallocated slot). */
+    readonly recovered: boolean,
+  ) {}
+
+  /** Written time from the record header, ISO-8601 UTC with 7 fractional digits. */
+  get timestamp(): string {
+    return filetimeIso(this.timeLo, this.timeHi);
+  }
+
+  /** Written time as the raw FILETIME integer (100 ns ticks since 1601-01-01 UTC). */
+  get filetime(): bigint {
+    return (BigInt(this.timeHi) << 32n) | BigInt(this.timeLo);
+  }
+
+  /** EventID, Qualifiers, Channel and Provider name, read from the template slots without rendering. */
+  get fields(): RecordKeyFields {
+    return (this.keyFields ??= keyFieldsOf(this.nodes, this.ctx));
+  }
+  get eventId(): number | null {
+    return this.fields.eventId;
+  }
+  get channel(): string | null {
+    return this.fields.channel;
+  }
+  get provider(): string | null {
+    return this.fields.provider;
+  }
+
+  private issues(): RenderIssues {
+    return { messages: this.warnings };
+  }
+
+  /** The record as JSON in the Rust `evtx` crate shape: `{"Event": {"#attributes": …, "System": …, "EventData"|"UserData": …}}`. */
+  toJSON(): EvtxJsonObject {
+    return renderJson(this.nodes, this.ctx, this.issues());
+  }
+
+  /** The record as indented XML (one `<Event>` element, no XML declaration). */
+  toXml(): string {
+    return renderXml(this.nodes, this.ctx, this.issues());
+  }
+}
+
+function fieldValue(src: FieldSource, vals: Values | null): string | number | null {
+  if (!src) return null;
+  if ('text' in src) return src.text;
+  if (!vals) return null;
+  const v = decodeValue(vals, src.index);
+  if (v === null || isNested(v)) return null;
+  return typeof v === 'number' || typeof v === 'string' ? v : valueToString(v);
+}
+
+function toInt(v: string | number | null): number | null {
+  if (v === null) return null;
+  if (typeof v === 'number') return v;
+  const t = v.trim();
+  if (!/^\d+$/.test(t)) return null;
+  return Number(t);
+}
+
+function toStr(v: string | number | null): string | null {
+  return v === null ? null : String(v);
+}
+
+function fieldsFromTemplate(t: Template, vals: Values | null): RecordKeyFields {
+  return {
+    eventId: toInt(fieldValue(t.eventId, vals)),
+    qualifiers: toInt(fieldValue(t.qualifiers, vals)),
+    channel: toStr(fieldValue(t.channel, vals)),
+    provider: toStr(fieldValue(t.provider, vals)),
+  };
+}
+
+/** Key fields of a template-less record: walk its literal System element. */
+function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
+  const out: RecordKeyFields = { eventId: null, qualifiers: null, channel: null, provider: null };
+  const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);
+  const sys = ev?.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System');
+  if (!sys) return out;
+  const text = (ns: BxNode[]): string => ns.map((n) => (n.k === N_TEXT ? n.text : '')).join('');
+  for (const c of sys.children) {
+    if (c.k !== N_ELEM) continue;
+    if (c.name === 'EventID') {
+      out.eventId = toInt(text(c.children));
+      const q = c.attrs.find((a) => a.name === 'Qualifiers');
+      if (q) out.qualifiers = toInt(text(q.value));
+    } else if (c.name === 'Channel') out.channel = text(c.children);
+    else if (c.name === 'Provider') {
+      const a = c.attrs.find((x) => x.name === 'Name');
+      if (a) out.provider = text(a.value);
+    }
+  }
+  return out;
+}
+
+function keyFieldsOf(nodes: BxNode[], _ctx: ChunkCtx): RecordKeyFields {
+  const first = nodes[0];
+  if (first && first.k === N_INST) return fieldsFromTemplate(first.template, first.values);
+  return fieldsFromTree(nodes);
+}
+
+/** Compiled filter: sets for O(1) checks. */
+interface CompiledFilter {
+  ids: Set<number> | null;
+  channels: Set<string> | null;
+  providers: Set<string> | null;
+}
+
+function compileFilter(f: EvtxFilter | undefined): CompiledFilter | null {
+  if (!f) return null;
+  const ids = f.eventIds && f.eventIds.length ? new Set(f.eventIds) : null;
+  const channels = f.channels && f.channels.length ? new Set(f.channels.map((c) => c.toLowerCase())) : null;
+  const providers = f.providers && f.providers.length ? new Set(f.providers.map((c) => c.toLowerCase())) : null;
+  if (!ids && !channels && !providers) return null;
+  return { ids, channels, providers };
+}
+
+function matches(f: CompiledFilter, k: RecordKeyFields): boolean {
+  if (f.ids && (k.eventId === null || !f.ids.has(k.eventId))) return false;
+  if (f.channels && (k.channel === null || !f.channels.has(k.channel.toLowerCase()))) return false;
+  if (f.providers && (k.provider === null || !f.providers.has(k.provider.toLowerCase()))) return false;
+  return true;
+}
+
+/**
+ * For carved records: the values must agree with the types the template declares for its slots, or the
+ * template the record points to is not the one it was written with (slack is overwritten data).
+ */
+function valuesFitTemplate(nodes: BxNode[]): boolean {
+  const first = nodes[0];
+  if (!first) return false;
+  if (first.k !== N_INST) return first.k === N_ELEM;
+  const { template, values } = first;
+  if (values.count < template.slots) return false;
+  let ok = true;
+  const check = (ns: BxNode[]): void => {
+    for (const n of ns) {
+      if (!ok) return;
+      if (n.k === N_SUBST) {
+        const t = values.types[n.index]!;
+        if (t !== 0 && t !== n.type && !(n.type === 0x10 && (t === 0x14 || t === 0x15))) ok = false;
+      } else if (n.k === N_ELEM) {
+        for (const a of n.attrs) check(a.value);
+        check(n.children);
+      }
+    }
+  };
+  check(template.root);
+  return ok && template.root.some((n) => n.k === N_ELEM && n.name === 'Event');
+}
+
+// ---- chunk scanning --------------------------------------------------------------------------------------
+
+interface RecordSpan {
+  start: number;
+  size: number;
+  recovered: boolean;
+  /** A problem with the record's framing, attached to the record as a warning. */
+  note?: string;
+}
+
+interface ChunkScan {
+  info: EvtxChunkInfo;
+  ctx: ChunkCtx | null;
+  spans: RecordSpan[];
+}
+
+/** Open options. */
+export interface EvtxOpenOptions {
+  /** Name used in warnings and errors (defaults to the path, or `<buffer>`). */
+  name?: string;
+}
+
+/** Totals of one pass over the records. */
+export interface EvtxReadStats {
+  records: number;
+  recovered: number;
+  skipped: number;
+  chunks: number;
+}
+
+export class EvtxReader {
+  readonly header: EvtxFileHeader;
+  /** Warnings about the file: header problems at open, chunk and record problems as they are met. */
+  readonly warnings: EvtxWarning[] = [];
+  readonly name: string;
+  /** Number of 64 KiB chunk slots after the file header (a partial trailing slot counts). */
+  readonly slotCount: number;
+  private readonly src: ByteSource;
+  /** Info of the chunk slot read most recently. */
+  private lastChunk: EvtxChunkInfo | null = null;
+  /** Statistics of the most recent complete `records()` pass. */
+  lastStats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+
+  private constructor(src: ByteSource, name: string) {
+    this.src = src;
+    this.name = name;
+    const head = src.read(0, FILE_HEADER_SIZE);
+    this.slotCount = src.size > FILE_HEADER_SIZE ? Math.ceil((src.size - FILE_HEADER_SIZE) / CHUNK_SIZE) : 0;
+    const hasMagic = magicAt(head, 0, FILE_MAGIC);
+    if (!hasMagic && !this.anyChunkMagic()) {
+      throw new EvtxFormatError(`${name}: not an EVTX file (no "ElfFile" signature and no "ElfChnk" chunk)`);
+    }
+    this.header = this.parseHeader(head, hasMagic);
+  }
+
+  /** Open a file by path. The file is read one chunk at a time; call {@link close} when done. */
+  static open(path: string, opts: EvtxOpenOptions = {}): EvtxReader {
+    const src = new FileSource(path);
+    try {
+      return new EvtxReader(src, opts.name ?? path);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+  }
+
+  /** Read from bytes already in memory. */
+  static fromBuffer(data: Uint8Array, opts: EvtxOpenOptions = {}): EvtxReader {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return new EvtxReader(new BufferSource(b), opts.name ?? '<buffer>');
+  }
+
+  close(): void {
+    this.src.close();
+  }
+
+  private anyChunkMagic(): boolean {
+    const n = Math.min(this.slotCount, 64);
+    for (let i = 0; i < n; i++) if (magicAt(this.src.read(FILE_HEADER_SIZE + i * CHUNK_SIZE, 8), 0, CHUNK_MAGIC)) return true;
+    return false;
+  }
+
+  private warn(w: EvtxWarning): void {
+    this.warnings.push(w);
+  }
+
+  private parseHeader(h: Uint8Array, hasMagic: boolean): EvtxFileHeader {
+    if (!hasMagic) this.warn({ code: 'header-signature', message: 'file header has no "ElfFile" signature; reading chunks anyway', offset: 0 });
+    const ok = h.length >= 128;
+    const r32 = (o: number): number => (ok ? u32(h, o) : 0);
+    const r16 = (o: number): number => (ok ? u16(h, o) : 0);
+    const flags = r32(120);
+    const checksum = r32(124);
+    const checksumValid = ok && crc32(h, 0, 120) === checksum;
+    const header: EvtxFileHeader = {
+      firstChunkNumber: ok ? u64n(h, 8) : 0,
+      lastChunkNumber: ok ? u64n(h, 16) : 0,
+      nextRecordId: ok ? u64n(h, 24) : 0,
+      headerSize: r32(32),
+      minorVersion: r16(36),
+      majorVersion: r16(38),
+      headerBlockSize: r16(40),
+      chunkCount: r16(42),
+      flags,
+      dirty: (flags & 1) !== 0,
+      full: (flags & 2) !== 0,
+      checksum,
+      checksumValid,
+    };
+    if (hasMagic && !checksumValid) this.warn({ code: 'header-crc', message: `file header CRC32 mismatch (stored 0x${checksum.toString(16)})`, offset: 0 });
+    if (hasMagic && header.dirty) this.warn({ code: 'header-dirty', message: 'file header is marked dirty (not closed cleanly); its counts may be stale', offset: 0 });
+    if (this.src.size < FILE_HEADER_SIZE + header.chunkCount * CHUNK_SIZE) {
+      this.warn({ code: 'file-truncated', message: `header announces ${header.chunkCount} chunks but the file holds only ${this.slotCount} slot(s)`, offset: this.src.size });
+    }
+    return header;
+  }
+
+  /** Inspect one chunk slot: status, checksums, record positions (allocated, and carved when `recovered`). */
+  private scanChunk(slot: number, recovered: boolean, verify: boolean): ChunkScan {
+    const offset = FILE_HEADER_SIZE + slot * CHUNK_SIZE;
+    const buf = this.src.read(offset, CHUNK_SIZE);
+    const info: EvtxChunkInfo = { index: slot, offset, status: 'ok' };
+    const spans: RecordSpan[] = [];
+    const len = buf.length;
+    if (!magicAt(buf, 0, CHUNK_MAGIC)) {
+      if (allZero(buf, 0, Math.min(len, CHUNK_HEADER_SIZE)) && allZero(buf, 0, len)) {
+        info.status = 'empty';
+        return { info, ctx: null, spans };
+      }
+      info.status = 'bad-magic';
+      this.warn({ code: 'chunk-magic', message: `chunk slot ${slot}: no "ElfChnk" signature; slot skipped${recovered ? ' (records carved from it)' : ''}`, offset, chunk: slot });
+      if (!recovered) return { info, ctx: null, spans };
+      const ctx = newChunkCtx(buf, len);
+      this.carve(buf, 0, len, spans);
+      return { info, ctx, spans };
+    }
+    let status: ChunkStatus = 'ok';
+    if (len < CHUNK_SIZE) {
+      status = 'truncated';
+      this.warn({ code: 'file-truncated', message: `chunk slot ${slot}: only ${len} of ${CHUNK_SIZE} bytes present`, offset, chunk: slot });
+    }
+    if (len < CHUNK_HEADER_SIZE) {
+      info.status = 'truncated';
+      return { info, ctx: null, spans };
+    }
+    info.firstRecordNumber = u64n(buf, 8);
+    info.lastRecordNumber = u64n(buf, 16);
+    info.firstRecordId = u64n(buf, 24);
+    info.lastRecordId = u64n(buf, 32);
+    let free = u32(buf, 48);
+    info.freeSpaceOffset = free;
+    if (verify) {
+      const hcrc = crc32(buf, 128, CHUNK_HEADER_SIZE, crc32(buf, 0, 120));
+      info.headerCrcValid = hcrc === u32(buf, 124);
+      if (!info.headerCrcValid) this.warn({ code: 'chunk-header-crc', message: `chunk slot ${slot}: header CRC32 mismatch`, offset, chunk: slot });
+    }
+    if (free < CHUNK_HEADER_SIZE || free > len) {
+      this.warn({ code: 'chunk-header', message: `chunk slot ${slot}: free-space offset ${free} out of range; records read up to the end of the slot`, offset: offset + 48, chunk: slot });
+      status = 'bad-header';
+      free = len;
+    } else if (verify) {
+      info.dataCrcValid = crc32(buf, CHUNK_HEADER_SIZE, free) === u32(buf, 52);
+      if (!info.dataCrcValid) this.warn({ code: 'chunk-data-crc', message: `chunk slot ${slot}: event records CRC32 mismatch`, offset, chunk: slot });
+    }
+    this.checkStringTable(buf, len, slot, offset);
+    info.status = status;
+    const ctx = newChunkCtx(buf, len);
+    // allocated records
+    let p = CHUNK_HEADER_SIZE;
+    while (p + 24 <= free) {
+      const size = u32(buf, p + 4);
+      if (u32(buf, p) !== RECORD_MAGIC || size < 28 || p + size > len) {
+        const what = u32(buf, p) !== RECORD_MAGIC ? 'no record signature' : `record size ${size} out of range`;
+        const next = findMagic(buf, p + 1, free);
+        this.warn({
+          code: u32(buf, p) === RECORD_MAGIC && p + size > len ? 'record-truncated' : 'record-header',
+          message: `chunk slot ${slot}: ${what} at chunk offset 0x${p.toString(16)}; ${next < 0 ? 'rest of the chunk skipped' : `resuming at 0x${next.toString(16)}`}`,
+          offset: offset + p,
+          chunk: slot,
+        });
+        if (next < 0) break;
+        p = next;
+        continue;
+      }
+      let note: string | undefined;
+      if (u32(buf, p + size - 4) !== size) {
+        note = `trailing size copy (${u32(buf, p + size - 4)}) does not match the record size (${size}): the record may be damaged`;
+        this.warn({ code: 'record-header', message: `chunk slot ${slot}: record at chunk offset 0x${p.toString(16)}: ${note}`, offset: offset + p, chunk: slot, recordId: u64n(buf, p + 8) });
+      }
+      spans.push(note ? { start: p, size, recovered: false, note } : { start: p, size, recovered: false });
+      p += size;
+    }
+    if (recovered) this.carve(buf, Math.max(free, CHUNK_HEADER_SIZE), len, spans);
+    return { info, ctx, spans };
+  }
+
+  /** A string table entry that points outside the chunk or at an impossible name is a warning; names are read by offset anyway. */
+  private checkStringTable(buf: Uint8Array, len: number, slot: number, offset: number): void {
+    let bad = 0;
+    for (let i = 0; i < 64; i++) {
+      const o = u32(buf, 128 + i * 4);
+      if (o === 0) continue;
+      if (o < CHUNK_HEADER_SIZE || o + 8 > len || o + 8 + u16(buf, o + 6) * 2 > len) bad++;
+    }
+    if (bad) this.warn({ code: 'string-cache', message: `chunk slot ${slot}: ${bad} string-table entr${bad === 1 ? 'y points' : 'ies point'} outside the chunk (ignored: names are read where records point)`, offset: offset + 128, chunk: slot });
+    let badT = 0;
+    for (let i = 0; i < 32; i++) {
+      const o = u32(buf, 384 + i * 4);
+      if (o !== 0 && (o < CHUNK_HEADER_SIZE || o + 24 > len)) badT++;
+    }
+    if (badT) this.warn({ code: 'template-cache', message: `chunk slot ${slot}: ${badT} template-table entr${badT === 1 ? 'y points' : 'ies point'} outside the chunk (ignored)`, offset: offset + 384, chunk: slot });
+  }
+
+  /** Look for record signatures in `[start, end)` that carry a consistent header and trailer. */
+  private carve(buf: Uint8Array, start: number, end: number, spans: RecordSpan[]): void {
+    let p = findMagic(buf, start, end);
+    while (p >= 0 && p + 28 <= end) {
+      const size = u32(buf, p + 4);
+      if (size >= 32 && p + size <= end && u32(buf, p + size - 4) === size && buf[p + 24] === 0x0f && u32(buf, p + 12) < 0x10000) {
+        spans.push({ start: p, size, recovered: true });
+        p = findMagic(buf, p + size, end);
+      } else p = findMagic(buf, p + 1, end);
+    }
+  }
+
+  /**
+   * Every chunk slot with its status, header fields, checksums and counts of records that parse
+   * (allocated, and carved from slack when `recovered`). Chunk and record problems go to {@link warnings}.
+   */
+  chunks(opts: { recovered?: boolean } = {}): EvtxChunkInfo[] {
+    const out: EvtxChunkInfo[] = [];
+    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    for (let s = 0; s < this.slotCount; s++) {
+      this.chunkRecords(s, { recovered: opts.recovered === true }, stats);
+      out.push(this.lastChunk!);
+    }
+    this.lastStats = stats;
+    return out;
+  }
+
+  /** Iterate records lazily, chunk by chunk, in file order. Damage becomes entries in {@link warnings}. */
+  *records(opts: EvtxReadOptions = {}): Generator<EvtxRecord, EvtxReadStats, undefined> {
+    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    for (let s = 0; s < this.slotCount; s++) {
+      for (const r of this.chunkRecords(s, opts, stats)) yield r;
+    }
+    this.lastStats = stats;
+    return stats;
+  }
+
+  /** Records of one chunk slot (used by {@link records} and by the parallel reader). */
+  chunkRecords(slot: number, opts: EvtxReadOptions, stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 }): EvtxRecord[] {
+    const filter = compileFilter(opts.filter);
+    const scan = this.scanChunk(slot, opts.recovered === true, opts.verifyChecksums !== false);
+    const out: EvtxRecord[] = [];
+    const info = scan.info;
+    this.lastChunk = info;
+    if (!scan.ctx) return out;
+    stats.chunks++;
+    const { ctx } = scan;
+    const buf = ctx.buf;
+    const base = scan.info.offset;
+    let good = 0;
+    let carved = 0;
+    let bad = 0;
+    for (const sp of scan.spans) {
+      const p = sp.start;
+      const recordId = u64n(buf, p + 8);
+      let nodes: BxNode[];
+      try {
+        nodes = parseRecordBinXml(ctx, p + 24, p + sp.size - 4);
+        if (sp.recovered && !valuesFitTemplate(nodes)) throw new BinXmlError('values do not match the template they point to (overwritten slack)', p);
+      } catch (e) {
+        stats.skipped++;
+        bad++;
+        const msg = e instanceof Error ? e.message : String(e);
+        this.warn({
+          code: sp.recovered ? 'recovered-unparsable' : 'record-parse',
+          message: `${sp.recovered ? 'carved record' : 'record'} ${recordId} at file offset ${base + p}: ${msg}`,
+          offset: base + p,
+          chunk: slot,
+          recordId,
+        });
+        continue;
+      }
+      const rec = new EvtxRecord(ctx, nodes, recordId, u32(buf, p + 16), u32(buf, p + 20), slot, base + p, sp.size, sp.recovered);
+      if (sp.note) rec.warnings.push(sp.note);
+      if (sp.recovered) carved++;
+      else good++;
+      if (filter && !matches(filter, rec.fields)) continue;
+      if (sp.recovered) stats.recovered++;
+      else stats.records++;
+      out.push(rec);
+    }
+    if (scan.info.status !== 'bad-magic') info.records = good;
+    if (opts.recovered) info.recovered = carved;
+    info.unparsable = bad;
+    return out;
+  }
+
+  /** Async iteration: yields to the event loop between chunks. */
+  async *recordsAsync(opts: EvtxReadOptions = {}): AsyncGenerator<EvtxRecord, EvtxReadStats, undefined> {
+    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    for (let s = 0; s < this.slotCount; s++) {
+      const recs = this.chunkRecords(s, opts, stats);
+      for (const r of recs) yield r;
+      await new Promise<void>((res) => setImmediate(res));
+    }
+    this.lastStats = stats;
+    return stats;
+  }
+}
+
+function findMagic(buf: Uint8Array, from: number, end: number): number {
+  // signature 2a 2a 00 00
+  let p = from;
+  while (p + 4 <= end) {
+    const i = (buf as Buffer).indexOf(0x2a, p);
+    if (i < 0 || i + 4 > end) return -1;
+    if (buf[i + 1] === 0x2a && buf[i + 2] === 0 && buf[i + 3] === 0) return i;
+    p = i + 1;
+  }
+  return -1;
+}
+
+export { u64big };

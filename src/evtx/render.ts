@@ -1,0 +1,289 @@
+/**
+ * Rendering of a record's BinXML node tree to JSON (the shape the Rust `evtx` crate emits) and to XML.
+ *
+ * JSON rules (see README "JSON shape"): an element with only text → its value; with attributes →
+ * `{"#attributes": {...}, "#text": v}`; empty → null; children → nested object in document order; repeated
+ * sibling names → `Name`, `Name_1`, `Name_2` … in document order; `<Data Name="X">v</Data>` directly under
+ * EventData/UserData → `"X": v`; unnamed Data → `"Data": {"#text": v | [v, …]}`. Integers and booleans stay
+ * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
+ */
+import { BinXmlError, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
+import type { EvtxJsonObject, EvtxValue } from './types.js';
+
+const MAX_DEPTH = 96;
+
+/** Problems met while rendering (e.g. a nested BinXML value that does not parse); rendering goes on. */
+export interface RenderIssues {
+  messages: string[];
+}
+
+export function valueToString(v: EvtxValue): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.map(valueToString).join(',');
+  return JSON.stringify(v);
+}
+
+/** Resolved content of an element: child elements (with their values context) and text values, in order. */
+type Item = { el: ElemNode; vals: Values | null } | { text: EvtxValue; isNull: boolean } | { cdata: string } | { pi: string; data: string };
+
+class Resolver {
+  constructor(
+    readonly ctx: ChunkCtx,
+    readonly issues: RenderIssues,
+  ) {}
+
+  /** Flatten content nodes: expand template instances and nested BinXML substitutions. */
+  content(nodes: BxNode[], vals: Values | null, depth: number, out: Item[]): Item[] {
+    if (depth > MAX_DEPTH) {
+      this.issues.messages.push('content nested too deeply; truncated');
+      return out;
+    }
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      switch (n.k) {
+        case N_ELEM:
+          out.push({ el: n, vals });
+          break;
+        case N_TEXT:
+          out.push({ text: n.text, isNull: false });
+          break;
+        case N_SUBST: {
+          if (!vals) {
+            out.push({ text: null, isNull: true });
+            break;
+          }
+          const v = decodeValue(vals, n.index);
+          if (isNested(v)) {
+            try {
+              const inner = parseNested(this.ctx, v.start, v.end, depth);
+              this.content(inner, null, depth + 1, out);
+            } catch (e) {
+              this.issues.messages.push(`nested BinXML at chunk offset 0x${v.start.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          } else out.push({ text: v, isNull: v === null });
+          break;
+        }
+        case N_CDATA:
+          out.push({ cdata: n.text });
+          break;
+        case N_PI:
+          out.push({ pi: n.target, data: n.data });
+          break;
+        case N_INST:
+          this.content(n.template.root, n.values, depth + 1, out);
+          break;
+      }
+    }
+    return out;
+  }
+
+  /** Attribute value: null when absent (every part null), typed when a single substitution, else joined text. */
+  attr(nodes: BxNode[], vals: Values | null): EvtxValue {
+    if (nodes.length === 1) {
+      const n = nodes[0]!;
+      if (n.k === N_TEXT) return n.text;
+      if (n.k === N_SUBST) return this.scalarValue(n.index, vals);
+    }
+    let s = '';
+    let any = false;
+    for (const n of nodes) {
+      if (n.k === N_TEXT) {
+        s += n.text;
+        any = true;
+      } else if (n.k === N_SUBST) {
+        const v = this.scalarValue(n.index, vals);
+        if (v !== null) {
+          s += valueToString(v);
+          any = true;
+        }
+      } else if (n.k === N_CDATA) {
+        s += n.text;
+        any = true;
+      }
+    }
+    return any ? s : null;
+  }
+
+  scalarValue(index: number, vals: Values | null): EvtxValue {
+    if (!vals) return null;
+    const v = decodeValue(vals, index);
+    if (isNested(v)) return null;
+    return v;
+  }
+}
+
+// ---- JSON --------------------------------------------------------------------------------------------
+
+function insertUnique(obj: EvtxJsonObject, key: string, value: EvtxValue): void {
+  if (!(key in obj)) {
+    obj[key] = value;
+    return;
+  }
+  let n = 1;
+  while (`${key}_${n}` in obj) n++;
+  obj[`${key}_${n}`] = value;
+}
+
+function joinText(texts: EvtxValue[]): EvtxValue {
+  if (texts.length === 1) return texts[0]!;
+  let s = '';
+  for (const t of texts) s += valueToString(t);
+  return s;
+}
+
+class JsonRenderer extends Resolver {
+  element(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
+    let attrs: EvtxJsonObject | null = null;
+    for (let i = 0; i < el.attrs.length; i++) {
+      const a = el.attrs[i]!;
+      const v = this.attr(a.value, vals);
+      if (v === null) continue;
+      (attrs ??= {})[a.name] = v;
+    }
+    const items = this.content(el.children, vals, depth, []);
+    const isContainer = el.name === 'EventData' || el.name === 'UserData';
+    let children: EvtxJsonObject | null = null;
+    let texts: EvtxValue[] | null = null;
+    let unnamed: EvtxValue[] | null = null;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if ('el' in it) {
+        const c = it.el;
+        children ??= {};
+        if (isContainer && c.name === 'Data') {
+          const nameAttr = c.attrs.find((a) => a.name === 'Name');
+          const nameVal = nameAttr ? this.attr(nameAttr.value, it.vals) : null;
+          const value = this.dataValue(c, it.vals, depth + 1);
+          if (nameVal !== null && nameVal !== '') insertUnique(children, valueToString(nameVal), value);
+          else {
+            if (!unnamed) {
+              unnamed = [];
+              insertUnique(children, 'Data', null);
+            }
+            unnamed.push(value === null ? '' : value);
+          }
+          continue;
+        }
+        insertUnique(children, c.name, this.element(c, it.vals, depth + 1));
+      } else if ('text' in it) {
+        if (!it.isNull) (texts ??= []).push(it.text);
+      } else if ('cdata' in it) (texts ??= []).push(it.cdata);
+    }
+    if (unnamed && children) {
+      // the unnamed Data values sit at the position of the first unnamed Data (the key inserted above)
+      const key = Object.keys(children).find((k) => (k === 'Data' || /^Data_\d+$/.test(k)) && children![k] === null);
+      if (key) children[key] = { '#text': unnamed.length === 1 ? unnamed[0]! : unnamed };
+    }
+    if (!attrs && !children) return texts ? joinText(texts) : null;
+    const out: EvtxJsonObject = {};
+    if (attrs) out['#attributes'] = attrs;
+    if (texts) out['#text'] = joinText(texts);
+    if (children) for (const k in children) out[k] = children[k]!;
+    return out;
+  }
+
+  /** Value of a `<Data>` element: its text (typed when a single value), "" when empty, null for a NULL value. */
+  dataValue(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
+    const items = this.content(el.children, vals, depth, []);
+    let texts: EvtxValue[] | null = null;
+    let sawNull = false;
+    let sub: EvtxJsonObject | null = null;
+    for (const it of items) {
+      if ('text' in it) {
+        if (it.isNull) sawNull = true;
+        else (texts ??= []).push(it.text);
+      } else if ('cdata' in it) (texts ??= []).push(it.cdata);
+      else if ('el' in it) insertUnique((sub ??= {}), it.el.name, this.element(it.el, it.vals, depth + 1));
+    }
+    if (sub) {
+      if (texts) sub['#text'] = joinText(texts);
+      return sub;
+    }
+    if (texts) return joinText(texts);
+    return sawNull ? null : '';
+  }
+}
+
+/** Render a record's nodes as `{"Event": {...}}`. */
+export function renderJson(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues): EvtxJsonObject {
+  const r = new JsonRenderer(ctx, issues);
+  const items = r.content(nodes, null, 0, []);
+  const out: EvtxJsonObject = {};
+  for (const it of items) if ('el' in it) insertUnique(out, it.el.name, r.element(it.el, it.vals, 1));
+  return out;
+}
+
+// ---- XML ---------------------------------------------------------------------------------------------
+
+export function escapeXmlText(s: string): string {
+  if (!/[&<>\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s)) return s;
+  return s.replace(/[&<>\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : `&#x${c.charCodeAt(0).toString(16)};`,
+  );
+}
+
+export function escapeXmlAttr(s: string): string {
+  if (!/[&<>"'\u0000-\u001f]/.test(s)) return s;
+  return s.replace(/[&<>"'\u0000-\u001f]/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : c === "'" ? '&apos;' : `&#x${c.charCodeAt(0).toString(16)};`,
+  );
+}
+
+class XmlRenderer extends Resolver {
+  parts: string[] = [];
+
+  element(el: ElemNode, vals: Values | null, depth: number, indent: string): void {
+    let open = `${indent}<${el.name}`;
+    for (const a of el.attrs) {
+      const v = this.attr(a.value, vals);
+      if (v === null) continue;
+      open += ` ${a.name}="${escapeXmlAttr(valueToString(v))}"`;
+    }
+    const items = this.content(el.children, vals, depth, []);
+    let hasEl = false;
+    let text = '';
+    let any = false;
+    for (const it of items) {
+      if ('el' in it) hasEl = true;
+      else if ('text' in it) {
+        if (!it.isNull) {
+          text += escapeXmlText(valueToString(it.text));
+          any = true;
+        }
+      } else if ('cdata' in it) {
+        text += `<![CDATA[${it.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+        any = true;
+      } else {
+        text += `<?${it.pi}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>`;
+        any = true;
+      }
+    }
+    if (!hasEl) {
+      this.parts.push(any ? `${open}>${text}</${el.name}>\n` : `${open}/>\n`);
+      return;
+    }
+    this.parts.push(`${open}>\n`);
+    const inner = indent + '  ';
+    for (const it of items) {
+      if ('el' in it) this.element(it.el, it.vals, depth + 1, inner);
+      else if ('text' in it) {
+        if (!it.isNull) this.parts.push(`${inner}${escapeXmlText(valueToString(it.text))}\n`);
+      } else if ('cdata' in it) this.parts.push(`${inner}<![CDATA[${it.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>\n`);
+      else this.parts.push(`${inner}<?${it.pi}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>\n`);
+    }
+    this.parts.push(`${indent}</${el.name}>\n`);
+  }
+}
+
+/** Render a record's nodes as indented XML (no XML declaration; one `<Event>` element). */
+export function renderXml(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues): string {
+  const r = new XmlRenderer(ctx, issues);
+  const items = r.content(nodes, null, 0, []);
+  for (const it of items) if ('el' in it) r.element(it.el, it.vals, 1, '');
+  return r.parts.join('');
+}
+
+export { BinXmlError };

@@ -1,0 +1,99 @@
+/**
+ * Public types of the EVTX reader (`wmiscope/evtx`). Zero runtime dependencies; imports nothing of ours.
+ */
+
+/** One problem found in the file. Data problems are warnings, never exceptions. */
+export interface EvtxWarning {
+  /** Stable machine-readable code, e.g. `chunk-crc`, `bad-chunk-magic`, `record-truncated`. */
+  code: EvtxWarningCode;
+  message: string;
+  /** File offset the problem refers to, when known. */
+  offset?: number;
+  /** Chunk slot index (0-based, counted from the first chunk slot at 4096), when known. */
+  chunk?: number;
+  /** Record id, when known. */
+  recordId?: number;
+}
+
+export type EvtxWarningCode =
+  | 'header-signature'
+  | 'header-crc'
+  | 'header-chunk-count'
+  | 'header-dirty'
+  | 'file-truncated'
+  | 'chunk-magic'
+  | 'chunk-header-crc'
+  | 'chunk-data-crc'
+  | 'chunk-header'
+  | 'string-cache'
+  | 'template-cache'
+  | 'record-header'
+  | 'record-truncated'
+  | 'record-parse'
+  | 'record-id-order'
+  | 'recovered-unparsable';
+
+/** Fields of the 4 KiB file header. */
+export interface EvtxFileHeader {
+  firstChunkNumber: number;
+  lastChunkNumber: number;
+  nextRecordId: number;
+  headerSize: number;
+  minorVersion: number;
+  majorVersion: number;
+  headerBlockSize: number;
+  /** Chunk count as written in the header. It can be wrong; every slot is checked on its own. */
+  chunkCount: number;
+  flags: number;
+  dirty: boolean;
+  full: boolean;
+  checksum: number;
+  checksumValid: boolean;
+}
+
+export type ChunkStatus = 'ok' | 'empty' | 'bad-magic' | 'bad-header' | 'truncated';
+
+/** One 64 KiB chunk slot. */
+export interface EvtxChunkInfo {
+  index: number;
+  offset: number;
+  status: ChunkStatus;
+  firstRecordNumber?: number;
+  lastRecordNumber?: number;
+  firstRecordId?: number;
+  lastRecordId?: number;
+  /** Offset (within the chunk) just past the last record, as written in the chunk header. */
+  freeSpaceOffset?: number;
+  headerCrcValid?: boolean;
+  dataCrcValid?: boolean;
+  /** Records read from this chunk (allocated). */
+  records?: number;
+  /** Records recovered from this chunk's slack (only when recovery was requested). */
+  recovered?: number;
+  /** Record candidates that did not parse (allocated or carved); each has a warning. */
+  unparsable?: number;
+}
+
+/** A rendered value: what one BinXML substitution or text node turns into. */
+export type EvtxValue = string | number | boolean | null | EvtxValue[] | EvtxJsonObject;
+export interface EvtxJsonObject {
+  [key: string]: EvtxValue;
+}
+
+/** Which records to keep. Evaluated before a record's tree is built. */
+export interface EvtxFilter {
+  eventIds?: readonly number[];
+  /** Channel names, compared case-insensitively. */
+  channels?: readonly string[];
+  /** Provider names, compared case-insensitively. */
+  providers?: readonly string[];
+}
+
+export interface EvtxReadOptions {
+  /** Also scan chunk slack and unallocated slots for record signatures. Default false. */
+  recovered?: boolean;
+  /** Keep only matching records (pushdown: dropped records are never rendered). */
+  filter?: EvtxFilter;
+  /** Verify chunk CRC32 checksums (mismatch = warning). Default true. */
+  verifyChecksums?: boolean;
+}
