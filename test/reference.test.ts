@@ -159,6 +159,16 @@ describe('reference normalization (no tools needed)', () => {
       'evtxexport 20181227\n\n<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">\n  <System>\n' +
       '    <Provider Name="Microsoft-Windows-Security-Kerberos" ="{98E6CFCB-EE0A-41E0-A57B-622D4E1B30B1}" 切="Kerberos"/>\n    <猀椀漀渀\n';
     assert.deepEqual(parseEvtxexportOutput(out), { records: [], unparsed: 1 });
+    // cut off after </System>: kept, flagged truncated (LM_WMIC_4648_rpcss.evtx recovered)
+    const out2 =
+      '<Event xmlns="x">\n  <System>\n    <EventID Qualifiers="49152">7009</EventID>\n    <TimeCreated SystemTime="2019-03-18T10:28:49.774816600Z"/>\n' +
+      '    <EventRecordID>26473</EventRecordID>\n    <Channel>Security</Channel>\n  </System>\n  <UserData>\n    <A><B>x</B>\n    <漀ⴀ渀猀㌀\n';
+    const { records, unparsed } = parseEvtxexportOutput(out2);
+    assert.equal(unparsed, 0);
+    assert.equal(records[0]?.truncated, true);
+    assert.equal(records[0]?.eventId, 7009);
+    assert.equal(records[0]?.qualifiers, 49152);
+    assert.deepEqual(records[0]?.data, { 'A/B': 'x' });
   });
 });
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
 import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
-import { renderJson, renderXml, valueToString } from './render.js';
+import { renderJson, renderJsonText, renderXml, valueToString } from './render.js';
 import type { RenderIssues } from './render.js';
 import type { ChunkStatus, EvtxChunkInfo, EvtxFileHeader, EvtxFilter, EvtxJsonObject, EvtxReadOptions, EvtxWarning } from './types.js';
 
@@ -150,6 +150,11 @@ export class EvtxRecord {
   /** The record as JSON in the Rust `evtx` crate shape: `{"Event": {"#attributes": …, "System": …, "EventData"|"UserData": …}}`. */
   toJSON(): EvtxJsonObject {
     return renderJson(this.nodes, this.ctx, this.issues());
+  }
+
+  /** The same JSON as {@link toJSON}, written directly as compact text (faster than `JSON.stringify(toJSON())`). */
+  toJsonString(): string {
+    return renderJsonText(this.nodes, this.ctx, this.issues());
   }
 
   /** The record as indented XML (one `<Event>` element, no XML declaration). */

@@ -8,7 +8,7 @@
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
 import { BinXmlError, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
-import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
 const MAX_DEPTH = 96;
@@ -214,6 +214,421 @@ export function renderJson(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues)
   const out: EvtxJsonObject = {};
   for (const it of items) if ('el' in it) insertUnique(out, it.el.name, r.element(it.el, it.vals, 1));
   return out;
+}
+
+// ---- JSON text (fast path for output: same shape as renderJson, written directly as text) ---------------
+
+function jsonValue(v: EvtxValue): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      return JSON.stringify(v);
+  }
+}
+
+/** Whether an element's children are all elements with distinct names (no values, no Data special case). */
+function plainChildren(el: ElemNode): boolean {
+  const cached = (el as ElemNode & { plain?: boolean }).plain;
+  if (cached !== undefined) return cached;
+  let ok = el.name !== 'EventData' && el.name !== 'UserData' && el.children.length > 0;
+  if (ok) {
+    const seen = new Set<string>();
+    for (const c of el.children) {
+      if (c.k !== N_ELEM || seen.has(c.name)) {
+        ok = false;
+        break;
+      }
+      seen.add(c.name);
+    }
+  }
+  (el as ElemNode & { plain?: boolean }).plain = ok;
+  return ok;
+}
+
+class KeySet {
+  private keys: Set<string> | null = null;
+  private first: string | null = null;
+  /** Returns the key to use (with an `_N` suffix when the name was taken). */
+  take(key: string): string {
+    if (this.first === null) {
+      this.first = key;
+      return key;
+    }
+    if (!this.keys) this.keys = new Set([this.first]);
+    if (!this.keys.has(key)) {
+      this.keys.add(key);
+      return key;
+    }
+    let n = 1;
+    while (this.keys.has(`${key}_${n}`)) n++;
+    const k = `${key}_${n}`;
+    this.keys.add(k);
+    return k;
+  }
+}
+
+class JsonTextRenderer extends Resolver {
+  /** The JSON text of an element's value. */
+  element(el: ElemNode, vals: Values | null, depth: number): string {
+    let attrs = '';
+    for (let i = 0; i < el.attrs.length; i++) {
+      const a = el.attrs[i]!;
+      const v = this.attr(a.value, vals);
+      if (v === null) continue;
+      attrs += (attrs ? ',' : '') + JSON.stringify(a.name) + ':' + jsonValue(v);
+    }
+    if (plainChildren(el)) {
+      let body = attrs ? '"#attributes":{' + attrs + '}' : '';
+      for (let i = 0; i < el.children.length; i++) {
+        const c = el.children[i] as ElemNode;
+        body += (body ? ',' : '') + JSON.stringify(c.name) + ':' + this.element(c, vals, depth + 1);
+      }
+      return '{' + body + '}';
+    }
+    const items = this.content(el.children, vals, depth, []);
+    const isContainer = el.name === 'EventData' || el.name === 'UserData';
+    let children = '';
+    let keys: KeySet | null = null;
+    let texts: EvtxValue[] | null = null;
+    let unnamed: EvtxValue[] | null = null;
+    let unnamedKey = '';
+    let unnamedAt = -1;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if ('el' in it) {
+        const c = it.el;
+        keys ??= new KeySet();
+        if (isContainer && c.name === 'Data') {
+          const nameAttr = c.attrs.find((a) => a.name === 'Name');
+          const nameVal = nameAttr ? this.attr(nameAttr.value, it.vals) : null;
+          const value = this.dataValue(c, it.vals, depth + 1);
+          if (nameVal !== null && nameVal !== '') {
+            children += (children ? ',' : '') + JSON.stringify(keys.take(valueToString(nameVal))) + ':' + jsonValue(value);
+          } else {
+            if (!unnamed) {
+              unnamed = [];
+              unnamedKey = keys.take('Data');
+              if (children) children += ',';
+              unnamedAt = children.length;
+            }
+            unnamed.push(value === null ? '' : value);
+          }
+          continue;
+        }
+        children += (children ? ',' : '') + JSON.stringify(keys.take(c.name)) + ':' + this.element(c, it.vals, depth + 1);
+      } else if ('text' in it) {
+        if (!it.isNull) (texts ??= []).push(it.text);
+      } else if ('cdata' in it) (texts ??= []).push(it.cdata);
+    }
+    if (unnamed) {
+      const u = JSON.stringify(unnamedKey) + ':{"#text":' + jsonValue(unnamed.length === 1 ? unnamed[0]! : unnamed) + '}';
+      const rest = children.slice(unnamedAt);
+      children = children.slice(0, unnamedAt) + u + (rest ? (rest.startsWith(',') ? rest : ',' + rest) : '');
+    }
+    if (!attrs && !keys) return texts ? jsonValue(joinText(texts)) : 'null';
+    let body = attrs ? '"#attributes":{' + attrs + '}' : '';
+    if (texts) body += (body ? ',' : '') + '"#text":' + jsonValue(joinText(texts));
+    if (children) body += (body ? ',' : '') + children;
+    return '{' + body + '}';
+  }
+
+  private objects: JsonRenderer | null = null;
+
+  /** Data values are scalars nearly always; the rare element content is built as objects. */
+  dataValue(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
+    return (this.objects ??= new JsonRenderer(this.ctx, this.issues)).dataValue(el, vals, depth);
+  }
+}
+
+// ---- compiled JSON plans ------------------------------------------------------------------------------
+// A template's JSON is mostly fixed text around substitution values. A plan is that text pre-joined, with
+// value slots; elements whose shape depends on runtime values (attributes from substitutions that may be
+// absent, nested BinXML, repeated names) fall back to the generic text renderer for that element only.
+
+const OP_SUB = 1;
+const OP_DATA = 2;
+const OP_GEN = 3;
+const OP_LEAF = 4;
+interface LeafOp {
+  t: 4;
+  el: ElemNode;
+  /** Quoted attribute name followed by a colon, and the attribute's value nodes. */
+  attrs: Array<{ q: string; nodes: BxNode[] }>;
+  /** Content: nothing, one substitution, or literal text. */
+  sub: number;
+  text: string | null;
+}
+const OP_SPLICE = 5;
+/** A nested-BinXML substitution among an element's children: its elements become members of the parent object. */
+interface SpliceOp {
+  t: 5;
+  index: number;
+  siblings: Set<string>;
+  /** Whether members were already written before this op (needs a leading comma). */
+  comma: boolean;
+}
+type PlanOp = string | { t: 1; index: number; el: ElemNode } | { t: 2; index: number; el: ElemNode } | { t: 3; el: ElemNode } | LeafOp | SpliceOp;
+/** Thrown inside a plan when runtime values change the shape; the record is then rendered generically. */
+const FALLBACK = new Error('plan fallback');
+type Plan = PlanOp[];
+const plans = new WeakMap<Template, Plan>();
+
+function literalAttrs(el: ElemNode): string | null {
+  let a = '';
+  for (const at of el.attrs) {
+    if (!at.value.every((n) => n.k === N_TEXT)) return null;
+    a += (a ? ',' : '') + JSON.stringify(at.name) + ':' + JSON.stringify(at.value.map((n) => (n as TextNode).text).join(''));
+  }
+  return a;
+}
+
+function dataName(el: ElemNode): string | null {
+  if (el.name !== 'Data' || el.attrs.length !== 1 || el.attrs[0]!.name !== 'Name') return null;
+  const v = el.attrs[0]!.value;
+  if (v.length === 0 || !v.every((n) => n.k === N_TEXT)) return null;
+  const name = v.map((n) => (n as TextNode).text).join('');
+  return name === '' ? null : name;
+}
+
+class PlanBuilder {
+  ops: PlanOp[] = [];
+  text = '';
+  lit(s: string): void {
+    this.text += s;
+  }
+  op(o: Exclude<PlanOp, string>): void {
+    if (this.text) this.ops.push(this.text);
+    this.text = '';
+    this.ops.push(o);
+  }
+  done(): Plan {
+    if (this.text) this.ops.push(this.text);
+    return this.ops;
+  }
+
+  /** Emit the JSON value of `el`. */
+  elem(el: ElemNode): void {
+    const attrs = literalAttrs(el);
+    const ch = el.children;
+    if (attrs === null) {
+      // attributes from substitutions: a leaf (no child elements) is handled by a dedicated op
+      if (!el.attrs.every((a) => a.value.every((n) => n.k === N_TEXT || n.k === N_SUBST))) return this.op({ t: OP_GEN, el });
+      const leaf: LeafOp = { t: OP_LEAF, el, attrs: el.attrs.map((a) => ({ q: JSON.stringify(a.name) + ':', nodes: a.value })), sub: -1, text: null };
+      if (ch.length === 1 && ch[0]!.k === N_SUBST) leaf.sub = ch[0]!.index;
+      else if (ch.length && ch.every((n) => n.k === N_TEXT)) leaf.text = ch.map((n) => (n as TextNode).text).join('');
+      else if (ch.length) return this.op({ t: OP_GEN, el });
+      return this.op(leaf);
+    }
+    if (ch.length === 0) return this.lit(attrs ? `{"#attributes":{${attrs}}}` : 'null');
+    if (ch.every((n) => n.k === N_TEXT)) {
+      const text = JSON.stringify(ch.map((n) => (n as TextNode).text).join(''));
+      return this.lit(attrs ? `{"#attributes":{${attrs}},"#text":${text}}` : text);
+    }
+    if (!attrs && ch.length === 1 && ch[0]!.k === N_SUBST) return this.op({ t: OP_SUB, index: ch[0]!.index, el });
+    if (el.name === 'EventData' || el.name === 'UserData') {
+      // <Data Name="literal">%n</Data> children with distinct names, or plain elements
+      const seen = new Set<string>();
+      const parts: Array<() => void> = [];
+      for (const c of ch) {
+        if (c.k !== N_ELEM) return this.op({ t: OP_GEN, el });
+        const dn = c.name === 'Data' ? dataName(c) : null;
+        if (c.name === 'Data' && dn === null) return this.op({ t: OP_GEN, el });
+        const key = dn ?? c.name;
+        if (seen.has(key)) return this.op({ t: OP_GEN, el });
+        seen.add(key);
+        if (dn !== null) {
+          if (c.children.length === 1 && c.children[0]!.k === N_SUBST) {
+            const index = c.children[0]!.index;
+            parts.push(() => {
+              this.lit(JSON.stringify(key) + ':');
+              this.op({ t: OP_DATA, index, el: c });
+            });
+          } else if (c.children.every((n) => n.k === N_TEXT)) {
+            const text = c.children.map((n) => (n as TextNode).text).join('');
+            parts.push(() => this.lit(JSON.stringify(key) + ':' + JSON.stringify(text)));
+          } else return this.op({ t: OP_GEN, el });
+        } else
+          parts.push(() => {
+            this.lit(JSON.stringify(key) + ':');
+            this.elem(c);
+          });
+      }
+      this.lit(attrs ? `{"#attributes":{${attrs}}` : '{');
+      parts.forEach((p, i) => {
+        if (i > 0 || attrs) this.lit(',');
+        p();
+      });
+      return this.lit('}');
+    }
+    if (plainChildren(el)) {
+      this.lit(attrs ? `{"#attributes":{${attrs}}` : '{');
+      ch.forEach((c, i) => {
+        this.lit((i > 0 || attrs ? ',' : '') + JSON.stringify((c as ElemNode).name) + ':');
+        this.elem(c as ElemNode);
+      });
+      return this.lit('}');
+    }
+    // elements plus nested-BinXML substitutions (e.g. <Event><System/>%1</Event> with %1 = EventData)
+    const elems = ch.filter((n): n is ElemNode => n.k === N_ELEM);
+    const names = new Set(elems.map((e) => e.name));
+    if (
+      el.name !== 'EventData' &&
+      el.name !== 'UserData' &&
+      names.size === elems.length &&
+      ch.every((n) => n.k === N_ELEM || (n.k === N_SUBST && n.type === 0x21))
+    ) {
+      this.lit(attrs ? `{"#attributes":{${attrs}}` : '{');
+      let comma = attrs !== '';
+      for (const c of ch) {
+        if (c.k === N_ELEM) {
+          this.lit((comma ? ',' : '') + JSON.stringify(c.name) + ':');
+          this.elem(c);
+          comma = true;
+        } else if (c.k === N_SUBST) {
+          this.op({ t: OP_SPLICE, index: c.index, siblings: names, comma });
+          comma = true;
+        }
+      }
+      return this.lit('}');
+    }
+    return this.op({ t: OP_GEN, el });
+  }
+}
+
+const memberPlans = new WeakMap<Template, Plan | null>();
+
+/** Plan for a template's root elements written as object members (no braces), or null when not plannable. */
+function membersPlanFor(t: Template): Plan | null {
+  let plan = memberPlans.get(t);
+  if (plan !== undefined) return plan;
+  const roots = t.root.filter((n): n is ElemNode => n.k === N_ELEM);
+  const names = new Set(roots.map((r) => r.name));
+  if (roots.length === 0 || roots.length !== t.root.length || names.size !== roots.length) plan = null;
+  else {
+    const b = new PlanBuilder();
+    roots.forEach((r, i) => {
+      b.lit((i ? ',' : '') + JSON.stringify(r.name) + ':');
+      b.elem(r);
+    });
+    plan = b.done();
+  }
+  memberPlans.set(t, plan);
+  return plan;
+}
+
+function planFor(t: Template): Plan {
+  let plan = plans.get(t);
+  if (plan) return plan;
+  const b = new PlanBuilder();
+  const roots = t.root.filter((n): n is ElemNode => n.k === N_ELEM);
+  const names = new Set(roots.map((r) => r.name));
+  if (roots.length !== t.root.length || names.size !== roots.length) {
+    plan = [];
+  } else {
+    b.lit('{');
+    roots.forEach((r, i) => {
+      b.lit((i ? ',' : '') + JSON.stringify(r.name) + ':');
+      b.elem(r);
+    });
+    b.lit('}');
+    plan = b.done();
+  }
+  plans.set(t, plan);
+  return plan;
+}
+
+function runLeaf(r: JsonTextRenderer, op: LeafOp, vals: Values): string {
+  let a = '';
+  for (let i = 0; i < op.attrs.length; i++) {
+    const at = op.attrs[i]!;
+    const v = r.attr(at.nodes, vals);
+    if (v !== null) a += (a ? ',' : '') + at.q + jsonValue(v);
+  }
+  let text: string | null = null;
+  if (op.sub >= 0) {
+    const v = decodeValue(vals, op.sub);
+    if (isNested(v)) return r.element(op.el, vals, 1);
+    if (v !== null) text = jsonValue(v);
+  } else if (op.text !== null) text = JSON.stringify(op.text);
+  if (!a) return text ?? 'null';
+  return text === null ? '{"#attributes":{' + a + '}}' : '{"#attributes":{' + a + '},"#text":' + text + '}';
+}
+
+/** Members (`"Name":value,…`) contributed by a nested BinXML substitution, or '' for none. */
+function runSplice(r: JsonTextRenderer, op: SpliceOp, vals: Values): string {
+  const v = decodeValue(vals, op.index);
+  if (v === null) return '';
+  if (!isNested(v)) throw FALLBACK;
+  let nodes: BxNode[];
+  try {
+    nodes = parseNested(r.ctx, v.start, v.end, 1);
+  } catch {
+    throw FALLBACK; // the generic renderer reports the problem
+  }
+  if (nodes.length === 1 && nodes[0]!.k === N_INST) {
+    const t = nodes[0]!.template;
+    const plan = membersPlanFor(t);
+    if (plan && !t.root.some((n) => n.k === N_ELEM && op.siblings.has(n.name))) return runPlan(r, plan, nodes[0]!.values);
+  }
+  throw FALLBACK;
+}
+
+function runPlan(r: JsonTextRenderer, plan: Plan, vals: Values): string {
+  let s = '';
+  for (let i = 0; i < plan.length; i++) {
+    const op = plan[i]!;
+    if (typeof op === 'string') {
+      s += op;
+      continue;
+    }
+    if (op.t === OP_GEN) {
+      s += r.element(op.el, vals, 1);
+      continue;
+    }
+    if (op.t === OP_LEAF) {
+      s += runLeaf(r, op, vals);
+      continue;
+    }
+    if (op.t === OP_SPLICE) {
+      const m = runSplice(r, op, vals);
+      if (m) s += (op.comma ? ',' : '') + m;
+      else if (op.comma && i + 1 < plan.length && typeof plan[i + 1] === 'string' && (plan[i + 1] as string).startsWith('}')) {
+        // nothing spliced: no separator needed
+      } else if (op.comma) throw FALLBACK;
+      continue;
+    }
+    const v = decodeValue(vals, op.index);
+    if (isNested(v)) s += op.t === OP_SUB ? r.element(op.el, vals, 1) : jsonValue(r.dataValue(op.el, vals, 1));
+
+    else s += jsonValue(v);
+  }
+  return s;
+}
+
+/** Render a record's nodes directly as JSON text; `JSON.parse` of it equals {@link renderJson}. */
+export function renderJsonText(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues): string {
+  const r = new JsonTextRenderer(ctx, issues);
+  if (nodes.length === 1 && nodes[0]!.k === N_INST) {
+    const plan = planFor(nodes[0]!.template);
+    if (plan.length) {
+      try {
+        return runPlan(r, plan, nodes[0]!.values);
+      } catch (e) {
+        if (e !== FALLBACK) throw e;
+      }
+    }
+  }
+  const items = r.content(nodes, null, 0, []);
+  const keys = new KeySet();
+  let body = '';
+  for (const it of items) if ('el' in it) body += (body ? ',' : '') + JSON.stringify(keys.take(it.el.name)) + ':' + r.element(it.el, it.vals, 1);
+  return '{' + body + '}';
 }
 
 // ---- XML ---------------------------------------------------------------------------------------------

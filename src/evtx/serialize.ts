@@ -39,9 +39,10 @@ export function serializeRecord(r: EvtxRecord, opts: SerializeOptions): string {
     const note = `recovered=${m.recovered} chunk=${m.chunk} offset=${m.offset} recordId=${m.recordId}${m.warnings ? ' warnings=' + JSON.stringify(m.warnings) : ''}`;
     return `<!-- wmiscope: ${note.replace(/--/g, '- -')} -->\n${xml}`;
   }
-  const json = r.toJSON();
-  if (r.recovered || opts.meta || r.warnings.length) json['wmiscope'] = recordMeta(r, opts.file) as unknown as import('./types.js').EvtxJsonObject;
-  return JSON.stringify(json);
+  const json = r.toJsonString();
+  if (!r.recovered && !opts.meta && r.warnings.length === 0) return json;
+  const meta = ',"wmiscope":' + JSON.stringify(recordMeta(r, opts.file)) + '}';
+  return json.length > 2 ? json.slice(0, -1) + meta : '{' + meta.slice(1);
 }
 
 /** Text written before the first record / between records / after the last one. */

@@ -76,6 +76,12 @@ export interface RefRecord {
    * `2019-05-11 17:58:22.809408`. Compare with {@link timesMatch}, not `===`.
    */
   timeMicros: string;
+  /**
+   * The tool's XML for this record was cut off after a complete `<System>` (libevtx
+   * recovered mode, e.g. 29 Security/7xxx records in LM_WMIC_4648_rpcss.evtx end in
+   * `<UserData>\n    <漀ⴀ渀猀㌀`); `data` then holds only the elements that were complete.
+   */
+  truncated?: true;
   /** libevtx only: exact FILETIME (100 ns ticks since 1601) as a decimal string. */
   filetime?: string;
   /**
@@ -95,7 +101,10 @@ export interface RefResult {
   error?: string;
   /** Full stderr of the tool. */
   stderr: string;
-  /** `<Event` blocks that could not be parsed (cut-off / garbage recovered records). */
+  /**
+   * `<Event` blocks without a complete `<System>` (cut-off / garbage recovered records); not
+   * in `records`. Blocks cut off after `</System>` are in `records` with `truncated: true`.
+   */
   unparsed: number;
   /** Wall time of the tool run (0 when served from the cache). */
   durationMs: number;
@@ -359,7 +368,7 @@ export function parseEventXml(block: string, flavor: Flavor): RefRecord | undefi
   }
   if (root.name !== 'Event') return undefined;
   const system = child(root, 'System');
-  if (!system) return undefined;
+  if (!system || system.incomplete) return undefined;
 
   const recordIdText = text(child(system, 'EventRecordID'));
   const eventIdEl = child(system, 'EventID');
@@ -385,6 +394,7 @@ export function parseEventXml(block: string, flavor: Flavor): RefRecord | undefi
     timeMicros: t?.micros ?? '',
     data: extractData(root, flavor),
   };
+  if (root.incomplete) rec.truncated = true;
   // python-evtx prints `Qualifiers=""` when the record has none; libevtx omits the attribute.
   const q = eventIdEl?.attrs.Qualifiers;
   if (q !== undefined && q !== '') {
@@ -434,8 +444,10 @@ export function extractData(root: XmlElement, flavor: Flavor): Record<string, st
   let unnamed = 0;
   for (const section of root.children) {
     if (section.name === 'System' || section.name === 'RenderingInfo') continue;
+    if (section.incomplete && section.children.length === 0) continue;
     if (section.name === 'EventData') {
       for (const el of section.children) {
+        if (el.incomplete) continue;
         if (el.name === 'Data') {
           const raw = el.rawText ?? '';
           const name = el.attrs.Name;
@@ -462,6 +474,7 @@ export function extractData(root: XmlElement, flavor: Flavor): Record<string, st
 }
 
 function leaves(el: XmlElement, pathSoFar: string, put: (k: string, v: string) => void): void {
+  if (el.incomplete && el.children.length === 0) return;
   for (const [a, v] of Object.entries(el.attrs)) {
     if (a === 'xmlns' || a.startsWith('xmlns:')) continue;
     put(`${pathSoFar}/@${a}`, normalizeValue(v));
@@ -704,6 +717,8 @@ export interface XmlElement {
    * For other leaf elements: the same as `text`.
    */
   rawText?: string;
+  /** The output ended or became garbage before this element's end tag. */
+  incomplete?: true;
 }
 
 const RAW_ELEMENTS = new Set(['Data', 'Binary']);
@@ -776,7 +791,24 @@ class LenientXmlParser {
       this.pos = end + close.length;
       return el;
     }
-    // content
+    // content. Any failure in here (cut-off recovered record, garbage tag name) keeps what
+    // was parsed so far and marks this element and its ancestors `incomplete`.
+    try {
+      this.content(el);
+    } catch {
+      el.incomplete = true;
+      return el;
+    }
+    if (el.children.length > 0) {
+      // element content: drop the indentation/newlines between child elements
+      if (el.text.trim() === '') el.text = '';
+    } else {
+      el.rawText = el.text;
+    }
+    return el;
+  }
+
+  private content(el: XmlElement): void {
     for (;;) {
       const lt = this.s.indexOf('<', this.pos);
       if (lt < 0) this.fail(`eof inside <${el.name}>`);
@@ -805,20 +837,15 @@ class LenientXmlParser {
         if (e < 0) this.fail('unterminated PI');
         this.pos = e + 2;
       } else if (next !== undefined && /[A-Za-z_]/.test(next)) {
-        el.children.push(this.parseElement());
+        const c = this.parseElement();
+        el.children.push(c);
+        if (c.incomplete) throw new Error('incomplete child');
       } else {
         // a stray '<' in text (not markup)
         el.text += '<';
         this.pos++;
       }
     }
-    if (el.children.length > 0) {
-      // element content: drop the indentation/newlines between child elements
-      if (el.text.trim() === '') el.text = '';
-    } else {
-      el.rawText = el.text;
-    }
-    return el;
   }
 }
 
