@@ -143,23 +143,27 @@ export class EvtxRecord {
     return this.fields.provider;
   }
 
-  private issues(): RenderIssues {
-    return { messages: this.warnings };
+  /** Run a renderer; problems it meets are added (once) to {@link warnings}. */
+  private render<T>(f: (nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues) => T): T {
+    const issues: RenderIssues = { messages: [] };
+    const out = f(this.nodes, this.ctx, issues);
+    for (const m of issues.messages) if (!this.warnings.includes(m)) this.warnings.push(m);
+    return out;
   }
 
   /** The record as JSON in the Rust `evtx` crate shape: `{"Event": {"#attributes": …, "System": …, "EventData"|"UserData": …}}`. */
   toJSON(): EvtxJsonObject {
-    return renderJson(this.nodes, this.ctx, this.issues());
+    return this.render(renderJson);
   }
 
   /** The same JSON as {@link toJSON}, written directly as compact text (faster than `JSON.stringify(toJSON())`). */
   toJsonString(): string {
-    return renderJsonText(this.nodes, this.ctx, this.issues());
+    return this.render(renderJsonText);
   }
 
   /** The record as indented XML (one `<Event>` element, no XML declaration). */
   toXml(): string {
-    return renderXml(this.nodes, this.ctx, this.issues());
+    return this.render(renderXml);
   }
 }
 
