@@ -44,7 +44,7 @@ class Out {
   async write(s: string): Promise<void> {
     this.buf.push(s);
     this.size += s.length;
-    if (this.size >= 1 << 20) await this.flush();
+    if (this.size >= 1 << 16) await this.flush();
   }
   async flush(): Promise<void> {
     if (!this.buf.length) return;
@@ -100,11 +100,11 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
           warnings++;
           if (!o.quiet) printWarning(file, w);
         }
-        for (const t of c.texts) {
-          if (o.format === 'jsonl') await out.write(t + '\n');
-          else if (o.format === 'json') await out.write(count === 0 ? t : fr.sep + t);
-          else await out.write(t);
-          count++;
+        if (c.texts.length) {
+          if (o.format === 'jsonl') await out.write(c.texts.join('\n') + '\n');
+          else if (o.format === 'json') await out.write((count === 0 ? '' : fr.sep) + c.texts.join(fr.sep));
+          else await out.write(c.texts.join(''));
+          count += c.texts.length;
         }
       }
       readable++;
@@ -181,7 +181,11 @@ export function buildProgram(): Command {
   const program = new Command('wmiscope')
     .description('Find WMI permanent event subscriptions (T1546.003) in offline Windows evidence.')
     .version(pkg.version)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // set before the subcommands are added so they inherit it: usage errors exit 2, --help/--version 0
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
 
   const evtx = program.command('evtx').description('read Windows event log (.evtx) files');
 
@@ -217,9 +221,6 @@ export function buildProgram(): Command {
 }
 
 const program = buildProgram();
-program.exitOverride((err) => {
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

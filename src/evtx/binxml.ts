@@ -85,10 +85,19 @@ export interface Template {
 /** The substitution values of one template instance: where each value lives in the chunk. */
 export interface Values {
   buf: Uint8Array;
-  offsets: Int32Array;
-  sizes: Int32Array;
-  types: Uint8Array;
+  /** Chunk offset of the descriptor array (count × {u16 size, u8 type, u8 pad}). */
+  desc: number;
+  /** Chunk offset of each value. */
+  offsets: number[];
   count: number;
+}
+
+export function valueType(v: Values, i: number): number {
+  return v.buf[v.desc + 4 * i + 2]!;
+}
+
+export function valueSize(v: Values, i: number): number {
+  return u16(v.buf, v.desc + 4 * i);
 }
 
 /** Per-chunk caches and the bytes everything points into. */
@@ -335,23 +344,19 @@ class Parser {
     }
     const count = this.dword();
     if (count * 4 > this.end - this.pos) throw new BinXmlError(`substitution count ${count} does not fit`, at);
-    const offsets = new Int32Array(count);
-    const sizes = new Int32Array(count);
-    const types = new Uint8Array(count);
+    const offsets = new Array<number>(count);
     const b = this.ctx.buf;
-    let p = this.pos;
+    const desc = this.pos;
+    let p = desc;
     let v = p + count * 4;
     for (let i = 0; i < count; i++) {
-      const size = u16(b, p);
-      sizes[i] = size;
-      types[i] = b[p + 2]!;
       offsets[i] = v;
-      v += size;
+      v += b[p]! | (b[p + 1]! << 8);
       p += 4;
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record', at);
     this.pos = v;
-    return { k: N_INST, template, values: { buf: b, offsets, sizes, types, count } };
+    return { k: N_INST, template, values: { buf: b, desc, offsets, count } };
   }
 }
 
@@ -593,8 +598,8 @@ function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue
 /** Decode substitution `i` of `v`; nested BinXML comes back as a {@link NestedValue}. */
 export function decodeValue(v: Values, i: number): EvtxValue | NestedValue {
   if (i >= v.count) return null;
-  const type = v.types[i]!;
-  const size = v.sizes[i]!;
+  const type = v.buf[v.desc + 4 * i + 2]!;
+  const size = u16(v.buf, v.desc + 4 * i);
   const o = v.offsets[i]!;
   const b = v.buf;
   if (type === T_NULL || size === 0) return null;

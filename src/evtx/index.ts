@@ -21,3 +21,8 @@ export type {
   EvtxFilter,
   EvtxReadOptions,
 } from './types.js';
+export { renderFileChunks } from './parallel.js';
+export type { ParallelOptions } from './parallel.js';
+export type { ChunkOutput, RenderChunkOptions } from './chunks.js';
+export { serializeRecord, framing } from './serialize.js';
+export type { EvtxOutputFormat, SerializeOptions, RecordMeta } from './serialize.js';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
-import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml } from './binxml.js';
+import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
 import { renderJson, renderJsonText, renderXml, valueToString } from './render.js';
 import type { RenderIssues } from './render.js';
@@ -263,7 +263,7 @@ function valuesFitTemplate(nodes: BxNode[]): boolean {
     for (const n of ns) {
       if (!ok) return;
       if (n.k === N_SUBST) {
-        const t = values.types[n.index]!;
+        const t = valueType(values, n.index);
         if (t !== 0 && t !== n.type && !(n.type === 0x10 && (t === 0x14 || t === 0x15))) ok = false;
       } else if (n.k === N_ELEM) {
         for (const a of n.attrs) check(a.value);

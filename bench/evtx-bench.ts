@@ -1,0 +1,128 @@
+/**
+ * `npm run bench`: EVTX reader speed and memory, as ratios against libevtx's `evtxexport -f xml` measured in
+ * the same run on the same machine. Each command runs as its own process; wall time and peak RSS come from
+ * a small python3 wrapper (`resource.getrusage(RUSAGE_CHILDREN)`), the median of several runs is reported.
+ *
+ * Usage: npm run bench [-- --runs N] [-- --file PATH]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EvtxReader } from '../src/evtx/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const cli = join(repo, 'dist/src/cli/main.js');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+const file = resolve(arg('--file', join(repo, '../shared/samples/evtx/bench/mixed-480chunks.evtx')));
+const small = resolve(join(repo, '../shared/samples/evtx/evtx/sysmon.evtx'));
+const runs = Number(arg('--runs', '3'));
+
+const WRAPPER = `
+import resource, subprocess, sys, time, json
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "rc": p.returncode}))
+`;
+
+interface Measure {
+  wall: number;
+  maxrss_kb: number;
+  rc: number;
+}
+
+function measure(cmd: string[]): Measure {
+  const out = execFileSync('python3', ['-c', WRAPPER, ...cmd], { encoding: 'utf8' });
+  return JSON.parse(out) as Measure;
+}
+
+function median(cmd: string[]): Measure {
+  const ms: Measure[] = [];
+  for (let i = 0; i < runs; i++) ms.push(measure(cmd));
+  ms.sort((a, b) => a.wall - b.wall);
+  const m = ms[Math.floor(ms.length / 2)]!;
+  if (m.rc !== 0) throw new Error(`${cmd.join(' ')} exited with ${m.rc}`);
+  return { ...m, maxrss_kb: Math.max(...ms.map((x) => x.maxrss_kb)) };
+}
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function main(): void {
+  if (!existsSync(file)) {
+    console.log(`bench: ${file} not found (needs ../shared/samples); nothing measured`);
+    return;
+  }
+  if (!has('python3')) {
+    console.log('bench: python3 is needed to measure child processes; nothing measured');
+    return;
+  }
+  const size = statSync(file).size;
+  const reader = EvtxReader.open(file);
+  let records = 0;
+  for (const _ of reader.records()) records++;
+  reader.close();
+  const cores = availableParallelism();
+  console.log(`file: ${file}`);
+  console.log(`size: ${(size / 1e6).toFixed(1)} MB, ${records} records, ${cores} cores, median of ${runs} run(s)\n`);
+
+  const hunt = '19,20,21,5857,5858,5859,5860,5861';
+  const rows: Array<{ name: string; cmd: string[]; target?: number; ref?: boolean }> = [];
+  if (has('evtxexport')) rows.push({ name: 'evtxexport -f xml (reference)', cmd: ['evtxexport', '-f', 'xml', file], ref: true });
+  rows.push({ name: 'wmiscope dump jsonl, 1 thread', cmd: ['node', cli, 'evtx', 'dump', '-q', file], target: 15 });
+  rows.push({ name: `wmiscope dump jsonl, ${cores} threads`, cmd: ['node', cli, 'evtx', 'dump', '-q', '--threads', String(cores), file] });
+  rows.push({ name: 'wmiscope dump xml, 1 thread', cmd: ['node', cli, 'evtx', 'dump', '-q', '-f', 'xml', file] });
+  rows.push({ name: 'wmiscope WMI hunt (-e 19..21,5857..5861)', cmd: ['node', cli, 'evtx', 'dump', '-q', '-e', hunt, file], target: 40 });
+  rows.push({ name: 'node startup only (node -e 0)', cmd: ['node', '-e', '0'] });
+
+  let refWall: number | null = null;
+  const results: Array<{ name: string; m: Measure; target?: number }> = [];
+  for (const r of rows) {
+    const m = median(r.cmd);
+    if (r.ref) refWall = m.wall;
+    results.push({ name: r.name, m, target: r.target });
+  }
+  const pad = (s: string, n: number): string => s.padEnd(n);
+  console.log(pad('run', 44) + pad('wall s', 9) + pad('records/s', 12) + pad('MB/s', 8) + pad('peak RSS', 10) + pad('vs evtxexport', 15) + 'target');
+  for (const { name, m, target } of results) {
+    const ratio = refWall ? refWall / m.wall : null;
+    const startup = name.startsWith('node startup');
+    const verdict = target && ratio ? (ratio >= target ? `>= ${target}x: met` : `>= ${target}x: NOT met`) : '';
+    console.log(
+      pad(name, 44) +
+        pad(m.wall.toFixed(3), 9) +
+        pad(startup ? '-' : Math.round(records / m.wall).toLocaleString('en-US'), 12) +
+        pad(startup ? '-' : (size / 1e6 / m.wall).toFixed(1), 8) +
+        pad(`${(m.maxrss_kb / 1024).toFixed(0)} MB`, 10) +
+        pad(ratio ? `${ratio.toFixed(1)}x` : 'n/a', 15) +
+        verdict,
+    );
+  }
+  // streaming: peak RSS should not grow with file size
+  if (existsSync(small)) {
+    const a = median(['node', cli, 'evtx', 'dump', '-q', small]);
+    const b = results[refWall ? 1 : 0]!.m;
+    const smallSize = statSync(small).size;
+    console.log(
+      `\nstreaming: peak RSS ${(a.maxrss_kb / 1024).toFixed(0)} MB on ${(smallSize / 1e6).toFixed(1)} MB vs ${(b.maxrss_kb / 1024).toFixed(0)} MB on ${(size / 1e6).toFixed(1)} MB ` +
+        `(file ${(size / smallSize).toFixed(0)}x larger, RSS ${(b.maxrss_kb / a.maxrss_kb).toFixed(2)}x)`,
+    );
+  }
+  if (!refWall) console.log('\n(evtxexport not installed: apt-get install libevtx-utils for the reference run)');
+}
+
+main();
