@@ -36,20 +36,21 @@ function threadCount(v: string): number {
   return Number(v);
 }
 
-/** Buffered writer honouring back-pressure. */
+/** Writer honouring back-pressure; small pieces are gathered into larger writes. */
 class Out {
-  private buf: string[] = [];
+  private parts: Uint8Array[] = [];
   private size = 0;
   constructor(private readonly stream: Writable) {}
-  async write(s: string): Promise<void> {
-    this.buf.push(s);
-    this.size += s.length;
-    if (this.size >= 1 << 16) await this.flush();
+  async write(s: string | Uint8Array): Promise<void> {
+    const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+    this.parts.push(b);
+    this.size += b.length;
+    if (this.size >= 1 << 18) await this.flush();
   }
   async flush(): Promise<void> {
-    if (!this.buf.length) return;
-    const data = this.buf.join('');
-    this.buf = [];
+    if (!this.parts.length) return;
+    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    this.parts = [];
     this.size = 0;
     if (!this.stream.write(data)) await new Promise<void>((res) => this.stream.once('drain', () => res()));
   }
@@ -94,17 +95,18 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
         meta: o.meta === true,
         file: files.length > 1 || o.meta ? file : undefined,
         filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
+        encodeWith: o.format === 'json' ? fr.sep : o.format === 'jsonl' ? '\n' : '',
       });
       for await (const c of chunks) {
         for (const w of c.warnings) {
           warnings++;
           if (!o.quiet) printWarning(file, w);
         }
-        if (c.texts.length) {
-          if (o.format === 'jsonl') await out.write(c.texts.join('\n') + '\n');
-          else if (o.format === 'json') await out.write((count === 0 ? '' : fr.sep) + c.texts.join(fr.sep));
-          else await out.write(c.texts.join(''));
-          count += c.texts.length;
+        if (c.count && c.bytes) {
+          if (o.format === 'json' && count > 0) await out.write(fr.sep);
+          await out.write(c.bytes);
+          if (o.format === 'jsonl') await out.write('\n');
+          count += c.count;
         }
       }
       readable++;

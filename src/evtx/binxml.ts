@@ -511,10 +511,6 @@ export interface NestedValue {
   end: number;
 }
 
-function intValue(n: number): number {
-  return n;
-}
-
 function bigToValue(v: bigint): number | string {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
 }
@@ -553,7 +549,7 @@ function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue
     case 0x06:
       return size >= 2 ? u16(b, o) : null;
     case 0x07:
-      return size >= 4 ? intValue(i32(b, o)) : null;
+      return size >= 4 ? i32(b, o) : null;
     case 0x08:
       return size >= 4 ? u32(b, o) : null;
     case 0x09:

@@ -9,8 +9,12 @@ import type { EvtxReadOptions, EvtxWarning } from './types.js';
 
 export interface ChunkOutput {
   slot: number;
-  /** One serialized record per entry, in file order. */
+  /** One serialized record per entry, in file order (empty when `encodeWith` was given). */
   texts: string[];
+  /** With `encodeWith`: the records joined by that separator, UTF-8 encoded. */
+  bytes?: Uint8Array;
+  /** Number of records serialized. */
+  count: number;
   /** Warnings met while reading this chunk. */
   warnings: EvtxWarning[];
   records: number;
@@ -18,7 +22,11 @@ export interface ChunkOutput {
   skipped: number;
 }
 
-export type RenderChunkOptions = EvtxReadOptions & SerializeOptions;
+export type RenderChunkOptions = EvtxReadOptions &
+  SerializeOptions & {
+    /** Join the records with this separator and return UTF-8 bytes instead of strings (output fast path). */
+    encodeWith?: string;
+  };
 
 /** Read and serialize the records of one chunk slot. */
 export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkOptions): ChunkOutput {
@@ -28,5 +36,7 @@ export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkO
   const texts = new Array<string>(recs.length);
   for (let i = 0; i < recs.length; i++) texts[i] = serializeRecord(recs[i]!, opts);
   const warnings = reader.warnings.splice(before);
-  return { slot, texts, warnings, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
+  const base = { slot, warnings, count: texts.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
+  if (opts.encodeWith !== undefined) return { ...base, texts: [], bytes: Buffer.from(texts.join(opts.encodeWith), 'utf8') };
+  return { ...base, texts };
 }

@@ -16,5 +16,7 @@ parentPort!.on('message', (m: WorkerRequest) => {
   } catch (e) {
     reply = { ok: false, slot: m.slot, error: e instanceof Error ? e.message : String(e) };
   }
-  parentPort!.postMessage(reply);
+  const bytes = reply.ok ? reply.out.bytes : undefined;
+  // encoded output is moved, not copied, to the main thread
+  parentPort!.postMessage(reply, bytes && bytes.byteLength > 0 && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? [bytes.buffer as ArrayBuffer] : []);
 });

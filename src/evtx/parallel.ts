@@ -27,7 +27,7 @@ export async function* renderFileChunks(path: string, opts: ParallelOptions): As
   const reader = EvtxReader.open(path, opts.file !== undefined ? { name: opts.file } : {});
   try {
     const headerWarnings: EvtxWarning[] = reader.warnings.splice(0);
-    yield { slot: -1, texts: [], warnings: headerWarnings, records: 0, recovered: 0, skipped: 0 };
+    yield { slot: -1, texts: [], count: 0, warnings: headerWarnings, records: 0, recovered: 0, skipped: 0 };
     const slots = reader.slotCount;
     const threads = Math.max(1, Math.min(Math.floor(opts.threads), slots));
     if (threads <= 1) {
@@ -66,7 +66,7 @@ async function* runWorkers(path: string, slots: number, threads: number, opts: R
       const w = new Worker(new URL('./parallel-worker.js', import.meta.url), { workerData: { path, opts: workerOpts } });
       w.on('message', (m: WorkerReply) => {
         if (m.ok) done.set(m.out.slot, m.out);
-        else done.set(m.slot, { slot: m.slot, texts: [], warnings: [{ code: 'record-parse', message: `chunk slot ${m.slot}: ${m.error}`, chunk: m.slot }], records: 0, recovered: 0, skipped: 0 });
+        else done.set(m.slot, { slot: m.slot, texts: [], count: 0, warnings: [{ code: 'record-parse', message: `chunk slot ${m.slot}: ${m.error}`, chunk: m.slot }], records: 0, recovered: 0, skipped: 0 });
         send(w);
         notify();
       });

@@ -3,7 +3,7 @@
  * Streaming: a file opened from a path is read one chunk at a time.
  */
 import * as fs from 'node:fs';
-import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
+import { crc32, filetimeIso, u16, u32, u64n } from './bytes.js';
 import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
 import { renderJson, renderJsonText, renderXml, valueToString } from './render.js';
@@ -56,9 +56,13 @@ class BufferSource implements ByteSource {
   close(): void {}
 }
 
+/** Reads a file through a read-ahead window of whole chunk slots (fewer system calls, bounded memory). */
 class FileSource implements ByteSource {
   private fd: number | null;
   readonly size: number;
+  private winStart = 0;
+  private win: Uint8Array = new Uint8Array(0);
+  private static readonly WINDOW = 16 * CHUNK_SIZE;
   constructor(path: string) {
     this.fd = fs.openSync(path, 'r');
     try {
@@ -68,7 +72,7 @@ class FileSource implements ByteSource {
       throw e;
     }
   }
-  read(offset: number, length: number): Uint8Array {
+  private readRaw(offset: number, length: number): Uint8Array {
     if (this.fd === null) throw new Error('EVTX reader is closed');
     const n = Math.max(0, Math.min(length, this.size - offset));
     const buf = Buffer.allocUnsafe(n);
@@ -79,6 +83,16 @@ class FileSource implements ByteSource {
       got += r;
     }
     return got === n ? buf : buf.subarray(0, got);
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (length > FileSource.WINDOW || offset < FILE_HEADER_SIZE) return this.readRaw(offset, length);
+    if (offset < this.winStart || offset + length > this.winStart + this.win.length) {
+      // a fresh window (records of the previous one keep their own bytes alive)
+      this.winStart = offset;
+      this.win = this.readRaw(offset, FileSource.WINDOW);
+    }
+    const s = offset - this.winStart;
+    return this.win.subarray(s, Math.min(this.win.length, s + length));
   }
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
@@ -131,15 +145,25 @@ export class EvtxRecord {
 
   /** EventID, Qualifiers, Channel and Provider name, read from the template slots without rendering. */
   get fields(): RecordKeyFields {
-    return (this.keyFields ??= keyFieldsOf(this.nodes, this.ctx));
+    return (this.keyFields ??= keyFieldsOf(this.nodes));
   }
+  /** EventID (from the record's template slot or literal text); null when the record has none. */
   get eventId(): number | null {
+    if (this.keyFields) return this.keyFields.eventId;
+    const first = this.nodes[0];
+    if (first && first.k === N_INST && this.nodes.length === 1) return toInt(fieldValue(first.template.eventId, first.values));
     return this.fields.eventId;
   }
   get channel(): string | null {
+    if (this.keyFields) return this.keyFields.channel;
+    const first = this.nodes[0];
+    if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.channel, first.values));
     return this.fields.channel;
   }
   get provider(): string | null {
+    if (this.keyFields) return this.keyFields.provider;
+    const first = this.nodes[0];
+    if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.provider, first.values));
     return this.fields.provider;
   }
 
@@ -219,7 +243,7 @@ function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
   return out;
 }
 
-function keyFieldsOf(nodes: BxNode[], _ctx: ChunkCtx): RecordKeyFields {
+function keyFieldsOf(nodes: BxNode[]): RecordKeyFields {
   const first = nodes[0];
   if (first && first.k === N_INST) return fieldsFromTemplate(first.template, first.values);
   return fieldsFromTree(nodes);
@@ -241,10 +265,20 @@ function compileFilter(f: EvtxFilter | undefined): CompiledFilter | null {
   return { ids, channels, providers };
 }
 
-function matches(f: CompiledFilter, k: RecordKeyFields): boolean {
-  if (f.ids && (k.eventId === null || !f.ids.has(k.eventId))) return false;
-  if (f.channels && (k.channel === null || !f.channels.has(k.channel.toLowerCase()))) return false;
-  if (f.providers && (k.provider === null || !f.providers.has(k.provider.toLowerCase()))) return false;
+/** Evaluated field by field, cheapest first, decoding only what the filter asks about. */
+function matches(f: CompiledFilter, r: EvtxRecord): boolean {
+  if (f.ids) {
+    const id = r.eventId;
+    if (id === null || !f.ids.has(id)) return false;
+  }
+  if (f.channels) {
+    const c = r.channel;
+    if (c === null || !f.channels.has(c.toLowerCase())) return false;
+  }
+  if (f.providers) {
+    const p = r.provider;
+    if (p === null || !f.providers.has(p.toLowerCase())) return false;
+  }
   return true;
 }
 
@@ -564,7 +598,7 @@ export class EvtxReader {
       if (sp.note) rec.warnings.push(sp.note);
       if (sp.recovered) carved++;
       else good++;
-      if (filter && !matches(filter, rec.fields)) continue;
+      if (filter && !matches(filter, rec)) continue;
       if (sp.recovered) stats.recovered++;
       else stats.records++;
       out.push(rec);
@@ -600,4 +634,3 @@ function findMagic(buf: Uint8Array, from: number, end: number): number {
   return -1;
 }
 
-export { u64big };

@@ -7,7 +7,7 @@
  * EventData/UserData → `"X": v`; unnamed Data → `"Data": {"#text": v | [v, …]}`. Integers and booleans stay
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
-import { BinXmlError, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
+import { N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
@@ -251,98 +251,20 @@ function plainChildren(el: ElemNode): boolean {
   return ok;
 }
 
-class KeySet {
-  private keys: Set<string> | null = null;
-  private first: string | null = null;
-  /** Returns the key to use (with an `_N` suffix when the name was taken). */
-  take(key: string): string {
-    if (this.first === null) {
-      this.first = key;
-      return key;
-    }
-    if (!this.keys) this.keys = new Set([this.first]);
-    if (!this.keys.has(key)) {
-      this.keys.add(key);
-      return key;
-    }
-    let n = 1;
-    while (this.keys.has(`${key}_${n}`)) n++;
-    const k = `${key}_${n}`;
-    this.keys.add(k);
-    return k;
-  }
-}
-
+/** Generic JSON text: the object renderer serialized. Used where a template has no fixed shape. */
 class JsonTextRenderer extends Resolver {
+  private objectRenderer: JsonRenderer | null = null;
+  private get objects(): JsonRenderer {
+    return (this.objectRenderer ??= new JsonRenderer(this.ctx, this.issues));
+  }
+
   /** The JSON text of an element's value. */
   element(el: ElemNode, vals: Values | null, depth: number): string {
-    let attrs = '';
-    for (let i = 0; i < el.attrs.length; i++) {
-      const a = el.attrs[i]!;
-      const v = this.attr(a.value, vals);
-      if (v === null) continue;
-      attrs += (attrs ? ',' : '') + JSON.stringify(a.name) + ':' + jsonValue(v);
-    }
-    if (plainChildren(el)) {
-      let body = attrs ? '"#attributes":{' + attrs + '}' : '';
-      for (let i = 0; i < el.children.length; i++) {
-        const c = el.children[i] as ElemNode;
-        body += (body ? ',' : '') + JSON.stringify(c.name) + ':' + this.element(c, vals, depth + 1);
-      }
-      return '{' + body + '}';
-    }
-    const items = this.content(el.children, vals, depth, []);
-    const isContainer = el.name === 'EventData' || el.name === 'UserData';
-    let children = '';
-    let keys: KeySet | null = null;
-    let texts: EvtxValue[] | null = null;
-    let unnamed: EvtxValue[] | null = null;
-    let unnamedKey = '';
-    let unnamedAt = -1;
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if ('el' in it) {
-        const c = it.el;
-        keys ??= new KeySet();
-        if (isContainer && c.name === 'Data') {
-          const nameAttr = c.attrs.find((a) => a.name === 'Name');
-          const nameVal = nameAttr ? this.attr(nameAttr.value, it.vals) : null;
-          const value = this.dataValue(c, it.vals, depth + 1);
-          if (nameVal !== null && nameVal !== '') {
-            children += (children ? ',' : '') + JSON.stringify(keys.take(valueToString(nameVal))) + ':' + jsonValue(value);
-          } else {
-            if (!unnamed) {
-              unnamed = [];
-              unnamedKey = keys.take('Data');
-              if (children) children += ',';
-              unnamedAt = children.length;
-            }
-            unnamed.push(value === null ? '' : value);
-          }
-          continue;
-        }
-        children += (children ? ',' : '') + JSON.stringify(keys.take(c.name)) + ':' + this.element(c, it.vals, depth + 1);
-      } else if ('text' in it) {
-        if (!it.isNull) (texts ??= []).push(it.text);
-      } else if ('cdata' in it) (texts ??= []).push(it.cdata);
-    }
-    if (unnamed) {
-      const u = JSON.stringify(unnamedKey) + ':{"#text":' + jsonValue(unnamed.length === 1 ? unnamed[0]! : unnamed) + '}';
-      const rest = children.slice(unnamedAt);
-      children = children.slice(0, unnamedAt) + u + (rest ? (rest.startsWith(',') ? rest : ',' + rest) : '');
-    }
-    if (!attrs && !keys) return texts ? jsonValue(joinText(texts)) : 'null';
-    let body = attrs ? '"#attributes":{' + attrs + '}' : '';
-    if (texts) body += (body ? ',' : '') + '"#text":' + jsonValue(joinText(texts));
-    if (children) body += (body ? ',' : '') + children;
-    return '{' + body + '}';
+    return JSON.stringify(this.objects.element(el, vals, depth));
   }
 
-  private objects: JsonRenderer | null = null;
-
-  /** Data values are scalars nearly always; the rare element content is built as objects. */
   dataValue(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
-    return (this.objects ??= new JsonRenderer(this.ctx, this.issues)).dataValue(el, vals, depth);
+    return this.objects.dataValue(el, vals, depth);
   }
 }
 
@@ -613,22 +535,17 @@ function runPlan(r: JsonTextRenderer, plan: Plan, vals: Values): string {
 
 /** Render a record's nodes directly as JSON text; `JSON.parse` of it equals {@link renderJson}. */
 export function renderJsonText(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues): string {
-  const r = new JsonTextRenderer(ctx, issues);
   if (nodes.length === 1 && nodes[0]!.k === N_INST) {
     const plan = planFor(nodes[0]!.template);
     if (plan.length) {
       try {
-        return runPlan(r, plan, nodes[0]!.values);
+        return runPlan(new JsonTextRenderer(ctx, issues), plan, nodes[0]!.values);
       } catch (e) {
         if (e !== FALLBACK) throw e;
       }
     }
   }
-  const items = r.content(nodes, null, 0, []);
-  const keys = new KeySet();
-  let body = '';
-  for (const it of items) if ('el' in it) body += (body ? ',' : '') + JSON.stringify(keys.take(it.el.name)) + ':' + r.element(it.el, it.vals, 1);
-  return '{' + body + '}';
+  return JSON.stringify(renderJson(nodes, ctx, issues));
 }
 
 // ---- XML ---------------------------------------------------------------------------------------------
@@ -701,4 +618,3 @@ export function renderXml(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues):
   return r.parts.join('');
 }
 
-export { BinXmlError };
