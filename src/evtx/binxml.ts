@@ -313,8 +313,7 @@ class Parser {
   entityRef(): TextNode {
     this.pos++;
     const name = this.name();
-    const ch = ENTITIES[name];
-    return { k: N_TEXT, text: ch ?? `&${name};` };
+    return { k: N_TEXT, text: Object.hasOwn(ENTITIES, name) ? ENTITIES[name]! : `&${name};` };
   }
 
   pi(): PINode {
@@ -531,6 +530,11 @@ const ELEMENT_SIZE: Record<number, number> = {
   0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8,
 };
 
+/** JSON has no NaN, Infinity or -0: non-finite reals are null (as in the Rust evtx crate), -0 is 0. */
+function finite(v: number): number | null {
+  return Number.isFinite(v) ? v + 0 : null;
+}
+
 /** Decode one scalar of `type` at `o` (`size` bytes). */
 function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue {
   switch (type) {
@@ -557,9 +561,9 @@ function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue
     case 0x0a:
       return size >= 8 ? (u32(b, o + 4) < 0x200000 ? u32(b, o + 4) * 0x100000000 + u32(b, o) : bigToValue((BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o)))) : null;
     case 0x0b:
-      return size >= 4 ? Buffer.from(b.buffer, b.byteOffset + o, 4).readFloatLE(0) : null;
+      return size >= 4 ? finite(Buffer.from(b.buffer, b.byteOffset + o, 4).readFloatLE(0)) : null;
     case 0x0c:
-      return size >= 8 ? Buffer.from(b.buffer, b.byteOffset + o, 8).readDoubleLE(0) : null;
+      return size >= 8 ? finite(Buffer.from(b.buffer, b.byteOffset + o, 8).readDoubleLE(0)) : null;
     case 0x0d:
       // BOOL is a 32-bit integer; any non-zero value (irregular values such as 2 or 0xFFFFFFFF occur) is true.
       if (size >= 4) return i32(b, o) !== 0;
@@ -569,8 +573,9 @@ function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue
     case 0x0f:
       return size >= 16 ? guid(b, o) : hexUpper(b, o, size);
     case 0x10:
-      if (size === 4) return '0x' + u32(b, o).toString(16).padStart(8, '0');
-      if (size === 8) return '0x' + u32(b, o + 4).toString(16).padStart(8, '0') + u32(b, o).toString(16).padStart(8, '0');
+      // SizeT: pointer-sized, rendered like HexInt32/64 (as the Rust evtx crate does)
+      if (size === 4) return hex32(u32(b, o));
+      if (size === 8) return hex64(b, o);
       return hexUpper(b, o, size);
     case 0x11:
       return size >= 8 ? filetimeAt(b, o) : null;

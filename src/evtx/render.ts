@@ -117,14 +117,21 @@ class Resolver {
 
 // ---- JSON --------------------------------------------------------------------------------------------
 
+/** Set an own, enumerable key, also for names such as `__proto__` that plain assignment would not create. */
+function setKey(obj: EvtxJsonObject, key: string, value: EvtxValue): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** Insert under `key`, or `key_1`, `key_2`, … when taken (evidence names are never trusted as plain keys). */
 function insertUnique(obj: EvtxJsonObject, key: string, value: EvtxValue): void {
-  if (!(key in obj)) {
-    obj[key] = value;
+  if (!Object.hasOwn(obj, key)) {
+    setKey(obj, key, value);
     return;
   }
   let n = 1;
-  while (`${key}_${n}` in obj) n++;
-  obj[`${key}_${n}`] = value;
+  while (Object.hasOwn(obj, `${key}_${n}`)) n++;
+  setKey(obj, `${key}_${n}`, value);
 }
 
 function joinText(texts: EvtxValue[]): EvtxValue {
@@ -141,7 +148,7 @@ class JsonRenderer extends Resolver {
       const a = el.attrs[i]!;
       const v = this.attr(a.value, vals);
       if (v === null) continue;
-      (attrs ??= {})[a.name] = v;
+      setKey((attrs ??= {}), a.name, v);
     }
     const items = this.content(el.children, vals, depth, []);
     const isContainer = el.name === 'EventData' || el.name === 'UserData';
@@ -181,7 +188,7 @@ class JsonRenderer extends Resolver {
     const out: EvtxJsonObject = {};
     if (attrs) out['#attributes'] = attrs;
     if (texts) out['#text'] = joinText(texts);
-    if (children) for (const k in children) out[k] = children[k]!;
+    if (children) for (const k of Object.keys(children)) setKey(out, k, children[k]!);
     return out;
   }
 
@@ -199,7 +206,7 @@ class JsonRenderer extends Resolver {
       else if ('el' in it) insertUnique((sub ??= {}), it.el.name, this.element(it.el, it.vals, depth + 1));
     }
     if (sub) {
-      if (texts) sub['#text'] = joinText(texts);
+      if (texts) setKey(sub, '#text', joinText(texts));
       return sub;
     }
     if (texts) return joinText(texts);
@@ -564,15 +571,25 @@ export function escapeXmlAttr(s: string): string {
   );
 }
 
+const XML_NAME = /^[A-Za-z_:\u00C0-\uD7FF\uF900-\uFFFD][A-Za-z0-9_.:\-\u00B7\u00C0-\uD7FF\uF900-\uFFFD]*$/;
+
+/** Element, attribute and PI names come from the evidence: characters not allowed in XML names become `_`. */
+export function xmlName(name: string): string {
+  if (XML_NAME.test(name)) return name;
+  const fixed = name.replace(/[^A-Za-z0-9_.:\-\u00B7\u00C0-\uD7FF\uF900-\uFFFD]/g, '_');
+  return /^[A-Za-z_:\u00C0-\uD7FF\uF900-\uFFFD]/.test(fixed) ? fixed : '_' + fixed;
+}
+
 class XmlRenderer extends Resolver {
   parts: string[] = [];
 
   element(el: ElemNode, vals: Values | null, depth: number, indent: string): void {
-    let open = `${indent}<${el.name}`;
+    const name = xmlName(el.name);
+    let open = `${indent}<${name}`;
     for (const a of el.attrs) {
       const v = this.attr(a.value, vals);
       if (v === null) continue;
-      open += ` ${a.name}="${escapeXmlAttr(valueToString(v))}"`;
+      open += ` ${xmlName(a.name)}="${escapeXmlAttr(valueToString(v))}"`;
     }
     const items = this.content(el.children, vals, depth, []);
     let hasEl = false;
@@ -589,12 +606,12 @@ class XmlRenderer extends Resolver {
         text += `<![CDATA[${it.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
         any = true;
       } else {
-        text += `<?${it.pi}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>`;
+        text += `<?${xmlName(it.pi)}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>`;
         any = true;
       }
     }
     if (!hasEl) {
-      this.parts.push(any ? `${open}>${text}</${el.name}>\n` : `${open}/>\n`);
+      this.parts.push(any ? `${open}>${text}</${name}>\n` : `${open}/>\n`);
       return;
     }
     this.parts.push(`${open}>\n`);
@@ -604,9 +621,9 @@ class XmlRenderer extends Resolver {
       else if ('text' in it) {
         if (!it.isNull) this.parts.push(`${inner}${escapeXmlText(valueToString(it.text))}\n`);
       } else if ('cdata' in it) this.parts.push(`${inner}<![CDATA[${it.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>\n`);
-      else this.parts.push(`${inner}<?${it.pi}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>\n`);
+      else this.parts.push(`${inner}<?${xmlName(it.pi)}${it.data ? ' ' + it.data.replace(/\?>/g, '? >') : ''}?>\n`);
     }
-    this.parts.push(`${indent}</${el.name}>\n`);
+    this.parts.push(`${indent}</${name}>\n`);
   }
 }
 
