@@ -527,14 +527,12 @@ function runPlan(r: JsonTextRenderer, plan: Plan, vals: Values): string {
     if (op.t === OP_SPLICE) {
       const m = runSplice(r, op, vals);
       if (m) s += (op.comma ? ',' : '') + m;
-      else if (op.comma && i + 1 < plan.length && typeof plan[i + 1] === 'string' && (plan[i + 1] as string).startsWith('}')) {
-        // nothing spliced: no separator needed
-      } else if (op.comma) throw FALLBACK;
+      // nothing spliced after other members: the text stays valid; as the first member the shape changes
+      else if (!op.comma) throw FALLBACK;
       continue;
     }
     const v = decodeValue(vals, op.index);
     if (isNested(v)) s += op.t === OP_SUB ? r.element(op.el, vals, 1) : jsonValue(r.dataValue(op.el, vals, 1));
-
     else s += jsonValue(v);
   }
   return s;

@@ -22,7 +22,7 @@
  */
 import { EvtxReader, type EvtxRecord } from '../../src/evtx/index.js';
 import type { EvtxJsonObject, EvtxValue, EvtxWarning } from '../../src/evtx/index.js';
-import { normalizeValue, parseSystemTime, type RefRecord } from './reference.js';
+import { dataValuesEquivalent, normalizeValue, parseSystemTime, timesMatch, type RefRecord } from './reference.js';
 
 /** A RefRecord built from one of our records, plus what only our parser knows. */
 export interface OurRecord extends RefRecord {
@@ -33,6 +33,9 @@ export interface OurRecord extends RefRecord {
   recovered: boolean;
   /** `rec.timestamp` (record header time, 7 digits). */
   timestamp: string;
+  /** Chunk slot and file offset of the record header (for messages). */
+  chunk: number;
+  offset: number;
   warnings: string[];
   /** The record's JSON, for targeted assertions. */
   json: EvtxJsonObject;
@@ -110,6 +113,8 @@ export function toRefRecord(rec: EvtxRecord): OurRecord {
     ourEventId: rec.eventId,
     recovered: rec.recovered,
     timestamp: rec.timestamp,
+    chunk: rec.chunk,
+    offset: rec.offset,
     warnings: [...rec.warnings],
     json,
   };
@@ -197,4 +202,76 @@ function leaves(el: EvtxJsonObject, path: string, put: (k: string, v: string) =>
     return;
   }
   for (const k of keys) leavesOf(el[k], `${path}/${baseName(k, keys)}`, put);
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparison
+
+/** One field that differs: `recordId`, `eventId`, …, `time`, or `data:<key>`. */
+export interface FieldDiff {
+  key: string;
+  ours: string | undefined;
+  ref: string | undefined;
+}
+
+export interface OursVsRef {
+  diffs: FieldDiff[];
+  /** Data values equal only after {@link hexPaddingEquivalent} (counted, not a difference). */
+  hexPadded: number;
+}
+
+/**
+ * HexInt32/HexInt64 values: we print them like the Rust `evtx` crate and like Windows' own
+ * XML rendering, lowercase without padding (`0x3e7`, `0x0`); both reference tools zero-pad to
+ * the type's width (python-evtx `"0x%08x"`/`"0x%016x"`, libevtx the same): LogonId
+ * `0x00000000000003e7`, Status `0x00000000` (evtx/security.evtx and most Security/Sysmon
+ * files). Same number, different print width → equal.
+ */
+export function hexPaddingEquivalent(ours: string, ref: string): boolean {
+  if (!/^0x(?:0|[1-9a-f][0-9a-f]*)$/.test(ours)) return false;
+  if (!/^0x(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{16})$/.test(ref)) return false;
+  return BigInt(ours) === BigInt(ref);
+}
+
+/**
+ * A SizeT (value type 0x10) that we print as hex like the Rust evtx crate (`0x4`) where the
+ * references print decimal (`4`). See the SizeT note in test/evtx-diff.test.ts.
+ */
+export function sizeTHexVsDecimal(ours: string | undefined, ref: string | undefined): boolean {
+  if (ours === undefined || ref === undefined) return false;
+  return /^0x(?:0|[1-9a-f][0-9a-f]*)$/.test(ours) && /^\d+$/.test(ref) && BigInt(ours) === BigInt(ref);
+}
+
+/**
+ * Compare one of our records with a reference record: System fields exactly (time with
+ * `timesMatch`, i.e. exact FILETIME vs libevtx, python-evtx's float rounding emulated), data
+ * with `dataValuesEquivalent` (base64 vs hex binary, time formats) plus hex padding.
+ */
+export function diffOurs(ours: OurRecord, ref: RefRecord): OursVsRef {
+  const diffs: FieldDiff[] = [];
+  const cmp = (key: string, a: string | number | undefined, b: string | number | undefined): void => {
+    if (a !== b) diffs.push({ key, ours: a === undefined ? undefined : String(a), ref: b === undefined ? undefined : String(b) });
+  };
+  cmp('recordId', ours.recordId, ref.recordId);
+  cmp('eventId', ours.eventId, ref.eventId);
+  cmp('qualifiers', ours.qualifiers, ref.qualifiers);
+  cmp('channel', ours.channel, ref.channel);
+  cmp('provider', ours.provider, ref.provider);
+  cmp('computer', ours.computer, ref.computer);
+  if (!timesMatch(ours, ref)) diffs.push({ key: 'time', ours: ours.systemTime, ref: ref.systemTime });
+  let hexPadded = 0;
+  for (const k of new Set([...Object.keys(ours.data), ...Object.keys(ref.data)])) {
+    const a = ours.data[k];
+    const b = ref.data[k];
+    if (a === b) continue;
+    if (a !== undefined && b !== undefined) {
+      if (dataValuesEquivalent(a, b)) continue;
+      if (hexPaddingEquivalent(a, b)) {
+        hexPadded++;
+        continue;
+      }
+    }
+    diffs.push({ key: `data:${k}`, ours: a, ref: b });
+  }
+  return { diffs, hexPadded };
 }

@@ -629,15 +629,17 @@ function isoSeconds(unixSeconds: number): string {
 }
 
 /**
- * Do two records carry the same creation time? Equal `timeMicros`, or (when one side has
- * the exact FILETIME) the other side's value equals what python-evtx would print for it.
+ * Do two records carry the same creation time, to the precision the less precise side has?
+ * Both exact (libevtx, ours): the FILETIMEs are equal. One exact, one python-evtx: the python
+ * value equals what python-evtx prints for that FILETIME ({@link pythonEvtxTimeMicros}; its
+ * float rounding is emulated exactly, so a 100 ns difference is usually caught too). Neither
+ * exact (python-evtx vs python-evtx): equal µs.
  */
 export function timesMatch(a: RefRecord, b: RefRecord): boolean {
-  if (a.timeMicros === b.timeMicros) return true;
   if (a.filetime !== undefined && b.filetime !== undefined) return a.filetime === b.filetime;
   if (a.filetime !== undefined) return pythonEvtxTimeMicros(BigInt(a.filetime)) === b.timeMicros;
   if (b.filetime !== undefined) return pythonEvtxTimeMicros(BigInt(b.filetime)) === a.timeMicros;
-  return false;
+  return a.timeMicros === b.timeMicros;
 }
 
 // ---------------------------------------------------------------------------------------
