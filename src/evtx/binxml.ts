@@ -655,3 +655,29 @@ export function decodeValue(v: Values, i: number): EvtxValue | NestedValue {
 export function isNested(v: EvtxValue | NestedValue): v is NestedValue {
   return v !== null && typeof v === 'object' && (v as NestedValue).nested === true;
 }
+
+/**
+ * EventID of a record without parsing it, for filter pushdown: works when the record is a template
+ * instance whose template this chunk has already compiled and whose EventID slot is a UInt16.
+ * Returns undefined when the record has to be parsed to know.
+ */
+export function peekEventId(ctx: ChunkCtx, start: number, end: number): number | undefined {
+  const b = ctx.buf;
+  if (start + 18 > end || b[start] !== 0x0f || b[start + 4] !== 0x0c) return undefined;
+  const defOff = u32(b, start + 10);
+  const t = ctx.templates.get(defOff);
+  if (t === undefined || t instanceof BinXmlError) return undefined;
+  const src = t.eventId;
+  if (!src || !('index' in src)) return undefined;
+  let pos = start + 14;
+  if (defOff === pos) pos = defOff + 24 + t.dataSize;
+  if (pos + 4 > end) return undefined;
+  const count = u32(b, pos);
+  pos += 4;
+  if (src.index >= count || count * 4 > end - pos) return undefined;
+  let v = pos + count * 4;
+  for (let i = 0; i < src.index; i++) v += u16(b, pos + 4 * i);
+  const d = pos + 4 * src.index;
+  if (b[d + 2] !== 0x06 || u16(b, d) !== 2 || v + 2 > end) return undefined;
+  return u16(b, v);
+}

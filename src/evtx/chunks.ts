@@ -3,7 +3,8 @@
  * give byte-identical output in the same order.
  */
 import type { EvtxReader } from './reader.js';
-import { serializeRecord } from './serialize.js';
+import { serializeRecord, writeRecord } from './serialize.js';
+import { JsonBytes } from './jsonplan.js';
 import type { SerializeOptions } from './serialize.js';
 import type { EvtxReadOptions, EvtxWarning } from './types.js';
 
@@ -28,15 +29,24 @@ export type RenderChunkOptions = EvtxReadOptions &
     encodeWith?: string;
   };
 
+let encoder: JsonBytes | null = null;
+
 /** Read and serialize the records of one chunk slot. */
 export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkOptions): ChunkOutput {
   const before = reader.warnings.length;
   const stats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
   const recs = reader.chunkRecords(slot, opts, stats);
+  const base = { slot, count: recs.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
+  if (opts.encodeWith !== undefined) {
+    const out = (encoder ??= new JsonBytes(1 << 18));
+    out.pos = 0;
+    for (let i = 0; i < recs.length; i++) {
+      if (i > 0) out.text(opts.encodeWith);
+      writeRecord(recs[i]!, opts, out);
+    }
+    return { ...base, warnings: reader.warnings.splice(before), texts: [], bytes: out.copyFrom(0) };
+  }
   const texts = new Array<string>(recs.length);
   for (let i = 0; i < recs.length; i++) texts[i] = serializeRecord(recs[i]!, opts);
-  const warnings = reader.warnings.splice(before);
-  const base = { slot, warnings, count: texts.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
-  if (opts.encodeWith !== undefined) return { ...base, texts: [], bytes: Buffer.from(texts.join(opts.encodeWith), 'utf8') };
-  return { ...base, texts };
+  return { ...base, warnings: reader.warnings.splice(before), texts };
 }

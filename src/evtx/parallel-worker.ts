@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EvtxReader } from './reader.js';
 import { renderChunk } from './chunks.js';
-import type { RenderChunkOptions } from './chunks.js';
+import type { ChunkOutput, RenderChunkOptions } from './chunks.js';
 import type { WorkerReply, WorkerRequest } from './parallel.js';
 
 const { path, opts } = workerData as { path: string; opts: RenderChunkOptions };
@@ -11,12 +11,20 @@ reader.warnings.length = 0; // header warnings are reported once, by the main th
 
 parentPort!.on('message', (m: WorkerRequest) => {
   let reply: WorkerReply;
+  const transfer: ArrayBuffer[] = [];
   try {
-    reply = { ok: true, out: renderChunk(reader, m.slot, opts) };
+    const outs: ChunkOutput[] = [];
+    for (let s = m.first; s < m.first + m.count; s++) {
+      const out = renderChunk(reader, s, opts);
+      const b = out.bytes;
+      // encoded output is moved, not copied, to the main thread
+      if (b && b.byteLength > 0 && b.byteOffset === 0 && b.buffer.byteLength === b.byteLength) transfer.push(b.buffer as ArrayBuffer);
+      outs.push(out);
+    }
+    reply = { ok: true, outs };
   } catch (e) {
-    reply = { ok: false, slot: m.slot, error: e instanceof Error ? e.message : String(e) };
+    reply = { ok: false, first: m.first, count: m.count, error: e instanceof Error ? e.message : String(e) };
+    transfer.length = 0;
   }
-  const bytes = reply.ok ? reply.out.bytes : undefined;
-  // encoded output is moved, not copied, to the main thread
-  parentPort!.postMessage(reply, bytes && bytes.byteLength > 0 && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? [bytes.buffer as ArrayBuffer] : []);
+  parentPort!.postMessage(reply, transfer);
 });

@@ -14,10 +14,14 @@ export interface ParallelOptions extends RenderChunkOptions {
   threads: number;
 }
 
+/** A batch of consecutive chunk slots `[first, first + count)`: locality for the worker's read-ahead. */
 export interface WorkerRequest {
-  slot: number;
+  first: number;
+  count: number;
 }
-export type WorkerReply = { ok: true; out: ChunkOutput } | { ok: false; slot: number; error: string };
+export type WorkerReply = { ok: true; outs: ChunkOutput[] } | { ok: false; first: number; count: number; error: string };
+
+const BATCH = 16;
 
 /**
  * Render every chunk of the file at `path`, yielding chunk outputs in slot order.
@@ -43,30 +47,33 @@ export async function* renderFileChunks(path: string, opts: ParallelOptions): As
 async function* runWorkers(path: string, slots: number, threads: number, opts: RenderChunkOptions): AsyncGenerator<ChunkOutput> {
   const { threads: _t, ...workerOpts } = opts as ParallelOptions;
   const workers: Worker[] = [];
+  const idle: Worker[] = [];
   const done = new Map<number, ChunkOutput>();
   let nextToSend = 0;
   let nextToYield = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  const maxInFlight = threads * 4;
+  const maxAhead = threads * BATCH * 2; // bounds memory held in finished-but-unwritten chunks
   const notify = (): void => {
     const w = wake;
     wake = null;
     w?.();
   };
   const send = (w: Worker): void => {
-    if (nextToSend < slots && nextToSend - nextToYield < maxInFlight) {
-      const req: WorkerRequest = { slot: nextToSend++ };
+    if (nextToSend < slots && nextToSend - nextToYield < maxAhead) {
+      const req: WorkerRequest = { first: nextToSend, count: Math.min(BATCH, slots - nextToSend) };
+      nextToSend += req.count;
       w.postMessage(req);
     } else idle.push(w);
   };
-  const idle: Worker[] = [];
   try {
     for (let i = 0; i < threads; i++) {
       const w = new Worker(new URL('./parallel-worker.js', import.meta.url), { workerData: { path, opts: workerOpts } });
       w.on('message', (m: WorkerReply) => {
-        if (m.ok) done.set(m.out.slot, m.out);
-        else done.set(m.slot, { slot: m.slot, texts: [], count: 0, warnings: [{ code: 'record-parse', message: `chunk slot ${m.slot}: ${m.error}`, chunk: m.slot }], records: 0, recovered: 0, skipped: 0 });
+        if (m.ok) for (const o of m.outs) done.set(o.slot, o);
+        else
+          for (let s = m.first; s < m.first + m.count; s++)
+            done.set(s, { slot: s, texts: [], count: 0, warnings: [{ code: 'record-parse', message: `chunk slot ${s}: ${m.error}`, chunk: s }], records: 0, recovered: 0, skipped: 0 });
         send(w);
         notify();
       });
@@ -82,8 +89,7 @@ async function* runWorkers(path: string, slots: number, threads: number, opts: R
       if (out) {
         done.delete(nextToYield);
         nextToYield++;
-        // room for more work: wake idle workers
-        while (idle.length && nextToSend < slots && nextToSend - nextToYield < maxInFlight) send(idle.shift()!);
+        while (idle.length && nextToSend < slots && nextToSend - nextToYield < maxAhead) send(idle.shift()!);
         yield out;
         continue;
       }

@@ -4,9 +4,11 @@
  */
 import * as fs from 'node:fs';
 import { crc32, filetimeIso, u16, u32, u64n } from './bytes.js';
-import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, valueType } from './binxml.js';
+import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, peekEventId, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
-import { renderJson, renderJsonText, renderXml, valueToString } from './render.js';
+import { renderJson, renderXml, valueToString } from './render.js';
+import { renderJsonBytes, renderJsonText } from './jsonplan.js';
+import type { JsonBytes } from './jsonplan.js';
 import type { RenderIssues } from './render.js';
 import type { ChunkStatus, EvtxChunkInfo, EvtxFileHeader, EvtxFilter, EvtxJsonObject, EvtxReadOptions, EvtxWarning } from './types.js';
 
@@ -183,6 +185,11 @@ export class EvtxRecord {
   /** The same JSON as {@link toJSON}, written directly as compact text (faster than `JSON.stringify(toJSON())`). */
   toJsonString(): string {
     return this.render(renderJsonText);
+  }
+
+  /** Append the JSON of {@link toJsonString} to `out` as UTF-8 (the output fast path). */
+  writeJson(out: JsonBytes): void {
+    this.render((nodes, ctx, issues) => renderJsonBytes(nodes, ctx, issues, out));
   }
 
   /** The record as indented XML (one `<Event>` element, no XML declaration). */
@@ -574,8 +581,17 @@ export class EvtxReader {
     let good = 0;
     let carved = 0;
     let bad = 0;
+    const ids = filter?.ids ?? null;
     for (const sp of scan.spans) {
       const p = sp.start;
+      if (ids && !sp.recovered) {
+        // pushdown: most records are dropped on their EventID slot without being parsed
+        const id = peekEventId(ctx, p + 24, p + sp.size - 4);
+        if (id !== undefined && !ids.has(id)) {
+          good++;
+          continue;
+        }
+      }
       const recordId = u64n(buf, p + 8);
       let nodes: BxNode[];
       try {

@@ -3,6 +3,7 @@
  * parallel (worker-thread) paths so both produce byte-identical output.
  */
 import type { EvtxRecord } from './reader.js';
+import type { JsonBytes } from './jsonplan.js';
 
 export type EvtxOutputFormat = 'jsonl' | 'json' | 'xml';
 
@@ -50,4 +51,16 @@ export function framing(format: EvtxOutputFormat): { open: string; sep: string; 
   if (format === 'json') return { open: '[\n', sep: ',\n', close: '\n]\n' };
   if (format === 'xml') return { open: '<?xml version="1.0" encoding="utf-8"?>\n<Events>\n', sep: '', close: '</Events>\n' };
   return { open: '', sep: '\n', close: '\n' };
+}
+
+/** {@link serializeRecord} written into a byte buffer (JSON formats go straight from the template plan). */
+export function writeRecord(r: EvtxRecord, opts: SerializeOptions, out: JsonBytes): void {
+  if (opts.format === 'xml') return out.text(serializeRecord(r, opts));
+  const start = out.pos;
+  r.writeJson(out);
+  if (!r.recovered && !opts.meta && r.warnings.length === 0) return;
+  // replace the closing brace of the event object with the metadata member
+  if (out.pos - start > 2) out.pos--;
+  else out.pos = start + 1;
+  out.text(`${out.pos - start > 1 ? ',' : ''}"wmiscope":${JSON.stringify(recordMeta(r, opts.file))}}`);
 }
