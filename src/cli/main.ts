@@ -43,6 +43,12 @@ class Out {
   constructor(private readonly stream: Writable) {}
   async write(s: string | Uint8Array): Promise<void> {
     const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+    if (b.length >= 1 << 14) {
+      // large pieces (a chunk's records) go out as they are, without another copy
+      await this.flush();
+      if (!this.stream.write(b)) await new Promise<void>((res) => this.stream.once('drain', () => res()));
+      return;
+    }
     this.parts.push(b);
     this.size += b.length;
     if (this.size >= 1 << 18) await this.flush();

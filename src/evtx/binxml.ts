@@ -518,11 +518,19 @@ function hex32(v: number): string {
   return '0x' + v.toString(16);
 }
 
+let lastHexHi = -1;
+let lastHexLo = -1;
+let lastHex = '';
+
 function hex64(b: Uint8Array, o: number): string {
   const hi = u32(b, o + 4);
   const lo = u32(b, o);
-  if (hi === 0) return '0x' + lo.toString(16);
-  return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  // Keywords repeat record after record: keep the last rendering
+  if (hi === lastHexHi && lo === lastHexLo) return lastHex;
+  lastHexHi = hi;
+  lastHexLo = lo;
+  lastHex = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  return lastHex;
 }
 
 const ELEMENT_SIZE: Record<number, number> = {

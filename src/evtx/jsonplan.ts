@@ -48,6 +48,17 @@ export class JsonBytes {
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
   }
+  /** `"s"` for a string known to be ASCII without characters that need escaping (hex, GUID, timestamps, SIDs). */
+  quotedAscii(s: string): void {
+    const n = s.length;
+    this.reserve(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    buf[p++] = 0x22;
+    this.pos = p;
+  }
   /** Any JS string (already JSON text), UTF-8 encoded. */
   text(s: string): void {
     this.reserve(s.length * 3);
@@ -180,11 +191,11 @@ const OP_LEAF = 4;
 interface LeafOp {
   t: 4;
   el: ElemNode;
-  /** Quoted attribute name followed by a colon, and the attribute's value nodes. */
-  attrs: Array<{ q: string; nodes: BxNode[] }>;
-  /** Content: nothing, one substitution, or literal text. */
+  /** Quoted attribute name and colon (UTF-8), the value nodes, and the slot when the value is one substitution. */
+  attrs: Array<{ q: Uint8Array; nodes: BxNode[]; sub: number }>;
+  /** Content: nothing, one substitution, or literal text (as JSON, UTF-8). */
   sub: number;
-  text: string | null;
+  text: Uint8Array | null;
 }
 const OP_SPLICE = 5;
 /** A nested-BinXML substitution among an element's children: its elements become members of the parent object. */
@@ -244,9 +255,14 @@ class PlanBuilder {
     if (attrs === null) {
       // attributes from substitutions: a leaf (no child elements) is handled by a dedicated op
       if (!el.attrs.every((a) => a.value.every((n) => n.k === N_TEXT || n.k === N_SUBST))) return this.op({ t: OP_GEN, el });
-      const leaf: LeafOp = { t: OP_LEAF, el, attrs: el.attrs.map((a) => ({ q: JSON.stringify(a.name) + ':', nodes: a.value })), sub: -1, text: null };
+      const attrs = el.attrs.map((a) => ({
+        q: Buffer.from(JSON.stringify(a.name) + ':'),
+        nodes: a.value,
+        sub: a.value.length === 1 && a.value[0]!.k === N_SUBST ? a.value[0]!.index : -1,
+      }));
+      const leaf: LeafOp = { t: OP_LEAF, el, attrs, sub: -1, text: null };
       if (ch.length === 1 && ch[0]!.k === N_SUBST) leaf.sub = ch[0]!.index;
-      else if (ch.length && ch.every((n) => n.k === N_TEXT)) leaf.text = ch.map((n) => (n as TextNode).text).join('');
+      else if (ch.length && ch.every((n) => n.k === N_TEXT)) leaf.text = Buffer.from(JSON.stringify(ch.map((n) => (n as TextNode).text).join('')));
       else if (ch.length) return this.op({ t: OP_GEN, el });
       return this.op(leaf);
     }
@@ -368,21 +384,43 @@ function planFor(t: Template): Plan {
   return plan;
 }
 
-function runLeaf(r: JsonTextRenderer, op: LeafOp, vals: Values): string {
-  let a = '';
+const ATTRS_OPEN = Buffer.from('{"#attributes":{');
+const TEXT_KEY = Buffer.from('},"#text":');
+
+function isNull(vals: Values, i: number): boolean {
+  return i >= vals.count || valueType(vals, i) === 0 || valueSize(vals, i) === 0;
+}
+
+/** A leaf element whose attributes come from substitutions: absent ones are left out, and with none left the element is its content alone. */
+function writeLeaf(out: JsonBytes, r: JsonTextRenderer, op: LeafOp, vals: Values): void {
+  if (op.sub >= 0 && !isNull(vals, op.sub) && valueType(vals, op.sub) === 0x21) return out.text(r.element(op.el, vals, 1));
+  const start = out.pos;
+  out.bytes(ATTRS_OPEN);
+  let n = 0;
   for (let i = 0; i < op.attrs.length; i++) {
     const at = op.attrs[i]!;
-    const v = r.attr(at.nodes, vals);
-    if (v !== null) a += (a ? ',' : '') + at.q + jsonValue(v);
+    if (at.sub >= 0) {
+      if (isNull(vals, at.sub) || valueType(vals, at.sub) === 0x21) continue;
+      if (n++) out.bytes(COMMA);
+      out.bytes(at.q);
+      writeValue(out, vals, at.sub);
+    } else {
+      const v = r.attr(at.nodes, vals);
+      if (v === null) continue;
+      if (n++) out.bytes(COMMA);
+      out.bytes(at.q);
+      out.text(jsonValue(v));
+    }
   }
-  let text: string | null = null;
-  if (op.sub >= 0) {
-    const v = decodeValue(vals, op.sub);
-    if (isNested(v)) return r.element(op.el, vals, 1);
-    if (v !== null) text = jsonValue(v);
-  } else if (op.text !== null) text = JSON.stringify(op.text);
-  if (!a) return text ?? 'null';
-  return text === null ? '{"#attributes":{' + a + '}}' : '{"#attributes":{' + a + '},"#text":' + text + '}';
+  const hasText = op.sub >= 0 ? !isNull(vals, op.sub) : op.text !== null;
+  if (n === 0) out.pos = start;
+  else if (hasText) out.bytes(TEXT_KEY);
+  if (hasText) {
+    if (op.sub >= 0) writeValue(out, vals, op.sub);
+    else out.bytes(op.text!);
+  } else if (n === 0) out.ascii('null');
+  else out.ascii('}');
+  if (n > 0) out.ascii('}');
 }
 
 const COMMA = Buffer.from(',');
@@ -395,6 +433,8 @@ function writeValue(out: JsonBytes, vals: Values, i: number): void {
   const v = decodeValue(vals, i);
   if (typeof v === 'number') out.ascii(Number.isFinite(v) ? String(v) : 'null');
   else if (v === null) out.ascii('null');
+  else if (typeof v === 'string' && type >= 0x0e && type <= 0x15) out.quotedAscii(v as string); // hex, GUID, SizeT, times, SID
+  else if (typeof v === 'boolean') out.ascii(v ? 'true' : 'false');
   else out.text(jsonValue(v as EvtxValue));
 }
 
@@ -432,7 +472,7 @@ function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values):
         out.text(r.element(op.el, vals, 1));
         break;
       case OP_LEAF:
-        out.text(runLeaf(r, op, vals));
+        writeLeaf(out, r, op, vals);
         break;
       case OP_SPLICE: {
         const start = out.pos;
