@@ -48,6 +48,31 @@ export class JsonBytes {
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
   }
+  /** Decimal digits of a safe integer. */
+  int(n: number): void {
+    if (n < 0) {
+      this.reserve(1);
+      this.buf[this.pos++] = 0x2d;
+      n = -n;
+    }
+    if (n < 10) {
+      this.reserve(1);
+      this.buf[this.pos++] = 0x30 + n;
+      return;
+    }
+    let digits = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+    this.reserve(digits);
+    const buf = this.buf;
+    let p = this.pos + digits;
+    this.pos = p;
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      buf[--p] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    buf[--p] = 0x30 + n;
+  }
   /** `"s"` for a string known to be ASCII without characters that need escaping (hex, GUID, timestamps, SIDs). */
   quotedAscii(s: string): void {
     const n = s.length;
@@ -429,7 +454,25 @@ const COMMA = Buffer.from(',');
 function writeValue(out: JsonBytes, vals: Values, i: number): void {
   const type = valueType(vals, i);
   const size = valueSize(vals, i);
-  if (type === 0x01 && size > 0) return out.utf16String(vals.buf, vals.offsets[i]!, size >> 1);
+  const b = vals.buf;
+  const o = vals.offsets[i]!;
+  switch (type) {
+    case 0x01:
+      if (size > 0) return out.utf16String(b, o, size >> 1);
+      break;
+    case 0x04:
+      if (size >= 1) return out.int(b[o]!);
+      break;
+    case 0x06:
+      if (size >= 2) return out.int(b[o]! | (b[o + 1]! << 8));
+      break;
+    case 0x08:
+      if (size >= 4) return out.int((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000);
+      break;
+    case 0x07:
+      if (size >= 4) return out.int(b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24));
+      break;
+  }
   const v = decodeValue(vals, i);
   if (typeof v === 'number') out.ascii(Number.isFinite(v) ? String(v) : 'null');
   else if (v === null) out.ascii('null');

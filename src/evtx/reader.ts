@@ -112,10 +112,20 @@ export interface RecordKeyFields {
   provider: string | null;
 }
 
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+
 /** One event record. Cheap fields are read up front; the tree is rendered on demand. */
 export class EvtxRecord {
+  private notes: string[] | null = null;
   /** Problems met while parsing or rendering this record (it was still rendered as far as possible). */
-  readonly warnings: string[] = [];
+  get warnings(): readonly string[] {
+    return this.notes ?? NO_WARNINGS;
+  }
+  /** Attach a problem to this record (once). */
+  addWarning(message: string): void {
+    const n = (this.notes ??= []);
+    if (!n.includes(message)) n.push(message);
+  }
   private keyFields: RecordKeyFields | null = null;
 
   constructor(
@@ -173,7 +183,7 @@ export class EvtxRecord {
   private render<T>(f: (nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues) => T): T {
     const issues: RenderIssues = { messages: [] };
     const out = f(this.nodes, this.ctx, issues);
-    for (const m of issues.messages) if (!this.warnings.includes(m)) this.warnings.push(m);
+    for (const m of issues.messages) this.addWarning(m);
     return out;
   }
 
@@ -611,7 +621,7 @@ export class EvtxReader {
         continue;
       }
       const rec = new EvtxRecord(ctx, nodes, recordId, u32(buf, p + 16), u32(buf, p + 20), slot, base + p, sp.size, sp.recovered);
-      if (sp.note) rec.warnings.push(sp.note);
+      if (sp.note) rec.addWarning(sp.note);
       if (sp.recovered) carved++;
       else good++;
       if (filter && !matches(filter, rec)) continue;
