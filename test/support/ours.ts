@@ -22,7 +22,7 @@
  */
 import { EvtxReader, type EvtxRecord } from '../../src/evtx/index.js';
 import type { EvtxJsonObject, EvtxValue, EvtxWarning } from '../../src/evtx/index.js';
-import { dataValuesEquivalent, normalizeValue, parseSystemTime, timesMatch, type RefRecord } from './reference.js';
+import { dataPutter, dataValuesEquivalent, normalizeValue, parseSystemTime, timesMatch, type RefRecord } from './reference.js';
 
 /** A RefRecord built from one of our records, plus what only our parser knows. */
 export interface OurRecord extends RefRecord {
@@ -126,12 +126,7 @@ export function toRefRecord(rec: EvtxRecord): OurRecord {
 /** EventData/UserData of our `Event` object, flattened like reference.ts `extractData`. */
 export function extractOurData(ev: EvtxJsonObject): Record<string, string> {
   const out: Record<string, string> = {};
-  const put = (key: string, value: string): void => {
-    if (value === '') return;
-    let k = key;
-    for (let n = 1; k in out; n++) k = `${key}[${n}]`;
-    out[k] = value;
-  };
+  const put = dataPutter(out);
   const evKeys = Object.keys(ev);
   let unnamed = 0;
   for (const sectionKey of evKeys) {

@@ -433,14 +433,19 @@ function parseIntStrict(s: string): number | undefined {
  *   (ID4781-…evtx: `</System>` then `<Operation_ClientFailure xmlns=…>` directly), so every
  *   child of Event other than System/EventData/UserData/RenderingInfo is treated as UserData content.
  */
-export function extractData(root: XmlElement, flavor: Flavor): Record<string, string> {
-  const out: Record<string, string> = {};
-  const put = (key: string, value: string): void => {
+/** A setter for flattened data: empty values are skipped, repeated keys become `key[1]`, `key[2]`, …. */
+export function dataPutter(out: Record<string, string>): (key: string, value: string) => void {
+  return (key, value) => {
     if (value === '') return;
     let k = key;
     for (let n = 1; k in out; n++) k = `${key}[${n}]`;
     out[k] = value;
   };
+}
+
+export function extractData(root: XmlElement, flavor: Flavor): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = dataPutter(out);
   let unnamed = 0;
   for (const section of root.children) {
     if (section.name === 'System' || section.name === 'RenderingInfo') continue;
