@@ -273,8 +273,18 @@ interface CompiledFilter {
   providers: Set<string> | null;
 }
 
+const compiledFilters = new WeakMap<EvtxFilter, CompiledFilter | null>();
+
 function compileFilter(f: EvtxFilter | undefined): CompiledFilter | null {
   if (!f) return null;
+  const cached = compiledFilters.get(f);
+  if (cached !== undefined) return cached;
+  const c = buildFilter(f);
+  compiledFilters.set(f, c);
+  return c;
+}
+
+function buildFilter(f: EvtxFilter): CompiledFilter | null {
   const ids = f.eventIds && f.eventIds.length ? new Set(f.eventIds) : null;
   const channels = f.channels && f.channels.length ? new Set(f.channels.map((c) => c.toLowerCase())) : null;
   const providers = f.providers && f.providers.length ? new Set(f.providers.map((c) => c.toLowerCase())) : null;
@@ -356,6 +366,8 @@ export interface EvtxReadStats {
   chunks: number;
 }
 
+const newStats = (): EvtxReadStats => ({ records: 0, recovered: 0, skipped: 0, chunks: 0 });
+
 export class EvtxReader {
   readonly header: EvtxFileHeader;
   /** Warnings about the file: header problems at open, chunk and record problems as they are met. */
@@ -367,7 +379,7 @@ export class EvtxReader {
   /** Info of the chunk slot read most recently. */
   private lastChunk: EvtxChunkInfo | null = null;
   /** Statistics of the most recent complete `records()` pass. */
-  lastStats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+  lastStats: EvtxReadStats = newStats();
 
   private constructor(src: ByteSource, name: string) {
     this.src = src;
@@ -557,7 +569,7 @@ export class EvtxReader {
    */
   chunks(opts: { recovered?: boolean } = {}): EvtxChunkInfo[] {
     const out: EvtxChunkInfo[] = [];
-    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    const stats = newStats();
     for (let s = 0; s < this.slotCount; s++) {
       this.chunkRecords(s, { recovered: opts.recovered === true }, stats);
       out.push(this.lastChunk!);
@@ -568,7 +580,7 @@ export class EvtxReader {
 
   /** Iterate records lazily, chunk by chunk, in file order. Damage becomes entries in {@link warnings}. */
   *records(opts: EvtxReadOptions = {}): Generator<EvtxRecord, EvtxReadStats, undefined> {
-    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    const stats = newStats();
     for (let s = 0; s < this.slotCount; s++) {
       for (const r of this.chunkRecords(s, opts, stats)) yield r;
     }
@@ -577,7 +589,7 @@ export class EvtxReader {
   }
 
   /** Records of one chunk slot (used by {@link records} and by the parallel reader). */
-  chunkRecords(slot: number, opts: EvtxReadOptions, stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 }): EvtxRecord[] {
+  chunkRecords(slot: number, opts: EvtxReadOptions, stats: EvtxReadStats = newStats()): EvtxRecord[] {
     const filter = compileFilter(opts.filter);
     const scan = this.scanChunk(slot, opts.recovered === true, opts.verifyChecksums !== false);
     const out: EvtxRecord[] = [];
@@ -637,7 +649,7 @@ export class EvtxReader {
 
   /** Async iteration: yields to the event loop between chunks. */
   async *recordsAsync(opts: EvtxReadOptions = {}): AsyncGenerator<EvtxRecord, EvtxReadStats, undefined> {
-    const stats: EvtxReadStats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
+    const stats = newStats();
     for (let s = 0; s < this.slotCount; s++) {
       const recs = this.chunkRecords(s, opts, stats);
       for (const r of recs) yield r;
