@@ -115,13 +115,13 @@ export interface RecordKeyFields {
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 /** One event record. Cheap fields are read up front; the tree is rendered on demand. */
-export class EvtxRecord {
+export class EvtxRecord implements RenderIssues {
   private notes: string[] | null = null;
   /** Problems met while parsing or rendering this record (it was still rendered as far as possible). */
   get warnings(): readonly string[] {
     return this.notes ?? NO_WARNINGS;
   }
-  /** Attach a problem to this record (once). */
+  /** Attach a problem to this record (once); renderers report what they could not render here. */
   addWarning(message: string): void {
     const n = (this.notes ??= []);
     if (!n.includes(message)) n.push(message);
@@ -179,32 +179,24 @@ export class EvtxRecord {
     return this.fields.provider;
   }
 
-  /** Run a renderer; problems it meets are added (once) to {@link warnings}. */
-  private render<T>(f: (nodes: BxNode[], ctx: ChunkCtx, issues: RenderIssues) => T): T {
-    const issues: RenderIssues = { messages: [] };
-    const out = f(this.nodes, this.ctx, issues);
-    for (const m of issues.messages) this.addWarning(m);
-    return out;
-  }
-
   /** The record as JSON in the Rust `evtx` crate shape: `{"Event": {"#attributes": …, "System": …, "EventData"|"UserData": …}}`. */
   toJSON(): EvtxJsonObject {
-    return this.render(renderJson);
+    return renderJson(this.nodes, this.ctx, this);
   }
 
   /** The same JSON as {@link toJSON}, written directly as compact text (faster than `JSON.stringify(toJSON())`). */
   toJsonString(): string {
-    return this.render(renderJsonText);
+    return renderJsonText(this.nodes, this.ctx, this);
   }
 
   /** Append the JSON of {@link toJsonString} to `out` as UTF-8 (the output fast path). */
   writeJson(out: JsonBytes): void {
-    this.render((nodes, ctx, issues) => renderJsonBytes(nodes, ctx, issues, out));
+    renderJsonBytes(this.nodes, this.ctx, this, out);
   }
 
   /** The record as indented XML (one `<Event>` element, no XML declaration). */
   toXml(): string {
-    return this.render(renderXml);
+    return renderXml(this.nodes, this.ctx, this);
   }
 }
 

@@ -15,7 +15,7 @@ const MAX_DEPTH = 96;
 
 /** Problems met while rendering (e.g. a nested BinXML value that does not parse); rendering goes on. */
 export interface RenderIssues {
-  messages: string[];
+  addWarning(message: string): void;
 }
 
 export function valueToString(v: EvtxValue): string {
@@ -38,7 +38,7 @@ export class Resolver {
   /** Flatten content nodes: expand template instances and nested BinXML substitutions. */
   content(nodes: BxNode[], vals: Values | null, depth: number, out: Item[]): Item[] {
     if (depth > MAX_DEPTH) {
-      this.issues.messages.push('content nested too deeply; truncated');
+      this.issues.addWarning('content nested too deeply; truncated');
       return out;
     }
     for (let i = 0; i < nodes.length; i++) {
@@ -61,7 +61,7 @@ export class Resolver {
               const inner = parseNested(this.ctx, v.start, v.end, depth);
               this.content(inner, null, depth + 1, out);
             } catch (e) {
-              this.issues.messages.push(`nested BinXML at chunk offset 0x${v.start.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+              this.issues.addWarning(`nested BinXML at chunk offset 0x${v.start.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
             }
           } else out.push({ text: v, isNull: v === null });
           break;
