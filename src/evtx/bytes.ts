@@ -99,7 +99,8 @@ const pad7 = (n: number): string => {
 let lastSec = NaN;
 let lastPrefix = '';
 
-function isoSeconds(unixSeconds: number): string {
+/** `YYYY-MM-DDTHH:MM:SS` of a Unix time in seconds (the last one is cached: records come in time order). */
+export function isoSeconds(unixSeconds: number): string {
   if (unixSeconds === lastSec) return lastPrefix;
   const ms = unixSeconds * 1000;
   let prefix: string;
@@ -114,24 +115,30 @@ function isoSeconds(unixSeconds: number): string {
   return prefix;
 }
 
+/** Result of {@link splitFiletime}: Unix seconds and the 100 ns remainder (0..9999999). */
+export const split = { unixSeconds: 0, frac: 0 };
+
+/** Split a FILETIME (two u32 halves) into {@link split} without allocating. Exact for every u64. */
+export function splitFiletime(lo: number, hi: number): void {
+  if (hi < 0x01000000) {
+    // hi*2^32 = hi*429*10^7 + hi*4967296; the second term stays below 2^53 for hi < 2^24 (year < 30000)
+    const r = hi * 4967296 + lo;
+    split.unixSeconds = hi * 429 + Math.floor(r / 10000000) - EPOCH_DIFF_SECONDS;
+    split.frac = r % 10000000;
+  } else {
+    const t = (BigInt(hi) << 32n) | BigInt(lo);
+    split.unixSeconds = Number(t / 10000000n) - EPOCH_DIFF_SECONDS;
+    split.frac = Number(t % 10000000n);
+  }
+}
+
 /**
  * FILETIME (100 ns ticks since 1601-01-01 UTC, given as two u32 halves) → `YYYY-MM-DDTHH:MM:SS.fffffffZ`.
  * Exact: seven fractional digits, never rounded.
  */
 export function filetimeIso(lo: number, hi: number): string {
-  let secs: number;
-  let frac: number;
-  if (hi < 0x01000000) {
-    // hi*2^32 = hi*429*10^7 + hi*4967296; the second term stays below 2^53 for hi < 2^24 (year < 30000)
-    const r = hi * 4967296 + lo;
-    secs = hi * 429 + Math.floor(r / 10000000);
-    frac = r % 10000000;
-  } else {
-    const t = (BigInt(hi) << 32n) | BigInt(lo);
-    secs = Number(t / 10000000n);
-    frac = Number(t % 10000000n);
-  }
-  return `${isoSeconds(secs - EPOCH_DIFF_SECONDS)}.${pad7(frac)}Z`;
+  splitFiletime(lo, hi);
+  return `${isoSeconds(split.unixSeconds)}.${pad7(split.frac)}Z`;
 }
 
 export function filetimeAt(b: Uint8Array, o: number): string {

@@ -6,6 +6,7 @@
  */
 import { N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, parseNested, valueSize, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
+import { isoSeconds, split, splitFiletime, u32 } from './bytes.js';
 import { JsonRenderer, Resolver, renderJson } from './render.js';
 import type { RenderIssues } from './render.js';
 import type { EvtxValue } from './types.js';
@@ -13,6 +14,7 @@ import type { EvtxValue } from './types.js';
 // ---- byte writer ---------------------------------------------------------------------------------------
 
 const HEXL = '0123456789abcdef';
+const HEXU = '0123456789ABCDEF';
 
 /** A growable UTF-8 output buffer. */
 export class JsonBytes {
@@ -72,6 +74,81 @@ export class JsonBytes {
       n = q;
     }
     buf[--p] = 0x30 + n;
+  }
+  /** A FILETIME as a JSON string, `"YYYY-MM-DDTHH:MM:SS.fffffffZ"` (the same text as `filetimeIso`). */
+  filetime(lo: number, hi: number): void {
+    splitFiletime(lo, hi);
+    const prefix = isoSeconds(split.unixSeconds);
+    this.reserve(prefix.length + 11);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < prefix.length; i++) buf[p++] = prefix.charCodeAt(i);
+    buf[p++] = 0x2e;
+    let f = split.frac;
+    for (let k = 6; k >= 0; k--) {
+      const q = Math.floor(f / 10);
+      buf[p + k] = 0x30 + (f - q * 10);
+      f = q;
+    }
+    p += 7;
+    buf[p++] = 0x5a;
+    buf[p++] = 0x22;
+    this.pos = p;
+  }
+  /** `"0x…"`: lower-case hex without leading zeros, of a u32 (hi = 0) or u64. */
+  hex(hi: number, lo: number): void {
+    this.reserve(22);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    buf[p++] = 0x30;
+    buf[p++] = 0x78;
+    let started = false;
+    for (let k = 28; k >= 0; k -= 4) {
+      const d = (hi >>> k) & 15;
+      if (d || started) {
+        buf[p++] = HEXL.charCodeAt(d);
+        started = true;
+      }
+    }
+    for (let k = 28; k >= 0; k -= 4) {
+      const d = (lo >>> k) & 15;
+      if (d || started || k === 0) {
+        buf[p++] = HEXL.charCodeAt(d);
+        started = true;
+      }
+    }
+    buf[p++] = 0x22;
+    this.pos = p;
+  }
+  /** A GUID as `"XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"` (upper case, no braces) from its 16 bytes. */
+  guid(b: Uint8Array, o: number): void {
+    this.reserve(38);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    const put = (x: number): void => {
+      buf[p++] = HEXU.charCodeAt(x >> 4);
+      buf[p++] = HEXU.charCodeAt(x & 15);
+    };
+    put(b[o + 3]!);
+    put(b[o + 2]!);
+    put(b[o + 1]!);
+    put(b[o]!);
+    buf[p++] = 0x2d;
+    put(b[o + 5]!);
+    put(b[o + 4]!);
+    buf[p++] = 0x2d;
+    put(b[o + 7]!);
+    put(b[o + 6]!);
+    buf[p++] = 0x2d;
+    put(b[o + 8]!);
+    put(b[o + 9]!);
+    buf[p++] = 0x2d;
+    for (let i = 10; i < 16; i++) put(b[o + i]!);
+    buf[p++] = 0x22;
+    this.pos = p;
   }
   /** `"s"` for a string known to be ASCII without characters that need escaping (hex, GUID, timestamps, SIDs). */
   quotedAscii(s: string): void {
@@ -471,6 +548,21 @@ function writeValue(out: JsonBytes, vals: Values, i: number): void {
       break;
     case 0x07:
       if (size >= 4) return out.int(b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24));
+      break;
+    case 0x0a: // UInt64 below 2^53 (record ids, counters)
+      if (size >= 8 && u32(b, o + 4) < 0x200000) return out.int(u32(b, o + 4) * 0x100000000 + u32(b, o));
+      break;
+    case 0x0f:
+      if (size >= 16) return out.guid(b, o);
+      break;
+    case 0x11:
+      if (size >= 8) return out.filetime(u32(b, o), u32(b, o + 4));
+      break;
+    case 0x14:
+      if (size >= 4) return out.hex(0, u32(b, o));
+      break;
+    case 0x15:
+      if (size >= 8) return out.hex(u32(b, o + 4), u32(b, o));
       break;
   }
   const v = decodeValue(vals, i);
