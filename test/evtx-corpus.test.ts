@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { EvtxFormatError, EvtxReader } from '../src/evtx/index.js';
+import { EvtxFormatError, EvtxReader, renderFileChunks } from '../src/evtx/index.js';
 import type { EvtxReadOptions } from '../src/evtx/index.js';
 import type { EvtxRecord } from '../src/evtx/reader.js';
 import { evtxSample, skipReason } from './support/samples.js';
@@ -203,4 +203,17 @@ test('async iteration yields the same records as sync iteration', { skip: skipRe
   reader.close();
   assert.equal(sync.length, 636);
   assert.deepEqual(asyncIds, sync);
+});
+
+test('renderFileChunks: strings and encoded bytes give the same output, metadata included', { skip: skipReason }, async () => {
+  const file = evtxSample('hayabusa-sample-evtx/ID4781-Computer account renamed without a trailing $ (CVE-2021-42278).evtx');
+  const texts: string[] = [];
+  let bytes = '';
+  for await (const c of renderFileChunks(file, { threads: 1, format: 'jsonl', recovered: true, meta: true, file: 'x.evtx' })) texts.push(...c.texts);
+  for await (const c of renderFileChunks(file, { threads: 1, format: 'jsonl', recovered: true, meta: true, file: 'x.evtx', encodeWith: '\n' }))
+    if (c.bytes && c.count) bytes += (bytes ? '\n' : '') + Buffer.from(c.bytes).toString('utf8');
+  assert.equal(texts.join('\n'), bytes);
+  const first = JSON.parse(texts[0]!) as { wmiscope: { file: string; recovered: boolean; recordId: number } };
+  assert.deepEqual([first.wmiscope.file, first.wmiscope.recovered, first.wmiscope.recordId], ['x.evtx', false, 1]);
+  assert.equal(texts.length, 2 + 98);
 });

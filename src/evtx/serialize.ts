@@ -3,7 +3,7 @@
  * parallel (worker-thread) paths so both produce byte-identical output.
  */
 import type { EvtxRecord } from './reader.js';
-import type { JsonBytes } from './jsonplan.js';
+import { JsonBytes } from './jsonplan.js';
 
 export type EvtxOutputFormat = 'jsonl' | 'json' | 'xml';
 
@@ -40,11 +40,12 @@ export function serializeRecord(r: EvtxRecord, opts: SerializeOptions): string {
     const note = `recovered=${m.recovered} chunk=${m.chunk} offset=${m.offset} recordId=${m.recordId}${m.warnings ? ' warnings=' + JSON.stringify(m.warnings) : ''}`;
     return `<!-- wmiscope: ${note.replace(/--/g, '- -')} -->\n${xml}`;
   }
-  const json = r.toJsonString();
-  if (!r.recovered && !opts.meta && r.warnings.length === 0) return json;
-  const meta = ',"wmiscope":' + JSON.stringify(recordMeta(r, opts.file)) + '}';
-  return json.length > 2 ? json.slice(0, -1) + meta : '{' + meta.slice(1);
+  scratch.pos = 0;
+  writeRecord(r, opts, scratch);
+  return scratch.buf.toString('utf8', 0, scratch.pos);
 }
+
+const scratch = new JsonBytes();
 
 /** Text written before the first record / between records / after the last one. */
 export function framing(format: EvtxOutputFormat): { open: string; sep: string; close: string } {
