@@ -1,0 +1,81 @@
+/**
+ * Finding and loading repository files: the folder may be the repository itself or any folder above it
+ * (a triage collection); names are matched in any letter case; gzip'd copies are read transparently.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { createHash } from 'node:crypto';
+
+/** Thrown when no repository can be found or a required file is not a repository file. */
+export class CimFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CimFormatError';
+  }
+}
+
+export interface RepositoryFiles {
+  dir: string;
+  /** Upper-cased base name (without `.gz`) → full path. */
+  files: Map<string, string>;
+}
+
+const NEEDED = ['INDEX.BTR'];
+
+function listRepoFiles(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const up = e.name.toUpperCase().replace(/\.GZ$/, '');
+    if (up === 'INDEX.BTR' || up === 'OBJECTS.DATA' || /^MAPPING\d?\.(MAP|VER)$/.test(up) || up === 'INDEX.MAP' || up === 'OBJECTS.MAP') {
+      if (!out.has(up) || !e.name.toLowerCase().endsWith('.gz')) out.set(up, path.join(dir, e.name));
+    }
+  }
+  return out;
+}
+
+/** Locate the repository under `dir` (itself, `FS\`, or any folder below, breadth-first, a few levels deep). */
+export function findRepository(dir: string, maxDepth = 8): RepositoryFiles {
+  const st = fs.statSync(dir);
+  if (!st.isDirectory()) throw new CimFormatError(`${dir}: not a folder`);
+  let level = [dir];
+  for (let depth = 0; depth <= maxDepth && level.length; depth++) {
+    const next: string[] = [];
+    for (const d of level) {
+      const files = listRepoFiles(d);
+      if (NEEDED.every((n) => files.has(n)) && [...files.keys()].some((k) => k.endsWith('.MAP'))) return { dir: d, files };
+      try {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) next.push(path.join(d, e.name));
+      } catch {
+        // unreadable folder: skip
+      }
+    }
+    level = next.sort();
+  }
+  throw new CimFormatError(`${dir}: no WMI repository found (INDEX.BTR and MAPPING*.MAP in one folder, normally with OBJECTS.DATA)`);
+}
+
+/** Read a file, gunzipping it when its name ends in `.gz` or it starts with the gzip signature. */
+export function readMaybeGzip(file: string): Buffer {
+  const raw = fs.readFileSync(file);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      return zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new CimFormatError(`${file}: gzip data does not decompress (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return raw;
+}
+
+/** Upper-hex hash of the UTF-16LE of the uppercased name: SHA-256 (Vista+) or MD5 (XP/2003). */
+export function nameHash(name: string, algorithm: 'sha256' | 'md5'): string {
+  return createHash(algorithm).update(Buffer.from(name.toUpperCase(), 'utf16le')).digest('hex').toUpperCase();
+}

@@ -1,0 +1,540 @@
+/**
+ * The offline WMI repository: every namespace (named or only hashed), class definitions with their inherited
+ * layouts and defaults, instances, and the event-subscription objects in all of them.
+ */
+import { CimFormatError, findRepository, nameHash, readMaybeGzip } from './files.js';
+import { ObjectStore, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
+import type { MappingFile } from './store.js';
+import {
+  RecordError,
+  filetimeToIso,
+  parseClassDefinition,
+  parseInstanceHeader,
+  propertyState,
+  readInstanceValues,
+  readValue,
+  typeName,
+} from './records.js';
+import type { RawClass, RawProperty } from './records.js';
+import type {
+  CimBinding,
+  CimClass,
+  CimFormatVersion,
+  CimInstance,
+  CimLocation,
+  CimNamespace,
+  CimProperty,
+  CimPropertyDefinition,
+  CimSubscriptionObject,
+  CimSubscriptions,
+  CimValue,
+  CimWarning,
+  SubscriptionKind,
+} from './types.js';
+
+/** Leaves tried under every named namespace to name orphans (localisation namespaces are the common case). */
+const COMMON_LEAVES = [
+  'ms_409', 'ms_407', 'ms_40c', 'ms_410', 'ms_411', 'ms_412', 'ms_413', 'ms_416', 'ms_419', 'ms_40a', 'ms_804', 'ms_404',
+  'ms_405', 'ms_406', 'ms_408', 'ms_40b', 'ms_40e', 'ms_414', 'ms_415', 'ms_41d', 'ms_41f', 'ms_816', 'ms_c0a',
+  'subscription', 'default', 'cimv2', 'security', 'wmi', 'directory', 'ldap', 'policy', 'rsop', 'microsoft', 'windows',
+];
+
+const SYSTEM_NS = '__SystemClass';
+
+interface NsKeys {
+  hash: string;
+  /** class hash → class-definition key */
+  cd: Map<string, string>;
+  /** class hash → instance keys (CI_/IL_) */
+  ci: Map<string, string[]>;
+}
+
+interface Layout {
+  chain: RawClass[];
+  /** Properties in the layout of chain[0..l] (the size of that class's default-state table). */
+  counts: number[];
+  /** Full layout in slot order (a subclass's redefinition replaces the inherited definition). */
+  props: RawProperty[];
+  /** For each of `props`, the class that introduced the property. */
+  owners: RawClass[];
+}
+
+export interface CimOpenOptions {
+  /** Use this mapping file instead of the current one (e.g. an older MAPPINGn.MAP, to see a previous state). */
+  mapping?: string;
+}
+
+export class CimRepository {
+  readonly dir: string;
+  readonly version: CimFormatVersion;
+  readonly warnings: CimWarning[] = [];
+  /** The mapping file in use and the others (older states). */
+  readonly mapping: { current: string; sequence: number; history: Array<{ name: string; sequence: number }> };
+  /** Logical page of the index B-tree root. */
+  readonly rootPage: number;
+  private readonly algo: 'sha256' | 'md5';
+  private readonly allKeys: string[];
+  private readonly ns = new Map<string, NsKeys>();
+  private readonly store: ObjectStore;
+  private readonly classCache = new Map<string, RawClass | null>();
+  private readonly layoutCache = new Map<string, Layout | null>();
+  private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
+  private namesResolved = false;
+  private readonly hasObjects: boolean;
+
+  private constructor(dir: string, opts: CimOpenOptions) {
+    const repo = findRepository(dir);
+    this.dir = repo.dir;
+    const maps: MappingFile[] = [];
+    let mappingVer: number | null = null;
+    const ver = repo.files.get('MAPPING.VER');
+    if (ver) {
+      const b = readMaybeGzip(ver);
+      if (b.length >= 4) mappingVer = b.readUInt32LE(0);
+    }
+    for (const [name, file] of repo.files) {
+      if (!/^MAPPING\d\.MAP$/.test(name)) continue;
+      try {
+        maps.push(parseMapping(readMaybeGzip(file), name));
+      } catch (e) {
+        this.warn({ code: 'mapping', message: `${name}: ${e instanceof Error ? e.message : String(e)}`, file: name });
+      }
+    }
+    if (!maps.length) throw new CimFormatError(`${repo.dir}: no readable MAPPING*.MAP file`);
+    const picked = opts.mapping ? { current: maps.find((m) => m.name === opts.mapping!.toUpperCase()), history: maps.filter((m) => m.name !== opts.mapping!.toUpperCase()) } : pickCurrent(maps, mappingVer);
+    if (!picked.current) throw new CimFormatError(`${repo.dir}: mapping file ${opts.mapping} not found`);
+    const current = picked.current;
+    this.version = current.version;
+    this.algo = this.version === '2.2' ? 'sha256' : 'md5';
+    this.mapping = { current: current.name, sequence: current.sequence, history: picked.history.map((m) => ({ name: m.name, sequence: m.sequence })) };
+    for (const h of picked.history) {
+      if (h.sequence === current.sequence && h.id1 !== current.id1)
+        this.warn({ code: 'mapping-history', message: `${h.name} has the same sequence ${h.sequence} as ${current.name}; ${current.name} chosen by its higher id1`, file: h.name });
+    }
+    const btr = readMaybeGzip(repo.files.get('INDEX.BTR')!);
+    const objFile = repo.files.get('OBJECTS.DATA');
+    const objects = objFile ? readMaybeGzip(objFile) : new Uint8Array(0);
+    this.hasObjects = objFile !== undefined;
+    if (!objFile) this.warn({ code: 'object-page', message: 'OBJECTS.DATA is missing: keys and namespace hashes only, no records' });
+    let root: number;
+    if (this.version === '2.2') root = current.index.rootPage ?? 0;
+    else {
+      // XP: logical index page 0 is an admin page whose +12 field names the root
+      const p0 = current.index.pages[0] ?? -1;
+      root = 0;
+      try {
+        if (p0 >= 0) root = parseIndexPage(btr, p0 * PAGE_SIZE).root;
+      } catch (e) {
+        this.warn({ code: 'index-page', message: `admin page: ${e instanceof Error ? e.message : String(e)}`, file: 'INDEX.BTR', page: 0 });
+      }
+    }
+    this.rootPage = root;
+    this.allKeys = walkIndex(btr, current.index, root, (w) => this.warn(w)).keys;
+    this.store = new ObjectStore(objects, current.objects);
+    this.groupKeys();
+  }
+
+  /** Open the repository in `dir` (the repository folder, or any folder above it). */
+  static open(dir: string, opts: CimOpenOptions = {}): CimRepository {
+    return new CimRepository(dir, opts);
+  }
+
+  private warn(w: CimWarning): void {
+    this.warnings.push(w);
+  }
+
+  private readonly hashCache = new Map<string, string>();
+
+  /** Key hash of a name (memoized: class and namespace names repeat constantly). */
+  hash(name: string): string {
+    let h = this.hashCache.get(name);
+    if (h === undefined) {
+      h = nameHash(name, this.algo);
+      this.hashCache.set(name, h);
+    }
+    return h;
+  }
+
+  /** Every key of the index, sorted and unique, with `.page.id.size` suffixes where the key carries data. */
+  keys(): readonly string[] {
+    return this.allKeys;
+  }
+
+  private groupKeys(): void {
+    for (const key of this.allKeys) {
+      const parts = keyPath(key).split('/');
+      const nsPart = parts[0]!;
+      if (!nsPart.startsWith('NS_')) continue;
+      const h = nsPart.slice(3);
+      let g = this.ns.get(h);
+      if (!g) this.ns.set(h, (g = { hash: h, cd: new Map(), ci: new Map() }));
+      const second = parts[1];
+      if (!second) continue;
+      if (second.startsWith('CD_') && parts.length === 2) g.cd.set(second.slice(3), key);
+      else if (second.startsWith('CI_') && parts[2]?.startsWith('IL_')) {
+        const c = second.slice(3);
+        const list = g.ci.get(c);
+        if (list) list.push(key);
+        else g.ci.set(c, [key]);
+      }
+    }
+  }
+
+  // ---- namespaces ----------------------------------------------------------------------------------------
+
+  private resolveNames(): void {
+    if (this.namesResolved) return;
+    this.namesResolved = true;
+    const sys = this.hash(SYSTEM_NS);
+    this.names.set(sys, { name: SYSTEM_NS, namedBy: 'system' });
+    const queue = ['ROOT'];
+    this.names.set(this.hash('ROOT'), { name: 'ROOT', namedBy: 'root' });
+    const nsClass = this.hash('__NAMESPACE');
+    while (queue.length) {
+      const parent = queue.shift()!;
+      const g = this.ns.get(this.hash(parent));
+      if (!g) continue;
+      for (const key of g.ci.get(nsClass) ?? []) {
+        const inst = this.instanceFromKey(g.hash, key);
+        const leaf = inst?.properties.find((p) => p.name === 'Name')?.value;
+        if (typeof leaf !== 'string' || !leaf) continue;
+        const child = `${parent}\\${leaf}`;
+        const h = this.hash(child);
+        if (this.names.has(h)) continue;
+        this.names.set(h, { name: child, namedBy: 'walk' });
+        queue.push(child);
+      }
+    }
+    // orphans: a namespace with records but no __NAMESPACE instance in its parent; try common leaves
+    for (let round = 0; round < 3; round++) {
+      let found = false;
+      for (const { name } of [...this.names.values()]) {
+        if (name === SYSTEM_NS) continue;
+        for (const leaf of COMMON_LEAVES) {
+          const child = `${name}\\${leaf}`;
+          const h = this.hash(child);
+          if (this.ns.has(h) && !this.names.has(h)) {
+            this.names.set(h, { name: child, namedBy: 'guess' });
+            found = true;
+          }
+        }
+      }
+      if (!found) break;
+    }
+    for (const h of this.ns.keys()) {
+      if (!this.names.has(h)) this.warn({ code: 'namespace', message: `namespace NS_${h} has records but no known name; reported by its hash` });
+    }
+  }
+
+  /** Every namespace: each `NS_` hash in the index, plus namespaces known only from `__NAMESPACE` instances. */
+  namespaces(): CimNamespace[] {
+    this.resolveNames();
+    const hashes = new Set([...this.ns.keys(), ...this.names.keys()]);
+    const out: CimNamespace[] = [];
+    for (const h of hashes) {
+      const g = this.ns.get(h);
+      const n = this.names.get(h);
+      let instances = 0;
+      for (const l of g?.ci.values() ?? []) instances += l.length;
+      out.push({ name: n?.name ?? null, hash: h, namedBy: n?.namedBy ?? null, classes: g?.cd.size ?? 0, instances });
+    }
+    return out.sort((a, b) => (a.name ?? '\uffff' + a.hash).localeCompare(b.name ?? '\uffff' + b.hash, 'en', { sensitivity: 'base' }));
+  }
+
+  /** Hash of a namespace given by name (`root\x`, `root/x`, any case) or as `NS_<hash>` / a bare hash. */
+  namespaceHash(ns: string): string {
+    const t = ns.trim();
+    if (/^NS_[0-9A-F]{32,64}$/i.test(t)) return t.slice(3).toUpperCase();
+    if (/^[0-9A-F]{64}$/i.test(t) || (this.version === '2.1' && /^[0-9A-F]{32}$/i.test(t))) return t.toUpperCase();
+    return this.hash(t.replace(/\//g, '\\').replace(/^\\\\[^\\]+\\/, ''));
+  }
+
+  namespaceName(hash: string): string | null {
+    this.resolveNames();
+    return this.names.get(hash)?.name ?? null;
+  }
+
+  // ---- classes ------------------------------------------------------------------------------------------
+
+  private location(key: string): CimLocation {
+    const l = keyLocation(key)!;
+    return { page: l.page, recordId: l.recordId, size: l.size, key };
+  }
+
+  private record(key: string): Uint8Array {
+    if (!this.hasObjects) throw new RecordError('OBJECTS.DATA is missing');
+    const l = keyLocation(key);
+    if (!l) throw new RecordError(`key has no record location: ${key}`);
+    return this.store.record(l.page, l.recordId, l.size);
+  }
+
+  /** Raw class by hash in a namespace, falling back to `__SystemClass`. */
+  private rawClass(nsHash: string, classHash: string): { cls: RawClass; ns: string; key: string } | null {
+    if (!this.hasObjects) return null;
+    for (const h of [nsHash, this.hash(SYSTEM_NS)]) {
+      const key = this.ns.get(h)?.cd.get(classHash);
+      if (!key) continue;
+      const ck = `${h}/${classHash}`;
+      let cls = this.classCache.get(ck);
+      if (cls === undefined) {
+        try {
+          cls = parseClassDefinition(this.record(key));
+        } catch (e) {
+          this.warn({ code: 'class-definition', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, file: 'OBJECTS.DATA', page: keyLocation(key)?.page });
+          cls = null;
+        }
+        this.classCache.set(ck, cls);
+      }
+      if (cls) return { cls, ns: h, key };
+    }
+    return null;
+  }
+
+  private layout(nsHash: string, classHash: string): Layout | null {
+    const lk = `${nsHash}/${classHash}`;
+    const cached = this.layoutCache.get(lk);
+    if (cached !== undefined) return cached;
+    const chain: RawClass[] = [];
+    let h: string | null = classHash;
+    const seen = new Set<string>();
+    while (h && !seen.has(h) && chain.length < 64) {
+      seen.add(h);
+      const c = this.rawClass(nsHash, h);
+      if (!c) {
+        if (chain.length) this.warn({ code: 'class-definition', message: `superclass of ${chain[0]!.name} not found in its namespace or ${SYSTEM_NS}` });
+        break;
+      }
+      chain.unshift(c.cls);
+      h = c.cls.superclass ? this.hash(c.cls.superclass) : null;
+    }
+    let layout: Layout | null = null;
+    if (chain.length) {
+      const byIndex = new Map<number, RawProperty>();
+      const ownerOf = new Map<number, RawClass>();
+      const counts: number[] = [];
+      for (const c of chain) {
+        for (const p of c.own) {
+          byIndex.set(p.index, p);
+          if (!ownerOf.has(p.index)) ownerOf.set(p.index, c);
+        }
+        counts.push(byIndex.size);
+      }
+      const props = [...byIndex.values()].sort((a, b) => a.index - b.index);
+      layout = { chain, counts, props, owners: props.map((p) => ownerOf.get(p.index)!) };
+    }
+    this.layoutCache.set(lk, layout);
+    return layout;
+  }
+
+  /** Default of slot `i` for the class at `level` of the chain, following "inherited" states upwards. */
+  private defaultValue(layout: Layout, level: number, i: number): CimValue {
+    const prop = layout.props[i]!;
+    for (let l = level; l >= 0; l--) {
+      const c = layout.chain[l]!;
+      const stateBytes = Math.ceil((2 * layout.counts[l]!) / 8);
+      const st = propertyState(c.defaults, prop.index);
+      if (st & 1) return null;
+      if (st & 2) continue;
+      try {
+        return readValue(c.defaults.subarray(stateBytes), prop.offset, prop.type, c.data);
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private toClass(nsHash: string, classHash: string): CimClass | null {
+    const raw = this.rawClass(nsHash, classHash);
+    const layout = this.layout(nsHash, classHash);
+    if (!raw || !layout) return null;
+    const last = layout.chain.length - 1;
+    const properties: CimPropertyDefinition[] = layout.props.map((p, i) => ({
+      name: p.name,
+      type: typeName(p.type),
+      index: p.index,
+      definedBy: layout.owners[i]!.name,
+      qualifiers: p.qualifiers,
+      isKey: p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true),
+      default: this.defaultValue(layout, last, i),
+    }));
+    return {
+      namespace: this.namespaceName(raw.ns),
+      namespaceHash: raw.ns,
+      name: raw.cls.name,
+      superclass: raw.cls.superclass,
+      chain: layout.chain.map((c) => c.name),
+      timestamp: filetimeToIso(raw.cls.tsLo, raw.cls.tsHi),
+      qualifiers: raw.cls.qualifiers,
+      properties,
+      location: this.location(raw.key),
+    };
+  }
+
+  /** Class definitions stored in a namespace (not including `__SystemClass` fallbacks). */
+  classes(namespace: string): CimClass[] {
+    const h = this.namespaceHash(namespace);
+    const g = this.ns.get(h);
+    const out: CimClass[] = [];
+    for (const ch of g?.cd.keys() ?? []) {
+      const c = this.toClass(h, ch);
+      if (c) out.push(c);
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** One class by name, looked up in the namespace and then in `__SystemClass`. */
+  classDefinition(namespace: string, name: string): CimClass | null {
+    return this.toClass(this.namespaceHash(namespace), this.hash(name));
+  }
+
+  // ---- instances -----------------------------------------------------------------------------------------
+
+  private instanceFromKey(nsHash: string, key: string): CimInstance | null {
+    if (!this.hasObjects) return null;
+    const parts = keyPath(key).split('/');
+    const classHash = parts[1]!.slice(3);
+    const where = { file: 'OBJECTS.DATA', page: keyLocation(key)?.page };
+    let bytes: Uint8Array;
+    try {
+      bytes = this.record(key);
+    } catch (e) {
+      this.warn({ code: 'object-record', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, ...where });
+      return null;
+    }
+    const layout = this.layout(nsHash, classHash);
+    try {
+      const head = parseInstanceHeader(bytes, this.version);
+      const props = layout?.props ?? [];
+      const decoded = readInstanceValues(head, props);
+      for (const w of decoded.warnings) this.warn({ code: 'instance', message: `${keyPath(key)}: ${w}`, ...where });
+      const last = (layout?.chain.length ?? 1) - 1;
+      const properties: CimProperty[] = props.map((p, i) => {
+        const d = decoded.values[i]!;
+        if (d.state === 'default') return { name: p.name, type: typeName(p.type), value: this.defaultValue(layout!, last, i), source: 'default' };
+        return { name: p.name, type: typeName(p.type), value: d.value, source: d.state };
+      });
+      if (!layout) this.warn({ code: 'instance', message: `${keyPath(key)}: class definition not found; properties not decoded`, ...where });
+      return {
+        namespace: this.namesResolved ? this.namespaceName(nsHash) : null,
+        namespaceHash: nsHash,
+        className: layout?.chain[layout.chain.length - 1]!.name ?? decoded.className,
+        classChain: layout?.chain.map((c) => c.name) ?? [],
+        properties,
+        timestamp1: filetimeToIso(head.ts1Lo, head.ts1Hi),
+        timestamp2: filetimeToIso(head.ts2Lo, head.ts2Hi),
+        location: this.location(key),
+      };
+    } catch (e) {
+      this.warn({ code: 'instance', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, ...where });
+      return null;
+    }
+  }
+
+  /**
+   * Instances stored in a namespace (by their `CI_` keys): of exactly `className`, or of every class
+   * (including classes defined in `__SystemClass`) when it is omitted.
+   */
+  instances(namespace: string, className?: string): CimInstance[] {
+    this.resolveNames();
+    const h = this.namespaceHash(namespace);
+    const g = this.ns.get(h);
+    if (!g) return [];
+    const keys = className !== undefined ? (g.ci.get(this.hash(className)) ?? []) : [...g.ci.values()].flat();
+    return keys.map((k) => this.instanceFromKey(h, k)).filter((x): x is CimInstance => x !== null);
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------------------
+
+  /** Every `__EventFilter`, instance of any `__EventConsumer` subclass, and `__FilterToConsumerBinding`, in every namespace. */
+  subscriptions(): CimSubscriptions {
+    this.resolveNames();
+    const filters: CimSubscriptionObject[] = [];
+    const consumers: CimSubscriptionObject[] = [];
+    const bindings: CimBinding[] = [];
+    for (const g of this.ns.values()) {
+      for (const [classHash, keys] of g.ci) {
+        const layout = this.layout(g.hash, classHash);
+        if (!layout) continue;
+        const chain = layout.chain.map((c) => c.name.toLowerCase());
+        const kind: SubscriptionKind | null = chain.includes('__eventfilter')
+          ? 'filter'
+          : chain.includes('__eventconsumer')
+            ? 'consumer'
+            : chain.includes('__filtertoconsumerbinding')
+              ? 'binding'
+              : null;
+        if (!kind) continue;
+        for (const key of keys) {
+          const inst = this.instanceFromKey(g.hash, key);
+          if (!inst) continue;
+          const values: Record<string, CimValue> = {};
+          for (const p of inst.properties) values[p.name] = p.value;
+          const obj: CimSubscriptionObject = { ...inst, kind, values, creatorSid: sidFromBytes(values['CreatorSID']) };
+          if (kind === 'filter') filters.push(obj);
+          else if (kind === 'consumer') consumers.push(obj);
+          else bindings.push({ ...obj, kind: 'binding', filter: null, consumer: null });
+        }
+      }
+    }
+    for (const b of bindings) {
+      b.filter = this.resolveReference(b.values['Filter'], b.namespaceHash, filters);
+      b.consumer = this.resolveReference(b.values['Consumer'], b.namespaceHash, consumers);
+    }
+    const order = (a: CimInstance, b: CimInstance): number => (a.namespace ?? a.namespaceHash).localeCompare(b.namespace ?? b.namespaceHash) || a.className.localeCompare(b.className);
+    return { filters: filters.sort(order), consumers: consumers.sort(order), bindings: bindings.sort(order) };
+  }
+
+  /** Find the object a binding's reference string (`Class.Key="v"`, maybe `\\.\root\ns:` prefixed) points to. */
+  private resolveReference(ref: CimValue, bindingNs: string, pool: CimSubscriptionObject[]): CimSubscriptionObject | null {
+    if (typeof ref !== 'string') return null;
+    const parsed = parseObjectPath(ref);
+    if (!parsed) return null;
+    const ns = parsed.namespace ? this.namespaceHash(parsed.namespace) : bindingNs;
+    return (
+      pool.find(
+        (o) =>
+          o.namespaceHash === ns &&
+          o.className.toLowerCase() === parsed.className.toLowerCase() &&
+          Object.entries(parsed.keys).every(([k, v]) => String(o.values[k] ?? o.values[Object.keys(o.values).find((n) => n.toLowerCase() === k.toLowerCase()) ?? ''] ?? '') === v),
+      ) ?? null
+    );
+  }
+}
+
+/** `\\server\root\ns:Class.Key="value",Key2=3` → parts; values unescaped. */
+export function parseObjectPath(path: string): { namespace: string | null; className: string; keys: Record<string, string> } | null {
+  let rest = path.trim();
+  let namespace: string | null = null;
+  const colon = rest.search(/:(?=[A-Za-z_][\w]*(\.|=|$))/);
+  if (colon > 0 && /^(\\\\|\/\/|[A-Za-z_\\/])/.test(rest)) {
+    namespace = rest.slice(0, colon).replace(/\//g, '\\').replace(/^\\\\[^\\]+\\/, '');
+    rest = rest.slice(colon + 1);
+  }
+  const m = /^([A-Za-z_][\w]*)(?:\.(.*)|=@)?$/s.exec(rest);
+  if (!m) return null;
+  const keys: Record<string, string> = {};
+  const body = m[2] ?? '';
+  const re = /([A-Za-z_][\w]*)=("((?:[^"\\]|\\.)*)"|[^,]*)/gs;
+  let k: RegExpExecArray | null;
+  while ((k = re.exec(body))) keys[k[1]!] = k[3] !== undefined ? k[3].replace(/\\(.)/g, '$1') : k[2]!;
+  return { namespace, className: m[1]!, keys };
+}
+
+/** A binary SID (array of byte values) → `S-1-…`, or null. */
+export function sidFromBytes(v: CimValue | undefined): string | null {
+  if (!Array.isArray(v) || v.length < 8 || !v.every((x) => typeof x === 'number' && x >= 0 && x <= 255)) return null;
+  const b = v as number[];
+  const n = b[1]!;
+  if (b.length < 8 + 4 * n) return null;
+  let auth = 0;
+  for (let i = 2; i < 8; i++) auth = auth * 256 + b[i]!;
+  let s = `S-${b[0]}-${auth}`;
+  for (let i = 0; i < n; i++) {
+    const o = 8 + 4 * i;
+    s += '-' + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000);
+  }
+  return s;
+}
+
+export { RecordError };

@@ -1,0 +1,299 @@
+/**
+ * The repository's storage layers: mapping files (logical → physical pages), the INDEX.BTR B-tree of key
+ * strings, and OBJECTS.DATA pages with their tables of contents. Facts: shared/reference/cim-format.md §2–§5.
+ * Every count and offset read from a file is checked against the bytes it lives in.
+ */
+import type { CimFormatVersion, CimWarning } from './types.js';
+import { CimFormatError } from './files.js';
+
+export const PAGE_SIZE = 0x2000;
+const MAP_SIGNATURE = 0x0000abcd;
+const MAP_FOOTER = 0x0000dcba;
+const UNMAPPED = 0x3fffffff;
+
+const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
+
+// ---- mapping files ---------------------------------------------------------------------------------------
+
+export interface MapSection {
+  sequence: number;
+  id1: number;
+  id2: number;
+  physicalPages: number;
+  /** Physical page for each logical page; -1 = not mapped. */
+  pages: Int32Array;
+  free: number[];
+  /** Index section only (2.2): logical page of the B-tree root (entry 0, field +12). */
+  rootPage: number | null;
+}
+
+export interface MappingFile {
+  name: string;
+  version: CimFormatVersion;
+  sequence: number;
+  id1: number;
+  objects: MapSection;
+  index: MapSection;
+}
+
+/** 2.2 headers have id2 = id1 - 1 and a plausible entry count (cim-format.md §2.3). */
+function looksXp(b: Uint8Array): boolean {
+  if (b.length < 24) return true;
+  const id1 = u32(b, 8);
+  const id2 = u32(b, 12);
+  const phys = u32(b, 16);
+  const count = u32(b, 20);
+  return id1 - 1 !== id2 || count > phys || count < Math.floor(phys / 10);
+}
+
+function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: string, which: string): { section: MapSection; end: number } {
+  const need = (n: number): void => {
+    if (o + n > b.length) throw new CimFormatError(`${name}: ${which} map runs past the end of the file`);
+  };
+  need(4);
+  if (u32(b, o) !== MAP_SIGNATURE) throw new CimFormatError(`${name}: ${which} map has no 0xABCD signature at offset ${o}`);
+  let sequence: number, id1 = 0, id2 = 0, phys: number, count: number;
+  if (version === '2.2') {
+    need(24);
+    sequence = u32(b, o + 4);
+    id1 = u32(b, o + 8);
+    id2 = u32(b, o + 12);
+    phys = u32(b, o + 16);
+    count = u32(b, o + 20);
+    o += 24;
+  } else {
+    need(16);
+    sequence = u32(b, o + 4);
+    phys = u32(b, o + 8);
+    count = u32(b, o + 12);
+    o += 16;
+  }
+  const esize = version === '2.2' ? 24 : 4;
+  if (count > (b.length - o) / esize) throw new CimFormatError(`${name}: ${which} map entry count ${count} does not fit the file`);
+  const pages = new Int32Array(count);
+  let rootPage: number | null = null;
+  for (let i = 0; i < count; i++) {
+    const p = u32(b, o + i * esize) & UNMAPPED;
+    pages[i] = p === UNMAPPED ? -1 : p;
+  }
+  if (version === '2.2' && count > 0) rootPage = u32(b, o + 12);
+  o += count * esize;
+  need(4);
+  const freeCount = u32(b, o);
+  o += 4;
+  if (freeCount > (b.length - o) / 4) throw new CimFormatError(`${name}: ${which} map free-list count ${freeCount} does not fit the file`);
+  const free: number[] = [];
+  for (let i = 0; i < freeCount; i++) free.push(u32(b, o + 4 * i) & UNMAPPED);
+  o += freeCount * 4;
+  // the footer may be missing in some Windows 10 index maps (dissect.cim); tolerate it
+  if (o + 4 <= b.length && u32(b, o) === MAP_FOOTER) o += 4;
+  return { section: { sequence, id1, id2, physicalPages: phys, pages, free, rootPage }, end: o };
+}
+
+export function parseMapping(b: Uint8Array, name: string, version?: CimFormatVersion): MappingFile {
+  const v: CimFormatVersion = version ?? (looksXp(b) ? '2.1' : '2.2');
+  const objects = readSection(b, 0, v, name, 'objects');
+  const index = readSection(b, objects.end, v, name, 'index');
+  return { name, version: v, sequence: objects.section.sequence, id1: objects.section.id1, objects: objects.section, index: index.section };
+}
+
+/** The current map: highest sequence, ties broken by the higher id1 (cim-format.md §2.4); the rest is history. */
+export function pickCurrent(maps: MappingFile[], mappingVer: number | null): { current: MappingFile; history: MappingFile[] } {
+  const sorted = [...maps].sort((a, b) => b.sequence - a.sequence || b.id1 - a.id1 || a.name.localeCompare(b.name));
+  let current = sorted[0]!;
+  if (mappingVer !== null) {
+    const named = maps.find((m) => m.name.toUpperCase() === `MAPPING${mappingVer}.MAP`);
+    if (named) current = named;
+  }
+  return { current, history: sorted.filter((m) => m !== current) };
+}
+
+// ---- INDEX.BTR -----------------------------------------------------------------------------------------
+
+export interface IndexPage {
+  type: number;
+  logical: number;
+  root: number;
+  keys: string[];
+  /** Child logical pages (keys.length + 1 entries); -1 = none. */
+  children: number[];
+}
+
+/** Parse one 8 KiB index page (cim-format.md §3). */
+export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
+  const end = o + PAGE_SIZE;
+  if (end > b.length) throw new Error('page beyond the end of INDEX.BTR');
+  const type = u32(b, o);
+  const logical = u32(b, o + 4);
+  const root = u32(b, o + 12);
+  const n = u32(b, o + 16);
+  let p = o + 20;
+  if (n > 1000 || p + n * 4 + (n + 1) * 4 + n * 2 + 2 > end) throw new Error(`key count ${n} does not fit the page`);
+  p += n * 4;
+  const children: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    const c = u32(b, p + 4 * i);
+    children.push(c === 0 || c === 0xffffffff ? -1 : c);
+  }
+  p += (n + 1) * 4;
+  const keyIdx: number[] = [];
+  for (let i = 0; i < n; i++) keyIdx.push(u16(b, p + 2 * i));
+  p += n * 2;
+  const k = u16(b, p);
+  p += 2;
+  if (p + k * 2 + 2 > end) throw new Error('key-definition table does not fit the page');
+  const defs = p;
+  p += k * 2;
+  const s = u16(b, p);
+  p += 2;
+  if (p + s * 2 + 2 > end) throw new Error('string table does not fit the page');
+  const offs = p;
+  p += s * 2;
+  p += 2; // string data size
+  const data = p;
+  const strings: string[] = [];
+  for (let i = 0; i < s; i++) {
+    const so = data + u16(b, offs + 2 * i);
+    let e = so;
+    while (e < end && b[e] !== 0) e++;
+    if (e >= end) throw new Error('string runs past the page');
+    strings.push(Buffer.from(b.buffer, b.byteOffset + so, e - so).toString('latin1'));
+  }
+  const keys: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = keyIdx[i]!;
+    if (d >= k) throw new Error('key points outside the key-definition table');
+    const count = u16(b, defs + 2 * d);
+    if (d + 1 + count > k) throw new Error('key definition runs past its table');
+    const parts: string[] = [];
+    for (let j = 0; j < count; j++) {
+      const si = u16(b, defs + 2 * (d + 1 + j));
+      if (si >= s) throw new Error('key points outside the string table');
+      parts.push(strings[si]!);
+    }
+    keys.push(parts.join('/'));
+  }
+  return { type, logical, root, keys, children };
+}
+
+/** In-order walk of the B-tree from `root`: every key once, sorted. Damaged pages become warnings. */
+export function walkIndex(btr: Uint8Array, map: MapSection, root: number, warn: (w: CimWarning) => void): { keys: string[]; pages: Set<number> } {
+  const keys: string[] = [];
+  const visited = new Set<number>();
+  const visit = (logical: number, depth: number): void => {
+    if (visited.has(logical)) {
+      warn({ code: 'index-cycle', message: `index page ${logical} reached twice; not followed again`, file: 'INDEX.BTR', page: logical });
+      return;
+    }
+    if (depth > 32) {
+      warn({ code: 'index-page', message: `index tree deeper than 32 at page ${logical}; not followed`, file: 'INDEX.BTR', page: logical });
+      return;
+    }
+    visited.add(logical);
+    const phys = logical < map.pages.length ? map.pages[logical]! : -1;
+    if (phys < 0) {
+      warn({ code: 'index-page', message: `index page ${logical} is not mapped`, file: 'INDEX.BTR', page: logical });
+      return;
+    }
+    let page: IndexPage;
+    try {
+      page = parseIndexPage(btr, phys * PAGE_SIZE);
+    } catch (e) {
+      warn({ code: 'index-page', message: `index page ${logical} (physical ${phys}): ${e instanceof Error ? e.message : String(e)}`, file: 'INDEX.BTR', offset: phys * PAGE_SIZE, page: logical });
+      return;
+    }
+    for (let i = 0; i < page.keys.length; i++) {
+      if (page.children[i]! >= 0) visit(page.children[i]!, depth + 1);
+      keys.push(page.keys[i]!);
+    }
+    if (page.children[page.keys.length]! >= 0) visit(page.children[page.keys.length]!, depth + 1);
+  };
+  visit(root, 0);
+  return { keys, pages: visited };
+}
+
+// ---- OBJECTS.DATA --------------------------------------------------------------------------------------
+
+export interface TocEntry {
+  recordId: number;
+  offset: number;
+  size: number;
+  checksum: number;
+}
+
+export function parseToc(b: Uint8Array, o: number): TocEntry[] {
+  const out: TocEntry[] = [];
+  for (let p = o; p + 16 <= o + PAGE_SIZE; p += 16) {
+    const recordId = u32(b, p);
+    const offset = u32(b, p + 4);
+    const size = u32(b, p + 8);
+    const checksum = u32(b, p + 12);
+    if (recordId === 0 && offset === 0 && size === 0 && checksum === 0) break;
+    out.push({ recordId, offset, size, checksum });
+  }
+  return out;
+}
+
+/** Logical-page access to OBJECTS.DATA and record extraction by (page, record id). */
+export class ObjectStore {
+  private tocCache = new Map<number, TocEntry[]>();
+  constructor(
+    readonly data: Uint8Array,
+    readonly map: MapSection,
+  ) {}
+
+  physical(logical: number): number {
+    const p = logical >= 0 && logical < this.map.pages.length ? this.map.pages[logical]! : -1;
+    return p >= 0 && (p + 1) * PAGE_SIZE <= this.data.length ? p : -1;
+  }
+
+  toc(logical: number): TocEntry[] {
+    let t = this.tocCache.get(logical);
+    if (!t) {
+      const p = this.physical(logical);
+      t = p < 0 ? [] : parseToc(this.data, p * PAGE_SIZE);
+      this.tocCache.set(logical, t);
+    }
+    return t;
+  }
+
+  /**
+   * The bytes of record `recordId` starting on logical `page`; records longer than the rest of the page
+   * continue at offset 0 of the following logical pages. Throws (caught by callers) when it cannot be had.
+   */
+  record(page: number, recordId: number, expectedSize: number): Uint8Array {
+    const phys = this.physical(page);
+    if (phys < 0) throw new Error(`objects page ${page} is not mapped`);
+    const entry = this.toc(page).find((e) => e.recordId === recordId);
+    if (!entry) throw new Error(`record ${recordId} not in the table of contents of objects page ${page}`);
+    if (entry.size !== expectedSize) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} in the table of contents, ${expectedSize} in the index key`);
+    if (entry.offset >= PAGE_SIZE || entry.size > this.data.length) throw new Error(`record ${recordId} on page ${page}: offset/size out of range`);
+    const start = phys * PAGE_SIZE + entry.offset;
+    if (entry.offset + entry.size <= PAGE_SIZE) return this.data.subarray(start, start + entry.size);
+    const out = Buffer.allocUnsafe(entry.size);
+    let got = PAGE_SIZE - entry.offset;
+    out.set(this.data.subarray(start, start + got), 0);
+    for (let next = page + 1; got < entry.size; next++) {
+      const np = this.physical(next);
+      if (np < 0) throw new Error(`record ${recordId} continues on objects page ${next}, which is not mapped`);
+      const n = Math.min(PAGE_SIZE, entry.size - got);
+      out.set(this.data.subarray(np * PAGE_SIZE, np * PAGE_SIZE + n), got);
+      got += n;
+    }
+    return out;
+  }
+}
+
+/** `…X_<hash>.page.id.size` → the record location of a data-bearing key, or null. */
+export function keyLocation(key: string): { page: number; recordId: number; size: number } | null {
+  const m = /\.(\d+)\.(\d+)\.(\d+)$/.exec(key);
+  if (!m) return null;
+  return { page: Number(m[1]), recordId: Number(m[2]), size: Number(m[3]) };
+}
+
+/** Strip the `.page.id.size` suffix. */
+export function keyPath(key: string): string {
+  const m = /\.\d+\.\d+\.\d+$/.exec(key);
+  return m ? key.slice(0, m.index) : key;
+}

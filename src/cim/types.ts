@@ -1,0 +1,133 @@
+/**
+ * Public types of the WMI/CIM repository reader (`wmiscope/cim`). Zero runtime dependencies.
+ */
+
+/** A problem found in the repository. Data problems are warnings with a location; reading goes on. */
+export interface CimWarning {
+  code: CimWarningCode;
+  message: string;
+  /** File the problem is in. */
+  file?: string;
+  /** Byte offset in that file, when known. */
+  offset?: number;
+  /** Logical page, when known. */
+  page?: number;
+}
+
+export type CimWarningCode =
+  | 'mapping'
+  | 'mapping-history'
+  | 'index-page'
+  | 'index-cycle'
+  | 'object-page'
+  | 'object-record'
+  | 'class-definition'
+  | 'instance'
+  | 'namespace'
+  | 'value';
+
+/** Which on-disk format: 2.1 = Windows XP/2003 (`Repository\FS`, MD5 keys), 2.2 = Vista and later (SHA-256 keys). */
+export type CimFormatVersion = '2.1' | '2.2';
+
+/** A decoded CIM value. Arrays are JS arrays; booleans are booleans; 64-bit integers beyond 2^53 are decimal strings. */
+export type CimValue = string | number | boolean | null | CimValue[] | { embeddedObject: string };
+
+/** How a property got its value. */
+export type CimValueSource = 'set' | 'default' | 'null';
+
+export interface CimProperty {
+  name: string;
+  /** CIM type name, e.g. `string`, `uint32`, `boolean[]`, `reference`, `datetime`. */
+  type: string;
+  value: CimValue;
+  source: CimValueSource;
+}
+
+export interface CimLocation {
+  /** Logical OBJECTS.DATA page of the record's start. */
+  page: number;
+  recordId: number;
+  size: number;
+  /** The index key the record was found by. */
+  key: string;
+}
+
+export interface CimNamespace {
+  /** Full path, e.g. `ROOT\subscription`; null when only the hash is known. */
+  name: string | null;
+  /** Upper-hex hash of the uppercased name, as in `NS_` keys. */
+  hash: string;
+  /** How the name was found: the root itself, the `__NAMESPACE` walk, a guess of a common leaf, the system pseudo-namespace, or not at all. */
+  namedBy: 'root' | 'walk' | 'guess' | 'system' | null;
+  classes: number;
+  instances: number;
+}
+
+export interface CimQualifier {
+  name: string;
+  value: CimValue;
+}
+
+export interface CimPropertyDefinition {
+  name: string;
+  type: string;
+  /** Slot index in the full layout (including inherited properties). */
+  index: number;
+  /** Class that introduced it. */
+  definedBy: string;
+  qualifiers: CimQualifier[];
+  isKey: boolean;
+  /** Default value, null when the class gives none. */
+  default: CimValue;
+}
+
+export interface CimClass {
+  namespace: string | null;
+  namespaceHash: string;
+  name: string;
+  superclass: string | null;
+  /** From the root class down to this class. */
+  chain: string[];
+  /** Class definition timestamp (ISO-8601, 7 fractional digits). */
+  timestamp: string;
+  qualifiers: CimQualifier[];
+  /** Every property of the full layout, in slot order. */
+  properties: CimPropertyDefinition[];
+  location: CimLocation;
+}
+
+export interface CimInstance {
+  namespace: string | null;
+  namespaceHash: string;
+  className: string;
+  /** From the root class down to the instance's class (empty when the class definition is missing). */
+  classChain: string[];
+  properties: CimProperty[];
+  /** The two record timestamps (ISO-8601); their meaning is undocumented (python-cim calls them timestamp1/2). */
+  timestamp1: string;
+  timestamp2: string;
+  location: CimLocation;
+}
+
+export type SubscriptionKind = 'filter' | 'consumer' | 'binding';
+
+export interface CimSubscriptionObject extends CimInstance {
+  kind: SubscriptionKind;
+  /** Property values by name, for convenience. */
+  values: Record<string, CimValue>;
+  /** Owner SID rendered from `CreatorSID`, when present and well-formed. */
+  creatorSid: string | null;
+}
+
+export interface CimBinding extends CimSubscriptionObject {
+  kind: 'binding';
+  /** The filter and consumer the binding's references resolve to (null when not found). */
+  filter: CimSubscriptionObject | null;
+  consumer: CimSubscriptionObject | null;
+}
+
+export interface CimSubscriptions {
+  filters: CimSubscriptionObject[];
+  consumers: CimSubscriptionObject[];
+  bindings: CimBinding[];
+}
