@@ -1,2 +1,6 @@
-/** wmiscope library entry point. The EVTX reader is also available on its own as `wmiscope/evtx`. */
+/**
+ * wmiscope library entry point. The readers are also available on their own:
+ * `wmiscope/evtx` (event logs) and `wmiscope/cim` (the WMI repository).
+ */
 export * from './evtx/index.js';
+export * from './cim/index.js';

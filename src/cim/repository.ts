@@ -108,8 +108,9 @@ export class CimRepository {
     this.algo = this.version === '2.2' ? 'sha256' : 'md5';
     this.mapping = { current: current.name, sequence: current.sequence, history: picked.history.map((m) => ({ name: m.name, sequence: m.sequence })) };
     for (const h of picked.history) {
-      if (h.sequence === current.sequence && h.id1 !== current.id1)
-        this.warn({ code: 'mapping-history', message: `${h.name} has the same sequence ${h.sequence} as ${current.name}; ${current.name} chosen by its higher id1`, file: h.name });
+      // a tie is normal when the tables are identical; only a tie with different tables is worth a warning
+      if (h.sequence === current.sequence && h.id1 !== current.id1 && !sameTables(h, current))
+        this.warn({ code: 'mapping-history', message: `${h.name} has the same sequence ${h.sequence} as ${current.name} but different page tables; ${current.name} chosen by its higher id1`, file: h.name });
     }
     const btr = readMaybeGzip(repo.files.get('INDEX.BTR')!);
     const objFile = repo.files.get('OBJECTS.DATA');
@@ -500,6 +501,11 @@ export class CimRepository {
       ) ?? null
     );
   }
+}
+
+function sameTables(a: MappingFile, b: MappingFile): boolean {
+  const eq = (x: Int32Array, y: Int32Array): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return eq(a.objects.pages, b.objects.pages) && eq(a.index.pages, b.index.pages);
 }
 
 /** `\\server\root\ns:Class.Key="value",Key2=3` → parts; values unescaped. */

@@ -11,6 +11,7 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
 import { renderFileChunks } from '../evtx/parallel.js';
 import { framing } from '../evtx/serialize.js';
+import { addCimCommands } from './cim.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -225,6 +226,7 @@ export function buildProgram(): Command {
       process.exitCode = info(file, o);
     });
 
+  addCimCommands(program);
   return program;
 }
 

@@ -1,0 +1,157 @@
+/**
+ * `wmiscope cim …`: the offline WMI repository from the command line. Output: a table on a terminal,
+ * JSON lines otherwise, or what `--format` asks for. Text from the evidence is never written raw to a
+ * terminal: control characters are shown escaped.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { CimFormatError, CimRepository } from '../cim/index.js';
+import type { CimBinding, CimClass, CimInstance, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
+
+type Format = 'table' | 'json' | 'jsonl';
+
+interface CommonOpts {
+  format?: Format;
+  quiet?: boolean;
+}
+
+/** Escape control characters (terminal escape sequences in evidence must not reach the terminal). */
+export function safeText(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+function show(v: CimValue): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return safeText(v);
+  if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
+  if (typeof v === 'object') return safeText(v.embeddedObject);
+  return String(v);
+}
+
+function table(rows: string[][], header: string[]): string {
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const cut = (s: string, w: number): string => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : cut(c, widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+function output<T>(items: T[], o: CommonOpts, toRow: (t: T) => string[], header: string[]): void {
+  const format: Format = o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+  if (format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+  else if (format === 'jsonl') process.stdout.write(items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
+  else process.stdout.write(table(items.map(toRow), header));
+}
+
+function open(dir: string, o: CommonOpts): CimRepository | null {
+  try {
+    return CimRepository.open(dir);
+  } catch (e) {
+    const msg = e instanceof CimFormatError ? e.message : `${dir}: ${e instanceof Error ? e.message : String(e)}`;
+    process.stderr.write(`wmiscope: error: ${msg}\n`);
+    if (o.quiet) return null;
+    return null;
+  }
+}
+
+function finish(repo: CimRepository, o: CommonOpts): number {
+  if (!o.quiet) {
+    for (const w of repo.warnings) process.stderr.write(`wmiscope: ${repo.dir}: warning [${w.code}]: ${safeText(warningText(w))}\n`);
+  }
+  return 0;
+}
+
+function warningText(w: CimWarning): string {
+  return w.page !== undefined ? `${w.message} (page ${w.page})` : w.message;
+}
+
+function summary(o: CimSubscriptionObject): string {
+  const v = o.values;
+  if (o.kind === 'filter') return `${show(v['Query'] ?? null)}  [${show(v['EventNamespace'] ?? null)}]`;
+  if (o.kind === 'binding') return `${show(v['Filter'] ?? null)} -> ${show(v['Consumer'] ?? null)}`;
+  for (const k of ['CommandLineTemplate', 'ExecutablePath', 'ScriptText', 'ScriptFileName', 'Filename', 'Text', 'SourceName', 'Message', 'ToLine']) {
+    if (v[k] !== undefined && v[k] !== null) return `${k}=${show(v[k]!)}`;
+  }
+  return '';
+}
+
+const formatOption = (): Option => new Option('-f, --format <format>', 'output format (default: table on a terminal, jsonl otherwise)').choices(['table', 'json', 'jsonl']);
+
+export function addCimCommands(program: Command): void {
+  const cim = program.command('cim').description('read the offline WMI repository (OBJECTS.DATA, INDEX.BTR, MAPPING*.MAP; gzip\'d copies too)');
+
+  cim
+    .command('namespaces')
+    .description('every namespace: named through __NAMESPACE instances, guessed (e.g. ms_409), or only by its hash')
+    .argument('<dir>', 'the repository folder or any folder above it')
+    .addOption(formatOption())
+    .option('-q, --quiet', 'no warnings on stderr')
+    .action((dir: string, o: CommonOpts) => {
+      const repo = open(dir, o);
+      if (!repo) return void (process.exitCode = 1);
+      output(repo.namespaces(), o, (n) => [n.name ? safeText(n.name) : `NS_${n.hash}`, n.namedBy ?? 'unnamed', String(n.classes), String(n.instances)], ['namespace', 'named by', 'classes', 'instances']);
+      process.exitCode = finish(repo, o);
+    });
+
+  cim
+    .command('subscriptions')
+    .description('every __EventFilter, __EventConsumer subclass instance and __FilterToConsumerBinding, in every namespace')
+    .argument('<dir>', 'the repository folder or any folder above it')
+    .addOption(formatOption())
+    .option('-q, --quiet', 'no warnings on stderr')
+    .action((dir: string, o: CommonOpts) => {
+      const repo = open(dir, o);
+      if (!repo) return void (process.exitCode = 1);
+      const s = repo.subscriptions();
+      const all: CimSubscriptionObject[] = [...s.filters, ...s.consumers, ...s.bindings];
+      if ((o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl')) === 'table') {
+        output(all, o, (x) => [x.kind, x.namespace ? safeText(x.namespace) : `NS_${x.namespaceHash}`, safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)], ['kind', 'namespace', 'class', 'name', 'creator', 'time', 'detail']);
+      } else {
+        // bindings carry their resolved filter and consumer by key, not as nested copies
+        const flat = all.map((x) => {
+          if (x.kind !== 'binding') return x;
+          const b = x as CimBinding;
+          return { ...b, filter: b.filter?.location.key ?? null, consumer: b.consumer?.location.key ?? null };
+        });
+        output(flat, o, () => [], []);
+      }
+      process.exitCode = finish(repo, o);
+    });
+
+  cim
+    .command('classes')
+    .description('class definitions stored in a namespace, with superclass chain and properties')
+    .argument('<dir>', 'the repository folder or any folder above it')
+    .requiredOption('-n, --namespace <ns>', 'namespace name (root\\x or root/x, any case) or NS_<hash>')
+    .addOption(formatOption())
+    .option('-q, --quiet', 'no warnings on stderr')
+    .action((dir: string, o: CommonOpts & { namespace: string }) => {
+      const repo = open(dir, o);
+      if (!repo) return void (process.exitCode = 1);
+      output(repo.classes(o.namespace), o, (c: CimClass) => [safeText(c.name), safeText(c.chain.slice(0, -1).join(' > ')), String(c.properties.length), c.timestamp.slice(0, 19)], ['class', 'superclasses', 'properties', 'time']);
+      process.exitCode = finish(repo, o);
+    });
+
+  cim
+    .command('instances')
+    .description('instances stored in a namespace, of one class or of all classes, with every property')
+    .argument('<dir>', 'the repository folder or any folder above it')
+    .requiredOption('-n, --namespace <ns>', 'namespace name (root\\x or root/x, any case) or NS_<hash>')
+    .option('-c, --class <name>', 'only instances of this class')
+    .addOption(formatOption())
+    .option('-q, --quiet', 'no warnings on stderr')
+    .action((dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
+      const repo = open(dir, o);
+      if (!repo) return void (process.exitCode = 1);
+      output(
+        repo.instances(o.namespace, o.class),
+        o,
+        (i: CimInstance) => [safeText(i.className), i.timestamp1.slice(0, 19), i.properties.filter((p) => p.source !== 'null').map((p) => `${p.name}=${show(p.value)}`).join('; ')],
+        ['class', 'time', 'properties'],
+      );
+      process.exitCode = finish(repo, o);
+    });
+}
