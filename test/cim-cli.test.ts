@@ -42,8 +42,8 @@ test('cim subscriptions: the SCM trio, bindings linked to filter and consumer by
   assert.equal(b.consumer, c.location.key);
   assert.equal(f.values['Query'], 'select * from MSFT_SCMEventLogEvent');
   const table = run('cim', 'subscriptions', '-f', 'table', cimSamples);
-  assert.match(table.out, /^kind +namespace +class +name +creator +time +detail$/m);
-  assert.match(table.out, /consumer +ROOT\\subscription +NTEventLogEventConsumer +SCM Event Log Consumer +S-1-5-32-544/);
+  assert.match(table.out, /^kind +status +namespace +class +name +creator +time +detail$/m);
+  assert.match(table.out, /consumer +active +ROOT\\subscription +NTEventLogEventConsumer +SCM Event Log Consumer +S-1-5-32-544/);
 });
 
 test('cim namespaces: 93 rows, the orphan named by a guess', { skip }, () => {

@@ -4,7 +4,7 @@
  */
 import { CimFormatError, findRepository, nameHash, readMaybeGzip } from './files.js';
 import { ObjectStore, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
-import type { MappingFile } from './store.js';
+import type { MapSection, MappingFile } from './store.js';
 import {
   RecordError,
   filetimeToIso,
@@ -16,6 +16,7 @@ import {
   typeName,
 } from './records.js';
 import type { RawClass, RawProperty } from './records.js';
+import { findAll, objectsCoverage, plausibleFiletime } from './residue.js';
 import type {
   CimBinding,
   CimClass,
@@ -25,6 +26,7 @@ import type {
   CimNamespace,
   CimProperty,
   CimPropertyDefinition,
+  CimResidualObject,
   CimSubscriptionObject,
   CimSubscriptions,
   CimValue,
@@ -81,6 +83,9 @@ export class CimRepository {
   private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
   private namesResolved = false;
   private readonly hasObjects: boolean;
+  private readonly btr: Uint8Array;
+  private readonly indexMap: MapSection;
+  private readonly liveIndexPages: Set<number>;
 
   private constructor(dir: string, opts: CimOpenOptions) {
     const repo = findRepository(dir);
@@ -130,7 +135,11 @@ export class CimRepository {
       }
     }
     this.rootPage = root;
-    this.allKeys = walkIndex(btr, current.index, root, (w) => this.warn(w)).keys;
+    const walked = walkIndex(btr, current.index, root, (w) => this.warn(w));
+    this.allKeys = walked.keys;
+    this.btr = btr;
+    this.indexMap = current.index;
+    this.liveIndexPages = walked.pages;
     this.store = new ObjectStore(objects, current.objects);
     this.groupKeys();
   }
@@ -403,20 +412,27 @@ export class CimRepository {
       this.warn({ code: 'object-record', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, ...where });
       return null;
     }
+    const d = this.decodeInstance(bytes, nsHash, classHash, this.location(key));
+    for (const w of d.warnings) this.warn({ code: 'instance', message: `${keyPath(key)}: ${w}`, ...where });
+    return d.instance;
+  }
+
+  /** Decode instance bytes with the layout of `classHash` as seen from `nsHash`; problems come back as text. */
+  decodeInstance(bytes: Uint8Array, nsHash: string, classHash: string, location: CimLocation): { instance: CimInstance | null; warnings: string[] } {
     const layout = this.layout(nsHash, classHash);
     try {
       const head = parseInstanceHeader(bytes, this.version);
       const props = layout?.props ?? [];
       const decoded = readInstanceValues(head, props);
-      for (const w of decoded.warnings) this.warn({ code: 'instance', message: `${keyPath(key)}: ${w}`, ...where });
+      const warnings = [...decoded.warnings];
       const last = (layout?.chain.length ?? 1) - 1;
       const properties: CimProperty[] = props.map((p, i) => {
         const d = decoded.values[i]!;
         if (d.state === 'default') return { name: p.name, type: typeName(p.type), value: this.defaultValue(layout!, last, i), source: 'default' };
         return { name: p.name, type: typeName(p.type), value: d.value, source: d.state };
       });
-      if (!layout) this.warn({ code: 'instance', message: `${keyPath(key)}: class definition not found; properties not decoded`, ...where });
-      return {
+      if (!layout) warnings.push('class definition not found; properties not decoded');
+      const instance: CimInstance = {
         namespace: this.namesResolved ? this.namespaceName(nsHash) : null,
         namespaceHash: nsHash,
         className: layout?.chain[layout.chain.length - 1]!.name ?? decoded.className,
@@ -424,11 +440,11 @@ export class CimRepository {
         properties,
         timestamp1: filetimeToIso(head.ts1Lo, head.ts1Hi),
         timestamp2: filetimeToIso(head.ts2Lo, head.ts2Hi),
-        location: this.location(key),
+        location,
       };
+      return { instance, warnings };
     } catch (e) {
-      this.warn({ code: 'instance', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, ...where });
-      return null;
+      return { instance: null, warnings: [e instanceof Error ? e.message : String(e)] };
     }
   }
 
@@ -445,6 +461,145 @@ export class CimRepository {
     return keys.map((k) => this.instanceFromKey(h, k)).filter((x): x is CimInstance => x !== null);
   }
 
+  // ---- residue -----------------------------------------------------------------------------------------
+
+  /** Classes (by name) whose chain makes them subscription classes, with where their layout is defined. */
+  private subscriptionClasses(): Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }> {
+    const out = new Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>();
+    for (const g of this.ns.values()) {
+      for (const classHash of g.cd.keys()) {
+        const layout = this.layout(g.hash, classHash);
+        if (!layout) continue;
+        const kind = subscriptionKind(layout.chain.map((c) => c.name));
+        const name = layout.chain[layout.chain.length - 1]!.name;
+        if (kind && !out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind, nsHash: g.hash, classHash });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Subscription objects the live repository no longer lists: instance records carved from unmapped
+   * OBJECTS.DATA pages, page slack and unreferenced records (by the class-name hash that starts every
+   * instance record), and keys of subscription instances left in INDEX.BTR pages the B-tree no longer reaches.
+   */
+  residue(): CimResidualObject[] {
+    if (!this.hasObjects) return [];
+    this.resolveNames();
+    const out: CimResidualObject[] = [];
+    const classes = this.subscriptionClasses();
+    const data = this.store.data;
+    const { logicalOf, spans } = objectsCoverage(data, this.store.map);
+    const live = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) live.add(`${l.page}:${l.recordId}`);
+    }
+    const hashLen = this.version === '2.2' ? 128 : 64;
+    for (const [, cls] of classes) {
+      const needle = Buffer.from(cls.classHash, 'utf16le');
+      for (const x of findAll(data, needle)) {
+        if (x + hashLen + 20 > data.length) continue;
+        const ts1Lo = u32le(data, x + hashLen);
+        const ts1Hi = u32le(data, x + hashLen + 4);
+        const ts2Lo = u32le(data, x + hashLen + 8);
+        const ts2Hi = u32le(data, x + hashLen + 12);
+        const block = u32le(data, x + hashLen + 16) & 0x3fffffff;
+        if (block < 8 || block > 1 << 20 || (!plausibleFiletime(ts1Lo, ts1Hi) && !plausibleFiletime(ts2Lo, ts2Hi))) continue;
+        const phys = Math.floor(x / PAGE_SIZE);
+        const logical = logicalOf.get(phys) ?? null;
+        let source: CimResidualObject['source'];
+        if (logical === null) source = 'unmapped-page';
+        else {
+          const span = spans.get(phys)?.find((sp) => sp.start <= x && x < sp.end);
+          if (!span) source = 'page-slack';
+          else if (span.head && span.start === x) {
+            if (live.has(`${span.logical}:${span.recordId}`)) continue; // a live record
+            source = 'unreferenced-record';
+          } else continue; // inside another record's bytes
+        }
+        const end = Math.min(data.length, x + hashLen + 16 + block);
+        const notes: string[] = [];
+        if (Math.floor((end - 1) / PAGE_SIZE) !== phys) notes.push('record runs past its physical page; the following bytes may not belong to it');
+        const decoded = this.decodeInstance(data.subarray(x, end), cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
+        notes.push(...decoded.warnings);
+        out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.classHash }));
+      }
+    }
+    this.staleKeys(classes, out);
+    return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
+  }
+
+  private residual(
+    kind: SubscriptionKind,
+    inst: CimInstance | null,
+    where: { source: CimResidualObject['source']; file: CimResidualObject['file']; offset: number; logicalPage: number | null; notes: string[]; className: string; key?: string; namespaceHash?: string },
+  ): CimResidualObject {
+    const values: Record<string, CimValue> = {};
+    for (const p of inst?.properties ?? []) values[p.name] = p.value;
+    const tsOk = inst !== null && [inst.timestamp1, inst.timestamp2].some((t) => /^(199[5-9]|20\d\d)-/.test(t));
+    const confidence: CimResidualObject['confidence'] = !inst ? 'low' : where.notes.length === 0 && tsOk ? 'high' : 'medium';
+    const nsHash = where.namespaceHash ?? null;
+    return {
+      kind,
+      className: inst?.className ?? where.className,
+      namespace: nsHash ? this.namespaceName(nsHash) : null,
+      namespaceHash: nsHash,
+      values,
+      properties: inst?.properties ?? [],
+      creatorSid: sidFromBytes(values['CreatorSID']),
+      timestamp1: inst?.timestamp1 ?? null,
+      timestamp2: inst?.timestamp2 ?? null,
+      source: where.source,
+      file: where.file,
+      offset: where.offset,
+      logicalPage: where.logicalPage,
+      ...(where.key !== undefined ? { key: where.key } : {}),
+      confidence,
+      notes: where.notes,
+    };
+  }
+
+  /** Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. */
+  private staleKeys(classes: Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>, out: CimResidualObject[]): void {
+    const byHash = new Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>();
+    for (const c of classes.values()) byHash.set(c.classHash, c);
+    const live = new Set(this.allKeys);
+    const logicalOfPhys = new Map<number, number>();
+    this.indexMap.pages.forEach((p, l) => {
+      if (p >= 0) logicalOfPhys.set(p, l);
+    });
+    const pages = Math.floor(this.btr.length / PAGE_SIZE);
+    const seen = new Set<string>();
+    for (let phys = 0; phys < pages; phys++) {
+      const logical = logicalOfPhys.get(phys);
+      if (logical !== undefined && this.liveIndexPages.has(logical)) continue;
+      let page;
+      try {
+        page = parseIndexPage(this.btr, phys * PAGE_SIZE);
+      } catch {
+        continue; // not an index page any more
+      }
+      for (const key of page.keys) {
+        if (live.has(key) || seen.has(key)) continue;
+        const m = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_[0-9A-F]+\.\d+\.\d+\.\d+$/.exec(key);
+        const cls = m ? byHash.get(m[2]!) : undefined;
+        if (!m || !cls) continue;
+        seen.add(key);
+        const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
+        let inst: CimInstance | null = null;
+        try {
+          const d = this.decodeInstance(this.record(key), m[1]!, cls.classHash, this.location(key));
+          inst = d.instance;
+          notes.push('the record at the location this key names still decodes; it may since have been reused by another object', ...d.warnings);
+        } catch (e) {
+          notes.push(`its record is gone: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        out.push(this.residual(cls.kind, inst, { source: 'stale-key', file: 'INDEX.BTR', offset: phys * PAGE_SIZE, logicalPage: null, notes, className: inst?.className ?? cls.classHash, key, namespaceHash: m[1]! }));
+      }
+    }
+  }
+
   // ---- subscriptions -------------------------------------------------------------------------------------
 
   /** Every `__EventFilter`, instance of any `__EventConsumer` subclass, and `__FilterToConsumerBinding`, in every namespace. */
@@ -457,14 +612,7 @@ export class CimRepository {
       for (const [classHash, keys] of g.ci) {
         const layout = this.layout(g.hash, classHash);
         if (!layout) continue;
-        const chain = layout.chain.map((c) => c.name.toLowerCase());
-        const kind: SubscriptionKind | null = chain.includes('__eventfilter')
-          ? 'filter'
-          : chain.includes('__eventconsumer')
-            ? 'consumer'
-            : chain.includes('__filtertoconsumerbinding')
-              ? 'binding'
-              : null;
+        const kind = subscriptionKind(layout.chain.map((c) => c.name));
         if (!kind) continue;
         for (const key of keys) {
           const inst = this.instanceFromKey(g.hash, key);
@@ -502,6 +650,16 @@ export class CimRepository {
     );
   }
 }
+
+function subscriptionKind(chain: string[]): SubscriptionKind | null {
+  const lower = chain.map((c) => c.toLowerCase());
+  if (lower.includes('__eventfilter')) return 'filter';
+  if (lower.includes('__eventconsumer')) return 'consumer';
+  if (lower.includes('__filtertoconsumerbinding')) return 'binding';
+  return null;
+}
+
+const u32le = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
 
 function sameTables(a: MappingFile, b: MappingFile): boolean {
   const eq = (x: Int32Array, y: Int32Array): boolean => x.length === y.length && x.every((v, i) => v === y[i]);

@@ -131,3 +131,43 @@ export interface CimSubscriptions {
   consumers: CimSubscriptionObject[];
   bindings: CimBinding[];
 }
+
+/** Where residue was found. */
+export type CimResidueSource =
+  /** an OBJECTS.DATA page no current mapping entry points to */
+  | 'unmapped-page'
+  /** bytes of a mapped page outside every record its table of contents lists */
+  | 'page-slack'
+  /** a record listed in a page's table of contents that no index key points to */
+  | 'unreferenced-record'
+  /** a key in an INDEX.BTR page the current B-tree no longer reaches */
+  | 'stale-key';
+
+/**
+ * A subscription object (or a trace of one) that the live repository no longer lists: deleted or
+ * overwritten, carved from residue. Values are decoded with the live class layout.
+ */
+export interface CimResidualObject {
+  kind: SubscriptionKind;
+  className: string;
+  /** Known for stale keys (from the key's `NS_` part); carved records do not name their namespace. */
+  namespace: string | null;
+  namespaceHash: string | null;
+  /** Decoded values (empty when the record could not be decoded). */
+  values: Record<string, CimValue>;
+  properties: CimProperty[];
+  creatorSid: string | null;
+  timestamp1: string | null;
+  timestamp2: string | null;
+  source: CimResidueSource;
+  file: 'OBJECTS.DATA' | 'INDEX.BTR';
+  /** Byte offset in that file. */
+  offset: number;
+  /** Logical OBJECTS.DATA page in the current map, when mapped. */
+  logicalPage: number | null;
+  /** For stale keys: the key text. */
+  key?: string;
+  /** high: the record decodes fully with plausible timestamps; medium: decodes with problems; low: a trace only. */
+  confidence: 'high' | 'medium' | 'low';
+  notes: string[];
+}

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CimFormatError, CimRepository } from '../cim/index.js';
-import type { CimBinding, CimClass, CimInstance, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
+import type { CimBinding, CimClass, CimInstance, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
 
 type Format = 'table' | 'json' | 'jsonl';
 
@@ -68,7 +68,7 @@ function warningText(w: CimWarning): string {
   return w.page !== undefined ? `${w.message} (page ${w.page})` : w.message;
 }
 
-function summary(o: CimSubscriptionObject): string {
+function summary(o: { kind: CimSubscriptionObject['kind']; values: Record<string, CimValue> }): string {
   const v = o.values;
   if (o.kind === 'filter') return `${show(v['Query'] ?? null)}  [${show(v['EventNamespace'] ?? null)}]`;
   if (o.kind === 'binding') return `${show(v['Filter'] ?? null)} -> ${show(v['Consumer'] ?? null)}`;
@@ -100,15 +100,21 @@ export function addCimCommands(program: Command): void {
     .command('subscriptions')
     .description('every __EventFilter, __EventConsumer subclass instance and __FilterToConsumerBinding, in every namespace')
     .argument('<dir>', 'the repository folder or any folder above it')
+    .option('-r, --residual', 'also carve deleted/overwritten subscription objects from unmapped pages, page slack, unreferenced records and stale index keys')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
-    .action((dir: string, o: CommonOpts) => {
+    .action((dir: string, o: CommonOpts & { residual?: boolean }) => {
       const repo = open(dir, o);
       if (!repo) return void (process.exitCode = 1);
       const s = repo.subscriptions();
       const all: CimSubscriptionObject[] = [...s.filters, ...s.consumers, ...s.bindings];
+      const residue: CimResidualObject[] = o.residual ? repo.residue() : [];
       if ((o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl')) === 'table') {
-        output(all, o, (x) => [x.kind, x.namespace ? safeText(x.namespace) : `NS_${x.namespaceHash}`, safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)], ['kind', 'namespace', 'class', 'name', 'creator', 'time', 'detail']);
+        const rows = [
+          ...all.map((x) => [x.kind, 'active', x.namespace ? safeText(x.namespace) : `NS_${x.namespaceHash}`, safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)]),
+          ...residue.map((x) => [x.kind, `residual:${x.source}/${x.confidence}`, x.namespace ? safeText(x.namespace) : x.namespaceHash ? `NS_${x.namespaceHash}` : '?', safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', (x.timestamp1 ?? '').slice(0, 19), `${x.file}@${x.offset} ${summary(x)}`]),
+        ];
+        output(rows, o, (r) => r, ['kind', 'status', 'namespace', 'class', 'name', 'creator', 'time', 'detail']);
       } else {
         // bindings carry their resolved filter and consumer by key, not as nested copies
         const flat = all.map((x) => {
@@ -116,7 +122,7 @@ export function addCimCommands(program: Command): void {
           const b = x as CimBinding;
           return { ...b, filter: b.filter?.location.key ?? null, consumer: b.consumer?.location.key ?? null };
         });
-        output(flat, o, () => [], []);
+        output([...flat, ...residue.map((x) => ({ status: 'residual', ...x }))], o, () => [], []);
       }
       process.exitCode = finish(repo, o);
     });

@@ -1,0 +1,79 @@
+/**
+ * Residue: subscription objects that survive outside the live repository. The real Win10 sample has none
+ * (cim-format.md §12); copies of it get real records of that sample placed where deleted data survives —
+ * an unmapped (free-list) OBJECTS.DATA page and the unused tail of a mapped page — and must be found there,
+ * decoded with the live layouts, and not confused with the live objects.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { CimRepository, PAGE_SIZE, parseMapping, parseToc } from '../src/cim/index.js';
+import { repoRoot } from './support/samples.js';
+
+const sample = resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
+const skip = existsSync(sample) ? false : `CIM samples not found at ${sample} (expected ../shared/samples next to the repo)`;
+
+function copySample(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-residue-'));
+  for (const f of readdirSync(sample)) writeFileSync(join(dir, f.replace(/\.gz$/, '')), gunzipSync(readFileSync(join(sample, f))));
+  return dir;
+}
+
+test('the real Win10 sample holds no subscription residue', { skip }, () => {
+  assert.deepEqual(CimRepository.open(sample).residue(), []);
+});
+
+test('records in an unmapped page and in page slack are carved, decoded and placed', { skip }, (t) => {
+  const dir = copySample();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const live = CimRepository.open(dir).subscriptions();
+  const map = parseMapping(readFileSync(join(dir, 'MAPPING2.MAP')), 'MAPPING2.MAP').objects;
+  const data = Buffer.from(readFileSync(join(dir, 'OBJECTS.DATA')));
+  const bytesOf = (page: number, recordId: number): Buffer => {
+    const phys = map.pages[page]!;
+    const e = parseToc(data, phys * PAGE_SIZE).find((x) => x.recordId === recordId)!;
+    return Buffer.from(data.subarray(phys * PAGE_SIZE + e.offset, phys * PAGE_SIZE + e.offset + e.size));
+  };
+  const filter = bytesOf(live.filters[0]!.location.page, live.filters[0]!.location.recordId);
+  const binding = bytesOf(live.bindings[0]!.location.page, live.bindings[0]!.location.recordId);
+  // 1. the filter in a free-list page (a page the current map does not use)
+  const free = map.free.find((p) => ![...map.pages].includes(p))!;
+  const freeAt = free * PAGE_SIZE + 256;
+  filter.copy(data, freeAt);
+  // 2. the binding in the unused tail of a mapped page, after its last record
+  let slackAt = -1;
+  for (let l = 0; l < map.pages.length && slackAt < 0; l++) {
+    const phys = map.pages[l]!;
+    if (phys < 0) continue;
+    const toc = parseToc(data, phys * PAGE_SIZE);
+    if (!toc.length) continue;
+    const end = Math.max(...toc.map((e) => e.offset + e.size));
+    if (end + 64 + binding.length < PAGE_SIZE && toc.every((e) => e.offset + e.size <= PAGE_SIZE)) slackAt = phys * PAGE_SIZE + end + 64;
+  }
+  assert.ok(slackAt > 0);
+  binding.copy(data, slackAt);
+  writeFileSync(join(dir, 'OBJECTS.DATA'), data);
+
+  const repo = CimRepository.open(dir);
+  // the live view is unchanged
+  const now = repo.subscriptions();
+  assert.deepEqual([now.filters.length, now.consumers.length, now.bindings.length], [1, 1, 1]);
+  const res = repo.residue();
+  assert.deepEqual(
+    res.map((r) => [r.source, r.kind, r.className, r.offset, r.confidence]),
+    [
+      ...[
+        ['unmapped-page', 'filter', '__EventFilter', freeAt, 'high'],
+        ['page-slack', 'binding', '__FilterToConsumerBinding', slackAt, 'high'],
+      ].sort((a, b) => (a[3] as number) - (b[3] as number)),
+    ],
+  );
+  const f = res.find((r) => r.kind === 'filter')!;
+  assert.deepEqual([f.values['Name'], f.values['Query'], f.creatorSid, f.logicalPage], ['SCM Event Log Filter', 'select * from MSFT_SCMEventLogEvent', 'S-1-5-32-544', null]);
+  const b = res.find((r) => r.kind === 'binding')!;
+  assert.deepEqual([b.values['Filter'], b.values['DeliverSynchronously']], ['__EventFilter.Name="SCM Event Log Filter"', false]);
+  assert.ok(b.logicalPage !== null);
+});
