@@ -464,15 +464,15 @@ export class CimRepository {
   // ---- residue -----------------------------------------------------------------------------------------
 
   /** Classes (by name) whose chain makes them subscription classes, with where their layout is defined. */
-  private subscriptionClasses(): Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }> {
-    const out = new Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>();
+  private subscriptionClasses(): Map<string, SubscriptionClass> {
+    const out = new Map<string, SubscriptionClass>();
     for (const g of this.ns.values()) {
       for (const classHash of g.cd.keys()) {
         const layout = this.layout(g.hash, classHash);
         if (!layout) continue;
         const kind = subscriptionKind(layout.chain.map((c) => c.name));
         const name = layout.chain[layout.chain.length - 1]!.name;
-        if (kind && !out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind, nsHash: g.hash, classHash });
+        if (kind && !out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind, name, nsHash: g.hash, classHash });
       }
     }
     return out;
@@ -523,7 +523,7 @@ export class CimRepository {
         if (Math.floor((end - 1) / PAGE_SIZE) !== phys) notes.push('record runs past its physical page; the following bytes may not belong to it');
         const decoded = this.decodeInstance(data.subarray(x, end), cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
         notes.push(...decoded.warnings);
-        out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.classHash }));
+        out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name }));
       }
     }
     this.staleKeys(classes, out);
@@ -561,8 +561,8 @@ export class CimRepository {
   }
 
   /** Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. */
-  private staleKeys(classes: Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>, out: CimResidualObject[]): void {
-    const byHash = new Map<string, { kind: SubscriptionKind; nsHash: string; classHash: string }>();
+  private staleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[]): void {
+    const byHash = new Map<string, SubscriptionClass>();
     for (const c of classes.values()) byHash.set(c.classHash, c);
     const live = new Set(this.allKeys);
     const logicalOfPhys = new Map<number, number>();
@@ -582,10 +582,13 @@ export class CimRepository {
       }
       for (const key of page.keys) {
         if (live.has(key) || seen.has(key)) continue;
-        const m = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_[0-9A-F]+\.\d+\.\d+\.\d+$/.exec(key);
+        const m = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_([0-9A-F]+)\.(\d+\.\d+\.\d+)$/.exec(key);
         const cls = m ? byHash.get(m[2]!) : undefined;
         if (!m || !cls) continue;
-        seen.add(key);
+        // the CI_/IL_ and KI_/I_ keys of one instance name the same record: report it once
+        const id = `${m[1]}/${m[3]}.${m[4]}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
         const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
         let inst: CimInstance | null = null;
         try {
@@ -595,7 +598,7 @@ export class CimRepository {
         } catch (e) {
           notes.push(`its record is gone: ${e instanceof Error ? e.message : String(e)}`);
         }
-        out.push(this.residual(cls.kind, inst, { source: 'stale-key', file: 'INDEX.BTR', offset: phys * PAGE_SIZE, logicalPage: null, notes, className: inst?.className ?? cls.classHash, key, namespaceHash: m[1]! }));
+        out.push(this.residual(cls.kind, inst, { source: 'stale-key', file: 'INDEX.BTR', offset: phys * PAGE_SIZE, logicalPage: null, notes, className: inst?.className ?? cls.name, key, namespaceHash: m[1]! }));
       }
     }
   }
@@ -649,6 +652,14 @@ export class CimRepository {
       ) ?? null
     );
   }
+}
+
+interface SubscriptionClass {
+  kind: SubscriptionKind;
+  name: string;
+  /** Where the class definition (and so the layout) was found. */
+  nsHash: string;
+  classHash: string;
 }
 
 function subscriptionKind(chain: string[]): SubscriptionKind | null {
