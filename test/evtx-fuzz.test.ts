@@ -20,9 +20,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
 import { EvtxFormatError, EvtxReader } from '../src/evtx/index.js';
+import { CaseGuard, describeError, envNumber, finishJob, inWorker, outcome, put, u32 } from './support/fuzz.js';
+import type { GuardStats, Outcome } from './support/fuzz.js';
 import { evtxSample, hasSamples, repoRoot, skipReason } from './support/samples.js';
 
 const FILE_HEADER = 4096;
@@ -30,8 +32,8 @@ const CHUNK = 65536;
 const CHUNK_HEADER = 512;
 
 /** Fixed default seed so runs are reproducible; override with EVTX_FUZZ_SEED. */
-const SEED = process.env.EVTX_FUZZ_SEED ? Number(process.env.EVTX_FUZZ_SEED) : 0x5eed2024;
-const RUN_FACTOR = process.env.EVTX_FUZZ_RUNS ? Number(process.env.EVTX_FUZZ_RUNS) : 1;
+const SEED = envNumber('EVTX_FUZZ_SEED', 0x5eed2024);
+const RUN_FACTOR = envNumber('EVTX_FUZZ_RUNS', 1);
 
 /** Hang guard (not a speed bound): one case = parse + render every record twice. */
 const CASE_LIMIT_MS = 5000;
@@ -67,10 +69,6 @@ interface CaseResult {
   records: number;
   /** Reader warnings plus per-record warnings: shows that the mutations do reach the parser. */
   warnings: number;
-}
-
-function describeError(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
 }
 
 /** Runs every API of the contract on `bytes`; throws (an AssertionError) on any breach. */
@@ -142,14 +140,6 @@ type Op =
 interface Case {
   seed: number;
   ops: Op[];
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
-}
-
-function put(b: Uint8Array, o: number, value: number, width: 1 | 2 | 4): void {
-  for (let i = 0; i < width && o + i < b.length; i++) b[o + i] = Math.floor(value / 2 ** (8 * i)) & 0xff;
 }
 
 /** Offsets of record signatures `2a 2a 00 00`. */
@@ -454,52 +444,25 @@ const PROTO_NAMES = ['constructor', 'toString', '__proto__'];
 // ---- running a property in a worker (so that a hang cannot hang the test) ----------------------------------
 
 type Job = { kind: 'mutate'; files: string[]; runs: number; seed: number } | { kind: 'raw'; runs: number; seed: number };
-type FromWorker =
-  | { type: 'case'; n: number; desc: string }
-  | { type: 'done'; failed: false; runs: number; opened: number; records: number; damaged: number; maxCaseMs: number; maxCaseAb: number; rssGrowth: number }
-  | { type: 'done'; failed: true; report: string };
-
-interface Outcome {
-  failed: boolean;
-  report: string;
-}
-
-function outcome<T>(d: fc.RunDetails<T>): Outcome {
-  if (!d.failed) return { failed: false, report: '' };
-  const err = d.errorInstance instanceof Error ? (d.errorInstance.stack ?? d.errorInstance.message) : String(d.errorInstance);
-  return { failed: true, report: `${fc.defaultReportMessage(d) ?? 'property failed'}\n(fast-check seed ${d.seed}, path "${d.counterexamplePath}")\nError: ${err}` };
+interface Stats extends GuardStats {
+  runs: number;
+  opened: number;
+  records: number;
+  damaged: number;
 }
 
 function runJob(job: Job): void {
-  const port = parentPort!;
   const names = job.kind === 'mutate' ? job.files.map((f) => path.basename(f)) : [];
   const seeds = job.kind === 'mutate' ? job.files.map((f) => new Uint8Array(readFileSync(f))) : [];
-  let n = 0;
   let opened = 0;
   let records = 0;
   let damaged = 0;
-  let maxCaseMs = 0;
-  let maxCaseAb = 0;
-  const rss0 = process.memoryUsage.rss();
-  let rssMax = rss0;
+  const guard = new CaseGuard({ caseMs: CASE_LIMIT_MS, caseArrayBuffers: CASE_ARRAYBUFFER_LIMIT, rss: RSS_LIMIT });
   const check = (bytes: Uint8Array, desc: () => string): void => {
-    n++;
-    port.postMessage({ type: 'case', n, desc: desc() } satisfies FromWorker);
-    const ab0 = process.memoryUsage().arrayBuffers;
-    const t0 = performance.now();
-    const r = exercise(bytes);
-    const ms = performance.now() - t0;
-    const grew = process.memoryUsage().arrayBuffers - ab0;
-    const rss = process.memoryUsage.rss();
+    const r = guard.run(desc, () => exercise(bytes));
     if (r.opened) opened++;
     records += r.records;
     if (r.warnings > 0) damaged++;
-    maxCaseMs = Math.max(maxCaseMs, ms);
-    maxCaseAb = Math.max(maxCaseAb, grew);
-    rssMax = Math.max(rssMax, rss);
-    assert.ok(ms < CASE_LIMIT_MS, `case took ${ms.toFixed(0)} ms (hang guard ${CASE_LIMIT_MS} ms)`);
-    assert.ok(grew < CASE_ARRAYBUFFER_LIMIT, `case grew arrayBuffers by ${grew} bytes (limit ${CASE_ARRAYBUFFER_LIMIT})`);
-    assert.ok(rss - rss0 < RSS_LIMIT, `RSS grew by ${rss - rss0} bytes over the property (limit ${RSS_LIMIT})`);
   };
   const details: Outcome =
     job.kind === 'mutate'
@@ -512,40 +475,10 @@ function runJob(job: Job): void {
       : outcome(
           fc.check(fc.property(rawArb, (r) => check(rawBytes(r), () => `raw ${r.prefix} ${r.body.length} bytes`)), { seed: job.seed, numRuns: job.runs }),
         );
-  if (details.failed) {
-    port.postMessage({ type: 'done', failed: true, report: `${details.report}\nReproduce: EVTX_FUZZ_SEED=${SEED} EVTX_FUZZ_RUNS=${RUN_FACTOR}` } satisfies FromWorker);
-  } else {
-    port.postMessage({ type: 'done', failed: false, runs: job.runs, opened, records, damaged, maxCaseMs, maxCaseAb, rssGrowth: rssMax - rss0 } satisfies FromWorker);
-  }
+  finishJob<Stats>(details, { ...guard.stats, runs: job.runs, opened, records, damaged }, `EVTX_FUZZ_SEED=${SEED} EVTX_FUZZ_RUNS=${RUN_FACTOR}`);
 }
 
-function inWorker(job: Job): Promise<Extract<FromWorker, { type: 'done'; failed: false }>> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
-    let last = '(no case started)';
-    let settled = false;
-    const finish = (err: Error | null, v?: Extract<FromWorker, { type: 'done'; failed: false }>): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void w.terminate();
-      if (err) reject(err);
-      else resolve(v!);
-    };
-    const arm = (): NodeJS.Timeout =>
-      setTimeout(() => finish(new Error(`no progress for ${WATCHDOG_MS} ms (hang?) in case ${last}\nseed ${job.seed}`)), WATCHDOG_MS);
-    let timer = arm();
-    w.on('message', (m: FromWorker) => {
-      clearTimeout(timer);
-      timer = arm();
-      if (m.type === 'case') last = `#${m.n}: ${m.desc}`;
-      else if (m.failed) finish(new Error(m.report));
-      else finish(null, m);
-    });
-    w.on('error', (e) => finish(new Error(`worker died in case ${last}: ${describeError(e)}\nseed ${job.seed}`)));
-    w.on('exit', (code) => finish(new Error(`worker exited (${code}) in case ${last}\nseed ${job.seed}`)));
-  });
-}
+const inWorkerEvtx = (job: Job): Promise<Stats> => inWorker<Stats>(import.meta.url, job, { seed: job.seed, watchdogMs: WATCHDOG_MS, maxOldGenerationSizeMb: 1024 });
 
 // ---- tests ------------------------------------------------------------------------------------------------
 
@@ -621,18 +554,18 @@ if (!isMainThread && workerData) {
     });
 
     test('mutated committed fixtures (byte flips, extreme fields, truncation, splicing, zeroing)', async (t) => {
-      const s = await inWorker({ kind: 'mutate', files: fixtureFiles, runs: runs(300), seed: SEED });
+      const s = await inWorkerEvtx({ kind: 'mutate', files: fixtureFiles, runs: runs(300), seed: SEED });
       t.diagnostic(`seed ${SEED}: ${s.runs} cases, ${s.opened} opened (${s.damaged} with warnings), ${s.records} records rendered; slowest case ${s.maxCaseMs.toFixed(0)} ms, max arrayBuffers growth ${(s.maxCaseAb / 1048576).toFixed(1)} MB, RSS growth ${(s.rssGrowth / 1048576).toFixed(0)} MB`);
     });
 
     test('mutated shared samples (Sysmon WMI, hayabusa, sigma) mixed with the fixtures', { skip: skipReason ? `${skipReason}; shared-sample fuzzing skipped` : false }, async (t) => {
       const files = [...SHARED_SEEDS.map(evtxSample), ...fixtureFiles];
-      const s = await inWorker({ kind: 'mutate', files, runs: runs(200), seed: SEED + 1 });
+      const s = await inWorkerEvtx({ kind: 'mutate', files, runs: runs(200), seed: SEED + 1 });
       t.diagnostic(`seed ${SEED + 1}: ${s.runs} cases, ${s.opened} opened (${s.damaged} with warnings), ${s.records} records rendered; slowest case ${s.maxCaseMs.toFixed(0)} ms, max arrayBuffers growth ${(s.maxCaseAb / 1048576).toFixed(1)} MB, RSS growth ${(s.rssGrowth / 1048576).toFixed(0)} MB`);
     });
 
     test('random bytes, with and without EVTX signatures: EvtxFormatError or a working reader', async (t) => {
-      const s = await inWorker({ kind: 'raw', runs: runs(100), seed: SEED + 2 });
+      const s = await inWorkerEvtx({ kind: 'raw', runs: runs(100), seed: SEED + 2 });
       t.diagnostic(`seed ${SEED + 2}: ${s.runs} cases, ${s.opened} opened (${s.damaged} with warnings); slowest case ${s.maxCaseMs.toFixed(0)} ms`);
     });
   });

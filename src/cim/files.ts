@@ -62,12 +62,15 @@ export function findRepository(dir: string, maxDepth = 8): RepositoryFiles {
   throw new CimFormatError(`${dir}: no WMI repository found (INDEX.BTR and MAPPING*.MAP in one folder, normally with OBJECTS.DATA)`);
 }
 
-/** Read a file, gunzipping it when its name ends in `.gz` or it starts with the gzip signature. */
-export function readMaybeGzip(file: string): Buffer {
+/**
+ * Read a file, gunzipping it when it starts with the gzip signature. The decompressed size is bounded
+ * (`maxBytes`): a small gzip "bomb" in the evidence cannot exhaust memory.
+ */
+export function readMaybeGzip(file: string, maxBytes = 2 ** 31 - 1): Buffer {
   const raw = fs.readFileSync(file);
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
-      return zlib.gunzipSync(raw);
+      return zlib.gunzipSync(raw, { maxOutputLength: maxBytes });
     } catch (e) {
       throw new CimFormatError(`${file}: gzip data does not decompress (${e instanceof Error ? e.message : String(e)})`);
     }

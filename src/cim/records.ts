@@ -16,7 +16,7 @@ function text(b: Uint8Array, s: number, e: number, enc: 'latin1' | 'utf16le'): s
 export class RecordError extends Error {}
 
 function need(b: Uint8Array, o: number, n: number, what: string): void {
-  if (o < 0 || n < 0 || o + n > b.length) throw new RecordError(`${what} runs past the end of the record`);
+  if (!Number.isInteger(o) || !Number.isInteger(n) || o < 0 || n < 0 || o + n > b.length) throw new RecordError(`${what} runs past the end of the record`);
 }
 
 // ---- CIM types -----------------------------------------------------------------------------------------
@@ -326,6 +326,7 @@ export function readInstanceValues(
   const areaAt = inst.statesAt + states.length;
   need(r, areaAt, area, 'values area');
   let p = areaAt + area;
+  need(r, p, 4, 'instance qualifiers');
   const q = u32(r, p);
   need(r, p, Math.max(q, 4), 'instance qualifiers');
   p += Math.max(q, 4);

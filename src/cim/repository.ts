@@ -16,7 +16,8 @@ import {
   typeName,
 } from './records.js';
 import type { RawClass, RawProperty } from './records.js';
-import { findAll, objectsCoverage, plausibleFiletime } from './residue.js';
+import { findAll, objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
+import type { PageRecordSpan } from './residue.js';
 import type {
   CimBinding,
   CimClass,
@@ -94,18 +95,21 @@ export class CimRepository {
     let mappingVer: number | null = null;
     const ver = repo.files.get('MAPPING.VER');
     if (ver) {
-      const b = readMaybeGzip(ver);
+      const b = readMaybeGzip(ver, 1 << 16);
       if (b.length >= 4) mappingVer = b.readUInt32LE(0);
     }
     for (const [name, file] of repo.files) {
       if (!/^MAPPING\d\.MAP$/.test(name)) continue;
       try {
-        maps.push(parseMapping(readMaybeGzip(file), name));
+        maps.push(parseMapping(readMaybeGzip(file, 1 << 28), name));
       } catch (e) {
         this.warn({ code: 'mapping', message: `${name}: ${e instanceof Error ? e.message : String(e)}`, file: name });
       }
     }
-    if (!maps.length) throw new CimFormatError(`${repo.dir}: no readable MAPPING*.MAP file`);
+    if (!maps.length) {
+      const why = this.warnings.filter((w) => w.code === 'mapping').map((w) => w.message);
+      throw new CimFormatError(`${repo.dir}: no readable MAPPING*.MAP file${why.length ? ` (${why.join('; ')})` : ''}`);
+    }
     const picked = opts.mapping ? { current: maps.find((m) => m.name === opts.mapping!.toUpperCase()), history: maps.filter((m) => m.name !== opts.mapping!.toUpperCase()) } : pickCurrent(maps, mappingVer);
     if (!picked.current) throw new CimFormatError(`${repo.dir}: mapping file ${opts.mapping} not found`);
     const current = picked.current;
@@ -526,6 +530,7 @@ export class CimRepository {
         out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name }));
       }
     }
+    this.referenceStrings(classes, spans, logicalOf, out);
     this.staleKeys(classes, out);
     return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
   }
@@ -558,6 +563,59 @@ export class CimRepository {
       confidence,
       notes: where.notes,
     };
+  }
+
+  /**
+   * Object-path strings naming a filter or consumer (`__EventFilter.Name="…"`, `…EventConsumer.Name="…"`, ASCII
+   * or UTF-16) in bytes no live record holds and no carved record already explains: traces of deleted bindings.
+   */
+  private referenceStrings(classes: Map<string, SubscriptionClass>, spans: Map<number, PageRecordSpan[]>, logicalOf: Map<number, number>, out: CimResidualObject[]): void {
+    const data = this.store.data;
+    const carved = out.map((r) => [r.offset, r.offset + 16 + (this.version === '2.2' ? 128 : 64) + 4 + 65536] as const);
+    const covered = (x: number): boolean => {
+      const phys = Math.floor(x / PAGE_SIZE);
+      if (logicalOf.has(phys) && spans.get(phys)?.some((sp) => sp.start <= x && x < sp.end)) return true;
+      return out.some((r) => r.file === 'OBJECTS.DATA' && r.offset <= x && x < r.offset + 0x10000 && Math.floor(r.offset / PAGE_SIZE) === phys);
+    };
+    void carved;
+    const names = [...classes.values()].filter((c) => c.kind !== 'binding').map((c) => c.name);
+    const seen = new Set<string>();
+    for (const name of names) {
+      const kind = classes.get(name.toUpperCase())!.kind;
+      for (const wide of [false, true]) {
+        const needle = Buffer.from(`${name}.Name="`, wide ? 'utf16le' : 'latin1');
+        for (const x of findAll(data, needle)) {
+          if (covered(x)) continue;
+          // the class name must start there (not be the tail of a longer name)
+          const before = wide ? (x >= 2 ? data[x - 2]! | (data[x - 1]! << 8) : 0) : x >= 1 ? data[x - 1]! : 0;
+          if (/[A-Za-z0-9_]/.test(String.fromCharCode(before))) continue;
+          const valueStart = x + needle.length;
+          const value = readQuoted(data, valueStart, wide);
+          if (value === null) continue;
+          const key = `${x}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const phys = Math.floor(x / PAGE_SIZE);
+          out.push({
+            kind,
+            className: name,
+            namespace: null,
+            namespaceHash: null,
+            values: { Name: value },
+            properties: [],
+            creatorSid: null,
+            timestamp1: null,
+            timestamp2: null,
+            source: logicalOf.has(phys) ? 'page-slack' : 'unmapped-page',
+            file: 'OBJECTS.DATA',
+            offset: x,
+            logicalPage: logicalOf.get(phys) ?? null,
+            confidence: 'low',
+            notes: [`only the reference string ${name}.Name="${value}" (${wide ? 'UTF-16' : 'single-byte'}) survives: a trace of a deleted binding`],
+          });
+        }
+      }
+    }
   }
 
   /** Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. */

@@ -82,3 +82,22 @@ export function plausibleFiletime(lo: number, hi: number): boolean {
   const t = hi * 4294967296 + lo;
   return t > 125000000000000000 && t < 157000000000000000;
 }
+
+/** The text up to the closing quote (`\"` escapes allowed), at most 512 characters; null when there is none. */
+export function readQuoted(data: Uint8Array, start: number, wide: boolean): string | null {
+  let s = '';
+  const step = wide ? 2 : 1;
+  for (let p = start; p + step <= data.length && s.length <= 512; p += step) {
+    const c = wide ? data[p]! | (data[p + 1]! << 8) : data[p]!;
+    if (c === 0x22) return s;
+    if (c === 0x5c) {
+      const n = wide ? data[p + 2]! | (data[p + 3]! << 8) : data[p + 1]!;
+      s += String.fromCharCode(n);
+      p += step;
+      continue;
+    }
+    if (c === 0 || c === 0x0a || c === 0x0d) return null;
+    s += String.fromCharCode(c);
+  }
+  return null;
+}
