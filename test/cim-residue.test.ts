@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CimRepository, PAGE_SIZE, parseMapping, parseToc } from '../src/cim/index.js';
 import { repoRoot } from './support/samples.js';
 
@@ -38,6 +38,10 @@ test('records in an unmapped page and in page slack are carved, decoded and plac
     return Buffer.from(data.subarray(phys * PAGE_SIZE + e.offset, phys * PAGE_SIZE + e.offset + e.size));
   };
   const filter = bytesOf(live.filters[0]!.location.page, live.filters[0]!.location.recordId);
+  // 3. traces: bare object-path strings of a deleted binding, single-byte and UTF-16, in another free page
+  const free2 = map.free.filter((p) => ![...map.pages].includes(p))[1]!;
+  Buffer.from('xx CommandLineEventConsumer.Name="Ghost \\"one\\""\0', 'latin1').copy(data, free2 * PAGE_SIZE + 40);
+  Buffer.from('__EventFilter.Name="GhostFilter"', 'utf16le').copy(data, free2 * PAGE_SIZE + 400);
   const binding = bytesOf(live.bindings[0]!.location.page, live.bindings[0]!.location.recordId);
   // 1. the filter in a free-list page (a page the current map does not use)
   const free = map.free.find((p) => ![...map.pages].includes(p))!;
@@ -61,7 +65,16 @@ test('records in an unmapped page and in page slack are carved, decoded and plac
   // the live view is unchanged
   const now = repo.subscriptions();
   assert.deepEqual([now.filters.length, now.consumers.length, now.bindings.length], [1, 1, 1]);
-  const res = repo.residue();
+  const all = repo.residue();
+  const traces = all.filter((r) => r.confidence === 'low');
+  assert.deepEqual(
+    traces.map((r) => [r.source, r.kind, r.className, r.values['Name'], r.offset - free2 * PAGE_SIZE]),
+    [
+      ['unmapped-page', 'consumer', 'CommandLineEventConsumer', 'Ghost "one"', 43],
+      ['unmapped-page', 'filter', '__EventFilter', 'GhostFilter', 400],
+    ],
+  );
+  const res = all.filter((r) => r.confidence !== 'low');
   assert.deepEqual(
     res.map((r) => [r.source, r.kind, r.className, r.offset, r.confidence]),
     [
@@ -76,4 +89,12 @@ test('records in an unmapped page and in page slack are carved, decoded and plac
   const b = res.find((r) => r.kind === 'binding')!;
   assert.deepEqual([b.values['Filter'], b.values['DeliverSynchronously']], ['__EventFilter.Name="SCM Event Log Filter"', false]);
   assert.ok(b.logicalPage !== null);
+});
+
+test('a gzip bomb in place of a repository file is refused, not inflated', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-bomb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'INDEX.BTR'), Buffer.alloc(PAGE_SIZE));
+  writeFileSync(join(dir, 'MAPPING1.MAP'), gzipSync(Buffer.alloc(300 << 20), { level: 9 }));
+  assert.throws(() => CimRepository.open(dir), /no readable MAPPING\*\.MAP file \(MAPPING1\.MAP: .*larger than/);
 });

@@ -500,6 +500,7 @@ export class CimRepository {
       if (l) live.add(`${l.page}:${l.recordId}`);
     }
     const hashLen = this.version === '2.2' ? 128 : 64;
+    const extents: Array<[number, number]> = [];
     for (const [, cls] of classes) {
       const needle = Buffer.from(cls.classHash, 'utf16le');
       for (const x of findAll(data, needle)) {
@@ -523,6 +524,7 @@ export class CimRepository {
           } else continue; // inside another record's bytes
         }
         const end = Math.min(data.length, x + hashLen + 16 + block);
+        extents.push([x, end]);
         const notes: string[] = [];
         if (Math.floor((end - 1) / PAGE_SIZE) !== phys) notes.push('record runs past its physical page; the following bytes may not belong to it');
         const decoded = this.decodeInstance(data.subarray(x, end), cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
@@ -530,7 +532,7 @@ export class CimRepository {
         out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name }));
       }
     }
-    this.referenceStrings(classes, spans, logicalOf, out);
+    this.referenceStrings(classes, spans, logicalOf, extents, out);
     this.staleKeys(classes, out);
     return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
   }
@@ -569,15 +571,20 @@ export class CimRepository {
    * Object-path strings naming a filter or consumer (`__EventFilter.Name="…"`, `…EventConsumer.Name="…"`, ASCII
    * or UTF-16) in bytes no live record holds and no carved record already explains: traces of deleted bindings.
    */
-  private referenceStrings(classes: Map<string, SubscriptionClass>, spans: Map<number, PageRecordSpan[]>, logicalOf: Map<number, number>, out: CimResidualObject[]): void {
+  private referenceStrings(
+    classes: Map<string, SubscriptionClass>,
+    spans: Map<number, PageRecordSpan[]>,
+    logicalOf: Map<number, number>,
+    carved: Array<[number, number]>,
+    out: CimResidualObject[],
+  ): void {
     const data = this.store.data;
-    const carved = out.map((r) => [r.offset, r.offset + 16 + (this.version === '2.2' ? 128 : 64) + 4 + 65536] as const);
+    // inside a live record, or inside a record already carved: not a separate trace
     const covered = (x: number): boolean => {
       const phys = Math.floor(x / PAGE_SIZE);
       if (logicalOf.has(phys) && spans.get(phys)?.some((sp) => sp.start <= x && x < sp.end)) return true;
-      return out.some((r) => r.file === 'OBJECTS.DATA' && r.offset <= x && x < r.offset + 0x10000 && Math.floor(r.offset / PAGE_SIZE) === phys);
+      return carved.some(([s, e]) => s <= x && x < e);
     };
-    void carved;
     const names = [...classes.values()].filter((c) => c.kind !== 'binding').map((c) => c.name);
     const seen = new Set<string>();
     for (const name of names) {
