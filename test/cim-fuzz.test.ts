@@ -36,7 +36,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
 import { CimFormatError, CimRepository, PAGE_SIZE, parseClassDefinition, parseIndexPage, parseInstanceHeader, parseMapping, parseToc, typeName } from '../src/cim/index.js';
 import type { CimInstance, CimLocation, IndexPage, RawClass } from '../src/cim/index.js';
-import { readInstanceValues } from '../src/cim/records.js';
+import { CIM_ARRAY, readInstanceValues, slotSize } from '../src/cim/records.js';
 import { CaseGuard, describeError, envNumber, finishJob, inWorker, outcome, put, u16, u32 } from './support/fuzz.js';
 import type { GuardStats, Outcome } from './support/fuzz.js';
 import { repoRoot } from './support/samples.js';
@@ -194,26 +194,7 @@ function mapLayout(b: Uint8Array): MapLayout {
   return { objCount, objFreeAt, objFree, objFooterAt, idxStart, idxCount, idxFreeAt, idxFree, idxFooterAt: idxFreeAt + 4 + 4 * idxFree };
 }
 
-const CIM_ARRAY = 0x2000;
-function slotSize(t: number): number {
-  if (t & CIM_ARRAY) return 4;
-  switch (t & 0xff) {
-    case 0x10:
-    case 0x11:
-      return 1;
-    case 0x02:
-    case 0x12:
-    case 0x0b:
-    case 0x67:
-      return 2;
-    case 0x14:
-    case 0x15:
-    case 0x05:
-      return 8;
-    default:
-      return 4;
-  }
-}
+// slot sizes as the reader defines them (the fuzz targets the reader's own field boundaries)
 const isInline = (t: number): boolean => !(t & CIM_ARRAY) && ![0x08, 0x65, 0x66, 0x0d].includes(t & 0xff);
 
 type AddField = (cat: Cat, rel: number, width: 1 | 2 | 4, label: string) => void;
