@@ -38,6 +38,17 @@ test('Win10 sample: current map MAPPING2 (tie with MAPPING1 broken by id1), inde
   assert.deepEqual(r.warnings.filter((w) => w.code === 'mapping-history'), []);
 });
 
+test('Win10 sample: the previous state through the older MAPPING3.MAP', { skip }, () => {
+  const old = CimRepository.open(WIN10, { mapping: 'mapping3.map' });
+  assert.deepEqual([old.mapping.current, old.mapping.sequence, old.rootPage], ['MAPPING3.MAP', 40644, 57]);
+  const now = new Set(win10().keys());
+  const then = new Set(old.keys());
+  assert.equal(then.size, 20463);
+  // 24 keys of the older state are gone now, 22 are new: all in one namespace, none a subscription
+  assert.deepEqual([[...then].filter((k) => !now.has(k)).length, [...now].filter((k) => !then.has(k)).length], [24, 22]);
+  assert.equal(old.subscriptions().bindings.length, 1);
+});
+
 test('Win10 sample: the in-order B-tree walk gives exactly python-cim\'s 20,461 sorted unique keys', { skip }, () => {
   const keys = win10().keys();
   const expected = gunzipSync(readFileSync(join(oracle, 'python-cim_all_index_keys_sorted_unique_dissect-cim-win10.txt.gz')))

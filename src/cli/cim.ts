@@ -13,6 +13,7 @@ type Format = 'table' | 'json' | 'jsonl';
 interface CommonOpts {
   format?: Format;
   quiet?: boolean;
+  mapping?: string;
 }
 
 /** Escape control characters (terminal escape sequences in evidence must not reach the terminal). */
@@ -48,7 +49,7 @@ function output<T>(items: T[], o: CommonOpts, toRow: (t: T) => string[], header:
 
 function open(dir: string, o: CommonOpts): CimRepository | null {
   try {
-    return CimRepository.open(dir);
+    return CimRepository.open(dir, o.mapping ? { mapping: o.mapping } : {});
   } catch (e) {
     const msg = e instanceof CimFormatError ? e.message : `${dir}: ${e instanceof Error ? e.message : String(e)}`;
     process.stderr.write(`wmiscope: error: ${msg}\n`);
@@ -89,6 +90,7 @@ export function addCimCommands(program: Command): void {
     .argument('<dir>', 'the repository folder or any folder above it')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
+    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts) => {
       const repo = open(dir, o);
       if (!repo) return void (process.exitCode = 1);
@@ -103,6 +105,7 @@ export function addCimCommands(program: Command): void {
     .option('-r, --residual', 'also carve deleted/overwritten subscription objects from unmapped pages, page slack, unreferenced records and stale index keys')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
+    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { residual?: boolean }) => {
       const repo = open(dir, o);
       if (!repo) return void (process.exitCode = 1);
@@ -134,6 +137,7 @@ export function addCimCommands(program: Command): void {
     .requiredOption('-n, --namespace <ns>', 'namespace name (root\\x or root/x, any case) or NS_<hash>')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
+    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { namespace: string }) => {
       const repo = open(dir, o);
       if (!repo) return void (process.exitCode = 1);
@@ -149,6 +153,7 @@ export function addCimCommands(program: Command): void {
     .option('-c, --class <name>', 'only instances of this class')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
+    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
       const repo = open(dir, o);
       if (!repo) return void (process.exitCode = 1);
