@@ -219,7 +219,6 @@ export function parseClassDefinition(r: Uint8Array): RawClass {
   p += 8;
   const blockSize = u32(r, p);
   need(r, p, Math.max(blockSize, 4), 'class block');
-  const block = p;
   p += 4;
   need(r, p, 13, 'class block header');
   const nameOff = u32(r, p + 1);
@@ -248,9 +247,6 @@ export function parseClassDefinition(r: Uint8Array): RawClass {
   p += 4;
   need(r, p, dataSize, 'data region');
   const data = r.subarray(p, p + dataSize);
-  if (p + dataSize > block + blockSize + 4 && blockSize !== 0) {
-    // tolerated: some writers count differently; the data region is bounded by the record anyway
-  }
   const name = cimString(data, nameOff);
   const qualifiers = readQualifiers(r, qStart, data).qualifiers;
   const own: RawProperty[] = [];

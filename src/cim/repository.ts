@@ -777,4 +777,3 @@ export function sidFromBytes(v: CimValue | undefined): string | null {
   return s;
 }
 
-export { RecordError };

@@ -8,7 +8,7 @@
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
 import { N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
-import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
 const MAX_DEPTH = 96;
