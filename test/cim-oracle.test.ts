@@ -121,6 +121,22 @@ test('Win10 sample: all 2,513 instances decode', { skip }, () => {
   );
 });
 
+test('Win10 sample: embedded objects are kept whole (662 in ROOT\\Cli), in their MS-WMIO encoding', { skip }, () => {
+  const r = win10();
+  const objs: Buffer[] = [];
+  for (const ns of r.namespaces())
+    for (const i of r.instances(ns.name!))
+      for (const p of i.properties)
+        if (p.type.startsWith('object') && p.source === 'set')
+          for (const v of Array.isArray(p.value) ? p.value : [p.value]) objs.push(Buffer.from((v as { embeddedObject: string }).embeddedObject, 'base64'));
+  assert.equal(objs.length, 662);
+  assert.ok(objs.every((b) => b[0] === 0x02), 'every one starts with the instance object flag');
+  const alias = r.instances('ROOT\\Cli', 'MSFT_CliAlias')[0]!;
+  const conn = alias.properties.find((p) => p.name === 'Connection')!.value as { embeddedObject: string };
+  assert.equal(Buffer.from(conn.embeddedObject, 'base64').length, 0x218);
+  assert.ok(Buffer.from(conn.embeddedObject, 'base64').includes(Buffer.from('MSFT_CliConnection\0', 'latin1')));
+});
+
 test('Win10 sample: __FilterToConsumerBinding layout, defaults and key qualifiers', { skip }, () => {
   const c = win10().classDefinition('ROOT\\subscription', '__FilterToConsumerBinding')!;
   assert.deepEqual(c.chain, ['__SystemClass', '__IndicationRelated', '__FilterToConsumerBinding']);

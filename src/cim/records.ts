@@ -82,6 +82,17 @@ export function cimString(data: Uint8Array, o: number): string {
   return text(data, p, e, 'latin1');
 }
 
+/**
+ * An embedded object (CIM type object): a u32 length, then the object in the WMI object encoding (MS-WMIO).
+ * Its properties are not decoded; its bytes are kept, base64-encoded, so nothing is lost.
+ */
+function embeddedObject(data: Uint8Array, off: number): CimValue {
+  need(data, off, 4, 'embedded object');
+  const size = u32(data, off);
+  need(data, off + 4, size, 'embedded object');
+  return { embeddedObject: Buffer.from(data.buffer, data.byteOffset + off + 4, size).toString('base64') };
+}
+
 function bigOrNumber(lo: number, hi: number, signed: boolean): number | string {
   let v = (BigInt(hi) << 32n) | BigInt(lo);
   if (signed) v = BigInt.asIntN(64, v);
@@ -131,7 +142,7 @@ export function readValue(area: Uint8Array, slot: number, t: number, data: Uint8
   need(area, slot, 4, 'value offset');
   const off = u32(area, slot);
   if (!(t & CIM_ARRAY)) {
-    if (base === 0x0d) return { embeddedObject: `embedded object at data offset ${off} (not decoded)` };
+    if (base === 0x0d) return embeddedObject(data, off);
     return cimString(data, off);
   }
   need(data, off, 4, 'array');
@@ -144,7 +155,7 @@ export function readValue(area: Uint8Array, slot: number, t: number, data: Uint8
     if (inline) out.push(inlineScalar(data, off + 4 + i * size, base));
     else {
       const so = u32(data, off + 4 + i * 4);
-      out.push(base === 0x0d ? { embeddedObject: `embedded object at data offset ${so} (not decoded)` } : cimString(data, so));
+      out.push(base === 0x0d ? embeddedObject(data, so) : cimString(data, so));
     }
   }
   return out;

@@ -29,7 +29,10 @@ export type CimWarningCode =
 /** Which on-disk format: 2.1 = Windows XP/2003 (`Repository\FS`, MD5 keys), 2.2 = Vista and later (SHA-256 keys). */
 export type CimFormatVersion = '2.1' | '2.2';
 
-/** A decoded CIM value. Arrays are JS arrays; booleans are booleans; 64-bit integers beyond 2^53 are decimal strings. */
+/**
+ * A decoded CIM value. Arrays are JS arrays; booleans are booleans; 64-bit integers beyond 2^53 are decimal
+ * strings; an embedded object (CIM type `object`) is `{ embeddedObject }`: its MS-WMIO encoding, base64.
+ */
 export type CimValue = string | number | boolean | null | CimValue[] | { embeddedObject: string };
 
 /** How a property got its value. */

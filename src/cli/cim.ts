@@ -25,7 +25,7 @@ function show(v: CimValue): string {
   if (v === null) return 'NULL';
   if (typeof v === 'string') return safeText(v);
   if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
-  if (typeof v === 'object') return safeText(v.embeddedObject);
+  if (typeof v === 'object') return `<embedded object, ${Math.floor((v.embeddedObject.length * 3) / 4)} bytes>`;
   return String(v);
 }
 
