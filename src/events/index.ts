@@ -1,0 +1,3 @@
+/** Typed views of rendered event records for WMI subscription evidence, and value normalization. */
+export * from './normalize.js';
+export * from './wmi.js';

@@ -1,0 +1,264 @@
+/**
+ * Typed views of rendered event records (the JSON shape of `wmiscope/evtx`) for WMI subscription evidence:
+ * Sysmon 19/20/21, WMI-Activity 5857–5861, and PowerShell 800/4103/4104 commands that create subscriptions.
+ * Field layouts: shared/reference/wmi-tradecraft.md §2–3. Imports only types from the EVTX layer.
+ */
+import type { EvtxJsonObject, EvtxValue } from '../evtx/types.js';
+import { normalizeNamespace, parseMofInstances, parseObjectRef, sidFromByteArray, unquoteSysmon } from './normalize.js';
+import type { MofInstance, ObjectRef } from './normalize.js';
+
+/** System fields every view carries. */
+export interface EventHeader {
+  eventId: number;
+  channel: string | null;
+  provider: string | null;
+  computer: string | null;
+  /** TimeCreated SystemTime as rendered. */
+  time: string | null;
+  /** System/EventRecordID. */
+  recordId: number | null;
+}
+
+function obj(v: EvtxValue | undefined): EvtxJsonObject | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as EvtxJsonObject) : null;
+}
+
+function text(v: EvtxValue | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  const o = obj(v);
+  if (o && '#text' in o) return text(o['#text']);
+  return null;
+}
+
+function num(v: EvtxValue | undefined): number | null {
+  const t = text(v);
+  if (t === null) return null;
+  const n = /^0x[0-9a-f]+$/i.test(t.trim()) ? parseInt(t.trim(), 16) : Number(t.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The header of a rendered record, or null when it has no `Event/System`. */
+export function eventHeader(record: EvtxJsonObject): EventHeader | null {
+  const ev = obj(record['Event']);
+  const sys = ev ? obj(ev['System']) : null;
+  if (!ev || !sys) return null;
+  const id = num(sys['EventID']);
+  if (id === null) return null;
+  const provider = obj(sys['Provider']);
+  const tc = obj(sys['TimeCreated']);
+  return {
+    eventId: id,
+    channel: text(sys['Channel']),
+    provider: provider ? text(obj(provider['#attributes'])?.['Name']) : null,
+    computer: text(sys['Computer']),
+    time: tc ? text(obj(tc['#attributes'])?.['SystemTime']) : null,
+    recordId: num(sys['EventRecordID']),
+  };
+}
+
+function eventData(record: EvtxJsonObject): EvtxJsonObject | null {
+  return obj(obj(record['Event'])?.['EventData']);
+}
+
+/** The payload element under UserData (or, as in some recovered records, directly under Event). */
+function userData(record: EvtxJsonObject, element: string): EvtxJsonObject | null {
+  const ev = obj(record['Event']);
+  if (!ev) return null;
+  return obj(obj(ev['UserData'])?.[element]) ?? obj(ev[element]);
+}
+
+// ---- Sysmon 19/20/21 -------------------------------------------------------------------------------------
+
+export type SubscriptionPart = 'filter' | 'consumer' | 'binding';
+
+export interface SysmonWmiEvent extends EventHeader {
+  source: 'sysmon';
+  part: SubscriptionPart;
+  /** Created, Modified, Deleted (as logged). */
+  operation: string;
+  /** UtcTime field, as logged (`YYYY-MM-DD HH:MM:SS.mmm`). */
+  utcTime: string | null;
+  user: string | null;
+  ruleName: string | null;
+  /** 19: EventNamespace (normalized); 20/21: Sysmon logs only root\subscription. */
+  eventNamespace: string | null;
+  /** 19/20: Name, unquoted. */
+  name: string | null;
+  /** 19: Query. */
+  query: string | null;
+  /** 20: `Command Line` or `Script`. */
+  consumerType: string | null;
+  /** 20: command line or script text, unquoted. */
+  destination: string | null;
+  /** 21: the consumer and filter references. */
+  consumer: ObjectRef | null;
+  filter: ObjectRef | null;
+  /** Every EventData field as logged. */
+  raw: Record<string, string | null>;
+}
+
+const SYSMON_PROVIDER = 'microsoft-windows-sysmon';
+
+/** A Sysmon 19/20/21 record as a typed event, values normalized; null for anything else. */
+export function sysmonWmiEvent(record: EvtxJsonObject): SysmonWmiEvent | null {
+  const h = eventHeader(record);
+  if (!h || (h.eventId !== 19 && h.eventId !== 20 && h.eventId !== 21)) return null;
+  if (h.provider && h.provider.toLowerCase() !== SYSMON_PROVIDER) return null;
+  const ed = eventData(record);
+  if (!ed) return null;
+  const raw: Record<string, string | null> = {};
+  for (const k of Object.keys(ed)) raw[k] = text(ed[k]);
+  const get = (k: string): string | null => (raw[k] === undefined || raw[k] === null ? null : unquoteSysmon(raw[k]!));
+  const ref = (k: string): ObjectRef | null => {
+    const v = get(k);
+    return v ? parseObjectRef(v) : null;
+  };
+  const part: SubscriptionPart = h.eventId === 19 ? 'filter' : h.eventId === 20 ? 'consumer' : 'binding';
+  const ns = get('EventNamespace');
+  return {
+    ...h,
+    source: 'sysmon',
+    part,
+    operation: get('Operation') ?? '',
+    utcTime: get('UtcTime'),
+    user: get('User'),
+    ruleName: get('RuleName'),
+    eventNamespace: ns ? normalizeNamespace(ns) : null,
+    name: get('Name'),
+    query: get('Query'),
+    consumerType: get('Type'),
+    destination: get('Destination'),
+    consumer: h.eventId === 21 ? ref('Consumer') : null,
+    filter: h.eventId === 21 ? ref('Filter') : null,
+    raw,
+  };
+}
+
+// ---- WMI-Activity 5857–5861 --------------------------------------------------------------------------------
+
+const WMI_PROVIDER = 'microsoft-windows-wmi-activity';
+
+export interface WmiActivityEvent extends EventHeader {
+  source: 'wmi-activity';
+  /** The UserData fields as logged. */
+  fields: Record<string, string | null>;
+  /** 5857: the provider that was loaded (e.g. CommandLineEventConsumer) and its DLL. */
+  providerName?: string | null;
+  providerPath?: string | null;
+  /** 5859/5860/5861: the namespace (normalized). */
+  namespace?: string | null;
+  /** 5859/5860: the notification query. */
+  query?: string | null;
+  /** 5861: filter name (ESS), consumer reference (`CommandLineEventConsumer="X"`) and the MOF objects of PossibleCause. */
+  filterName?: string | null;
+  consumer?: ObjectRef | null;
+  filterInstance?: MofInstance | null;
+  consumerInstance?: MofInstance | null;
+  /** CreatorSID of the filter / consumer in 5861, as SIDs. */
+  filterCreatorSid?: string | null;
+  consumerCreatorSid?: string | null;
+}
+
+const WMI_ELEMENTS: Record<number, string> = {
+  5857: 'Operation_StartedOperational',
+  5858: 'Operation_ClientFailure',
+  5859: 'Operation_EssStarted',
+  5860: 'Operation_TemporaryEssStarted',
+  5861: 'Operation_ESStoConsumerBinding',
+};
+
+/** A WMI-Activity 5857–5861 record as a typed event; null for anything else. */
+export function wmiActivityEvent(record: EvtxJsonObject): WmiActivityEvent | null {
+  const h = eventHeader(record);
+  if (!h || !(h.eventId in WMI_ELEMENTS)) return null;
+  if (h.provider && h.provider.toLowerCase() !== WMI_PROVIDER) return null;
+  const el = userData(record, WMI_ELEMENTS[h.eventId]!);
+  if (!el) return null;
+  const fields: Record<string, string | null> = {};
+  for (const k of Object.keys(el)) if (k !== '#attributes') fields[k] = text(el[k]);
+  const f = (...names: string[]): string | null => {
+    for (const n of names) {
+      const k = Object.keys(fields).find((x) => x.toLowerCase() === n.toLowerCase());
+      if (k && fields[k] !== null) return fields[k]!;
+    }
+    return null;
+  };
+  const out: WmiActivityEvent = { ...h, source: 'wmi-activity', fields };
+  if (h.eventId === 5857) {
+    out.providerName = f('ProviderName');
+    out.providerPath = f('ProviderPath');
+  }
+  if (h.eventId >= 5859) {
+    const ns = f('NamespaceName', 'Namespace');
+    out.namespace = ns ? normalizeNamespace(ns) : null;
+    out.query = f('Query');
+  }
+  if (h.eventId === 5861) {
+    out.filterName = f('ESS');
+    const c = f('CONSUMER');
+    out.consumer = c ? parseObjectRef(c) : null;
+    const mof = parseMofInstances(f('PossibleCause') ?? '');
+    out.filterInstance = mof.find((m) => m.className.toLowerCase() === '__eventfilter') ?? null;
+    out.consumerInstance = mof.find((m) => m.className.toLowerCase() !== '__eventfilter') ?? null;
+    out.filterCreatorSid = sidFromByteArray(out.filterInstance?.properties['CreatorSID']);
+    out.consumerCreatorSid = sidFromByteArray(out.consumerInstance?.properties['CreatorSID']);
+  }
+  return out;
+}
+
+// ---- PowerShell 800/4103/4104 --------------------------------------------------------------------------------
+
+export interface PowerShellWmiEvidence extends EventHeader {
+  source: 'powershell';
+  /** The cmdlet or technique seen: Set-WmiInstance, New-CimInstance, Register-WmiEvent, [wmiclass], mofcomp. */
+  technique: string;
+  /** A subscription class named in the text (__EventFilter, …EventConsumer, __FilterToConsumerBinding). */
+  className: string | null;
+  /** The -Namespace argument, normalized. */
+  namespace: string | null;
+  /** The text the evidence was found in (script block, pipeline details or command line). */
+  text: string;
+}
+
+const TECHNIQUES: Array<[string, RegExp]> = [
+  ['Set-WmiInstance', /\bSet-WmiInstance\b/i],
+  ['New-CimInstance', /\bNew-CimInstance\b/i],
+  ['Register-WmiEvent', /\bRegister-WmiEvent\b/i],
+  ['Register-CimIndicationEvent', /\bRegister-CimIndicationEvent\b/i],
+  ['[wmiclass]', /\[wmiclass\]/i],
+  ['mofcomp', /\bmofcomp(\.exe)?\b/i],
+];
+const SUB_CLASS = /\b(__EventFilter|__FilterToConsumerBinding|[A-Za-z_]*EventConsumer)\b/;
+
+/** WMI subscription creation in a PowerShell 800/4103/4104 record; null when the text shows none. */
+export function powershellWmiEvidence(record: EvtxJsonObject): PowerShellWmiEvidence[] {
+  const h = eventHeader(record);
+  if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
+  const ed = eventData(record);
+  if (!ed) return [];
+  const texts: string[] = [];
+  const collect = (v: EvtxValue | undefined): void => {
+    if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') for (const k of Object.keys(v)) collect((v as EvtxJsonObject)[k]);
+  };
+  collect(ed);
+  // one item per (technique, class, namespace): 800/4103 repeat the command in several Data fields
+  const out = new Map<string, PowerShellWmiEvidence>();
+  for (const t of texts) {
+    for (const [technique, re] of TECHNIQUES) {
+      if (!re.test(t)) continue;
+      const cls = SUB_CLASS.exec(t);
+      if (!cls && technique !== 'mofcomp') continue;
+      const ns = /-Namespace\s+["']?([^\s"';|)]+)/i.exec(t) ?? /name="Namespace";\s*value="([^"]+)"/i.exec(t);
+      const item: PowerShellWmiEvidence = { ...h, source: 'powershell', technique, className: cls ? cls[1]! : null, namespace: ns ? normalizeNamespace(ns[1]!) : null, text: t };
+      const key = `${technique}|${item.className}|${item.namespace}`;
+      const prev = out.get(key);
+      if (!prev || (prev.namespace === null && item.namespace !== null)) out.set(key, item);
+      break;
+    }
+  }
+  return [...out.values()];
+}
