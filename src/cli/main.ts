@@ -12,6 +12,7 @@ import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
 import { renderFileChunks } from '../evtx/parallel.js';
 import { framing } from '../evtx/serialize.js';
 import { addCimCommands } from './cim.js';
+import { addScanCommand } from './scan.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -226,6 +227,7 @@ export function buildProgram(): Command {
       process.exitCode = info(file, o);
     });
 
+  addScanCommand(program, pkg.version);
   addCimCommands(program);
   return program;
 }

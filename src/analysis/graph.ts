@@ -1,0 +1,266 @@
+/**
+ * The subscription graph: observations joined into subscriptions keyed by (host, namespace, class, name),
+ * filter + consumer + binding with any of them missing, a status and the full history.
+ */
+import type { CoverageEntry, Observation, Part, Status, SubscriptionObject } from '../model/types.js';
+
+/** A subscription before rules run. */
+export interface Draft {
+  id: string;
+  host: string;
+  namespace: string | null;
+  status: Status;
+  filter: SubscriptionObject | null;
+  consumer: SubscriptionObject | null;
+  binding: SubscriptionObject | null;
+  observations: Observation[];
+  firstSeen: string | null;
+  lastSeen: string | null;
+  who: string[];
+}
+
+const low = (s: string | null | undefined): string => (s ?? '').toLowerCase();
+
+/** Namespace key; a null namespace (the source did not say) matches any. */
+const nsKey = (ns: string | null): string => low(ns);
+
+interface Obj {
+  part: Part;
+  host: string;
+  namespace: string | null;
+  className: string | null;
+  name: string | null;
+  /** bindings: the filter and consumer they join */
+  filterName?: string | null;
+  consumerName?: string | null;
+  consumerClass?: string | null;
+  observations: Observation[];
+}
+
+/** Name of the filter a binding observation joins: the parsed name (repository), else the logged one. */
+function bindingFilterName(o: Observation): string | null {
+  return ((o.details['FilterName'] ?? o.details['Filter']) as string | null | undefined) ?? null;
+}
+
+function bindingConsumerName(o: Observation): string | null {
+  return ((o.details['ConsumerName'] ?? o.details['Consumer']) as string | null | undefined) ?? null;
+}
+
+function objKey(o: Observation): string | null {
+  if (!o.part) return null;
+  if (o.part === 'binding') {
+    const f = bindingFilterName(o);
+    const c = bindingConsumerName(o);
+    if (!f && !c) return null;
+    return `${low(o.host)}|binding|${low(f)}|${low(c)}`;
+  }
+  if (!o.name) return null;
+  const cls = o.part === 'filter' ? '__eventfilter' : low(o.className);
+  return `${low(o.host)}|${o.part}|${cls}|${low(o.name)}`;
+}
+
+/** Latest value of each property across the object's observations; the repository wins over logs. */
+function values(obs: Observation[]): Record<string, string | number | boolean | null> {
+  const order = (o: Observation): number => (o.source === 'cim' ? 3 : o.source === 'cim-residue' ? 2 : 1);
+  const sorted = [...obs].sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const o of sorted) for (const [k, v] of Object.entries(o.details)) if (v !== null && v !== '' && k !== 'eventId' && k !== 'operation' && k !== 'ruleName') out[k] = v;
+  return out;
+}
+
+function toSubObject(o: Obj | undefined): SubscriptionObject | null {
+  if (!o) return null;
+  const v = values(o.observations);
+  if (o.name && v['Name'] === undefined) v['Name'] = o.name;
+  return { namespace: pickNamespace(o.observations), className: o.className, name: o.name, values: v };
+}
+
+function pickNamespace(obs: Observation[]): string | null {
+  const repo = obs.find((o) => o.source === 'cim' && o.namespace);
+  if (repo) return repo.namespace;
+  return obs.find((o) => o.namespace)?.namespace ?? null;
+}
+
+/** Status from what the evidence says (cim-format / issue: active, deleted, residual, logged-only, orphan). */
+function statusOf(parts: Array<Obj | undefined>, repoForHost: boolean): Status {
+  const all = parts.flatMap((p) => p?.observations ?? []);
+  const present = all.some((o) => o.source === 'cim');
+  const bound = parts[2] !== undefined;
+  if (present) {
+    const bindingLive = parts[2]?.observations.some((o) => o.source === 'cim') ?? false;
+    return bindingLive ? 'active' : 'orphan';
+  }
+  const logged = all.filter((o) => o.source !== 'cim-residue' && o.time).sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  const lastAction = logged.length ? logged[logged.length - 1]!.action : null;
+  if (lastAction === 'deleted') return 'deleted';
+  if (all.length && all.every((o) => o.source === 'cim-residue')) return 'residual';
+  if (repoForHost && all.some((o) => o.source === 'cim-residue')) return 'deleted';
+  if (repoForHost && !present && logged.length) return 'deleted';
+  return bound ? 'logged-only' : 'orphan';
+}
+
+function stableId(s: string): string {
+  // FNV-1a 64 as hex: stable finding ids across runs (not a security boundary)
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ (c >> 4) ^ (i & 0xff), 0x01000193) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
+
+/** Join observations into subscriptions. `reposByHost` = hosts for which a repository was read. */
+export function buildSubscriptions(observations: Observation[], reposByHost: Set<string>): Draft[] {
+  const objs = new Map<string, Obj>();
+  const context: Observation[] = [];
+  // the same record read twice (a log copied into the collection twice) counts once
+  const seen = new Set<string>();
+  for (const o of observations) {
+    const dup = `${low(o.host)}|${o.source}|${o.action}|${o.part}|${low(o.namespace)}|${low(o.className)}|${low(o.name)}|${o.time}|${JSON.stringify(o.details)}`;
+    if (seen.has(dup)) continue;
+    seen.add(dup);
+    const k = objKey(o);
+    if (!k) {
+      context.push(o);
+      continue;
+    }
+    let obj = objs.get(k);
+    if (!obj) {
+      obj = { part: o.part!, host: o.host, namespace: o.namespace, className: o.className, name: o.name, observations: [] };
+      if (o.part === 'binding') {
+        obj.filterName = bindingFilterName(o);
+        obj.consumerName = bindingConsumerName(o);
+        obj.consumerClass = (o.details['ConsumerClass'] as string | null) ?? null;
+      }
+      objs.set(k, obj);
+    }
+    if (!obj.namespace && o.namespace) obj.namespace = o.namespace;
+    if (o.source === 'cim' && o.namespace) obj.namespace = o.namespace;
+    if ((!obj.className || o.source === 'cim') && o.className) obj.className = o.className;
+    obj.observations.push(o);
+  }
+  const list = [...objs.values()];
+  const find = (part: Part, host: string, ns: string | null, name: string | null | undefined, cls?: string | null): Obj | undefined => {
+    if (!name) return undefined;
+    const cands = list.filter((x) => x.part === part && low(x.host) === low(host) && low(x.name) === low(name) && (!cls || !x.className || low(x.className) === low(cls)));
+    return cands.find((x) => nsKey(x.namespace) === nsKey(ns)) ?? cands.find((x) => !x.namespace || !ns) ?? undefined;
+  };
+  const used = new Set<Obj>();
+  const drafts: Draft[] = [];
+  const make = (host: string, f?: Obj, c?: Obj, b?: Obj): void => {
+    [f, c, b].forEach((x) => x && used.add(x));
+    const obs = [f, c, b].flatMap((x) => x?.observations ?? []);
+    const ns = b?.namespace ?? c?.namespace ?? f?.namespace ?? null;
+    const times = obs.map((o) => o.time).filter((t): t is string => !!t).sort();
+    const who = [...new Set(obs.map((o) => o.user).filter((u): u is string => !!u))];
+    const key = `${low(host)}|${low(ns)}|${low(f?.name)}|${low(c?.className)}|${low(c?.name ?? b?.consumerName)}`;
+    drafts.push({
+      id: stableId(key),
+      host,
+      namespace: ns,
+      status: statusOf([f, c, b], reposByHost.has(low(host))),
+      filter: toSubObject(f),
+      consumer: toSubObject(c),
+      binding: toSubObject(b),
+      observations: obs.sort((x, y) => (x.time ?? '').localeCompare(y.time ?? '')),
+      firstSeen: times[0] ?? null,
+      lastSeen: times[times.length - 1] ?? null,
+      who,
+    });
+  };
+  for (const b of list.filter((x) => x.part === 'binding')) make(b.host, find('filter', b.host, b.namespace, b.filterName), find('consumer', b.host, b.namespace, b.consumerName, b.consumerClass), b);
+  // unbound filters and consumers: pair those that share a name (attackers name both alike), else alone
+  const rest = list.filter((x) => !used.has(x) && x.part !== 'binding');
+  for (const f of rest.filter((x) => x.part === 'filter')) {
+    if (used.has(f)) continue;
+    const c = rest.find((x) => x.part === 'consumer' && !used.has(x) && low(x.host) === low(f.host) && low(x.name) === low(f.name) && (!x.namespace || !f.namespace || nsKey(x.namespace) === nsKey(f.namespace)));
+    make(f.host, f, c);
+  }
+  for (const c of rest.filter((x) => x.part === 'consumer' && !used.has(x))) make(c.host, undefined, c);
+  const attached = new Set<Observation>();
+  // context: PowerShell that created a subscription part without a literal name belongs to the one
+  // subscription of that host and namespace whose part was created within an hour of it, if there is one
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part && x.time)) {
+    const t = Date.parse(o.time!);
+    const near = drafts.filter(
+      (x) =>
+        low(x.host) === low(o.host) &&
+        (!o.namespace || !x.namespace || nsKey(x.namespace) === nsKey(o.namespace)) &&
+        x.observations.some((y) => y.part === o.part && y.time && Math.abs(Date.parse(y.time) - t) <= 3600_000),
+    );
+    if (near.length === 1) {
+      near[0]!.observations.push(o);
+      attached.add(o);
+    }
+  }
+  // the rest: a subscription whose names the log does not give (e.g. Set-WmiInstance -Arguments $variable),
+  // one per host, namespace and hour
+  const groups = new Map<string, Observation[]>();
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part && !attached.has(x))) {
+    const k = `${low(o.host)}|${low(o.namespace)}|${(o.time ?? '').slice(0, 13)}`;
+    const g = groups.get(k);
+    if (g) g.push(o);
+    else groups.set(k, [o]);
+  }
+  for (const g of groups.values()) {
+    const part = (p: Part): Obj | undefined => {
+      const os = g.filter((o) => o.part === p);
+      return os.length ? { part: p, host: os[0]!.host, namespace: os[0]!.namespace, className: os[0]!.className, name: null, observations: os } : undefined;
+    };
+    make(g[0]!.host, part('filter'), part('consumer'), part('binding'));
+  }
+  // context: process starts and provider loads tie to a consumer when the command line matches
+  for (const o of context) {
+    const cmd = low(String(o.details['CommandLine'] ?? ''));
+    if (!cmd) continue;
+    const d = drafts.find((x) => low(x.host) === low(o.host) && x.consumer && [x.consumer.values['CommandLineTemplate'], x.consumer.values['ExecutablePath']].some((v) => typeof v === 'string' && v.length > 3 && cmd.includes(low(v))));
+    if (d) d.observations.push(o);
+  }
+  return drafts;
+}
+
+/** Which telemetry sources a host had, for coverage. */
+export interface HostSources {
+  sysmon: { present: boolean; wmiEvents: boolean };
+  wmiActivity: { present: boolean; ids: number[] };
+  powershell: boolean;
+  repository: boolean;
+}
+
+const SYSMON_CONSUMERS = ['commandlineeventconsumer', 'activescripteventconsumer'];
+
+/** Coverage, the seed's thesis: which sources saw the subscription, which could not, and why. */
+export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
+  const saw = (s: Observation['source']): boolean => d.observations.some((o) => o.source === s);
+  const ns = low(d.namespace);
+  const out: CoverageEntry[] = [];
+  {
+    let reason: string | null = null;
+    if (!saw('sysmon')) {
+      if (!src.sysmon.present) reason = 'no Sysmon log supplied';
+      else if (ns && ns !== 'root\\subscription') reason = `namespace not covered (Sysmon logs only root\\subscription; this is ${d.namespace})`;
+      else if (d.consumer?.className && !SYSMON_CONSUMERS.includes(low(d.consumer.className))) reason = `consumer type not logged (Sysmon logs only CommandLine and ActiveScript consumers; this is ${d.consumer.className})`;
+      else if (!src.sysmon.wmiEvents) reason = 'the Sysmon log holds no WMI events (19/20/21): the configuration does not log them, or they rolled over';
+      else reason = 'not in the Sysmon log (created before logging began, rolled over, or excluded by the configuration)';
+    }
+    out.push({ source: 'Sysmon (19/20/21)', saw: saw('sysmon'), reason });
+  }
+  {
+    const hit = d.observations.some((o) => o.source === 'wmi-activity');
+    let reason: string | null = null;
+    if (!hit) {
+      if (!src.wmiActivity.present) reason = 'no WMI-Activity/Operational log supplied';
+      else if (!src.wmiActivity.ids.includes(5861)) reason = 'the WMI-Activity log holds no 5861 events (5861 exists only on Windows 10 / Server 2016 and later)';
+      else reason = 'not in the WMI-Activity log (rolled over, or created before the log began)';
+    }
+    out.push({ source: 'WMI-Activity (5857-5861)', saw: hit, reason });
+  }
+  out.push({ source: 'PowerShell (800/4103/4104)', saw: saw('powershell'), reason: saw('powershell') ? null : src.powershell ? 'no PowerShell record of its creation (created by other means, or not logged)' : 'no PowerShell log supplied' });
+  {
+    const hit = saw('cim') || saw('cim-residue');
+    out.push({ source: 'WMI repository', saw: hit, reason: hit ? null : src.repository ? 'not in the repository (deleted and overwritten, or the repository is from another time)' : 'no repository supplied' });
+  }
+  return out;
+}

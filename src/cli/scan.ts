@@ -1,0 +1,86 @@
+/**
+ * `wmiscope scan PATH…`: evidence folders in, explained findings out.
+ * Exit codes: 0 = no finding at or above --fail-on, 1 = findings at or above it, 2 = usage or I/O error.
+ */
+import { writeFileSync } from 'node:fs';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { scan, SEVERITY_ORDER } from '../scan.js';
+import { formatReport } from '../report/index.js';
+import type { ReportFormat } from '../report/index.js';
+import type { Severity } from '../model/types.js';
+
+interface ScanOpts {
+  format?: ReportFormat;
+  output?: string;
+  host?: string;
+  minSeverity: Severity;
+  failOn: Severity | 'never';
+  allowlist?: string[];
+  defaultAllowlist: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function addScanCommand(program: Command, version: string): void {
+  program
+    .command('scan')
+    .description('find WMI event subscriptions in evidence (EVTX logs, WMI repositories; files or folders, recognized by content) and explain each finding')
+    .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a folder of logs)')
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices(['table', 'json', 'jsonl', 'csv', 'timeline']))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--host <name>', 'attribute all evidence to this host')
+    .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
+    .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
+    .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('-q, --quiet', 'no progress bar and no notes on stderr')
+    .option('-v, --verbose', 'also list files skipped as not evidence')
+    .action((paths: string[], o: ScanOpts) => {
+      const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      let started = false;
+      let result;
+      try {
+        result = scan(paths, {
+          ...(o.host ? { host: o.host } : {}),
+          allowlists: o.allowlist ?? [],
+          defaultAllowlist: o.defaultAllowlist,
+          version,
+          onProgress: (done, total, file) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(total, 0, { file: '' });
+              started = true;
+            }
+            bar.update(done, { file: file.length > 50 ? '…' + file.slice(-49) : file });
+          },
+        });
+      } catch (e) {
+        bar?.stop();
+        process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      bar?.stop();
+      if (!o.quiet) {
+        for (const n of result.notes) {
+          if (n.level === 'skipped' && !o.verbose) continue;
+          process.stderr.write(`wmiscope: ${n.file}: ${n.level}: ${n.message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+        }
+      }
+      const format: ReportFormat = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
+      const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
+      if (o.output) writeFileSync(o.output, text);
+      else process.stdout.write(text);
+      const readable = result.evidence.length > 0;
+      if (!readable && result.notes.some((n) => n.level === 'error')) {
+        process.exitCode = 2;
+        return;
+      }
+      const failAt = o.failOn === 'never' ? -1 : SEVERITY_ORDER.indexOf(o.failOn);
+      process.exitCode = result.findings.some((f) => !f.allowlisted && SEVERITY_ORDER.indexOf(f.severity) <= failAt) ? 1 : 0;
+    });
+}

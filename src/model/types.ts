@@ -1,0 +1,117 @@
+/**
+ * The scan's data model: observations (one fact from one source), subscriptions (filter + consumer + binding
+ * joined by host, namespace, class and name) and findings (a subscription with its verdict). Imports nothing.
+ * The JSON form of a finding is described by `schema/finding.schema.json`.
+ */
+
+export type Part = 'filter' | 'consumer' | 'binding';
+
+/** What kind of evidence an observation came from. */
+export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 'cim' | 'cim-residue';
+
+/** What the source says happened. `present` = the object exists in the repository; `residual` = carved residue. */
+export type Action = 'created' | 'modified' | 'deleted' | 'present' | 'residual' | 'activated' | 'executed' | 'mentioned';
+
+/** One fact from one piece of evidence. */
+export interface Observation {
+  host: string;
+  source: SourceKind;
+  action: Action;
+  part: Part | null;
+  /** Canonical namespace (`ROOT\subscription`), null when the source does not say. */
+  namespace: string | null;
+  /** Class of the object: `__EventFilter`, `CommandLineEventConsumer`, custom consumer classes, … */
+  className: string | null;
+  /** Name key of the filter or consumer; for bindings the filter and consumer names are in `details`. */
+  name: string | null;
+  /** ISO-8601 UTC when known. */
+  time: string | null;
+  /** User / creator (SID or account), when the source gives one. */
+  user: string | null;
+  /** Evidence file and where in it (record id, offset, key). */
+  file: string;
+  location: string;
+  /** Source-specific values: Query, EventNamespace, CommandLineTemplate, ScriptText, Filter/Consumer references, … */
+  details: Record<string, string | number | boolean | null>;
+}
+
+export type Status = 'active' | 'deleted' | 'residual' | 'logged-only' | 'orphan';
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+
+/** A reason a rule gives for its verdict. */
+export interface Reason {
+  id: string;
+  title: string;
+  attack: string[];
+  /** The evidence that fired the rule (text quoted from the subscription). */
+  evidence: string;
+  score: number;
+}
+
+/** One side of the coverage question: which sources saw a subscription, which could not, and why. */
+export interface CoverageEntry {
+  source: string;
+  saw: boolean;
+  /** Why it did not see it (namespace not covered, consumer type not logged, not supplied, …). */
+  reason: string | null;
+}
+
+export interface SubscriptionObject {
+  namespace: string | null;
+  className: string | null;
+  name: string | null;
+  /** Latest known values (from the repository when present, else from logs). */
+  values: Record<string, string | number | boolean | null>;
+}
+
+/** A finding: one subscription on one host, scored and explained. */
+export interface Finding {
+  id: string;
+  host: string;
+  namespace: string | null;
+  status: Status;
+  severity: Severity;
+  score: number;
+  filter: SubscriptionObject | null;
+  consumer: SubscriptionObject | null;
+  binding: SubscriptionObject | null;
+  /** What the consumer runs, in one line (command line, script head, log file, …). */
+  summary: string;
+  reasons: Reason[];
+  /** Decoded payloads (e.g. `-enc` base64 PowerShell). */
+  decoded: string[];
+  observations: Observation[];
+  firstSeen: string | null;
+  lastSeen: string | null;
+  who: string[];
+  allowlisted: { by: string; entry: string } | null;
+  coverage: CoverageEntry[];
+}
+
+/** A problem with a piece of evidence: unreadable, damaged, skipped. */
+export interface EvidenceNote {
+  file: string;
+  level: 'warning' | 'skipped' | 'error';
+  message: string;
+}
+
+/** What was read, per file. */
+export interface EvidenceItem {
+  file: string;
+  kind: 'evtx' | 'cim';
+  host: string;
+  /** EVTX: channel(s) and record counts; CIM: repository folder. */
+  detail: string;
+  records: number;
+  first: string | null;
+  last: string | null;
+}
+
+export interface ScanResult {
+  tool: { name: 'wmiscope'; version: string };
+  scannedAt: string;
+  hosts: string[];
+  evidence: EvidenceItem[];
+  notes: EvidenceNote[];
+  findings: Finding[];
+}

@@ -1,0 +1,83 @@
+/**
+ * One row per finding, RFC 4180: comma separated, CRLF line ends, a field is quoted when it holds a comma,
+ * quote, CR or LF, and quotes inside are doubled. Cells are made safe for spreadsheets: a cell whose first
+ * character is = + - @ TAB CR or LF would be read by Excel/LibreOffice as a formula (or DDE), so it gets a
+ * leading `'` (OWASP "CSV injection"). Control characters other than TAB/CR/LF (ESC, C1, bidi overrides)
+ * are written as visible escapes (`\x1b`); the exact values are in the json output.
+ */
+import type { Finding, ScanResult, Severity } from '../model/types.js';
+import { missedBy, seenBy, selectFindings } from './text.js';
+
+export const CSV_COLUMNS = [
+  'id',
+  'host',
+  'severity',
+  'score',
+  'status',
+  'namespace',
+  'filter_name',
+  'filter_query',
+  'consumer_class',
+  'consumer_name',
+  'summary',
+  'reasons',
+  'allowlisted',
+  'first_seen',
+  'last_seen',
+  'seen_by',
+  'missed_by',
+] as const;
+
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
+
+/** Neutralises formula injection and unsafe control characters in one cell's text (before quoting). */
+export function csvSafe(value: string): string {
+  const text = value.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return /^[=+\-@\t\r\n]/.test(text) ? `'${text}` : text;
+}
+
+/** RFC 4180 quoting of one field. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function queryOf(f: Finding): string {
+  const values = f.filter?.values ?? {};
+  const k = Object.keys(values).find((x) => x.toLowerCase() === 'query');
+  const v = k === undefined ? null : values[k];
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function row(f: Finding): string[] {
+  return [
+    f.id,
+    f.host,
+    f.severity,
+    String(f.score),
+    f.status,
+    f.namespace ?? '',
+    f.filter?.name ?? '',
+    queryOf(f),
+    f.consumer?.className ?? '',
+    f.consumer?.name ?? '',
+    f.summary,
+    f.reasons.map((r) => r.id).join(';'),
+    f.allowlisted ? 'true' : 'false',
+    f.firstSeen ?? '',
+    f.lastSeen ?? '',
+    seenBy(f.coverage).join(';'),
+    missedBy(f.coverage).join(';'),
+  ];
+}
+
+export function formatCsv(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const f of selectFindings(result, opts.minSeverity)) {
+    // The score is a number we format ourselves (a negative score must stay a number), every other cell is text.
+    lines.push(row(f).map((cell, i) => csvField(CSV_COLUMNS[i] === 'score' ? cell : csvSafe(cell))).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,65 @@
+/**
+ * Report formatters: pure functions from a ScanResult to a string. They never re-read evidence and import
+ * nothing but the model. Every format applies `minSeverity` and ranks findings the same way (severity, then
+ * score, both descending; then host and id), except the timeline, which is ordered by time.
+ *
+ * - `table`: for a responder at a terminal; control characters from evidence are escaped, ANSI color only
+ *   when `color` is set, lines fit `width` (default 100).
+ * - `json`: the whole ScanResult (2-space indent), valid against `schema/finding.schema.json`.
+ * - `jsonl`: one Finding per line, compact; each line is valid against `#/$defs/Finding` of the schema.
+ * - `csv`: one row per finding (RFC 4180, CRLF), formula injection neutralised; see `csv.ts`.
+ * - `timeline`: Timesketch JSON lines, one per timed observation; see `timeline.ts`.
+ */
+import type { ScanResult, Severity } from '../model/types.js';
+import { formatCsv } from './csv.js';
+import { formatTable } from './table.js';
+import { jsonSafe, selectFindings } from './text.js';
+import { formatTimeline } from './timeline.js';
+
+export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline'];
+
+export interface ReportOptions {
+  /** Keep findings at or above this severity (every format). */
+  minSeverity?: Severity;
+  /** ANSI color in the table (ignored by the other formats). Default false. */
+  color?: boolean;
+  /** Table width in columns (ignored by the other formats). Default 100, at least 40. */
+  width?: number;
+}
+
+/** The ScanResult with only the selected findings, ranked; pretty-printed, 2 spaces, trailing newline. */
+export function formatJson(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+  const out: ScanResult = { ...result, findings: selectFindings(result, opts.minSeverity) };
+  return jsonSafe(JSON.stringify(out, null, 2)) + '\n';
+}
+
+/** One compact Finding per line (a Finding carries its host, so each line stands alone). */
+export function formatJsonl(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+  return selectFindings(result, opts.minSeverity)
+    .map((f) => jsonSafe(JSON.stringify(f)) + '\n')
+    .join('');
+}
+
+export function formatReport(result: ScanResult, format: ReportFormat, opts: ReportOptions = {}): string {
+  switch (format) {
+    case 'table':
+      return formatTable(result, opts);
+    case 'json':
+      return formatJson(result, opts);
+    case 'jsonl':
+      return formatJsonl(result, opts);
+    case 'csv':
+      return formatCsv(result, opts);
+    case 'timeline':
+      return formatTimeline(result, opts);
+    default:
+      throw new RangeError(`unknown report format: ${String(format as unknown)} (expected one of ${REPORT_FORMATS.join(', ')})`);
+  }
+}
+
+export { formatCsv, csvField, csvSafe, CSV_COLUMNS } from './csv.js';
+export { formatTable } from './table.js';
+export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
+export type { TimelineEvent } from './timeline.js';
+export { escapeText, selectFindings, severityRank, SEVERITIES } from './text.js';

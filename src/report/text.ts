@@ -1,0 +1,154 @@
+/**
+ * Shared helpers for the formatters: severity order and filtering, escaping of untrusted text for terminals
+ * and spreadsheets, and width-aware wrapping. Everything here is pure and imports only the model.
+ */
+import type { CoverageEntry, Finding, ScanResult, Severity } from '../model/types.js';
+
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** Higher is worse: critical = 4 … info = 0. Unknown values rank below info so they never hide real findings' order. */
+export function severityRank(s: Severity): number {
+  const i = SEVERITIES.indexOf(s);
+  return i < 0 ? -1 : SEVERITIES.length - 1 - i;
+}
+
+/** Findings at or above `minSeverity`, ranked: severity, then score (both descending), then host and id. */
+export function selectFindings(result: ScanResult, minSeverity?: Severity): Finding[] {
+  const floor = minSeverity === undefined ? -Infinity : severityRank(minSeverity);
+  return result.findings
+    .filter((f) => severityRank(f.severity) >= floor)
+    .map((f, i) => ({ f, i }))
+    .sort(
+      (a, b) =>
+        severityRank(b.f.severity) - severityRank(a.f.severity) ||
+        b.f.score - a.f.score ||
+        cmp(a.f.host, b.f.host) ||
+        cmp(a.f.id, b.f.id) ||
+        a.i - b.i,
+    )
+    .map(({ f }) => f);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Characters that must never reach a terminal or a spreadsheet raw: C0 controls (ESC starts terminal escape
+ * sequences), DEL, C1 controls (U+009B is a one-byte CSI on some terminals), bidirectional overrides and
+ * isolates (they reorder what the reader sees, "Trojan Source"), line/paragraph separators, BOM and lone
+ * surrogates. With the `u` flag the surrogate range only matches unpaired halves.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+  }
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** One line of display text: every unsafe character (including newlines and tabs) shown as a visible escape. */
+export function escapeText(s: string): string {
+  return s.replace(UNSAFE, escapeChar);
+}
+
+/** Like `escapeText` but keeps line structure: returns the escaped lines of a multi-line value. */
+export function escapeLines(s: string): string[] {
+  return s.split(/\r\n|\n|\r/).map(escapeText);
+}
+
+/**
+ * Escapes the characters JSON.stringify leaves raw (C1 controls, bidi controls, U+2028/2029, BOM) as `\uXXXX`.
+ * Applied to stringify output, where such characters can only occur inside string literals, so the result is
+ * still valid JSON and parses back to the same values.
+ */
+export function jsonSafe(json: string): string {
+  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Terminal columns a code point takes: 0 for combining marks, 2 for East Asian wide/fullwidth and emoji, else 1. */
+function cpWidth(cp: number, ch: string): number {
+  if (cp === 0x200b || cp === 0x200c || cp === 0x200d || /\p{Mn}|\p{Me}/u.test(ch)) return 0;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  )
+    return 2;
+  return 1;
+}
+
+export function textWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) w += cpWidth(ch.codePointAt(0)!, ch);
+  return w;
+}
+
+/** Cuts `s` to at most `width` columns, ending with an ellipsis when something was cut. */
+export function truncate(s: string, width: number): string {
+  if (textWidth(s) <= width) return s;
+  let out = '';
+  let w = 0;
+  for (const ch of s) {
+    const cw = cpWidth(ch.codePointAt(0)!, ch);
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return out + '…';
+}
+
+/**
+ * Greedy wrap of one (already escaped) line to `width` columns, breaking after spaces when possible and
+ * hard-breaking long tokens (command lines, base64) otherwise. Never returns an empty array.
+ */
+export function wrap(s: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const lines: string[] = [];
+  let chars = [...s];
+  while (chars.length > 0) {
+    let used = 0;
+    let i = 0;
+    let lastBreak = -1;
+    for (; i < chars.length; i++) {
+      const ch = chars[i]!;
+      const cw = cpWidth(ch.codePointAt(0)!, ch);
+      if (used + cw > w) break;
+      used += cw;
+      if (ch === ' ') lastBreak = i + 1;
+    }
+    if (i >= chars.length) {
+      lines.push(chars.join(''));
+      break;
+    }
+    const cut = lastBreak > 0 ? lastBreak : Math.max(i, 1);
+    lines.push(chars.slice(0, cut).join('').trimEnd());
+    chars = chars.slice(cut);
+    while (chars[0] === ' ') chars.shift();
+  }
+  return lines.length ? lines : [''];
+}
+
+/** Sources that saw the subscription. */
+export function seenBy(c: CoverageEntry[]): string[] {
+  return c.filter((e) => e.saw).map((e) => e.source);
+}
+
+/** Sources that could not see it, with the reason: `Sysmon (namespace not covered)`. */
+export function missedBy(c: CoverageEntry[]): string[] {
+  return c.filter((e) => !e.saw).map((e) => (e.reason ? `${e.source} (${e.reason})` : e.source));
+}

@@ -1,0 +1,114 @@
+/**
+ * A Timesketch timeline: JSON lines, one per timed observation of every finding, with Timesketch's fields
+ * (`message`, `datetime`, `timestamp_desc`, and `timestamp` in microseconds since the epoch, which older
+ * Timesketch importers require) plus wmiscope's own (host, finding_id, severity, source, action, part,
+ * namespace, class, name, file, location). Lines are ordered by time, ties in finding order.
+ *
+ * Observations without a time (most repository objects, residue) have no place on a timeline and are skipped,
+ * as are times that are not ISO-8601 with a zone: guessing a zone for a forensic timeline would be worse than
+ * leaving the event out. They are all still in the json / jsonl outputs, attached to their finding.
+ */
+import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
+import { jsonSafe, selectFindings } from './text.js';
+
+export interface TimelineEvent {
+  message: string;
+  datetime: string;
+  timestamp: number;
+  timestamp_desc: string;
+  host: string;
+  finding_id: string;
+  severity: Severity;
+  score: number;
+  status: Finding['status'];
+  source: SourceKind;
+  action: Observation['action'];
+  part: Observation['part'];
+  namespace: string | null;
+  class: string | null;
+  name: string | null;
+  user: string | null;
+  file: string;
+  location: string;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Microseconds since the epoch for an ISO-8601 time with zone, or null when it is not one. */
+export function isoToMicros(iso: string): number | null {
+  const m = ISO.exec(iso);
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`);
+  if (Number.isNaN(ms)) return null;
+  const frac = (m[7] ?? '').padEnd(6, '0').slice(0, 6);
+  return ms * 1000 + Number(frac);
+}
+
+const SOURCE_LABEL: Record<SourceKind, string> = {
+  sysmon: 'Sysmon WMI',
+  'wmi-activity': 'WMI-Activity',
+  powershell: 'PowerShell',
+  process: 'Process',
+  cim: 'Repository',
+  'cim-residue': 'Repository residue',
+};
+
+/** "Sysmon WMI consumer created", "WMI-Activity binding activated", "Repository record timestamp", … */
+export function timestampDesc(o: Observation): string {
+  if (o.source === 'cim') return 'Repository record timestamp';
+  if (o.source === 'cim-residue') return 'Repository residue record timestamp';
+  if (o.source === 'process') return o.action === 'executed' ? 'Process created by consumer' : `Process ${o.action}`;
+  if (o.source === 'powershell' && o.action === 'mentioned') return `PowerShell script block mentioning WMI ${o.part ?? 'subscription'}`;
+  return `${SOURCE_LABEL[o.source] ?? o.source} ${o.part ?? 'subscription'} ${o.action}`;
+}
+
+function message(f: Finding, o: Observation): string {
+  const obj = [o.className, o.name !== null ? `"${o.name}"` : null].filter((x) => x !== null).join(' ');
+  const ns = o.namespace ?? f.namespace;
+  const parts = [`[${f.severity}]`, `WMI ${o.part ?? 'subscription'}`, obj, o.action, ns ? `in ${ns}` : '', o.user ? `by ${o.user}` : ''];
+  const text = parts.filter(Boolean).join(' ');
+  return f.summary ? `${text}: ${f.summary}` : text;
+}
+
+export function timelineEvents(result: ScanResult, opts: { minSeverity?: Severity } = {}): TimelineEvent[] {
+  const events: { e: TimelineEvent; order: number }[] = [];
+  let order = 0;
+  for (const f of selectFindings(result, opts.minSeverity)) {
+    for (const o of f.observations) {
+      order++;
+      if (o.time === null) continue; // no time: not a timeline event (still in json/jsonl with its finding)
+      const us = isoToMicros(o.time);
+      if (us === null) continue; // not ISO-8601 with a zone: see the module comment
+      events.push({
+        order,
+        e: {
+          message: message(f, o),
+          datetime: o.time,
+          timestamp: us,
+          timestamp_desc: timestampDesc(o),
+          host: o.host || f.host,
+          finding_id: f.id,
+          severity: f.severity,
+          score: f.score,
+          status: f.status,
+          source: o.source,
+          action: o.action,
+          part: o.part,
+          namespace: o.namespace,
+          class: o.className,
+          name: o.name,
+          user: o.user,
+          file: o.file,
+          location: o.location,
+        },
+      });
+    }
+  }
+  return events.sort((a, b) => a.e.timestamp - b.e.timestamp || a.order - b.order).map(({ e }) => e);
+}
+
+export function formatTimeline(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+  return timelineEvents(result, opts)
+    .map((e) => jsonSafe(JSON.stringify(e)) + '\n')
+    .join('');
+}

@@ -1,0 +1,127 @@
+/**
+ * Evidence discovery: walk files and folders, recognize evidence by content (EVTX signature, a folder holding
+ * the WMI repository file set in any letter case, gzip'd copies of repository files), not by extension.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EvidenceNote } from '../model/types.js';
+
+export type Discovered = { kind: 'evtx'; file: string } | { kind: 'cim'; dir: string };
+
+const MAX_DEPTH = 40;
+
+function head(file: string, n: number): Buffer | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const b = Buffer.alloc(n);
+    const got = fs.readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+const REPO_FILE = /^(INDEX\.BTR|OBJECTS\.DATA|MAPPING\d\.MAP|MAPPING\.VER|INDEX\.MAP|OBJECTS\.MAP)(\.GZ)?$/i;
+
+/** A folder is a repository when it holds INDEX.BTR and a MAPPINGn.MAP whose content looks right. */
+function isRepositoryDir(dir: string, names: string[]): boolean {
+  const up = names.map((n) => n.toUpperCase());
+  const index = names[up.findIndex((n) => n === 'INDEX.BTR' || n === 'INDEX.BTR.GZ')];
+  const map = names[up.findIndex((n) => /^MAPPING\d\.MAP(\.GZ)?$/.test(n))];
+  if (!index || !map) return false;
+  const m = head(path.join(dir, map), 4);
+  const i = head(path.join(dir, index), 4);
+  const gz = (b: Buffer | null): boolean => b !== null && b[0] === 0x1f && b[1] === 0x8b;
+  const mapOk = m !== null && (gz(m) || (m.length === 4 && m.readUInt32LE(0) === 0xabcd));
+  const indexOk = i !== null && (gz(i) || i.length === 4);
+  return mapOk && indexOk;
+}
+
+/** Walk `paths`; return the evidence found; notes for what was skipped or unreadable. */
+export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
+  const out: Discovered[] = [];
+  const seen = new Set<string>();
+  const visitFile = (file: string): void => {
+    const b = head(file, 8);
+    if (b === null) {
+      notes.push({ file, level: 'warning', message: 'unreadable; skipped' });
+      return;
+    }
+    if (b.length >= 8 && b.toString('latin1', 0, 8) === 'ElfFile\0') out.push({ kind: 'evtx', file });
+    else if (!REPO_FILE.test(path.basename(file))) notes.push({ file, level: 'skipped', message: 'not evidence (no EVTX signature, not a WMI repository file)' });
+  };
+  const visitDir = (dir: string, depth: number): void => {
+    let real: string;
+    try {
+      real = fs.realpathSync(dir);
+    } catch {
+      notes.push({ file: dir, level: 'warning', message: 'unreadable folder; skipped' });
+      return;
+    }
+    if (seen.has(real)) return; // a link loop or the same folder given twice
+    seen.add(real);
+    if (depth > MAX_DEPTH) {
+      notes.push({ file: dir, level: 'warning', message: `deeper than ${MAX_DEPTH} levels; not walked` });
+      return;
+    }
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      notes.push({ file: dir, level: 'warning', message: `unreadable folder (${(e as NodeJS.ErrnoException).code ?? String(e)}); skipped` });
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    if (isRepositoryDir(dir, entries.filter((e) => e.isFile()).map((e) => e.name))) out.push({ kind: 'cim', dir });
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() || (e.isSymbolicLink() && isDir(p))) visitDir(p, depth + 1);
+      else if (e.isFile()) visitFile(p);
+    }
+  };
+  for (const p of paths) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      notes.push({ file: p, level: 'error', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` });
+      continue;
+    }
+    if (st.isDirectory()) visitDir(p, 0);
+    else visitFile(p);
+  }
+  return out;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const LAYOUT_PARTS = new Set([
+  'repository', 'fs', 'wbem', 'system32', 'windows', 'c', 'c:', 'c%3a', '%5c%5c.%5cc%3a', 'auto', 'uploads', 'ntfs', 'mft', 'file', 'files',
+  'volume', 'tout', 'collection', 'kape', 'triage', 'evidence', 'output', 'results',
+]);
+
+/**
+ * Host name from the folder layout of a repository (`HOST\C\Windows\System32\wbem\Repository`, Velociraptor
+ * `…\<client id>\uploads\auto\C%3A\Windows\…`): the nearest folder above the Windows tree that is not part of
+ * a known collector layout. Null when nothing fits.
+ */
+export function hostFromLayout(dir: string): string | null {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  const win = parts.map((p) => p.toLowerCase()).lastIndexOf('windows');
+  const start = win >= 0 ? win - 1 : parts.length - 1;
+  for (let i = start; i >= 0; i--) {
+    const p = parts[i]!;
+    if (LAYOUT_PARTS.has(p.toLowerCase()) || /^repository\.\d+$/i.test(p) || /^[a-z]$/i.test(p)) continue;
+    return p;
+  }
+  return null;
+}

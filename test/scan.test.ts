@@ -1,0 +1,129 @@
+/**
+ * `wmiscope scan` end to end through the CLI, on real samples (../shared, skipped with a message when absent),
+ * on the bundled fixture, and on repositories written by the test builder.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Finding, ScanResult } from '../src/model/types.js';
+import { evtxSample, repoRoot, skipReason } from './support/samples.js';
+import { standardFixtures } from './support/cim-builder.js';
+
+const cli = join(repoRoot(), 'dist/src/cli/main.js');
+const WIN10 = resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
+
+function scanJson(...args: string[]): { code: number; result: ScanResult; err: string } {
+  const r = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'json', ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return { code: r.status ?? -1, result: JSON.parse(r.stdout) as ScanResult, err: r.stderr };
+}
+
+const names = (f: Finding): string => `${f.filter?.name ?? '-'} / ${f.consumer?.className ?? '-'}:${f.consumer?.name ?? '-'}`;
+
+test('bundled fixture: BotFilter82 -> BotConsumer23 created then deleted is one deleted subscription with its history', () => {
+  const { code, result } = scanJson(join(repoRoot(), 'test/fixtures/evtx'));
+  assert.ok(code === 0 || code === 1, `exit ${code}`);
+  const bot = result.findings.filter((f) => f.filter?.name === 'BotFilter82');
+  assert.equal(bot.length, 1);
+  const f = bot[0]!;
+  assert.deepEqual([f.host, f.namespace, f.status, f.consumer?.className, f.consumer?.name], ['IEWIN7', 'ROOT\\subscription', 'deleted', 'CommandLineEventConsumer', 'BotConsumer23']);
+  assert.ok(f.binding, 'binding observed');
+  const history = f.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.part}:${o.action}`);
+  assert.deepEqual(history, ['consumer:created', 'binding:created', 'filter:created', 'consumer:deleted', 'filter:deleted', 'binding:deleted']);
+  assert.equal(f.consumer?.values['CommandLineTemplate'], 'c:\\Windows\\System32\\cmd.exe');
+  assert.equal(f.firstSeen, f.observations[0]!.time);
+  const sysmon = f.coverage.find((c) => c.source.startsWith('Sysmon'))!;
+  assert.equal(sysmon.saw, true);
+  const repo = f.coverage.find((c) => c.source === 'WMI repository')!;
+  assert.deepEqual([repo.saw, repo.reason], [false, 'no repository supplied']);
+  // the evidence list names the log and its host
+  assert.ok(result.evidence.some((e) => e.kind === 'evtx' && e.host === 'IEWIN7' && /Sysmon/.test(e.detail)));
+});
+
+test('WMIGhost: JScript ActiveScript consumer, modified, script analysed', { skip: skipReason }, () => {
+  const { result } = scanJson(evtxSample('EVTX-ATTACK-SAMPLES/wmighost_sysmon_20_21_1.evtx'));
+  const f = result.findings.find((x) => x.consumer?.name === 'ProbeScriptFint')!;
+  assert.ok(f);
+  assert.equal(f.consumer?.className, 'ActiveScriptEventConsumer');
+  assert.ok(f.observations.some((o) => o.action === 'modified'));
+  assert.ok(['critical', 'high'].includes(f.severity), f.severity);
+  assert.ok(f.reasons.length >= 2, JSON.stringify(f.reasons.map((r) => r.id)));
+  assert.match(f.summary, /sXmlUrl|var /);
+});
+
+test('PowerLurk: filter and consumer "Evil" without binding; the PowerShell log attributes creation to Set-WmiInstance', { skip: skipReason }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-scan-'));
+  try {
+    for (const f of ['ID19-20-WMI registration via PowerLurk.evtx', 'ID800-4103-4104-WMI registration via PowerLurk.evtx']) copyFileSync(evtxSample(`hayabusa-sample-evtx/${f}`), join(dir, f));
+    const { result } = scanJson(dir);
+    const evil = result.findings.find((x) => x.filter?.name === 'Evil')!;
+    assert.deepEqual([evil.status, evil.consumer?.name, evil.binding], ['orphan', 'Evil', null]);
+    assert.equal(evil.filter?.values['Query'], "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName='notepad.exe'");
+    const ps = result.findings.find((x) => x.observations.some((o) => o.source === 'powershell'))!;
+    assert.ok(ps, 'a finding from the PowerShell evidence');
+    const techniques = new Set(ps.observations.filter((o) => o.source === 'powershell').map((o) => o.details['technique']));
+    assert.deepEqual([...techniques], ['Set-WmiInstance']);
+    assert.deepEqual(
+      [...new Set(ps.observations.map((o) => o.part))].sort(),
+      ['binding', 'consumer', 'filter'],
+    );
+    assert.equal(ps.host, 'fs01.offsec.lan');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Win10 repository: the SCM subscription is active and allow-listed at info; exit 0', { skip: skipReason }, () => {
+  const { code, result } = scanJson(WIN10, '--host', 'WIN10SAMPLE');
+  assert.equal(code, 0);
+  assert.equal(result.findings.length, 1);
+  const f = result.findings[0]!;
+  assert.deepEqual([f.host, f.namespace, f.status, f.severity], ['WIN10SAMPLE', 'ROOT\\subscription', 'active', 'info']);
+  assert.deepEqual(names(f), 'SCM Event Log Filter / NTEventLogEventConsumer:SCM Event Log Consumer');
+  assert.ok(f.allowlisted);
+  const noDefault = scanJson(WIN10, '--host', 'WIN10SAMPLE', '--no-default-allowlist').result.findings[0]!;
+  assert.equal(noDefault.allowlisted, null);
+});
+
+test('builder repository with a Sysmon log beside it: custom-namespace consumers rank high, "missed by Sysmon (namespace not covered)"', () => {
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-host-'));
+  try {
+    const repoDir = join(root, 'HOSTB', 'C', 'Windows', 'System32', 'wbem', 'Repository');
+    mkdirSync(repoDir, { recursive: true });
+    standardFixtures(repoDir);
+    const logs = join(root, 'HOSTB', 'C', 'Windows', 'System32', 'winevt', 'Logs');
+    mkdirSync(logs, { recursive: true });
+    copyFileSync(join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx'), join(logs, 'Microsoft-Windows-Sysmon%4Operational.evtx'));
+    const { code, result } = scanJson(root);
+    assert.equal(code, 1, 'high findings → exit 1');
+    const legit = result.findings.find((x) => x.consumer?.name === 'LegitScript')!;
+    assert.equal(legit.namespace, 'ROOT\\totallylegit');
+    assert.equal(legit.status, 'active');
+    assert.ok(['critical', 'high'].includes(legit.severity), legit.severity);
+    const sysmon = legit.coverage.find((c) => c.source.startsWith('Sysmon'))!;
+    assert.equal(sysmon.saw, false);
+    assert.match(sysmon.reason!, /^namespace not covered/);
+    const nested = result.findings.find((x) => x.consumer?.name === 'NestedCmd')!;
+    assert.equal(nested.namespace, 'ROOT\\cimv2\\x');
+    assert.ok(['critical', 'high'].includes(nested.severity), nested.severity);
+    // the repository and the log of one collection are one host
+    assert.ok(result.hosts.includes('IEWIN7'));
+    assert.equal(legit.host, 'IEWIN7');
+    // deleted objects carved from residue appear as findings too
+    assert.ok(result.findings.some((x) => x.consumer?.name === 'DeletedConsumer' && (x.status === 'residual' || x.status === 'deleted')));
+    // the SCM trio of the fixture is allow-listed
+    assert.ok(result.findings.some((x) => x.filter?.name === 'SCM Event Log Filter' && x.allowlisted && x.severity === 'info'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('not evidence: files are skipped with a reason in verbose mode; a missing path is an I/O error (exit 2)', () => {
+  const r = spawnSync(process.execPath, [cli, 'scan', '-v', '-f', 'json', join(repoRoot(), 'package.json')], { encoding: 'utf8' });
+  assert.match(r.stderr, /package\.json: skipped: not evidence/);
+  assert.equal((JSON.parse(r.stdout) as ScanResult).findings.length, 0);
+  const missing = spawnSync(process.execPath, [cli, 'scan', '-q', join(repoRoot(), 'no-such-dir')], { encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+});
