@@ -11,13 +11,28 @@ import { join, resolve } from 'node:path';
 import type { Finding, ScanResult } from '../src/model/types.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 import { standardFixtures } from './support/cim-builder.js';
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+
+const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
+ajv.addSchema(schema);
+const validate = ajv.getSchema(schema.$id)!;
+
+function assertSchema(result: ScanResult): void {
+  assert.ok(validate(result), JSON.stringify(validate.errors?.slice(0, 3)));
+}
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const WIN10 = resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
 
+/** Scan through the CLI; every JSON result is checked against schema/finding.schema.json. */
 function scanJson(...args: string[]): { code: number; result: ScanResult; err: string } {
   const r = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'json', ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  return { code: r.status ?? -1, result: JSON.parse(r.stdout) as ScanResult, err: r.stderr };
+  const result = JSON.parse(r.stdout) as ScanResult;
+  assertSchema(result);
+  return { code: r.status ?? -1, result, err: r.stderr };
 }
 
 const names = (f: Finding): string => `${f.filter?.name ?? '-'} / ${f.consumer?.className ?? '-'}:${f.consumer?.name ?? '-'}`;

@@ -17,6 +17,9 @@ export interface DecodedPayload {
   depth: number;
 }
 
+/** At most this many payloads are decoded from one text (and as many again from inside them). */
+const MAX_PAYLOADS = 16;
+
 /** Longest payload text decoded (characters); longer base64 is decoded up to this many characters. */
 const MAX_DECODED = 1_000_000;
 
@@ -73,22 +76,24 @@ function decodeOnce(text: string, depth: number): DecodedPayload[] {
     for (const m of text.matchAll(ENC_FLAG)) {
       const decoded = decodeUtf16Base64(m[2]!);
       if (decoded !== null) out.push({ via: m[1]!, encoded: m[2]!, text: decoded, depth });
+      if (out.length >= MAX_PAYLOADS) return out;
     }
   }
   for (const m of text.matchAll(FROM_B64)) {
     const decoded = decodeUtf16Base64(m[2]!) ?? decodeUtf8Base64(m[2]!);
     if (decoded !== null) out.push({ via: m[1]!, encoded: m[2]!.replace(/\s+/g, ''), text: decoded, depth });
+    if (out.length >= MAX_PAYLOADS) return out;
   }
   return out;
 }
 
 /**
  * Every encoded PowerShell payload in `text`, and those inside them (one level of nesting: a decoded command
- * that itself runs `powershell -enc …` is decoded too, and no deeper).
+ * that itself runs `powershell -enc …` is decoded too, and no deeper); at most 16 of each level.
  */
 export function decodePayloads(text: string): DecodedPayload[] {
   const first = decodeOnce(text, 1);
-  const nested = first.flatMap((p) => decodeOnce(p.text, 2));
+  const nested = first.flatMap((p) => decodeOnce(p.text, 2)).slice(0, MAX_PAYLOADS);
   return [...first, ...nested];
 }
 

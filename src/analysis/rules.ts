@@ -113,7 +113,7 @@ export const RULES: ReadonlyArray<RuleInfo> = [
   { id: 'payload-dynamic-code', title: 'Payload runs code built at run time (eval, Execute, IEX / Invoke-Expression)', attack: ['T1059', 'T1027'], score: 15 },
   { id: 'payload-obfuscation', title: 'Obfuscated payload (char-code building, XOR, compression, long base64, escape tricks)', attack: ['T1027'], score: 15 },
   { id: 'payload-fileless-storage', title: 'Payload read from a WMI class property or the registry (fileless storage)', attack: ['T1027.011'], score: 20 },
-  { id: 'script-process-start', title: 'Script starts processes (WScript.Shell, Run, Exec, ShellExecute, Win32_Process.Create)', attack: ['T1059.005', 'T1059.007'], score: 20 },
+  { id: 'script-process-start', title: 'Script starts processes (WScript.Shell, .Run, ShellExecute, Win32_Process.Create, Start-Process)', attack: ['T1059.005', 'T1059.007'], score: 20 },
   { id: 'static-class-payload', title: 'WMI class holding a large payload string (WannaMine pattern)', attack: ['T1027.011'], score: 25 },
   { id: 'trigger-uptime', title: 'Startup / uptime performance-counter trigger (Win32_PerfFormattedData_PerfOS_System)', attack: ['T1546.003'], score: 15 },
   { id: 'trigger-schedule', title: 'Time-of-day schedule trigger (Win32_LocalTime / Win32_UTCTime)', attack: ['T1546.003'], score: 10 },
@@ -175,10 +175,10 @@ const RE = {
   stealth:
     /(?:^|[\s"'])[-/\u2013\u2014](?:w(?:i(?:n(?:d(?:o(?:w(?:s(?:t(?:y(?:l(?:e)?)?)?)?)?)?)?)?)?)?\s+["']?(?:hidden|hid|h|1)\b|nop(?:rofile)?\b|noni(?:nteractive)?\b|(?:ep|ex|exe|exec|executionpolicy)\s+["']?(?:bypass|unrestricted)\b)/gi,
   download:
-    /Net\.WebClient|\.Download(?:String|File|Data)(?:Async)?\b|Invoke-WebRequest|Invoke-RestMethod|(?<![\w-])(?:iwr|irm)\s+["']?(?:https?:|\$)|Start-BitsTransfer|bitsadmin(?:\.exe)?\s[^\r\n]*\/transfer|certutil(?:\.exe)?\s[^\r\n]*-urlcache|\b(?:curl|wget)(?:\.exe)?\s+[^\r\n]*(?:https?|ftp):\/\/|(?:Server)?XMLHTTP\b|Microsoft\.XmlHttp|WinHttp\.WinHttpRequest|ADODB\.Stream|Net\.Http\.HttpClient|mshta(?:\.exe)?\s+["']?(?:https?|ftp):|regsvr32(?:\.exe)?\s[^\r\n]*\/i:\s*["']?(?:https?|ftp):|Net\.Sockets\.TCPClient/gi,
+    /Net\.WebClient|\.Download(?:String|File|Data)(?:Async)?\b|Invoke-WebRequest|Invoke-RestMethod|(?<![\w-])(?:iwr|irm)\s+["']?(?:https?:|\$)|Start-BitsTransfer|bitsadmin(?:\.exe)?\s[^\r\n]{0,300}\/transfer|certutil(?:\.exe)?\s[^\r\n]{0,300}-urlcache|\b(?:curl|wget)(?:\.exe)?\s+[^\r\n]{0,300}(?:https?|ftp):\/\/|(?:Server)?XMLHTTP\b|Microsoft\.XmlHttp|WinHttp\.WinHttpRequest|ADODB\.Stream|Net\.Http\.HttpClient|mshta(?:\.exe)?\s+["']?(?:https?|ftp):|regsvr32(?:\.exe)?\s[^\r\n]{0,300}\/i:\s*["']?(?:https?|ftp):|Net\.Sockets\.TCPClient/gi,
   lolbin: new RegExp(`\\b(${Object.keys(LOLBIN_ATTACK).join('|')})(?:\\.exe)?(?![\\w.])`, 'gi'),
   userPath:
-    /%(?:temp|tmp|appdata|localappdata|public|programdata|userprofile)%|\$env:(?:temp|tmp|appdata|localappdata|public|programdata|userprofile)\b|\\+(?:AppData|Temp|Tmp|Users\\+Public|ProgramData|PerfLogs|\$Recycle\.Bin|Downloads)(?:\\+|["'\s]|$)|\[(?:System\.)?IO\.Path\]::GetTempPath/gim,
+    /%(?:temp|tmp|appdata|localappdata|public|programdata|userprofile)%|\$env:(?:temp|tmp|appdata|localappdata|public|programdata|userprofile)\b|(?<!\\)\\+(?:AppData|Temp|Tmp|Users\\+Public|ProgramData|PerfLogs|\$Recycle\.Bin|Downloads)(?:\\+|["'\s]|$)|\[(?:System\.)?IO\.Path\]::GetTempPath/gim,
   url: /\b(?:https?|ftp|wss?):\/\/[^\s'"<>`;)]+/gi,
   ipv4: /(?<![\w.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\w.])/g,
   unc: /(?<![\\\w])\\\\(?![.?]\\)[A-Za-z0-9][A-Za-z0-9.-]*\\[^\s\\"']+/g,
@@ -186,7 +186,7 @@ const RE = {
   obfuscation:
     /String\.fromCharCode|(?:Chr[WB]?\s*\(\s*[^()]{1,8}\s*\)\s*[&+]\s*){3,}|(?:\[char\]\s*\(?\s*\d+\s*\)?\s*[+,]\s*){3,}|\[char\[\]\]|-bxor\b|\bXor\b|FromBase64(?:String|Transform)|IO\.Compression\.(?:GZipStream|DeflateStream)|\bStrReverse\s*\(|\[\s*-\s*1\s*\.\.\s*-|\bunescape\s*\(|(?:\\x[0-9a-f]{2}){8,}|(?:%u[0-9a-f]{4}){4,}|-join\s*\(?\s*\(?\s*\[char/gi,
   fileless:
-    /\[wmiclass\]|\.Properties\s*\[\s*['"]|\.Properties_\s*[.(]|\.Properties\.Item\s*\(|Get-ItemProperty(?:Value)?\s[^\r\n]*\bHK(?:LM|CU|EY_LOCAL_MACHINE|EY_CURRENT_USER)|\bRegRead\s*\(|\.(?:GetStringValue|GetBinaryValue)\b|\[Microsoft\.Win32\.Registry\]/gi,
+    /\[wmiclass\]|\.Properties\s*\[\s*['"]|\.Properties_\s*[.(]|\.Properties\.Item\s*\(|Get-ItemProperty(?:Value)?\s[^\r\n]{0,300}\bHK(?:LM|CU|EY_LOCAL_MACHINE|EY_CURRENT_USER)|\bRegRead\s*\(|\.(?:GetStringValue|GetBinaryValue)\b|\[Microsoft\.Win32\.Registry\]/gi,
   processStart: /WScript\.Shell|Shell\.Application|\.ShellExecute\b|\.Run\b(?=\s*[("'\w])|Win32_Process\b[^\r\n]{0,80}\bCreate\b|Start-Process\b/gi,
   base64Blob: /[A-Za-z0-9+/]{200,}={0,2}/g,
 };
@@ -415,7 +415,8 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
 
   // -- stored payloads (static classes, WannaMine): objects that are not subscription parts
   for (const o of input.observations) {
-    if (o.part !== null) continue;
+    // Repository objects only: a long PowerShell script block in a log is not a stored payload.
+    if (o.part !== null || (o.source !== 'cim' && o.source !== 'cim-residue') || !o.className) continue;
     const big = Object.entries(o.details).find(([, v]) => typeof v === 'string' && v.length >= STATIC_PAYLOAD_CHARS);
     if (big) {
       fire('static-class-payload', `${o.namespace ? `${o.namespace}:` : ''}${o.className ?? '(class)'}${o.name ? ` "${o.name}"` : ''} property ${big[0]} holds ${(big[1] as string).length} characters: ${oneLine(big[1] as string, 60)}`);

@@ -87,7 +87,14 @@ export function observeEvtx(file: string, notes: EvidenceNote[]): { observations
   } finally {
     reader.close();
   }
-  for (const w of reader.warnings) notes.push({ file, level: 'warning', message: `[${w.code}] ${w.message}` });
+  // one note per kind of damage; carved slack that no longer parses is expected and only counted
+  const byCode = new Map<string, string[]>();
+  for (const w of reader.warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w.message]);
+  for (const [code, msgs] of byCode) {
+    if (code === 'recovered-unparsable') notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} record signature(s) in slack did not parse (overwritten data); first: ${msgs[0]}` });
+    else if (msgs.length > 3) notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} times; first: ${msgs[0]}` });
+    else for (const m of msgs) notes.push({ file, level: 'warning', message: `[${code}] ${m}` });
+  }
   // records without a WMI event id were not rendered: give them the file's (single) host when there is one
   const named = [...perHost.keys()].filter((k) => k !== '\u0000');
   const anon = perHost.get('\u0000');
