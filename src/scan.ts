@@ -43,10 +43,10 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();
   let done = 0;
-  const evtx = found.filter((d): d is { kind: 'evtx'; file: string } => d.kind === 'evtx');
+  const evtx = found.filter((d): d is { kind: 'evtx'; file: string; gzip?: boolean } => d.kind === 'evtx');
   const repos = found.filter((d): d is { kind: 'cim'; dir: string } => d.kind === 'cim');
   for (const e of evtx) {
-    const r = observeEvtx(e.file, notes);
+    const r = observeEvtx(e.file, notes, e.gzip === true);
     for (const item of r.items) evidence.push(opts.host ? { ...item, host: opts.host } : item);
     for (const o of r.observations) observations.push(opts.host ? { ...o, host: opts.host } : o);
     opts.onProgress?.(++done, found.length, e.file);

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Finding, ScanResult } from '../src/model/types.js';
@@ -132,6 +133,18 @@ test('builder repository with a Sysmon log beside it: custom-namespace consumers
     assert.ok(result.findings.some((x) => x.filter?.name === 'SCM Event Log Filter' && x.allowlisted && x.severity === 'info'));
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('evidence recognized by content: a gzip\'d log with another extension is read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-gz-'));
+  try {
+    writeFileSync(join(dir, 'sysmon.bin'), gzipSync(readFileSync(join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx'))));
+    const { result } = scanJson(dir);
+    assert.equal(result.evidence.length, 1);
+    assert.ok(result.findings.some((f) => f.filter?.name === 'BotFilter82' && f.status === 'deleted'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -4,9 +4,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import type { EvidenceNote } from '../model/types.js';
 
-export type Discovered = { kind: 'evtx'; file: string } | { kind: 'cim'; dir: string };
+export type Discovered = { kind: 'evtx'; file: string; gzip?: boolean } | { kind: 'cim'; dir: string };
+
+/** The first bytes of a gzip'd file, decompressed from its first 64 KiB only. */
+function gunzipHead(file: string): Buffer | null {
+  const b = head(file, 65536);
+  if (!b || b.length < 2 || b[0] !== 0x1f || b[1] !== 0x8b) return null;
+  try {
+    return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 });
+  } catch {
+    return null;
+  }
+}
 
 const MAX_DEPTH = 40;
 
@@ -51,6 +63,7 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
       return;
     }
     if (b.length >= 8 && b.toString('latin1', 0, 8) === 'ElfFile\0') out.push({ kind: 'evtx', file });
+    else if (b[0] === 0x1f && b[1] === 0x8b && gunzipHead(file)?.toString('latin1', 0, 8) === 'ElfFile\0') out.push({ kind: 'evtx', file, gzip: true });
     else if (!REPO_FILE.test(path.basename(file))) notes.push({ file, level: 'skipped', message: 'not evidence (no EVTX signature, not a WMI repository file)' });
   };
   const visitDir = (dir: string, depth: number): void => {

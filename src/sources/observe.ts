@@ -2,6 +2,8 @@
  * Adapters from evidence to observations: EVTX files (Sysmon 1/19/20/21, WMI-Activity 5857-5861,
  * PowerShell 800/4103/4104, Security 4688) and WMI repositories (live and residual subscription objects).
  */
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
@@ -43,11 +45,12 @@ function consumerClassOfType(type: string | null): string | null {
 const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
 
 /** Observations from one EVTX file; the file's hosts and record span for the evidence list. */
-export function observeEvtx(file: string, notes: EvidenceNote[]): { observations: Observation[]; items: EvidenceItem[] } {
+export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false): { observations: Observation[]; items: EvidenceItem[] } {
   const obs: Observation[] = [];
   let reader: EvtxReader;
   try {
-    reader = EvtxReader.open(file);
+    // a gzip'd copy is decompressed in memory, bounded to 2 GiB
+    reader = gzip ? EvtxReader.fromBuffer(gunzipSync(readFileSync(file), { maxOutputLength: 2 ** 31 - 1 }), { name: file }) : EvtxReader.open(file);
   } catch (e) {
     notes.push({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', message: e instanceof Error ? e.message : String(e) });
     return { observations: [], items: [] };
