@@ -54,8 +54,10 @@ test('bundled fixture: BotFilter82 -> BotConsumer23 created then deleted is one 
   assert.equal(sysmon.saw, true);
   const repo = f.coverage.find((c) => c.source === 'WMI repository')!;
   assert.deepEqual([repo.saw, repo.reason], [false, 'no repository supplied']);
-  // the evidence list names the log and its host
+  // the evidence list names the log and its host; the other fixture logs are other hosts, kept apart
   assert.ok(result.evidence.some((e) => e.kind === 'evtx' && e.host === 'IEWIN7' && /Sysmon/.test(e.detail)));
+  assert.deepEqual(result.hosts, ['DESKTOP-0HIJB49', 'foobar-PC', 'IEWIN7', 'ITBDNS03.itb.ie', 'WEC.ave.local'].sort());
+  assert.ok(result.findings.every((x) => x.host === 'IEWIN7'));
 });
 
 test('WMIGhost: JScript ActiveScript consumer, modified, script analysed', { skip: skipReason }, () => {

@@ -211,6 +211,12 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     };
     make(g[0]!.host, part('filter'), part('consumer'), part('binding'));
   }
+  // context: a consumer provider loaded (WMI-Activity 5857, e.g. CommandLineEventConsumer / wbemcons.dll)
+  // belongs to the one subscription of that host with a consumer of that class, if there is exactly one
+  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'consumer' && x.className)) {
+    const same = drafts.filter((x) => low(x.host) === low(o.host) && low(x.consumer?.className) === low(o.className));
+    if (same.length === 1) same[0]!.observations.push(o);
+  }
   // context: process starts and provider loads tie to a consumer when the command line matches
   for (const o of context) {
     const cmd = low(String(o.details['CommandLine'] ?? ''));
