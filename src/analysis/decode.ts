@@ -4,6 +4,7 @@
  * dash look-alike), `[Convert]::FromBase64String('…')` literals, nested once more inside the decoded text.
  * Nothing here executes anything: it is text in, text out.
  */
+import { escapeText } from '../model/text.js';
 
 /** A decoded payload and where it came from. */
 export interface DecodedPayload {
@@ -98,22 +99,7 @@ export function decodePayloads(text: string): DecodedPayload[] {
 }
 
 /** Control characters, bidi overrides and line separators escaped, so the text stays on one line. */
-export function escapeControl(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]/g, (c) => {
-    switch (c) {
-      case '\n':
-        return '\\n';
-      case '\r':
-        return '\\r';
-      case '\t':
-        return '\\t';
-      default: {
-        const n = c.charCodeAt(0);
-        return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-      }
-    }
-  });
-}
+export const escapeControl = escapeText;
 
 /** One line of at most `max` characters (control characters escaped, `…` when cut). */
 export function oneLine(s: string, max = 400): string {

@@ -3,17 +3,11 @@
  * filter + consumer + binding with any of them missing, a status and the full history.
  */
 import type { CoverageEntry, Observation, Part, Status, SubscriptionObject } from '../model/types.js';
+import type { RuleInput } from './rules.js';
 
-/** A subscription before rules run. */
-export interface Draft {
+/** A subscription before rules run: what the rules read, plus its identity and time span. */
+export interface Draft extends Omit<RuleInput, 'consumerChain'> {
   id: string;
-  host: string;
-  namespace: string | null;
-  status: Status;
-  filter: SubscriptionObject | null;
-  consumer: SubscriptionObject | null;
-  binding: SubscriptionObject | null;
-  observations: Observation[];
   firstSeen: string | null;
   lastSeen: string | null;
   who: string[];

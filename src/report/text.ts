@@ -3,6 +3,7 @@
  * and spreadsheets, and width-aware wrapping. Everything here is pure and imports only the model.
  */
 import type { CoverageEntry, Finding, ScanResult, Severity } from '../model/types.js';
+import { escapeText } from '../model/text.js';
 
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
@@ -33,31 +34,7 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/**
- * Characters that must never reach a terminal or a spreadsheet raw: C0 controls (ESC starts terminal escape
- * sequences), DEL, C1 controls (U+009B is a one-byte CSI on some terminals), bidirectional overrides and
- * isolates (they reorder what the reader sees, "Trojan Source"), line/paragraph separators, BOM and lone
- * surrogates. With the `u` flag the surrogate range only matches unpaired halves.
- */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
-
-function escapeChar(c: string): string {
-  switch (c) {
-    case '\n':
-      return '\\n';
-    case '\r':
-      return '\\r';
-    case '\t':
-      return '\\t';
-  }
-  const code = c.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-/** One line of display text: every unsafe character (including newlines and tabs) shown as a visible escape. */
-export function escapeText(s: string): string {
-  return s.replace(UNSAFE, escapeChar);
-}
+export { escapeText };
 
 /** Like `escapeText` but keeps line structure: returns the escaped lines of a multi-line value. */
 export function escapeLines(s: string): string[] {
