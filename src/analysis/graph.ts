@@ -211,6 +211,27 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     const same = drafts.filter((x) => low(x.host) === low(o.host) && low(x.consumer?.className) === low(o.className));
     if (same.length === 1) same[0]!.observations.push(o);
   }
+  // context: a repository class holding a large string belongs to the subscriptions of that host whose
+  // consumer names the class; a class no consumer names is reported on its own
+  for (const o of context.filter((x) => x.source === 'cim' && x.part === null && x.className)) {
+    const cls = low(o.className);
+    const users = drafts.filter((x) => low(x.host) === low(o.host) && x.consumer && Object.values(x.consumer.values).some((v) => typeof v === 'string' && low(v).includes(cls)));
+    if (users.length) users.forEach((d) => d.observations.push(o));
+    else
+      drafts.push({
+        id: stableId(`${low(o.host)}|${low(o.namespace)}|class|${cls}|${Object.keys(o.details).join(',')}`),
+        host: o.host,
+        namespace: o.namespace,
+        status: 'active',
+        filter: null,
+        consumer: null,
+        binding: null,
+        observations: [o],
+        firstSeen: null,
+        lastSeen: null,
+        who: [],
+      });
+  }
   // context: process starts and provider loads tie to a consumer when the command line matches
   for (const o of context) {
     const cmd = low(String(o.details['CommandLine'] ?? ''));

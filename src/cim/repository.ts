@@ -465,6 +465,49 @@ export class CimRepository {
     return keys.map((k) => this.instanceFromKey(h, k)).filter((x): x is CimInstance => x !== null);
   }
 
+  // ---- payload storage -----------------------------------------------------------------------------------
+
+  /**
+   * Strings of at least `minChars` characters stored in class defaults or in instances of classes that are
+   * not subscription classes: where fileless malware keeps its payload (WannaMine's `systemcore_Updater8`).
+   */
+  largeStrings(minChars = 2048): Array<{ namespace: string | null; namespaceHash: string; className: string; property: string; value: string; where: 'class default' | 'instance'; location: CimLocation }> {
+    this.resolveNames();
+    const out: Array<{ namespace: string | null; namespaceHash: string; className: string; property: string; value: string; where: 'class default' | 'instance'; location: CimLocation }> = [];
+    const big = (v: CimValue): string | null => {
+      if (typeof v === 'string') return v.length >= minChars ? v : null;
+      if (Array.isArray(v)) {
+        const joined = v.filter((x): x is string => typeof x === 'string').join('');
+        return joined.length >= minChars ? joined : null;
+      }
+      return null;
+    };
+    const sys = this.hash(SYSTEM_NS);
+    for (const g of this.ns.values()) {
+      if (g.hash === sys) continue;
+      for (const classHash of g.cd.keys()) {
+        const c = this.toClass(g.hash, classHash);
+        if (!c || subscriptionKind(c.chain)) continue;
+        for (const p of c.properties) {
+          const v = big(p.default);
+          if (v && p.definedBy === c.name) out.push({ namespace: c.namespace, namespaceHash: g.hash, className: c.name, property: p.name, value: v, where: 'class default', location: c.location });
+        }
+      }
+      for (const [classHash, keys] of g.ci) {
+        const layout = this.layout(g.hash, classHash);
+        if (!layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
+        for (const key of keys) {
+          const inst = this.instanceFromKey(g.hash, key);
+          for (const p of inst?.properties ?? []) {
+            const v = p.source === 'set' ? big(p.value) : null;
+            if (v && inst) out.push({ namespace: inst.namespace, namespaceHash: g.hash, className: inst.className, property: p.name, value: v, where: 'instance', location: inst.location });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   // ---- residue -----------------------------------------------------------------------------------------
 
   /** Classes (by name) whose chain makes them subscription classes, with where their layout is defined. */

@@ -92,10 +92,23 @@ function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: 
 }
 
 export function parseMapping(b: Uint8Array, name: string, version?: CimFormatVersion): MappingFile {
-  const v: CimFormatVersion = version ?? (looksXp(b) ? '2.1' : '2.2');
-  const objects = readSection(b, 0, v, name, 'objects');
-  const index = readSection(b, objects.end, v, name, 'index');
-  return { name, version: v, sequence: objects.section.sequence, id1: objects.section.id1, objects: objects.section, index: index.section };
+  const parse = (v: CimFormatVersion): MappingFile => {
+    const objects = readSection(b, 0, v, name, 'objects');
+    const index = readSection(b, objects.end, v, name, 'index');
+    return { name, version: v, sequence: objects.section.sequence, id1: objects.section.id1, objects: objects.section, index: index.section };
+  };
+  if (version) return parse(version);
+  // the header heuristics pick a layout; when both sections do not parse with it, the other one is tried
+  const first: CimFormatVersion = looksXp(b) ? '2.1' : '2.2';
+  try {
+    return parse(first);
+  } catch (e) {
+    try {
+      return parse(first === '2.1' ? '2.2' : '2.1');
+    } catch {
+      throw e;
+    }
+  }
 }
 
 /** The current map: highest sequence, ties broken by the higher id1 (cim-format.md §2.4); the rest is history. */

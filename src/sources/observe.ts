@@ -278,6 +278,23 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
     });
   };
   repo.residue().forEach(residual);
+  // payload storage: large strings in class defaults or instances (the rules decide what they mean)
+  for (const b of repo.largeStrings()) {
+    obs.push({
+      host,
+      source: 'cim',
+      action: 'present',
+      part: null,
+      namespace: b.namespace ?? `NS_${b.namespaceHash}`,
+      className: b.className,
+      name: null,
+      time: null,
+      user: null,
+      file: `${dir} (${repo.mapping.current})`,
+      location: `${b.where}, ${b.location.key}`,
+      details: { [b.property]: b.value },
+    });
+  }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail: `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces`, records: repo.keys().length, first, last };
   return { observations: obs, item, chains };
