@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { discover, hostFromLayout } from './sources/discover.js';
 import { observeEvtx, observeRepository } from './sources/observe.js';
+import type { LogSummary } from './sources/observe.js';
 import { buildSubscriptions, coverage } from './analysis/graph.js';
 import type { HostSources } from './analysis/graph.js';
 import { evaluate } from './analysis/rules.js';
@@ -41,6 +42,7 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
   const evidence: EvidenceItem[] = [];
   const observations: Observation[] = [];
+  const logs: LogSummary[] = [];
   const chains = new Map<string, string[]>();
   let done = 0;
   const evtx = found.filter((d): d is { kind: 'evtx'; file: string; gzip?: boolean } => d.kind === 'evtx');
@@ -49,6 +51,7 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
     const r = observeEvtx(e.file, notes, e.gzip === true);
     for (const item of r.items) evidence.push(opts.host ? { ...item, host: opts.host } : item);
     for (const o of r.observations) observations.push(opts.host ? { ...o, host: opts.host } : o);
+    for (const l of r.logs) logs.push(opts.host ? { ...l, host: opts.host } : l);
     opts.onProgress?.(++done, found.length, e.file);
   }
   for (const r of repos) {
@@ -79,19 +82,19 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
     if (!s) sources.set(h.toLowerCase(), (s = { sysmon: { present: false, wmiEvents: false }, wmiActivity: { present: false, ids: [] }, powershell: false, repository: false }));
     return s;
   };
-  for (const e of evidence) {
-    const s = src(e.host);
-    if (e.kind === 'cim') s.repository = true;
-    const ids = (/event ids ([\d,]+)/.exec(e.detail)?.[1] ?? '').split(',').filter(Boolean).map(Number);
-    if (/Microsoft-Windows-Sysmon\/Operational/i.test(e.detail)) {
+  for (const e of evidence) if (e.kind === 'cim') src(e.host).repository = true;
+  for (const l of logs) {
+    const s = src(l.host ? hostOf(l.host) : l.host);
+    const has = (re: RegExp): boolean => l.channels.some((c) => re.test(c));
+    if (has(/^Microsoft-Windows-Sysmon\/Operational$/i)) {
       s.sysmon.present = true;
-      if (ids.some((i) => i >= 19 && i <= 21)) s.sysmon.wmiEvents = true;
+      if (l.eventIds.some((i) => i >= 19 && i <= 21)) s.sysmon.wmiEvents = true;
     }
-    if (/Microsoft-Windows-WMI-Activity\/Operational/i.test(e.detail)) {
+    if (has(/^Microsoft-Windows-WMI-Activity\/Operational$/i)) {
       s.wmiActivity.present = true;
-      s.wmiActivity.ids = [...new Set([...s.wmiActivity.ids, ...ids.filter((i) => i >= 5857 && i <= 5861)])];
+      s.wmiActivity.ids = [...new Set([...s.wmiActivity.ids, ...l.eventIds.filter((i) => i >= 5857 && i <= 5861)])];
     }
-    if (/PowerShell/i.test(e.detail)) s.powershell = true;
+    if (has(/PowerShell/i)) s.powershell = true;
   }
   const reposByHost = new Set([...sources].filter(([, s]) => s.repository).map(([h]) => h));
   const drafts = buildSubscriptions(observations, reposByHost);

@@ -45,7 +45,14 @@ function consumerClassOfType(type: string | null): string | null {
 const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
 
 /** Observations from one EVTX file; the file's hosts and record span for the evidence list. */
-export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false): { observations: Observation[]; items: EvidenceItem[] } {
+/** What one log holds for one host: its channels and event ids (for coverage). */
+export interface LogSummary {
+  host: string;
+  channels: string[];
+  eventIds: number[];
+}
+
+export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false): { observations: Observation[]; items: EvidenceItem[]; logs: LogSummary[] } {
   const obs: Observation[] = [];
   let reader: EvtxReader;
   try {
@@ -53,7 +60,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false): 
     reader = gzip ? EvtxReader.fromBuffer(gunzipSync(readFileSync(file), { maxOutputLength: 2 ** 31 - 1 }), { name: file }) : EvtxReader.open(file);
   } catch (e) {
     notes.push({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', message: e instanceof Error ? e.message : String(e) });
-    return { observations: [], items: [] };
+    return { observations: [], items: [], logs: [] };
   }
   const perHost = new Map<string, { channels: Set<string>; records: number; first: string | null; last: string | null; ids: Set<number> }>();
   let firstComputer: string | null = null;
@@ -119,7 +126,8 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false): 
     first: h.first,
     last: h.last,
   }));
-  return { observations: obs, items };
+  const logs: LogSummary[] = [...perHost].map(([host, h]) => ({ host: host === '\u0000' ? '' : host, channels: [...h.channels].filter(Boolean), eventIds: [...h.ids] }));
+  return { observations: obs, items, logs };
 }
 
 function fromRecord(json: EvtxJsonObject, host: string, file: string, location: string): Observation[] {
