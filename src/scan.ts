@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { discover, hostFromLayout } from './sources/discover.js';
 import { observeEvtx, observeRepository } from './sources/observe.js';
-import type { LogSummary } from './sources/observe.js';
+import type { LogSummary } from './sources/input.js';
 import { buildSubscriptions, coverage } from './analysis/graph.js';
 import type { HostSources } from './analysis/graph.js';
 import { evaluate } from './analysis/rules.js';

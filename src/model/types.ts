@@ -6,8 +6,17 @@
 
 export type Part = 'filter' | 'consumer' | 'binding';
 
-/** What kind of evidence an observation came from. */
-export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 'cim' | 'cim-residue';
+/**
+ * What kind of evidence an observation came from. Event sources (`sysmon`, `wmi-activity`, `powershell`,
+ * `process`) are the same whether read from EVTX or from an export. Live state at collection time:
+ * `cim` (repository), `collector` (`wmiscope collector powershell` output), `velociraptor`
+ * (Windows.Persistence.PermanentWMIEvents rows), `autoruns` (autorunsc WMI rows). `wmi-trace` = WMI-Activity
+ * ETW operations (Velociraptor Windows.ETW.WMIEventing: who created or deleted what, with the process).
+ */
+export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 'cim' | 'cim-residue' | 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace';
+
+/** Sources that show what existed when the evidence was collected (action `present`). */
+export const LIVE_SOURCES: readonly SourceKind[] = ['cim', 'collector', 'velociraptor', 'autoruns'];
 
 /** What the source says happened. `present` = the object exists in the repository; `residual` = carved residue. */
 export type Action = 'created' | 'modified' | 'deleted' | 'present' | 'residual' | 'activated' | 'executed' | 'mentioned';
@@ -98,7 +107,11 @@ export interface EvidenceNote {
 /** What was read, per file. */
 export interface EvidenceItem {
   file: string;
-  kind: 'evtx' | 'cim';
+  /**
+   * `evtx` log file; `cim` repository; `export` event export (JSON/JSONL/ECS/nxlog/XML); `velociraptor`
+   * artifact result rows; `autoruns` autorunsc CSV; `collector` `wmiscope collector powershell` output.
+   */
+  kind: 'evtx' | 'cim' | 'export' | 'velociraptor' | 'autoruns' | 'collector';
   host: string;
   /** EVTX: channel(s) and record counts; CIM: repository folder. */
   detail: string;

@@ -51,6 +51,10 @@ const SOURCE_LABEL: Record<SourceKind, string> = {
   process: 'Process',
   cim: 'Repository',
   'cim-residue': 'Repository residue',
+  collector: 'Live WMI (collector)',
+  velociraptor: 'Velociraptor PermanentWMIEvents',
+  autoruns: 'Autoruns',
+  'wmi-trace': 'WMI-Activity trace',
 };
 
 /** "Sysmon WMI consumer created", "WMI-Activity binding activated", "Repository record timestamp", … */

@@ -1,0 +1,111 @@
+/**
+ * Observations from one event record in the EVTX layer's JSON shape: Sysmon 1/19/20/21, WMI-Activity
+ * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
+ */
+import type { EvtxJsonObject } from '../evtx/index.js';
+import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../events/index.js';
+import type { Observation, Part } from '../model/types.js';
+
+type Details = Observation['details'];
+
+function actionOf(op: string): Observation['action'] {
+  const o = op.toLowerCase();
+  return o === 'created' ? 'created' : o === 'deleted' ? 'deleted' : o === 'modified' ? 'modified' : 'mentioned';
+}
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` (Sysmon UtcTime) → ISO-8601. */
+function sysmonUtc(t: string | null): string | null {
+  if (!t) return null;
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)$/.exec(t.trim());
+  return m ? `${m[1]}T${m[2]}Z` : null;
+}
+
+function consumerClassOfType(type: string | null): string | null {
+  if (!type) return null;
+  const t = type.toLowerCase();
+  if (t === 'command line') return 'CommandLineEventConsumer';
+  if (t === 'script') return 'ActiveScriptEventConsumer';
+  return null;
+}
+
+const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
+
+export function fromRecord(json: EvtxJsonObject, host: string, file: string, location: string): Observation[] {
+  const base = { host, file, location };
+  const s = sysmonWmiEvent(json);
+  if (s) {
+    const part: Part = s.part;
+    const details: Details = { eventId: s.eventId, operation: s.operation, ruleName: s.ruleName };
+    let className: string | null = null;
+    let namespace = 'ROOT\\subscription'; // Sysmon logs subscriptions of root\subscription only
+    if (part === 'filter') {
+      className = '__EventFilter';
+      details['Query'] = s.query;
+      details['EventNamespace'] = s.eventNamespace;
+    } else if (part === 'consumer') {
+      className = consumerClassOfType(s.consumerType);
+      details['Type'] = s.consumerType;
+      details[className === 'ActiveScriptEventConsumer' ? 'ScriptText' : 'CommandLineTemplate'] = s.destination;
+    } else {
+      className = '__FilterToConsumerBinding';
+      details['Filter'] = s.filter?.name ?? null;
+      details['Consumer'] = s.consumer?.name ?? null;
+      details['ConsumerClass'] = s.consumer?.className ?? null;
+      if (s.consumer?.namespace) namespace = s.consumer.namespace;
+    }
+    return [{ ...base, source: 'sysmon', action: actionOf(s.operation), part, namespace, className, name: part === 'binding' ? null : s.name, time: sysmonUtc(s.utcTime) ?? s.time, user: s.user, details }];
+  }
+  const w = wmiActivityEvent(json);
+  if (w) {
+    const out: Observation[] = [];
+    const time = w.time;
+    const user = w.fields['User'] ?? null;
+    if (w.eventId === 5861) {
+      const ns = w.namespace ?? null;
+      const fi = w.filterInstance;
+      const ci = w.consumerInstance;
+      const consumerClass = ci?.className ?? w.consumer?.className ?? null;
+      const consumerName = (ci?.properties['Name'] as string | undefined) ?? w.consumer?.name ?? null;
+      out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'binding', namespace: ns, className: '__FilterToConsumerBinding', name: null, time, user, details: { eventId: 5861, Filter: w.filterName ?? null, Consumer: consumerName, ConsumerClass: consumerClass, PossibleCause: w.fields['PossibleCause'] ?? null } });
+      if (fi) {
+        const d: Details = { eventId: 5861 };
+        for (const [k, v] of Object.entries(fi.properties)) d[k] = Array.isArray(v) ? v.join(', ') : (v as string | number | boolean | null);
+        out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: ns, className: '__EventFilter', name: (fi.properties['Name'] as string) ?? w.filterName ?? null, time, user: w.filterCreatorSid ?? user, details: d });
+      }
+      if (ci) {
+        const d: Details = { eventId: 5861 };
+        for (const [k, v] of Object.entries(ci.properties)) d[k] = Array.isArray(v) ? v.join(', ') : (v as string | number | boolean | null);
+        out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'consumer', namespace: ns, className: ci.className, name: consumerName, time, user: w.consumerCreatorSid ?? user, details: d });
+      }
+      return out;
+    }
+    if (w.eventId === 5859) return [{ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: w.namespace ?? null, className: '__EventFilter', name: null, time, user, details: { eventId: 5859, Query: w.query ?? null, Provider: w.fields['Provider'] ?? null, PossibleCause: w.fields['PossibleCause'] ?? null } }];
+    if (w.eventId === 5857 && /eventconsumer|scrcons|wbemcons/i.test(`${w.providerName ?? ''} ${w.providerPath ?? ''}`))
+      return [{ ...base, source: 'wmi-activity', action: 'executed', part: 'consumer', namespace: null, className: w.providerName ?? null, name: null, time, user, details: { eventId: 5857, ProviderName: w.providerName ?? null, ProviderPath: w.providerPath ?? null, HostProcess: w.fields['HostProcess'] ?? null } }];
+    return [];
+  }
+  const ps = powershellWmiEvidence(json);
+  if (ps.length) {
+    return ps.map((p) => {
+      const part: Part | null = p.className === '__EventFilter' ? 'filter' : p.className === '__FilterToConsumerBinding' ? 'binding' : p.className ? 'consumer' : null;
+      // a literal Name in the arguments (`@{Name='x'; …}`), not the ParameterBinding lines (`name="Namespace"; value=…`)
+      const name = /(?<![\w"])Name\s*=\s*(["'])([^"'$]+)\1(?!;\s*value=)/i.exec(p.text)?.[2] ?? null;
+      return { ...base, source: 'powershell', action: 'created', part, namespace: p.namespace, className: p.className, name, time: p.time, user: null, details: { eventId: p.eventId, technique: p.technique, text: p.text.slice(0, 4000) } };
+    });
+  }
+  // process creation: the consumer hosts running, or mofcomp
+  const h = eventHeader(json);
+  if (h && (h.eventId === 1 || h.eventId === 4688)) {
+    const ed = (json['Event'] as EvtxJsonObject)['EventData'] as EvtxJsonObject | null;
+    if (!ed) return [];
+    const str = (k: string): string | null => (typeof ed[k] === 'string' ? (ed[k] as string) : null);
+    const image = str('Image') ?? str('NewProcessName');
+    const parent = str('ParentImage') ?? str('ParentProcessName');
+    const cmd = str('CommandLine');
+    const hit = (image && PROCESS.test(image)) || (parent && /\\(scrcons|wmiprvse)\.exe$/i.test(parent));
+    if (!hit) return [];
+    return [{ ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: h.time, user: str('User') ?? str('SubjectUserName'), details: { eventId: h.eventId, Image: image, ParentImage: parent, CommandLine: cmd } }];
+  }
+  return [];
+}
+

@@ -1,0 +1,112 @@
+/**
+ * The contract every evidence adapter implements: an input (a file on disk, or a member of a zip) in,
+ * observations out. Adapters recognize their format by content ({@link Adapter.detect}), never by name.
+ */
+import * as fs from 'node:fs';
+import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+
+/** What one log (or export) holds for one host: its channels and event ids (for coverage). */
+export interface LogSummary {
+  host: string;
+  channels: string[];
+  eventIds: number[];
+}
+
+/** What an adapter returns for one input. */
+export interface ObserveResult {
+  observations: Observation[];
+  /** One per host the input holds evidence for. */
+  items: EvidenceItem[];
+  /** Event logs and exports: channels and event ids per host, for coverage. */
+  logs: LogSummary[];
+}
+
+export const emptyResult = (): ObserveResult => ({ observations: [], items: [], logs: [] });
+
+/** One piece of evidence to read: a file, or a member of an archive. Sizes come from the file system or the zip directory. */
+export interface EvidenceInput {
+  /** Display name: a path, or `archive.zip!/member/path` (the member name escaped, never used as a path). */
+  name: string;
+  size: number;
+  /** The first `n` bytes (fewer when the input is shorter). */
+  head(n: number): Promise<Buffer>;
+  /** The whole content. Callers bound the size before calling. */
+  read(): Promise<Buffer>;
+  /** The content as a stream of chunks (for inputs too large to hold). */
+  chunks(): AsyncIterable<Buffer>;
+}
+
+export interface ObserveContext {
+  notes: EvidenceNote[];
+  /** Attribute all observations to this host (`--host`, or a Velociraptor client of a collection zip). */
+  host?: string;
+}
+
+/** A text or JSON evidence format. */
+export interface Adapter {
+  /** Short name used in evidence items and notes (`ecs`, `evtx-json`, `velociraptor`, …). */
+  format: string;
+  /** True when `head` (the first 64 KiB, decoded as UTF-8 with any BOM removed) looks like this format. */
+  detect(head: string): boolean;
+  observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult>;
+}
+
+/** Largest input an adapter reads whole (`read()`); larger inputs must be streamed or are refused with a note. */
+export const MAX_WHOLE_INPUT = 512 * 1024 * 1024;
+
+/** An input backed by a file on disk. */
+export function fileInput(file: string): EvidenceInput {
+  const size = (() => {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  })();
+  return {
+    name: file,
+    size,
+    async head(n: number): Promise<Buffer> {
+      const fh = await fs.promises.open(file, 'r');
+      try {
+        const b = Buffer.alloc(n);
+        const { bytesRead } = await fh.read(b, 0, n, 0);
+        return b.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    },
+    read: () => fs.promises.readFile(file),
+    chunks: () => fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+  };
+}
+
+/** An input backed by a buffer (tests, decompressed members). */
+export function bufferInput(name: string, data: Buffer): EvidenceInput {
+  return {
+    name,
+    size: data.length,
+    head: async (n: number) => data.subarray(0, n),
+    read: async () => data,
+    async *chunks() {
+      for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+    },
+  };
+}
+
+/** UTF-8 text of a head buffer with any BOM removed (UTF-16 LE/BE text is decoded too). */
+export function headText(b: Buffer): string {
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return b.subarray(2).toString('utf16le');
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
+    const s = Buffer.from(b.subarray(2, 2 + ((b.length - 2) & ~1)));
+    return s.swap16().toString('utf16le');
+  }
+  const t = b.toString('utf8');
+  return t.charCodeAt(0) === 0xfeff ? t.slice(1) : t;
+}
+
+/** Whole text of an input (BOM and UTF-16 handled), refusing inputs over {@link MAX_WHOLE_INPUT}. */
+export async function readText(input: EvidenceInput): Promise<string> {
+  if (input.size > MAX_WHOLE_INPUT) throw new Error(`${input.size} bytes is over the ${MAX_WHOLE_INPUT}-byte limit for this format`);
+  return headText(await input.read());
+}

@@ -1,0 +1,110 @@
+/**
+ * Event records in the shape of the EVTX layer's JSON (`Event.System`, `Event.EventData`, `Event.UserData`),
+ * from any source: EVTX files, JSON/XML exports, Velociraptor rows. One tally per input keeps the per-host
+ * record counts, time span, channels and event ids that coverage and the evidence list need.
+ */
+import type { EvtxJsonObject } from '../evtx/index.js';
+import { eventHeader } from '../events/index.js';
+import type { EvidenceItem } from '../model/types.js';
+import type { LogSummary, ObserveResult } from './input.js';
+import { fromRecord } from './events.js';
+
+/** Event ids worth rendering for WMI subscriptions. */
+export const WMI_EVENT_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
+
+interface HostCounts {
+  channels: Set<string>;
+  records: number;
+  first: string | null;
+  last: string | null;
+  ids: Set<number>;
+}
+
+/** Per-host bookkeeping of an input's records. Host '' = the record did not say. */
+export class HostTally {
+  readonly perHost = new Map<string, HostCounts>();
+
+  add(host: string, channel: string | null, eventId: number | null, time: string | null, countTime = true): void {
+    let h = this.perHost.get(host);
+    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, first: null, last: null, ids: new Set() }));
+    if (channel) h.channels.add(channel);
+    h.records++;
+    if (eventId !== null) h.ids.add(eventId);
+    if (countTime && time) {
+      if (!h.first || time < h.first) h.first = time;
+      if (!h.last || time > h.last) h.last = time;
+    }
+  }
+
+  /** Records without a host go to the input's single named host, when there is exactly one. */
+  private merge(): void {
+    const named = [...this.perHost.keys()].filter((k) => k !== '');
+    const anon = this.perHost.get('');
+    if (!anon || named.length !== 1) return;
+    const h = this.perHost.get(named[0]!)!;
+    h.records += anon.records;
+    anon.channels.forEach((c) => h.channels.add(c));
+    anon.ids.forEach((c) => h.ids.add(c));
+    if (anon.first && (!h.first || anon.first < h.first)) h.first = anon.first;
+    if (anon.last && (!h.last || anon.last > h.last)) h.last = anon.last;
+    this.perHost.delete('');
+  }
+
+  items(file: string, kind: EvidenceItem['kind'], prefix = ''): EvidenceItem[] {
+    this.merge();
+    return [...this.perHost].map(([host, h]) => ({
+      file,
+      kind,
+      host,
+      detail: `${prefix}${[...h.channels].join(', ')}; event ids ${[...h.ids].sort((a, b) => a - b).join(',')}`,
+      records: h.records,
+      first: h.first,
+      last: h.last,
+    }));
+  }
+
+  logs(): LogSummary[] {
+    this.merge();
+    return [...this.perHost].map(([host, h]) => ({ host, channels: [...h.channels], eventIds: [...h.ids] }));
+  }
+}
+
+/**
+ * Observations from event records already in the EVTX JSON shape (exports, Velociraptor rows). `host`
+ * overrides the records' Computer. Call {@link add} per record, then {@link result}.
+ */
+export class EventRecordSink {
+  private readonly tally = new HostTally();
+  private readonly observations: ObserveResult['observations'] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly kind: EvidenceItem['kind'],
+    private readonly host?: string,
+  ) {}
+
+  /** One record; `location` says where it is in the input (`line 12`, `record 3`). False when it has no `Event.System`. */
+  add(json: EvtxJsonObject, location: string): boolean {
+    const h = eventHeader(json);
+    if (!h) return false;
+    const host = this.host ?? h.computer ?? '';
+    this.tally.add(host, h.channel, h.eventId, isoTime(h.time));
+    if (WMI_EVENT_IDS.includes(h.eventId)) for (const o of fromRecord(json, host, this.file, location)) this.observations.push(o);
+    return true;
+  }
+
+  result(prefix = ''): ObserveResult {
+    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs() };
+  }
+}
+
+/** A time as ISO-8601 UTC when it parses (`2019-03-19T23:34:25.9362720Z`, `2019-03-19 23:34:25.936`), else as given. */
+export function isoTime(t: string | null): string | null {
+  if (!t) return null;
+  const s = t.trim();
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s)) return s;
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]00:?00| UTC)?$/.exec(s);
+  if (m) return `${m[1]}T${m[2]}Z`;
+  const d = Date.parse(s);
+  return Number.isFinite(d) ? new Date(d).toISOString() : s;
+}
