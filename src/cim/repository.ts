@@ -2,6 +2,7 @@
  * The offline WMI repository: every namespace (named or only hashed), class definitions with their inherited
  * layouts and defaults, instances, and the event-subscription objects in all of them.
  */
+import { gunzipSync } from 'node:zlib';
 import { CimFormatError, findRepository, nameHash, readMaybeGzip } from './files.js';
 import { ObjectStore, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
 import type { MapSection, MappingFile } from './store.js';
@@ -65,6 +66,47 @@ interface Layout {
 export interface CimOpenOptions {
   /** Use this mapping file instead of the current one (e.g. an older MAPPINGn.MAP, to see a previous state). */
   mapping?: string;
+  /**
+   * The repository files as bytes instead of a folder (e.g. members of a collection zip): upper-cased base
+   * names (`INDEX.BTR`, `OBJECTS.DATA`, `MAPPING1.MAP`, …) to contents, gzip'd or not. `dir` is then only a label.
+   */
+  files?: ReadonlyMap<string, Uint8Array>;
+}
+
+interface RepoSource {
+  dir: string;
+  /** Upper-cased base name → a handle `read` understands. */
+  files: Map<string, string>;
+  read(handle: string, maxBytes?: number): Buffer;
+}
+
+function diskFiles(r: { dir: string; files: Map<string, string> }): RepoSource {
+  return { dir: r.dir, files: r.files, read: (f, max) => readMaybeGzip(f, max) };
+}
+
+function memoryFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): RepoSource {
+  const names = new Map<string, string>();
+  for (const k of files.keys()) {
+    const up = k.toUpperCase().replace(/\.GZ$/, '');
+    if (up === 'INDEX.BTR' || up === 'OBJECTS.DATA' || /^MAPPING\d?\.(MAP|VER)$/.test(up) || up === 'INDEX.MAP' || up === 'OBJECTS.MAP') if (!names.has(up) || !k.toLowerCase().endsWith('.gz')) names.set(up, k);
+  }
+  if (!names.has('INDEX.BTR') || ![...names.keys()].some((k) => /^MAPPING\d\.MAP$/.test(k))) throw new CimFormatError(`${dir}: no WMI repository (INDEX.BTR and MAPPING*.MAP needed)`);
+  return {
+    dir,
+    files: names,
+    read(handle, max = 2 ** 31 - 1) {
+      const b = files.get(handle)!;
+      const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+        try {
+          return gunzipSync(buf, { maxOutputLength: max });
+        } catch (e) {
+          throw new CimFormatError(`${dir}/${handle}: gzip data does not decompress (${e instanceof Error ? e.message : String(e)})`);
+        }
+      }
+      return buf;
+    },
+  };
 }
 
 export class CimRepository {
@@ -89,19 +131,19 @@ export class CimRepository {
   private readonly liveIndexPages: Set<number>;
 
   private constructor(dir: string, opts: CimOpenOptions) {
-    const repo = findRepository(dir);
+    const repo = opts.files ? memoryFiles(dir, opts.files) : diskFiles(findRepository(dir));
     this.dir = repo.dir;
     const maps: MappingFile[] = [];
     let mappingVer: number | null = null;
     const ver = repo.files.get('MAPPING.VER');
     if (ver) {
-      const b = readMaybeGzip(ver, 1 << 16);
+      const b = repo.read(ver, 1 << 16);
       if (b.length >= 4) mappingVer = b.readUInt32LE(0);
     }
     for (const [name, file] of repo.files) {
       if (!/^MAPPING\d\.MAP$/.test(name)) continue;
       try {
-        maps.push(parseMapping(readMaybeGzip(file, 1 << 28), name));
+        maps.push(parseMapping(repo.read(file, 1 << 28), name));
       } catch (e) {
         this.warn({ code: 'mapping', message: `${name}: ${e instanceof Error ? e.message : String(e)}`, file: name });
       }
@@ -121,9 +163,9 @@ export class CimRepository {
       if (h.sequence === current.sequence && h.id1 !== current.id1 && !sameTables(h, current))
         this.warn({ code: 'mapping-history', message: `${h.name} has the same sequence ${h.sequence} as ${current.name} but different page tables; ${current.name} chosen by its higher id1`, file: h.name });
     }
-    const btr = readMaybeGzip(repo.files.get('INDEX.BTR')!);
+    const btr = repo.read(repo.files.get('INDEX.BTR')!);
     const objFile = repo.files.get('OBJECTS.DATA');
-    const objects = objFile ? readMaybeGzip(objFile) : new Uint8Array(0);
+    const objects = objFile ? repo.read(objFile) : new Uint8Array(0);
     this.hasObjects = objFile !== undefined;
     if (!objFile) this.warn({ code: 'object-page', message: 'OBJECTS.DATA is missing: keys and namespace hashes only, no records' });
     let root: number;

@@ -19,6 +19,8 @@ export interface ObserveResult {
   items: EvidenceItem[];
   /** Event logs and exports: channels and event ids per host, for coverage. */
   logs: LogSummary[];
+  /** Repositories: each consumer class's inheritance chain, keyed `host|namespace|class` (lower case). */
+  chains?: Map<string, string[]>;
 }
 
 export const emptyResult = (): ObserveResult => ({ observations: [], items: [], logs: [] });

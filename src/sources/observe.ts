@@ -95,11 +95,21 @@ function parseRef(ref: string): { className: string; name: string | null; namesp
   return { namespace: m[1] ? normalizeNamespace(m[1]) : null, className: m[2]!, name: m[3]!.replace(/\\(.)/g, '$1') };
 }
 
-/** Observations from a repository: every live subscription object and every residual one. */
-export function observeRepository(dir: string, host: string, notes: EvidenceNote[]): { observations: Observation[]; item: EvidenceItem | null; chains: Map<string, string[]> } {
+/** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
+export interface RepositoryResult {
+  observations: Observation[];
+  item: EvidenceItem | null;
+  chains: Map<string, string[]>;
+}
+
+/**
+ * Observations from a repository (a folder, or its files as bytes with `dir` as the label): every live
+ * subscription object and every residual one.
+ */
+export function observeRepository(dir: string, host: string, notes: EvidenceNote[], files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
   let repo: CimRepository;
   try {
-    repo = CimRepository.open(dir);
+    repo = CimRepository.open(dir, files ? { files } : {});
   } catch (e) {
     notes.push({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', message: e instanceof Error ? e.message : String(e) });
     return { observations: [], item: null, chains: new Map() };

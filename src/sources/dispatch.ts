@@ -1,0 +1,99 @@
+/**
+ * One input in, observations out: recognize the input by content (EVTX signature, gzip, zip, or one of the
+ * text formats in `formats.ts`) and hand it to the adapter that reads it. Anything unrecognized is `null`
+ * (not evidence), never an error.
+ */
+import { gunzipSync, constants as zc } from 'node:zlib';
+import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
+import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
+import { detectAdapter } from './formats.js';
+import { observeEvtx } from './observe.js';
+import { observeZip } from './zip.js';
+
+export type InputKind = 'evtx' | 'evtx-gzip' | 'zip' | 'gzip-text' | { adapter: string } | null;
+
+const HEAD = 65536;
+
+function isGzip(b: Buffer): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+function gunzipHead(b: Buffer): Buffer | null {
+  try {
+    return gunzipSync(b, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD });
+  } catch (e) {
+    // a head that decompresses to more than HEAD bytes is fine: take what fits
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      try {
+        return gunzipSync(b, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD * 16 }).subarray(0, HEAD);
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+}
+
+/** What kind of evidence the first bytes of an input show. */
+export function classify(head: Buffer): InputKind {
+  if (head.length >= 8 && head.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
+  if (isGzip(head)) {
+    const inner = gunzipHead(head);
+    if (!inner) return null;
+    if (inner.length >= 8 && inner.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx-gzip';
+    return detectAdapter(headText(inner)) ? 'gzip-text' : null;
+  }
+  const a = detectAdapter(headText(head));
+  return a ? { adapter: a.format } : null;
+}
+
+/** Read one input; null when it is not evidence wmiscope reads. `path` = the input's file on disk, when it has one. */
+export async function observeInput(input: EvidenceInput, ctx: ObserveContext, path?: string): Promise<ObserveResult | null> {
+  const head = await input.head(HEAD);
+  const kind = classify(head);
+  if (kind === null) return null;
+  const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host) : r);
+  if (kind === 'evtx' || kind === 'evtx-gzip') {
+    if (path) return withHost(observeEvtx(path, ctx.notes, kind === 'evtx-gzip'));
+    if (input.size > MAX_WHOLE_INPUT * 4) {
+      ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes: too large to read from an archive; skipped` });
+      return null;
+    }
+    return withHost(observeEvtx(input.name, ctx.notes, kind === 'evtx-gzip', await input.read()));
+  }
+  if (kind === 'zip') return observeZip(input, ctx, path);
+  if (kind === 'gzip-text') {
+    let data: Buffer;
+    try {
+      data = gunzipSync(await input.read(), { maxOutputLength: MAX_WHOLE_INPUT });
+    } catch (e) {
+      ctx.notes.push({ file: input.name, level: 'error', message: `gzip data does not decompress within ${MAX_WHOLE_INPUT} bytes (${e instanceof Error ? e.message : String(e)})` });
+      return null;
+    }
+    return observeInput(bufferInput(input.name, data), ctx);
+  }
+  const adapter = detectAdapter(headText(head))!;
+  try {
+    return withHost(await adapter.observe(input, ctx));
+  } catch (e) {
+    ctx.notes.push({ file: input.name, level: 'error', message: `${adapter.format}: ${e instanceof Error ? e.message : String(e)}` });
+    return null;
+  }
+}
+
+/** Every observation, evidence item and log summary attributed to `host`. */
+export function forceHost(r: ObserveResult, host: string): ObserveResult {
+  const logs = new Map<string, { host: string; channels: Set<string>; eventIds: Set<number> }>();
+  for (const l of r.logs) {
+    const m = logs.get('') ?? { host, channels: new Set<string>(), eventIds: new Set<number>() };
+    l.channels.forEach((c) => m.channels.add(c));
+    l.eventIds.forEach((i) => m.eventIds.add(i));
+    logs.set('', m);
+  }
+  return {
+    observations: r.observations.map((o) => ({ ...o, host })),
+    items: r.items.map((i) => ({ ...i, host })),
+    logs: [...logs.values()].map((l) => ({ host, channels: [...l.channels], eventIds: [...l.eventIds] })),
+  };
+}
