@@ -2,13 +2,17 @@
  * The main job as a library call: evidence paths in, explained findings out. Discovery and observation
  * (sources), the subscription graph, coverage and rules (analysis); formatting is left to `report/`.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { Piscina } from 'piscina';
 import { discover, hostFromLayout } from './sources/discover.js';
-import { observeEvtx, observeRepository } from './sources/observe.js';
+import { runTask } from './sources/run.js';
+import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary } from './sources/input.js';
 import { buildSubscriptions, coverage } from './analysis/graph.js';
 import type { HostSources } from './analysis/graph.js';
 import { evaluate } from './analysis/rules.js';
+import { stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, Observation, ScanResult, Severity } from './model/types.js';
@@ -20,6 +24,11 @@ export interface ScanOptions {
   allowlists?: string[];
   /** Use the built-in known-good list (default true). */
   defaultAllowlist?: boolean;
+  /**
+   * Worker threads reading evidence in parallel (one file or repository per task). Default: the machine's
+   * available parallelism, at most 8; 1 = everything in this thread. Output is the same either way.
+   */
+  threads?: number;
   /** Called after each piece of evidence is read. */
   onProgress?: (done: number, total: number, file: string) => void;
   version?: string;
@@ -34,27 +43,70 @@ function collectionRoot(p: string): string | null {
   return i > 0 ? parts.slice(0, i).join(path.sep) : null;
 }
 
-export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
+/** Default worker count: available parallelism, at most 8. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+}
+
+/** Run tasks in order of submission; results come back in the same order whatever the threads. */
+async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void): Promise<TaskResult[]> {
+  // a pool costs a worker start-up and a cold JIT per thread: worth it only with enough tasks
+  if (threads <= 1 || tasks.length < 4) {
+    const out: TaskResult[] = [];
+    for (const t of tasks) {
+      out.push(await runTask(t));
+      progress(t);
+    }
+    return out;
+  }
+  const pool = new Piscina<Task, TaskResult>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: Math.min(threads, tasks.length), minThreads: 1, idleTimeout: 1000 });
+  try {
+    return await Promise.all(
+      tasks.map((t) =>
+        pool.run(t).then(
+          (r) => {
+            progress(t);
+            return r;
+          },
+          (e: unknown): TaskResult => {
+            progress(t);
+            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', message: `worker failed: ${e instanceof Error ? e.message : String(e)}` }] };
+          },
+        ),
+      ),
+    );
+  } finally {
+    await pool.destroy();
+  }
+}
+
+export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
   const notes: EvidenceNote[] = [];
   const found = discover(paths, notes);
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
+  const threads = opts.threads ?? defaultThreads();
   const evidence: EvidenceItem[] = [];
   const observations: Observation[] = [];
   const logs: LogSummary[] = [];
   const chains = new Map<string, string[]>();
   let done = 0;
-  const evtx = found.filter((d): d is { kind: 'evtx'; file: string; gzip?: boolean } => d.kind === 'evtx');
-  const repos = found.filter((d): d is { kind: 'cim'; dir: string } => d.kind === 'cim');
-  for (const e of evtx) {
-    const r = observeEvtx(e.file, notes, e.gzip === true);
-    for (const item of r.items) evidence.push(opts.host ? { ...item, host: opts.host } : item);
-    for (const o of r.observations) observations.push(opts.host ? { ...o, host: opts.host } : o);
-    for (const l of r.logs) logs.push(opts.host ? { ...l, host: opts.host } : l);
-    opts.onProgress?.(++done, found.length, e.file);
-  }
-  for (const r of repos) {
+  const progress = (t: Task): void => opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file);
+  const take = (r: TaskResult): void => {
+    notes.push(...r.notes);
+    if (!r.result) return;
+    evidence.push(...r.result.items);
+    observations.push(...r.result.observations);
+    logs.push(...r.result.logs);
+    for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
+  };
+  // files first (their hosts name the repositories collected beside them), then repositories
+  const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(opts.host ? { host: opts.host } : {}) }] : []));
+  (await runAll(fileTasks, threads, progress)).forEach(take);
+  const repoTasks: Task[] = [];
+  for (const r of found) {
+    if (r.kind !== 'cim') continue;
     // host: --host, else the host of the event logs collected beside it, else the folder layout
     let host = opts.host ?? null;
     if (!host) {
@@ -64,12 +116,9 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
       for (const i of near) counts.set(i.host, (counts.get(i.host) ?? 0) + i.records);
       host = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? hostFromLayout(r.dir) ?? 'unknown';
     }
-    const res = observeRepository(r.dir, host, notes);
-    if (res.item) evidence.push(res.item);
-    observations.push(...res.observations);
-    for (const [k, v] of res.chains) chains.set(`${host.toLowerCase()}|${k}`, v);
-    opts.onProgress?.(++done, found.length, r.dir);
+    repoTasks.push({ kind: 'cim', dir: r.dir, host });
   }
+  (await runAll(repoTasks, threads, progress)).forEach(take);
   // one spelling per host (case-insensitive)
   const display = new Map<string, string>();
   for (const h of [...evidence.map((e) => e.host), ...observations.map((o) => o.host)]) if (h && !display.has(h.toLowerCase())) display.set(h.toLowerCase(), h);
@@ -82,7 +131,14 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
     if (!s) sources.set(h.toLowerCase(), (s = { sysmon: { present: false, wmiEvents: false }, wmiActivity: { present: false, ids: [] }, powershell: false, repository: false }));
     return s;
   };
-  for (const e of evidence) if (e.kind === 'cim') src(e.host).repository = true;
+  for (const e of evidence) {
+    const s = src(e.host);
+    if (e.kind === 'cim') s.repository = true;
+    if (e.kind === 'collector') s.collector = true;
+    if (e.kind === 'autoruns' || (e.kind === 'velociraptor' && /Autoruns/i.test(e.detail))) s.autoruns = true;
+    if (e.kind === 'velociraptor' && /PermanentWMIEvents/i.test(e.detail)) s.velociraptor = true;
+    if (e.kind === 'velociraptor' && /WMIEventing/i.test(e.detail)) s.trace = true;
+  }
   for (const l of logs) {
     const s = src(l.host ? hostOf(l.host) : l.host);
     const has = (re: RegExp): boolean => l.channels.some((c) => re.test(c));
@@ -96,7 +152,8 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
     }
     if (has(/PowerShell/i)) s.powershell = true;
   }
-  const reposByHost = new Set([...sources].filter(([, s]) => s.repository).map(([h]) => h));
+  // hosts whose whole WMI state was read (repository or collector): what is absent there was deleted
+  const reposByHost = new Set([...sources].filter(([, s]) => s.repository || s.collector).map(([h]) => h));
   const drafts = buildSubscriptions(observations, reposByHost);
   const findings: Finding[] = drafts.map((d) => {
     const consumerChain = d.consumer?.className ? chains.get(`${d.host.toLowerCase()}|${(d.consumer.namespace ?? '').toLowerCase()}|${d.consumer.className.toLowerCase()}`) : undefined;
@@ -122,9 +179,11 @@ export function scan(paths: string[], opts: ScanOptions = {}): ScanResult {
       coverage: coverage(d, src(d.host)),
     };
   });
-  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host));
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings };
+  // stacking: counts across hosts (ranks rare entries up before sorting)
+  const fleet = hosts.length > 1 ? stack(findings, hosts) : undefined;
+  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}) };
 }
 
 export { SEVERITY_ORDER };

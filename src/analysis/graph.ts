@@ -2,7 +2,8 @@
  * The subscription graph: observations joined into subscriptions keyed by (host, namespace, class, name),
  * filter + consumer + binding with any of them missing, a status and the full history.
  */
-import type { CoverageEntry, Observation, Part, Status, SubscriptionObject } from '../model/types.js';
+import { LIVE_SOURCES } from '../model/types.js';
+import type { CoverageEntry, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
 import type { RuleInput } from './rules.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
@@ -54,8 +55,13 @@ function objKey(o: Observation): string | null {
 }
 
 /** Latest value of each property across the object's observations; the repository wins over logs. */
+const RANK: Partial<Record<SourceKind, number>> = { cim: 5, collector: 4, velociraptor: 3, autoruns: 3, 'cim-residue': 2 };
+
+/** A source that shows the object existed at collection time. */
+const live = (o: Observation): boolean => LIVE_SOURCES.includes(o.source) && o.action === 'present';
+
 function values(obs: Observation[]): Record<string, string | number | boolean | null> {
-  const order = (o: Observation): number => (o.source === 'cim' ? 3 : o.source === 'cim-residue' ? 2 : 1);
+  const order = (o: Observation): number => RANK[o.source] ?? 1;
   const sorted = [...obs].sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
   const out: Record<string, string | number | boolean | null> = {};
   for (const o of sorted) for (const [k, v] of Object.entries(o.details)) if (v !== null && v !== '' && k !== 'eventId' && k !== 'operation' && k !== 'ruleName') out[k] = v;
@@ -70,7 +76,7 @@ function toSubObject(o: Obj | undefined): SubscriptionObject | null {
 }
 
 function pickNamespace(obs: Observation[]): string | null {
-  const repo = obs.find((o) => o.source === 'cim' && o.namespace);
+  const repo = [...obs].sort((a, b) => (RANK[b.source] ?? 1) - (RANK[a.source] ?? 1)).find((o) => live(o) && o.namespace);
   if (repo) return repo.namespace;
   return obs.find((o) => o.namespace)?.namespace ?? null;
 }
@@ -78,10 +84,13 @@ function pickNamespace(obs: Observation[]): string | null {
 /** Status from what the evidence says (cim-format / issue: active, deleted, residual, logged-only, orphan). */
 function statusOf(parts: Array<Obj | undefined>, repoForHost: boolean): Status {
   const all = parts.flatMap((p) => p?.observations ?? []);
-  const present = all.some((o) => o.source === 'cim');
+  const present = all.some(live);
   const bound = parts[2] !== undefined;
   if (present) {
-    const bindingLive = parts[2]?.observations.some((o) => o.source === 'cim') ?? false;
+    // Velociraptor's PermanentWMIEvents lists subscriptions through their bindings, Autoruns its WMI entries:
+    // what they show is bound; the repository and the collector list every object, bound or not
+    if (!all.some((o) => live(o) && (o.source === 'cim' || o.source === 'collector'))) return 'active';
+    const bindingLive = parts[2]?.observations.some(live) ?? false;
     return bindingLive ? 'active' : 'orphan';
   }
   const logged = all.filter((o) => o.source !== 'cim-residue' && o.time).sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
@@ -131,8 +140,8 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
       objs.set(k, obj);
     }
     if (!obj.namespace && o.namespace) obj.namespace = o.namespace;
-    if (o.source === 'cim' && o.namespace) obj.namespace = o.namespace;
-    if ((!obj.className || o.source === 'cim') && o.className) obj.className = o.className;
+    if (live(o) && o.namespace) obj.namespace = o.namespace;
+    if ((!obj.className || live(o)) && o.className) obj.className = o.className;
     obj.observations.push(o);
   }
   const list = [...objs.values()];
@@ -248,6 +257,14 @@ export interface HostSources {
   wmiActivity: { present: boolean; ids: number[] };
   powershell: boolean;
   repository: boolean;
+  /** `wmiscope collector powershell` output for the host. */
+  collector?: boolean;
+  /** Velociraptor Windows.Persistence.PermanentWMIEvents rows for the host. */
+  velociraptor?: boolean;
+  /** autorunsc output (CSV or Velociraptor rows) for the host. */
+  autoruns?: boolean;
+  /** WMI-Activity ETW operations (Velociraptor Windows.ETW.WMIEventing) for the host. */
+  trace?: boolean;
 }
 
 const SYSMON_CONSUMERS = ['commandlineeventconsumer', 'activescripteventconsumer'];
@@ -283,5 +300,28 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
     const hit = saw('cim') || saw('cim-residue');
     out.push({ source: 'WMI repository', saw: hit, reason: hit ? null : src.repository ? 'not in the repository (deleted and overwritten, or the repository is from another time)' : 'no repository supplied' });
   }
+  // live-query tools: what they list, and what they structurally cannot list (wmi-tradecraft §1, §5)
+  const depth = d.namespace ? d.namespace.split('\\').filter(Boolean).length : 0;
+  const bound = d.binding !== null || d.observations.some((o) => o.part === 'binding');
+  if (src.collector) out.push({ source: 'Live WMI query (wmiscope collector)', saw: saw('collector'), reason: saw('collector') ? null : 'not on the live host when the collector ran (deleted before collection, or in a namespace the collector could not open: see the notes)' });
+  {
+    let blind: string | null = null;
+    if (ns === 'root') blind = 'it does not query ROOT itself';
+    else if (depth > 2) blind = `it enumerates only first-level namespaces of ROOT; this is ${d.namespace}`;
+    else if (ns && ns !== 'root\\subscription' && ns !== 'root\\default') blind = `by default it queries only root/subscription and root/default (every first-level namespace only with AllRootNamespaces); this is ${d.namespace}`;
+    else if (!bound) blind = 'it lists subscriptions through their bindings; an unbound filter or consumer is not listed';
+    if (src.velociraptor || blind) {
+      const hit = saw('velociraptor');
+      out.push({ source: 'Velociraptor PermanentWMIEvents', saw: hit, reason: hit ? null : src.velociraptor ? (blind ? `not listed: ${blind}` : 'not listed (deleted before the collection ran)') : `no rows supplied; it would not list this: ${blind}` });
+    }
+  }
+  {
+    const blind = ns && ns !== 'root\\subscription' && ns !== 'root\\default' ? `it looks only in root\\subscription and root\\default; this is ${d.namespace}` : null;
+    if (src.autoruns || blind) {
+      const hit = saw('autoruns');
+      out.push({ source: 'Autoruns (WMI entries)', saw: hit, reason: hit ? null : src.autoruns ? (blind ? `not listed: ${blind}` : 'not listed (deleted before Autoruns ran)') : `no output supplied; it would not list this: ${blind}` });
+    }
+  }
+  if (src.trace) out.push({ source: 'WMI-Activity trace (ETW)', saw: saw('wmi-trace'), reason: saw('wmi-trace') ? null : 'no create or delete traced (created before the trace session started, or the session missed it)' });
   return out;
 }

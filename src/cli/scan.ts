@@ -3,7 +3,7 @@
  * Exit codes: 0 = no finding at or above --fail-on, 1 = findings at or above it, 2 = usage or I/O error.
  */
 import { writeFileSync } from 'node:fs';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { scan, SEVERITY_ORDER } from '../scan.js';
@@ -20,6 +20,7 @@ interface ScanOpts {
   allowlist?: string[];
   defaultAllowlist: boolean;
   quiet?: boolean;
+  threads?: number;
   verbose?: boolean;
 }
 
@@ -37,14 +38,20 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = no workers)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
+      return n;
+    })
     .option('-q, --quiet', 'no progress bar and no notes on stderr')
     .option('-v, --verbose', 'also list files skipped as not evidence')
-    .action((paths: string[], o: ScanOpts) => {
+    .action(async (paths: string[], o: ScanOpts) => {
       const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       let result;
       try {
-        result = scan(paths, {
+        result = await scan(paths, {
+          ...(o.threads ? { threads: o.threads } : {}),
           ...(o.host ? { host: o.host } : {}),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,

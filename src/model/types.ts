@@ -95,6 +95,49 @@ export interface Finding {
   who: string[];
   allowlisted: { by: string; entry: string } | null;
   coverage: CoverageEntry[];
+  /** How many hosts of the scan have the same subscription (present when the scan covered more than one host). */
+  stack?: StackInfo;
+}
+
+/** A finding's place in the fleet. */
+export interface StackInfo {
+  /** `namespace|class|name|payloadHash`, lower case. */
+  key: string;
+  /** Hash of what the subscription does (consumer properties without name and creator, filter query). */
+  payloadHash: string;
+  /** Distinct hosts with this subscription. */
+  hosts: number;
+  /** Hosts in the scan. */
+  fleetHosts: number;
+  /** On at most 5 % of a fleet of 10 or more hosts (ranked up). */
+  rare: boolean;
+  /** On more than half of a fleet of 10 or more hosts (marked, not allow-listed). */
+  common: boolean;
+}
+
+/** One subscription counted across the fleet. */
+export interface FleetStack {
+  key: string;
+  namespace: string | null;
+  className: string | null;
+  name: string | null;
+  payloadHash: string;
+  summary: string;
+  /** Worst severity among its findings. */
+  severity: Severity;
+  hosts: string[];
+  count: number;
+  common: boolean;
+  rare: boolean;
+}
+
+export interface FleetSummary {
+  /** Distinct hosts in the scan. */
+  hosts: number;
+  /** Below this many hosts nothing is marked rare or common. */
+  minHostsForRanking: number;
+  /** Rarest first. */
+  stacks: FleetStack[];
 }
 
 /** A problem with a piece of evidence: unreadable, damaged, skipped. */
@@ -127,4 +170,6 @@ export interface ScanResult {
   evidence: EvidenceItem[];
   notes: EvidenceNote[];
   findings: Finding[];
+  /** Stacking across hosts, when the scan covered more than one host. */
+  fleet?: FleetSummary;
 }

@@ -132,6 +132,7 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
   out.field('Last seen', f.lastSeen ?? '(unknown)');
   if (f.who.length) out.field('Who', f.who.join('; '));
   out.field('Allowlisted', f.allowlisted ? `yes, by ${f.allowlisted.by}: ${f.allowlisted.entry}` : 'no');
+  if (f.stack) out.field('Fleet', `on ${f.stack.hosts} of ${f.stack.fleetHosts} hosts${f.stack.rare ? ' (rare)' : f.stack.common ? ' (common)' : ''} · payload ${f.stack.payloadHash}`);
   out.field('Observed', count(f.observations.length, 'observation'));
   for (const o of f.observations.slice(0, MAX_OBSERVATIONS)) {
     out.block('    ', observationLine(o), { max: 2 });
@@ -141,6 +142,9 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
     out.line(`    … ${f.observations.length - MAX_OBSERVATIONS} more (all are in --format json / timeline)`);
   out.field('Finding id', f.id);
 }
+
+/** Fleet entries shown in the table (all are in JSON). */
+const MAX_FLEET = 40;
 
 export function formatTable(result: ScanResult, opts: TableOptions = {}): string {
   const width = Math.max(40, Math.floor(opts.width ?? 100));
@@ -157,6 +161,20 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
   if (findings.length === 0) out.line(result.findings.length ? 'No finding at or above the requested severity.' : 'No WMI event subscription found in the evidence read.');
 
   findings.forEach((f, i) => renderFinding(out, f, i + 1, findings.length));
+
+  if (result.fleet) {
+    const fl = result.fleet;
+    out.lines.push('─'.repeat(width));
+    const ranked = fl.hosts >= fl.minHostsForRanking ? '' : ` (fewer than ${fl.minHostsForRanking} hosts: nothing ranked rare or common)`;
+    out.lines.push(out.paint('Fleet', BOLD) + escapeText(`: ${count(fl.hosts, 'host')}, ${count(fl.stacks.length, 'distinct subscription')}, rarest first${ranked}`));
+    for (const st of fl.stacks.slice(0, MAX_FLEET)) {
+      const mark = st.rare ? ' rare' : st.common ? ' common' : '';
+      out.block('  ', `${String(st.count).padStart(4)}/${fl.hosts}${mark}  ${st.severity}  ${st.namespace ?? '?'}  ${st.className ?? '?'} "${st.name ?? '?'}"  ${st.payloadHash}`, { max: 2 });
+      out.block('        ', st.summary || '(nothing recorded)', { max: 1 });
+      if (st.count <= 5) out.block('        on ', st.hosts.join(', '), { max: 2 });
+    }
+    if (fl.stacks.length > MAX_FLEET) out.line(`  … ${fl.stacks.length - MAX_FLEET} more (all are in --format json)`);
+  }
 
   out.lines.push('─'.repeat(width));
   const records = result.evidence.reduce((n, e) => n + e.records, 0);

@@ -1,24 +1,16 @@
 /**
- * Evidence discovery: walk files and folders, recognize evidence by content (EVTX signature, a folder holding
- * the WMI repository file set in any letter case, gzip'd copies of repository files), not by extension.
+ * Evidence discovery: walk files and folders; find folders holding the WMI repository file set (any letter
+ * case, gzip'd copies too) by content. Every other file is a candidate that `dispatch.ts` recognizes by content.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import type { EvidenceNote } from '../model/types.js';
 
-export type Discovered = { kind: 'evtx'; file: string; gzip?: boolean } | { kind: 'cim'; dir: string };
-
-/** The first bytes of a gzip'd file, decompressed from its first 64 KiB only. */
-function gunzipHead(file: string): Buffer | null {
-  const b = head(file, 65536);
-  if (!b || b.length < 2 || b[0] !== 0x1f || b[1] !== 0x8b) return null;
-  try {
-    return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 });
-  } catch {
-    return null;
-  }
-}
+/**
+ * `file`: a candidate file, classified by content when it is read (EVTX, gzip, zip, exports, rows, collector
+ * output); `cim`: a folder holding a WMI repository.
+ */
+export type Discovered = { kind: 'file'; file: string; size: number } | { kind: 'cim'; dir: string };
 
 const MAX_DEPTH = 40;
 
@@ -56,15 +48,10 @@ function isRepositoryDir(dir: string, names: string[]): boolean {
 export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
   const out: Discovered[] = [];
   const seen = new Set<string>();
-  const visitFile = (file: string): void => {
-    const b = head(file, 8);
-    if (b === null) {
-      notes.push({ file, level: 'warning', message: 'unreadable; skipped' });
-      return;
-    }
-    if (b.length >= 8 && b.toString('latin1', 0, 8) === 'ElfFile\0') out.push({ kind: 'evtx', file });
-    else if (b[0] === 0x1f && b[1] === 0x8b && gunzipHead(file)?.toString('latin1', 0, 8) === 'ElfFile\0') out.push({ kind: 'evtx', file, gzip: true });
-    else if (!REPO_FILE.test(path.basename(file))) notes.push({ file, level: 'skipped', message: 'not evidence (no EVTX signature, not a WMI repository file)' });
+  const visitFile = (file: string, size: number): void => {
+    // repository files are read with their folder; an empty file is nothing
+    if (REPO_FILE.test(path.basename(file)) || size === 0) return;
+    out.push({ kind: 'file', file, size });
   };
   const visitDir = (dir: string, depth: number): void => {
     let real: string;
@@ -92,7 +79,7 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory() || (e.isSymbolicLink() && isDir(p))) visitDir(p, depth + 1);
-      else if (e.isFile()) visitFile(p);
+      else if (e.isFile()) visitFile(p, sizeOf(p));
     }
   };
   for (const p of paths) {
@@ -104,9 +91,17 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
       continue;
     }
     if (st.isDirectory()) visitDir(p, 0);
-    else visitFile(p);
+    else visitFile(p, st.size);
   }
   return out;
+}
+
+function sizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
 }
 
 function isDir(p: string): boolean {

@@ -1,0 +1,85 @@
+/**
+ * Stacking across a fleet: the same subscription (namespace, consumer class, name, payload) on many hosts is
+ * software that was deployed; on one host of fifty it is worth a look first. Counts are by distinct host.
+ * Common entries are marked, never allow-listed automatically.
+ */
+import { createHash } from 'node:crypto';
+import type { Finding, FleetStack, FleetSummary, StackInfo } from '../model/types.js';
+import { severityFor } from './rules.js';
+
+/** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
+export const FLEET_MIN_HOSTS = 10;
+/** Rare: on at most this share of the fleet (and at least on one host). */
+export const RARE_SHARE = 0.05;
+/** Common: on more than this share of the fleet. */
+export const COMMON_SHARE = 0.5;
+/** Points a rare entry adds to its finding's score. */
+export const RARE_SCORE = 15;
+
+const SKIP = new Set(['name', 'creatorsid', 'filter', 'consumer', 'filtername', 'consumername', 'consumerclass', 'eventid', 'possiblecause', 'type']);
+
+/** Hash of what the subscription does: the consumer's properties (not its name or creator) and the filter's query. */
+export function payloadHash(f: Finding): string {
+  const parts: string[] = [];
+  const add = (prefix: string, values: Record<string, string | number | boolean | null> | undefined): void => {
+    for (const [k, v] of Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      const key = k.toLowerCase();
+      if (SKIP.has(key) || key.startsWith('__') || v === null || v === '') continue;
+      parts.push(`${prefix}.${key}=${String(v).trim().toLowerCase()}`);
+    }
+  };
+  add(`consumer:${(f.consumer?.className ?? '').toLowerCase()}`, f.consumer?.values);
+  const q = f.filter?.values['Query'];
+  if (typeof q === 'string') parts.push(`filter.query=${q.replace(/\s+/g, ' ').trim().toLowerCase()}`);
+  const ens = f.filter?.values['EventNamespace'];
+  if (typeof ens === 'string') parts.push(`filter.eventnamespace=${ens.replace(/\//g, '\\').toLowerCase()}`);
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+}
+
+export function stackKey(f: Finding, hash = payloadHash(f)): { key: string; className: string | null; name: string | null } {
+  const className = f.consumer?.className ?? (f.filter ? '__EventFilter' : null);
+  const name = f.consumer?.name ?? f.filter?.name ?? null;
+  return { key: `${(f.namespace ?? '').toLowerCase()}|${(className ?? '').toLowerCase()}|${(name ?? '').toLowerCase()}|${hash}`, className, name };
+}
+
+/**
+ * Count each subscription across `hosts`; mark rare and common entries on the findings (in place: `stack`,
+ * a reason, score and severity for rare ones that are not allow-listed) and return the fleet summary.
+ */
+export function stack(findings: Finding[], hosts: string[]): FleetSummary {
+  const fleet = new Set(hosts.map((h) => h.toLowerCase())).size;
+  const groups = new Map<string, { entry: FleetStack; members: Finding[] }>();
+  for (const f of findings) {
+    if (!f.consumer && !f.filter) continue; // a payload class on its own is not a subscription
+    const hash = payloadHash(f);
+    const { key, className, name } = stackKey(f, hash);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { entry: { key, namespace: f.namespace, className, name, payloadHash: hash, summary: f.summary, severity: f.severity, hosts: [], count: 0, common: false, rare: false }, members: [] }));
+    g.members.push(f);
+    if (!g.entry.hosts.some((h) => h.toLowerCase() === f.host.toLowerCase())) g.entry.hosts.push(f.host);
+  }
+  const ranked = fleet >= FLEET_MIN_HOSTS;
+  const rareMax = Math.max(1, Math.floor(fleet * RARE_SHARE));
+  for (const { entry, members } of groups.values()) {
+    entry.hosts.sort();
+    entry.count = entry.hosts.length;
+    entry.rare = ranked && entry.count <= rareMax;
+    entry.common = ranked && entry.count > fleet * COMMON_SHARE;
+    const info: StackInfo = { key: entry.key, payloadHash: entry.payloadHash, hosts: entry.count, fleetHosts: fleet, rare: entry.rare, common: entry.common };
+    for (const f of members) {
+      f.stack = info;
+      if (entry.rare) {
+        f.reasons.push({ id: 'WMI-STACK-RARE', title: `rare across the fleet: on ${entry.count} of ${fleet} hosts`, attack: ['T1546.003'], evidence: entry.hosts.join(', '), score: f.allowlisted ? 0 : RARE_SCORE });
+        if (!f.allowlisted) {
+          f.score = Math.min(100, f.score + RARE_SCORE);
+          f.severity = severityFor(f.score);
+        }
+      } else if (entry.common) {
+        f.reasons.push({ id: 'WMI-STACK-COMMON', title: `common across the fleet: on ${entry.count} of ${fleet} hosts (deployed software or a fleet-wide compromise; not allow-listed automatically)`, attack: [], evidence: `${entry.count}/${fleet} hosts`, score: 0 });
+      }
+    }
+    entry.severity = members.reduce((w, f) => (['critical', 'high', 'medium', 'low', 'info'].indexOf(f.severity) < ['critical', 'high', 'medium', 'low', 'info'].indexOf(w) ? f.severity : w), members[0]!.severity);
+  }
+  const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || a.key.localeCompare(b.key));
+  return { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks };
+}

@@ -1,0 +1,36 @@
+/**
+ * One unit of scan work, the same in-process and in a worker thread: a candidate file (recognized by content)
+ * or a repository folder. Results are plain data (structured-clone safe) so workers can return them.
+ */
+import type { EvidenceNote } from '../model/types.js';
+import type { ObserveResult } from './input.js';
+import { fileInput } from './input.js';
+import { observeInput } from './dispatch.js';
+import { observeRepository } from './observe.js';
+
+export type Task = { kind: 'file'; file: string; host?: string } | { kind: 'cim'; dir: string; host: string };
+
+export interface TaskResult {
+  /** Null when the file is not evidence. */
+  result: ObserveResult | null;
+  notes: EvidenceNote[];
+}
+
+export async function runTask(task: Task): Promise<TaskResult> {
+  const notes: EvidenceNote[] = [];
+  try {
+    if (task.kind === 'cim') {
+      const r = observeRepository(task.dir, task.host, notes);
+      const chains = new Map<string, string[]>();
+      for (const [k, v] of r.chains) chains.set(`${task.host.toLowerCase()}|${k}`, v);
+      return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains }, notes };
+    }
+    const result = await observeInput(fileInput(task.file), { notes, ...(task.host ? { host: task.host } : {}) }, task.file);
+    if (result === null && !notes.some((n) => n.file === task.file)) notes.push({ file: task.file, level: 'skipped', message: 'not evidence (no EVTX signature, not a WMI repository file, not a recognized export, row or collector format)' });
+    return { result, notes };
+  } catch (e) {
+    // one broken input never costs the others
+    notes.push({ file: task.kind === 'cim' ? task.dir : task.file, level: 'error', message: e instanceof Error ? e.message : String(e) });
+    return { result: null, notes };
+  }
+}
