@@ -1,0 +1,113 @@
+/**
+ * Many hosts in one scan: a generated fleet of 50 host collections (copies of a real Sysmon log with the
+ * Computer rewritten per host, builder repositories on two hosts) keeps hosts apart, reads them in worker
+ * threads with the same result as in one thread, and stacks each subscription across the fleet.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scan } from '../src/scan.js';
+import { payloadHash } from '../src/analysis/stack.js';
+import type { Finding, ScanResult } from '../src/model/types.js';
+import { makeFleet } from './support/fleet.js';
+import { standardFixtures } from './support/cim-builder.js';
+import { repoRoot } from './support/samples.js';
+
+const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
+
+function fleet(): { dir: string; hosts: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-fleet-'));
+  const hosts = makeFleet({
+    dir,
+    hosts: 50,
+    prefix: 'HOST',
+    log: { file: SYSMON, computer: 'IEWIN7', name: 'Microsoft-Windows-Sysmon%4Operational.evtx' },
+    builders: [{ build: (repo) => standardFixtures(repo), hosts: [3, 17] }],
+  });
+  return { dir, hosts };
+}
+
+/** The parts of a result that must not depend on threads or timing. */
+function stable(r: ScanResult): unknown {
+  return {
+    hosts: r.hosts,
+    findings: r.findings.map((f) => [f.id, f.host, f.severity, f.score, f.status, f.stack?.hosts, f.reasons.map((x) => x.id).join(',')]),
+    fleet: r.fleet?.stacks.map((s) => [s.key, s.count, s.rare, s.common]),
+    evidence: r.evidence.map((e) => [e.file, e.host, e.records]),
+  };
+}
+
+test('fleet of 50 hosts: hosts kept apart, common and rare subscriptions counted, same result with 1 or 4 threads', async () => {
+  const { dir, hosts } = fleet();
+  try {
+    const r = await scan([dir], { threads: 4 });
+    assert.deepEqual(r.hosts, hosts);
+    assert.equal(r.fleet?.hosts, 50);
+    // the Sysmon log's subscription is on every host: one stack, common, not allow-listed for it
+    const bot = r.fleet!.stacks.find((s) => s.name === 'BotConsumer23')!;
+    assert.equal(bot.count, 50);
+    assert.equal(bot.common, true);
+    assert.equal(bot.rare, false);
+    const botFindings = r.findings.filter((f) => f.consumer?.name === 'BotConsumer23');
+    assert.equal(botFindings.length, 50, 'one finding per host');
+    assert.equal(new Set(botFindings.map((f) => f.host)).size, 50);
+    for (const f of botFindings) {
+      assert.equal(f.allowlisted, null);
+      assert.ok(f.reasons.some((x) => x.id === 'WMI-STACK-COMMON'));
+      assert.deepEqual(f.stack, { key: bot.key, payloadHash: bot.payloadHash, hosts: 50, fleetHosts: 50, rare: false, common: true });
+    }
+    // the builder's custom-namespace consumer is on 2 of 50 hosts: rare, ranked up by the stacking reason
+    const legit = r.fleet!.stacks.find((s) => s.name === 'LegitScript')!;
+    assert.deepEqual(legit.hosts, ['HOST03', 'HOST17']);
+    assert.equal(legit.count, 2);
+    assert.equal(legit.rare, true);
+    const lf = r.findings.filter((f) => f.consumer?.name === 'LegitScript');
+    assert.equal(lf.length, 2);
+    for (const f of lf) {
+      const reason = f.reasons.find((x) => x.id === 'WMI-STACK-RARE')!;
+      assert.equal(reason.title, 'rare across the fleet: on 2 of 50 hosts');
+      assert.equal(reason.evidence, 'HOST03, HOST17');
+      assert.equal(reason.score, 15);
+    }
+    // rarest first
+    const counts = r.fleet!.stacks.map((s) => s.count);
+    assert.deepEqual(counts, [...counts].sort((a, b) => a - b));
+    // each repository is attributed to the host whose log lies beside it
+    const repoItems = r.evidence.filter((e) => e.kind === 'cim');
+    assert.deepEqual(repoItems.map((e) => e.host).sort(), ['HOST03', 'HOST17']);
+    // threads change nothing but speed
+    const one = await scan([dir], { threads: 1 });
+    assert.deepEqual(stable(one), stable(r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fewer than 10 hosts: counts are given, nothing is ranked rare or common', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-fleet-'));
+  try {
+    makeFleet({ dir, hosts: 3, prefix: 'HOST', log: { file: SYSMON, computer: 'IEWIN7', name: 'Sysmon.evtx' }, builders: [{ build: (repo) => standardFixtures(repo), hosts: [2] }] });
+    const r = await scan([dir], { threads: 1 });
+    assert.equal(r.fleet?.hosts, 3);
+    assert.equal(r.fleet?.minHostsForRanking, 10);
+    assert.equal(r.fleet!.stacks.find((s) => s.name === 'BotConsumer23')!.count, 3);
+    assert.ok(r.fleet!.stacks.every((s) => !s.rare && !s.common));
+    assert.ok(r.findings.every((f) => !f.reasons.some((x) => x.id.startsWith('WMI-STACK-'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('payload hash: what the consumer does, not its creator; a changed command is another stack', () => {
+  const base = (cmd: string, sid: string): Finding =>
+    ({
+      namespace: 'ROOT\\subscription',
+      consumer: { namespace: 'ROOT\\subscription', className: 'CommandLineEventConsumer', name: 'X', values: { Name: 'X', CommandLineTemplate: cmd, CreatorSID: sid } },
+      filter: { namespace: 'ROOT\\subscription', className: '__EventFilter', name: 'X', values: { Name: 'X', Query: 'SELECT * FROM __InstanceModificationEvent  WITHIN 60', EventNamespace: 'root/cimv2' } },
+    }) as unknown as Finding;
+  assert.equal(payloadHash(base('cmd.exe /c x', 'S-1-5-18')), payloadHash(base('cmd.exe /c x', 'S-1-5-21-1-2-3-500')));
+  assert.notEqual(payloadHash(base('cmd.exe /c x', 'S-1-5-18')), payloadHash(base('cmd.exe /c y', 'S-1-5-18')));
+  assert.match(payloadHash(base('a', 'b')), /^[0-9a-f]{16}$/);
+});
