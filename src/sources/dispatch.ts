@@ -91,9 +91,18 @@ export function forceHost(r: ObserveResult, host: string): ObserveResult {
     l.eventIds.forEach((i) => m.eventIds.add(i));
     logs.set('', m);
   }
-  return {
+  const out: ObserveResult = {
     observations: r.observations.map((o) => ({ ...o, host })),
     items: r.items.map((i) => ({ ...i, host })),
     logs: [...logs.values()].map((l) => ({ host, channels: [...l.channels], eventIds: [...l.eventIds] })),
   };
+  if (r.chains) {
+    // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
+    out.chains = new Map();
+    for (const [k, v] of r.chains) {
+      const parts = k.split('|');
+      out.chains.set(`${host.toLowerCase()}|${parts.slice(-2).join('|')}`, v);
+    }
+  }
+  return out;
 }
