@@ -116,20 +116,15 @@ function stableId(s: string): string {
 
 /** Join observations into subscriptions. `reposByHost` = hosts for which a repository was read. */
 export function buildSubscriptions(observations: Observation[], reposByHost: Set<string>): Draft[] {
-  const objs = new Map<string, Obj>();
+  // objects by (host, part, class, name), one per namespace: the same names in two namespaces are two objects
+  const byName = new Map<string, Obj[]>();
+  const all: Obj[] = [];
   const context: Observation[] = [];
-  // the same record read twice (a log copied into the collection twice) counts once
-  const seen = new Set<string>();
-  for (const o of observations) {
-    const dup = `${low(o.host)}|${o.source}|${o.action}|${o.part}|${low(o.namespace)}|${low(o.className)}|${low(o.name)}|${o.time}|${JSON.stringify(o.details)}`;
-    if (seen.has(dup)) continue;
-    seen.add(dup);
-    const k = objKey(o);
-    if (!k) {
-      context.push(o);
-      continue;
-    }
-    let obj = objs.get(k);
+  const unplaced: Array<[string, Observation]> = [];
+  const add = (k: string, o: Observation, target?: Obj): void => {
+    let list = byName.get(k);
+    if (!list) byName.set(k, (list = []));
+    let obj = target ?? list.find((x) => nsKey(x.namespace) === nsKey(o.namespace));
     if (!obj) {
       obj = { part: o.part!, host: o.host, namespace: o.namespace, className: o.className, name: o.name, observations: [] };
       if (o.part === 'binding') {
@@ -137,14 +132,30 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
         obj.consumerName = bindingConsumerName(o);
         obj.consumerClass = (o.details['ConsumerClass'] as string | null) ?? null;
       }
-      objs.set(k, obj);
+      list.push(obj);
+      all.push(obj);
     }
     if (!obj.namespace && o.namespace) obj.namespace = o.namespace;
-    if (live(o) && o.namespace) obj.namespace = o.namespace;
     if ((!obj.className || live(o)) && o.className) obj.className = o.className;
     obj.observations.push(o);
+  };
+  // the same record read twice (a log copied into the collection twice) counts once
+  const seen = new Set<string>();
+  for (const o of observations) {
+    const dup = `${low(o.host)}|${o.source}|${o.action}|${o.part}|${low(o.namespace)}|${low(o.className)}|${low(o.name)}|${o.time}|${JSON.stringify(o.details)}`;
+    if (seen.has(dup)) continue;
+    seen.add(dup);
+    const k = objKey(o);
+    if (!k) context.push(o);
+    else if (!o.namespace) unplaced.push([k, o]);
+    else add(k, o);
   }
-  const list = [...objs.values()];
+  // a source that does not name the namespace joins the one object of those names, or the root\subscription one
+  for (const [k, o] of unplaced) {
+    const list = byName.get(k) ?? [];
+    add(k, o, list.length === 1 ? list[0] : (list.find((x) => nsKey(x.namespace) === 'root\\subscription') ?? list[0]));
+  }
+  const list = all;
   const find = (part: Part, host: string, ns: string | null, name: string | null | undefined, cls?: string | null): Obj | undefined => {
     if (!name) return undefined;
     const cands = list.filter((x) => x.part === part && low(x.host) === low(host) && low(x.name) === low(name) && (!cls || !x.className || low(x.className) === low(cls)));
