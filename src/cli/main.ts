@@ -13,6 +13,7 @@ import { renderFileChunks } from '../evtx/parallel.js';
 import { framing } from '../evtx/serialize.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
+import { addCollectorCommand } from './collector.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -229,6 +230,7 @@ export function buildProgram(): Command {
 
   addScanCommand(program, pkg.version);
   addCimCommands(program);
+  addCollectorCommand(program);
   return program;
 }
 

@@ -1,4 +1,286 @@
-/** Placeholder module: filled in by its owner in this change. */
-import type { Adapter } from './input.js';
+/**
+ * Adapter for the JSON document `wmiscope collector powershell` writes on a live host (docs/collector.md,
+ * schema/collector.schema.json): every filter, consumer, binding (and timer) of every namespace, as they were
+ * when the collector ran. Recognized by its `format` marker; each object becomes one `present` observation of
+ * source `collector`, at the collection time.
+ *
+ * Untrusted input: the document is read whole within {@link MAX_WHOLE_INPUT}, `__proto__` keys are dropped
+ * while parsing, an unknown major format version is refused with one error note, and an object with a field
+ * of the wrong type is skipped with a warning while the others are kept.
+ */
+import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../collector/format.js';
+import type { CollectorKind } from '../collector/format.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../events/index.js';
+import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
+import { emptyResult, readText } from './input.js';
 
-export const adapters: Adapter[] = [];
+type Flat = string | number | boolean | null;
+type Details = Observation['details'];
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const KINDS: readonly CollectorKind[] = ['filter', 'consumer', 'binding', 'timer'];
+const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+/** Nesting a property value may have (embedded objects in embedded objects…); the collector writes at most 4 levels. */
+const MAX_VALUE_DEPTH = 16;
+/** Per-object warnings written one by one; past this many they are summed up in one note. */
+const MAX_OBJECT_NOTES = 20;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optString = (v: unknown): v is string | null | undefined => v === undefined || v === null || typeof v === 'string';
+
+/** A first 64 KiB that opens a JSON object and carries the collector's format marker (any version). */
+function detect(head: string): boolean {
+  return head.startsWith('{') && /"format"\s*:\s*"wmiscope-collector\//.test(head);
+}
+
+/** Why a property value is not one the collector writes, or null when it is fine. */
+function badValue(v: unknown, depth: number): string | null {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return null;
+  if (typeof v === 'number') return Number.isFinite(v) ? null : 'a non-finite number';
+  if (depth >= MAX_VALUE_DEPTH) return `values nested more than ${MAX_VALUE_DEPTH} levels`;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const e = badValue(x, depth + 1);
+      if (e) return e;
+    }
+    return null;
+  }
+  if (isObject(v)) {
+    for (const x of Object.values(v)) {
+      const e = badValue(x, depth + 1);
+      if (e) return e;
+    }
+    return null;
+  }
+  return `a value of type ${typeof v}`;
+}
+
+/** A reference value as the collector writes it (`{class, namespace, keys, path}`), or a bare path string. */
+function refPath(v: Json | undefined): string | null {
+  if (typeof v === 'string') return v;
+  if (isObject(v) && typeof v['path'] === 'string') return v['path'];
+  return null;
+}
+
+/** 64-bit integers arrive as decimal strings; within 2^53 they become numbers, as the repository reader gives them. */
+function int64(v: string): Flat {
+  if (!/^-?\d{1,20}$/.test(v)) return v;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+}
+
+function flatScalar(v: Json, type: string): Flat {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return type === 'UInt64' || type === 'SInt64' ? int64(v) : v;
+  if (type === 'Reference') {
+    const p = refPath(v);
+    if (p !== null) return p;
+  }
+  return JSON.stringify(v);
+}
+
+/** A property value as observation details hold it: arrays joined with `, `, references as their path, embedded objects as JSON. */
+function flat(v: Json, type: string | undefined): Flat {
+  const t = type ?? '';
+  if (Array.isArray(v)) {
+    const el = t.endsWith('Array') ? t.slice(0, -5) : '';
+    return v.map((x) => {
+      const f = flatScalar(x, el);
+      return f === null ? '' : String(f);
+    }).join(', ');
+  }
+  return flatScalar(v, t);
+}
+
+/** One parsed document object, checked; a string says why it is skipped. */
+interface Checked {
+  namespace: string;
+  kind: CollectorKind;
+  className: string;
+  derivation: string[] | null;
+  creatorSid: string | null;
+  properties: JsonObject;
+  types: Record<string, string>;
+}
+
+function check(o: Json): Checked | string {
+  if (!isObject(o)) return 'not a JSON object';
+  const ns = o['namespace'];
+  if (typeof ns !== 'string' || !ns.trim() || ns.length > 4096) return '"namespace" is not a namespace name';
+  const kind = o['kind'];
+  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) return `"kind" is not one of ${KINDS.join(', ')}`;
+  const cls = o['class'];
+  if (typeof cls !== 'string' || !CLASS_NAME.test(cls)) return '"class" is not a class name';
+  const props = o['properties'];
+  if (!isObject(props)) return '"properties" is not an object';
+  const bad = badValue(props, 0);
+  if (bad) return `"properties" holds ${bad}`;
+  const types = o['types'] ?? {};
+  if (!isObject(types) || !Object.values(types).every((t) => typeof t === 'string')) return '"types" is not an object of type names';
+  const der = o['derivation'] ?? null;
+  if (der !== null && !(Array.isArray(der) && der.every((x) => typeof x === 'string'))) return '"derivation" is not a list of class names';
+  const sid = o['creatorSid'];
+  if (!optString(sid)) return '"creatorSid" is not a string';
+  return { namespace: ns, kind: kind as CollectorKind, className: cls, derivation: der as string[] | null, creatorSid: sid ?? null, properties: props, types: types as Record<string, string> };
+}
+
+/** The text form of a SID: the collector's `creatorSid`, else one rendered from the `CreatorSID` bytes. */
+function creator(c: Checked): string | null {
+  if (c.creatorSid && /^S-\d+(-\d+){1,15}$/.test(c.creatorSid)) return c.creatorSid;
+  return sidFromByteArray(c.properties['CreatorSID']);
+}
+
+/** Filter and consumer of a binding, from the structured reference when the collector gave one, else its path. */
+function bindingRefs(c: Checked, d: Details): void {
+  const side = (prop: 'Filter' | 'Consumer'): { className: string | null; name: string | null } => {
+    const v = c.properties[prop];
+    const path = refPath(v);
+    const parsed = path ? parseObjectRef(path) : null;
+    let className = parsed?.className ?? null;
+    let name = parsed?.name ?? null;
+    if (isObject(v)) {
+      if (typeof v['class'] === 'string' && v['class']) className = v['class'];
+      const keys = v['keys'];
+      if (isObject(keys)) {
+        const k = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
+        if (k && typeof keys[k] === 'string') name = keys[k] as string;
+      }
+    }
+    return { className, name };
+  };
+  const f = side('Filter');
+  const co = side('Consumer');
+  d['FilterName'] = f.name;
+  d['ConsumerName'] = co.name;
+  d['ConsumerClass'] = co.className;
+}
+
+function stringAt(o: Json | undefined, ...path: string[]): string | null {
+  let v: Json | undefined = o;
+  for (const k of path) v = isObject(v) ? v[k] : undefined;
+  return typeof v === 'string' && v.trim() ? v.trim() : null;
+}
+
+async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
+  const file = input.name;
+  const note = (level: EvidenceNote['level'], message: string): void => {
+    ctx.notes.push({ file, level, message });
+  };
+  const text = await readText(input);
+  let dropped = 0;
+  let doc: Json;
+  try {
+    // a `__proto__` key would become an object's prototype when copied; JSON.parse keeps it as a plain key, so drop it here
+    doc = JSON.parse(text, function (this: unknown, key: string, value: Json) {
+      if (key === '__proto__') {
+        dropped++;
+        return undefined;
+      }
+      return value;
+    }) as Json;
+  } catch (e) {
+    note('error', `collector: not valid JSON (${e instanceof Error ? e.message : String(e)}); a truncated or re-encoded copy? Nothing read`);
+    return emptyResult();
+  }
+  if (!isObject(doc)) {
+    note('error', 'collector: the document is not a JSON object; nothing read');
+    return emptyResult();
+  }
+  const major = collectorFormatMajor(doc['format']);
+  if (major !== COLLECTOR_FORMAT_MAJOR) {
+    const shown = typeof doc['format'] === 'string' ? JSON.stringify(doc['format'].slice(0, 60)) : String(doc['format']);
+    note('error', `collector: format ${shown} is not one this wmiscope reads (${COLLECTOR_FORMAT} and ${COLLECTOR_FORMAT}.x); nothing read. A newer collector needs a newer wmiscope`);
+    return emptyResult();
+  }
+  if (dropped) note('warning', `collector: ${dropped} "__proto__" key(s) dropped`);
+  const objects = doc['objects'];
+  if (!Array.isArray(objects)) {
+    note('error', 'collector: "objects" is not a list; nothing read');
+    return emptyResult();
+  }
+
+  const hostDoc = doc['host'];
+  const host = ctx.host ?? stringAt(hostDoc, 'fqdn') ?? stringAt(hostDoc, 'computerName') ?? '';
+  if (!ctx.host && !host) note('warning', 'collector: the document names no host');
+  const collectedRaw = stringAt(doc, 'collectedAt');
+  const collectedMs = collectedRaw ? Date.parse(collectedRaw) : NaN;
+  const time = Number.isFinite(collectedMs) && /^\d{4}-\d\d-\d\dT/.test(collectedRaw!) ? collectedRaw : null;
+  if (!time) note('warning', `collector: "collectedAt" is ${collectedRaw ? `not an ISO-8601 time (${JSON.stringify(collectedRaw.slice(0, 40))})` : 'missing'}; observations carry no time`);
+
+  // namespaces walked, and those that could not be read completely
+  const namespaces = Array.isArray(doc['namespaces']) ? doc['namespaces'] : null;
+  if (!namespaces) note('warning', 'collector: "namespaces" is not a list; which namespaces were walked is unknown');
+  let walked = 0;
+  let failed = 0;
+  for (const [i, n] of (namespaces ?? []).entries()) {
+    const name = stringAt(n, 'name');
+    if (!isObject(n) || !name) {
+      note('warning', `collector: namespaces[${i}] skipped: no namespace name`);
+      continue;
+    }
+    walked++;
+    const errors = Array.isArray(n['errors']) ? n['errors'] : [];
+    if (!errors.length) continue;
+    failed++;
+    const what = errors.slice(0, 5).map((e) => `${stringAt(e, 'query') ?? '?'}: ${stringAt(e, 'message') ?? 'error'}${stringAt(e, 'code') ? ` (${stringAt(e, 'code')})` : ''}`);
+    note('warning', `collector: namespace ${normalizeNamespace(name)} was not read completely, so subscriptions in it may be missing: ${what.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`);
+  }
+  if (doc['truncated'] === true) note('warning', `collector: the walk stopped after ${walked} namespaces (-MaxNamespaces); namespaces below them were not read`);
+  if (isObject(hostDoc) && hostDoc['elevated'] === false) note('warning', 'collector: ran without administrator rights; namespaces that deny other users may be missing');
+
+  const observations: Observation[] = [];
+  const chains = new Map<string, string[]>();
+  let skipped = 0;
+  for (const [i, raw] of objects.entries()) {
+    const c = check(raw);
+    if (typeof c === 'string') {
+      skipped++;
+      if (skipped <= MAX_OBJECT_NOTES) note('warning', `collector: objects[${i}] skipped: ${c}`);
+      continue;
+    }
+    const ns = normalizeNamespace(c.namespace);
+    const details: Details = {};
+    for (const [k, v] of Object.entries(c.properties)) details[k] = flat(v, c.types[k]);
+    const part = c.kind === 'timer' ? null : c.kind;
+    if (part === 'binding') bindingRefs(c, details);
+    const nameProp = c.kind === 'timer' ? 'TimerId' : 'Name';
+    const name = part === 'binding' ? null : typeof c.properties[nameProp] === 'string' ? (c.properties[nameProp] as string) : null;
+    if (c.kind === 'consumer' && c.derivation) chains.set(`${host.toLowerCase()}|${ns.toLowerCase()}|${c.className.toLowerCase()}`, [...c.derivation].reverse().concat(c.className));
+    const label = part === 'binding' ? `${details['Filter'] ?? '?'} -> ${details['Consumer'] ?? '?'}` : `${c.className}.${nameProp}=${JSON.stringify(name ?? '')}`;
+    observations.push({
+      host,
+      source: 'collector',
+      action: 'present',
+      part,
+      namespace: ns,
+      className: c.className,
+      name,
+      time,
+      user: creator(c),
+      file,
+      location: `objects[${i}] ${ns}:${label}`,
+      details,
+    });
+  }
+  if (skipped > MAX_OBJECT_NOTES) note('warning', `collector: ${skipped} objects skipped in all (first ${MAX_OBJECT_NOTES} listed)`);
+
+  const version = stringAt(doc, 'collector', 'version');
+  const ps = stringAt(hostDoc, 'powershell', 'version');
+  const os = stringAt(hostDoc, 'os', 'caption') ?? stringAt(hostDoc, 'os', 'version');
+  const item: EvidenceItem = {
+    file,
+    kind: 'collector',
+    host,
+    detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}`,
+    records: observations.length,
+    first: time,
+    last: time,
+  };
+  return { observations, items: [item], logs: [], chains };
+}
+
+export const collectorAdapter: Adapter = { format: 'collector', detect, observe };
+
+export const adapters: Adapter[] = [collectorAdapter];

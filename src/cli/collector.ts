@@ -1,0 +1,31 @@
+/**
+ * `wmiscope collector powershell [-o FILE]`: print (or write) the read-only PowerShell script that lists every
+ * WMI permanent event subscription in every namespace of a live Windows host, as a JSON document that
+ * `wmiscope scan` reads (docs/collector.md).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { POWERSHELL_COLLECTOR } from '../collector/index.js';
+
+export function addCollectorCommand(program: Command): void {
+  const collector = program.command('collector').description('print a script to run on a live Windows host; its output is evidence for `wmiscope scan`');
+  collector
+    .command('powershell')
+    .description(
+      'print the PowerShell collector (read-only; Windows PowerShell 5.1 or PowerShell 7): it walks every WMI namespace from ROOT down and writes every event filter, consumer, binding and timer as one JSON document. ' +
+        'Run it as an administrator, e.g. `powershell.exe -NoProfile -ExecutionPolicy Bypass -File wmiscope-collector.ps1 -OutFile HOST-wmi.json`, then `wmiscope scan HOST-wmi.json`',
+    )
+    .option('-o, --output <file>', 'write the script to this file (e.g. wmiscope-collector.ps1) instead of stdout')
+    .action((o: { output?: string }) => {
+      if (o.output) {
+        try {
+          writeFileSync(o.output, POWERSHELL_COLLECTOR);
+        } catch (e) {
+          process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
+          process.exitCode = 2;
+        }
+        return;
+      }
+      process.stdout.write(POWERSHELL_COLLECTOR);
+    });
+}
