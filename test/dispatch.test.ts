@@ -89,3 +89,16 @@ test('CLI: --threads takes 1 to 64; the result does not depend on it', () => {
   const b = JSON.parse(run(join(repoRoot(), 'test/fixtures/evtx'), '-q', '-f', 'json', '--threads', '3').stdout) as { findings: Array<{ id: string; severity: string }> };
   assert.deepEqual(a.findings.map((f) => [f.id, f.severity]), b.findings.map((f) => [f.id, f.severity]));
 });
+
+test('library API: scan, formatReport and the collector script from the package entry point', async () => {
+  const lib = await import('../src/index.js');
+  const r = await lib.scan([SYSMON], { threads: 1, version: '9.9.9' });
+  assert.equal(r.tool.version, '9.9.9');
+  assert.deepEqual(r.hosts, ['IEWIN7']);
+  const f = r.findings.find((x) => x.consumer?.name === 'BotConsumer23')!;
+  assert.equal(f.status, 'deleted');
+  const csv = lib.formatReport(r, 'csv');
+  assert.match(csv, /BotConsumer23/);
+  assert.match(lib.POWERSHELL_COLLECTOR, /__EventFilter/);
+  assert.ok(lib.ADAPTERS.some((a) => a.format === 'collector'));
+});
