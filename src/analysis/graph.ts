@@ -252,6 +252,15 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
         who: [],
       });
   }
+  // context: a timer instruction (`__IntervalTimerInstruction`, `__AbsoluteTimerInstruction`) belongs to the
+  // subscriptions of that host whose filter waits for its TimerID (`SELECT * FROM __TimerEvent WHERE TimerID = 'x'`)
+  for (const o of context.filter((x) => x.part === null && /TimerInstruction$/i.test(x.className ?? '') && x.name)) {
+    const id = low(o.name);
+    for (const d of drafts) {
+      const q = low(String(d.filter?.values['Query'] ?? ''));
+      if (low(d.host) === low(o.host) && /__timerevent/.test(q) && new RegExp(`timerid\\s*=\\s*["']${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(q)) d.observations.push(o);
+    }
+  }
   // context: process starts and provider loads tie to a consumer when the command line matches
   for (const o of context) {
     const cmd = low(String(o.details['CommandLine'] ?? ''));
