@@ -62,7 +62,8 @@ const live = (o: Observation): boolean => LIVE_SOURCES.includes(o.source) && o.a
 
 function values(obs: Observation[]): Record<string, string | number | boolean | null> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
-  const sorted = [...obs].sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  // a trace's details describe the operation (process, client), not the object's properties
+  const sorted = obs.filter((o) => o.source !== 'wmi-trace').sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
   const out: Record<string, string | number | boolean | null> = {};
   for (const o of sorted) for (const [k, v] of Object.entries(o.details)) if (v !== null && v !== '' && k !== 'eventId' && k !== 'operation' && k !== 'ruleName') out[k] = v;
   return out;
@@ -323,13 +324,15 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
   // live-query tools: what they list, and what they structurally cannot list (wmi-tradecraft §1, §5)
   const depth = d.namespace ? d.namespace.split('\\').filter(Boolean).length : 0;
   const bound = d.binding !== null || d.observations.some((o) => o.part === 'binding');
+  // Autoruns rows carry no filter or binding: for what only Autoruns saw, whether it is bound is unknown
+  const bindingUnknown = !bound && d.observations.every((o) => o.source === 'autoruns');
   if (src.collector) out.push({ source: 'Live WMI query (wmiscope collector)', saw: saw('collector'), reason: saw('collector') ? null : 'not on the live host when the collector ran (deleted before collection, or in a namespace the collector could not open: see the notes)' });
   {
     let blind: string | null = null;
     if (ns === 'root') blind = 'it does not query ROOT itself';
     else if (depth > 2) blind = `it enumerates only first-level namespaces of ROOT; this is ${d.namespace}`;
     else if (ns && ns !== 'root\\subscription' && ns !== 'root\\default') blind = `by default it queries only root/subscription and root/default (every first-level namespace only with AllRootNamespaces); this is ${d.namespace}`;
-    else if (!bound) blind = 'it lists subscriptions through their bindings; an unbound filter or consumer is not listed';
+    else if (!bound && !bindingUnknown) blind = 'it lists subscriptions through their bindings; an unbound filter or consumer is not listed';
     if (src.velociraptor || blind) {
       const hit = saw('velociraptor');
       out.push({ source: 'Velociraptor PermanentWMIEvents', saw: hit, reason: hit ? null : src.velociraptor ? (blind ? `not listed: ${blind}` : 'not listed (deleted before the collection ran)') : `no rows supplied; it would not list this: ${blind}` });
