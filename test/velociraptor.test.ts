@@ -1,0 +1,462 @@
+/**
+ * Velociraptor artifact rows as evidence (src/sources/velociraptor.ts): PermanentWMIEvents, ETW WMIEventing,
+ * EvtxHunter / parse_evtx rows and Sysinternals.Autoruns rows, on the fixtures in test/fixtures/velociraptor
+ * (derived from real evidence by test/support/make-vr-fixtures.ts; NOTICE.md there). The findings they give
+ * are compared with what scanning the source evidence gives.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { scan } from '../src/scan.js';
+import { observeInput } from '../src/sources/dispatch.js';
+import { detectAdapter } from '../src/sources/formats.js';
+import { bufferInput, fileInput, headText } from '../src/sources/input.js';
+import type { EvidenceInput } from '../src/sources/input.js';
+import { observeEvtx } from '../src/sources/observe.js';
+import { epochToIso, firstObjectKeys, limits, parseWmiOperation, parseWmiPath, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
+import { repoRoot, samplesDir, skipReason } from './support/samples.js';
+import { makeFixtures } from './support/make-vr-fixtures.js';
+import fc from 'fast-check';
+
+const FIX = join(repoRoot(), 'test/fixtures/velociraptor');
+const fx = (name: string): string => join(FIX, name);
+const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
+const WIN10 = join(samplesDir(), 'cim/dissect-cim-win10');
+const cimSkip: string | false = existsSync(WIN10) ? false : `CIM sample not found at ${WIN10}`;
+
+async function observe(input: EvidenceInput): Promise<{ obs: Observation[]; notes: EvidenceNote[]; r: NonNullable<Awaited<ReturnType<typeof observeInput>>> }> {
+  const notes: EvidenceNote[] = [];
+  const r = await observeInput(input, { notes });
+  assert.ok(r, `${input.name} is read as evidence`);
+  return { obs: r.observations, notes, r };
+}
+
+const byName = (r: ScanResult, filter: string): Finding => {
+  const f = r.findings.filter((x) => x.filter?.name === filter || x.binding?.values['FilterName'] === filter);
+  assert.equal(f.length, 1, `one finding for ${filter}: ${r.findings.map((x) => x.filter?.name).join(', ')}`);
+  return f[0]!;
+};
+
+/** What must agree between a finding from Velociraptor rows and one from the source evidence. */
+function essentials(f: Finding): Record<string, unknown> {
+  return {
+    namespace: f.namespace,
+    filter: f.filter?.name,
+    query: f.filter?.values['Query'],
+    consumerClass: f.consumer?.className,
+    consumer: f.consumer?.name,
+    command: f.consumer?.values['CommandLineTemplate'] ?? null,
+    bindingFilter: f.binding?.values['FilterName'] ?? f.binding?.values['Filter'],
+    bindingConsumer: f.binding?.values['ConsumerName'] ?? f.binding?.values['Consumer'],
+    summary: f.summary,
+    severity: f.severity,
+    allowlisted: f.allowlisted?.entry ?? null,
+  };
+}
+
+// ---- recognition -------------------------------------------------------------------------------------------
+
+test('recognized by content: every fixture goes to the velociraptor adapter, whatever its name', async () => {
+  for (const name of ['bot.PermanentWMIEvents.json', 'gui.PermanentWMIEvents.json', 'bot.WMIEventing.json', 'sysmon.EvtxHunter.json', 'sigma5858.EvtxHunter.json', 'bot.Evtx.json', 'bot.Autoruns.json', 'scm.PermanentWMIEvents.json', 'hunt.PermanentWMIEvents.json']) {
+    const head = headText(readFileSync(fx(name)).subarray(0, 65536));
+    assert.equal(detectAdapter(head)?.format, 'velociraptor', name);
+    // renamed: still read
+    const { r } = await observe(bufferInput('evidence.bin', readFileSync(fx(name))));
+    assert.ok(r.items.every((i) => i.kind === 'velociraptor'), name);
+  }
+});
+
+test('not claimed: random JSON, ECS/winlogbeat documents, crate-shaped Event.System records, CSV', () => {
+  const no = [
+    '{"a":1,"b":[1,2,3]}',
+    '[{"name":"x","value":2}]',
+    '{"@timestamp":"2019-05-11T17:58:23.340Z","event":{"code":"20"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":20,"event_data":{"Operation":"Created"}}}',
+    '{"winlog":{"event_id":5861},"Operation":"x","NamespaceName":"y","ClientMachine":"z"}',
+    '{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},"System":{"EventID":20,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Operation":"Created"}}}',
+    'Time,Entry Location,Entry,Enabled,Category,Profile,Description,Company,Image Path,Version,Launch String\n',
+    '{"ConsumerDetails": 1}\n', // a complete object with one of the columns only
+    // nxlog JSON of a WMI-Activity trace event: the event fields flattened beside Hostname / SourceName
+    '{"EventTime":"2022-01-17 03:52:34","Hostname":"RE-DEV","EventID":11,"SourceName":"Microsoft-Windows-WMI-Activity","RecordNumber":9,"Operation":"Start IWbemServices::PutInstance - ROOT\\x : __EventFilter.Name=\\"a\\"","NamespaceName":"\\\\.\\ROOT\\x","ClientMachine":"RE-DEV","CorrelationId":"{x}"}',
+  ];
+  for (const t of no) assert.equal(velociraptorAdapter.detect(t), false, t.slice(0, 60));
+  // the head of a file may end inside a large first row: decided on the columns seen so far
+  assert.equal(velociraptorAdapter.detect('{"ConsumerDetails":{"ScriptText":"' + 'A'.repeat(70000)), true);
+  assert.equal(velociraptorAdapter.detect('{"EventTime":"2019-05-11T17:58:23Z","Computer":"IEWIN7","Channel":"Microsoft-Windows-Sysmon/Operational","Provider":"Microsoft-Windows-Sysmon","EventID":20,"EventRecordID":16111,"UserSID":"S-1-5-18","EventData":{"Data":"' + 'x'.repeat(70000)), true);
+  assert.deepEqual(firstObjectKeys('[ {"a": {"b": "}"}, "c": [1, {"d": 2}], "e\\"": null} ]'), { keys: ['a', 'c', 'e"'], complete: true });
+  assert.equal(rowKind(['ConsumerDetails', 'FilterDetails', 'Namespace']), 'permanent');
+  assert.equal(rowKind(['EventTime', 'EventId', 'NamespaceName', 'Operation', 'Process', 'IsLocal', 'ClientMachine']), 'trace');
+});
+
+// ---- Windows.Persistence.PermanentWMIEvents ----------------------------------------------------------------------------
+
+test('PermanentWMIEvents (SCM trio of the real Windows 10 repository): present filter, consumer and binding, allow-listed', async () => {
+  const { obs } = await observe(fileInput(fx('scm.PermanentWMIEvents.json')));
+  assert.deepEqual(
+    obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name, o.user]),
+    [
+      ['velociraptor', 'present', 'filter', 'ROOT\\subscription', '__EventFilter', 'SCM Event Log Filter', 'S-1-5-32-544'],
+      ['velociraptor', 'present', 'consumer', 'ROOT\\subscription', 'NTEventLogEventConsumer', 'SCM Event Log Consumer', 'S-1-5-32-544'],
+      ['velociraptor', 'present', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', null, null],
+    ],
+  );
+  const binding = obs[2]!.details;
+  assert.deepEqual([binding['Filter'], binding['Consumer'], binding['FilterName'], binding['ConsumerName'], binding['ConsumerClass']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"', 'SCM Event Log Filter', 'SCM Event Log Consumer', 'NTEventLogEventConsumer']);
+  // wmi() gives no __CLASS: the class is inferred from the properties, and says so
+  assert.equal(obs[1]!.details['ConsumerClassInferred'], true);
+  assert.equal(obs[1]!.details['SourceName'], 'Service Control Manager');
+  assert.equal(obs[0]!.details['CreatorSID'], '1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0');
+  const r = await scan([fx('scm.PermanentWMIEvents.json')], {});
+  assert.equal(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.deepEqual([f.status, f.severity, f.allowlisted?.entry], ['active', 'info', 'SCM Event Log Filter -> SCM Event Log Consumer']);
+  assert.ok(r.evidence.some((e) => e.kind === 'velociraptor' && /Windows\.Persistence\.PermanentWMIEvents/.test(e.detail)));
+});
+
+test('PermanentWMIEvents rows give the finding the repository itself gives', { skip: cimSkip }, async () => {
+  const fromRepo = byName(await scan([WIN10], {}), 'SCM Event Log Filter');
+  const fromVr = byName(await scan([fx('scm.PermanentWMIEvents.json')], {}), 'SCM Event Log Filter');
+  assert.deepEqual(essentials(fromVr), essentials(fromRepo));
+  // every property the repository holds arrives through the row (class inference marker and hunt ids aside)
+  for (const part of ['filter', 'consumer'] as const) {
+    const repo = fromRepo[part]!.values;
+    const vr = fromVr[part]!.values;
+    for (const [k, v] of Object.entries(repo)) assert.deepEqual(vr[k], v, `${part}.${k}`);
+  }
+  // both together on one host: one finding, seen by both
+  const both = byName(await scan([WIN10, fx('scm.PermanentWMIEvents.json')], { host: 'WIN10' }), 'SCM Event Log Filter');
+  assert.deepEqual(both.coverage.filter((c) => c.source === 'WMI repository' || c.source === 'Velociraptor PermanentWMIEvents').map((c) => c.saw), [true, true]);
+  assert.equal(both.severity, 'info');
+});
+
+test('PermanentWMIEvents rows of the Sysmon-logged subscription: same names, namespace, command and severity as the log', async () => {
+  const fromLog = byName(await scan([SYSMON], {}), 'BotFilter82');
+  const fromVr = byName(await scan([fx('bot.PermanentWMIEvents.json')], {}), 'BotFilter82');
+  assert.deepEqual(essentials(fromVr), essentials(fromLog));
+  assert.deepEqual(essentials(fromVr), {
+    namespace: 'ROOT\\subscription',
+    filter: 'BotFilter82',
+    query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'",
+    consumerClass: 'CommandLineEventConsumer',
+    consumer: 'BotConsumer23',
+    command: 'c:\\Windows\\System32\\cmd.exe',
+    bindingFilter: 'BotFilter82',
+    bindingConsumer: 'BotConsumer23',
+    summary: 'c:\\Windows\\System32\\cmd.exe',
+    severity: 'high',
+    allowlisted: null,
+  });
+  // a live query shows it present; the log shows it created then deleted
+  assert.deepEqual([fromVr.status, fromLog.status], ['active', 'deleted']);
+  assert.deepEqual(fromVr.who, ['S-1-5-21-1-2-3-1000']);
+  assert.equal(fromVr.filter!.values['EventNamespace'], 'root\\cimv2');
+  assert.equal(fromVr.consumer!.values['ExecutablePath'], 'c:\\Windows\\System32\\cmd.exe');
+  // rows and log of the same host join into one subscription that both sources saw
+  const both = byName(await scan([SYSMON, fx('bot.PermanentWMIEvents.json')], { host: 'IEWIN7' }), 'BotFilter82');
+  assert.deepEqual(both.coverage.filter((c) => /^(Sysmon|Velociraptor PermanentWMIEvents)/.test(c.source)).map((c) => [c.source, c.saw]), [
+    ['Sysmon (19/20/21)', true],
+    ['Velociraptor PermanentWMIEvents', true],
+  ]);
+  assert.equal(both.severity, 'high');
+});
+
+test('a GUI export (JSON array) reads like the JSONL of a collection', async () => {
+  const a = await observe(fileInput(fx('gui.PermanentWMIEvents.json')));
+  const b = await observe(fileInput(fx('bot.PermanentWMIEvents.json')));
+  const strip = (o: Observation): unknown => ({ ...o, file: '', location: o.location.replace(/^(element|line) 1/, '#1') });
+  assert.deepEqual(a.obs.map(strip), b.obs.map(strip));
+  assert.deepEqual(a.notes, []);
+});
+
+test('a hunt download: each row belongs to its client (two ClientIds, two hosts)', async () => {
+  const { obs, r } = await observe(fileInput(fx('hunt.PermanentWMIEvents.json')));
+  assert.deepEqual([...new Set(obs.map((o) => o.host))], ['IEWIN7 (C.1e0f3a5b7c9d2e4f)', 'C.5f2c9a7e3b1d4e60']);
+  assert.deepEqual(r.items.map((i) => [i.host, i.records]), [
+    ['IEWIN7 (C.1e0f3a5b7c9d2e4f)', 1],
+    ['C.5f2c9a7e3b1d4e60', 1],
+  ]);
+  assert.ok(obs.every((o) => typeof o.details['ClientId'] === 'string' && o.details['FlowId'] === 'F.CTQ7N2V8HQKJE'));
+  const s = await scan([fx('hunt.PermanentWMIEvents.json')], {});
+  assert.deepEqual(s.hosts, ['C.5f2c9a7e3b1d4e60', 'IEWIN7 (C.1e0f3a5b7c9d2e4f)']);
+  assert.deepEqual(s.findings.map((f) => [f.host, f.filter?.name, f.severity]).sort(), [
+    ['C.5f2c9a7e3b1d4e60', 'SCM Event Log Filter', 'info'],
+    ['IEWIN7 (C.1e0f3a5b7c9d2e4f)', 'BotFilter82', 'high'],
+  ]);
+  // --host wins over the hunt columns
+  const one = await scan([fx('hunt.PermanentWMIEvents.json')], { host: 'X' });
+  assert.deepEqual(one.hosts, ['X']);
+});
+
+test('PermanentWMIEvents shapes: an array of matches, a missing side, a custom consumer class, __proto__ keys', async () => {
+  const consumer = { CreatorSID: [1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0], Name: 'c1', ScriptingEngine: 'VBScript', ScriptText: 'x', ScriptFileName: null };
+  const rows = [
+    { ConsumerDetails: [consumer, { ...consumer, ScriptText: 'y' }], FilterDetails: null, Namespace: 'root/default' },
+    { ConsumerDetails: { Name: 'odd', Payload: 'abc' }, FilterDetails: { Name: 'f2', Query: 'select 1', __proto__x: 1 }, Namespace: 'root/totallylegit' },
+    JSON.parse('{"ConsumerDetails":{"Name":"p","CommandLineTemplate":"a","__proto__":{"polluted":1}},"FilterDetails":{"Name":"pf"},"Namespace":"root/subscription","__proto__":{"polluted":2}}'),
+  ];
+  const { obs } = await observe(bufferInput('rows.json', Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))));
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  const c = obs.filter((o) => o.part === 'consumer');
+  assert.deepEqual(c.map((o) => [o.namespace, o.className, o.name, o.user]), [
+    ['ROOT\\default', 'ActiveScriptEventConsumer', 'c1', 'S-1-5-18'],
+    ['ROOT\\default', 'ActiveScriptEventConsumer', 'c1', 'S-1-5-18'],
+    ['ROOT\\totallylegit', null, 'odd', null],
+    ['ROOT\\subscription', 'CommandLineEventConsumer', 'p', null],
+  ]);
+  const b = obs.filter((o) => o.part === 'binding');
+  assert.deepEqual(b.map((o) => [o.details['FilterName'], o.details['ConsumerName']]), [
+    [null, 'c1'],
+    ['f2', 'odd'],
+    ['pf', 'p'],
+  ]);
+  assert.match(String(b[0]!.details['Note']), /filter was not found/);
+});
+
+test('PermanentWMIEvents: the same objects under two namespaces (absolute binding references) leave the namespace unknown', async () => {
+  const row = JSON.parse(readFileSync(fx('bot.PermanentWMIEvents.json'), 'utf8')) as Record<string, unknown>;
+  const text = [row, { ...row, Namespace: 'root/default' }, row].map((r) => JSON.stringify(r)).join('\n');
+  const { obs, notes } = await observe(bufferInput('dup.json', Buffer.from(text)));
+  assert.deepEqual(obs.map((o) => [o.part, o.namespace, o.details['NamespaceCandidates']]), [
+    ['filter', null, 'ROOT\\subscription, ROOT\\default'],
+    ['consumer', null, 'ROOT\\subscription, ROOT\\default'],
+    ['binding', null, 'ROOT\\subscription, ROOT\\default'],
+  ]);
+  assert.equal(obs[2]!.location, 'line 1 (also line 2, line 3)');
+  assert.deepEqual(notes.map((n) => n.message), ['1 Windows.Persistence.PermanentWMIEvents subscription(s) were listed under several namespaces (the artifact repeats a binding whose references carry a namespace); their namespace is left unknown']);
+  // a row repeated under the same namespace is one subscription
+  const same = await observe(bufferInput('same.json', Buffer.from([row, row].map((r) => JSON.stringify(r)).join('\n'))));
+  assert.deepEqual(same.obs.map((o) => o.namespace), ['ROOT\\subscription', 'ROOT\\subscription', 'ROOT\\subscription']);
+  assert.deepEqual(same.notes, []);
+});
+
+// ---- Windows.ETW.WMIEventing -----------------------------------------------------------------------------------------
+
+test('ETW WMIEventing rows: created and deleted, each with the process that did it', async () => {
+  const { obs, r } = await observe(fileInput(fx('bot.WMIEventing.json')));
+  assert.deepEqual(
+    obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? o.details['FilterName'], o.details['Process'], o.details['ProcessId'], o.user]),
+    [
+      ['wmi-trace', 'created', 'consumer', 'ROOT\\subscription', 'CommandLineEventConsumer', 'BotConsumer23', 'WMIC.exe', 3184, 'IEWIN7\\IEUser'],
+      ['wmi-trace', 'created', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'BotFilter82', 'WMIC.exe', 3196, 'IEWIN7\\IEUser'],
+      ['wmi-trace', 'created', 'filter', 'ROOT\\subscription', '__EventFilter', 'BotFilter82', 'WMIC.exe', 1616, 'IEWIN7\\IEUser'],
+      ['wmi-trace', 'deleted', 'consumer', 'ROOT\\subscription', 'CommandLineEventConsumer', 'BotConsumer23', 'WMIC.exe', 2432, 'IEWIN7\\IEUser'],
+      ['wmi-trace', 'deleted', 'filter', 'ROOT\\subscription', '__EventFilter', 'BotFilter82', 'WMIC.exe', 4084, 'IEWIN7\\IEUser'],
+      ['wmi-trace', 'deleted', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'BotFilter82', 'WMIC.exe', 3016, 'IEWIN7\\IEUser'],
+    ],
+  );
+  assert.match(String(obs[0]!.details['ProcessCommandLine']), /PATH CommandLineEventConsumer CREATE Name="BotConsumer23"/);
+  assert.match(String(obs[3]!.details['ProcessCommandLine']), /WHERE Name="BotConsumer23" DELETE/);
+  assert.deepEqual([obs[1]!.details['ConsumerName'], obs[1]!.details['ConsumerClass'], obs[1]!.details['Consumer']], ['BotConsumer23', 'CommandLineEventConsumer', 'CommandLineEventConsumer.Name="BotConsumer23"']);
+  assert.deepEqual([obs[0]!.time, obs[5]!.time], ['2019-05-11T17:58:23.34Z', '2019-05-11T17:58:55.09Z']);
+  assert.equal(r.items[0]!.detail, 'Velociraptor Windows.ETW.WMIEventing (6 rows)');
+  // with the Sysmon log of the same host: one subscription, its history now says which process created and deleted it
+  const f = byName(await scan([SYSMON, fx('bot.WMIEventing.json')], { host: 'IEWIN7' }), 'BotFilter82');
+  assert.equal(f.status, 'deleted');
+  const traced = f.observations.filter((o) => o.source === 'wmi-trace').map((o) => `${o.part}:${o.action}:${o.details['ProcessId']}`);
+  assert.deepEqual(traced.sort(), ['binding:created:3196', 'binding:deleted:3016', 'consumer:created:3184', 'consumer:deleted:2432', 'filter:created:1616', 'filter:deleted:4084']);
+  assert.deepEqual(f.coverage.find((c) => c.source === 'WMI-Activity trace (ETW)'), { source: 'WMI-Activity trace (ETW)', saw: true, reason: null });
+  assert.equal(f.severity, byName(await scan([SYSMON], {}), 'BotFilter82').severity);
+});
+
+test('WMI-Activity operation text: the real 5858 ExecMethod path, the blog\'s custom-namespace binding, provider registrations', async () => {
+  // the Operation of the real 5858 record in sigma5858.EvtxHunter.json
+  const row = JSON.parse(readFileSync(fx('sigma5858.EvtxHunter.json'), 'utf8').split('\n')[0]!) as { UserData: { Operation_ClientFailure: { Operation: string } } };
+  const op = parseWmiOperation(row.UserData.Operation_ClientFailure.Operation)!;
+  assert.deepEqual([op.method, op.namespace], ['ExecMethod', 'ROOT\\CIMV2']);
+  assert.deepEqual(parseWmiPath(op.path), { namespace: 'ROOT\\CIMV2', className: 'Win32_NTEventlogFile', keys: { Name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' } });
+  // shapes shown in the Velociraptor blog (custom namespace, custom consumer class)
+  const rows = [
+    ['2022-01-17T03:52:34.2854482Z', 'Start IWbemServices::PutInstance - ROOT\\totallylegit : __EventFilter.Name="Eviltotallylegit"'],
+    ['2022-01-17T03:52:34.3368755Z', 'Start IWbemServices::PutInstance - ROOT\\totallylegit : __FilterToConsumerBinding.Consumer="NotActiveScript.Name=\\"Eviltotallylegit1\\"",Filter="__EventFilter.Name=\\"Eviltotallylegit\\""'],
+    ['2022-01-17T03:52:34.0924421Z', 'Start IWbemServices::PutInstance - ROOT\\totallylegit : __EventConsumerProviderRegistration.provider="__Win32Provider.Name=\\"NotActiveScript\\""'],
+    ['2022-01-17T12:19:08.4343074Z', 'Start IWbemServices::DeleteInstance - ROOT\\totallylegit : __EventFilter.Name="Eviltotallylegit"'],
+    ['2022-01-17T12:19:09.0000000Z', 'Start IWbemServices::ExecQuery - ROOT\\totallylegit : select * from __EventFilter'],
+  ].map(([t, o]) => JSON.stringify({ EventTime: t, EventId: 11, NamespaceName: 'ROOT\\totallylegit', Operation: o, Process: null, IsLocal: true, ClientMachine: 'RE-DEV', User: 'RE-DEV\\yolo', CorrelationId: '{x}', OperationId: 1, GroupOperationId: 1 }));
+  const { obs, notes } = await observe(bufferInput('etw.json', Buffer.from(rows.join('\n'))));
+  assert.deepEqual(obs.map((o) => [o.action, o.part, o.namespace, o.className, o.name, o.details['ConsumerClass'] ?? null]), [
+    ['created', 'filter', 'ROOT\\totallylegit', '__EventFilter', 'Eviltotallylegit', null],
+    ['created', 'binding', 'ROOT\\totallylegit', '__FilterToConsumerBinding', null, 'NotActiveScript'],
+    ['created', null, 'ROOT\\totallylegit', '__EventConsumerProviderRegistration', null, null],
+    ['deleted', 'filter', 'ROOT\\totallylegit', '__EventFilter', 'Eviltotallylegit', null],
+  ]);
+  assert.equal(obs[1]!.details['ConsumerName'], 'Eviltotallylegit1');
+  assert.equal(notes.length, 1);
+  assert.match(notes[0]!.message, /1 Windows\.ETW\.WMIEventing row\(s\) whose Operation is not a put\/delete/);
+});
+
+// ---- EvtxHunter and parse_evtx rows ---------------------------------------------------------------------------------
+
+/** An observation without where it was read, for comparing readers. */
+const fact = (o: Observation): string => JSON.stringify({ ...o, file: '', location: '' });
+
+test('EvtxHunter rows give the observations the EVTX reader gives for the same records (Sysmon 1/19/20/21)', async () => {
+  const { obs, r } = await observe(fileInput(fx('sysmon.EvtxHunter.json')));
+  const fromEvtx = observeEvtx(SYSMON, []).observations.filter((o) => o.source === 'sysmon');
+  const hunted = obs.filter((o) => o.host === 'IEWIN7');
+  // the hunter row time is whole seconds; Sysmon observations carry UtcTime, so they agree exactly
+  assert.deepEqual(hunted.map(fact), fromEvtx.map(fact));
+  assert.match(hunted[0]!.location, /^line 2 \(record 16111 of C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational\.evtx\)$/);
+  // the WMIGhost rows of another host (Computer PC04.example.corp): ActiveScript consumer, absolute binding references
+  const ghost = obs.filter((o) => o.host === 'PC04.example.corp');
+  assert.deepEqual(ghost.map((o) => [o.action, o.part, o.className, o.name ?? o.details['Consumer']]), [
+    ['modified', 'consumer', 'ActiveScriptEventConsumer', 'ProbeScriptFint'],
+    ['modified', 'binding', '__FilterToConsumerBinding', 'ProbeScriptFint'],
+  ]);
+  assert.match(String(ghost[0]!.details['ScriptText']), /^var sXmlUrl=/);
+  assert.deepEqual(r.items.map((i) => [i.host, i.records]).sort(), [
+    ['IEWIN7', 12],
+    ['PC04.example.corp', 2],
+  ]);
+  assert.ok(r.items.every((i) => /^Velociraptor Windows\.EventLogs\.EvtxHunter rows: Microsoft-Windows-Sysmon\/Operational; event ids /.test(i.detail)));
+  assert.deepEqual(r.logs.find((l) => l.host === 'IEWIN7')?.eventIds.sort((a, b) => a - b), [1, 19, 20, 21]);
+  // the scan finds the same subscription, with Sysmon coverage (the logs summary says which channels were read)
+  const fVr = byName(await scan([fx('sysmon.EvtxHunter.json')], {}), 'BotFilter82');
+  const fLog = byName(await scan([SYSMON], {}), 'BotFilter82');
+  assert.deepEqual(essentials(fVr), essentials(fLog));
+  assert.equal(fVr.status, 'deleted');
+});
+
+test('Windows.EventLogs.Evtx (parse_evtx) rows: System/EventData/UserData back to the record shape', async () => {
+  const { obs, r } = await observe(fileInput(fx('bot.Evtx.json')));
+  const fromEvtx = observeEvtx(SYSMON, []).observations.filter((o) => o.source === 'sysmon');
+  assert.deepEqual(obs.map(fact), fromEvtx.map(fact));
+  // TimeCreated.SystemTime (epoch seconds) keeps its 100 ns digits
+  assert.deepEqual([r.items[0]!.first, r.items[0]!.last], ['2019-05-11T17:58:23.3406596Z', '2019-05-11T17:58:55.0906596Z']);
+  assert.equal(epochToIso(1557597503.3406596), '2019-05-11T17:58:23.3406596Z');
+  assert.equal(epochToIso('2019-05-11 17:58:23.34'), '2019-05-11T17:58:23.34Z');
+});
+
+test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 row gives binding, filter and consumer', async () => {
+  const { obs, r } = await observe(fileInput(fx('sigma5858.EvtxHunter.json')));
+  assert.deepEqual(obs, []);
+  assert.deepEqual(r.logs, [{ host: 'swachchhanda', channels: ['Microsoft-Windows-WMI-Activity/Operational'], eventIds: [5858] }]);
+  // a 5861 in the documented UserData layout (EZ map 5861; wmi-tradecraft §3), values of the real SCM subscription
+  const sid = '{1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0}';
+  const cause = `Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = ${sid};\n\tEventNamespace = "root\\\\cimv2";\n\tName = "SCM Event Log Filter";\n\tQuery = "select * from MSFT_SCMEventLogEvent";\n\tQueryLanguage = "WQL";\n};\nPerm. Consumer: \ninstance of NTEventLogEventConsumer\n{\n\tCategory = 0;\n\tCreatorSID = ${sid};\n\tEventType = 1;\n\tName = "SCM Event Log Consumer";\n\tNameOfUserSIDProperty = "sid";\n\tSourceName = "Service Control Manager";\n};\n`;
+  const row = { EventTime: '2021-06-05T12:14:03Z', Computer: 'WIN10', Channel: 'Microsoft-Windows-WMI-Activity/Operational', Provider: 'Microsoft-Windows-WMI-Activity', EventID: 5861, EventRecordID: 7, UserSID: 'S-1-5-18', Username: null, EventData: null, UserData: { Operation_ESStoConsumerBinding: { Namespace: '//./root/subscription', ESS: 'SCM Event Log Filter', CONSUMER: 'NTEventLogEventConsumer="SCM Event Log Consumer"', PossibleCause: cause } }, Message: '', OSPath: 'C:\\x.evtx' };
+  const got = await observe(bufferInput('h.json', Buffer.from(JSON.stringify(row))));
+  assert.deepEqual(got.obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? o.details['Filter']]), [
+    ['wmi-activity', 'activated', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'SCM Event Log Filter'],
+    ['wmi-activity', 'activated', 'filter', 'ROOT\\subscription', '__EventFilter', 'SCM Event Log Filter'],
+    ['wmi-activity', 'activated', 'consumer', 'ROOT\\subscription', 'NTEventLogEventConsumer', 'SCM Event Log Consumer'],
+  ]);
+  assert.equal(got.obs[1]!.user, 'S-1-5-32-544');
+});
+
+test('a hunt\'s event rows belong to the client, like its other rows', async () => {
+  const line = readFileSync(fx('sysmon.EvtxHunter.json'), 'utf8').split('\n')[1]!;
+  const row = { ...(JSON.parse(line) as Record<string, unknown>), FlowId: 'F.1', ClientId: 'C.0123456789abcdef', Fqdn: 'iewin7.lab' };
+  const { obs, r } = await observe(bufferInput('hunt.json', Buffer.from(JSON.stringify(row))));
+  assert.deepEqual([obs[0]!.host, r.items[0]!.host, r.logs[0]!.host], ['iewin7.lab (C.0123456789abcdef)', 'iewin7.lab (C.0123456789abcdef)', 'iewin7.lab (C.0123456789abcdef)']);
+});
+
+// ---- Windows.Sysinternals.Autoruns rows -----------------------------------------------------------------------------
+
+test('Sysinternals.Autoruns rows: the WMI entry is a present consumer; other rows are counted', async () => {
+  const { obs, r } = await observe(fileInput(fx('bot.Autoruns.json')));
+  assert.deepEqual(obs.map((o) => [o.source, o.action, o.part, o.className, o.name, o.details['CommandLineTemplate']]), [['autoruns', 'present', 'consumer', 'CommandLineEventConsumer', 'BotConsumer23', 'c:\\Windows\\System32\\cmd.exe']]);
+  assert.deepEqual([r.items[0]!.records, r.items[0]!.detail], [4, 'Velociraptor Windows.Sysinternals.Autoruns (4 rows)']);
+  const f = byName(await scan([SYSMON, fx('bot.Autoruns.json')], { host: 'IEWIN7' }), 'BotFilter82');
+  assert.equal(f.consumer!.name, 'BotConsumer23');
+  assert.ok(f.observations.some((o) => o.source === 'autoruns'));
+  assert.deepEqual(f.coverage.find((c) => c.source === 'Autoruns (WMI entries)')?.saw, true);
+});
+
+// ---- robustness -------------------------------------------------------------------------------------------------
+
+function chunked(name: string, data: Buffer, size: number): EvidenceInput {
+  const b = bufferInput(name, data);
+  return {
+    ...b,
+    async *chunks() {
+      for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+    },
+  };
+}
+
+test('JSONL: a bad line is one warning with its line number; lines split across chunks; CRLF; BOM; last line without newline', async () => {
+  const lines = readFileSync(fx('bot.WMIEventing.json'), 'utf8').trim().split('\n');
+  const text = '\ufeff' + [lines[0], '{"EventTime": "broken', lines[1], '', '[1,2]', lines[2]].join('\r\n');
+  for (const size of [3, 7, 1 << 20]) {
+    const { obs, notes } = await observe(chunked(`bad-${size}.json`, Buffer.from(text), size));
+    assert.equal(obs.length, 3, `chunk size ${size}`);
+    assert.deepEqual(notes.map((n) => [n.level, n.message.replace(/ \(.*\)/, '')]), [
+      ['warning', 'line 2: not JSON; skipped'],
+      ['warning', 'line 5: not a JSON object; skipped'],
+    ]);
+  }
+});
+
+test('JSONL: an over-long line is skipped with a warning, the rest is read; many bad lines are summarized', async () => {
+  const lines = readFileSync(fx('bot.WMIEventing.json'), 'utf8').trim().split('\n');
+  const saved = limits.maxLine;
+  limits.maxLine = 4096;
+  try {
+    const long = JSON.stringify({ ConsumerDetails: { Name: 'x', ScriptText: 'A'.repeat(10000) }, FilterDetails: null, Namespace: 'root/subscription' });
+    const text = [lines[0], long, lines[1], long].join('\n');
+    for (const size of [5, 1000, 1 << 20]) {
+      const { obs, notes } = await observe(chunked('long.json', Buffer.from(text), size));
+      assert.equal(obs.length, 2);
+      assert.deepEqual(notes.map((n) => n.message), ['line 2: longer than 4096 bytes; skipped', 'line 4: longer than 4096 bytes; skipped']);
+    }
+  } finally {
+    limits.maxLine = saved;
+  }
+  const many = [lines[0], ...Array.from({ length: 10 }, () => 'nope')].join('\n');
+  const { obs, notes } = await observe(bufferInput('many.json', Buffer.from(many)));
+  assert.equal(obs.length, 1);
+  assert.equal(notes.length, 4);
+  assert.match(notes[3]!.message, /^7 more unreadable lines skipped \(lines 5, 6, 7, 8, 9, …\)$/);
+});
+
+test('rows of no artifact in a recognized file are counted in one note; a broken JSON array is an error note, not a crash', async () => {
+  const lines = readFileSync(fx('bot.PermanentWMIEvents.json'), 'utf8').trim();
+  const { obs, notes } = await observe(bufferInput('mixed.json', Buffer.from([lines, '{"x":1}', '{"y":2}'].join('\n'))));
+  assert.equal(obs.length, 3);
+  assert.deepEqual(notes.map((n) => n.message), ['2 row(s) of no Velociraptor artifact wmiscope reads were skipped (first: line 2)']);
+  const arr = readFileSync(fx('gui.PermanentWMIEvents.json'), 'utf8');
+  const broken = await observe(bufferInput('broken.json', Buffer.from(arr.slice(0, arr.length - 40))));
+  assert.deepEqual(broken.obs, []);
+  assert.equal(broken.notes[0]!.level, 'error');
+  assert.match(broken.notes[0]!.message, /^not a valid JSON array/);
+  // UTF-16 with a BOM (a re-saved export)
+  const u16 = await observe(bufferInput('u16.json', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(lines, 'utf16le')])));
+  assert.equal(u16.obs.length, 3);
+});
+
+test('mutated fixtures never throw: every damage is a note', async () => {
+  const texts = ['bot.PermanentWMIEvents.json', 'gui.PermanentWMIEvents.json', 'bot.WMIEventing.json', 'sysmon.EvtxHunter.json', 'bot.Evtx.json', 'bot.Autoruns.json', 'sigma5858.EvtxHunter.json'].map((n) => readFileSync(fx(n), 'utf8'));
+  const edit = fc.tuple(fc.nat(), fc.nat(40), fc.constantFrom('', '"', '{', '}', '[', ']', ',', ':', '\n', '\\', 'null', '1e999', '"__proto__"', '{"a":', '\u0000', '\ud800'));
+  await fc.assert(
+    fc.asyncProperty(fc.nat(texts.length - 1), fc.array(edit, { minLength: 1, maxLength: 6 }), async (which, edits) => {
+      let t = texts[which]!;
+      for (const [at, del, ins] of edits) {
+        const p = at % (t.length + 1);
+        t = t.slice(0, p) + ins + t.slice(p + del);
+      }
+      const notes: EvidenceNote[] = [];
+      const r = await velociraptorAdapter.observe(bufferInput('m.json', Buffer.from(t)), { notes });
+      for (const o of r.observations) assert.equal(typeof o.source, 'string');
+      assert.equal(({} as Record<string, unknown>)['a'], undefined);
+    }),
+    { numRuns: 300, seed: 20260822 },
+  );
+});
+
+// ---- the fixtures are what the generator makes from the real evidence ------------------------------------------------
+
+test('fixtures regenerate byte for byte from their sources (make-vr-fixtures.ts)', { skip: skipReason || cimSkip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vr-fixtures-'));
+  try {
+    const written = makeFixtures(dir);
+    assert.equal(written.length, 10, written.join(', '));
+    for (const f of written) {
+      const rel = relative(dir, f);
+      assert.ok(readFileSync(f).equals(readFileSync(join(repoRoot(), 'test/fixtures', rel))), `${rel} differs from the committed fixture`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
