@@ -29,8 +29,10 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 export function addScanCommand(program: Command, version: string): void {
   program
     .command('scan')
-    .description('find WMI event subscriptions in evidence (EVTX logs, WMI repositories; files or folders, recognized by content) and explain each finding')
-    .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a folder of logs)')
+    .description(
+      'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents; with several hosts, each subscription is stacked across the fleet',
+    )
+    .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, a folder of many host collections)')
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices(['table', 'json', 'jsonl', 'csv', 'timeline']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
