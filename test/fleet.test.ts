@@ -74,6 +74,14 @@ test('fleet of 50 hosts: hosts kept apart, common and rare subscriptions counted
     // rarest first
     const counts = r.fleet!.stacks.map((s) => s.count);
     assert.deepEqual(counts, [...counts].sort((a, b) => a - b));
+    // per host, worst first: the two hosts with the rare custom-namespace subscriptions lead
+    assert.equal(r.fleet!.perHost.length, 50);
+    assert.deepEqual(r.fleet!.perHost.slice(0, 2).map((h) => h.host).sort(), ['HOST03', 'HOST17']);
+    const h3 = r.fleet!.perHost.find((h) => h.host === 'HOST03')!;
+    assert.equal(h3.findings, r.findings.filter((f) => f.host === 'HOST03').length);
+    assert.equal(h3.rare, lf.length / 2 + r.findings.filter((f) => f.host === 'HOST03' && f.stack?.rare && f.consumer?.name !== 'LegitScript').length);
+    const h5 = r.fleet!.perHost.find((h) => h.host === 'HOST05')!;
+    assert.deepEqual(h5, { host: 'HOST05', findings: 1, worst: 'high', rare: 0, allowlisted: 0 });
     // each repository is attributed to the host whose log lies beside it
     const repoItems = r.evidence.filter((e) => e.kind === 'cim');
     assert.deepEqual(repoItems.map((e) => e.host).sort(), ['HOST03', 'HOST17']);

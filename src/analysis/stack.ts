@@ -4,8 +4,10 @@
  * Common entries are marked, never allow-listed automatically.
  */
 import { createHash } from 'node:crypto';
-import type { Finding, FleetStack, FleetSummary, StackInfo } from '../model/types.js';
+import type { Finding, FleetStack, FleetSummary, Severity, StackInfo } from '../model/types.js';
 import { severityFor } from './rules.js';
+
+const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 /** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
 export const FLEET_MIN_HOSTS = 10;
@@ -78,8 +80,19 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
         f.reasons.push({ id: 'WMI-STACK-COMMON', title: `common across the fleet: on ${entry.count} of ${fleet} hosts (deployed software or a fleet-wide compromise; not allow-listed automatically)`, attack: [], evidence: `${entry.count}/${fleet} hosts`, score: 0 });
       }
     }
-    entry.severity = members.reduce((w, f) => (['critical', 'high', 'medium', 'low', 'info'].indexOf(f.severity) < ['critical', 'high', 'medium', 'low', 'info'].indexOf(w) ? f.severity : w), members[0]!.severity);
+    entry.severity = members.reduce((w, f) => (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(w) ? f.severity : w), members[0]!.severity);
   }
   const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || a.key.localeCompare(b.key));
-  return { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks };
+  const perHost: FleetSummary['perHost'] = [];
+  const names = new Map<string, string>();
+  for (const h of hosts) if (!names.has(h.toLowerCase())) names.set(h.toLowerCase(), h);
+  for (const [key, host] of names) {
+    const mine = findings.filter((f) => f.host.toLowerCase() === key);
+    const live = mine.filter((f) => !f.allowlisted);
+    const worst = live.length ? SEVERITIES.find((s) => live.some((f) => f.severity === s))! : null;
+    perHost.push({ host, findings: mine.length, worst, rare: mine.filter((f) => f.stack?.rare).length, allowlisted: mine.length - live.length });
+  }
+  const rank = (s: Severity | null): number => (s ? SEVERITIES.indexOf(s) : SEVERITIES.length);
+  perHost.sort((a, b) => rank(a.worst) - rank(b.worst) || b.rare - a.rare || b.findings - a.findings || a.host.localeCompare(b.host));
+  return { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks, perHost };
 }

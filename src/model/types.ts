@@ -138,6 +138,8 @@ export interface FleetSummary {
   minHostsForRanking: number;
   /** Rarest first. */
   stacks: FleetStack[];
+  /** One line per host: its findings, the worst severity, how many are rare in the fleet. Worst first. */
+  perHost: Array<{ host: string; findings: number; worst: Severity | null; rare: number; allowlisted: number }>;
 }
 
 /** A problem with a piece of evidence: unreadable, damaged, skipped. */

@@ -174,6 +174,12 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
       if (st.count <= 5) out.block('        on ', st.hosts.join(', '), { max: 2 });
     }
     if (fl.stacks.length > MAX_FLEET) out.line(`  … ${fl.stacks.length - MAX_FLEET} more (all are in --format json)`);
+    out.lines.push(out.paint('Per host', BOLD) + ': worst first');
+    for (const h of fl.perHost.slice(0, MAX_FLEET)) {
+      const extra = [h.rare ? `${h.rare} rare` : '', h.allowlisted ? `${h.allowlisted} allow-listed` : ''].filter(Boolean).join(', ');
+      out.block('  ', `${(h.worst ?? '-').padEnd(8)} ${h.host}  ${count(h.findings, 'finding')}${extra ? ` (${extra})` : ''}`, { max: 1 });
+    }
+    if (fl.perHost.length > MAX_FLEET) out.line(`  … ${fl.perHost.length - MAX_FLEET} more hosts (all are in --format json)`);
   }
 
   out.lines.push('─'.repeat(width));
