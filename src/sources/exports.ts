@@ -1,4 +1,686 @@
-/** Placeholder module: filled in by its owner in this change. */
-import type { Adapter } from './input.js';
+/**
+ * Event exports as evidence: the records a SIEM or a triage tool gives back instead of the .evtx, recognized
+ * by content and turned into the EVTX layer's JSON shape, so the same observations come out as from the EVTX.
+ *
+ * - `evtx-json`: the Rust `evtx` crate shape (`wmiscope evtx dump`, `evtx_dump -o json|jsonl` with its
+ *   `Record N` lines, attributes nested under `#attributes` or separate as `X_attributes`), Chainsaw
+ *   `search --json|--jsonl` (records) and `hunt --json|--jsonl` (detections wrapping `document.data`).
+ * - `ecs`: Winlogbeat / Elastic Agent documents (`winlog.*`, `@timestamp`; before 7.0 the same fields at the top
+ *   level: `log_name`, `event_id`, `computer_name`, `source_name`), bare, wrapped in `_source`, or an
+ *   Elasticsearch search response (`hits.hits[]._source`); nested objects and dotted keys alike.
+ * - `nxlog`: NXLog `im_msvistalog` + `to_json` records (the shape Hayabusa's `--JSON-input` reads): System
+ *   fields at the top, EventData flattened beside them, WMI-Activity's UserData only in `Message`.
+ * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
+ * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
+ *
+ * JSON is streamed (lines, or top-level values / array elements), XML element by element; a record that does
+ * not parse is one warning with its line, and the rest is read.
+ */
+import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
+import { eventHeader } from '../events/index.js';
+import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../events/messages.js';
+import type { EvidenceNote } from '../model/types.js';
+import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
+import { headText } from './input.js';
+import { EventRecordSink } from './records.js';
+import { decodeXmlText, eventFromXml } from './eventxml.js';
+import { jsonValues, lines, textChunks, xmlEvents } from './textstream.js';
+import type { SplitIssue } from './textstream.js';
 
-export const adapters: Adapter[] = [];
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isObj(v: unknown): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function str(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+function newObj(): EvtxJsonObject {
+  return Object.create(null) as EvtxJsonObject;
+}
+
+/** A copy of a parsed JSON value as EVTX JSON: prototype-less objects, unsafe keys dropped. */
+function copy(v: unknown, depth = 0): EvtxValue {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (depth > 64) return null;
+  if (Array.isArray(v)) return v.map((x) => copy(x, depth + 1));
+  if (isObj(v)) {
+    const o = newObj();
+    for (const k of Object.keys(v)) if (!UNSAFE.has(k)) o[k] = copy(v[k], depth + 1);
+    return o;
+  }
+  return null;
+}
+
+const attributed = (attributes: EvtxJsonObject, text?: EvtxValue): EvtxJsonObject => {
+  const o = newObj();
+  o['#attributes'] = attributes;
+  if (text !== undefined) o['#text'] = text;
+  return o;
+};
+
+function attrObj(pairs: Record<string, unknown>): EvtxJsonObject | null {
+  const o = newObj();
+  let any = false;
+  for (const [k, v] of Object.entries(pairs)) {
+    const s = v === undefined || v === null ? null : typeof v === 'number' ? v : str(v);
+    if (s === null) continue;
+    o[k] = s;
+    any = true;
+  }
+  return any ? o : null;
+}
+
+// ---- evtx crate JSON (nested or separate attributes), Chainsaw -------------------------------------------------
+
+/**
+ * `X_attributes` siblings (evtx `separate_json_attributes`, as Chainsaw and Hayabusa render) folded into
+ * `X: {'#attributes': …}` (`#text` keeps a scalar value), recursively.
+ */
+function foldAttributes(v: EvtxValue): EvtxValue {
+  if (Array.isArray(v)) return v.map(foldAttributes);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as EvtxJsonObject;
+  const out = newObj();
+  for (const k of Object.keys(o)) if (!k.endsWith('_attributes') || k === '_attributes') out[k] = foldAttributes(o[k]!);
+  for (const k of Object.keys(o)) {
+    if (!k.endsWith('_attributes') || k === '_attributes') continue;
+    const base = k.slice(0, -'_attributes'.length);
+    const a = o[k];
+    if (!isObj(a)) continue;
+    const cur = out[base];
+    if (cur === undefined || cur === null) out[base] = attributed(a as EvtxJsonObject);
+    else if (isObj(cur)) (cur as EvtxJsonObject)['#attributes'] = a as EvtxJsonObject;
+    else out[base] = attributed(a as EvtxJsonObject, cur);
+  }
+  return out;
+}
+
+/** An evtx-crate record (`{Event: {System, …}}`, attributes nested or separate), or null. */
+function fromEvtxJson(v: JsonObject): EvtxJsonObject | null {
+  if (!isObj(v['Event'])) return null;
+  const ev = foldAttributes(copy(v['Event'])) as EvtxJsonObject;
+  if (isObj(v['Event_attributes']) && !ev['#attributes']) ev['#attributes'] = copy(v['Event_attributes']);
+  if (!isObj(ev['System'])) return null;
+  const out = newObj();
+  out['Event'] = ev;
+  return out;
+}
+
+const CHAINSAW_KINDS = new Set(['individual', 'aggregate', 'cached']);
+
+/** The documents of a Chainsaw `hunt` detection. */
+function chainsawDocuments(v: JsonObject): JsonObject[] | null {
+  if (typeof v['kind'] !== 'string' || !CHAINSAW_KINDS.has(v['kind']) || typeof v['name'] !== 'string') return null;
+  const docs = v['kind'] === 'aggregate' ? v['documents'] : [v['document']];
+  if (!Array.isArray(docs)) return null;
+  return docs.filter(isObj).map((d) => (isObj(d['data']) ? d['data'] : null)).filter((d): d is JsonObject => d !== null);
+}
+
+// ---- ECS (Winlogbeat, Elastic Agent) -------------------------------------------------------------------------
+
+/** Dotted keys (`"winlog.event_id": 19`) spread into nested objects, merged with nested ones. */
+function unflatten(v: JsonObject, depth = 0): JsonObject {
+  const out = Object.create(null) as JsonObject;
+  const put = (path: string[], value: Json): void => {
+    let o = out;
+    for (let i = 0; i < path.length - 1; i++) {
+      const p = path[i]!;
+      if (!isObj(o[p])) o[p] = Object.create(null) as JsonObject;
+      o = o[p] as JsonObject;
+    }
+    const last = path[path.length - 1]!;
+    if (isObj(value) && isObj(o[last])) merge(o[last] as JsonObject, value);
+    else o[last] = value;
+  };
+  const merge = (into: JsonObject, from: JsonObject): void => {
+    for (const k of Object.keys(from)) {
+      const v = from[k]!;
+      if (isObj(v) && isObj(into[k])) merge(into[k] as JsonObject, v);
+      else into[k] = v;
+    }
+  };
+  for (const k of Object.keys(v)) {
+    const path = k.split('.');
+    if (path.some((p) => UNSAFE.has(p) || p === '')) continue;
+    const val = v[k]!;
+    put(path, isObj(val) && depth < 16 ? unflatten(val, depth + 1) : val);
+  }
+  return out;
+}
+
+function get(o: Json | undefined, path: string): Json | undefined {
+  let cur: Json | undefined = o;
+  for (const p of path.split('.')) {
+    if (!isObj(cur)) return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+function hasWinlog(v: JsonObject): boolean {
+  return isObj(v['winlog']) || Object.keys(v).some((k) => k.startsWith('winlog.'));
+}
+
+/** Winlogbeat before 7.0: the same fields at the top level (`log_name`, `event_id`, `computer_name`, `source_name`, `record_number`, `event_data`, `user_data`). */
+function legacyWinlogbeat(v: JsonObject): JsonObject | null {
+  if (typeof v['log_name'] !== 'string' || v['event_id'] === undefined || typeof v['computer_name'] !== 'string' || isObj(v['winlog'])) return null;
+  const w = Object.create(null) as JsonObject;
+  const map: Array<[string, string]> = [
+    ['channel', 'log_name'],
+    ['computer_name', 'computer_name'],
+    ['event_id', 'event_id'],
+    ['provider_name', 'source_name'],
+    ['provider_guid', 'provider_guid'],
+    ['record_id', 'record_number'],
+    ['event_data', 'event_data'],
+    ['user_data', 'user_data'],
+  ];
+  for (const [to, from] of map) if (v[from] !== undefined) w[to] = v[from]!;
+  const pid = get(v, 'process_id');
+  if (pid !== undefined) w['process'] = { pid };
+  const sid = get(v, 'user.identifier');
+  if (sid !== undefined) w['user'] = { identifier: sid };
+  const doc = Object.create(null) as JsonObject;
+  if (v['@timestamp'] !== undefined) doc['@timestamp'] = v['@timestamp']!;
+  if (v['message'] !== undefined) doc['message'] = v['message']!;
+  doc['winlog'] = w;
+  return doc;
+}
+
+/** A Winlogbeat / Elastic Agent document, or null. */
+function fromEcs(doc: JsonObject): { json: EvtxJsonObject; message: string | null } | null {
+  const d = unflatten(doc);
+  const w = d['winlog'];
+  if (!isObj(w)) return null;
+  const original = str(get(d, 'event.original'));
+  const hasData = isObj(w['event_data']) || isObj(w['user_data']);
+  if (!hasData && original && /^\s*<Event[\s>]/.test(original)) {
+    try {
+      const x = eventFromXml(original.trim());
+      return { json: x.json, message: x.message ?? str(d['message']) };
+    } catch {
+      // fall through to the structured fields
+    }
+  }
+  const eventId = str(w['event_id']) ?? str(get(d, 'event.code'));
+  if (eventId === null) return null;
+  const sys = newObj();
+  const provider = attrObj({ Name: str(w['provider_name']) ?? str(get(d, 'event.provider')), Guid: str(w['provider_guid']) });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = /^\d+$/.test(eventId) ? Number(eventId) : eventId;
+  if (w['version'] !== undefined) sys['Version'] = copy(w['version']);
+  if (w['opcode'] !== undefined) sys['Opcode'] = copy(w['opcode']);
+  const time = str(d['@timestamp']) ?? str(w['time_created']);
+  if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
+  if (w['record_id'] !== undefined) sys['EventRecordID'] = copy(w['record_id']);
+  const exec = attrObj({ ProcessID: get(w, 'process.pid'), ThreadID: get(w, 'process.thread.id') });
+  if (exec) sys['Execution'] = attributed(exec);
+  const channel = str(w['channel']);
+  if (channel) sys['Channel'] = channel;
+  const computer = str(w['computer_name']) ?? str(get(d, 'host.name')) ?? str(get(d, 'host.hostname'));
+  if (computer) sys['Computer'] = computer;
+  const sid = attrObj({ UserID: get(w, 'user.identifier') });
+  if (sid) sys['Security'] = attributed(sid);
+  const ev = newObj();
+  ev['System'] = sys;
+  if (isObj(w['event_data'])) ev['EventData'] = copy(w['event_data']);
+  if (isObj(w['user_data'])) {
+    const ud = copy(w['user_data']) as EvtxJsonObject;
+    const name = str(ud['xml_name']) ?? WMI_ACTIVITY_ELEMENTS[Number(eventId)] ?? 'EventXML';
+    delete ud['xml_name'];
+    const wrap = newObj();
+    if (!UNSAFE.has(name)) wrap[name] = ud;
+    ev['UserData'] = wrap;
+  }
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message: str(d['message']) };
+}
+
+// ---- NXLog im_msvistalog + to_json ----------------------------------------------------------------------------
+
+/** Fields NXLog (and Logstash/Beats around it) adds itself; every other top-level field is event data. */
+const NXLOG_FIELDS = new Set([
+  'EventTime', 'EventReceivedTime', 'Hostname', 'Keywords', 'EventType', 'SeverityValue', 'Severity', 'EventID',
+  'SourceName', 'ProviderGuid', 'Version', 'Task', 'OpcodeValue', 'Opcode', 'RecordNumber', 'ActivityID',
+  'RelatedActivityID', 'ProcessID', 'ThreadID', 'ExecutionProcessID', 'ExecutionThreadID', 'Channel', 'Domain',
+  'AccountName', 'UserID', 'AccountType', 'Category', 'Message', 'SourceModuleName', 'SourceModuleType',
+  'ERROR_EVT_UNRESOLVED', 'MessageSourceAddress', 'EventTypeOrignal', 'EventTypeOriginal',
+  // Logstash / Beats wrappers around NXLog output
+  '@timestamp', '@version', 'host', 'port', 'tags', 'type', 'log', 'agent', 'ecs', 'input', 'fields', 'beat',
+]);
+/** NXLog's own EventType values; any other EventType is the event's own field (Sysmon's `WmiFilterEvent`). */
+const NXLOG_EVENT_TYPES = new Set(['AUDIT_SUCCESS', 'AUDIT_FAILURE', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'VERBOSE', 'DEBUG']);
+const NXLOG_MARKERS = ['SourceModuleType', 'SourceName', 'Hostname', 'RecordNumber', 'ProviderGuid', 'EventTime'];
+
+function isNxlog(v: JsonObject): boolean {
+  if (v['EventID'] === undefined || typeof v['Channel'] !== 'string') return false;
+  if (isObj(v['Event']) || isObj(v['System']) || isObj(v['EventData']) || isObj(v['winlog'])) return false;
+  return NXLOG_MARKERS.filter((k) => k !== 'EventTime' && v[k] !== undefined).length >= 1;
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.f]` without a zone. */
+const NAIVE_TIME = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?$/;
+
+/** An NXLog record, or null; `naiveTime` when its time had no zone and was taken as UTC. */
+function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean } | null {
+  if (!isNxlog(v)) return null;
+  const eventId = str(v['EventID']);
+  if (eventId === null) return null;
+  const sys = newObj();
+  const provider = attrObj({ Name: str(v['SourceName']), Guid: str(v['ProviderGuid']) });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = /^\d+$/.test(eventId) ? Number(eventId) : eventId;
+  if (v['Version'] !== undefined) sys['Version'] = copy(v['Version']);
+  if (v['Task'] !== undefined) sys['Task'] = copy(v['Task']);
+  if (v['OpcodeValue'] !== undefined) sys['Opcode'] = copy(v['OpcodeValue']);
+  // EventTime is the collector's local time unless it carries a zone; @timestamp (Logstash) is UTC
+  let naiveTime = false;
+  const et = str(v['EventTime']);
+  let time: string | null = null;
+  if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = new Date(Date.parse(et)).toISOString();
+  else if (str(v['@timestamp'])) time = str(v['@timestamp']);
+  else if (et) {
+    time = et.trim();
+    naiveTime = true;
+  }
+  if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
+  if (v['RecordNumber'] !== undefined) sys['EventRecordID'] = copy(v['RecordNumber']);
+  const exec = attrObj({ ProcessID: v['ExecutionProcessID'] ?? v['ProcessID'], ThreadID: v['ExecutionThreadID'] ?? v['ThreadID'] });
+  if (exec) sys['Execution'] = attributed(exec);
+  sys['Channel'] = str(v['Channel']);
+  const host = str(v['Hostname']);
+  if (host) sys['Computer'] = host;
+  const sid = attrObj({ UserID: v['UserID'] });
+  if (sid) sys['Security'] = attributed(sid);
+  const data = newObj();
+  for (const k of Object.keys(v)) {
+    if (UNSAFE.has(k)) continue;
+    if (NXLOG_FIELDS.has(k) && !(k === 'EventType' && typeof v[k] === 'string' && !NXLOG_EVENT_TYPES.has(v[k] as string))) continue;
+    // NXLog copies EventData text as it stands in the rendered XML, entities and all (OTRF Security-Datasets
+    // NXLog exports: Sysmon 20 Destination `&lt;blah&gt;` where the message and WMI-Activity 5861 have `<blah>`)
+    const val = v[k];
+    data[k] = typeof val === 'string' ? decodeXmlText(val) : copy(val);
+  }
+  const ev = newObj();
+  ev['System'] = sys;
+  if (Object.keys(data).length) ev['EventData'] = data;
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message: str(v['Message']), naiveTime };
+}
+
+// ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
+
+function isHayabusaTimeline(v: JsonObject): boolean {
+  return typeof v['Timestamp'] === 'string' && typeof v['RuleTitle'] === 'string' && v['EventID'] !== undefined && v['Channel'] !== undefined;
+}
+
+// ---- completing a record from its message ------------------------------------------------------------------------
+
+const SYSMON = /^microsoft-windows-sysmon$/i;
+const WMI_ACTIVITY = /^microsoft-windows-wmi-activity$/i;
+
+/**
+ * Fields only the rendered message still has: WMI-Activity's UserData (NXLog drops it) and Sysmon 19/20/21
+ * EventData fields a pipeline dropped. Present fields are never overwritten. Python-evtx's
+ * `2019-05-11 17:58:39.746908` SystemTime (UTC) is written as ISO-8601.
+ */
+function complete(json: EvtxJsonObject, message: string | null): void {
+  const ev = json['Event'] as EvtxJsonObject;
+  const sys = ev['System'] as EvtxJsonObject;
+  const tc = sys['TimeCreated'];
+  if (isObj(tc) && isObj((tc as EvtxJsonObject)['#attributes'])) {
+    const a = (tc as EvtxJsonObject)['#attributes'] as EvtxJsonObject;
+    const t = str(a['SystemTime']);
+    const m = t ? /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)$/.exec(t.trim()) : null;
+    if (m) a['SystemTime'] = `${m[1]}T${m[2]}Z`;
+  }
+  if (!message) return;
+  const h = eventHeader(json);
+  if (!h) return;
+  const provider = h.provider ?? '';
+  if (WMI_ACTIVITY_ELEMENTS[h.eventId] && (WMI_ACTIVITY.test(provider) || /WMI-Activity/i.test(h.channel ?? ''))) {
+    const el = WMI_ACTIVITY_ELEMENTS[h.eventId]!;
+    const ud = ev['UserData'];
+    if (isObj(ud) && isObj((ud as EvtxJsonObject)[el])) return;
+    const parsed = wmiActivityFromMessage(h.eventId, message);
+    if (!parsed) return;
+    const fields = newObj();
+    for (const [k, v] of Object.entries(parsed.fields)) fields[k] = v;
+    const wrap = newObj();
+    wrap[parsed.element] = fields;
+    ev['UserData'] = wrap;
+    return;
+  }
+  if (SYSMON_WMI_FIELDS[h.eventId] && (SYSMON.test(provider) || /Sysmon/i.test(h.channel ?? ''))) {
+    const ed = isObj(ev['EventData']) ? (ev['EventData'] as EvtxJsonObject) : newObj();
+    const need = SYSMON_WMI_FIELDS[h.eventId]!.filter((k) => ed[k] === undefined);
+    if (!need.length) return;
+    const parsed = sysmonWmiFromMessage(h.eventId, message);
+    if (!parsed) return;
+    for (const k of need) if (parsed[k] !== undefined) ed[k] = parsed[k]!;
+    ev['EventData'] = ed;
+  }
+}
+
+// ---- one parsed value → event records ------------------------------------------------------------------------------
+
+interface Found {
+  json: EvtxJsonObject;
+  where: string;
+  naiveTime?: boolean;
+  /** From a Chainsaw detection: the same record may come once per rule that hit it. */
+  dedupe?: boolean;
+}
+
+/** The event records a parsed JSON value holds (any supported shape); `where` locates the value. */
+function recordsOf(v: Json, where: string, out: Found[], depth = 0): void {
+  if (depth > 4) return;
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => recordsOf(x, `${where}, element ${i + 1}`, out, depth + 1));
+    return;
+  }
+  if (!isObj(v)) return;
+  const e = fromEvtxJson(v);
+  if (e) {
+    out.push({ json: e, where });
+    return;
+  }
+  const hits = get(v, 'hits.hits');
+  if (Array.isArray(hits)) {
+    hits.forEach((h, i) => recordsOf(h, `${where}, hit ${i + 1}`, out, depth + 1));
+    return;
+  }
+  if (isObj(v['_source'])) return recordsOf(v['_source'], where, out, depth + 1);
+  const docs = chainsawDocuments(v);
+  if (docs) {
+    docs.forEach((d, i) => {
+      const before = out.length;
+      recordsOf(d, docs.length > 1 ? `${where}, document ${i + 1}` : where, out, depth + 1);
+      for (let j = before; j < out.length; j++) out[j]!.dedupe = true;
+    });
+    return;
+  }
+  const legacy = legacyWinlogbeat(v);
+  if (legacy || hasWinlog(v)) {
+    const r = fromEcs(legacy ?? v);
+    if (r) {
+      complete(r.json, r.message);
+      out.push({ json: r.json, where });
+    }
+    return;
+  }
+  const n = fromNxlog(v);
+  if (n) {
+    complete(n.json, n.message);
+    out.push({ json: n.json, where, naiveTime: n.naiveTime });
+  }
+}
+
+/**
+ * The event records (EVTX JSON shape) a parsed JSON value holds, whatever its export shape: an evtx-crate
+ * record, a Chainsaw detection, a Winlogbeat document (bare, in `_source`, or a search response), an NXLog
+ * record. Empty for anything else.
+ */
+export function eventRecords(v: unknown): EvtxJsonObject[] {
+  const out: Found[] = [];
+  recordsOf(v as Json, '', out);
+  return out.map((f) => f.json);
+}
+
+/** The shape of a parsed value, for detection. */
+function shapeOf(v: Json, depth = 0): string | null {
+  if (depth > 4) return null;
+  if (Array.isArray(v)) return v.length ? shapeOf(v[0]!, depth + 1) : null;
+  if (!isObj(v)) return null;
+  if (isObj(v['Event']) && (isObj(v['Event']['System']) || isObj(v['Event_attributes']))) return 'evtx-json';
+  const hits = get(v, 'hits.hits');
+  if (Array.isArray(hits)) return hits.length ? shapeOf(hits[0]!, depth + 1) : null;
+  if (isObj(v['_source'])) return shapeOf(v['_source'], depth + 1);
+  const docs = chainsawDocuments(v);
+  if (docs) return docs.length ? shapeOf(docs[0]!, depth + 1) : null;
+  if (legacyWinlogbeat(v)) return 'ecs';
+  if (hasWinlog(v)) {
+    const d = unflatten(v);
+    return isObj(d['winlog']) && (d['winlog']['event_id'] !== undefined || get(d, 'event.code') !== undefined) ? 'ecs' : null;
+  }
+  if (isNxlog(v)) return 'nxlog';
+  if (isHayabusaTimeline(v)) return 'hayabusa-timeline';
+  return null;
+}
+
+// ---- detection ---------------------------------------------------------------------------------------------------
+
+/** The first complete top-level JSON value in `head` (skipping `Record N` lines and an opening `[`), parsed; null if none fits. */
+function firstValue(head: string): Json | undefined {
+  let i = 0;
+  const n = head.length;
+  for (;;) {
+    while (i < n && /[\s,[]/.test(head[i]!)) i++;
+    if (i >= n) return undefined;
+    if (head[i] === '{') break;
+    const nl = head.indexOf('\n', i);
+    if (!/^Record \d+\s*$/.test(head.slice(i, nl < 0 ? n : nl))) return undefined;
+    i = nl < 0 ? n : nl + 1;
+  }
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  for (let j = i; j < n; j++) {
+    const c = head[j]!;
+    if (inStr) {
+      if (esc) esc = false;
+      else if (c === '\\') esc = true;
+      else if (c === '"') inStr = false;
+    } else if (c === '"') inStr = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) {
+      try {
+        return JSON.parse(head.slice(i, j + 1)) as Json;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** When the first record does not fit in the head: the shape from its first keys. */
+function shapeFromText(head: string): string | null {
+  const t = head.replace(/^(\s*Record \d+\s*\n)?\s*\[?\s*/, '');
+  if (!t.startsWith('{')) return null;
+  if (/^\{\s*"Event(_attributes)?"\s*:\s*\{/.test(t) || /"document"\s*:\s*\{\s*"kind"\s*:\s*"evtx"/.test(t)) return 'evtx-json';
+  if (/"winlog"\s*:\s*\{/.test(t) || /"winlog\.(event_id|channel|provider_name|computer_name)"\s*:/.test(t)) return 'ecs';
+  if (/"log_name"\s*:\s*"/.test(t) && /"event_id"\s*:/.test(t) && /"computer_name"\s*:\s*"/.test(t)) return 'ecs';
+  if (/"(Event|System|EventData|winlog)"\s*:\s*\{/.test(t)) return null;
+  if (/"SourceModuleType"\s*:\s*"im_msvistalog"/.test(t) || (/"EventID"\s*:/.test(t) && /"Channel"\s*:/.test(t) && /"(SourceName|Hostname|RecordNumber|ProviderGuid)"\s*:/.test(t))) return 'nxlog';
+  return null;
+}
+
+let lastHead: string | null = null;
+let lastShape: string | null = null;
+
+/** Which JSON export shape `head` starts with (memoized for the adapters' successive detect calls). */
+export function jsonShape(head: string): string | null {
+  if (head === lastHead) return lastShape;
+  const t = head.replace(/^\uFEFF/, '').trimStart();
+  let shape: string | null = null;
+  if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) {
+    const v = firstValue(t);
+    shape = v === undefined ? shapeFromText(t) : shapeOf(v);
+  }
+  lastHead = head;
+  lastShape = shape;
+  return shape;
+}
+
+const EVENT_NS = 'schemas.microsoft.com/win/2004/08/events/event';
+
+/** Windows event XML: markup first (or evtxexport's banner), and an `<Event>` of the event schema. */
+export function isEventXml(head: string): boolean {
+  const t = head.replace(/^\uFEFF/, '').trimStart().replace(/^evtxexport \d+\s*\n/, '').trimStart();
+  if (!t.startsWith('<')) return false;
+  const ev = /<Event(?=[\s>/])/.exec(t);
+  if (!ev) return false;
+  return t.includes(EVENT_NS) || /^(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<Events>/.test(t);
+}
+
+// ---- reading ----------------------------------------------------------------------------------------------------------
+
+/** Notes of one input, bounded: the first problems one by one, then a count. */
+class Problems {
+  private count = 0;
+  constructor(
+    private readonly notes: EvidenceNote[],
+    private readonly file: string,
+    private readonly format: string,
+    private readonly max = 20,
+  ) {}
+
+  warn(message: string): void {
+    if (++this.count <= this.max) this.notes.push({ file: this.file, level: 'warning', message: `${this.format}: ${message}` });
+  }
+
+  finish(): void {
+    if (this.count > this.max) this.notes.push({ file: this.file, level: 'warning', message: `${this.format}: ${this.count - this.max} more problems like the ones above` });
+  }
+}
+
+/** JSON Lines when the first complete lines are JSON objects each on its own. */
+function looksLikeJsonl(head: string): boolean {
+  const ls = head.replace(/^\uFEFF/, '').split('\n').slice(0, -1).map((l) => l.trim()).filter(Boolean).slice(0, 5);
+  if (!ls.length) return false;
+  let ok = 0;
+  for (const l of ls) {
+    if (/^Record \d+$/.test(l)) return false;
+    if (!l.startsWith('{')) return false;
+    try {
+      if (isObj(JSON.parse(l))) ok++;
+    } catch {
+      // a broken line among good ones is still JSON Lines
+    }
+  }
+  return ok > 0 && ok >= Math.ceil(ls.length / 2);
+}
+
+async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<ObserveResult> {
+  const sink = new EventRecordSink(input.name, 'export', ctx.host);
+  const problems = new Problems(ctx.notes, input.name, format);
+  const onIssue = (i: SplitIssue): void => problems.warn(`line ${i.line}: ${i.message}`);
+  const seen = new Set<string>();
+  let records = 0;
+  let values = 0;
+  let empty = 0;
+  let naive = 0;
+  const take = (v: Json, where: string): void => {
+    values++;
+    const found: Found[] = [];
+    recordsOf(v, where, found);
+    if (!found.length) empty++;
+    for (const f of found) {
+      if (f.dedupe) {
+        const h = eventHeader(f.json);
+        if (h && h.recordId !== null) {
+          const key = `${h.computer}|${h.channel}|${h.recordId}|${h.time}|${h.eventId}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+      }
+      if (sink.add(f.json, f.where)) records++;
+      if (f.naiveTime) naive++;
+    }
+  };
+  const head = headText(await input.head(1 << 16));
+  if (looksLikeJsonl(head)) {
+    for await (const l of lines(textChunks(input), onIssue)) {
+      const t = l.text.trim();
+      if (!t || /^Record \d+$/.test(t)) continue;
+      let v: Json;
+      try {
+        v = JSON.parse(t) as Json;
+      } catch (e) {
+        problems.warn(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        continue;
+      }
+      take(v, `line ${l.line}`);
+    }
+  } else {
+    for await (const jv of jsonValues(textChunks(input), onIssue)) {
+      let v: Json;
+      const where = jv.record !== null ? `record ${jv.record} (line ${jv.line})` : jv.element !== null ? `element ${jv.element} (line ${jv.line})` : `line ${jv.line}`;
+      try {
+        v = JSON.parse(jv.text) as Json;
+      } catch (e) {
+        problems.warn(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        continue;
+      }
+      take(v, where);
+    }
+  }
+  problems.finish();
+  if (naive) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
+  if (!records) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
+  else if (empty) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
+  return sink.result(`${format}: `);
+}
+
+async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
+  const format = 'event-xml';
+  const sink = new EventRecordSink(input.name, 'export', ctx.host);
+  const problems = new Problems(ctx.notes, input.name, format);
+  let records = 0;
+  let elements = 0;
+  for await (const el of xmlEvents(textChunks(input), (i) => problems.warn(`line ${i.line}: ${i.message}`))) {
+    elements++;
+    const where = `element ${el.element} (line ${el.line})`;
+    try {
+      const x = eventFromXml(el.text);
+      complete(x.json, x.message);
+      if (sink.add(x.json, where)) records++;
+      else problems.warn(`${where}: no <System> with an EventID; skipped`);
+    } catch (e) {
+      problems.warn(`${where}: ${e instanceof Error ? e.message : String(e)}; skipped`);
+    }
+  }
+  problems.finish();
+  if (!records) ctx.notes.push({ file: input.name, level: 'error', message: `${format}: no event records read (${elements} complete <Event> element(s) found)` });
+  return sink.result(`${format}: `);
+}
+
+const jsonAdapter = (format: string): Adapter => ({
+  format,
+  detect: (head: string) => jsonShape(head) === format,
+  observe: (input, ctx) => observeJson(input, ctx, format),
+});
+
+export const adapters: Adapter[] = [
+  jsonAdapter('evtx-json'),
+  jsonAdapter('ecs'),
+  jsonAdapter('nxlog'),
+  {
+    format: 'event-xml',
+    detect: isEventXml,
+    observe: observeXml,
+  },
+  {
+    format: 'hayabusa-timeline',
+    detect: (head: string) => jsonShape(head) === 'hayabusa-timeline',
+    async observe(input, ctx) {
+      ctx.notes.push({
+        file: input.name,
+        level: 'skipped',
+        message: 'hayabusa-timeline: a Hayabusa json-timeline lists rule detections with abbreviated fields, not event records; export the events themselves (EVTX, evtx_dump JSON, or the JSON Hayabusa reads with -J)',
+      });
+      return { observations: [], items: [], logs: [] };
+    },
+  },
+];

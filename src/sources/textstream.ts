@@ -1,0 +1,380 @@
+/**
+ * Streaming text readers for event exports: decoding (UTF-8, UTF-16 with or without BOM), lines with a bound
+ * on their length, a splitter of top-level JSON values (arrays, concatenated or pretty-printed objects), and a
+ * splitter of `<Event>` elements. None of them holds more than one record (plus one chunk) in memory, none
+ * trusts a length written in the input, and none throws on odd input: problems come back as messages.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { EvidenceInput } from './input.js';
+
+/** Largest single record (a JSON line, array element or `<Event>` element) read; longer ones are skipped with a note. */
+export const MAX_RECORD_CHARS = 64 * 1024 * 1024;
+/** Longest tag, comment or CDATA section waited for across chunks; a longer one is read as text. */
+const MAX_MARKUP_CHARS = 1024 * 1024;
+/** Largest top-level JSON value outside an array (a whole Elasticsearch search response is one). */
+export const MAX_TOP_VALUE_CHARS = 256 * 1024 * 1024;
+
+/** The text of an input chunk by chunk: BOM removed, UTF-16 LE/BE decoded (a BOM-less UTF-16 LE text is recognized by its NULs). */
+export async function* textChunks(input: EvidenceInput): AsyncGenerator<string> {
+  let decoder: { write(b: Buffer): string; end(): string } | null = null;
+  let swap = false;
+  let odd: Buffer | null = null;
+  for await (const raw of input.chunks()) {
+    let b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    if (!decoder) {
+      if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) {
+        decoder = new StringDecoder('utf8');
+        b = b.subarray(3);
+      } else if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) {
+        decoder = new StringDecoder('utf16le');
+        b = b.subarray(2);
+      } else if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
+        decoder = new StringDecoder('utf16le');
+        swap = true;
+        b = b.subarray(2);
+      } else if (b.length >= 4 && b[0] !== 0 && b[1] === 0 && b[2] !== 0 && b[3] === 0) {
+        decoder = new StringDecoder('utf16le');
+      } else if (b.length >= 4 && b[0] === 0 && b[1] !== 0 && b[2] === 0 && b[3] !== 0) {
+        decoder = new StringDecoder('utf16le');
+        swap = true;
+      } else decoder = new StringDecoder('utf8');
+    }
+    if (swap) {
+      // big-endian: swap byte pairs (keeping an odd trailing byte for the next chunk)
+      if (odd) {
+        b = Buffer.concat([odd, b]);
+        odd = null;
+      }
+      if (b.length & 1) {
+        odd = b.subarray(b.length - 1);
+        b = b.subarray(0, b.length - 1);
+      }
+      b = Buffer.from(b).swap16();
+    }
+    const s = decoder.write(b);
+    if (s) yield s;
+  }
+  if (decoder) {
+    const s = decoder.end();
+    if (s) yield s;
+  }
+}
+
+/** A problem met while splitting; `line` is 1-based. */
+export interface SplitIssue {
+  line: number;
+  message: string;
+}
+
+/** One line of text (without its end of line) and its 1-based number. */
+export interface TextLine {
+  text: string;
+  line: number;
+}
+
+/**
+ * Lines of a text stream. A line longer than `max` characters is not returned: `onIssue` hears about it and
+ * reading goes on at the next line.
+ */
+export async function* lines(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS): AsyncGenerator<TextLine> {
+  let parts: string[] = [];
+  let partLen = 0;
+  let skipping = false;
+  let n = 1;
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf('\n', start);
+      if (nl < 0) {
+        if (!skipping) {
+          parts.push(chunk.slice(start));
+          partLen += chunk.length - start;
+          if (partLen > max) {
+            onIssue({ line: n, message: `longer than ${max} characters; skipped` });
+            skipping = true;
+            parts = [];
+            partLen = 0;
+          }
+        }
+        break;
+      }
+      if (!skipping) {
+        parts.push(chunk.slice(start, nl));
+        partLen += nl - start;
+        if (partLen > max) onIssue({ line: n, message: `longer than ${max} characters; skipped` });
+        else yield { text: stripCr(parts.join('')), line: n };
+      }
+      parts = [];
+      partLen = 0;
+      skipping = false;
+      n++;
+      start = nl + 1;
+    }
+  }
+  if (!skipping && partLen > 0) yield { text: stripCr(parts.join('')), line: n };
+}
+
+function stripCr(s: string): string {
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+const STR_STOP = /["\\\n]/g;
+
+/** One top-level JSON value found by {@link jsonValues}: its text, where it starts, and how to name it. */
+export interface JsonValueText {
+  text: string;
+  /** 1-based line of its first character. */
+  line: number;
+  /** 1-based index when the value is an element of a top-level array, else null. */
+  element: number | null;
+  /** The number of an `evtx_dump` `Record N` header line just before it, else null. */
+  record: number | null;
+}
+
+/**
+ * Top-level JSON values of a text stream, as text, without parsing them: the elements of a top-level array,
+ * or concatenated (possibly pretty-printed) values, with `Record N` header lines (`evtx_dump -o json`) and other
+ * non-JSON lines between values skipped. A value that never closes (a truncated file) and junk between values
+ * are reported through `onIssue`; values longer than `max` are skipped with a note.
+ */
+export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS, maxTop = MAX_TOP_VALUE_CHARS): AsyncGenerator<JsonValueText> {
+  let buf = '';
+  let pos = 0; // next character to look at in buf
+  let line = 1; // line of buf[pos]
+  // inside a value
+  let start = -1; // index in buf of the current value's first character; -1 = between values
+  let startLine = 0;
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  let skipping = false; // the current value is over-long: scan it to its end without keeping it
+  // between values
+  let inArray = false; // inside a top-level array
+  let element = 0;
+  let record: number | null = null;
+  let junk: string | null = null; // text of a non-JSON line being skipped (null = not in one)
+  let junkLine = 0;
+
+  const endJunk = (): void => {
+    const text = junk!.trim();
+    const rec = /^Record (\d+)$/.exec(text);
+    if (rec) record = Number(rec[1]);
+    else if (text && !/^(true|false|null|-?\d[\d.eE+-]*)$/.test(text)) onIssue({ line: junkLine, message: `not JSON: ${JSON.stringify(text.slice(0, 60))}; line skipped` });
+    junk = null;
+  };
+
+  for await (const chunk of chunks) {
+    if (start >= 0 && !skipping) {
+      buf = buf.slice(start) + chunk;
+      pos -= start;
+      start = 0;
+    } else {
+      buf = chunk;
+      pos = 0;
+    }
+    const n = buf.length;
+    while (pos < n) {
+      const c = buf.charCodeAt(pos);
+      if (start >= 0) {
+        // inside a value
+        if (inStr && !esc && c !== 0x22 && c !== 0x5c && c !== 0x0a) {
+          // fast path: jump to the next quote or backslash
+          STR_STOP.lastIndex = pos;
+          const m = STR_STOP.exec(buf);
+          const to = m ? m.index : n;
+          if (!skipping && to - start > (inArray ? max : maxTop)) skipping = true;
+          pos = to;
+          continue;
+        }
+        pos++;
+        let closed = false;
+        if (inStr) {
+          if (esc) esc = false;
+          else if (c === 0x5c) esc = true;
+          else if (c === 0x22) {
+            inStr = false;
+            closed = depth === 0;
+          } else if (c === 0x0a) line++;
+        } else if (c === 0x22) inStr = true;
+        else if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) closed = --depth === 0;
+        else if (c === 0x0a) line++;
+        if (closed) {
+          if (skipping) onIssue({ line: startLine, message: `value longer than ${inArray ? max : maxTop} characters; skipped` });
+          else yield { text: buf.slice(start, pos), line: startLine, element: inArray ? element : null, record };
+          record = null;
+          skipping = false;
+          start = -1;
+        } else if (!skipping && pos - start > (inArray ? max : maxTop)) skipping = true;
+        continue;
+      }
+      if (junk !== null) {
+        // skipping a non-JSON line
+        const nl = buf.indexOf('\n', pos);
+        const end = nl < 0 ? n : nl;
+        if (junk.length < 256) junk += buf.slice(pos, Math.min(end, pos + 256));
+        pos = end;
+        if (nl >= 0) endJunk();
+        continue;
+      }
+      // between values
+      if (c === 0x0a) line++;
+      if (c === 0x0a || c === 0x20 || c === 0x09 || c === 0x0d || c === 0x2c) {
+        pos++;
+        continue;
+      }
+      if (c === 0x5b && !inArray) {
+        inArray = true; // `[` at the top: the values are its elements
+        pos++;
+        continue;
+      }
+      if (c === 0x5d && inArray) {
+        inArray = false;
+        pos++;
+        continue;
+      }
+      if (c === 0x7b || c === 0x5b || c === 0x22) {
+        start = pos;
+        startLine = line;
+        depth = c === 0x22 ? 0 : 1;
+        inStr = c === 0x22;
+        esc = false;
+        if (inArray) element++;
+        pos++;
+        continue;
+      }
+      // anything else between values: a `Record N` header, a bare scalar, or junk; skipped to the end of the line
+      junk = '';
+      junkLine = line;
+    }
+    if (skipping) {
+      buf = '';
+      pos = 0;
+      start = 0;
+    }
+  }
+  if (junk !== null) endJunk();
+  if (start >= 0) onIssue({ line: startLine, message: `input ends inside a value that started here (truncated?); ${skipping ? 'it was over-long and ' : ''}not read` });
+  else if (inArray) onIssue({ line, message: 'input ends inside the top-level array (truncated?)' });
+}
+
+/** One `<Event>` element found by {@link xmlEvents}. */
+export interface XmlElementText {
+  text: string;
+  line: number;
+  /** 1-based index among the `<Event>` elements of the input. */
+  element: number;
+}
+
+/**
+ * The `<Event>…</Event>` elements of an XML text stream (an `<Events>` document, or events concatenated
+ * without a root as `wevtutil qe /f:xml` prints them). Text between elements (declarations, `<Events>`, tool
+ * banners) is ignored; comments, CDATA sections and processing instructions are stepped over, so a
+ * `</Event>` inside them does not end an element. An element that never closes is reported.
+ */
+export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS): AsyncGenerator<XmlElementText> {
+  let buf = '';
+  let pos = 0;
+  let line = 1; // line of buf[pos]
+  let start = -1; // index in buf of the current <Event; -1 = between elements
+  let startLine = 0;
+  let element = 0;
+  let depth = 0;
+  let skipping = false;
+  const advance = (to: number): void => {
+    for (let i = buf.indexOf('\n', pos); i >= 0 && i < to; i = buf.indexOf('\n', i + 1)) line++;
+    pos = to;
+  };
+  for await (const chunk of chunks) {
+    if (start >= 0 && !skipping) {
+      buf = buf.slice(start) + chunk;
+      pos -= start;
+      start = 0;
+    } else {
+      buf = buf.slice(pos) + chunk;
+      pos = 0;
+      if (start >= 0) start = 0;
+    }
+    for (;;) {
+      const lt = buf.indexOf('<', pos);
+      if (lt < 0) {
+        advance(buf.length);
+        break;
+      }
+      advance(lt);
+      const sp = skipSpecial(buf, pos);
+      if (sp === -1) {
+        if (buf.length - pos <= MAX_MARKUP_CHARS) break; // the section ends in a later chunk
+        advance(pos + 1); // an unterminated comment or section: read on as if the `<` were text
+        continue;
+      }
+      if (sp > pos) {
+        advance(sp);
+        continue;
+      }
+      const gt = buf.indexOf('>', pos);
+      const lt2 = buf.indexOf('<', pos + 1);
+      if (lt2 >= 0 && (gt < 0 || lt2 < gt)) {
+        advance(pos + 1); // a `<` that starts no tag
+        continue;
+      }
+      if (gt < 0) {
+        if (buf.length - pos <= MAX_MARKUP_CHARS) break; // the tag ends in a later chunk
+        advance(pos + 1); // a `<` that starts no tag
+        continue;
+      }
+      const tag = buf.slice(pos, gt + 1);
+      const isOpen = /^<Event[\s>/]/.test(tag);
+      const isClose = /^<\/Event\s*>$/.test(tag);
+      const selfClosed = tag.endsWith('/>');
+      if (start < 0) {
+        if (isOpen) {
+          element++;
+          start = pos;
+          startLine = line;
+          depth = 1;
+          skipping = false;
+          if (selfClosed) {
+            advance(gt + 1);
+            yield { text: tag, line: startLine, element };
+            start = -1;
+            continue;
+          }
+        }
+        advance(gt + 1);
+        continue;
+      }
+      advance(gt + 1);
+      if (isOpen && !selfClosed) depth++;
+      else if (isClose && --depth === 0) {
+        if (skipping) onIssue({ line: startLine, message: `element ${element} is longer than ${max} characters; skipped` });
+        else yield { text: buf.slice(start, pos), line: startLine, element };
+        start = -1;
+        skipping = false;
+        continue;
+      }
+      if (!skipping && pos - start > max) skipping = true;
+    }
+    if (skipping) {
+      // drop what was scanned of the over-long element, keep the unscanned rest
+      buf = buf.slice(pos);
+      pos = 0;
+      start = 0;
+    }
+  }
+  if (start >= 0) onIssue({ line: startLine, message: `element ${element} is not closed (truncated?); not read` });
+}
+
+/**
+ * At a `<`: the index just past a comment, CDATA section, processing instruction or declaration starting here;
+ * `pos` itself for an ordinary tag; -1 when the section does not end within `s` yet.
+ */
+function skipSpecial(s: string, pos: number): number {
+  if (s.length - pos < 9 && (s.startsWith('<!', pos) || s.startsWith('<?', pos)) && !/^<!DOCTYPE|^<\?/i.test(s.slice(pos))) return -1;
+  const section = (open: string, close: string): number | null => {
+    if (!s.startsWith(open, pos)) return null;
+    const e = s.indexOf(close, pos + open.length);
+    return e < 0 ? -1 : e + close.length;
+  };
+  return section('<!--', '-->') ?? section('<![CDATA[', ']]>') ?? section('<?', '?>') ?? section('<!', '>') ?? pos;
+}
