@@ -253,6 +253,19 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
         who: [],
       });
   }
+  // context: a filter activated (WMI-Activity 5859: namespace and query, no filter name) belongs to the
+  // subscriptions of that host whose filter has that query (whitespace and case aside) and, when both say,
+  // that event namespace
+  const q = (v: unknown): string => (typeof v === 'string' ? v.replace(/\s+/g, ' ').trim().toLowerCase() : '');
+  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'filter' && !x.name && q(x.details['Query']))) {
+    const query = q(o.details['Query']);
+    for (const d of drafts) {
+      if (low(d.host) !== low(o.host) || q(d.filter?.values['Query']) !== query) continue;
+      const ens = d.filter?.values['EventNamespace'];
+      if (o.namespace && typeof ens === 'string' && nsKey(o.namespace) !== low(ens.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, ''))) continue;
+      d.observations.push(o);
+    }
+  }
   // context: a timer instruction (`__IntervalTimerInstruction`, `__AbsoluteTimerInstruction`) belongs to the
   // subscriptions of that host whose filter waits for its TimerID (`SELECT * FROM __TimerEvent WHERE TimerID = 'x'`)
   for (const o of context.filter((x) => x.part === null && /TimerInstruction$/i.test(x.className ?? '') && x.name)) {

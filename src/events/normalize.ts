@@ -74,7 +74,8 @@ export function parseMofInstances(text: string): MofInstance[] {
   const re = /instance\s+of\s+([A-Za-z_]\w*)\s*\{/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) {
-    const props: Record<string, MofValue> = {};
+    // no prototype: a MOF property named __proto__ is just a property
+    const props: Record<string, MofValue> = Object.create(null) as Record<string, MofValue>;
     let p = m.index + m[0].length;
     for (let guard = 0; guard < 1000; guard++) {
       p = skipWs(text, p);
@@ -88,7 +89,8 @@ export function parseMofInstances(text: string): MofInstance[] {
       p = skipWs(text, v.end);
       if (text[p] === ';') p++;
     }
-    out.push({ className: m[1]!, properties: props });
+    // own data properties only (fromEntries defines `__proto__` as a key, it never sets the prototype)
+    out.push({ className: m[1]!, properties: Object.fromEntries(Object.entries(props)) });
     re.lastIndex = Math.max(re.lastIndex, p);
   }
   return out;
