@@ -66,7 +66,7 @@ function main(): void {
       mkdirSync(repo);
       for (const f of readdirSync(win10)) if (f.endsWith('.gz')) writeFileSync(join(repo, f.replace(/\.gz$/, '')), gunzipSync(readFileSync(join(win10, f))));
     }
-    const threads = Math.min(8, availableParallelism());
+    const threads = Math.max(2, Math.min(8, availableParallelism()));
     console.log(`\nFleet: 50 host collections, each a real Sysmon log${repo ? ' and the real Windows 10 repository (30 MB)' : ' (../shared/samples absent: no repositories)'}; ${availableParallelism()} CPU(s)\n`);
     const big = fleet(root, 50, repo);
     const small = fleet(root, 10, repo);
