@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { discover, hostFromLayout } from './sources/discover.js';
 import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';
-import type { LogSummary } from './sources/input.js';
+import type { LogSummary, ObserveResult } from './sources/input.js';
 import { buildSubscriptions, coverage } from './analysis/graph.js';
 import type { HostSources } from './analysis/graph.js';
 import { evaluate } from './analysis/rules.js';
@@ -29,6 +29,11 @@ export interface ScanOptions {
    * machine's cores, at most 8; 1 = everything in this thread. Output is the same either way.
    */
   threads?: number;
+  /**
+   * With worker threads: seconds one file or repository may take before its worker is stopped and the input
+   * gets an error note (default 1800). Without workers (`threads: 1`) there is no time limit.
+   */
+  taskTimeout?: number;
   /** Called after each piece of evidence is read. */
   onProgress?: (done: number, total: number, file: string) => void;
   version?: string;
@@ -54,7 +59,7 @@ export function defaultThreads(): number {
 }
 
 /** Run tasks in order of submission; results come back in the same order whatever the threads. */
-async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void): Promise<TaskResult[]> {
+async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = 1800): Promise<TaskResult[]> {
   // a pool costs a worker start-up and a cold JIT per thread: worth it only with enough tasks
   if (threads <= 1 || tasks.length < 4) {
     const out: TaskResult[] = [];
@@ -68,14 +73,16 @@ async function runAll(tasks: Task[], threads: number, progress: (t: Task) => voi
   try {
     return await Promise.all(
       tasks.map((t) =>
-        pool.run(t).then(
+        pool.run(t, { signal: AbortSignal.timeout(timeoutSeconds * 1000) }).then(
           (r) => {
             progress(t);
             return r;
           },
           (e: unknown): TaskResult => {
             progress(t);
-            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', message: `worker failed: ${e instanceof Error ? e.message : String(e)}` }] };
+            const timedOut = e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+            const message = timedOut ? `not read: still running after ${timeoutSeconds} s; its worker was stopped` : `worker failed: ${e instanceof Error ? e.message : String(e)}`;
+            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', message }] };
           },
         ),
       ),
@@ -96,6 +103,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const observations: Observation[] = [];
   const logs: LogSummary[] = [];
   const chains = new Map<string, string[]>();
+  const state: NonNullable<ObserveResult['state']> = [];
   let done = 0;
   const progress = (t: Task): void => opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file);
   const take = (r: TaskResult): void => {
@@ -105,10 +113,11 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     observations.push(...r.result.observations);
     logs.push(...r.result.logs);
     for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
+    state.push(...(r.result.state ?? []));
   };
   // files first (their hosts name the repositories collected beside them), then repositories
   const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(opts.host ? { host: opts.host } : {}) }] : []));
-  (await runAll(fileTasks, threads, progress)).forEach(take);
+  (await runAll(fileTasks, threads, progress, opts.taskTimeout)).forEach(take);
   const repoTasks: Task[] = [];
   for (const r of found) {
     if (r.kind !== 'cim') continue;
@@ -123,13 +132,14 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     }
     repoTasks.push({ kind: 'cim', dir: r.dir, host });
   }
-  (await runAll(repoTasks, threads, progress)).forEach(take);
+  (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
   // one spelling per host (case-insensitive)
   const display = new Map<string, string>();
   for (const h of [...evidence.map((e) => e.host), ...observations.map((o) => o.host)]) if (h && !display.has(h.toLowerCase())) display.set(h.toLowerCase(), h);
   const hostOf = (h: string): string => display.get(h.toLowerCase()) ?? (h || 'unknown');
   for (const o of observations) o.host = hostOf(o.host);
-  for (const e of evidence) e.host = e.host ? hostOf(e.host) : e.host;
+  for (const e of evidence) e.host = hostOf(e.host);
+  for (const l of logs) l.host = hostOf(l.host);
   const sources = new Map<string, HostSources>();
   const src = (h: string): HostSources => {
     let s = sources.get(h.toLowerCase());
@@ -145,7 +155,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     if (e.kind === 'velociraptor' && /WMIEventing/i.test(e.detail)) s.trace = true;
   }
   for (const l of logs) {
-    const s = src(l.host ? hostOf(l.host) : l.host);
+    const s = src(l.host);
     const has = (re: RegExp): boolean => l.channels.some((c) => re.test(c));
     if (has(/^Microsoft-Windows-Sysmon\/Operational$/i)) {
       s.sysmon.present = true;
@@ -157,9 +167,19 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     }
     if (has(/PowerShell/i)) s.powershell = true;
   }
-  // hosts whose whole WMI state was read (repository or collector): what is absent there was deleted
-  const reposByHost = new Set([...sources].filter(([, s]) => s.repository || s.collector).map(([h]) => h));
-  const drafts = buildSubscriptions(observations, reposByHost);
+  // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
+  // namespaces it read without errors), what is absent was deleted
+  const stateRead = new Map<string, 'all' | Set<string>>();
+  for (const st of state) {
+    const h = hostOf(st.host).toLowerCase();
+    const prev = stateRead.get(h);
+    if (prev === 'all' || st.namespaces === 'all') stateRead.set(h, 'all');
+    else stateRead.set(h, new Set([...(prev ?? []), ...st.namespaces.map((n) => n.toLowerCase())]));
+  }
+  const drafts = buildSubscriptions(observations, (host, ns) => {
+    const s = stateRead.get(host.toLowerCase());
+    return s === 'all' || (s !== undefined && ns !== null && s.has(ns.toLowerCase()));
+  });
   const findings: Finding[] = drafts.map((d) => {
     const consumerChain = d.consumer?.className ? chains.get(`${d.host.toLowerCase()}|${(d.consumer.namespace ?? '').toLowerCase()}|${d.consumer.className.toLowerCase()}`) : undefined;
     const v = evaluate({ host: d.host, namespace: d.namespace, status: d.status, filter: d.filter, consumer: d.consumer, binding: d.binding, observations: d.observations, ...(consumerChain ? { consumerChain } : {}) }, allowlists);

@@ -579,3 +579,22 @@ test('scan: the collector document beside the Sysmon log of the same host: one s
   assert.ok(sources.has('collector') && sources.has('sysmon'), [...sources].join(','));
   assert.ok(bot.some((f) => f.coverage.some((c) => /collector/i.test(c.source) && c.saw)));
 });
+
+test('state read: the namespaces read without errors are the host\'s whole WMI state; none when not elevated', async () => {
+  const doc = JSON.parse(readFileSync(IEWIN7_DOC, 'utf8')) as { namespaces: Array<{ name: string; errors: unknown[] }>; host: { elevated?: boolean } };
+  const sub = doc.namespaces.find((n) => n.name.toLowerCase() === 'root\\subscription')!;
+  sub.errors = [{ query: 'SELECT * FROM __EventFilter', message: 'Access denied', code: '0x80041003' }];
+  const notes: EvidenceNote[] = [];
+  const r = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes });
+  const state = r!.state!;
+  assert.equal(state.length, 1);
+  assert.equal(state[0]!.host, 'IEWIN7');
+  const names = state[0]!.namespaces as string[];
+  assert.ok(names.includes('ROOT\\CIMV2'));
+  assert.ok(!names.some((n) => n.toLowerCase() === 'root\\subscription'), 'a namespace with errors is not complete');
+  assert.equal(names.length, doc.namespaces.length - 1);
+  assert.ok(notes.some((n) => /ROOT\\subscription was not read completely/i.test(n.message)), JSON.stringify(notes));
+  doc.host.elevated = false;
+  const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: [] });
+  assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+});

@@ -102,3 +102,31 @@ test('library API: scan, formatReport and the collector script from the package 
   assert.match(lib.POWERSHELL_COLLECTOR, /__EventFilter/);
   assert.ok(lib.ADAPTERS.some((a) => a.format === 'collector'));
 });
+
+test('a gzip bomb (EVTX header, then 100 MB of zeros) is skipped with a note; the rest is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-dispatch-'));
+  try {
+    const head = readFileSync(SYSMON).subarray(0, 4096);
+    writeFileSync(join(dir, 'bomb.evtx.gz'), gzipSync(Buffer.concat([head, Buffer.alloc(100 * 1024 * 1024)]), { level: 9 }));
+    copyFileSync(SYSMON, join(dir, 'a.evtx'));
+    const r = await scan([dir], { threads: 1 });
+    const note = r.notes.find((n) => n.file.endsWith('bomb.evtx.gz'))!;
+    assert.equal(note.level, 'warning');
+    assert.match(note.message, /inflates to more than 67108864 bytes \(200x its size, a gzip bomb\?\); skipped/);
+    assert.ok(r.findings.some((f) => f.consumer?.name === 'BotConsumer23'));
+    assert.deepEqual(r.evidence.map((e) => e.file), [join(dir, 'a.evtx')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('worker pool: a task over its time limit is stopped and becomes an error note; the scan completes', async () => {
+  const r = await scan([join(repoRoot(), 'test/fixtures/evtx')], { threads: 2, taskTimeout: 0.001 });
+  const errors = r.notes.filter((n) => n.level === 'error');
+  assert.ok(errors.length >= 4, JSON.stringify(r.notes));
+  for (const n of errors) assert.equal(n.message, 'not read: still running after 0.001 s; its worker was stopped');
+  // and with a sane limit the same pool reads everything
+  const ok = await scan([join(repoRoot(), 'test/fixtures/evtx')], { threads: 2 });
+  assert.ok(ok.findings.some((f) => f.consumer?.name === 'BotConsumer23'));
+  assert.ok(!ok.notes.some((n) => n.level === 'error'));
+});

@@ -65,3 +65,35 @@ test('status: Velociraptor and Autoruns list bound subscriptions (active); the c
   assert.equal(buildSubscriptions([logged], new Set(['h']))[0]!.status, 'deleted');
   assert.equal(buildSubscriptions([logged], new Set())[0]!.status, 'orphan');
 });
+
+test('state read per namespace: absent from a namespace the collector read cleanly = deleted; from one it could not read = not known', () => {
+  const logged = o({ source: 'sysmon', action: 'created', part: 'filter', className: '__EventFilter', name: 'F', details: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } });
+  const clean = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\subscription';
+  const denied = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\cimv2';
+  assert.equal(buildSubscriptions([logged], clean)[0]!.status, 'deleted');
+  assert.equal(buildSubscriptions([logged], denied)[0]!.status, 'orphan');
+});
+
+test('timer and 5859 joins compare the namespace the filter listens in', () => {
+  const timerElsewhere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\cimv2', className: '__IntervalTimerInstruction', name: 'Tick', details: { TimerId: 'Tick' } });
+  const timerHere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\subscription', className: '__IntervalTimerInstruction', name: 'Tick', details: { TimerId: 'Tick' } });
+  // the filter of `sub` has no EventNamespace: it listens in its own namespace, ROOT\subscription
+  const d = buildSubscriptions([...sub('collector', 'ROOT\\subscription'), timerElsewhere, timerHere], new Set(['h']));
+  assert.ok(d[0]!.observations.includes(timerHere));
+  assert.ok(!d[0]!.observations.includes(timerElsewhere));
+  const q = "SELECT * FROM __TimerEvent WHERE TimerID = 'Tick'";
+  const essHere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\subscription', details: { eventId: 5859, Query: q } });
+  const essElsewhere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\cimv2', details: { eventId: 5859, Query: q } });
+  const e = buildSubscriptions([...sub('collector', 'ROOT\\subscription'), essHere, essElsewhere], new Set(['h']));
+  assert.ok(e[0]!.observations.includes(essHere));
+  assert.ok(!e[0]!.observations.includes(essElsewhere));
+});
+
+test('an observation without a namespace, several namespaces with its names, none root\\subscription: an object of its own', () => {
+  const ps = o({ source: 'powershell', action: 'created', part: 'consumer', namespace: null, className: 'CommandLineEventConsumer', name: 'T' });
+  const d = buildSubscriptions([...sub('cim', 'ROOT\\cimv2\\x'), ...sub('cim', 'ROOT\\default'), ps], new Set(['h']));
+  assert.equal(d.length, 3);
+  const alone = d.find((x) => x.observations.includes(ps))!;
+  assert.equal(alone.namespace, null);
+  assert.equal(alone.observations.length, 1);
+});

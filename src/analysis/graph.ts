@@ -115,8 +115,15 @@ function stableId(s: string): string {
   return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
-/** Join observations into subscriptions. `reposByHost` = hosts for which a repository was read. */
-export function buildSubscriptions(observations: Observation[], reposByHost: Set<string>): Draft[] {
+/**
+ * Where the host's whole WMI state was read (a repository, a collector document's clean namespaces): a
+ * subscription absent there was deleted. A set holds lower-case host names read in every namespace.
+ */
+export type StateRead = Set<string> | ((host: string, namespace: string | null) => boolean);
+
+/** Join observations into subscriptions. */
+export function buildSubscriptions(observations: Observation[], stateRead: StateRead): Draft[] {
+  const readAll = typeof stateRead === 'function' ? stateRead : (host: string): boolean => stateRead.has(low(host));
   // objects by (host, part, class, name), one per namespace: the same names in two namespaces are two objects
   const byName = new Map<string, Obj[]>();
   const all: Obj[] = [];
@@ -151,10 +158,11 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     else if (!o.namespace) unplaced.push([k, o]);
     else add(k, o);
   }
-  // a source that does not name the namespace joins the one object of those names, or the root\subscription one
+  // a source that does not name the namespace joins the one object of those names; when several namespaces
+  // have them, the root\\subscription one (where the logging sources look), else an object of its own
   for (const [k, o] of unplaced) {
     const list = byName.get(k) ?? [];
-    add(k, o, list.length === 1 ? list[0] : (list.find((x) => nsKey(x.namespace) === 'root\\subscription') ?? list[0]));
+    add(k, o, list.length === 1 ? list[0] : list.find((x) => nsKey(x.namespace) === 'root\\subscription'));
   }
   const list = all;
   const find = (part: Part, host: string, ns: string | null, name: string | null | undefined, cls?: string | null): Obj | undefined => {
@@ -175,7 +183,7 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
       id: stableId(key),
       host,
       namespace: ns,
-      status: statusOf([f, c, b], reposByHost.has(low(host))),
+      status: statusOf([f, c, b], readAll(host, ns)),
       filter: toSubObject(f),
       consumer: toSubObject(c),
       binding: toSubObject(b),
@@ -261,8 +269,7 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     const query = q(o.details['Query']);
     for (const d of drafts) {
       if (low(d.host) !== low(o.host) || q(d.filter?.values['Query']) !== query) continue;
-      const ens = d.filter?.values['EventNamespace'];
-      if (o.namespace && typeof ens === 'string' && nsKey(o.namespace) !== low(ens.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, ''))) continue;
+      if (o.namespace && nsKey(o.namespace) !== eventNamespaceKey(d)) continue;
       d.observations.push(o);
     }
   }
@@ -272,7 +279,7 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     const id = low(o.name);
     for (const d of drafts) {
       const q = low(String(d.filter?.values['Query'] ?? ''));
-      if (low(d.host) === low(o.host) && /__timerevent/.test(q) && new RegExp(`timerid\\s*=\\s*["']${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(q)) d.observations.push(o);
+      if (low(d.host) === low(o.host) && (!o.namespace || nsKey(o.namespace) === eventNamespaceKey(d)) && /__timerevent/.test(q) && new RegExp(`timerid\\s*=\\s*["']${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(q)) d.observations.push(o);
     }
   }
   // context: process starts and provider loads tie to a consumer when the command line matches
@@ -283,6 +290,13 @@ export function buildSubscriptions(observations: Observation[], reposByHost: Set
     if (d) d.observations.push(o);
   }
   return drafts;
+}
+
+/** Where a subscription's filter listens: its EventNamespace, or (when it has none) its own namespace; lower case. */
+function eventNamespaceKey(d: Draft): string {
+  const ens = d.filter?.values['EventNamespace'];
+  const ns = typeof ens === 'string' && ens.trim() ? ens : (d.filter?.namespace ?? d.namespace ?? '');
+  return low(ns.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, '').replace(/\\+/g, '\\').replace(/^\\/, ''));
 }
 
 /** Which telemetry sources a host had, for coverage. */

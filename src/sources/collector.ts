@@ -214,6 +214,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   if (!namespaces) note('warning', 'collector: "namespaces" is not a list; which namespaces were walked is unknown');
   let walked = 0;
   let failed = 0;
+  const clean: string[] = [];
   for (const [i, n] of (namespaces ?? []).entries()) {
     const name = stringAt(n, 'name');
     if (!isObject(n) || !name) {
@@ -222,7 +223,10 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     }
     walked++;
     const errors = Array.isArray(n['errors']) ? n['errors'] : [];
-    if (!errors.length) continue;
+    if (!errors.length) {
+      clean.push(normalizeNamespace(name));
+      continue;
+    }
     failed++;
     const what = errors.slice(0, 5).map((e) => `${stringAt(e, 'query') ?? '?'}: ${stringAt(e, 'message') ?? 'error'}${stringAt(e, 'code') ? ` (${stringAt(e, 'code')})` : ''}`);
     note('warning', `collector: namespace ${normalizeNamespace(name)} was not read completely, so subscriptions in it may be missing: ${what.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`);
@@ -278,7 +282,10 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     first: time,
     last: time,
   };
-  return { observations, items: [item], logs: [], chains };
+  // the host's whole WMI state in the namespaces read without errors — none when the collector ran without
+  // administrator rights (WMI may hide objects from other users without an error)
+  const elevated = !(isObject(hostDoc) && hostDoc['elevated'] === false);
+  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [] }] };
 }
 
 export const collectorAdapter: Adapter = { format: 'collector', detect, observe };

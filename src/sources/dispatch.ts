@@ -22,14 +22,30 @@ function gunzipHead(b: Buffer): Buffer | null {
   try {
     return gunzipSync(b, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD });
   } catch (e) {
-    // a head that decompresses to more than HEAD bytes is fine: take what fits
+    // a head that decompresses to more than HEAD bytes is fine: inflate less input (4 KiB of deflate data
+    // inflates to at most about 4 MiB) and take what fits
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       try {
-        return gunzipSync(b, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD * 16 }).subarray(0, HEAD);
+        return gunzipSync(b.subarray(0, 4096), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 8 << 20 }).subarray(0, HEAD);
       } catch {
         return null;
       }
     }
+    return null;
+  }
+}
+
+/** Largest ratio of inflated to gzip'd bytes accepted (deflate's own maximum is about 1032:1; EVTX and text compress 5-50:1). */
+export const MAX_GZIP_RATIO = 200;
+
+/** Gunzip with a bound of `max` bytes and of {@link MAX_GZIP_RATIO} times the input (at least 64 MiB); null and a note when over. */
+function gunzipBounded(name: string, data: Buffer, ctx: ObserveContext, max = 2 ** 31 - 1): Buffer | null {
+  const bound = Math.min(max, Math.max(64 * 1024 * 1024, data.length * MAX_GZIP_RATIO));
+  try {
+    return gunzipSync(data, { maxOutputLength: bound });
+  } catch (e) {
+    const over = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    ctx.notes.push({ file: name, level: over ? 'warning' : 'error', message: over ? `gzip data inflates to more than ${bound} bytes (${MAX_GZIP_RATIO}x its size, a gzip bomb?); skipped` : `gzip data does not decompress (${e instanceof Error ? e.message : String(e)})` });
     return null;
   }
 }
@@ -55,23 +71,27 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   if (kind === null) return null;
   const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host) : r);
   if (kind === 'evtx' || kind === 'evtx-gzip') {
-    if (path) return withHost(observeEvtx(path, ctx.notes, kind === 'evtx-gzip'));
+    if (path && kind === 'evtx') return withHost(observeEvtx(path, ctx.notes));
     if (input.size > MAX_WHOLE_INPUT * 4) {
       ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes: too large to read from an archive; skipped` });
       return null;
     }
-    return withHost(observeEvtx(input.name, ctx.notes, kind === 'evtx-gzip', await input.read()));
+    const data = await input.read();
+    if (kind === 'evtx-gzip') {
+      // not from disk (an archive member): bound what the gzip may inflate to, like the zip's own ratio check
+      const inflated = gunzipBounded(input.name, data, ctx);
+      return inflated ? withHost(observeEvtx(input.name, ctx.notes, false, inflated)) : null;
+    }
+    return withHost(observeEvtx(input.name, ctx.notes, false, data));
   }
   if (kind === 'zip') return observeZip(input, ctx, path);
   if (kind === 'gzip-text') {
-    let data: Buffer;
-    try {
-      data = gunzipSync(await input.read(), { maxOutputLength: MAX_WHOLE_INPUT });
-    } catch (e) {
-      ctx.notes.push({ file: input.name, level: 'error', message: `gzip data does not decompress within ${MAX_WHOLE_INPUT} bytes (${e instanceof Error ? e.message : String(e)})` });
+    if (input.size > MAX_WHOLE_INPUT) {
+      ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes of gzip'd text: over the ${MAX_WHOLE_INPUT}-byte limit; skipped` });
       return null;
     }
-    return observeInput(bufferInput(input.name, data), ctx);
+    const data = gunzipBounded(input.name, await input.read(), ctx, MAX_WHOLE_INPUT);
+    return data ? observeInput(bufferInput(input.name, data), ctx) : null;
   }
   const adapter = detectAdapter(headText(head))!;
   try {
@@ -96,6 +116,7 @@ export function forceHost(r: ObserveResult, host: string): ObserveResult {
     items: r.items.map((i) => ({ ...i, host })),
     logs: [...logs.values()].map((l) => ({ host, channels: [...l.channels], eventIds: [...l.eventIds] })),
   };
+  if (r.state) out.state = r.state.map((s) => ({ ...s, host }));
   if (r.chains) {
     // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
     out.chains = new Map();

@@ -21,6 +21,11 @@ export interface ObserveResult {
   logs: LogSummary[];
   /** Repositories: each consumer class's inheritance chain, keyed `host|namespace|class` (lower case). */
   chains?: Map<string, string[]>;
+  /**
+   * Where the input shows the host's whole WMI state (what is absent there was deleted): `all` namespaces
+   * (a repository) or a list of canonical namespaces read without errors (a collector document).
+   */
+  state?: Array<{ host: string; namespaces: 'all' | string[] }>;
 }
 
 export const emptyResult = (): ObserveResult => ({ observations: [], items: [], logs: [] });

@@ -171,7 +171,8 @@ function memberInput(zip: ZipFile, entry: Entry, name: string, budget: Budget): 
     },
     async read(): Promise<Buffer> {
       if (size > ZIP_LIMITS.maxMemberBytes) throw new LimitError(`${size} bytes is over the ${ZIP_LIMITS.maxMemberBytes}-byte limit for one member`);
-      const out = Buffer.allocUnsafe(size);
+      // memory grows with what actually inflates, never with the size the directory claims
+      const parts: Buffer[] = [];
       let got = 0;
       const stream = await openStream(zip, entry);
       try {
@@ -179,13 +180,13 @@ function memberInput(zip: ZipFile, entry: Entry, name: string, budget: Budget): 
           // the directory's size is checked by yauzl too; this is the bound on what we hold
           if (got + chunk.length > size) throw new LimitError(`inflates to more than the ${size} bytes the zip directory declares`);
           charge(budget, chunk.length);
-          chunk.copy(out, got);
+          parts.push(chunk);
           got += chunk.length;
         }
       } finally {
         stream.destroy();
       }
-      return out.subarray(0, got);
+      return Buffer.concat(parts, got);
     },
     async *chunks(): AsyncIterable<Buffer> {
       if (size > ZIP_LIMITS.maxMemberBytes) throw new LimitError(`${size} bytes is over the ${ZIP_LIMITS.maxMemberBytes}-byte limit for one member`);
@@ -307,6 +308,7 @@ function mergeInto(acc: ObserveResult, r: ObserveResult): void {
     acc.chains ??= new Map();
     for (const [k, v] of r.chains) acc.chains.set(k, v);
   }
+  if (r.state) (acc.state ??= []).push(...r.state);
 }
 
 /** `forceHost` that also re-keys repository chains (`host|ns|class`; the host part may contain anything). */
@@ -588,7 +590,7 @@ async function readArchive(zip: ZipFile, zipName: string, ctx: ObserveContext, s
     for (const [k, v] of res.chains) chains.set(`${host.toLowerCase()}|${k}`, v);
     const p = uploadedPath([...repo.comps, 'x']);
     const item = res.item && p ? { ...res.item, detail: `${res.item.detail}; collected from ${escapeText(p.replace(/\\x$/, ''))}` } : res.item;
-    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains } });
+    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.item ? { state: [{ host, namespaces: 'all' as const }] } : {}) } });
   }
   if (budgetOut) notes.push({ file: zipName, level: 'skipped', message: `${budgetOut} member(s) not read: more than ${ZIP_LIMITS.maxTotalInflated} bytes inflated from this archive` });
 
