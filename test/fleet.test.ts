@@ -108,6 +108,24 @@ test('fewer than 10 hosts: counts are given, nothing is ranked rare or common', 
   }
 });
 
+test('payload hash: the same subscription hashes alike from the repository, Sysmon, Velociraptor and Autoruns', () => {
+  const cmd = 'c:\\Windows\\System32\\cmd.exe';
+  const f = (values: Record<string, string | number | boolean | null>, filter = true): Finding =>
+    ({
+      namespace: 'ROOT\\subscription',
+      consumer: { namespace: 'ROOT\\subscription', className: 'CommandLineEventConsumer', name: 'BotConsumer23', values },
+      filter: filter ? { namespace: 'ROOT\\subscription', className: '__EventFilter', name: 'BotFilter82', values: { Name: 'BotFilter82', Query: 'SELECT * FROM __InstanceModificationEvent' } } : null,
+    }) as unknown as Finding;
+  const repo = payloadHash(f({ Name: 'BotConsumer23', CommandLineTemplate: cmd, KillTimeout: 0, Priority: 32, RunInteractively: false, CreateNewConsole: false, CreatorSID: 'S-1-5-21-1-2-3-1000' }));
+  const sysmon = payloadHash(f({ Name: 'BotConsumer23', CommandLineTemplate: cmd, Type: 'Command Line' }));
+  const velociraptor = payloadHash(f({ Name: 'BotConsumer23', CommandLineTemplate: cmd, ConsumerClassInferred: true, ExecutablePath: null }));
+  const autoruns = payloadHash(f({ Name: 'BotConsumer23', CommandLineTemplate: cmd }, false));
+  assert.deepEqual([sysmon, velociraptor, autoruns], [repo, repo, repo]);
+  // another class with the same text is another payload
+  const script = payloadHash({ ...f({ ScriptText: cmd }), consumer: { namespace: 'ROOT\\subscription', className: 'ActiveScriptEventConsumer', name: 'X', values: { ScriptText: cmd } } } as unknown as Finding);
+  assert.notEqual(script, repo);
+});
+
 test('payload hash: what the consumer does, not its creator; a changed command is another stack', () => {
   const base = (cmd: string, sid: string): Finding =>
     ({

@@ -18,24 +18,44 @@ export const COMMON_SHARE = 0.5;
 /** Points a rare entry adds to its finding's score. */
 export const RARE_SCORE = 15;
 
-const SKIP = new Set(['name', 'creatorsid', 'filter', 'consumer', 'filtername', 'consumername', 'consumerclass', 'eventid', 'possiblecause', 'type']);
+/**
+ * The properties that say what a consumer of each standard class does. Names, creators, timeouts and other
+ * values one source has and another does not (a repository's class defaults, Sysmon's short field set) stay
+ * out, so the same subscription hashes alike whichever source saw it.
+ */
+const PAYLOAD: Record<string, string[]> = {
+  commandlineeventconsumer: ['CommandLineTemplate', 'ExecutablePath'],
+  activescripteventconsumer: ['ScriptText', 'ScriptFileName'],
+  ntlogeventconsumer: ['SourceName', 'EventID', 'InsertionStringTemplates'],
+  nteventlogeventconsumer: ['SourceName', 'EventID', 'InsertionStringTemplates'],
+  logfileeventconsumer: ['Filename', 'Text'],
+  smtpeventconsumer: ['ToLine', 'CcLine', 'BccLine', 'Subject', 'Message'],
+};
 
-/** Hash of what the subscription does: the consumer's properties (not its name or creator) and the filter's query. */
+/** Bookkeeping that is never payload (custom classes hash every other property). */
+const NOT_PAYLOAD = new Set(['name', 'creatorsid', 'filter', 'consumer', 'filtername', 'consumername', 'consumerclass', 'consumerclassinferred', 'eventid', 'operation', 'type', 'possiblecause', 'machinename', 'maximumqueuesize', 'killtimeout', 'priority', 'runinteractively', 'createnewconsole', 'createnewprocessgroup', 'createseparatewowvdm', 'createsharedwowvdm', 'workingdirectory', 'showwindowcommand', 'usedefaulterrormode', 'fillattribute', 'windowtitle', 'xcoordinate', 'ycoordinate', 'xsize', 'ysize', 'xnumcharacters', 'ynumcharacters', 'forceonfeedback', 'forceofffeedback', 'desktop', 'scriptingengine', 'maximumfilesize', 'isunicode', 'category', 'eventtype', 'numberofinsertionstrings', 'nameofusersidproperty', 'nameofrawdataproperty', 'uncservername']);
+
+const norm = (v: string | number | boolean): string => String(v).replace(/\s+/g, ' ').trim().toLowerCase();
+
+/**
+ * Hash of what the subscription does: the payload properties of its consumer (command line, script, log
+ * text, …). A filter without consumer hashes its query. Names and creators never count.
+ */
 export function payloadHash(f: Finding): string {
   const parts: string[] = [];
-  const add = (prefix: string, values: Record<string, string | number | boolean | null> | undefined): void => {
-    for (const [k, v] of Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-      const key = k.toLowerCase();
-      if (SKIP.has(key) || key.startsWith('__') || v === null || v === '') continue;
-      parts.push(`${prefix}.${key}=${String(v).trim().toLowerCase()}`);
+  const cls = (f.consumer?.className ?? '').toLowerCase();
+  const values = f.consumer?.values ?? {};
+  if (f.consumer) {
+    const keys = PAYLOAD[cls] ?? Object.keys(values).filter((k) => !NOT_PAYLOAD.has(k.toLowerCase()) && !k.startsWith('__'));
+    for (const k of [...keys].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) {
+      const v = Object.entries(values).find(([x]) => x.toLowerCase() === k.toLowerCase())?.[1];
+      if (v !== null && v !== undefined && v !== '') parts.push(`${k.toLowerCase()}=${norm(v)}`);
     }
-  };
-  add(`consumer:${(f.consumer?.className ?? '').toLowerCase()}`, f.consumer?.values);
-  const q = f.filter?.values['Query'];
-  if (typeof q === 'string') parts.push(`filter.query=${q.replace(/\s+/g, ' ').trim().toLowerCase()}`);
-  const ens = f.filter?.values['EventNamespace'];
-  if (typeof ens === 'string') parts.push(`filter.eventnamespace=${ens.replace(/\//g, '\\').toLowerCase()}`);
-  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+  } else {
+    const q = f.filter?.values['Query'];
+    if (typeof q === 'string') parts.push(`query=${norm(q)}`);
+  }
+  return createHash('sha256').update(`${cls}\n${parts.join('\n')}`).digest('hex').slice(0, 16);
 }
 
 export function stackKey(f: Finding, hash = payloadHash(f)): { key: string; className: string | null; name: string | null } {
@@ -51,10 +71,19 @@ export function stackKey(f: Finding, hash = payloadHash(f)): { key: string; clas
 export function stack(findings: Finding[], hosts: string[]): FleetSummary {
   const fleet = new Set(hosts.map((h) => h.toLowerCase())).size;
   const groups = new Map<string, { entry: FleetStack; members: Finding[] }>();
-  for (const f of findings) {
+  // findings whose namespace no source gave (Autoruns rows) join the one group of the same class, name and
+  // payload in any namespace, if there is exactly one
+  const ordered = [...findings].sort((a, b) => Number(a.namespace === null) - Number(b.namespace === null));
+  for (const f of ordered) {
     if (!f.consumer && !f.filter) continue; // a payload class on its own is not a subscription
     const hash = payloadHash(f);
-    const { key, className, name } = stackKey(f, hash);
+    const sk = stackKey(f, hash);
+    const { className, name } = sk;
+    let key = sk.key;
+    if (f.namespace === null) {
+      const same = [...groups.keys()].filter((k) => k.slice(k.indexOf('|')) === key.slice(key.indexOf('|')));
+      if (same.length === 1) key = same[0]!;
+    }
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { entry: { key, namespace: f.namespace, className, name, payloadHash: hash, summary: f.summary, severity: f.severity, hosts: [], count: 0, common: false, rare: false }, members: [] }));
     g.members.push(f);
