@@ -103,13 +103,13 @@ export interface Finding {
 export interface StackInfo {
   /** `namespace|class|name|payloadHash`, lower case. */
   key: string;
-  /** Hash of what the subscription does (consumer properties without name and creator, filter query). */
+  /** Hash of what the subscription does: the consumer's payload properties for its class (a filter alone: its query). */
   payloadHash: string;
   /** Distinct hosts with this subscription. */
   hosts: number;
   /** Hosts in the scan. */
   fleetHosts: number;
-  /** On at most 5 % of a fleet of 10 or more hosts (ranked up). */
+  /** On at most 5 % (at least one host) of a fleet of 10 or more hosts (ranked up). */
   rare: boolean;
   /** On more than half of a fleet of 10 or more hosts (marked, not allow-listed). */
   common: boolean;
