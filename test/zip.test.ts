@@ -253,7 +253,11 @@ test('bounds: zip bomb, declared size over the cap, lying size, encryption, unsu
   assert.ok(r, JSON.stringify(notes));
   assert.equal(r.items.length, 1);
   assert.equal(r.items[0]!.file, 'mem.zip!/good.evtx');
-  assert.ok(r.observations.length > 0);
+  // the good member gives the Sysmon log's subscription: filter, consumer and binding created, then deleted
+  assert.deepEqual(
+    r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.details['Consumer']}`).sort(),
+    ['created binding BotConsumer23', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding BotConsumer23', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
+  );
   assert.match(noteFor(notes, '!/bomb.evtx')!.message, /zip bomb/);
   assert.match(noteFor(notes, '!/huge.evtx')!.message, /over the \d+-byte limit/);
   assert.match(noteFor(notes, '!/liar.evtx')!.message, /too many bytes|more than the 4096 bytes/);
