@@ -89,10 +89,14 @@ test('hunt CSV columns (Velociraptor download): each client its host', async () 
   const lines = text.trim().split('\r\n');
   const rows = [lines[0] + ',FlowId,ClientId,Fqdn', ...lines.slice(1).map((l) => `${l},F.1,C.aaaaaaaaaaaaaaaa,IEWIN7`), ...lines.slice(1).map((l) => `${l},F.1,C.bbbbbbbbbbbbbbbb,`)];
   const { obs, r } = await observe(bufferInput('hunt.csv', Buffer.from(rows.join('\n'))));
-  assert.deepEqual(obs.map((o) => [o.host, o.name, o.details['ClientId']]), [
-    ['IEWIN7 (C.aaaaaaaaaaaaaaaa)', 'BotConsumer23', 'C.aaaaaaaaaaaaaaaa'],
-    ['C.bbbbbbbbbbbbbbbb', 'BotConsumer23', 'C.bbbbbbbbbbbbbbbb'],
+  assert.deepEqual(obs.map((o) => [o.host, o.name, o.location]), [
+    ['IEWIN7 (C.aaaaaaaaaaaaaaaa)', 'BotConsumer23', 'line 5, client C.aaaaaaaaaaaaaaaa flow F.1'],
+    ['C.bbbbbbbbbbbbbbbb', 'BotConsumer23', 'line 9, client C.bbbbbbbbbbbbbbbb flow F.1'],
   ]);
+  // the collection's bookkeeping is where the row came from, not a property of the consumer: never in details
+  // (details become property values and the fleet payload hash)
+  for (const o of obs) for (const k of Object.keys(o.details)) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${k} in details`);
+  assert.deepEqual(obs[0]!.details, { ...obs[1]!.details });
   assert.deepEqual(r.items.map((i) => [i.host, i.records]), [
     ['IEWIN7 (C.aaaaaaaaaaaaaaaa)', 4],
     ['C.bbbbbbbbbbbbbbbb', 4],
@@ -123,6 +127,45 @@ test('rows that carry a WMI object path, script consumers, class-only entries, -
   assert.deepEqual([r.items[0]!.records, r.items[0]!.first], [6, '2022-01-17T03:19:01Z']);
   assert.deepEqual(wmiPathIn('\\\\.\\root\\subscription:ActiveScriptEventConsumer.Name="a \\"b\\""'), { namespace: 'ROOT\\subscription', className: 'ActiveScriptEventConsumer', name: 'a "b"' });
   assert.equal(autorunsTime('7/21/2019 5:23 PM'), null);
+});
+
+// Fails by its timeout when a quadratic (or worse) pattern comes back. A regular expression runs synchronously and
+// holds the timer until it returns, so the test ends by waiting on a timer: work that overran the timeout then fails
+// the test (without that wait node:test would let it pass). No wall-clock time is asserted.
+test('long cells are searched for a WMI object path in linear time', { timeout: 20000 }, async () => {
+  const header = 'Time,Entry Location,Entry,Enabled,Category,Profile,Description,Company,Image Path,Version,Launch String';
+  const q = (v: string): string => `"${v.replace(/"/g, '""')}"`;
+  const row = (entry: string, description: string, launch: string): string => `,"WMI Database Entries",${q(entry)},enabled,"WMI",System-wide,${q(description)},,,,${q(launch)}`;
+  const rows = [
+    header,
+    // quadratic for an unguarded /([A-Za-z_]\w*)\.Name="/ (an 80 KB cell took 4.6 s, and a row is searched 5 times)
+    row('long1', 'd'.repeat(200000), 'c'.repeat(200000)),
+    // many `\\host\` and `root\` starts that end in no colon before the class: no namespace
+    row('CommandLineEventConsumer', '', '\\\\a'.repeat(60000) + '" CommandLineEventConsumer.Name="x1"'),
+    row('CommandLineEventConsumer', '', 'root\\'.repeat(40000) + ':CommandLineEventConsumer.Name="x2"'),
+    // a value left open at a line break, then a closed one; many colons before the class
+    row('CommandLineEventConsumer', '', 'A.Name="\\\n'.repeat(20000) + 'a:'.repeat(100000) + 'root\\sub:CommandLineEventConsumer.Name="x3"'),
+    // a namespace prefix that holds: from the first `\\` to the colon
+    row('ActiveScriptEventConsumer', '', '\\\\h'.repeat(40000) + '\\ns:ActiveScriptEventConsumer.Name="x4"'),
+  ];
+  const { obs, notes } = await observe(bufferInput('long.csv', Buffer.from(rows.join('\r\n'))));
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.deepEqual(notes, []);
+  assert.deepEqual(
+    obs.map((o) => [o.namespace === null ? null : o.namespace.slice(0, 12), o.className, o.name, String(o.details['CommandLineTemplate'] ?? '').length]),
+    [
+      [null, 'CommandLineEventConsumer', 'long1', 200000],
+      [null, 'CommandLineEventConsumer', 'x1', 0],
+      [null, 'CommandLineEventConsumer', 'x2', 0],
+      ['ROOT\\sub', 'CommandLineEventConsumer', 'x3', 0],
+      ['h\\'.repeat(6), 'ActiveScriptEventConsumer', 'x4', 0], // normalized: one backslash each
+    ],
+  );
+  // the same reading on short text
+  assert.deepEqual(wmiPathIn('12ab.Name="x" :C.Name="y"'), { namespace: null, className: 'ab', name: 'x' });
+  assert.deepEqual(wmiPathIn('root\\a\\:C.Name="y"'), { namespace: null, className: 'C', name: 'y' });
+  assert.deepEqual(wmiPathIn('x\\\\\\HOST\\root\\sub:C.Name="y"'), { namespace: 'ROOT\\sub', className: 'C', name: 'y' });
+  assert.deepEqual(wmiPathIn('A.Name="open\\\nB.Name="z"'), { namespace: null, className: 'B', name: 'z' });
 });
 
 test('not claimed: other CSV, JSON, text; a __proto__ header pollutes nothing; an empty file after the header is fine', async () => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { scan } from '../src/scan.js';
@@ -55,6 +55,11 @@ function essentials(f: Finding): Record<string, unknown> {
     severity: f.severity,
     allowlisted: f.allowlisted?.entry ?? null,
   };
+}
+
+/** Hunt bookkeeping (client, flow, Fqdn, org, source artifact) is never an observation's detail. */
+function assertNoCollectionDetails(obs: Observation[]): void {
+  for (const o of obs) for (const k of Object.keys(o.details)) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${o.part} ${o.name}: ${k} in details`);
 }
 
 // ---- recognition -------------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ test('PermanentWMIEvents rows give the finding the repository itself gives', { s
   const fromRepo = byName(await scan([WIN10], {}), 'SCM Event Log Filter');
   const fromVr = byName(await scan([fx('scm.PermanentWMIEvents.json')], {}), 'SCM Event Log Filter');
   assert.deepEqual(essentials(fromVr), essentials(fromRepo));
-  // every property the repository holds arrives through the row (class inference marker and hunt ids aside)
+  // every property the repository holds arrives through the row (the class inference marker aside)
   for (const part of ['filter', 'consumer'] as const) {
     const repo = fromRepo[part]!.values;
     const vr = fromVr[part]!.values;
@@ -177,7 +182,16 @@ test('a hunt download: each row belongs to its client (two ClientIds, two hosts)
     ['IEWIN7 (C.1e0f3a5b7c9d2e4f)', 1],
     ['C.5f2c9a7e3b1d4e60', 1],
   ]);
-  assert.ok(obs.every((o) => typeof o.details['ClientId'] === 'string' && o.details['FlowId'] === 'F.CTQ7N2V8HQKJE'));
+  // the client and flow are where a row came from: in the location, never in details (see the stacking test below)
+  assert.deepEqual(obs.map((o) => o.location), [
+    'line 1, FilterDetails, client C.1e0f3a5b7c9d2e4f flow F.CTQ7N2V8HQKJE',
+    'line 1, ConsumerDetails, client C.1e0f3a5b7c9d2e4f flow F.CTQ7N2V8HQKJE',
+    'line 1, client C.1e0f3a5b7c9d2e4f flow F.CTQ7N2V8HQKJE',
+    'line 2, FilterDetails, client C.5f2c9a7e3b1d4e60 flow F.CTQ7N2V8HQKJE',
+    'line 2, ConsumerDetails, client C.5f2c9a7e3b1d4e60 flow F.CTQ7N2V8HQKJE',
+    'line 2, client C.5f2c9a7e3b1d4e60 flow F.CTQ7N2V8HQKJE',
+  ]);
+  assertNoCollectionDetails(obs);
   const s = await scan([fx('hunt.PermanentWMIEvents.json')], {});
   assert.deepEqual(s.hosts, ['C.5f2c9a7e3b1d4e60', 'IEWIN7 (C.1e0f3a5b7c9d2e4f)']);
   assert.deepEqual(s.findings.map((f) => [f.host, f.filter?.name, f.severity]).sort(), [
@@ -350,6 +364,9 @@ test('a hunt\'s event rows belong to the client, like its other rows', async () 
   const row = { ...(JSON.parse(line) as Record<string, unknown>), FlowId: 'F.1', ClientId: 'C.0123456789abcdef', Fqdn: 'iewin7.lab' };
   const { obs, r } = await observe(bufferInput('hunt.json', Buffer.from(JSON.stringify(row))));
   assert.deepEqual([obs[0]!.host, r.items[0]!.host, r.logs[0]!.host], ['iewin7.lab (C.0123456789abcdef)', 'iewin7.lab (C.0123456789abcdef)', 'iewin7.lab (C.0123456789abcdef)']);
+  // where it came from: the record, then the collection
+  assert.match(obs[0]!.location, /^line 1 \(record 16111 of .*\), client C\.0123456789abcdef flow F\.1$/);
+  assertNoCollectionDetails(obs);
 });
 
 // ---- Windows.Sysinternals.Autoruns rows -----------------------------------------------------------------------------
@@ -362,6 +379,157 @@ test('Sysinternals.Autoruns rows: the WMI entry is a present consumer; other row
   assert.equal(f.consumer!.name, 'BotConsumer23');
   assert.ok(f.observations.some((o) => o.source === 'autoruns'));
   assert.deepEqual(f.coverage.find((c) => c.source === 'Autoruns (WMI entries)')?.saw, true);
+});
+
+// ---- hunt bookkeeping: where a row came from, never what it says ------------------------------------------------------
+
+test('hunt rows of every kind: ClientId / FlowId (and Fqdn, _Source) in the location, never in details', async () => {
+  const hunt = { ClientId: 'C.0123456789abcdef', FlowId: 'F.CTQ7N2V8HQKJE', Fqdn: 'wks1.lab', _Source: 'X' };
+  const trace = { EventTime: '2022-01-17T03:52:34.2854482Z', EventId: 11, NamespaceName: 'ROOT\\subscription', Operation: 'Start IWbemServices::PutInstance - ROOT\\subscription : __EventFilter.Name="f1"', Process: null, IsLocal: true, ClientMachine: 'RE-DEV', User: 'RE-DEV\\yolo', CorrelationId: '{x}', OperationId: 1, GroupOperationId: 1 };
+  const autoruns = JSON.parse(readFileSync(fx('bot.Autoruns.json'), 'utf8').trim().split('\n').find((l) => l.includes('BotConsumer23'))!) as Record<string, unknown>;
+  const permanent = JSON.parse(readFileSync(fx('bot.PermanentWMIEvents.json'), 'utf8')) as Record<string, unknown>;
+  const lines = [trace, autoruns, permanent].map((row) => JSON.stringify({ ...row, ...hunt }));
+  const { obs } = await observe(bufferInput('hunt.json', Buffer.from(lines.join('\n'))));
+  assert.deepEqual(obs.map((o) => [o.source, o.part, o.host, o.location]), [
+    ['wmi-trace', 'filter', 'wks1.lab (C.0123456789abcdef)', 'line 1, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
+    ['autoruns', 'consumer', 'wks1.lab (C.0123456789abcdef)', 'line 2, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
+    ['velociraptor', 'filter', 'wks1.lab (C.0123456789abcdef)', 'line 3, FilterDetails, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
+    ['velociraptor', 'consumer', 'wks1.lab (C.0123456789abcdef)', 'line 3, ConsumerDetails, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
+    ['velociraptor', 'binding', 'wks1.lab (C.0123456789abcdef)', 'line 3, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
+  ]);
+  assertNoCollectionDetails(obs);
+  // the same rows without the hunt columns give the same details
+  const plain = await observe(bufferInput('plain.json', Buffer.from([trace, autoruns, permanent].map((row) => JSON.stringify(row)).join('\n'))));
+  assert.deepEqual(
+    obs.map((o) => o.details),
+    plain.obs.map((o) => o.details),
+  );
+  assert.deepEqual(plain.obs.map((o) => o.location), ['line 1', 'line 2', 'line 3, FilterDetails', 'line 3, ConsumerDetails', 'line 3']);
+  // --host names the host; the location still says which client and flow the row came from
+  const named = await observeInput(bufferInput('hunt.json', Buffer.from(lines.join('\n'))), { notes: [], host: 'X' });
+  assert.ok(named!.observations.every((o) => o.host === 'X' && o.location.endsWith(', client C.0123456789abcdef flow F.CTQ7N2V8HQKJE')));
+});
+
+test('stacking: one hunt row collected on 12 clients is one subscription on 12 hosts, not 12 rare ones', async () => {
+  // a consumer of a custom class (every property is payload) and the Bot subscription (a standard class)
+  const custom = { ConsumerDetails: { Name: 'odd', Payload: 'abc' }, FilterDetails: { Name: 'oddf', Query: 'select * from __InstanceCreationEvent within 5 where TargetInstance isa "Win32_Process"', EventNamespace: 'root\\cimv2' }, Namespace: 'root/subscription' };
+  const bot = JSON.parse(readFileSync(fx('bot.PermanentWMIEvents.json'), 'utf8')) as Record<string, unknown>;
+  const rows: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const hunt = { FlowId: `F.${String(i).padStart(13, 'A')}`, ClientId: `C.${i.toString(16).padStart(16, '0')}`, Fqdn: `wks${i}.lab` };
+    rows.push(JSON.stringify({ ...custom, ...hunt }), JSON.stringify({ ...bot, ...hunt }));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'vr-stack-'));
+  try {
+    const file = join(dir, 'hunt.json');
+    writeFileSync(file, rows.join('\n'));
+    const r = await scan([file], {});
+    assert.equal(r.hosts.length, 12);
+    assert.equal(r.findings.length, 24);
+    assert.deepEqual(
+      r.fleet!.stacks.map((st) => [st.name, st.count, st.rare]).sort(),
+      [
+        ['BotConsumer23', 12, false],
+        ['odd', 12, false],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- attacker-sized text: every pattern applied to evidence text runs in linear time ------------------------------------
+//
+// Each test fails by its timeout when a quadratic (or worse) pattern comes back. A regular expression runs
+// synchronously and holds the timer until it returns, so each test ends by waiting on a timer: a test whose work
+// overran its timeout then fails (without that wait node:test would let it pass). No wall-clock time is asserted.
+
+const LINEAR = { timeout: 20000 };
+const timersRun = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+
+const traceRowOf = (operation: string): string =>
+  // Operation last: the head of the file, where it is recognized, ends inside a long first row
+  JSON.stringify({ EventTime: '2022-01-17T03:52:34.2854482Z', EventId: 11, NamespaceName: 'ROOT\\subscription', Process: null, IsLocal: true, ClientMachine: 'RE-DEV', User: 'RE-DEV\\yolo', CorrelationId: '{x}', OperationId: 1, GroupOperationId: 1, Operation: operation });
+
+test('WMIEventing Operation: long runs of spaces around ` - ` and ` : ` parse in linear time', LINEAR, async () => {
+  const sp = ' '.repeat(6000);
+  const rows = [
+    // cubic for /-\s*(.*?)\s+:\s+/ (4,000 spaces took 14 s): no ` : `, skipped
+    'IWbemServices::PutInstance - ' + sp + 'x',
+    // the namespace ends at the whitespace before the first colon with whitespace on both sides
+    'Start IWbemServices::PutInstance - ROOT\\subscription' + sp + ': __EventFilter.Name="f1"',
+    // nothing between ` - ` and ` : `: no namespace in the operation (the row's NamespaceName is used)
+    'Start IWbemServices::DeleteInstance -' + sp + ': __EventFilter.Name="f2"',
+    // many colons, none with whitespace on both sides: skipped
+    'Start IWbemServices::PutInstance - x' + ' :x'.repeat(100000),
+    // the first ` : ` ends the namespace; the path keeps the rest
+    'Start IWbemServices::PutInstance - ROOT\\a' + ' '.repeat(100000) + ':\t' + ' '.repeat(100000) + '__EventFilter.Name="f : 3"',
+  ];
+  const { obs, notes } = await observe(bufferInput('etw.json', Buffer.from(rows.map(traceRowOf).join('\n'))));
+  await timersRun();
+  assert.deepEqual(obs.map((o) => [o.action, o.namespace, o.className, o.name]), [
+    ['created', 'ROOT\\subscription', '__EventFilter', 'f1'],
+    ['deleted', 'ROOT\\subscription', '__EventFilter', 'f2'],
+    ['created', 'ROOT\\a', '__EventFilter', 'f : 3'],
+  ]);
+  assert.deepEqual(notes.map((n) => n.message), ['2 Windows.ETW.WMIEventing row(s) whose Operation is not a put/delete of an object path were skipped']);
+  assert.deepEqual(parseWmiOperation('Start IWbemServices::PutInstance - ROOT\\x' + sp + ':' + sp + 'C.Name="y"'), { method: 'PutInstance', namespace: 'ROOT\\x', path: 'C.Name="y"' });
+  // as the old pattern read them: a colon right after ` - ` is part of the namespace when a later ` : ` follows
+  assert.deepEqual(parseWmiOperation('IWbemServices::PutInstance - : a : b'), { method: 'PutInstance', namespace: ': a', path: 'b' });
+  assert.deepEqual(parseWmiOperation('IWbemServices::PutInstance - : a'), { method: 'PutInstance', namespace: null, path: 'a' });
+  assert.equal(parseWmiOperation('IWbemServices::PutInstance -: a'), null);
+});
+
+test('WMIEventing object path: a long word run among the keys is read in linear time', LINEAR, async () => {
+  // quadratic for an unguarded /([A-Za-z_]\w*)=/g key scan (80,000 word characters took 3.5 s)
+  const run = 'a'.repeat(250000);
+  const rows = [
+    'Start IWbemServices::PutInstance - ROOT\\subscription : __EventFilter.' + run + ',Name="f1"',
+    'Start IWbemServices::PutInstance - ROOT\\subscription : __EventFilter.1' + run + '=x,Name="f2"',
+  ];
+  const { obs, notes } = await observe(bufferInput('etw.json', Buffer.from(rows.map(traceRowOf).join('\n'))));
+  await timersRun();
+  assert.deepEqual(obs.map((o) => [o.className, o.name]), [
+    ['__EventFilter', 'f1'],
+    ['__EventFilter', 'f2'],
+  ]);
+  assert.deepEqual(notes, []);
+  // keys start where a word starts; leading digits are skipped (as before)
+  assert.deepEqual(parseWmiPath('C.' + run + ',Name="x",9Key=1,_k="a\\"b"')?.keys, { Name: 'x', Key: '1', _k: 'a"b' });
+});
+
+test('WMIEventing binding: a long word run inside a reference is read in linear time (parseObjectRef)', LINEAR, async () => {
+  // quadratic for the unguarded key scan of parseObjectRef (80,000 word characters took 3.9 s)
+  const run = 'b'.repeat(250000);
+  const op = 'Start IWbemServices::PutInstance - ROOT\\subscription : __FilterToConsumerBinding.Consumer="CommandLineEventConsumer.' + run + ',Name=\\"c1\\"",Filter="__EventFilter.Name=\\"f1\\""';
+  const { obs } = await observe(bufferInput('etw.json', Buffer.from(traceRowOf(op))));
+  await timersRun();
+  assert.deepEqual(obs.map((o) => [o.part, o.details['ConsumerClass'], o.details['ConsumerName'], o.details['FilterName']]), [['binding', 'CommandLineEventConsumer', 'c1', 'f1']]);
+});
+
+test('Sysinternals.Autoruns rows: long cells are searched for an object path in linear time', LINEAR, async () => {
+  const base = JSON.parse(readFileSync(fx('bot.Autoruns.json'), 'utf8').trim().split('\n').find((l) => l.includes('BotConsumer23'))!) as Record<string, unknown>;
+  const rows = [
+    // quadratic for an unguarded /([A-Za-z_]\w*)\.Name="/ (an 80 KB cell took 4.6 s, and a row is searched 5 times)
+    { ...base, Entry: 'long1', 'Launch String': 'a'.repeat(200000) },
+    // many `\\host\` and `root\` starts, none of which ends in a colon before the class
+    { ...base, Entry: 'CommandLineEventConsumer', 'Launch String': '\\\\a'.repeat(60000) + '" CommandLineEventConsumer.Name="x1"' },
+    { ...base, Entry: 'CommandLineEventConsumer', 'Launch String': 'root\\'.repeat(40000) + ':CommandLineEventConsumer.Name="x2"' },
+    // one that does: the namespace runs from the first `root` to the colon
+    { ...base, Entry: 'CommandLineEventConsumer', 'Launch String': 'root\\x'.repeat(40000) + ':CommandLineEventConsumer.Name="x3"' },
+  ];
+  const { obs } = await observe(bufferInput('autoruns.json', Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))));
+  await timersRun();
+  assert.deepEqual(
+    obs.map((o) => [o.namespace?.length ?? null, o.className, o.name, String(o.details['CommandLineTemplate'] ?? '').length]),
+    [
+      [null, 'CommandLineEventConsumer', 'long1', 200000],
+      [null, 'CommandLineEventConsumer', 'x1', 0],
+      [null, 'CommandLineEventConsumer', 'x2', 0],
+      ['ROOT'.length + 'root\\x'.length * 40000 - 4, 'CommandLineEventConsumer', 'x3', 0],
+    ],
+  );
+  assert.ok(obs[3]!.namespace!.startsWith('ROOT\\xroot\\x'));
 });
 
 // ---- robustness -------------------------------------------------------------------------------------------------

@@ -42,13 +42,99 @@ export function isWmiRow(row: Record<string, Cell>): boolean {
   return cell(row, 'Category').trim().toLowerCase() === 'wmi' || /^\s*WMI Database Entries/i.test(cell(row, 'Entry Location'));
 }
 
-const WMI_PATH = /(?:(\\\\[^\\:"]+\\[^:"]+|\b[Rr][Oo][Oo][Tt](?:\\[^:"\\]+)*):)?([A-Za-z_]\w*)\.Name="((?:[^"\\]|\\.)*)"/;
+/**
+ * `Class.Name="` where a word starts (the class; leading digits skipped). Tried only at the start of a word run,
+ * so a long run of word characters is scanned once, not once per position.
+ */
+const WMI_CLASS_NAME = /(?<!\w)\d*([A-Za-z_]\w*)\.Name="/g;
+const ROOT = /^[Rr][Oo][Oo][Tt]$/;
+const isWord = (c: string | undefined): boolean => c !== undefined && /\w/.test(c);
 
-/** A WMI object path in a cell: namespace (when given), class, Name. */
+/**
+ * Where the namespace before the colon at `colon` starts, or -1: the leftmost `\\host\path` (host without `\`,
+ * `:`, `"`; path without `:`, `"`) or `root(\segment)*` (at a word start, case-insensitive `root`, segments
+ * without `:`, `"`, `\`) that ends there. A linear scan of what
+ * `(\\\\[^\\:"]+\\[^:"]+|\b[Rr][Oo][Oo][Tt](?:\\[^:"\\]+)*):` matches (that pattern is quadratic when it is
+ * tried at every position of a long path).
+ */
+function namespaceStart(t: string, colon: number): number {
+  // neither form holds a `:` or `"`: both start after the last one before the colon
+  let from = colon;
+  while (from > 0 && t[from - 1] !== ':' && t[from - 1] !== '"') from--;
+  // \\host\path: the last two backslashes of the first run of two or more, then a host, `\`, and a path
+  let unc = -1;
+  for (let i = from; i < colon; i++) {
+    if (t[i] !== '\\') continue;
+    let j = i;
+    while (j < colon && t[j] === '\\') j++;
+    if (j - i >= 2) {
+      // the next backslash ends the host; the path after it is not empty
+      const h = t.indexOf('\\', j);
+      if (j < colon && h >= 0 && h <= colon - 2) unc = j - 2;
+      break;
+    }
+    i = j;
+  }
+  // root(\segment)*: the rest up to the colon is empty, or `\`-led non-empty segments without `\\` or a trailing `\`
+  let lastDouble = -1;
+  for (let k = colon - 2; k >= from; k--) {
+    if (t[k] === '\\' && t[k + 1] === '\\') {
+      lastDouble = k;
+      break;
+    }
+  }
+  let root = -1;
+  for (let p = from; p + 4 <= colon && (unc < 0 || p < unc); p++) {
+    if (!ROOT.test(t.slice(p, p + 4)) || isWord(t[p - 1])) continue;
+    if (p + 4 === colon || (t[p + 4] === '\\' && p + 4 > lastDouble && t[colon - 1] !== '\\')) {
+      root = p;
+      break;
+    }
+  }
+  return root >= 0 ? root : unc;
+}
+
+/**
+ * Index of the `"` closing a quoted value that starts at `from`, or -1. `\` escapes any character but a line
+ * break (as `(?:[^"\\]|\\.)*"` without the s flag: a `\` before a line break ends the value unclosed).
+ */
+function quoteEnd(t: string, from: number): number {
+  for (let i = from; i < t.length; i++) {
+    const ch = t[i];
+    if (ch === '"') return i;
+    if (ch === '\\') {
+      const next = t[i + 1];
+      if (next === undefined || next === '\n' || next === '\r' || next === '\u2028' || next === '\u2029') return -1;
+      i++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * A WMI object path in a cell: namespace (when given), class, Name. What
+ * `(?:(\\\\[^\\:"]+\\[^:"]+|\b[Rr][Oo][Oo][Tt](?:\\[^:"\\]+)*):)?([A-Za-z_]\w*)\.Name="((?:[^"\\]|\\.)*)"` finds
+ * first, read in linear time and stack (attacker-controlled cells): the first `Class.Name="…"` whose value is
+ * closed, and its namespace when a `\\host\ns:` or `root\…:` prefix ends right before the class.
+ */
 export function wmiPathIn(text: string): { namespace: string | null; className: string; name: string } | null {
-  const m = WMI_PATH.exec(text);
-  if (!m) return null;
-  return { namespace: m[1] ? normalizeNamespace(m[1]) : null, className: m[2]!, name: m[3]!.replace(/\\(.)/g, '$1') };
+  const re = new RegExp(WMI_CLASS_NAME);
+  for (let m: RegExpExecArray | null; (m = re.exec(text)); ) {
+    const from = re.lastIndex;
+    const close = quoteEnd(text, from);
+    // unclosed: no match starts inside this class or `.Name="`; the search goes on after it
+    if (close < 0) continue;
+    const className = m[1]!;
+    const classStart = from - 7 - className.length; // `.Name="` is 7 characters
+    let namespace: string | null = null;
+    // a namespace prefix ends in the colon right before the class (no leading digits between)
+    if (classStart === m.index && text[classStart - 1] === ':') {
+      const start = namespaceStart(text, classStart - 1);
+      if (start >= 0) namespace = normalizeNamespace(text.slice(start, classStart - 1));
+    }
+    return { namespace, className, name: text.slice(from, close).replace(/\\(.)/g, '$1') };
+  }
+  return null;
 }
 
 /** autorunsc `-t` time (`20190721-172300`, UTC) or an ISO time → ISO-8601; other (locale) spellings → null. */
@@ -60,7 +146,20 @@ export function autorunsTime(t: string): string | null {
   return null;
 }
 
+/** Columns a Velociraptor hunt download adds to every row: where the row was collected, never what was found. */
 const HUNT_COLUMNS = new Set(['clientid', 'flowid', 'fqdn', '_orgid', '_source']);
+
+/**
+ * The collection a hunt row came from, for an observation's location (`, client C.… flow F.…`; '' without hunt
+ * columns). Kept out of `details`: those become the subscription's property values and its fleet payload hash, so
+ * the same subscription collected on many clients would hash as many different ones.
+ */
+export function collectionWhere(row: Record<string, Cell>): string {
+  const client = cell(row, 'ClientId').trim();
+  const flow = cell(row, 'FlowId').trim();
+  const bits = [client ? `client ${client}` : '', flow ? `flow ${flow}` : ''].filter(Boolean).join(' ');
+  return bits ? `, ${bits}` : '';
+}
 
 /**
  * Observations from one autorunsc row (CSV record or Velociraptor row): a consumer for a WMI row with an
@@ -74,8 +173,7 @@ export function autorunsRowObservations(row: Record<string, Cell>, host: string,
   const d: Details = {};
   for (const k of Object.keys(row)) {
     if (k === '__proto__') continue;
-    const lk = k.toLowerCase();
-    if (HUNT_COLUMNS.has(lk) && lk !== 'clientid' && lk !== 'flowid') continue;
+    if (HUNT_COLUMNS.has(k.toLowerCase())) continue; // bookkeeping of the collection: in the location
     const v = cell(row, k);
     if (v !== '') d[k] = v;
   }
@@ -109,7 +207,7 @@ export function autorunsRowObservations(row: Record<string, Cell>, host: string,
       time: null,
       user: null,
       file,
-      location,
+      location: location + collectionWhere(row),
       details: d,
     },
   ];

@@ -27,7 +27,7 @@ import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js'
 import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
 import { EventRecordSink, isoTime } from './records.js';
-import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED } from './autoruns.js';
+import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
 
 type Details = Observation['details'];
 type Json = EvtxValue;
@@ -310,12 +310,6 @@ function rowHost(row: Row, ctx: ObserveContext): string {
   return fqdn || id;
 }
 
-function huntDetails(row: Row, d: Details): void {
-  const id = str(col(row, 'ClientId'));
-  const flow = str(col(row, 'FlowId'));
-  if (id) d['ClientId'] = id;
-  if (flow) d['FlowId'] = flow;
-}
 
 // ---- Windows.Persistence.PermanentWMIEvents ------------------------------------------------------------------
 
@@ -364,6 +358,8 @@ const refEscape = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, 
 function permanentRow(r: RowAt, host: string, file: string, candidates: string[] = [], also: string[] = []): Observation[] {
   const { row } = r;
   const where = also.length ? `${r.where} (also ${also.join(', ')})` : r.where;
+  // a hunt row's ClientId / FlowId: in the location, never in details (see collectionWhere)
+  const hunt = collectionWhere(row);
   const ambiguous = candidates.length > 1;
   const nsText = ambiguous ? null : str(col(row, 'Namespace'));
   const consumers = wmiObjects(col(row, 'ConsumerDetails'));
@@ -380,16 +376,14 @@ function permanentRow(r: RowAt, host: string, file: string, candidates: string[]
   for (const f of filters) {
     const d = objectDetails(f);
     mark(d);
-    huntDetails(row, d);
-    out.push({ ...base, part: 'filter', namespace: nsOf(f), className: '__EventFilter', name: str(prop(f, 'Name')), user: sidFromByteArray(prop(f, 'CreatorSID')), location: `${where}, FilterDetails`, details: d });
+    out.push({ ...base, part: 'filter', namespace: nsOf(f), className: '__EventFilter', name: str(prop(f, 'Name')), user: sidFromByteArray(prop(f, 'CreatorSID')), location: `${where}, FilterDetails${hunt}`, details: d });
   }
   for (const c of consumers) {
     const d = objectDetails(c);
     const cls = consumerClassOf(c);
     if (cls && !str(prop(c, '__CLASS'))) d['ConsumerClassInferred'] = true;
     mark(d);
-    huntDetails(row, d);
-    out.push({ ...base, part: 'consumer', namespace: nsOf(c), className: cls, name: str(prop(c, 'Name')), user: sidFromByteArray(prop(c, 'CreatorSID')), location: `${where}, ConsumerDetails`, details: d });
+    out.push({ ...base, part: 'consumer', namespace: nsOf(c), className: cls, name: str(prop(c, 'Name')), user: sidFromByteArray(prop(c, 'CreatorSID')), location: `${where}, ConsumerDetails${hunt}`, details: d });
   }
   // every row stands for one binding (the artifact starts from __FilterToConsumerBinding)
   const f = filters[0];
@@ -409,8 +403,7 @@ function permanentRow(r: RowAt, host: string, file: string, candidates: string[]
     if (!f) d['Note'] = 'the binding\'s filter was not found in the namespace Velociraptor queried';
     if (!c) d['Note'] = 'the binding\'s consumer was not found in the namespace Velociraptor queried';
     mark(d);
-    huntDetails(row, d);
-    out.push({ ...base, part: 'binding', namespace: nsText ? normalizeNamespace(nsText) : null, className: '__FilterToConsumerBinding', name: null, user: null, location: where, details: d });
+    out.push({ ...base, part: 'binding', namespace: nsText ? normalizeNamespace(nsText) : null, className: '__FilterToConsumerBinding', name: null, user: null, location: where + hunt, details: d });
   }
   return out;
 }
@@ -424,10 +417,39 @@ export interface WmiOperation {
   path: string;
 }
 
+const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+
+/**
+ * Reads what `/^\s*(?:Start\s+)?IWbemServices::(\w+)\s*-\s*(.*?)\s+:\s+(.*)$/s` would, in linear time (that
+ * pattern is cubic on a long run of spaces, and the text is attacker-controlled): the namespace runs from the first
+ * non-space after the ` - ` to the whitespace before the first colon with whitespace on both sides; the path is
+ * everything after that colon. Only when no such colon follows the namespace's first character may the namespace
+ * be empty (`- : path`, whitespace before the colon).
+ */
 export function parseWmiOperation(op: string): WmiOperation | null {
-  const m = /^\s*(?:Start\s+)?IWbemServices::(\w+)\s*-\s*(.*?)\s+:\s+(.*)$/s.exec(op);
-  if (!m) return null;
-  return { method: m[1]!, namespace: m[2] ? normalizeNamespace(m[2]) : null, path: m[3]!.trim() };
+  const head = /^\s*(?:Start\s+)?IWbemServices::(\w+)\s*-/.exec(op);
+  if (!head) return null;
+  const dash = head[0].length;
+  let from = dash;
+  while (isSpace(op[from])) from++;
+  let colon = op.indexOf(':', from + 1);
+  while (colon >= 0 && !(isSpace(op[colon - 1]) && isSpace(op[colon + 1]))) colon = op.indexOf(':', colon + 1);
+  if (colon >= 0) {
+    let end = colon - 1;
+    while (end > from && isSpace(op[end - 1])) end--;
+    return { method: head[1]!, namespace: normalizeNamespace(op.slice(from, end)), path: op.slice(colon + 1).trim() };
+  }
+  if (from > dash && op[from] === ':' && isSpace(op[from + 1])) return { method: head[1]!, namespace: null, path: op.slice(from + 1).trim() };
+  return null;
+}
+
+/** Index of the `"` that closes a quoted value whose text starts at `from` (`\` escapes any character), or -1. */
+function quoteEnd(t: string, from: number): number {
+  for (let i = from; i < t.length; i++) {
+    if (t[i] === '"') return i;
+    if (t[i] === '\\') i++;
+  }
+  return -1;
 }
 
 /** An object path split into namespace, class and keys; quoted key values unescaped. Colons inside quotes are left alone. */
@@ -442,11 +464,27 @@ export function parseWmiPath(path: string): { namespace: string | null; classNam
   const c = /^([A-Za-z_]\w*)(?:\.(.*)|=@)?$/s.exec(rest);
   if (!c) return null;
   const keys: Record<string, string> = {};
-  const re = /([A-Za-z_]\w*)=(?:"((?:[^"\\]|\\.)*)"|([^,]*))/gs;
+  const body = c[2] ?? '';
+  // `key="quoted"` or `key=bare` pairs, as /([A-Za-z_]\w*)=(?:"((?:[^"\\]|\\.)*)"|([^,]*))/gs read them, in linear
+  // time and stack: a key is tried only where a word starts ((?<!\w)\d*: leading digits skipped, as that pattern
+  // did; unguarded, every position of a long word run starts a scan to its end), and quoted values are scanned by
+  // hand (the regex engine's backtracking stack overflows on a value of a few million characters)
+  const re = /(?<!\w)\d*([A-Za-z_]\w*)=/g;
   let k: RegExpExecArray | null;
-  while ((k = re.exec(c[2] ?? ''))) {
-    if (k[1] === '__proto__') continue;
-    keys[k[1]!] = k[2] !== undefined ? k[2].replace(/\\(.)/gs, '$1') : k[3]!;
+  while ((k = re.exec(body))) {
+    const at = re.lastIndex;
+    const close = body[at] === '"' ? quoteEnd(body, at + 1) : -1;
+    let value: string;
+    if (close >= 0) {
+      value = body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
+      re.lastIndex = close + 1;
+    } else {
+      const comma = body.indexOf(',', at);
+      const end = comma < 0 ? body.length : comma;
+      value = body.slice(at, end);
+      re.lastIndex = end;
+    }
+    if (k[1] !== '__proto__') keys[k[1]!] = value;
   }
   return { namespace, className: c[1]!, keys };
 }
@@ -491,7 +529,6 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
     const v = col(row, k);
     if (v !== undefined) d[k] = flat(v);
   }
-  huntDetails(row, d);
   const isClass = /Class$/i.test(op.method);
   const part = isClass ? null : partOfClass(path.className);
   let name: string | null = null;
@@ -517,7 +554,7 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
       time: isoTime(str(col(row, 'EventTime'))),
       user: str(col(row, 'User')),
       file,
-      location: where,
+      location: where + collectionWhere(row),
       details: d,
     },
   ];
@@ -614,7 +651,7 @@ function eventLocation(r: RowAt, row: Row, record: Row): string {
   const rid = str(sys['EventRecordID'] ?? null);
   const path = str(col(row, 'OSPath')) ?? str(col(row, 'FullPath')) ?? str(col(row, 'Source'));
   const bits = [rid ? `record ${rid}` : null, path ? `of ${path}` : null].filter(Boolean).join(' ');
-  return bits ? `${r.where} (${bits})` : r.where;
+  return (bits ? `${r.where} (${bits})` : r.where) + collectionWhere(row);
 }
 
 // ---- evidence items ------------------------------------------------------------------------------------------------
