@@ -114,3 +114,16 @@ test('non-WMI records give no typed event', () => {
   const r = records(join(repoRoot(), 'test/fixtures/evtx/Application_no_crc32.evtx'));
   assert.ok(r.every((x) => sysmonWmiEvent(x) === null && wmiActivityEvent(x) === null && powershellWmiEvidence(x).length === 0));
 });
+
+test('hostile MOF and object paths: deep nesting and long runs are read in linear time and bounded stack', { timeout: 20000 }, async () => {
+  // 200k nested braces: the array is refused past 8 levels, the instance is still returned, nothing throws
+  const deep = parseMofInstances(`instance of X { A = ${'{'.repeat(200000)}; Name = "n"; };`);
+  assert.deepEqual(deep, [{ className: 'X', properties: {} }]);
+  const { parseObjectPath } = await import('../src/cim/index.js');
+  // a long word without `=` (quadratic with an unanchored key scan) and a 20 MB quoted value (a stack overflow
+  // with a per-character alternation)
+  assert.deepEqual(parseObjectPath(`C.${'a'.repeat(200000)}`)?.keys, {});
+  assert.equal(parseObjectPath(`C.Name="${'x'.repeat(20_000_000)}"`)?.keys['Name']?.length, 20_000_000);
+  assert.deepEqual(parseObjectPath('C.9Key="v",Other=2')?.keys, { Key: 'v', Other: '2' });
+  await new Promise((r) => setTimeout(r, 1)); // a synchronous overrun is reported as a timeout
+});

@@ -112,7 +112,7 @@ export function parseRef(ref: unknown): { className: string; name: string | null
   let t = ref.trim();
   const colon = t.search(/:(?=[A-Za-z_]\w*(\.|=|$))/);
   if (colon > 0) t = t.slice(colon + 1);
-  const m = /^([A-Za-z_]\w*)(?:\.[^=]*=\s*"((?:[^"\\]|\\.)*)"|=\s*"((?:[^"\\]|\\.)*)")?/s.exec(t);
+  const m = /^([A-Za-z_]\w*)(?:\.[^=]*=\s*"([^"\\]*(?:\\.[^"\\]*)*)"|=\s*"([^"\\]*(?:\\.[^"\\]*)*)")?/s.exec(t);
   if (!m) return null;
   const raw = m[2] ?? m[3];
   return { className: m[1]!, name: raw !== undefined ? raw.replace(/\\(.)/g, '$1') : null };

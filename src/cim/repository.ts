@@ -840,7 +840,8 @@ export function parseObjectPath(path: string): { namespace: string | null; class
   if (!m) return null;
   const keys: Record<string, string> = {};
   const body = m[2] ?? '';
-  const re = /([A-Za-z_][\w]*)=("((?:[^"\\]|\\.)*)"|[^,]*)/gs;
+  // linear: a key starts a word (digits before it aside), a quoted value is an unrolled loop (no per-character stack)
+  const re = /(?<!\w)\d*([A-Za-z_]\w*)=("([^"\\]*(?:\\.[^"\\]*)*)"|[^,]*)/gs;
   let k: RegExpExecArray | null;
   while ((k = re.exec(body))) keys[k[1]!] = k[3] !== undefined ? k[3].replace(/\\(.)/g, '$1') : k[2]!;
   return { namespace, className: m[1]!, keys };

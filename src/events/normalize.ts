@@ -49,9 +49,34 @@ export function parseObjectRef(path: string): ObjectRef | null {
   if (!m) return null;
   const keys: Record<string, string> = {};
   const body = m[2] ?? (m[3] !== undefined ? `Name=${m[3]}` : '');
-  const re = /([A-Za-z_]\w*)=("((?:[^"\\]|\\.)*)"|[^,]*)/gs;
+  // `key=value` pairs, as /([A-Za-z_]\w*)=("((?:[^"\\]|\\.)*)"|[^,]*)/gs read them, in linear time and stack: a key
+  // is tried only where a word starts ((?<!\w)\d*: leading digits skipped, as that pattern did; unguarded, every
+  // position of a long word run starts a scan to its end), and quoted values are scanned by hand (the regex
+  // engine's backtracking stack overflows on a value of a few million characters)
+  const re = /(?<!\w)\d*([A-Za-z_]\w*)=/g;
   let k: RegExpExecArray | null;
-  while ((k = re.exec(body))) keys[k[1]!] = k[3] !== undefined ? k[3].replace(/\\(.)/g, '$1') : k[2]!;
+  while ((k = re.exec(body))) {
+    const at = re.lastIndex;
+    let close = -1;
+    if (body[at] === '"') {
+      for (let i = at + 1; i < body.length; i++) {
+        if (body[i] === '"') {
+          close = i;
+          break;
+        }
+        if (body[i] === '\\') i++;
+      }
+    }
+    if (close >= 0) {
+      keys[k[1]!] = body.slice(at + 1, close).replace(/\\(.)/g, '$1');
+      re.lastIndex = close + 1;
+    } else {
+      const comma = body.indexOf(',', at);
+      const end = comma < 0 ? body.length : comma;
+      keys[k[1]!] = body.slice(at, end);
+      re.lastIndex = end;
+    }
+  }
   const nameKey = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
   return { namespace, className: m[1]!, keys, name: nameKey ? keys[nameKey]! : null };
 }
@@ -101,7 +126,10 @@ function skipWs(t: string, p: number): number {
   return p;
 }
 
-function mofValue(t: string, p: number): { value: MofValue; end: number } | null {
+/** Deepest array nesting read in MOF text (MOF values are flat or arrays; deeper is damage or hostile). */
+const MOF_MAX_DEPTH = 8;
+
+function mofValue(t: string, p: number, depth = 0): { value: MofValue; end: number } | null {
   const c = t[p];
   if (c === '"') {
     let s = '';
@@ -116,13 +144,14 @@ function mofValue(t: string, p: number): { value: MofValue; end: number } | null
     return i < t.length ? { value: s, end: i + 1 } : null;
   }
   if (c === '{') {
+    if (depth >= MOF_MAX_DEPTH) return null;
     const arr: MofValue[] = [];
     let i = p + 1;
     for (let guard = 0; guard < 100000; guard++) {
       i = skipWs(t, i);
       if (i >= t.length) return null;
       if (t[i] === '}') return { value: arr, end: i + 1 };
-      const v = mofValue(t, i);
+      const v = mofValue(t, i, depth + 1);
       if (!v) return null;
       arr.push(v.value);
       i = v.end;

@@ -8,7 +8,7 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
-import { eventHeader, normalizeNamespace } from '../events/index.js';
+import { eventHeader, parseObjectRef } from '../events/index.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult } from './input.js';
@@ -90,9 +90,8 @@ function bindingDetails(o: { values: Record<string, CimValue> }): Details {
 }
 
 function parseRef(ref: string): { className: string; name: string | null; namespace: string | null } | null {
-  const m = /^(?:(.*):)?([A-Za-z_]\w*)\.Name="((?:[^"\\]|\\.)*)"/s.exec(ref.trim());
-  if (!m) return null;
-  return { namespace: m[1] ? normalizeNamespace(m[1]) : null, className: m[2]!, name: m[3]!.replace(/\\(.)/g, '$1') };
+  const r = parseObjectRef(ref);
+  return r && r.name !== null ? { namespace: r.namespace, className: r.className, name: r.name } : null;
 }
 
 /** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
