@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
 import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
-import { bufferInput } from '../src/sources/input.js';
+import { bufferInput, headText } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
 import { observeInput } from '../src/sources/dispatch.js';
 import { detectAdapter } from '../src/sources/formats.js';
@@ -426,6 +426,182 @@ test('stream splitter: a raw newline inside a string does not stall it (regressi
   const out: string[] = [];
   for await (const v of jsonValues(one('{"a":"x\ny"}\n{"b":1}'), () => undefined)) out.push(v.text);
   assert.deepEqual(out, ['{"a":"x\ny"}', '{"b":1}']);
+});
+
+// ---- hostile input: time and depth ----------------------------------------------------------------------------------------
+// Each input here took the code before the fix many seconds (or overflowed the stack); the inputs are sized so that
+// it would still end, and `passTimers` after the work lets the per-test timeout fail a regression: slow synchronous
+// work never lets the runner's timer run by itself, so without it a slow test would pass. No time is measured.
+
+const HOSTILE = { timeout: 20_000 };
+
+/** Lets the timers run once, so that a test whose work blocked the event loop past its timeout fails. */
+const passTimers = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+
+const XMLNS = ' xmlns="http://schemas.microsoft.com/win/2004/08/events/event"';
+
+/** A Sysmon 19 (filter created) event as XML: `filters()` gives `host|name|Q`. */
+const sysmon19Xml = (host: string, name: string, ns = XMLNS): string =>
+  `<Event${ns}><System><Provider Name="Microsoft-Windows-Sysmon"/><EventID>19</EventID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>${host}</Computer></System><EventData><Data Name="Operation">Created</Data><Data Name="EventNamespace"> "root\\cimv2"</Data><Data Name="Name"> "${name}"</Data><Data Name="Query"> "Q"</Data></EventData></Event>`;
+
+test('event XML detection: comments before the root are stepped over in linear time (was exponential in their number)', HOSTILE, async () => {
+  // 30 comments took the old pattern about 25 s per call (compiled; longer on its first run); each one more doubles it
+  const comments = '<!--a-->'.repeat(30);
+  assert.equal(isEventXml(comments + '<Event>'), false);
+  await passTimers();
+  assert.equal(detectAdapter(comments + '<Event>'), null);
+  await passTimers();
+  assert.equal((await observeText('comments.txt', comments + '<Event>')).res, null);
+  await passTimers();
+  assert.equal(isEventXml('<!--a-->'.repeat(3) + '<!-- never closed <Events><Event>'), false);
+  // the root found after them, with or without a declaration, processing instructions and white space
+  assert.equal(isEventXml(comments + '<Events>' + sysmon19Xml('X1', 'F1', '') + '</Events>'), true);
+  const doc = '<?xml version="1.0" encoding="utf-8"?>\n' + comments + '\n<?xml-stylesheet href="x"?>\n<!-- b -->\n<Events>\n' + sysmon19Xml('X1', 'F1', '') + '\n</Events>\n';
+  const { res, notes } = await observeText('comments.xml', doc);
+  assert.deepEqual(filters(res), ['X1|F1|Q']);
+  assert.deepEqual(notes, []);
+});
+
+test('WMI-Activity messages: long white space runs split in linear time (5861 and 5857 were quadratic)', HOSTILE, async () => {
+  const sp = ' '.repeat(200_000);
+  // an NXLog 5861 whose filter name holds 200k spaces: the delimiter search used to restart at each of them
+  const message = `Namespace = //./root/subscription; Eventfilter = F${sp}G (refer to its activate eventid:5859); Consumer = CommandLineEventConsumer="C"; PossibleCause = Permanent`;
+  assert.deepEqual({ ...wmiActivityFromMessage(5861, message)!.fields }, { Namespace: '//./root/subscription', ESS: `F${sp}G`, CONSUMER: 'CommandLineEventConsumer="C"', PossibleCause: 'Permanent' });
+  const rec = { EventTime: '2020-01-01T00:00:00Z', Hostname: 'H5', EventID: 5861, SourceName: 'Microsoft-Windows-WMI-Activity', Channel: 'Microsoft-Windows-WMI-Activity/Operational', RecordNumber: 1, Message: message };
+  const { res, notes } = await observeText('5861.nxlog.jsonl', JSON.stringify(rec) + '\n');
+  assert.deepEqual(notes, []);
+  const b = res!.observations.find((o) => o.part === 'binding')!;
+  assert.equal(b.host, 'H5');
+  assert.equal(b.details['Consumer'], 'C');
+  await passTimers();
+  // the reviewer's case: white space not followed by the delimiter
+  assert.equal(wmiActivityFromMessage(5861, `Namespace = x; Eventfilter = ${sp}x`), null);
+  await passTimers();
+  // 5857: leading white space and no sentence; then the sentence after long runs
+  assert.equal(wmiActivityFromMessage(5857, ' '.repeat(500_000) + 'x'), null);
+  await passTimers();
+  assert.deepEqual({ ...wmiActivityFromMessage(5857, `${sp}P${sp}Q provider started with result code 0x0.${sp}HostProcess = a; ProcessID = 1; ProviderPath = p`)!.fields }, { ProviderName: `P${sp}Q`, Code: '0x0', HostProcess: 'a', ProcessID: '1', ProviderPath: 'p' });
+  assert.deepEqual({ ...wmiActivityFromMessage(5857, ' provider started with result code 1.2. HostProcess= a;ProcessID=1;ProviderPath =p')!.fields }, { ProviderName: '', Code: '1.2', HostProcess: 'a', ProcessID: '1', ProviderPath: 'p' });
+  assert.equal(wmiActivityFromMessage(5857, 'P provider started with result code 0x0 HostProcess = a; ProcessID = 1; ProviderPath = p'), null);
+  // the other templates and their delimiters: white space and lookalike labels around them
+  assert.deepEqual({ ...wmiActivityFromMessage(5860, `Namespace = a; NotificationQuery = b;${sp}UserName = ;; ClientProcessID = 1${sp}; ClientMachineX = y, ClientMachine = m; PossibleCause = t`)!.fields }, { NamespaceName: 'a', Query: 'b', User: ';', Processid: `1${sp}; ClientMachineX = y`, ClientMachine: 'm', PossibleCause: 't' });
+  assert.equal(wmiActivityFromMessage(5858, 'Id = 1' + ';'.repeat(200_000)), null);
+  await passTimers();
+});
+
+test('event XML splitter: a run of `<`, unterminated comments and one long line are read in linear time (were quadratic)', HOSTILE, async () => {
+  const ev = sysmon19Xml('X1', 'F1');
+  // valid XML, then 1.2 MB of `<` (each used to search the rest of the buffer for `>`: 15 s)
+  let r = await observeText('lt.xml', '<Events>' + ev + '<'.repeat(1_200_000));
+  assert.deepEqual(filters(r.res), ['X1|F1|Q']);
+  assert.deepEqual(r.notes, []);
+  await passTimers();
+  // 1.08 MB of `<!--` that never close, over the 1 MiB a section is waited for (each searched the rest for `-->`: 24 s)
+  r = await observeText('comments.xml', '<Events>' + ev + '<!--'.repeat(270_000));
+  assert.deepEqual(filters(r.res), ['X1|F1|Q']);
+  await passTimers();
+  // 3.6 MB on one line, as wevtutil writes (line counting searched the rest for a newline at every tag: 11 s)
+  r = await observeText('oneline.xml', '<Events>' + ev + '<a>'.repeat(1_200_000) + ev.replace('F1', 'F2') + '\n' + ev.replace('F1', 'F3') + '</Events>');
+  assert.deepEqual(filters(r.res), ['X1|F1|Q', 'X1|F2|Q', 'X1|F3|Q']);
+  assert.deepEqual(r.res!.observations.map((o) => o.location.replace(/^.*\((line \d+)\).*$/, '$1')), ['line 1', 'line 1', 'line 2']);
+  await passTimers();
+});
+
+test('splitters: any chunking gives the same elements, values and lines as one chunk', async () => {
+  let seed = 11;
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  async function* pieces(t: string, max: number): AsyncGenerator<string> {
+    for (let i = 0; i < t.length; ) {
+      const n = 1 + Math.floor(rnd() * max);
+      yield t.slice(i, i + n);
+      i += n;
+    }
+  }
+  const tricky = '<?xml version="1.0"?>\n<Events><!-- </Event> -->\n<Event><A><![CDATA[</Event> ]]]]></A><?pi </Event>?>\n<B x="1"/></Event><<Event/>\n<!-- a --><Event\n><Event>x</Event></Event></Events>';
+  const xmlTexts = ['sysmon-bot.events.xml', 'sysmon-bot.wevtutil.xml', 'sysmon-bot.evtxexport.xml', 'sysmon-bot.python-evtx.xml', 'otrf-wmi.events.xml'].map((f) => headText(readFileSync(fixture(f))));
+  for (const text of [tricky, ...xmlTexts]) {
+    const all = async (chunks: AsyncIterable<string>): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of xmlEvents(chunks, (i) => out.push(`issue ${i.line} ${i.message}`))) out.push(`${e.element}@${e.line}:${e.text}`);
+      return out;
+    };
+    const ref = await all(pieces(text, text.length));
+    assert.ok(ref.length >= 3, String(ref.length));
+    for (const max of text === tricky ? [1, 2, 3, 17] : [5, 61, 400]) assert.deepEqual(await all(pieces(text, max)), ref, `xml chunks up to ${max}`);
+  }
+  for (const f of ['sysmon-bot.chainsaw-search.json', 'sysmon-bot.evtx_dump.json', 'sysmon-bot.es-search.json']) {
+    const text = readFileSync(fixture(f), 'utf8');
+    const all = async (chunks: AsyncIterable<string>): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const v of jsonValues(chunks, (i) => out.push(`issue ${i.line} ${i.message}`))) out.push(`${v.record}/${v.element}@${v.line}:${v.text}`);
+      return out;
+    };
+    const ref = await all(pieces(text, text.length));
+    for (const max of [5, 61, 400]) assert.deepEqual(await all(pieces(text, max)), ref, `${f} in chunks up to ${max}`);
+  }
+  // an over-long element or value across chunks is skipped, and what follows is read
+  const issues: SplitIssue[] = [];
+  const els: string[] = [];
+  for await (const e of xmlEvents(pieces(`<Event>${'<a>x</a>'.repeat(50)}</Event>\n<Event/>`, 5), (i) => issues.push(i), 100)) els.push(`${e.element}@${e.line}`);
+  assert.deepEqual([els, issues.map((i) => i.line)], [['2@2'], [1]]);
+  const vals: string[] = [];
+  for await (const v of jsonValues(pieces(`[{"a":"${'y'.repeat(300)}"},\n{"b":1}]`, 5), (i) => issues.push(i), 100)) vals.push(`${v.element}@${v.line}:${v.text}`);
+  assert.deepEqual(vals, ['2@2:{"b":1}']);
+});
+
+test('one record nested 100k deep is one warning with its line; the records around it are read (the stack overflow lost the file)', HOSTILE, async () => {
+  const n = 100_000;
+  const deep = '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const ecs = (name: string, extra = ''): string =>
+    JSON.stringify({ winlog: { event_id: 19, channel: 'Microsoft-Windows-Sysmon/Operational', computer_name: 'D1', provider_name: 'Microsoft-Windows-Sysmon', event_data: { Operation: 'Created', Name: ` "${name}"`, Query: ' "Q"' } } }).slice(0, -1) + extra + '}';
+  const evtx = (name: string, extra = ''): string =>
+    JSON.stringify({ Event: { System: { EventID: 19, Channel: 'Microsoft-Windows-Sysmon/Operational', Computer: 'D1', Provider: { '#attributes': { Name: 'Microsoft-Windows-Sysmon' } } }, EventData: { Operation: 'Created', Name: ` "${name}"`, Query: ' "Q"' } } }).slice(0, -2) + extra + '}}';
+  const nxlog = (name: string, extra = ''): string =>
+    JSON.stringify({ EventID: 19, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: 'D1', SourceName: 'Microsoft-Windows-Sysmon', Operation: 'Created', Name: ` "${name}"`, Query: ' "Q"' }).slice(0, -1) + extra + '}';
+  const cases: Array<[string, (name: string, extra?: string) => string, string]> = [
+    // a nested object and a dotted key to merge into it, both 100k deep (the merge recursed to the bottom)
+    ['ecs', ecs, `,"x":{"y":${deep}},"x.y":${deep}`],
+    ['evtx-json', evtx, `,"D":${deep},"D_attributes":${deep}`],
+    ['nxlog', nxlog, `,"D":${deep}`],
+  ];
+  for (const [format, make, extra] of cases) {
+    const { res, notes } = await observeText(`deep.${format}.jsonl`, [make('F1'), make('F2', extra), make('F3')].join('\n') + '\n');
+    assert.equal(notes.length, 1, `${format}: ${JSON.stringify(notes)}`);
+    assert.equal(notes[0]!.level, 'warning');
+    assert.match(notes[0]!.message, new RegExp(`^${format}: line 2: nested more than \\d+ levels deep`));
+    assert.deepEqual(filters(res), ['D1|F1|Q', 'D1|F2|Q', 'D1|F3|Q'], format);
+    assert.equal(res!.items[0]!.records, 3);
+    await passTimers();
+  }
+  // the same as one pretty-printed array (each element its own value)
+  const arr = `[\n${ecs('F1')},\n${ecs('F2', cases[0]![2])},\n${ecs('F3')}\n]`;
+  const a = await observeText('deep.ecs.json', arr);
+  assert.deepEqual(filters(a.res), ['D1|F1|Q', 'D1|F2|Q', 'D1|F3|Q']);
+  assert.equal(a.notes.length, 1);
+  assert.match(a.notes[0]!.message, /^ecs: element 2 \(line 3\): nested more than/);
+  // event XML nested 100k deep: that element is one warning, its neighbours are read
+  const x = await observeText('deep.xml', '<Events>' + sysmon19Xml('D1', 'F1') + '\n' + sysmon19Xml('D1', 'F2').replace('</EventData>', '</EventData>' + '<a>'.repeat(n) + '</a>'.repeat(n)) + '\n' + sysmon19Xml('D1', 'F3') + '</Events>');
+  assert.deepEqual(filters(x.res), ['D1|F1|Q', 'D1|F3|Q']);
+  assert.equal(x.notes.length, 1);
+  assert.match(x.notes[0]!.message, /^event-xml: element 2 \(line 2\): /);
+  await passTimers();
+});
+
+test('ECS: dotted keys merged deep in a document never give an object a prototype from the input', async () => {
+  // below the old unflatten depth limit (16) raw objects were merged by assignment, `__proto__` included
+  const nest = (depth: number, leaf: string): string => '{"n":'.repeat(depth) + leaf + '}'.repeat(depth);
+  const doc =
+    '{"winlog":{"event_id":19,"channel":"Microsoft-Windows-Sysmon/Operational","computer_name":"P2","provider_name":"Microsoft-Windows-Sysmon","event_data":{"Operation":"Created","Name":" \\"F\\"","Query":" \\"Q\\""}},' +
+    `"x":${nest(20, '{"k":{"__proto__":{"polluted":8},"v":1}}')},"x${'.n'.repeat(20)}":{"k":{"__proto__":{"polluted":9},"w":2}},` +
+    '"winlog.event_data.__proto__":{"polluted":10},"winlog.event_data":{"__proto__":{"polluted":11}}}';
+  const { res, notes } = await observeText('proto.ndjson', doc + '\n');
+  assert.deepEqual(filters(res), ['P2|F|Q']);
+  assert.deepEqual(notes, []);
+  const [json] = eventRecords(JSON.parse(doc));
+  const data = (json!['Event'] as Record<string, Record<string, unknown>>)['EventData']!;
+  assert.equal(Object.getPrototypeOf(data), null);
+  assert.deepEqual(Object.keys(data).sort(), ['Name', 'Operation', 'Query']);
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
 });
 
 // ---- message templates ----------------------------------------------------------------------------------------------------

@@ -31,100 +31,168 @@ export const WMI_ACTIVITY_ELEMENTS: Readonly<Record<number, string>> = {
   5861: 'Operation_ESStoConsumerBinding',
 };
 
-/** One template: the text before the first field, then (field name, delimiter that follows it) pairs. */
-interface Template {
-  /** Pattern that must match at the start (label of the first field). */
-  start: RegExp;
-  fields: Array<{ name: string; next: RegExp | null }>;
+/**
+ * A label between two fields, as the template has it: `lead` (one of the literals; `;` in most templates), white
+ * space, the label, white space, `=`, and at most one white space, which all belong to the delimiter.
+ * `trimBefore`: white space before `lead` belongs to it too (it is not part of the value before it).
+ */
+interface Delimiter {
+  lead: readonly string[];
+  label: string;
+  trimBefore?: boolean;
 }
+
+/** One template: the label of the first field (none: the first field starts the text), then each field and the delimiter that follows it. */
+interface Template {
+  start: string | null;
+  fields: Array<{ name: string; next: Delimiter | null }>;
+}
+
+const semi = (label: string): Delimiter => ({ lead: [';'], label });
 
 const T: Record<number, Template> = {
   5858: {
-    start: /^\s*Id\s*=\s?/,
+    start: 'Id',
     fields: [
-      { name: 'Id', next: /;\s*ClientMachine\s*=\s?/ },
-      { name: 'ClientMachine', next: /;\s*User\s*=\s?/ },
-      { name: 'User', next: /;\s*ClientProcessId\s*=\s?/ },
-      { name: 'ClientProcessId', next: /;\s*Component\s*=\s?/ },
-      { name: 'Component', next: /;\s*Operation\s*=\s?/ },
-      { name: 'Operation', next: /;\s*ResultCode\s*=\s?/ },
-      { name: 'ResultCode', next: /;\s*PossibleCause\s*=\s?/ },
+      { name: 'Id', next: semi('ClientMachine') },
+      { name: 'ClientMachine', next: semi('User') },
+      { name: 'User', next: semi('ClientProcessId') },
+      { name: 'ClientProcessId', next: semi('Component') },
+      { name: 'Component', next: semi('Operation') },
+      { name: 'Operation', next: semi('ResultCode') },
+      { name: 'ResultCode', next: semi('PossibleCause') },
       { name: 'PossibleCause', next: null },
     ],
   },
   5859: {
-    start: /^\s*Namespace\s*=\s?/,
+    start: 'Namespace',
     fields: [
-      { name: 'NamespaceName', next: /;\s*NotificationQuery\s*=\s?/ },
-      { name: 'Query', next: /;\s*OwnerName\s*=\s?/ },
-      { name: 'User', next: /;\s*HostProcessID\s*=\s?/ },
-      { name: 'Processid', next: /;\s*Provider\s*=\s?/ },
-      { name: 'Provider', next: /,\s*queryID\s*=\s?/ },
-      { name: 'queryid', next: /;\s*PossibleCause\s*=\s?/ },
+      { name: 'NamespaceName', next: semi('NotificationQuery') },
+      { name: 'Query', next: semi('OwnerName') },
+      { name: 'User', next: semi('HostProcessID') },
+      { name: 'Processid', next: semi('Provider') },
+      { name: 'Provider', next: { lead: [','], label: 'queryID' } },
+      { name: 'queryid', next: semi('PossibleCause') },
       { name: 'PossibleCause', next: null },
     ],
   },
   5860: {
-    start: /^\s*Namespace\s*=\s?/,
+    start: 'Namespace',
     fields: [
-      { name: 'NamespaceName', next: /;\s*NotificationQuery\s*=\s?/ },
-      { name: 'Query', next: /;\s*UserName\s*=\s?/ },
-      { name: 'User', next: /;\s*ClientProcessID\s*=\s?/ },
-      { name: 'Processid', next: /[,;]\s*ClientMachine\s*=\s?/ },
-      { name: 'ClientMachine', next: /;\s*PossibleCause\s*=\s?/ },
+      { name: 'NamespaceName', next: semi('NotificationQuery') },
+      { name: 'Query', next: semi('UserName') },
+      { name: 'User', next: semi('ClientProcessID') },
+      { name: 'Processid', next: { lead: [',', ';'], label: 'ClientMachine' } },
+      { name: 'ClientMachine', next: semi('PossibleCause') },
       { name: 'PossibleCause', next: null },
     ],
   },
   5861: {
-    start: /^\s*Namespace\s*=\s?/,
+    start: 'Namespace',
     fields: [
-      { name: 'Namespace', next: /;\s*Eventfilter\s*=\s?/ },
-      { name: 'ESS', next: /\s*\(refer to its activate eventid:5859\);\s*Consumer\s*=\s?/ },
-      { name: 'CONSUMER', next: /;\s*PossibleCause\s*=\s?/ },
+      { name: 'Namespace', next: semi('Eventfilter') },
+      { name: 'ESS', next: { lead: ['(refer to its activate eventid:5859);'], label: 'Consumer', trimBefore: true } },
+      { name: 'CONSUMER', next: semi('PossibleCause') },
       { name: 'PossibleCause', next: null },
     ],
   },
 };
 
+// Matching is by indexOf on literals and by stepping over white space, never by a regular expression on the
+// message: every character is looked at a bounded number of times, whatever the text (a message is evidence).
+
+/** `\s` of a regular expression, for the character at `i` (false past the end). */
+function isSpace(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c !== c) return false; // NaN: past the end
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c >= 0x80 && /\s/.test(text[i]!);
+}
+
+function skipSpace(text: string, i: number): number {
+  while (isSpace(text, i)) i++;
+  return i;
+}
+
+/** At `i`: white space, `label`, white space, `=`, at most one white space; the index after them, or -1. */
+function labelAt(text: string, i: number, label: string): number {
+  i = skipSpace(text, i);
+  if (!text.startsWith(label, i)) return -1;
+  i = skipSpace(text, i + label.length);
+  if (text[i] !== '=') return -1;
+  return isSpace(text, i + 1) ? i + 2 : i + 1;
+}
+
+/** The first delimiter `d` at or after `from`: where its lead starts and where the next value starts; null if none. */
+function findDelimiter(text: string, d: Delimiter, from: number): { at: number; end: number } | null {
+  // the next occurrence of each lead; each only moves forward
+  const next = d.lead.map((l) => text.indexOf(l, from));
+  for (;;) {
+    let k = -1;
+    for (let j = 0; j < next.length; j++) if (next[j]! >= 0 && (k < 0 || next[j]! < next[k]!)) k = j;
+    if (k < 0) return null;
+    const at = next[k]!;
+    const end = labelAt(text, at + d.lead[k]!.length, d.label);
+    if (end >= 0) return { at, end };
+    next[k] = text.indexOf(d.lead[k]!, at + 1);
+  }
+}
+
 /** Splits `text` by the template; null when the first label or any delimiter is missing. */
 function byTemplate(text: string, t: Template): Record<string, string> | null {
-  const m = t.start.exec(text);
-  if (!m) return null;
-  let pos = m[0].length;
+  let pos = 0;
+  if (t.start !== null) {
+    pos = labelAt(text, 0, t.start);
+    if (pos < 0) return null;
+  }
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const f of t.fields) {
     if (!f.next) {
       out[f.name] = text.slice(pos);
       break;
     }
-    const re = new RegExp(f.next.source, 'g');
-    re.lastIndex = pos;
-    const d = re.exec(text);
+    const d = findDelimiter(text, f.next, pos);
     if (!d) return null;
-    out[f.name] = text.slice(pos, d.index);
-    pos = d.index + d[0].length;
+    const value = text.slice(pos, d.at);
+    out[f.name] = f.next.trimBefore ? value.trimEnd() : value;
+    pos = d.end;
   }
   return out;
 }
 
-/** 5857: the provider name comes first, before a fixed sentence. */
+const STARTED = ' provider started with result code ';
+
+const T5857_REST: Template = {
+  start: null,
+  fields: [
+    { name: 'HostProcess', next: semi('ProcessID') },
+    { name: 'ProcessID', next: semi('ProviderPath') },
+    { name: 'ProviderPath', next: null },
+  ],
+};
+
+/**
+ * 5857: the provider name comes first, before a fixed sentence: `%1 provider started with result code %2.
+ * HostProcess = …` (the code is the word before `.` and white space; the first such sentence counts).
+ */
 function provider5857(text: string): Record<string, string> | null {
-  const s = /^\s*([\s\S]*?) provider started with result code (\S*?)\.\s+HostProcess\s*=\s?/.exec(text);
-  if (!s) return null;
-  const rest = byTemplate(text.slice(s[0].length), {
-    start: /^/,
-    fields: [
-      { name: 'HostProcess', next: /;\s*ProcessID\s*=\s?/ },
-      { name: 'ProcessID', next: /;\s*ProviderPath\s*=\s?/ },
-      { name: 'ProviderPath', next: null },
-    ],
-  });
-  if (!rest) return null;
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  out['ProviderName'] = s[1]!;
-  out['Code'] = s[2]!;
-  for (const k of Object.keys(rest)) out[k] = rest[k]!;
-  return out;
+  for (let at = text.indexOf(STARTED); at >= 0; at = text.indexOf(STARTED, at + 1)) {
+    const codeFrom = at + STARTED.length;
+    let i = codeFrom;
+    while (i < text.length && !isSpace(text, i)) i++;
+    // the code's word ends with `.`, then white space (at least one: the word ended on it) and HostProcess
+    if (i === codeFrom || i >= text.length || text[i - 1] !== '.') continue;
+    const end = labelAt(text, i, 'HostProcess');
+    if (end < 0) continue;
+    const rest = byTemplate(text.slice(end), T5857_REST);
+    if (!rest) return null;
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
+    out['ProviderName'] = text.slice(0, at).trimStart();
+    out['Code'] = text.slice(codeFrom, i - 1);
+    for (const k of Object.keys(rest)) out[k] = rest[k]!;
+    return out;
+  }
+  return null;
 }
 
 /**

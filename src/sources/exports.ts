@@ -31,6 +31,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
 const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deepest nesting of a record that is read; deeper values are dropped (with one warning per record, see {@link depthOver}). */
+const MAX_DEPTH = 64;
 
 function isObj(v: unknown): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -49,7 +51,7 @@ function newObj(): EvtxJsonObject {
 /** A copy of a parsed JSON value as EVTX JSON: prototype-less objects, unsafe keys dropped. */
 function copy(v: unknown, depth = 0): EvtxValue {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
-  if (depth > 64) return null;
+  if (depth > MAX_DEPTH) return null;
   if (Array.isArray(v)) return v.map((x) => copy(x, depth + 1));
   if (isObj(v)) {
     const o = newObj();
@@ -126,10 +128,18 @@ function chainsawDocuments(v: JsonObject): JsonObject[] | null {
 
 // ---- ECS (Winlogbeat, Elastic Agent) -------------------------------------------------------------------------
 
-/** Dotted keys (`"winlog.event_id": 19`) spread into nested objects, merged with nested ones. */
+/**
+ * Dotted keys (`"winlog.event_id": 19`) spread into nested objects, merged with nested ones. Every object of the
+ * result is new and prototype-less (nothing from the input is passed through, so no `__proto__` key of the
+ * input ever reaches an object with a prototype), unsafe and empty path segments are dropped, and objects
+ * nested deeper than {@link MAX_DEPTH} become null.
+ */
 function unflatten(v: JsonObject, depth = 0): JsonObject {
   const out = Object.create(null) as JsonObject;
-  const put = (path: string[], value: Json): void => {
+  for (const k of Object.keys(v)) {
+    const path = k.split('.');
+    if (path.some((p) => UNSAFE.has(p) || p === '')) continue;
+    if (depth + path.length > MAX_DEPTH) continue;
     let o = out;
     for (let i = 0; i < path.length - 1; i++) {
       const p = path[i]!;
@@ -137,23 +147,39 @@ function unflatten(v: JsonObject, depth = 0): JsonObject {
       o = o[p] as JsonObject;
     }
     const last = path[path.length - 1]!;
-    if (isObj(value) && isObj(o[last])) merge(o[last] as JsonObject, value);
-    else o[last] = value;
-  };
-  const merge = (into: JsonObject, from: JsonObject): void => {
-    for (const k of Object.keys(from)) {
-      const v = from[k]!;
-      if (isObj(v) && isObj(into[k])) merge(into[k] as JsonObject, v);
-      else into[k] = v;
-    }
-  };
-  for (const k of Object.keys(v)) {
-    const path = k.split('.');
-    if (path.some((p) => UNSAFE.has(p) || p === '')) continue;
-    const val = v[k]!;
-    put(path, isObj(val) && depth < 16 ? unflatten(val, depth + 1) : val);
+    const val = plain(v[k]!, depth + path.length);
+    if (isObj(val) && isObj(o[last])) merge(o[last] as JsonObject, val, depth + path.length);
+    else o[last] = val;
   }
   return out;
+}
+
+/** A value of the input as {@link unflatten} keeps it: objects unflattened (new, prototype-less), arrays copied. */
+function plain(v: Json, depth: number): Json {
+  if (isObj(v)) return depth >= MAX_DEPTH ? null : unflatten(v, depth);
+  if (Array.isArray(v)) return depth >= MAX_DEPTH ? null : v.map((x) => plain(x, depth + 1));
+  return v;
+}
+
+/** `from` merged into `into`, both results of {@link unflatten} at `depth` (so the recursion is bounded by MAX_DEPTH). */
+function merge(into: JsonObject, from: JsonObject, depth: number): void {
+  for (const k of Object.keys(from)) {
+    const v = from[k]!;
+    if (isObj(v) && isObj(into[k]) && depth < MAX_DEPTH) merge(into[k] as JsonObject, v, depth + 1);
+    else into[k] = v;
+  }
+}
+
+/** True when `v` nests objects or arrays more than `max` levels deep (iterative: any depth is safe to measure). */
+function depthOver(v: Json, max = MAX_DEPTH): boolean {
+  const stack: Array<[Json, number]> = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= max) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return false;
 }
 
 function get(o: Json | undefined, path: string): Json | undefined {
@@ -382,14 +408,34 @@ interface Found {
   dedupe?: boolean;
 }
 
-/** The event records a parsed JSON value holds (any supported shape); `where` locates the value. */
-function recordsOf(v: Json, where: string, out: Found[], depth = 0): void {
+/** A record that could not be converted: where it is, and why. */
+type Fail = (where: string, e: unknown) => void;
+
+const rethrow: Fail = (_where, e) => {
+  throw e;
+};
+
+/**
+ * The event records a parsed JSON value holds (any supported shape); `where` locates the value. A record whose
+ * conversion throws goes to `fail` (with its own `where`: a search response's other hits are still read).
+ */
+function recordsOf(v: Json, where: string, out: Found[], depth = 0, fail: Fail = rethrow): void {
   if (depth > 4) return;
   if (Array.isArray(v)) {
-    v.forEach((x, i) => recordsOf(x, `${where}, element ${i + 1}`, out, depth + 1));
+    v.forEach((x, i) => recordsOf(x, `${where}, element ${i + 1}`, out, depth + 1, fail));
     return;
   }
   if (!isObj(v)) return;
+  const before = out.length;
+  try {
+    recordsIn(v, where, out, depth, fail);
+  } catch (e) {
+    out.length = before;
+    fail(where, e);
+  }
+}
+
+function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fail: Fail): void {
   const e = fromEvtxJson(v);
   if (e) {
     out.push({ json: e, where });
@@ -397,15 +443,15 @@ function recordsOf(v: Json, where: string, out: Found[], depth = 0): void {
   }
   const hits = get(v, 'hits.hits');
   if (Array.isArray(hits)) {
-    hits.forEach((h, i) => recordsOf(h, `${where}, hit ${i + 1}`, out, depth + 1));
+    hits.forEach((h, i) => recordsOf(h, `${where}, hit ${i + 1}`, out, depth + 1, fail));
     return;
   }
-  if (isObj(v['_source'])) return recordsOf(v['_source'], where, out, depth + 1);
+  if (isObj(v['_source'])) return recordsOf(v['_source'], where, out, depth + 1, fail);
   const docs = chainsawDocuments(v);
   if (docs) {
     docs.forEach((d, i) => {
       const before = out.length;
-      recordsOf(d, docs.length > 1 ? `${where}, document ${i + 1}` : where, out, depth + 1);
+      recordsOf(d, docs.length > 1 ? `${where}, document ${i + 1}` : where, out, depth + 1, fail);
       for (let j = before; j < out.length; j++) out[j]!.dedupe = true;
     });
     return;
@@ -529,9 +575,25 @@ const EVENT_NS = 'schemas.microsoft.com/win/2004/08/events/event';
 export function isEventXml(head: string): boolean {
   const t = head.replace(/^\uFEFF/, '').trimStart().replace(/^evtxexport \d+\s*\n/, '').trimStart();
   if (!t.startsWith('<')) return false;
-  const ev = /<Event(?=[\s>/])/.exec(t);
-  if (!ev) return false;
-  return t.includes(EVENT_NS) || /^(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<Events>/.test(t);
+  if (!/<Event[\s>/]/.test(t)) return false;
+  return t.includes(EVENT_NS) || rootIsEvents(t);
+}
+
+/** True when the document element of `t` is `<Events>` (after declarations, processing instructions, comments, white space). */
+function rootIsEvents(t: string): boolean {
+  let i = 0;
+  for (;;) {
+    while (i < t.length && /\s/.test(t[i]!)) i++;
+    if (t.startsWith('<?', i)) {
+      const e = t.indexOf('?>', i + 2);
+      if (e < 0) return false;
+      i = e + 2;
+    } else if (t.startsWith('<!--', i)) {
+      const e = t.indexOf('-->', i + 4);
+      if (e < 0) return false;
+      i = e + 3;
+    } else return t.startsWith('<Events>', i);
+  }
 }
 
 // ---- reading ----------------------------------------------------------------------------------------------------------
@@ -581,22 +643,38 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   let values = 0;
   let empty = 0;
   let naive = 0;
+  const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  // a record that cannot be converted (whatever the reason) is one warning with its place; the rest is read
   const take = (v: Json, where: string): void => {
     values++;
+    let failed = 0;
     const found: Found[] = [];
-    recordsOf(v, where, found);
-    if (!found.length) empty++;
+    try {
+      if (depthOver(v)) problems.warn(`${where}: nested more than ${MAX_DEPTH} levels deep; what is deeper is not read`);
+      recordsOf(v, where, found, 0, (w, e) => {
+        failed++;
+        problems.warn(`${w}: ${reason(e)}; skipped`);
+      });
+    } catch (e) {
+      failed++;
+      problems.warn(`${where}: ${reason(e)}; skipped`);
+    }
+    if (!found.length && !failed) empty++;
     for (const f of found) {
-      if (f.dedupe) {
-        const h = eventHeader(f.json);
-        if (h && h.recordId !== null) {
-          const key = `${h.computer}|${h.channel}|${h.recordId}|${h.time}|${h.eventId}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
+      try {
+        if (f.dedupe) {
+          const h = eventHeader(f.json);
+          if (h && h.recordId !== null) {
+            const key = `${h.computer}|${h.channel}|${h.recordId}|${h.time}|${h.eventId}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+          }
         }
+        if (sink.add(f.json, f.where)) records++;
+        if (f.naiveTime) naive++;
+      } catch (e) {
+        problems.warn(`${f.where}: ${reason(e)}; skipped`);
       }
-      if (sink.add(f.json, f.where)) records++;
-      if (f.naiveTime) naive++;
     }
   };
   const head = headText(await input.head(1 << 16));

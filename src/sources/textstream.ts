@@ -142,7 +142,10 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
   let pos = 0; // next character to look at in buf
   let line = 1; // line of buf[pos]
   // inside a value
-  let start = -1; // index in buf of the current value's first character; -1 = between values
+  let start = -1; // index in buf of the current value's first character (0: it began in an earlier chunk); -1 = between values
+  // the current value's text from earlier chunks, kept as pieces (not re-concatenated per chunk: linear in the value)
+  let parts: string[] = [];
+  let partsLen = 0;
   let startLine = 0;
   let depth = 0;
   let inStr = false;
@@ -164,14 +167,14 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
   };
 
   for await (const chunk of chunks) {
+    // the whole previous chunk has been scanned (pos === buf.length)
     if (start >= 0 && !skipping) {
-      buf = buf.slice(start) + chunk;
-      pos -= start;
+      parts.push(buf.slice(start));
+      partsLen += buf.length - start;
       start = 0;
-    } else {
-      buf = chunk;
-      pos = 0;
     }
+    buf = chunk;
+    pos = 0;
     const n = buf.length;
     while (pos < n) {
       const c = buf.charCodeAt(pos);
@@ -182,7 +185,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
           STR_STOP.lastIndex = pos;
           const m = STR_STOP.exec(buf);
           const to = m ? m.index : n;
-          if (!skipping && to - start > (inArray ? max : maxTop)) skipping = true;
+          if (!skipping && partsLen + to - start > (inArray ? max : maxTop)) skipping = true;
           pos = to;
           continue;
         }
@@ -201,11 +204,13 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
         else if (c === 0x0a) line++;
         if (closed) {
           if (skipping) onIssue({ line: startLine, message: `value longer than ${inArray ? max : maxTop} characters; skipped` });
-          else yield { text: buf.slice(start, pos), line: startLine, element: inArray ? element : null, record };
+          else yield { text: parts.length ? parts.join('') + buf.slice(start, pos) : buf.slice(start, pos), line: startLine, element: inArray ? element : null, record };
           record = null;
           skipping = false;
           start = -1;
-        } else if (!skipping && pos - start > (inArray ? max : maxTop)) skipping = true;
+          parts = [];
+          partsLen = 0;
+        } else if (!skipping && partsLen + pos - start > (inArray ? max : maxTop)) skipping = true;
         continue;
       }
       if (junk !== null) {
@@ -235,6 +240,8 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
       }
       if (c === 0x7b || c === 0x5b || c === 0x22) {
         start = pos;
+        parts = [];
+        partsLen = 0;
         startLine = line;
         depth = c === 0x22 ? 0 : 1;
         inStr = c === 0x22;
@@ -248,8 +255,8 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
       junkLine = line;
     }
     if (skipping) {
-      buf = '';
-      pos = 0;
+      parts = [];
+      partsLen = 0;
       start = 0;
     }
   }
@@ -271,38 +278,44 @@ export interface XmlElementText {
  * without a root as `wevtutil qe /f:xml` prints them). Text between elements (declarations, `<Events>`, tool
  * banners) is ignored; comments, CDATA sections and processing instructions are stepped over, so a
  * `</Event>` inside them does not end an element. An element that never closes is reported.
+ *
+ * Linear in the input: every search goes forward from the current position and remembers where it stopped
+ * (see {@link Finder}), so a run of `<` without `>`, of unterminated comments, or one long line is not searched
+ * again for each `<` in it.
  */
 export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS): AsyncGenerator<XmlElementText> {
-  let buf = '';
+  const f = new Finder();
   let pos = 0;
-  let line = 1; // line of buf[pos]
-  let start = -1; // index in buf of the current <Event; -1 = between elements
+  let line = 1; // line of f.buf[pos]
+  let start = -1; // index in f.buf of the current <Event (0: it began in an earlier chunk); -1 = between elements
+  // the current element's text already scanned in earlier chunks, as pieces (linear in the element's length)
+  let parts: string[] = [];
+  let partsLen = 0;
   let startLine = 0;
   let element = 0;
   let depth = 0;
   let skipping = false;
   const advance = (to: number): void => {
-    for (let i = buf.indexOf('\n', pos); i >= 0 && i < to; i = buf.indexOf('\n', i + 1)) line++;
+    for (let i = f.find('\n', pos); i >= 0 && i < to; i = f.find('\n', i + 1)) line++;
     pos = to;
   };
   for await (const chunk of chunks) {
     if (start >= 0 && !skipping) {
-      buf = buf.slice(start) + chunk;
-      pos -= start;
-      start = 0;
-    } else {
-      buf = buf.slice(pos) + chunk;
-      pos = 0;
-      if (start >= 0) start = 0;
+      parts.push(f.buf.slice(start, pos));
+      partsLen += pos - start;
     }
+    f.append(pos, chunk); // the unscanned rest (a tag or section waiting for its end) and the new chunk
+    pos = 0;
+    if (start >= 0) start = 0;
+    const buf = f.buf;
     for (;;) {
-      const lt = buf.indexOf('<', pos);
+      const lt = f.find('<', pos);
       if (lt < 0) {
         advance(buf.length);
         break;
       }
       advance(lt);
-      const sp = skipSpecial(buf, pos);
+      const sp = skipSpecial(f, pos);
       if (sp === -1) {
         if (buf.length - pos <= MAX_MARKUP_CHARS) break; // the section ends in a later chunk
         advance(pos + 1); // an unterminated comment or section: read on as if the `<` were text
@@ -312,8 +325,9 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
         advance(sp);
         continue;
       }
-      const gt = buf.indexOf('>', pos);
-      const lt2 = buf.indexOf('<', pos + 1);
+      // the tag ends at the first `>` before the next `<`
+      const lt2 = f.find('<', pos + 1);
+      const gt = f.find('>', pos + 1);
       if (lt2 >= 0 && (gt < 0 || lt2 < gt)) {
         advance(pos + 1); // a `<` that starts no tag
         continue;
@@ -331,6 +345,8 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
         if (isOpen) {
           element++;
           start = pos;
+          parts = [];
+          partsLen = 0;
           startLine = line;
           depth = 1;
           skipping = false;
@@ -348,32 +364,71 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
       if (isOpen && !selfClosed) depth++;
       else if (isClose && --depth === 0) {
         if (skipping) onIssue({ line: startLine, message: `element ${element} is longer than ${max} characters; skipped` });
-        else yield { text: buf.slice(start, pos), line: startLine, element };
+        else yield { text: parts.length ? parts.join('') + buf.slice(start, pos) : buf.slice(start, pos), line: startLine, element };
         start = -1;
         skipping = false;
+        parts = [];
+        partsLen = 0;
         continue;
       }
-      if (!skipping && pos - start > max) skipping = true;
+      if (!skipping && partsLen + pos - start > max) {
+        skipping = true;
+        parts = [];
+        partsLen = 0;
+      }
     }
     if (skipping) {
-      // drop what was scanned of the over-long element, keep the unscanned rest
-      buf = buf.slice(pos);
-      pos = 0;
-      start = 0;
+      // what was scanned of the over-long element is dropped
+      parts = [];
+      partsLen = 0;
     }
   }
   if (start >= 0) onIssue({ line: startLine, message: `element ${element} is not closed (truncated?); not read` });
 }
 
 /**
- * At a `<`: the index just past a comment, CDATA section, processing instruction or declaration starting here;
- * `pos` itself for an ordinary tag; -1 when the section does not end within `s` yet.
+ * A text buffer that is only cut at the front and appended to, with `indexOf` for callers whose positions only
+ * move forward: for each needle it remembers where its last search started and what it found (or how far it
+ * searched in vain), so no stretch of text is searched twice for the same needle, across chunks too.
  */
-function skipSpecial(s: string, pos: number): number {
+class Finder {
+  buf = '';
+  /** Offset in the whole text of `buf[0]`. */
+  private base = 0;
+  /** Per needle, in whole-text offsets: a search from `from` found `at` (-1: nothing before `to`). */
+  private readonly memo = new Map<string, { from: number; at: number; to: number }>();
+
+  /** Drops `buf` before `cut` and appends `chunk`. */
+  append(cut: number, chunk: string): void {
+    this.buf = this.buf.slice(cut) + chunk;
+    this.base += cut;
+  }
+
+  /** `buf.indexOf(needle, from)`. */
+  find(needle: string, from: number): number {
+    const q = this.base + from;
+    const m = this.memo.get(needle);
+    let i = from;
+    if (m && m.from <= q) {
+      if (m.at >= q) return m.at - this.base; // nothing between m.from and m.at
+      if (m.at < 0) i = Math.max(from, m.to - this.base - needle.length + 1); // nothing before m.to
+    }
+    const at = this.buf.indexOf(needle, i);
+    this.memo.set(needle, { from: q, at: at < 0 ? -1 : this.base + at, to: this.base + this.buf.length });
+    return at;
+  }
+}
+
+/**
+ * At a `<`: the index just past a comment, CDATA section, processing instruction or declaration starting here;
+ * `pos` itself for an ordinary tag; -1 when the section does not end within the buffer yet.
+ */
+function skipSpecial(f: Finder, pos: number): number {
+  const s = f.buf;
   if (s.length - pos < 9 && (s.startsWith('<!', pos) || s.startsWith('<?', pos)) && !/^<!DOCTYPE|^<\?/i.test(s.slice(pos))) return -1;
   const section = (open: string, close: string): number | null => {
     if (!s.startsWith(open, pos)) return null;
-    const e = s.indexOf(close, pos + open.length);
+    const e = f.find(close, pos + open.length);
     return e < 0 ? -1 : e + close.length;
   };
   return section('<!--', '-->') ?? section('<![CDATA[', ']]>') ?? section('<?', '?>') ?? section('<!', '>') ?? pos;
