@@ -10,6 +10,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measure } from './measure.js';
+import type { Measure } from './measure.js';
 import { EvtxReader } from '../src/evtx/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,24 +27,6 @@ function arg(name: string, def: string): string {
 const file = resolve(arg('--file', join(repo, '../shared/samples/evtx/bench/mixed-480chunks.evtx')));
 const runs = Number(arg('--runs', '3'));
 
-const WRAPPER = `
-import resource, subprocess, sys, time, json
-t = time.perf_counter()
-p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-wall = time.perf_counter() - t
-print(json.dumps({"wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "rc": p.returncode}))
-`;
-
-interface Measure {
-  wall: number;
-  maxrss_kb: number;
-  rc: number;
-}
-
-function measure(cmd: string[]): Measure {
-  const out = execFileSync('python3', ['-c', WRAPPER, ...cmd], { encoding: 'utf8' });
-  return JSON.parse(out) as Measure;
-}
 
 function median(cmd: string[]): Measure {
   const ms: Measure[] = [];

@@ -5,11 +5,12 @@
  * same scan with one thread (`--threads 1`) in the same run; the ratio is the parallel speed-up. Peak RSS of
  * a 10-host and a 50-host fleet shows whether memory grows with the fleet.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measure } from './measure.js';
+import type { Measure } from './measure.js';
 import { gunzipSync } from 'node:zlib';
 import { makeFleet } from '../test/support/fleet.js';
 
@@ -19,25 +20,8 @@ const cli = join(repoRoot, 'dist/src/cli/main.js');
 const sysmon = join(repoRoot, 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
 const win10 = resolve(repoRoot, '../shared/samples/cim/dissect-cim-win10');
 
-const WRAPPER = `
-import resource, subprocess, sys, time, json
-t = time.perf_counter()
-p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-wall = time.perf_counter() - t
-print(json.dumps({"wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "rc": p.returncode}))
-`;
 
-interface Run {
-  wall: number;
-  maxrss_kb: number;
-  rc: number;
-}
-
-function measure(cmd: string[]): Run {
-  return JSON.parse(execFileSync('python3', ['-c', WRAPPER, ...cmd], { encoding: 'utf8' })) as Run;
-}
-
-function scanRun(dir: string, threads: number): Run {
+function scanRun(dir: string, threads: number): Measure {
   // exit 1 = high findings (the Sysmon log's subscription); 0/1 are both a completed scan
   const r = measure(['node', cli, 'scan', dir, '-q', '-f', 'json', '-o', '/dev/null', '--threads', String(threads)]);
   if (r.rc !== 0 && r.rc !== 1) throw new Error(`scan exited ${r.rc}`);
@@ -73,9 +57,9 @@ function main(): void {
     const one = scanRun(big, 1);
     const many = scanRun(big, threads);
     const smallRun = scanRun(small, threads);
-    const hpm = (r: Run, n: number): number => (n / r.wall) * 60;
+    const hpm = (r: Measure, n: number): number => (n / r.wall) * 60;
     console.log('run'.padEnd(44) + 'wall s'.padEnd(9) + 'hosts/min'.padEnd(11) + 'peak RSS'.padEnd(10) + 'vs 1 thread');
-    const row = (name: string, r: Run, n: number): void =>
+    const row = (name: string, r: Measure, n: number): void =>
       console.log(name.padEnd(44) + r.wall.toFixed(2).padEnd(9) + hpm(r, n).toFixed(0).padEnd(11) + `${(r.maxrss_kb / 1024).toFixed(0)} MB`.padEnd(10) + `${(one.wall / r.wall).toFixed(2)}x`);
     row('50 hosts, --threads 1 (reference)', one, 50);
     row(`50 hosts, --threads ${threads}`, many, 50);

@@ -311,21 +311,6 @@ function mergeInto(acc: ObserveResult, r: ObserveResult): void {
   if (r.state) (acc.state ??= []).push(...r.state);
 }
 
-/** `forceHost` that also re-keys repository chains (`host|ns|class`; the host part may contain anything). */
-function relabel(r: ObserveResult, host: string): ObserveResult {
-  const out = forceHost(r, host);
-  if (r.chains) {
-    const chains = new Map<string, string[]>();
-    for (const [k, v] of r.chains) {
-      const cls = k.lastIndexOf('|');
-      const ns = cls > 0 ? k.lastIndexOf('|', cls - 1) : -1;
-      chains.set(`${host.toLowerCase()}|${k.slice(ns + 1)}`, v);
-    }
-    out.chains = chains;
-  }
-  return out;
-}
-
 function withDetail(r: ObserveResult, extra: string | null): ObserveResult {
   if (!extra) return r;
   return { ...r, items: r.items.map((i: EvidenceItem) => ({ ...i, detail: i.detail ? `${i.detail}; ${extra}` : extra })) };
@@ -550,7 +535,7 @@ async function readArchive(zip: ZipFile, zipName: string, ctx: ObserveContext, s
     const computers = new Map<string, string>();
     for (const { result } of perScope.get(s) ?? []) for (const i of result.items) if (i.kind === 'evtx' && i.host) computers.set(i.host.toLowerCase(), i.host);
     s.host = computers.size === 1 ? `${[...computers.values()][0]!} (${s.deferredId})` : s.deferredId;
-    perScope.set(s, (perScope.get(s) ?? []).map((x) => ({ ...x, result: relabel(x.result, s.host!) })));
+    perScope.set(s, (perScope.get(s) ?? []).map((x) => ({ ...x, result: forceHost(x.result, s.host!) })));
   }
   for (const [scope, list] of perScope) for (const { member, result } of list) results.push({ scope, member, result });
 

@@ -1,0 +1,23 @@
+/**
+ * Whole-process measurement for the benches: wall time, peak RSS (of the child, via Python's getrusage) and
+ * exit code of one command, its output discarded.
+ */
+import { execFileSync } from 'node:child_process';
+
+const WRAPPER = `
+import resource, subprocess, sys, time, json
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "rc": p.returncode}))
+`;
+
+export interface Measure {
+  wall: number;
+  maxrss_kb: number;
+  rc: number;
+}
+
+export function measure(cmd: string[]): Measure {
+  return JSON.parse(execFileSync('python3', ['-c', WRAPPER, ...cmd], { encoding: 'utf8' })) as Measure;
+}
