@@ -1,16 +1,20 @@
 /**
  * wmiscope library entry point: `scan()` (evidence paths in, explained findings out), the report formats,
- * the evidence adapters, the live-host collector, and the readers, which are also available on their own:
+ * `coverage()` (per host: which telemetry the evidence holds and its blind spots), the Sysmon configuration
+ * audit (`auditSysmonFile`, `mergeWmiSection`, …), the evidence adapters, the live-host collector, and the
+ * readers, which are also available on their own:
  * `wmiscope/evtx` (event logs) and `wmiscope/cim` (the WMI repository).
  */
-export { scan, defaultThreads, SEVERITY_ORDER } from './scan.js';
-export type { ScanOptions } from './scan.js';
+export { scan, coverage, defaultThreads, SEVERITY_ORDER } from './scan.js';
+export type { CoverageResult, ScanOptions } from './scan.js';
+export { formatCoverageText } from './report/coverage.js';
+export * from './sysmon/index.js';
 export * from './model/types.js';
 export { formatReport } from './report/index.js';
 export type { ReportFormat } from './report/index.js';
 export { observeInput, classify } from './sources/dispatch.js';
 export { fileInput, bufferInput } from './sources/input.js';
-export type { Adapter, EvidenceInput, ObserveContext, ObserveResult, LogSummary } from './sources/input.js';
+export type { Adapter, EvidenceInput, ObserveContext, ObserveResult, LogSummary, RepositorySummary } from './sources/input.js';
 export { ADAPTERS } from './sources/formats.js';
 export * from './collector/index.js';
 export * from './evtx/index.js';

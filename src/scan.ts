@@ -8,14 +8,14 @@ import { Piscina } from 'piscina';
 import { discover, hostFromLayout } from './sources/discover.js';
 import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';
-import type { LogSummary, ObserveResult } from './sources/input.js';
-import { buildSubscriptions, coverage } from './analysis/graph.js';
-import type { HostSources } from './analysis/graph.js';
+import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
+import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
+import { hostCoverage, hostSources } from './analysis/hostcoverage.js';
 import { evaluate } from './analysis/rules.js';
 import { stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, Observation, ScanResult, Severity } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostCoverage, Observation, ScanResult, Severity } from './model/types.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -92,16 +92,27 @@ async function runAll(tasks: Task[], threads: number, progress: (t: Task) => voi
   }
 }
 
-export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+/** Everything read from the evidence, before any analysis. */
+interface Collected {
+  notes: EvidenceNote[];
+  evidence: EvidenceItem[];
+  observations: Observation[];
+  logs: LogSummary[];
+  repositories: RepositorySummary[];
+  chains: Map<string, string[]>;
+  state: NonNullable<ObserveResult['state']>;
+  hostOf: (h: string) => string;
+}
+
+/** Discover and read every piece of evidence (files first, then repositories), hosts spelled one way. */
+async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const notes: EvidenceNote[] = [];
   const found = discover(paths, notes);
-  const allowlists: Allowlist[] = [];
-  if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
-  for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
   const threads = opts.threads ?? defaultThreads();
   const evidence: EvidenceItem[] = [];
   const observations: Observation[] = [];
   const logs: LogSummary[] = [];
+  const repositories: RepositorySummary[] = [];
   const chains = new Map<string, string[]>();
   const state: NonNullable<ObserveResult['state']> = [];
   let done = 0;
@@ -112,6 +123,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     evidence.push(...r.result.items);
     observations.push(...r.result.observations);
     logs.push(...r.result.logs);
+    repositories.push(...(r.result.repositories ?? []));
     for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
     state.push(...(r.result.state ?? []));
   };
@@ -140,33 +152,34 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   for (const o of observations) o.host = hostOf(o.host);
   for (const e of evidence) e.host = hostOf(e.host);
   for (const l of logs) l.host = hostOf(l.host);
-  const sources = new Map<string, HostSources>();
-  const src = (h: string): HostSources => {
-    let s = sources.get(h.toLowerCase());
-    if (!s) sources.set(h.toLowerCase(), (s = { sysmon: { present: false, wmiEvents: false }, wmiActivity: { present: false, ids: [] }, powershell: false, repository: false }));
-    return s;
-  };
-  for (const e of evidence) {
-    const s = src(e.host);
-    if (e.kind === 'cim') s.repository = true;
-    if (e.kind === 'collector') s.collector = true;
-    if (e.kind === 'autoruns' || (e.kind === 'velociraptor' && /Autoruns/i.test(e.detail))) s.autoruns = true;
-    if (e.kind === 'velociraptor' && /PermanentWMIEvents/i.test(e.detail)) s.velociraptor = true;
-    if (e.kind === 'velociraptor' && /WMIEventing/i.test(e.detail)) s.trace = true;
-  }
-  for (const l of logs) {
-    const s = src(l.host);
-    const has = (re: RegExp): boolean => l.channels.some((c) => re.test(c));
-    if (has(/^Microsoft-Windows-Sysmon\/Operational$/i)) {
-      s.sysmon.present = true;
-      if (l.eventIds.some((i) => i >= 19 && i <= 21)) s.sysmon.wmiEvents = true;
-    }
-    if (has(/^Microsoft-Windows-WMI-Activity\/Operational$/i)) {
-      s.wmiActivity.present = true;
-      s.wmiActivity.ids = [...new Set([...s.wmiActivity.ids, ...l.eventIds.filter((i) => i >= 5857 && i <= 5861)])];
-    }
-    if (has(/PowerShell/i)) s.powershell = true;
-  }
+  for (const r of repositories) r.host = hostOf(r.host);
+  return { notes, evidence, observations, logs, repositories, chains, state, hostOf };
+}
+
+/** Result of {@link coverage}: per host, what the evidence can and cannot show. */
+export interface CoverageResult {
+  tool: { name: 'wmiscope'; version: string };
+  scannedAt: string;
+  hosts: HostCoverage[];
+  evidence: EvidenceItem[];
+  notes: EvidenceNote[];
+}
+
+/**
+ * `wmiscope coverage` as a library call: read the evidence like {@link scan} does and report, per host, which
+ * sources are present, each log's span and roll-over, the repository's time span and the blind spots.
+ */
+export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowlists' | 'defaultAllowlist'> = {}): Promise<CoverageResult> {
+  const c = await collect(paths, opts);
+  const hosts = [...new Set(c.evidence.map((e) => e.host).filter(Boolean))];
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), evidence: c.evidence, notes: c.notes };
+}
+
+export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+  const allowlists: Allowlist[] = [];
+  if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
+  for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
+  const { notes, evidence, observations, logs, repositories, chains, state, hostOf } = await collect(paths, opts);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
   // namespaces it read without errors), what is absent was deleted
   const stateRead = new Map<string, 'all' | Set<string>>();
@@ -180,6 +193,9 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     const s = stateRead.get(host.toLowerCase());
     return s === 'all' || (s !== undefined && ns !== null && s.has(ns.toLowerCase()));
   });
+  const hostList = [...new Set([...evidence.map((e) => e.host), ...drafts.map((d) => d.host)].filter(Boolean))];
+  const hostCov = hostCoverage(hostList, evidence, logs, repositories);
+  const covByHost = new Map(hostCov.map((c) => [c.host.toLowerCase(), c]));
   const findings: Finding[] = drafts.map((d) => {
     const consumerChain = d.consumer?.className ? chains.get(`${d.host.toLowerCase()}|${(d.consumer.namespace ?? '').toLowerCase()}|${d.consumer.className.toLowerCase()}`) : undefined;
     const v = evaluate({ host: d.host, namespace: d.namespace, status: d.status, filter: d.filter, consumer: d.consumer, binding: d.binding, observations: d.observations, ...(consumerChain ? { consumerChain } : {}) }, allowlists);
@@ -201,14 +217,14 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
       lastSeen: d.lastSeen,
       who: d.who,
       allowlisted: v.allowlisted,
-      coverage: coverage(d, src(d.host)),
+      coverage: subscriptionCoverage(d, hostSources(covByHost.get(d.host.toLowerCase()))),
     };
   });
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
   // stacking: counts across hosts (ranks rare entries up before sorting)
   const fleet = hosts.length > 1 ? stack(findings, hosts) : undefined;
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}) };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 
 export { SEVERITY_ORDER };

@@ -345,7 +345,17 @@ test('Windows.EventLogs.Evtx (parse_evtx) rows: System/EventData/UserData back t
 test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 row gives binding, filter and consumer', async () => {
   const { obs, r } = await observe(fileInput(fx('sigma5858.EvtxHunter.json')));
   assert.deepEqual(obs, []);
-  assert.deepEqual(r.logs, [{ host: 'swachchhanda', channels: ['Microsoft-Windows-WMI-Activity/Operational'], eventIds: [5858] }]);
+  // per channel, the record span and record number coverage needs (the row's record 5314: not the log's first)
+  assert.deepEqual(r.logs, [
+    {
+      host: 'swachchhanda',
+      channels: ['Microsoft-Windows-WMI-Activity/Operational'],
+      eventIds: [5858],
+      file: fx('sigma5858.EvtxHunter.json'),
+      kind: 'velociraptor',
+      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], oldestRecordId: 5314, newestRecordId: 5314 }],
+    },
+  ]);
   // a 5861 in the documented UserData layout (EZ map 5861; wmi-tradecraft §3), values of the real SCM subscription
   const sid = '{1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0}';
   const cause = `Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = ${sid};\n\tEventNamespace = "root\\\\cimv2";\n\tName = "SCM Event Log Filter";\n\tQuery = "select * from MSFT_SCMEventLogEvent";\n\tQueryLanguage = "WQL";\n};\nPerm. Consumer: \ninstance of NTEventLogEventConsumer\n{\n\tCategory = 0;\n\tCreatorSID = ${sid};\n\tEventType = 1;\n\tName = "SCM Event Log Consumer";\n\tNameOfUserSIDProperty = "sid";\n\tSourceName = "Service Control Manager";\n};\n`;

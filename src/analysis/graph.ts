@@ -301,8 +301,9 @@ function eventNamespaceKey(d: Draft): string {
 
 /** Which telemetry sources a host had, for coverage. */
 export interface HostSources {
-  sysmon: { present: boolean; wmiEvents: boolean };
-  wmiActivity: { present: boolean; ids: number[] };
+  /** `first`: the oldest record time of the host's Sysmon logs; `rolledOver`: one of them wrapped, is full, or starts after record #1. */
+  sysmon: { present: boolean; wmiEvents: boolean; first?: string | null; rolledOver?: boolean };
+  wmiActivity: { present: boolean; ids: number[]; first?: string | null; rolledOver?: boolean };
   powershell: boolean;
   repository: boolean;
   /** `wmiscope collector powershell` output for the host. */
@@ -322,14 +323,17 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
   const saw = (s: Observation['source']): boolean => d.observations.some((o) => o.source === s);
   const ns = low(d.namespace);
   const out: CoverageEntry[] = [];
+  // when it was made, as far as any source tells (repository timestamps included)
+  const created = d.firstSeen;
   {
     let reason: string | null = null;
     if (!saw('sysmon')) {
       if (!src.sysmon.present) reason = 'no Sysmon log supplied';
       else if (ns && ns !== 'root\\subscription') reason = `namespace not covered (Sysmon logs only root\\subscription; this is ${d.namespace})`;
       else if (d.consumer?.className && !SYSMON_CONSUMERS.includes(low(d.consumer.className))) reason = `consumer type not logged (Sysmon logs only CommandLine and ActiveScript consumers; this is ${d.consumer.className})`;
-      else if (!src.sysmon.wmiEvents) reason = 'the Sysmon log holds no WMI events (19/20/21): the configuration does not log them, or they rolled over';
-      else reason = 'not in the Sysmon log (created before logging began, rolled over, or excluded by the configuration)';
+      else if (created && src.sysmon.first && created < src.sysmon.first) reason = `it dates from ${created}, before the oldest Sysmon record (${src.sysmon.first})${src.sysmon.rolledOver ? ': the log rolled over' : ''}`;
+      else if (!src.sysmon.wmiEvents) reason = `the Sysmon log holds no WMI events (19/20/21): the configuration does not log them${src.sysmon.rolledOver ? ', or they rolled over (the log wrapped)' : ', or they rolled over'}`;
+      else reason = `not in the Sysmon log (created before logging began, ${src.sysmon.rolledOver ? 'lost when the log rolled over' : 'rolled over'}, or excluded by the configuration — check it with \`wmiscope sysmon audit\`)`;
     }
     out.push({ source: 'Sysmon (19/20/21)', saw: saw('sysmon'), reason });
   }
@@ -338,8 +342,9 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
     let reason: string | null = null;
     if (!hit) {
       if (!src.wmiActivity.present) reason = 'no WMI-Activity/Operational log supplied';
+      else if (created && src.wmiActivity.first && created < src.wmiActivity.first) reason = `it dates from ${created}, before the oldest WMI-Activity record (${src.wmiActivity.first})${src.wmiActivity.rolledOver ? ': the log rolled over' : ''}`;
       else if (!src.wmiActivity.ids.includes(5861)) reason = 'the WMI-Activity log holds no 5861 events (5861 exists only on Windows 10 / Server 2016 and later)';
-      else reason = 'not in the WMI-Activity log (rolled over, or created before the log began)';
+      else reason = `not in the WMI-Activity log (${src.wmiActivity.rolledOver ? 'lost when the log rolled over' : 'rolled over'}, or created before the log began)`;
     }
     out.push({ source: 'WMI-Activity (5857-5861)', saw: hit, reason });
   }

@@ -14,6 +14,8 @@ import { framing } from '../evtx/serialize.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
+import { addSysmonCommands } from './sysmon.js';
+import { addCoverageCommand } from './coverage.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -231,6 +233,8 @@ export function buildProgram(): Command {
   addScanCommand(program, pkg.version);
   addCimCommands(program);
   addCollectorCommand(program);
+  addSysmonCommands(program);
+  addCoverageCommand(program, pkg.version);
   return program;
 }
 

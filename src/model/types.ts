@@ -165,6 +165,54 @@ export interface EvidenceItem {
   last: string | null;
 }
 
+/** One event log channel of one host, from one evidence file (EVTX, export or Velociraptor rows). */
+export interface LogCoverage {
+  /** What the channel is for WMI coverage. */
+  source: 'sysmon' | 'wmi-activity' | 'powershell' | 'security' | 'other';
+  channel: string;
+  file: string;
+  format: EvidenceItem['kind'];
+  records: number;
+  /** First and last record time (ISO-8601 UTC); records carved from slack are not counted. */
+  first: string | null;
+  last: string | null;
+  /** Event ids present that matter for WMI (19-21, 5857-5861, 800/4103/4104, 4688, 1). */
+  wmiEventIds: number[];
+  oldestRecordId: number | null;
+  /** `yes`: the log wrapped or is full (earlier records are gone); `likely`: an export whose oldest record is not the log's first; `no`; `unknown`. */
+  rolledOver: 'yes' | 'likely' | 'no' | 'unknown';
+  rolledOverWhy: string;
+}
+
+/** One WMI repository of one host. */
+export interface RepositoryCoverage {
+  file: string;
+  /** Oldest and newest timestamp of its subscription objects. */
+  objectsFirst: string | null;
+  objectsLast: string | null;
+  /** Last-write times of its files (on disk only): the newest is when the repository was last written. */
+  filesModifiedFirst: string | null;
+  filesModifiedLast: string | null;
+}
+
+/** What a host's evidence can and cannot show about WMI subscriptions. */
+export interface HostCoverage {
+  host: string;
+  sysmon: { present: boolean; wmiEventIds: number[] };
+  wmiActivity: { present: boolean; ids: number[] };
+  powershell: { present: boolean; ids: number[] };
+  /** Process creation: Security 4688 or Sysmon 1. */
+  processCreation: { security4688: boolean; sysmon1: boolean };
+  logs: LogCoverage[];
+  repositories: RepositoryCoverage[];
+  /** Live-state sources: collector, Velociraptor, Autoruns, WMI-Activity trace. */
+  live: Array<{ source: 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace'; file: string }>;
+  /** Event exports read for this host (JSON/XML/ECS/nxlog). */
+  exports: string[];
+  /** What this evidence cannot show, in words. */
+  blindSpots: string[];
+}
+
 export interface ScanResult {
   tool: { name: 'wmiscope'; version: string };
   scannedAt: string;
@@ -174,4 +222,6 @@ export interface ScanResult {
   findings: Finding[];
   /** Stacking across hosts, when the scan covered more than one host. */
   fleet?: FleetSummary;
+  /** Per host: which telemetry the evidence holds, its time span, roll-over, and the blind spots. */
+  coverage?: HostCoverage[];
 }

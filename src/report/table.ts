@@ -182,6 +182,19 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     if (fl.perHost.length > MAX_FLEET) out.line(`  … ${fl.perHost.length - MAX_FLEET} more hosts (all are in --format json)`);
   }
 
+  // blind spots of the hosts with findings (every host's are in JSON and in `wmiscope coverage`)
+  const withFindings = new Set(findings.map((f) => f.host.toLowerCase()));
+  const cov = (result.coverage ?? []).filter((c) => withFindings.has(c.host.toLowerCase()));
+  if (cov.length) {
+    out.lines.push('─'.repeat(width));
+    out.lines.push(out.paint('Coverage', BOLD) + ': what the evidence of each host with findings cannot show (all hosts: wmiscope coverage)');
+    for (const c of cov.slice(0, MAX_FLEET)) {
+      out.block('  ', c.host, { max: 1 });
+      for (const b of c.blindSpots) out.block('    - ', b, { max: 3 });
+    }
+    if (cov.length > MAX_FLEET) out.line(`  … ${cov.length - MAX_FLEET} more hosts (all are in --format json)`);
+  }
+
   out.lines.push('─'.repeat(width));
   const records = result.evidence.reduce((n, e) => n + e.records, 0);
   const hosts = new Set(result.evidence.map((e) => e.host));

@@ -104,18 +104,12 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
 
 /** Every observation, evidence item and log summary attributed to `host`. */
 export function forceHost(r: ObserveResult, host: string): ObserveResult {
-  const logs = new Map<string, { host: string; channels: Set<string>; eventIds: Set<number> }>();
-  for (const l of r.logs) {
-    const m = logs.get('') ?? { host, channels: new Set<string>(), eventIds: new Set<number>() };
-    l.channels.forEach((c) => m.channels.add(c));
-    l.eventIds.forEach((i) => m.eventIds.add(i));
-    logs.set('', m);
-  }
   const out: ObserveResult = {
     observations: r.observations.map((o) => ({ ...o, host })),
     items: r.items.map((i) => ({ ...i, host })),
-    logs: [...logs.values()].map((l) => ({ host, channels: [...l.channels], eventIds: [...l.eventIds] })),
+    logs: r.logs.map((l) => ({ ...l, host })),
   };
+  if (r.repositories) out.repositories = r.repositories.map((x) => ({ ...x, host }));
   if (r.state) out.state = r.state.map((s) => ({ ...s, host }));
   if (r.chains) {
     // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right

@@ -2,7 +2,8 @@
  * Adapters from raw evidence to observations: EVTX files (event records go through `events.ts`) and WMI
  * repositories (live and residual subscription objects).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
@@ -11,7 +12,7 @@ import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/
 import { eventHeader, parseObjectRef } from '../events/index.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
-import type { ObserveResult } from './input.js';
+import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
 import { HostTally, WMI_EVENT_IDS } from './records.js';
 
@@ -50,7 +51,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
         if (firstComputer === null) firstComputer = host;
         if (!wanted) json = null;
       }
-      tally.add(host, rec.channel, rec.eventId, rec.timestamp, !rec.recovered);
+      tally.add(host, rec.channel, rec.eventId, rec.timestamp, !rec.recovered, rec.recordId);
       if (!json) continue;
       const where = `record ${rec.recordId} at offset ${rec.offset}${rec.recovered ? ' (recovered from slack)' : ''}`;
       for (const o of fromRecord(json, host, file, where)) obs.push(o);
@@ -68,7 +69,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
     else if (msgs.length > 3) notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} times; first: ${msgs[0]}` });
     else for (const m of msgs) notes.push({ file, level: 'warning', message: `[${code}] ${m}` });
   }
-  return { observations: obs, items: tally.items(file, 'evtx'), logs: tally.logs() };
+  return { observations: obs, items: tally.items(file, 'evtx'), logs: tally.logs(file, 'evtx', reader.header?.full ?? false) };
 }
 
 // ---- repository ------------------------------------------------------------------------------------------
@@ -99,6 +100,25 @@ export interface RepositoryResult {
   observations: Observation[];
   item: EvidenceItem | null;
   chains: Map<string, string[]>;
+  /** For coverage: the span of its subscription objects and its files' last-write times. */
+  repository?: RepositorySummary;
+}
+
+const REPO_FILE = /^(OBJECTS\.DATA|INDEX\.BTR|MAPPING[1-3]?\.MAP|MAPPING\.VER|INDEX\.MAP|OBJECTS\.MAP)(\.gz)?$/i;
+
+/** Last-write times of the repository files in `dir` (empty when it is not a folder on disk). */
+function repositoryFileTimes(dir: string): RepositorySummary['files'] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => REPO_FILE.test(n))
+      .sort()
+      .flatMap((n) => {
+        const st = statSync(path.join(dir, n));
+        return st.isFile() ? [{ name: n, modified: st.mtime.toISOString() }] : [];
+      });
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -176,5 +196,6 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
   }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail: `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces`, records: repo.keys().length, first, last };
-  return { observations: obs, item, chains };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: files ? [] : repositoryFileTimes(dir) };
+  return { observations: obs, item, chains, repository };
 }

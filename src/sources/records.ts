@@ -12,27 +12,66 @@ import { fromRecord } from './events.js';
 /** Event ids worth rendering for WMI subscriptions. */
 export const WMI_EVENT_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
 
+interface ChannelCounts {
+  records: number;
+  first: string | null;
+  last: string | null;
+  ids: Set<number>;
+  oldestRecordId: number | null;
+  newestRecordId: number | null;
+}
+
 interface HostCounts {
   channels: Set<string>;
   records: number;
   first: string | null;
   last: string | null;
   ids: Set<number>;
+  perChannel: Map<string, ChannelCounts>;
+}
+
+function mergeChannel(into: ChannelCounts, c: ChannelCounts): void {
+  into.records += c.records;
+  c.ids.forEach((i) => into.ids.add(i));
+  if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
+  if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
+  if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
+  if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
 }
 
 /** Per-host bookkeeping of an input's records. Host '' = the record did not say. */
 export class HostTally {
   readonly perHost = new Map<string, HostCounts>();
 
-  add(host: string, channel: string | null, eventId: number | null, time: string | null, countTime = true): void {
+  /**
+   * One record. `countTime` false for records carved from slack (their times do not bound the log);
+   * `recordId` = the record's EventRecordID, for the oldest/newest record of each channel (roll-over).
+   */
+  add(host: string, channel: string | null, eventId: number | null, time: string | null, countTime = true, recordId: number | null = null): void {
     let h = this.perHost.get(host);
-    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, first: null, last: null, ids: new Set() }));
+    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
     h.records++;
     if (eventId !== null) h.ids.add(eventId);
     if (countTime && time) {
       if (!h.first || time < h.first) h.first = time;
       if (!h.last || time > h.last) h.last = time;
+    }
+    // per channel, without allocating per record (this runs for every record of every log)
+    const ck = channel ?? '';
+    let c = h.perChannel.get(ck);
+    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null }));
+    c.records++;
+    if (eventId !== null) c.ids.add(eventId);
+    if (!countTime) return;
+    // zeroed times (1601-01-01) from damaged records do not bound the channel's span
+    if (time && time >= '1990') {
+      if (!c.first || time < c.first) c.first = time;
+      if (!c.last || time > c.last) c.last = time;
+    }
+    if (recordId !== null) {
+      if (c.oldestRecordId === null || recordId < c.oldestRecordId) c.oldestRecordId = recordId;
+      if (c.newestRecordId === null || recordId > c.newestRecordId) c.newestRecordId = recordId;
     }
   }
 
@@ -47,6 +86,11 @@ export class HostTally {
     anon.ids.forEach((c) => h.ids.add(c));
     if (anon.first && (!h.first || anon.first < h.first)) h.first = anon.first;
     if (anon.last && (!h.last || anon.last > h.last)) h.last = anon.last;
+    for (const [k, c] of anon.perChannel) {
+      const into = h.perChannel.get(k);
+      if (into) mergeChannel(into, c);
+      else h.perChannel.set(k, c);
+    }
     this.perHost.delete('');
   }
 
@@ -63,9 +107,18 @@ export class HostTally {
     }));
   }
 
-  logs(): LogSummary[] {
+  /** Per host: channels and event ids, and per channel the record span (for coverage). `full` = the EVTX header's log-full flag. */
+  logs(file?: string, kind?: EvidenceItem['kind'], full?: boolean): LogSummary[] {
     this.merge();
-    return [...this.perHost].map(([host, h]) => ({ host, channels: [...h.channels], eventIds: [...h.ids] }));
+    return [...this.perHost].map(([host, h]) => ({
+      host,
+      channels: [...h.channels],
+      eventIds: [...h.ids],
+      ...(file !== undefined ? { file } : {}),
+      ...(kind !== undefined ? { kind } : {}),
+      ...(full !== undefined ? { full } : {}),
+      perChannel: [...h.perChannel].map(([channel, c]) => ({ channel, records: c.records, first: c.first, last: c.last, eventIds: [...c.ids].sort((a, b) => a - b), oldestRecordId: c.oldestRecordId, newestRecordId: c.newestRecordId })),
+    }));
   }
 }
 
@@ -88,13 +141,13 @@ export class EventRecordSink {
     const h = eventHeader(json);
     if (!h) return false;
     const host = this.host ?? h.computer ?? '';
-    this.tally.add(host, h.channel, h.eventId, isoTime(h.time));
+    this.tally.add(host, h.channel, h.eventId, isoTime(h.time), true, h.recordId);
     if (WMI_EVENT_IDS.includes(h.eventId)) for (const o of fromRecord(json, host, this.file, location)) this.observations.push(o);
     return true;
   }
 
   result(prefix = ''): ObserveResult {
-    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs() };
+    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs(this.file, this.kind) };
   }
 }
 

@@ -23,7 +23,7 @@ export async function runTask(task: Task): Promise<TaskResult> {
       const r = observeRepository(task.dir, task.host, notes);
       const chains = new Map<string, string[]>();
       for (const [k, v] of r.chains) chains.set(`${task.host.toLowerCase()}|${k}`, v);
-      return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.item ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}) }, notes };
+      return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.item ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}), ...(r.repository ? { repositories: [r.repository] } : {}) }, notes };
     }
     const result = await observeInput(fileInput(task.file), { notes, ...(task.host ? { host: task.host } : {}) }, task.file);
     if (result === null && !notes.some((n) => n.file === task.file)) notes.push({ file: task.file, level: 'skipped', message: 'not evidence (no EVTX signature, not a WMI repository file, not a recognized export, row or collector format)' });

@@ -309,6 +309,7 @@ function mergeInto(acc: ObserveResult, r: ObserveResult): void {
     for (const [k, v] of r.chains) acc.chains.set(k, v);
   }
   if (r.state) (acc.state ??= []).push(...r.state);
+  if (r.repositories) (acc.repositories ??= []).push(...r.repositories);
 }
 
 function withDetail(r: ObserveResult, extra: string | null): ObserveResult {
@@ -575,7 +576,7 @@ async function readArchive(zip: ZipFile, zipName: string, ctx: ObserveContext, s
     for (const [k, v] of res.chains) chains.set(`${host.toLowerCase()}|${k}`, v);
     const p = uploadedPath([...repo.comps, 'x']);
     const item = res.item && p ? { ...res.item, detail: `${res.item.detail}; collected from ${escapeText(p.replace(/\\x$/, ''))}` } : res.item;
-    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.item ? { state: [{ host, namespaces: 'all' as const }] } : {}) } });
+    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.item ? { state: [{ host, namespaces: 'all' as const }] } : {}), ...(res.repository ? { repositories: [res.repository] } : {}) } });
   }
   if (budgetOut) notes.push({ file: zipName, level: 'skipped', message: `${budgetOut} member(s) not read: more than ${ZIP_LIMITS.maxTotalInflated} bytes inflated from this archive` });
 

@@ -1,0 +1,40 @@
+/**
+ * `wmiscope coverage` as text: per host, the sources present with their spans and roll-over, the repositories,
+ * and the blind spots. Evidence strings are escaped (control characters shown, never interpreted).
+ */
+import type { HostCoverage } from '../model/types.js';
+import { escapeText } from './text.js';
+
+const span = (a: string | null, b: string | null): string => (a || b ? `${a ?? '?'} – ${b ?? '?'}` : 'no record times');
+
+export function formatCoverageText(hosts: HostCoverage[]): string {
+  const out: string[] = [];
+  if (!hosts.length) return 'No host in the evidence.\n';
+  for (const h of hosts) {
+    out.push(`Host ${escapeText(h.host)}`);
+    const yes = (b: boolean, extra = ''): string => (b ? `yes${extra}` : 'no');
+    out.push(`  Sysmon log:            ${yes(h.sysmon.present, h.sysmon.present ? (h.sysmon.wmiEventIds.length ? `, WMI events ${h.sysmon.wmiEventIds.join(', ')}` : ', but no WMI events (19/20/21)') : '')}`);
+    out.push(`  WMI-Activity log:      ${yes(h.wmiActivity.present, h.wmiActivity.present ? (h.wmiActivity.ids.length ? `, events ${h.wmiActivity.ids.join(', ')}` : ', but none of 5857-5861') : '')}`);
+    out.push(`  PowerShell logs:       ${yes(h.powershell.present, h.powershell.ids.length ? `, events ${h.powershell.ids.join(', ')}` : '')}`);
+    out.push(`  Process creation:      ${[h.processCreation.security4688 ? 'Security 4688' : '', h.processCreation.sysmon1 ? 'Sysmon 1' : ''].filter(Boolean).join(', ') || 'no'}`);
+    out.push(`  WMI repository:        ${h.repositories.length ? h.repositories.length : 'no'}`);
+    out.push(`  Live listings:         ${h.live.length ? [...new Set(h.live.map((l) => l.source))].join(', ') : 'no'}`);
+    out.push(`  Exports:               ${h.exports.length || 'no'}`);
+    if (h.logs.length) {
+      out.push('  Logs:');
+      for (const l of h.logs) {
+        out.push(`    ${escapeText(l.channel)} (${l.format}, ${l.records} records) ${span(l.first, l.last)}; rolled over: ${l.rolledOver} — ${l.rolledOverWhy}`);
+        out.push(`      ${escapeText(l.file)}`);
+      }
+    }
+    for (const r of h.repositories) {
+      out.push(`  Repository ${escapeText(r.file)}`);
+      out.push(`    subscription objects: ${span(r.objectsFirst, r.objectsLast)}; files last written: ${r.filesModifiedLast ? span(r.filesModifiedFirst, r.filesModifiedLast) : 'unknown (not read from disk)'}`);
+    }
+    out.push('  Blind spots:');
+    if (!h.blindSpots.length) out.push('    none found beyond each source\'s own limits');
+    for (const b of h.blindSpots) out.push(`    - ${escapeText(b)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,131 @@
+/**
+ * `wmiscope coverage` and the coverage facts `scan` uses for "missed by": sources present per host, record spans,
+ * roll-over, repository spans, blind spots. Fixtures in test/fixtures/evtx always; the shared samples when present.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coverage, scan } from '../src/scan.js';
+import { crc32 } from '../src/evtx/bytes.js';
+import type { HostCoverage } from '../src/model/types.js';
+import { evtxSample, repoRoot, samplesDir, skipReason } from './support/samples.js';
+
+const cli = join(repoRoot(), 'dist/src/cli/main.js');
+const fixture = (name: string): string => join(repoRoot(), 'test/fixtures/evtx', name);
+const SYSMON = fixture('sysmon_20_21_1_CommandLineEventConsumer.evtx');
+const WIN10 = join(samplesDir(), 'cim/dissect-cim-win10');
+
+function run(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const host = (hs: HostCoverage[], name: string): HostCoverage => {
+  const h = hs.find((x) => x.host.toLowerCase() === name.toLowerCase());
+  assert.ok(h, `host ${name} in ${hs.map((x) => x.host).join(', ')}`);
+  return h;
+};
+
+test('coverage of the bundled Sysmon log: 19/20/21 present, span from its records, oldest record #1 (not rolled over), blind spots in words', async () => {
+  const r = await coverage([SYSMON], { threads: 1 });
+  assert.equal(r.hosts.length, 1);
+  const h = r.hosts[0]!;
+  assert.equal(h.host, 'IEWIN7');
+  assert.deepEqual(h.sysmon, { present: true, wmiEventIds: [19, 20, 21] });
+  assert.deepEqual(h.processCreation, { security4688: false, sysmon1: true });
+  assert.equal(h.logs.length, 1);
+  const l = h.logs[0]!;
+  assert.equal(l.source, 'sysmon');
+  assert.equal(l.channel, 'Microsoft-Windows-Sysmon/Operational');
+  assert.equal(l.format, 'evtx');
+  assert.equal(l.first, '2019-05-11T17:58:22.8094096Z');
+  assert.equal(l.last, '2019-05-11T17:58:55.1531596Z');
+  assert.equal(l.oldestRecordId, 1);
+  assert.equal(l.rolledOver, 'no');
+  assert.equal(h.blindSpots.length, 4);
+  assert.match(h.blindSpots[0]!, /^Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers/);
+  assert.match(h.blindSpots[1]!, /^No WMI-Activity\/Operational log: no 5861/);
+  assert.match(h.blindSpots[2]!, /^No PowerShell log: subscriptions made from PowerShell/);
+  assert.match(h.blindSpots[3]!, /^No WMI repository and no live listing/);
+});
+
+test('roll-over: a log starting after record #1 is "likely"; a header marked full is "yes", and the blind spots say what span is left', async () => {
+  // Application_no_crc32.evtx starts at record #426
+  const app = (await coverage([fixture('Application_no_crc32.evtx')], { threads: 1 })).hosts[0]!;
+  assert.equal(app.logs[0]!.oldestRecordId, 426);
+  assert.equal(app.logs[0]!.rolledOver, 'likely');
+  assert.match(app.logs[0]!.rolledOverWhy, /oldest record is #426/);
+  // the Sysmon fixture with the file header's "full" flag (0x2) set and the header CRC32 recomputed
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const full = join(dir, 'Sysmon-full.evtx');
+  const b = Buffer.from(readFileSync(SYSMON));
+  b.writeUInt32LE(b.readUInt32LE(120) | 2, 120);
+  b.writeUInt32LE(crc32(b, 0, 120) >>> 0, 124);
+  writeFileSync(full, b);
+  const h = (await coverage([full], { threads: 1 })).hosts[0]!;
+  assert.equal(h.logs[0]!.rolledOver, 'yes');
+  assert.match(h.logs[0]!.rolledOverWhy, /marks the log full/);
+  assert.ok(h.blindSpots.includes('The Sysmon log covers only 2019-05-11T17:58:22.8094096Z – 2019-05-11T17:58:55.1531596Z (the EVTX file header marks the log full: new records overwrite the oldest): anything earlier is not in it.'));
+});
+
+test('coverage on the samples: per-host sources, a Sysmon log without WMI events, WMI-Activity without 5861, exports', { skip: skipReason }, async () => {
+  const r = await coverage([evtxSample('evtx/sysmon.evtx'), evtxSample('sigma'), evtxSample('hayabusa-sample-evtx')], { threads: 1 });
+  // evtx/sysmon.evtx: Sysmon event 1 only, from record #1742
+  const d = host(r.hosts, 'DESKTOP-2KGM189');
+  assert.deepEqual(d.sysmon, { present: true, wmiEventIds: [] });
+  assert.equal(d.logs[0]!.oldestRecordId, 1742);
+  assert.equal(d.logs[0]!.rolledOver, 'likely');
+  assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log holds no WMI events (19/20/21) in 2017-12-26T13:10:29.1368792Z – ') && b.includes('wmiscope sysmon audit')));
+  assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
+  // the Sigma test log: WMI-Activity 5858 only (no 5861), as EVTX and as its JSON export
+  const s = host(r.hosts, 'swachchhanda');
+  assert.deepEqual(s.wmiActivity, { present: true, ids: [5858] });
+  assert.ok(s.blindSpots.some((b) => b.startsWith('The WMI-Activity log holds no 5861 in 2026-07-02T02:05:27')));
+  assert.equal(s.exports.length, 1);
+  const exp = s.logs.find((l) => l.format === 'export')!;
+  assert.equal(exp.oldestRecordId, 5314);
+  assert.equal(exp.rolledOver, 'likely');
+  // PowerLurk host: Sysmon 19/20 and PowerShell 800/4103/4104 from the Hayabusa samples
+  const f = host(r.hosts, 'fs01.offsec.lan');
+  assert.deepEqual(f.sysmon.wmiEventIds, [19, 20]);
+  assert.equal(f.powershell.present, true);
+  assert.deepEqual(f.powershell.ids, [800, 4103, 4104]);
+  assert.ok(!f.blindSpots.some((b) => b.startsWith('No PowerShell log')));
+});
+
+test('repository span and "missed by": a subscription older than the WMI-Activity log is said to predate it', { skip: skipReason }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const wa = join(dir, 'WMI-Activity.evtx');
+  copyFileSync(evtxSample('sigma/d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b.evtx'), wa);
+  const r = await scan([wa, WIN10], { host: 'H1', threads: 1 });
+  const c = host(r.coverage ?? [], 'H1');
+  assert.equal(c.repositories.length, 1);
+  assert.equal(c.repositories[0]!.objectsFirst, '2021-06-05T12:14:02.9528062Z');
+  assert.match(c.repositories[0]!.filesModifiedLast ?? '', /^\d{4}-\d\d-\d\dT/);
+  assert.ok(c.blindSpots.includes('No Sysmon log: no record (19/20/21) of subscriptions being created, modified or deleted in root\\subscription.'));
+  // the SCM subscription dates from 2021 in the repository; the WMI-Activity log begins in 2026
+  const scm = r.findings.find((x) => x.consumer?.name === 'SCM Event Log Consumer')!;
+  const wmiAct = scm.coverage.find((e) => e.source === 'WMI-Activity (5857-5861)')!;
+  assert.equal(wmiAct.saw, false);
+  assert.equal(wmiAct.reason, 'it dates from 2021-06-05T12:14:02.9528062Z, before the oldest WMI-Activity record (2026-07-02T02:05:27.4385576Z)');
+  // the JSON report carries the same coverage (schema-valid: checked in report tests)
+  assert.deepEqual(r.coverage!.map((x) => x.host), ['H1']);
+});
+
+test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 without evidence', () => {
+  const t = run('coverage', '-f', 'text', SYSMON);
+  assert.equal(t.code, 0);
+  assert.match(t.out, /^Host IEWIN7\n {2}Sysmon log: {12}yes, WMI events 19, 20, 21\n/);
+  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, \d+ records\) 2019-05-11T17:58:22\.8094096Z – 2019-05-11T17:58:55\.1531596Z; rolled over: no/);
+  assert.match(t.out, / {2}Blind spots:\n {4}- Sysmon sees only root\\subscription/);
+  const j = run('coverage', '-f', 'json', SYSMON);
+  assert.equal(j.code, 0);
+  const parsed = JSON.parse(j.out) as { hosts: HostCoverage[] };
+  assert.equal(parsed.hosts[0]!.host, 'IEWIN7');
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  writeFileSync(join(dir, 'notes.txt'), 'not evidence');
+  assert.equal(run('coverage', '-q', dir).code, 2);
+});
