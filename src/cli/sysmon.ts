@@ -16,6 +16,7 @@ export function addSysmonCommands(program: Command): void {
   const sysmon = program.command('sysmon').description('what a Sysmon configuration logs of WMI persistence (events 19, 20, 21), and a configuration that logs all of it');
   sysmon
     .command('audit')
+    .summary('what a configuration\'s WmiEvent rules log and drop, tried on a matrix of WMI events')
     .description(
       'read a Sysmon configuration (XML, UTF-8 or UTF-16) and run its WmiEvent rules (RuleGroup relations, include/exclude, every condition) against a matrix of representative WMI events: created/modified/deleted filters, consumers and bindings, benign and attacker-chosen names and destinations, and values shaped against the configuration\'s own excludes. ' +
         'Says in plain words what is logged and what is dropped, shows cases the Sysmon documentation leaves open both ways, and lists what Sysmon cannot see whatever its rules',
@@ -48,6 +49,7 @@ export function addSysmonCommands(program: Command): void {
     });
   sysmon
     .command('config')
+    .summary('the recommended log-everything WmiEvent section, alone or merged into a configuration')
     .description(
       'print the recommended WmiEvent section (log every WMI filter, consumer and binding event) for a schema version; with --merge, print the given configuration with its WmiEvent rules replaced by that section and every other byte unchanged (same encoding)',
     )
