@@ -121,7 +121,8 @@ test('fixture exclude-scnotification.xml: an attacker naming a consumer SCNotifi
   const ev = a.matrix.filter((m) => m.profile === 'evasion');
   const sc = ev.find((m) => m.eventId === 21);
   assert.ok(sc);
-  assert.equal(sc.fields['Consumer'], '\\\\.\\ROOT\\subscription:CommandLineEventConsumer.Name="SCNotificationUpdate"');
+  // the reference in the form real Sysmon 21 records give it (test/fixtures/exports: CommandLineEventConsumer.Name="BotConsumer23")
+  assert.equal(sc.fields['Consumer'], 'CommandLineEventConsumer.Name="SCNotificationUpdate"');
   assert.equal(sc.logged, false);
   assert.deepEqual(sc.lines, [6]);
   assert.ok(a.statements.some((s) => s.startsWith('Evasion: an attacker who creates a consumer named "SCNotificationUpdate"') && s.includes('event 21')));
@@ -177,7 +178,13 @@ test('malformed configuration: a clear error with line and column, from the libr
 });
 
 test('hostile or odd input: DOCTYPE refused, not Sysmon, unknown conditions and fields warned, __proto__ harmless', () => {
-  assert.throws(() => parseSysmonConfig('<!DOCTYPE x [<!ENTITY a "b">]><Sysmon/>'), /DOCTYPE is not allowed/);
+  assert.throws(() => parseSysmonConfig('<!DOCTYPE x [<!ENTITY a "b">]><Sysmon/>'), /DOCTYPE or other declaration is not allowed/);
+  // the word in a comment is not a DOCTYPE
+  assert.equal(parseSysmonConfig('<!-- <!DOCTYPE> --><Sysmon schemaversion="4.90"/>').schemaVersion, '4.90');
+  // deep nesting is an error, not a stack overflow
+  assert.throws(() => parseSysmonConfig('<Sysmon>' + '<a>'.repeat(5000) + '</a>'.repeat(5000) + '</Sysmon>'), /nested deeper than 64/);
+  // not UTF-8, no BOM: refused (a merge would otherwise change its bytes)
+  assert.throws(() => decodeConfig(Buffer.from('<Sysmon><!-- caf\xe9 --></Sysmon>', 'latin1')), /not UTF-8/);
   assert.throws(() => parseSysmonConfig('<config/>'), /not a Sysmon configuration/);
   assert.throws(() => parseSysmonConfig('<Sysmon/><Sysmon/>'), SysmonConfigError);
   const c = parseSysmonConfig(
@@ -278,4 +285,37 @@ test('sysmon config --merge keeps a UTF-16LE file UTF-16LE, inserts into a confi
   const parsed = JSON.parse(j.out) as SysmonAudit;
   assert.equal(parsed.verdict, 'partial');
   assert.equal(parsed.matrix.length, auditSysmonFile(fixture('exclude-scnotification.xml')).matrix.length);
+});
+
+test('review cases: a dropped shaped name makes the verdict partial; fields named like object members; many rules stay fast', { timeout: 60_000 }, async () => {
+  // exclude Name contains Foo: every base row is logged, but an attacker's "FooUpdate" is not, so not "logs-all"
+  const a = auditSysmonConfig(parseSysmonConfig('<Sysmon schemaversion="4.90"><EventFiltering><RuleGroup groupRelation="or"><WmiEvent onmatch="exclude"><Name condition="contains">Foo</Name></WmiEvent></RuleGroup></EventFiltering></Sysmon>'), 'x');
+  assert.ok(base(a).every((m) => m.logged));
+  assert.equal(a.verdict, 'partial');
+  // no attacker Modified/Deleted row is dropped here: no claim that deletions go unlogged
+  assert.ok(!a.statements.some((s) => /deletes or modifies/.test(s)));
+  for (const f of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const c = parseSysmonConfig(`<Sysmon schemaversion="4.90"><EventFiltering><RuleGroup groupRelation="and"><WmiEvent onmatch="exclude"><${f} condition="is not">x</${f}><${f} condition="contains">y</${f}></WmiEvent></RuleGroup></EventFiltering></Sysmon>`);
+    assert.equal(auditSysmonConfig(c, f).verdict, 'logs-all', f);
+  }
+  // 20 000 same-field rules in an AND group: linear (it took minutes when each rule copied the list; the test's
+  // timeout catches a regression, after a timer tick so a synchronous overrun is reported)
+  const many = Array.from({ length: 20000 }, (_, i) => `<Name condition="is">n${i}</Name>`).join('');
+  const big = auditSysmonConfig(parseSysmonConfig(`<Sysmon schemaversion="4.90"><EventFiltering><RuleGroup groupRelation="and"><WmiEvent onmatch="exclude">${many}</WmiEvent></RuleGroup></EventFiltering></Sysmon>`), 'big');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(big.rules[0]!.rules.length, 20000);
+});
+
+test('merge review cases: a WmiEvent in a mixed RuleGroup becomes a bare WmiEvent there (CRLF kept); a bad onmatch is replaced too', () => {
+  const mixed = '<Sysmon schemaversion="4.90">\r\n  <EventFiltering>\r\n    <RuleGroup groupRelation="or">\r\n      <ProcessCreate onmatch="include" />\r\n      <WmiEvent onmatch="include">\r\n        <Operation>Created</Operation>\r\n      </WmiEvent>\r\n    </RuleGroup>\r\n  </EventFiltering>\r\n</Sysmon>\r\n';
+  const m = mergeWmiSection(mixed);
+  assert.doesNotMatch(m.text, /<RuleGroup name=""/);
+  assert.match(m.text, /\r\n {6}<WmiEvent onmatch="exclude" \/>\r\n {4}<\/RuleGroup>/);
+  assert.ok(m.text.startsWith(mixed.slice(0, mixed.indexOf('      <WmiEvent'))));
+  assert.equal(auditSysmonConfig(m.config, 'm').verdict, 'logs-all');
+  const bad = mergeWmiSection('<Sysmon schemaversion="4.90"><EventFiltering><RuleGroup groupRelation="or"><WmiEvent onmatch="inclde"><Operation>Created</Operation></WmiEvent></RuleGroup></EventFiltering></Sysmon>');
+  assert.deepEqual(bad.removed, [1]);
+  assert.equal(bad.config.wmiElements.length, 1);
+  assert.doesNotMatch(bad.text, /inclde/);
+  assert.equal(run('sysmon', 'config', '--schema', '4.90', '--merge', fixture('no-wmi.xml')).code, 2);
 });

@@ -302,8 +302,8 @@ function eventNamespaceKey(d: Draft): string {
 /** Which telemetry sources a host had, for coverage. */
 export interface HostSources {
   /** `first`: the oldest record time of the host's Sysmon logs; `rolledOver`: one of them wrapped, is full, or starts after record #1. */
-  sysmon: { present: boolean; wmiEvents: boolean; first?: string | null; rolledOver?: boolean };
-  wmiActivity: { present: boolean; ids: number[]; first?: string | null; rolledOver?: boolean };
+  sysmon: { present: boolean; wmiEvents: boolean; first?: string | null; rolledOver?: RolledOver };
+  wmiActivity: { present: boolean; ids: number[]; first?: string | null; rolledOver?: RolledOver };
   powershell: boolean;
   repository: boolean;
   /** `wmiscope collector powershell` output for the host. */
@@ -318,6 +318,25 @@ export interface HostSources {
 
 const SYSMON_CONSUMERS = ['commandlineeventconsumer', 'activescripteventconsumer'];
 
+/**
+ * Whether every log of a source on the host lost its oldest records: `yes` (a header marked full), `likely` (none
+ * starts at record #1), false (at least one starts at #1, or nothing tells).
+ */
+export type RolledOver = 'yes' | 'likely' | false;
+
+const rolledWords = (r: RolledOver | undefined): string => (r === 'yes' ? ': the log rolled over' : r === 'likely' ? ': the log may have rolled over (it does not start at record #1)' : '');
+
+/** `a` strictly before `b`, for ISO-8601 UTC times with any number of fractional digits; false when either is not one. */
+export function isoBefore(a: string, b: string): boolean {
+  const norm = (t: string): string | null => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(t);
+    return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : null;
+  };
+  const x = norm(a);
+  const y = norm(b);
+  return x !== null && y !== null && x < y;
+}
+
 /** Coverage, the seed's thesis: which sources saw the subscription, which could not, and why. */
 export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
   const saw = (s: Observation['source']): boolean => d.observations.some((o) => o.source === s);
@@ -331,9 +350,10 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
       if (!src.sysmon.present) reason = 'no Sysmon log supplied';
       else if (ns && ns !== 'root\\subscription') reason = `namespace not covered (Sysmon logs only root\\subscription; this is ${d.namespace})`;
       else if (d.consumer?.className && !SYSMON_CONSUMERS.includes(low(d.consumer.className))) reason = `consumer type not logged (Sysmon logs only CommandLine and ActiveScript consumers; this is ${d.consumer.className})`;
-      else if (created && src.sysmon.first && created < src.sysmon.first) reason = `it dates from ${created}, before the oldest Sysmon record (${src.sysmon.first})${src.sysmon.rolledOver ? ': the log rolled over' : ''}`;
-      else if (!src.sysmon.wmiEvents) reason = `the Sysmon log holds no WMI events (19/20/21): the configuration does not log them${src.sysmon.rolledOver ? ', or they rolled over (the log wrapped)' : ', or they rolled over'}`;
-      else reason = `not in the Sysmon log (created before logging began, ${src.sysmon.rolledOver ? 'lost when the log rolled over' : 'rolled over'}, or excluded by the configuration — check it with \`wmiscope sysmon audit\`)`;
+      else if (created && src.sysmon.first && isoBefore(created, src.sysmon.first)) reason = `it dates from ${created}, before the oldest Sysmon record (${src.sysmon.first})${rolledWords(src.sysmon.rolledOver)}`;
+      else if (!src.sysmon.wmiEvents) reason = `the Sysmon log holds no WMI events (19/20/21): the configuration may not log them (check it with \`wmiscope sysmon audit\`)${src.sysmon.rolledOver ? ', or they rolled over' : ''}`;
+      else if (created && src.sysmon.first) reason = 'not in the Sysmon log although the log covers that time: excluded by the configuration (check it with `wmiscope sysmon audit`), or Sysmon was not running then';
+      else reason = `not in the Sysmon log (created before logging began${src.sysmon.rolledOver ? ', lost when the log rolled over' : ''}, or excluded by the configuration — check it with \`wmiscope sysmon audit\`)`;
     }
     out.push({ source: 'Sysmon (19/20/21)', saw: saw('sysmon'), reason });
   }
@@ -342,9 +362,10 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
     let reason: string | null = null;
     if (!hit) {
       if (!src.wmiActivity.present) reason = 'no WMI-Activity/Operational log supplied';
-      else if (created && src.wmiActivity.first && created < src.wmiActivity.first) reason = `it dates from ${created}, before the oldest WMI-Activity record (${src.wmiActivity.first})${src.wmiActivity.rolledOver ? ': the log rolled over' : ''}`;
+      else if (created && src.wmiActivity.first && isoBefore(created, src.wmiActivity.first)) reason = `it dates from ${created}, before the oldest WMI-Activity record (${src.wmiActivity.first})${rolledWords(src.wmiActivity.rolledOver)}`;
       else if (!src.wmiActivity.ids.includes(5861)) reason = 'the WMI-Activity log holds no 5861 events (5861 exists only on Windows 10 / Server 2016 and later)';
-      else reason = `not in the WMI-Activity log (${src.wmiActivity.rolledOver ? 'lost when the log rolled over' : 'rolled over'}, or created before the log began)`;
+      else if (created && src.wmiActivity.first) reason = 'not in the WMI-Activity log although the log covers that time';
+      else reason = `not in the WMI-Activity log (created before the log began${src.wmiActivity.rolledOver ? ', lost when the log rolled over' : ''})`;
     }
     out.push({ source: 'WMI-Activity (5857-5861)', saw: hit, reason });
   }

@@ -5,7 +5,8 @@
  * `scan` derives each finding's "missed by" from it (see {@link hostSources}).
  */
 import type { EvidenceItem, HostCoverage, LogCoverage, RepositoryCoverage } from '../model/types.js';
-import type { HostSources } from './graph.js';
+import { isoBefore } from './graph.js';
+import type { HostSources, RolledOver } from './graph.js';
 
 /** One log summary from the sources layer (structurally `LogSummary`). */
 export interface LogFacts {
@@ -117,11 +118,15 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
   });
 }
 
-function logSpan(c: HostCoverage, s: LogCoverage['source']): { first: string | null; last: string | null; rolled: LogCoverage[] } {
+function logSpan(c: HostCoverage, s: LogCoverage['source']): { first: string | null; last: string | null; rolled: RolledOver; why: string } {
   const ls = c.logs.filter((l) => l.source === s);
   const firsts = ls.map((l) => l.first).filter((x): x is string => !!x).sort();
   const lasts = ls.map((l) => l.last).filter((x): x is string => !!x).sort();
-  return { first: firsts[0] ?? null, last: lasts[lasts.length - 1] ?? null, rolled: ls.filter((l) => l.rolledOver === 'yes' || l.rolledOver === 'likely') };
+  // the source lost its oldest records only when none of its logs starts at record #1 (one full copy is enough)
+  const lost = ls.length > 0 && ls.every((l) => l.rolledOver === 'yes' || l.rolledOver === 'likely');
+  const rolled: RolledOver = !lost ? false : ls.some((l) => l.rolledOver === 'yes') ? 'yes' : 'likely';
+  const why = (ls.find((l) => l.rolledOver === 'yes') ?? ls[0])?.rolledOverWhy ?? '';
+  return { first: firsts[0] ?? null, last: lasts[lasts.length - 1] ?? null, rolled, why };
 }
 
 /** What the host's evidence cannot show, in words. */
@@ -134,13 +139,13 @@ export function blindSpots(c: HostCoverage): string[] {
     if (!c.sysmon.wmiEventIds.length)
       out.push(`The Sysmon log holds no WMI events (19/20/21) in ${span(s.first, s.last)}: its configuration may not log them (check it with \`wmiscope sysmon audit\`), nothing happened then, or they rolled over.`);
     out.push('Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers: subscriptions in other namespaces or with other consumer classes are never in its log.');
-    if (s.rolled.length) out.push(`The Sysmon log covers only ${span(s.first, s.last)} (${s.rolled[0]!.rolledOverWhy}): anything earlier is not in it.`);
+    if (s.rolled) out.push(`The Sysmon log covers only ${span(s.first, s.last)} (${s.why}): anything earlier ${s.rolled === 'yes' ? 'is' : 'may be'} missing from it.`);
   }
   if (!c.wmiActivity.present) out.push('No WMI-Activity/Operational log: no 5861 (permanent binding, every namespace) or 5859 (filter activation) records.');
   else {
     const s = logSpan(c, 'wmi-activity');
     if (!c.wmiActivity.ids.includes(5861)) out.push(`The WMI-Activity log holds no 5861 in ${span(s.first, s.last)}: Windows before 10 / Server 2016 does not write it, no binding was made then, or it rolled over.`);
-    if (s.rolled.length) out.push(`The WMI-Activity log covers only ${span(s.first, s.last)} (${s.rolled[0]!.rolledOverWhy}): anything earlier is not in it.`);
+    if (s.rolled) out.push(`The WMI-Activity log covers only ${span(s.first, s.last)} (${s.why}): anything earlier ${s.rolled === 'yes' ? 'is' : 'may be'} missing from it.`);
   }
   if (!c.powershell.present) out.push('No PowerShell log: subscriptions made from PowerShell (Set-WmiInstance, New-CimInstance, Register-WmiEvent) leave no script-block record here.');
   if (!c.processCreation.security4688 && !c.processCreation.sysmon1) out.push('No process-creation records (Security 4688 or Sysmon 1): what a consumer ran (children of WmiPrvSE.exe or scrcons.exe) cannot be seen.');
@@ -148,7 +153,7 @@ export function blindSpots(c: HostCoverage): string[] {
   else if (!c.repositories.length) out.push('No WMI repository: carved residue of deleted subscriptions and namespaces the live listing skipped cannot be seen.');
   const logStart = minTime(c.logs.filter((l) => l.source === 'sysmon' || l.source === 'wmi-activity').map((l) => l.first));
   const objFirst = minTime(c.repositories.map((r) => r.objectsFirst));
-  if (logStart && objFirst && objFirst < logStart) out.push(`The repository holds subscription objects from ${objFirst}, before the oldest WMI log record here (${logStart}): how and by whom they were made is not in these logs.`);
+  if (logStart && objFirst && isoBefore(objFirst, logStart)) out.push(`The repository holds subscription objects from ${objFirst}, before the oldest WMI log record here (${logStart}): how and by whom they were made is not in these logs.`);
   return out;
 }
 
@@ -158,8 +163,8 @@ export function hostSources(c: HostCoverage | undefined): HostSources {
   const s = logSpan(c, 'sysmon');
   const w = logSpan(c, 'wmi-activity');
   return {
-    sysmon: { present: c.sysmon.present, wmiEvents: c.sysmon.wmiEventIds.length > 0, first: s.first, rolledOver: s.rolled.length > 0 },
-    wmiActivity: { present: c.wmiActivity.present, ids: c.wmiActivity.ids, first: w.first, rolledOver: w.rolled.length > 0 },
+    sysmon: { present: c.sysmon.present, wmiEvents: c.sysmon.wmiEventIds.length > 0, first: s.first, rolledOver: s.rolled },
+    wmiActivity: { present: c.wmiActivity.present, ids: c.wmiActivity.ids, first: w.first, rolledOver: w.rolled },
     powershell: c.powershell.present,
     repository: c.repositories.length > 0,
     collector: c.live.some((l) => l.source === 'collector'),

@@ -61,10 +61,11 @@ export function addSysmonCommands(program: Command): void {
       try {
         let out: Buffer;
         if (o.merge) {
+          if (o.schema) throw new Error('--schema applies without --merge only (a merge keeps the configuration\'s own schema version)');
           const { text, encoding } = readSysmonConfigFile(o.merge);
           const m = mergeWmiSection(text);
           const audit = auditSysmonConfig(m.config, o.merge);
-          process.stderr.write(`wmiscope: ${o.merge}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.join(', ')})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
+          process.stderr.write(`wmiscope: ${o.merge}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.slice(0, 10).join(', ')}${m.removed.length > 10 ? `, and ${m.removed.length - 10} more` : ''})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
           out = encodeConfig(m.text, encoding);
         } else {
           const schema = o.schema ?? DEFAULT_SCHEMA;

@@ -4,7 +4,7 @@
  * (not evidence), never an error.
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
-import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
+import type { EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
 import { detectAdapter } from './formats.js';
 import { observeEvtx } from './observe.js';
@@ -102,12 +102,42 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   }
 }
 
+/** Log summaries of the same host and file merged into one, channel by channel. */
+function mergeLogs(logs: LogSummary[]): LogSummary[] {
+  const out = new Map<string, LogSummary>();
+  for (const l of logs) {
+    const k = `${l.host.toLowerCase()}|${l.file ?? ''}|${l.kind ?? ''}`;
+    const m = out.get(k);
+    if (!m) {
+      out.set(k, { ...l, channels: [...l.channels], eventIds: [...l.eventIds], ...(l.perChannel ? { perChannel: l.perChannel.map((c) => ({ ...c, eventIds: [...c.eventIds] })) } : {}) });
+      continue;
+    }
+    m.channels = [...new Set([...m.channels, ...l.channels])];
+    m.eventIds = [...new Set([...m.eventIds, ...l.eventIds])];
+    if (l.full) m.full = true;
+    for (const c of l.perChannel ?? []) {
+      const into = (m.perChannel ??= []).find((x) => x.channel === c.channel);
+      if (!into) {
+        m.perChannel.push({ ...c, eventIds: [...c.eventIds] });
+        continue;
+      }
+      into.records += c.records;
+      into.eventIds = [...new Set([...into.eventIds, ...c.eventIds])].sort((a, b) => a - b);
+      if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
+      if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
+      if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
+      if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
+    }
+  }
+  return [...out.values()];
+}
+
 /** Every observation, evidence item and log summary attributed to `host`. */
 export function forceHost(r: ObserveResult, host: string): ObserveResult {
   const out: ObserveResult = {
     observations: r.observations.map((o) => ({ ...o, host })),
     items: r.items.map((i) => ({ ...i, host })),
-    logs: r.logs.map((l) => ({ ...l, host })),
+    logs: mergeLogs(r.logs.map((l) => ({ ...l, host }))),
   };
   if (r.repositories) out.repositories = r.repositories.map((x) => ({ ...x, host }));
   if (r.state) out.state = r.state.map((s) => ({ ...s, host }));

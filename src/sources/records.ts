@@ -39,6 +39,8 @@ function mergeChannel(into: ChannelCounts, c: ChannelCounts): void {
   if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
 }
 
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
+
 /** Per-host bookkeeping of an input's records. Host '' = the record did not say. */
 export class HostTally {
   readonly perHost = new Map<string, HostCounts>();
@@ -64,8 +66,8 @@ export class HostTally {
     c.records++;
     if (eventId !== null) c.ids.add(eventId);
     if (!countTime) return;
-    // zeroed times (1601-01-01) from damaged records do not bound the channel's span
-    if (time && time >= '1990') {
+    // zeroed times (1601-01-01) from damaged records and times that are not ISO do not bound the channel's span
+    if (time && time >= '1990' && ISO.test(time)) {
       if (!c.first || time < c.first) c.first = time;
       if (!c.last || time > c.last) c.last = time;
     }

@@ -98,7 +98,8 @@ const ATTACKER_SCRIPT: Profile = {
   consumer: { Name: 'WindowsUpdateCheck', Type: 'Script', Destination: 'Set s = CreateObject("WScript.Shell") : s.Run "cmd.exe /c C:\\Users\\Public\\u.exe", 0', User: 'CORP\\svc-backup', className: 'ActiveScriptEventConsumer' },
 };
 
-const ref = (cls: string, name: string): string => `\\\\.\\ROOT\\subscription:${cls}.Name="${name}"`;
+/** A binding's reference as Sysmon 21 gives it (real records: `CommandLineEventConsumer.Name="BotConsumer23"`). */
+const ref = (cls: string, name: string): string => `${cls}.Name="${name}"`;
 
 function sample(id: 19 | 20 | 21, op: Operation, p: Profile): WmiEventSample {
   const common = { RuleName: '-', UtcTime: '2026-11-22 04:00:00.000', Operation: op };
@@ -166,7 +167,7 @@ function evasionSamples(config: SysmonConfig): Array<{ e: WmiEventSample; label:
     for (const n of s.rules) {
       const rules = n.kind === 'field' ? [n] : n.rules;
       for (const r of rules) {
-        const ids = ATTACKER_FIELDS[r.field];
+        const ids = Object.hasOwn(ATTACKER_FIELDS, r.field) ? ATTACKER_FIELDS[r.field] : undefined;
         if (!ids || !r.known || !POSITIVE.includes(r.condition)) continue;
         for (const id of ids) {
           const script = r.field === 'Type' && /script/i.test(r.value);
@@ -221,9 +222,10 @@ const SWITCHES: Switch[] = [
   {
     id: 'quoted-values',
     applies: (c) => c.wmi.some((s) => s.rules.some((n) => (n.kind === 'field' ? [n] : n.rules).some((r) => QUOTED_FIELDS.includes(r.field)))),
-    question: 'Sysmon writes EventNamespace, Name, Query, Destination, Consumer and Filter with surrounding double quotes ("Updater"). The documentation does not say whether rules compare against the quoted value.',
-    primary: 'rules see the value as logged, with the quotes: "is", "begin with", "end with" and "image" on these fields need the quotes to match',
-    alternative: 'rules see the value without the quotes',
+    question:
+      'Sysmon writes EventNamespace, Name, Query, Destination, Consumer and Filter in MOF form: a leading space, double quotes, backslashes doubled, quotes escaped (real records: ` "root\\\\cimv2"`, ` "c:\\\\Windows\\\\System32\\\\cmd.exe"`). The documentation does not say whether rules compare against that text or the bare value.',
+    primary: 'rules see the value as logged: "is", "begin with", "end with" and "image" on these fields, and values with a backslash or a quote, must be written in that form to match',
+    alternative: 'rules see the bare value',
     flip: (r) => ({ ...r, quotedValues: !r.quotedValues }),
   },
   {
@@ -323,13 +325,16 @@ export function auditSysmonConfig(config: SysmonConfig, file: string): SysmonAud
     for (const [k, ops] of byDrop) parts.push(`${joinWords(ops)} logged only for some values, ${k}`);
     statements.push(`Event ${id} (${EVENT_NAME[id]}, ${PART_OF[id]}): ${parts.join('; ')}.`);
   }
-  if (base.some((m) => m.operation !== 'Created' && !m.logged) && base.some((m) => m.operation === 'Created' && m.logged)) {
-    statements.push('An attacker who deletes or modifies a subscription after use (covering tracks, or swapping the payload of an existing benign-looking consumer) leaves no Sysmon record of it under this configuration.');
+  const lostOps = OPERATIONS.filter((op) => op !== 'Created' && base.some((m) => m.profile === 'attacker' && m.operation === op && !m.logged));
+  if (lostOps.length && base.some((m) => m.profile === 'attacker' && m.operation === 'Created' && m.logged)) {
+    const what = lostOps.length === 2 ? 'deletes or modifies' : lostOps[0] === 'Deleted' ? 'deletes' : 'modifies';
+    statements.push(`An attacker who ${what} a subscription after use (covering tracks, or swapping the payload of an existing consumer) leaves no Sysmon record of the ${joinWords(lostOps.map((o) => (o === 'Deleted' ? 'deletion' : 'modification')))} under this configuration, at least for some of the attacker events above.`);
   }
   for (const m of matrix) if (m.profile === 'evasion' && !m.logged) statements.push(`Evasion: an attacker who creates ${m.label} is not logged in event ${m.eventId} (${m.because}).`);
   const evasions = matrix.filter((m) => m.profile === 'evasion');
   if (evasions.length && evasions.every((m) => m.logged)) statements.push('Values shaped to match the exclude rules are still logged under the primary reading (see the ambiguities for readings under which they are not).');
-  const verdict: SysmonAudit['verdict'] = base.every((m) => m.logged) ? 'logs-all' : base.every((m) => !m.logged) ? 'logs-nothing' : 'partial';
+  // an attacker's shaped value that is dropped makes the configuration partial, even if every base row is logged
+  const verdict: SysmonAudit['verdict'] = matrix.every((m) => m.logged) ? 'logs-all' : base.every((m) => !m.logged) ? 'logs-nothing' : 'partial';
   statements.unshift(
     verdict === 'logs-all'
       ? 'WMI events 19, 20 and 21 are logged in full for root\\subscription (subject to the blind spots below).'

@@ -85,6 +85,12 @@ export interface SysmonConfig {
   schemaVersion: string | null;
   /** WmiEvent elements, in file order. */
   wmi: WmiFilterSet[];
+  /**
+   * Every `<WmiEvent>` element Sysmon would read (under EventFiltering or one of its RuleGroups), valid or not
+   * (a bad `onmatch` is not in {@link wmi}), with its RuleGroup when that holds nothing but WmiEvent elements:
+   * what `--merge` replaces.
+   */
+  wmiElements: Array<{ start: number; end: number; line: number; group: { start: number; end: number } | null; inMixedGroup: boolean }>;
   /** Offsets of `<EventFiltering>` (null when the file has none). */
   eventFiltering: { start: number; end: number; innerStart: number; innerEnd: number; usesRuleGroups: boolean } | null;
   warnings: SysmonConfigWarning[];
@@ -167,25 +173,30 @@ export function parseSysmonConfig(text: string): SysmonConfig {
   const efs = root.children.filter((c) => c.name === 'EventFiltering');
   if (efs.length > 1) warnings.push({ line: efs[1]!.line, message: 'more than one <EventFiltering>; all are read' });
   const wmi: WmiFilterSet[] = [];
+  const wmiElements: SysmonConfig['wmiElements'] = [];
+  const valid = new Set<XmlElement>();
   for (const ef of efs) {
     for (const c of ef.children) {
       if (c.name === 'RuleGroup') {
+        const onlyWmi = c.children.every((e) => e.name === 'WmiEvent');
         for (const e of c.children) if (e.name === 'WmiEvent') {
+          valid.add(e);
+          wmiElements.push({ start: e.start, end: e.end, line: e.line, group: onlyWmi ? { start: c.start, end: c.end } : null, inMixedGroup: !onlyWmi });
           const s = readFilterSet(e, c, warnings);
           if (s) wmi.push(s);
         }
         const kinds = new Set(c.children.map((e) => e.name));
         if (kinds.has('WmiEvent') && kinds.size > 1) warnings.push({ line: c.line, message: 'this RuleGroup holds WmiEvent and other event types; Sysmon expects one event type per RuleGroup' });
       } else if (c.name === 'WmiEvent') {
+        valid.add(c);
+        wmiElements.push({ start: c.start, end: c.end, line: c.line, group: null, inMixedGroup: false });
         const s = readFilterSet(c, null, warnings);
         if (s) wmi.push(s);
       }
     }
   }
-  for (const el of walk(root)) {
-    // a WmiEvent outside EventFiltering/RuleGroup is not read by Sysmon
-    if (el.name === 'WmiEvent' && !hasValidParent(root, el)) warnings.push({ line: el.line, message: '<WmiEvent> outside <EventFiltering> or a <RuleGroup> in it is not read by Sysmon; ignored here too' });
-  }
+  // a WmiEvent anywhere else is not read by Sysmon
+  for (const el of elements(root)) if (el.name === 'WmiEvent' && !valid.has(el)) warnings.push({ line: el.line, message: '<WmiEvent> outside <EventFiltering> or a <RuleGroup> in it is not read by Sysmon; ignored here too' });
   // features newer than the declared schema
   const sv = schemaNumber(schemaVersion);
   if (sv !== null && sv < 4.22) {
@@ -203,19 +214,17 @@ export function parseSysmonConfig(text: string): SysmonConfig {
     const innerEnd = selfClosing ? ef.end : text.lastIndexOf('</', ef.end);
     eventFiltering = { start: ef.start, end: ef.end, innerStart, innerEnd, usesRuleGroups: ef.children.some((c) => c.name === 'RuleGroup') };
   }
-  return { schemaVersion, wmi, eventFiltering, warnings, root };
+  return { schemaVersion, wmi, wmiElements, eventFiltering, warnings, root };
 }
 
-function* walk(el: XmlElement): Generator<XmlElement> {
-  yield el;
-  for (const c of el.children) yield* walk(c);
-}
-
-function hasValidParent(root: XmlElement, target: XmlElement): boolean {
-  for (const ef of root.children) {
-    if (ef.name !== 'EventFiltering') continue;
-    if (ef.children.includes(target)) return true;
-    if (ef.children.some((g) => g.name === 'RuleGroup' && g.children.includes(target))) return true;
+/** Every element of the tree, without recursion. */
+function elements(root: XmlElement): XmlElement[] {
+  const out: XmlElement[] = [];
+  const todo = [root];
+  while (todo.length) {
+    const el = todo.pop()!;
+    out.push(el);
+    for (let i = el.children.length - 1; i >= 0; i--) todo.push(el.children[i]!);
   }
-  return false;
+  return out;
 }

@@ -20,14 +20,24 @@ export interface WmiEventSample {
   fields: Record<string, string>;
 }
 
-/** Fields Sysmon writes with surrounding double quotes (EventNamespace, Name, Query, Destination, Consumer, Filter). */
+/**
+ * Fields Sysmon writes in MOF form: a leading space, double quotes, backslashes and quotes escaped
+ * (` "root\\cimv2"`, ` "CommandLineEventConsumer.Name=\"Updater\""`), as in the real records of
+ * test/fixtures/exports (Sysmon 19/20/21 of EVTX-ATTACK-SAMPLES and OTRF).
+ */
 export const QUOTED_FIELDS = ['EventNamespace', 'Name', 'Query', 'Destination', 'Consumer', 'Filter'];
+
+/** A value as Sysmon logs it in a quoted field. */
+export function asLogged(v: string): string {
+  return ` "${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
 
 /** The choices the documentation does not settle. */
 export interface Reading {
   /**
-   * Rules compare against values as Sysmon logs them, with the surrounding double quotes (`"Updater"`),
-   * rather than without. Matters for `is`, `begin with`, `end with` and `image` on quoted fields.
+   * Rules compare against values as Sysmon logs them in the quoted fields (leading space, double quotes,
+   * backslashes doubled: ` "root\\cimv2"`) rather than the bare value. Matters for `is`, `begin with`,
+   * `end with` and `image`, and for any value holding a backslash or a quote.
    */
   quotedValues: boolean;
   /** `is`-family comparisons are case-sensitive (Sysmon compares case-insensitively otherwise). */
@@ -107,9 +117,9 @@ export function conditionMatches(condition: string, fieldValue: string, ruleValu
 
 /** The value of `field` as the filter engine sees it under `reading`, or null when the event has no such field. */
 export function fieldValue(e: WmiEventSample, field: string, reading: Reading): string | null {
-  const v = e.fields[field];
-  if (v === undefined) return null;
-  return reading.quotedValues && QUOTED_FIELDS.includes(field) ? `"${v}"` : v;
+  if (!Object.hasOwn(e.fields, field)) return null;
+  const v = e.fields[field]!;
+  return reading.quotedValues && QUOTED_FIELDS.includes(field) ? asLogged(v) : v;
 }
 
 function ruleMatches(r: FieldRule, e: WmiEventSample, reading: Reading): boolean {
@@ -147,7 +157,11 @@ export function setMatch(s: WmiFilterSet, e: WmiEventSample, reading: Reading): 
       const m = nodeMatch(n, e, reading);
       if (!m.length) return [];
       out.push(...m);
-    } else byField.set(n.field, [...(byField.get(n.field) ?? []), n]);
+    } else {
+      const same = byField.get(n.field);
+      if (same) same.push(n);
+      else byField.set(n.field, [n]);
+    }
   }
   for (const rules of byField.values()) {
     const m = rules.find((r) => ruleMatches(r, e, reading));

@@ -76,12 +76,13 @@ export function mergeWmiSection(text: string): MergeResult {
   if (!ef) throw new SysmonConfigError('the configuration has no <EventFiltering> element to put the WmiEvent section in', config.root.line, config.root.column);
   if (ef.end - ef.start > 0 && /\/>$/.test(text.slice(ef.start, ef.end))) throw new SysmonConfigError('<EventFiltering/> is empty and self-closing; write it as <EventFiltering></EventFiltering> first', ...lineCol(config, ef.start));
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  // spans to cut, whole lines where the element sits alone on its lines
-  const spans = config.wmi
-    .map((s) => (s.group && s.group.onlyWmi ? { start: s.group.start, end: s.group.end, line: s.line } : { start: s.start, end: s.end, line: s.line }))
+  // spans to cut (every WmiEvent Sysmon reads, valid or not; a RuleGroup holding only WmiEvent goes whole),
+  // whole lines where the element sits alone on its lines
+  const spans = config.wmiElements
+    .map((w) => ({ start: w.group ? w.group.start : w.start, end: w.group ? w.group.end : w.end, line: w.line, mixed: w.inMixedGroup }))
     .filter((s, i, all) => all.findIndex((o) => o.start === s.start) === i)
     .sort((a, b) => a.start - b.start)
-    .map((s) => ({ start: lineStart(text, s.start), end: lineEnd(text, s.end), line: s.line, tagStart: s.start }));
+    .map((s) => ({ start: lineStart(text, s.start), end: lineEnd(text, s.end), line: s.line, tagStart: s.start, mixed: s.mixed }));
   let indent = '    ';
   let insertAt: number;
   if (spans.length) {
@@ -96,7 +97,9 @@ export function mergeWmiSection(text: string): MergeResult {
     insertAt = closeLine === ef.innerEnd ? ef.innerEnd : closeLine;
     indent = child;
   }
-  const section = recommendedWmiSection({ schema: config.schemaVersion, ruleGroups: ef.usesRuleGroups || (schemaNumber(config.schemaVersion) ?? 0) >= 4.22, indent, eol });
+  // inside a RuleGroup that also holds other event types, the section is a bare WmiEvent (no RuleGroup in a RuleGroup);
+  // elsewhere it follows the file's style
+  const section = recommendedWmiSection({ schema: config.schemaVersion, ruleGroups: spans[0]?.mixed ? false : ef.usesRuleGroups, indent, eol });
   let out = '';
   let pos = 0;
   let inserted = false;
@@ -117,6 +120,12 @@ export function mergeWmiSection(text: string): MergeResult {
     pos = insertAt;
   }
   out += text.slice(pos);
+  // the result must hold exactly the recommended rule, where Sysmon reads it
   const merged = parseSysmonConfig(out);
+  const w = merged.wmi;
+  const misplaced = merged.warnings.find((x) => /WmiEvent> outside/.test(x.message));
+  if (merged.wmiElements.length !== 1 || w.length !== 1 || w[0]!.onmatch !== 'exclude' || w[0]!.rules.length !== 0 || misplaced) {
+    throw new SysmonConfigError(`the merged configuration did not come out as intended (${misplaced ? misplaced.message : `${merged.wmiElements.length} WmiEvent element(s) after merging`}); nothing written`);
+  }
   return { text: out, removed: spans.map((s) => s.line), config: merged };
 }

@@ -67,6 +67,9 @@ export function decodeEntities(s: string): string {
   });
 }
 
+/** Deepest element nesting read (a Sysmon configuration uses five or six levels). */
+export const MAX_DEPTH = 64;
+
 /** Largest configuration read (Sysmon's own limit is far below this). */
 export const MAX_CONFIG_CHARS = 16 * 1024 * 1024;
 
@@ -77,11 +80,6 @@ export const MAX_CONFIG_CHARS = 16 * 1024 * 1024;
 export function parseXml(text: string): XmlElement {
   if (text.length > MAX_CONFIG_CHARS) throw new SysmonConfigError(`the file is larger than ${MAX_CONFIG_CHARS} characters; not a Sysmon configuration`);
   const lines = new LineIndex(text);
-  const doctype = /<!DOCTYPE/i.exec(text);
-  if (doctype) {
-    const p = lines.at(doctype.index);
-    throw new SysmonConfigError('a DOCTYPE is not allowed in a Sysmon configuration (entity definitions are not read)', p.line, p.column);
-  }
   const v = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (v !== true) throw new SysmonConfigError(v.err.msg, v.err.line, v.err.col);
 
@@ -107,6 +105,8 @@ export function parseXml(text: string): XmlElement {
       if (e === -1) fail('CDATA section not closed', lt);
       if (stack.length) stack[stack.length - 1]!.text += text.slice(lt + 9, e);
       i = e + 3;
+    } else if (text.startsWith('<!', lt)) {
+      fail('a DOCTYPE or other declaration is not allowed in a Sysmon configuration (entity definitions are not read)', lt);
     } else if (text.startsWith('<?', lt)) {
       const e = text.indexOf('?>', lt + 2);
       if (e === -1) fail('processing instruction not closed', lt);
@@ -145,6 +145,7 @@ export function parseXml(text: string): XmlElement {
       const selfClosing = text.startsWith('/>', j);
       const p = lines.at(lt);
       const el: XmlElement = { name, attrs, children: [], text: '', start: lt, end: selfClosing ? j + 2 : -1, line: p.line, column: p.column };
+      if (stack.length >= MAX_DEPTH) fail(`elements nested deeper than ${MAX_DEPTH} levels; a Sysmon configuration is a few levels deep`, lt);
       if (stack.length) stack[stack.length - 1]!.children.push(el);
       else if (root) fail(`a second root element <${name}>; a configuration has one root element`, lt);
       else root = el;
@@ -157,7 +158,10 @@ export function parseXml(text: string): XmlElement {
   return root;
 }
 
-/** Text of a file as read from disk: UTF-8 (with or without BOM) or UTF-16 with a BOM. */
+/**
+ * Text of a file as read from disk: UTF-8 (with or without BOM) or UTF-16 with a BOM. Anything else (a legacy
+ * code page) is refused rather than changed silently when written back by `--merge`.
+ */
 export function decodeConfig(bytes: Buffer): { text: string; encoding: 'utf8' | 'utf8-bom' | 'utf16le' | 'utf16be' } {
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return { text: bytes.subarray(2).toString('utf16le'), encoding: 'utf16le' };
   if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
@@ -166,7 +170,11 @@ export function decodeConfig(bytes: Buffer): { text: string; encoding: 'utf8' | 
     return { text: b.toString('utf16le'), encoding: 'utf16be' };
   }
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { text: bytes.subarray(3).toString('utf8'), encoding: 'utf8-bom' };
-  return { text: bytes.toString('utf8'), encoding: 'utf8' };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf8' };
+  } catch {
+    throw new SysmonConfigError('the file is not UTF-8 (nor UTF-16 with a byte-order mark); save it as UTF-8 and try again');
+  }
 }
 
 /** The text back in the encoding it was read in (BOM included). */
