@@ -10,6 +10,7 @@ import path from 'node:path';
 import { AllowlistError, allowlistEntryFor, DEFAULT_ALLOWLIST, loadAllowlist } from '../src/analysis/allowlist.js';
 import { evaluate } from '../src/analysis/rules.js';
 import type { RuleInput } from '../src/analysis/rules.js';
+import type { SubscriptionObject } from '../src/model/types.js';
 import {
   atomicActiveScript,
   atomicCommandLine,
@@ -187,6 +188,37 @@ describe('allowlistEntryFor', () => {
     const g = wmighost();
     const gl = loadAllowlist(file(allowlistEntryFor(g)));
     assert.equal(gl.entries[0]!.consumer!.values['ScriptText'], g.consumer!.values['ScriptText']);
+  });
+
+  it('a binding that names its filter and consumer bare (Sysmon 21, WMI-Activity 5861) matches its entry', () => {
+    // Sysmon event 21 gives `Filter: BotFilter82`, `Consumer: BotConsumer23` and the consumer class beside them
+    const sysmonBinding = (f: string, c: string): SubscriptionObject => ({
+      namespace: 'ROOT\\subscription',
+      className: '__FilterToConsumerBinding',
+      name: null,
+      values: { Filter: f, Consumer: c, ConsumerClass: 'CommandLineEventConsumer' },
+    });
+    const bot = (cmd = 'c:\\Windows\\System32\\cmd.exe'): RuleInput =>
+      input({
+        status: 'deleted',
+        filter: { namespace: 'ROOT\\subscription', className: '__EventFilter', name: 'BotFilter82', values: { Query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'", EventNamespace: 'ROOT\\cimv2', Name: 'BotFilter82' } },
+        consumer: { namespace: 'ROOT\\subscription', className: 'CommandLineEventConsumer', name: 'BotConsumer23', values: { Type: 'Command Line', CommandLineTemplate: cmd, Name: 'BotConsumer23' } },
+        binding: sysmonBinding('BotFilter82', 'BotConsumer23'),
+      });
+    const yaml = allowlistEntryFor(bot());
+    const list = loadAllowlist(file(yaml));
+    assert.deepEqual(list.entries[0]!.consumer?.className, 'CommandLineEventConsumer');
+    assert.notEqual(evaluate(bot(), [list]).allowlisted, null, yaml);
+    assert.equal(evaluate(bot('c:\\Windows\\System32\\calc.exe'), [list]).allowlisted, null);
+    // a binding-only finding (the filter and consumer events rolled out of the log): names and class from the binding
+    const ghost = (): RuleInput => input({ status: 'logged-only', binding: sysmonBinding('Evil Persistence', 'Evil Persistence') });
+    const ghostYaml = allowlistEntryFor(ghost());
+    const ghostList = loadAllowlist(file(ghostYaml));
+    assert.deepEqual(ghostList.entries[0]!.filter, { Name: 'Evil Persistence' });
+    assert.deepEqual(ghostList.entries[0]!.consumer, { className: 'CommandLineEventConsumer', values: { Name: 'Evil Persistence' } });
+    assert.notEqual(evaluate(ghost(), [ghostList]).allowlisted, null, ghostYaml);
+    // the bare name is never taken for the consumer's class
+    assert.ok(!evaluate(ghost(), []).reasons.some((r) => r.id === 'consumer-custom-class'));
   });
 
   it('the entry for the real SCM trio has the values of the default allowlist entry', () => {

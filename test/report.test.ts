@@ -273,7 +273,7 @@ const csvRecords = (text: string): Record<string, string>[] => {
 };
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const ALL: ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline'];
+const ALL: ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline', 'html'];
 
 // ---------------------------------------------------------------------------------------------- tests
 
@@ -561,5 +561,5 @@ test('formatReport: pure (input untouched) and rejects an unknown format', () =>
   const before = JSON.stringify(r);
   for (const format of ALL) formatReport(r, format, { color: true, width: 70, minSeverity: 'medium' });
   assert.equal(JSON.stringify(r), before);
-  assert.throws(() => formatReport(r, 'html' as ReportFormat), /unknown report format/);
+  assert.throws(() => formatReport(r, 'pdf' as ReportFormat), /unknown report format/);
 });

@@ -189,3 +189,22 @@ test('not evidence: files are skipped with a reason in verbose mode; a missing p
   const missing = spawnSync(process.execPath, [cli, 'scan', '-q', join(repoRoot(), 'no-such-dir')], { encoding: 'utf8' });
   assert.equal(missing.status, 2);
 });
+
+test('--format html -o writes one self-contained page (the README command on the bundled sample)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-html-cli-'));
+  try {
+    const out = join(dir, 'x.html');
+    const r = spawnSync(process.execPath, [cli, 'scan', '-q', '--format', 'html', '-o', out, join(repoRoot(), 'test/fixtures/evtx')], { encoding: 'utf8' });
+    assert.equal(r.status, 1, 'the sample holds a high finding');
+    assert.equal(r.stdout, '');
+    const html = readFileSync(out, 'utf8');
+    assert.ok(html.startsWith('<!DOCTYPE html>\n'), html.slice(0, 40));
+    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;sha256-/);
+    assert.match(html, /BotConsumer23/);
+    assert.ok(Buffer.byteLength(html) < 1_000_000);
+    const help = spawnSync(process.execPath, [cli, 'scan', '--help'], { encoding: 'utf8' });
+    assert.match(help.stdout.replace(/\s+/g, ' '), /choices: "table", "json", "jsonl", "csv", "timeline", "html"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -38,7 +38,7 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'ya
 import type { Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
 import type { SubscriptionObject } from '../model/types.js';
 import { sidText } from './decode.js';
-import { consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, nsKey, parseRef, partNames } from './known-good.js';
+import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, nsKey, partNames } from './known-good.js';
 import type { RuleInput } from './rules.js';
 
 export type AllowValue = string | number | boolean | null;
@@ -300,14 +300,14 @@ export function entryMatches(entry: AllowEntry, input: RuleInput): boolean {
     if (!propsEqual([...consumerKeyProperties(cls, actual), ...Object.keys(entry.consumer.values)], entry.consumer.values, actual)) return false;
   }
   if (binding) {
-    const f = parseRef(getProp(binding.values, 'Filter'));
-    const c = parseRef(getProp(binding.values, 'Consumer'));
+    const f = bindingTarget(binding, 'Filter');
+    const c = bindingTarget(binding, 'Consumer');
     if (!f && !c && !filter && !consumer) return false;
     if (f) {
       if (!entry.filter || canonical('Name', f.name) !== canonical('Name', getProp(entry.filter, 'Name'))) return false;
     }
     if (c) {
-      if (!entry.consumer || c.className.toLowerCase() !== entry.consumer.className.toLowerCase()) return false;
+      if (!entry.consumer || (c.className !== null && c.className.toLowerCase() !== entry.consumer.className.toLowerCase())) return false;
       if (canonical('Name', c.name) !== canonical('Name', getProp(entry.consumer.values, 'Name'))) return false;
     }
   }
@@ -356,20 +356,20 @@ export function allowlistEntryFor(input: RuleInput): string {
     note: `marked known-good on host ${input.host}`,
   };
   if (input.namespace) entry['namespace'] = input.namespace;
-  const fref = parseRef(input.binding ? getProp(input.binding.values, 'Filter') : undefined);
+  const fref = bindingTarget(input.binding, 'Filter');
   if (input.filter) {
     const f = keyValues(FILTER_KEY_PROPERTIES, objValues(input.filter));
     if (!f['Name'] && names.filter) f['Name'] = names.filter;
     entry['filter'] = { Name: f['Name'], ...f };
   } else if (fref?.name) entry['filter'] = { Name: fref.name };
   const cls = consumerClassOf(input.consumer, input.binding, input.consumerChain);
-  const cref = parseRef(input.binding ? getProp(input.binding.values, 'Consumer') : undefined);
+  const cref = bindingTarget(input.binding, 'Consumer');
   if (input.consumer && cls) {
     const actual = objValues(input.consumer);
     const c = keyValues(consumerKeyProperties(cls, actual), actual);
     if (!c['Name'] && names.consumer) c['Name'] = names.consumer;
     entry['consumer'] = { class: cls, Name: c['Name'], ...c };
-  } else if (cref?.name) entry['consumer'] = { class: cref.className, Name: cref.name };
+  } else if (cref?.name && cref.className) entry['consumer'] = { class: cref.className, Name: cref.name };
   const doc = new Document([entry]);
   return doc.toString({ lineWidth: 0, minContentWidth: 0 });
 }

@@ -118,12 +118,34 @@ export function parseRef(ref: unknown): { className: string; name: string | null
   return { className: m[1]!, name: raw !== undefined ? raw.replace(/\\(.)/g, '$1') : null };
 }
 
-/** The consumer's class: as known, else from the binding's reference, else from the properties it has. */
+/**
+ * What a binding points at. Repository, collector and Velociraptor bindings hold object paths
+ * (`Filter: __EventFilter.Name="x"`, usually with `FilterName`, `ConsumerName` and `ConsumerClass` beside
+ * them); Sysmon 21 and WMI-Activity 5861 hold bare names (`Filter: x`, `Consumer: y`) with `ConsumerClass`
+ * beside them. A bare name is a name, never a class.
+ */
+export function bindingTarget(binding: SubscriptionObject | null | undefined, part: 'Filter' | 'Consumer'): { className: string | null; name: string | null } | null {
+  if (!binding) return null;
+  const get = (key: string): unknown => {
+    if (key in binding.values) return binding.values[key];
+    const k = Object.keys(binding.values).find((x) => x.toLowerCase() === key.toLowerCase());
+    return k === undefined ? undefined : binding.values[k];
+  };
+  const raw = get(part);
+  const ref = parseRef(raw);
+  const path = ref && ref.name !== null ? ref : null;
+  const bare = !path && typeof raw === 'string' && raw.trim() !== '' ? raw : null;
+  const name = strOf(get(`${part}Name`)) ?? path?.name ?? bare;
+  const className = (part === 'Consumer' ? strOf(get('ConsumerClass')) : null) ?? path?.className ?? null;
+  return name === null && className === null ? null : { className, name };
+}
+
+/** The consumer's class: as known, else from the binding, else from the properties it has. */
 export function consumerClassOf(consumer: SubscriptionObject | null, binding: SubscriptionObject | null, chain?: string[]): string | null {
   if (consumer?.className) return consumer.className;
   if (chain && chain.length > 0) return chain[chain.length - 1]!;
-  const ref = parseRef(binding?.values['Consumer']);
-  if (ref) return ref.className;
+  const ref = bindingTarget(binding, 'Consumer');
+  if (ref?.className) return ref.className;
   const v = consumer?.values ?? {};
   if (v['CommandLineTemplate'] || v['ExecutablePath']) return 'CommandLineEventConsumer';
   if (v['ScriptText'] || v['ScriptFileName']) return 'ActiveScriptEventConsumer';
@@ -146,8 +168,8 @@ export function consumerKeyProperties(cls: string, values: Record<string, unknow
 
 /** The filter's and consumer's names (from the objects, else from the binding). */
 export function partNames(filter: SubscriptionObject | null, consumer: SubscriptionObject | null, binding: SubscriptionObject | null): { filter: string | null; consumer: string | null } {
-  const fname = filter?.name ?? strOf(filter?.values['Name']) ?? parseRef(binding?.values['Filter'])?.name ?? null;
-  const cname = consumer?.name ?? strOf(consumer?.values['Name']) ?? parseRef(binding?.values['Consumer'])?.name ?? null;
+  const fname = filter?.name ?? strOf(filter?.values['Name']) ?? bindingTarget(binding, 'Filter')?.name ?? null;
+  const cname = consumer?.name ?? strOf(consumer?.values['Name']) ?? bindingTarget(binding, 'Consumer')?.name ?? null;
   return { filter: fname, consumer: cname };
 }
 

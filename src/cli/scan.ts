@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { scan, SEVERITY_ORDER } from '../scan.js';
-import { formatReport } from '../report/index.js';
+import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 
@@ -33,7 +33,7 @@ export function addScanCommand(program: Command, version: string): void {
       'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents; with several hosts, each subscription is stacked across the fleet',
     )
     .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, a folder of many host collections)')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices(['table', 'json', 'jsonl', 'csv', 'timeline']))
+    .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
     .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))

@@ -9,15 +9,18 @@
  * - `jsonl`: one Finding per line, compact; each line is valid against `#/$defs/Finding` of the schema.
  * - `csv`: one row per finding (RFC 4180, CRLF), formula injection neutralised; see `csv.ts`.
  * - `timeline`: Timesketch JSON lines, one per timed observation; see `timeline.ts`.
+ * - `html`: one self-contained page (summary, findings with filters and details, SVG timeline, namespace
+ *   trees, known-good triage that writes allowlist YAML), no network, strict CSP; see `html.ts`.
  */
 import type { ScanResult, Severity } from '../model/types.js';
 import { formatCsv } from './csv.js';
+import { formatHtml } from './html.js';
 import { formatTable } from './table.js';
 import { jsonSafe, selectFindings } from './text.js';
 import { formatTimeline } from './timeline.js';
 
-export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline'];
+export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline' | 'html';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline', 'html'];
 
 export interface ReportOptions {
   /** Keep findings at or above this severity (every format). */
@@ -53,6 +56,8 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
       return formatCsv(result, opts);
     case 'timeline':
       return formatTimeline(result, opts);
+    case 'html':
+      return formatHtml(result, opts);
     default:
       throw new RangeError(`unknown report format: ${String(format as unknown)} (expected one of ${REPORT_FORMATS.join(', ')})`);
   }
@@ -60,6 +65,8 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
 
 export { formatCsv, csvField, csvSafe, CSV_COLUMNS } from './csv.js';
 export { formatTable } from './table.js';
+export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escapeHtml, scriptSafeJson } from './html.js';
+export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
 export { escapeText, selectFindings, severityRank, SEVERITIES } from './text.js';

@@ -1,0 +1,141 @@
+/**
+ * The HTML report: one self-contained file a responder opens from disk (file://) on an isolated analysis
+ * machine. No network, no external fonts, scripts or images: the styles and the script are inline and pinned
+ * by hash in a strict Content-Security-Policy, and the scan's data travels inside the page as JSON.
+ *
+ * Every string from evidence is attacker-controlled. The defences, in order:
+ * - the data is a JSON island `<script type="application/json" id="data">` in which `<`, `>`, `&`, U+2028 and
+ *   U+2029 (and the controls `jsonSafe` escapes) are written as `\uXXXX`, so no `</script>` or `<!--` from
+ *   evidence can end or bend it; the browser never executes a JSON script;
+ * - the page script builds every node with `createElement` / `createElementNS` / `textContent` and sets only
+ *   fixed attribute names; it never uses `innerHTML`, `eval` or `new Function`, and links (ATT&CK only) are
+ *   built from technique ids that match `^T\d{4}(\.\d{3})?$`;
+ * - the little text rendered here, on the server side, is HTML-escaped;
+ * - CSP: `default-src 'none'`, the script and the style allowed by their SHA-256 only, `base-uri 'none'`,
+ *   `form-action 'none'`, no `connect-src` (nothing may be fetched).
+ *
+ * `formatHtml` is pure: the same result gives the same bytes. The report id (a hash of the scan's identity)
+ * keys the triage marks the page keeps in local storage (`wmiscope:<reportId>`).
+ */
+import { createHash } from 'node:crypto';
+import type { Finding, ScanResult, Severity } from '../model/types.js';
+import { allowPlan } from './html/allow.js';
+import type { AllowPlan } from './html/allow.js';
+import { CLIENT_SCRIPT } from './html/client.js';
+import { STYLE } from './html/style.js';
+import { jsonSafe, selectFindings, SEVERITIES } from './text.js';
+
+export interface HtmlOptions {
+  /** Keep findings at or above this severity. */
+  minSeverity?: Severity;
+}
+
+/** What the page script reads from the JSON island. */
+export interface HtmlData {
+  format: 'wmiscope-html-report';
+  /** Hash of the scan's identity: tool version, scan time, hosts, evidence and finding ids. */
+  reportId: string;
+  tool: ScanResult['tool'];
+  scannedAt: string;
+  hosts: string[];
+  evidence: ScanResult['evidence'];
+  notes: ScanResult['notes'];
+  /** Selected (minSeverity) and ranked like every other format. */
+  findings: Finding[];
+  /** The exact allowlist entry the page writes for each finding (same order as `findings`). */
+  allow: AllowPlan[];
+  fleet: ScanResult['fleet'] | null;
+  minSeverity: Severity | null;
+  /** Findings below minSeverity, not in the page. */
+  hidden: number;
+  severities: readonly Severity[];
+}
+
+/** Text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * JSON that can sit inside a `<script>` element: everything HTML or a JavaScript parser could read as markup or
+ * a line end is a `\uXXXX` escape (only possible inside string literals, so the JSON is unchanged in value).
+ */
+export function scriptSafeJson(value: unknown): string {
+  return jsonSafe(JSON.stringify(value)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `'sha256-…'` of a text, as CSP wants it. */
+export function cspHash(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+/** Stable id of a scan result: the same scan gives the same id, so triage marks come back on reload. */
+export function reportIdOf(result: ScanResult): string {
+  const identity = {
+    tool: result.tool,
+    scannedAt: result.scannedAt,
+    hosts: result.hosts,
+    evidence: result.evidence.map((e) => [e.file, e.kind, e.host, e.records, e.first, e.last]),
+    findings: result.findings.map((f) => f.id),
+  };
+  return createHash('sha256').update(JSON.stringify(identity), 'utf8').digest('hex').slice(0, 16);
+}
+
+export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
+  const findings = selectFindings(result, opts.minSeverity);
+  return {
+    format: 'wmiscope-html-report',
+    reportId: reportIdOf(result),
+    tool: result.tool,
+    scannedAt: result.scannedAt,
+    hosts: result.hosts,
+    evidence: result.evidence,
+    notes: result.notes,
+    findings,
+    allow: findings.map(allowPlan),
+    fleet: result.fleet ?? null,
+    minSeverity: opts.minSeverity ?? null,
+    hidden: result.findings.length - findings.length,
+    severities: SEVERITIES,
+  };
+}
+
+/** The Content-Security-Policy of the page (meta tag value). */
+export function contentSecurityPolicy(script: string, style: string): string {
+  return [`default-src 'none'`, `script-src ${cspHash(script)}`, `style-src ${cspHash(style)}`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+}
+
+/** One self-contained HTML page for the scan result; see the module comment. */
+export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
+  const data = htmlData(result, opts);
+  // the inline script and style are our own constants; they must not be able to end their own element
+  if (/<\/script/i.test(CLIENT_SCRIPT) || /<!--/.test(CLIENT_SCRIPT)) throw new Error('html report: the page script contains </script or <!--');
+  if (/<\/style/i.test(STYLE)) throw new Error('html report: the page style contains </style');
+  const counts = SEVERITIES.map((s) => [s, data.findings.filter((f) => f.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  const title = `wmiscope report: ${data.findings.length} finding${data.findings.length === 1 ? '' : 's'}${counts ? ` (${counts})` : ''}, ${data.hosts.length} host${data.hosts.length === 1 ? '' : 's'}`;
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(CLIENT_SCRIPT, STYLE))}">`,
+    '<meta name="referrer" content="no-referrer">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta name="generator" content="${escapeHtml(`${result.tool.name} ${result.tool.version}`)}">`,
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    `<body data-report-id="${escapeHtml(data.reportId)}">`,
+    '<noscript><p class="noscript">This report is drawn by the script inside this file (no network is used). With scripts disabled, the scan data can still be read as JSON in the <code>script id="data"</code> element of the page source, or produced with <code>wmiscope scan --format json</code>.</p></noscript>',
+    `<header id="top"><h1>wmiscope report</h1><p class="meta">${escapeHtml(`${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · report ${data.reportId}`)}</p></header>`,
+    '<main id="app"></main>',
+    `<script type="application/json" id="data">${scriptSafeJson(data)}</script>`,
+    `<script>${CLIENT_SCRIPT}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,326 @@
+/**
+ * The HTML report in a real browser: Debian's `chromium` (found on PATH) driven by playwright-core, opening
+ * report files from disk (file://) the way a responder does. It checks what the analyst sees and does (the
+ * findings, one finding opened, filters, sorting, the timeline and namespace trees, marking known-good, the
+ * YAML the page writes and that the scanner then accepts, marks surviving a reload), that the page logs no
+ * error and makes no request but for itself, and that hostile evidence is shown as text and never runs.
+ *
+ * Skips with a message when no chromium binary is on PATH (`apt-get install chromium`; .ci/run installs it).
+ * Screenshots go to test-artifacts/ (git-ignored).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { Finding, ScanResult } from '../src/model/types.js';
+import { formatHtml, reportIdOf } from '../src/report/html.js';
+import { parseAllowlist } from '../src/analysis/allowlist.js';
+import { evaluate } from '../src/analysis/rules.js';
+import { scan } from '../src/scan.js';
+import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
+import { repoRoot } from './support/samples.js';
+
+/** The Debian chromium binary on PATH, or null. */
+function findChromium(): string | null {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      const p = join(dir, name);
+      try {
+        accessSync(p, constants.X_OK);
+        return p;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
+
+const CHROMIUM = findChromium();
+const skip = CHROMIUM ? false : 'no chromium binary on PATH: install Debian\'s chromium (apt-get install chromium) to run the browser tests of the HTML report';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const cli = join(repoRoot(), 'dist/src/cli/main.js');
+const ARTIFACTS = join(repoRoot(), 'test-artifacts');
+const SAMPLE = join(repoRoot(), 'test/fixtures/evtx');
+const ALL_FIXTURES = join(repoRoot(), 'test/fixtures');
+const TIMELINE_ACTIONS = ['created', 'modified', 'deleted'];
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+interface Watched {
+  page: Page;
+  url: string;
+  errors: string[];
+  requests: string[];
+  dialogs: string[];
+}
+
+describe('HTML report in Chromium', { skip }, () => {
+  let ctx: BrowserContext;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wmiscope-html-'));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM!, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
+  });
+  after(async () => {
+    await ctx?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Write the report and open it from disk, recording console errors, requests and dialogs. */
+  async function open(result: ScanResult, name: string): Promise<Watched> {
+    const file = join(dir, name);
+    writeFileSync(file, formatHtml(result));
+    const page = await ctx.newPage();
+    const w: Watched = { page, url: pathToFileURL(file).href, errors: [], requests: [], dialogs: [] };
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') w.errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => w.errors.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => w.requests.push(r.url()));
+    page.on('dialog', (d) => {
+      w.dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(w.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    return w;
+  }
+
+  function clean(w: Watched): void {
+    assert.deepEqual(w.errors, [], 'no console errors (CSP violations are console errors too)');
+    assert.deepEqual(w.requests.filter((u) => u !== w.url), [], 'no request but the page itself');
+    assert.deepEqual(w.dialogs, [], 'no dialog');
+  }
+
+  const rows = (p: Page): Promise<number> => p.locator('#findings-table tbody tr').count();
+
+  it('sample scan: findings, one opened, filters, known-good YAML the scanner accepts, marks survive a reload', async () => {
+    const result = await scan([SAMPLE], { threads: 1 });
+    const w = await open(result, 'sample.html');
+    const p = w.page;
+    assert.ok(result.findings.length >= 1);
+    assert.equal(await rows(p), result.findings.length);
+    assert.equal(await p.textContent('#card-findings .big'), String(result.findings.length));
+    assert.equal(await p.textContent('#card-hosts .big'), String(result.hosts.length));
+    assert.equal(await p.locator('#evidence-table tbody tr').count(), result.evidence.length);
+    const bot = result.findings.findIndex((f) => f.consumer?.name === 'BotConsumer23');
+    const f = result.findings[bot]!;
+    assert.match((await p.textContent('#findings-table tbody tr:first-child'))!, /BotConsumer23 \[CommandLineEventConsumer\]/);
+
+    // open the finding: payload, query, observations, reasons with ATT&CK links, coverage
+    await p.click('#findings-table tbody tr:first-child td:nth-child(3)');
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="CommandLineTemplate"] code'), 'c:\\Windows\\System32\\cmd.exe');
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="Query"] code'), f.filter!.values['Query']);
+    assert.equal(await p.locator('#detail table.observations tbody tr').count(), f.observations.length);
+    assert.equal(await p.locator('#detail table.reasons tbody tr').count(), f.reasons.length);
+    const link = p.locator('#detail a.attack', { hasText: 'T1546.003' }).first();
+    assert.equal(await link.getAttribute('href'), 'https://attack.mitre.org/techniques/T1546/003/');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    assert.match((await p.textContent('#detail-coverage'))!, /Seen by.*Sysmon.*Missed by.*WMI repository: no repository supplied/s);
+    // the timeline has one marker per timed created/modified/deleted observation
+    const events = f.observations.filter((o) => TIMELINE_ACTIONS.includes(o.action) && o.time !== null && ISO.test(o.time)).length;
+    assert.equal(await p.locator('svg.timeline .ev').count(), events);
+    assert.match((await p.textContent('svg.timeline .ev-deleted title'))!, /sysmon \w+ deleted by IEWIN7\\IEUser/);
+    assert.equal(await p.locator('#namespaces .ns-custom').count(), 0, 'ROOT\\subscription is not custom');
+
+    // filters
+    await p.selectOption('#filter-severity', { label: f.severity });
+    assert.equal(await rows(p), result.findings.filter((x) => x.severity === f.severity).length);
+    await p.selectOption('#filter-host', { label: 'IEWIN7' });
+    assert.equal(await rows(p), result.findings.filter((x) => x.severity === f.severity && x.host === 'IEWIN7').length);
+    await p.fill('#filter-q', 'no-such-thing-anywhere');
+    assert.equal(await rows(p), 0);
+    assert.match((await p.textContent('#findings-count'))!, /^0 of \d+ findings? shown/);
+    await p.fill('#filter-q', 'cmd.exe botfilter82');
+    assert.equal(await rows(p), 1);
+    await p.click('#filter-reset');
+    assert.equal(await rows(p), result.findings.length);
+    await p.selectOption('#filter-triage', 'marked');
+    assert.equal(await rows(p), 0);
+    await p.selectOption('#filter-triage', '');
+
+    // mark known-good: the page writes an allowlist that our loader reads and our scanner applies
+    assert.equal(await p.inputValue('#triage-yaml'), '');
+    await p.locator('#findings-table tbody tr').nth(bot).locator('input.mark').check();
+    const yaml = await p.inputValue('#triage-yaml');
+    assert.match(yaml, /^# wmiscope allowlist: 1 entry marked known-good/);
+    const list = parseAllowlist(yaml, 'known-good.yaml');
+    const id = reportIdOf(result);
+    assert.equal(list.name, `known-good-${id}`);
+    assert.equal(list.entries.length, 1);
+    assert.deepEqual(list.entries[0], {
+      id: 'BotFilter82 -> BotConsumer23',
+      note: `marked known-good in wmiscope HTML report ${id} on host IEWIN7`,
+      namespace: 'ROOT\\subscription',
+      filter: { Name: 'BotFilter82', Query: f.filter!.values['Query'], EventNamespace: 'ROOT\\cimv2' },
+      consumer: { className: 'CommandLineEventConsumer', values: { Name: 'BotConsumer23', CommandLineTemplate: 'c:\\Windows\\System32\\cmd.exe' } },
+    });
+    assert.equal(await p.inputValue('#detail-yaml'), yaml, 'the finding shows the same entry');
+    const allowFile = join(dir, 'known-good.yaml');
+    writeFileSync(allowFile, yaml);
+    const r = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'json', '-a', allowFile, SAMPLE], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `exit 0: the only high finding is now allow-listed\n${r.stderr}`);
+    const rescanned = (JSON.parse(r.stdout) as ScanResult).findings.find((x) => x.consumer?.name === 'BotConsumer23')!;
+    assert.deepEqual(rescanned.allowlisted, { by: `known-good-${id}`, entry: 'BotFilter82 -> BotConsumer23' });
+    assert.equal(rescanned.severity, 'info');
+
+    // the mark survives a reload (local storage keyed by the report id)
+    await p.selectOption('#filter-triage', 'marked');
+    assert.equal(await rows(p), 1);
+    await p.reload();
+    await p.waitForSelector('body[data-ready="true"]');
+    assert.equal(await p.locator('#findings-table tbody tr').nth(bot).locator('input.mark').isChecked(), true);
+    assert.equal(await p.inputValue('#triage-yaml'), yaml);
+    assert.equal(await p.evaluate(`JSON.parse(localStorage.getItem('wmiscope:${id}')).known.length`), 1);
+    assert.match((await p.textContent('#storage-note'))!, new RegExp(`key wmiscope:${id}`));
+    await p.click('#findings-table tbody tr:first-child td:nth-child(3)');
+    await p.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    clean(w);
+    await p.close();
+  });
+
+  it('all fixtures (13 hosts): every filter, sorting, timeline, namespace trees, stacking; every mark allow-lists its finding', async () => {
+    const result = await scan([ALL_FIXTURES], { threads: 1 });
+    const F = result.findings;
+    assert.ok(F.length >= 8 && result.fleet, 'a multi-host scan');
+    const w = await open(result, 'fixtures.html');
+    const p = w.page;
+    assert.equal(await rows(p), F.length);
+    const count = async (sel: string, label: string, want: (f: Finding) => boolean): Promise<void> => {
+      await p.click('#filter-reset');
+      await p.selectOption(sel, { label });
+      assert.equal(await rows(p), F.filter(want).length, `${sel} = ${label}`);
+      assert.ok(F.filter(want).length > 0);
+    };
+    await count('#filter-severity', 'critical', (f) => f.severity === 'critical');
+    await count('#filter-severity', 'info', (f) => f.severity === 'info');
+    await count('#filter-host', 'IEWIN7', (f) => f.host === 'IEWIN7');
+    await count('#filter-namespace', 'ROOT\\cimv2\\totallylegit', (f) => f.namespace === 'ROOT\\cimv2\\totallylegit');
+    await count('#filter-status', 'logged-only', (f) => f.status === 'logged-only');
+    await count('#filter-source', 'velociraptor', (f) => f.observations.some((o) => o.source === 'velociraptor'));
+    await p.selectOption('#filter-severity', { label: 'critical' });
+    assert.equal(await rows(p), F.filter((f) => f.severity === 'critical' && f.observations.some((o) => o.source === 'velociraptor')).length, 'filters combine');
+    await p.selectOption('#filter-triage', 'allowlisted');
+    assert.equal(await rows(p), 0);
+    await p.click('#filter-reset');
+    await p.selectOption('#filter-triage', 'allowlisted');
+    assert.equal(await rows(p), F.filter((f) => f.allowlisted).length);
+    await p.click('#filter-reset');
+
+    // sorting by score: descending first, then ascending
+    const scores = async (): Promise<number[]> => (await p.locator('#findings-table tbody tr td:nth-child(3)').allTextContents()).map(Number);
+    await p.click('#findings-table th[data-prop="score"]');
+    assert.deepEqual(await scores(), F.map((f) => f.score).sort((a, b) => b - a));
+    assert.equal(await p.getAttribute('#findings-table th[data-prop="score"]', 'aria-sort'), 'descending');
+    await p.click('#findings-table th[data-prop="score"]');
+    assert.deepEqual(await scores(), F.map((f) => f.score).sort((a, b) => a - b));
+    await p.click('#findings-table th[data-prop="host"]');
+    const hosts = await p.locator('#findings-table tbody tr td:nth-child(4)').allTextContents();
+    assert.deepEqual(hosts, [...hosts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+
+    // timeline: lanes per host, one marker per timed created/modified/deleted observation
+    const timed = F.flatMap((f) => f.observations.filter((o) => TIMELINE_ACTIONS.includes(o.action) && o.time !== null && ISO.test(o.time)));
+    assert.equal(await p.locator('svg.timeline .ev').count(), timed.length);
+    for (const a of TIMELINE_ACTIONS) assert.equal(await p.locator(`svg.timeline .ev-${a}`).count(), timed.filter((o) => o.action === a).length, a);
+    await p.selectOption('#filter-host', { label: 'IEWIN7' });
+    assert.equal(await p.locator('svg.timeline .ev').count(), F.filter((f) => f.host === 'IEWIN7').flatMap((f) => f.observations.filter((o) => timed.includes(o))).length);
+    await p.click('#filter-reset');
+
+    // namespace trees: the custom namespace stands out; clicking it filters the findings
+    assert.equal(await p.locator('#namespaces .host-tree').count(), new Set(F.map((f) => f.host)).size);
+    assert.deepEqual(await p.locator('#namespaces .ns-custom').allTextContents(), ['totallylegit']);
+    await p.click('#namespaces .ns-custom + button.ns-count');
+    assert.equal(await rows(p), 1);
+    assert.match((await p.textContent('#findings-table tbody tr'))!, /ROOT\\cimv2\\totallylegit\s*custom/);
+    await p.click('#filter-reset');
+
+    // stacking
+    assert.equal(await p.locator('#stacks-table tbody tr').count(), result.fleet!.stacks.length);
+    const scm = F.findIndex((f) => f.consumer?.name === 'SCM Event Log Consumer');
+    await p.click(`#findings-table tbody tr[data-i="${scm}"]`);
+    assert.match((await p.textContent('#detail-stack'))!, new RegExp(`on ${F[scm]!.stack!.hosts} of ${result.fleet!.hosts} hosts`));
+
+    // mark every finding known-good: the YAML allow-lists each of them in a new scan
+    const unmarked = F.map((f, i) => [f, i] as const).filter(([f]) => !f.allowlisted);
+    for (const [, i] of unmarked) await p.locator(`#findings-table tbody tr[data-i="${i}"] input.mark`).check();
+    const yaml = await p.inputValue('#triage-yaml');
+    const list = parseAllowlist(yaml, 'fleet.yaml');
+    assert.ok(list.entries.length >= 1 && list.entries.length <= unmarked.length);
+    for (const [f] of unmarked) assert.notEqual(evaluate(ruleInputOf(f), [list]).allowlisted, null, `${f.host} ${f.consumer?.name}: ${yaml}`);
+    const allowFile = join(dir, 'fleet.yaml');
+    writeFileSync(allowFile, yaml);
+    const r = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'json', '-a', allowFile, ALL_FIXTURES], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr);
+    const again = JSON.parse(r.stdout) as ScanResult;
+    assert.deepEqual(again.findings.filter((f) => !f.allowlisted).map((f) => `${f.host} ${f.consumer?.name}`), []);
+    clean(w);
+    await p.close();
+  });
+
+  it('hostile evidence: every string is shown as text, nothing executes, YAML quoting round-trips exactly', async () => {
+    const result = hostileResult();
+    const w = await open(result, 'hostile.html');
+    const p = w.page;
+    const pwned = async (): Promise<unknown> => p.evaluate('window.__pwned');
+    assert.equal(await pwned(), undefined);
+    assert.equal(await rows(p), result.findings.length);
+    // no element the evidence could have made: no img, no iframe, one svg (the timeline), our two scripts
+    assert.equal(await p.evaluate("document.querySelectorAll('img, iframe, object, embed, b, base, link, meta[http-equiv=refresh]').length"), 0);
+    assert.equal(await p.evaluate("document.querySelectorAll('svg').length"), 1);
+    assert.equal(await p.evaluate("document.scripts.length"), 2);
+    assert.equal(await p.evaluate("Array.from(document.querySelectorAll('*')).filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value) && a.name !== 'title' && a.name !== 'aria-label')).length"), 0);
+    const hrefs = (await p.evaluate("Array.from(document.querySelectorAll('[href]')).map((a) => a.getAttribute('href'))")) as string[];
+    for (const h of hrefs) assert.match(h, /^(#[a-z]+|https:\/\/attack\.mitre\.org\/techniques\/T\d{4}(\/\d{3})?\/)$/);
+    // the strings are there, literally, as text
+    const text = (await p.evaluate('document.body.textContent')) as string;
+    for (const s of [HOSTILE.img, HOSTILE.script, HOSTILE.svg, HOSTILE.comment, HOSTILE.template]) assert.ok(text.includes(s), s);
+    assert.ok(text.includes('line\\u2028sep\\u2029para'), 'separators shown as visible escapes');
+    assert.ok(!/[\u2028\u2029\u202e\u0000]/.test(text), 'no raw separator, bidi override or NUL in the page text');
+    assert.equal(await p.textContent('#hosts-table tbody tr:first-child td:first-child'), `WKS-01${HOSTILE.img}`);
+
+    // one finding: the payloads as code, exactly (controls made visible), ATT&CK links only for valid ids
+    await p.click('#findings-table tbody tr[data-i="0"] td:nth-child(4)');
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="CommandLineTemplate"] code'), COMMAND.replace('\u202e', '\\u202e').replace('\u0000', '\\x00'));
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="Query"] code'), QUERY);
+    assert.deepEqual(await p.locator('#detail a.attack').allTextContents(), ['T1546.003', 'T1059']);
+    assert.ok((await p.textContent('#detail table.reasons'))!.includes(`T1546.003"><img src=x onerror=window.__pwned=1>`));
+    assert.equal(await p.locator('#detail table.observations tbody tr').count(), 5);
+    await p.click('#findings-table tbody tr[data-i="2"] td:nth-child(4)');
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="ScriptText"] code'), SCRIPT.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+    await p.hover('svg.timeline .ev-created');
+    await p.click('#findings-table tbody tr[data-i="3"] td:nth-child(4)');
+    assert.match((await p.textContent('#detail-allow-problem'))!, /No exact allowlist entry can be written/);
+    await p.fill('#filter-q', 'invoice');
+    assert.equal(await rows(p), 2);
+    await p.click('#filter-reset');
+
+    // known-good YAML: both hosts' identical subscription is one entry; every value survives the quoting
+    for (const i of [0, 1, 2, 3]) await p.locator(`#findings-table tbody tr[data-i="${i}"] input.mark`).check();
+    const yaml = await p.inputValue('#triage-yaml');
+    assert.doesNotMatch(yaml, /[\u0000-\u0009\u000b-\u001f\u2028\u2029\u202e]/, 'controls and separators escaped');
+    const list = parseAllowlist(yaml, 'hostile.yaml');
+    assert.equal(list.entries.length, 2, yaml);
+    const [cmd, vbs] = list.entries;
+    assert.equal(cmd!.id, `${FILTER_NAME} -> ${CONSUMER_NAME}`);
+    assert.equal(cmd!.note, `marked known-good in wmiscope HTML report ${reportIdOf(result)} on hosts ${result.hosts.join(', ')}`);
+    assert.deepEqual(cmd!.filter, { Name: FILTER_NAME, Query: QUERY, QueryLanguage: 'WQL', EventNamespace: 'root\\cimv2' });
+    assert.deepEqual(cmd!.consumer, { className: 'CommandLineEventConsumer', values: { Name: CONSUMER_NAME, CommandLineTemplate: COMMAND, WorkingDirectory: HOSTILE.comment } });
+    assert.equal(vbs!.namespace, result.findings[2]!.namespace);
+    assert.equal(vbs!.consumer!.values['ScriptText'], SCRIPT);
+    for (const f of result.findings.slice(0, 3)) assert.notEqual(evaluate(ruleInputOf(f), [list]).allowlisted, null, f.id);
+    await p.reload();
+    await p.waitForSelector('body[data-ready="true"]');
+    assert.equal(await p.inputValue('#triage-yaml'), yaml);
+    assert.equal(await pwned(), undefined);
+    await p.screenshot({ path: join(ARTIFACTS, 'report-hostile.png'), fullPage: true });
+    clean(w);
+    await p.close();
+  });
+});

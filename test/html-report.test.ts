@@ -1,0 +1,186 @@
+/**
+ * The HTML report as text (no browser): the Content-Security-Policy and its hashes, the JSON island that
+ * carries the data (it parses back to exactly the selected findings), hostile evidence never appearing as
+ * markup, the page script's own hygiene, the known-good entry plans against the analysis' allowlistEntryFor,
+ * and the size of the bundled sample's report. The page itself is exercised in Chromium by
+ * test/html-browser.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import vm from 'node:vm';
+import type { Finding, ScanResult } from '../src/model/types.js';
+import { formatReport, REPORT_FORMATS } from '../src/report/index.js';
+import { formatHtml, htmlData, reportIdOf, scriptSafeJson } from '../src/report/html.js';
+import type { HtmlData } from '../src/report/html.js';
+import { allowPlan, CONSUMER_BOOKKEEPING_KEYS, CONSUMER_KEYS, FILTER_KEYS } from '../src/report/html/allow.js';
+import type { AllowPlan } from '../src/report/html/allow.js';
+import { CLIENT_SCRIPT } from '../src/report/html/client.js';
+import { STYLE } from '../src/report/html/style.js';
+import { selectFindings } from '../src/report/text.js';
+import { CONSUMER_BOOKKEEPING, CONSUMER_KEY_PROPERTIES, FILTER_KEY_PROPERTIES } from '../src/analysis/known-good.js';
+import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
+import type { AllowEntry } from '../src/analysis/allowlist.js';
+import type { RuleInput } from '../src/analysis/rules.js';
+import { scan } from '../src/scan.js';
+import { atomicActiveScript, atomicCommandLine, binding, botnet, consumer, input, metasploit, poshspy, scm, totallyLegitCustomClass, totallyLegitScript, wannamine, wmighost } from './support/rule-fixtures.js';
+import { hostileResult, HOSTILE } from './support/html-fixtures.js';
+import { repoRoot } from './support/samples.js';
+
+const SAMPLE = join(repoRoot(), 'test/fixtures/evtx');
+
+function parts(html: string): { csp: string; script: string; style: string; json: string; outside: string; markup: string } {
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? '';
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+  const json = /<script type="application\/json" id="data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)];
+  assert.equal(scripts.length, 1, 'one executable inline script');
+  const outside = html.replace(json, '');
+  const markup = outside.replace(scripts[0]![1]!, '').replace(style, '');
+  return { csp: csp.replace(/&#39;/g, "'"), script: scripts[0]![1]!, style, json, outside, markup };
+}
+
+const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('base64');
+
+test('html: a strict CSP whose hashes are those of the inline script and style; nothing external', () => {
+  const html = formatHtml(hostileResult());
+  assert.ok(html.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">'));
+  const p = parts(html);
+  assert.equal(p.script, CLIENT_SCRIPT);
+  assert.equal(p.style, STYLE);
+  const directives = new Map(p.csp.split(/;\s*/).map((d) => [d.split(' ')[0]!, d.split(' ').slice(1).join(' ')]));
+  assert.equal(directives.get('default-src'), "'none'");
+  assert.equal(directives.get('script-src'), `'sha256-${sha(p.script)}'`);
+  assert.equal(directives.get('style-src'), `'sha256-${sha(p.style)}'`);
+  assert.equal(directives.get('base-uri'), "'none'");
+  assert.equal(directives.get('form-action'), "'none'");
+  assert.deepEqual([...directives.keys()].sort(), ['base-uri', 'default-src', 'form-action', 'script-src', 'style-src']);
+  assert.doesNotMatch(p.csp, /unsafe|connect-src|\*|http/);
+  // no external resource of any kind: no src/href attributes, no url() or @import in the style
+  assert.doesNotMatch(p.markup, /<[a-z][^>]*\s(src|href|style|on[a-z]+)=|<link|<iframe|<object|<embed|<base|<img|<svg/i);
+  assert.doesNotMatch(STYLE, /url\(|@import|@font-face/i);
+});
+
+test('html: the JSON island parses back to the report data; evidence cannot end it', () => {
+  for (const result of [hostileResult(), hostileResult()]) {
+    const html = formatHtml(result);
+    const { json } = parts(html);
+    assert.doesNotMatch(json, /[<>&\u2028\u2029]/, 'markup characters and separators are \\u escapes');
+    const data = JSON.parse(json) as HtmlData;
+    assert.deepEqual(data, JSON.parse(JSON.stringify(htmlData(result))));
+    assert.deepEqual(data.findings, selectFindings(result));
+    assert.equal(data.findings[0]!.consumer!.values['CommandLineTemplate'], result.findings[0]!.consumer!.values['CommandLineTemplate']);
+    assert.equal(data.reportId, reportIdOf(result));
+    assert.match(data.reportId, /^[0-9a-f]{16}$/);
+  }
+  assert.equal(scriptSafeJson({ s: '</script><!--\u2028&' }), '{"s":"\\u003c/script\\u003e\\u003c!--\\u2028\\u0026"}');
+  assert.deepEqual(JSON.parse(scriptSafeJson({ s: HOSTILE.script + HOSTILE.separators })), { s: HOSTILE.script + HOSTILE.separators });
+});
+
+test('html: hostile strings never appear as markup; server-side text is escaped', () => {
+  const html = formatHtml(hostileResult());
+  const { outside } = parts(html);
+  assert.equal((html.match(/<\/script/gi) ?? []).length, 2, 'only the two closing tags of our own scripts');
+  assert.doesNotMatch(html, /<img|<svg|<b |<!--|\u2028|\u2029|\u202e|\u0000/i);
+  assert.equal((html.match(/<script/gi) ?? []).length, 2);
+  // the version and scan time (both from the result) are shown escaped in the header and title
+  assert.match(outside, /wmiscope 0\.1\.0&lt;\/script&gt;&lt;script&gt;window\.__pwned=1&lt;\/script&gt;/);
+  assert.match(outside, /scanned 2024-05-03T09:00:00\.000Z&lt;img src=x onerror=window\.__pwned=1&gt;/);
+  assert.doesNotMatch(outside, /javascript:/);
+});
+
+test('html: pure and deterministic; formatReport and the CLI format list know it; minSeverity applies', () => {
+  const r = hostileResult();
+  const before = JSON.stringify(r);
+  assert.equal(formatHtml(r), formatHtml(hostileResult()));
+  assert.equal(formatReport(r, 'html'), formatHtml(r));
+  assert.equal(JSON.stringify(r), before, 'input untouched');
+  assert.ok(REPORT_FORMATS.includes('html'));
+  const data = JSON.parse(parts(formatReport(r, 'html', { minSeverity: 'high' })).json) as HtmlData;
+  assert.deepEqual(data.findings.map((f) => f.severity), ['critical', 'critical', 'high']);
+  assert.deepEqual([data.hidden, data.minSeverity], [1, 'high']);
+  // another scan of the same evidence is another report (its own triage marks)
+  assert.notEqual(reportIdOf(r), reportIdOf({ ...r, scannedAt: '2024-05-03T09:00:01.000Z' }));
+});
+
+test('html page script: compiles, builds nodes only (no innerHTML, eval, Function, document.write), no closing tags', () => {
+  assert.doesNotThrow(() => new vm.Script(CLIENT_SCRIPT, { filename: 'wmiscope-report.js' }));
+  assert.doesNotMatch(CLIENT_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new\s+Function|Function\s*\(|setTimeout\s*\(\s*['"]|setInterval|srcdoc|\.src\s*=|fetch\s*\(|XMLHttpRequest|WebSocket|sendBeacon|import\s*\(/);
+  assert.doesNotMatch(CLIENT_SCRIPT, /<\/script|<!--/i);
+  assert.doesNotMatch(STYLE, /<\/style/i);
+  // attributes are set through the allow-list only; links only to the page itself or to ATT&CK technique pages
+  assert.deepEqual(CLIENT_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and two fixed names');
+  assert.match(CLIENT_SCRIPT, /var SAFE_HREF = \/\^\(#\[A-Za-z0-9_-\]\*\|https:\\\/\\\/attack\\\.mitre\\\.org\\\/techniques\\\/T\\d\{4\}\(\\\/\\d\{3\}\)\?\\\/\)\$\/;/);
+});
+
+// ------------------------------------------------------------------------------------------ allowlist plans
+
+test('allow plan: the key-property tables are those of the analysis', () => {
+  assert.deepEqual([...FILTER_KEYS], [...FILTER_KEY_PROPERTIES]);
+  assert.deepEqual(Object.fromEntries(Object.entries(CONSUMER_KEYS).map(([k, v]) => [k, [...v]])), Object.fromEntries(Object.entries(CONSUMER_KEY_PROPERTIES).map(([k, v]) => [k, [...v]])));
+  assert.deepEqual([...CONSUMER_BOOKKEEPING_KEYS], [...CONSUMER_BOOKKEEPING]);
+});
+
+function findingOf(i: RuleInput): Finding {
+  return { id: 'x', host: i.host, namespace: i.namespace, status: i.status, severity: 'high', score: 1, filter: i.filter, consumer: i.consumer, binding: i.binding, summary: '', reasons: [], decoded: [], observations: i.observations, firstSeen: null, lastSeen: null, who: [], allowlisted: null, coverage: [] };
+}
+
+/** The entry the page writes from a plan, as the loader would read it. */
+function resolve(plan: AllowPlan, f: Finding): Omit<AllowEntry, 'note'> {
+  const e: Omit<AllowEntry, 'note'> = { id: plan.id };
+  if (plan.namespace !== null) e.namespace = plan.namespace;
+  if (plan.filter) e.filter = { Name: plan.filter.name, ...Object.fromEntries(plan.filter.keys.map(([k, src]) => [k, f.filter!.values[src]!])) };
+  if (plan.consumer) e.consumer = { className: plan.consumer.className, values: { Name: plan.consumer.name, ...Object.fromEntries(plan.consumer.keys.map(([k, src]) => [k, f.consumer!.values[src]!])) } };
+  return e;
+}
+
+test('allow plan: the same entry as the analysis writes (allowlistEntryFor) for every rule fixture', () => {
+  const fixtures: Array<[string, () => RuleInput]> = [
+    ['poshspy', poshspy],
+    ['metasploit', metasploit],
+    ['wannamine', wannamine],
+    ['atomic-cmd', atomicCommandLine],
+    ['atomic-vbs', atomicActiveScript],
+    ['wmighost', wmighost],
+    ['botnet', botnet],
+    ['totallylegit-script', totallyLegitScript],
+    ['totallylegit-class', totallyLegitCustomClass],
+    ['scm', () => scm()],
+    ['orphan-consumer', () => input({ status: 'orphan', consumer: consumer('CommandLineEventConsumer', 'SCM Event Log Consumer', { CommandLineTemplate: 'cmd.exe' }) })],
+    ['binding-only', () => input({ status: 'orphan', binding: binding('ghost', 'CommandLineEventConsumer', 'ghost') })],
+    ['sysmon-binding-only', () => input({ status: 'logged-only', binding: { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', name: null, values: { Filter: 'Evil Persistence', Consumer: 'Evil Persistence', ConsumerClass: 'CommandLineEventConsumer' } } })],
+  ];
+  for (const [name, make] of fixtures) {
+    const i = make();
+    const want = parseAllowlist(allowlistEntryFor(i), `${name}.yaml`).entries[0]!;
+    delete want.note;
+    const plan = allowPlan(findingOf(i));
+    assert.equal(plan.problem, null, name);
+    assert.deepEqual(resolve(plan, findingOf(i)), want, name);
+  }
+});
+
+test('allow plan: findings no exact entry can describe say why', () => {
+  const r = hostileResult();
+  const plans = r.findings.map(allowPlan);
+  assert.equal(plans[0]!.problem, null);
+  assert.deepEqual(plans[0]!.filter?.keys, [['Query', 'Query'], ['QueryLanguage', 'QueryLanguage'], ['EventNamespace', 'EventNamespace']]);
+  assert.deepEqual(plans[0]!.consumer?.keys, [['CommandLineTemplate', 'CommandLineTemplate'], ['WorkingDirectory', 'WorkingDirectory']]);
+  assert.equal(plans[2]!.problem, null);
+  assert.match(plans[3]!.problem ?? '', /consumer property has a name an allowlist cannot hold/);
+  const unnamed = findingOf(input({ filter: { namespace: null, className: '__EventFilter', name: null, values: { Query: 'SELECT 1' } } }));
+  assert.match(allowPlan(unnamed).problem ?? '', /filter has no name/);
+});
+
+// ------------------------------------------------------------------------------------------ the sample
+
+test('html: the report of the bundled sample evidence is well under 1 MB', async () => {
+  const result: ScanResult = await scan([SAMPLE], { threads: 1 });
+  const html = formatHtml(result);
+  const bytes = Buffer.byteLength(html, 'utf8');
+  assert.ok(bytes < 250_000, `${bytes} bytes`);
+  const data = JSON.parse(parts(html).json) as HtmlData;
+  assert.equal(data.findings.length, result.findings.length);
+  assert.ok(data.findings.some((f) => f.consumer?.name === 'BotConsumer23'));
+});
