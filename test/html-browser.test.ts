@@ -110,6 +110,12 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.equal(await p.textContent('#card-findings .big'), String(result.findings.length));
     assert.equal(await p.textContent('#card-hosts .big'), String(result.hosts.length));
     assert.equal(await p.locator('#evidence-table tbody tr').count(), result.evidence.length);
+    // each host's evidence coverage (wmiscope coverage), blind spots in words
+    assert.equal(await p.locator('#host-coverage details').count(), result.coverage!.length);
+    const iewin7 = result.coverage!.find((c) => c.host === 'IEWIN7')!;
+    const det = p.locator('#host-coverage details', { hasText: 'IEWIN7:' });
+    assert.match((await det.locator('summary').textContent())!, new RegExp(`^IEWIN7: ${iewin7.blindSpots.length} blind spots · has Sysmon \\(19, 20, 21\\)`));
+    assert.equal(await det.locator('li').count(), iewin7.blindSpots.length);
     const bot = result.findings.findIndex((f) => f.consumer?.name === 'BotConsumer23');
     const f = result.findings[bot]!;
     assert.match((await p.textContent('#findings-table tbody tr:first-child'))!, /BotConsumer23 \[CommandLineEventConsumer\]/);

@@ -202,6 +202,13 @@ test('--format html -o writes one self-contained page (the README command on the
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;sha256-/);
     assert.match(html, /BotConsumer23/);
     assert.ok(Buffer.byteLength(html) < 1_000_000);
+    // without --format, the output's extension chooses: report.html is HTML, x.csv is CSV
+    const byName = join(dir, 'report.html');
+    assert.equal(spawnSync(process.execPath, [cli, 'scan', '-q', '-o', byName, join(repoRoot(), 'test/fixtures/evtx')], { encoding: 'utf8' }).status, 1);
+    assert.ok(readFileSync(byName, 'utf8').startsWith('<!DOCTYPE html>\n'));
+    const csv = join(dir, 'x.csv');
+    spawnSync(process.execPath, [cli, 'scan', '-q', '-o', csv, join(repoRoot(), 'test/fixtures/evtx')], { encoding: 'utf8' });
+    assert.match(readFileSync(csv, 'utf8'), /^[a-z_]+,/);
     const help = spawnSync(process.execPath, [cli, 'scan', '--help'], { encoding: 'utf8' });
     assert.match(help.stdout.replace(/\s+/g, ' '), /choices: "table", "json", "jsonl", "csv", "timeline", "html"/);
   } finally {

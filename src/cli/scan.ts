@@ -26,6 +26,14 @@ interface ScanOpts {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** The format an output file name asks for (`report.html` → html), or null. */
+export function formatFromName(file: string | undefined): ReportFormat | null {
+  const m = file ? /\.(html?|csv|jsonl|ndjson|json)$/i.exec(file) : null;
+  if (!m) return null;
+  const ext = m[1]!.toLowerCase();
+  return ext.startsWith('htm') ? 'html' : ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : 'jsonl';
+}
+
 export function addScanCommand(program: Command, version: string): void {
   program
     .command('scan')
@@ -33,7 +41,7 @@ export function addScanCommand(program: Command, version: string): void {
       'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents; with several hosts, each subscription is stacked across the fleet',
     )
     .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, a folder of many host collections)')
-    .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
+    .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
     .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))
@@ -80,7 +88,7 @@ export function addScanCommand(program: Command, version: string): void {
           process.stderr.write(`wmiscope: ${n.file}: ${n.level}: ${n.message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
         }
       }
-      const format: ReportFormat = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
+      const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
       if (o.output) writeFileSync(o.output, text);
       else process.stdout.write(text);

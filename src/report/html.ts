@@ -45,6 +45,8 @@ export interface HtmlData {
   /** The exact allowlist entry the page writes for each finding (same order as `findings`). */
   allow: AllowPlan[];
   fleet: ScanResult['fleet'] | null;
+  /** Per host: what its evidence holds and cannot show (the same as `wmiscope coverage`). */
+  coverage: NonNullable<ScanResult['coverage']>;
   minSeverity: Severity | null;
   /** Findings below minSeverity, not in the page. */
   hidden: number;
@@ -94,6 +96,7 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
     findings,
     allow: findings.map(allowPlan),
     fleet: result.fleet ?? null,
+    coverage: result.coverage ?? [],
     minSeverity: opts.minSeverity ?? null,
     hidden: result.findings.length - findings.length,
     severities: SEVERITIES,

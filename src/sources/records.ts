@@ -55,9 +55,11 @@ export class HostTally {
     if (channel) h.channels.add(channel);
     h.records++;
     if (eventId !== null) h.ids.add(eventId);
-    if (countTime && time) {
-      if (!h.first || time < h.first) h.first = time;
-      if (!h.last || time > h.last) h.last = time;
+    // zeroed times (1601-01-01) from damaged records and times that are not ISO bound no span
+    const t = countTime && time && time >= '1990' && ISO.test(time) ? time : null;
+    if (t) {
+      if (!h.first || t < h.first) h.first = t;
+      if (!h.last || t > h.last) h.last = t;
     }
     // per channel, without allocating per record (this runs for every record of every log)
     const ck = channel ?? '';
@@ -66,10 +68,9 @@ export class HostTally {
     c.records++;
     if (eventId !== null) c.ids.add(eventId);
     if (!countTime) return;
-    // zeroed times (1601-01-01) from damaged records and times that are not ISO do not bound the channel's span
-    if (time && time >= '1990' && ISO.test(time)) {
-      if (!c.first || time < c.first) c.first = time;
-      if (!c.last || time > c.last) c.last = time;
+    if (t) {
+      if (!c.first || t < c.first) c.first = t;
+      if (!c.last || t > c.last) c.last = t;
     }
     if (recordId !== null) {
       if (c.oldestRecordId === null || recordId < c.oldestRecordId) c.oldestRecordId = recordId;

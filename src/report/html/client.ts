@@ -454,6 +454,20 @@ function renderSummary() {
       return el('tr', null, el('td', null, vis(g.source)), el('td', null, g.reason ? vis(g.reason) : '(no reason recorded)'), el('td', { class: 'num' }, String(g.findings.length)), el('td', null, sevChip(g.worst)));
     }))));
 
+  // what each host's evidence cannot show (wmiscope coverage)
+  var hc = D.coverage || [];
+  if (hc.length > 0) {
+    add(s, el('h4', null, 'What each host\'s evidence cannot show'));
+    add(s, el('div', { id: 'host-coverage' }, hc.map(function (h) {
+      var present = [h.sysmon.present ? 'Sysmon' + (h.sysmon.wmiEventIds.length ? ' (' + h.sysmon.wmiEventIds.join(', ') + ')' : ' (no 19-21)') : '',
+        h.wmiActivity.present ? 'WMI-Activity' + (h.wmiActivity.ids.length ? ' (' + h.wmiActivity.ids.join(', ') + ')' : '') : '',
+        h.powershell.present ? 'PowerShell' : '', h.repositories.length ? 'repository' : ''].filter(function (x) { return x; });
+      return el('details', { class: 'host-coverage' },
+        el('summary', null, vis(h.host) + ': ' + plural(h.blindSpots.length, 'blind spot') + (present.length ? ' \u00b7 has ' + present.join(', ') : '')),
+        el('ul', { class: 'plain' }, h.blindSpots.map(function (b) { return el('li', null, vis(b)); })));
+    })));
+  }
+
   // fleet stacking
   if (D.fleet) {
     var fl = D.fleet;
