@@ -175,6 +175,15 @@ describe('allowlistEntryFor', () => {
     }
   });
 
+  it('payload text is compared as written: "7" is not "007", "true" is not "TRUE", "0" is not absent', () => {
+    const make = (cmd: string | null) => input({ consumer: consumer('CommandLineEventConsumer', 'c', cmd === null ? {} : { CommandLineTemplate: cmd }) });
+    for (const [entryCmd, actual] of [['7', '007'], ['true', 'TRUE'], ['0', null], ['false', null]] as const) {
+      const list = loadAllowlist(file(allowlistEntryFor(make(entryCmd))));
+      assert.notEqual(evaluate(make(entryCmd), [list]).allowlisted, null, entryCmd);
+      assert.equal(evaluate(make(actual), [list]).allowlisted, null, `${entryCmd} must not match ${String(actual)}`);
+    }
+  });
+
   it('keeps scripts exactly (CRLF, quotes, control characters) and the WMIGhost script in full', () => {
     const i = atomicActiveScript();
     i.consumer!.values['ScriptText'] = 'a = "x"\r\n\tb = \'y\' # z: w\r\n\u0007end  \r\n';

@@ -100,6 +100,16 @@ describe('HTML report in Chromium', { skip }, () => {
   }
 
   const rows = (p: Page): Promise<number> => p.locator('#findings-table tbody tr').count();
+  /** Type into the search box and wait until the page has applied it (it redraws after a short pause). */
+  const search = async (p: Page, text: string): Promise<void> => {
+    await p.fill('#filter-q', text);
+    // (polled from here: the page's CSP forbids the string evaluation waitForFunction would need)
+    for (let k = 0; k < 250; k++) {
+      if ((await p.getAttribute('#findings-count', 'data-q')) === text) return;
+      await p.waitForTimeout(20);
+    }
+    throw new Error(`the search for ${JSON.stringify(text)} was not applied`);
+  };
 
   it('sample scan: findings, one opened, filters, known-good YAML the scanner accepts, marks survive a reload', async () => {
     const result = await scan([SAMPLE], { threads: 1 });
@@ -141,10 +151,10 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.equal(await rows(p), result.findings.filter((x) => x.severity === f.severity).length);
     await p.selectOption('#filter-host', { label: 'IEWIN7' });
     assert.equal(await rows(p), result.findings.filter((x) => x.severity === f.severity && x.host === 'IEWIN7').length);
-    await p.fill('#filter-q', 'no-such-thing-anywhere');
+    await search(p, 'no-such-thing-anywhere');
     assert.equal(await rows(p), 0);
     assert.match((await p.textContent('#findings-count'))!, /^0 of \d+ findings? shown/);
-    await p.fill('#filter-q', 'cmd.exe botfilter82');
+    await search(p, 'cmd.exe botfilter82');
     assert.equal(await rows(p), 1);
     await p.click('#filter-reset');
     assert.equal(await rows(p), result.findings.length);
@@ -186,6 +196,15 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.equal(await p.inputValue('#triage-yaml'), yaml);
     assert.equal(await p.evaluate(`JSON.parse(localStorage.getItem('wmiscope:${id}')).known.length`), 1);
     assert.match((await p.textContent('#storage-note'))!, new RegExp(`key wmiscope:${id}`));
+    // restored marks are said to be restored (another local page could have written them)
+    assert.match((await p.textContent('#storage-note'))!, /1 mark was restored from this browser's storage: check them/);
+    // unreadable stored marks are ignored with their own message (storage itself works)
+    await p.evaluate(`localStorage.setItem('wmiscope:${id}', '{not json')`);
+    await p.reload();
+    await p.waitForSelector('body[data-ready="true"]');
+    assert.match((await p.textContent('#storage-note'))!, /Marks are kept in this browser .*could not be read and were ignored/);
+    assert.equal(await p.inputValue('#triage-yaml'), '');
+    await p.locator('#findings-table tbody tr').nth(bot).locator('input.mark').check();
     await p.click('#findings-table tbody tr:first-child td:nth-child(3)');
     await p.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
     clean(w);
@@ -293,17 +312,22 @@ describe('HTML report in Chromium', { skip }, () => {
 
     // one finding: the payloads as code, exactly (controls made visible), ATT&CK links only for valid ids
     await p.click('#findings-table tbody tr[data-i="0"] td:nth-child(4)');
-    assert.equal(await p.textContent('#detail pre.payload[data-prop="CommandLineTemplate"] code'), COMMAND.replace('\u202e', '\\u202e').replace('\u0000', '\\x00'));
+    // controls and invisible characters (bidi override, NUL, zero-width space) are shown as escapes
+    assert.equal(await p.textContent('#detail pre.payload[data-prop="CommandLineTemplate"] code'), COMMAND.replace('\u202e', '\\u202e').replace('\u0000', '\\x00').replace('\u200b', '\\u200b'));
     assert.equal(await p.textContent('#detail pre.payload[data-prop="Query"] code'), QUERY);
     assert.deepEqual(await p.locator('#detail a.attack').allTextContents(), ['T1546.003', 'T1059']);
     assert.ok((await p.textContent('#detail table.reasons'))!.includes(`T1546.003"><img src=x onerror=window.__pwned=1>`));
-    assert.equal(await p.locator('#detail table.observations tbody tr').count(), 5);
+    assert.equal(await p.locator('#detail table.observations tbody tr').count(), 7);
+    // the 1601 and the impossible time are listed as observations but not drawn; the axis stays in 2024
+    const drawn = await p.locator('svg.timeline .ev').allTextContents();
+    assert.ok(!drawn.some((t) => /1601|2024-13/.test(t)), drawn.join(' | '));
+    assert.ok(!(await p.textContent('svg.timeline'))!.includes('1601'));
     await p.click('#findings-table tbody tr[data-i="2"] td:nth-child(4)');
     assert.equal(await p.textContent('#detail pre.payload[data-prop="ScriptText"] code'), SCRIPT.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
     await p.hover('svg.timeline .ev-created');
     await p.click('#findings-table tbody tr[data-i="3"] td:nth-child(4)');
     assert.match((await p.textContent('#detail-allow-problem'))!, /No exact allowlist entry can be written/);
-    await p.fill('#filter-q', 'invoice');
+    await search(p, 'invoice');
     assert.equal(await rows(p), 2);
     await p.click('#filter-reset');
 

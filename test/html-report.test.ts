@@ -110,7 +110,7 @@ test('html page script: compiles, builds nodes only (no innerHTML, eval, Functio
   assert.doesNotMatch(CLIENT_SCRIPT, /<\/script|<!--/i);
   assert.doesNotMatch(STYLE, /<\/style/i);
   // attributes are set through the allow-list only; links only to the page itself or to ATT&CK technique pages
-  assert.deepEqual(CLIENT_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and two fixed names');
+  assert.deepEqual(CLIENT_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-q'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and three fixed names (data-q holds what the analyst typed)');
   assert.match(CLIENT_SCRIPT, /var SAFE_HREF = \/\^\(#\[A-Za-z0-9_-\]\*\|https:\\\/\\\/attack\\\.mitre\\\.org\\\/techniques\\\/T\\d\{4\}\(\\\/\\d\{3\}\)\?\\\/\)\$\/;/);
 });
 
@@ -183,4 +183,14 @@ test('html: the report of the bundled sample evidence is well under 1 MB', async
   const data = JSON.parse(parts(html).json) as HtmlData;
   assert.equal(data.findings.length, result.findings.length);
   assert.ok(data.findings.some((f) => f.consumer?.name === 'BotConsumer23'));
+});
+
+test('allow plan: a custom consumer class with a property named "class" gets no entry (it would break the whole allowlist file)', () => {
+  const f = hostileResult().findings[0]!;
+  for (const key of ['class', 'Class', 'CLASS']) {
+    const g: Finding = { ...f, consumer: { namespace: 'ROOT\\subscription', className: 'EvilConsumer', name: 'cd', values: { Name: 'cd', [key]: 'x', Payload: 'p' } } };
+    const p = allowPlan(g);
+    assert.equal(p.consumer, null, key);
+    assert.match(p.problem ?? '', /named "class"/, key);
+  }
 });

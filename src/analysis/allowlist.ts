@@ -246,6 +246,9 @@ function getProp(rec: Record<string, unknown>, name: string): unknown {
   return k === undefined ? undefined : rec[k];
 }
 
+/** Properties whose values are free text (payloads, paths, queries): never read as numbers or booleans. */
+const TEXT_PROPERTIES = new Set(['commandlinetemplate', 'executablepath', 'workingdirectory', 'desktop', 'windowtitle', 'scripttext', 'scriptfilename', 'query', 'text', 'filename', 'message', 'subject', 'toline', 'ccline', 'bccline', 'fromline', 'replytoline', 'smtpserver', 'sourcename', 'insertionstringtemplates', 'usersid']);
+
 /** Comparable form of a property value (see the module comment). */
 function canonical(prop: string, v: unknown): string {
   const p = prop.toLowerCase();
@@ -255,6 +258,8 @@ function canonical(prop: string, v: unknown): string {
     if (p === 'name' || p === 'scriptingengine' || p === 'nameofusersidproperty') return v.toLowerCase();
     if (p === 'eventnamespace') return nsKey(v);
     if (p === 'creatorsid') return sidText(v) ?? v;
+    // payload text is compared as written: "007" is not "7", "TRUE" is not "true"
+    if (TEXT_PROPERTIES.has(p)) return v;
     if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'false' ? '' : 'true';
     if (/^-?\d+$/.test(v)) return String(Number(v)) === '0' ? '' : String(Number(v));
     return v;

@@ -27,7 +27,7 @@ const FILE = `C:\\cases\\${HOSTILE.script}\\Sysmon.evtx`;
 export const FILTER_NAME = `Updater ${HOSTILE.img}`;
 export const CONSUMER_NAME = `Consumer ${HOSTILE.script} ${HOSTILE.separators}`;
 export const QUERY = `SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA "Win32_PerfFormattedData_PerfOS_System" -- ${HOSTILE.comment}`;
-export const COMMAND = `cmd.exe /c "echo ${HOSTILE.svg} & ${HOSTILE.js}" \\\\server\\share ${HOSTILE.bidi} ${HOSTILE.nul} \u{1F600}`;
+export const COMMAND = `cmd.exe /c "echo ${HOSTILE.svg} & ${HOSTILE.js}" \\\\server\\share ${HOSTILE.bidi} ${HOSTILE.nul} \u{1F600} zero\u200bwidth`;
 export const SCRIPT = `Set s = CreateObject("WScript.Shell")\r\n' ${HOSTILE.script}\r\ns.Run "${HOSTILE.js}"\r\n\t${HOSTILE.template} ${HOSTILE.separators}\r\n`;
 
 function obs(o: Partial<Observation> & Pick<Observation, 'host' | 'part' | 'action'>): Observation {
@@ -62,6 +62,9 @@ function cmdFinding(host: string, id: string): Finding {
       obs({ host, part: 'binding', action: 'modified', className: '__FilterToConsumerBinding', time: '2024-05-01T10:00:02Z', details: { Filter: FILTER_NAME } }),
       obs({ host, part: 'consumer', action: 'deleted', className: 'CommandLineEventConsumer', name: CONSUMER_NAME, time: '2024-05-02T08:00:00Z' }),
       obs({ host, part: 'consumer', action: 'created', time: HOSTILE.img }),
+      // a zeroed FILETIME and an impossible date: not drawn (they would flatten the timeline or invent a time)
+      obs({ host, part: 'filter', action: 'created', className: '__EventFilter', name: FILTER_NAME, time: '1601-01-01T00:00:00.0000000Z' }),
+      obs({ host, part: 'filter', action: 'modified', className: '__EventFilter', name: FILTER_NAME, time: '2024-13-45T99:99:99Z' }),
     ],
     firstSeen: '2024-05-01T10:00:00.1234567Z',
     lastSeen: '2024-05-02T08:00:00Z',

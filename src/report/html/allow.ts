@@ -155,7 +155,10 @@ export function allowPlan(f: Finding): AllowPlan {
     else {
       const keys = keyPairs(consumerKeys(cls, f.consumer.values), f.consumer.values);
       const bad = keys.filter(([k]) => !IDENTIFIER.test(k));
+      // an allowlist entry names the consumer's class with the key `class`: a property of that name cannot sit beside it
+      const reserved = keys.some(([k]) => k.toLowerCase() === 'class');
       if (bad.length > 0) problems.push(`${bad.length === 1 ? 'a consumer property has a name' : `${bad.length} consumer properties have names`} an allowlist cannot hold`);
+      else if (reserved) problems.push('a consumer property is named "class", the key an allowlist entry uses for the consumer class');
       else consumer = { className: cls, name: cname, keys };
     }
   } else if (cref?.name) {

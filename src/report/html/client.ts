@@ -70,8 +70,11 @@ function svg(tag, attrs) {
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
 // ------------------------------------------------------------------------------------------ text helpers
-var UNSAFE_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
-var UNSAFE_BLOCK = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
+// controls, bidi marks, separators, and characters that show as nothing or as a plain space (zero-width,
+// soft hyphen, no-break and other spaces, variation selectors, tags, private use): shown as escapes so a name
+// with one never looks like the name without it
+var UNSAFE_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u00a0\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ue000-\uf8ff\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}\u{f0000}-\u{10ffff}\ud800-\udfff]/gu;
+var UNSAFE_BLOCK = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u00a0\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ue000-\uf8ff\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}\u{f0000}-\u{10ffff}\ud800-\udfff]/gu;
 
 function hex(c, n) { var h = c.toString(16); while (h.length < n) h = '0' + h; return h; }
 
@@ -79,8 +82,8 @@ function escChar(c) {
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';
   if (c === '\t') return '\\t';
-  var code = c.charCodeAt(0);
-  return code < 0x100 ? '\\x' + hex(code, 2) : '\\u' + hex(code, 4);
+  var code = c.codePointAt(0);
+  return code < 0x100 ? '\\x' + hex(code, 2) : code > 0xffff ? '\\u{' + hex(code, 5) + '}' : '\\u' + hex(code, 4);
 }
 
 /** One line of display text: control, bidi and separator characters as visible escapes. */
@@ -126,7 +129,14 @@ function isDefaultNs(ns) {
 
 var ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
-/** Milliseconds since the epoch of an ISO-8601 time with a zone, or null. */
+/** Latest plausible time: a day after the scan (or now when the scan time is unreadable). */
+var LATEST = null;
+function latest() {
+  if (LATEST === null) { var t = Date.parse(String(D && D.scannedAt)); LATEST = (isNaN(t) ? Date.now() : t) + 86400000; }
+  return LATEST;
+}
+
+/** Milliseconds since the epoch of a plausible ISO-8601 time with a zone (1990 to a day after the scan), or null. */
 function parseTime(s) {
   if (typeof s !== 'string') return null;
   var m = ISO.exec(s);
@@ -134,7 +144,11 @@ function parseTime(s) {
   var d = new Date(0);
   d.setUTCFullYear(+m[1], +m[2] - 1, +m[3]);
   d.setUTCHours(+m[4], +m[5], +m[6], m[7] ? +(m[7] + '00').slice(0, 3) : 0);
+  // impossible dates (month 13, hour 99) do not roll over into another time
+  if (d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3] || +m[4] > 23 || +m[5] > 59 || +m[6] > 60) return null;
   var ms = d.getTime();
+  // zeroed FILETIMEs (1601) and far-future times are not times anything happened: they would flatten the timeline
+  if (+m[1] < 1990 || ms > latest()) return null;
   if (m[8] !== 'Z') {
     var sign = m[8].charAt(0) === '-' ? -1 : 1;
     ms -= sign * ((+m[8].slice(1, 3)) * 60 + (+m[8].slice(4, 6))) * 60000;
@@ -205,7 +219,7 @@ var META = F.map(function (f, i) {
   var hay = [f.id, f.host, f.namespace, f.status, f.severity, f.summary, filterLabel(f), consumerLabel(f)]
     .concat(f.reasons.map(function (r) { return r.id + ' ' + r.title + ' ' + r.evidence; }))
     .concat(f.decoded || [])
-    .concat([f.filter, f.consumer, f.binding].map(function (p) { return p ? JSON.stringify(p.values) : ''; }))
+    .concat([f.filter, f.consumer, f.binding].map(function (p) { return p ? Object.keys(p.values).map(function (k) { return k + ' ' + String(p.values[k]); }).join('\n') : ''; }))
     .concat((f.observations || []).map(function (o) { return o.file + ' ' + o.location + ' ' + (o.user || ''); }))
     .concat(f.who || [])
     .join('\n').toLowerCase();
@@ -214,21 +228,25 @@ var META = F.map(function (f, i) {
 
 // ------------------------------------------------------------------------------------------ triage marks
 var STORE_KEY = 'wmiscope:' + D.reportId;
-var storage = { ok: true, error: '' };
+var storage = { ok: true, error: '', restored: 0, unreadable: false };
 var marks = new Set();
 
 function loadMarks() {
+  var raw;
   try {
-    var raw = window.localStorage.getItem(STORE_KEY);
-    if (!raw) return;
-    var o = JSON.parse(raw);
-    var ids = o && Array.isArray(o.known) ? o.known : [];
-    var present = new Set(F.map(function (f) { return f.id; }));
-    ids.forEach(function (id) { if (typeof id === 'string' && present.has(id)) marks.add(id); });
+    raw = window.localStorage.getItem(STORE_KEY);
   } catch (e) {
     storage.ok = false;
     storage.error = String(e && e.name ? e.name : e);
+    return;
   }
+  if (!raw) return;
+  var o;
+  try { o = JSON.parse(raw); } catch (e) { storage.unreadable = true; return; }
+  var ids = o && Array.isArray(o.known) ? o.known : [];
+  var present = new Set(F.map(function (f) { return f.id; }));
+  ids.forEach(function (id) { if (typeof id === 'string' && present.has(id)) marks.add(id); });
+  storage.restored = marks.size;
 }
 
 function saveMarks() {
@@ -251,7 +269,7 @@ function setMark(i, on) {
 
 // ------------------------------------------------------------------------------------------ allowlist YAML
 var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-var YAML_ESCAPE = /[\u0000-\u001f"\\\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]|[\ud800-\udfff]/g;
+var YAML_ESCAPE = /[\u0000-\u001f"\\\u007f-\u009f\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ue000-\uf8ff\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff]|[\ud800-\udfff]/g;
 
 /** A JSON-style double-quoted scalar (valid YAML 1.2): quotes, backslashes and every non-printable character escaped. */
 function yq(s) {
@@ -329,6 +347,7 @@ function allowlistYaml(indices) {
 // ------------------------------------------------------------------------------------------ state
 var state = { sort: null, dir: 1, selected: -1 };
 var filters = { severity: '', host: '', namespace: '', status: '', source: '', triage: '', q: '' };
+var qTimer = null;
 var lists = {
   severity: SEVS.filter(function (s) { return F.some(function (f) { return f.severity === s; }); }),
   host: uniq(F.map(function (f) { return f.host; })).sort(cmpStr),
@@ -499,8 +518,8 @@ var COLS = [
   { key: 'summary', label: 'Runs', sort: function (i) { return F[i].summary || ''; } },
   { key: 'seen', label: 'Seen by', sort: function (i) { return META[i].seen.join(', '); } },
   { key: 'stack', label: 'Hosts with it', num: true, fleet: true, sort: function (i) { return F[i].stack ? F[i].stack.hosts : 0; } },
-  { key: 'first', label: 'First seen', sort: function (i) { return F[i].firstSeen || ''; } },
-  { key: 'last', label: 'Last seen', sort: function (i) { return F[i].lastSeen || ''; } }
+  { key: 'first', label: 'First seen', sort: function (i) { var t = parseTime(F[i].firstSeen); return t === null ? -Infinity : t; } },
+  { key: 'last', label: 'Last seen', sort: function (i) { var t = parseTime(F[i].lastSeen); return t === null ? -Infinity : t; } }
 ].filter(function (c) { return !c.fleet || fleetShown; });
 
 var tbody = el('tbody');
@@ -525,7 +544,11 @@ function makeSelect(id, label, values, labelOf) {
 function renderFindings() {
   var s = section('findings', 'Findings');
   var q = el('input', { id: 'filter-q', type: 'search', placeholder: 'names, commands, files, rule ids\u2026', spellcheck: 'false' });
-  q.addEventListener('input', function () { filters.q = q.value; update(); });
+  // typing redraws after a short pause, not on every key
+  q.addEventListener('input', function () {
+    if (qTimer !== null) clearTimeout(qTimer);
+    qTimer = setTimeout(function () { qTimer = null; filters.q = q.value; update(); }, 150);
+  });
   var triage = el('select', { id: 'filter-triage', name: 'triage' });
   var allT = el('option', null, 'all');
   allT.value = '';
@@ -534,6 +557,7 @@ function renderFindings() {
   triage.addEventListener('change', function () { filters.triage = triage.value; update(); });
   var reset = el('button', { type: 'button', id: 'filter-reset' }, 'Clear filters');
   reset.addEventListener('click', function () {
+    if (qTimer !== null) { clearTimeout(qTimer); qTimer = null; }
     Object.keys(filters).forEach(function (k) { filters[k] = ''; });
     Array.prototype.forEach.call(s.querySelectorAll('.filters select'), function (x) { x.value = ''; });
     q.value = '';
@@ -630,6 +654,7 @@ function renderRows(order) {
     if (key === state.sort) th.setAttribute('aria-sort', state.dir > 0 ? 'ascending' : 'descending');
     else th.removeAttribute('aria-sort');
   });
+  countLabel.setAttribute('data-q', filters.q);
   countLabel.textContent = order.length + ' of ' + plural(F.length, 'finding') + ' shown' + (marks.size ? ', ' + marks.size + ' marked known-good' : '');
 }
 
@@ -942,13 +967,25 @@ function renderTriage() {
       f.stack ? el('span', { class: 'tag' + (f.stack.rare ? ' tag-rare' : f.stack.common ? ' tag-common' : '') }, 'on ' + f.stack.hosts + ' of ' + f.stack.fleetHosts + ' hosts') : null,
       p && p.problem ? el('span', { class: 'notice' }, 'no exact entry possible: ' + vis(p.problem)) : null, ' ', open, ' ', un));
   });
-  storageNote.textContent = storage.ok
+  storageNote.textContent = (storage.ok
     ? 'Marks are kept in this browser (local storage, key wmiscope:' + D.reportId + ') and come back when this report is opened again.'
-    : 'This browser does not let the page keep marks (' + storage.error + '): they last until the page is closed.';
+    : 'This browser does not let the page keep marks (' + storage.error + '): they last until the page is closed.') +
+    (storage.restored ? ' ' + plural(storage.restored, 'mark was', 'marks were') + ' restored from this browser\'s storage: check them before copying the entries (any other local page opened in this browser can write that storage).' : '') +
+    (storage.unreadable ? ' Marks stored for this report could not be read and were ignored.' : '');
 }
 
 function refreshMarks() {
-  update();
+  // with a triage filter the visible set changes: redraw everything; otherwise only what shows the marks
+  // (a full redraw rebuilds the timeline, which is slow with thousands of findings)
+  if (filters.triage) { update(); return; }
+  rowsByIndex.forEach(function (tr, i) {
+    if (!tr) return;
+    tr.className = 'finding-row' + (isMarked(i) ? ' known' : '') + (state.selected === i ? ' selected' : '');
+    var box = tr.querySelector('input.mark');
+    if (box) box.checked = isMarked(i);
+  });
+  renderDetail();
+  renderTriage();
 }
 
 // ------------------------------------------------------------------------------------------ go
