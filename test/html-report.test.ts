@@ -14,12 +14,11 @@ import type { Finding, ScanResult } from '../src/model/types.js';
 import { formatReport, REPORT_FORMATS } from '../src/report/index.js';
 import { formatHtml, htmlData, reportIdOf, scriptSafeJson } from '../src/report/html.js';
 import type { HtmlData } from '../src/report/html.js';
-import { allowPlan, CONSUMER_BOOKKEEPING_KEYS, CONSUMER_KEYS, FILTER_KEYS } from '../src/report/html/allow.js';
+import { allowPlan } from '../src/report/html/allow.js';
 import type { AllowPlan } from '../src/report/html/allow.js';
 import { CLIENT_SCRIPT } from '../src/report/html/client.js';
 import { STYLE } from '../src/report/html/style.js';
 import { selectFindings } from '../src/report/text.js';
-import { CONSUMER_BOOKKEEPING, CONSUMER_KEY_PROPERTIES, FILTER_KEY_PROPERTIES } from '../src/analysis/known-good.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
 import type { AllowEntry } from '../src/analysis/allowlist.js';
 import type { RuleInput } from '../src/analysis/rules.js';
@@ -115,12 +114,6 @@ test('html page script: compiles, builds nodes only (no innerHTML, eval, Functio
 });
 
 // ------------------------------------------------------------------------------------------ allowlist plans
-
-test('allow plan: the key-property tables are those of the analysis', () => {
-  assert.deepEqual([...FILTER_KEYS], [...FILTER_KEY_PROPERTIES]);
-  assert.deepEqual(Object.fromEntries(Object.entries(CONSUMER_KEYS).map(([k, v]) => [k, [...v]])), Object.fromEntries(Object.entries(CONSUMER_KEY_PROPERTIES).map(([k, v]) => [k, [...v]])));
-  assert.deepEqual([...CONSUMER_BOOKKEEPING_KEYS], [...CONSUMER_BOOKKEEPING]);
-});
 
 function findingOf(i: RuleInput): Finding {
   return { id: 'x', host: i.host, namespace: i.namespace, status: i.status, severity: 'high', score: 1, filter: i.filter, consumer: i.consumer, binding: i.binding, summary: '', reasons: [], decoded: [], observations: i.observations, firstSeen: null, lastSeen: null, who: [], allowlisted: null, coverage: [] };

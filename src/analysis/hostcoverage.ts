@@ -4,29 +4,9 @@
  * rolled over, the repository's time span, and what follows from it in words. `wmiscope coverage` prints it;
  * `scan` derives each finding's "missed by" from it (see {@link hostSources}).
  */
-import type { EvidenceItem, HostCoverage, LogCoverage, RepositoryCoverage } from '../model/types.js';
+import type { EvidenceItem, HostCoverage, LogCoverage, LogSummary, RepositoryCoverage, RepositorySummary } from '../model/types.js';
 import { isoBefore } from './graph.js';
 import type { HostSources, RolledOver } from './graph.js';
-
-/** One log summary from the sources layer (structurally `LogSummary`). */
-export interface LogFacts {
-  host: string;
-  channels: string[];
-  eventIds: number[];
-  file?: string;
-  kind?: EvidenceItem['kind'];
-  full?: boolean;
-  perChannel?: Array<{ channel: string; records: number; first: string | null; last: string | null; eventIds: number[]; oldestRecordId: number | null; newestRecordId: number | null }>;
-}
-
-/** One repository summary from the sources layer (structurally `RepositorySummary`). */
-export interface RepositoryFacts {
-  host: string;
-  file: string;
-  objectsFirst: string | null;
-  objectsLast: string | null;
-  files: Array<{ name: string; modified: string }>;
-}
 
 const WMI_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
 
@@ -60,7 +40,7 @@ function minTime(xs: Array<string | null>): string | null {
 }
 
 /** Coverage of every host named in the evidence (hosts with no evidence item are listed with nothing present). */
-export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: LogFacts[], repositories: RepositoryFacts[]): HostCoverage[] {
+export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: LogSummary[], repositories: RepositorySummary[]): HostCoverage[] {
   const key = (h: string): string => h.toLowerCase();
   const all = new Map<string, string>();
   for (const h of [...hosts, ...evidence.map((e) => e.host), ...logs.map((l) => l.host), ...repositories.map((r) => r.host)]) if (h && !all.has(key(h))) all.set(key(h), h);

@@ -165,6 +165,31 @@ export interface EvidenceItem {
   last: string | null;
 }
 
+/* What the sources layer hands to the analysis for coverage. */
+
+/** What one log (or export) holds for one host: its channels and event ids, and per channel the record span (for coverage). */
+export interface LogSummary {
+  host: string;
+  channels: string[];
+  eventIds: number[];
+  /** The evidence file and how it was read. */
+  file?: string;
+  kind?: EvidenceItem['kind'];
+  /** EVTX: the file header's "log full" flag. */
+  full?: boolean;
+  perChannel?: Array<{ channel: string; records: number; first: string | null; last: string | null; eventIds: number[]; oldestRecordId: number | null; newestRecordId: number | null }>;
+}
+
+/** A repository read for a host: its file, the time span of its subscription objects, its files' last-write times. */
+export interface RepositorySummary {
+  host: string;
+  file: string;
+  objectsFirst: string | null;
+  objectsLast: string | null;
+  /** File name → last-modified time (ISO), for repositories read from disk. */
+  files: Array<{ name: string; modified: string }>;
+}
+
 /** One event log channel of one host, from one evidence file (EVTX, export or Velociraptor rows). */
 export interface LogCoverage {
   /** What the channel is for WMI coverage. */

@@ -69,10 +69,6 @@ export interface WmiFilterSet {
   groupName: string | null;
   rules: RuleNode[];
   line: number;
-  /** Offsets of the element (and of its RuleGroup, when it holds nothing else) in the text. */
-  start: number;
-  end: number;
-  group: { start: number; end: number; onlyWmi: boolean } | null;
 }
 
 export interface SysmonConfigWarning {
@@ -92,7 +88,7 @@ export interface SysmonConfig {
    */
   wmiElements: Array<{ start: number; end: number; line: number; group: { start: number; end: number } | null; inMixedGroup: boolean }>;
   /** Offsets of `<EventFiltering>` (null when the file has none). */
-  eventFiltering: { start: number; end: number; innerStart: number; innerEnd: number; usesRuleGroups: boolean } | null;
+  eventFiltering: { start: number; end: number; innerEnd: number; usesRuleGroups: boolean } | null;
   warnings: SysmonConfigWarning[];
   root: XmlElement;
 }
@@ -148,7 +144,6 @@ function readFilterSet(el: XmlElement, group: XmlElement | null, warnings: Sysmo
   }
   let gr: ReturnType<typeof relationOf> | null = null;
   if (group) gr = relationOf(group, warnings);
-  const onlyWmi = group !== null && group.children.every((c) => c.name === 'WmiEvent');
   return {
     onmatch,
     groupRelation: gr?.relation ?? null,
@@ -156,9 +151,6 @@ function readFilterSet(el: XmlElement, group: XmlElement | null, warnings: Sysmo
     groupName: group ? (group.attrs['name'] ?? null) : null,
     rules,
     line: el.line,
-    start: el.start,
-    end: el.end,
-    group: group ? { start: group.start, end: group.end, onlyWmi } : null,
   };
 }
 
@@ -210,9 +202,8 @@ export function parseSysmonConfig(text: string): SysmonConfig {
   let eventFiltering: SysmonConfig['eventFiltering'] = null;
   if (ef) {
     const selfClosing = ef.end === -1 || /\/>$/.test(text.slice(ef.start, ef.end));
-    const innerStart = selfClosing ? ef.end : text.indexOf('>', ef.start) + 1;
     const innerEnd = selfClosing ? ef.end : text.lastIndexOf('</', ef.end);
-    eventFiltering = { start: ef.start, end: ef.end, innerStart, innerEnd, usesRuleGroups: ef.children.some((c) => c.name === 'RuleGroup') };
+    eventFiltering = { start: ef.start, end: ef.end, innerEnd, usesRuleGroups: ef.children.some((c) => c.name === 'RuleGroup') };
   }
   return { schemaVersion, wmi, wmiElements, eventFiltering, warnings, root };
 }
