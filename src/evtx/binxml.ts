@@ -78,6 +78,10 @@ export interface Template {
   qualifiers: FieldSource;
   channel: FieldSource;
   provider: FieldSource;
+  /** Identity fields (Computer, EventRecordID, TimeCreated@SystemTime), read per record without rendering. */
+  computer: FieldSource;
+  eventRecordId: FieldSource;
+  timeCreated: FieldSource;
   /** Number of substitution slots the template uses (max index + 1). */
   slots: number;
 }
@@ -417,6 +421,9 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
     qualifiers: null,
     channel: null,
     provider: null,
+    computer: null,
+    eventRecordId: null,
+    timeCreated: null,
     slots: 0,
   };
   locateSystemFields(t);
@@ -476,6 +483,11 @@ function locateSystemFields(t: Template): void {
     else if (c.name === 'Provider') {
       const a = c.attrs.find((x) => x.name === 'Name');
       if (a) t.provider = single(a.value);
+    } else if (c.name === 'Computer') t.computer = single(c.children);
+    else if (c.name === 'EventRecordID') t.eventRecordId = single(c.children);
+    else if (c.name === 'TimeCreated') {
+      const a = c.attrs.find((x) => x.name === 'SystemTime');
+      if (a) t.timeCreated = single(a.value);
     }
   }
 }

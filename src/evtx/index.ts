@@ -9,7 +9,7 @@
  * ```
  */
 export { EvtxReader, EvtxRecord, EvtxFormatError } from './reader.js';
-export type { EvtxOpenOptions, EvtxReadStats, RecordKeyFields } from './reader.js';
+export type { EvtxOpenOptions, EvtxReadStats, RecordIdentity, RecordKeyFields } from './reader.js';
 export type {
   EvtxWarning,
   EvtxWarningCode,

@@ -112,6 +112,17 @@ export interface RecordKeyFields {
   provider: string | null;
 }
 
+/**
+ * The record's own identity, read from the template slots (or a template-less record's System element) without
+ * rendering: `Computer`, `System/EventRecordID` (which exported and filtered logs keep while they renumber the record
+ * header) and `TimeCreated@SystemTime` (the event's own time, not the header's written time). Null when absent.
+ */
+export interface RecordIdentity {
+  computer: string | null;
+  eventRecordId: number | null;
+  timeCreated: string | null;
+}
+
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 /** One event record. Cheap fields are read up front; the tree is rendered on demand. */
@@ -127,6 +138,7 @@ export class EvtxRecord implements RenderIssues {
     if (!n.includes(message)) n.push(message);
   }
   private keyFields: RecordKeyFields | null = null;
+  private ident: RecordIdentity | null = null;
 
   constructor(
     private readonly ctx: ChunkCtx,
@@ -177,6 +189,11 @@ export class EvtxRecord implements RenderIssues {
     const first = this.nodes[0];
     if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.provider, first.values));
     return this.fields.provider;
+  }
+
+  /** Computer, EventRecordID and TimeCreated, read without rendering (see {@link RecordIdentity}). */
+  get identity(): RecordIdentity {
+    return (this.ident ??= identityOf(this.nodes));
   }
 
   /** The record as JSON in the Rust `evtx` crate shape: `{"Event": {"#attributes": …, "System": …, "EventData"|"UserData": …}}`. */
@@ -247,6 +264,30 @@ function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
     else if (c.name === 'Provider') {
       const a = c.attrs.find((x) => x.name === 'Name');
       if (a) out.provider = text(a.value);
+    }
+  }
+  return out;
+}
+
+function identityOf(nodes: BxNode[]): RecordIdentity {
+  const first = nodes[0];
+  if (first && first.k === N_INST) {
+    const t = first.template;
+    const time = fieldValue(t.timeCreated, first.values);
+    return { computer: toStr(fieldValue(t.computer, first.values)), eventRecordId: toInt(fieldValue(t.eventRecordId, first.values)), timeCreated: time === null ? null : String(time) };
+  }
+  const out: RecordIdentity = { computer: null, eventRecordId: null, timeCreated: null };
+  const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);
+  const sys = ev?.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System');
+  if (!sys) return out;
+  const text = (ns: BxNode[]): string => ns.map((n) => (n.k === N_TEXT ? n.text : '')).join('');
+  for (const c of sys.children) {
+    if (c.k !== N_ELEM) continue;
+    if (c.name === 'Computer') out.computer = text(c.children);
+    else if (c.name === 'EventRecordID') out.eventRecordId = toInt(text(c.children));
+    else if (c.name === 'TimeCreated') {
+      const a = c.attrs.find((x) => x.name === 'SystemTime');
+      if (a) out.timeCreated = text(a.value) || null;
     }
   }
   return out;

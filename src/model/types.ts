@@ -177,7 +177,40 @@ export interface LogSummary {
   kind?: EvidenceItem['kind'];
   /** EVTX: the file header's "log full" flag. */
   full?: boolean;
-  perChannel?: Array<{ channel: string; records: number; first: string | null; last: string | null; eventIds: number[]; oldestRecordId: number | null; newestRecordId: number | null }>;
+  perChannel?: ChannelSummary[];
+}
+
+/**
+ * One channel of one log file (or export) for one host: what its records show about the log's completeness.
+ * Record ids are `System/EventRecordID` (which exports keep), never the EVTX record-header number (which exported
+ * and filtered logs renumber 1..N). Times are the events' own `TimeCreated`. Records carved from slack count in
+ * `recovered` only: they bound no span and no id range.
+ */
+export interface ChannelSummary {
+  /** The channel; for a log with no records, the channel its file name gives (see `channelFrom`). */
+  channel: string;
+  /** `records`: the channel came from the records; `file-name`: the log holds no record, so its file name is all that names it. */
+  channelFrom?: 'records' | 'file-name';
+  /** Allocated (not carved) records. */
+  records: number;
+  first: string | null;
+  last: string | null;
+  eventIds: number[];
+  /** Lowest and highest EventRecordID of the allocated records; null when none had one. */
+  oldestRecordId: number | null;
+  newestRecordId: number | null;
+  /**
+   * Distinct EventRecordIDs among the allocated records (null when not counted: too many records to keep, or no
+   * ids). With `oldestRecordId`/`newestRecordId` it tells whether ids are missing inside the range (a filtered export).
+   */
+  distinctRecordIds?: number | null;
+  /**
+   * EVTX only: true when record-header numbers differ from EventRecordIDs (the file was exported or filtered and
+   * renumbered), false when they agree for every record; undefined for other formats.
+   */
+  renumbered?: boolean;
+  /** Records carved from slack (not duplicates of allocated records) that named this channel. */
+  recovered?: number;
 }
 
 /** A repository read for a host: its file, the time span of its subscription objects, its files' last-write times. */
