@@ -353,7 +353,7 @@ test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 ro
       eventIds: [5858],
       file: fx('sigma5858.EvtxHunter.json'),
       kind: 'velociraptor',
-      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], oldestRecordId: 5314, newestRecordId: 5314 }],
+      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], channelFrom: 'records', oldestRecordId: 5314, newestRecordId: 5314, distinctRecordIds: 1 }],
     },
   ]);
   // a 5861 in the documented UserData layout (EZ map 5861; wmi-tradecraft §3), values of the real SCM subscription

@@ -10,8 +10,10 @@ import { scan, SEVERITY_ORDER } from '../scan.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
+import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
+import type { HostIdentityOpts } from './hostopts.js';
 
-interface ScanOpts {
+interface ScanOpts extends HostIdentityOpts {
   format?: ReportFormat;
   output?: string;
   host?: string;
@@ -35,7 +37,7 @@ export function formatFromName(file: string | undefined): ReportFormat | null {
 }
 
 export function addScanCommand(program: Command, version: string): void {
-  program
+  const cmd = program
     .command('scan')
     .description(
       'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents; with several hosts, each subscription is stacked across the fleet',
@@ -54,7 +56,8 @@ export function addScanCommand(program: Command, version: string): void {
       return n;
     })
     .option('-q, --quiet', 'no progress bar and no notes on stderr')
-    .option('-v, --verbose', 'also list files skipped as not evidence')
+    .option('-v, --verbose', 'also list files skipped as not evidence');
+  addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
       const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
@@ -63,6 +66,7 @@ export function addScanCommand(program: Command, version: string): void {
         result = await scan(paths, {
           ...(o.threads ? { threads: o.threads } : {}),
           ...(o.host ? { host: o.host } : {}),
+          ...hostIdentityOptions(o),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,
           version,

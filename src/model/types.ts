@@ -271,10 +271,18 @@ export interface HostCoverage {
   blindSpots: string[];
 }
 
+/** A host the evidence knows by several names: the name shown, the others, and why each is the same machine. */
+export interface HostAliases {
+  host: string;
+  aliases: Array<{ name: string; why: string }>;
+}
+
 export interface ScanResult {
   tool: { name: 'wmiscope'; version: string };
   scannedAt: string;
   hosts: string[];
+  /** Hosts known by more than one name, and why the names were linked. */
+  hostAliases?: HostAliases[];
   evidence: EvidenceItem[];
   notes: EvidenceNote[];
   findings: Finding[];

@@ -156,6 +156,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);
   out.block('', `${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · ${count(result.hosts.length, 'host')}: ${result.hosts.join(', ') || '(none)'}`);
+  for (const a of result.hostAliases ?? []) out.block('', `${a.host} is also named ${a.aliases.map((x) => `${x.name} (${x.why})`).join(', ')}`);
   out.block('', `${count(findings.length, 'finding')}${bySev.length ? ` (${bySev.join(', ')})` : ''}`);
   if (hidden > 0 && opts.minSeverity) out.block('', `${count(hidden, 'finding')} below ${opts.minSeverity} not shown`);
   if (findings.length === 0) out.line(result.findings.length ? 'No finding at or above the requested severity.' : 'No WMI event subscription found in the evidence read.');

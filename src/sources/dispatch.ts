@@ -4,10 +4,11 @@
  * (not evidence), never an error.
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
-import type { EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
+import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
 import { detectAdapter } from './formats.js';
 import { observeEvtx } from './observe.js';
+import { mergeLogs } from './records.js';
 import { observeZip } from './zip.js';
 
 export type InputKind = 'evtx' | 'evtx-gzip' | 'zip' | 'gzip-text' | { adapter: string } | null;
@@ -100,36 +101,6 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
     ctx.notes.push({ file: input.name, level: 'error', message: `${adapter.format}: ${e instanceof Error ? e.message : String(e)}` });
     return null;
   }
-}
-
-/** Log summaries of the same host and file merged into one, channel by channel. */
-function mergeLogs(logs: LogSummary[]): LogSummary[] {
-  const out = new Map<string, LogSummary>();
-  for (const l of logs) {
-    const k = `${l.host.toLowerCase()}|${l.file ?? ''}|${l.kind ?? ''}`;
-    const m = out.get(k);
-    if (!m) {
-      out.set(k, { ...l, channels: [...l.channels], eventIds: [...l.eventIds], ...(l.perChannel ? { perChannel: l.perChannel.map((c) => ({ ...c, eventIds: [...c.eventIds] })) } : {}) });
-      continue;
-    }
-    m.channels = [...new Set([...m.channels, ...l.channels])];
-    m.eventIds = [...new Set([...m.eventIds, ...l.eventIds])];
-    if (l.full) m.full = true;
-    for (const c of l.perChannel ?? []) {
-      const into = (m.perChannel ??= []).find((x) => x.channel === c.channel);
-      if (!into) {
-        m.perChannel.push({ ...c, eventIds: [...c.eventIds] });
-        continue;
-      }
-      into.records += c.records;
-      into.eventIds = [...new Set([...into.eventIds, ...c.eventIds])].sort((a, b) => a - b);
-      if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
-      if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
-      if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
-      if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
-    }
-  }
-  return [...out.values()];
 }
 
 /** Every observation, evidence item and log summary attributed to `host`. */

@@ -23,6 +23,14 @@ export interface ObserveResult {
   state?: Array<{ host: string; namespaces: 'all' | string[] }>;
   /** Repositories read (for coverage). */
   repositories?: RepositorySummary[];
+  /** Host names the input shows to be one machine (a log that renamed its computer, a client and its logs), and why. */
+  hostLinks?: HostLink[];
+}
+
+/** Two names of one machine, linked by what the evidence shows. */
+export interface HostLink {
+  names: [string, string];
+  why: string;
 }
 
 export const emptyResult = (): ObserveResult => ({ observations: [], items: [], logs: [] });
