@@ -36,8 +36,7 @@ export function addSysmonCommands(program: Command): void {
           parts.push(formatSysmonAudit(a));
         } catch (e) {
           // one bad file does not cost the others
-          process.stderr.write(`wmiscope: ${f}: ${e instanceof Error ? e.message : String(e)}\n`);
-          process.exitCode = 2;
+          process.exitCode = printError(`${f}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
       const text = o.format === 'json' ? JSON.stringify(files.length === 1 && audits.length === 1 ? audits[0] : audits, null, 2) + '\n' : parts.join('\n');
