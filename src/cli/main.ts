@@ -79,7 +79,7 @@ function printWarning(file: string, w: EvtxWarning): void {
   process.stderr.write(`wmiscope: ${escapeText(file)}: warning [${w.code}]: ${escapeText(w.message)}\n`);
 }
 
-/** Why an EVTX file given by name cannot be read, said before trying: a 0-byte file is one clear line. */
+/** Why an EVTX file given by name could not be read; a 0-byte file says so rather than "no signature". */
 function evtxError(file: string, e: unknown): string {
   let empty = false;
   try {
