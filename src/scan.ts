@@ -177,6 +177,14 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   return { notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
 }
 
+/**
+ * Nothing readable: no evidence item came from any input (every given path was empty, missing, not evidence or
+ * unreadable). `scan` and `coverage` exit 2 on it; a result with at least one item was read, even with warnings.
+ */
+export function nothingReadable(result: { evidence: readonly EvidenceItem[] }): boolean {
+  return result.evidence.length === 0;
+}
+
 /** Result of {@link coverage}: per host, what the evidence can and cannot show. */
 export interface CoverageResult {
   tool: { name: 'wmiscope'; version: string };

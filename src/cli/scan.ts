@@ -1,12 +1,13 @@
 /**
  * `wmiscope scan PATH…`: evidence folders in, explained findings out.
- * Exit codes: 0 = no finding at or above --fail-on, 1 = findings at or above it, 2 = usage or I/O error.
+ * Exit codes: as every command (./exit.ts); 1 = findings at or above --fail-on.
  */
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { scan, SEVERITY_ORDER } from '../scan.js';
+import { nothingReadable, scan, SEVERITY_ORDER } from '../scan.js';
+import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
@@ -47,7 +48,7 @@ export function addScanCommand(program: Command, version: string): void {
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
     .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = no workers)', (v: string) => {
@@ -55,10 +56,12 @@ export function addScanCommand(program: Command, version: string): void {
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
       return n;
     })
-    .option('-q, --quiet', 'no progress bar and no notes on stderr')
+    .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list files skipped as not evidence');
   addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
+      // a typo'd path or an unusable output path fails before any evidence is read
+      if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       let result;
@@ -81,27 +84,31 @@ export function addScanCommand(program: Command, version: string): void {
         });
       } catch (e) {
         bar?.stop();
-        process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 2;
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
       bar?.stop();
       if (!o.quiet) {
         for (const n of result.notes) {
           if (n.level === 'skipped' && !o.verbose) continue;
-          process.stderr.write(`wmiscope: ${n.file}: ${n.level}: ${n.message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+          printNote(n);
         }
       }
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
-      if (o.output) writeFileSync(o.output, text);
-      else process.stdout.write(text);
-      const readable = result.evidence.length > 0;
-      if (!readable && result.notes.some((n) => n.level === 'error')) {
-        process.exitCode = 2;
+      try {
+        if (o.output) writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      } catch (e) {
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
+        return;
+      }
+      // nothing readable is not "clean": the report says 0 findings because nothing was read
+      if (nothingReadable(result)) {
+        process.exitCode = printError(nothingReadableMessage(result.notes));
         return;
       }
       const failAt = o.failOn === 'never' ? -1 : SEVERITY_ORDER.indexOf(o.failOn);
-      process.exitCode = result.findings.some((f) => !f.allowlisted && SEVERITY_ORDER.indexOf(f.severity) <= failAt) ? 1 : 0;
+      process.exitCode = exitCode({ readable: true, failing: result.findings.some((f) => !f.allowlisted && SEVERITY_ORDER.indexOf(f.severity) <= failAt) });
     });
 }

@@ -14,6 +14,9 @@ export type Discovered = { kind: 'file'; file: string; size: number } | { kind: 
 
 const MAX_DEPTH = 40;
 
+/** The note on a 0-byte file (in a folder or given by name). */
+export const EMPTY_FILE = 'empty file (0 bytes)';
+
 function head(file: string, n: number): Buffer | null {
   let fd: number | null = null;
   try {
@@ -49,8 +52,13 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
   const out: Discovered[] = [];
   const seen = new Set<string>();
   const visitFile = (file: string, size: number): void => {
-    // repository files are read with their folder; an empty file is nothing
-    if (REPO_FILE.test(path.basename(file)) || size === 0) return;
+    // repository files are read with their folder
+    if (REPO_FILE.test(path.basename(file))) return;
+    // an empty file holds nothing, but was collected: a failed copy or a placeholder is worth saying
+    if (size === 0) {
+      notes.push({ file, level: 'warning', message: EMPTY_FILE });
+      return;
+    }
     out.push({ kind: 'file', file, size });
   };
   const visitDir = (dir: string, depth: number): void => {
