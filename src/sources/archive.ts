@@ -235,7 +235,7 @@ interface Walked {
 
 const CLIENT_ID = /^C\.[0-9a-f]{4,32}$/i;
 const METADATA = new Set(['client_info.json', 'collection_context.json', 'log.json', 'logs.json', 'uploads.json', 'requests.json', 'hunt_info.json', 'log.csv', 'logs.csv', 'uploads.csv', 'task.db']);
-const NOT_EVIDENCE = 'not evidence (no EVTX signature, not a WMI repository file, not a recognized archive, export, row or collector format)';
+const NOT_EVIDENCE = 'not evidence (no EVTX signature, not a WMI repository file, not a recognized export, row or collector format)';
 
 function cleanHost(s: unknown): string | undefined {
   if (typeof s !== 'string') return undefined;
