@@ -168,6 +168,8 @@ function memberInput(m: ArchiveMember, name: string): EvidenceInput {
       if (got > size) throw new LimitError(`holds more than the ${size} bytes the archive declares`);
       yield chunk;
     }
+    // a short member is damage, never "not evidence"
+    if (got < size) throw new Error(`ends after ${got} of the ${size} bytes the archive declares`);
   }
   const collect = async (want: number): Promise<Buffer> => {
     // memory grows with what actually arrives, never with the size the archive claims
