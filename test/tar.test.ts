@@ -411,3 +411,26 @@ test('no import cycle: the archive modules never import the dispatcher', () => {
     assert.ok(!/from '\.\/dispatch\.js'/.test(src), f);
   }
 });
+
+test('mutated tar and tar.gz headers and streams: every read resolves with notes, never a throw', { timeout: 300_000 }, async () => {
+  const { default: fc } = await import('fast-check');
+  const nx = readFileSync(join(FIX, 'exports/sysmon-bot.nxlog.jsonl'));
+  const tar = buildTar([{ name: 'a/readme.txt', data: 'x' }, { name: `b/${'n'.repeat(120)}.jsonl`, data: nx, longName: 'pax' }, { name: 'c/sysmon.evtx', data: SYSMON }]);
+  const tgz = gzipSync(tar);
+  const headerBytes = fc.integer({ min: 0, max: 3 * 512 - 1 }); // the first header, the pax header and its record, the next header
+  const mutation = (max: number) => fc.array(fc.tuple(fc.oneof(headerBytes, fc.integer({ min: 0, max: max - 1 })), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 });
+  let read = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.boolean(), mutation(tar.length), fc.integer({ min: 0, max: 64 }), async (gz, edits, cut) => {
+      const bytes = Buffer.from(gz ? tgz : tar);
+      for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+      const notes: EvidenceNote[] = [];
+      const r = await observeInput(bufferInput('m.tar', bytes.subarray(0, bytes.length - cut)), { notes });
+      if (r) read++;
+      for (const i of r?.items ?? []) assert.ok(i.file.startsWith('m.tar!/'), i.file);
+      for (const n of notes) assert.ok(!/[\u0000-\u001f]/.test(n.file + n.message), JSON.stringify(n));
+    }),
+    { numRuns: 300, seed: 12 },
+  );
+  assert.ok(read > 0);
+});
