@@ -300,6 +300,11 @@ test('hostile headers: bad checksum, size beyond the file, negative, huge and un
       assert.ok(notes.some((n) => n.file === name && note.test(n.message)), `${what} (${name}): ${JSON.stringify(notes)}`);
     }
   }
+  // a name in a note about the archive is escaped like a member's label
+  const esc = await read(buildTar([good, { name: 'evil\u001b[2J.evtx', data: 'ElfFile\0', declaredSize: 2 ** 20 }]), 'esc.tar');
+  assert.ok(esc.notes.some((n) => n.file === 'esc.tar' && n.message.includes('member evil\\x1b[2J.evtx: its size field says 1048576 bytes')), JSON.stringify(esc.notes));
+  assert.ok(!esc.notes.some((n) => n.message.includes('\u001b')));
+
   // a size written in base-256 (GNU, for members over 8 GiB) is a size like any other
   const b256 = Buffer.alloc(12);
   b256[0] = 0x80;

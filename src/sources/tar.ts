@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { escapeText } from '../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './input.js';
 import type { ArchiveListing, ArchiveMember, Budget } from './archive.js';
 import { ARCHIVE_LIMITS, charge, enterArchive, errorText, LimitError, nestedArchiveBytes, walkArchive } from './archive.js';
@@ -423,10 +424,7 @@ async function listHeaders(cur: Cursor, label: string, format: string, notes: Ob
     longName = null;
     pax = new Map();
     const skipped = await cur.skip(padded(size));
-    if (skipped < size) {
-      if (NOT_MEMBER.has(type)) return { entries, damaged: true, ended: false, cut: null };
-      return { entries, damaged: true, ended: false, cut: { text, have: skipped, want: size } };
-    }
+    if (skipped < size) return { entries, damaged: true, ended: false, cut: { text, have: skipped, want: size } };
     if (NOT_MEMBER.has(type) || /[/\\]$/.test(text)) continue; // links, devices, folders, a volume label
     if (entries.length >= ARCHIVE_LIMITS.maxMembers) {
       notes.push({ file: label, level: 'warning', message: `more than ${ARCHIVE_LIMITS.maxMembers} members; only the first ${entries.length} are read (limit)` });
@@ -437,8 +435,8 @@ async function listHeaders(cur: Cursor, label: string, format: string, notes: Ob
   }
 }
 
-/** The text of the note for a member cut off by the end of the data. */
-const cutText = (c: NonNullable<TarListing['cut']>): string => `${c.text.length > 200 ? `${c.text.slice(0, 200)}…` : c.text}`;
+/** A member's name in a note about the archive: escaped (it is attacker-controlled) and at most 200 characters. */
+const shownName = (c: NonNullable<TarListing['cut']>): string => escapeText(c.text.length > 200 ? `${c.text.slice(0, 200)}…` : c.text);
 
 /**
  * Read a tar (gzip'd when `gzip`) from `path` when it is a file on disk, else from memory, through the archive
@@ -482,7 +480,7 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
       listing = await listTar(seekCursor(raw), label, format, notes);
       if (listing.cut) {
         const c = listing.cut;
-        notes.push({ file: label, level: 'error', message: `member ${cutText(c)}: its size field says ${c.want} bytes but the file ends ${c.have} bytes into it; not read, nor anything after it` });
+        notes.push({ file: label, level: 'error', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the file ends ${c.have} bytes into it; not read, nor anything after it` });
       }
     }
     if (gz) {
@@ -492,11 +490,11 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
         const what = listing.ended
           ? `past the tar's end: all ${n} member(s) are whole and read`
           : c
-            ? `: the ${n} whole member(s) before that are read; member ${cutText(c)} is cut off (${c.have} of ${c.want} bytes) and not read`
+            ? `: the ${n} whole member(s) before that are read; member ${shownName(c)} is cut off (${c.have} of ${c.want} bytes) and not read`
             : `: the ${n} whole member(s) before that are read; the tar's end blocks are missing, so members after that point, if any, are lost`;
         notes.push({ file: label, level: 'warning', message: `gzip stream ends early or is damaged (${gz.ended.error}) after ${gz.ended.at} inflated bytes${listing.ended ? ', ' : ''}${what}` });
       } else if (c) {
-        notes.push({ file: label, level: 'error', message: `member ${cutText(c)}: its size field says ${c.want} bytes but the tar ends ${c.have} bytes into it; not read` });
+        notes.push({ file: label, level: 'error', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the tar ends ${c.have} bytes into it; not read` });
       }
     }
     const members: ArchiveMember[] = listing.entries.map((e) => ({
