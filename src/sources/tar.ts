@@ -382,8 +382,8 @@ async function listHeaders(cur: Cursor, label: string, format: string, notes: Ob
   let longName: string | null = null;
   let pax = new Map<string, string>();
   let zeros = 0;
-  const stop = (message: string, level: 'error' | 'warning' | 'skipped' = 'error'): TarListing => {
-    notes.push({ file: label, level, message });
+  const stop = (message: string): TarListing => {
+    notes.push({ file: label, level: 'error', message });
     return { entries, damaged: true, ended: false, cut: null };
   };
   const before = (): string => (entries.length ? `the ${entries.length} member(s) before it are read, the rest is lost` : 'nothing in it is read');
