@@ -1,5 +1,5 @@
 /**
- * The contract every evidence adapter implements: an input (a file on disk, or a member of a zip) in,
+ * The contract every evidence adapter implements: an input (a file on disk, or a member of an archive) in,
  * observations out. Adapters recognize their format by content ({@link Adapter.detect}), never by name.
  */
 import * as fs from 'node:fs';
@@ -53,6 +53,12 @@ export interface ObserveContext {
   /** Attribute all observations to this host (`--host`, or a Velociraptor client of a collection zip). */
   host?: string;
 }
+
+/**
+ * Reads one input of any kind (the dispatcher's `observeInput`). Containers receive it as a parameter and hand
+ * it their members, so that no container module imports the dispatcher back.
+ */
+export type ObserveFn = (input: EvidenceInput, ctx: ObserveContext) => Promise<ObserveResult | null>;
 
 /** A text or JSON evidence format. */
 export interface Adapter {
