@@ -29,16 +29,24 @@ function has(cmd: string): boolean {
   }
 }
 
-function median(cmd: string[]): Measure {
-  const ms: Measure[] = [];
-  for (let i = 0; i < runs; i++) {
-    const m = measure(cmd);
-    if (m.rc !== 0 && m.rc !== 1) throw new Error(`${cmd.join(' ')} exited ${m.rc}`);
-    ms.push(m);
-  }
-  ms.sort((a, b) => a.cpu - b.cpu);
-  return ms[Math.floor(ms.length / 2)]!;
+function pick(ms: Measure[]): Measure {
+  const sorted = [...ms].sort((a, b) => a.cpu - b.cpu);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/** Median-CPU run of each command, the commands taking turns run by run (so outside load hits them alike). */
+function medians(cmds: string[][]): Measure[] {
+  const all: Measure[][] = cmds.map(() => []);
+  for (let i = 0; i < runs; i++)
+    cmds.forEach((cmd, k) => {
+      const m = measure(cmd);
+      if (m.rc !== 0 && m.rc !== 1) throw new Error(`${cmd.join(' ')} exited ${m.rc}`);
+      all[k]!.push(m);
+    });
+  return all.map(pick);
+}
+
+const median = (cmd: string[]): Measure => medians([cmd])[0]!;
 
 function scanCmd(cliRoot: string, target: string): string[] {
   return ['node', join(cliRoot, 'dist/src/cli/main.js'), 'scan', target, '-q', '-f', 'json', '-o', '/dev/null', '--threads', '1'];
@@ -70,8 +78,8 @@ function main(): void {
     const pad = (s: string, n: number): string => s.padEnd(n);
     console.log(pad('run', 34) + pad('CPU s', 9) + pad('wall s', 9) + pad('MB/CPU-s', 10) + pad('peak RSS', 10) + pad('vs evtxexport', 15) + (baseline ? 'vs baseline CPU' : ''));
     for (const t of targets) {
-      const m = median(scanCmd(repoRoot, t.path));
-      const b = baseline ? median(scanCmd(baseline, t.path)) : null;
+      const [m, b] = baseline ? medians([scanCmd(repoRoot, t.path), scanCmd(baseline, t.path)]) : [median(scanCmd(repoRoot, t.path)), undefined];
+      if (!m) continue;
       const perFile = t.bytes / size;
       console.log(
         pad(t.name, 34) +
