@@ -36,10 +36,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
-import type { SubscriptionObject } from '../model/types.js';
+import type { JoinedSubscription, SubscriptionObject } from '../model/types.js';
 import { sidText } from './decode.js';
 import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, nsKey, partNames } from './known-good.js';
-import type { RuleInput } from './rules.js';
 
 export type AllowValue = string | number | boolean | null;
 
@@ -284,7 +283,7 @@ function objValues(o: SubscriptionObject): Record<string, unknown> {
 }
 
 /** Does this entry describe this subscription exactly? */
-export function entryMatches(entry: AllowEntry, input: RuleInput): boolean {
+export function entryMatches(entry: AllowEntry, input: JoinedSubscription): boolean {
   const { filter, consumer, binding } = input;
   if (!filter && !consumer && !binding) return false;
   if (entry.namespace !== undefined) {
@@ -320,7 +319,7 @@ export function entryMatches(entry: AllowEntry, input: RuleInput): boolean {
 }
 
 /** The first entry of the first allowlist that matches exactly, or null. */
-export function matchAllowlists(input: RuleInput, allowlists: Allowlist[]): { by: string; entry: string } | null {
+export function matchAllowlists(input: JoinedSubscription, allowlists: Allowlist[]): { by: string; entry: string } | null {
   for (const list of allowlists) for (const e of list.entries) if (entryMatches(e, input)) return { by: list.name, entry: e.id };
   return null;
 }
@@ -354,7 +353,7 @@ function keyValues(keys: readonly string[], values: Record<string, unknown>): Re
  * properties, the consumer's class and key properties. The text is a one-item YAML list, so it can be saved
  * as an allowlist file of its own or appended under another file's `entries:`.
  */
-export function allowlistEntryFor(input: RuleInput): string {
+export function allowlistEntryFor(input: JoinedSubscription): string {
   const names = partNames(input.filter, input.consumer, input.binding);
   const entry: Record<string, unknown> = {
     id: `${names.filter ?? '(no filter)'} -> ${names.consumer ?? '(no consumer)'}`,

@@ -3,11 +3,10 @@
  * filter + consumer + binding with any of them missing, a status and the full history.
  */
 import { LIVE_SOURCES } from '../model/types.js';
-import type { CoverageEntry, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
-import type { RuleInput } from './rules.js';
+import type { CoverageEntry, JoinedSubscription, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
-export interface Draft extends Omit<RuleInput, 'consumerChain'> {
+export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
   id: string;
   firstSeen: string | null;
   lastSeen: string | null;

@@ -6,7 +6,7 @@
  *
  * Nothing is ever executed: payloads are only matched as text and base64-decoded (decode.ts).
  */
-import type { Observation, Reason, Severity, Status, SubscriptionObject } from '../model/types.js';
+import type { JoinedSubscription, Reason, Severity, SubscriptionObject } from '../model/types.js';
 import { allowlistNames, DEFAULT_ALLOWLIST, matchAllowlists } from './allowlist.js';
 import type { Allowlist } from './allowlist.js';
 import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
@@ -22,19 +22,6 @@ import {
   strOf,
   WINDOWS_TASK_NAMES,
 } from './known-good.js';
-
-/** A subscription assembled from observations (no verdict yet). */
-export interface RuleInput {
-  host: string;
-  namespace: string | null;
-  status: Status;
-  filter: SubscriptionObject | null;
-  consumer: SubscriptionObject | null;
-  binding: SubscriptionObject | null;
-  observations: Observation[];
-  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
-  consumerChain?: string[];
-}
 
 export interface Verdict {
   reasons: Reason[];
@@ -315,7 +302,7 @@ function imitates(name: string, known: string): boolean {
 // ---- evaluation ---------------------------------------------------------------------------------------------
 
 /** Judge one subscription: the rules' reasons, decoded payloads, score, severity, summary, allow-list verdict. */
-export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
+export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Verdict {
   const reasons: Reason[] = [];
   const fire = (id: string, evidence: string, attack?: string[]): void => {
     const rule = RULE_BY_ID.get(id);

@@ -73,6 +73,22 @@ export interface SubscriptionObject {
   values: Record<string, string | number | boolean | null>;
 }
 
+/**
+ * A subscription assembled from observations by the graph, before any verdict: what the rules and the
+ * allowlist judge. Declared here, owned by neither the graph that builds it nor the rules that read it.
+ */
+export interface JoinedSubscription {
+  host: string;
+  namespace: string | null;
+  status: Status;
+  filter: SubscriptionObject | null;
+  consumer: SubscriptionObject | null;
+  binding: SubscriptionObject | null;
+  observations: Observation[];
+  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
+  consumerChain?: string[];
+}
+
 /** A finding: one subscription on one host, scored and explained. */
 export interface Finding {
   id: string;
