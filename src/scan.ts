@@ -15,7 +15,8 @@ import { evaluate } from './analysis/rules.js';
 import { stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, HostCoverage, Observation, ScanResult, Severity } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostCoverage, Observation, ScanResult } from './model/types.js';
+import { SEVERITIES } from './model/types.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -38,8 +39,6 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number, file: string) => void;
   version?: string;
 }
-
-const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 /** The folder above the Windows tree (the collection root of one host), or null. */
 function collectionRoot(p: string): string | null {
@@ -223,8 +222,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
   // stacking: counts across hosts (ranks rare entries up before sorting)
   const fleet = hosts.length > 1 ? stack(findings, hosts) : undefined;
-  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
+  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 
-export { SEVERITY_ORDER };

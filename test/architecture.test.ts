@@ -28,7 +28,9 @@ const MAY_IMPORT: Record<Layer, Partial<Record<Layer, 'all' | 'types'>>> = {
   model: {},
   sysmon: {},
   collector: {},
-  events: { evtx: 'types' },
+  // events reads WMI values with the model's vocabulary (namespace form, object paths, SIDs: src/model/wmi.ts)
+  // instead of keeping a copy of it; model imports nothing, so this adds no cycle.
+  events: { evtx: 'types', model: 'all' },
   sources: { evtx: 'all', cim: 'all', events: 'all', collector: 'all', model: 'all' },
   analysis: { model: 'all' },
   report: { model: 'all' },

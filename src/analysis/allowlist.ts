@@ -38,7 +38,8 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'ya
 import type { Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
 import type { JoinedSubscription, SubscriptionObject } from '../model/types.js';
 import { sidText } from './decode.js';
-import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, nsKey, partNames } from './known-good.js';
+import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, partNames } from './known-good.js';
+import { namespaceKey } from '../model/wmi.js';
 
 export type AllowValue = string | number | boolean | null;
 
@@ -255,7 +256,7 @@ function canonical(prop: string, v: unknown): string {
   if (v === null || v === undefined || v === '' || v === 0 || v === false) return '';
   if (typeof v === 'string') {
     if (p === 'name' || p === 'scriptingengine' || p === 'nameofusersidproperty') return v.toLowerCase();
-    if (p === 'eventnamespace') return nsKey(v);
+    if (p === 'eventnamespace') return namespaceKey(v);
     if (p === 'creatorsid') return sidText(v) ?? v;
     // payload text is compared as written: "007" is not "7", "TRUE" is not "true"
     if (TEXT_PROPERTIES.has(p)) return v;
@@ -287,9 +288,9 @@ export function entryMatches(entry: AllowEntry, input: JoinedSubscription): bool
   const { filter, consumer, binding } = input;
   if (!filter && !consumer && !binding) return false;
   if (entry.namespace !== undefined) {
-    const want = nsKey(entry.namespace);
-    if (input.namespace === null || nsKey(input.namespace) !== want) return false;
-    for (const part of [filter, consumer, binding]) if (part?.namespace && nsKey(part.namespace) !== want) return false;
+    const want = namespaceKey(entry.namespace);
+    if (input.namespace === null || namespaceKey(input.namespace) !== want) return false;
+    for (const part of [filter, consumer, binding]) if (part?.namespace && namespaceKey(part.namespace) !== want) return false;
   }
   if (filter) {
     if (!entry.filter) return false;

@@ -45,7 +45,9 @@ export interface Observation {
 }
 
 export type Status = 'active' | 'deleted' | 'residual' | 'logged-only' | 'orphan';
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+/** Every severity, worst first: the one order findings are ranked, filtered (`--min-severity`, `--fail-on`) and counted in. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** A reason a rule gives for its verdict. */
 export interface Reason {
