@@ -18,7 +18,8 @@ import { evaluate } from './analysis/rules.js';
 import { stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult, Severity } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
+import { SEVERITIES } from './model/types.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -46,7 +47,6 @@ export interface ScanOptions {
   version?: string;
 }
 
-const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 /**
  * Default worker count: the machine's cores, at most 8. On a 2-core VM the fleet bench measured two workers
@@ -254,8 +254,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
   // stacking: counts across hosts (ranks rare entries up before sorting)
   const fleet = hosts.length > 1 ? stack(findings, hosts) : undefined;
-  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
+  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 
-export { SEVERITY_ORDER };

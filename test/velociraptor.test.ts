@@ -15,7 +15,8 @@ import { detectAdapter } from '../src/sources/formats.js';
 import { bufferInput, fileInput, headText } from '../src/sources/input.js';
 import type { EvidenceInput } from '../src/sources/input.js';
 import { observeEvtx } from '../src/sources/observe.js';
-import { epochToIso, firstObjectKeys, limits, parseWmiOperation, parseWmiPath, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import { epochToIso, firstObjectKeys, limits, parseWmiOperation, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import { parseObjectRef } from '../src/model/wmi.js';
 import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
 import { repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { makeFixtures } from './support/make-vr-fixtures.js';
@@ -279,7 +280,7 @@ test('WMI-Activity operation text: the real 5858 ExecMethod path, the blog\'s cu
   const row = JSON.parse(readFileSync(fx('sigma5858.EvtxHunter.json'), 'utf8').split('\n')[0]!) as { UserData: { Operation_ClientFailure: { Operation: string } } };
   const op = parseWmiOperation(row.UserData.Operation_ClientFailure.Operation)!;
   assert.deepEqual([op.method, op.namespace], ['ExecMethod', 'ROOT\\CIMV2']);
-  assert.deepEqual(parseWmiPath(op.path), { namespace: 'ROOT\\CIMV2', className: 'Win32_NTEventlogFile', keys: { Name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' } });
+  assert.deepEqual(parseObjectRef(op.path), { namespace: 'ROOT\\CIMV2', className: 'Win32_NTEventlogFile', keys: { Name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' }, name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' });
   // shapes shown in the Velociraptor blog (custom namespace, custom consumer class)
   const rows = [
     ['2022-01-17T03:52:34.2854482Z', 'Start IWbemServices::PutInstance - ROOT\\totallylegit : __EventFilter.Name="Eviltotallylegit"'],
@@ -505,7 +506,7 @@ test('WMIEventing object path: a long word run among the keys is read in linear 
   ]);
   assert.deepEqual(notes, []);
   // keys start where a word starts; leading digits are skipped (as before)
-  assert.deepEqual(parseWmiPath('C.' + run + ',Name="x",9Key=1,_k="a\\"b"')?.keys, { Name: 'x', Key: '1', _k: 'a"b' });
+  assert.deepEqual(parseObjectRef('C.' + run + ',Name="x",9Key=1,_k="a\\"b"')?.keys, { Name: 'x', Key: '1', _k: 'a"b' });
 });
 
 test('WMIEventing binding: a long word run inside a reference is read in linear time (parseObjectRef)', LINEAR, async () => {

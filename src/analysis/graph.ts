@@ -3,11 +3,11 @@
  * filter + consumer + binding with any of them missing, a status and the full history.
  */
 import { LIVE_SOURCES } from '../model/types.js';
-import type { CoverageEntry, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
-import type { RuleInput } from './rules.js';
+import { CONSUMER_CLASSES, namespaceKey } from '../model/wmi.js';
+import type { CoverageEntry, JoinedSubscription, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
-export interface Draft extends Omit<RuleInput, 'consumerChain'> {
+export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
   id: string;
   firstSeen: string | null;
   lastSeen: string | null;
@@ -296,7 +296,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
 function eventNamespaceKey(d: Draft): string {
   const ens = d.filter?.values['EventNamespace'];
   const ns = typeof ens === 'string' && ens.trim() ? ens : (d.filter?.namespace ?? d.namespace ?? '');
-  return low(ns.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, '').replace(/\\+/g, '\\').replace(/^\\/, ''));
+  return namespaceKey(ns);
 }
 
 /** Which telemetry sources a host had, for coverage. */
@@ -316,7 +316,7 @@ export interface HostSources {
   trace?: boolean;
 }
 
-const SYSMON_CONSUMERS = ['commandlineeventconsumer', 'activescripteventconsumer'];
+const SYSMON_CONSUMERS = CONSUMER_CLASSES.filter((c) => c.sysmonType !== null).map((c) => c.className.toLowerCase());
 
 /**
  * Whether every log of a source on the host lost its oldest records: `yes` (a header marked full), `likely` (none

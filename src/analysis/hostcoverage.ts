@@ -7,8 +7,7 @@
 import type { EvidenceItem, HostCoverage, LogCoverage, LogSummary, RepositoryCoverage, RepositorySummary } from '../model/types.js';
 import { isoBefore } from './graph.js';
 import type { HostSources, RolledOver } from './graph.js';
-
-const WMI_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 
 export function channelSource(channel: string): LogCoverage['source'] {
   if (/^Microsoft-Windows-Sysmon\/Operational$/i.test(channel)) return 'sysmon';
@@ -60,7 +59,7 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
           records: c.records,
           first: c.first,
           last: c.last,
-          wmiEventIds: c.eventIds.filter((i) => WMI_IDS.includes(i)),
+          wmiEventIds: c.eventIds.filter((i) => WMI_EVENT_IDS.includes(i)),
           oldestRecordId: c.oldestRecordId,
           ...rollOver(format, l.full, c.oldestRecordId),
         });

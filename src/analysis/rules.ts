@@ -6,14 +6,14 @@
  *
  * Nothing is ever executed: payloads are only matched as text and base64-decoded (decode.ts).
  */
-import type { Observation, Reason, Severity, Status, SubscriptionObject } from '../model/types.js';
+import type { JoinedSubscription, Reason, Severity, SubscriptionObject } from '../model/types.js';
 import { allowlistNames, DEFAULT_ALLOWLIST, matchAllowlists } from './allowlist.js';
 import type { Allowlist } from './allowlist.js';
 import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
+import { consumerClassFacts } from '../model/wmi.js';
 import {
   consumerClassOf,
-  EXECUTING_CONSUMER_CLASSES,
   isStandardConsumerClass,
   isSystemPrincipal,
   KNOWN_GOOD_NAMES,
@@ -22,19 +22,6 @@ import {
   strOf,
   WINDOWS_TASK_NAMES,
 } from './known-good.js';
-
-/** A subscription assembled from observations (no verdict yet). */
-export interface RuleInput {
-  host: string;
-  namespace: string | null;
-  status: Status;
-  filter: SubscriptionObject | null;
-  consumer: SubscriptionObject | null;
-  binding: SubscriptionObject | null;
-  observations: Observation[];
-  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
-  consumerChain?: string[];
-}
 
 export interface Verdict {
   reasons: Reason[];
@@ -213,13 +200,10 @@ function payloadTexts(cls: string | null, consumer: SubscriptionObject | null): 
     const t = str(v[prop]);
     if (t) out.push({ label: prop, text: t });
   };
-  const c = (cls ?? '').toLowerCase();
-  if (c === 'commandlineeventconsumer') ['CommandLineTemplate', 'ExecutablePath', 'WorkingDirectory'].forEach(add);
-  else if (c === 'activescripteventconsumer') ['ScriptText', 'ScriptFileName'].forEach(add);
-  else if (c === 'logfileeventconsumer') ['Filename', 'Text'].forEach(add);
-  else if (c === 'nteventlogeventconsumer' || c === 'smtpeventconsumer') {
-    /* these run nothing: their strings are log/mail text */
-  } else {
+  // a standard class: the properties its table entry names (NTEventLog and SMTP: none, they run nothing)
+  const facts = consumerClassFacts(cls);
+  if (facts) facts.scannedProperties.forEach(add);
+  else {
     for (const [k, val] of Object.entries(v)) if (k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '') out.push({ label: k, text: val });
   }
   // A source that could not map a logged destination to a property leaves it under its log name.
@@ -315,7 +299,7 @@ function imitates(name: string, known: string): boolean {
 // ---- evaluation ---------------------------------------------------------------------------------------------
 
 /** Judge one subscription: the rules' reasons, decoded payloads, score, severity, summary, allow-list verdict. */
-export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
+export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Verdict {
   const reasons: Reason[] = [];
   const fire = (id: string, evidence: string, attack?: string[]): void => {
     const rule = RULE_BY_ID.get(id);
@@ -332,7 +316,7 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
 
   // -- consumer kind
   const clsLow = (cls ?? '').toLowerCase();
-  if (cls && EXECUTING_CONSUMER_CLASSES.some((c) => c.toLowerCase() === clsLow)) fire('consumer-exec', `${cls}${consumer?.name ? ` "${consumer.name}"` : ''}`);
+  if (cls && consumerClassFacts(cls)?.executes) fire('consumer-exec', `${cls}${consumer?.name ? ` "${consumer.name}"` : ''}`);
   if (clsLow === 'activescripteventconsumer') {
     const engine = str(consumer?.values['ScriptingEngine']);
     const attack = /vb/i.test(engine ?? '') ? ['T1059.005'] : /j(ava)?script/i.test(engine ?? '') ? ['T1059.007'] : ['T1059.005', 'T1059.007'];

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { nothingReadable, scan, SEVERITY_ORDER } from '../scan.js';
+import { nothingReadable, scan } from '../scan.js';
+import { SEVERITIES } from '../model/types.js';
 import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
@@ -47,8 +48,8 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
-    .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
+    .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITIES).default('info'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = no workers)', (v: string) => {
@@ -108,7 +109,7 @@ export function addScanCommand(program: Command, version: string): void {
         process.exitCode = printError(nothingReadableMessage(result.notes));
         return;
       }
-      const failAt = o.failOn === 'never' ? -1 : SEVERITY_ORDER.indexOf(o.failOn);
-      process.exitCode = exitCode({ readable: true, failing: result.findings.some((f) => !f.allowlisted && SEVERITY_ORDER.indexOf(f.severity) <= failAt) });
+      const failAt = o.failOn === 'never' ? -1 : SEVERITIES.indexOf(o.failOn);
+      process.exitCode = exitCode({ readable: true, failing: result.findings.some((f) => !f.allowlisted && SEVERITIES.indexOf(f.severity) <= failAt) });
     });
 }

@@ -4,8 +4,10 @@
  * Field layouts: shared/reference/wmi-tradecraft.md §2–3. Imports only types from the EVTX layer.
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/types.js';
-import { normalizeNamespace, parseMofInstances, parseObjectRef, sidFromByteArray, unquoteSysmon } from './normalize.js';
-import type { MofInstance, ObjectRef } from './normalize.js';
+import { parseMofInstances, unquoteSysmon } from './normalize.js';
+import type { MofInstance } from './normalize.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
+import type { ObjectRef } from '../model/wmi.js';
 
 /** System fields every view carries. */
 export interface EventHeader {

@@ -1,39 +1,16 @@
 /**
  * Reading a subscription's parts, shared by the analysis (allowlist matching, rules) and the reports (the HTML
- * report's known-good entries): the properties that decide what a filter or consumer does, object references,
- * what a binding points at, a consumer's class. Imports only the model's types.
+ * report's known-good entries): the properties that decide what a filter or consumer does, what a binding points
+ * at, a consumer's class. Object paths and the consumer-class table are the model's WMI vocabulary (wmi.ts).
  */
 import type { SubscriptionObject } from './types.js';
+import { consumerClassFacts, parseObjectRef } from './wmi.js';
 
 /** The filter properties that decide what a filter does (compared exactly by the allowlist). */
 export const FILTER_KEY_PROPERTIES = ['Name', 'Query', 'QueryLanguage', 'EventNamespace'] as const;
 
-/**
- * The properties that decide what a consumer of a standard class does (compared exactly by the allowlist).
- * For any other class every property except {@link CONSUMER_BOOKKEEPING} counts.
- */
-export const CONSUMER_KEY_PROPERTIES: Record<string, readonly string[]> = {
-  commandlineeventconsumer: ['Name', 'CommandLineTemplate', 'ExecutablePath', 'WorkingDirectory'],
-  activescripteventconsumer: ['Name', 'ScriptingEngine', 'ScriptText', 'ScriptFileName'],
-  logfileeventconsumer: ['Name', 'Filename', 'Text'],
-  nteventlogeventconsumer: ['Name', 'SourceName', 'EventID', 'EventType', 'Category', 'NameOfUserSIDProperty', 'UNCServerName'],
-  smtpeventconsumer: ['Name', 'SMTPServer', 'ToLine', 'CcLine', 'BccLine', 'FromLine', 'ReplyToLine', 'Subject', 'Message', 'HeaderFields'],
-};
-
 /** Properties of every consumer that say nothing about what it does. */
 export const CONSUMER_BOOKKEEPING = ['CreatorSID', 'MachineName', 'MaximumQueueSize', 'InsertionStringTemplates', 'NumberOfInsertionStrings'];
-
-/** A WMI object reference `[\\.\ROOT\subscription:]Class.Name="x"` split into class and name. */
-export function parseRef(ref: unknown): { className: string; name: string | null } | null {
-  if (typeof ref !== 'string') return null;
-  let t = ref.trim();
-  const colon = t.search(/:(?=[A-Za-z_]\w*(\.|=|$))/);
-  if (colon > 0) t = t.slice(colon + 1);
-  const m = /^([A-Za-z_]\w*)(?:\.[^=]*=\s*"([^"\\]*(?:\\.[^"\\]*)*)"|=\s*"([^"\\]*(?:\\.[^"\\]*)*)")?/s.exec(t);
-  if (!m) return null;
-  const raw = m[2] ?? m[3];
-  return { className: m[1]!, name: raw !== undefined ? raw.replace(/\\(.)/g, '$1') : null };
-}
 
 /**
  * What a binding points at. Repository, collector and Velociraptor bindings hold object paths
@@ -49,7 +26,7 @@ export function bindingTarget(binding: SubscriptionObject | null | undefined, pa
     return k === undefined ? undefined : binding.values[k];
   };
   const raw = get(part);
-  const ref = parseRef(raw);
+  const ref = typeof raw === 'string' ? parseObjectRef(raw) : null;
   const path = ref && ref.name !== null ? ref : null;
   const bare = !path && typeof raw === 'string' && raw.trim() !== '' ? raw : null;
   const name = strOf(get(`${part}Name`)) ?? path?.name ?? bare;
@@ -73,9 +50,12 @@ export function consumerClassOf(consumer: SubscriptionObject | null, binding: Su
 }
 
 
-/** The key properties of a consumer of class `cls` that has the values `values`. */
+/**
+ * The key properties of a consumer of class `cls` that has the values `values`: for a standard class its
+ * table entry's, for any other class every property except {@link CONSUMER_BOOKKEEPING}.
+ */
 export function consumerKeyProperties(cls: string, values: Record<string, unknown>): string[] {
-  const std = CONSUMER_KEY_PROPERTIES[cls.toLowerCase()];
+  const std = consumerClassFacts(cls)?.keyProperties;
   if (std) return [...std];
   return ['Name', ...Object.keys(values).filter((k) => k !== 'Name' && !k.startsWith('__') && !CONSUMER_BOOKKEEPING.includes(k))];
 }

@@ -45,7 +45,9 @@ export interface Observation {
 }
 
 export type Status = 'active' | 'deleted' | 'residual' | 'logged-only' | 'orphan';
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+/** Every severity, worst first: the one order findings are ranked, filtered (`--min-severity`, `--fail-on`) and counted in. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** A reason a rule gives for its verdict. */
 export interface Reason {
@@ -71,6 +73,22 @@ export interface SubscriptionObject {
   name: string | null;
   /** Latest known values (from the repository when present, else from logs). */
   values: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * A subscription assembled from observations by the graph, before any verdict: what the rules and the
+ * allowlist judge. Declared here, owned by neither the graph that builds it nor the rules that read it.
+ */
+export interface JoinedSubscription {
+  host: string;
+  namespace: string | null;
+  status: Status;
+  filter: SubscriptionObject | null;
+  consumer: SubscriptionObject | null;
+  binding: SubscriptionObject | null;
+  observations: Observation[];
+  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
+  consumerChain?: string[];
 }
 
 /** A finding: one subscription on one host, scored and explained. */

@@ -23,7 +23,8 @@ import { allowPlan } from './html/allow.js';
 import type { AllowPlan } from './html/allow.js';
 import { CLIENT_SCRIPT } from './html/client.js';
 import { STYLE } from './html/style.js';
-import { jsonSafe, selectFindings, SEVERITIES } from './text.js';
+import { SEVERITIES } from '../model/types.js';
+import { jsonSafe, selectFindings } from './text.js';
 
 export interface HtmlOptions {
   /** Keep findings at or above this severity. */

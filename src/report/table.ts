@@ -5,7 +5,8 @@
  * added only when asked for, and only around text whose width was already laid out without it.
  */
 import type { Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
-import { escapeLines, escapeText, missedBy, seenBy, selectFindings, SEVERITIES, textWidth, truncate, wrap } from './text.js';
+import { SEVERITIES } from '../model/types.js';
+import { escapeLines, escapeText, missedBy, seenBy, selectFindings, textWidth, truncate, wrap } from './text.js';
 
 export interface TableOptions {
   minSeverity?: Severity;

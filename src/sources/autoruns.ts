@@ -15,7 +15,7 @@ import { parse } from 'csv-parse/sync';
 import type { EvidenceItem, Observation } from '../model/types.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
-import { normalizeNamespace } from '../events/index.js';
+import { normalizeNamespace } from '../model/wmi.js';
 
 type Details = Observation['details'];
 type Cell = string | number | boolean | null | undefined | object;

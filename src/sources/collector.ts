@@ -10,7 +10,7 @@
  */
 import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../collector/format.js';
 import type { CollectorKind } from '../collector/format.js';
-import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../events/index.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { emptyResult, readText } from './input.js';

@@ -5,6 +5,7 @@
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../events/index.js';
 import type { Observation, Part } from '../model/types.js';
+import { CONSUMER_CLASSES } from '../model/wmi.js';
 
 type Details = Observation['details'];
 
@@ -23,9 +24,7 @@ function sysmonUtc(t: string | null): string | null {
 function consumerClassOfType(type: string | null): string | null {
   if (!type) return null;
   const t = type.toLowerCase();
-  if (t === 'command line') return 'CommandLineEventConsumer';
-  if (t === 'script') return 'ActiveScriptEventConsumer';
-  return null;
+  return CONSUMER_CLASSES.find((c) => c.sysmonType?.toLowerCase() === t)?.className ?? null;
 }
 
 const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;

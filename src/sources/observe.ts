@@ -9,12 +9,12 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
-import { parseObjectRef } from '../events/index.js';
+import { parseObjectRef, WMI_EVENT_IDS } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
-import { HostTally, WMI_EVENT_IDS } from './records.js';
+import { HostTally } from './records.js';
 
 type Details = Observation['details'];
 

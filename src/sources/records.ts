@@ -6,11 +6,9 @@
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { eventHeader } from '../events/index.js';
 import type { ChannelSummary, EvidenceItem } from '../model/types.js';
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 import type { LogSummary, ObserveResult } from './input.js';
 import { fromRecord } from './events.js';
-
-/** Event ids worth rendering for WMI subscriptions. */
-export const WMI_EVENT_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
 
 /** Most EventRecordIDs one input keeps to count distinct ids and gaps (8 bytes each); past it they are not counted. */
 export const MAX_TRACKED_RECORD_IDS = 4_000_000;

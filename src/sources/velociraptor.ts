@@ -22,7 +22,7 @@
  * `{Data: [{Name, Value}]}` when a Data element has no value (an empty Sysmon RuleName does that).
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
-import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../events/index.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
@@ -443,57 +443,6 @@ export function parseWmiOperation(op: string): WmiOperation | null {
   return null;
 }
 
-/** Index of the `"` that closes a quoted value whose text starts at `from` (`\` escapes any character), or -1. */
-function quoteEnd(t: string, from: number): number {
-  for (let i = from; i < t.length; i++) {
-    if (t[i] === '"') return i;
-    if (t[i] === '\\') i++;
-  }
-  return -1;
-}
-
-/** An object path split into namespace, class and keys; quoted key values unescaped. Colons inside quotes are left alone. */
-export function parseWmiPath(path: string): { namespace: string | null; className: string; keys: Record<string, string> } | null {
-  let rest = path.trim().replace(/::\w+$/, ''); // ExecMethod paths end in ::method
-  let namespace: string | null = null;
-  const m = /^((?:\\\\[^\\"]+\\)?[^:"=]+):(?=[A-Za-z_])/.exec(rest);
-  if (m && !/^[A-Za-z_]\w*\./.test(m[1]!)) {
-    namespace = normalizeNamespace(m[1]!);
-    rest = rest.slice(m[0].length);
-  }
-  const c = /^([A-Za-z_]\w*)(?:\.(.*)|=@)?$/s.exec(rest);
-  if (!c) return null;
-  const keys: Record<string, string> = {};
-  const body = c[2] ?? '';
-  // `key="quoted"` or `key=bare` pairs, as /([A-Za-z_]\w*)=(?:"((?:[^"\\]|\\.)*)"|([^,]*))/gs read them, in linear
-  // time and stack: a key is tried only where a word starts ((?<!\w)\d*: leading digits skipped, as that pattern
-  // did; unguarded, every position of a long word run starts a scan to its end), and quoted values are scanned by
-  // hand (the regex engine's backtracking stack overflows on a value of a few million characters)
-  const re = /(?<!\w)\d*([A-Za-z_]\w*)=/g;
-  let k: RegExpExecArray | null;
-  while ((k = re.exec(body))) {
-    const at = re.lastIndex;
-    const close = body[at] === '"' ? quoteEnd(body, at + 1) : -1;
-    let value: string;
-    if (close >= 0) {
-      value = body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
-      re.lastIndex = close + 1;
-    } else {
-      const comma = body.indexOf(',', at);
-      const end = comma < 0 ? body.length : comma;
-      value = body.slice(at, end);
-      re.lastIndex = end;
-    }
-    if (k[1] !== '__proto__') keys[k[1]!] = value;
-  }
-  return { namespace, className: c[1]!, keys };
-}
-
-function keyName(keys: Record<string, string>): string | null {
-  const k = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
-  return k ? keys[k]! : null;
-}
-
 function partOfClass(cls: string): Observation['part'] {
   const l = cls.toLowerCase();
   if (l === '__eventfilter') return 'filter';
@@ -510,7 +459,7 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
   if (!op) return null;
   const action = /^(PutInstance|PutClass)$/i.test(op.method) ? 'created' : /^(DeleteInstance|DeleteClass)$/i.test(op.method) ? 'deleted' : null;
   if (!action) return null;
-  const path = parseWmiPath(op.path);
+  const path = parseObjectRef(op.path);
   if (!path) return null;
   const nsName = str(col(row, 'NamespaceName'));
   const namespace = path.namespace ?? op.namespace ?? (nsName ? normalizeNamespace(nsName) : null);
@@ -540,7 +489,7 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
     d['FilterName'] = f?.name ?? null;
     d['ConsumerName'] = c?.name ?? null;
     d['ConsumerClass'] = c?.className ?? null;
-  } else name = keyName(path.keys);
+  } else name = path.name;
   if (isClass) d['ClassOperation'] = true;
   return [
     {

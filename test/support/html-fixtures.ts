@@ -4,8 +4,7 @@
  * openers), `javascript:` URLs, quotes, line/paragraph separators, bidi overrides, NUL, template syntax, and
  * property names that are not WMI names. Anything that executes sets `window.__pwned`.
  */
-import type { Finding, Observation, ScanResult } from '../../src/model/types.js';
-import type { RuleInput } from '../../src/analysis/rules.js';
+import type { Finding, JoinedSubscription, Observation, ScanResult } from '../../src/model/types.js';
 
 export const HOSTILE = {
   img: '<img src=x onerror=window.__pwned=1>',
@@ -159,6 +158,6 @@ export function hostileResult(): ScanResult {
 }
 
 /** The rule input of a finding (what the allowlist matcher compares). */
-export function ruleInputOf(f: Finding): RuleInput {
+export function ruleInputOf(f: Finding): JoinedSubscription {
   return { host: f.host, namespace: f.namespace, status: f.status, filter: f.filter, consumer: f.consumer, binding: f.binding, observations: f.observations };
 }
