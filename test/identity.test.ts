@@ -15,6 +15,7 @@ import { observeEvtx } from '../src/sources/observe.js';
 import { crc32 } from '../src/evtx/bytes.js';
 import type { EvidenceNote } from '../src/model/types.js';
 import { renameComputerInFirstChunks } from './support/fleet.js';
+import { writeZip } from './support/zip-writer.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
@@ -171,4 +172,19 @@ test('an empty log is in the inventory and coverage ("present, 0 records") under
   const l = await scan([lone], { threads: 1 });
   assert.equal(l.evidence.length, 1);
   assert.ok(l.notes.some((n) => /name no machine/.test(n.message)), JSON.stringify(l.notes));
+});
+
+test('a Velociraptor collection: the client (NAME (C.id)) and the Computer its logs name are one host, with the link said', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-client-'));
+  const zip = join(dir, 'Collection-iewin7.zip');
+  writeZip(zip, [
+    { name: 'client_info.json', data: JSON.stringify({ client_id: 'C.1111aaaa2222bbbb', hostname: 'IEWIN7', fqdn: 'iewin7.lab.example' }) },
+    { name: 'uploads/auto/C%3A/Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%254Operational.evtx', data: readFileSync(SYSMON) },
+    // a log of another machine collected from this client (forwarded events): attributed to the collection, never called its name
+    { name: 'uploads/auto/C%3A/Windows/System32/winevt/Logs/ForwardedEvents.evtx', data: readFileSync(join(repoRoot(), 'test/fixtures/evtx/issue_38.evtx')) },
+  ]);
+  const s = await scan([zip], { threads: 1 });
+  assert.deepEqual(s.hosts, ['iewin7.lab.example (C.1111aaaa2222bbbb)']);
+  assert.deepEqual(s.hostAliases, [{ host: 'iewin7.lab.example (C.1111aaaa2222bbbb)', aliases: [{ name: 'IEWIN7', why: 'the logs of the Velociraptor collection of iewin7.lab.example (C.1111aaaa2222bbbb) name it IEWIN7' }] }]);
+  assert.ok(s.findings.length > 0 && s.findings.every((f) => f.host === 'iewin7.lab.example (C.1111aaaa2222bbbb)'));
 });

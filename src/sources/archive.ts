@@ -21,7 +21,7 @@ import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './
 import { MAX_WHOLE_INPUT } from './input.js';
 import { hostFromParts, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
 import { observeRepository } from './observe.js';
-import { forceHost, mergeInto, withDetail } from './result.js';
+import { clientLink, forceHost, mergeInto, withDetail } from './result.js';
 
 /** Bounds for one archive (and the archives nested in it), whatever its format. Mutable for tests only. */
 export const ARCHIVE_LIMITS = {
@@ -372,7 +372,8 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
   const results: Walked[] = [];
   const memberCtx = (scope: Scope | null): ArchiveContext => {
     const host = ctx.host ?? scope?.host;
-    return { notes, ...(host ? { host } : {}), [STATE]: state };
+    // a client's host is the collection's: the names its logs give are linked to it where they agree
+    return { notes, ...(host ? { host } : {}), ...(!ctx.host && scope?.host ? { hostLink: clientLink(scope.host) } : {}), [STATE]: state };
   };
   let skippedNotEvidence = 0;
   let budgetOut = 0;
@@ -429,7 +430,7 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     const computers = new Map<string, string>();
     for (const { result } of perScope.get(s) ?? []) for (const i of result.items) if (i.kind === 'evtx' && i.host) computers.set(i.host.toLowerCase(), i.host);
     s.host = computers.size === 1 ? `${[...computers.values()][0]!} (${s.deferredId})` : s.deferredId;
-    perScope.set(s, (perScope.get(s) ?? []).map((x) => ({ ...x, result: forceHost(x.result, s.host!) })));
+    perScope.set(s, (perScope.get(s) ?? []).map((x) => ({ ...x, result: forceHost(x.result, s.host!, clientLink(s.host!)) })));
   }
   for (const [scope, list] of perScope) for (const { member, result } of list) results.push({ scope, member, result });
 

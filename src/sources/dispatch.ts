@@ -76,7 +76,7 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   const head = await input.head(HEAD);
   const kind = classify(head);
   if (kind === null) return null;
-  const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host) : r);
+  const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host, ctx.hostLink) : r);
   if (kind === 'evtx' || kind === 'evtx-gzip') {
     if (path && kind === 'evtx') return withHost(observeEvtx(path, ctx.notes));
     if (input.size > MAX_WHOLE_INPUT * 4) {

@@ -52,6 +52,8 @@ export interface ObserveContext {
   notes: EvidenceNote[];
   /** Attribute all observations to this host (`--host`, or a Velociraptor client of a collection zip). */
   host?: string;
+  /** With `host` from a collection (not `--host`): why a name the input gives is that host, or null (see `forceHost`). */
+  hostLink?: (name: string) => string | null;
 }
 
 /**
