@@ -205,7 +205,12 @@ function str(v: unknown): string | null {
   return s === null || s === '' ? null : s;
 }
 
-function payloadTexts(cls: string | null, consumer: SubscriptionObject | null): Array<{ label: string; text: string }> {
+/**
+ * What the consumer would run, labelled. For a class other than the five standard ones every string property
+ * counts; when the evidence gives none (a consumer known only from the PowerShell that created it), the text of
+ * that PowerShell (its records' meta) is read instead, so the payload arguments written there are still checked.
+ */
+function payloadTexts(cls: string | null, consumer: SubscriptionObject | null, observations: readonly Observation[]): Array<{ label: string; text: string }> {
   if (!consumer) return [];
   const v = consumer.values;
   const out: Array<{ label: string; text: string }> = [];
@@ -221,14 +226,19 @@ function payloadTexts(cls: string | null, consumer: SubscriptionObject | null): 
     /* these run nothing: their strings are log/mail text */
   } else {
     for (const [k, val] of Object.entries(v)) if (k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '') out.push({ label: k, text: val });
+    if (out.length === 0)
+      for (const o of observations) {
+        const text = o.meta['text'];
+        if (o.source === 'powershell' && o.part === 'consumer' && typeof text === 'string' && text !== '') out.push({ label: `PowerShell ${String(o.meta['technique'] ?? '')} text`.replace(/\s+/g, ' '), text });
+      }
   }
   // A source that could not map a logged destination to a property leaves it under its log name.
   if (out.length === 0) add('Destination');
   return out;
 }
 
-function texts(cls: string | null, consumer: SubscriptionObject | null): Texts {
-  const payloads = payloadTexts(cls, consumer);
+function texts(cls: string | null, consumer: SubscriptionObject | null, observations: readonly Observation[]): Texts {
+  const payloads = payloadTexts(cls, consumer, observations);
   const decoded = payloads.flatMap((p) => decodePayloads(p.text));
   const isScript = (cls ?? '').toLowerCase() === 'activescripteventconsumer';
   const script = isScript ? str(consumer?.values['ScriptText']) ?? str(consumer?.values['Destination']) : null;
@@ -326,7 +336,7 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
 
   const { filter, consumer, binding } = input;
   const cls = consumerClassOf(consumer, binding, input.consumerChain);
-  const t = texts(cls, consumer);
+  const t = texts(cls, consumer, input.observations);
   const everything = allTexts(t);
   const allowlisted = matchAllowlists(input, allowlists);
 
@@ -417,7 +427,7 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
   for (const o of input.observations) {
     // Repository objects only: a long PowerShell script block in a log is not a stored payload.
     if (o.part !== null || (o.source !== 'cim' && o.source !== 'cim-residue') || !o.className) continue;
-    const big = Object.entries(o.details).find(([, v]) => typeof v === 'string' && v.length >= STATIC_PAYLOAD_CHARS);
+    const big = Object.entries(o.properties).find(([, v]) => typeof v === 'string' && v.length >= STATIC_PAYLOAD_CHARS);
     if (big) {
       fire('static-class-payload', `${o.namespace ? `${o.namespace}:` : ''}${o.className ?? '(class)'}${o.name ? ` "${o.name}"` : ''} property ${big[0]} holds ${(big[1] as string).length} characters: ${oneLine(big[1] as string, 60)}`);
       break;

@@ -9,14 +9,14 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
-import { eventHeader, parseObjectRef } from '../events/index.js';
+import { eventHeader } from '../events/index.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
 import { HostTally, WMI_EVENT_IDS } from './records.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
 
 function flat(v: CimValue): string | number | boolean | null {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
@@ -74,25 +74,11 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
 
 // ---- repository ------------------------------------------------------------------------------------------
 
-function objDetails(values: Record<string, CimValue>): Details {
-  const d: Details = {};
+/** A repository object's property values as observation properties (the binding's references are object paths). */
+function objProperties(values: Record<string, CimValue>): Values {
+  const d: Values = {};
   for (const [k, v] of Object.entries(values)) d[k] = flat(v);
   return d;
-}
-
-function bindingDetails(o: { values: Record<string, CimValue> }): Details {
-  const d = objDetails(o.values);
-  const f = parseRef(typeof o.values['Filter'] === 'string' ? (o.values['Filter'] as string) : '');
-  const c = parseRef(typeof o.values['Consumer'] === 'string' ? (o.values['Consumer'] as string) : '');
-  d['FilterName'] = f?.name ?? null;
-  d['ConsumerName'] = c?.name ?? null;
-  d['ConsumerClass'] = c?.className ?? null;
-  return d;
-}
-
-function parseRef(ref: string): { className: string; name: string | null; namespace: string | null } | null {
-  const r = parseObjectRef(ref);
-  return r && r.name !== null ? { namespace: r.namespace, className: r.className, name: r.name } : null;
 }
 
 /** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
@@ -156,7 +142,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: o.creatorSid,
       file: `${dir} (${repo.mapping.current})`,
       location: o.location.key,
-      details: o.kind === 'binding' ? bindingDetails(o) : objDetails(o.values),
+      properties: objProperties(o.values),
+      meta: {},
     });
   };
   [...subs.filters, ...subs.consumers, ...subs.bindings].forEach(live);
@@ -173,7 +160,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: r.creatorSid,
       file: `${dir}/${r.file}`,
       location: `${r.source} at offset ${r.offset} (confidence ${r.confidence})`,
-      details: r.kind === 'binding' ? bindingDetails(r) : objDetails(r.values),
+      properties: objProperties(r.values),
+      meta: {},
     });
   };
   repo.residue().forEach(residual);
@@ -191,7 +179,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: null,
       file: `${dir} (${repo.mapping.current})`,
       location: `${b.where}, ${b.location.key}`,
-      details: { [b.property]: b.value },
+      properties: { [b.property]: b.value },
+      meta: {},
     });
   }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });
