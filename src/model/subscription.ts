@@ -36,7 +36,8 @@ export const WMI_CLASS_PROPERTIES: Record<string, readonly string[]> = {
   activescripteventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES, 'KillTimeout', 'Name', 'ScriptFileName', 'ScriptingEngine', 'ScriptText'],
   commandlineeventconsumer: [
     ...EVENT_CONSUMER_BASE_PROPERTIES, 'CommandLineTemplate', 'CreateNewConsole', 'CreateNewProcessGroup', 'CreateSeparateWowVdm', 'CreateSharedWowVdm',
-    'DesktopName', 'ExecutablePath', 'FillAttribute', 'ForceOffFeedback', 'ForceOnFeedback', 'KillTimeout', 'Name', 'Priority', 'RunInteractively',
+    // Windows declares both FillAttribute and FillAttributes (the class's documented syntax; wmi() lists both)
+    'DesktopName', 'ExecutablePath', 'FillAttribute', 'FillAttributes', 'ForceOffFeedback', 'ForceOnFeedback', 'KillTimeout', 'Name', 'Priority', 'RunInteractively',
     'ShowWindowCommand', 'UseDefaultErrorMode', 'WindowTitle', 'WorkingDirectory', 'XCoordinate', 'XNumCharacters', 'XSize', 'YCoordinate', 'YNumCharacters', 'YSize',
   ],
   logfileeventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES, 'Filename', 'IsUnicode', 'MaximumFileSize', 'Name', 'Text'],
