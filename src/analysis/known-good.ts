@@ -7,7 +7,7 @@
 import type { SubscriptionObject } from '../model/types.js';
 import { bindingTarget, strOf } from '../model/subscription.js';
 
-export { FILTER_KEY_PROPERTIES, CONSUMER_KEY_PROPERTIES, parseRef, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
+export { FILTER_KEY_PROPERTIES, CONSUMER_KEY_PROPERTIES, customConsumerProperties, parseRef, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
 
 /** The five consumer classes Windows ships (root\subscription, root\default). */
 export const STANDARD_CONSUMER_CLASSES = [

@@ -13,6 +13,7 @@ import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
 import {
   consumerClassOf,
+  customConsumerProperties,
   EXECUTING_CONSUMER_CLASSES,
   isStandardConsumerClass,
   isSystemPrincipal,
@@ -225,7 +226,10 @@ function payloadTexts(cls: string | null, consumer: SubscriptionObject | null, o
   else if (c === 'nteventlogeventconsumer' || c === 'smtpeventconsumer') {
     /* these run nothing: their strings are log/mail text */
   } else {
-    for (const [k, val] of Object.entries(v)) if (k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '') out.push({ label: k, text: val });
+    for (const k of customConsumerProperties(v)) {
+      const val = v[k];
+      if (typeof val === 'string' && val !== '') out.push({ label: k, text: val });
+    }
     if (out.length === 0)
       for (const o of observations) {
         const text = o.meta['text'];
@@ -274,8 +278,8 @@ function summaryOf(cls: string | null, consumer: SubscriptionObject | null, bind
     const to = str(v['ToLine']);
     if (to) return oneLine(`mail to ${to}${str(v['SMTPServer']) ? ` via ${str(v['SMTPServer'])}` : ''}`);
   } else if (consumer) {
-    const firstString = Object.entries(v).find(([k, val]) => k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '');
-    if (firstString) return oneLine(`${cls ?? 'consumer'}: ${firstString[0]} = ${first(String(firstString[1]))}`);
+    const k = customConsumerProperties(v).find((p) => typeof v[p] === 'string' && v[p] !== '');
+    if (k !== undefined) return oneLine(`${cls ?? 'consumer'}: ${k} = ${first(String(v[k]))}`);
   }
   const dest = str(v['Destination']);
   if (dest) return oneLine(first(dest));
