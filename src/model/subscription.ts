@@ -1,6 +1,7 @@
 /**
- * Reading a subscription's parts, shared by the analysis (allowlist matching, rules) and the reports (the HTML
- * report's known-good entries): the properties that decide what a filter or consumer does, object references,
+ * Reading a subscription's parts, shared by the sources (object paths they write), the analysis (graph joins,
+ * allowlist matching, payload hash, rules) and the reports (the HTML report's known-good entries): the property
+ * names of the subscription classes, the properties that decide what a filter or consumer does, object references,
  * what a binding points at, a consumer's class. Imports only the model's types.
  */
 import type { SubscriptionObject } from './types.js';
