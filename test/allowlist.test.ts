@@ -198,13 +198,13 @@ describe('allowlistEntryFor', () => {
     assert.equal(gl.entries[0]!.consumer!.values['ScriptText'], g.consumer!.values['ScriptText']);
   });
 
-  it('a binding that names its filter and consumer bare (Sysmon 21, WMI-Activity 5861) matches its entry', () => {
-    // Sysmon event 21 gives `Filter: BotFilter82`, `Consumer: BotConsumer23` and the consumer class beside them
+  it('a binding known only from a log (WMI-Activity 5861: a bare filter name, a consumer path) matches its entry', () => {
+    // 5861 gives `ESS: BotFilter82` (the filter's name) and `CONSUMER: CommandLineEventConsumer="BotConsumer23"`
     const sysmonBinding = (f: string, c: string): SubscriptionObject => ({
       namespace: 'ROOT\\subscription',
       className: '__FilterToConsumerBinding',
       name: null,
-      values: { Filter: f, Consumer: c, ConsumerClass: 'CommandLineEventConsumer' },
+      values: { Filter: f, Consumer: `CommandLineEventConsumer="${c}"` },
     });
     const bot = (cmd = 'c:\\Windows\\System32\\cmd.exe'): JoinedSubscription =>
       input({

@@ -141,7 +141,7 @@ test('allow plan: the same entry as the analysis writes (allowlistEntryFor) for 
     ['scm', () => scm()],
     ['orphan-consumer', () => input({ status: 'orphan', consumer: consumer('CommandLineEventConsumer', 'SCM Event Log Consumer', { CommandLineTemplate: 'cmd.exe' }) })],
     ['binding-only', () => input({ status: 'orphan', binding: binding('ghost', 'CommandLineEventConsumer', 'ghost') })],
-    ['sysmon-binding-only', () => input({ status: 'logged-only', binding: { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', name: null, values: { Filter: 'Evil Persistence', Consumer: 'Evil Persistence', ConsumerClass: 'CommandLineEventConsumer' } } })],
+    ['sysmon-binding-only', () => input({ status: 'logged-only', binding: { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', name: null, values: { Filter: '\\\\.\\ROOT\\subscription:__EventFilter.Name="Evil Persistence"', Consumer: '\\\\.\\ROOT\\subscription:CommandLineEventConsumer.Name="Evil Persistence"' } } })],
   ];
   for (const [name, make] of fixtures) {
     const i = make();

@@ -256,8 +256,8 @@ test('bounds: zip bomb, declared size over the cap, lying size, encryption, unsu
   assert.equal(r.items[0]!.file, 'mem.zip!/good.evtx');
   // the good member gives the Sysmon log's subscription: filter, consumer and binding created, then deleted
   assert.deepEqual(
-    r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.details['Consumer']}`).sort(),
-    ['created binding BotConsumer23', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding BotConsumer23', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
+    r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.properties['Consumer']}`).sort(),
+    ['created binding CommandLineEventConsumer.Name="BotConsumer23"', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding CommandLineEventConsumer.Name="BotConsumer23"', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
   );
   assert.match(noteFor(notes, '!/bomb.evtx')!.message, /zip bomb/);
   assert.match(noteFor(notes, '!/huge.evtx')!.message, /over the \d+-byte limit/);

@@ -8,7 +8,7 @@ import type { SubscriptionObject } from '../model/types.js';
 import { bindingTarget, strOf } from '../model/subscription.js';
 import { consumerClassFacts, namespaceKey } from '../model/wmi.js';
 
-export { FILTER_KEY_PROPERTIES, CONSUMER_BOOKKEEPING, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
+export { FILTER_KEY_PROPERTIES, customConsumerProperties, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
 
 /**
  * Names of known-good subscriptions: the SCM Event Log pair (the only subscription of a default Windows 10

@@ -31,7 +31,7 @@ export interface Observation {
   namespace: string | null;
   /** Class of the object: `__EventFilter`, `CommandLineEventConsumer`, custom consumer classes, … */
   className: string | null;
-  /** Name key of the filter or consumer; for bindings the filter and consumer names are in `details`. */
+  /** Name key of the filter or consumer; for bindings the filter and consumer references are the `Filter` and `Consumer` properties. */
   name: string | null;
   /** ISO-8601 UTC when known. */
   time: string | null;
@@ -40,9 +40,21 @@ export interface Observation {
   /** Evidence file and where in it (record id, offset, key). */
   file: string;
   location: string;
-  /** Source-specific values: Query, EventNamespace, CommandLineTemplate, ScriptText, Filter/Consumer references, … */
-  details: Record<string, string | number | boolean | null>;
+  /**
+   * WMI property values of the object as the source gives them, under their WMI property names (Name, Query,
+   * EventNamespace, CommandLineTemplate, ScriptText, Filter, Consumer, CreatorSID, …) and nothing else: these
+   * become the subscription's values, its payload hash and its allowlist entry.
+   */
+  properties: Record<string, WmiValue>;
+  /**
+   * What the source says about the record or row, not about the object: event id, Sysmon Operation/RuleName/Type,
+   * PowerShell technique and text, process and client details, MOF text, tool columns, … Never read as a property.
+   */
+  meta: Record<string, WmiValue>;
 }
+
+/** One value of an observation's properties or meta: scalars, arrays joined with `, `, objects as JSON text. */
+export type WmiValue = string | number | boolean | null;
 
 export type Status = 'active' | 'deleted' | 'residual' | 'logged-only' | 'orphan';
 /** Every severity, worst first: the one order findings are ranked, filtered (`--min-severity`, `--fail-on`) and counted in. */
@@ -71,8 +83,8 @@ export interface SubscriptionObject {
   namespace: string | null;
   className: string | null;
   name: string | null;
-  /** Latest known values (from the repository when present, else from logs). */
-  values: Record<string, string | number | boolean | null>;
+  /** Latest known WMI property values (from the repository when present, else from logs); never source bookkeeping. */
+  values: Record<string, WmiValue>;
 }
 
 /**

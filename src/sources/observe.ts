@@ -9,14 +9,14 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
-import { parseObjectRef, WMI_EVENT_IDS } from '../model/wmi.js';
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
 import { HostTally } from './records.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
 
 function flat(v: CimValue): string | number | boolean | null {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
@@ -121,25 +121,11 @@ function finishEvtx(file: string, notes: EvidenceNote[], reader: EvtxReader, res
 
 // ---- repository ------------------------------------------------------------------------------------------
 
-function objDetails(values: Record<string, CimValue>): Details {
-  const d: Details = {};
+/** A repository object's property values as observation properties (the binding's references are object paths). */
+function objProperties(values: Record<string, CimValue>): Values {
+  const d: Values = {};
   for (const [k, v] of Object.entries(values)) d[k] = flat(v);
   return d;
-}
-
-function bindingDetails(o: { values: Record<string, CimValue> }): Details {
-  const d = objDetails(o.values);
-  const f = parseRef(typeof o.values['Filter'] === 'string' ? (o.values['Filter'] as string) : '');
-  const c = parseRef(typeof o.values['Consumer'] === 'string' ? (o.values['Consumer'] as string) : '');
-  d['FilterName'] = f?.name ?? null;
-  d['ConsumerName'] = c?.name ?? null;
-  d['ConsumerClass'] = c?.className ?? null;
-  return d;
-}
-
-function parseRef(ref: string): { className: string; name: string | null; namespace: string | null } | null {
-  const r = parseObjectRef(ref);
-  return r && r.name !== null ? { namespace: r.namespace, className: r.className, name: r.name } : null;
 }
 
 /** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
@@ -203,7 +189,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: o.creatorSid,
       file: `${dir} (${repo.mapping.current})`,
       location: o.location.key,
-      details: o.kind === 'binding' ? bindingDetails(o) : objDetails(o.values),
+      properties: objProperties(o.values),
+      meta: {},
     });
   };
   [...subs.filters, ...subs.consumers, ...subs.bindings].forEach(live);
@@ -220,7 +207,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: r.creatorSid,
       file: `${dir}/${r.file}`,
       location: `${r.source} at offset ${r.offset} (confidence ${r.confidence})`,
-      details: r.kind === 'binding' ? bindingDetails(r) : objDetails(r.values),
+      properties: objProperties(r.values),
+      meta: {},
     });
   };
   repo.residue().forEach(residual);
@@ -238,7 +226,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: null,
       file: `${dir} (${repo.mapping.current})`,
       location: `${b.where}, ${b.location.key}`,
-      details: { [b.property]: b.value },
+      properties: { [b.property]: b.value },
+      meta: {},
     });
   }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });

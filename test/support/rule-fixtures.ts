@@ -32,7 +32,7 @@ export function binding(filterName: string, consumerClass: string, consumerName:
 }
 
 export function obs(part: Observation['part'], action: Observation['action'], time: string | null, user: string | null, extra: Partial<Observation> = {}): Observation {
-  return { host: 'HOST', source: 'sysmon', action, part, namespace: SUB, className: null, name: null, time, user, file: 'fixture.evtx', location: 'record 1', details: {}, ...extra };
+  return { host: 'HOST', source: 'sysmon', action, part, namespace: SUB, className: null, name: null, time, user, file: 'fixture.evtx', location: 'record 1', properties: {}, meta: {}, ...extra };
 }
 
 export function input(parts: Partial<JoinedSubscription>): JoinedSubscription {
@@ -109,7 +109,7 @@ export const wannamine = (): JoinedSubscription =>
           source: 'cim',
           namespace: 'ROOT\\default',
           className: 'systemcore_Updater8',
-          details: { funs: 'QUFB'.repeat(1500), mimi: 'short' },
+          properties: { funs: 'QUFB'.repeat(1500), mimi: 'short' },
         }),
       ],
     },
