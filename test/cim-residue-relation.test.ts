@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CimRepository } from '../src/cim/index.js';
@@ -167,4 +167,25 @@ test('stale key of a deleted object whose record no mapping holds: record gone, 
       ['unmapped-page', 'no-live-object', null, 'high'],
     ].sort(),
   );
+});
+
+test('a stale key whose location now holds a record with another key value is not linked to it (reused location)', () => {
+  const deleted: InstanceSpec = { namespace: SUB, className: 'CommandLineEventConsumer', values: { Name: 'ErasedCmd', CommandLineTemplate: 'evil.exe' } };
+  const { dir } = withOlderMapping([{ instance: deleted }]);
+  const file = join(dir, 'OBJECTS.DATA');
+  const data = readFileSync(file);
+  const at = data.indexOf(Buffer.from('ErasedCmd\0', 'latin1'));
+  assert.ok(at > 0 && data.indexOf(Buffer.from('ErasedCmd\0', 'latin1'), at + 1) < 0);
+  Buffer.from('OtherName', 'latin1').copy(data, at);
+  writeFileSync(file, data);
+  const res = CimRepository.open(dir).residue().filter((r) => r.relation !== 'copy-of-live');
+  assert.deepEqual(
+    res.map((r) => [r.source, r.values['Name'] ?? null, r.provenance.length]).sort(),
+    [
+      ['stale-key', null, 1],
+      ['unmapped-page', 'OtherName', 1],
+    ].sort(),
+  );
+  const key = res.find((r) => r.source === 'stale-key')!;
+  assert.ok(key.notes.some((x) => /record is gone: .*MAPPING1\.MAP: the record there has another key value/.test(x)), key.notes.join(' | '));
 });

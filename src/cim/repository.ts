@@ -804,6 +804,13 @@ export class CimRepository {
               continue;
             }
             const d = this.decodeInstance(bytes, nsHash, rc.classHash, { page: loc.page, recordId: loc.recordId, size: loc.size, key });
+            // with a single key property, the key's instance hash is the hash of its value (cim-format.md §4.4):
+            // a record with another key value is another object at a reused location
+            const keyValue = d.instance ? this.singleKeyValue(nsHash, rc.classHash, d.instance.properties) : null;
+            if (keyValue !== null && this.hash(keyValue) !== m[3]) {
+              misses.push(`${name}: the record there has another key value (the location was reused)`);
+              continue;
+            }
             found = { mapping: name, start, bytes, cls: rc, inst: d.instance, warnings: d.warnings };
             break;
           } catch (e) {
@@ -843,6 +850,20 @@ export class CimRepository {
     }
   }
 
+  /** The names of the key properties of a class (qualifier `key`), from its layout; empty when unknown. */
+  private keyProperties(nsHash: string, classHash: string): string[] {
+    const layout = this.layout(nsHash, classHash);
+    return layout?.props.filter((p) => p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true)).map((p) => p.name) ?? [];
+  }
+
+  /** The value of the one key property of a class, when it has exactly one and it is a string; else null. */
+  private singleKeyValue(nsHash: string, classHash: string, properties: CimProperty[]): string | null {
+    const keys = this.keyProperties(nsHash, classHash);
+    if (keys.length !== 1) return null;
+    const v = properties.find((p) => p.name === keys[0])?.value;
+    return typeof v === 'string' ? v : null;
+  }
+
   /**
    * Compare each residual object with the live subscription objects: same key (namespace when known, class, key
    * properties) and same values → an old copy; same key, other values → an older version; else a deletion. A
@@ -869,8 +890,7 @@ export class CimRepository {
     const keysOf = (l: CimSubscriptionObject): string[] => {
       let k = keyProps.get(l);
       if (!k) {
-        const layout = this.layout(l.namespaceHash, this.hash(l.className));
-        k = layout?.props.filter((p) => p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true)).map((p) => p.name) ?? [];
+        k = this.keyProperties(l.namespaceHash, this.hash(l.className));
         if (!k.length) k = l.kind === 'binding' ? ['Filter', 'Consumer'] : ['Name'];
         keyProps.set(l, k);
       }
