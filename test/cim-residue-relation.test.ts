@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CimRepository } from '../src/cim/index.js';
@@ -16,6 +17,7 @@ import type { CimResidualObject } from '../src/cim/index.js';
 import { scan } from '../src/scan.js';
 import { buildRepository, standardConsumerClasses } from './support/cim-builder.js';
 import type { BuildSpec, InstanceSpec, ResidueSpec } from './support/cim-builder.js';
+import { repoRoot } from './support/samples.js';
 
 const SUB = 'ROOT\\subscription';
 const root = mkdtempSync(join(tmpdir(), 'wmiscope-relation-'));
@@ -188,4 +190,40 @@ test('a stale key whose location now holds a record with another key value is no
   );
   const key = res.find((r) => r.source === 'stale-key')!;
   assert.ok(key.notes.some((x) => /record is gone: .*MAPPING1\.MAP: the record there has another key value/.test(x)), key.notes.join(' | '));
+});
+
+test('cim subscriptions --residual: status old-copy / older-version / deleted in the table, relation and provenance in JSON', () => {
+  const dir = fresh();
+  buildRepository(
+    dir,
+    spec({
+      freePages: [{ records: [{ instance: consumer }, { instance: { ...consumer, values: { ...consumer.values, CommandLineTemplate: 'powershell.exe -enc SQBFAFgA' } } }, { instance: { ...consumer, values: { Name: 'GoneCmd', CommandLineTemplate: 'calc.exe' } } }] }],
+    }),
+  );
+  const cli = join(repoRoot(), 'dist/src/cli/main.js');
+  const run = (...args: string[]): string => spawnSync(process.execPath, [cli, 'cim', 'subscriptions', '--residual', '-q', ...args, dir], { encoding: 'utf8' }).stdout;
+  const rows = run('-f', 'table')
+    .split('\n')
+    .filter((l) => /^consumer /.test(l))
+    .map((l) => l.split(/ {2,}/).slice(0, 5));
+  assert.deepEqual(rows, [
+    ['consumer', 'active', 'ROOT\\subscription', 'CommandLineEventConsumer', 'WatchCmd'],
+    ['consumer', 'old-copy', '(ROOT\\subscription)', 'CommandLineEventConsumer', 'WatchCmd'],
+    ['consumer', 'older-version', '(ROOT\\subscription)', 'CommandLineEventConsumer', 'WatchCmd'],
+    ['consumer', 'deleted', '?', 'CommandLineEventConsumer', 'GoneCmd'],
+  ]);
+  assert.match(run('-f', 'table'), /older-version .*\[high; differs in CommandLineTemplate\]/);
+  const json = run('-f', 'jsonl')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { status: string; relation?: string; changed?: string[] | null; provenance?: unknown[] })
+    .filter((o) => o.status === 'residual');
+  assert.deepEqual(
+    json.map((o) => [o.relation, o.changed, o.provenance?.length]),
+    [
+      ['copy-of-live', [], 1],
+      ['older-version-of-live', ['CommandLineTemplate'], 1],
+      ['no-live-object', null, 1],
+    ],
+  );
 });
