@@ -23,6 +23,7 @@ import type {
   CimBinding,
   CimResidueLiveLink,
   CimResidueProvenance,
+  CimStaleKey,
   CimClass,
   CimFormatVersion,
   CimInstance,
@@ -633,7 +634,7 @@ export class CimRepository {
       }
     }
     this.referenceStrings(classes, spans, logicalOf, extents, out);
-    this.staleKeys(classes, out, carvedAt, bytesOf);
+    this.residueOfStaleKeys(classes, out, carvedAt, bytesOf);
     this.relate(out, bytesOf);
     return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
   }
@@ -744,31 +745,17 @@ export class CimRepository {
     }
   }
 
-  /**
-   * Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. The record a key names is
-   * looked up through the current mapping file and then the older ones (newest first); when one of them still
-   * maps it, the key and the carved copy of that record (if it was carved) are one residual object. "Record
-   * gone" is said only when no mapping file holds it.
-   */
-  private staleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[], carvedAt: Map<number, CimResidualObject>, bytesOf: Map<CimResidualObject, Uint8Array>): void {
-    const byHash = new Map<string, SubscriptionClass>();
-    for (const c of classes.values()) byHash.set(c.classHash, c);
+  /** Keys in INDEX.BTR pages the live B-tree does not reach that the live index does not hold, each once, with its page. */
+  private staleKeyList(): Array<{ key: string; phys: number }> {
+    if (this.staleCache) return this.staleCache;
     const live = new Set(this.allKeys);
-    const liveLocations = new Set<string>();
-    for (const k of this.allKeys) {
-      const l = keyLocation(k);
-      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
-    }
     const logicalOfPhys = new Map<number, number>();
     this.indexMap.pages.forEach((p, l) => {
       if (p >= 0) logicalOfPhys.set(p, l);
     });
-    const stores: Array<{ name: string; store: ObjectStore }> = [
-      { name: this.mapping.current, store: this.store },
-      ...this.historyMaps.map((m) => ({ name: m.name, store: new ObjectStore(this.store.data, m.objects) })),
-    ];
-    const pages = Math.floor(this.btr.length / PAGE_SIZE);
+    const out: Array<{ key: string; phys: number }> = [];
     const seen = new Set<string>();
+    const pages = Math.floor(this.btr.length / PAGE_SIZE);
     for (let phys = 0; phys < pages; phys++) {
       const logical = logicalOfPhys.get(phys);
       if (logical !== undefined && this.liveIndexPages.has(logical)) continue;
@@ -780,73 +767,137 @@ export class CimRepository {
       }
       for (const key of page.keys) {
         if (live.has(key) || seen.has(key)) continue;
-        const m = STALE_INSTANCE_KEY.exec(key);
-        const cls = m ? byHash.get(m[2]!) : undefined;
-        if (!m || !cls) continue;
-        // the CI_/IL_ and KI_/I_ keys of one instance name the same record: report it once
-        const id = `${m[1]}/${m[3]}.${m[4]}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const loc = keyLocation(key)!;
-        const nsHash = m[1]!;
-        const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
-        let found: { mapping: string; start: number; bytes: Uint8Array; cls: SubscriptionClass; inst: CimInstance | null; warnings: string[] } | null = null;
-        const misses: string[] = [];
-        for (const { name, store } of stores) {
+        seen.add(key);
+        out.push({ key, phys });
+      }
+    }
+    return (this.staleCache = out);
+  }
+
+  private staleCache: Array<{ key: string; phys: number }> | null = null;
+
+  /** The current objects map, then the older mapping files' (newest first). */
+  private mappingStores(): Array<{ name: string; store: ObjectStore }> {
+    return (this.storesCache ??= [
+      { name: this.mapping.current, store: this.store },
+      ...this.historyMaps.map((m) => ({ name: m.name, store: new ObjectStore(this.store.data, m.objects) })),
+    ]);
+  }
+
+  private storesCache: Array<{ name: string; store: ObjectStore }> | null = null;
+
+  /**
+   * Keys of older states: every key in INDEX.BTR pages the live B-tree does not reach that the live index does
+   * not hold, with the record a data-bearing key names looked up through the current mapping file and then the
+   * older ones (the first that maps a record of that id and size on that logical page).
+   */
+  staleKeys(): CimStaleKey[] {
+    const liveLocations = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
+    }
+    return this.staleKeyList().map(({ key, phys }) => {
+      const loc = keyLocation(key);
+      let record: CimStaleKey['record'] = null;
+      if (loc && this.hasObjects) {
+        for (const { name, store } of this.mappingStores()) {
           try {
             const { start } = store.locate(loc.page, loc.recordId, loc.size);
-            const bytes = store.record(loc.page, loc.recordId, loc.size);
-            // a location reused by another object holds a record of another class
-            const head = parseInstanceHeader(bytes, this.version);
-            const rc = byHash.get(head.classHash);
-            if (!rc) {
-              misses.push(`${name}: the record there is not a subscription instance (class hash ${head.classHash.slice(0, 8)}…)`);
-              continue;
-            }
-            const d = this.decodeInstance(bytes, nsHash, rc.classHash, { page: loc.page, recordId: loc.recordId, size: loc.size, key });
-            // with a single key property, the key's instance hash is the hash of its value (cim-format.md §4.4):
-            // a record with another key value is another object at a reused location
-            const keyValue = d.instance ? this.singleKeyValue(nsHash, rc.classHash, d.instance.properties) : null;
-            if (keyValue !== null && this.hash(keyValue) !== m[3]) {
-              misses.push(`${name}: the record there has another key value (the location was reused)`);
-              continue;
-            }
-            found = { mapping: name, start, bytes, cls: rc, inst: d.instance, warnings: d.warnings };
+            record = { mapping: name, offset: start, logicalPage: loc.page, live: name === this.mapping.current && liveLocations.has(`${loc.page}:${loc.recordId}`) };
             break;
-          } catch (e) {
-            misses.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+          } catch {
+            // not in this mapping's state
           }
         }
-        const indexAt = phys * PAGE_SIZE;
-        if (!found) {
-          notes.push(`its record is gone: no mapping file holds it (${misses.join('; ')})`);
-          out.push(this.residual(cls.kind, null, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: cls.name, key, namespaceHash: nsHash, record: null }));
-          continue;
-        }
-        const record = { mapping: found.mapping, offset: found.start, logicalPage: loc.page };
-        const carved = carvedAt.get(found.start);
-        if (carved) {
-          // the key and the carved record are one object: the key adds its namespace and its place in the older state
-          carved.provenance.push({ source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, key, record });
-          carved.key ??= key;
-          if (carved.namespaceHash === null) {
-            carved.namespaceHash = nsHash;
-            carved.namespace = this.namespaceName(nsHash);
-          }
-          carved.notes.push(`named by the stale key ${keyPath(key)} in INDEX.BTR physical page ${phys}, through ${found.mapping} (logical page ${loc.page})`);
-          continue;
-        }
-        const current = found.mapping === this.mapping.current;
-        notes.push(
-          current && liveLocations.has(`${loc.page}:${loc.recordId}`)
-            ? `its record is the one a live key points to (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`
-            : `its record is still held by ${found.mapping} (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`,
-          ...found.warnings,
-        );
-        const r = this.residual(found.cls.kind, found.inst, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: found.inst?.className ?? found.cls.name, key, namespaceHash: nsHash, record });
-        out.push(r);
-        bytesOf.set(r, found.bytes);
       }
+      return { key, offset: phys * PAGE_SIZE, location: loc, record };
+    });
+  }
+
+  /**
+   * Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. The record a key names is
+   * looked up through the current mapping file and then the older ones (newest first); when one of them still
+   * maps it, the key and the carved copy of that record (if it was carved) are one residual object. "Record
+   * gone" is said only when no mapping file holds it.
+   */
+  private residueOfStaleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[], carvedAt: Map<number, CimResidualObject>, bytesOf: Map<CimResidualObject, Uint8Array>): void {
+    const byHash = new Map<string, SubscriptionClass>();
+    for (const c of classes.values()) byHash.set(c.classHash, c);
+    const liveLocations = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
+    }
+    const stores = this.mappingStores();
+    const seen = new Set<string>();
+    for (const { key, phys } of this.staleKeyList()) {
+      const m = STALE_INSTANCE_KEY.exec(key);
+      const cls = m ? byHash.get(m[2]!) : undefined;
+      if (!m || !cls) continue;
+      // the CI_/IL_ and KI_/I_ keys of one instance name the same record: report it once
+      const id = `${m[1]}/${m[3]}.${m[4]}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const loc = keyLocation(key)!;
+      const nsHash = m[1]!;
+      const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
+      let found: { mapping: string; start: number; bytes: Uint8Array; cls: SubscriptionClass; inst: CimInstance | null; warnings: string[] } | null = null;
+      const misses: string[] = [];
+      for (const { name, store } of stores) {
+        try {
+          const { start } = store.locate(loc.page, loc.recordId, loc.size);
+          const bytes = store.record(loc.page, loc.recordId, loc.size);
+          // a location reused by another object holds a record of another class
+          const head = parseInstanceHeader(bytes, this.version);
+          const rc = byHash.get(head.classHash);
+          if (!rc) {
+            misses.push(`${name}: the record there is not a subscription instance (class hash ${head.classHash.slice(0, 8)}…)`);
+            continue;
+          }
+          const d = this.decodeInstance(bytes, nsHash, rc.classHash, { page: loc.page, recordId: loc.recordId, size: loc.size, key });
+          // with a single key property, the key's instance hash is the hash of its value (cim-format.md §4.4):
+          // a record with another key value is another object at a reused location
+          const keyValue = d.instance ? this.singleKeyValue(nsHash, rc.classHash, d.instance.properties) : null;
+          if (keyValue !== null && this.hash(keyValue) !== m[3]) {
+            misses.push(`${name}: the record there has another key value (the location was reused)`);
+            continue;
+          }
+          found = { mapping: name, start, bytes, cls: rc, inst: d.instance, warnings: d.warnings };
+          break;
+        } catch (e) {
+          misses.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      const indexAt = phys * PAGE_SIZE;
+      if (!found) {
+        notes.push(`its record is gone: no mapping file holds it (${misses.join('; ')})`);
+        out.push(this.residual(cls.kind, null, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: cls.name, key, namespaceHash: nsHash, record: null }));
+        continue;
+      }
+      const record = { mapping: found.mapping, offset: found.start, logicalPage: loc.page };
+      const carved = carvedAt.get(found.start);
+      if (carved) {
+        // the key and the carved record are one object: the key adds its namespace and its place in the older state
+        carved.provenance.push({ source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, key, record });
+        carved.key ??= key;
+        if (carved.namespaceHash === null) {
+          carved.namespaceHash = nsHash;
+          carved.namespace = this.namespaceName(nsHash);
+        }
+        carved.notes.push(`named by the stale key ${keyPath(key)} in INDEX.BTR physical page ${phys}, through ${found.mapping} (logical page ${loc.page})`);
+        continue;
+      }
+      const current = found.mapping === this.mapping.current;
+      notes.push(
+        current && liveLocations.has(`${loc.page}:${loc.recordId}`)
+          ? `its record is the one a live key points to (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`
+          : `its record is still held by ${found.mapping} (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`,
+        ...found.warnings,
+      );
+      const r = this.residual(found.cls.kind, found.inst, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: found.inst?.className ?? found.cls.name, key, namespaceHash: nsHash, record });
+      out.push(r);
+      bytesOf.set(r, found.bytes);
     }
   }
 

@@ -223,3 +223,18 @@ export interface CimResidualObject {
   changed: string[] | null;
   notes: string[];
 }
+
+/** A key of an older state: in an INDEX.BTR page the live B-tree does not reach, and not in the live index. */
+export interface CimStaleKey {
+  key: string;
+  /** Byte offset in INDEX.BTR of the page holding it. */
+  offset: number;
+  /** The record location a data-bearing key carries (`.page.id.size`), else null. */
+  location: { page: number; recordId: number; size: number } | null;
+  /**
+   * The first mapping file (the current one, then the older ones, newest first) whose objects map still holds a
+   * record of that id and size on that logical page: the record's OBJECTS.DATA offset; `live` when a live key
+   * points to the same record. Null when no mapping file holds it (or the key carries no location).
+   */
+  record: { mapping: string; offset: number; logicalPage: number; live: boolean } | null;
+}
