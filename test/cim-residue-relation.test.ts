@@ -76,7 +76,7 @@ test('scan: copies are counted and change nothing, the older version is history 
           records: [
             { instance: consumer },
             { instance: binding },
-            { instance: { ...consumer, values: { ...consumer.values, CommandLineTemplate: 'powershell.exe -enc SQBFAFgA' } } },
+            { instance: { ...consumer, values: { ...consumer.values, CommandLineTemplate: 'powershell.exe -enc SQBFAFgA', ExecutablePath: 'C:\\evil.exe' } } },
             { instance: { ...consumer, values: { Name: 'GoneCmd', CommandLineTemplate: 'calc.exe' } } },
           ],
         },
@@ -88,8 +88,9 @@ test('scan: copies are counted and change nothing, the older version is history 
   assert.equal(watch.length, 1);
   const f = watch[0]!;
   assert.equal(f.status, 'active');
-  // the live values, not the older version's
+  // the live values, not the older version's (not even a property only the older version sets)
   assert.equal(f.consumer?.values['CommandLineTemplate'], 'cmd.exe /c echo live');
+  assert.equal(f.consumer?.values['ExecutablePath'], undefined);
   const residue = f.observations.filter((o) => o.source === 'cim-residue');
   assert.deepEqual(
     residue.map((o) => [o.part, o.namespace, o.details['CommandLineTemplate']]),

@@ -62,8 +62,10 @@ const live = (o: Observation): boolean => LIVE_SOURCES.includes(o.source) && o.a
 
 function values(obs: Observation[]): Record<string, string | number | boolean | null> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
-  // a trace's details describe the operation (process, client), not the object's properties
-  const sorted = obs.filter((o) => o.source !== 'wmi-trace').sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  // a trace's details describe the operation (process, client), not the object's properties; an object the
+  // repository holds has its current values there, and residue of it (an older version) is history only
+  const inRepository = obs.some((o) => o.source === 'cim' && o.action === 'present');
+  const sorted = obs.filter((o) => o.source !== 'wmi-trace' && !(inRepository && o.source === 'cim-residue')).sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
   const out: Record<string, string | number | boolean | null> = {};
   for (const o of sorted) for (const [k, v] of Object.entries(o.details)) if (v !== null && v !== '' && k !== 'eventId' && k !== 'operation' && k !== 'ruleName') out[k] = v;
   return out;
