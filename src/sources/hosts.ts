@@ -98,7 +98,15 @@ export class HostIdentity {
   /** Links an input found (renames); ignored with `--no-host-merge`. */
   addLinks(links: readonly HostLink[]): void {
     if (!this.merge) return;
+    // a name that links to two different Velociraptor clients (one machine re-enrolled, or two machines of one name)
+    // is no evidence that the clients are one machine: such links are dropped, the clients stay apart
+    const clientsOf = new Map<string, Set<string>>();
+    for (const l of links)
+      for (const [a, b] of [l.names, [l.names[1], l.names[0]]] as const)
+        if (CLIENT.test(b) && !CLIENT.test(a)) clientsOf.set(a.toLowerCase(), (clientsOf.get(a.toLowerCase()) ?? new Set()).add(b.toLowerCase()));
+    const ambiguous = (n: string): boolean => (clientsOf.get(n.toLowerCase())?.size ?? 0) > 1;
     for (const l of links) {
+      if (ambiguous(l.names[0]) || ambiguous(l.names[1])) continue;
       this.renamedFrom.add(l.names[0].toLowerCase());
       this.renamedTo.add(l.names[1].toLowerCase());
       this.link(l.names[0], l.names[1], l.why);
