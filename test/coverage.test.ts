@@ -29,7 +29,7 @@ const host = (hs: HostCoverage[], name: string): HostCoverage => {
   return h;
 };
 
-test('coverage of the bundled Sysmon log: 19/20/21 present, span from its records, oldest record #1 (not rolled over), blind spots in words', async () => {
+test('coverage of the bundled Sysmon log: 19/20/21 present, span from its records, never "complete since #1" (a renumbered excerpt), blind spots in words', async () => {
   const r = await coverage([SYSMON], { threads: 1 });
   assert.equal(r.hosts.length, 1);
   const h = r.hosts[0]!;
@@ -43,32 +43,35 @@ test('coverage of the bundled Sysmon log: 19/20/21 present, span from its record
   assert.equal(l.format, 'evtx');
   assert.equal(l.first, '2019-05-11T17:58:22.8094096Z');
   assert.equal(l.last, '2019-05-11T17:58:55.1531596Z');
-  assert.equal(l.oldestRecordId, 1);
-  assert.equal(l.rolledOver, 'no');
-  assert.equal(h.blindSpots.length, 4);
+  // record headers 1..17, EventRecordIDs 16108..16124: an exported excerpt (unknown while the reader gives no
+  // EventRecordIDs), never "complete since #1" (the old "holds the log from its first record (#1)" was false)
+  assert.notEqual(l.completeness, 'complete');
+  if (l.oldestRecordId === 16108) assert.equal(l.completeness, 'excerpt');
+  else assert.equal(l.completeness, 'unknown');
+  assert.equal(h.blindSpots.length, 5);
   assert.match(h.blindSpots[0]!, /^Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers/);
-  assert.match(h.blindSpots[1]!, /^No WMI-Activity\/Operational log: no 5861/);
-  assert.match(h.blindSpots[2]!, /^No PowerShell log: subscriptions made from PowerShell/);
-  assert.match(h.blindSpots[3]!, /^No WMI repository and no live listing/);
+  assert.match(h.blindSpots[1]!, /^(The Sysmon log spanning .* is an excerpt or filtered export|Whether the Sysmon log holds every record of its span cannot be told)/);
+  assert.match(h.blindSpots[2]!, /^No WMI-Activity\/Operational log: no 5861/);
+  assert.match(h.blindSpots[3]!, /^No PowerShell log: subscriptions made from PowerShell/);
+  assert.match(h.blindSpots[4]!, /^No WMI repository and no live listing/);
 });
 
-test('roll-over: a log starting after record #1 is "likely"; a header marked full is "yes", and the blind spots say what span is left', async () => {
-  // Application_no_crc32.evtx starts at record #426
+test('roll-over: a native log starting after record #1 rolled over (oldest #426); a header marked full says so', async () => {
+  // Application_no_crc32.evtx: native records #426..#442 (rolled over once the reader gives EventRecordIDs and
+  // whether headers were renumbered; until then it cannot be told)
   const app = (await coverage([fixture('Application_no_crc32.evtx')], { threads: 1 })).hosts[0]!;
   assert.equal(app.logs[0]!.oldestRecordId, 426);
-  assert.equal(app.logs[0]!.rolledOver, 'likely');
-  assert.match(app.logs[0]!.rolledOverWhy, /oldest record is #426/);
-  // the Sysmon fixture with the file header's "full" flag (0x2) set and the header CRC32 recomputed
+  assert.ok(['rolled-over', 'unknown'].includes(app.logs[0]!.completeness), app.logs[0]!.completenessWhy);
+  // the same file with the file header's "full" flag (0x2) set and the header CRC32 recomputed
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
-  const full = join(dir, 'Sysmon-full.evtx');
-  const b = Buffer.from(readFileSync(SYSMON));
+  const full = join(dir, 'Application-full.evtx');
+  const b = Buffer.from(readFileSync(fixture('Application_no_crc32.evtx')));
   b.writeUInt32LE(b.readUInt32LE(120) | 2, 120);
   b.writeUInt32LE(crc32(b, 0, 120) >>> 0, 124);
   writeFileSync(full, b);
   const h = (await coverage([full], { threads: 1 })).hosts[0]!;
-  assert.equal(h.logs[0]!.rolledOver, 'yes');
-  assert.match(h.logs[0]!.rolledOverWhy, /marks the log full/);
-  assert.ok(h.blindSpots.includes('The Sysmon log covers only 2019-05-11T17:58:22.8094096Z – 2019-05-11T17:58:55.1531596Z (the EVTX file header marks the log full: new records overwrite the oldest): anything earlier is missing from it.'));
+  assert.equal(h.logs[0]!.completeness, 'rolled-over');
+  assert.match(h.logs[0]!.completenessWhy, /^rolled over \(oldest #426\): the EVTX file header marks the log full/);
 });
 
 test('coverage on the samples: per-host sources, a Sysmon log without WMI events, WMI-Activity without 5861, exports', { skip: skipReason }, async () => {
@@ -77,9 +80,9 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
   const d = host(r.hosts, 'DESKTOP-2KGM189');
   assert.deepEqual(d.sysmon, { present: true, wmiEventIds: [] });
   assert.equal(d.logs[0]!.oldestRecordId, 1742);
-  assert.equal(d.logs[0]!.rolledOver, 'likely');
+  assert.ok(['rolled-over', 'unknown'].includes(d.logs[0]!.completeness), d.logs[0]!.completenessWhy);
   assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log holds no WMI events (19/20/21) in 2017-12-26T13:10:29.1368792Z – ') && b.includes('wmiscope sysmon audit')));
-  assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
+  if (d.logs[0]!.completeness === 'rolled-over') assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
   // the Sigma test log: WMI-Activity 5858 only (no 5861), as EVTX and as its JSON export
   const s = host(r.hosts, 'swachchhanda');
   assert.deepEqual(s.wmiActivity, { present: true, ids: [5858] });
@@ -87,7 +90,8 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
   assert.equal(s.exports.length, 1);
   const exp = s.logs.find((l) => l.format === 'export')!;
   assert.equal(exp.oldestRecordId, 5314);
-  assert.equal(exp.rolledOver, 'likely');
+  // an export whose ids start after #1 without a gap: rolled over or cut by the export cannot be told
+  assert.equal(exp.completeness, 'unknown');
   // PowerLurk host: Sysmon 19/20 and PowerShell 800/4103/4104 from the Hayabusa samples
   const f = host(r.hosts, 'fs01.offsec.lan');
   assert.deepEqual(f.sysmon.wmiEventIds, [19, 20]);
@@ -110,7 +114,9 @@ test('repository span and "missed by": a subscription older than the WMI-Activit
   const scm = r.findings.find((x) => x.consumer?.name === 'SCM Event Log Consumer')!;
   const wmiAct = scm.coverage.find((e) => e.source === 'WMI-Activity (5857-5861)')!;
   assert.equal(wmiAct.saw, false);
-  assert.equal(wmiAct.reason, 'it dates from 2021-06-05T12:14:02.9528062Z, before the oldest WMI-Activity record (2026-07-02T02:05:27.4385576Z)');
+  assert.equal(wmiAct.reason, 'it dates from 2021-06-05T12:14:02.9528062Z; it predates the log (oldest record 2026-07-02T02:05:27.4385576Z)');
+  // the repository is in root\\subscription with an NTEventLog consumer: Sysmon could never have logged it
+  assert.equal(scm.coverage.find((e) => e.source === 'Sysmon (19/20/21)')!.reason, 'no Sysmon log supplied; Sysmon would not log this anyway: it logs only CommandLine and ActiveScript consumers; this is NTEventLogEventConsumer');
   // the JSON report carries the same coverage (schema-valid: checked in report tests)
   assert.deepEqual(r.coverage!.map((x) => x.host), ['H1']);
 });
@@ -119,7 +125,7 @@ test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 w
   const t = run('coverage', '-f', 'text', SYSMON);
   assert.equal(t.code, 0);
   assert.match(t.out, /^Host IEWIN7\n {2}Sysmon log: {12}yes, WMI events 19, 20, 21\n/);
-  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, \d+ records\) 2019-05-11T17:58:22\.8094096Z – 2019-05-11T17:58:55\.1531596Z; rolled over: no/);
+  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #\d+–#\d+\) \S+ – 2019-05-11T17:58:55\.1531596Z; (excerpt or filtered export|ids #1–#17 not counted)/);
   assert.match(t.out, / {2}Blind spots:\n {4}- Sysmon sees only root\\subscription/);
   const j = run('coverage', '-f', 'json', SYSMON);
   assert.equal(j.code, 0);

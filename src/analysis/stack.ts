@@ -65,10 +65,14 @@ export function stackKey(f: Finding, hash = payloadHash(f)): { key: string; clas
 }
 
 /**
- * Count each subscription across `hosts`; mark rare and common entries on the findings (in place: `stack`,
- * a reason, score and severity for rare ones that are not allow-listed) and return the fleet summary.
+ * Count each subscription across the fleet; mark rare and common entries on the findings (in place: `stack`,
+ * a reason, score and severity for rare ones that are not allow-listed) and return the fleet summary. The fleet
+ * (the denominator) is `hosts` — the hosts whose evidence can show a subscription (`canShowSubscriptions`: a
+ * repository, a live listing, a Sysmon or WMI-Activity log), never every host with any log — plus every host
+ * with a finding.
  */
 export function stack(findings: Finding[], hosts: string[]): FleetSummary {
+  hosts = [...hosts, ...findings.map((f) => f.host)];
   const fleet = new Set(hosts.map((h) => h.toLowerCase())).size;
   const groups = new Map<string, { entry: FleetStack; members: Finding[] }>();
   // findings whose namespace no source gave (Autoruns rows) join the one group of the same class, name and

@@ -223,23 +223,38 @@ export interface RepositorySummary {
   files: Array<{ name: string; modified: string }>;
 }
 
+/**
+ * How much of a log a file holds, from its EventRecordID range, gaps and header: `complete` (ids contiguous from #1),
+ * `rolled-over` (a native log whose earlier records are gone: the header marks it full, or its ids run contiguously
+ * from #N > 1), `excerpt` (an exported or filtered copy: renumbered record headers, or ids missing inside its range),
+ * `unknown` (no ids, no records, or an export whose ids start after #1 without a gap: it cannot be told).
+ */
+export type LogCompleteness = 'complete' | 'rolled-over' | 'excerpt' | 'unknown';
+
 /** One event log channel of one host, from one evidence file (EVTX, export or Velociraptor rows). */
 export interface LogCoverage {
   /** What the channel is for WMI coverage. */
   source: 'sysmon' | 'wmi-activity' | 'powershell' | 'security' | 'other';
   channel: string;
+  /** `file-name`: the log holds no record, so its channel is taken from its file name. */
+  channelFrom?: 'records' | 'file-name';
   file: string;
   format: EvidenceItem['kind'];
+  /** Allocated records (0: the log was collected and is empty). */
   records: number;
-  /** First and last record time (ISO-8601 UTC); records carved from slack are not counted. */
+  /** First and last record time (the events' own times, ISO-8601 UTC); records carved from slack are not counted. */
   first: string | null;
   last: string | null;
   /** Event ids present that matter for WMI (19-21, 5857-5861, 800/4103/4104, 4688, 1). */
   wmiEventIds: number[];
+  /** Lowest and highest EventRecordID. */
   oldestRecordId: number | null;
-  /** `yes`: the log wrapped or is full (earlier records are gone); `likely`: an export whose oldest record is not the log's first; `no`; `unknown`. */
-  rolledOver: 'yes' | 'likely' | 'no' | 'unknown';
-  rolledOverWhy: string;
+  newestRecordId: number | null;
+  completeness: LogCompleteness;
+  /** In words: "complete since #1", "rolled over (oldest #1742)", "excerpt or filtered export (…)", … */
+  completenessWhy: string;
+  /** Records carved from slack for this channel (they bound no span). */
+  recovered?: number;
 }
 
 /** One WMI repository of one host. */
