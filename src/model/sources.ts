@@ -279,8 +279,7 @@ export function blindByDesign(kind: SourceKind, s: SubscriptionShape): string | 
   const ns = namespaceBlind(d.namespaces, s.namespace, watches);
   if (ns) why.push(ns);
   else if (d.defaultNamespaces) {
-    const def = namespaceBlind(d.defaultNamespaces, s.namespace, watches);
-    if (def) why.push(`${def.replace(/^it (queries|watches) /, 'by default it $1 ')} (the others only when told to)`);
+    if (namespaceBlind(d.defaultNamespaces, s.namespace, watches)) why.push(`by default it ${watches} ${NS_WORDS[d.defaultNamespaces]} (other first-level namespaces only when told to); this is ${s.namespace}`);
   }
   if (d.consumers === 'commandline-activescript' && s.consumerClass && !/^(commandline|activescript)eventconsumer$/i.test(s.consumerClass))
     why.push(`it ${d.verb}s only CommandLine and ActiveScript consumers; this is ${s.consumerClass}`);
