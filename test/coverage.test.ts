@@ -5,13 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { crc32 } from '../src/evtx/bytes.js';
 import type { HostCoverage } from '../src/model/types.js';
 import { evtxSample, repoRoot, samplesDir, skipReason } from './support/samples.js';
+import { standardFixtures } from './support/cim-builder.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures/evtx', name);
@@ -157,5 +158,39 @@ test('review cases: --host merges one file\'s logs per channel; a partial export
   for (const l of g.hosts.flatMap((x) => x.logs)) {
     assert.ok(l.first === null || /^\d{4}-\d\d-\d\dT/.test(l.first));
     assert.ok(l.last === null || /^\d{4}-\d\d-\d\dT/.test(l.last));
+  }
+});
+
+test('missed by, end to end: a repository with the real Sysmon log beside it; blind by design with and without the log, the log ends before it, orphan only from the repository', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  try {
+    const sys32 = join(root, 'HOSTB', 'C', 'Windows', 'System32');
+    mkdirSync(join(sys32, 'wbem', 'Repository'), { recursive: true });
+    standardFixtures(join(sys32, 'wbem', 'Repository'));
+    const alone = await scan([root], { threads: 1 });
+    mkdirSync(join(sys32, 'winevt', 'Logs'), { recursive: true });
+    copyFileSync(SYSMON, join(sys32, 'winevt', 'Logs', 'Microsoft-Windows-Sysmon%4Operational.evtx'));
+    const withLog = await scan([root], { threads: 1 });
+    const reason = (r: Awaited<ReturnType<typeof scan>>, consumer: string, source: string): string | null => {
+      const f = r.findings.find((x) => x.consumer?.name === consumer);
+      assert.ok(f, consumer);
+      const e = f.coverage.find((c) => c.source === source);
+      assert.ok(e, `${source} for ${consumer}: ${f.coverage.map((c) => c.source).join(', ')}`);
+      return e.reason;
+    };
+    // custom namespace: said whether or not the Sysmon log was supplied
+    assert.equal(reason(alone, 'LegitScript', 'Sysmon (19/20/21)'), 'no Sysmon log supplied; Sysmon would not log this anyway: it watches only root\\subscription; this is ROOT\\totallylegit');
+    assert.equal(reason(withLog, 'LegitScript', 'Sysmon (19/20/21)'), 'Sysmon would not log this: it watches only root\\subscription; this is ROOT\\totallylegit');
+    assert.match(reason(alone, 'LegitScript', 'Autoruns (WMI entries)')!, /^no Autoruns output supplied; Autoruns would not list this anyway: it queries only root\\subscription and root\\default/);
+    // custom consumer class in root\\subscription
+    assert.equal(reason(withLog, 'Updater', 'Sysmon (19/20/21)'), 'Sysmon would not log this: it logs only CommandLine and ActiveScript consumers; this is TotallyLegitConsumer');
+    // carved residue written in 2021, the Sysmon log ends in 2019: the log ends before it (never "although covered")
+    assert.match(reason(withLog, 'DeletedConsumer', 'Sysmon (19/20/21)')!, /^it dates from 2021-06-05T12:14:0\d\.\d+Z; the log ends before it \(last record 2019-05-11T17:58:55\.1531596Z\)$/);
+    // the repository shows the consumer without a binding: orphan, and WMI-Activity (bindings only) could never log it
+    const orphan = withLog.findings.find((x) => x.consumer?.name === 'OrphanLogger')!;
+    assert.equal(orphan.status, 'orphan');
+    assert.match(reason(withLog, 'OrphanLogger', 'WMI-Activity (5857-5861)')!, /WMI-Activity would not log this anyway: it logs only bound subscriptions; this has no binding$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

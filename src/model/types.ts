@@ -15,8 +15,7 @@ export type Part = 'filter' | 'consumer' | 'binding';
  */
 export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 'cim' | 'cim-residue' | 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace';
 
-/** Sources that show what existed when the evidence was collected (action `present`). */
-export const LIVE_SOURCES: readonly SourceKind[] = ['cim', 'collector', 'velociraptor', 'autoruns'];
+/* What each source kind can see (namespaces, consumer classes, unbound parts, live or logged): `model/sources.ts`. */
 
 /** What the source says happened. `present` = the object exists in the repository; `residual` = carved residue. */
 export type Action = 'created' | 'modified' | 'deleted' | 'present' | 'residual' | 'activated' | 'executed' | 'mentioned';
