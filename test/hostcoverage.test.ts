@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { buildSubscriptions, coverage } from '../src/analysis/graph.js';
 import { blindSpots, canShowSubscriptions, completeness, hostCoverage, hostSources } from '../src/analysis/hostcoverage.js';
 import { stack } from '../src/analysis/stack.js';
+import { formatCoverageText } from '../src/report/coverage.js';
 import { SOURCES, SOURCE_KINDS, blindByDesign, coverageLabel } from '../src/model/sources.js';
 import type { ChannelSummary, CoverageEntry, Finding, LogSummary, Observation } from '../src/model/types.js';
 
@@ -60,6 +61,9 @@ test('host coverage: the renumbered excerpt is not "from its first record"; an e
   assert.equal(h!.powershell.present, true);
   assert.ok(!h!.blindSpots.some((b) => b.startsWith('No PowerShell log')), h!.blindSpots.join('\n'));
   assert.ok(h!.blindSpots.includes('The PowerShell log was collected but holds no records (present, 0 records): it shows nothing.'));
+  const text = formatCoverageText([h!]);
+  assert.match(text, /\n {4}Windows PowerShell \(from the file name\) \(evtx\): present, 0 records\n/);
+  assert.match(text, /\n {4}Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #16108–#16124\) 2019-05-11T17:57:49\.9031596Z – 2019-05-11T17:58:55\.1531596Z; excerpt or filtered export \(record headers renumbered/);
   assert.ok(h!.blindSpots.includes('The Sysmon log spanning 2019-05-11T17:57:49.9031596Z – 2019-05-11T17:58:55.1531596Z is an excerpt or filtered export (record headers renumbered while EventRecordIDs run #16108–#16124): a record missing from it proves nothing.'));
   // the native rolled-over log: what span is left
   const [n] = hostCoverage(['D'], [], [log('D', 'evtx', NATIVE_SYSMON)], []);

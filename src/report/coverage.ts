@@ -1,7 +1,8 @@
 /**
- * `wmiscope coverage` as text: per host, the sources present with their spans and completeness (complete since #1,
- * rolled over, excerpt, unknown), the repositories,
- * and the blind spots. Evidence strings are escaped (control characters shown, never interpreted).
+ * `wmiscope coverage` as text: per host, the sources present, each log with its span, EventRecordID range and
+ * completeness (complete since #1, rolled over, excerpt, unknown; "present, 0 records" for a log collected
+ * empty), the repositories, and the blind spots. Evidence strings are escaped (control characters shown, never
+ * interpreted).
  */
 import type { HostCoverage } from '../model/types.js';
 import { escapeText } from './text.js';
