@@ -140,6 +140,9 @@ test('blind by design, said without the log too: custom namespace, custom consum
   for (const k of SOURCE_KINDS) assert.ok(coverageLabel(k).startsWith(SOURCES[k].label));
   assert.equal(blindByDesign('wmi-activity', { namespace: 'ROOT\\totallylegit', consumerClass: 'X', binding: 'unknown' }), null);
   assert.match(blindByDesign('wmi-activity', { namespace: null, consumerClass: null, binding: 'unbound' })!, /only bound subscriptions/);
+  // Autoruns lists consumers only: a filter on its own is never among its entries
+  assert.equal(blindByDesign('autoruns', { namespace: 'ROOT\\subscription', consumerClass: null, binding: 'unknown', hasConsumer: false }), 'it lists only consumers; this is a filter without one');
+  assert.equal(blindByDesign('autoruns', { namespace: 'ROOT\\subscription', consumerClass: 'X', binding: 'unknown' }), null);
 });
 
 test('orphan only from whole state; from logs alone an unbound filter and consumer are logged-only, their binding not observable', () => {

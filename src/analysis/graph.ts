@@ -396,7 +396,7 @@ function notLogged(kind: SourceKind, d: Draft, shape: SubscriptionShape, logs: L
  * made only for a log that is complete or rolled over (contiguous records) and whose span holds that time.
  */
 export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
-  const shape: SubscriptionShape = { namespace: d.namespace, consumerClass: d.consumer?.className ?? null, binding: bindingOf(d) };
+  const shape: SubscriptionShape = { namespace: d.namespace, consumerClass: d.consumer?.className ?? null, binding: bindingOf(d), hasConsumer: d.consumer !== null };
   const out: CoverageEntry[] = [];
   for (const kind of SOURCE_KINDS) {
     const desc = sourceOf(kind);

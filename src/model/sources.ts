@@ -266,6 +266,8 @@ export interface SubscriptionShape {
   consumerClass: string | null;
   /** `unbound`: a whole-state source shows it has no binding; `bound`; `unknown`. */
   binding: 'bound' | 'unbound' | 'unknown';
+  /** False when the subscription has no consumer in the evidence (a filter alone); default true. */
+  hasConsumer?: boolean;
 }
 
 /**
@@ -284,6 +286,7 @@ export function blindByDesign(kind: SourceKind, s: SubscriptionShape): string | 
   if (d.consumers === 'commandline-activescript' && s.consumerClass && !/^(commandline|activescript)eventconsumer$/i.test(s.consumerClass))
     why.push(`it ${d.verb}s only CommandLine and ActiveScript consumers; this is ${s.consumerClass}`);
   if (s.binding === 'unbound' && d.unbound === 'bound-only') why.push(`it ${d.verb}s only bound subscriptions; this has no binding`);
+  if (s.hasConsumer === false && d.unbound === 'consumers-only') why.push(`it ${d.verb}s only consumers; this is a filter without one`);
   return why.length ? why.join('; ') : null;
 }
 
