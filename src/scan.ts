@@ -12,7 +12,7 @@ import type { LogSummary, ObserveResult, RepositorySummary } from './sources/inp
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
 import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
 import { evaluate } from './analysis/rules.js';
-import { stack } from './analysis/stack.js';
+import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostCoverage, Observation, ScanResult, Severity } from './model/types.js';
@@ -232,8 +232,8 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     const c = covByHost.get(h.toLowerCase());
     return c !== undefined && canShowSubscriptions(c);
   });
-  const fleetSize = new Set([...stackHosts, ...findings.map((f) => f.host)].map((h) => h.toLowerCase())).size;
-  const fleet = opts.stacking !== false && fleetSize > 1 ? stack(findings, stackHosts) : undefined;
+  const fleetHosts = fleetOf(stackHosts, findings);
+  const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
