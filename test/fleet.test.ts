@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,10 @@ test('hosts whose evidence cannot show a subscription (a Security log only) chan
     const off = await scan([dir], { threads: 1, stacking: false });
     assert.equal(off.fleet, undefined);
     assert.ok(off.findings.every((f) => f.stack === undefined && !f.reasons.some((x) => x.id.startsWith('WMI-STACK-'))));
+    const cli = spawnSync(process.execPath, [join(repoRoot(), 'dist/src/cli/main.js'), 'scan', '-q', '-j', '1', '-f', 'json', '--no-stacking', dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const parsed = JSON.parse(cli.stdout) as ScanResult;
+    assert.equal(parsed.fleet, undefined);
+    assert.equal(parsed.findings.length, off.findings.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
