@@ -5,7 +5,7 @@
  * readers, which are also available on their own:
  * `wmiscope/evtx` (event logs) and `wmiscope/cim` (the WMI repository).
  */
-export { scan, coverage, defaultThreads, SEVERITY_ORDER } from './scan.js';
+export { scan, coverage, defaultThreads, nothingReadable } from './scan.js';
 export type { CoverageResult, ScanOptions } from './scan.js';
 export { formatCoverageText } from './report/coverage.js';
 export * from './sysmon/index.js';

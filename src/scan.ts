@@ -6,6 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { discover, hostFromLayout } from './sources/discover.js';
+import { collectionRoot, HostIdentity } from './sources/hosts.js';
+import { mergeLogs } from './sources/records.js';
+import type { HostLink } from './sources/input.js';
 import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
@@ -15,7 +18,8 @@ import { evaluate } from './analysis/rules.js';
 import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, HostCoverage, Observation, ScanResult, Severity } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
+import { SEVERITIES } from './model/types.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -39,19 +43,15 @@ export interface ScanOptions {
    * fleet counts, no rare or common marks.
    */
   stacking?: boolean;
+  /** `--host-alias NAME=CANONICAL`: names the evidence gives one machine, forced together (NAME is shown as CANONICAL). */
+  hostAliases?: Record<string, string>;
+  /** Link names the evidence shows to be one machine (renames, short name and FQDN, client and its logs); default true. */
+  hostMerge?: boolean;
   /** Called after each piece of evidence is read. */
   onProgress?: (done: number, total: number, file: string) => void;
   version?: string;
 }
 
-const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
-
-/** The folder above the Windows tree (the collection root of one host), or null. */
-function collectionRoot(p: string): string | null {
-  const parts = path.resolve(p).split(path.sep);
-  const i = parts.map((x) => x.toLowerCase()).lastIndexOf('windows');
-  return i > 0 ? parts.slice(0, i).join(path.sep) : null;
-}
 
 /**
  * Default worker count: the machine's cores, at most 8. On a 2-core VM the fleet bench measured two workers
@@ -107,6 +107,7 @@ interface Collected {
   chains: Map<string, string[]>;
   state: NonNullable<ObserveResult['state']>;
   hostOf: (h: string) => string;
+  hostAliases: HostAliases[];
 }
 
 /** Discover and read every piece of evidence (files first, then repositories), hosts spelled one way. */
@@ -120,6 +121,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const repositories: RepositorySummary[] = [];
   const chains = new Map<string, string[]>();
   const state: NonNullable<ObserveResult['state']> = [];
+  const links: HostLink[] = [];
   let done = 0;
   const progress = (t: Task): void => opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file);
   const take = (r: TaskResult): void => {
@@ -131,34 +133,61 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     repositories.push(...(r.result.repositories ?? []));
     for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
     state.push(...(r.result.state ?? []));
+    links.push(...(r.result.hostLinks ?? []));
   };
   // files first (their hosts name the repositories collected beside them), then repositories
   const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(opts.host ? { host: opts.host } : {}) }] : []));
   (await runAll(fileTasks, threads, progress, opts.taskTimeout)).forEach(take);
+  // the host of what names no machine (an empty log, a repository): --host, else the host of the event logs
+  // collected beside it (same folder above `Windows`), else the folder layout of a collection
+  const hostBeside = (file: string): string | null => {
+    const root = collectionRoot(file);
+    if (!root) return null;
+    const counts = new Map<string, number>();
+    for (const i of evidence) if (i.host && collectionRoot(i.file) === root) counts.set(i.host, (counts.get(i.host) ?? 0) + Math.max(1, i.records));
+    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? hostFromLayout(path.dirname(file));
+  };
+  const unnamed = new Map<string, string>();
+  for (const f of new Set([...evidence.filter((e) => !e.host).map((e) => e.file), ...logs.filter((l) => !l.host && l.file).map((l) => l.file!)])) {
+    const h = hostBeside(f);
+    if (h) unnamed.set(f, h);
+  }
+  for (const e of evidence) if (!e.host) e.host = unnamed.get(e.file) ?? '';
+  for (const l of logs) if (!l.host && l.file) l.host = unnamed.get(l.file) ?? '';
   const repoTasks: Task[] = [];
   for (const r of found) {
     if (r.kind !== 'cim') continue;
-    // host: --host, else the host of the event logs collected beside it, else the folder layout
-    let host = opts.host ?? null;
-    if (!host) {
-      const root = collectionRoot(r.dir);
-      const near = root ? evidence.filter((i) => i.host && collectionRoot(i.file) === root) : [];
-      const counts = new Map<string, number>();
-      for (const i of near) counts.set(i.host, (counts.get(i.host) ?? 0) + i.records);
-      host = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? hostFromLayout(r.dir) ?? 'unknown';
-    }
-    repoTasks.push({ kind: 'cim', dir: r.dir, host });
+    repoTasks.push({ kind: 'cim', dir: r.dir, host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? 'unknown' });
   }
   (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
-  // one spelling per host (case-insensitive)
-  const display = new Map<string, string>();
-  for (const h of [...evidence.map((e) => e.host), ...observations.map((o) => o.host)]) if (h && !display.has(h.toLowerCase())) display.set(h.toLowerCase(), h);
-  const hostOf = (h: string): string => display.get(h.toLowerCase()) ?? (h || 'unknown');
+  // one machine, one name: spellings, renames, short names and FQDNs, clients and their logs (see sources/hosts.ts)
+  const identity = new HostIdentity(opts.hostAliases, opts.hostMerge !== false && !opts.host);
+  identity.addLinks(links);
+  identity.linkSightings([...evidence.map((e) => ({ host: e.host, file: e.file })), ...observations.map((o) => ({ host: o.host, file: o.file }))]);
+  const canonical = identity.resolver();
+  const hostOf = (h: string): string => canonical(h) || 'unknown';
+  const nameless = evidence.filter((e) => !e.host);
+  if (nameless.length) notes.push({ file: nameless[0]!.file, level: 'warning', message: `${nameless.length} evidence item(s) name no machine and lie in no host collection: shown under host 'unknown'${nameless.length > 1 ? ` (first: this file)` : ''}` });
   for (const o of observations) o.host = hostOf(o.host);
   for (const e of evidence) e.host = hostOf(e.host);
   for (const l of logs) l.host = hostOf(l.host);
   for (const r of repositories) r.host = hostOf(r.host);
-  return { notes, evidence, observations, logs, repositories, chains, state, hostOf };
+  for (const st of state) st.host = hostOf(st.host);
+  const rekeyed = new Map<string, string[]>();
+  for (const [k, v] of chains) {
+    // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
+    const parts = k.split('|');
+    rekeyed.set(`${hostOf(parts.slice(0, -2).join('|')).toLowerCase()}|${parts.slice(-2).join('|')}`, v);
+  }
+  return { notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
+}
+
+/**
+ * Nothing readable: no evidence item came from any input (every given path was empty, missing, not evidence or
+ * unreadable). `scan` and `coverage` exit 2 on it; a result with at least one item was read, even with warnings.
+ */
+export function nothingReadable(result: { evidence: readonly EvidenceItem[] }): boolean {
+  return result.evidence.length === 0;
 }
 
 /** Result of {@link coverage}: per host, what the evidence can and cannot show. */
@@ -166,6 +195,8 @@ export interface CoverageResult {
   tool: { name: 'wmiscope'; version: string };
   scannedAt: string;
   hosts: HostCoverage[];
+  /** Hosts known by more than one name, and why the names were linked. */
+  hostAliases?: HostAliases[];
   evidence: EvidenceItem[];
   notes: EvidenceNote[];
 }
@@ -177,14 +208,14 @@ export interface CoverageResult {
 export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowlists' | 'defaultAllowlist'> = {}): Promise<CoverageResult> {
   const c = await collect(paths, opts);
   const hosts = [...new Set(c.evidence.map((e) => e.host).filter(Boolean))];
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), evidence: c.evidence, notes: c.notes };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), ...(c.hostAliases.length ? { hostAliases: c.hostAliases } : {}), evidence: c.evidence, notes: c.notes };
 }
 
 export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
-  const { notes, evidence, observations, logs, repositories, chains, state, hostOf } = await collect(paths, opts);
+  const { notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases } = await collect(paths, opts);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
   // namespaces it read without errors), what is absent was deleted
   const stateRead = new Map<string, 'all' | Set<string>>();
@@ -234,8 +265,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   });
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
-  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
+  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 
-export { SEVERITY_ORDER };

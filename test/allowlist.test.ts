@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AllowlistError, allowlistEntryFor, DEFAULT_ALLOWLIST, loadAllowlist } from '../src/analysis/allowlist.js';
 import { evaluate } from '../src/analysis/rules.js';
-import type { RuleInput } from '../src/analysis/rules.js';
-import type { SubscriptionObject } from '../src/model/types.js';
+import type { JoinedSubscription, SubscriptionObject } from '../src/model/types.js';
 import {
   atomicActiveScript,
   atomicCommandLine,
@@ -144,7 +143,7 @@ describe('allowlist files', () => {
 });
 
 describe('allowlistEntryFor', () => {
-  const fixtures: Array<[string, () => RuleInput]> = [
+  const fixtures: Array<[string, () => JoinedSubscription]> = [
     ['poshspy', poshspy],
     ['metasploit', metasploit],
     ['wannamine', wannamine],
@@ -199,15 +198,15 @@ describe('allowlistEntryFor', () => {
     assert.equal(gl.entries[0]!.consumer!.values['ScriptText'], g.consumer!.values['ScriptText']);
   });
 
-  it('a binding that names its filter and consumer bare (Sysmon 21, WMI-Activity 5861) matches its entry', () => {
-    // Sysmon event 21 gives `Filter: BotFilter82`, `Consumer: BotConsumer23` and the consumer class beside them
+  it('a binding known only from a log (WMI-Activity 5861: a bare filter name, a consumer path) matches its entry', () => {
+    // 5861 gives `ESS: BotFilter82` (the filter's name) and `CONSUMER: CommandLineEventConsumer="BotConsumer23"`
     const sysmonBinding = (f: string, c: string): SubscriptionObject => ({
       namespace: 'ROOT\\subscription',
       className: '__FilterToConsumerBinding',
       name: null,
-      values: { Filter: f, Consumer: c, ConsumerClass: 'CommandLineEventConsumer' },
+      values: { Filter: f, Consumer: `CommandLineEventConsumer="${c}"` },
     });
-    const bot = (cmd = 'c:\\Windows\\System32\\cmd.exe'): RuleInput =>
+    const bot = (cmd = 'c:\\Windows\\System32\\cmd.exe'): JoinedSubscription =>
       input({
         status: 'deleted',
         filter: { namespace: 'ROOT\\subscription', className: '__EventFilter', name: 'BotFilter82', values: { Query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'", EventNamespace: 'ROOT\\cimv2', Name: 'BotFilter82' } },
@@ -220,7 +219,7 @@ describe('allowlistEntryFor', () => {
     assert.notEqual(evaluate(bot(), [list]).allowlisted, null, yaml);
     assert.equal(evaluate(bot('c:\\Windows\\System32\\calc.exe'), [list]).allowlisted, null);
     // a binding-only finding (the filter and consumer events rolled out of the log): names and class from the binding
-    const ghost = (): RuleInput => input({ status: 'logged-only', binding: sysmonBinding('Evil Persistence', 'Evil Persistence') });
+    const ghost = (): JoinedSubscription => input({ status: 'logged-only', binding: sysmonBinding('Evil Persistence', 'Evil Persistence') });
     const ghostYaml = allowlistEntryFor(ghost());
     const ghostList = loadAllowlist(file(ghostYaml));
     assert.deepEqual(ghostList.entries[0]!.filter, { Name: 'Evil Persistence' });

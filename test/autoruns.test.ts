@@ -45,9 +45,11 @@ test('autorunsc CSV (UTF-16LE, BOM): recognized by its header; the WMI entry is 
     obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name, o.time, o.location]),
     [['autoruns', 'present', 'consumer', null, 'CommandLineEventConsumer', 'BotConsumer23', null, 'line 5']],
   );
-  const d = obs[0]!.details;
+  // the consumer's one property Autoruns shows; its own columns are meta
+  assert.deepEqual(obs[0]!.properties, { CommandLineTemplate: 'c:\\Windows\\System32\\cmd.exe' });
+  const d = obs[0]!.meta;
   assert.deepEqual(
-    [d['CommandLineTemplate'], d['Launch String'], d['Image Path'], d['Description'], d['SHA-256'], d['ConsumerClassInferred']],
+    [obs[0]!.properties['CommandLineTemplate'], d['Launch String'], d['Image Path'], d['Description'], d['SHA-256'], d['ConsumerClassInferred']],
     ['c:\\Windows\\System32\\cmd.exe', 'c:\\Windows\\System32\\cmd.exe', 'c:\\windows\\system32\\cmd.exe', 'Windows Command Processor', '17F746D82695FA9B35493B41859D39D786D32B23A9D2E00F4011DEC7A02402AE', true],
   );
   assert.deepEqual(r.items.map((i) => [i.kind, i.host, i.records, i.detail]), [['autoruns', '', 4, 'autorunsc CSV: 4 rows, 1 WMI entry']]);
@@ -79,7 +81,7 @@ test('variants: UTF-8, BOM-less UTF-16LE, -ct tabs, the banner before the header
   ] as const) {
     assert.equal(detectAdapter(headText(data.subarray(0, 65536)))?.format, 'autoruns', name);
     const { obs, notes, r } = await observe(bufferInput(name, data));
-    assert.deepEqual(obs.map((o) => [o.className, o.name, o.details['CommandLineTemplate']]), [['CommandLineEventConsumer', 'BotConsumer23', 'c:\\Windows\\System32\\cmd.exe']], name);
+    assert.deepEqual(obs.map((o) => [o.className, o.name, o.properties['CommandLineTemplate']]), [['CommandLineEventConsumer', 'BotConsumer23', 'c:\\Windows\\System32\\cmd.exe']], name);
     assert.deepEqual(notes, [], name);
     assert.equal(r.items[0]!.records, 4, name);
   }
@@ -93,10 +95,9 @@ test('hunt CSV columns (Velociraptor download): each client its host', async () 
     ['IEWIN7 (C.aaaaaaaaaaaaaaaa)', 'BotConsumer23', 'line 5, client C.aaaaaaaaaaaaaaaa flow F.1'],
     ['C.bbbbbbbbbbbbbbbb', 'BotConsumer23', 'line 9, client C.bbbbbbbbbbbbbbbb flow F.1'],
   ]);
-  // the collection's bookkeeping is where the row came from, not a property of the consumer: never in details
-  // (details become property values and the fleet payload hash)
-  for (const o of obs) for (const k of Object.keys(o.details)) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${k} in details`);
-  assert.deepEqual(obs[0]!.details, { ...obs[1]!.details });
+  // the collection's bookkeeping is where the row came from, not a property of the consumer: in the location only
+  for (const o of obs) for (const k of [...Object.keys(o.properties), ...Object.keys(o.meta)]) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${k} in the observation`);
+  assert.deepEqual([obs[0]!.properties, obs[0]!.meta], [{ ...obs[1]!.properties }, { ...obs[1]!.meta }]);
   assert.deepEqual(r.items.map((i) => [i.host, i.records]), [
     ['IEWIN7 (C.aaaaaaaaaaaaaaaa)', 4],
     ['C.bbbbbbbbbbbbbbbb', 4],
@@ -118,7 +119,7 @@ test('rows that carry a WMI object path, script consumers, class-only entries, -
     ',"broken "quote,"x",enabled',
   ];
   const { obs, notes, r } = await observe(bufferInput('paths.csv', Buffer.from(rows.join('\n'))));
-  assert.deepEqual(obs.map((o) => [o.namespace, o.className, o.name, o.details['ScriptFileName'] ?? o.details['CommandLineTemplate'] ?? null, o.details['ScriptEmbedded'] ?? null]), [
+  assert.deepEqual(obs.map((o) => [o.namespace, o.className, o.name, o.properties['ScriptFileName'] ?? o.properties['CommandLineTemplate'] ?? null, o.meta['ScriptEmbedded'] ?? null]), [
     ['ROOT\\DEFAULT', 'CommandLineEventConsumer', 'EvilDefault2', null, null],
     [null, 'ActiveScriptEventConsumer', 'ProbeScriptFint', null, true],
     [null, 'ActiveScriptEventConsumer', 'ScriptFile', 'C:\\WMItotallylegit.vbs', null],
@@ -152,7 +153,7 @@ test('long cells are searched for a WMI object path in linear time', { timeout: 
   await new Promise((resolve) => setTimeout(resolve, 1));
   assert.deepEqual(notes, []);
   assert.deepEqual(
-    obs.map((o) => [o.namespace === null ? null : o.namespace.slice(0, 12), o.className, o.name, String(o.details['CommandLineTemplate'] ?? '').length]),
+    obs.map((o) => [o.namespace === null ? null : o.namespace.slice(0, 12), o.className, o.name, String(o.properties['CommandLineTemplate'] ?? '').length]),
     [
       [null, 'CommandLineEventConsumer', 'long1', 200000],
       [null, 'CommandLineEventConsumer', 'x1', 0],

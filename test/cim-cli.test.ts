@@ -70,12 +70,12 @@ test('cim classes and instances: namespace given as root/subscription, any case'
   assert.equal(all.length, 29);
 });
 
-test('cim: a folder without a repository is one clear error, exit 1', () => {
+test('cim: a folder without a repository is one clear error, exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cim-'));
   const r = run('cim', 'subscriptions', dir);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.err, /no WMI repository found/);
-  assert.equal(run('cim', 'namespaces', join(dir, 'missing')).code, 1);
+  assert.equal(run('cim', 'namespaces', join(dir, 'missing')).code, 2);
 });
 
 test('table output escapes control characters from evidence', () => {

@@ -1,13 +1,13 @@
 /**
  * The command line end to end: `wmiscope evtx dump` and `wmiscope evtx info` on committed fixtures (always)
- * and on the shared samples (skipped with a message when absent).
+ * and on the shared samples (skipped with a message when absent); the exit codes of every command.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
@@ -72,14 +72,14 @@ test('dump: a file that is not EVTX is one error line; other files are still rea
   const junk = join(dir, 'junk.evtx');
   writeFileSync(junk, 'not an event log at all'.repeat(300));
   const only = run('evtx', 'dump', junk);
-  assert.equal(only.code, 1);
+  assert.equal(only.code, 2, 'nothing readable');
   assert.match(only.err, /junk\.evtx: not an EVTX file/);
   const mixed = run('evtx', 'dump', junk, WMI);
   assert.equal(mixed.code, 0);
   assert.equal(lines(mixed.out).length, 17);
   const missing = run('evtx', 'dump', join(dir, 'nope.evtx'));
-  assert.equal(missing.code, 1);
-  assert.match(missing.err, /ENOENT/);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /nope\.evtx: no such file or folder/);
 });
 
 test('dump: damaged file gives warnings on stderr, records on stdout, exit 0', () => {
@@ -174,4 +174,161 @@ test('--output writes to a file', () => {
   assert.equal(r.code, 0);
   assert.equal(r.out, '');
   assert.equal(lines(readFileSync(out, 'utf8')).length, 17);
+});
+
+// ---- exit codes: one scheme for every command (README "Exit codes") ------------------------------------------
+
+/** Inputs for the exit-code matrix, made once: an empty folder, a 0-byte .evtx, a text file, a missing path. */
+function exitInputs(): { dir: string; empty: string; zero: string; zeroDir: string; text: string; missing: string; noDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-exit-'));
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  const zeroDir = join(dir, 'zero');
+  mkdirSync(zeroDir);
+  const zero = join(zeroDir, 'Windows PowerShell.evtx');
+  writeFileSync(zero, '');
+  const text = join(dir, 'notes.txt');
+  writeFileSync(text, 'case notes, not evidence\n');
+  return { dir, empty, zero, zeroDir, text, missing: join(dir, 'typo', 'Sysmon.evtx'), noDir: join(dir, 'no-such-dir', 'report.out') };
+}
+
+/** Every command that reads a given path, quiet where it has -q. */
+const READERS: Array<{ name: string; args: (p: string) => string[]; quiet: boolean }> = [
+  { name: 'scan', args: (p) => ['scan', '-q', '-j', '1', '-f', 'json', p], quiet: true },
+  { name: 'coverage', args: (p) => ['coverage', '-q', '-f', 'json', p], quiet: true },
+  { name: 'evtx dump', args: (p) => ['evtx', 'dump', '-q', p], quiet: true },
+  { name: 'evtx info', args: (p) => ['evtx', 'info', p], quiet: false },
+  { name: 'cim namespaces', args: (p) => ['cim', 'namespaces', '-q', p], quiet: true },
+  { name: 'cim subscriptions', args: (p) => ['cim', 'subscriptions', '-q', p], quiet: true },
+  { name: 'sysmon audit', args: (p) => ['sysmon', 'audit', p], quiet: false },
+  { name: 'sysmon config --merge', args: (p) => ['sysmon', 'config', '--merge', p], quiet: false },
+];
+
+test('exit 2 for every command: a given path missing (said on stderr, also with -q), an empty folder, a 0-byte .evtx, a non-evidence file only', (t) => {
+  const x = exitInputs();
+  t.after(() => rmSync(x.dir, { recursive: true, force: true }));
+  for (const c of READERS) {
+    const missing = run(...c.args(x.missing));
+    assert.equal(missing.code, 2, `${c.name}: missing path`);
+    assert.ok(missing.err.includes(`wmiscope: error: ${x.missing}: no such file or folder`), `${c.name}: missing path on stderr${c.quiet ? ' under -q' : ''}: ${missing.err}`);
+    assert.equal(missing.out, '', `${c.name}: nothing read, nothing written`);
+    for (const [what, p] of [['empty folder', x.empty], ['0-byte .evtx', x.zero], ['non-evidence file', x.text]] as const) {
+      const r = run(...c.args(p));
+      assert.equal(r.code, 2, `${c.name}: ${what}`);
+      assert.match(r.err, /^wmiscope: error: /m, `${c.name}: ${what}: the reason is on stderr${c.quiet ? ' under -q' : ''}`);
+    }
+  }
+});
+
+test('exit 2: scan and coverage say why nothing was readable, also with -q; a 0-byte file is one note', (t) => {
+  const x = exitInputs();
+  t.after(() => rmSync(x.dir, { recursive: true, force: true }));
+  for (const cmd of ['scan', 'coverage']) {
+    const empty = run(cmd, '-q', '-f', 'json', x.empty);
+    assert.equal(empty.code, 2);
+    assert.equal(empty.err, 'wmiscope: error: nothing readable: no evidence recognised in the given path(s): no files found\n');
+    const zero = run(cmd, '-q', '-f', 'json', x.zeroDir);
+    assert.equal(zero.code, 2);
+    assert.equal(zero.err, `wmiscope: error: nothing readable: no evidence recognised in the given path(s): ${x.zero}: empty file (0 bytes)\n`);
+    // the report is still written: it says what was looked at
+    const report = JSON.parse(zero.out) as { evidence: unknown[]; notes: Array<{ file: string; level: string; message: string }> };
+    assert.deepEqual(report.evidence, []);
+    assert.deepEqual(report.notes, [{ file: x.zero, level: 'warning', message: 'empty file (0 bytes)' }]);
+    // without -q the note is printed as a note, then the error line
+    const loud = run(cmd, '-f', 'json', x.zeroDir);
+    assert.equal(loud.code, 2);
+    assert.match(loud.err, /: warning: empty file \(0 bytes\)\n.*nothing readable/s);
+    const text = run(cmd, '-q', '-f', 'json', x.text);
+    assert.match(text.err, /nothing readable: .*notes\.txt: not evidence/);
+  }
+  // a 0-byte file beside real evidence is a note; the evidence is read
+  const zeroAndWmi = join(x.dir, 'mixed');
+  mkdirSync(zeroAndWmi);
+  writeFileSync(join(zeroAndWmi, 'Empty.evtx'), '');
+  writeFileSync(join(zeroAndWmi, 'Application.evtx'), readFileSync(fixture('Application_no_crc32.evtx')));
+  const mixed = run('scan', '-j', '1', '-f', 'json', zeroAndWmi);
+  assert.equal(mixed.code, 0);
+  assert.match(mixed.err, /Empty\.evtx: warning: empty file \(0 bytes\)/);
+  assert.equal((JSON.parse(mixed.out) as { evidence: unknown[] }).evidence.length, 1);
+});
+
+test('exit 2: a missing path beside readable ones fails before anything is read (a typo never passes silently)', (t) => {
+  const x = exitInputs();
+  t.after(() => rmSync(x.dir, { recursive: true, force: true }));
+  for (const args of [
+    ['scan', '-q', '-f', 'json', WMI, x.missing],
+    ['coverage', '-q', '-f', 'json', x.missing, WMI],
+    ['evtx', 'dump', '-q', WMI, x.missing],
+    ['sysmon', 'audit', resolve(repoRoot(), 'test/fixtures/sysmon/no-wmi.xml'), x.missing],
+  ]) {
+    const r = run(...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.out, '', `${args.join(' ')}: no report from part of the input`);
+    assert.equal(r.err, `wmiscope: error: ${x.missing}: no such file or folder\n`);
+  }
+});
+
+test('exit 2: an unusable output path (folder missing, a folder) is refused before any evidence is read', (t) => {
+  const x = exitInputs();
+  t.after(() => rmSync(x.dir, { recursive: true, force: true }));
+  const writers: Array<{ name: string; args: (o: string) => string[] }> = [
+    // not quiet, and an input that would give a note: the only stderr line is the output error
+    { name: 'scan', args: (o) => ['scan', '-o', o, x.zeroDir] },
+    { name: 'coverage', args: (o) => ['coverage', '-o', o, x.zeroDir] },
+    { name: 'evtx dump', args: (o) => ['evtx', 'dump', '-o', o, WMI] },
+    { name: 'sysmon audit', args: (o) => ['sysmon', 'audit', '-o', o, resolve(repoRoot(), 'test/fixtures/sysmon/no-wmi.xml')] },
+    { name: 'sysmon config', args: (o) => ['sysmon', 'config', '-o', o] },
+    { name: 'collector powershell', args: (o) => ['collector', 'powershell', '-o', o] },
+  ];
+  for (const w of writers) {
+    const noDir = run(...w.args(x.noDir));
+    assert.equal(noDir.code, 2, `${w.name}: missing folder`);
+    assert.equal(noDir.err, `wmiscope: error: output ${x.noDir}: folder ${join(x.dir, 'no-such-dir')} does not exist\n`, w.name);
+    assert.equal(noDir.out, '');
+    assert.equal(existsSync(join(x.dir, 'no-such-dir')), false);
+    const isDir = run(...w.args(x.empty));
+    assert.equal(isDir.code, 2, `${w.name}: a folder`);
+    assert.equal(isDir.err, `wmiscope: error: output ${x.empty}: is a folder\n`, w.name);
+  }
+});
+
+test('exit 0 on a clean read for every command; scan exits 1 on findings at or above --fail-on', (t) => {
+  const x = exitInputs();
+  t.after(() => rmSync(x.dir, { recursive: true, force: true }));
+  const clean = fixture('Application_no_crc32.evtx');
+  const scanClean = run('scan', '-q', '-j', '1', '-f', 'json', clean);
+  assert.equal(scanClean.code, 0, scanClean.err);
+  assert.deepEqual((JSON.parse(scanClean.out) as { findings: unknown[] }).findings, []);
+  // readable and a file that is not evidence: read, the other file is a note
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', clean, x.text).code, 0);
+  const findings = run('scan', '-q', '-j', '1', '-f', 'json', WMI);
+  assert.equal(findings.code, 1, 'a high finding, --fail-on high (default)');
+  assert.ok((JSON.parse(findings.out) as { findings: Array<{ severity: string }> }).findings.some((f) => f.severity === 'high'));
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'never', WMI).code, 0);
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'critical', WMI).code, 0);
+  const out = join(x.dir, 'report.json');
+  assert.equal(run('scan', '-q', '-j', '1', '-o', out, WMI).code, 1);
+  assert.ok(readFileSync(out, 'utf8').includes('BotConsumer23'));
+  assert.equal(run('coverage', '-q', '-f', 'json', WMI).code, 0);
+  assert.equal(run('coverage', '-q', '-o', join(x.dir, 'cov.json'), WMI).code, 0);
+  assert.equal(run('evtx', 'dump', '-q', WMI).code, 0);
+  assert.equal(run('evtx', 'dump', '-q', '-o', join(x.dir, 'd.jsonl'), WMI).code, 0);
+  assert.equal(run('evtx', 'info', WMI).code, 0);
+  assert.equal(run('sysmon', 'audit', '-o', join(x.dir, 'audit.txt'), resolve(repoRoot(), 'test/fixtures/sysmon/no-wmi.xml')).code, 0);
+  assert.equal(run('sysmon', 'config', '--merge', resolve(repoRoot(), 'test/fixtures/sysmon/no-wmi.xml')).code, 0);
+  assert.equal(run('collector', 'powershell', '-o', join(x.dir, 'c.ps1')).code, 0);
+});
+
+test('exit 0 on a clean read: cim commands on the real Windows 10 repository', { skip: existsSync(resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10')) ? false : 'CIM samples not found (expected ../shared/samples next to the repo)' }, () => {
+  const repo = resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
+  assert.equal(run('cim', 'namespaces', '-q', '-f', 'json', repo).code, 0);
+  assert.equal(run('cim', 'subscriptions', '-q', '-f', 'json', repo).code, 0);
+});
+
+test('--help of every command documents the exit codes', () => {
+  for (const args of [[], ['scan'], ['coverage'], ['evtx', 'dump'], ['evtx', 'info'], ['cim', 'namespaces'], ['sysmon', 'audit'], ['sysmon', 'config'], ['collector', 'powershell']]) {
+    const h = run(...args, '--help');
+    assert.equal(h.code, 0);
+    assert.match(h.out, /Exit codes \(the same for every command\):\n {2}0 .*\n {2}1 {2}scan only: findings at or above --fail-on\n {2}2 {2}nothing readable, a given path missing/, args.join(' '));
+  }
 });

@@ -28,6 +28,7 @@ import { detectAdapter } from '../src/sources/formats.js';
 import { bufferInput, fileInput, MAX_WHOLE_INPUT } from '../src/sources/input.js';
 import type { EvidenceInput, ObserveResult } from '../src/sources/input.js';
 import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
+import { referenceTarget } from '../src/model/subscription.js';
 import { repoRoot, skipReason } from './support/samples.js';
 import { IEUSER_SID, IEWIN7_DOC, iewin7Document, NESTED_NAMESPACE, serialize, WIN10_DOC, WIN10_REPOSITORY, win10Document } from './support/make-collector-fixtures.js';
 
@@ -245,15 +246,16 @@ test('adapter: the Windows 10 document gives the SCM filter, consumer and bindin
   }
   const [f, c, b] = r.observations;
   assert.deepEqual([f!.part, f!.className, f!.name], ['filter', '__EventFilter', 'SCM Event Log Filter']);
-  assert.equal(f!.details['Query'], 'select * from MSFT_SCMEventLogEvent');
-  assert.equal(f!.details['EventNamespace'], 'root\\cimv2');
-  assert.equal(f!.details['CreatorSID'], '1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0');
-  assert.equal(f!.details['EventAccess'], null);
+  assert.equal(f!.properties['Query'], 'select * from MSFT_SCMEventLogEvent');
+  assert.equal(f!.properties['EventNamespace'], 'root\\cimv2');
+  assert.equal(f!.properties['CreatorSID'], '1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0');
+  assert.equal(f!.properties['EventAccess'], null);
   assert.deepEqual([c!.part, c!.className, c!.name], ['consumer', 'NTEventLogEventConsumer', 'SCM Event Log Consumer']);
-  assert.deepEqual([c!.details['SourceName'], c!.details['EventType'], c!.details['Category'], c!.details['InsertionStringTemplates']], ['Service Control Manager', 1, 0, '']);
+  assert.deepEqual([c!.properties['SourceName'], c!.properties['EventType'], c!.properties['Category'], c!.properties['InsertionStringTemplates']], ['Service Control Manager', 1, 0, '']);
   assert.deepEqual([b!.part, b!.className, b!.name], ['binding', '__FilterToConsumerBinding', null]);
-  assert.deepEqual([b!.details['Filter'], b!.details['Consumer']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"']);
-  assert.deepEqual([b!.details['FilterName'], b!.details['ConsumerName'], b!.details['ConsumerClass']], ['SCM Event Log Filter', 'SCM Event Log Consumer', 'NTEventLogEventConsumer']);
+  assert.deepEqual([b!.properties['Filter'], b!.properties['Consumer']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"']);
+  assert.deepEqual([referenceTarget(b!.properties, 'Filter'), referenceTarget(b!.properties, 'Consumer')], [{ className: '__EventFilter', name: 'SCM Event Log Filter' }, { className: 'NTEventLogEventConsumer', name: 'SCM Event Log Consumer' }]);
+  assert.deepEqual([f!.meta, c!.meta, b!.meta], [{}, {}, {}]);
   assert.deepEqual(r.items, [{ file: WIN10_DOC, kind: 'collector', host: 'WIN10-SAMPLE', detail: 'wmiscope collector 1.0.0, PowerShell 5.1, Microsoft Windows 10: 92 namespaces walked', records: 3, first: '2021-06-06T09:00:00.0000000Z', last: '2021-06-06T09:00:00.0000000Z' }]);
   assert.deepEqual(r.chains?.get('win10-sample|root\\subscription|nteventlogeventconsumer'), ['__SystemClass', '__IndicationRelated', '__EventConsumer', 'NTEventLogEventConsumer']);
 });
@@ -268,7 +270,7 @@ test('adapter: the same values as the repository reader gives for the same objec
     const twin = repo.find((x) => key(x) === key(o) && x.className === o.className);
     assert.ok(twin, key(o));
     assert.deepEqual([o.namespace, o.user], [twin.namespace, twin.user]);
-    assert.deepEqual(o.details, twin.details);
+    assert.deepEqual([o.properties, o.meta], [twin.properties, twin.meta]);
   }
 });
 
@@ -276,7 +278,7 @@ test('adapter: the IEWIN7 document: the subscription in ROOT\\subscription and i
   const { r, notes } = await observe(fileInput(IEWIN7_DOC));
   assert.deepEqual(notes, []);
   const obs = r!.observations;
-  assert.deepEqual(obs.map((o) => `${o.namespace}|${o.part}|${o.className}|${o.name ?? `${o.details['FilterName']}->${o.details['ConsumerName']}`}`), [
+  assert.deepEqual(obs.map((o) => `${o.namespace}|${o.part}|${o.className}|${o.name ?? `${referenceTarget(o.properties, 'Filter')?.name}->${referenceTarget(o.properties, 'Consumer')?.name}`}`), [
     'ROOT\\subscription|filter|__EventFilter|BotFilter82',
     'ROOT\\subscription|consumer|CommandLineEventConsumer|BotConsumer23',
     'ROOT\\subscription|consumer|ActiveScriptEventConsumer|ProbeScriptFint',
@@ -286,10 +288,10 @@ test('adapter: the IEWIN7 document: the subscription in ROOT\\subscription and i
     `${NESTED_NAMESPACE}|binding|__FilterToConsumerBinding|BotFilter82->BotConsumer23`,
   ]);
   assert.ok(obs.every((o) => o.host === 'IEWIN7' && o.user === IEUSER_SID && o.time === '2019-05-11T17:58:45.0000000Z'));
-  assert.equal(obs[1]!.details['CommandLineTemplate'], 'c:\\Windows\\System32\\cmd.exe');
-  assert.equal(obs[0]!.details['Query'], "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'");
-  assert.equal(obs[2]!.details['ScriptingEngine'], 'JScript');
-  assert.equal(obs[2]!.details['ScriptText'], readFileSync(join(repoRoot(), 'test/fixtures/rules/wmighost-scripttext.js.txt'), 'utf8'));
+  assert.equal(obs[1]!.properties['CommandLineTemplate'], 'c:\\Windows\\System32\\cmd.exe');
+  assert.equal(obs[0]!.properties['Query'], "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'");
+  assert.equal(obs[2]!.properties['ScriptingEngine'], 'JScript');
+  assert.equal(obs[2]!.properties['ScriptText'], readFileSync(join(repoRoot(), 'test/fixtures/rules/wmighost-scripttext.js.txt'), 'utf8'));
 });
 
 test('adapter: --host wins over the document\'s host name', async () => {
@@ -394,8 +396,8 @@ test('adapter: "__proto__" keys are dropped, nothing is polluted', async () => {
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   assert.equal(r!.observations.length, 3);
   for (const o of r!.observations) {
-    assert.equal(Object.getPrototypeOf(o.details), Object.prototype);
-    assert.equal((o.details as Record<string, unknown>)['polluted'], undefined);
+    assert.equal(Object.getPrototypeOf(o.properties), Object.prototype);
+    assert.equal((o.properties as Record<string, unknown>)['polluted'], undefined);
     assert.equal(o.host, 'WIN10-SAMPLE');
   }
   assert.ok(notes.some((n) => n.level === 'warning' && /2 "__proto__" key/.test(n.message)), JSON.stringify(notes));
@@ -453,7 +455,7 @@ test('adapter: bounded input, broken JSON, UTF-16 (PowerShell "> file"), bare pa
   o = await observe(bufferInput('variants.json', docBuffer(serializeLike(doc))));
   const [f, , bo] = o.r!.observations;
   assert.equal(f!.name, 'Fïlter \u2603');
-  assert.deepEqual([bo!.details['ConsumerName'], bo!.details['ConsumerClass'], bo!.details['Big'], bo!.details['Small']], ['SCM Event Log Consumer', 'NTEventLogEventConsumer', '18446744073709551615', 42]);
+  assert.deepEqual([referenceTarget(bo!.properties, 'Consumer')?.name, referenceTarget(bo!.properties, 'Consumer')?.className, bo!.properties['Big'], bo!.properties['Small']], ['SCM Event Log Consumer', 'NTEventLogEventConsumer', '18446744073709551615', 42]);
 });
 
 test('adapter: any JSON value in any place of a document never throws, and every skip is said', async () => {
@@ -480,7 +482,7 @@ test('adapter: any JSON value in any place of a document never throws, and every
       assert.ok(r, `an adapter result (path ${at.join('.')})`);
       // seven objects in the document: each one read, or its loss said in a note
       if (r.observations.length < 7) assert.ok(notes.length > 0, `lost ${7 - r.observations.length} objects without a note (path ${at.join('.')})`);
-      for (const o of r.observations) for (const v of Object.values(o.details)) assert.ok(v === null || ['string', 'number', 'boolean'].includes(typeof v));
+      for (const o of r.observations) for (const v of [...Object.values(o.properties), ...Object.values(o.meta)]) assert.ok(v === null || ['string', 'number', 'boolean'].includes(typeof v));
     }),
     { numRuns: 300, seed: 20260515 },
   );

@@ -42,27 +42,26 @@ test('coverage of the bundled Sysmon log: 19/20/21 present, span from its record
   assert.equal(l.source, 'sysmon');
   assert.equal(l.channel, 'Microsoft-Windows-Sysmon/Operational');
   assert.equal(l.format, 'evtx');
-  assert.equal(l.first, '2019-05-11T17:58:22.8094096Z');
+  assert.equal(l.first, '2019-05-11T17:57:49.9031596Z');
   assert.equal(l.last, '2019-05-11T17:58:55.1531596Z');
-  // record headers 1..17, EventRecordIDs 16108..16124: an exported excerpt (unknown while the reader gives no
-  // EventRecordIDs), never "complete since #1" (the old "holds the log from its first record (#1)" was false)
-  assert.notEqual(l.completeness, 'complete');
-  if (l.oldestRecordId === 16108) assert.equal(l.completeness, 'excerpt');
-  else assert.equal(l.completeness, 'unknown');
+  // record headers 1..17, EventRecordIDs 16108..16124: an exported excerpt, never "complete since #1" (the old
+  // "holds the log from its first record (#1)" was false)
+  assert.deepEqual([l.oldestRecordId, l.newestRecordId, l.completeness], [16108, 16124, 'excerpt']);
+  assert.equal(l.completenessWhy, 'excerpt or filtered export (record headers renumbered while EventRecordIDs run #16108–#16124)');
   assert.equal(h.blindSpots.length, 5);
   assert.match(h.blindSpots[0]!, /^Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers/);
-  assert.match(h.blindSpots[1]!, /^(The Sysmon log spanning .* is an excerpt or filtered export|Whether the Sysmon log holds every record of its span cannot be told)/);
+  assert.equal(h.blindSpots[1], 'The Sysmon log spanning 2019-05-11T17:57:49.9031596Z – 2019-05-11T17:58:55.1531596Z is an excerpt or filtered export (record headers renumbered while EventRecordIDs run #16108–#16124): a record missing from it proves nothing.');
   assert.match(h.blindSpots[2]!, /^No WMI-Activity\/Operational log: no 5861/);
   assert.match(h.blindSpots[3]!, /^No PowerShell log: subscriptions made from PowerShell/);
   assert.match(h.blindSpots[4]!, /^No WMI repository and no live listing/);
 });
 
 test('roll-over: a native log starting after record #1 rolled over (oldest #426); a header marked full says so', async () => {
-  // Application_no_crc32.evtx: native records #426..#442 (rolled over once the reader gives EventRecordIDs and
-  // whether headers were renumbered; until then it cannot be told)
+  // Application_no_crc32.evtx: native records #426..#442 (record headers = EventRecordIDs)
   const app = (await coverage([fixture('Application_no_crc32.evtx')], { threads: 1 })).hosts[0]!;
-  assert.equal(app.logs[0]!.oldestRecordId, 426);
-  assert.ok(['rolled-over', 'unknown'].includes(app.logs[0]!.completeness), app.logs[0]!.completenessWhy);
+  assert.deepEqual([app.logs[0]!.oldestRecordId, app.logs[0]!.newestRecordId, app.logs[0]!.records], [426, 442, 17]);
+  assert.equal(app.logs[0]!.completeness, 'rolled-over');
+  assert.equal(app.logs[0]!.completenessWhy, 'rolled over (oldest #426): records before it are gone, the log wrapped or was cleared');
   // the same file with the file header's "full" flag (0x2) set and the header CRC32 recomputed
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
   const full = join(dir, 'Application-full.evtx');
@@ -81,9 +80,10 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
   const d = host(r.hosts, 'DESKTOP-2KGM189');
   assert.deepEqual(d.sysmon, { present: true, wmiEventIds: [] });
   assert.equal(d.logs[0]!.oldestRecordId, 1742);
-  assert.ok(['rolled-over', 'unknown'].includes(d.logs[0]!.completeness), d.logs[0]!.completenessWhy);
+  // 358 native records from #1742: rolled over (was "likely")
+  assert.deepEqual([d.logs[0]!.records, d.logs[0]!.newestRecordId, d.logs[0]!.completeness], [358, 2099, 'rolled-over']);
   assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log holds no WMI events (19/20/21) in 2017-12-26T13:10:29.1368792Z – ') && b.includes('wmiscope sysmon audit')));
-  if (d.logs[0]!.completeness === 'rolled-over') assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
+  assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
   // the Sigma test log: WMI-Activity 5858 only (no 5861), as EVTX and as its JSON export
   const s = host(r.hosts, 'swachchhanda');
   assert.deepEqual(s.wmiActivity, { present: true, ids: [5858] });
@@ -126,7 +126,7 @@ test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 w
   const t = run('coverage', '-f', 'text', SYSMON);
   assert.equal(t.code, 0);
   assert.match(t.out, /^Host IEWIN7\n {2}Sysmon log: {12}yes, WMI events 19, 20, 21\n/);
-  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #\d+–#\d+\) \S+ – 2019-05-11T17:58:55\.1531596Z; (excerpt or filtered export|ids #1–#17 not counted)/);
+  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #16108–#16124\) 2019-05-11T17:57:49\.9031596Z – 2019-05-11T17:58:55\.1531596Z; excerpt or filtered export/);
   assert.match(t.out, / {2}Blind spots:\n {4}- Sysmon sees only root\\subscription/);
   const j = run('coverage', '-f', 'json', SYSMON);
   assert.equal(j.code, 0);

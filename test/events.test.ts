@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EvtxReader } from '../src/evtx/index.js';
 import type { EvtxJsonObject } from '../src/evtx/index.js';
-import { normalizeNamespace, parseMofInstances, parseObjectRef, powershellWmiEvidence, sidFromByteArray, sysmonWmiEvent, unquoteSysmon, wmiActivityEvent } from '../src/events/index.js';
+import { parseMofInstances, powershellWmiEvidence, sysmonWmiEvent, unquoteSysmon, wmiActivityEvent } from '../src/events/index.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../src/model/wmi.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
 function records(file: string, ids?: number[]): EvtxJsonObject[] {

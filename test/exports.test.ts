@@ -141,7 +141,7 @@ test('OTRF NXLog export (CommandLineEventConsumer): Sysmon and the WMI-Activity 
   // the 5861 message's MOF text and Sysmon's EventData (whose entities NXLog left encoded) agree
   assert.equal(f.consumer?.values['CommandLineTemplate'], 'powershell -Sta -Nop -Window Hidden -EncodedCommand <blah>');
   assert.equal(f.filter?.values['Query'], "select * from Win32_ProcessStartTrace where ProcessName='notepad.exe'");
-  const seen = f.observations.map((o) => `${o.source}:${o.part}:${o.action}:${(o.details['eventId'] as number) ?? ''}`).sort();
+  const seen = f.observations.map((o) => `${o.source}:${o.part}:${o.action}:${(o.meta['eventId'] as number) ?? ''}`).sort();
   assert.deepEqual(seen, [
     'sysmon:binding:created:21',
     'sysmon:consumer:created:20',
@@ -154,12 +154,12 @@ test('OTRF NXLog export (CommandLineEventConsumer): Sysmon and the WMI-Activity 
   // the 5859 (filter activated: namespace, query, owner, provider; no filter name) is read from its message too;
   // the graph joins the name-less filter activation to the subscription whose filter has that query and event namespace
   const { res } = await observeText('x', readFileSync(fixture('otrf-covenant-persistwmi.nxlog.jsonl')));
-  const ess = res!.observations.find((o) => o.details['eventId'] === 5859)!;
-  assert.deepEqual([ess.namespace, ess.details['Query'], ess.details['Provider'], ess.details['PossibleCause']], ['ROOT\\CIMV2', "select * from Win32_ProcessStartTrace where ProcessName='notepad.exe'", 'WMI Kernel Trace Event Provider', 'Permanent']);
-  const joined = f.observations.find((o) => o.details['eventId'] === 5859)!;
-  assert.deepEqual([joined.source, joined.action, joined.part, joined.details['Provider']], ['wmi-activity', 'activated', 'filter', 'WMI Kernel Trace Event Provider']);
-  assert.equal(r.findings.filter((x) => x.observations.some((o) => o.details['eventId'] === 5859)).length, 1);
-  const binding = f.observations.find((o) => o.details['eventId'] === 5861 && o.part === 'binding')!;
+  const ess = res!.observations.find((o) => o.meta['eventId'] === 5859)!;
+  assert.deepEqual([ess.namespace, ess.properties['Query'], ess.meta['Provider'], ess.meta['PossibleCause']], ['ROOT\\CIMV2', "select * from Win32_ProcessStartTrace where ProcessName='notepad.exe'", 'WMI Kernel Trace Event Provider', 'Permanent']);
+  const joined = f.observations.find((o) => o.meta['eventId'] === 5859)!;
+  assert.deepEqual([joined.source, joined.action, joined.part, joined.meta['Provider']], ['wmi-activity', 'activated', 'filter', 'WMI Kernel Trace Event Provider']);
+  assert.equal(r.findings.filter((x) => x.observations.some((o) => o.meta['eventId'] === 5859)).length, 1);
+  const binding = f.observations.find((o) => o.meta['eventId'] === 5861 && o.part === 'binding')!;
   assert.match(binding.location, /^line \d+$/);
   assert.equal(r.evidence[0]!.kind, 'export');
   assert.match(r.evidence[0]!.detail, /^nxlog: .*Microsoft-Windows-WMI-Activity\/Operational/);
@@ -173,11 +173,11 @@ test('OTRF NXLog export (ActiveScriptEventConsumer): Sysmon 20 fields only in th
   assert.deepEqual([f.host, f.namespace, f.consumer?.className, f.consumer?.name, f.status], ['WORKSTATION6.theshire.local', 'ROOT\\subscription', 'ActiveScriptEventConsumer', 'WSUS_RP5ZB', 'deleted']);
   assert.match(String(f.consumer?.values['ScriptText']), /^Function Base64ToStream\(b,l\)/);
   // this NXLog pipeline dropped Sysmon 20's Name/Type/Destination/Operation fields; the message still has them
-  const s20 = f.observations.find((o) => o.source === 'sysmon' && o.details['eventId'] === 20)!;
-  assert.deepEqual([s20.action, s20.className, s20.name, s20.details['Type']], ['created', 'ActiveScriptEventConsumer', 'WSUS_RP5ZB', 'Script']);
-  assert.ok(f.observations.some((o) => o.source === 'wmi-activity' && o.details['eventId'] === 5857 && o.action === 'executed'));
+  const s20 = f.observations.find((o) => o.source === 'sysmon' && o.meta['eventId'] === 20)!;
+  assert.deepEqual([s20.action, s20.className, s20.name, s20.meta['Type']], ['created', 'ActiveScriptEventConsumer', 'WSUS_RP5ZB', 'Script']);
+  assert.ok(f.observations.some((o) => o.source === 'wmi-activity' && o.meta['eventId'] === 5857 && o.action === 'executed'));
   // and its provider (scrcons.exe) started, from the 5857 message
-  assert.equal(f.observations.find((o) => o.details['eventId'] === 5857)?.details['ProviderPath'], '%SystemRoot%\\system32\\wbem\\scrcons.exe');
+  assert.equal(f.observations.find((o) => o.meta['eventId'] === 5857)?.meta['ProviderPath'], '%SystemRoot%\\system32\\wbem\\scrcons.exe');
 });
 
 test('the OTRF WMI records rewritten as event XML, ECS and evtx JSON give the findings of the NXLog lines they came from', async () => {
@@ -262,7 +262,7 @@ const ECS_19 = {
 };
 
 function filters(res: ObserveResult | null): string[] {
-  return (res?.observations ?? []).filter((o) => o.part === 'filter').map((o) => `${o.host}|${o.name}|${o.details['Query']}`);
+  return (res?.observations ?? []).filter((o) => o.part === 'filter').map((o) => `${o.host}|${o.name}|${o.properties['Query']}`);
 }
 
 test('ECS: bare, _source-wrapped, search response and dotted keys all read the same record', async () => {
@@ -308,7 +308,7 @@ test('ECS: WMI-Activity with user_data (xml_name) and with only the message', as
   for (const doc of [withUserData, base]) {
     const { res } = await observeText('ecs', JSON.stringify(doc) + '\n');
     const c = res!.observations.find((o) => o.part === 'consumer')!;
-    assert.deepEqual([c.host, c.namespace, c.className, c.name, c.details['CommandLineTemplate']], ['H2', 'ROOT\\subscription', 'CommandLineEventConsumer', 'C2', 'cmd.exe /c calc']);
+    assert.deepEqual([c.host, c.namespace, c.className, c.name, c.properties['CommandLineTemplate']], ['H2', 'ROOT\\subscription', 'CommandLineEventConsumer', 'C2', 'cmd.exe /c calc']);
   }
 });
 
@@ -358,7 +358,7 @@ test('`__proto__` and `constructor` keys in any shape pollute nothing and do not
   }
   const xml = '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-WMI-Activity"/><EventID>5861</EventID><Channel>Microsoft-Windows-WMI-Activity/Operational</Channel><Computer>P1</Computer></System><UserData><Operation_ESStoConsumerBinding><__proto__>x</__proto__><constructor>y</constructor><Namespace>//./root/subscription</Namespace><ESS>F</ESS><CONSUMER>CommandLineEventConsumer="C"</CONSUMER><PossibleCause>none</PossibleCause></Operation_ESStoConsumerBinding></UserData></Event>';
   const { res } = await observeText('evil.xml', xml);
-  assert.equal(res!.observations.find((o) => o.part === 'binding')?.details['Consumer'], 'C');
+  assert.equal(res!.observations.find((o) => o.part === 'binding')?.properties['Consumer'], 'CommandLineEventConsumer="C"');
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
 });
@@ -472,7 +472,7 @@ test('WMI-Activity messages: long white space runs split in linear time (5861 an
   assert.deepEqual(notes, []);
   const b = res!.observations.find((o) => o.part === 'binding')!;
   assert.equal(b.host, 'H5');
-  assert.equal(b.details['Consumer'], 'C');
+  assert.equal(b.properties['Consumer'], 'CommandLineEventConsumer="C"');
   await passTimers();
   // the reviewer's case: white space not followed by the delimiter
   assert.equal(wmiActivityFromMessage(5861, `Namespace = x; Eventfilter = ${sp}x`), null);
@@ -695,7 +695,7 @@ for (const rel of SAMPLE_EVTX) {
           // binding was only in 800 records: the same subscription (same id) is found from the 4103 filter and
           // consumer, without its binding (logged-only either way: from logs alone a missing binding is not
           // observable, never an orphan).
-          const lost = (x: ScanResult): number => x.findings.flatMap((f) => f.observations).filter((o) => o.details['eventId'] === 800).length;
+          const lost = (x: ScanResult): number => x.findings.flatMap((f) => f.observations).filter((o) => o.meta['eventId'] === 800).length;
           assert.ok(lost(ref) > 0 && lost(r) === 0);
           const [a, b] = [essence(ref).map((e) => JSON.parse(e) as unknown[]), essence(r).map((e) => JSON.parse(e) as unknown[])];
           assert.deepEqual(b.map((e) => e.slice(0, 3)), a.map((e) => e.slice(0, 3)));

@@ -16,14 +16,15 @@ const o = (x: Partial<Observation> & Pick<Observation, 'source' | 'action' | 'pa
   user: null,
   file: 'f',
   location: 'l',
-  details: {},
+  properties: {},
+  meta: {},
   ...x,
 });
 
 const sub = (source: Observation['source'], namespace: string | null, extra: Partial<Observation> = {}): Observation[] => [
-  o({ source, action: 'present', part: 'filter', namespace, className: '__EventFilter', name: 'T', details: { Name: 'T', Query: "SELECT * FROM __TimerEvent WHERE TimerID = 'Tick'" }, ...extra }),
-  o({ source, action: 'present', part: 'consumer', namespace, className: 'CommandLineEventConsumer', name: 'T', details: { Name: 'T', CommandLineTemplate: 'cmd.exe /c x' }, ...extra }),
-  o({ source, action: 'present', part: 'binding', namespace, className: '__FilterToConsumerBinding', details: { Filter: 'T', Consumer: 'T', ConsumerClass: 'CommandLineEventConsumer' }, ...extra }),
+  o({ source, action: 'present', part: 'filter', namespace, className: '__EventFilter', name: 'T', properties: { Name: 'T', Query: "SELECT * FROM __TimerEvent WHERE TimerID = 'Tick'" }, ...extra }),
+  o({ source, action: 'present', part: 'consumer', namespace, className: 'CommandLineEventConsumer', name: 'T', properties: { Name: 'T', CommandLineTemplate: 'cmd.exe /c x' }, ...extra }),
+  o({ source, action: 'present', part: 'binding', namespace, className: '__FilterToConsumerBinding', properties: { Filter: '__EventFilter.Name="T"', Consumer: 'CommandLineEventConsumer.Name="T"' }, ...extra }),
 ];
 
 test('the same names in two namespaces are two subscriptions', () => {
@@ -43,8 +44,8 @@ test('an observation without a namespace joins the only object of its names, els
 });
 
 test('a timer instruction joins the subscription whose filter waits for its TimerID', () => {
-  const timer = o({ source: 'collector', action: 'present', part: null, className: '__IntervalTimerInstruction', name: 'Tick', details: { TimerId: 'Tick', IntervalBetweenEvents: 60000 } });
-  const other = o({ source: 'collector', action: 'present', part: null, className: '__IntervalTimerInstruction', name: 'Tock', details: { TimerId: 'Tock' } });
+  const timer = o({ source: 'collector', action: 'present', part: null, className: '__IntervalTimerInstruction', name: 'Tick', properties: { TimerId: 'Tick', IntervalBetweenEvents: 60000 } });
+  const other = o({ source: 'collector', action: 'present', part: null, className: '__IntervalTimerInstruction', name: 'Tock', properties: { TimerId: 'Tock' } });
   const d = buildSubscriptions([...sub('collector', 'ROOT\\subscription'), timer, other], new Set(['h']));
   assert.equal(d.length, 1);
   assert.ok(d[0]!.observations.includes(timer));
@@ -68,7 +69,7 @@ test('status: Velociraptor and Autoruns list bound subscriptions (active); the c
 });
 
 test('state read per namespace: absent from a namespace the collector read cleanly = deleted; from one it could not read = not known', () => {
-  const logged = o({ source: 'sysmon', action: 'created', part: 'filter', className: '__EventFilter', name: 'F', details: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } });
+  const logged = o({ source: 'sysmon', action: 'created', part: 'filter', className: '__EventFilter', name: 'F', properties: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } });
   const clean = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\subscription';
   const denied = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\cimv2';
   assert.equal(buildSubscriptions([logged], clean)[0]!.status, 'deleted');
@@ -76,15 +77,15 @@ test('state read per namespace: absent from a namespace the collector read clean
 });
 
 test('timer and 5859 joins compare the namespace the filter listens in', () => {
-  const timerElsewhere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\cimv2', className: '__IntervalTimerInstruction', name: 'Tick', details: { TimerId: 'Tick' } });
-  const timerHere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\subscription', className: '__IntervalTimerInstruction', name: 'Tick', details: { TimerId: 'Tick' } });
+  const timerElsewhere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\cimv2', className: '__IntervalTimerInstruction', name: 'Tick', properties: { TimerId: 'Tick' } });
+  const timerHere = o({ source: 'collector', action: 'present', part: null, namespace: 'ROOT\\subscription', className: '__IntervalTimerInstruction', name: 'Tick', properties: { TimerId: 'Tick' } });
   // the filter of `sub` has no EventNamespace: it listens in its own namespace, ROOT\subscription
   const d = buildSubscriptions([...sub('collector', 'ROOT\\subscription'), timerElsewhere, timerHere], new Set(['h']));
   assert.ok(d[0]!.observations.includes(timerHere));
   assert.ok(!d[0]!.observations.includes(timerElsewhere));
   const q = "SELECT * FROM __TimerEvent WHERE TimerID = 'Tick'";
-  const essHere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\subscription', details: { eventId: 5859, Query: q } });
-  const essElsewhere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\cimv2', details: { eventId: 5859, Query: q } });
+  const essHere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\subscription', properties: { Query: q }, meta: { eventId: 5859 } });
+  const essElsewhere = o({ source: 'wmi-activity', action: 'activated', part: 'filter', namespace: 'ROOT\\cimv2', properties: { Query: q }, meta: { eventId: 5859 } });
   const e = buildSubscriptions([...sub('collector', 'ROOT\\subscription'), essHere, essElsewhere], new Set(['h']));
   assert.ok(e[0]!.observations.includes(essHere));
   assert.ok(!e[0]!.observations.includes(essElsewhere));

@@ -80,15 +80,16 @@ const o = (x: Partial<Observation> & Pick<Observation, 'source' | 'action' | 'pa
   user: null,
   file: 'f',
   location: 'l',
-  details: {},
+  properties: {},
+  meta: {},
   ...x,
 });
 
 /** A whole subscription as the repository holds it, its objects written at `time`. */
 const repoSub = (time: string, namespace = 'ROOT\\subscription', consumerClass = 'CommandLineEventConsumer'): Observation[] => [
-  o({ source: 'cim', action: 'present', part: 'filter', namespace, className: '__EventFilter', name: 'F', time, details: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } }),
-  o({ source: 'cim', action: 'present', part: 'consumer', namespace, className: consumerClass, name: 'C', time, details: { Name: 'C', CommandLineTemplate: 'cmd.exe /c x' } }),
-  o({ source: 'cim', action: 'present', part: 'binding', namespace, className: '__FilterToConsumerBinding', time, details: { Filter: 'F', Consumer: 'C', ConsumerClass: consumerClass } }),
+  o({ source: 'cim', action: 'present', part: 'filter', namespace, className: '__EventFilter', name: 'F', time, properties: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } }),
+  o({ source: 'cim', action: 'present', part: 'consumer', namespace, className: consumerClass, name: 'C', time, properties: { Name: 'C', CommandLineTemplate: 'cmd.exe /c x' } }),
+  o({ source: 'cim', action: 'present', part: 'binding', namespace, className: '__FilterToConsumerBinding', time, properties: { Filter: '__EventFilter.Name="F"', Consumer: `${consumerClass}.Name="C"` } }),
 ];
 
 function entries(obs: Observation[], logs: LogSummary[], repository = true): CoverageEntry[] {
@@ -121,7 +122,7 @@ test('claims of absence only where provable: inside an excerpt\'s span = not obs
   const empty: ChannelSummary = { channel: SYSMON, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null };
   assert.equal(entry(entries(repoSub('2019-05-11T17:58:00Z'), [log('H', 'evtx', empty)]), 'Sysmon (19/20/21)').reason, 'the Sysmon log supplied holds no records (present, 0 records)');
   // a subscription only activated (5861): when it was made is not in the evidence
-  const act = [o({ source: 'wmi-activity', action: 'activated', part: 'binding', className: '__FilterToConsumerBinding', time: '2018-01-15T00:00:00Z', details: { Filter: 'F', Consumer: 'C', ConsumerClass: 'CommandLineEventConsumer' } })];
+  const act = [o({ source: 'wmi-activity', action: 'activated', part: 'binding', className: '__FilterToConsumerBinding', time: '2018-01-15T00:00:00Z', properties: { Filter: '__EventFilter.Name="F"', Consumer: 'CommandLineEventConsumer.Name="C"' }, meta: { eventId: 5861 } })];
   assert.match(entry(entries(act, [log('H', 'evtx', NATIVE_SYSMON)], false), 'Sysmon (19/20/21)').reason!, /^not in the Sysmon log; when it was made is not in the evidence/);
 });
 
@@ -147,7 +148,7 @@ test('blind by design, said without the log too: custom namespace, custom consum
 
 test('orphan only from whole state; from logs alone an unbound filter and consumer are logged-only, their binding not observable', () => {
   // the WMIGhost excerpt: a consumer logged (20), its binding outside the excerpt
-  const consumer = o({ source: 'sysmon', action: 'modified', part: 'consumer', className: 'ActiveScriptEventConsumer', name: 'ProbeScriptFint', time: '2019-04-03T18:11:54.0983520Z', details: { Name: 'ProbeScriptFint', ScriptText: 'x' } });
+  const consumer = o({ source: 'sysmon', action: 'modified', part: 'consumer', className: 'ActiveScriptEventConsumer', name: 'ProbeScriptFint', time: '2019-04-03T18:11:54.0983520Z', properties: { Name: 'ProbeScriptFint', ScriptText: 'x' } });
   const [d] = buildSubscriptions([consumer], new Set());
   assert.equal(d!.status, 'logged-only');
   // a repository read: absent there = deleted (deletion by absence stays with whole state)

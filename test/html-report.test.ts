@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import vm from 'node:vm';
-import type { Finding, ScanResult } from '../src/model/types.js';
+import type { Finding, JoinedSubscription, ScanResult } from '../src/model/types.js';
 import { formatReport, REPORT_FORMATS } from '../src/report/index.js';
 import { formatHtml, htmlData, reportIdOf, scriptSafeJson } from '../src/report/html.js';
 import type { HtmlData } from '../src/report/html.js';
@@ -21,7 +21,6 @@ import { STYLE } from '../src/report/html/style.js';
 import { selectFindings } from '../src/report/text.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
 import type { AllowEntry } from '../src/analysis/allowlist.js';
-import type { RuleInput } from '../src/analysis/rules.js';
 import { scan } from '../src/scan.js';
 import { atomicActiveScript, atomicCommandLine, binding, botnet, consumer, input, metasploit, poshspy, scm, totallyLegitCustomClass, totallyLegitScript, wannamine, wmighost } from './support/rule-fixtures.js';
 import { hostileResult, HOSTILE } from './support/html-fixtures.js';
@@ -115,7 +114,7 @@ test('html page script: compiles, builds nodes only (no innerHTML, eval, Functio
 
 // ------------------------------------------------------------------------------------------ allowlist plans
 
-function findingOf(i: RuleInput): Finding {
+function findingOf(i: JoinedSubscription): Finding {
   return { id: 'x', host: i.host, namespace: i.namespace, status: i.status, severity: 'high', score: 1, filter: i.filter, consumer: i.consumer, binding: i.binding, summary: '', reasons: [], decoded: [], observations: i.observations, firstSeen: null, lastSeen: null, who: [], allowlisted: null, coverage: [] };
 }
 
@@ -129,7 +128,7 @@ function resolve(plan: AllowPlan, f: Finding): Omit<AllowEntry, 'note'> {
 }
 
 test('allow plan: the same entry as the analysis writes (allowlistEntryFor) for every rule fixture', () => {
-  const fixtures: Array<[string, () => RuleInput]> = [
+  const fixtures: Array<[string, () => JoinedSubscription]> = [
     ['poshspy', poshspy],
     ['metasploit', metasploit],
     ['wannamine', wannamine],
@@ -142,7 +141,7 @@ test('allow plan: the same entry as the analysis writes (allowlistEntryFor) for 
     ['scm', () => scm()],
     ['orphan-consumer', () => input({ status: 'orphan', consumer: consumer('CommandLineEventConsumer', 'SCM Event Log Consumer', { CommandLineTemplate: 'cmd.exe' }) })],
     ['binding-only', () => input({ status: 'orphan', binding: binding('ghost', 'CommandLineEventConsumer', 'ghost') })],
-    ['sysmon-binding-only', () => input({ status: 'logged-only', binding: { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', name: null, values: { Filter: 'Evil Persistence', Consumer: 'Evil Persistence', ConsumerClass: 'CommandLineEventConsumer' } } })],
+    ['sysmon-binding-only', () => input({ status: 'logged-only', binding: { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', name: null, values: { Filter: '\\\\.\\ROOT\\subscription:__EventFilter.Name="Evil Persistence"', Consumer: '\\\\.\\ROOT\\subscription:CommandLineEventConsumer.Name="Evil Persistence"' } } })],
   ];
   for (const [name, make] of fixtures) {
     const i = make();

@@ -22,7 +22,7 @@ const HOSTILE = 'evil\u001b[2J<img src=x onerror=alert(1)>';
 const SCM_SID = 'S-1-5-32-544';
 
 function obs(o: Partial<Observation> & Pick<Observation, 'host' | 'source' | 'action' | 'file' | 'location'>): Observation {
-  return { part: null, namespace: null, className: null, name: null, time: null, user: null, details: {}, ...o };
+  return { part: null, namespace: null, className: null, name: null, time: null, user: null, properties: {}, meta: {}, ...o };
 }
 
 const scm: Finding = {
@@ -90,12 +90,13 @@ const sysmonObs = (part: 'filter' | 'consumer' | 'binding', action: 'created' | 
     user: 'IEWIN7\\IEUser',
     file: SYSMON_FILE,
     location: `record ${record}`,
-    details:
+    properties:
       part === 'filter'
-        ? { EventID: 19, EventNamespace: 'root\\cimv2', Query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'" }
+        ? { EventNamespace: 'root\\cimv2', Query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'" }
         : part === 'consumer'
-          ? { EventID: 20, Type: 'Command Line', Destination: 'c:\\Windows\\System32\\cmd.exe' }
-          : { EventID: 21, Consumer: 'CommandLineEventConsumer.Name="BotConsumer23"', Filter: '__EventFilter.Name="BotFilter82"' },
+          ? { CommandLineTemplate: 'c:\\Windows\\System32\\cmd.exe' }
+          : { Consumer: 'CommandLineEventConsumer.Name="BotConsumer23"', Filter: '__EventFilter.Name="BotFilter82"' },
+    meta: part === 'consumer' ? { eventId: 20, Type: 'Command Line' } : { eventId: part === 'filter' ? 19 : 21 },
   });
 
 const bot: Finding = {
@@ -173,7 +174,8 @@ const legit: Finding = {
       user: 'S-1-5-21-3623811015-3361044348-30300820-1013',
       file: `${TRIAGE}\\C\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-WMI-Activity%4Operational.evtx`,
       location: 'record 4411',
-      details: { EventID: 5861, PossibleCause: 'Binding EventFilter: instance of __EventFilter { … }' },
+      properties: { Filter: 'Updater', Consumer: 'CommandLineEventConsumer="Updater"' },
+      meta: { eventId: 5861, PossibleCause: 'Binding EventFilter: instance of __EventFilter { … }' },
     }),
   ],
   firstSeen: '2024-03-02T01:14:07.1234567Z',
@@ -287,7 +289,9 @@ test('schema: is valid draft 2020-12 and describes the fixture; broken objects a
     ['extra property', (r) => void ((r.findings[2] as unknown as Record<string, unknown>).comment = 'x')],
     ['time not UTC ISO', (r) => void (r.findings[1]!.observations[0]!.time = '2019-05-11 17:58:23.340')],
     ['time that is not a date', (r) => void (r.scannedAt = '2019-13-45T99:99:99Z')],
-    ['nested object value', (r) => void ((r.findings[0]!.observations[0]!.details as Record<string, unknown>).x = { a: 1 })],
+    ['nested object value', (r) => void ((r.findings[0]!.observations[0]!.properties as Record<string, unknown>).x = { a: 1 })],
+    ['nested object in meta', (r) => void ((r.findings[0]!.observations[0]!.meta as Record<string, unknown>).x = { a: 1 })],
+    ['observation without meta', (r) => void delete (r.findings[0]!.observations[0] as Partial<Observation>).meta],
     ['wrong tool name', (r) => void ((r.tool as { name: string }).name = 'other')],
     ['negative record count', (r) => void (r.evidence[0]!.records = -1)],
     ['missing findings', (r) => void delete (r as Partial<ScanResult>).findings],

@@ -5,7 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluate, RULES } from '../src/analysis/rules.js';
-import type { RuleInput, Verdict } from '../src/analysis/rules.js';
+import type { Verdict } from '../src/analysis/rules.js';
+import type { JoinedSubscription } from '../src/model/types.js';
 import { DEFAULT_ALLOWLIST } from '../src/analysis/allowlist.js';
 import { decodePayloads, escapeControl, sidText } from '../src/analysis/decode.js';
 import {
@@ -30,7 +31,7 @@ import {
   wmighost,
 } from './support/rule-fixtures.js';
 
-const run = (i: RuleInput, lists = [DEFAULT_ALLOWLIST]): Verdict => evaluate(i, lists);
+const run = (i: JoinedSubscription, lists = [DEFAULT_ALLOWLIST]): Verdict => evaluate(i, lists);
 const ids = (v: Verdict): string[] => v.reasons.map((r) => r.id).sort();
 const reason = (v: Verdict, id: string) => {
   const r = v.reasons.find((x) => x.id === id);

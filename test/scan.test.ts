@@ -83,7 +83,7 @@ test('PowerLurk: filter and consumer "Evil" without binding in the logs (logged-
     assert.equal(evil.filter?.values['Query'], "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName='notepad.exe'");
     const ps = result.findings.find((x) => x.observations.some((o) => o.source === 'powershell'))!;
     assert.ok(ps, 'a finding from the PowerShell evidence');
-    const techniques = new Set(ps.observations.filter((o) => o.source === 'powershell').map((o) => o.details['technique']));
+    const techniques = new Set(ps.observations.filter((o) => o.source === 'powershell').map((o) => o.meta['technique']));
     assert.deepEqual([...techniques], ['Set-WmiInstance']);
     assert.deepEqual(
       [...new Set(ps.observations.map((o) => o.part))].sort(),

@@ -15,11 +15,13 @@ import { detectAdapter } from '../src/sources/formats.js';
 import { bufferInput, fileInput, headText } from '../src/sources/input.js';
 import type { EvidenceInput } from '../src/sources/input.js';
 import { observeEvtx } from '../src/sources/observe.js';
-import { epochToIso, firstObjectKeys, limits, parseWmiOperation, parseWmiPath, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import { epochToIso, firstObjectKeys, limits, parseWmiOperation, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import { parseObjectRef } from '../src/model/wmi.js';
 import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
 import { repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { makeFixtures } from './support/make-vr-fixtures.js';
 import fc from 'fast-check';
+import { bindingTarget, referenceTarget } from '../src/model/subscription.js';
 
 const FIX = join(repoRoot(), 'test/fixtures/velociraptor');
 const fx = (name: string): string => join(FIX, name);
@@ -35,7 +37,7 @@ async function observe(input: EvidenceInput): Promise<{ obs: Observation[]; note
 }
 
 const byName = (r: ScanResult, filter: string): Finding => {
-  const f = r.findings.filter((x) => x.filter?.name === filter || x.binding?.values['FilterName'] === filter);
+  const f = r.findings.filter((x) => x.filter?.name === filter || bindingTarget(x.binding, 'Filter')?.name === filter);
   assert.equal(f.length, 1, `one finding for ${filter}: ${r.findings.map((x) => x.filter?.name).join(', ')}`);
   return f[0]!;
 };
@@ -49,8 +51,8 @@ function essentials(f: Finding): Record<string, unknown> {
     consumerClass: f.consumer?.className,
     consumer: f.consumer?.name,
     command: f.consumer?.values['CommandLineTemplate'] ?? null,
-    bindingFilter: f.binding?.values['FilterName'] ?? f.binding?.values['Filter'],
-    bindingConsumer: f.binding?.values['ConsumerName'] ?? f.binding?.values['Consumer'],
+    bindingFilter: bindingTarget(f.binding, 'Filter')?.name,
+    bindingConsumer: bindingTarget(f.binding, 'Consumer')?.name,
     summary: f.summary,
     severity: f.severity,
     allowlisted: f.allowlisted?.entry ?? null,
@@ -59,7 +61,7 @@ function essentials(f: Finding): Record<string, unknown> {
 
 /** Hunt bookkeeping (client, flow, Fqdn, org, source artifact) is never an observation's detail. */
 function assertNoCollectionDetails(obs: Observation[]): void {
-  for (const o of obs) for (const k of Object.keys(o.details)) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${o.part} ${o.name}: ${k} in details`);
+  for (const o of obs) for (const k of [...Object.keys(o.properties), ...Object.keys(o.meta)]) assert.ok(!/^(clientid|flowid|fqdn|_orgid|_source)$/i.test(k), `${o.part} ${o.name}: ${k} in the observation`);
 }
 
 // ---- recognition -------------------------------------------------------------------------------------------
@@ -107,12 +109,12 @@ test('PermanentWMIEvents (SCM trio of the real Windows 10 repository): present f
       ['velociraptor', 'present', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', null, null],
     ],
   );
-  const binding = obs[2]!.details;
-  assert.deepEqual([binding['Filter'], binding['Consumer'], binding['FilterName'], binding['ConsumerName'], binding['ConsumerClass']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"', 'SCM Event Log Filter', 'SCM Event Log Consumer', 'NTEventLogEventConsumer']);
-  // wmi() gives no __CLASS: the class is inferred from the properties, and says so
-  assert.equal(obs[1]!.details['ConsumerClassInferred'], true);
-  assert.equal(obs[1]!.details['SourceName'], 'Service Control Manager');
-  assert.equal(obs[0]!.details['CreatorSID'], '1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0');
+  // the binding's two references, as the repository stores them; nothing else
+  assert.deepEqual(obs[2]!.properties, { Filter: '__EventFilter.Name="SCM Event Log Filter"', Consumer: 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"' });
+  // wmi() gives no __CLASS: the class is inferred from the properties, and says so (in meta)
+  assert.deepEqual(obs[1]!.meta, { ConsumerClassInferred: true });
+  assert.equal(obs[1]!.properties['SourceName'], 'Service Control Manager');
+  assert.equal(obs[0]!.properties['CreatorSID'], '1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0');
   const r = await scan([fx('scm.PermanentWMIEvents.json')], {});
   assert.equal(r.findings.length, 1);
   const f = r.findings[0]!;
@@ -182,7 +184,7 @@ test('a hunt download: each row belongs to its client (two ClientIds, two hosts)
     ['IEWIN7 (C.1e0f3a5b7c9d2e4f)', 1],
     ['C.5f2c9a7e3b1d4e60', 1],
   ]);
-  // the client and flow are where a row came from: in the location, never in details (see the stacking test below)
+  // the client and flow are where a row came from: in the location, never in properties or meta (see the stacking test below)
   assert.deepEqual(obs.map((o) => o.location), [
     'line 1, FilterDetails, client C.1e0f3a5b7c9d2e4f flow F.CTQ7N2V8HQKJE',
     'line 1, ConsumerDetails, client C.1e0f3a5b7c9d2e4f flow F.CTQ7N2V8HQKJE',
@@ -220,19 +222,19 @@ test('PermanentWMIEvents shapes: an array of matches, a missing side, a custom c
     ['ROOT\\subscription', 'CommandLineEventConsumer', 'p', null],
   ]);
   const b = obs.filter((o) => o.part === 'binding');
-  assert.deepEqual(b.map((o) => [o.details['FilterName'], o.details['ConsumerName']]), [
+  assert.deepEqual(b.map((o) => [referenceTarget(o.properties, 'Filter')?.name ?? null, referenceTarget(o.properties, 'Consumer')?.name ?? null]), [
     [null, 'c1'],
     ['f2', 'odd'],
     ['pf', 'p'],
   ]);
-  assert.match(String(b[0]!.details['Note']), /filter was not found/);
+  assert.match(String(b[0]!.meta['Note']), /filter was not found/);
 });
 
 test('PermanentWMIEvents: the same objects under two namespaces (absolute binding references) leave the namespace unknown', async () => {
   const row = JSON.parse(readFileSync(fx('bot.PermanentWMIEvents.json'), 'utf8')) as Record<string, unknown>;
   const text = [row, { ...row, Namespace: 'root/default' }, row].map((r) => JSON.stringify(r)).join('\n');
   const { obs, notes } = await observe(bufferInput('dup.json', Buffer.from(text)));
-  assert.deepEqual(obs.map((o) => [o.part, o.namespace, o.details['NamespaceCandidates']]), [
+  assert.deepEqual(obs.map((o) => [o.part, o.namespace, o.meta['NamespaceCandidates']]), [
     ['filter', null, 'ROOT\\subscription, ROOT\\default'],
     ['consumer', null, 'ROOT\\subscription, ROOT\\default'],
     ['binding', null, 'ROOT\\subscription, ROOT\\default'],
@@ -250,7 +252,7 @@ test('PermanentWMIEvents: the same objects under two namespaces (absolute bindin
 test('ETW WMIEventing rows: created and deleted, each with the process that did it', async () => {
   const { obs, r } = await observe(fileInput(fx('bot.WMIEventing.json')));
   assert.deepEqual(
-    obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? o.details['FilterName'], o.details['Process'], o.details['ProcessId'], o.user]),
+    obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? referenceTarget(o.properties, 'Filter')?.name, o.meta['Process'], o.meta['ProcessId'], o.user]),
     [
       ['wmi-trace', 'created', 'consumer', 'ROOT\\subscription', 'CommandLineEventConsumer', 'BotConsumer23', 'WMIC.exe', 3184, 'IEWIN7\\IEUser'],
       ['wmi-trace', 'created', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'BotFilter82', 'WMIC.exe', 3196, 'IEWIN7\\IEUser'],
@@ -260,15 +262,17 @@ test('ETW WMIEventing rows: created and deleted, each with the process that did 
       ['wmi-trace', 'deleted', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'BotFilter82', 'WMIC.exe', 3016, 'IEWIN7\\IEUser'],
     ],
   );
-  assert.match(String(obs[0]!.details['ProcessCommandLine']), /PATH CommandLineEventConsumer CREATE Name="BotConsumer23"/);
-  assert.match(String(obs[3]!.details['ProcessCommandLine']), /WHERE Name="BotConsumer23" DELETE/);
-  assert.deepEqual([obs[1]!.details['ConsumerName'], obs[1]!.details['ConsumerClass'], obs[1]!.details['Consumer']], ['BotConsumer23', 'CommandLineEventConsumer', 'CommandLineEventConsumer.Name="BotConsumer23"']);
+  assert.match(String(obs[0]!.meta['ProcessCommandLine']), /PATH CommandLineEventConsumer CREATE Name="BotConsumer23"/);
+  assert.match(String(obs[3]!.meta['ProcessCommandLine']), /WHERE Name="BotConsumer23" DELETE/);
+  assert.deepEqual([referenceTarget(obs[1]!.properties, 'Consumer'), obs[1]!.properties['Consumer']], [{ className: 'CommandLineEventConsumer', name: 'BotConsumer23' }, 'CommandLineEventConsumer.Name="BotConsumer23"']);
+  // the trace's own fields are meta: the traced objects get no property values from it but their path's keys
+  assert.deepEqual(obs[0]!.properties, {});
   assert.deepEqual([obs[0]!.time, obs[5]!.time], ['2019-05-11T17:58:23.34Z', '2019-05-11T17:58:55.09Z']);
   assert.equal(r.items[0]!.detail, 'Velociraptor Windows.ETW.WMIEventing (6 rows)');
   // with the Sysmon log of the same host: one subscription, its history now says which process created and deleted it
   const f = byName(await scan([SYSMON, fx('bot.WMIEventing.json')], { host: 'IEWIN7' }), 'BotFilter82');
   assert.equal(f.status, 'deleted');
-  const traced = f.observations.filter((o) => o.source === 'wmi-trace').map((o) => `${o.part}:${o.action}:${o.details['ProcessId']}`);
+  const traced = f.observations.filter((o) => o.source === 'wmi-trace').map((o) => `${o.part}:${o.action}:${o.meta['ProcessId']}`);
   assert.deepEqual(traced.sort(), ['binding:created:3196', 'binding:deleted:3016', 'consumer:created:3184', 'consumer:deleted:2432', 'filter:created:1616', 'filter:deleted:4084']);
   assert.deepEqual(f.coverage.find((c) => c.source === 'WMI-Activity trace (ETW)'), { source: 'WMI-Activity trace (ETW)', saw: true, reason: null });
   assert.equal(f.severity, byName(await scan([SYSMON], {}), 'BotFilter82').severity);
@@ -279,7 +283,7 @@ test('WMI-Activity operation text: the real 5858 ExecMethod path, the blog\'s cu
   const row = JSON.parse(readFileSync(fx('sigma5858.EvtxHunter.json'), 'utf8').split('\n')[0]!) as { UserData: { Operation_ClientFailure: { Operation: string } } };
   const op = parseWmiOperation(row.UserData.Operation_ClientFailure.Operation)!;
   assert.deepEqual([op.method, op.namespace], ['ExecMethod', 'ROOT\\CIMV2']);
-  assert.deepEqual(parseWmiPath(op.path), { namespace: 'ROOT\\CIMV2', className: 'Win32_NTEventlogFile', keys: { Name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' } });
+  assert.deepEqual(parseObjectRef(op.path), { namespace: 'ROOT\\CIMV2', className: 'Win32_NTEventlogFile', keys: { Name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' }, name: 'C:\\WINDOWS\\System32\\Winevt\\Logs\\System.evtx' });
   // shapes shown in the Velociraptor blog (custom namespace, custom consumer class)
   const rows = [
     ['2022-01-17T03:52:34.2854482Z', 'Start IWbemServices::PutInstance - ROOT\\totallylegit : __EventFilter.Name="Eviltotallylegit"'],
@@ -289,13 +293,13 @@ test('WMI-Activity operation text: the real 5858 ExecMethod path, the blog\'s cu
     ['2022-01-17T12:19:09.0000000Z', 'Start IWbemServices::ExecQuery - ROOT\\totallylegit : select * from __EventFilter'],
   ].map(([t, o]) => JSON.stringify({ EventTime: t, EventId: 11, NamespaceName: 'ROOT\\totallylegit', Operation: o, Process: null, IsLocal: true, ClientMachine: 'RE-DEV', User: 'RE-DEV\\yolo', CorrelationId: '{x}', OperationId: 1, GroupOperationId: 1 }));
   const { obs, notes } = await observe(bufferInput('etw.json', Buffer.from(rows.join('\n'))));
-  assert.deepEqual(obs.map((o) => [o.action, o.part, o.namespace, o.className, o.name, o.details['ConsumerClass'] ?? null]), [
+  assert.deepEqual(obs.map((o) => [o.action, o.part, o.namespace, o.className, o.name, referenceTarget(o.properties, 'Consumer')?.className ?? null]), [
     ['created', 'filter', 'ROOT\\totallylegit', '__EventFilter', 'Eviltotallylegit', null],
     ['created', 'binding', 'ROOT\\totallylegit', '__FilterToConsumerBinding', null, 'NotActiveScript'],
     ['created', null, 'ROOT\\totallylegit', '__EventConsumerProviderRegistration', null, null],
     ['deleted', 'filter', 'ROOT\\totallylegit', '__EventFilter', 'Eviltotallylegit', null],
   ]);
-  assert.equal(obs[1]!.details['ConsumerName'], 'Eviltotallylegit1');
+  assert.equal(referenceTarget(obs[1]!.properties, 'Consumer')?.name, 'Eviltotallylegit1');
   assert.equal(notes.length, 1);
   assert.match(notes[0]!.message, /1 Windows\.ETW\.WMIEventing row\(s\) whose Operation is not a put\/delete/);
 });
@@ -314,11 +318,11 @@ test('EvtxHunter rows give the observations the EVTX reader gives for the same r
   assert.match(hunted[0]!.location, /^line 2 \(record 16111 of C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational\.evtx\)$/);
   // the WMIGhost rows of another host (Computer PC04.example.corp): ActiveScript consumer, absolute binding references
   const ghost = obs.filter((o) => o.host === 'PC04.example.corp');
-  assert.deepEqual(ghost.map((o) => [o.action, o.part, o.className, o.name ?? o.details['Consumer']]), [
+  assert.deepEqual(ghost.map((o) => [o.action, o.part, o.className, o.name ?? referenceTarget(o.properties, 'Consumer')?.name]), [
     ['modified', 'consumer', 'ActiveScriptEventConsumer', 'ProbeScriptFint'],
     ['modified', 'binding', '__FilterToConsumerBinding', 'ProbeScriptFint'],
   ]);
-  assert.match(String(ghost[0]!.details['ScriptText']), /^var sXmlUrl=/);
+  assert.match(String(ghost[0]!.properties['ScriptText']), /^var sXmlUrl=/);
   assert.deepEqual(r.items.map((i) => [i.host, i.records]).sort(), [
     ['IEWIN7', 12],
     ['PC04.example.corp', 2],
@@ -353,7 +357,7 @@ test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 ro
       eventIds: [5858],
       file: fx('sigma5858.EvtxHunter.json'),
       kind: 'velociraptor',
-      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], oldestRecordId: 5314, newestRecordId: 5314 }],
+      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], channelFrom: 'records', oldestRecordId: 5314, newestRecordId: 5314, distinctRecordIds: 1 }],
     },
   ]);
   // a 5861 in the documented UserData layout (EZ map 5861; wmi-tradecraft §3), values of the real SCM subscription
@@ -361,7 +365,7 @@ test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 ro
   const cause = `Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = ${sid};\n\tEventNamespace = "root\\\\cimv2";\n\tName = "SCM Event Log Filter";\n\tQuery = "select * from MSFT_SCMEventLogEvent";\n\tQueryLanguage = "WQL";\n};\nPerm. Consumer: \ninstance of NTEventLogEventConsumer\n{\n\tCategory = 0;\n\tCreatorSID = ${sid};\n\tEventType = 1;\n\tName = "SCM Event Log Consumer";\n\tNameOfUserSIDProperty = "sid";\n\tSourceName = "Service Control Manager";\n};\n`;
   const row = { EventTime: '2021-06-05T12:14:03Z', Computer: 'WIN10', Channel: 'Microsoft-Windows-WMI-Activity/Operational', Provider: 'Microsoft-Windows-WMI-Activity', EventID: 5861, EventRecordID: 7, UserSID: 'S-1-5-18', Username: null, EventData: null, UserData: { Operation_ESStoConsumerBinding: { Namespace: '//./root/subscription', ESS: 'SCM Event Log Filter', CONSUMER: 'NTEventLogEventConsumer="SCM Event Log Consumer"', PossibleCause: cause } }, Message: '', OSPath: 'C:\\x.evtx' };
   const got = await observe(bufferInput('h.json', Buffer.from(JSON.stringify(row))));
-  assert.deepEqual(got.obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? o.details['Filter']]), [
+  assert.deepEqual(got.obs.map((o) => [o.source, o.action, o.part, o.namespace, o.className, o.name ?? o.properties['Filter']]), [
     ['wmi-activity', 'activated', 'binding', 'ROOT\\subscription', '__FilterToConsumerBinding', 'SCM Event Log Filter'],
     ['wmi-activity', 'activated', 'filter', 'ROOT\\subscription', '__EventFilter', 'SCM Event Log Filter'],
     ['wmi-activity', 'activated', 'consumer', 'ROOT\\subscription', 'NTEventLogEventConsumer', 'SCM Event Log Consumer'],
@@ -383,7 +387,7 @@ test('a hunt\'s event rows belong to the client, like its other rows', async () 
 
 test('Sysinternals.Autoruns rows: the WMI entry is a present consumer; other rows are counted', async () => {
   const { obs, r } = await observe(fileInput(fx('bot.Autoruns.json')));
-  assert.deepEqual(obs.map((o) => [o.source, o.action, o.part, o.className, o.name, o.details['CommandLineTemplate']]), [['autoruns', 'present', 'consumer', 'CommandLineEventConsumer', 'BotConsumer23', 'c:\\Windows\\System32\\cmd.exe']]);
+  assert.deepEqual(obs.map((o) => [o.source, o.action, o.part, o.className, o.name, o.properties['CommandLineTemplate']]), [['autoruns', 'present', 'consumer', 'CommandLineEventConsumer', 'BotConsumer23', 'c:\\Windows\\System32\\cmd.exe']]);
   assert.deepEqual([r.items[0]!.records, r.items[0]!.detail], [4, 'Velociraptor Windows.Sysinternals.Autoruns (4 rows)']);
   const f = byName(await scan([SYSMON, fx('bot.Autoruns.json')], { host: 'IEWIN7' }), 'BotFilter82');
   assert.equal(f.consumer!.name, 'BotConsumer23');
@@ -393,7 +397,7 @@ test('Sysinternals.Autoruns rows: the WMI entry is a present consumer; other row
 
 // ---- hunt bookkeeping: where a row came from, never what it says ------------------------------------------------------
 
-test('hunt rows of every kind: ClientId / FlowId (and Fqdn, _Source) in the location, never in details', async () => {
+test('hunt rows of every kind: ClientId / FlowId (and Fqdn, _Source) in the location, never in properties or meta', async () => {
   const hunt = { ClientId: 'C.0123456789abcdef', FlowId: 'F.CTQ7N2V8HQKJE', Fqdn: 'wks1.lab', _Source: 'X' };
   const trace = { EventTime: '2022-01-17T03:52:34.2854482Z', EventId: 11, NamespaceName: 'ROOT\\subscription', Operation: 'Start IWbemServices::PutInstance - ROOT\\subscription : __EventFilter.Name="f1"', Process: null, IsLocal: true, ClientMachine: 'RE-DEV', User: 'RE-DEV\\yolo', CorrelationId: '{x}', OperationId: 1, GroupOperationId: 1 };
   const autoruns = JSON.parse(readFileSync(fx('bot.Autoruns.json'), 'utf8').trim().split('\n').find((l) => l.includes('BotConsumer23'))!) as Record<string, unknown>;
@@ -408,11 +412,11 @@ test('hunt rows of every kind: ClientId / FlowId (and Fqdn, _Source) in the loca
     ['velociraptor', 'binding', 'wks1.lab (C.0123456789abcdef)', 'line 3, client C.0123456789abcdef flow F.CTQ7N2V8HQKJE'],
   ]);
   assertNoCollectionDetails(obs);
-  // the same rows without the hunt columns give the same details
+  // the same rows without the hunt columns give the same properties and meta
   const plain = await observe(bufferInput('plain.json', Buffer.from([trace, autoruns, permanent].map((row) => JSON.stringify(row)).join('\n'))));
   assert.deepEqual(
-    obs.map((o) => o.details),
-    plain.obs.map((o) => o.details),
+    obs.map((o) => [o.properties, o.meta]),
+    plain.obs.map((o) => [o.properties, o.meta]),
   );
   assert.deepEqual(plain.obs.map((o) => o.location), ['line 1', 'line 2', 'line 3, FilterDetails', 'line 3, ConsumerDetails', 'line 3']);
   // --host names the host; the location still says which client and flow the row came from
@@ -505,7 +509,7 @@ test('WMIEventing object path: a long word run among the keys is read in linear 
   ]);
   assert.deepEqual(notes, []);
   // keys start where a word starts; leading digits are skipped (as before)
-  assert.deepEqual(parseWmiPath('C.' + run + ',Name="x",9Key=1,_k="a\\"b"')?.keys, { Name: 'x', Key: '1', _k: 'a"b' });
+  assert.deepEqual(parseObjectRef('C.' + run + ',Name="x",9Key=1,_k="a\\"b"')?.keys, { Name: 'x', Key: '1', _k: 'a"b' });
 });
 
 test('WMIEventing binding: a long word run inside a reference is read in linear time (parseObjectRef)', LINEAR, async () => {
@@ -514,7 +518,7 @@ test('WMIEventing binding: a long word run inside a reference is read in linear 
   const op = 'Start IWbemServices::PutInstance - ROOT\\subscription : __FilterToConsumerBinding.Consumer="CommandLineEventConsumer.' + run + ',Name=\\"c1\\"",Filter="__EventFilter.Name=\\"f1\\""';
   const { obs } = await observe(bufferInput('etw.json', Buffer.from(traceRowOf(op))));
   await timersRun();
-  assert.deepEqual(obs.map((o) => [o.part, o.details['ConsumerClass'], o.details['ConsumerName'], o.details['FilterName']]), [['binding', 'CommandLineEventConsumer', 'c1', 'f1']]);
+  assert.deepEqual(obs.map((o) => [o.part, referenceTarget(o.properties, 'Consumer')?.className, referenceTarget(o.properties, 'Consumer')?.name, referenceTarget(o.properties, 'Filter')?.name]), [['binding', 'CommandLineEventConsumer', 'c1', 'f1']]);
 });
 
 test('Sysinternals.Autoruns rows: long cells are searched for an object path in linear time', LINEAR, async () => {
@@ -531,7 +535,7 @@ test('Sysinternals.Autoruns rows: long cells are searched for an object path in 
   const { obs } = await observe(bufferInput('autoruns.json', Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))));
   await timersRun();
   assert.deepEqual(
-    obs.map((o) => [o.namespace?.length ?? null, o.className, o.name, String(o.details['CommandLineTemplate'] ?? '').length]),
+    obs.map((o) => [o.namespace?.length ?? null, o.className, o.name, String(o.properties['CommandLineTemplate'] ?? '').length]),
     [
       [null, 'CommandLineEventConsumer', 'long1', 200000],
       [null, 'CommandLineEventConsumer', 'x1', 0],

@@ -1,5 +1,5 @@
 /**
- * Zip archives read in place (src/sources/zip.ts): Velociraptor hunt downloads (one host per client),
+ * Zip archives read in place (src/sources/zip.ts, walked by src/sources/archive.ts): Velociraptor hunt downloads (one host per client),
  * offline collections, a zipped file store; hostile member names; bounds (zip bomb, lying sizes, damage,
  * encryption, nesting, member count, total bytes). Zips are built by test/support/zip-writer.ts.
  */
@@ -13,7 +13,8 @@ import { scan } from '../src/scan.js';
 import { observeInput } from '../src/sources/dispatch.js';
 import { bufferInput, fileInput } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
-import { decodeComponent, decodeMemberName, uploadedPath, ZIP_LIMITS } from '../src/sources/zip.js';
+import { decodeMemberName } from '../src/sources/zip.js';
+import { ARCHIVE_LIMITS as ZIP_LIMITS, decodeComponent, uploadedPath } from '../src/sources/archive.js';
 import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
 import { buildZip, writeZip } from './support/zip-writer.js';
 import type { ZipMember } from './support/zip-writer.js';
@@ -255,8 +256,8 @@ test('bounds: zip bomb, declared size over the cap, lying size, encryption, unsu
   assert.equal(r.items[0]!.file, 'mem.zip!/good.evtx');
   // the good member gives the Sysmon log's subscription: filter, consumer and binding created, then deleted
   assert.deepEqual(
-    r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.details['Consumer']}`).sort(),
-    ['created binding BotConsumer23', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding BotConsumer23', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
+    r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.properties['Consumer']}`).sort(),
+    ['created binding CommandLineEventConsumer.Name="BotConsumer23"', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding CommandLineEventConsumer.Name="BotConsumer23"', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
   );
   assert.match(noteFor(notes, '!/bomb.evtx')!.message, /zip bomb/);
   assert.match(noteFor(notes, '!/huge.evtx')!.message, /over the \d+-byte limit/);

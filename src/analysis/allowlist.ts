@@ -36,10 +36,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
-import type { SubscriptionObject } from '../model/types.js';
+import type { JoinedSubscription, SubscriptionObject } from '../model/types.js';
 import { sidText } from './decode.js';
-import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, nsKey, partNames } from './known-good.js';
-import type { RuleInput } from './rules.js';
+import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, partNames } from './known-good.js';
+import { namespaceKey } from '../model/wmi.js';
 
 export type AllowValue = string | number | boolean | null;
 
@@ -256,7 +256,7 @@ function canonical(prop: string, v: unknown): string {
   if (v === null || v === undefined || v === '' || v === 0 || v === false) return '';
   if (typeof v === 'string') {
     if (p === 'name' || p === 'scriptingengine' || p === 'nameofusersidproperty') return v.toLowerCase();
-    if (p === 'eventnamespace') return nsKey(v);
+    if (p === 'eventnamespace') return namespaceKey(v);
     if (p === 'creatorsid') return sidText(v) ?? v;
     // payload text is compared as written: "007" is not "7", "TRUE" is not "true"
     if (TEXT_PROPERTIES.has(p)) return v;
@@ -284,13 +284,13 @@ function objValues(o: SubscriptionObject): Record<string, unknown> {
 }
 
 /** Does this entry describe this subscription exactly? */
-export function entryMatches(entry: AllowEntry, input: RuleInput): boolean {
+export function entryMatches(entry: AllowEntry, input: JoinedSubscription): boolean {
   const { filter, consumer, binding } = input;
   if (!filter && !consumer && !binding) return false;
   if (entry.namespace !== undefined) {
-    const want = nsKey(entry.namespace);
-    if (input.namespace === null || nsKey(input.namespace) !== want) return false;
-    for (const part of [filter, consumer, binding]) if (part?.namespace && nsKey(part.namespace) !== want) return false;
+    const want = namespaceKey(entry.namespace);
+    if (input.namespace === null || namespaceKey(input.namespace) !== want) return false;
+    for (const part of [filter, consumer, binding]) if (part?.namespace && namespaceKey(part.namespace) !== want) return false;
   }
   if (filter) {
     if (!entry.filter) return false;
@@ -320,7 +320,7 @@ export function entryMatches(entry: AllowEntry, input: RuleInput): boolean {
 }
 
 /** The first entry of the first allowlist that matches exactly, or null. */
-export function matchAllowlists(input: RuleInput, allowlists: Allowlist[]): { by: string; entry: string } | null {
+export function matchAllowlists(input: JoinedSubscription, allowlists: Allowlist[]): { by: string; entry: string } | null {
   for (const list of allowlists) for (const e of list.entries) if (entryMatches(e, input)) return { by: list.name, entry: e.id };
   return null;
 }
@@ -354,7 +354,7 @@ function keyValues(keys: readonly string[], values: Record<string, unknown>): Re
  * properties, the consumer's class and key properties. The text is a one-item YAML list, so it can be saved
  * as an allowlist file of its own or appended under another file's `entries:`.
  */
-export function allowlistEntryFor(input: RuleInput): string {
+export function allowlistEntryFor(input: JoinedSubscription): string {
   const names = partNames(input.filter, input.consumer, input.binding);
   const entry: Record<string, unknown> = {
     id: `${names.filter ?? '(no filter)'} -> ${names.consumer ?? '(no consumer)'}`,

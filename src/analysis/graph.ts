@@ -4,11 +4,12 @@
  */
 import { LIVE_KINDS, SOURCE_KINDS, blindByDesign, coverageLabel, sourceOf, wouldNot } from '../model/sources.js';
 import type { SubscriptionShape } from '../model/sources.js';
-import type { CoverageEntry, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject } from '../model/types.js';
-import type { RuleInput } from './rules.js';
+import { namespaceKey } from '../model/wmi.js';
+import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
+import { referenceTarget } from '../model/subscription.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
-export interface Draft extends Omit<RuleInput, 'consumerChain'> {
+export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
   id: string;
   firstSeen: string | null;
   lastSeen: string | null;
@@ -33,13 +34,18 @@ interface Obj {
   observations: Observation[];
 }
 
-/** Name of the filter a binding observation joins: the parsed name (repository), else the logged one. */
+/** The filter a binding observation joins: the name its `Filter` reference holds. */
 function bindingFilterName(o: Observation): string | null {
-  return ((o.details['FilterName'] ?? o.details['Filter']) as string | null | undefined) ?? null;
+  return referenceTarget(o.properties, 'Filter')?.name ?? null;
+}
+
+/** The consumer a binding observation joins: the name (and class, when the reference gives it) of its `Consumer` reference. */
+function bindingConsumer(o: Observation): { className: string | null; name: string | null } {
+  return referenceTarget(o.properties, 'Consumer') ?? { className: null, name: null };
 }
 
 function bindingConsumerName(o: Observation): string | null {
-  return ((o.details['ConsumerName'] ?? o.details['Consumer']) as string | null | undefined) ?? null;
+  return bindingConsumer(o).name;
 }
 
 function objKey(o: Observation): string | null {
@@ -61,12 +67,11 @@ const RANK: Partial<Record<SourceKind, number>> = { cim: 5, collector: 4, veloci
 /** A source that shows the object existed at collection time. */
 const live = (o: Observation): boolean => LIVE_KINDS.includes(o.source) && o.action === 'present';
 
-function values(obs: Observation[]): Record<string, string | number | boolean | null> {
+function values(obs: Observation[]): Record<string, WmiValue> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
-  // a trace's details describe the operation (process, client), not the object's properties
-  const sorted = obs.filter((o) => o.source !== 'wmi-trace').sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const o of sorted) for (const [k, v] of Object.entries(o.details)) if (v !== null && v !== '' && k !== 'eventId' && k !== 'operation' && k !== 'ruleName') out[k] = v;
+  const sorted = [...obs].sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  const out: Record<string, WmiValue> = {};
+  for (const o of sorted) for (const [k, v] of Object.entries(o.properties)) if (v !== null && v !== '') out[k] = v;
   return out;
 }
 
@@ -144,7 +149,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       if (o.part === 'binding') {
         obj.filterName = bindingFilterName(o);
         obj.consumerName = bindingConsumerName(o);
-        obj.consumerClass = (o.details['ConsumerClass'] as string | null) ?? null;
+        obj.consumerClass = bindingConsumer(o).className;
       }
       list.push(obj);
       all.push(obj);
@@ -156,7 +161,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // the same record read twice (a log copied into the collection twice) counts once
   const seen = new Set<string>();
   for (const o of observations) {
-    const dup = `${low(o.host)}|${o.source}|${o.action}|${o.part}|${low(o.namespace)}|${low(o.className)}|${low(o.name)}|${o.time}|${JSON.stringify(o.details)}`;
+    const dup = `${low(o.host)}|${o.source}|${o.action}|${o.part}|${low(o.namespace)}|${low(o.className)}|${low(o.name)}|${o.time}|${JSON.stringify(o.properties)}|${JSON.stringify(o.meta)}`;
     if (seen.has(dup)) continue;
     seen.add(dup);
     const k = objKey(o);
@@ -254,7 +259,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     if (users.length) users.forEach((d) => d.observations.push(o));
     else
       drafts.push({
-        id: stableId(`${low(o.host)}|${low(o.namespace)}|class|${cls}|${Object.keys(o.details).join(',')}`),
+        id: stableId(`${low(o.host)}|${low(o.namespace)}|class|${cls}|${Object.keys(o.properties).join(',')}`),
         host: o.host,
         namespace: o.namespace,
         status: 'active',
@@ -271,8 +276,8 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // subscriptions of that host whose filter has that query (whitespace and case aside) and, when both say,
   // that event namespace
   const q = (v: unknown): string => (typeof v === 'string' ? v.replace(/\s+/g, ' ').trim().toLowerCase() : '');
-  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'filter' && !x.name && q(x.details['Query']))) {
-    const query = q(o.details['Query']);
+  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'filter' && !x.name && q(x.properties['Query']))) {
+    const query = q(o.properties['Query']);
     for (const d of drafts) {
       if (low(d.host) !== low(o.host) || q(d.filter?.values['Query']) !== query) continue;
       if (o.namespace && nsKey(o.namespace) !== eventNamespaceKey(d)) continue;
@@ -290,7 +295,8 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   }
   // context: process starts and provider loads tie to a consumer when the command line matches
   for (const o of context) {
-    const cmd = low(String(o.details['CommandLine'] ?? ''));
+    // a process start's command line is its record's, not a property of any WMI object
+    const cmd = low(String(o.meta['CommandLine'] ?? ''));
     if (!cmd) continue;
     const d = drafts.find((x) => low(x.host) === low(o.host) && x.consumer && [x.consumer.values['CommandLineTemplate'], x.consumer.values['ExecutablePath']].some((v) => typeof v === 'string' && v.length > 3 && cmd.includes(low(v))));
     if (d) d.observations.push(o);
@@ -302,7 +308,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
 function eventNamespaceKey(d: Draft): string {
   const ens = d.filter?.values['EventNamespace'];
   const ns = typeof ens === 'string' && ens.trim() ? ens : (d.filter?.namespace ?? d.namespace ?? '');
-  return low(ns.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, '').replace(/\\+/g, '\\').replace(/^\\/, ''));
+  return namespaceKey(ns);
 }
 
 /** The sources a host's evidence holds and its event logs, for a subscription's coverage ("seen by / missed by"). */

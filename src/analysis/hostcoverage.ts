@@ -8,10 +8,9 @@
  */
 import { SOURCES, sourceOf } from '../model/sources.js';
 import type { ChannelSummary, EvidenceItem, HostCoverage, LogCoverage, LogSummary, RepositoryCoverage, RepositorySummary, SourceKind } from '../model/types.js';
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 import { isoBefore, logKind } from './graph.js';
 import type { HostSources } from './graph.js';
-
-const WMI_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
 
 export function channelSource(channel: string): LogCoverage['source'] {
   if (/^Microsoft-Windows-Sysmon\/Operational$/i.test(channel)) return 'sysmon';
@@ -82,7 +81,7 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
           records: c.records,
           first: c.first,
           last: c.last,
-          wmiEventIds: c.eventIds.filter((i) => WMI_IDS.includes(i)),
+          wmiEventIds: c.eventIds.filter((i) => WMI_EVENT_IDS.includes(i)),
           oldestRecordId: c.oldestRecordId,
           newestRecordId: c.newestRecordId,
           ...completeness(format, l.full, c),

@@ -1,25 +1,14 @@
 /**
- * What a normal Windows machine has: the standard consumer classes and the properties that decide what each
- * of them does, the namespaces Windows itself creates, the names of known-good subscriptions (for the
+ * What a normal Windows machine has: which standard consumer classes run code (from the model's consumer-class
+ * table), the namespaces Windows itself creates, the names of known-good subscriptions (for the
  * look-alike rule) and small helpers to read a subscription's parts. Facts: shared/reference/wmi-tradecraft.md
  * §6–§7, shared/reference/cim-oracle/ (namespaces of the Windows 10 repository sample).
  */
 import type { SubscriptionObject } from '../model/types.js';
 import { bindingTarget, strOf } from '../model/subscription.js';
+import { consumerClassFacts, namespaceKey } from '../model/wmi.js';
 
-export { FILTER_KEY_PROPERTIES, CONSUMER_KEY_PROPERTIES, CONSUMER_BOOKKEEPING, parseRef, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
-
-/** The five consumer classes Windows ships (root\subscription, root\default). */
-export const STANDARD_CONSUMER_CLASSES = [
-  'ActiveScriptEventConsumer',
-  'CommandLineEventConsumer',
-  'LogFileEventConsumer',
-  'NTEventLogEventConsumer',
-  'SMTPEventConsumer',
-] as const;
-
-/** Consumer classes that run code. */
-export const EXECUTING_CONSUMER_CLASSES = ['ActiveScriptEventConsumer', 'CommandLineEventConsumer'];
+export { FILTER_KEY_PROPERTIES, customConsumerProperties, bindingTarget, consumerClassOf, consumerKeyProperties, strOf } from '../model/subscription.js';
 
 /**
  * Names of known-good subscriptions: the SCM Event Log pair (the only subscription of a default Windows 10
@@ -68,22 +57,10 @@ const WINDOWS_NAMESPACES = [
 /** Prefixes whose every descendant is Windows' own (`root\Microsoft\Windows\…`, per-user RSOP, SCCM client). */
 const WINDOWS_NAMESPACE_PREFIXES = ['root\\microsoft\\windows', 'root\\rsop\\user', 'root\\ccm', 'root\\sms', 'root\\microsoft\\sqlserver'];
 
-/** Namespace comparison key: backslashes, no machine prefix, lower case. */
-export function nsKey(ns: string): string {
-  return ns
-    .trim()
-    .replace(/\//g, '\\')
-    .replace(/^\\\\[^\\]*\\/, '')
-    .replace(/:$/, '')
-    .replace(/\\+/g, '\\')
-    .replace(/^\\/, '')
-    .toLowerCase();
-}
-
 export type NamespaceKind = 'subscription' | 'default' | 'windows' | 'custom';
 
 export function namespaceKind(ns: string): NamespaceKind {
-  const k = nsKey(ns).replace(/\\ms_[0-9a-f]+$/, '');
+  const k = namespaceKey(ns).replace(/\\ms_[0-9a-f]+$/, '');
   if (k === 'root\\subscription') return 'subscription';
   if (k === 'root\\default') return 'default';
   if (WINDOWS_NAMESPACES.includes(k)) return 'windows';
@@ -92,7 +69,7 @@ export function namespaceKind(ns: string): NamespaceKind {
 }
 
 export function isStandardConsumerClass(cls: string): boolean {
-  return STANDARD_CONSUMER_CLASSES.some((c) => c.toLowerCase() === cls.toLowerCase());
+  return consumerClassFacts(cls) !== undefined;
 }
 
 /** The filter's and consumer's names (from the objects, else from the binding). */

@@ -6,14 +6,15 @@
  *
  * Nothing is ever executed: payloads are only matched as text and base64-decoded (decode.ts).
  */
-import type { Observation, Reason, Severity, Status, SubscriptionObject } from '../model/types.js';
+import type { JoinedSubscription, Observation, Reason, Severity, SubscriptionObject } from '../model/types.js';
 import { allowlistNames, DEFAULT_ALLOWLIST, matchAllowlists } from './allowlist.js';
 import type { Allowlist } from './allowlist.js';
 import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
+import { consumerClassFacts } from '../model/wmi.js';
 import {
   consumerClassOf,
-  EXECUTING_CONSUMER_CLASSES,
+  customConsumerProperties,
   isStandardConsumerClass,
   isSystemPrincipal,
   KNOWN_GOOD_NAMES,
@@ -22,19 +23,6 @@ import {
   strOf,
   WINDOWS_TASK_NAMES,
 } from './known-good.js';
-
-/** A subscription assembled from observations (no verdict yet). */
-export interface RuleInput {
-  host: string;
-  namespace: string | null;
-  status: Status;
-  filter: SubscriptionObject | null;
-  consumer: SubscriptionObject | null;
-  binding: SubscriptionObject | null;
-  observations: Observation[];
-  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
-  consumerChain?: string[];
-}
 
 export interface Verdict {
   reasons: Reason[];
@@ -206,7 +194,12 @@ function str(v: unknown): string | null {
   return s === null || s === '' ? null : s;
 }
 
-function payloadTexts(cls: string | null, consumer: SubscriptionObject | null): Array<{ label: string; text: string }> {
+/**
+ * What the consumer would run, labelled. For a class other than the five standard ones every string property
+ * counts; when the evidence gives none (a consumer known only from the PowerShell that created it), the text of
+ * that PowerShell (its records' meta) is read instead, so the payload arguments written there are still checked.
+ */
+function payloadTexts(cls: string | null, consumer: SubscriptionObject | null, observations: readonly Observation[]): Array<{ label: string; text: string }> {
   if (!consumer) return [];
   const v = consumer.values;
   const out: Array<{ label: string; text: string }> = [];
@@ -214,22 +207,27 @@ function payloadTexts(cls: string | null, consumer: SubscriptionObject | null): 
     const t = str(v[prop]);
     if (t) out.push({ label: prop, text: t });
   };
-  const c = (cls ?? '').toLowerCase();
-  if (c === 'commandlineeventconsumer') ['CommandLineTemplate', 'ExecutablePath', 'WorkingDirectory'].forEach(add);
-  else if (c === 'activescripteventconsumer') ['ScriptText', 'ScriptFileName'].forEach(add);
-  else if (c === 'logfileeventconsumer') ['Filename', 'Text'].forEach(add);
-  else if (c === 'nteventlogeventconsumer' || c === 'smtpeventconsumer') {
-    /* these run nothing: their strings are log/mail text */
-  } else {
-    for (const [k, val] of Object.entries(v)) if (k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '') out.push({ label: k, text: val });
+  // a standard class: the properties its table entry names (NTEventLog and SMTP: none, they run nothing)
+  const facts = consumerClassFacts(cls);
+  if (facts) facts.scannedProperties.forEach(add);
+  else {
+    for (const k of customConsumerProperties(v)) {
+      const val = v[k];
+      if (typeof val === 'string' && val !== '') out.push({ label: k, text: val });
+    }
+    if (out.length === 0)
+      for (const o of observations) {
+        const text = o.meta['text'];
+        if (o.source === 'powershell' && o.part === 'consumer' && typeof text === 'string' && text !== '') out.push({ label: `PowerShell ${String(o.meta['technique'] ?? '')} text`.replace(/\s+/g, ' '), text });
+      }
   }
   // A source that could not map a logged destination to a property leaves it under its log name.
   if (out.length === 0) add('Destination');
   return out;
 }
 
-function texts(cls: string | null, consumer: SubscriptionObject | null): Texts {
-  const payloads = payloadTexts(cls, consumer);
+function texts(cls: string | null, consumer: SubscriptionObject | null, observations: readonly Observation[]): Texts {
+  const payloads = payloadTexts(cls, consumer, observations);
   const decoded = payloads.flatMap((p) => decodePayloads(p.text));
   const isScript = (cls ?? '').toLowerCase() === 'activescripteventconsumer';
   const script = isScript ? str(consumer?.values['ScriptText']) ?? str(consumer?.values['Destination']) : null;
@@ -265,8 +263,8 @@ function summaryOf(cls: string | null, consumer: SubscriptionObject | null, bind
     const to = str(v['ToLine']);
     if (to) return oneLine(`mail to ${to}${str(v['SMTPServer']) ? ` via ${str(v['SMTPServer'])}` : ''}`);
   } else if (consumer) {
-    const firstString = Object.entries(v).find(([k, val]) => k !== 'Name' && k !== 'CreatorSID' && typeof val === 'string' && val !== '');
-    if (firstString) return oneLine(`${cls ?? 'consumer'}: ${firstString[0]} = ${first(String(firstString[1]))}`);
+    const k = customConsumerProperties(v).find((p) => typeof v[p] === 'string' && v[p] !== '');
+    if (k !== undefined) return oneLine(`${cls ?? 'consumer'}: ${k} = ${first(String(v[k]))}`);
   }
   const dest = str(v['Destination']);
   if (dest) return oneLine(first(dest));
@@ -316,7 +314,7 @@ function imitates(name: string, known: string): boolean {
 // ---- evaluation ---------------------------------------------------------------------------------------------
 
 /** Judge one subscription: the rules' reasons, decoded payloads, score, severity, summary, allow-list verdict. */
-export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
+export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Verdict {
   const reasons: Reason[] = [];
   const fire = (id: string, evidence: string, attack?: string[]): void => {
     const rule = RULE_BY_ID.get(id);
@@ -327,13 +325,13 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
 
   const { filter, consumer, binding } = input;
   const cls = consumerClassOf(consumer, binding, input.consumerChain);
-  const t = texts(cls, consumer);
+  const t = texts(cls, consumer, input.observations);
   const everything = allTexts(t);
   const allowlisted = matchAllowlists(input, allowlists);
 
   // -- consumer kind
   const clsLow = (cls ?? '').toLowerCase();
-  if (cls && EXECUTING_CONSUMER_CLASSES.some((c) => c.toLowerCase() === clsLow)) fire('consumer-exec', `${cls}${consumer?.name ? ` "${consumer.name}"` : ''}`);
+  if (cls && consumerClassFacts(cls)?.executes) fire('consumer-exec', `${cls}${consumer?.name ? ` "${consumer.name}"` : ''}`);
   if (clsLow === 'activescripteventconsumer') {
     const engine = str(consumer?.values['ScriptingEngine']);
     const attack = /vb/i.test(engine ?? '') ? ['T1059.005'] : /j(ava)?script/i.test(engine ?? '') ? ['T1059.007'] : ['T1059.005', 'T1059.007'];
@@ -418,7 +416,7 @@ export function evaluate(input: RuleInput, allowlists: Allowlist[]): Verdict {
   for (const o of input.observations) {
     // Repository objects only: a long PowerShell script block in a log is not a stored payload.
     if (o.part !== null || (o.source !== 'cim' && o.source !== 'cim-residue') || !o.className) continue;
-    const big = Object.entries(o.details).find(([, v]) => typeof v === 'string' && v.length >= STATIC_PAYLOAD_CHARS);
+    const big = Object.entries(o.properties).find(([, v]) => typeof v === 'string' && v.length >= STATIC_PAYLOAD_CHARS);
     if (big) {
       fire('static-class-payload', `${o.namespace ? `${o.namespace}:` : ''}${o.className ?? '(class)'}${o.name ? ` "${o.name}"` : ''} property ${big[0]} holds ${(big[1] as string).length} characters: ${oneLine(big[1] as string, 60)}`);
       break;

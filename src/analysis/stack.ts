@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Finding, FleetStack, FleetSummary, Severity, StackInfo } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
+import { consumerClassFacts } from '../model/wmi.js';
 import { severityFor } from './rules.js';
-
-const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+import { customConsumerProperties } from '../model/subscription.js';
 
 /** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
 export const FLEET_MIN_HOSTS = 10;
@@ -18,35 +19,20 @@ export const COMMON_SHARE = 0.5;
 /** Points a rare entry adds to its finding's score. */
 export const RARE_SCORE = 15;
 
-/**
- * The properties that say what a consumer of each standard class does. Names, creators, timeouts and other
- * values one source has and another does not (a repository's class defaults, Sysmon's short field set) stay
- * out, so the same subscription hashes alike whichever source saw it.
- */
-const PAYLOAD: Record<string, string[]> = {
-  commandlineeventconsumer: ['CommandLineTemplate', 'ExecutablePath'],
-  activescripteventconsumer: ['ScriptText', 'ScriptFileName'],
-  ntlogeventconsumer: ['SourceName', 'EventID', 'InsertionStringTemplates'],
-  nteventlogeventconsumer: ['SourceName', 'EventID', 'InsertionStringTemplates'],
-  logfileeventconsumer: ['Filename', 'Text'],
-  smtpeventconsumer: ['ToLine', 'CcLine', 'BccLine', 'Subject', 'Message'],
-};
-
-/** Bookkeeping that is never payload (custom classes hash every other property). */
-const NOT_PAYLOAD = new Set(['namespacecandidates', 'entry location', 'entry', 'enabled', 'profile', 'description', 'signer', 'company', 'image path', 'version', 'md5', 'sha-1', 'sha-256', 'pesha-1', 'pesha-256', 'imp', 'time', 'name', 'creatorsid', 'filter', 'consumer', 'filtername', 'consumername', 'consumerclass', 'consumerclassinferred', 'eventid', 'operation', 'type', 'possiblecause', 'machinename', 'maximumqueuesize', 'killtimeout', 'priority', 'runinteractively', 'createnewconsole', 'createnewprocessgroup', 'createseparatewowvdm', 'createsharedwowvdm', 'workingdirectory', 'showwindowcommand', 'usedefaulterrormode', 'fillattribute', 'windowtitle', 'xcoordinate', 'ycoordinate', 'xsize', 'ysize', 'xnumcharacters', 'ynumcharacters', 'forceonfeedback', 'forceofffeedback', 'desktop', 'scriptingengine', 'maximumfilesize', 'isunicode', 'category', 'eventtype', 'numberofinsertionstrings', 'nameofusersidproperty', 'nameofrawdataproperty', 'uncservername']);
 
 const norm = (v: string | number | boolean): string => String(v).replace(/\s+/g, ' ').trim().toLowerCase();
 
 /**
  * Hash of what the subscription does: the payload properties of its consumer (command line, script, log
- * text, …). A filter without consumer hashes its query. Names and creators never count.
+ * text, …; for another class every property it has but its name and the `__EventConsumer` base properties). A
+ * filter without consumer hashes its query. Names and creators never count.
  */
 export function payloadHash(f: Finding): string {
   const parts: string[] = [];
   const cls = (f.consumer?.className ?? '').toLowerCase();
   const values = f.consumer?.values ?? {};
   if (f.consumer) {
-    const keys = PAYLOAD[cls] ?? Object.keys(values).filter((k) => !NOT_PAYLOAD.has(k.toLowerCase()) && !k.startsWith('__'));
+    const keys = consumerClassFacts(cls)?.payloadProperties ?? customConsumerProperties(values);
     for (const k of [...keys].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) {
       const v = Object.entries(values).find(([x]) => x.toLowerCase() === k.toLowerCase())?.[1];
       if (v !== null && v !== undefined && v !== '') parts.push(`${k.toLowerCase()}=${norm(v)}`);

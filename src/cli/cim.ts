@@ -1,11 +1,13 @@
 /**
  * `wmiscope cim …`: the offline WMI repository from the command line. Output: a table on a terminal,
  * JSON lines otherwise, or what `--format` asks for. Text from the evidence is never written raw to a
- * terminal: control characters are shown escaped.
+ * terminal: control characters are shown escaped. Exit codes: as every command (./exit.ts); 2 = no repository
+ * could be read there.
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CimFormatError, CimRepository } from '../cim/index.js';
+import { EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
 import type { CimBinding, CimClass, CimInstance, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
 
 type Format = 'table' | 'json' | 'jsonl';
@@ -47,22 +49,22 @@ function output<T>(items: T[], o: CommonOpts, toRow: (t: T) => string[], header:
   else process.stdout.write(table(items.map(toRow), header));
 }
 
+/** The repository, or null (the reason on stderr, also under --quiet: the command exits 2). */
 function open(dir: string, o: CommonOpts): CimRepository | null {
+  if (!preflight([dir])) return null;
   try {
     return CimRepository.open(dir, o.mapping ? { mapping: o.mapping } : {});
   } catch (e) {
-    const msg = e instanceof CimFormatError ? e.message : `${dir}: ${e instanceof Error ? e.message : String(e)}`;
-    process.stderr.write(`wmiscope: error: ${msg}\n`);
-    if (o.quiet) return null;
+    printError(e instanceof CimFormatError ? e.message : `${dir}: ${e instanceof Error ? e.message : String(e)}`);
     return null;
   }
 }
 
 function finish(repo: CimRepository, o: CommonOpts): number {
   if (!o.quiet) {
-    for (const w of repo.warnings) process.stderr.write(`wmiscope: ${repo.dir}: warning [${w.code}]: ${safeText(warningText(w))}\n`);
+    for (const w of repo.warnings) process.stderr.write(`wmiscope: ${safeText(repo.dir)}: warning [${w.code}]: ${safeText(warningText(w))}\n`);
   }
-  return 0;
+  return exitCode({ readable: true });
 }
 
 function warningText(w: CimWarning): string {
@@ -93,7 +95,7 @@ export function addCimCommands(program: Command): void {
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts) => {
       const repo = open(dir, o);
-      if (!repo) return void (process.exitCode = 1);
+      if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(repo.namespaces(), o, (n) => [n.name ? safeText(n.name) : `NS_${n.hash}`, n.namedBy ?? 'unnamed', String(n.classes), String(n.instances)], ['namespace', 'named by', 'classes', 'instances']);
       process.exitCode = finish(repo, o);
     });
@@ -108,7 +110,7 @@ export function addCimCommands(program: Command): void {
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { residual?: boolean }) => {
       const repo = open(dir, o);
-      if (!repo) return void (process.exitCode = 1);
+      if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       const s = repo.subscriptions();
       const all: CimSubscriptionObject[] = [...s.filters, ...s.consumers, ...s.bindings];
       const residue: CimResidualObject[] = o.residual ? repo.residue() : [];
@@ -140,7 +142,7 @@ export function addCimCommands(program: Command): void {
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { namespace: string }) => {
       const repo = open(dir, o);
-      if (!repo) return void (process.exitCode = 1);
+      if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(repo.classes(o.namespace), o, (c: CimClass) => [safeText(c.name), safeText(c.chain.slice(0, -1).join(' > ')), String(c.properties.length), c.timestamp.slice(0, 19)], ['class', 'superclasses', 'properties', 'time']);
       process.exitCode = finish(repo, o);
     });
@@ -156,7 +158,7 @@ export function addCimCommands(program: Command): void {
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
     .action((dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
       const repo = open(dir, o);
-      if (!repo) return void (process.exitCode = 1);
+      if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(
         repo.instances(o.namespace, o.class),
         o,

@@ -1,11 +1,13 @@
 /**
  * `wmiscope collector powershell [-o FILE]`: print (or write) the read-only PowerShell script that lists every
  * WMI permanent event subscription in every namespace of a live Windows host, as a JSON document that
- * `wmiscope scan` reads (docs/collector.md).
+ * `wmiscope scan` reads (docs/collector.md). Exit codes: as every command (./exit.ts); 2 = the output path is
+ * unusable (checked before anything is written).
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { POWERSHELL_COLLECTOR } from '../collector/index.js';
+import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
 
 export function addCollectorCommand(program: Command): void {
   const collector = program.command('collector').description('print a script to run on a live Windows host; its output is evidence for `wmiscope scan`');
@@ -17,12 +19,12 @@ export function addCollectorCommand(program: Command): void {
     )
     .option('-o, --output <file>', 'write the script to this file (e.g. wmiscope-collector.ps1) instead of stdout')
     .action((o: { output?: string }) => {
-      if (o.output) {
+      if (o.output !== undefined) {
+        if (!preflight([], o.output)) return void (process.exitCode = EXIT_UNUSABLE);
         try {
           writeFileSync(o.output, POWERSHELL_COLLECTOR);
         } catch (e) {
-          process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-          process.exitCode = 2;
+          process.exitCode = printError(e instanceof Error ? e.message : String(e));
         }
         return;
       }

@@ -1,15 +1,18 @@
 /**
  * `wmiscope coverage PATH…`: per host, which telemetry the evidence holds and what it cannot show.
- * Exit codes: 0 = done; 2 = no evidence could be read.
+ * Exit codes: as every command (./exit.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { coverage } from '../scan.js';
+import { coverage, nothingReadable } from '../scan.js';
+import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatCoverageText } from '../report/coverage.js';
+import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
+import type { HostIdentityOpts } from './hostopts.js';
 
 export function addCoverageCommand(program: Command, version: string): void {
-  program
+  const cmd = program
     .command('coverage')
     .summary('per host: which telemetry the evidence holds, each log\'s span and completeness, and the blind spots')
     .description(
@@ -19,27 +22,29 @@ export function addCoverageCommand(program: Command, version: string): void {
     .addOption(new Option('-f, --format <format>', 'output format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
-    .option('-q, --quiet', 'no notes on stderr')
-    .action(async (paths: string[], o: { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean }) => {
+    .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)');
+  addHostIdentityOptions(cmd)
+    .action(async (paths: string[], o: HostIdentityOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean }) => {
+      // a typo'd path or an unusable output path fails before any evidence is read
+      if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       let result;
       try {
-        result = await coverage(paths, { ...(o.host ? { host: o.host } : {}), version });
+        result = await coverage(paths, { ...(o.host ? { host: o.host } : {}), ...hostIdentityOptions(o), version });
       } catch (e) {
-        process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 2;
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
-      if (!o.quiet) for (const n of result.notes) if (n.level !== 'skipped') process.stderr.write(`wmiscope: ${n.file}: ${n.level}: ${n.message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+      if (!o.quiet) for (const n of result.notes) if (n.level !== 'skipped') printNote(n);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
-      const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts);
+      const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
       try {
         if (o.output) writeFileSync(o.output, text);
         else process.stdout.write(text);
       } catch (e) {
-        process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 2;
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
-      process.exitCode = result.evidence.length === 0 ? 2 : 0;
+      if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes));
+      else process.exitCode = exitCode({ readable: true });
     });
 }

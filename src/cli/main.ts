@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * wmiscope command line. Thin: argument parsing (commander), output, exit codes.
- * Exit codes: 0 = something was read (warnings allowed), 1 = nothing could be read, 2 = usage error.
+ * Exit codes: one scheme for every command (./exit.ts, README "Exit codes"): 0 = read, 1 = scan findings at
+ * or above --fail-on, 2 = nothing readable, a given path missing, a usage error or an unusable output path.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -11,11 +12,14 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
 import { renderFileChunks } from '../evtx/parallel.js';
 import { framing } from '../evtx/serialize.js';
+import { escapeText } from '../model/text.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
+import { EXIT_HELP, EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
+import { EMPTY_FILE } from '../sources/discover.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -72,7 +76,19 @@ class Out {
 }
 
 function printWarning(file: string, w: EvtxWarning): void {
-  process.stderr.write(`wmiscope: ${file}: warning [${w.code}]: ${w.message}\n`);
+  process.stderr.write(`wmiscope: ${escapeText(file)}: warning [${w.code}]: ${escapeText(w.message)}\n`);
+}
+
+/** Why an EVTX file given by name could not be read; a 0-byte file says so rather than "no signature". */
+function evtxError(file: string, e: unknown): string {
+  let empty = false;
+  try {
+    empty = statSync(file).size === 0;
+  } catch {
+    // the reader's own error says why
+  }
+  if (empty) return `${file}: ${EMPTY_FILE}`;
+  return e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
 interface DumpOpts {
@@ -89,7 +105,15 @@ interface DumpOpts {
 }
 
 async function dump(files: string[], o: DumpOpts): Promise<number> {
-  const stream: Writable = o.output ? createWriteStream(o.output) : process.stdout;
+  // a typo'd path or an unusable output path fails before any file is read
+  if (!preflight(files, o.output)) return EXIT_UNUSABLE;
+  const stream: Writable = o.output !== undefined ? createWriteStream(o.output) : process.stdout;
+  // checked above, but the file system can still refuse (full disk, a race): say so and exit 2
+  let writeFailed = false;
+  stream.on('error', (e) => {
+    writeFailed = true;
+    printError(e.message);
+  });
   const out = new Out(stream);
   const fr = framing(o.format);
   let count = 0;
@@ -122,15 +146,14 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
       }
       readable++;
     } catch (e) {
-      const msg = e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
-      process.stderr.write(`wmiscope: error: ${msg}\n`);
+      printError(evtxError(file, e));
     }
   }
   if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
   else if (o.format === 'xml') await out.write(fr.close);
   await out.end();
   if (!o.quiet) process.stderr.write(`wmiscope: ${count} record(s) from ${readable} of ${files.length} file(s), ${warnings} warning(s)\n`);
-  return readable > 0 ? 0 : 1;
+  return writeFailed ? EXIT_UNUSABLE : exitCode({ readable: readable > 0 });
 }
 
 function chunkLine(c: EvtxChunkInfo): string {
@@ -140,12 +163,12 @@ function chunkLine(c: EvtxChunkInfo): string {
 }
 
 function info(file: string, o: { format: string; recovered?: boolean }): number {
+  if (!preflight([file])) return EXIT_UNUSABLE;
   let reader: EvtxReader;
   try {
     reader = EvtxReader.open(file);
   } catch (e) {
-    process.stderr.write(`wmiscope: error: ${e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`}\n`);
-    return 1;
+    return printError(evtxError(file, e));
   }
   try {
     const chunks = reader.chunks({ recovered: o.recovered !== false });
@@ -164,7 +187,7 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
     };
     if (o.format === 'json') {
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-      return 0;
+      return exitCode({ readable: true });
     }
     const h = reader.header;
     const lines = [
@@ -184,7 +207,7 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
       ...warnings.map((w) => `  [${w.code}] ${w.message}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    return 0;
+    return exitCode({ readable: true });
   } finally {
     reader.close();
   }
@@ -195,6 +218,7 @@ export function buildProgram(): Command {
     .description('Find WMI permanent event subscriptions (T1546.003) in offline Windows evidence.')
     .version(pkg.version)
     .showHelpAfterError()
+    .addHelpText('afterAll', EXIT_HELP)
     // set before the subcommands are added so they inherit it: usage errors exit 2, --help/--version 0
     .exitOverride((err) => {
       process.exit(err.exitCode === 0 ? 0 : 2);
@@ -215,7 +239,7 @@ export function buildProgram(): Command {
     .option('-m, --meta', 'add a "wmiscope" object (file, chunk, offset, record id, recovered) to every record')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--no-checksums', 'do not verify chunk CRC32 checksums')
-    .option('-q, --quiet', 'do not print warnings and the summary line on stderr')
+    .option('-q, --quiet', 'do not print warnings and the summary line on stderr (errors behind exit code 2 are still printed)')
     .action(async (files: string[], o: DumpOpts) => {
       process.exitCode = await dump(files, o);
     });
@@ -240,6 +264,6 @@ export function buildProgram(): Command {
 
 const program = buildProgram();
 program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  printError(e instanceof Error ? e.message : String(e));
+  process.exit(EXIT_UNUSABLE);
 });

@@ -1,17 +1,21 @@
 /**
  * `wmiscope scan PATH…`: evidence folders in, explained findings out.
- * Exit codes: 0 = no finding at or above --fail-on, 1 = findings at or above it, 2 = usage or I/O error.
+ * Exit codes: as every command (./exit.ts); 1 = findings at or above --fail-on.
  */
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { scan, SEVERITY_ORDER } from '../scan.js';
+import { nothingReadable, scan } from '../scan.js';
+import { SEVERITIES } from '../model/types.js';
+import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
+import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
+import type { HostIdentityOpts } from './hostopts.js';
 
-interface ScanOpts {
+interface ScanOpts extends HostIdentityOpts {
   format?: ReportFormat;
   output?: string;
   host?: string;
@@ -36,17 +40,17 @@ export function formatFromName(file: string | undefined): ReportFormat | null {
 }
 
 export function addScanCommand(program: Command, version: string): void {
-  program
+  const cmd = program
     .command('scan')
     .description(
-      'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents; with several hosts, each subscription is stacked across the fleet',
+      'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents, and any of these inside zip, tar or tar.gz archives (read in place); with several hosts, each subscription is stacked across the fleet',
     )
-    .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, a folder of many host collections)')
+    .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, tar or tar.gz, a folder of many host collections)')
     .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
-    .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITY_ORDER).default('info'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITY_ORDER, 'never']).default('high'))
+    .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITIES).default('info'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = no workers)', (v: string) => {
@@ -55,9 +59,12 @@ export function addScanCommand(program: Command, version: string): void {
       return n;
     })
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
-    .option('-q, --quiet', 'no progress bar and no notes on stderr')
-    .option('-v, --verbose', 'also list files skipped as not evidence')
+    .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
+    .option('-v, --verbose', 'also list files skipped as not evidence');
+  addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
+      // a typo'd path or an unusable output path fails before any evidence is read
+      if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       let result;
@@ -65,6 +72,7 @@ export function addScanCommand(program: Command, version: string): void {
         result = await scan(paths, {
           ...(o.threads ? { threads: o.threads } : {}),
           ...(o.host ? { host: o.host } : {}),
+          ...hostIdentityOptions(o),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,
           stacking: o.stacking,
@@ -80,27 +88,31 @@ export function addScanCommand(program: Command, version: string): void {
         });
       } catch (e) {
         bar?.stop();
-        process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 2;
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
       bar?.stop();
       if (!o.quiet) {
         for (const n of result.notes) {
           if (n.level === 'skipped' && !o.verbose) continue;
-          process.stderr.write(`wmiscope: ${n.file}: ${n.level}: ${n.message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+          printNote(n);
         }
       }
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
-      if (o.output) writeFileSync(o.output, text);
-      else process.stdout.write(text);
-      const readable = result.evidence.length > 0;
-      if (!readable && result.notes.some((n) => n.level === 'error')) {
-        process.exitCode = 2;
+      try {
+        if (o.output) writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      } catch (e) {
+        process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
-      const failAt = o.failOn === 'never' ? -1 : SEVERITY_ORDER.indexOf(o.failOn);
-      process.exitCode = result.findings.some((f) => !f.allowlisted && SEVERITY_ORDER.indexOf(f.severity) <= failAt) ? 1 : 0;
+      // nothing readable is not "clean": the report says 0 findings because nothing was read
+      if (nothingReadable(result)) {
+        process.exitCode = printError(nothingReadableMessage(result.notes));
+        return;
+      }
+      const failAt = o.failOn === 'never' ? -1 : SEVERITIES.indexOf(o.failOn);
+      process.exitCode = exitCode({ readable: true, failing: result.findings.some((f) => !f.allowlisted && SEVERITIES.indexOf(f.severity) <= failAt) });
     });
 }

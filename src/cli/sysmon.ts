@@ -1,15 +1,15 @@
 /**
  * `wmiscope sysmon audit CONFIG.xml` and `wmiscope sysmon config [--schema V] [--merge CONFIG.xml]`.
- * Exit codes: 0 = done; 2 = unreadable or malformed configuration (the message gives line and column).
+ * Exit codes: as every command (./exit.ts); 2 also for a malformed configuration (the message gives line and column).
  */
 import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
 import { auditSysmonConfig, DEFAULT_SCHEMA, encodeConfig, formatSysmonAudit, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection, schemaNumber } from '../sysmon/index.js';
 
 function fail(e: unknown): void {
-  process.stderr.write(`wmiscope: error: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 2;
+  process.exitCode = printError(e instanceof Error ? e.message : String(e));
 }
 
 export function addSysmonCommands(program: Command): void {
@@ -25,6 +25,8 @@ export function addSysmonCommands(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
     .action((files: string[], o: { format: 'text' | 'json'; output?: string }) => {
+      // a typo'd path or an unusable output path fails before anything is read
+      if (!preflight(files, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       const parts: string[] = [];
       const audits = [];
       for (const f of files) {
@@ -34,8 +36,7 @@ export function addSysmonCommands(program: Command): void {
           parts.push(formatSysmonAudit(a));
         } catch (e) {
           // one bad file does not cost the others
-          process.stderr.write(`wmiscope: ${f}: ${e instanceof Error ? e.message : String(e)}\n`);
-          process.exitCode = 2;
+          process.exitCode = printError(`${f}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
       const text = o.format === 'json' ? JSON.stringify(files.length === 1 && audits.length === 1 ? audits[0] : audits, null, 2) + '\n' : parts.join('\n');
@@ -58,6 +59,7 @@ export function addSysmonCommands(program: Command): void {
     .option('--full', 'without --merge: a whole minimal configuration instead of the section alone')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action((o: { schema?: string; merge?: string; full?: boolean; output?: string }) => {
+      if (!preflight(o.merge !== undefined ? [o.merge] : [], o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       try {
         let out: Buffer;
         if (o.merge) {

@@ -1,6 +1,7 @@
 /**
- * Value normalization shared by the typed event views: Sysmon's quoting, namespace spellings, object paths,
- * and the MOF text WMI-Activity 5861 carries. Facts: shared/reference/evtx-notes.md §6.5, wmi-tradecraft.md §2–3.
+ * Value normalization shared by the typed event views: Sysmon's quoting and the MOF text WMI-Activity 5861
+ * carries. Namespace spelling, object paths and SIDs are the model's (src/model/wmi.ts). Facts:
+ * shared/reference/evtx-notes.md §6.5, wmi-tradecraft.md §2–3.
  */
 
 /**
@@ -11,74 +12,6 @@ export function unquoteSysmon(v: string): string {
   const t = v.replace(/^ +/, '');
   if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) return t.slice(1, -1).replace(/\\(\\|")/g, '$1');
   return t;
-}
-
-/**
- * Canonical namespace text: backslashes, no `\\.\` / `//./` machine prefix, no trailing `:`, `ROOT` upper-cased.
- * Comparison is case-insensitive; use {@link namespaceKey} for joining.
- */
-export function normalizeNamespace(ns: string): string {
-  let t = ns.trim().replace(/\//g, '\\');
-  t = t.replace(/^\\\\[^\\]*\\/, '').replace(/:$/, '');
-  t = t.replace(/\\+/g, '\\').replace(/^\\/, '');
-  return t.replace(/^root(?=\\|$)/i, 'ROOT');
-}
-
-export function namespaceKey(ns: string): string {
-  return normalizeNamespace(ns).toLowerCase();
-}
-
-/** A parsed object path: `\\.\ROOT\subscription:CommandLineEventConsumer.Name="x"`. */
-export interface ObjectRef {
-  namespace: string | null;
-  className: string;
-  keys: Record<string, string>;
-  /** The `Name` key, the one subscriptions are joined by (null for other key shapes). */
-  name: string | null;
-}
-
-export function parseObjectRef(path: string): ObjectRef | null {
-  let rest = path.trim();
-  let namespace: string | null = null;
-  const colon = rest.search(/:(?=[A-Za-z_]\w*(\.|=|$))/);
-  if (colon > 0) {
-    namespace = normalizeNamespace(rest.slice(0, colon));
-    rest = rest.slice(colon + 1);
-  }
-  const m = /^([A-Za-z_]\w*)(?:\.(.*)|=@|=(".*"))?$/s.exec(rest);
-  if (!m) return null;
-  const keys: Record<string, string> = {};
-  const body = m[2] ?? (m[3] !== undefined ? `Name=${m[3]}` : '');
-  // `key=value` pairs, as /([A-Za-z_]\w*)=("((?:[^"\\]|\\.)*)"|[^,]*)/gs read them, in linear time and stack: a key
-  // is tried only where a word starts ((?<!\w)\d*: leading digits skipped, as that pattern did; unguarded, every
-  // position of a long word run starts a scan to its end), and quoted values are scanned by hand (the regex
-  // engine's backtracking stack overflows on a value of a few million characters)
-  const re = /(?<!\w)\d*([A-Za-z_]\w*)=/g;
-  let k: RegExpExecArray | null;
-  while ((k = re.exec(body))) {
-    const at = re.lastIndex;
-    let close = -1;
-    if (body[at] === '"') {
-      for (let i = at + 1; i < body.length; i++) {
-        if (body[i] === '"') {
-          close = i;
-          break;
-        }
-        if (body[i] === '\\') i++;
-      }
-    }
-    if (close >= 0) {
-      keys[k[1]!] = body.slice(at + 1, close).replace(/\\(.)/g, '$1');
-      re.lastIndex = close + 1;
-    } else {
-      const comma = body.indexOf(',', at);
-      const end = comma < 0 ? body.length : comma;
-      keys[k[1]!] = body.slice(at, end);
-      re.lastIndex = end;
-    }
-  }
-  const nameKey = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
-  return { namespace, className: m[1]!, keys, name: nameKey ? keys[nameKey]! : null };
 }
 
 // ---- MOF text (WMI-Activity 5861 PossibleCause) ----------------------------------------------------------
@@ -163,20 +96,4 @@ function mofValue(t: string, p: number, depth = 0): { value: MofValue; end: numb
   const w = lit[1]!.toUpperCase();
   const value = w === 'TRUE' ? true : w === 'FALSE' ? false : w === 'NULL' ? null : Number(lit[1]);
   return { value, end: p + lit[0].length };
-}
-
-/** A binary SID as a MOF/CIM byte array (`{1, 5, 0, …}`) → `S-1-…`, or null. */
-export function sidFromByteArray(v: unknown): string | null {
-  if (!Array.isArray(v) || v.length < 8 || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 255)) return null;
-  const b = v as number[];
-  const n = b[1]!;
-  if (b.length < 8 + 4 * n) return null;
-  let auth = 0;
-  for (let i = 2; i < 8; i++) auth = auth * 256 + b[i]!;
-  let s = `S-${b[0]}-${auth}`;
-  for (let i = 0; i < n; i++) {
-    const o = 8 + 4 * i;
-    s += '-' + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000);
-  }
-  return s;
 }

@@ -4,8 +4,10 @@
  * Field layouts: shared/reference/wmi-tradecraft.md §2–3. Imports only types from the EVTX layer.
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/types.js';
-import { normalizeNamespace, parseMofInstances, parseObjectRef, sidFromByteArray, unquoteSysmon } from './normalize.js';
-import type { MofInstance, ObjectRef } from './normalize.js';
+import { parseMofInstances, unquoteSysmon } from './normalize.js';
+import type { MofInstance } from './normalize.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
+import type { ObjectRef } from '../model/wmi.js';
 
 /** System fields every view carries. */
 export interface EventHeader {
@@ -92,9 +94,11 @@ export interface SysmonWmiEvent extends EventHeader {
   consumerType: string | null;
   /** 20: command line or script text, unquoted. */
   destination: string | null;
-  /** 21: the consumer and filter references. */
+  /** 21: the consumer and filter references, parsed and as logged (object paths, unquoted). */
   consumer: ObjectRef | null;
   filter: ObjectRef | null;
+  consumerPath: string | null;
+  filterPath: string | null;
   /** Every EventData field as logged. */
   raw: Record<string, string | null>;
 }
@@ -132,6 +136,8 @@ export function sysmonWmiEvent(record: EvtxJsonObject): SysmonWmiEvent | null {
     destination: get('Destination'),
     consumer: h.eventId === 21 ? ref('Consumer') : null,
     filter: h.eventId === 21 ? ref('Filter') : null,
+    consumerPath: h.eventId === 21 ? get('Consumer') : null,
+    filterPath: h.eventId === 21 ? get('Filter') : null,
     raw,
   };
 }
@@ -154,6 +160,8 @@ export interface WmiActivityEvent extends EventHeader {
   /** 5861: filter name (ESS), consumer reference (`CommandLineEventConsumer="X"`) and the MOF objects of PossibleCause. */
   filterName?: string | null;
   consumer?: ObjectRef | null;
+  /** 5861: the CONSUMER field as logged (an object path). */
+  consumerPath?: string | null;
   filterInstance?: MofInstance | null;
   consumerInstance?: MofInstance | null;
   /** CreatorSID of the filter / consumer in 5861, as SIDs. */
@@ -198,6 +206,7 @@ export function wmiActivityEvent(record: EvtxJsonObject): WmiActivityEvent | nul
   if (h.eventId === 5861) {
     out.filterName = f('ESS');
     const c = f('CONSUMER');
+    out.consumerPath = c;
     out.consumer = c ? parseObjectRef(c) : null;
     const mof = parseMofInstances(f('PossibleCause') ?? '');
     out.filterInstance = mof.find((m) => m.className.toLowerCase() === '__eventfilter') ?? null;

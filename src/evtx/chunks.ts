@@ -23,6 +23,16 @@ export interface ChunkOutput {
   skipped: number;
 }
 
+/**
+ * The messages between renderFileChunks (parallel.ts) and its workers (parallel-worker.ts), declared apart from
+ * both. A request is a batch of consecutive chunk slots `[first, first + count)`: locality for the worker's read-ahead.
+ */
+export interface WorkerRequest {
+  first: number;
+  count: number;
+}
+export type WorkerReply = { ok: true; outs: ChunkOutput[] } | { ok: false; first: number; count: number; error: string };
+
 export type RenderChunkOptions = EvtxReadOptions &
   SerializeOptions & {
     /** Join the records with this separator and return UTF-8 bytes instead of strings (output fast path). */

@@ -2,8 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EvtxReader } from './reader.js';
 import { renderChunk } from './chunks.js';
-import type { ChunkOutput, RenderChunkOptions } from './chunks.js';
-import type { WorkerReply, WorkerRequest } from './parallel.js';
+import type { ChunkOutput, RenderChunkOptions, WorkerReply, WorkerRequest } from './chunks.js';
 
 const { path, opts } = workerData as { path: string; opts: RenderChunkOptions };
 const reader = EvtxReader.open(path, opts.file !== undefined ? { name: opts.file } : {});

@@ -6,20 +6,13 @@
 import { Worker } from 'node:worker_threads';
 import { EvtxReader } from './reader.js';
 import { renderChunk } from './chunks.js';
-import type { ChunkOutput, RenderChunkOptions } from './chunks.js';
+import type { ChunkOutput, RenderChunkOptions, WorkerReply, WorkerRequest } from './chunks.js';
 import type { EvtxWarning } from './types.js';
 
 export interface ParallelOptions extends RenderChunkOptions {
   /** Worker threads to use; 1 (or less) renders in this thread. */
   threads: number;
 }
-
-/** A batch of consecutive chunk slots `[first, first + count)`: locality for the worker's read-ahead. */
-export interface WorkerRequest {
-  first: number;
-  count: number;
-}
-export type WorkerReply = { ok: true; outs: ChunkOutput[] } | { ok: false; first: number; count: number; error: string };
 
 const BATCH = 16;
 

@@ -1,60 +1,76 @@
 /**
- * Reading a subscription's parts, shared by the analysis (allowlist matching, rules) and the reports (the HTML
- * report's known-good entries): the properties that decide what a filter or consumer does, object references,
- * what a binding points at, a consumer's class. Imports only the model's types.
+ * Reading a subscription's parts, shared by the sources (object paths they write), the analysis (graph joins,
+ * allowlist matching, payload hash, rules) and the reports (the HTML report's known-good entries): the property
+ * names of the subscription classes, the properties that decide what a filter or consumer does, object references,
+ * what a binding points at, a consumer's class. Object paths and the consumer-class table are the model's WMI
+ * vocabulary (wmi.ts).
  */
 import type { SubscriptionObject } from './types.js';
+import { consumerClassFacts, parseObjectRef } from './wmi.js';
 
 /** The filter properties that decide what a filter does (compared exactly by the allowlist). */
 export const FILTER_KEY_PROPERTIES = ['Name', 'Query', 'QueryLanguage', 'EventNamespace'] as const;
 
+/** The properties every consumer inherits from `__EventConsumer`: who made it and how WMI queues its events, not what it does. */
+export const EVENT_CONSUMER_BASE_PROPERTIES = ['CreatorSID', 'MachineName', 'MaximumQueueSize'] as const;
+
 /**
- * The properties that decide what a consumer of a standard class does (compared exactly by the allowlist).
- * For any other class every property except {@link CONSUMER_BOOKKEEPING} counts.
+ * The non-system properties the WMI classes of a subscription declare (their own and inherited), by lower-case
+ * class name: the filter, the binding, the consumer base class, the five standard consumer classes and the timer
+ * instructions a filter can wait for (Microsoft's class documentation; the names as the Windows 10 repository spells
+ * them). An observation's `properties` hold only such names for these classes.
  */
-export const CONSUMER_KEY_PROPERTIES: Record<string, readonly string[]> = {
-  commandlineeventconsumer: ['Name', 'CommandLineTemplate', 'ExecutablePath', 'WorkingDirectory'],
-  activescripteventconsumer: ['Name', 'ScriptingEngine', 'ScriptText', 'ScriptFileName'],
-  logfileeventconsumer: ['Name', 'Filename', 'Text'],
-  nteventlogeventconsumer: ['Name', 'SourceName', 'EventID', 'EventType', 'Category', 'NameOfUserSIDProperty', 'UNCServerName'],
-  smtpeventconsumer: ['Name', 'SMTPServer', 'ToLine', 'CcLine', 'BccLine', 'FromLine', 'ReplyToLine', 'Subject', 'Message', 'HeaderFields'],
+export const WMI_CLASS_PROPERTIES: Record<string, readonly string[]> = {
+  __eventfilter: ['CreatorSID', 'EventAccess', 'EventNamespace', 'Name', 'Query', 'QueryLanguage'],
+  __filtertoconsumerbinding: ['Consumer', 'CreatorSID', 'DeliverSynchronously', 'DeliveryQoS', 'Filter', 'MaintainSecurityContext', 'SlowDownProviders'],
+  __eventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES],
+  activescripteventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES, 'KillTimeout', 'Name', 'ScriptFileName', 'ScriptingEngine', 'ScriptText'],
+  commandlineeventconsumer: [
+    ...EVENT_CONSUMER_BASE_PROPERTIES, 'CommandLineTemplate', 'CreateNewConsole', 'CreateNewProcessGroup', 'CreateSeparateWowVdm', 'CreateSharedWowVdm',
+    // Windows declares both FillAttribute and FillAttributes (the class's documented syntax; wmi() lists both)
+    'DesktopName', 'ExecutablePath', 'FillAttribute', 'FillAttributes', 'ForceOffFeedback', 'ForceOnFeedback', 'KillTimeout', 'Name', 'Priority', 'RunInteractively',
+    'ShowWindowCommand', 'UseDefaultErrorMode', 'WindowTitle', 'WorkingDirectory', 'XCoordinate', 'XNumCharacters', 'XSize', 'YCoordinate', 'YNumCharacters', 'YSize',
+  ],
+  logfileeventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES, 'Filename', 'IsUnicode', 'MaximumFileSize', 'Name', 'Text'],
+  nteventlogeventconsumer: [
+    ...EVENT_CONSUMER_BASE_PROPERTIES, 'Category', 'EventID', 'EventType', 'InsertionStringTemplates', 'Name', 'NameOfRawDataProperty', 'NameOfUserSIDProperty',
+    'NumberOfInsertionStrings', 'SourceName', 'UNCServerName',
+  ],
+  smtpeventconsumer: [...EVENT_CONSUMER_BASE_PROPERTIES, 'BccLine', 'CcLine', 'FromLine', 'HeaderFields', 'Message', 'Name', 'ReplyToLine', 'SMTPServer', 'Subject', 'ToLine'],
+  __intervaltimerinstruction: ['IntervalBetweenEvents', 'SkipIfPassed', 'TimerId'],
+  __absolutetimerinstruction: ['EventDateTime', 'SkipIfPassed', 'TimerId'],
 };
 
-/** Properties of every consumer that say nothing about what it does. */
-export const CONSUMER_BOOKKEEPING = ['CreatorSID', 'MachineName', 'MaximumQueueSize', 'InsertionStringTemplates', 'NumberOfInsertionStrings'];
+/**
+ * The properties of a consumer of a class this table does not describe that say what it does: every property it
+ * has except `Name`, the `__EventConsumer` base properties and system properties (`__…`).
+ */
+export function customConsumerProperties(values: Record<string, unknown>): string[] {
+  const base = new Set<string>(EVENT_CONSUMER_BASE_PROPERTIES.map((p) => p.toLowerCase()));
+  return Object.keys(values).filter((k) => k.toLowerCase() !== 'name' && !k.startsWith('__') && !base.has(k.toLowerCase()));
+}
 
-/** A WMI object reference `[\\.\ROOT\subscription:]Class.Name="x"` split into class and name. */
-export function parseRef(ref: unknown): { className: string; name: string | null } | null {
-  if (typeof ref !== 'string') return null;
-  let t = ref.trim();
-  const colon = t.search(/:(?=[A-Za-z_]\w*(\.|=|$))/);
-  if (colon > 0) t = t.slice(colon + 1);
-  const m = /^([A-Za-z_]\w*)(?:\.[^=]*=\s*"([^"\\]*(?:\\.[^"\\]*)*)"|=\s*"([^"\\]*(?:\\.[^"\\]*)*)")?/s.exec(t);
-  if (!m) return null;
-  const raw = m[2] ?? m[3];
-  return { className: m[1]!, name: raw !== undefined ? raw.replace(/\\(.)/g, '$1') : null };
+/** The relative object path `Class.Name="x"` of an object keyed by its name (backslashes and quotes escaped). */
+export function objectPath(className: string, name: string): string {
+  return `${className}.Name="${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /**
- * What a binding points at. Repository, collector and Velociraptor bindings hold object paths
- * (`Filter: __EventFilter.Name="x"`, usually with `FilterName`, `ConsumerName` and `ConsumerClass` beside
- * them); Sysmon 21 and WMI-Activity 5861 hold bare names (`Filter: x`, `Consumer: y`) with `ConsumerClass`
- * beside them. A bare name is a name, never a class.
+ * What a binding points at, from its `Filter` or `Consumer` property: an object path (`__EventFilter.Name="x"`,
+ * `\\.\ROOT\subscription:CommandLineEventConsumer.Name="y"`, as the repository, Sysmon 21, the collector and
+ * Velociraptor give it) or a bare name (WMI-Activity 5861 gives the filter's name only). A bare name is a name, never a class.
  */
+export function referenceTarget(values: Record<string, unknown>, part: 'Filter' | 'Consumer'): { className: string | null; name: string | null } | null {
+  const k = part in values ? part : Object.keys(values).find((x) => x.toLowerCase() === part.toLowerCase());
+  const raw = k === undefined ? undefined : values[k];
+  const ref = typeof raw === 'string' ? parseObjectRef(raw) : null;
+  if (ref && ref.name !== null) return { className: ref.className, name: ref.name };
+  return typeof raw === 'string' && raw.trim() !== '' ? { className: null, name: raw } : null;
+}
+
+/** What a binding object points at (see {@link referenceTarget}). */
 export function bindingTarget(binding: SubscriptionObject | null | undefined, part: 'Filter' | 'Consumer'): { className: string | null; name: string | null } | null {
-  if (!binding) return null;
-  const get = (key: string): unknown => {
-    if (key in binding.values) return binding.values[key];
-    const k = Object.keys(binding.values).find((x) => x.toLowerCase() === key.toLowerCase());
-    return k === undefined ? undefined : binding.values[k];
-  };
-  const raw = get(part);
-  const ref = parseRef(raw);
-  const path = ref && ref.name !== null ? ref : null;
-  const bare = !path && typeof raw === 'string' && raw.trim() !== '' ? raw : null;
-  const name = strOf(get(`${part}Name`)) ?? path?.name ?? bare;
-  const className = (part === 'Consumer' ? strOf(get('ConsumerClass')) : null) ?? path?.className ?? null;
-  return name === null && className === null ? null : { className, name };
+  return binding ? referenceTarget(binding.values, part) : null;
 }
 
 /** The consumer's class: as known, else from the binding, else from the properties it has. */
@@ -75,11 +91,10 @@ export function consumerClassOf(consumer: SubscriptionObject | null, binding: Su
 
 /** The key properties of a consumer of class `cls` that has the values `values`. */
 export function consumerKeyProperties(cls: string, values: Record<string, unknown>): string[] {
-  const std = CONSUMER_KEY_PROPERTIES[cls.toLowerCase()];
+  const std = consumerClassFacts(cls)?.keyProperties;
   if (std) return [...std];
-  return ['Name', ...Object.keys(values).filter((k) => k !== 'Name' && !k.startsWith('__') && !CONSUMER_BOOKKEEPING.includes(k))];
+  return ['Name', ...customConsumerProperties(values)];
 }
-
 
 export function strOf(v: unknown): string | null {
   if (v === null || v === undefined) return null;

@@ -30,7 +30,7 @@ export interface Observation {
   namespace: string | null;
   /** Class of the object: `__EventFilter`, `CommandLineEventConsumer`, custom consumer classes, … */
   className: string | null;
-  /** Name key of the filter or consumer; for bindings the filter and consumer names are in `details`. */
+  /** Name key of the filter or consumer; for bindings the filter and consumer references are the `Filter` and `Consumer` properties. */
   name: string | null;
   /** ISO-8601 UTC when known. */
   time: string | null;
@@ -39,12 +39,26 @@ export interface Observation {
   /** Evidence file and where in it (record id, offset, key). */
   file: string;
   location: string;
-  /** Source-specific values: Query, EventNamespace, CommandLineTemplate, ScriptText, Filter/Consumer references, … */
-  details: Record<string, string | number | boolean | null>;
+  /**
+   * WMI property values of the object as the source gives them, under their WMI property names (Name, Query,
+   * EventNamespace, CommandLineTemplate, ScriptText, Filter, Consumer, CreatorSID, …) and nothing else: these
+   * become the subscription's values, its payload hash and its allowlist entry.
+   */
+  properties: Record<string, WmiValue>;
+  /**
+   * What the source says about the record or row, not about the object: event id, Sysmon Operation/RuleName/Type,
+   * PowerShell technique and text, process and client details, MOF text, tool columns, … Never read as a property.
+   */
+  meta: Record<string, WmiValue>;
 }
 
+/** One value of an observation's properties or meta: scalars, arrays joined with `, `, objects as JSON text. */
+export type WmiValue = string | number | boolean | null;
+
 export type Status = 'active' | 'deleted' | 'residual' | 'logged-only' | 'orphan';
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+/** Every severity, worst first: the one order findings are ranked, filtered (`--min-severity`, `--fail-on`) and counted in. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** A reason a rule gives for its verdict. */
 export interface Reason {
@@ -68,8 +82,24 @@ export interface SubscriptionObject {
   namespace: string | null;
   className: string | null;
   name: string | null;
-  /** Latest known values (from the repository when present, else from logs). */
-  values: Record<string, string | number | boolean | null>;
+  /** Latest known WMI property values (from the repository when present, else from logs); never source bookkeeping. */
+  values: Record<string, WmiValue>;
+}
+
+/**
+ * A subscription assembled from observations by the graph, before any verdict: what the rules and the
+ * allowlist judge. Declared here, owned by neither the graph that builds it nor the rules that read it.
+ */
+export interface JoinedSubscription {
+  host: string;
+  namespace: string | null;
+  status: Status;
+  filter: SubscriptionObject | null;
+  consumer: SubscriptionObject | null;
+  binding: SubscriptionObject | null;
+  observations: Observation[];
+  /** Consumer class chain when known from the repository, e.g. ['__SystemClass','__IndicationRelated','__EventConsumer','TotallyLegitConsumer'] */
+  consumerChain?: string[];
 }
 
 /** A finding: one subscription on one host, scored and explained. */
@@ -285,10 +315,18 @@ export interface HostCoverage {
   blindSpots: string[];
 }
 
+/** A host the evidence knows by several names: the name shown, the others, and why each is the same machine. */
+export interface HostAliases {
+  host: string;
+  aliases: Array<{ name: string; why: string }>;
+}
+
 export interface ScanResult {
   tool: { name: 'wmiscope'; version: string };
   scannedAt: string;
   hosts: string[];
+  /** Hosts known by more than one name, and why the names were linked. */
+  hostAliases?: HostAliases[];
   evidence: EvidenceItem[];
   notes: EvidenceNote[];
   findings: Finding[];

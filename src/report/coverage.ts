@@ -4,16 +4,17 @@
  * empty), the repositories, and the blind spots. Evidence strings are escaped (control characters shown, never
  * interpreted).
  */
-import type { HostCoverage } from '../model/types.js';
+import type { HostAliases, HostCoverage } from '../model/types.js';
 import { escapeText } from './text.js';
 
 const span = (a: string | null, b: string | null): string => (a || b ? `${a ?? '?'} – ${b ?? '?'}` : 'no record times');
 
-export function formatCoverageText(hosts: HostCoverage[]): string {
+export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[] = []): string {
   const out: string[] = [];
   if (!hosts.length) return 'No host in the evidence.\n';
   for (const h of hosts) {
     out.push(`Host ${escapeText(h.host)}`);
+    for (const a of aliases.find((x) => x.host.toLowerCase() === h.host.toLowerCase())?.aliases ?? []) out.push(`  also named ${escapeText(a.name)}: ${escapeText(a.why)}`);
     const yes = (b: boolean, extra = ''): string => (b ? `yes${extra}` : 'no');
     out.push(`  Sysmon log:            ${yes(h.sysmon.present, h.sysmon.present ? (h.sysmon.wmiEventIds.length ? `, WMI events ${h.sysmon.wmiEventIds.join(', ')}` : ', but no WMI events (19/20/21)') : '')}`);
     out.push(`  WMI-Activity log:      ${yes(h.wmiActivity.present, h.wmiActivity.present ? (h.wmiActivity.ids.length ? `, events ${h.wmiActivity.ids.join(', ')}` : ', but none of 5857-5861') : '')}`);

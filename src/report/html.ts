@@ -20,10 +20,12 @@
 import { createHash } from 'node:crypto';
 import type { Finding, ScanResult, Severity } from '../model/types.js';
 import { allowPlan } from './html/allow.js';
+import { bindingTarget } from '../model/subscription.js';
 import type { AllowPlan } from './html/allow.js';
 import { CLIENT_SCRIPT } from './html/client.js';
 import { STYLE } from './html/style.js';
-import { jsonSafe, selectFindings, SEVERITIES } from './text.js';
+import { SEVERITIES } from '../model/types.js';
+import { jsonSafe, selectFindings } from './text.js';
 
 export interface HtmlOptions {
   /** Keep findings at or above this severity. */
@@ -44,6 +46,8 @@ export interface HtmlData {
   findings: Finding[];
   /** The exact allowlist entry the page writes for each finding (same order as `findings`). */
   allow: AllowPlan[];
+  /** What each finding's binding points at (same order as `findings`): the names its Filter and Consumer references hold. */
+  targets: Array<{ filter: string | null; consumer: string | null }>;
   fleet: ScanResult['fleet'] | null;
   /** Per host: what its evidence holds and cannot show (the same as `wmiscope coverage`). */
   coverage: NonNullable<ScanResult['coverage']>;
@@ -95,6 +99,7 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
     notes: result.notes,
     findings,
     allow: findings.map(allowPlan),
+    targets: findings.map((f) => ({ filter: bindingTarget(f.binding, 'Filter')?.name ?? null, consumer: bindingTarget(f.binding, 'Consumer')?.name ?? null })),
     fleet: result.fleet ?? null,
     coverage: result.coverage ?? [],
     minSeverity: opts.minSeverity ?? null,

@@ -69,4 +69,4 @@ export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escap
 export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
-export { escapeText, selectFindings, severityRank, SEVERITIES } from './text.js';
+export { escapeText, selectFindings, severityRank } from './text.js';

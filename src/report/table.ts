@@ -5,7 +5,8 @@
  * added only when asked for, and only around text whose width was already laid out without it.
  */
 import type { Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
-import { escapeLines, escapeText, missedBy, seenBy, selectFindings, SEVERITIES, textWidth, truncate, wrap } from './text.js';
+import { SEVERITIES } from '../model/types.js';
+import { escapeLines, escapeText, missedBy, seenBy, selectFindings, textWidth, truncate, wrap } from './text.js';
 
 export interface TableOptions {
   minSeverity?: Severity;
@@ -156,6 +157,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);
   out.block('', `${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · ${count(result.hosts.length, 'host')}: ${result.hosts.join(', ') || '(none)'}`);
+  for (const a of result.hostAliases ?? []) out.block('', `${a.host} is also named ${a.aliases.map((x) => `${x.name} (${x.why})`).join(', ')}`);
   out.block('', `${count(findings.length, 'finding')}${bySev.length ? ` (${bySev.join(', ')})` : ''}`);
   if (hidden > 0 && opts.minSeverity) out.block('', `${count(hidden, 'finding')} below ${opts.minSeverity} not shown`);
   if (findings.length === 0) out.line(result.findings.length ? 'No finding at or above the requested severity.' : 'No WMI event subscription found in the evidence read.');

@@ -3,9 +3,8 @@
  * and spreadsheets, and width-aware wrapping. Everything here is pure and imports only the model.
  */
 import type { CoverageEntry, Finding, ScanResult, Severity } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
 import { escapeText } from '../model/text.js';
-
-export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 /** Higher is worse: critical = 4 … info = 0. Unknown values rank below info so they never hide real findings' order. */
 export function severityRank(s: Severity): number {

@@ -15,9 +15,9 @@ import { parse } from 'csv-parse/sync';
 import type { EvidenceItem, Observation } from '../model/types.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
-import { normalizeNamespace } from '../events/index.js';
+import { normalizeNamespace } from '../model/wmi.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
 type Cell = string | number | boolean | null | undefined | object;
 
 /** Columns every autorunsc CSV header has (wmi-tradecraft §1; Velociraptor testdata `autoruns.csv`). */
@@ -151,8 +151,8 @@ const HUNT_COLUMNS = new Set(['clientid', 'flowid', 'fqdn', '_orgid', '_source']
 
 /**
  * The collection a hunt row came from, for an observation's location (`, client C.… flow F.…`; '' without hunt
- * columns). Kept out of `details`: those become the subscription's property values and its fleet payload hash, so
- * the same subscription collected on many clients would hash as many different ones.
+ * columns). Said in the location only: the observations of the same subscription collected on many clients stay
+ * alike (they are also read twice as one record when a log is copied twice).
  */
 export function collectionWhere(row: Record<string, Cell>): string {
   const client = cell(row, 'ClientId').trim();
@@ -170,7 +170,10 @@ export function autorunsRowObservations(row: Record<string, Cell>, host: string,
   const entry = cell(row, 'Entry').trim();
   if (!entry) return []; // the location's own header row
   const launch = cell(row, 'Launch String');
-  const d: Details = {};
+  // the row's columns describe Autoruns' entry (location, signer, hashes, …): meta; the consumer's properties are
+  // only what its launch string is (below)
+  const d: Values = {};
+  const properties: Values = {};
   for (const k of Object.keys(row)) {
     if (k === '__proto__') continue;
     if (HUNT_COLUMNS.has(k.toLowerCase())) continue; // bookkeeping of the collection: in the location
@@ -192,8 +195,8 @@ export function autorunsRowObservations(row: Record<string, Cell>, host: string,
     const cls = className.toLowerCase();
     if (cls === 'activescripteventconsumer') {
       if (EMBEDDED_SCRIPT.test(launch)) d['ScriptEmbedded'] = true;
-      else if (!BROKEN_SCRIPT.test(launch)) d['ScriptFileName'] = launch;
-    } else if (cls === 'commandlineeventconsumer') d['CommandLineTemplate'] = launch;
+      else if (!BROKEN_SCRIPT.test(launch)) properties['ScriptFileName'] = launch;
+    } else if (cls === 'commandlineeventconsumer') properties['CommandLineTemplate'] = launch;
   }
   return [
     {
@@ -208,7 +211,8 @@ export function autorunsRowObservations(row: Record<string, Cell>, host: string,
       user: null,
       file,
       location: location + collectionWhere(row),
-      details: d,
+      properties,
+      meta: d,
     },
   ];
 }

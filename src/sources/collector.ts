@@ -10,13 +10,14 @@
  */
 import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../collector/format.js';
 import type { CollectorKind } from '../collector/format.js';
-import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../events/index.js';
+import { normalizeNamespace, sidFromByteArray } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import { objectPath } from '../model/subscription.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { emptyResult, readText } from './input.js';
 
 type Flat = string | number | boolean | null;
-type Details = Observation['details'];
+type Values = Observation['properties'];
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
@@ -81,7 +82,7 @@ function flatScalar(v: Json, type: string): Flat {
   return JSON.stringify(v);
 }
 
-/** A property value as observation details hold it: arrays joined with `, `, references as their path, embedded objects as JSON. */
+/** A property value as observation properties hold it: arrays joined with `, `, references as their path, embedded objects as JSON. */
 function flat(v: Json, type: string | undefined): Flat {
   const t = type ?? '';
   if (Array.isArray(v)) {
@@ -132,29 +133,17 @@ function creator(c: Checked): string | null {
   return sidFromByteArray(c.properties['CreatorSID']);
 }
 
-/** Filter and consumer of a binding, from the structured reference when the collector gave one, else its path. */
-function bindingRefs(c: Checked, d: Details): void {
-  const side = (prop: 'Filter' | 'Consumer'): { className: string | null; name: string | null } => {
-    const v = c.properties[prop];
-    const path = refPath(v);
-    const parsed = path ? parseObjectRef(path) : null;
-    let className = parsed?.className ?? null;
-    let name = parsed?.name ?? null;
-    if (isObject(v)) {
-      if (typeof v['class'] === 'string' && v['class']) className = v['class'];
-      const keys = v['keys'];
-      if (isObject(keys)) {
-        const k = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
-        if (k && typeof keys[k] === 'string') name = keys[k] as string;
-      }
-    }
-    return { className, name };
-  };
-  const f = side('Filter');
-  const co = side('Consumer');
-  d['FilterName'] = f.name;
-  d['ConsumerName'] = co.name;
-  d['ConsumerClass'] = co.className;
+/**
+ * A reference property as an object path: the collector's `path`, else one made from its `class` and `Name` key
+ * (a structured reference without a path), else null.
+ */
+function refText(v: Json | undefined): string | null {
+  const path = refPath(v);
+  if (path !== null) return path;
+  if (!isObject(v) || typeof v['class'] !== 'string' || !v['class']) return null;
+  const keys = v['keys'];
+  const k = isObject(keys) ? Object.keys(keys).find((x) => x.toLowerCase() === 'name') : undefined;
+  return k && isObject(keys) && typeof keys[k] === 'string' ? objectPath(v['class'], keys[k] as string) : null;
 }
 
 function stringAt(o: Json | undefined, ...path: string[]): string | null {
@@ -245,14 +234,14 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       continue;
     }
     const ns = normalizeNamespace(c.namespace);
-    const details: Details = {};
-    for (const [k, v] of Object.entries(c.properties)) details[k] = flat(v, c.types[k]);
+    const properties: Values = {};
+    for (const [k, v] of Object.entries(c.properties)) properties[k] = flat(v, c.types[k]);
     const part = c.kind === 'timer' ? null : c.kind;
-    if (part === 'binding') bindingRefs(c, details);
+    if (part === 'binding') for (const k of ['Filter', 'Consumer']) properties[k] = refText(c.properties[k]) ?? properties[k] ?? null;
     const nameProp = c.kind === 'timer' ? 'TimerId' : 'Name';
     const name = part === 'binding' ? null : typeof c.properties[nameProp] === 'string' ? (c.properties[nameProp] as string) : null;
     if (c.kind === 'consumer' && c.derivation) chains.set(`${host.toLowerCase()}|${ns.toLowerCase()}|${c.className.toLowerCase()}`, [...c.derivation].reverse().concat(c.className));
-    const label = part === 'binding' ? `${details['Filter'] ?? '?'} -> ${details['Consumer'] ?? '?'}` : `${c.className}.${nameProp}=${JSON.stringify(name ?? '')}`;
+    const label = part === 'binding' ? `${properties['Filter'] ?? '?'} -> ${properties['Consumer'] ?? '?'}` : `${c.className}.${nameProp}=${JSON.stringify(name ?? '')}`;
     observations.push({
       host,
       source: 'collector',
@@ -265,7 +254,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       user: creator(c),
       file,
       location: `objects[${i}] ${ns}:${label}`,
-      details,
+      properties,
+      meta: {},
     });
   }
   if (skipped > MAX_OBJECT_NOTES) note('warning', `collector: ${skipped} objects skipped in all (first ${MAX_OBJECT_NOTES} listed)`);

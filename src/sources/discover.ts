@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvidenceNote } from '../model/types.js';
+import { hostFromParts, indexHeadOk, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
 
 /**
  * `file`: a candidate file, classified by content when it is read (EVTX, gzip, zip, exports, rows, collector
@@ -13,6 +14,9 @@ import type { EvidenceNote } from '../model/types.js';
 export type Discovered = { kind: 'file'; file: string; size: number } | { kind: 'cim'; dir: string };
 
 const MAX_DEPTH = 40;
+
+/** The note on a 0-byte file (in a folder or given by name). */
+export const EMPTY_FILE = 'empty file (0 bytes)';
 
 function head(file: string, n: number): Buffer | null {
   let fd: number | null = null;
@@ -28,20 +32,13 @@ function head(file: string, n: number): Buffer | null {
   }
 }
 
-const REPO_FILE = /^(INDEX\.BTR|OBJECTS\.DATA|MAPPING\d\.MAP|MAPPING\.VER|INDEX\.MAP|OBJECTS\.MAP)(\.GZ)?$/i;
-
 /** A folder is a repository when it holds INDEX.BTR and a MAPPINGn.MAP whose content looks right. */
 function isRepositoryDir(dir: string, names: string[]): boolean {
-  const up = names.map((n) => n.toUpperCase());
-  const index = names[up.findIndex((n) => n === 'INDEX.BTR' || n === 'INDEX.BTR.GZ')];
-  const map = names[up.findIndex((n) => /^MAPPING\d\.MAP(\.GZ)?$/.test(n))];
-  if (!index || !map) return false;
-  const m = head(path.join(dir, map), 4);
-  const i = head(path.join(dir, index), 4);
-  const gz = (b: Buffer | null): boolean => b !== null && b[0] === 0x1f && b[1] === 0x8b;
-  const mapOk = m !== null && (gz(m) || (m.length === 4 && m.readUInt32LE(0) === 0xabcd));
-  const indexOk = i !== null && (gz(i) || i.length === 4);
-  return mapOk && indexOk;
+  const set = repositorySet(names);
+  if (!set) return false;
+  const m = head(path.join(dir, names[set.map]!), 4);
+  const i = head(path.join(dir, names[set.index]!), 4);
+  return m !== null && mappingHeadOk(m) && i !== null && indexHeadOk(i);
 }
 
 /** Walk `paths`; return the evidence found; notes for what was skipped or unreadable. */
@@ -49,8 +46,13 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
   const out: Discovered[] = [];
   const seen = new Set<string>();
   const visitFile = (file: string, size: number): void => {
-    // repository files are read with their folder; an empty file is nothing
-    if (REPO_FILE.test(path.basename(file)) || size === 0) return;
+    // repository files are read with their folder
+    if (REPO_FILE.test(path.basename(file))) return;
+    // an empty file holds nothing, but was collected: a failed copy or a placeholder is worth saying
+    if (size === 0) {
+      notes.push({ file, level: 'warning', message: EMPTY_FILE });
+      return;
+    }
     out.push({ kind: 'file', file, size });
   };
   const visitDir = (dir: string, depth: number): void => {
@@ -112,24 +114,10 @@ function isDir(p: string): boolean {
   }
 }
 
-const LAYOUT_PARTS = new Set([
-  'repository', 'fs', 'wbem', 'system32', 'windows', 'c', 'c:', 'c%3a', '%5c%5c.%5cc%3a', 'auto', 'uploads', 'ntfs', 'mft', 'file', 'files',
-  'volume', 'tout', 'collection', 'kape', 'triage', 'evidence', 'output', 'results',
-]);
-
 /**
  * Host name from the folder layout of a repository (`HOST\C\Windows\System32\wbem\Repository`, Velociraptor
- * `…\<client id>\uploads\auto\C%3A\Windows\…`): the nearest folder above the Windows tree that is not part of
- * a known collector layout. Null when nothing fits.
+ * `…\<client id>\uploads\auto\C%3A\Windows\…`): see {@link hostFromParts}. Null when nothing fits.
  */
 export function hostFromLayout(dir: string): string | null {
-  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
-  const win = parts.map((p) => p.toLowerCase()).lastIndexOf('windows');
-  const start = win >= 0 ? win - 1 : parts.length - 1;
-  for (let i = start; i >= 0; i--) {
-    const p = parts[i]!;
-    if (LAYOUT_PARTS.has(p.toLowerCase()) || /^repository\.\d+$/i.test(p) || /^[a-z]$/i.test(p)) continue;
-    return p;
-  }
-  return null;
+  return hostFromParts(path.resolve(dir).split(path.sep).filter(Boolean));
 }

@@ -1,16 +1,21 @@
 /**
- * One input in, observations out: recognize the input by content (EVTX signature, gzip, zip, or one of the
- * text formats in `formats.ts`) and hand it to the adapter that reads it. Anything unrecognized is `null`
- * (not evidence), never an error.
+ * One input in, observations out: recognize the input by content (EVTX signature, gzip, zip, tar, or one of
+ * the text formats in `formats.ts`) and hand it to the adapter that reads it. Anything unrecognized is `null`
+ * (not evidence), never an error. Archives (`zip.ts`, `tar.ts`) receive {@link observeInput} itself to read
+ * their members: they never import this module, so there is no import cycle.
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
-import type { EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
+import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
 import { detectAdapter } from './formats.js';
 import { observeEvtx } from './observe.js';
+import { forceHost } from './result.js';
+import { isTarHeader, observeTar } from './tar.js';
 import { observeZip } from './zip.js';
 
-export type InputKind = 'evtx' | 'evtx-gzip' | 'zip' | 'gzip-text' | { adapter: string } | null;
+export { forceHost } from './result.js';
+
+export type InputKind = 'evtx' | 'evtx-gzip' | 'zip' | 'tar' | 'tar-gzip' | 'gzip-text' | { adapter: string } | null;
 
 const HEAD = 65536;
 
@@ -54,10 +59,12 @@ function gunzipBounded(name: string, data: Buffer, ctx: ObserveContext, max = 2 
 export function classify(head: Buffer): InputKind {
   if (head.length >= 8 && head.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx';
   if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
+  if (isTarHeader(head)) return 'tar';
   if (isGzip(head)) {
     const inner = gunzipHead(head);
     if (!inner) return null;
     if (inner.length >= 8 && inner.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx-gzip';
+    if (isTarHeader(inner)) return 'tar-gzip';
     return detectAdapter(headText(inner)) ? 'gzip-text' : null;
   }
   const a = detectAdapter(headText(head));
@@ -69,7 +76,7 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   const head = await input.head(HEAD);
   const kind = classify(head);
   if (kind === null) return null;
-  const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host) : r);
+  const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host, ctx.hostLink) : r);
   if (kind === 'evtx' || kind === 'evtx-gzip') {
     if (path && kind === 'evtx') return withHost(observeEvtx(path, ctx.notes));
     if (input.size > MAX_WHOLE_INPUT * 4) {
@@ -84,7 +91,8 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
     }
     return withHost(observeEvtx(input.name, ctx.notes, false, data));
   }
-  if (kind === 'zip') return observeZip(input, ctx, path);
+  if (kind === 'zip') return observeZip(input, ctx, observeInput, path);
+  if (kind === 'tar' || kind === 'tar-gzip') return observeTar(input, ctx, observeInput, { gzip: kind === 'tar-gzip', ...(path ? { path } : {}) });
   if (kind === 'gzip-text') {
     if (input.size > MAX_WHOLE_INPUT) {
       ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes of gzip'd text: over the ${MAX_WHOLE_INPUT}-byte limit; skipped` });
@@ -100,54 +108,4 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
     ctx.notes.push({ file: input.name, level: 'error', message: `${adapter.format}: ${e instanceof Error ? e.message : String(e)}` });
     return null;
   }
-}
-
-/** Log summaries of the same host and file merged into one, channel by channel. */
-function mergeLogs(logs: LogSummary[]): LogSummary[] {
-  const out = new Map<string, LogSummary>();
-  for (const l of logs) {
-    const k = `${l.host.toLowerCase()}|${l.file ?? ''}|${l.kind ?? ''}`;
-    const m = out.get(k);
-    if (!m) {
-      out.set(k, { ...l, channels: [...l.channels], eventIds: [...l.eventIds], ...(l.perChannel ? { perChannel: l.perChannel.map((c) => ({ ...c, eventIds: [...c.eventIds] })) } : {}) });
-      continue;
-    }
-    m.channels = [...new Set([...m.channels, ...l.channels])];
-    m.eventIds = [...new Set([...m.eventIds, ...l.eventIds])];
-    if (l.full) m.full = true;
-    for (const c of l.perChannel ?? []) {
-      const into = (m.perChannel ??= []).find((x) => x.channel === c.channel);
-      if (!into) {
-        m.perChannel.push({ ...c, eventIds: [...c.eventIds] });
-        continue;
-      }
-      into.records += c.records;
-      into.eventIds = [...new Set([...into.eventIds, ...c.eventIds])].sort((a, b) => a - b);
-      if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
-      if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
-      if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
-      if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
-    }
-  }
-  return [...out.values()];
-}
-
-/** Every observation, evidence item and log summary attributed to `host`. */
-export function forceHost(r: ObserveResult, host: string): ObserveResult {
-  const out: ObserveResult = {
-    observations: r.observations.map((o) => ({ ...o, host })),
-    items: r.items.map((i) => ({ ...i, host })),
-    logs: mergeLogs(r.logs.map((l) => ({ ...l, host }))),
-  };
-  if (r.repositories) out.repositories = r.repositories.map((x) => ({ ...x, host }));
-  if (r.state) out.state = r.state.map((s) => ({ ...s, host }));
-  if (r.chains) {
-    // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
-    out.chains = new Map();
-    for (const [k, v] of r.chains) {
-      const parts = k.split('|');
-      out.chains.set(`${host.toLowerCase()}|${parts.slice(-2).join('|')}`, v);
-    }
-  }
-  return out;
 }

@@ -5,8 +5,17 @@
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../events/index.js';
 import type { Observation, Part } from '../model/types.js';
+import { CONSUMER_CLASSES } from '../model/wmi.js';
+import { objectPath } from '../model/subscription.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
+
+/** A MOF instance's properties (WMI-Activity 5861 PossibleCause) as observation properties: arrays joined with `, `. */
+function mofProperties(props: Record<string, unknown>): Values {
+  const d: Values = {};
+  for (const [k, v] of Object.entries(props)) d[k] = Array.isArray(v) ? v.join(', ') : (v as string | number | boolean | null);
+  return d;
+}
 
 function actionOf(op: string): Observation['action'] {
   const o = op.toLowerCase();
@@ -23,9 +32,7 @@ function sysmonUtc(t: string | null): string | null {
 function consumerClassOfType(type: string | null): string | null {
   if (!type) return null;
   const t = type.toLowerCase();
-  if (t === 'command line') return 'CommandLineEventConsumer';
-  if (t === 'script') return 'ActiveScriptEventConsumer';
-  return null;
+  return CONSUMER_CLASSES.find((c) => c.sysmonType?.toLowerCase() === t)?.className ?? null;
 }
 
 const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
@@ -35,25 +42,27 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
   const s = sysmonWmiEvent(json);
   if (s) {
     const part: Part = s.part;
-    const details: Details = { eventId: s.eventId, operation: s.operation, ruleName: s.ruleName };
+    // Sysmon's own fields (event id, Operation, RuleName, consumer Type) describe the record, not the object
+    const meta: Values = { eventId: s.eventId, operation: s.operation, ruleName: s.ruleName };
+    const properties: Values = {};
     let className: string | null = null;
     let namespace = 'ROOT\\subscription'; // Sysmon logs subscriptions of root\subscription only
     if (part === 'filter') {
       className = '__EventFilter';
-      details['Query'] = s.query;
-      details['EventNamespace'] = s.eventNamespace;
+      properties['Query'] = s.query;
+      properties['EventNamespace'] = s.eventNamespace;
     } else if (part === 'consumer') {
       className = consumerClassOfType(s.consumerType);
-      details['Type'] = s.consumerType;
-      details[className === 'ActiveScriptEventConsumer' ? 'ScriptText' : 'CommandLineTemplate'] = s.destination;
+      meta['Type'] = s.consumerType;
+      properties[className === 'ActiveScriptEventConsumer' ? 'ScriptText' : 'CommandLineTemplate'] = s.destination;
     } else {
       className = '__FilterToConsumerBinding';
-      details['Filter'] = s.filter?.name ?? null;
-      details['Consumer'] = s.consumer?.name ?? null;
-      details['ConsumerClass'] = s.consumer?.className ?? null;
+      // the binding's references as logged (object paths), so the consumer's class travels with its name
+      properties['Filter'] = s.filterPath;
+      properties['Consumer'] = s.consumerPath;
       if (s.consumer?.namespace) namespace = s.consumer.namespace;
     }
-    return [{ ...base, source: 'sysmon', action: actionOf(s.operation), part, namespace, className, name: part === 'binding' ? null : s.name, time: sysmonUtc(s.utcTime) ?? s.time, user: s.user, details }];
+    return [{ ...base, source: 'sysmon', action: actionOf(s.operation), part, namespace, className, name: part === 'binding' ? null : s.name, time: sysmonUtc(s.utcTime) ?? s.time, user: s.user, properties, meta }];
   }
   const w = wmiActivityEvent(json);
   if (w) {
@@ -66,22 +75,17 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
       const ci = w.consumerInstance;
       const consumerClass = ci?.className ?? w.consumer?.className ?? null;
       const consumerName = (ci?.properties['Name'] as string | undefined) ?? w.consumer?.name ?? null;
-      out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'binding', namespace: ns, className: '__FilterToConsumerBinding', name: null, time, user, details: { eventId: 5861, Filter: w.filterName ?? null, Consumer: consumerName, ConsumerClass: consumerClass, PossibleCause: w.fields['PossibleCause'] ?? null } });
-      if (fi) {
-        const d: Details = { eventId: 5861 };
-        for (const [k, v] of Object.entries(fi.properties)) d[k] = Array.isArray(v) ? v.join(', ') : (v as string | number | boolean | null);
-        out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: ns, className: '__EventFilter', name: (fi.properties['Name'] as string) ?? w.filterName ?? null, time, user: w.filterCreatorSid ?? user, details: d });
-      }
-      if (ci) {
-        const d: Details = { eventId: 5861 };
-        for (const [k, v] of Object.entries(ci.properties)) d[k] = Array.isArray(v) ? v.join(', ') : (v as string | number | boolean | null);
-        out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'consumer', namespace: ns, className: ci.className, name: consumerName, time, user: w.consumerCreatorSid ?? user, details: d });
-      }
+      // the binding's Consumer property as logged (`CommandLineEventConsumer="X"`), else the path of the consumer
+      // the MOF text shows; of the filter 5861 gives only the name
+      const consumerRef = w.consumerPath ?? (consumerName !== null && consumerClass ? objectPath(consumerClass, consumerName) : consumerName);
+      out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'binding', namespace: ns, className: '__FilterToConsumerBinding', name: null, time, user, properties: { Filter: w.filterName ?? null, Consumer: consumerRef }, meta: { eventId: 5861, PossibleCause: w.fields['PossibleCause'] ?? null } });
+      if (fi) out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: ns, className: '__EventFilter', name: (fi.properties['Name'] as string) ?? w.filterName ?? null, time, user: w.filterCreatorSid ?? user, properties: mofProperties(fi.properties), meta: { eventId: 5861 } });
+      if (ci) out.push({ ...base, source: 'wmi-activity', action: 'activated', part: 'consumer', namespace: ns, className: ci.className, name: consumerName, time, user: w.consumerCreatorSid ?? user, properties: mofProperties(ci.properties), meta: { eventId: 5861 } });
       return out;
     }
-    if (w.eventId === 5859) return [{ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: w.namespace ?? null, className: '__EventFilter', name: null, time, user, details: { eventId: 5859, Query: w.query ?? null, Provider: w.fields['Provider'] ?? null, PossibleCause: w.fields['PossibleCause'] ?? null } }];
+    if (w.eventId === 5859) return [{ ...base, source: 'wmi-activity', action: 'activated', part: 'filter', namespace: w.namespace ?? null, className: '__EventFilter', name: null, time, user, properties: { Query: w.query ?? null }, meta: { eventId: 5859, Provider: w.fields['Provider'] ?? null, PossibleCause: w.fields['PossibleCause'] ?? null } }];
     if (w.eventId === 5857 && /eventconsumer|scrcons|wbemcons/i.test(`${w.providerName ?? ''} ${w.providerPath ?? ''}`))
-      return [{ ...base, source: 'wmi-activity', action: 'executed', part: 'consumer', namespace: null, className: w.providerName ?? null, name: null, time, user, details: { eventId: 5857, ProviderName: w.providerName ?? null, ProviderPath: w.providerPath ?? null, HostProcess: w.fields['HostProcess'] ?? null } }];
+      return [{ ...base, source: 'wmi-activity', action: 'executed', part: 'consumer', namespace: null, className: w.providerName ?? null, name: null, time, user, properties: {}, meta: { eventId: 5857, ProviderName: w.providerName ?? null, ProviderPath: w.providerPath ?? null, HostProcess: w.fields['HostProcess'] ?? null } }];
     return [];
   }
   const ps = powershellWmiEvidence(json);
@@ -90,7 +94,8 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
       const part: Part | null = p.className === '__EventFilter' ? 'filter' : p.className === '__FilterToConsumerBinding' ? 'binding' : p.className ? 'consumer' : null;
       // a literal Name in the arguments (`@{Name='x'; …}`), not the ParameterBinding lines (`name="Namespace"; value=…`)
       const name = /(?<![\w"])Name\s*=\s*(["'])([^"'$]+)\1(?!;\s*value=)/i.exec(p.text)?.[2] ?? null;
-      return { ...base, source: 'powershell', action: 'created', part, namespace: p.namespace, className: p.className, name, time: p.time, user: null, details: { eventId: p.eventId, technique: p.technique, text: p.text.slice(0, 4000) } };
+      // the command text names the object but gives no property values the analysis could trust: all of it is meta
+      return { ...base, source: 'powershell', action: 'created', part, namespace: p.namespace, className: p.className, name, time: p.time, user: null, properties: {}, meta: { eventId: p.eventId, technique: p.technique, text: p.text.slice(0, 4000) } };
     });
   }
   // process creation: the consumer hosts running, or mofcomp
@@ -104,7 +109,7 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     const cmd = str('CommandLine');
     const hit = (image && PROCESS.test(image)) || (parent && /\\(scrcons|wmiprvse)\.exe$/i.test(parent));
     if (!hit) return [];
-    return [{ ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: h.time, user: str('User') ?? str('SubjectUserName'), details: { eventId: h.eventId, Image: image, ParentImage: parent, CommandLine: cmd } }];
+    return [{ ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: h.time, user: str('User') ?? str('SubjectUserName'), properties: {}, meta: { eventId: h.eventId, Image: image, ParentImage: parent, CommandLine: cmd } }];
   }
   return [];
 }

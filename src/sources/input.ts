@@ -1,5 +1,5 @@
 /**
- * The contract every evidence adapter implements: an input (a file on disk, or a member of a zip) in,
+ * The contract every evidence adapter implements: an input (a file on disk, or a member of an archive) in,
  * observations out. Adapters recognize their format by content ({@link Adapter.detect}), never by name.
  */
 import * as fs from 'node:fs';
@@ -23,6 +23,14 @@ export interface ObserveResult {
   state?: Array<{ host: string; namespaces: 'all' | string[] }>;
   /** Repositories read (for coverage). */
   repositories?: RepositorySummary[];
+  /** Host names the input shows to be one machine (a log that renamed its computer, a client and its logs), and why. */
+  hostLinks?: HostLink[];
+}
+
+/** Two names of one machine, linked by what the evidence shows. */
+export interface HostLink {
+  names: [string, string];
+  why: string;
 }
 
 export const emptyResult = (): ObserveResult => ({ observations: [], items: [], logs: [] });
@@ -44,7 +52,15 @@ export interface ObserveContext {
   notes: EvidenceNote[];
   /** Attribute all observations to this host (`--host`, or a Velociraptor client of a collection zip). */
   host?: string;
+  /** With `host` from a collection (not `--host`): why a name the input gives is that host, or null (see `forceHost`). */
+  hostLink?: (name: string) => string | null;
 }
+
+/**
+ * Reads one input of any kind (the dispatcher's `observeInput`). Containers receive it as a parameter and hand
+ * it their members, so that no container module imports the dispatcher back.
+ */
+export type ObserveFn = (input: EvidenceInput, ctx: ObserveContext) => Promise<ObserveResult | null>;
 
 /** A text or JSON evidence format. */
 export interface Adapter {

@@ -9,14 +9,14 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
-import { eventHeader, parseObjectRef } from '../events/index.js';
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
-import { HostTally, WMI_EVENT_IDS } from './records.js';
+import { HostTally } from './records.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
 
 function flat(v: CimValue): string | number | boolean | null {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
@@ -24,8 +24,19 @@ function flat(v: CimValue): string | number | boolean | null {
   return JSON.stringify(v);
 }
 
-/** Observations from one EVTX file; the file's hosts and record span for the evidence list. */
-/** Observations from one EVTX file; the file's hosts and record span for the evidence list. */
+/** `Microsoft-Windows-WMI-Activity%4Operational.evtx` → `Microsoft-Windows-WMI-Activity/Operational` (how Windows names log files). */
+export function channelFromFileName(file: string): string | null {
+  const base = path.basename(file).replace(/\.evtx$/i, '');
+  if (!base || base.length > 255) return null;
+  return base.replace(/%4/g, '/');
+}
+
+/**
+ * Observations from one EVTX file; the file's hosts, per-channel completeness facts and record span. Every record's
+ * Computer, EventRecordID and TimeCreated are read from its template slots (cheap); only WMI-relevant records are
+ * rendered. Records carved from slack that repeat an allocated record (same header number and written time) are
+ * dropped; other carved records are counted apart and never bound a span.
+ */
 export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, data?: Buffer): ObserveResult {
   let reader: EvtxReader;
   try {
@@ -38,29 +49,65 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
   }
   const obs: Observation[] = [];
   const tally = new HostTally();
-  let firstComputer: string | null = null;
+  // allocated records by header number → written time, to tell slack copies of them from records only slack holds
+  const allocated = new Map<number, bigint>();
+  // the Computer of each chunk's allocated records ('' once two differ): carved records name none of their own
+  const chunkHost = new Map<number, string>();
+  const carved: Array<{ header: number; filetime: bigint; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
+  let unnamed = 0;
   try {
     for (const rec of reader.records({ recovered: true })) {
-      // cheap per-record bookkeeping for coverage (which logs, which span), WMI records rendered only
-      const wanted = WMI_EVENT_IDS.includes(rec.eventId ?? -1);
-      let host = '';
-      let json: EvtxJsonObject | null = null;
-      if (wanted || firstComputer === null) {
-        json = rec.toJSON();
-        host = eventHeader(json)?.computer ?? '';
-        if (firstComputer === null) firstComputer = host;
-        if (!wanted) json = null;
+      const id = rec.identity;
+      const eventId = rec.eventId;
+      const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
+      if (rec.recovered) {
+        carved.push({ header: rec.recordId, filetime: rec.filetime, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
+        continue;
       }
-      tally.add(host, rec.channel, rec.eventId, rec.timestamp, !rec.recovered, rec.recordId);
-      if (!json) continue;
-      const where = `record ${rec.recordId} at offset ${rec.offset}${rec.recovered ? ' (recovered from slack)' : ''}`;
-      for (const o of fromRecord(json, host, file, where)) obs.push(o);
+      allocated.set(rec.recordId, rec.filetime);
+      const host = id.computer ?? '';
+      if (!host) unnamed++;
+      const ch = chunkHost.get(rec.chunk);
+      if (ch === undefined) chunkHost.set(rec.chunk, host);
+      else if (ch !== host) chunkHost.set(rec.chunk, '');
+      tally.add({ host, channel: rec.channel, eventId, time: id.timeCreated, recordId: id.eventRecordId, headerNumber: rec.recordId });
+      if (!wanted) continue;
+      for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
     }
   } catch (e) {
     notes.push({ file, level: 'error', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
   } finally {
     reader.close();
   }
+  // carved records: the host of their chunk's allocated records, else the file's only host, else none
+  const only = tally.hosts().length === 1 ? tally.hosts()[0]! : '';
+  let carvedUnnamed = 0;
+  for (const c of carved) {
+    if (allocated.get(c.header) === c.filetime) continue;
+    const host = chunkHost.get(c.chunk) || only;
+    if (!host) carvedUnnamed++;
+    tally.addRecovered(host, c.channel, c.eventId);
+    if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
+  }
+  if (unnamed || carvedUnnamed) notes.push({ file, level: 'warning', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
+  const logs = tally.logs(file, 'evtx', reader.header?.full ?? false);
+  const items = tally.items(file, 'evtx');
+  if (!items.length) {
+    // a log with no record is still a log: collected and empty is a fact coverage states
+    const channel = channelFromFileName(file);
+    items.push({ file, kind: 'evtx', host: '', detail: `present, 0 records${channel ? ` (${channel}, named by its file name)` : ''}`, records: 0, first: null, last: null });
+    logs.push({ host: '', channels: channel ? [channel] : [], eventIds: [], file, kind: 'evtx', full: reader.header?.full ?? false, perChannel: channel ? [{ channel, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null, distinctRecordIds: null }] : [] });
+  }
+  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: tally.renames().map((r) => ({ names: [r.from, r.to], why: r.why })) });
+}
+
+/** Where an EVTX record is: its EventRecordID first (what Event Viewer, Hayabusa and Chainsaw show), then the header number and offset. */
+function recordWhere(eventRecordId: number | null, header: number, offset: number, recovered: boolean): string {
+  const head = eventRecordId === null ? `record (no EventRecordID; header #${header}` : `record ${eventRecordId} (${eventRecordId === header ? '' : `header #${header}, `}`;
+  return `${head}offset ${offset})${recovered ? ' (recovered from slack)' : ''}`;
+}
+
+function finishEvtx(file: string, notes: EvidenceNote[], reader: EvtxReader, result: ObserveResult): ObserveResult {
   // one note per kind of damage; carved slack that no longer parses is expected and only counted
   const byCode = new Map<string, string[]>();
   for (const w of reader.warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w.message]);
@@ -69,30 +116,16 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
     else if (msgs.length > 3) notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} times; first: ${msgs[0]}` });
     else for (const m of msgs) notes.push({ file, level: 'warning', message: `[${code}] ${m}` });
   }
-  return { observations: obs, items: tally.items(file, 'evtx'), logs: tally.logs(file, 'evtx', reader.header?.full ?? false) };
+  return result;
 }
 
 // ---- repository ------------------------------------------------------------------------------------------
 
-function objDetails(values: Record<string, CimValue>): Details {
-  const d: Details = {};
+/** A repository object's property values as observation properties (the binding's references are object paths). */
+function objProperties(values: Record<string, CimValue>): Values {
+  const d: Values = {};
   for (const [k, v] of Object.entries(values)) d[k] = flat(v);
   return d;
-}
-
-function bindingDetails(o: { values: Record<string, CimValue> }): Details {
-  const d = objDetails(o.values);
-  const f = parseRef(typeof o.values['Filter'] === 'string' ? (o.values['Filter'] as string) : '');
-  const c = parseRef(typeof o.values['Consumer'] === 'string' ? (o.values['Consumer'] as string) : '');
-  d['FilterName'] = f?.name ?? null;
-  d['ConsumerName'] = c?.name ?? null;
-  d['ConsumerClass'] = c?.className ?? null;
-  return d;
-}
-
-function parseRef(ref: string): { className: string; name: string | null; namespace: string | null } | null {
-  const r = parseObjectRef(ref);
-  return r && r.name !== null ? { namespace: r.namespace, className: r.className, name: r.name } : null;
 }
 
 /** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
@@ -156,7 +189,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: o.creatorSid,
       file: `${dir} (${repo.mapping.current})`,
       location: o.location.key,
-      details: o.kind === 'binding' ? bindingDetails(o) : objDetails(o.values),
+      properties: objProperties(o.values),
+      meta: {},
     });
   };
   [...subs.filters, ...subs.consumers, ...subs.bindings].forEach(live);
@@ -173,7 +207,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: r.creatorSid,
       file: `${dir}/${r.file}`,
       location: `${r.source} at offset ${r.offset} (confidence ${r.confidence})`,
-      details: r.kind === 'binding' ? bindingDetails(r) : objDetails(r.values),
+      properties: objProperties(r.values),
+      meta: {},
     });
   };
   repo.residue().forEach(residual);
@@ -191,7 +226,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       user: null,
       file: `${dir} (${repo.mapping.current})`,
       location: `${b.where}, ${b.location.key}`,
-      details: { [b.property]: b.value },
+      properties: { [b.property]: b.value },
+      meta: {},
     });
   }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });

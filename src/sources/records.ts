@@ -5,12 +5,13 @@
  */
 import type { EvtxJsonObject } from '../evtx/index.js';
 import { eventHeader } from '../events/index.js';
-import type { EvidenceItem } from '../model/types.js';
+import type { ChannelSummary, EvidenceItem } from '../model/types.js';
+import { WMI_EVENT_IDS } from '../model/wmi.js';
 import type { LogSummary, ObserveResult } from './input.js';
 import { fromRecord } from './events.js';
 
-/** Event ids worth rendering for WMI subscriptions. */
-export const WMI_EVENT_IDS = [1, 19, 20, 21, 800, 4103, 4104, 4688, 5857, 5858, 5859, 5860, 5861];
+/** Most EventRecordIDs one input keeps to count distinct ids and gaps (8 bytes each); past it they are not counted. */
+export const MAX_TRACKED_RECORD_IDS = 4_000_000;
 
 interface ChannelCounts {
   records: number;
@@ -19,80 +20,167 @@ interface ChannelCounts {
   ids: Set<number>;
   oldestRecordId: number | null;
   newestRecordId: number | null;
+  /** EventRecordIDs seen, for distinct ids and gaps; null once the input's budget is spent. */
+  recordIds: number[] | null;
+  /** EVTX: a record whose header number differs from its EventRecordID was seen (undefined: not EVTX / not known). */
+  renumbered: boolean | undefined;
+  recovered: number;
 }
 
 interface HostCounts {
   channels: Set<string>;
   records: number;
+  recovered: number;
   first: string | null;
   last: string | null;
   ids: Set<number>;
   perChannel: Map<string, ChannelCounts>;
 }
 
-function mergeChannel(into: ChannelCounts, c: ChannelCounts): void {
-  into.records += c.records;
-  c.ids.forEach((i) => into.ids.add(i));
-  if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
-  if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
-  if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
-  if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
-}
-
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
-/** Per-host bookkeeping of an input's records. Host '' = the record did not say. */
+/** A time that may bound a log's span: ISO-8601 UTC and not a zeroed FILETIME (1601) from a damaged record. */
+export function spanTime(t: string | null): string | null {
+  return t && t >= '1990' && ISO.test(t) ? t : null;
+}
+
+/** One allocated event record, as the tally needs it. */
+export interface TallyRecord {
+  /** The record's Computer ('' when it names none). */
+  host: string;
+  channel: string | null;
+  eventId: number | null;
+  /** The event's own time (TimeCreated), ISO-8601 UTC. */
+  time: string | null;
+  /** System/EventRecordID. */
+  recordId: number | null;
+  /** EVTX: the record-header number (exports renumber it; compared with `recordId`). */
+  headerNumber?: number;
+}
+
+const distinctCount = (ids: number[]): number => {
+  const a = Float64Array.from(ids).sort();
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) n++;
+  return n;
+};
+
+/**
+ * Per-host bookkeeping of an input's records (host = the record's Computer; '' = the record did not say): per
+ * channel the record count, the events' own time span, the EventRecordID range with distinct ids (gaps show a filtered
+ * export), whether EVTX record headers were renumbered, and records carved from slack.
+ */
 export class HostTally {
   readonly perHost = new Map<string, HostCounts>();
+  private idBudget = MAX_TRACKED_RECORD_IDS;
 
-  /**
-   * One record. `countTime` false for records carved from slack (their times do not bound the log);
-   * `recordId` = the record's EventRecordID, for the oldest/newest record of each channel (roll-over).
-   */
-  add(host: string, channel: string | null, eventId: number | null, time: string | null, countTime = true, recordId: number | null = null): void {
+  private counts(host: string, channel: string | null): { h: HostCounts; c: ChannelCounts } {
     let h = this.perHost.get(host);
-    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
+    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
+    const ck = channel ?? '';
+    let c = h.perChannel.get(ck);
+    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
+    return { h, c };
+  }
+
+  /** One allocated record (this runs for every record of every log: no allocation per record). */
+  add(r: TallyRecord): void {
+    const { h, c } = this.counts(r.host, r.channel);
     h.records++;
-    if (eventId !== null) h.ids.add(eventId);
-    // zeroed times (1601-01-01) from damaged records and times that are not ISO bound no span
-    const t = countTime && time && time >= '1990' && ISO.test(time) ? time : null;
+    c.records++;
+    if (r.eventId !== null) {
+      h.ids.add(r.eventId);
+      c.ids.add(r.eventId);
+    }
+    const t = spanTime(r.time);
     if (t) {
       if (!h.first || t < h.first) h.first = t;
       if (!h.last || t > h.last) h.last = t;
-    }
-    // per channel, without allocating per record (this runs for every record of every log)
-    const ck = channel ?? '';
-    let c = h.perChannel.get(ck);
-    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null }));
-    c.records++;
-    if (eventId !== null) c.ids.add(eventId);
-    if (!countTime) return;
-    if (t) {
       if (!c.first || t < c.first) c.first = t;
       if (!c.last || t > c.last) c.last = t;
     }
-    if (recordId !== null) {
-      if (c.oldestRecordId === null || recordId < c.oldestRecordId) c.oldestRecordId = recordId;
-      if (c.newestRecordId === null || recordId > c.newestRecordId) c.newestRecordId = recordId;
+    const id = r.recordId;
+    if (id !== null && Number.isSafeInteger(id) && id >= 0) {
+      if (c.oldestRecordId === null || id < c.oldestRecordId) c.oldestRecordId = id;
+      if (c.newestRecordId === null || id > c.newestRecordId) c.newestRecordId = id;
+      if (c.recordIds) {
+        if (this.idBudget-- > 0) c.recordIds.push(id);
+        else c.recordIds = null;
+      }
     }
+    if (r.headerNumber !== undefined) c.renumbered = c.renumbered === true || id !== r.headerNumber;
+  }
+
+  /** A record carved from slack that is not a copy of an allocated one: counted apart, it bounds no span or id range. */
+  addRecovered(host: string, channel: string | null, eventId: number | null): void {
+    const { h, c } = this.counts(host, channel);
+    h.recovered++;
+    c.recovered++;
+    if (eventId !== null) {
+      h.ids.add(eventId);
+      c.ids.add(eventId);
+    }
+  }
+
+  /** Named hosts of the input (Computer values seen). */
+  hosts(): string[] {
+    return [...this.perHost.keys()].filter((k) => k !== '');
+  }
+
+  /**
+   * Computer names of one log that are one machine renamed: in some channel the second name's records continue the
+   * first's EventRecordID sequence (first id = last id + 1) and start no earlier in time, and no channel holds
+   * overlapping id ranges under the two names (two machines' logs merged into one file do not continue each other).
+   */
+  renames(): Array<{ from: string; to: string; why: string }> {
+    const names = this.hosts();
+    const out: Array<{ from: string; to: string; why: string }> = [];
+    for (const a of names)
+      for (const b of names) {
+        if (a === b) continue;
+        const ha = this.perHost.get(a)!;
+        const hb = this.perHost.get(b)!;
+        let continues: string | null = null;
+        let overlaps = false;
+        for (const [ch, ca] of ha.perChannel) {
+          const cb = hb.perChannel.get(ch);
+          if (!cb || ca.newestRecordId === null || cb.oldestRecordId === null || cb.newestRecordId === null || ca.oldestRecordId === null) continue;
+          if (cb.oldestRecordId <= ca.newestRecordId && ca.oldestRecordId <= cb.newestRecordId) overlaps = true;
+          else if (cb.oldestRecordId === ca.newestRecordId + 1 && (!ca.last || !cb.first || ca.last <= cb.first)) continues ??= `${ch || 'the log'}: record #${ca.newestRecordId} names ${a}, the next record #${cb.oldestRecordId} names ${b}`;
+        }
+        if (continues && !overlaps) out.push({ from: a, to: b, why: `one log renamed its computer (${continues})` });
+      }
+    return out;
   }
 
   /** Records without a host go to the input's single named host, when there is exactly one. */
   private merge(): void {
-    const named = [...this.perHost.keys()].filter((k) => k !== '');
+    const named = this.hosts();
     const anon = this.perHost.get('');
     if (!anon || named.length !== 1) return;
     const h = this.perHost.get(named[0]!)!;
     h.records += anon.records;
+    h.recovered += anon.recovered;
     anon.channels.forEach((c) => h.channels.add(c));
     anon.ids.forEach((c) => h.ids.add(c));
     if (anon.first && (!h.first || anon.first < h.first)) h.first = anon.first;
     if (anon.last && (!h.last || anon.last > h.last)) h.last = anon.last;
     for (const [k, c] of anon.perChannel) {
       const into = h.perChannel.get(k);
-      if (into) mergeChannel(into, c);
-      else h.perChannel.set(k, c);
+      if (!into) {
+        h.perChannel.set(k, c);
+        continue;
+      }
+      into.records += c.records;
+      into.recovered += c.recovered;
+      c.ids.forEach((i) => into.ids.add(i));
+      if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
+      if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
+      if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
+      if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
+      into.recordIds = into.recordIds && c.recordIds ? into.recordIds.concat(c.recordIds) : null;
+      if (c.renumbered !== undefined) into.renumbered = into.renumbered === true || c.renumbered;
     }
     this.perHost.delete('');
   }
@@ -103,14 +191,14 @@ export class HostTally {
       file,
       kind,
       host,
-      detail: `${prefix}${[...h.channels].join(', ')}; event ids ${[...h.ids].sort((a, b) => a - b).join(',')}`,
+      detail: `${prefix}${[...h.channels].join(', ')}; event ids ${[...h.ids].sort((a, b) => a - b).join(',')}${h.recovered ? `; ${h.recovered} more carved from slack` : ''}`,
       records: h.records,
       first: h.first,
       last: h.last,
     }));
   }
 
-  /** Per host: channels and event ids, and per channel the record span (for coverage). `full` = the EVTX header's log-full flag. */
+  /** Per host: channels and event ids, and per channel the completeness facts (for coverage). `full` = the EVTX header's log-full flag. */
   logs(file?: string, kind?: EvidenceItem['kind'], full?: boolean): LogSummary[] {
     this.merge();
     return [...this.perHost].map(([host, h]) => ({
@@ -120,9 +208,59 @@ export class HostTally {
       ...(file !== undefined ? { file } : {}),
       ...(kind !== undefined ? { kind } : {}),
       ...(full !== undefined ? { full } : {}),
-      perChannel: [...h.perChannel].map(([channel, c]) => ({ channel, records: c.records, first: c.first, last: c.last, eventIds: [...c.ids].sort((a, b) => a - b), oldestRecordId: c.oldestRecordId, newestRecordId: c.newestRecordId })),
+      perChannel: [...h.perChannel].map(([channel, c]): ChannelSummary => ({
+        channel,
+        channelFrom: 'records',
+        records: c.records,
+        first: c.first,
+        last: c.last,
+        eventIds: [...c.ids].sort((a, b) => a - b),
+        oldestRecordId: c.oldestRecordId,
+        newestRecordId: c.newestRecordId,
+        distinctRecordIds: c.recordIds && c.recordIds.length ? distinctCount(c.recordIds) : null,
+        ...(c.renumbered !== undefined ? { renumbered: c.renumbered } : {}),
+        ...(c.recovered ? { recovered: c.recovered } : {}),
+      })),
     }));
   }
+}
+
+/** Two summaries of one channel as one (names of one machine, or one log read in parts). */
+export function mergeChannel(into: ChannelSummary, c: ChannelSummary): void {
+  into.records += c.records;
+  into.eventIds = [...new Set([...into.eventIds, ...c.eventIds])].sort((a, b) => a - b);
+  if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
+  if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
+  if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
+  if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
+  // distinct ids add up when the parts do not share ids (two names of one log never do: see HostTally.renames)
+  const sum = into.distinctRecordIds != null && c.distinctRecordIds != null ? into.distinctRecordIds + c.distinctRecordIds : null;
+  into.distinctRecordIds = sum !== null && into.oldestRecordId !== null && into.newestRecordId !== null && sum <= into.newestRecordId - into.oldestRecordId + 1 ? sum : null;
+  if (c.renumbered !== undefined) into.renumbered = into.renumbered === true || c.renumbered;
+  if (c.recovered) into.recovered = (into.recovered ?? 0) + c.recovered;
+  if (c.channelFrom === 'records' || into.channelFrom === 'records') into.channelFrom = 'records';
+}
+
+/** Log summaries of the same host and file merged into one, channel by channel. */
+export function mergeLogs(logs: LogSummary[]): LogSummary[] {
+  const out = new Map<string, LogSummary>();
+  for (const l of logs) {
+    const k = `${l.host.toLowerCase()}|${l.file ?? ''}|${l.kind ?? ''}`;
+    const m = out.get(k);
+    if (!m) {
+      out.set(k, { ...l, channels: [...l.channels], eventIds: [...l.eventIds], ...(l.perChannel ? { perChannel: l.perChannel.map((c) => ({ ...c, eventIds: [...c.eventIds] })) } : {}) });
+      continue;
+    }
+    m.channels = [...new Set([...m.channels, ...l.channels])];
+    m.eventIds = [...new Set([...m.eventIds, ...l.eventIds])];
+    if (l.full) m.full = true;
+    for (const c of l.perChannel ?? []) {
+      const into = (m.perChannel ??= []).find((x) => x.channel === c.channel);
+      if (into) mergeChannel(into, c);
+      else m.perChannel.push({ ...c, eventIds: [...c.eventIds] });
+    }
+  }
+  return [...out.values()];
 }
 
 /**
@@ -144,13 +282,13 @@ export class EventRecordSink {
     const h = eventHeader(json);
     if (!h) return false;
     const host = this.host ?? h.computer ?? '';
-    this.tally.add(host, h.channel, h.eventId, isoTime(h.time), true, h.recordId);
+    this.tally.add({ host, channel: h.channel, eventId: h.eventId, time: isoTime(h.time), recordId: h.recordId });
     if (WMI_EVENT_IDS.includes(h.eventId)) for (const o of fromRecord(json, host, this.file, location)) this.observations.push(o);
     return true;
   }
 
   result(prefix = ''): ObserveResult {
-    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs(this.file, this.kind) };
+    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs(this.file, this.kind), hostLinks: this.tally.renames().map((r) => ({ names: [r.from, r.to] as [string, string], why: r.why })) };
   }
 }
 

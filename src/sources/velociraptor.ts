@@ -22,14 +22,15 @@
  * `{Data: [{Name, Value}]}` when a Data element has no value (an empty Sysmon RuleName does that).
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
-import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../events/index.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import { objectPath } from '../model/subscription.js';
 import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
 import { EventRecordSink, isoTime } from './records.js';
 import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
 
-type Details = Observation['details'];
+type Values = Observation['properties'];
 type Json = EvtxValue;
 type Row = EvtxJsonObject;
 
@@ -290,7 +291,7 @@ function str(v: Json | undefined): string | null {
   return null;
 }
 
-/** One value for `details`: scalars kept, arrays joined with `, `, objects as JSON. */
+/** One value for an observation's properties or meta: scalars kept, arrays joined with `, `, objects as JSON. */
 function flat(v: Json | undefined): string | number | boolean | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
@@ -340,16 +341,14 @@ export function consumerClassOf(o: Row): string | null {
   return null;
 }
 
-function objectDetails(o: Row): Details {
-  const d: Details = {};
+function objectProperties(o: Row): Values {
+  const d: Values = {};
   for (const k of Object.keys(o)) {
     if (k.startsWith('__')) continue; // system properties (only present when a query asked for them)
     d[k] = flat(o[k]);
   }
   return d;
 }
-
-const refEscape = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
 /**
  * Observations of one PermanentWMIEvents row. `candidates`: the namespaces the same objects were listed under
@@ -358,7 +357,7 @@ const refEscape = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, 
 function permanentRow(r: RowAt, host: string, file: string, candidates: string[] = [], also: string[] = []): Observation[] {
   const { row } = r;
   const where = also.length ? `${r.where} (also ${also.join(', ')})` : r.where;
-  // a hunt row's ClientId / FlowId: in the location, never in details (see collectionWhere)
+  // a hunt row's ClientId / FlowId: in the location, never in properties (see collectionWhere)
   const hunt = collectionWhere(row);
   const ambiguous = candidates.length > 1;
   const nsText = ambiguous ? null : str(col(row, 'Namespace'));
@@ -369,21 +368,16 @@ function permanentRow(r: RowAt, host: string, file: string, candidates: string[]
     const own = str(prop(o, '__NAMESPACE'));
     return own ? normalizeNamespace(own) : nsText ? normalizeNamespace(nsText) : null;
   };
-  const mark = (d: Details): void => {
-    if (ambiguous) d['NamespaceCandidates'] = candidates.join(', ');
-  };
+  const meta = (): Values => (ambiguous ? { NamespaceCandidates: candidates.join(', ') } : {});
   const base = { host, source: 'velociraptor' as const, action: 'present' as const, time: null, file };
   for (const f of filters) {
-    const d = objectDetails(f);
-    mark(d);
-    out.push({ ...base, part: 'filter', namespace: nsOf(f), className: '__EventFilter', name: str(prop(f, 'Name')), user: sidFromByteArray(prop(f, 'CreatorSID')), location: `${where}, FilterDetails${hunt}`, details: d });
+    out.push({ ...base, part: 'filter', namespace: nsOf(f), className: '__EventFilter', name: str(prop(f, 'Name')), user: sidFromByteArray(prop(f, 'CreatorSID')), location: `${where}, FilterDetails${hunt}`, properties: objectProperties(f), meta: meta() });
   }
   for (const c of consumers) {
-    const d = objectDetails(c);
     const cls = consumerClassOf(c);
-    if (cls && !str(prop(c, '__CLASS'))) d['ConsumerClassInferred'] = true;
-    mark(d);
-    out.push({ ...base, part: 'consumer', namespace: nsOf(c), className: cls, name: str(prop(c, 'Name')), user: sidFromByteArray(prop(c, 'CreatorSID')), location: `${where}, ConsumerDetails${hunt}`, details: d });
+    const m = meta();
+    if (cls && !str(prop(c, '__CLASS'))) m['ConsumerClassInferred'] = true;
+    out.push({ ...base, part: 'consumer', namespace: nsOf(c), className: cls, name: str(prop(c, 'Name')), user: sidFromByteArray(prop(c, 'CreatorSID')), location: `${where}, ConsumerDetails${hunt}`, properties: objectProperties(c), meta: m });
   }
   // every row stands for one binding (the artifact starts from __FilterToConsumerBinding)
   const f = filters[0];
@@ -393,17 +387,15 @@ function permanentRow(r: RowAt, host: string, file: string, candidates: string[]
     const fname = f ? str(prop(f, 'Name')) : null;
     const cname = c ? str(prop(c, 'Name')) : null;
     const ccls = c ? consumerClassOf(c) : null;
-    const d: Details = {
-      Filter: fname !== null ? `__EventFilter.Name="${refEscape(fname)}"` : null,
-      Consumer: cname !== null && ccls ? `${ccls}.Name="${refEscape(cname)}"` : null,
-      FilterName: fname,
-      ConsumerName: cname,
-      ConsumerClass: ccls,
+    const properties: Values = {
+      Filter: fname !== null ? objectPath('__EventFilter', fname) : null,
+      // a consumer whose class wmi() does not tell: its bare name (a name, never read as a class)
+      Consumer: cname !== null ? (ccls ? objectPath(ccls, cname) : cname) : null,
     };
-    if (!f) d['Note'] = 'the binding\'s filter was not found in the namespace Velociraptor queried';
-    if (!c) d['Note'] = 'the binding\'s consumer was not found in the namespace Velociraptor queried';
-    mark(d);
-    out.push({ ...base, part: 'binding', namespace: nsText ? normalizeNamespace(nsText) : null, className: '__FilterToConsumerBinding', name: null, user: null, location: where + hunt, details: d });
+    const m = meta();
+    if (!f) m['Note'] = 'the binding\'s filter was not found in the namespace Velociraptor queried';
+    if (!c) m['Note'] = 'the binding\'s consumer was not found in the namespace Velociraptor queried';
+    out.push({ ...base, part: 'binding', namespace: nsText ? normalizeNamespace(nsText) : null, className: '__FilterToConsumerBinding', name: null, user: null, location: where + hunt, properties, meta: m });
   }
   return out;
 }
@@ -443,57 +435,6 @@ export function parseWmiOperation(op: string): WmiOperation | null {
   return null;
 }
 
-/** Index of the `"` that closes a quoted value whose text starts at `from` (`\` escapes any character), or -1. */
-function quoteEnd(t: string, from: number): number {
-  for (let i = from; i < t.length; i++) {
-    if (t[i] === '"') return i;
-    if (t[i] === '\\') i++;
-  }
-  return -1;
-}
-
-/** An object path split into namespace, class and keys; quoted key values unescaped. Colons inside quotes are left alone. */
-export function parseWmiPath(path: string): { namespace: string | null; className: string; keys: Record<string, string> } | null {
-  let rest = path.trim().replace(/::\w+$/, ''); // ExecMethod paths end in ::method
-  let namespace: string | null = null;
-  const m = /^((?:\\\\[^\\"]+\\)?[^:"=]+):(?=[A-Za-z_])/.exec(rest);
-  if (m && !/^[A-Za-z_]\w*\./.test(m[1]!)) {
-    namespace = normalizeNamespace(m[1]!);
-    rest = rest.slice(m[0].length);
-  }
-  const c = /^([A-Za-z_]\w*)(?:\.(.*)|=@)?$/s.exec(rest);
-  if (!c) return null;
-  const keys: Record<string, string> = {};
-  const body = c[2] ?? '';
-  // `key="quoted"` or `key=bare` pairs, as /([A-Za-z_]\w*)=(?:"((?:[^"\\]|\\.)*)"|([^,]*))/gs read them, in linear
-  // time and stack: a key is tried only where a word starts ((?<!\w)\d*: leading digits skipped, as that pattern
-  // did; unguarded, every position of a long word run starts a scan to its end), and quoted values are scanned by
-  // hand (the regex engine's backtracking stack overflows on a value of a few million characters)
-  const re = /(?<!\w)\d*([A-Za-z_]\w*)=/g;
-  let k: RegExpExecArray | null;
-  while ((k = re.exec(body))) {
-    const at = re.lastIndex;
-    const close = body[at] === '"' ? quoteEnd(body, at + 1) : -1;
-    let value: string;
-    if (close >= 0) {
-      value = body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
-      re.lastIndex = close + 1;
-    } else {
-      const comma = body.indexOf(',', at);
-      const end = comma < 0 ? body.length : comma;
-      value = body.slice(at, end);
-      re.lastIndex = end;
-    }
-    if (k[1] !== '__proto__') keys[k[1]!] = value;
-  }
-  return { namespace, className: c[1]!, keys };
-}
-
-function keyName(keys: Record<string, string>): string | null {
-  const k = Object.keys(keys).find((x) => x.toLowerCase() === 'name');
-  return k ? keys[k]! : null;
-}
-
 function partOfClass(cls: string): Observation['part'] {
   const l = cls.toLowerCase();
   if (l === '__eventfilter') return 'filter';
@@ -510,11 +451,13 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
   if (!op) return null;
   const action = /^(PutInstance|PutClass)$/i.test(op.method) ? 'created' : /^(DeleteInstance|DeleteClass)$/i.test(op.method) ? 'deleted' : null;
   if (!action) return null;
-  const path = parseWmiPath(op.path);
+  const path = parseObjectRef(op.path);
   if (!path) return null;
   const nsName = str(col(row, 'NamespaceName'));
   const namespace = path.namespace ?? op.namespace ?? (nsName ? normalizeNamespace(nsName) : null);
-  const d: Details = { eventId: flat(col(row, 'EventId')), Operation: opText };
+  // the trace describes the operation (process, client): meta; of the object it gives only the path's key values
+  const d: Values = { eventId: flat(col(row, 'EventId')), Operation: opText };
+  const properties: Values = {};
   const p = col(row, 'Process');
   if (isObj(p)) {
     d['Process'] = str(col(p, 'Name'));
@@ -533,14 +476,9 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
   const part = isClass ? null : partOfClass(path.className);
   let name: string | null = null;
   if (part === 'binding') {
-    const f = path.keys['Filter'] ? parseObjectRef(path.keys['Filter']) : null;
-    const c = path.keys['Consumer'] ? parseObjectRef(path.keys['Consumer']) : null;
-    d['Filter'] = path.keys['Filter'] ?? null;
-    d['Consumer'] = path.keys['Consumer'] ?? null;
-    d['FilterName'] = f?.name ?? null;
-    d['ConsumerName'] = c?.name ?? null;
-    d['ConsumerClass'] = c?.className ?? null;
-  } else name = keyName(path.keys);
+    properties['Filter'] = path.keys['Filter'] ?? null;
+    properties['Consumer'] = path.keys['Consumer'] ?? null;
+  } else name = path.name;
   if (isClass) d['ClassOperation'] = true;
   return [
     {
@@ -555,7 +493,8 @@ function traceRow(r: RowAt, host: string, file: string): Observation[] | null {
       user: str(col(row, 'User')),
       file,
       location: where + collectionWhere(row),
-      details: d,
+      properties,
+      meta: d,
     },
   ];
 }

@@ -36,6 +36,17 @@ export function renameComputer(evtx: Buffer, from: string, to: string): Buffer {
   return out;
 }
 
+/**
+ * Like {@link renameComputer}, but only in the first `chunks` chunks: the log of a machine renamed after its first
+ * records (`WIN-…` during setup, then `DESKTOP-…`). Chunk granularity, because a chunk's templates may hold the
+ * Computer name as literal text shared by all its records. Chunk CRCs are recomputed.
+ */
+export function renameComputerInFirstChunks(evtx: Buffer, from: string, to: string, chunks: number): Buffer {
+  const headerSize = evtx.readUInt16LE(40) || 4096;
+  const cut = headerSize + chunks * CHUNK;
+  return Buffer.concat([renameComputer(evtx.subarray(0, cut), from, to), evtx.subarray(cut)]);
+}
+
 export interface FleetSpec {
   /** Folder to create the host folders in. */
   dir: string;

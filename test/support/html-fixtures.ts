@@ -4,8 +4,7 @@
  * openers), `javascript:` URLs, quotes, line/paragraph separators, bidi overrides, NUL, template syntax, and
  * property names that are not WMI names. Anything that executes sets `window.__pwned`.
  */
-import type { Finding, Observation, ScanResult } from '../../src/model/types.js';
-import type { RuleInput } from '../../src/analysis/rules.js';
+import type { Finding, JoinedSubscription, Observation, ScanResult } from '../../src/model/types.js';
 
 export const HOSTILE = {
   img: '<img src=x onerror=window.__pwned=1>',
@@ -31,7 +30,7 @@ export const COMMAND = `cmd.exe /c "echo ${HOSTILE.svg} & ${HOSTILE.js}" \\\\ser
 export const SCRIPT = `Set s = CreateObject("WScript.Shell")\r\n' ${HOSTILE.script}\r\ns.Run "${HOSTILE.js}"\r\n\t${HOSTILE.template} ${HOSTILE.separators}\r\n`;
 
 function obs(o: Partial<Observation> & Pick<Observation, 'host' | 'part' | 'action'>): Observation {
-  return { source: 'sysmon', namespace: NS, className: null, name: null, time: null, user: `CORP\\${HOSTILE.img}`, file: FILE, location: `record 7 ${HOSTILE.svg}`, details: {}, ...o };
+  return { source: 'sysmon', namespace: NS, className: null, name: null, time: null, user: `CORP\\${HOSTILE.img}`, file: FILE, location: `record 7 ${HOSTILE.svg}`, properties: {}, meta: {}, ...o };
 }
 
 function cmdFinding(host: string, id: string): Finding {
@@ -57,9 +56,9 @@ function cmdFinding(host: string, id: string): Finding {
     ],
     decoded: [`IEX (New-Object Net.WebClient).DownloadString('${HOSTILE.js}') ${HOSTILE.script}`],
     observations: [
-      obs({ host, part: 'consumer', action: 'created', className: 'CommandLineEventConsumer', name: CONSUMER_NAME, time: '2024-05-01T10:00:00.1234567Z', details: { CommandLineTemplate: COMMAND, [`<b onmouseover=window.__pwned=1>`]: HOSTILE.img } }),
-      obs({ host, part: 'filter', action: 'created', className: '__EventFilter', name: FILTER_NAME, time: '2024-05-01T10:00:01Z', details: { Query: QUERY } }),
-      obs({ host, part: 'binding', action: 'modified', className: '__FilterToConsumerBinding', time: '2024-05-01T10:00:02Z', details: { Filter: FILTER_NAME } }),
+      obs({ host, part: 'consumer', action: 'created', className: 'CommandLineEventConsumer', name: CONSUMER_NAME, time: '2024-05-01T10:00:00.1234567Z', properties: { CommandLineTemplate: COMMAND, [`<b onmouseover=window.__pwned=1>`]: HOSTILE.img }, meta: { [`<i onmouseover=window.__pwned=1>`]: HOSTILE.img } }),
+      obs({ host, part: 'filter', action: 'created', className: '__EventFilter', name: FILTER_NAME, time: '2024-05-01T10:00:01Z', properties: { Query: QUERY } }),
+      obs({ host, part: 'binding', action: 'modified', className: '__FilterToConsumerBinding', time: '2024-05-01T10:00:02Z', properties: { Filter: FILTER_NAME } }),
       obs({ host, part: 'consumer', action: 'deleted', className: 'CommandLineEventConsumer', name: CONSUMER_NAME, time: '2024-05-02T08:00:00Z' }),
       obs({ host, part: 'consumer', action: 'created', time: HOSTILE.img }),
       // a zeroed FILETIME and an impossible date: not drawn (they would flatten the timeline or invent a time)
@@ -159,6 +158,6 @@ export function hostileResult(): ScanResult {
 }
 
 /** The rule input of a finding (what the allowlist matcher compares). */
-export function ruleInputOf(f: Finding): RuleInput {
+export function ruleInputOf(f: Finding): JoinedSubscription {
   return { host: f.host, namespace: f.namespace, status: f.status, filter: f.filter, consumer: f.consumer, binding: f.binding, observations: f.observations };
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CimRepository, sidFromBytes } from '../../src/cim/index.js';
 import type { CimClass, CimSubscriptionObject, CimValue } from '../../src/cim/index.js';
-import { parseObjectRef } from '../../src/events/index.js';
+import { parseObjectRef } from '../../src/model/wmi.js';
 import { observeEvtx } from '../../src/sources/observe.js';
 import { COLLECTOR_FORMAT, COLLECTOR_VERSION } from '../../src/collector/format.js';
 import type { CollectorDocument, CollectorKind, CollectorNamespace, CollectorObject, CollectorValue } from '../../src/collector/format.js';
@@ -256,17 +256,17 @@ export function iewin7Document(dir = WIN10_REPOSITORY): CollectorDocument {
       ['CreatorSID', sid],
       // Sysmon does not log the query language; WQL is the only one WMI accepts for event filters
       ['QueryLanguage', 'WQL'],
-      ['Query', str(f.details['Query'])],
-      ['EventNamespace', str(f.details['EventNamespace'])],
+      ['Query', str(f.properties['Query'])],
+      ['EventNamespace', str(f.properties['EventNamespace'])],
     ])),
     objectRecord(ns, 'consumer', cls(str(c.className)), new Map<string, CimValue>([
       ['Name', str(c.name)],
       ['CreatorSID', sid],
-      ['CommandLineTemplate', str(c.details['CommandLineTemplate'])],
+      ['CommandLineTemplate', str(c.properties['CommandLineTemplate'])],
     ])),
     objectRecord(ns, 'binding', cls('__FilterToConsumerBinding'), new Map<string, CimValue>([
-      ['Filter', `__EventFilter.Name="${str(b.details['Filter'])}"`],
-      ['Consumer', `${str(b.details['ConsumerClass'])}.Name="${str(b.details['Consumer'])}"`],
+      ['Filter', str(b.properties['Filter'])],
+      ['Consumer', str(b.properties['Consumer'])],
       ['CreatorSID', sid],
     ])),
   ];

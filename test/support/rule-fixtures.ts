@@ -7,8 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Observation, SubscriptionObject } from '../../src/model/types.js';
-import type { RuleInput } from '../../src/analysis/rules.js';
+import type { JoinedSubscription, Observation, SubscriptionObject } from '../../src/model/types.js';
 import { repoRoot } from './samples.js';
 
 type Values = SubscriptionObject['values'];
@@ -33,14 +32,14 @@ export function binding(filterName: string, consumerClass: string, consumerName:
 }
 
 export function obs(part: Observation['part'], action: Observation['action'], time: string | null, user: string | null, extra: Partial<Observation> = {}): Observation {
-  return { host: 'HOST', source: 'sysmon', action, part, namespace: SUB, className: null, name: null, time, user, file: 'fixture.evtx', location: 'record 1', details: {}, ...extra };
+  return { host: 'HOST', source: 'sysmon', action, part, namespace: SUB, className: null, name: null, time, user, file: 'fixture.evtx', location: 'record 1', properties: {}, meta: {}, ...extra };
 }
 
-export function input(parts: Partial<RuleInput>): RuleInput {
+export function input(parts: Partial<JoinedSubscription>): JoinedSubscription {
   return { host: 'HOST', namespace: SUB, status: 'active', filter: null, consumer: null, binding: null, observations: [], ...parts };
 }
 
-function full(f: SubscriptionObject, c: SubscriptionObject, extra: Partial<RuleInput> = {}): RuleInput {
+function full(f: SubscriptionObject, c: SubscriptionObject, extra: Partial<JoinedSubscription> = {}): JoinedSubscription {
   return input({ filter: f, consumer: c, binding: binding(f.name!, c.className!, c.name!, f.namespace ?? SUB), ...extra });
 }
 
@@ -57,7 +56,7 @@ export const SCM_CONSUMER_VALUES: Values = {
   SourceName: 'Service Control Manager',
 };
 
-export function scm(filterName = 'SCM Event Log Filter', consumerName = 'SCM Event Log Consumer', query = SCM_QUERY, consumerValues: Values = SCM_CONSUMER_VALUES): RuleInput {
+export function scm(filterName = 'SCM Event Log Filter', consumerName = 'SCM Event Log Consumer', query = SCM_QUERY, consumerValues: Values = SCM_CONSUMER_VALUES): JoinedSubscription {
   return full(filter(filterName, query, { CreatorSID: 'S-1-5-32-544' }), consumer('NTEventLogEventConsumer', consumerName, consumerValues), {
     observations: [obs('filter', 'present', null, null, { source: 'cim' })],
   });
@@ -69,7 +68,7 @@ export function scm(filterName = 'SCM Event Log Filter', consumerName = 'SCM Eve
 export const POSHSPY_DECODED = "$p = ([WmiClass]'root\\cimv2:RacTask').Properties['HiveUploadTask'].Value; Write-Output $p.Length";
 export const POSHSPY_B64 =
   'JABwACAAPQAgACgAWwBXAG0AaQBDAGwAYQBzAHMAXQAnAHIAbwBvAHQAXABjAGkAbQB2ADIAOgBSAGEAYwBUAGEAcwBrACcAKQAuAFAAcgBvAHAAZQByAHQAaQBlAHMAWwAnAEgAaQB2AGUAVQBwAGwAbwBhAGQAVABhAHMAawAnAF0ALgBWAGEAbAB1AGUAOwAgAFcAcgBpAHQAZQAtAE8AdQB0AHAAdQB0ACAAJABwAC4ATABlAG4AZwB0AGgA';
-export const poshspy = (): RuleInput =>
+export const poshspy = (): JoinedSubscription =>
   full(
     filter(
       'BfeOnServiceStartTypeChange',
@@ -84,7 +83,7 @@ export const poshspy = (): RuleInput =>
 export const MSF_DECODED = "Write-Output 'wmiscope test: metasploit-style payload'";
 export const MSF_B64 =
   'VwByAGkAdABlAC0ATwB1AHQAcAB1AHQAIAAnAHcAbQBpAHMAYwBvAHAAZQAgAHQAZQBzAHQAOgAgAG0AZQB0AGEAcwBwAGwAbwBpAHQALQBzAHQAeQBsAGUAIABwAGEAeQBsAG8AYQBkACcA';
-export const metasploit = (): RuleInput =>
+export const metasploit = (): JoinedSubscription =>
   full(
     filter(
       'UPDATER',
@@ -97,7 +96,7 @@ export const metasploit = (): RuleInput =>
 // ---- WannaMine (INCIBE-CERT cleaner): SCM Event8 Log Filter/Consumer, CommandLineEventConsumer, payload in
 // the static class root\default:systemcore_Updater8 (properties mimi/funs/sc). The command line is a stand-in
 // of that pattern (read a property, decode, run) — the sources name the objects, not the command.
-export const wannamine = (): RuleInput =>
+export const wannamine = (): JoinedSubscription =>
   full(
     filter('SCM Event8 Log Filter', "SELECT * FROM __InstanceModificationEvent WITHIN 5600 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'"),
     consumer('CommandLineEventConsumer', 'SCM Event8 Log Consumer', {
@@ -110,7 +109,7 @@ export const wannamine = (): RuleInput =>
           source: 'cim',
           namespace: 'ROOT\\default',
           className: 'systemcore_Updater8',
-          details: { funs: 'QUFB'.repeat(1500), mimi: 'short' },
+          properties: { funs: 'QUFB'.repeat(1500), mimi: 'short' },
         }),
       ],
     },
@@ -119,12 +118,12 @@ export const wannamine = (): RuleInput =>
 // ---- Atomic Red Team T1546.003: uptime 240–325 s trigger; notepad.exe / VBScript WScript.Shell. -----------
 const ATOMIC_QUERY =
   "SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 240 AND TargetInstance.SystemUpTime < 325";
-export const atomicCommandLine = (): RuleInput =>
+export const atomicCommandLine = (): JoinedSubscription =>
   full(
     filter('AtomicRedTeam-WMIPersistence-CommandLineEventConsumer-Example', ATOMIC_QUERY, { EventNamespace: 'root\\CimV2' }),
     consumer('CommandLineEventConsumer', 'AtomicRedTeam-WMIPersistence-CommandLineEventConsumer-Example', { CommandLineTemplate: 'C:\\Windows\\System32\\notepad.exe' }),
   );
-export const atomicActiveScript = (): RuleInput =>
+export const atomicActiveScript = (): JoinedSubscription =>
   full(
     filter('AtomicRedTeam-WMIPersistence-ActiveScriptEventConsumer-Example', ATOMIC_QUERY, { EventNamespace: 'root\\CimV2' }),
     consumer('ActiveScriptEventConsumer', 'AtomicRedTeam-WMIPersistence-ActiveScriptEventConsumer-Example', {
@@ -135,7 +134,7 @@ export const atomicActiveScript = (): RuleInput =>
 
 // ---- WMIGhost (EVTX-ATTACK-SAMPLES wmighost_sysmon_20_21_1.evtx): Sysmon 20 + 21 only, no filter record. --
 export const WMIGHOST_SCRIPT = (): string => readFileSync(path.join(repoRoot(), 'test/fixtures/rules/wmighost-scripttext.js.txt'), 'utf8');
-export const wmighost = (): RuleInput =>
+export const wmighost = (): JoinedSubscription =>
   input({
     consumer: consumer('ActiveScriptEventConsumer', 'ProbeScriptFint', { ScriptText: WMIGHOST_SCRIPT() }),
     binding: {
@@ -148,7 +147,7 @@ export const wmighost = (): RuleInput =>
   });
 
 // ---- BotFilter82 / BotConsumer23 (EVTX-ATTACK-SAMPLES sysmon_20_21_1_CommandLineEventConsumer.evtx). -----
-export const botnet = (): RuleInput =>
+export const botnet = (): JoinedSubscription =>
   input({
     status: 'deleted',
     filter: { namespace: SUB, className: '__EventFilter', name: 'BotFilter82', values: { Name: 'BotFilter82', EventNamespace: 'root\\cimv2', Query: "SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'" } },
@@ -166,7 +165,7 @@ export const botnet = (): RuleInput =>
 
 // ---- Custom namespace root\totallylegit (Velociraptor's WmiEventingNoisemaker); script is a stand-in. ------
 const TL = 'ROOT\\totallylegit';
-export const totallyLegitScript = (): RuleInput =>
+export const totallyLegitScript = (): JoinedSubscription =>
   input({
     namespace: TL,
     filter: filter('TotallyLegitFilter', "SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_LocalTime' AND TargetInstance.Second = 0", {}, TL),
@@ -178,7 +177,7 @@ export const totallyLegitScript = (): RuleInput =>
     ),
     binding: binding('TotallyLegitFilter', 'ActiveScriptEventConsumer', 'TotallyLegitConsumer', TL),
   });
-export const totallyLegitCustomClass = (): RuleInput =>
+export const totallyLegitCustomClass = (): JoinedSubscription =>
   input({
     namespace: TL,
     consumer: consumer('TotallyLegitConsumer', 'Beacon', { Payload: 'ping' }, TL),

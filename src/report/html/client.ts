@@ -183,12 +183,20 @@ function sevRank(s) { var i = SEVS.indexOf(s); return i < 0 ? -1 : SEVS.length -
 function sevClass(s) { return SEVS.indexOf(s) >= 0 ? 'sev sev-' + s : 'sev sev-info'; }
 function sevChip(s) { return el('span', { class: sevClass(s) }, vis(s)); }
 
+// what each finding's binding points at, by finding (names from its Filter and Consumer references)
+var TARGETS = new Map();
+F.forEach(function (f, i) { TARGETS.set(f, Array.isArray(D.targets) && D.targets[i] ? D.targets[i] : {}); });
+function bindingName(f, part) {
+  var t = TARGETS.get(f);
+  return t && typeof t[part] === 'string' && t[part] !== '' ? t[part] : null;
+}
+
 function consumerLabel(f) {
   var c = f.consumer;
   var cls = c && c.className ? c.className : null;
   var name = c ? (c.name !== null && c.name !== undefined ? c.name : getProp(c.values, 'Name')) : null;
   if (!c) {
-    var b = f.binding ? getProp(f.binding.values, 'ConsumerName') || getProp(f.binding.values, 'Consumer') : null;
+    var b = f.binding ? bindingName(f, 'consumer') : null;
     return b ? '(binding only) ' + vis(b) : '(none found)';
   }
   return (name !== null && name !== undefined ? vis(name) : '(unnamed)') + (cls ? ' [' + vis(cls) + ']' : '');
@@ -197,7 +205,7 @@ function consumerLabel(f) {
 function filterLabel(f) {
   var o = f.filter;
   if (!o) {
-    var b = f.binding ? getProp(f.binding.values, 'FilterName') || getProp(f.binding.values, 'Filter') : null;
+    var b = f.binding ? bindingName(f, 'filter') : null;
     return b ? '(binding only) ' + vis(b) : '(none found)';
   }
   var name = o.name !== null && o.name !== undefined ? o.name : getProp(o.values, 'Name');
@@ -756,13 +764,15 @@ function renderDetail() {
       })))),
     el('h4', null, 'Observations (' + f.observations.length + ')'),
     el('table', { class: 'observations' },
-      el('thead', null, el('tr', null, el('th', null, 'Time'), el('th', null, 'Source'), el('th', null, 'Action'), el('th', null, 'Part'), el('th', null, 'Object'), el('th', null, 'User'), el('th', null, 'File'), el('th', null, 'Record'), el('th', null, 'Details'))),
+      el('thead', null, el('tr', null, el('th', null, 'Time'), el('th', null, 'Source'), el('th', null, 'Action'), el('th', null, 'Part'), el('th', null, 'Object'), el('th', null, 'User'), el('th', null, 'File'), el('th', null, 'Record'), el('th', null, 'Properties'), el('th', null, 'Source details'))),
       el('tbody', null, f.observations.map(function (o) {
-        var keys = Object.keys(o.details || {});
+        var props = Object.keys(o.properties || {});
+        var meta = Object.keys(o.meta || {});
         return el('tr', null, el('td', { class: 'mono nowrap', title: vis(o.time) }, shortTime(o.time)), el('td', null, vis(o.source)), el('td', null, vis(o.action)), el('td', null, dash(o.part)),
           el('td', null, (o.className ? vis(o.className) + ' ' : '') + (o.name !== null && o.name !== undefined ? '"' + vis(o.name) + '"' : ''), o.namespace ? el('div', { class: 'muted mono' }, vis(o.namespace)) : null),
           el('td', { class: 'any' }, dash(o.user)), el('td', { class: 'mono any' }, vis(o.file)), el('td', { class: 'mono any' }, dash(o.location)),
-          el('td', null, keys.length ? el('details', null, el('summary', null, plural(keys.length, 'value')), valueRows(o.details)) : '\u2014'));
+          el('td', null, props.length ? el('details', null, el('summary', null, plural(props.length, 'property', 'properties')), valueRows(o.properties)) : '\u2014'),
+          el('td', null, meta.length ? el('details', null, el('summary', null, plural(meta.length, 'value')), valueRows(o.meta)) : '\u2014'));
       }))),
     el('h4', null, 'Allowlist entry'),
     D.allow[i] && D.allow[i].problem
