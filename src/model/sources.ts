@@ -12,6 +12,7 @@
  * Imports only the model's types.
  */
 import type { SourceKind } from './types.js';
+import { consumerClassFacts, namespaceKey } from './wmi.js';
 
 /**
  * Which namespaces a source can see: `all`; `subscription` = root\subscription only; `subscription-default` =
@@ -20,7 +21,10 @@ import type { SourceKind } from './types.js';
  */
 export type NamespaceScope = 'all' | 'subscription' | 'subscription-default' | 'root-children' | 'none';
 
-/** Which consumer classes a source can see: `all`, or only the two that execute (`commandline-activescript`), or `none`. */
+/**
+ * Which consumer classes a source can see: `all`; `commandline-activescript` = the classes Sysmon logs (those with
+ * a `sysmonType` in the consumer-class table, model/wmi.ts: CommandLine and ActiveScript); `none`.
+ */
 export type ConsumerScope = 'all' | 'commandline-activescript' | 'none';
 
 /**
@@ -242,15 +246,10 @@ const NS_WORDS: Record<NamespaceScope, string> = {
   none: 'no namespace',
 };
 
-/** Namespace in the lower-case, backslash form used for comparing: `root\subscription`. */
-function nsForm(ns: string): string {
-  return ns.trim().replace(/\//g, '\\').replace(/^\\\\[^\\]*\\/, '').replace(/\\+/g, '\\').replace(/^\\|\\$/g, '').toLowerCase();
-}
-
 /** Why a namespace scope cannot see `namespace` (null when it can, or when the namespace is not known). */
 function namespaceBlind(scope: NamespaceScope, namespace: string | null, watches: string): string | null {
   if (scope === 'all' || namespace === null || !namespace.trim()) return null;
-  const ns = nsForm(namespace);
+  const ns = namespaceKey(namespace);
   const parts = ns.split('\\').filter(Boolean);
   const inside =
     scope === 'subscription' ? ns === 'root\\subscription'
@@ -283,7 +282,7 @@ export function blindByDesign(kind: SourceKind, s: SubscriptionShape): string | 
   else if (d.defaultNamespaces) {
     if (namespaceBlind(d.defaultNamespaces, s.namespace, watches)) why.push(`by default it ${watches} ${NS_WORDS[d.defaultNamespaces]} (other first-level namespaces only when told to); this is ${s.namespace}`);
   }
-  if (d.consumers === 'commandline-activescript' && s.consumerClass && !/^(commandline|activescript)eventconsumer$/i.test(s.consumerClass))
+  if (d.consumers === 'commandline-activescript' && s.consumerClass && !consumerClassFacts(s.consumerClass)?.sysmonType)
     why.push(`it ${d.verb}s only CommandLine and ActiveScript consumers; this is ${s.consumerClass}`);
   if (s.binding === 'unbound' && d.unbound === 'bound-only') why.push(`it ${d.verb}s only bound subscriptions; this has no binding`);
   if (s.hasConsumer === false && d.unbound === 'consumers-only') why.push(`it ${d.verb}s only consumers; this is a filter without one`);
