@@ -79,21 +79,33 @@ test('values: UTF-16 query, multi-page ActiveScript text, custom consumer class 
   assert.ok(!subs.bindings.some((x) => x.consumer === orphan));
 });
 
-test('deleted objects: carved from a free page and from page slack, and a stale binding key', () => {
+test('deleted objects: carved from a free page and from page slack; the stale binding key linked to its record in the older mapping', () => {
   const res = repo.residue();
-  const got = res.map((r) => [r.source, r.kind, r.className, r.kind === 'binding' ? String(r.values['Filter'] ?? '') : String(r.values['Name'] ?? ''), r.confidence]);
+  const got = res.map((r) => [r.source, r.kind, r.className, r.kind === 'binding' ? String(r.values['Filter'] ?? '') : String(r.values['Name'] ?? ''), r.confidence, r.relation]);
   assert.deepEqual(
-    got.filter((g) => g[0] !== 'stale-key').sort(),
+    got.sort(),
     [
-      ['page-slack', 'filter', '__EventFilter', 'SlackFilter', 'high'],
-      ['unmapped-page', 'binding', '__FilterToConsumerBinding', '__EventFilter.Name="DeletedFilter"', 'high'],
-      ['unmapped-page', 'binding', '__FilterToConsumerBinding', '__EventFilter.Name="OldFilter"', 'high'],
-      ['unmapped-page', 'consumer', 'CommandLineEventConsumer', 'DeletedConsumer', 'high'],
+      ['page-slack', 'filter', '__EventFilter', 'SlackFilter', 'high', 'no-live-object'],
+      ['unmapped-page', 'binding', '__FilterToConsumerBinding', '__EventFilter.Name="DeletedFilter"', 'high', 'no-live-object'],
+      ['unmapped-page', 'binding', '__FilterToConsumerBinding', '__EventFilter.Name="OldFilter"', 'high', 'no-live-object'],
+      ['unmapped-page', 'consumer', 'CommandLineEventConsumer', 'DeletedConsumer', 'high', 'no-live-object'],
     ].sort(),
   );
-  const stale = res.filter((r) => r.source === 'stale-key');
-  assert.equal(stale.length, 1);
-  assert.deepEqual([stale[0]!.kind, stale[0]!.className, stale[0]!.namespace, stale[0]!.confidence], ['binding', '__FilterToConsumerBinding', 'ROOT\\subscription', 'low']);
+  // the binding only the older mapping file still maps: the stale keys (CI and KI, one record) and the carved
+  // copy of that record are one object, with both places and the namespace the key names; no "record gone"
+  const old = res.find((r) => r.values['Filter'] === '__EventFilter.Name="OldFilter"')!;
+  const staleKeys = manifest.result.staleIndexKeys;
+  const olderPage = manifest.result.residue.find((x) => x.where === 'older-mapping')!;
+  assert.deepEqual(
+    old.provenance.map((p) => [p.source, p.file, p.key === undefined ? null : staleKeys.includes(p.key), p.record?.mapping ?? null, p.record?.offset ?? null]),
+    [
+      ['unmapped-page', 'OBJECTS.DATA', null, null, null],
+      ['stale-key', 'INDEX.BTR', true, 'MAPPING1.MAP', olderPage.physicalPage * 8192 + olderPage.offset],
+    ],
+  );
+  assert.equal(old.offset, olderPage.physicalPage * 8192 + olderPage.offset);
+  assert.equal(old.namespace, 'ROOT\\subscription');
+  assert.ok(!res.some((r) => r.notes.some((n) => /record is gone/.test(n))));
   // deleted objects never show up as live ones
   assert.ok(!all.some((o) => ['DeletedConsumer', 'SlackFilter'].includes(String(o.values['Name']))));
 });

@@ -5,7 +5,7 @@
  *  - `CimRepository.open` returns a repository or throws `CimFormatError` (nothing else);
  *  - then `keys()`, `namespaces()`, `subscriptions()` (and `JSON.stringify` of its result), `classes()` and
  *    `instances()` never throw: cheap cases call them for `ROOT\subscription` and `ROOT`, a few cases
- *    ("full") for every namespace the repository reports;
+ *    ("full") for every namespace the repository reports, and `residue()` and `staleKeys()`;
  *  - nothing hangs (each case is timed inside a worker thread that a watchdog kills when it stops reporting
  *    progress) and no length read from the files turns into a huge allocation (per-case `arrayBuffers`
  *    growth beyond the bytes of the files read, RSS growth over a property, a heap cap on the worker).
@@ -115,6 +115,15 @@ export function exerciseRepo(dir: string, full: boolean): RepoResult {
       out.classes += r.classes(t).length;
       where = `instances(${JSON.stringify(t)})`;
       out.instances += r.instances(t).length;
+    }
+    if (full) {
+      // residue reads every mapping file's objects map, unreachable index pages and the whole OBJECTS.DATA
+      where = 'residue()';
+      const res = r.residue();
+      assert.ok(res.every((x) => x.provenance.length >= 1 && ['copy-of-live', 'older-version-of-live', 'no-live-object'].includes(x.relation)), 'residue relation and provenance');
+      assert.equal(typeof JSON.stringify(res), 'string');
+      where = 'staleKeys()';
+      assert.ok(Array.isArray(r.staleKeys()));
     }
     where = 'warnings';
     for (const w of r.warnings) assert.ok(typeof w.code === 'string' && typeof w.message === 'string', `warning ${JSON.stringify(w)}`);

@@ -69,7 +69,9 @@ const live = (o: Observation): boolean => LIVE_KINDS.includes(o.source) && o.act
 
 function values(obs: Observation[]): Record<string, WmiValue> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
-  const sorted = [...obs].sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  // an object the repository holds has its current values there; residue of it (an older version) is history only
+  const inRepository = obs.some((o) => o.source === 'cim' && o.action === 'present');
+  const sorted = obs.filter((o) => !(inRepository && o.source === 'cim-residue')).sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
   const out: Record<string, WmiValue> = {};
   for (const o of sorted) for (const [k, v] of Object.entries(o.properties)) if (v !== null && v !== '') out[k] = v;
   return out;

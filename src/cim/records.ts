@@ -161,14 +161,20 @@ export function readValue(area: Uint8Array, slot: number, t: number, data: Uint8
   return out;
 }
 
-// ---- qualifiers -------------------------------------------------------------------------------------------
+// ---- names: built-in strings or data-region strings ------------------------------------------------------
 
-const BUILTIN_QUALIFIERS: Record<number, string> = { 1: 'key', 3: 'read', 4: 'write', 5: 'volatile', 6: 'provider', 7: 'dynamic', 10: 'type' };
+/**
+ * The built-in strings a name reference with the most significant bit set stands for (cim-format.md §6).
+ * Qualifier names and property names share the table: `__ProviderRegistration.provider` and
+ * `Win32_PnPDeviceProperty.key` are stored as built-in ids 6 and 1.
+ */
+const BUILTIN_STRINGS: Record<number, string> = { 1: 'key', 3: 'read', 4: 'write', 5: 'volatile', 6: 'provider', 7: 'dynamic', 10: 'type' };
 
-function refName(ref: number, data: Uint8Array, builtin: Record<number, string>): string {
+/** A qualifier or property name: a built-in id (MSB set; an unknown id stays visible as `builtin_<id>`) or a data-region string. */
+function refName(ref: number, data: Uint8Array): string {
   if (ref & 0x80000000) {
     const id = ref & 0x7fffffff;
-    return builtin[id] ?? `builtin_${id}`;
+    return BUILTIN_STRINGS[id] ?? `builtin_${id}`;
   }
   return cimString(data, ref);
 }
@@ -183,7 +189,7 @@ export function readQualifiers(b: Uint8Array, o: number, data: Uint8Array): { qu
   const out: CimQualifier[] = [];
   let p = o + 4;
   while (end - p >= 9) {
-    const name = refName(u32(b, p), data, BUILTIN_QUALIFIERS);
+    const name = refName(u32(b, p), data);
     const t = u32(b, p + 5);
     p += 9;
     const sz = isInline(t) ? slotSize(t) : 4;
@@ -262,7 +268,7 @@ export function parseClassDefinition(r: Uint8Array): RawClass {
   const qualifiers = readQualifiers(r, qStart, data).qualifiers;
   const own: RawProperty[] = [];
   for (let i = 0; i < count; i++) {
-    const pname = refName(u32(r, propRefs + 8 * i), data, {});
+    const pname = refName(u32(r, propRefs + 8 * i), data);
     const d = u32(r, propRefs + 8 * i + 4);
     need(data, d, 14, `property ${pname}`);
     const type = u32(data, d);

@@ -21,6 +21,9 @@ import { findAll, objectsCoverage, plausibleFiletime, readQuoted } from './resid
 import type { PageRecordSpan } from './residue.js';
 import type {
   CimBinding,
+  CimResidueLiveLink,
+  CimResidueProvenance,
+  CimStaleKey,
   CimClass,
   CimFormatVersion,
   CimInstance,
@@ -129,6 +132,8 @@ export class CimRepository {
   private readonly btr: Uint8Array;
   private readonly indexMap: MapSection;
   private readonly liveIndexPages: Set<number>;
+  /** The other mapping files, newest first: older states whose objects maps may still reach records the current one lost. */
+  private readonly historyMaps: MappingFile[];
 
   private constructor(dir: string, opts: CimOpenOptions) {
     const repo = opts.files ? memoryFiles(dir, opts.files) : diskFiles(findRepository(dir));
@@ -186,6 +191,7 @@ export class CimRepository {
     this.btr = btr;
     this.indexMap = current.index;
     this.liveIndexPages = walked.pages;
+    this.historyMaps = picked.history;
     this.store = new ObjectStore(objects, current.objects);
     this.groupKeys();
   }
@@ -568,9 +574,12 @@ export class CimRepository {
   }
 
   /**
-   * Subscription objects the live repository no longer lists: instance records carved from unmapped
-   * OBJECTS.DATA pages, page slack and unreferenced records (by the class-name hash that starts every
-   * instance record), and keys of subscription instances left in INDEX.BTR pages the B-tree no longer reaches.
+   * Subscription objects outside the live repository: instance records carved from unmapped OBJECTS.DATA pages,
+   * page slack and unreferenced records (by the class-name hash that starts every instance record), reference
+   * strings of bindings, and keys of subscription instances left in INDEX.BTR pages the B-tree no longer reaches
+   * (their records looked up through the current and the older mapping files, and linked to the carved copy of
+   * the same record). Each is then compared with the live objects: an old copy of a live object, an older
+   * version of one, or a deletion (`relation`).
    */
   residue(): CimResidualObject[] {
     if (!this.hasObjects) return [];
@@ -586,6 +595,9 @@ export class CimRepository {
     }
     const hashLen = this.version === '2.2' ? 128 : 64;
     const extents: Array<[number, number]> = [];
+    /** carved records by their OBJECTS.DATA offset, and the bytes of every decoded residual record */
+    const carvedAt = new Map<number, CimResidualObject>();
+    const bytesOf = new Map<CimResidualObject, Uint8Array>();
     for (const [, cls] of classes) {
       const needle = Buffer.from(cls.classHash, 'utf16le');
       for (const x of findAll(data, needle)) {
@@ -612,26 +624,39 @@ export class CimRepository {
         extents.push([x, end]);
         const notes: string[] = [];
         if (Math.floor((end - 1) / PAGE_SIZE) !== phys) notes.push('record runs past its physical page; the following bytes may not belong to it');
-        const decoded = this.decodeInstance(data.subarray(x, end), cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
+        const bytes = data.subarray(x, end);
+        const decoded = this.decodeInstance(bytes, cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
         notes.push(...decoded.warnings);
-        out.push(this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name }));
+        const r = this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name });
+        out.push(r);
+        carvedAt.set(x, r);
+        bytesOf.set(r, bytes);
       }
     }
     this.referenceStrings(classes, spans, logicalOf, extents, out);
-    this.staleKeys(classes, out);
+    this.residueOfStaleKeys(classes, out, carvedAt, bytesOf);
+    this.relate(out, bytesOf);
     return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
   }
 
   private residual(
     kind: SubscriptionKind,
     inst: CimInstance | null,
-    where: { source: CimResidualObject['source']; file: CimResidualObject['file']; offset: number; logicalPage: number | null; notes: string[]; className: string; key?: string; namespaceHash?: string },
+    where: { source: CimResidualObject['source']; file: CimResidualObject['file']; offset: number; logicalPage: number | null; notes: string[]; className: string; key?: string; namespaceHash?: string; record?: CimResidueProvenance['record'] },
   ): CimResidualObject {
     const values: Record<string, CimValue> = {};
     for (const p of inst?.properties ?? []) values[p.name] = p.value;
     const tsOk = inst !== null && [inst.timestamp1, inst.timestamp2].some((t) => /^(199[5-9]|20\d\d)-/.test(t));
     const confidence: CimResidualObject['confidence'] = !inst ? 'low' : where.notes.length === 0 && tsOk ? 'high' : 'medium';
     const nsHash = where.namespaceHash ?? null;
+    const provenance: CimResidueProvenance = {
+      source: where.source,
+      file: where.file,
+      offset: where.offset,
+      logicalPage: where.logicalPage,
+      ...(where.key !== undefined ? { key: where.key } : {}),
+      ...(where.record !== undefined ? { record: where.record } : {}),
+    };
     return {
       kind,
       className: inst?.className ?? where.className,
@@ -647,14 +672,18 @@ export class CimRepository {
       offset: where.offset,
       logicalPage: where.logicalPage,
       ...(where.key !== undefined ? { key: where.key } : {}),
+      provenance: [provenance],
       confidence,
+      relation: 'no-live-object',
+      live: [],
+      changed: null,
       notes: where.notes,
     };
   }
 
   /**
    * Object-path strings naming a filter or consumer (`__EventFilter.Name="…"`, `…EventConsumer.Name="…"`, ASCII
-   * or UTF-16) in bytes no live record holds and no carved record already explains: traces of deleted bindings.
+   * or UTF-16) in bytes no live record holds and no carved record already explains: traces of bindings.
    */
   private referenceStrings(
     classes: Map<string, SubscriptionClass>,
@@ -688,6 +717,8 @@ export class CimRepository {
           if (seen.has(key)) continue;
           seen.add(key);
           const phys = Math.floor(x / PAGE_SIZE);
+          const source: CimResidualObject['source'] = logicalOf.has(phys) ? 'page-slack' : 'unmapped-page';
+          const logicalPage = logicalOf.get(phys) ?? null;
           out.push({
             kind,
             className: name,
@@ -698,29 +729,33 @@ export class CimRepository {
             creatorSid: null,
             timestamp1: null,
             timestamp2: null,
-            source: logicalOf.has(phys) ? 'page-slack' : 'unmapped-page',
+            source,
             file: 'OBJECTS.DATA',
             offset: x,
-            logicalPage: logicalOf.get(phys) ?? null,
+            logicalPage,
+            provenance: [{ source, file: 'OBJECTS.DATA', offset: x, logicalPage }],
             confidence: 'low',
-            notes: [`only the reference string ${name}.Name="${value}" (${wide ? 'UTF-16' : 'single-byte'}) survives: a trace of a deleted binding`],
+            relation: 'no-live-object',
+            live: [],
+            changed: null,
+            notes: [`only the reference string ${name}.Name="${value}" (${wide ? 'UTF-16' : 'single-byte'}) survives: a trace of a binding`],
           });
         }
       }
     }
   }
 
-  /** Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. */
-  private staleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[]): void {
-    const byHash = new Map<string, SubscriptionClass>();
-    for (const c of classes.values()) byHash.set(c.classHash, c);
+  /** Keys in INDEX.BTR pages the live B-tree does not reach that the live index does not hold, each once, with its page. */
+  private staleKeyList(): Array<{ key: string; phys: number }> {
+    if (this.staleCache) return this.staleCache;
     const live = new Set(this.allKeys);
     const logicalOfPhys = new Map<number, number>();
     this.indexMap.pages.forEach((p, l) => {
       if (p >= 0) logicalOfPhys.set(p, l);
     });
-    const pages = Math.floor(this.btr.length / PAGE_SIZE);
+    const out: Array<{ key: string; phys: number }> = [];
     const seen = new Set<string>();
+    const pages = Math.floor(this.btr.length / PAGE_SIZE);
     for (let phys = 0; phys < pages; phys++) {
       const logical = logicalOfPhys.get(phys);
       if (logical !== undefined && this.liveIndexPages.has(logical)) continue;
@@ -732,23 +767,242 @@ export class CimRepository {
       }
       for (const key of page.keys) {
         if (live.has(key) || seen.has(key)) continue;
-        const m = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_([0-9A-F]+)\.(\d+\.\d+\.\d+)$/.exec(key);
-        const cls = m ? byHash.get(m[2]!) : undefined;
-        if (!m || !cls) continue;
-        // the CI_/IL_ and KI_/I_ keys of one instance name the same record: report it once
-        const id = `${m[1]}/${m[3]}.${m[4]}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
-        let inst: CimInstance | null = null;
-        try {
-          const d = this.decodeInstance(this.record(key), m[1]!, cls.classHash, this.location(key));
-          inst = d.instance;
-          notes.push('the record at the location this key names still decodes; it may since have been reused by another object', ...d.warnings);
-        } catch (e) {
-          notes.push(`its record is gone: ${e instanceof Error ? e.message : String(e)}`);
+        seen.add(key);
+        out.push({ key, phys });
+      }
+    }
+    return (this.staleCache = out);
+  }
+
+  private staleCache: Array<{ key: string; phys: number }> | null = null;
+
+  /** The current objects map, then the older mapping files' (newest first). */
+  private mappingStores(): Array<{ name: string; store: ObjectStore }> {
+    return (this.storesCache ??= [
+      { name: this.mapping.current, store: this.store },
+      ...this.historyMaps.map((m) => ({ name: m.name, store: new ObjectStore(this.store.data, m.objects) })),
+    ]);
+  }
+
+  private storesCache: Array<{ name: string; store: ObjectStore }> | null = null;
+
+  /**
+   * Keys of older states: every key in INDEX.BTR pages the live B-tree does not reach that the live index does
+   * not hold, with the record a data-bearing key names looked up through the current mapping file and then the
+   * older ones (the first that maps a record of that id and size on that logical page).
+   */
+  staleKeys(): CimStaleKey[] {
+    const liveLocations = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
+    }
+    return this.staleKeyList().map(({ key, phys }) => {
+      const loc = keyLocation(key);
+      let record: CimStaleKey['record'] = null;
+      if (loc && this.hasObjects) {
+        for (const { name, store } of this.mappingStores()) {
+          try {
+            const { start } = store.locate(loc.page, loc.recordId, loc.size);
+            record = { mapping: name, offset: start, logicalPage: loc.page, live: name === this.mapping.current && liveLocations.has(`${loc.page}:${loc.recordId}`) };
+            break;
+          } catch {
+            // not in this mapping's state
+          }
         }
-        out.push(this.residual(cls.kind, inst, { source: 'stale-key', file: 'INDEX.BTR', offset: phys * PAGE_SIZE, logicalPage: null, notes, className: inst?.className ?? cls.name, key, namespaceHash: m[1]! }));
+      }
+      return { key, offset: phys * PAGE_SIZE, location: loc, record };
+    });
+  }
+
+  /**
+   * Keys of subscription instances in INDEX.BTR pages the live B-tree does not reach. The record a key names is
+   * looked up through the current mapping file and then the older ones (newest first); when one of them still
+   * maps it, the key and the carved copy of that record (if it was carved) are one residual object. "Record
+   * gone" is said only when no mapping file holds it.
+   */
+  private residueOfStaleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[], carvedAt: Map<number, CimResidualObject>, bytesOf: Map<CimResidualObject, Uint8Array>): void {
+    const byHash = new Map<string, SubscriptionClass>();
+    for (const c of classes.values()) byHash.set(c.classHash, c);
+    const liveLocations = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
+    }
+    const stores = this.mappingStores();
+    const seen = new Set<string>();
+    for (const { key, phys } of this.staleKeyList()) {
+      const m = STALE_INSTANCE_KEY.exec(key);
+      const cls = m ? byHash.get(m[2]!) : undefined;
+      if (!m || !cls) continue;
+      // the CI_/IL_ and KI_/I_ keys of one instance name the same record: report it once
+      const id = `${m[1]}/${m[3]}.${m[4]}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const loc = keyLocation(key)!;
+      const nsHash = m[1]!;
+      const notes = [`key found in INDEX.BTR physical page ${phys}, which the current B-tree does not reach`];
+      let found: { mapping: string; start: number; bytes: Uint8Array; cls: SubscriptionClass; inst: CimInstance | null; warnings: string[] } | null = null;
+      const misses: string[] = [];
+      for (const { name, store } of stores) {
+        try {
+          const { start } = store.locate(loc.page, loc.recordId, loc.size);
+          const bytes = store.record(loc.page, loc.recordId, loc.size);
+          // a location reused by another object holds a record of another class
+          const head = parseInstanceHeader(bytes, this.version);
+          const rc = byHash.get(head.classHash);
+          if (!rc) {
+            misses.push(`${name}: the record there is not a subscription instance (class hash ${head.classHash.slice(0, 8)}…)`);
+            continue;
+          }
+          const d = this.decodeInstance(bytes, nsHash, rc.classHash, { page: loc.page, recordId: loc.recordId, size: loc.size, key });
+          // with a single key property, the key's instance hash is the hash of its value (cim-format.md §4.4):
+          // a record with another key value is another object at a reused location
+          const keyValue = d.instance ? this.singleKeyValue(nsHash, rc.classHash, d.instance.properties) : null;
+          if (keyValue !== null && this.hash(keyValue) !== m[3]) {
+            misses.push(`${name}: the record there has another key value (the location was reused)`);
+            continue;
+          }
+          found = { mapping: name, start, bytes, cls: rc, inst: d.instance, warnings: d.warnings };
+          break;
+        } catch (e) {
+          misses.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      const indexAt = phys * PAGE_SIZE;
+      if (!found) {
+        notes.push(`its record is gone: no mapping file holds it (${misses.join('; ')})`);
+        out.push(this.residual(cls.kind, null, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: cls.name, key, namespaceHash: nsHash, record: null }));
+        continue;
+      }
+      const record = { mapping: found.mapping, offset: found.start, logicalPage: loc.page };
+      const carved = carvedAt.get(found.start);
+      if (carved) {
+        // the key and the carved record are one object: the key adds its namespace and its place in the older state
+        carved.provenance.push({ source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, key, record });
+        carved.key ??= key;
+        if (carved.namespaceHash === null) {
+          carved.namespaceHash = nsHash;
+          carved.namespace = this.namespaceName(nsHash);
+        }
+        carved.notes.push(`named by the stale key ${keyPath(key)} in INDEX.BTR physical page ${phys}, through ${found.mapping} (logical page ${loc.page})`);
+        continue;
+      }
+      const current = found.mapping === this.mapping.current;
+      notes.push(
+        current && liveLocations.has(`${loc.page}:${loc.recordId}`)
+          ? `its record is the one a live key points to (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`
+          : `its record is still held by ${found.mapping} (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`,
+        ...found.warnings,
+      );
+      const r = this.residual(found.cls.kind, found.inst, { source: 'stale-key', file: 'INDEX.BTR', offset: indexAt, logicalPage: null, notes, className: found.inst?.className ?? found.cls.name, key, namespaceHash: nsHash, record });
+      out.push(r);
+      bytesOf.set(r, found.bytes);
+    }
+  }
+
+  /** The names of the key properties of a class (qualifier `key`), from its layout; empty when unknown. */
+  private keyProperties(nsHash: string, classHash: string): string[] {
+    const layout = this.layout(nsHash, classHash);
+    return layout?.props.filter((p) => p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true)).map((p) => p.name) ?? [];
+  }
+
+  /** The value of the one key property of a class, when it has exactly one and it is a string; else null. */
+  private singleKeyValue(nsHash: string, classHash: string, properties: CimProperty[]): string | null {
+    const keys = this.keyProperties(nsHash, classHash);
+    if (keys.length !== 1) return null;
+    const v = properties.find((p) => p.name === keys[0])?.value;
+    return typeof v === 'string' ? v : null;
+  }
+
+  /**
+   * Compare each residual object with the live subscription objects: same key (namespace when known, class, key
+   * properties) and same values → an old copy; same key, other values → an older version; else a deletion. A
+   * reference-string trace is explained when a live binding holds the same reference; a stale key whose record is
+   * gone, when a live object has the same namespace and instance-key hash.
+   */
+  private relate(out: CimResidualObject[], bytesOf: Map<CimResidualObject, Uint8Array>): void {
+    const subs = this.subscriptions();
+    const liveObjects: CimSubscriptionObject[] = [...subs.filters, ...subs.consumers, ...subs.bindings];
+    const liveBytes = new Map<CimSubscriptionObject, Uint8Array | null>();
+    const bytesOfLive = (l: CimSubscriptionObject): Uint8Array | null => {
+      let b = liveBytes.get(l);
+      if (b === undefined) {
+        try {
+          b = this.record(l.location.key);
+        } catch {
+          b = null;
+        }
+        liveBytes.set(l, b);
+      }
+      return b;
+    };
+    const keyProps = new Map<CimSubscriptionObject, string[]>();
+    const keysOf = (l: CimSubscriptionObject): string[] => {
+      let k = keyProps.get(l);
+      if (!k) {
+        k = this.keyProperties(l.namespaceHash, this.hash(l.className));
+        if (!k.length) k = l.kind === 'binding' ? ['Filter', 'Consumer'] : ['Name'];
+        keyProps.set(l, k);
+      }
+      return k;
+    };
+    const link = (l: CimSubscriptionObject, identicalBytes: boolean): CimResidueLiveLink => ({ key: l.location.key, namespace: l.namespace, namespaceHash: l.namespaceHash, className: l.className, identicalBytes });
+    for (const r of out) {
+      const sameClass = liveObjects.filter((l) => l.kind === r.kind && l.className.toLowerCase() === r.className.toLowerCase() && (r.namespaceHash === null || r.namespaceHash === l.namespaceHash));
+      const bytes = bytesOf.get(r);
+      if (r.properties.length === 0 && !bytes) {
+        if (r.file === 'OBJECTS.DATA') {
+          // a reference-string trace: explained when a live binding holds the same reference
+          const name = String(r.values['Name'] ?? '').toLowerCase();
+          const holders = subs.bindings.filter((b) =>
+            ['Filter', 'Consumer'].some((p) => {
+              const ref = b.values[p];
+              const parsed = typeof ref === 'string' ? parseObjectPath(ref) : null;
+              return parsed !== null && parsed.className.toLowerCase() === r.className.toLowerCase() && (parsed.keys['Name'] ?? '').toLowerCase() === name;
+            }),
+          );
+          if (holders.length) {
+            r.relation = 'copy-of-live';
+            r.live = holders.map((b) => link(b, false));
+          }
+        } else {
+          // a stale key whose record is gone: the same instance key under a live key is an earlier state of that object
+          const m = r.key ? STALE_INSTANCE_KEY.exec(r.key) : null;
+          const same = m
+            ? liveObjects.filter((l) => {
+                const lm = LIVE_INSTANCE_KEY.exec(keyPath(l.location.key));
+                return lm !== null && lm[1] === m[1] && lm[3] === m[3] && l.kind === r.kind;
+              })
+            : [];
+          if (same.length) {
+            r.relation = 'older-version-of-live';
+            r.live = same.map((l) => link(l, false));
+            r.changed = null;
+          }
+        }
+        continue;
+      }
+      // byte-identical to a live record of its class (also when the values could not be decoded)
+      const identical = bytes ? sameClass.filter((l) => sameBytes(bytes, bytesOfLive(l))) : [];
+      if (identical.length) {
+        r.relation = 'copy-of-live';
+        r.live = identical.map((l) => link(l, true));
+        r.changed = [];
+        continue;
+      }
+      if (r.properties.length === 0) continue; // not decoded: nothing to compare the key with
+      const sameKey = sameClass.filter((l) => keysOf(l).every((k) => keyText(l.values[k]) === keyText(r.values[k])));
+      if (!sameKey.length) continue;
+      const equal = sameKey.filter((l) => differing(l.values, r.values).length === 0);
+      if (equal.length) {
+        r.relation = 'copy-of-live';
+        r.live = equal.map((l) => link(l, false));
+        r.changed = [];
+      } else {
+        r.relation = 'older-version-of-live';
+        r.live = sameKey.map((l) => link(l, false));
+        r.changed = differing(sameKey[0]!.values, r.values);
       }
     }
   }
@@ -757,6 +1011,13 @@ export class CimRepository {
 
   /** Every `__EventFilter`, instance of any `__EventConsumer` subclass, and `__FilterToConsumerBinding`, in every namespace. */
   subscriptions(): CimSubscriptions {
+    // read once: residue() compares with the same objects, and reading twice would repeat the warnings
+    return (this.liveSubscriptions ??= this.readSubscriptions());
+  }
+
+  private liveSubscriptions: CimSubscriptions | null = null;
+
+  private readSubscriptions(): CimSubscriptions {
     this.resolveNames();
     const filters: CimSubscriptionObject[] = [];
     const consumers: CimSubscriptionObject[] = [];
@@ -818,6 +1079,34 @@ function subscriptionKind(chain: string[]): SubscriptionKind | null {
   if (lower.includes('__eventconsumer')) return 'consumer';
   if (lower.includes('__filtertoconsumerbinding')) return 'binding';
   return null;
+}
+
+/** A key of a subscription instance with its record location: `NS_<ns>/CI_<class>/IL_<key hash>.page.id.size` (or `KI_`/`I_`). */
+const STALE_INSTANCE_KEY = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_([0-9A-F]+)\.(\d+\.\d+\.\d+)$/;
+/** The same without the location (a live object's key path). */
+const LIVE_INSTANCE_KEY = /^NS_([0-9A-F]+)\/(?:CI|KI)_([0-9A-F]+)\/(?:IL|I)_([0-9A-F]+)$/;
+
+/** `a` starts with all of `b`'s bytes (a carved record may run on past the live record's size). */
+function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  if (!b || a.length < b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A key property's value as WMI compares it: strings without case, object paths without the namespace prefix. */
+function keyText(v: CimValue | undefined): string {
+  if (typeof v === 'string') {
+    const p = v.includes('=') ? parseObjectPath(v) : null;
+    if (p) return `${p.className}.${Object.keys(p.keys).sort().map((k) => `${k}=${p.keys[k]}`).join(',')}`.toLowerCase();
+    return v.toLowerCase();
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** Names of the properties whose values differ (exactly) between two value sets. */
+function differing(a: Record<string, CimValue>, b: Record<string, CimValue>): string[] {
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return names.filter((n) => JSON.stringify(a[n] ?? null) !== JSON.stringify(b[n] ?? null)).sort();
 }
 
 const u32le = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;

@@ -271,18 +271,23 @@ export class ObjectStore {
     return t;
   }
 
-  /**
-   * The bytes of record `recordId` starting on logical `page`; records longer than the rest of the page
-   * continue at offset 0 of the following logical pages. Throws (caught by callers) when it cannot be had.
-   */
-  record(page: number, recordId: number, expectedSize: number): Uint8Array {
+  /** Where record `recordId` of logical `page` starts in OBJECTS.DATA (its TOC entry must give `expectedSize`); throws when it cannot be had. */
+  locate(page: number, recordId: number, expectedSize: number): { start: number; entry: TocEntry } {
     const phys = this.physical(page);
     if (phys < 0) throw new Error(`objects page ${page} is not mapped`);
     const entry = this.toc(page).find((e) => e.recordId === recordId);
     if (!entry) throw new Error(`record ${recordId} not in the table of contents of objects page ${page}`);
     if (entry.size !== expectedSize) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} in the table of contents, ${expectedSize} in the index key`);
     if (entry.offset >= PAGE_SIZE || entry.size > this.data.length) throw new Error(`record ${recordId} on page ${page}: offset/size out of range`);
-    const start = phys * PAGE_SIZE + entry.offset;
+    return { start: phys * PAGE_SIZE + entry.offset, entry };
+  }
+
+  /**
+   * The bytes of record `recordId` starting on logical `page`; records longer than the rest of the page
+   * continue at offset 0 of the following logical pages. Throws (caught by callers) when it cannot be had.
+   */
+  record(page: number, recordId: number, expectedSize: number): Uint8Array {
+    const { start, entry } = this.locate(page, recordId, expectedSize);
     if (entry.offset + entry.size <= PAGE_SIZE) return this.data.subarray(start, start + entry.size);
     const out = Buffer.allocUnsafe(entry.size);
     let got = PAGE_SIZE - entry.offset;

@@ -147,13 +147,53 @@ export type CimResidueSource =
   | 'stale-key';
 
 /**
- * A subscription object (or a trace of one) that the live repository no longer lists: deleted or
- * overwritten, carved from residue. Values are decoded with the live class layout.
+ * How a residual object relates to the live repository (its key: namespace when the residue names one, class,
+ * and the key properties — `Name` for filters and consumers, `Filter` + `Consumer` for bindings):
+ * - `copy-of-live`: a live object has the same key and the same values (an old page version, a stale index key
+ *   of a record the live object still uses): not a deletion;
+ * - `older-version-of-live`: a live object has the same key and other values (the object was modified since),
+ *   or — for a key whose record is gone — the same key only: history of a live object, not a deletion;
+ * - `no-live-object`: nothing live has that key: the object was deleted.
+ */
+export type CimResidueRelation = 'copy-of-live' | 'older-version-of-live' | 'no-live-object';
+
+/** A live object a residual object is a copy or an older version of. */
+export interface CimResidueLiveLink {
+  /** The live object's index key (its `location.key`). */
+  key: string;
+  namespace: string | null;
+  namespaceHash: string;
+  className: string;
+  /** The residual record's bytes equal the live record's bytes (timestamps included). */
+  identicalBytes: boolean;
+}
+
+/** One place a residual object was found. */
+export interface CimResidueProvenance {
+  source: CimResidueSource;
+  file: 'OBJECTS.DATA' | 'INDEX.BTR';
+  /** Byte offset in that file (for stale keys: of the INDEX.BTR page holding the key). */
+  offset: number;
+  /** Logical OBJECTS.DATA page in the current map, when mapped. */
+  logicalPage: number | null;
+  /** For stale keys: the key text. */
+  key?: string;
+  /**
+   * For stale keys: the mapping file that still maps the record the key names (the current one or an older
+   * MAPPINGn.MAP), with the record's OBJECTS.DATA offset and its logical page in that mapping; null when no
+   * mapping file holds it (the record is gone).
+   */
+  record?: { mapping: string; offset: number; logicalPage: number } | null;
+}
+
+/**
+ * A subscription object (or a trace of one) that the live repository does not list at this place: deleted,
+ * overwritten, or an old copy of a live object, carved from residue. Values are decoded with the live class layout.
  */
 export interface CimResidualObject {
   kind: SubscriptionKind;
   className: string;
-  /** Known for stale keys (from the key's `NS_` part); carved records do not name their namespace. */
+  /** Known from a stale key's `NS_` part (also when the key is linked to a carved record); carved records alone do not name their namespace. */
   namespace: string | null;
   namespaceHash: string | null;
   /** Decoded values (empty when the record could not be decoded). */
@@ -162,6 +202,7 @@ export interface CimResidualObject {
   creatorSid: string | null;
   timestamp1: string | null;
   timestamp2: string | null;
+  /** Where it was found first (the carved record when a stale key is linked to it); every place is in `provenance`. */
   source: CimResidueSource;
   file: 'OBJECTS.DATA' | 'INDEX.BTR';
   /** Byte offset in that file. */
@@ -170,7 +211,30 @@ export interface CimResidualObject {
   logicalPage: number | null;
   /** For stale keys: the key text. */
   key?: string;
+  /** Every place this object was found: a carved record and the stale index key naming it are one object. */
+  provenance: CimResidueProvenance[];
   /** high: the record decodes fully with plausible timestamps; medium: decodes with problems; low: a trace only. */
   confidence: 'high' | 'medium' | 'low';
+  /** Whether a live object explains it (only `no-live-object` is a deletion). */
+  relation: CimResidueRelation;
+  /** The live objects with the same key: for copies those with the same values, for older versions all of them. */
+  live: CimResidueLiveLink[];
+  /** For older versions: the properties whose values differ from the (first) live object's; null when the old values are not known. */
+  changed: string[] | null;
   notes: string[];
+}
+
+/** A key of an older state: in an INDEX.BTR page the live B-tree does not reach, and not in the live index. */
+export interface CimStaleKey {
+  key: string;
+  /** Byte offset in INDEX.BTR of the page holding it. */
+  offset: number;
+  /** The record location a data-bearing key carries (`.page.id.size`), else null. */
+  location: { page: number; recordId: number; size: number } | null;
+  /**
+   * The first mapping file (the current one, then the older ones, newest first) whose objects map still holds a
+   * record of that id and size on that logical page: the record's OBJECTS.DATA offset; `live` when a live key
+   * points to the same record. Null when no mapping file holds it (or the key carries no location).
+   */
+  record: { mapping: string; offset: number; logicalPage: number; live: boolean } | null;
 }

@@ -81,6 +81,37 @@ function summary(o: { kind: CimSubscriptionObject['kind']; values: Record<string
   return '';
 }
 
+/** The status column of a residual object: only what no live object explains is called deleted. */
+const RELATION_LABEL: Record<CimResidualObject['relation'], string> = {
+  'copy-of-live': 'old-copy',
+  'older-version-of-live': 'older-version',
+  'no-live-object': 'deleted',
+};
+
+function residueNamespace(x: CimResidualObject): string {
+  if (x.namespace) return safeText(x.namespace);
+  if (x.namespaceHash) return `NS_${x.namespaceHash}`;
+  // a carved record does not name its namespace; the live object it copies does
+  const live = [...new Set(x.live.map((l) => l.namespace ?? `NS_${l.namespaceHash}`))];
+  return live.length === 1 ? `(${safeText(live[0]!)})` : '?';
+}
+
+/** Where it was found (every place: a carved record and the stale key naming it are one object), how sure, and what changed. */
+function residueDetail(x: CimResidualObject): string {
+  const where = x.provenance
+    .map((p) => `${p.source} ${p.file}@${p.offset}${p.record ? ` (record in ${p.record.mapping} at OBJECTS.DATA@${p.record.offset})` : p.record === null ? ' (record gone)' : ''}`)
+    .join(' + ');
+  const rel =
+    x.relation === 'older-version-of-live'
+      ? x.changed === null
+        ? '; values of that state unknown'
+        : `; differs in ${x.changed.map(safeText).join(', ')}`
+      : x.relation === 'copy-of-live' && x.live.some((l) => l.identicalBytes)
+        ? '; byte-identical'
+        : '';
+  return `${where} [${x.confidence}${rel}] ${summary(x)}`;
+}
+
 const formatOption = (): Option => new Option('-f, --format <format>', 'output format (default: table on a terminal, jsonl otherwise)').choices(['table', 'json', 'jsonl']);
 
 export function addCimCommands(program: Command): void {
@@ -102,9 +133,14 @@ export function addCimCommands(program: Command): void {
 
   cim
     .command('subscriptions')
-    .description('every __EventFilter, __EventConsumer subclass instance and __FilterToConsumerBinding, in every namespace')
+    .description(
+      'every __EventFilter, __EventConsumer subclass instance and __FilterToConsumerBinding, in every namespace; with --residual also the residue, each said to be an old copy of a live object, an older version of one, or deleted',
+    )
     .argument('<dir>', 'the repository folder or any folder above it')
-    .option('-r, --residual', 'also carve deleted/overwritten subscription objects from unmapped pages, page slack, unreferenced records and stale index keys')
+    .option(
+      '-r, --residual',
+      'also carve subscription objects from unmapped pages, page slack, unreferenced records and stale index keys (their records looked up through the older mapping files too); only what no live object explains is called deleted',
+    )
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
@@ -117,7 +153,7 @@ export function addCimCommands(program: Command): void {
       if ((o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl')) === 'table') {
         const rows = [
           ...all.map((x) => [x.kind, 'active', x.namespace ? safeText(x.namespace) : `NS_${x.namespaceHash}`, safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)]),
-          ...residue.map((x) => [x.kind, `residual:${x.source}/${x.confidence}`, x.namespace ? safeText(x.namespace) : x.namespaceHash ? `NS_${x.namespaceHash}` : '?', safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', (x.timestamp1 ?? '').slice(0, 19), `${x.file}@${x.offset} ${summary(x)}`]),
+          ...residue.map((x) => [x.kind, RELATION_LABEL[x.relation], residueNamespace(x), safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', (x.timestamp1 ?? '').slice(0, 19), residueDetail(x)]),
         ];
         output(rows, o, (r) => r, ['kind', 'status', 'namespace', 'class', 'name', 'creator', 'time', 'detail']);
       } else {

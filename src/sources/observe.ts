@@ -128,6 +128,18 @@ function objProperties(values: Record<string, CimValue>): Values {
   return d;
 }
 
+/** Where a residual object was found (each place) and what it is to the live repository. */
+function residueLocation(r: CimResidualObject): string {
+  const where = r.provenance
+    .map((p) => `${p.source} at ${p.file} offset ${p.offset}${p.record ? ` (its record held by ${p.record.mapping} at OBJECTS.DATA offset ${p.record.offset})` : p.record === null ? ' (record gone)' : ''}`)
+    .join(' + ');
+  const what =
+    r.relation === 'older-version-of-live'
+      ? `older version of the live object${r.changed === null ? '' : r.changed.length ? `; differs in ${r.changed.join(', ')}` : ''}`
+      : 'no live object has its key';
+  return `${where} (confidence ${r.confidence}; ${what})`;
+}
+
 /** What a repository gives: observations, its evidence item, and each consumer class's inheritance chain (`ns|class` → chain). */
 export interface RepositoryResult {
   observations: Observation[];
@@ -194,24 +206,30 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
     });
   };
   [...subs.filters, ...subs.consumers, ...subs.bindings].forEach(live);
+  // residue: an old copy of a live object is no observation (it is counted); an older version is history of the
+  // live object (in its namespace); only what no live object explains is residual evidence of a deletion
+  const residue = repo.residue();
+  const copies = residue.filter((r) => r.relation === 'copy-of-live').length;
   const residual = (r: CimResidualObject): void => {
+    if (r.relation === 'copy-of-live') return;
+    const liveNs = [...new Set(r.live.map((l) => l.namespace ?? `NS_${l.namespaceHash}`))];
     obs.push({
       host,
       source: 'cim-residue',
       action: 'residual',
       part: r.kind,
-      namespace: r.namespace,
+      namespace: r.namespace ?? (liveNs.length === 1 ? liveNs[0]! : null),
       className: r.className,
       name: r.kind === 'binding' ? null : typeof r.values['Name'] === 'string' ? (r.values['Name'] as string) : null,
       time: r.timestamp1,
       user: r.creatorSid,
       file: `${dir}/${r.file}`,
-      location: `${r.source} at offset ${r.offset} (confidence ${r.confidence})`,
+      location: residueLocation(r),
       properties: objProperties(r.values),
       meta: {},
     });
   };
-  repo.residue().forEach(residual);
+  residue.forEach(residual);
   // payload storage: large strings in class defaults or instances (the rules decide what they mean)
   for (const b of repo.largeStrings()) {
     obs.push({
@@ -231,7 +249,8 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
     });
   }
   for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });
-  const item: EvidenceItem = { file: dir, kind: 'cim', host, detail: `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces`, records: repo.keys().length, first, last };
+  const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
+  const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, records: repo.keys().length, first, last };
   const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: files ? [] : repositoryFileTimes(dir) };
   return { observations: obs, item, chains, repository };
 }

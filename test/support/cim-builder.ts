@@ -400,6 +400,8 @@ export function encodeQualifierList(quals: QualifierModel[], heap: DataRegion): 
 
 export interface PropertyModel {
   name: string;
+  /** Write the name as this built-in string id (§6) instead of a data-region string. */
+  builtinName?: number;
   type: number;
   index: number;
   offset: number;
@@ -466,7 +468,7 @@ export function encodeClassRecord(m: ClassRecordModel): Uint8Array {
   // property references + definitions (definition = type, index, offset, level, qualifiers)
   const refs = new ByteWriter().u32(m.properties.length);
   for (const p of m.properties) {
-    const nameOff = heap.addString(p.name);
+    const nameOff = p.builtinName !== undefined ? (0x80000000 | p.builtinName) >>> 0 : heap.addString(p.name);
     const defOff = heap.length;
     const def = new ByteWriter().u32(p.type).u16(p.index).u32(p.offset).u32(p.level);
     // the definition's qualifier payloads follow it, so reserve the definition first
@@ -619,6 +621,8 @@ export interface PropertySpec {
   key?: boolean;
   /** Built-in `read` qualifier. */
   read?: boolean;
+  /** Store the property name as its built-in string id (as Windows does for `provider`, `key`); the name must be one of BUILTIN. */
+  builtinName?: boolean;
   /** Class default; undefined = no default. */
   default?: CimValue;
   /** Extra qualifiers, written after `type` (and `key`/`read`). */
@@ -711,7 +715,12 @@ export function compileClass(spec: ClassSpec, parent: CompiledClass | undefined)
     const slot: SlotModel = { name: p.name, type, index: nextIndex++, offset: nextOffset };
     nextOffset += slotSize(type);
     ownLayout.push(slot);
-    own.push({ ...slot, level: depth, qualifiers: quals });
+    let builtinName: number | undefined;
+    if (p.builtinName) {
+      builtinName = (BUILTIN as Record<string, number>)[p.name];
+      if (builtinName === undefined) throw new Error(`${p.name} is not a built-in string`);
+    }
+    own.push({ ...slot, level: depth, qualifiers: quals, ...(builtinName !== undefined ? { builtinName } : {}) });
   }
   const layout = [...inherited, ...ownLayout];
   const defaults: DefaultModel[] = [];
