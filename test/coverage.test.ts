@@ -194,3 +194,32 @@ test('missed by, end to end: a repository with the real Sysmon log beside it; bl
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('an empty log in a host collection (issue case 6): "present, 0 records", and no "No PowerShell log"; the scan\'s missed-by says so too', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  try {
+    const logs = join(root, 'IEWIN7', 'C', 'Windows', 'System32', 'winevt', 'Logs');
+    mkdirSync(logs, { recursive: true });
+    copyFileSync(SYSMON, join(logs, 'Microsoft-Windows-Sysmon%4Operational.evtx'));
+    // the Sysmon fixture's own file header with no chunk: a log that was collected and holds no record
+    const b = Buffer.from(readFileSync(SYSMON).subarray(0, 4096));
+    b.writeBigUInt64LE(0n, 8);
+    b.writeBigUInt64LE(0n, 16);
+    b.writeBigUInt64LE(1n, 24);
+    b.writeUInt16LE(0, 42);
+    b.writeUInt32LE(0, 120);
+    b.writeUInt32LE(crc32(b, 0, 120) >>> 0, 124);
+    writeFileSync(join(logs, 'Windows PowerShell.evtx'), b);
+    const r = await scan([root], { threads: 1 });
+    const h = host(r.coverage ?? [], 'IEWIN7');
+    const ps = h.logs.find((l) => l.source === 'powershell')!;
+    assert.deepEqual([ps.channel, ps.channelFrom, ps.records, ps.completenessWhy], ['Windows PowerShell', 'file-name', 0, 'present, 0 records']);
+    assert.equal(h.powershell.present, true);
+    assert.ok(!h.blindSpots.some((x) => x.startsWith('No PowerShell log')), h.blindSpots.join('\n'));
+    assert.ok(h.blindSpots.includes('The PowerShell log was collected but holds no records (present, 0 records): it shows nothing.'));
+    const bot = r.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
+    assert.equal(bot.coverage.find((c) => c.source === 'PowerShell (800/4103/4104)')!.reason, 'the PowerShell log supplied holds no records (present, 0 records)');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
