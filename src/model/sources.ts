@@ -1,6 +1,6 @@
 /**
  * The source descriptor table: what each kind of evidence can see of WMI subscriptions. Per-finding coverage
- * ("seen by / missed by"), host blind spots, source labels in reports, the status rules that depend on whether a
+ * ("seen by / missed by") with its source labels, host blind spots, the status rules that depend on whether a
  * source lists unbound parts, and the stacking denominator are all generated from this one table. Adding a source
  * kind to {@link SourceKind} fails to compile until it has an entry here.
  *
@@ -9,7 +9,7 @@
  * 2016 and later) and 5859 filter activations; Velociraptor's Windows.Persistence.PermanentWMIEvents walks the
  * first-level children of ROOT (by default only root/subscription and root/default) and lists subscriptions
  * through their bindings; Autoruns reads root\subscription and root\default and lists consumers only.
- * Imports only the model's types.
+ * Imports only the model (its types, and the consumer-class table and namespace form of model/wmi.ts).
  */
 import type { SourceKind } from './types.js';
 import { consumerClassFacts, namespaceKey } from './wmi.js';
