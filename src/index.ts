@@ -10,6 +10,7 @@ export type { CoverageResult, ScanOptions } from './scan.js';
 export { formatCoverageText } from './report/coverage.js';
 export * from './sysmon/index.js';
 export * from './model/types.js';
+export * from './model/sources.js';
 export { formatReport } from './report/index.js';
 export type { ReportFormat } from './report/index.js';
 export { observeInput, classify } from './sources/dispatch.js';

@@ -13,9 +13,9 @@ import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
-import { hostCoverage, hostSources } from './analysis/hostcoverage.js';
+import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
 import { evaluate } from './analysis/rules.js';
-import { stack } from './analysis/stack.js';
+import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
@@ -38,6 +38,11 @@ export interface ScanOptions {
    * gets an error note (default 1800). Without workers (`threads: 1`) there is no time limit.
    */
   taskTimeout?: number;
+  /**
+   * Stack each subscription across the hosts whose evidence can show subscriptions (default true); false = no
+   * fleet counts, no rare or common marks.
+   */
+  stacking?: boolean;
   /** `--host-alias NAME=CANONICAL`: names the evidence gives one machine, forced together (NAME is shown as CANONICAL). */
   hostAliases?: Record<string, string>;
   /** Link names the evidence shows to be one machine (renames, short name and FQDN, client and its logs); default true. */
@@ -252,8 +257,14 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     };
   });
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
-  // stacking: counts across hosts (ranks rare entries up before sorting)
-  const fleet = hosts.length > 1 ? stack(findings, hosts) : undefined;
+  // stacking: counts across the hosts whose evidence could show a subscription (a host with a Security log
+  // only would dilute the counts), ranks rare entries up before sorting
+  const stackHosts = hosts.filter((h) => {
+    const c = covByHost.get(h.toLowerCase());
+    return c !== undefined && canShowSubscriptions(c);
+  });
+  const fleetHosts = fleetOf(stackHosts, findings);
+  const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
   findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.score - a.score || a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }

@@ -5,13 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { crc32 } from '../src/evtx/bytes.js';
 import type { HostCoverage } from '../src/model/types.js';
 import { evtxSample, repoRoot, samplesDir, skipReason } from './support/samples.js';
+import { standardFixtures } from './support/cim-builder.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures/evtx', name);
@@ -29,7 +30,7 @@ const host = (hs: HostCoverage[], name: string): HostCoverage => {
   return h;
 };
 
-test('coverage of the bundled Sysmon log: 19/20/21 present, span from its records, oldest record #1 (not rolled over), blind spots in words', async () => {
+test('coverage of the bundled Sysmon log: 19/20/21 present, span from its records, never "complete since #1" (a renumbered excerpt), blind spots in words', async () => {
   const r = await coverage([SYSMON], { threads: 1 });
   assert.equal(r.hosts.length, 1);
   const h = r.hosts[0]!;
@@ -41,34 +42,36 @@ test('coverage of the bundled Sysmon log: 19/20/21 present, span from its record
   assert.equal(l.source, 'sysmon');
   assert.equal(l.channel, 'Microsoft-Windows-Sysmon/Operational');
   assert.equal(l.format, 'evtx');
-  assert.equal(l.first, '2019-05-11T17:58:22.8094096Z');
+  assert.equal(l.first, '2019-05-11T17:57:49.9031596Z');
   assert.equal(l.last, '2019-05-11T17:58:55.1531596Z');
-  assert.equal(l.oldestRecordId, 1);
-  assert.equal(l.rolledOver, 'no');
-  assert.equal(h.blindSpots.length, 4);
+  // record headers 1..17, EventRecordIDs 16108..16124: an exported excerpt, never "complete since #1" (the old
+  // "holds the log from its first record (#1)" was false)
+  assert.deepEqual([l.oldestRecordId, l.newestRecordId, l.completeness], [16108, 16124, 'excerpt']);
+  assert.equal(l.completenessWhy, 'excerpt or filtered export (record headers renumbered while EventRecordIDs run #16108–#16124)');
+  assert.equal(h.blindSpots.length, 5);
   assert.match(h.blindSpots[0]!, /^Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers/);
-  assert.match(h.blindSpots[1]!, /^No WMI-Activity\/Operational log: no 5861/);
-  assert.match(h.blindSpots[2]!, /^No PowerShell log: subscriptions made from PowerShell/);
-  assert.match(h.blindSpots[3]!, /^No WMI repository and no live listing/);
+  assert.equal(h.blindSpots[1], 'The Sysmon log spanning 2019-05-11T17:57:49.9031596Z – 2019-05-11T17:58:55.1531596Z is an excerpt or filtered export (record headers renumbered while EventRecordIDs run #16108–#16124): a record missing from it proves nothing.');
+  assert.match(h.blindSpots[2]!, /^No WMI-Activity\/Operational log: no 5861/);
+  assert.match(h.blindSpots[3]!, /^No PowerShell log: subscriptions made from PowerShell/);
+  assert.match(h.blindSpots[4]!, /^No WMI repository and no live listing/);
 });
 
-test('roll-over: a log starting after record #1 is "likely"; a header marked full is "yes", and the blind spots say what span is left', async () => {
-  // Application_no_crc32.evtx starts at record #426
+test('roll-over: a native log starting after record #1 rolled over (oldest #426); a header marked full says so', async () => {
+  // Application_no_crc32.evtx: native records #426..#442 (record headers = EventRecordIDs)
   const app = (await coverage([fixture('Application_no_crc32.evtx')], { threads: 1 })).hosts[0]!;
-  assert.equal(app.logs[0]!.oldestRecordId, 426);
-  assert.equal(app.logs[0]!.rolledOver, 'likely');
-  assert.match(app.logs[0]!.rolledOverWhy, /oldest record is #426/);
-  // the Sysmon fixture with the file header's "full" flag (0x2) set and the header CRC32 recomputed
+  assert.deepEqual([app.logs[0]!.oldestRecordId, app.logs[0]!.newestRecordId, app.logs[0]!.records], [426, 442, 17]);
+  assert.equal(app.logs[0]!.completeness, 'rolled-over');
+  assert.equal(app.logs[0]!.completenessWhy, 'rolled over (oldest #426): records before it are gone, the log wrapped or was cleared');
+  // the same file with the file header's "full" flag (0x2) set and the header CRC32 recomputed
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
-  const full = join(dir, 'Sysmon-full.evtx');
-  const b = Buffer.from(readFileSync(SYSMON));
+  const full = join(dir, 'Application-full.evtx');
+  const b = Buffer.from(readFileSync(fixture('Application_no_crc32.evtx')));
   b.writeUInt32LE(b.readUInt32LE(120) | 2, 120);
   b.writeUInt32LE(crc32(b, 0, 120) >>> 0, 124);
   writeFileSync(full, b);
   const h = (await coverage([full], { threads: 1 })).hosts[0]!;
-  assert.equal(h.logs[0]!.rolledOver, 'yes');
-  assert.match(h.logs[0]!.rolledOverWhy, /marks the log full/);
-  assert.ok(h.blindSpots.includes('The Sysmon log covers only 2019-05-11T17:58:22.8094096Z – 2019-05-11T17:58:55.1531596Z (the EVTX file header marks the log full: new records overwrite the oldest): anything earlier is missing from it.'));
+  assert.equal(h.logs[0]!.completeness, 'rolled-over');
+  assert.match(h.logs[0]!.completenessWhy, /^rolled over \(oldest #426\): the EVTX file header marks the log full/);
 });
 
 test('coverage on the samples: per-host sources, a Sysmon log without WMI events, WMI-Activity without 5861, exports', { skip: skipReason }, async () => {
@@ -77,7 +80,8 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
   const d = host(r.hosts, 'DESKTOP-2KGM189');
   assert.deepEqual(d.sysmon, { present: true, wmiEventIds: [] });
   assert.equal(d.logs[0]!.oldestRecordId, 1742);
-  assert.equal(d.logs[0]!.rolledOver, 'likely');
+  // 358 native records from #1742: rolled over (was "likely")
+  assert.deepEqual([d.logs[0]!.records, d.logs[0]!.newestRecordId, d.logs[0]!.completeness], [358, 2099, 'rolled-over']);
   assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log holds no WMI events (19/20/21) in 2017-12-26T13:10:29.1368792Z – ') && b.includes('wmiscope sysmon audit')));
   assert.ok(d.blindSpots.some((b) => b.startsWith('The Sysmon log covers only 2017-12-26T13:10:29.1368792Z')));
   // the Sigma test log: WMI-Activity 5858 only (no 5861), as EVTX and as its JSON export
@@ -87,7 +91,8 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
   assert.equal(s.exports.length, 1);
   const exp = s.logs.find((l) => l.format === 'export')!;
   assert.equal(exp.oldestRecordId, 5314);
-  assert.equal(exp.rolledOver, 'likely');
+  // an export whose ids start after #1 without a gap: rolled over or cut by the export cannot be told
+  assert.equal(exp.completeness, 'unknown');
   // PowerLurk host: Sysmon 19/20 and PowerShell 800/4103/4104 from the Hayabusa samples
   const f = host(r.hosts, 'fs01.offsec.lan');
   assert.deepEqual(f.sysmon.wmiEventIds, [19, 20]);
@@ -110,7 +115,9 @@ test('repository span and "missed by": a subscription older than the WMI-Activit
   const scm = r.findings.find((x) => x.consumer?.name === 'SCM Event Log Consumer')!;
   const wmiAct = scm.coverage.find((e) => e.source === 'WMI-Activity (5857-5861)')!;
   assert.equal(wmiAct.saw, false);
-  assert.equal(wmiAct.reason, 'it dates from 2021-06-05T12:14:02.9528062Z, before the oldest WMI-Activity record (2026-07-02T02:05:27.4385576Z)');
+  assert.equal(wmiAct.reason, 'it dates from 2021-06-05T12:14:02.9528062Z; it predates the log (oldest record 2026-07-02T02:05:27.4385576Z)');
+  // the repository is in root\\subscription with an NTEventLog consumer: Sysmon could never have logged it
+  assert.equal(scm.coverage.find((e) => e.source === 'Sysmon (19/20/21)')!.reason, 'no Sysmon log supplied; Sysmon would not log this anyway: it logs only CommandLine and ActiveScript consumers; this is NTEventLogEventConsumer');
   // the JSON report carries the same coverage (schema-valid: checked in report tests)
   assert.deepEqual(r.coverage!.map((x) => x.host), ['H1']);
 });
@@ -119,7 +126,7 @@ test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 w
   const t = run('coverage', '-f', 'text', SYSMON);
   assert.equal(t.code, 0);
   assert.match(t.out, /^Host IEWIN7\n {2}Sysmon log: {12}yes, WMI events 19, 20, 21\n/);
-  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, \d+ records\) 2019-05-11T17:58:22\.8094096Z – 2019-05-11T17:58:55\.1531596Z; rolled over: no/);
+  assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #16108–#16124\) 2019-05-11T17:57:49\.9031596Z – 2019-05-11T17:58:55\.1531596Z; excerpt or filtered export/);
   assert.match(t.out, / {2}Blind spots:\n {4}- Sysmon sees only root\\subscription/);
   const j = run('coverage', '-f', 'json', SYSMON);
   assert.equal(j.code, 0);
@@ -151,5 +158,68 @@ test('review cases: --host merges one file\'s logs per channel; a partial export
   for (const l of g.hosts.flatMap((x) => x.logs)) {
     assert.ok(l.first === null || /^\d{4}-\d\d-\d\dT/.test(l.first));
     assert.ok(l.last === null || /^\d{4}-\d\d-\d\dT/.test(l.last));
+  }
+});
+
+test('missed by, end to end: a repository with the real Sysmon log beside it; blind by design with and without the log, the log ends before it, orphan only from the repository', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  try {
+    const sys32 = join(root, 'HOSTB', 'C', 'Windows', 'System32');
+    mkdirSync(join(sys32, 'wbem', 'Repository'), { recursive: true });
+    standardFixtures(join(sys32, 'wbem', 'Repository'));
+    const alone = await scan([root], { threads: 1 });
+    mkdirSync(join(sys32, 'winevt', 'Logs'), { recursive: true });
+    copyFileSync(SYSMON, join(sys32, 'winevt', 'Logs', 'Microsoft-Windows-Sysmon%4Operational.evtx'));
+    const withLog = await scan([root], { threads: 1 });
+    const reason = (r: Awaited<ReturnType<typeof scan>>, consumer: string, source: string): string | null => {
+      const f = r.findings.find((x) => x.consumer?.name === consumer);
+      assert.ok(f, consumer);
+      const e = f.coverage.find((c) => c.source === source);
+      assert.ok(e, `${source} for ${consumer}: ${f.coverage.map((c) => c.source).join(', ')}`);
+      return e.reason;
+    };
+    // custom namespace: said whether or not the Sysmon log was supplied
+    assert.equal(reason(alone, 'LegitScript', 'Sysmon (19/20/21)'), 'no Sysmon log supplied; Sysmon would not log this anyway: it watches only root\\subscription; this is ROOT\\totallylegit');
+    assert.equal(reason(withLog, 'LegitScript', 'Sysmon (19/20/21)'), 'Sysmon would not log this: it watches only root\\subscription; this is ROOT\\totallylegit');
+    assert.match(reason(alone, 'LegitScript', 'Autoruns (WMI entries)')!, /^no Autoruns output supplied; Autoruns would not list this anyway: it queries only root\\subscription and root\\default/);
+    // custom consumer class in root\\subscription
+    assert.equal(reason(withLog, 'Updater', 'Sysmon (19/20/21)'), 'Sysmon would not log this: it logs only CommandLine and ActiveScript consumers; this is TotallyLegitConsumer');
+    // carved residue written in 2021, the Sysmon log ends in 2019: the log ends before it (never "although covered")
+    assert.match(reason(withLog, 'DeletedConsumer', 'Sysmon (19/20/21)')!, /^it dates from 2021-06-05T12:14:0\d\.\d+Z; the log ends before it \(last record 2019-05-11T17:58:55\.1531596Z\)$/);
+    // the repository shows the consumer without a binding: orphan, and WMI-Activity (bindings only) could never log it
+    const orphan = withLog.findings.find((x) => x.consumer?.name === 'OrphanLogger')!;
+    assert.equal(orphan.status, 'orphan');
+    assert.match(reason(withLog, 'OrphanLogger', 'WMI-Activity (5857-5861)')!, /WMI-Activity would not log this anyway: it logs only bound subscriptions; this has no binding$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an empty log in a host collection (issue case 6): "present, 0 records", and no "No PowerShell log"; the scan\'s missed-by says so too', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  try {
+    const logs = join(root, 'IEWIN7', 'C', 'Windows', 'System32', 'winevt', 'Logs');
+    mkdirSync(logs, { recursive: true });
+    copyFileSync(SYSMON, join(logs, 'Microsoft-Windows-Sysmon%4Operational.evtx'));
+    // the Sysmon fixture's own file header with no chunk: a log that was collected and holds no record
+    const b = Buffer.from(readFileSync(SYSMON).subarray(0, 4096));
+    b.writeBigUInt64LE(0n, 8);
+    b.writeBigUInt64LE(0n, 16);
+    b.writeBigUInt64LE(1n, 24);
+    b.writeUInt16LE(0, 42);
+    b.writeUInt32LE(0, 120);
+    b.writeUInt32LE(crc32(b, 0, 120) >>> 0, 124);
+    writeFileSync(join(logs, 'Windows PowerShell.evtx'), b);
+    const r = await scan([root], { threads: 1 });
+    const h = host(r.coverage ?? [], 'IEWIN7');
+    const ps = h.logs.find((l) => l.source === 'powershell')!;
+    assert.deepEqual([ps.channel, ps.channelFrom, ps.records, ps.completenessWhy], ['Windows PowerShell', 'file-name', 0, 'present, 0 records']);
+    assert.equal(h.powershell.present, true);
+    assert.ok(!h.blindSpots.some((x) => x.startsWith('No PowerShell log')), h.blindSpots.join('\n'));
+    assert.ok(h.blindSpots.includes('The PowerShell log was collected but holds no records (present, 0 records): it shows nothing.'));
+    const bot = r.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
+    assert.equal(bot.coverage.find((c) => c.source === 'PowerShell (800/4103/4104)')!.reason, 'the PowerShell log supplied holds no records (present, 0 records)');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

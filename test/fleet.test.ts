@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { payloadHash } from '../src/analysis/stack.js';
 import type { Finding, ScanResult } from '../src/model/types.js';
 import { makeFleet } from './support/fleet.js';
 import { standardFixtures } from './support/cim-builder.js';
-import { repoRoot } from './support/samples.js';
+import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
 const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
 
@@ -103,6 +104,36 @@ test('fewer than 10 hosts: counts are given, nothing is ranked rare or common', 
     assert.equal(r.fleet!.stacks.find((s) => s.name === 'BotConsumer23')!.count, 3);
     assert.ok(r.fleet!.stacks.every((s) => !s.rare && !s.common));
     assert.ok(r.findings.every((f) => !f.reasons.some((x) => x.id.startsWith('WMI-STACK-'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hosts whose evidence cannot show a subscription (a Security log only) change neither the fleet, rare/common, scores nor the exit code; --no-stacking turns stacking off', { skip: skipReason }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-fleet-'));
+  try {
+    makeFleet({ dir, hosts: 3, prefix: 'HOST', log: { file: SYSMON, computer: 'IEWIN7', name: 'Sysmon.evtx' }, builders: [{ build: (repo) => standardFixtures(repo), hosts: [2] }] });
+    const base = await scan([dir], { threads: 1 });
+    // ten more hosts with a real Security log each (Computer PC01.example.corp renamed SEnn.example.corp)
+    makeFleet({ dir, hosts: 10, prefix: 'SE', log: { file: evtxSample('EVTX-ATTACK-SAMPLES/LM_WMIC_4648_rpcss.evtx'), computer: 'PC01', name: 'Security.evtx' } });
+    const more = await scan([dir], { threads: 1 });
+    assert.equal(more.hosts.length, 13, more.hosts.join(', '));
+    assert.ok(more.hosts.includes('SE10.example.corp'));
+    // before: 13 hosts in the denominator ranked the builder's one-host subscriptions rare (+15, a high turned critical)
+    assert.equal(more.fleet?.hosts, 3);
+    const essence = (r: ScanResult): unknown => r.findings.map((f) => [f.id, f.host, f.severity, f.score, f.reasons.map((x) => x.id).join(','), f.stack?.rare, f.stack?.common, f.stack?.fleetHosts]);
+    assert.deepEqual(essence(more), essence(base));
+    const fails = (r: ScanResult, at: Finding['severity'][]): boolean => r.findings.some((f) => !f.allowlisted && at.includes(f.severity));
+    assert.equal(fails(more, ['critical']), fails(base, ['critical']));
+    assert.equal(fails(more, ['critical', 'high']), fails(base, ['critical', 'high']));
+    // --no-stacking: no fleet, no stacking reasons
+    const off = await scan([dir], { threads: 1, stacking: false });
+    assert.equal(off.fleet, undefined);
+    assert.ok(off.findings.every((f) => f.stack === undefined && !f.reasons.some((x) => x.id.startsWith('WMI-STACK-'))));
+    const cli = spawnSync(process.execPath, [join(repoRoot(), 'dist/src/cli/main.js'), 'scan', '-q', '-j', '1', '-f', 'json', '--no-stacking', dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const parsed = JSON.parse(cli.stdout) as ScanResult;
+    assert.equal(parsed.fleet, undefined);
+    assert.equal(parsed.findings.length, off.findings.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

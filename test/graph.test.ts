@@ -64,7 +64,8 @@ test('status: Velociraptor and Autoruns list bound subscriptions (active); the c
   // the collector read the host's whole WMI state: a logged subscription that is absent there was deleted
   const logged = o({ source: 'sysmon', action: 'created', part: 'consumer', className: 'CommandLineEventConsumer', name: 'Gone' });
   assert.equal(buildSubscriptions([logged], new Set(['h']))[0]!.status, 'deleted');
-  assert.equal(buildSubscriptions([logged], new Set())[0]!.status, 'orphan');
+  // without whole state, a logged part whose binding is not in the evidence is logged-only (never orphan)
+  assert.equal(buildSubscriptions([logged], new Set())[0]!.status, 'logged-only');
 });
 
 test('state read per namespace: absent from a namespace the collector read cleanly = deleted; from one it could not read = not known', () => {
@@ -72,7 +73,7 @@ test('state read per namespace: absent from a namespace the collector read clean
   const clean = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\subscription';
   const denied = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\cimv2';
   assert.equal(buildSubscriptions([logged], clean)[0]!.status, 'deleted');
-  assert.equal(buildSubscriptions([logged], denied)[0]!.status, 'orphan');
+  assert.equal(buildSubscriptions([logged], denied)[0]!.status, 'logged-only');
 });
 
 test('timer and 5859 joins compare the namespace the filter listens in', () => {

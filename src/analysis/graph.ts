@@ -2,9 +2,10 @@
  * The subscription graph: observations joined into subscriptions keyed by (host, namespace, class, name),
  * filter + consumer + binding with any of them missing, a status and the full history.
  */
-import { LIVE_SOURCES } from '../model/types.js';
-import { CONSUMER_CLASSES, namespaceKey } from '../model/wmi.js';
-import type { CoverageEntry, JoinedSubscription, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
+import { LIVE_KINDS, SOURCE_KINDS, blindByDesign, coverageLabel, sourceOf, wouldNot } from '../model/sources.js';
+import type { SubscriptionShape } from '../model/sources.js';
+import { namespaceKey } from '../model/wmi.js';
+import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
@@ -64,7 +65,7 @@ function objKey(o: Observation): string | null {
 const RANK: Partial<Record<SourceKind, number>> = { cim: 5, collector: 4, velociraptor: 3, autoruns: 3, 'cim-residue': 2 };
 
 /** A source that shows the object existed at collection time. */
-const live = (o: Observation): boolean => LIVE_SOURCES.includes(o.source) && o.action === 'present';
+const live = (o: Observation): boolean => LIVE_KINDS.includes(o.source) && o.action === 'present';
 
 function values(obs: Observation[]): Record<string, WmiValue> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
@@ -89,15 +90,20 @@ function pickNamespace(obs: Observation[]): string | null {
   return obs.find((o) => o.namespace)?.namespace ?? null;
 }
 
-/** Status from what the evidence says (cim-format / issue: active, deleted, residual, logged-only, orphan). */
-function statusOf(parts: Array<Obj | undefined>, repoForHost: boolean): Status {
+/**
+ * Status from what the evidence says: active, deleted, residual, logged-only, orphan. Orphan (a filter or consumer
+ * with no binding) only where a source that lists every part (the repository, a collector document: `unbound:
+ * 'state'` in the source table) read the host's state in that namespace (`stateRead`) and shows no binding; from
+ * logs alone a part whose binding is not in the evidence is logged-only (its binding is not observable here).
+ */
+function statusOf(parts: Array<Obj | undefined>, stateRead: boolean): Status {
   const all = parts.flatMap((p) => p?.observations ?? []);
   const present = all.some(live);
-  const bound = parts[2] !== undefined;
   if (present) {
-    // Velociraptor's PermanentWMIEvents lists subscriptions through their bindings, Autoruns its WMI entries:
-    // what they show is bound; the repository and the collector list every object, bound or not
-    if (!all.some((o) => live(o) && (o.source === 'cim' || o.source === 'collector'))) return 'active';
+    // what Velociraptor's PermanentWMIEvents lists is bound, Autoruns lists consumers only: only a source that
+    // lists every object, bound or not, can show that a part has no binding
+    const whole = all.some((o) => live(o) && sourceOf(o.source).unbound === 'state');
+    if (!whole || !stateRead) return 'active';
     const bindingLive = parts[2]?.observations.some(live) ?? false;
     return bindingLive ? 'active' : 'orphan';
   }
@@ -105,9 +111,9 @@ function statusOf(parts: Array<Obj | undefined>, repoForHost: boolean): Status {
   const lastAction = logged.length ? logged[logged.length - 1]!.action : null;
   if (lastAction === 'deleted') return 'deleted';
   if (all.length && all.every((o) => o.source === 'cim-residue')) return 'residual';
-  if (repoForHost && all.some((o) => o.source === 'cim-residue')) return 'deleted';
-  if (repoForHost && !present && logged.length) return 'deleted';
-  return bound ? 'logged-only' : 'orphan';
+  if (stateRead && all.some((o) => o.source === 'cim-residue')) return 'deleted';
+  if (stateRead && !present && logged.length) return 'deleted';
+  return 'logged-only';
 }
 
 function stableId(s: string): string {
@@ -307,105 +313,114 @@ function eventNamespaceKey(d: Draft): string {
   return namespaceKey(ns);
 }
 
-/** Which telemetry sources a host had, for coverage. */
+/** The sources a host's evidence holds and its event logs, for a subscription's coverage ("seen by / missed by"). */
 export interface HostSources {
-  /** `first`: the oldest record time of the host's Sysmon logs; `rolledOver`: one of them wrapped, is full, or starts after record #1. */
-  sysmon: { present: boolean; wmiEvents: boolean; first?: string | null; rolledOver?: RolledOver };
-  wmiActivity: { present: boolean; ids: number[]; first?: string | null; rolledOver?: RolledOver };
-  powershell: boolean;
-  repository: boolean;
-  /** `wmiscope collector powershell` output for the host. */
-  collector?: boolean;
-  /** Velociraptor Windows.Persistence.PermanentWMIEvents rows for the host. */
-  velociraptor?: boolean;
-  /** autorunsc output (CSV or Velociraptor rows) for the host. */
-  autoruns?: boolean;
-  /** WMI-Activity ETW operations (Velociraptor Windows.ETW.WMIEventing) for the host. */
-  trace?: boolean;
+  /** Every event log channel of the host (see {@link LogCoverage}: span, ids, completeness). */
+  logs: LogCoverage[];
+  /** Kinds of evidence supplied for the host (a log with 0 records counts: it was collected). */
+  supplied: SourceKind[];
 }
 
-const SYSMON_CONSUMERS = CONSUMER_CLASSES.filter((c) => c.sysmonType !== null).map((c) => c.className.toLowerCase());
-
-/**
- * Whether every log of a source on the host lost its oldest records: `yes` (a header marked full), `likely` (none
- * starts at record #1), false (at least one starts at #1, or nothing tells).
- */
-export type RolledOver = 'yes' | 'likely' | false;
-
-const rolledWords = (r: RolledOver | undefined): string => (r === 'yes' ? ': the log rolled over' : r === 'likely' ? ': the log may have rolled over (it does not start at record #1)' : '');
+/** The source kind a log channel's coverage row stands for (Security is the process-creation log). */
+export function logKind(s: LogCoverage['source']): SourceKind | null {
+  return s === 'security' ? 'process' : s === 'other' ? null : s;
+}
 
 /** `a` strictly before `b`, for ISO-8601 UTC times with any number of fractional digits; false when either is not one. */
 export function isoBefore(a: string, b: string): boolean {
-  const norm = (t: string): string | null => {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(t);
-    return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : null;
-  };
-  const x = norm(a);
-  const y = norm(b);
+  const x = isoKey(a);
+  const y = isoKey(b);
   return x !== null && y !== null && x < y;
 }
 
-/** Coverage, the seed's thesis: which sources saw the subscription, which could not, and why. */
+function isoKey(t: string): string | null {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(t);
+  return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : null;
+}
+
+/**
+ * When the subscription was made or changed, as far as the evidence tells: the earliest creation or modification
+ * a source recorded, or a repository object's timestamp (its last write). Activations (5859/5861) and process
+ * starts only show it existed later, so they do not count.
+ */
+function madeAt(d: Draft): string | null {
+  const times = d.observations
+    .filter((o) => o.time && isoKey(o.time) !== null && (o.action === 'created' || o.action === 'modified' || o.source === 'cim' || o.source === 'cim-residue'))
+    .map((o) => o.time!)
+    .sort((a, b) => isoKey(a)!.localeCompare(isoKey(b)!));
+  return times[0] ?? null;
+}
+
+/** Whether the subscription is bound, as far as the evidence shows. */
+function bindingOf(d: Draft): SubscriptionShape['binding'] {
+  if (d.status === 'orphan') return 'unbound';
+  return d.binding !== null || d.observations.some((o) => o.part === 'binding') ? 'bound' : 'unknown';
+}
+
+/** Per logged source: what "not logged although the log covers that time" can add. */
+const COVERED_WHY: Partial<Record<SourceKind, (logs: LogCoverage[]) => string>> = {
+  sysmon: (logs) =>
+    logs.some((l) => l.wmiEventIds.some((i) => i >= 19 && i <= 21))
+      ? ': excluded by the configuration (check it with `wmiscope sysmon audit`), or Sysmon was not running then'
+      : ': the log holds no WMI events (19/20/21) at all, so its configuration may not log them (check it with `wmiscope sysmon audit`), or Sysmon was not running then',
+  'wmi-activity': (logs) => (logs.some((l) => l.wmiEventIds.includes(5861)) ? '' : ': the log holds no 5861 events (5861 exists only on Windows 10 / Server 2016 and later)'),
+  powershell: () => ': made by other means than PowerShell, or script-block logging was off',
+};
+
+/** Why a logged source that was supplied and could see the subscription has no record of it: from its logs' spans and completeness. */
+function notLogged(kind: SourceKind, d: Draft, shape: SubscriptionShape, logs: LogCoverage[]): string {
+  const desc = sourceOf(kind);
+  const noun = `the ${desc.evidence}`;
+  const withRecords = logs.filter((l) => l.records > 0);
+  if (!logs.length) return desc.missed;
+  if (!withRecords.length) return `${noun} supplied holds no records (present, 0 records)`;
+  if (desc.unbound === 'bound-only' && shape.binding === 'unknown') return `not observable in this evidence: ${desc.label} logs only bound subscriptions, and a binding of this one is not in the evidence`;
+  const t = madeAt(d);
+  if (!t) return `${desc.missed}; when it was made is not in the evidence, so whether ${noun} covers that time cannot be told`;
+  const timed = withRecords.filter((l) => l.first && l.last && isoKey(l.first) && isoKey(l.last));
+  if (!timed.length) return `not observable in this evidence: the records of ${noun} carry no times`;
+  const inside = timed.filter((l) => !isoBefore(t, l.first!) && !isoBefore(l.last!, t));
+  if (inside.some((l) => l.completeness === 'complete' || l.completeness === 'rolled-over')) return `not logged although ${noun} covers that time (${t})${COVERED_WHY[kind]?.(withRecords) ?? ''}`;
+  const part = inside.find((l) => l.completeness === 'excerpt') ?? inside[0];
+  if (part)
+    return part.completeness === 'excerpt'
+      ? `not observable in this evidence: ${noun} spans that time (${t}) but is an ${part.completenessWhy}: the record may be among those it leaves out`
+      : `not observable in this evidence: ${noun} spans that time (${t}) but whether it holds every record of its span cannot be told (${part.completenessWhy})`;
+  const oldest = timed.map((l) => l.first!).sort((a, b) => isoKey(a)!.localeCompare(isoKey(b)!))[0]!;
+  const newest = timed.map((l) => l.last!).sort((a, b) => isoKey(b)!.localeCompare(isoKey(a)!))[0]!;
+  if (isoBefore(t, oldest)) {
+    const first = timed.find((l) => l.first === oldest)!;
+    const lost = first.completeness === 'rolled-over' ? `; the log ${first.completenessWhy}` : '';
+    return `it dates from ${t}; it predates the log (oldest record ${oldest})${lost}`;
+  }
+  if (isoBefore(newest, t)) return `it dates from ${t}; the log ends before it (last record ${newest})`;
+  return `it dates from ${t}, between the spans of the ${desc.evidence}s supplied: none of them covers that time`;
+}
+
+/**
+ * Coverage, the product's thesis: which sources saw the subscription, which could not, and why. Generated from
+ * the source table (model/sources.ts): a source's design blindness (namespace, consumer class, unbound parts) is
+ * said whether or not its evidence was supplied; a claim that a log missed it although it covers that time is
+ * made only for a log that is complete or rolled over (contiguous records) and whose span holds that time.
+ */
 export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
-  const saw = (s: Observation['source']): boolean => d.observations.some((o) => o.source === s);
-  const ns = low(d.namespace);
+  const shape: SubscriptionShape = { namespace: d.namespace, consumerClass: d.consumer?.className ?? null, binding: bindingOf(d), hasConsumer: d.consumer !== null };
   const out: CoverageEntry[] = [];
-  // when it was made, as far as any source tells (repository timestamps included)
-  const created = d.firstSeen;
-  {
+  for (const kind of SOURCE_KINDS) {
+    const desc = sourceOf(kind);
+    if (desc.coverage === 'never') continue;
+    const members = [kind, ...SOURCE_KINDS.filter((k) => sourceOf(k).partOf === kind)];
+    const saw = d.observations.some((o) => members.includes(o.source));
+    const supplied = members.some((k) => src.supplied.includes(k));
+    const blind = blindByDesign(kind, shape);
+    if (desc.coverage !== 'always' && !saw && !supplied && !blind) continue;
     let reason: string | null = null;
-    if (!saw('sysmon')) {
-      if (!src.sysmon.present) reason = 'no Sysmon log supplied';
-      else if (ns && ns !== 'root\\subscription') reason = `namespace not covered (Sysmon logs only root\\subscription; this is ${d.namespace})`;
-      else if (d.consumer?.className && !SYSMON_CONSUMERS.includes(low(d.consumer.className))) reason = `consumer type not logged (Sysmon logs only CommandLine and ActiveScript consumers; this is ${d.consumer.className})`;
-      else if (created && src.sysmon.first && isoBefore(created, src.sysmon.first)) reason = `it dates from ${created}, before the oldest Sysmon record (${src.sysmon.first})${rolledWords(src.sysmon.rolledOver)}`;
-      else if (!src.sysmon.wmiEvents) reason = `the Sysmon log holds no WMI events (19/20/21): the configuration may not log them (check it with \`wmiscope sysmon audit\`)${src.sysmon.rolledOver ? ', or they rolled over' : ''}`;
-      else if (created && src.sysmon.first) reason = 'not in the Sysmon log although the log covers that time: excluded by the configuration (check it with `wmiscope sysmon audit`), or Sysmon was not running then';
-      else reason = `not in the Sysmon log (created before logging began${src.sysmon.rolledOver ? ', lost when the log rolled over' : ''}, or excluded by the configuration — check it with \`wmiscope sysmon audit\`)`;
-    }
-    out.push({ source: 'Sysmon (19/20/21)', saw: saw('sysmon'), reason });
+    if (saw) reason = null;
+    else if (!supplied) reason = `no ${desc.evidence} supplied${blind ? `; ${wouldNot(kind)} anyway: ${blind}` : ''}`;
+    else if (blind) reason = `${wouldNot(kind)}: ${blind}`;
+    else if (desc.state === 'logged') reason = notLogged(kind, d, shape, src.logs.filter((l) => logKind(l.source) === kind));
+    else reason = desc.unbound === 'bound-only' && shape.binding === 'unknown' ? `${desc.missed}, or it is not bound: a binding of it is not observable in this evidence` : desc.missed;
+    out.push({ source: coverageLabel(kind), saw, reason });
   }
-  {
-    const hit = d.observations.some((o) => o.source === 'wmi-activity');
-    let reason: string | null = null;
-    if (!hit) {
-      if (!src.wmiActivity.present) reason = 'no WMI-Activity/Operational log supplied';
-      else if (created && src.wmiActivity.first && isoBefore(created, src.wmiActivity.first)) reason = `it dates from ${created}, before the oldest WMI-Activity record (${src.wmiActivity.first})${rolledWords(src.wmiActivity.rolledOver)}`;
-      else if (!src.wmiActivity.ids.includes(5861)) reason = 'the WMI-Activity log holds no 5861 events (5861 exists only on Windows 10 / Server 2016 and later)';
-      else if (created && src.wmiActivity.first) reason = 'not in the WMI-Activity log although the log covers that time';
-      else reason = `not in the WMI-Activity log (created before the log began${src.wmiActivity.rolledOver ? ', lost when the log rolled over' : ''})`;
-    }
-    out.push({ source: 'WMI-Activity (5857-5861)', saw: hit, reason });
-  }
-  out.push({ source: 'PowerShell (800/4103/4104)', saw: saw('powershell'), reason: saw('powershell') ? null : src.powershell ? 'no PowerShell record of its creation (created by other means, or not logged)' : 'no PowerShell log supplied' });
-  {
-    const hit = saw('cim') || saw('cim-residue');
-    out.push({ source: 'WMI repository', saw: hit, reason: hit ? null : src.repository ? 'not in the repository (deleted and overwritten, or the repository is from another time)' : 'no repository supplied' });
-  }
-  // live-query tools: what they list, and what they structurally cannot list (wmi-tradecraft §1, §5)
-  const depth = d.namespace ? d.namespace.split('\\').filter(Boolean).length : 0;
-  const bound = d.binding !== null || d.observations.some((o) => o.part === 'binding');
-  // Autoruns rows carry no filter or binding: for what only Autoruns saw, whether it is bound is unknown
-  const bindingUnknown = !bound && d.observations.every((o) => o.source === 'autoruns');
-  if (src.collector) out.push({ source: 'Live WMI query (wmiscope collector)', saw: saw('collector'), reason: saw('collector') ? null : 'not on the live host when the collector ran (deleted before collection, or in a namespace the collector could not open: see the notes)' });
-  {
-    let blind: string | null = null;
-    if (ns === 'root') blind = 'it does not query ROOT itself';
-    else if (depth > 2) blind = `it enumerates only first-level namespaces of ROOT; this is ${d.namespace}`;
-    else if (ns && ns !== 'root\\subscription' && ns !== 'root\\default') blind = `by default it queries only root/subscription and root/default (every first-level namespace only with AllRootNamespaces); this is ${d.namespace}`;
-    else if (!bound && !bindingUnknown) blind = 'it lists subscriptions through their bindings; an unbound filter or consumer is not listed';
-    if (src.velociraptor || blind) {
-      const hit = saw('velociraptor');
-      out.push({ source: 'Velociraptor PermanentWMIEvents', saw: hit, reason: hit ? null : src.velociraptor ? (blind ? `not listed: ${blind}` : 'not listed (deleted before the collection ran)') : `no rows supplied; it would not list this: ${blind}` });
-    }
-  }
-  {
-    const blind = ns && ns !== 'root\\subscription' && ns !== 'root\\default' ? `it looks only in root\\subscription and root\\default; this is ${d.namespace}` : null;
-    if (src.autoruns || blind) {
-      const hit = saw('autoruns');
-      out.push({ source: 'Autoruns (WMI entries)', saw: hit, reason: hit ? null : src.autoruns ? (blind ? `not listed: ${blind}` : 'not listed (deleted before Autoruns ran)') : `no output supplied; it would not list this: ${blind}` });
-    }
-  }
-  if (src.trace) out.push({ source: 'WMI-Activity trace (ETW)', saw: saw('wmi-trace'), reason: saw('wmi-trace') ? null : 'no create or delete traced (created before the trace session started, or the session missed it)' });
   return out;
 }

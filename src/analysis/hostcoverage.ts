@@ -1,13 +1,16 @@
 /**
  * Evidence coverage per host: which telemetry the evidence holds (Sysmon 19-21, WMI-Activity 5857-5861,
- * PowerShell, process creation, repository, live listings, exports), each log's record span and whether it
- * rolled over, the repository's time span, and what follows from it in words. `wmiscope coverage` prints it;
- * `scan` derives each finding's "missed by" from it (see {@link hostSources}).
+ * PowerShell, process creation, repository, live listings, exports), each log's record span and completeness
+ * (complete since #1, rolled over, excerpt, unknown: from its EventRecordIDs and header), the repository's time
+ * span, and what follows from it in words. `wmiscope coverage` prints it; `scan` derives each finding's "missed
+ * by" from it (see {@link hostSources}) and counts the stacking denominator with {@link canShowSubscriptions}.
+ * What each source can see comes from the source table (model/sources.ts).
  */
-import type { EvidenceItem, HostCoverage, LogCoverage, LogSummary, RepositoryCoverage, RepositorySummary } from '../model/types.js';
-import { isoBefore } from './graph.js';
-import type { HostSources, RolledOver } from './graph.js';
+import { SOURCES, sourceOf } from '../model/sources.js';
+import type { ChannelSummary, EvidenceItem, HostCoverage, LogCoverage, LogSummary, RepositoryCoverage, RepositorySummary, SourceKind } from '../model/types.js';
 import { WMI_EVENT_IDS } from '../model/wmi.js';
+import { isoBefore, logKind } from './graph.js';
+import type { HostSources } from './graph.js';
 
 export function channelSource(channel: string): LogCoverage['source'] {
   if (/^Microsoft-Windows-Sysmon\/Operational$/i.test(channel)) return 'sysmon';
@@ -17,19 +20,37 @@ export function channelSource(channel: string): LogCoverage['source'] {
   return 'other';
 }
 
-function rollOver(format: EvidenceItem['kind'], full: boolean | undefined, oldest: number | null): Pick<LogCoverage, 'rolledOver' | 'rolledOverWhy'> {
-  if (format === 'evtx' && full) return { rolledOver: 'yes', rolledOverWhy: 'the EVTX file header marks the log full: new records overwrite the oldest' };
-  if (oldest === null) return { rolledOver: 'unknown', rolledOverWhy: 'no record numbers to tell' };
-  if (oldest > 1) {
-    return {
-      rolledOver: 'likely',
-      rolledOverWhy:
-        format === 'evtx'
-          ? `the oldest record is #${oldest}: records before it are gone (the log wrapped, was cleared, or this file is a filtered export)`
-          : `the oldest exported record is #${oldest}: earlier records were overwritten or cleared, or the export was filtered`,
-    };
-  }
-  return { rolledOver: 'no', rolledOverWhy: 'holds the log from its first record (#1)' };
+/**
+ * How much of its log a channel of one file holds, from the facts the reader gathered (EventRecordIDs are
+ * `System/EventRecordID`, never the EVTX record-header number):
+ * - `excerpt`: an EVTX whose record headers were renumbered (exported or filtered), or ids missing inside the range;
+ * - `complete`: ids contiguous from #1;
+ * - `rolled-over`: the EVTX header marks the log full, or a native (not renumbered) EVTX whose ids run contiguously
+ *   from #N > 1 (earlier records were overwritten or cleared);
+ * - `unknown`: no records, no ids, ids not counted, or an export whose ids start after #1 without a gap (rolled over
+ *   or cut by the export: it cannot be told).
+ */
+export function completeness(format: EvidenceItem['kind'], full: boolean | undefined, c: ChannelSummary): Pick<LogCoverage, 'completeness' | 'completenessWhy'> {
+  if (c.records === 0) return { completeness: 'unknown', completenessWhy: 'present, 0 records' };
+  const lo = c.oldestRecordId;
+  const hi = c.newestRecordId ?? lo;
+  if (lo === null || hi === null || !Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || hi < lo) return { completeness: 'unknown', completenessWhy: 'no record ids to tell' };
+  const evtx = format === 'evtx';
+  const range = hi - lo + 1;
+  // distinct ids: counted by the reader; else one id when the range is one; else, in a native EVTX (headers =
+  // ids), one per record. Fewer records than the range also proves ids missing (a record has at most one id).
+  const distinct = typeof c.distinctRecordIds === 'number' ? c.distinctRecordIds : range === 1 ? 1 : evtx && c.renumbered === false ? c.records : null;
+  const missing = distinct !== null ? range - distinct : c.records < range ? range - c.records : 0;
+  const why: string[] = [];
+  if (evtx && c.renumbered === true) why.push(`record headers renumbered while EventRecordIDs run #${lo}–#${hi}`);
+  if (missing > 0) why.push(`${distinct !== null ? missing : `at least ${missing}`} of the ids #${lo}–#${hi} missing`);
+  if (why.length) return { completeness: 'excerpt', completenessWhy: `excerpt or filtered export (${why.join('; ')})` };
+  const contiguous = distinct !== null && distinct >= range;
+  if (contiguous && lo === 1) return { completeness: 'complete', completenessWhy: 'complete since #1' };
+  if (evtx && full && lo > 1) return { completeness: 'rolled-over', completenessWhy: `rolled over (oldest #${lo}): the EVTX file header marks the log full, new records overwrite the oldest` };
+  if (!contiguous) return { completeness: 'unknown', completenessWhy: `ids #${lo}–#${hi} not counted: whether any are missing cannot be told` };
+  if (evtx && c.renumbered === false) return { completeness: 'rolled-over', completenessWhy: `rolled over (oldest #${lo}): records before it are gone, the log wrapped or was cleared` };
+  return { completeness: 'unknown', completenessWhy: `ids run from #${lo} without a gap: whether earlier records rolled over or the export left them out cannot be told` };
 }
 
 const span = (a: string | null, b: string | null): string => (a && b ? (a === b ? a : `${a} – ${b}`) : a ?? b ?? 'no record times');
@@ -47,13 +68,14 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
     const mine = <T extends { host: string }>(xs: T[]): T[] => xs.filter((x) => key(x.host) === key(host));
     const lc: LogCoverage[] = [];
     for (const l of mine(logs)) {
-      const per = l.perChannel ?? l.channels.map((channel) => ({ channel, records: 0, first: null, last: null, eventIds: l.eventIds, oldestRecordId: null, newestRecordId: null }));
+      const per: ChannelSummary[] = l.perChannel ?? l.channels.map((channel) => ({ channel, records: 0, first: null, last: null, eventIds: l.eventIds, oldestRecordId: null, newestRecordId: null }));
       for (const c of per) {
         if (!c.channel) continue;
         const format = l.kind ?? 'export';
         lc.push({
           source: channelSource(c.channel),
           channel: c.channel,
+          ...(c.channelFrom ? { channelFrom: c.channelFrom } : {}),
           file: l.file ?? '',
           format,
           records: c.records,
@@ -61,7 +83,9 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
           last: c.last,
           wmiEventIds: c.eventIds.filter((i) => WMI_EVENT_IDS.includes(i)),
           oldestRecordId: c.oldestRecordId,
-          ...rollOver(format, l.full, c.oldestRecordId),
+          newestRecordId: c.newestRecordId,
+          ...completeness(format, l.full, c),
+          ...(c.recovered ? { recovered: c.recovered } : {}),
         });
       }
     }
@@ -97,37 +121,95 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
   });
 }
 
-function logSpan(c: HostCoverage, s: LogCoverage['source']): { first: string | null; last: string | null; rolled: RolledOver; why: string } {
-  const ls = c.logs.filter((l) => l.source === s);
-  const firsts = ls.map((l) => l.first).filter((x): x is string => !!x).sort();
-  const lasts = ls.map((l) => l.last).filter((x): x is string => !!x).sort();
-  // the source lost its oldest records only when none of its logs starts at record #1 (one full copy is enough)
-  const lost = ls.length > 0 && ls.every((l) => l.rolledOver === 'yes' || l.rolledOver === 'likely');
-  const rolled: RolledOver = !lost ? false : ls.some((l) => l.rolledOver === 'yes') ? 'yes' : 'likely';
-  const why = (ls.find((l) => l.rolledOver === 'yes') ?? ls[0])?.rolledOverWhy ?? '';
-  return { first: firsts[0] ?? null, last: lasts[lasts.length - 1] ?? null, rolled, why };
+/**
+ * The kinds of evidence a host has. `withRecords`: only logs that hold records (an empty log was collected, but
+ * shows nothing).
+ */
+export function suppliedKinds(c: HostCoverage, withRecords = false): SourceKind[] {
+  const out = new Set<SourceKind>();
+  for (const l of c.logs) {
+    const k = logKind(l.source);
+    if (k && (!withRecords || l.records > 0)) out.add(k);
+  }
+  if (c.processCreation.security4688 || c.processCreation.sysmon1) out.add('process');
+  if (c.repositories.length) {
+    out.add('cim');
+    out.add('cim-residue');
+  }
+  for (const l of c.live) out.add(l.source);
+  return [...out];
 }
 
-/** What the host's evidence cannot show, in words. */
+/**
+ * Whether the host's evidence can show a subscription at all (a repository, a live listing, a Sysmon or
+ * WMI-Activity log with records, …: `showsSubscriptions` in the source table). Hosts that cannot (a Security log
+ * only) do not count in the stacking denominator.
+ */
+export function canShowSubscriptions(c: HostCoverage): boolean {
+  return suppliedKinds(c, true).some((k) => SOURCES[k].showsSubscriptions);
+}
+
+/** What the host's logs of one source say about their completeness, in words (nothing when a complete log is among them). */
+function completenessSpots(c: HostCoverage, s: LogCoverage['source'], name: string): string[] {
+  const ls = c.logs.filter((l) => l.source === s && l.records > 0);
+  if (!ls.length || ls.some((l) => l.completeness === 'complete')) return [];
+  const out: string[] = [];
+  const rolled = ls.filter((l) => l.completeness === 'rolled-over');
+  if (rolled.length) {
+    // the oldest record any of them keeps bounds what is missing
+    const first = minTime(ls.map((l) => l.first));
+    const last = ls.map((l) => l.last).filter((x): x is string => !!x).sort().at(-1) ?? null;
+    out.push(`The ${name} covers only ${span(first, last)} (${rolled[0]!.completenessWhy}): anything earlier is missing from it.`);
+  }
+  for (const l of ls.filter((x) => x.completeness === 'excerpt'))
+    out.push(`The ${name} spanning ${span(l.first, l.last)} is an ${l.completenessWhy}: a record missing from it proves nothing.`);
+  if (!rolled.length && ls.every((l) => l.completeness === 'unknown'))
+    out.push(`Whether the ${name} holds every record of its span cannot be told (${ls[0]!.completenessWhy}): a record missing from it proves nothing.`);
+  return out;
+}
+
+/** What the host's evidence cannot show, in words (the sentences of the source table, and each log's completeness). */
 export function blindSpots(c: HostCoverage): string[] {
   const out: string[] = [];
-  const state = c.repositories.length > 0 || c.live.some((l) => l.source !== 'wmi-trace');
-  if (!c.sysmon.present) out.push('No Sysmon log: no record (19/20/21) of subscriptions being created, modified or deleted in root\\subscription.');
-  else {
-    const s = logSpan(c, 'sysmon');
-    if (!c.sysmon.wmiEventIds.length)
-      out.push(`The Sysmon log holds no WMI events (19/20/21) in ${span(s.first, s.last)}: its configuration may not log them (check it with \`wmiscope sysmon audit\`), nothing happened then, or they rolled over.`);
-    out.push('Sysmon sees only root\\subscription and only CommandLine and ActiveScript consumers: subscriptions in other namespaces or with other consumer classes are never in its log.');
-    if (s.rolled) out.push(`The Sysmon log covers only ${span(s.first, s.last)} (${s.why}): anything earlier ${s.rolled === 'yes' ? 'is' : 'may be'} missing from it.`);
+  const logged = (s: LogCoverage['source']): LogCoverage[] => c.logs.filter((l) => l.source === s);
+  const spanOf = (s: LogCoverage['source']): string => {
+    const ls = logged(s);
+    const last = ls.map((l) => l.last).filter((x): x is string => !!x).sort().at(-1) ?? null;
+    return span(minTime(ls.map((l) => l.first)), last);
+  };
+  const each: Array<{ kind: SourceKind; source: LogCoverage['source']; name: string; own?: () => string | null }> = [
+    {
+      kind: 'sysmon',
+      source: 'sysmon',
+      name: 'Sysmon log',
+      own: () => (c.sysmon.wmiEventIds.length ? null : `The Sysmon log holds no WMI events (19/20/21) in ${spanOf('sysmon')}: its configuration may not log them (check it with \`wmiscope sysmon audit\`), nothing happened then, or they rolled over.`),
+    },
+    {
+      kind: 'wmi-activity',
+      source: 'wmi-activity',
+      name: 'WMI-Activity log',
+      own: () => (c.wmiActivity.ids.includes(5861) ? null : `The WMI-Activity log holds no 5861 in ${spanOf('wmi-activity')}: Windows before 10 / Server 2016 does not write it, no binding was made then, or it rolled over.`),
+    },
+    { kind: 'powershell', source: 'powershell', name: 'PowerShell log' },
+  ];
+  for (const e of each) {
+    const ls = logged(e.source);
+    const d = sourceOf(e.kind);
+    if (!ls.length) {
+      if (d.absent) out.push(d.absent);
+      continue;
+    }
+    if (ls.every((l) => l.records === 0)) {
+      out.push(`The ${e.name} was collected but holds no records (present, 0 records): it shows nothing.`);
+      continue;
+    }
+    const own = e.own?.();
+    if (own) out.push(own);
+    if (d.limits) out.push(d.limits);
+    out.push(...completenessSpots(c, e.source, e.name));
   }
-  if (!c.wmiActivity.present) out.push('No WMI-Activity/Operational log: no 5861 (permanent binding, every namespace) or 5859 (filter activation) records.');
-  else {
-    const s = logSpan(c, 'wmi-activity');
-    if (!c.wmiActivity.ids.includes(5861)) out.push(`The WMI-Activity log holds no 5861 in ${span(s.first, s.last)}: Windows before 10 / Server 2016 does not write it, no binding was made then, or it rolled over.`);
-    if (s.rolled) out.push(`The WMI-Activity log covers only ${span(s.first, s.last)} (${s.why}): anything earlier ${s.rolled === 'yes' ? 'is' : 'may be'} missing from it.`);
-  }
-  if (!c.powershell.present) out.push('No PowerShell log: subscriptions made from PowerShell (Set-WmiInstance, New-CimInstance, Register-WmiEvent) leave no script-block record here.');
-  if (!c.processCreation.security4688 && !c.processCreation.sysmon1) out.push('No process-creation records (Security 4688 or Sysmon 1): what a consumer ran (children of WmiPrvSE.exe or scrcons.exe) cannot be seen.');
+  if (!c.processCreation.security4688 && !c.processCreation.sysmon1 && SOURCES.process.absent) out.push(SOURCES.process.absent);
+  const state = c.repositories.length > 0 || c.live.some((l) => sourceOf(l.source).state === 'live');
   if (!state) out.push('No WMI repository and no live listing: subscriptions that exist but were never logged (created before logging began, outside root\\subscription, other consumer classes) cannot be seen, and deletions cannot be confirmed.');
   else if (!c.repositories.length) out.push('No WMI repository: carved residue of deleted subscriptions and namespaces the live listing skipped cannot be seen.');
   const logStart = minTime(c.logs.filter((l) => l.source === 'sysmon' || l.source === 'wmi-activity').map((l) => l.first));
@@ -138,17 +220,6 @@ export function blindSpots(c: HostCoverage): string[] {
 
 /** The per-source facts the subscription coverage ("seen by / missed by") needs. */
 export function hostSources(c: HostCoverage | undefined): HostSources {
-  if (!c) return { sysmon: { present: false, wmiEvents: false }, wmiActivity: { present: false, ids: [] }, powershell: false, repository: false };
-  const s = logSpan(c, 'sysmon');
-  const w = logSpan(c, 'wmi-activity');
-  return {
-    sysmon: { present: c.sysmon.present, wmiEvents: c.sysmon.wmiEventIds.length > 0, first: s.first, rolledOver: s.rolled },
-    wmiActivity: { present: c.wmiActivity.present, ids: c.wmiActivity.ids, first: w.first, rolledOver: w.rolled },
-    powershell: c.powershell.present,
-    repository: c.repositories.length > 0,
-    collector: c.live.some((l) => l.source === 'collector'),
-    velociraptor: c.live.some((l) => l.source === 'velociraptor'),
-    autoruns: c.live.some((l) => l.source === 'autoruns'),
-    trace: c.live.some((l) => l.source === 'wmi-trace'),
-  };
+  if (!c) return { logs: [], supplied: [] };
+  return { logs: c.logs, supplied: suppliedKinds(c) };
 }

@@ -117,7 +117,8 @@ export const RULES: ReadonlyArray<RuleInfo> = [
   { id: 'name-windows-task', title: 'Name copied from a Windows scheduled task', attack: ['T1036.004'], score: 15 },
   { id: 'creator-user-account', title: 'Created by a user account rather than by the system', attack: ['T1546.003'], score: 10 },
   { id: 'created-together', title: 'Filter, consumer and binding created within two minutes (scripted install)', attack: ['T1546.003'], score: 10 },
-  { id: 'orphan', title: 'Orphaned component (filter or consumer without a binding: leftover or staged)', attack: ['T1546.003'], score: 5 },
+  { id: 'orphan', title: 'Orphaned component (the WMI state read shows a filter or consumer without a binding: leftover or staged)', attack: ['T1546.003'], score: 5 },
+  { id: 'binding-not-observed', title: 'No binding in this evidence: whether it is bound is not observable here (the logs may not hold its binding)', attack: [], score: 0 },
 ];
 
 const RULE_BY_ID = new Map(RULES.map((r) => [r.id, r]));
@@ -497,6 +498,7 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   }
 
   // -- orphans
+  if (input.status === 'logged-only' && !binding && (filter || consumer)) fire('binding-not-observed', `${filter ? 'filter' : ''}${filter && consumer ? ' and ' : ''}${consumer ? 'consumer' : ''} logged, no binding of ${filter && consumer ? 'them' : 'it'} in the evidence`);
   if (input.status === 'orphan') fire('orphan', `${filter ? 'filter' : ''}${filter && consumer ? ' and ' : ''}${consumer ? 'consumer' : ''}${!filter && !consumer ? 'binding' : ''} without ${binding ? 'its filter or consumer' : 'a binding'}`);
 
   const order = new Map(RULES.map((r, i) => [r.id, i]));

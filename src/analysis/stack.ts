@@ -50,12 +50,23 @@ export function stackKey(f: Finding, hash = payloadHash(f)): { key: string; clas
   return { key: `${(f.namespace ?? '').toLowerCase()}|${(className ?? '').toLowerCase()}|${(name ?? '').toLowerCase()}|${hash}`, className, name };
 }
 
+/** The fleet: `hosts` and every host with a finding, each once (case-insensitive, first spelling kept). */
+export function fleetOf(hosts: string[], findings: Finding[]): string[] {
+  const out = new Map<string, string>();
+  for (const h of [...hosts, ...findings.map((f) => f.host)]) if (!out.has(h.toLowerCase())) out.set(h.toLowerCase(), h);
+  return [...out.values()];
+}
+
 /**
- * Count each subscription across `hosts`; mark rare and common entries on the findings (in place: `stack`,
- * a reason, score and severity for rare ones that are not allow-listed) and return the fleet summary.
+ * Count each subscription across the fleet; mark rare and common entries on the findings (in place: `stack`,
+ * a reason, score and severity for rare ones that are not allow-listed) and return the fleet summary. The fleet
+ * (the denominator) is `hosts` — the hosts whose evidence can show a subscription (`canShowSubscriptions`: a
+ * repository, a live listing, a Sysmon or WMI-Activity log), never every host with any log — plus every host
+ * with a finding.
  */
 export function stack(findings: Finding[], hosts: string[]): FleetSummary {
-  const fleet = new Set(hosts.map((h) => h.toLowerCase())).size;
+  hosts = fleetOf(hosts, findings);
+  const fleet = hosts.length;
   const groups = new Map<string, { entry: FleetStack; members: Finding[] }>();
   // findings whose namespace no source gave (Autoruns rows) join the one group of the same class, name and
   // payload in any namespace, if there is exactly one
@@ -99,9 +110,8 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
   }
   const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || a.key.localeCompare(b.key));
   const perHost: FleetSummary['perHost'] = [];
-  const names = new Map<string, string>();
-  for (const h of hosts) if (!names.has(h.toLowerCase())) names.set(h.toLowerCase(), h);
-  for (const [key, host] of names) {
+  for (const host of hosts) {
+    const key = host.toLowerCase();
     const mine = findings.filter((f) => f.host.toLowerCase() === key);
     const live = mine.filter((f) => !f.allowlisted);
     const worst = live.length ? SEVERITIES.find((s) => live.some((f) => f.severity === s))! : null;

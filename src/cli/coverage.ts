@@ -14,9 +14,9 @@ import type { HostIdentityOpts } from './hostopts.js';
 export function addCoverageCommand(program: Command, version: string): void {
   const cmd = program
     .command('coverage')
-    .summary('per host: which telemetry the evidence holds, each log\'s span and roll-over, and the blind spots')
+    .summary('per host: which telemetry the evidence holds, each log\'s span and completeness, and the blind spots')
     .description(
-      'per host in the evidence: which sources are present (Sysmon log and whether it holds any 19/20/21, WMI-Activity log and which of 5857-5861, PowerShell logs, Security 4688, repository, live listings, exports), each log\'s first and last record time and whether it rolled over, the repository\'s time span, and the resulting blind spots in words. `scan` uses the same facts for each finding\'s "missed by"',
+      'per host in the evidence: which sources are present (Sysmon log and whether it holds any 19/20/21, WMI-Activity log and which of 5857-5861, PowerShell logs, Security 4688, repository, live listings, exports), each log\'s first and last record time, EventRecordID range and completeness (complete since #1, rolled over, excerpt or filtered export, unknown), the repository\'s time span, and the resulting blind spots in words. `scan` uses the same facts for each finding\'s "missed by"',
     )
     .argument('<path...>', 'evidence files or folders (as for scan)')
     .addOption(new Option('-f, --format <format>', 'output format (default: text on a terminal, json otherwise)').choices(['text', 'json']))

@@ -26,6 +26,7 @@ interface ScanOpts extends HostIdentityOpts {
   quiet?: boolean;
   threads?: number;
   verbose?: boolean;
+  stacking: boolean;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -57,6 +58,7 @@ export function addScanCommand(program: Command, version: string): void {
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
       return n;
     })
+    .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
     .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list files skipped as not evidence');
   addHostIdentityOptions(cmd)
@@ -73,6 +75,7 @@ export function addScanCommand(program: Command, version: string): void {
           ...hostIdentityOptions(o),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,
+          stacking: o.stacking,
           version,
           onProgress: (done, total, file) => {
             if (!bar) return;

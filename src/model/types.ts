@@ -15,8 +15,7 @@ export type Part = 'filter' | 'consumer' | 'binding';
  */
 export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 'cim' | 'cim-residue' | 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace';
 
-/** Sources that show what existed when the evidence was collected (action `present`). */
-export const LIVE_SOURCES: readonly SourceKind[] = ['cim', 'collector', 'velociraptor', 'autoruns'];
+/* What each source kind can see (namespaces, consumer classes, unbound parts, live or logged): `model/sources.ts`. */
 
 /** What the source says happened. `present` = the object exists in the repository; `residual` = carved residue. */
 export type Action = 'created' | 'modified' | 'deleted' | 'present' | 'residual' | 'activated' | 'executed' | 'mentioned';
@@ -253,23 +252,38 @@ export interface RepositorySummary {
   files: Array<{ name: string; modified: string }>;
 }
 
+/**
+ * How much of a log a file holds, from its EventRecordID range, gaps and header: `complete` (ids contiguous from #1),
+ * `rolled-over` (a native log whose earlier records are gone: the header marks it full, or its ids run contiguously
+ * from #N > 1), `excerpt` (an exported or filtered copy: renumbered record headers, or ids missing inside its range),
+ * `unknown` (no ids, no records, or an export whose ids start after #1 without a gap: it cannot be told).
+ */
+export type LogCompleteness = 'complete' | 'rolled-over' | 'excerpt' | 'unknown';
+
 /** One event log channel of one host, from one evidence file (EVTX, export or Velociraptor rows). */
 export interface LogCoverage {
   /** What the channel is for WMI coverage. */
   source: 'sysmon' | 'wmi-activity' | 'powershell' | 'security' | 'other';
   channel: string;
+  /** `file-name`: the log holds no record, so its channel is taken from its file name. */
+  channelFrom?: 'records' | 'file-name';
   file: string;
   format: EvidenceItem['kind'];
+  /** Allocated records (0: the log was collected and is empty). */
   records: number;
-  /** First and last record time (ISO-8601 UTC); records carved from slack are not counted. */
+  /** First and last record time (the events' own times, ISO-8601 UTC); records carved from slack are not counted. */
   first: string | null;
   last: string | null;
   /** Event ids present that matter for WMI (19-21, 5857-5861, 800/4103/4104, 4688, 1). */
   wmiEventIds: number[];
+  /** Lowest and highest EventRecordID. */
   oldestRecordId: number | null;
-  /** `yes`: the log wrapped or is full (earlier records are gone); `likely`: an export whose oldest record is not the log's first; `no`; `unknown`. */
-  rolledOver: 'yes' | 'likely' | 'no' | 'unknown';
-  rolledOverWhy: string;
+  newestRecordId: number | null;
+  completeness: LogCompleteness;
+  /** In words: "complete since #1", "rolled over (oldest #1742)", "excerpt or filtered export (…)", … */
+  completenessWhy: string;
+  /** Records carved from slack for this channel (they bound no span). */
+  recovered?: number;
 }
 
 /** One WMI repository of one host. */

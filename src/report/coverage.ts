@@ -1,6 +1,8 @@
 /**
- * `wmiscope coverage` as text: per host, the sources present with their spans and roll-over, the repositories,
- * and the blind spots. Evidence strings are escaped (control characters shown, never interpreted).
+ * `wmiscope coverage` as text: per host, the sources present, each log with its span, EventRecordID range and
+ * completeness (complete since #1, rolled over, excerpt, unknown; "present, 0 records" for a log collected
+ * empty), the repositories, and the blind spots. Evidence strings are escaped (control characters shown, never
+ * interpreted).
  */
 import type { HostAliases, HostCoverage } from '../model/types.js';
 import { escapeText } from './text.js';
@@ -24,7 +26,10 @@ export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[]
     if (h.logs.length) {
       out.push('  Logs:');
       for (const l of h.logs) {
-        out.push(`    ${escapeText(l.channel)} (${l.format}, ${l.records} records) ${span(l.first, l.last)}; rolled over: ${l.rolledOver} — ${l.rolledOverWhy}`);
+        const ids = l.oldestRecordId !== null ? ` #${l.oldestRecordId}–#${l.newestRecordId ?? l.oldestRecordId}` : '';
+        const name = l.channelFrom === 'file-name' ? `${escapeText(l.channel)} (from the file name)` : escapeText(l.channel);
+        if (l.records === 0) out.push(`    ${name} (${l.format}): present, 0 records`);
+        else out.push(`    ${name} (${l.format}, ${l.records} records${ids}${l.recovered ? `, ${l.recovered} recovered from slack` : ''}) ${span(l.first, l.last)}; ${l.completenessWhy}`);
         out.push(`      ${escapeText(l.file)}`);
       }
     }
