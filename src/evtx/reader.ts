@@ -269,12 +269,37 @@ function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
   return out;
 }
 
+// the last Computer decoded: consecutive records of one log name the same machine, so its bytes are compared, not decoded
+let lastComputerBytes: Uint8Array = new Uint8Array(0);
+let lastComputer: string | null = null;
+
+function computerOf(src: FieldSource, vals: Values): string | null {
+  if (src && 'index' in src && src.index < vals.count && vals.buf[vals.desc + 4 * src.index + 2] === 0x01) {
+    const size = u16(vals.buf, vals.desc + 4 * src.index);
+    const o = vals.offsets[src.index]!;
+    if (size === lastComputerBytes.length && o + size <= vals.buf.length) {
+      let same = true;
+      for (let i = 0; i < size; i++)
+        if (vals.buf[o + i] !== lastComputerBytes[i]) {
+          same = false;
+          break;
+        }
+      if (same) return lastComputer;
+    }
+    const name = toStr(fieldValue(src, vals));
+    lastComputerBytes = vals.buf.slice(o, Math.min(o + size, vals.buf.length));
+    lastComputer = name;
+    return name;
+  }
+  return toStr(fieldValue(src, vals));
+}
+
 function identityOf(nodes: BxNode[]): RecordIdentity {
   const first = nodes[0];
   if (first && first.k === N_INST) {
     const t = first.template;
     const time = fieldValue(t.timeCreated, first.values);
-    return { computer: toStr(fieldValue(t.computer, first.values)), eventRecordId: toInt(fieldValue(t.eventRecordId, first.values)), timeCreated: time === null ? null : String(time) };
+    return { computer: computerOf(t.computer, first.values), eventRecordId: toInt(fieldValue(t.eventRecordId, first.values)), timeCreated: time === null ? null : String(time) };
   }
   const out: RecordIdentity = { computer: null, eventRecordId: null, timeCreated: null };
   const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);

@@ -34,7 +34,7 @@ export function channelFromFileName(file: string): string | null {
 /**
  * Observations from one EVTX file; the file's hosts, per-channel completeness facts and record span. Every record's
  * Computer, EventRecordID and TimeCreated are read from its template slots (cheap); only WMI-relevant records are
- * rendered. Records carved from slack that repeat an allocated record (same header number and written time) are
+ * rendered. Records carved from slack that repeat an allocated record (same header number and EventRecordID) are
  * dropped; other carved records are counted apart and never bound a span.
  */
 export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, data?: Buffer): ObserveResult {
@@ -49,11 +49,11 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
   }
   const obs: Observation[] = [];
   const tally = new HostTally();
-  // allocated records by header number → written time, to tell slack copies of them from records only slack holds
-  const allocated = new Map<number, bigint>();
+  // allocated records by header number → EventRecordID (-1: none), to tell slack copies of them from records only slack holds
+  const allocated = new Map<number, number>();
   // the Computer of each chunk's allocated records ('' once two differ): carved records name none of their own
   const chunkHost = new Map<number, string>();
-  const carved: Array<{ header: number; filetime: bigint; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
+  const carved: Array<{ header: number; eventRecordId: number; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
   let unnamed = 0;
   try {
     for (const rec of reader.records({ recovered: true })) {
@@ -61,16 +61,16 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
       const eventId = rec.eventId;
       const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
       if (rec.recovered) {
-        carved.push({ header: rec.recordId, filetime: rec.filetime, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
+        carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
         continue;
       }
-      allocated.set(rec.recordId, rec.filetime);
+      allocated.set(rec.recordId, id.eventRecordId ?? -1);
       const host = id.computer ?? '';
       if (!host) unnamed++;
       const ch = chunkHost.get(rec.chunk);
       if (ch === undefined) chunkHost.set(rec.chunk, host);
       else if (ch !== host) chunkHost.set(rec.chunk, '');
-      tally.add({ host, channel: rec.channel, eventId, time: id.timeCreated, recordId: id.eventRecordId, headerNumber: rec.recordId });
+      tally.add(host, rec.channel, eventId, id.timeCreated, id.eventRecordId, rec.recordId);
       if (!wanted) continue;
       for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
     }
@@ -83,7 +83,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
   const only = tally.hosts().length === 1 ? tally.hosts()[0]! : '';
   let carvedUnnamed = 0;
   for (const c of carved) {
-    if (allocated.get(c.header) === c.filetime) continue;
+    if (allocated.get(c.header) === c.eventRecordId) continue;
     const host = chunkHost.get(c.chunk) || only;
     if (!host) carvedUnnamed++;
     tally.addRecovered(host, c.channel, c.eventId);

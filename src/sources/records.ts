@@ -44,20 +44,6 @@ export function spanTime(t: string | null): string | null {
   return t && t >= '1990' && ISO.test(t) ? t : null;
 }
 
-/** One allocated event record, as the tally needs it. */
-export interface TallyRecord {
-  /** The record's Computer ('' when it names none). */
-  host: string;
-  channel: string | null;
-  eventId: number | null;
-  /** The event's own time (TimeCreated), ISO-8601 UTC. */
-  time: string | null;
-  /** System/EventRecordID. */
-  recordId: number | null;
-  /** EVTX: the record-header number (exports renumber it; compared with `recordId`). */
-  headerNumber?: number;
-}
-
 const distinctCount = (ids: number[]): number => {
   const a = Float64Array.from(ids).sort();
   let n = 0;
@@ -74,42 +60,50 @@ export class HostTally {
   readonly perHost = new Map<string, HostCounts>();
   private idBudget = MAX_TRACKED_RECORD_IDS;
 
-  private counts(host: string, channel: string | null): { h: HostCounts; c: ChannelCounts } {
+  // the last host and channel looked up: consecutive records of a log mostly share both
+  private last: { host: string; channel: string | null; h: HostCounts; c: ChannelCounts } | null = null;
+
+  private counts(host: string, channel: string | null): { host: string; channel: string | null; h: HostCounts; c: ChannelCounts } {
+    const last = this.last;
+    if (last && last.host === host && last.channel === channel) return last;
     let h = this.perHost.get(host);
     if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
     const ck = channel ?? '';
     let c = h.perChannel.get(ck);
     if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
-    return { h, c };
+    return (this.last = { host, channel, h, c });
   }
 
-  /** One allocated record (this runs for every record of every log: no allocation per record). */
-  add(r: TallyRecord): void {
-    const { h, c } = this.counts(r.host, r.channel);
+  /**
+   * One allocated record (this runs for every record of every log: no allocation per record): its Computer ('' when
+   * it names none), channel, event id, the event's own time (TimeCreated, ISO-8601 UTC), its EventRecordID and, for
+   * EVTX, its record-header number (exports renumber it; compared with the EventRecordID).
+   */
+  add(host: string, channel: string | null, eventId: number | null, time: string | null, recordId: number | null, headerNumber?: number): void {
+    const { h, c } = this.counts(host, channel);
     h.records++;
     c.records++;
-    if (r.eventId !== null) {
-      h.ids.add(r.eventId);
-      c.ids.add(r.eventId);
+    if (eventId !== null) {
+      h.ids.add(eventId);
+      c.ids.add(eventId);
     }
-    const t = spanTime(r.time);
+    const t = spanTime(time);
     if (t) {
       if (!h.first || t < h.first) h.first = t;
       if (!h.last || t > h.last) h.last = t;
       if (!c.first || t < c.first) c.first = t;
       if (!c.last || t > c.last) c.last = t;
     }
-    const id = r.recordId;
-    if (id !== null && Number.isSafeInteger(id) && id >= 0) {
-      if (c.oldestRecordId === null || id < c.oldestRecordId) c.oldestRecordId = id;
-      if (c.newestRecordId === null || id > c.newestRecordId) c.newestRecordId = id;
+    if (recordId !== null && Number.isSafeInteger(recordId) && recordId >= 0) {
+      if (c.oldestRecordId === null || recordId < c.oldestRecordId) c.oldestRecordId = recordId;
+      if (c.newestRecordId === null || recordId > c.newestRecordId) c.newestRecordId = recordId;
       if (c.recordIds) {
-        if (this.idBudget-- > 0) c.recordIds.push(id);
+        if (this.idBudget-- > 0) c.recordIds.push(recordId);
         else c.recordIds = null;
       }
     }
-    if (r.headerNumber !== undefined) c.renumbered = c.renumbered === true || id !== r.headerNumber;
+    if (headerNumber !== undefined) c.renumbered = c.renumbered === true || recordId !== headerNumber;
   }
 
   /** A record carved from slack that is not a copy of an allocated one: counted apart, it bounds no span or id range. */
@@ -183,6 +177,7 @@ export class HostTally {
       if (c.renumbered !== undefined) into.renumbered = into.renumbered === true || c.renumbered;
     }
     this.perHost.delete('');
+    this.last = null;
   }
 
   items(file: string, kind: EvidenceItem['kind'], prefix = ''): EvidenceItem[] {
@@ -282,7 +277,7 @@ export class EventRecordSink {
     const h = eventHeader(json);
     if (!h) return false;
     const host = this.host ?? h.computer ?? '';
-    this.tally.add({ host, channel: h.channel, eventId: h.eventId, time: isoTime(h.time), recordId: h.recordId });
+    this.tally.add(host, h.channel, h.eventId, isoTime(h.time), h.recordId);
     if (WMI_EVENT_IDS.includes(h.eventId)) for (const o of fromRecord(json, host, this.file, location)) this.observations.push(o);
     return true;
   }
