@@ -233,7 +233,7 @@ test('exit 2: scan and coverage say why nothing was readable, also with -q; a 0-
     // the report is still written: it says what was looked at
     const report = JSON.parse(zero.out) as { evidence: unknown[]; notes: Array<{ file: string; level: string; message: string }> };
     assert.deepEqual(report.evidence, []);
-    assert.deepEqual(report.notes, [{ file: x.zero, level: 'warning', message: 'empty file (0 bytes)' }]);
+    assert.deepEqual(report.notes, [{ file: x.zero, level: 'warning', code: 'empty-file', message: 'empty file (0 bytes)' }]);
     // without -q the note is printed as a note, then the error line
     const loud = run(cmd, '-f', 'json', x.zeroDir);
     assert.equal(loud.code, 2);
