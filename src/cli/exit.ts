@@ -36,9 +36,9 @@ export function printError(message: string): number {
   return EXIT_UNUSABLE;
 }
 
-/** One evidence note on stderr, display-safe (file names and messages come from the evidence). */
+/** One evidence note on stderr with its level and code, display-safe (file names and messages come from the evidence). */
 export function printNote(n: EvidenceNote): void {
-  process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level}: ${escapeText(n.message)}\n`);
+  process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level} (${n.code}): ${escapeText(n.message)}\n`);
 }
 
 /** The error text of a failed file-system call: its code (ENOENT…) when it has one. */
