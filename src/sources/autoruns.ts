@@ -268,8 +268,6 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   }
   const { delimiter } = splitHeader(lines[at]!.replace(/^\ufeff/, ''));
   const body = lines.slice(at).join('\n').replace(/^\ufeff/, '');
-  let skipped = 0;
-  let firstSkip = '';
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
     records = parse(body, {
@@ -280,7 +278,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     skip_records_with_error: true,
     info: true,
     on_skip: (err) => {
-      if (!skipped++) firstSkip = err?.message ?? 'unreadable record';
+      // one note per record (the sink caps repeats); csv-parse counts lines from the header
+      ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `unreadable CSV record skipped (${err?.message ?? 'unreadable record'}${at ? `; lines counted from the header, file line ${at + 1}` : ''})` });
       return undefined;
     },
     }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
@@ -314,7 +313,6 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     if (obs.some((o) => o.name === null)) unnamed++;
     observations.push(...obs.filter((o) => o.name !== null));
   }
-  if (skipped) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${skipped} unreadable CSV record(s) skipped (first: ${firstSkip}${at ? `; lines counted from the header, file line ${at + 1}` : ''})` });
   if (unnamed) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${unnamed} WMI row(s) name a consumer class but no consumer name (no WMI object path in the row); not joinable, left out` });
   const items: EvidenceItem[] = [...perHost].map(([host, h]) => ({
     file,
