@@ -15,6 +15,7 @@ export { formatReport } from './report/index.js';
 export type { ReportFormat } from './report/index.js';
 export { observeInput, classify } from './sources/dispatch.js';
 export { fileInput, bufferInput } from './sources/input.js';
+export { NoteSink, NOTES_PER_KEY } from './sources/notes.js';
 export type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './sources/input.js';
 export { ADAPTERS } from './sources/formats.js';
 export * from './collector/index.js';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { discover, hostFromLayout } from './sources/discover.js';
 import { collectionRoot, HostIdentity } from './sources/hosts.js';
+import { NoteSink } from './sources/notes.js';
 import { mergeLogs } from './sources/records.js';
 import type { HostLink } from './sources/input.js';
 import { runTask } from './sources/run.js';
@@ -87,7 +88,7 @@ async function runAll(tasks: Task[], threads: number, progress: (t: Task) => voi
             progress(t);
             const timedOut = e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
             const message = timedOut ? `not read: still running after ${timeoutSeconds} s; its worker was stopped` : `worker failed: ${e instanceof Error ? e.message : String(e)}`;
-            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', message }] };
+            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', code: 'failed', message }] };
           },
         ),
       ),
@@ -112,8 +113,10 @@ interface Collected {
 
 /** Discover and read every piece of evidence (files first, then repositories), hosts spelled one way. */
 async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
-  const notes: EvidenceNote[] = [];
-  const found = discover(paths, notes);
+  // discovery writes to a sink; each task's notes come capped by its own sink (different tasks, different files)
+  const discovered = new NoteSink();
+  const found = discover(paths, discovered);
+  const notes: EvidenceNote[] = discovered.list();
   const threads = opts.threads ?? defaultThreads();
   const evidence: EvidenceItem[] = [];
   const observations: Observation[] = [];
@@ -167,7 +170,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const canonical = identity.resolver();
   const hostOf = (h: string): string => canonical(h) || 'unknown';
   const nameless = evidence.filter((e) => !e.host);
-  if (nameless.length) notes.push({ file: nameless[0]!.file, level: 'warning', message: `${nameless.length} evidence item(s) name no machine and lie in no host collection: shown under host 'unknown'${nameless.length > 1 ? ` (first: this file)` : ''}` });
+  if (nameless.length) notes.push({ file: nameless[0]!.file, level: 'warning', code: 'host-unknown', message: `${nameless.length} evidence item(s) name no machine and lie in no host collection: shown under host 'unknown'${nameless.length > 1 ? ` (first: this file)` : ''}` });
   for (const o of observations) o.host = hostOf(o.host);
   for (const e of evidence) e.host = hostOf(e.host);
   for (const l of logs) l.host = hostOf(l.host);

@@ -16,6 +16,7 @@ import { autorunsAdapter, autorunsTime, wmiPathIn } from '../src/sources/autorun
 import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
 import { repoRoot } from './support/samples.js';
 import fc from 'fast-check';
+import { NoteSink } from '../src/sources/notes.js';
 
 const CSV = join(repoRoot(), 'test/fixtures/autoruns/IEWIN7.autorunsc.csv');
 const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
@@ -23,8 +24,9 @@ const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEv
 const text = headText(readFileSync(CSV));
 
 async function observe(input: EvidenceInput): Promise<{ obs: Observation[]; notes: EvidenceNote[]; r: NonNullable<Awaited<ReturnType<typeof observeInput>>> }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(input, { notes });
+  const sink = new NoteSink();
+  const r = await observeInput(input, { notes: sink });
+  const notes = sink.list();
   assert.ok(r, `${input.name} is read as evidence`);
   return { obs: r.observations, notes, r };
 }
@@ -179,7 +181,7 @@ test('not claimed: other CSV, JSON, text; a __proto__ header pollutes nothing; a
   const lines = text.trim().split('\r\n');
   const cut = await observe(bufferInput('cut.csv', Buffer.from([...lines, ',"WMI Database Entries","Cut",enabled,"WMI",System-wide,"Windows Comm'].join('\r\n'))));
   assert.deepEqual(cut.obs.map((o) => o.name), ['BotConsumer23']);
-  assert.deepEqual(cut.notes.map((n) => [n.level, n.message]), [['warning', '1 unreadable CSV record(s) skipped (first: Quote Not Closed: the parsing is finished with an opening quote at line 6)']]);
+  assert.deepEqual(cut.notes.map((n) => [n.level, n.message]), [['warning', 'unreadable CSV record skipped (Quote Not Closed: the parsing is finished with an opening quote at line 6)']]);
   const empty = await observe(bufferInput('e.csv', Buffer.from(header + '\r\n')));
   assert.deepEqual([empty.obs, empty.r.items], [[], []]);
 });
@@ -193,8 +195,7 @@ test('mutated CSV never throws: every damage is a note', async () => {
         const p = at % (t.length + 1);
         t = t.slice(0, p) + ins + t.slice(p + del);
       }
-      const notes: EvidenceNote[] = [];
-      await autorunsAdapter.observe(bufferInput('m.csv', wide ? utf16(t) : Buffer.from(t)), { notes });
+      await autorunsAdapter.observe(bufferInput('m.csv', wide ? utf16(t) : Buffer.from(t)), { notes: new NoteSink() });
     }),
     { numRuns: 300, seed: 20260822 },
   );

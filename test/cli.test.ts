@@ -233,11 +233,11 @@ test('exit 2: scan and coverage say why nothing was readable, also with -q; a 0-
     // the report is still written: it says what was looked at
     const report = JSON.parse(zero.out) as { evidence: unknown[]; notes: Array<{ file: string; level: string; message: string }> };
     assert.deepEqual(report.evidence, []);
-    assert.deepEqual(report.notes, [{ file: x.zero, level: 'warning', message: 'empty file (0 bytes)' }]);
+    assert.deepEqual(report.notes, [{ file: x.zero, level: 'warning', code: 'empty-file', message: 'empty file (0 bytes)' }]);
     // without -q the note is printed as a note, then the error line
     const loud = run(cmd, '-f', 'json', x.zeroDir);
     assert.equal(loud.code, 2);
-    assert.match(loud.err, /: warning: empty file \(0 bytes\)\n.*nothing readable/s);
+    assert.match(loud.err, /: warning \(empty-file\): empty file \(0 bytes\)\n.*nothing readable/s);
     const text = run(cmd, '-q', '-f', 'json', x.text);
     assert.match(text.err, /nothing readable: .*notes\.txt: not evidence/);
   }
@@ -248,7 +248,7 @@ test('exit 2: scan and coverage say why nothing was readable, also with -q; a 0-
   writeFileSync(join(zeroAndWmi, 'Application.evtx'), readFileSync(fixture('Application_no_crc32.evtx')));
   const mixed = run('scan', '-j', '1', '-f', 'json', zeroAndWmi);
   assert.equal(mixed.code, 0);
-  assert.match(mixed.err, /Empty\.evtx: warning: empty file \(0 bytes\)/);
+  assert.match(mixed.err, /Empty\.evtx: warning \(empty-file\): empty file \(0 bytes\)/);
   assert.equal((JSON.parse(mixed.out) as { evidence: unknown[] }).evidence.length, 1);
 });
 

@@ -31,6 +31,7 @@ import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
 import { referenceTarget } from '../src/model/subscription.js';
 import { repoRoot, skipReason } from './support/samples.js';
 import { IEUSER_SID, IEWIN7_DOC, iewin7Document, NESTED_NAMESPACE, serialize, WIN10_DOC, WIN10_REPOSITORY, win10Document } from './support/make-collector-fixtures.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const require = createRequire(import.meta.url);
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
@@ -221,9 +222,9 @@ test('fixtures: the committed documents are what the generator derives from the 
 // ---- the adapter ------------------------------------------------------------------------------------------
 
 async function observe(input: EvidenceInput, host?: string): Promise<{ r: ObserveResult | null; notes: EvidenceNote[] }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(input, { notes, ...(host ? { host } : {}) });
-  return { r, notes };
+  const sink = new NoteSink();
+  const r = await observeInput(input, { notes: sink, ...(host ? { host } : {}) });
+  return { r, notes: sink.list() };
 }
 
 const docBuffer = (doc: unknown): Buffer => Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc));
@@ -261,7 +262,7 @@ test('adapter: the Windows 10 document gives the SCM filter, consumer and bindin
 });
 
 test('adapter: the same values as the repository reader gives for the same objects', { skip: win10Skip }, async () => {
-  const notes: EvidenceNote[] = [];
+  const notes = new NoteSink();
   const { observeRepository } = await import('../src/sources/observe.js');
   const repo = observeRepository(WIN10_REPOSITORY, 'WIN10-SAMPLE', notes).observations.filter((o) => o.source === 'cim' && o.part);
   const { r } = await observe(fileInput(WIN10_DOC));
@@ -587,8 +588,9 @@ test('state read: the namespaces read without errors are the host\'s whole WMI s
   const doc = JSON.parse(readFileSync(IEWIN7_DOC, 'utf8')) as { namespaces: Array<{ name: string; errors: unknown[] }>; host: { elevated?: boolean } };
   const sub = doc.namespaces.find((n) => n.name.toLowerCase() === 'root\\subscription')!;
   sub.errors = [{ query: 'SELECT * FROM __EventFilter', message: 'Access denied', code: '0x80041003' }];
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes });
+  const sink = new NoteSink();
+  const r = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: sink });
+  const notes = sink.list();
   const state = r!.state!;
   assert.equal(state.length, 1);
   assert.equal(state[0]!.host, 'IEWIN7');
@@ -598,6 +600,6 @@ test('state read: the namespaces read without errors are the host\'s whole WMI s
   assert.equal(names.length, doc.namespaces.length - 1);
   assert.ok(notes.some((n) => /ROOT\\subscription was not read completely/i.test(n.message)), JSON.stringify(notes));
   doc.host.elevated = false;
-  const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: [] });
+  const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: new NoteSink() });
   assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [] }]);
 });

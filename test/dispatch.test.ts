@@ -12,8 +12,8 @@ import { gzipSync } from 'node:zlib';
 import { classify, observeInput } from '../src/sources/dispatch.js';
 import { bufferInput, fileInput, headText } from '../src/sources/input.js';
 import { scan } from '../src/scan.js';
-import type { EvidenceNote } from '../src/model/types.js';
 import { repoRoot } from './support/samples.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
 const CLI = join(repoRoot(), 'dist/src/cli/main.js');
@@ -40,25 +40,25 @@ test('headText: UTF-8 BOM, UTF-16LE and UTF-16BE BOMs are decoded', () => {
 test('an EVTX log under any name, plain or gzip\'d, in memory or on disk, gives the same observations', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-dispatch-'));
   try {
-    const notes: EvidenceNote[] = [];
-    const disk = await observeInput(fileInput(SYSMON), { notes }, SYSMON);
+    const sink = new NoteSink();
+    const disk = await observeInput(fileInput(SYSMON), { notes: sink }, SYSMON);
     const renamed = join(dir, 'notes.txt');
     copyFileSync(SYSMON, renamed);
     const gz = join(dir, 'archive.bin');
     writeFileSync(gz, gzipSync(readFileSync(SYSMON)));
-    const fromName = await observeInput(fileInput(renamed), { notes }, renamed);
-    const fromGzip = await observeInput(fileInput(gz), { notes });
-    const fromMemory = await observeInput(bufferInput('mem', readFileSync(SYSMON)), { notes });
+    const fromName = await observeInput(fileInput(renamed), { notes: sink }, renamed);
+    const fromGzip = await observeInput(fileInput(gz), { notes: sink });
+    const fromMemory = await observeInput(bufferInput('mem', readFileSync(SYSMON)), { notes: sink });
     const names = (r: typeof disk): string[] => (r?.observations ?? []).map((o) => `${o.source}|${o.action}|${o.part}|${o.name}|${o.time}`);
     assert.ok(names(disk).length >= 6);
     assert.deepEqual(names(fromName), names(disk));
     assert.deepEqual(names(fromGzip), names(disk));
     assert.deepEqual(names(fromMemory), names(disk));
     assert.equal(disk!.items[0]!.host, 'IEWIN7');
-    const forced = await observeInput(fileInput(SYSMON), { notes, host: 'CASE-7' }, SYSMON);
+    const forced = await observeInput(fileInput(SYSMON), { notes: sink, host: 'CASE-7' }, SYSMON);
     assert.ok(forced!.observations.every((o) => o.host === 'CASE-7'));
     assert.deepEqual(forced!.items.map((i) => i.host), ['CASE-7']);
-    assert.deepEqual(notes, []);
+    assert.deepEqual(sink.list(), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,6 +23,7 @@ import { sysmonWmiFromMessage, wmiActivityFromMessage } from '../src/events/mess
 import { wmiActivityEvent } from '../src/events/index.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 import { SYSMON_EVTX, exportsOf, otrfDerivedLines, readEvtx, toNxlogRecord, wmiActivityMessage } from './support/make-export-fixtures.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -56,9 +57,9 @@ function essence(r: ScanResult): string[] {
 }
 
 async function observeText(name: string, text: string | Buffer): Promise<{ res: ObserveResult | null; notes: EvidenceNote[] }> {
-  const notes: EvidenceNote[] = [];
-  const res = await observeInput(bufferInput(name, Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8')), { notes });
-  return { res, notes };
+  const sink = new NoteSink();
+  const res = await observeInput(bufferInput(name, Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8')), { notes: sink });
+  return { res, notes: sink.list() };
 }
 
 // ---- recorded fixtures against their EVTX ----------------------------------------------------------------------------

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { observeEvtx } from '../src/sources/observe.js';
 import { crc32 } from '../src/evtx/bytes.js';
-import type { EvidenceNote } from '../src/model/types.js';
 import { renameComputerInFirstChunks } from './support/fleet.js';
 import { writeZip } from './support/zip-writer.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
@@ -41,11 +41,13 @@ function renamedLog(dir: string): string {
 test('a log whose machine was renamed: both names are one host, linked because the record ids continue; no third host', { skip: skipReason }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-rename-'));
   const f = renamedLog(dir);
-  const notes: EvidenceNote[] = [];
-  const r = observeEvtx(f, notes);
+  const sink = new NoteSink();
+  const r = observeEvtx(f, sink);
+  const notes = sink.list();
   // the sample's own damage notes (dirty header, unused slots), nothing about hosts
-  const originalNotes: EvidenceNote[] = [];
-  observeEvtx(NATIVE_SYSMON, originalNotes);
+  const originalSink = new NoteSink();
+  observeEvtx(NATIVE_SYSMON, originalSink);
+  const originalNotes = originalSink.list();
   assert.deepEqual(notes.map((n) => n.message), originalNotes.map((n) => n.message));
   const items = r.items.map((i) => [i.host, i.records]).sort();
   assert.equal(items.length, 2);
@@ -79,8 +81,9 @@ test('a log whose machine was renamed: both names are one host, linked because t
 });
 
 test('two machines merged into one file are not linked: their record ids do not continue each other (PipeShell server and client)', { skip: skipReason }, async () => {
-  const notes: EvidenceNote[] = [];
-  const r = observeEvtx(PIPESHELL, notes);
+  const sink = new NoteSink();
+  const r = observeEvtx(PIPESHELL, sink);
+  const notes = sink.list();
   // 30 allocated records: 5 of fs01, 25 of jump01; the 25 slack copies of allocated records are not counted again
   assert.deepEqual(r.items.map((i) => [i.host, i.records]).sort(), [['fs01.offsec.lan', 5], ['jump01.offsec.lan', 25]]);
   assert.deepEqual(r.hostLinks, []);

@@ -21,7 +21,7 @@ import { evaluate } from '../src/analysis/rules.js';
 import { allowlistEntryFor, entryMatches, parseAllowlist } from '../src/analysis/allowlist.js';
 import { allowPlan } from '../src/report/html/allow.js';
 import { WMI_CLASS_PROPERTIES, EVENT_CONSUMER_BASE_PROPERTIES } from '../src/model/subscription.js';
-import type { EvidenceNote, Finding, Observation } from '../src/model/types.js';
+import type { Finding, Observation } from '../src/model/types.js';
 import { observeInput } from '../src/sources/dispatch.js';
 import { fileInput } from '../src/sources/input.js';
 import { observeRepository } from '../src/sources/observe.js';
@@ -29,6 +29,7 @@ import { buildRepository, standardConsumerClasses, standardFixtureSpec, standard
 import type { BuildSpec } from './support/cim-builder.js';
 import { renameComputer } from './support/fleet.js';
 import { evtxSample, repoRoot, samplesDir, skipReason } from './support/samples.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const POWERLURK_PS = 'hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx';
 const SUB = 'ROOT\\subscription';
@@ -157,8 +158,7 @@ function checkObservations(label: string, obs: readonly Observation[], custom: R
 }
 
 async function observeFile(file: string): Promise<Observation[]> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(fileInput(file), { notes });
+  const r = await observeInput(fileInput(file), { notes: new NoteSink() });
   return r?.observations ?? [];
 }
 
@@ -177,8 +177,7 @@ test('every adapter: observation properties are the WMI properties of the object
     standardFixtures(dir);
     const custom = new Map<string, readonly string[]>();
     for (const c of standardFixtureSpec().classes) if (!WMI_CLASS_PROPERTIES[c.name.toLowerCase()]) custom.set(c.name.toLowerCase(), [...EVENT_CONSUMER_BASE_PROPERTIES, ...c.properties.map((p) => p.name)]);
-    const notes: EvidenceNote[] = [];
-    const r = observeRepository(dir, 'H', notes);
+    const r = observeRepository(dir, 'H', new NoteSink());
     counts['cim'] = checkObservations('builder repository', r.observations, custom);
     // the custom consumer's properties are there (they are its payload), the source's bookkeeping is not
     const updaterObs = r.observations.find((o) => o.className === 'TotallyLegitConsumer')!;
@@ -203,7 +202,7 @@ test('every adapter on the real samples: PowerLurk (PowerShell, Sysmon), WMIGhos
   assert.ok(ps.length > 0);
   for (const o of ps) assert.deepEqual([Object.keys(o.properties), typeof o.meta['technique'], typeof o.meta['text'], typeof o.meta['eventId']], [[], 'string', 'string', 'number']);
   const win10 = join(samplesDir(), 'cim', 'dissect-cim-win10');
-  const r = observeRepository(win10, 'WIN10', []);
+  const r = observeRepository(win10, 'WIN10', new NoteSink());
   assert.ok(checkObservations('dissect-cim-win10', r.observations) > 0);
 });
 

@@ -224,8 +224,8 @@ function fixture(): ScanResult {
       { file: `${TRIAGE}\\C\\Windows\\System32\\wbem\\Repository\\OBJECTS.DATA`, kind: 'cim', host: 'WKS-FIN-042', detail: `${TRIAGE}\\C\\Windows\\System32\\wbem\\Repository`, records: 2688, first: null, last: null },
     ],
     notes: [
-      { file: `${TRIAGE}\\C\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-WMI-Activity%4Operational.evtx`, level: 'warning', message: 'chunk 3: bad checksum, 12 records recovered from it' },
-      { file: `${TRIAGE}\\C\\Windows\\System32\\winevt\\Logs\\desktop.ini`, level: 'skipped', message: 'not an EVTX file or a CIM repository (no ElfFile or repository signature)' },
+      { file: `${TRIAGE}\\C\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-WMI-Activity%4Operational.evtx`, level: 'warning', code: 'damaged', message: 'chunk 3: bad checksum, 12 records recovered from it' },
+      { file: `${TRIAGE}\\C\\Windows\\System32\\winevt\\Logs\\desktop.ini`, level: 'skipped', code: 'not-evidence', message: 'not an EVTX file or a CIM repository (no ElfFile or repository signature)' },
     ],
     // Deliberately not in ranked order: the formatters rank.
     findings: [scm, bot, hostile, legit],

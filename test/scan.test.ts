@@ -186,7 +186,7 @@ test('evidence recognized by content: a gzip\'d log with another extension is re
 
 test('not evidence: files are skipped with a reason in verbose mode; a missing path is an I/O error (exit 2)', () => {
   const r = spawnSync(process.execPath, [cli, 'scan', '-v', '-f', 'json', join(repoRoot(), 'package.json')], { encoding: 'utf8' });
-  assert.match(r.stderr, /package\.json: skipped: not evidence/);
+  assert.match(r.stderr, /package\.json: skipped \(not-evidence\): not evidence/);
   assert.equal((JSON.parse(r.stdout) as ScanResult).findings.length, 0);
   const missing = spawnSync(process.execPath, [cli, 'scan', '-q', join(repoRoot(), 'no-such-dir')], { encoding: 'utf8' });
   assert.equal(missing.status, 2);

@@ -23,6 +23,7 @@ import type { TarMember } from './support/tar-writer.js';
 import { buildZip } from './support/zip-writer.js';
 import { repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { standardFixtures } from './support/cim-builder.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const FIX = join(repoRoot(), 'test/fixtures');
 const SYSMON = readFileSync(join(FIX, 'evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx'));
@@ -106,9 +107,9 @@ function assertSame(actual: string, expected: string, what: string): void {
 }
 
 async function read(b: Buffer, name: string): Promise<{ r: ObserveResult | null; notes: EvidenceNote[] }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(bufferInput(name, b), { notes });
-  return { r, notes };
+  const sink = new NoteSink();
+  const r = await observeInput(bufferInput(name, b), { notes: sink });
+  return { r, notes: sink.list() };
 }
 
 /** The gzip'd bytes of `parts`, each ended by a full flush; with the compressed offset where each part ends. */
@@ -330,8 +331,9 @@ test('hostile names: ESC, ../ and absolute names are escaped labels, never paths
       { name: 'folder/', type: '5' },
       { name: 'link.evtx', type: '2' },
     ]);
-    const notes: EvidenceNote[] = [];
-    const r = await observeInput(fileInput(file), { notes }, file);
+    const sink = new NoteSink();
+    const r = await observeInput(fileInput(file), { notes: sink }, file);
+    const notes = sink.list();
     assert.ok(r, JSON.stringify(notes));
     assert.deepEqual(r.items.map((i) => i.file.slice(file.length)), [
       '!/evil\\x1b[31mred.evtx',
@@ -429,8 +431,9 @@ test('mutated tar and tar.gz headers and streams: every read resolves with notes
     fc.asyncProperty(fc.boolean(), mutation(tar.length), fc.integer({ min: 0, max: 64 }), async (gz, edits, cut) => {
       const bytes = Buffer.from(gz ? tgz : tar);
       for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
-      const notes: EvidenceNote[] = [];
-      const r = await observeInput(bufferInput('m.tar', bytes.subarray(0, bytes.length - cut)), { notes });
+      const sink = new NoteSink();
+      const r = await observeInput(bufferInput('m.tar', bytes.subarray(0, bytes.length - cut)), { notes: sink });
+      const notes = sink.list();
       if (r) read++;
       for (const i of r?.items ?? []) assert.ok(i.file.startsWith('m.tar!/'), i.file);
       for (const n of notes) assert.ok(!/[\u0000-\u001f]/.test(n.file + n.message), JSON.stringify(n));

@@ -22,6 +22,7 @@ import { repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { makeFixtures } from './support/make-vr-fixtures.js';
 import fc from 'fast-check';
 import { bindingTarget, referenceTarget } from '../src/model/subscription.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const FIX = join(repoRoot(), 'test/fixtures/velociraptor');
 const fx = (name: string): string => join(FIX, name);
@@ -30,8 +31,9 @@ const WIN10 = join(samplesDir(), 'cim/dissect-cim-win10');
 const cimSkip: string | false = existsSync(WIN10) ? false : `CIM sample not found at ${WIN10}`;
 
 async function observe(input: EvidenceInput): Promise<{ obs: Observation[]; notes: EvidenceNote[]; r: NonNullable<Awaited<ReturnType<typeof observeInput>>> }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(input, { notes });
+  const sink = new NoteSink();
+  const r = await observeInput(input, { notes: sink });
+  const notes = sink.list();
   assert.ok(r, `${input.name} is read as evidence`);
   return { obs: r.observations, notes, r };
 }
@@ -311,7 +313,7 @@ const fact = (o: Observation): string => JSON.stringify({ ...o, file: '', locati
 
 test('EvtxHunter rows give the observations the EVTX reader gives for the same records (Sysmon 1/19/20/21)', async () => {
   const { obs, r } = await observe(fileInput(fx('sysmon.EvtxHunter.json')));
-  const fromEvtx = observeEvtx(SYSMON, []).observations.filter((o) => o.source === 'sysmon');
+  const fromEvtx = observeEvtx(SYSMON, new NoteSink()).observations.filter((o) => o.source === 'sysmon');
   const hunted = obs.filter((o) => o.host === 'IEWIN7');
   // the hunter row time is whole seconds; Sysmon observations carry UtcTime, so they agree exactly
   assert.deepEqual(hunted.map(fact), fromEvtx.map(fact));
@@ -338,7 +340,7 @@ test('EvtxHunter rows give the observations the EVTX reader gives for the same r
 
 test('Windows.EventLogs.Evtx (parse_evtx) rows: System/EventData/UserData back to the record shape', async () => {
   const { obs, r } = await observe(fileInput(fx('bot.Evtx.json')));
-  const fromEvtx = observeEvtx(SYSMON, []).observations.filter((o) => o.source === 'sysmon');
+  const fromEvtx = observeEvtx(SYSMON, new NoteSink()).observations.filter((o) => o.source === 'sysmon');
   assert.deepEqual(obs.map(fact), fromEvtx.map(fact));
   // TimeCreated.SystemTime (epoch seconds) keeps its 100 ns digits
   assert.deepEqual([r.items[0]!.first, r.items[0]!.last], ['2019-05-11T17:58:23.3406596Z', '2019-05-11T17:58:55.0906596Z']);
@@ -420,7 +422,7 @@ test('hunt rows of every kind: ClientId / FlowId (and Fqdn, _Source) in the loca
   );
   assert.deepEqual(plain.obs.map((o) => o.location), ['line 1', 'line 2', 'line 3, FilterDetails', 'line 3, ConsumerDetails', 'line 3']);
   // --host names the host; the location still says which client and flow the row came from
-  const named = await observeInput(bufferInput('hunt.json', Buffer.from(lines.join('\n'))), { notes: [], host: 'X' });
+  const named = await observeInput(bufferInput('hunt.json', Buffer.from(lines.join('\n'))), { notes: new NoteSink(), host: 'X' });
   assert.ok(named!.observations.every((o) => o.host === 'X' && o.location.endsWith(', client C.0123456789abcdef flow F.CTQ7N2V8HQKJE')));
 });
 
@@ -590,7 +592,8 @@ test('JSONL: an over-long line is skipped with a warning, the rest is read; many
   const { obs, notes } = await observe(bufferInput('many.json', Buffer.from(many)));
   assert.equal(obs.length, 1);
   assert.equal(notes.length, 4);
-  assert.match(notes[3]!.message, /^7 more unreadable lines skipped \(lines 5, 6, 7, 8, 9, …\)$/);
+  assert.match(notes[3]!.message, /^7 more damaged note\(s\) like the 3 above, not listed; the first of them: line 5: not JSON/);
+  assert.deepEqual(notes.map((n) => n.code), ['damaged', 'damaged', 'damaged', 'damaged']);
 });
 
 test('rows of no artifact in a recognized file are counted in one note; a broken JSON array is an error note, not a crash', async () => {
@@ -618,8 +621,7 @@ test('mutated fixtures never throw: every damage is a note', async () => {
         const p = at % (t.length + 1);
         t = t.slice(0, p) + ins + t.slice(p + del);
       }
-      const notes: EvidenceNote[] = [];
-      const r = await velociraptorAdapter.observe(bufferInput('m.json', Buffer.from(t)), { notes });
+      const r = await velociraptorAdapter.observe(bufferInput('m.json', Buffer.from(t)), { notes: new NoteSink() });
       for (const o of r.observations) assert.equal(typeof o.source, 'string');
       assert.equal(({} as Record<string, unknown>)['a'], undefined);
     }),

@@ -20,6 +20,7 @@ import { buildZip, writeZip } from './support/zip-writer.js';
 import type { ZipMember } from './support/zip-writer.js';
 import { repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { standardFixtures } from './support/cim-builder.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const FIX = join(repoRoot(), 'test/fixtures/evtx');
 const SYSMON = readFileSync(join(FIX, 'sysmon_20_21_1_CommandLineEventConsumer.evtx'));
@@ -58,9 +59,9 @@ function extract(root: string, members: ZipMember[]): void {
 }
 
 async function readZip(file: string, host?: string): Promise<{ r: ObserveResult | null; notes: EvidenceNote[] }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(fileInput(file), { notes, ...(host ? { host } : {}) }, file);
-  return { r, notes };
+  const sink = new NoteSink();
+  const r = await observeInput(fileInput(file), { notes: sink, ...(host ? { host } : {}) }, file);
+  return { r, notes: sink.list() };
 }
 
 /** A finding without its host or where its evidence came from (those differ between a zip and its unzipped twin). */
@@ -233,9 +234,9 @@ test('a plain zip of logs (no Velociraptor layout): each log keeps the host its 
 });
 
 async function readBuffer(b: Buffer, name = 'mem.zip'): Promise<{ r: ObserveResult | null; notes: EvidenceNote[] }> {
-  const notes: EvidenceNote[] = [];
-  const r = await observeInput(bufferInput(name, b), { notes });
-  return { r, notes };
+  const sink = new NoteSink();
+  const r = await observeInput(bufferInput(name, b), { notes: sink });
+  return { r, notes: sink.list() };
 }
 
 const noteFor = (notes: EvidenceNote[], suffix: string): EvidenceNote | undefined => notes.find((n) => n.file.endsWith(suffix));

@@ -34,7 +34,7 @@ export function addCoverageCommand(program: Command, version: string): void {
         process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
-      if (!o.quiet) for (const n of result.notes) if (n.level !== 'skipped') printNote(n);
+      if (!o.quiet) for (const n of result.notes) if (n.code !== 'not-evidence') printNote(n);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
       const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
       try {

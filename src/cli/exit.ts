@@ -36,9 +36,9 @@ export function printError(message: string): number {
   return EXIT_UNUSABLE;
 }
 
-/** One evidence note on stderr, display-safe (file names and messages come from the evidence). */
+/** One evidence note on stderr with its level and code, display-safe (file names and messages come from the evidence). */
 export function printNote(n: EvidenceNote): void {
-  process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level}: ${escapeText(n.message)}\n`);
+  process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level} (${n.code}): ${escapeText(n.message)}\n`);
 }
 
 /** The error text of a failed file-system call: its code (ENOENT…) when it has one. */
@@ -98,16 +98,16 @@ export function preflight(inputs: readonly string[], output?: string): boolean {
 
 /**
  * The error line for nothing readable, with why (the notes may be hidden by --quiet): up to three notes quoted,
- * else how many of each level.
+ * else how many are not evidence and how many of each level the others have.
  */
 export function nothingReadableMessage(notes: readonly EvidenceNote[]): string {
   const head = 'nothing readable: no evidence recognised in the given path(s)';
   if (notes.length === 0) return `${head}: no files found`;
   if (notes.length <= 3) return `${head}: ${notes.map((n) => `${n.file}: ${n.message}`).join('; ')}`;
-  const count = (level: EvidenceNote['level']): number => notes.filter((n) => n.level === level).length;
-  const parts = ([['skipped', 'skipped as not evidence'], ['warning', 'warning(s)'], ['error', 'error(s)']] as const)
-    .map(([level, what]) => [count(level), what] as const)
+  const notEvidence = notes.filter((n) => n.code === 'not-evidence').length;
+  const count = (level: EvidenceNote['level']): number => notes.filter((n) => n.level === level && n.code !== 'not-evidence').length;
+  const parts = ([[notEvidence, 'skipped as not evidence'], [count('skipped'), 'skipped'], [count('warning'), 'warning(s)'], [count('error'), 'error(s)']] as const)
     .filter(([n]) => n !== 0)
     .map(([n, what]) => `${n} ${what}`);
-  return `${head}: ${parts.join(', ')} (run without -q to see them; -v lists the files skipped)`;
+  return `${head}: ${parts.join(', ')} (run without -q to see them; -v lists the files skipped as not evidence)`;
 }

@@ -94,7 +94,7 @@ export function addScanCommand(program: Command, version: string): void {
       bar?.stop();
       if (!o.quiet) {
         for (const n of result.notes) {
-          if (n.level === 'skipped' && !o.verbose) continue;
+          if (n.code === 'not-evidence' && !o.verbose) continue; // what was refused by a bound still shows
           printNote(n);
         }
       }

@@ -171,10 +171,34 @@ export interface FleetSummary {
   perHost: Array<{ host: string; findings: number; worst: Severity | null; rare: number; allowlisted: number }>;
 }
 
-/** A problem with a piece of evidence: unreadable, damaged, skipped. */
+/**
+ * What a note is about, one stable code per kind of problem (the message says the particulars):
+ * - `not-evidence`: skipped, not a format wmiscope reads;
+ * - `empty-file`: a 0-byte file;
+ * - `unreadable`: an I/O error, a folder too deep to walk;
+ * - `damaged`: damage inside a file that was still read (EVTX reader warnings, bad export lines, elements, rows
+ *   or CSV records, repository warnings, a truncated gzip stream);
+ * - `over-limit`: recognised but not read, or read in part, because of a bound (size, inflation ratio, nesting,
+ *   member count, total bytes) or because it cannot be read as stored (encrypted, unsupported compression);
+ * - `failed`: reading stopped (the reader threw, a worker failed or timed out, the file is not what it claims);
+ * - `host-unknown`: the evidence names no machine;
+ * - `assumption`: values read under an assumption (a time without a zone taken as UTC, a namespace left
+ *   unknown, a sparse upload not expanded, a host not taken from unreadable metadata);
+ * - `ignored`: rows or records of no interest to WMI left out.
+ */
+export const NOTE_CODES = ['not-evidence', 'empty-file', 'unreadable', 'damaged', 'over-limit', 'failed', 'host-unknown', 'assumption', 'ignored'] as const;
+export type NoteCode = (typeof NOTE_CODES)[number];
+
+/**
+ * A problem with a piece of evidence: unreadable, damaged, skipped. Repeats are aggregated: at most a few notes
+ * per file, code and kind, then one note counting the rest.
+ */
 export interface EvidenceNote {
   file: string;
   level: 'warning' | 'skipped' | 'error';
+  code: NoteCode;
+  /** A finer sub-code where the reader has one (the EVTX reader's `chunk-crc`, the repository reader's codes). */
+  kind?: string;
   message: string;
 }
 

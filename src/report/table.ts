@@ -212,7 +212,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
   out.lines.push(out.paint('Notes', BOLD) + `: ${result.notes.length ? levels.map(([l, n]) => `${n} ${l}`).join(', ') : 'none'}`);
   for (const n of result.notes) {
     out.block(`  ${n.level.padEnd(8)} `, n.file, { max: 2 });
-    out.block('           ', n.message, { max: 4, multiline: true });
+    out.block('           ', `${n.code}: ${n.message}`, { max: 4, multiline: true });
   }
   return out.lines.join('\n') + '\n';
 }

@@ -15,7 +15,7 @@
  * its root; a hunt download has one such tree per client under `<Hostname>-<ClientId>/`; a zipped server file
  * store has `clients/<ClientId>/collections/<FlowId>/uploads/…`. Each client is kept as its own host.
  */
-import type { EvidenceNote } from '../model/types.js';
+import { NOT_EVIDENCE, type NoteSink } from './notes.js';
 import { escapeText } from '../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './input.js';
 import { MAX_WHOLE_INPUT } from './input.js';
@@ -40,8 +40,6 @@ export const ARCHIVE_LIMITS = {
   ratioMinBytes: 16 * 2 ** 20,
   /** `client_info.json` / `collection_context.json` read for the host name. */
   maxInfoBytes: 1 << 20,
-  /** Per-member "not evidence" notes per archive before they are summarized. */
-  maxSkipNotes: 1000,
 };
 
 /** A bound was reached: the member (or the rest of the archive) is skipped, not damaged. */
@@ -97,7 +95,7 @@ export function enterArchive(input: EvidenceInput, ctx: ObserveContext, format: 
   const parent = (ctx as ArchiveContext)[STATE];
   const depth = parent ? parent.depth + 1 : 0;
   if (depth > ARCHIVE_LIMITS.maxNesting) {
-    ctx.notes.push({ file: input.name, level: 'skipped', message: `${format} nested ${depth} levels deep (limit ${ARCHIVE_LIMITS.maxNesting}); not read` });
+    ctx.notes.add({ file: input.name, level: 'skipped', code: 'over-limit', message: `${format} nested ${depth} levels deep (limit ${ARCHIVE_LIMITS.maxNesting}); not read` });
     return null;
   }
   return { depth, budget: parent?.budget ?? { inflated: 0 } };
@@ -106,7 +104,7 @@ export function enterArchive(input: EvidenceInput, ctx: ObserveContext, format: 
 /** The bytes of an archive found inside an archive (held in memory while it is read), or null with a note when too large. */
 export async function nestedArchiveBytes(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<Buffer | null> {
   if (input.size > ARCHIVE_LIMITS.maxNestedBytes) {
-    ctx.notes.push({ file: input.name, level: 'skipped', message: `${format} inside an archive of ${input.size} bytes (over ${ARCHIVE_LIMITS.maxNestedBytes}); not read — extract it and scan it` });
+    ctx.notes.add({ file: input.name, level: 'skipped', code: 'over-limit', message: `${format} inside an archive of ${input.size} bytes (over ${ARCHIVE_LIMITS.maxNestedBytes}); not read — extract it and scan it` });
     return null;
   }
   return input.read();
@@ -237,7 +235,6 @@ interface Walked {
 
 const CLIENT_ID = /^C\.[0-9a-f]{4,32}$/i;
 const METADATA = new Set(['client_info.json', 'collection_context.json', 'log.json', 'logs.json', 'uploads.json', 'requests.json', 'hunt_info.json', 'log.csv', 'logs.csv', 'uploads.csv', 'task.db']);
-const NOT_EVIDENCE = 'not evidence (no EVTX signature, not a WMI repository file, not a recognized export, row or collector format)';
 
 function cleanHost(s: unknown): string | undefined {
   if (typeof s !== 'string') return undefined;
@@ -254,14 +251,14 @@ function field(o: Record<string, unknown>, ...names: string[]): unknown {
   return undefined;
 }
 
-async function readJsonObject(m: Member, notes: EvidenceNote[]): Promise<Record<string, unknown> | null> {
+async function readJsonObject(m: Member, notes: NoteSink): Promise<Record<string, unknown> | null> {
   if (m.source.size > ARCHIVE_LIMITS.maxInfoBytes || m.source.refusal) return null;
   try {
     const text = (await memberInput(m.source, m.name).read()).toString('utf8').replace(/^\ufeff/, '');
     const v: unknown = JSON.parse(text);
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch (e) {
-    notes.push({ file: m.name, level: 'warning', message: `Velociraptor collection metadata unreadable (${errorText(e)}); host not taken from it` });
+    notes.add({ file: m.name, level: 'warning', code: 'assumption', message: `Velociraptor collection metadata unreadable (${errorText(e)}); host not taken from it` });
     return null;
   }
 }
@@ -375,7 +372,6 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     // a client's host is the collection's: the names its logs give are linked to it where they agree
     return { notes, ...(host ? { host } : {}), ...(!ctx.host && scope?.host ? { hostLink: clientLink(scope.host) } : {}), [STATE]: state };
   };
-  let skippedNotEvidence = 0;
   let budgetOut = 0;
   const sparse = new Set(members.filter((m) => m.base.toLowerCase().endsWith('.idx')).map((m) => `${m.folder}/${m.base.slice(0, -4).toLowerCase()}`));
   for (const m of members) {
@@ -386,42 +382,36 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     }
     const why = guard(m.source);
     if (why) {
-      notes.push({ file: m.name, level: 'skipped', message: why });
+      notes.add({ file: m.name, level: 'skipped', code: 'over-limit', message: why });
       continue;
     }
     const scope = scopeOf(m.comps.slice(0, -1));
     let r: ObserveResult | null = null;
-    const before = notes.length;
+    const before = notes.mark();
     try {
       r = await observe(memberInput(m.source, m.name), memberCtx(scope));
     } catch (e) {
-      notes.push({ file: m.name, level: e instanceof LimitError ? 'skipped' : 'error', message: `not read (${errorText(e)})` });
+      notes.add(e instanceof LimitError ? { file: m.name, level: 'skipped', code: 'over-limit', message: `not read (${errorText(e)})` } : { file: m.name, level: 'error', code: 'failed', message: `not read (${errorText(e)})` });
       continue;
     }
     if (r === null) {
-      if (notes.slice(before).some((n) => n.file === m.name)) continue;
-      if (++skippedNotEvidence <= ARCHIVE_LIMITS.maxSkipNotes) {
-        const meta = METADATA.has(m.base.toLowerCase()) || /\.(json|csv)\.index$/i.test(m.base) || /\.json~$/i.test(m.base);
-        const sparseIndex = /\.idx$/i.test(m.base) && members.some((o) => o.folder === m.folder && o.base.toLowerCase() === m.base.slice(0, -4).toLowerCase());
-        notes.push({
-          file: m.name,
-          level: 'skipped',
-          message: meta ? 'Velociraptor collection metadata; not evidence' : sparseIndex ? 'Velociraptor sparse-upload index; not evidence' : NOT_EVIDENCE,
-        });
-      }
+      if (notes.wroteAbout(m.name, before)) continue;
+      // one cap for all of this archive's members (a summary on the archive), apart for the collection's own files
+      const meta = METADATA.has(m.base.toLowerCase()) || /\.(json|csv)\.index$/i.test(m.base) || /\.json~$/i.test(m.base);
+      const sparseIndex = /\.idx$/i.test(m.base) && members.some((o) => o.folder === m.folder && o.base.toLowerCase() === m.base.slice(0, -4).toLowerCase());
+      if (meta) notes.add({ file: m.name, level: 'skipped', code: 'not-evidence', kind: 'collection-metadata', message: 'Velociraptor collection metadata; not evidence' }, label);
+      else if (sparseIndex) notes.add({ file: m.name, level: 'skipped', code: 'not-evidence', kind: 'sparse-index', message: 'Velociraptor sparse-upload index; not evidence' }, label);
+      else notes.add({ file: m.name, level: 'skipped', code: 'not-evidence', message: NOT_EVIDENCE }, label);
       continue;
     }
     if (sparse.has(`${m.folder}/${m.base.toLowerCase()}`)) {
-      notes.push({ file: m.name, level: 'warning', message: 'Velociraptor sparse upload (an .idx beside it): read as stored, the sparse ranges are not expanded' });
+      notes.add({ file: m.name, level: 'warning', code: 'assumption', message: 'Velociraptor sparse upload (an .idx beside it): read as stored, the sparse ranges are not expanded' });
     }
     const p = uploadedPath(m.comps);
     const result = withDetail(r, p ? `collected from ${escapeText(p)}` : null);
     const list = perScope.get(scope) ?? [];
     list.push({ member: m, result });
     perScope.set(scope, list);
-  }
-  if (skippedNotEvidence > ARCHIVE_LIMITS.maxSkipNotes) {
-    notes.push({ file: label, level: 'skipped', message: `${skippedNotEvidence - ARCHIVE_LIMITS.maxSkipNotes} more members are not evidence` });
   }
 
   // ---- hosts named only by their logs: a client id without client_info.json
@@ -448,20 +438,20 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
       if (files.has(key)) continue;
       const why = guard(f.source);
       if (why) {
-        notes.push({ file: f.name, level: 'skipped', message: why });
+        notes.add({ file: f.name, level: 'skipped', code: 'over-limit', message: why });
         continue;
       }
       try {
         files.set(key, await memberInput(f.source, f.name).read());
       } catch (e) {
-        notes.push({ file: f.name, level: e instanceof LimitError ? 'skipped' : 'error', message: `repository file not read (${errorText(e)})` });
+        notes.add(e instanceof LimitError ? { file: f.name, level: 'skipped', code: 'over-limit', message: `repository file not read (${errorText(e)})` } : { file: f.name, level: 'error', code: 'failed', message: `repository file not read (${errorText(e)})` });
       }
     }
     let res;
     try {
       res = observeRepository(repo.label, host, notes, files);
     } catch (e) {
-      notes.push({ file: repo.label, level: 'error', message: `repository not read (${errorText(e)})` });
+      notes.add({ file: repo.label, level: 'error', code: 'failed', message: `repository not read (${errorText(e)})` });
       continue;
     }
     files.clear();
@@ -472,11 +462,11 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     const item = res.item && p ? { ...res.item, detail: `${res.item.detail}; collected from ${escapeText(p.replace(/\\x$/, ''))}` } : res.item;
     results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.item ? { state: [{ host, namespaces: 'all' as const }] } : {}), ...(res.repository ? { repositories: [res.repository] } : {}) } });
   }
-  if (budgetOut) notes.push({ file: label, level: 'skipped', message: `${budgetOut} member(s) not read: more than ${ARCHIVE_LIMITS.maxTotalInflated} bytes inflated from this archive` });
+  if (budgetOut) notes.add({ file: label, level: 'skipped', code: 'over-limit', message: `${budgetOut} member(s) not read: more than ${ARCHIVE_LIMITS.maxTotalInflated} bytes inflated from this archive` });
 
   if (results.length === 0) {
     if (listing.damaged && members.length === 0) return null; // the listing's note says it all
-    notes.push({ file: label, level: 'skipped', message: `no evidence among its ${members.length} member(s)` });
+    notes.add({ file: label, level: 'skipped', code: 'not-evidence', message: `no evidence among its ${members.length} member(s)` });
     return null;
   }
   const acc: ObserveResult = { observations: [], items: [], logs: [] };

@@ -256,20 +256,18 @@ interface HostCount {
 async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
   const file = input.name;
   if (input.size > MAX_WHOLE_INPUT) {
-    ctx.notes.push({ file, level: 'error', message: `${input.size} bytes: autorunsc CSV over the ${MAX_WHOLE_INPUT}-byte limit; not read` });
+    ctx.notes.add({ file, level: 'error', code: 'over-limit', message: `${input.size} bytes: autorunsc CSV over the ${MAX_WHOLE_INPUT}-byte limit; not read` });
     return { observations: [], items: [], logs: [] };
   }
   const text = decode(await input.read());
   const lines = text.split(/\r?\n/);
   const at = lines.slice(0, 50).findIndex((l) => isHeader(l.replace(/^\ufeff/, '')));
   if (at < 0) {
-    ctx.notes.push({ file, level: 'skipped', message: 'no autorunsc CSV header (Entry Location, Entry, Category, Launch String) in the first 50 lines' });
+    ctx.notes.add({ file, level: 'skipped', code: 'not-evidence', message: 'no autorunsc CSV header (Entry Location, Entry, Category, Launch String) in the first 50 lines' });
     return { observations: [], items: [], logs: [] };
   }
   const { delimiter } = splitHeader(lines[at]!.replace(/^\ufeff/, ''));
   const body = lines.slice(at).join('\n').replace(/^\ufeff/, '');
-  let skipped = 0;
-  let firstSkip = '';
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
     records = parse(body, {
@@ -280,12 +278,13 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     skip_records_with_error: true,
     info: true,
     on_skip: (err) => {
-      if (!skipped++) firstSkip = err?.message ?? 'unreadable record';
+      // one note per record (the sink caps repeats); csv-parse counts lines from the header
+      ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `unreadable CSV record skipped (${err?.message ?? 'unreadable record'}${at ? `; lines counted from the header, file line ${at + 1}` : ''})` });
       return undefined;
     },
     }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
   } catch (e) {
-    ctx.notes.push({ file, level: 'error', message: `autorunsc CSV does not parse (${e instanceof Error ? e.message : String(e)})` });
+    ctx.notes.add({ file, level: 'error', code: 'failed', message: `autorunsc CSV does not parse (${e instanceof Error ? e.message : String(e)})` });
     return { observations: [], items: [], logs: [] };
   }
   const header = (records.shift()?.record ?? []).map((c) => c.trim());
@@ -314,8 +313,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     if (obs.some((o) => o.name === null)) unnamed++;
     observations.push(...obs.filter((o) => o.name !== null));
   }
-  if (skipped) ctx.notes.push({ file, level: 'warning', message: `${skipped} unreadable CSV record(s) skipped (first: ${firstSkip}${at ? `; lines counted from the header, file line ${at + 1}` : ''})` });
-  if (unnamed) ctx.notes.push({ file, level: 'warning', message: `${unnamed} WMI row(s) name a consumer class but no consumer name (no WMI object path in the row); not joinable, left out` });
+  if (unnamed) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${unnamed} WMI row(s) name a consumer class but no consumer name (no WMI object path in the row); not joinable, left out` });
   const items: EvidenceItem[] = [...perHost].map(([host, h]) => ({
     file,
     kind: 'autoruns',

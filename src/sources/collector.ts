@@ -11,7 +11,7 @@
 import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../collector/format.js';
 import type { CollectorKind } from '../collector/format.js';
 import { normalizeNamespace, sidFromByteArray } from '../model/wmi.js';
-import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import type { EvidenceItem, EvidenceNote, NoteCode, Observation } from '../model/types.js';
 import { objectPath } from '../model/subscription.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { emptyResult, readText } from './input.js';
@@ -25,8 +25,6 @@ const KINDS: readonly CollectorKind[] = ['filter', 'consumer', 'binding', 'timer
 const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 /** Nesting a property value may have (embedded objects in embedded objects…); the collector writes at most 4 levels. */
 const MAX_VALUE_DEPTH = 16;
-/** Per-object warnings written one by one; past this many they are summed up in one note. */
-const MAX_OBJECT_NOTES = 20;
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optString = (v: unknown): v is string | null | undefined => v === undefined || v === null || typeof v === 'string';
@@ -154,8 +152,8 @@ function stringAt(o: Json | undefined, ...path: string[]): string | null {
 
 async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
   const file = input.name;
-  const note = (level: EvidenceNote['level'], message: string): void => {
-    ctx.notes.push({ file, level, message });
+  const note = (level: EvidenceNote['level'], code: NoteCode, message: string, kind?: string): void => {
+    ctx.notes.add({ file, level, code, ...(kind ? { kind } : {}), message });
   };
   const text = await readText(input);
   let dropped = 0;
@@ -170,44 +168,44 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       return value;
     }) as Json;
   } catch (e) {
-    note('error', `collector: not valid JSON (${e instanceof Error ? e.message : String(e)}); a truncated or re-encoded copy? Nothing read`);
+    note('error', 'failed', `collector: not valid JSON (${e instanceof Error ? e.message : String(e)}); a truncated or re-encoded copy? Nothing read`);
     return emptyResult();
   }
   if (!isObject(doc)) {
-    note('error', 'collector: the document is not a JSON object; nothing read');
+    note('error', 'failed', 'collector: the document is not a JSON object; nothing read');
     return emptyResult();
   }
   const major = collectorFormatMajor(doc['format']);
   if (major !== COLLECTOR_FORMAT_MAJOR) {
     const shown = typeof doc['format'] === 'string' ? JSON.stringify(doc['format'].slice(0, 60)) : String(doc['format']);
-    note('error', `collector: format ${shown} is not one this wmiscope reads (${COLLECTOR_FORMAT} and ${COLLECTOR_FORMAT}.x); nothing read. A newer collector needs a newer wmiscope`);
+    note('error', 'over-limit', `collector: format ${shown} is not one this wmiscope reads (${COLLECTOR_FORMAT} and ${COLLECTOR_FORMAT}.x); nothing read. A newer collector needs a newer wmiscope`);
     return emptyResult();
   }
-  if (dropped) note('warning', `collector: ${dropped} "__proto__" key(s) dropped`);
+  if (dropped) note('warning', 'damaged', `collector: ${dropped} "__proto__" key(s) dropped`);
   const objects = doc['objects'];
   if (!Array.isArray(objects)) {
-    note('error', 'collector: "objects" is not a list; nothing read');
+    note('error', 'failed', 'collector: "objects" is not a list; nothing read');
     return emptyResult();
   }
 
   const hostDoc = doc['host'];
   const host = ctx.host ?? stringAt(hostDoc, 'fqdn') ?? stringAt(hostDoc, 'computerName') ?? '';
-  if (!ctx.host && !host) note('warning', 'collector: the document names no host');
+  if (!ctx.host && !host) note('warning', 'host-unknown', 'collector: the document names no host');
   const collectedRaw = stringAt(doc, 'collectedAt');
   const collectedMs = collectedRaw ? Date.parse(collectedRaw) : NaN;
   const time = Number.isFinite(collectedMs) && /^\d{4}-\d\d-\d\dT/.test(collectedRaw!) ? collectedRaw : null;
-  if (!time) note('warning', `collector: "collectedAt" is ${collectedRaw ? `not an ISO-8601 time (${JSON.stringify(collectedRaw.slice(0, 40))})` : 'missing'}; observations carry no time`);
+  if (!time) note('warning', 'damaged', `collector: "collectedAt" is ${collectedRaw ? `not an ISO-8601 time (${JSON.stringify(collectedRaw.slice(0, 40))})` : 'missing'}; observations carry no time`);
 
   // namespaces walked, and those that could not be read completely
   const namespaces = Array.isArray(doc['namespaces']) ? doc['namespaces'] : null;
-  if (!namespaces) note('warning', 'collector: "namespaces" is not a list; which namespaces were walked is unknown');
+  if (!namespaces) note('warning', 'damaged', 'collector: "namespaces" is not a list; which namespaces were walked is unknown');
   let walked = 0;
   let failed = 0;
   const clean: string[] = [];
   for (const [i, n] of (namespaces ?? []).entries()) {
     const name = stringAt(n, 'name');
     if (!isObject(n) || !name) {
-      note('warning', `collector: namespaces[${i}] skipped: no namespace name`);
+      note('warning', 'damaged', `collector: namespaces[${i}] skipped: no namespace name`);
       continue;
     }
     walked++;
@@ -218,10 +216,10 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     }
     failed++;
     const what = errors.slice(0, 5).map((e) => `${stringAt(e, 'query') ?? '?'}: ${stringAt(e, 'message') ?? 'error'}${stringAt(e, 'code') ? ` (${stringAt(e, 'code')})` : ''}`);
-    note('warning', `collector: namespace ${normalizeNamespace(name)} was not read completely, so subscriptions in it may be missing: ${what.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`);
+    note('warning', 'unreadable', `collector: namespace ${normalizeNamespace(name)} was not read completely, so subscriptions in it may be missing: ${what.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`, 'namespace-error');
   }
-  if (doc['truncated'] === true) note('warning', `collector: the walk stopped after ${walked} namespaces (-MaxNamespaces); namespaces below them were not read`);
-  if (isObject(hostDoc) && hostDoc['elevated'] === false) note('warning', 'collector: ran without administrator rights; namespaces that deny other users may be missing');
+  if (doc['truncated'] === true) note('warning', 'over-limit', `collector: the walk stopped after ${walked} namespaces (-MaxNamespaces); namespaces below them were not read`);
+  if (isObject(hostDoc) && hostDoc['elevated'] === false) note('warning', 'unreadable', 'collector: ran without administrator rights; namespaces that deny other users may be missing', 'not-elevated');
 
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();
@@ -230,7 +228,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     const c = check(raw);
     if (typeof c === 'string') {
       skipped++;
-      if (skipped <= MAX_OBJECT_NOTES) note('warning', `collector: objects[${i}] skipped: ${c}`);
+      note('warning', 'damaged', `collector: objects[${i}] skipped: ${c}`);
       continue;
     }
     const ns = normalizeNamespace(c.namespace);
@@ -258,7 +256,6 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       meta: {},
     });
   }
-  if (skipped > MAX_OBJECT_NOTES) note('warning', `collector: ${skipped} objects skipped in all (first ${MAX_OBJECT_NOTES} listed)`);
 
   const version = stringAt(doc, 'collector', 'version');
   const ps = stringAt(hostDoc, 'powershell', 'version');

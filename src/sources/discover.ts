@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvidenceNote } from '../model/types.js';
+import type { NoteSink } from './notes.js';
 import { hostFromParts, indexHeadOk, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
 
 /**
@@ -42,7 +42,7 @@ function isRepositoryDir(dir: string, names: string[]): boolean {
 }
 
 /** Walk `paths`; return the evidence found; notes for what was skipped or unreadable. */
-export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
+export function discover(paths: string[], notes: NoteSink): Discovered[] {
   const out: Discovered[] = [];
   const seen = new Set<string>();
   const visitFile = (file: string, size: number): void => {
@@ -50,7 +50,7 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
     if (REPO_FILE.test(path.basename(file))) return;
     // an empty file holds nothing, but was collected: a failed copy or a placeholder is worth saying
     if (size === 0) {
-      notes.push({ file, level: 'warning', message: EMPTY_FILE });
+      notes.add({ file, level: 'warning', code: 'empty-file', message: EMPTY_FILE });
       return;
     }
     out.push({ kind: 'file', file, size });
@@ -60,20 +60,20 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
     try {
       real = fs.realpathSync(dir);
     } catch {
-      notes.push({ file: dir, level: 'warning', message: 'unreadable folder; skipped' });
+      notes.add({ file: dir, level: 'warning', code: 'unreadable', message: 'unreadable folder; skipped' });
       return;
     }
     if (seen.has(real)) return; // a link loop or the same folder given twice
     seen.add(real);
     if (depth > MAX_DEPTH) {
-      notes.push({ file: dir, level: 'warning', message: `deeper than ${MAX_DEPTH} levels; not walked` });
+      notes.add({ file: dir, level: 'warning', code: 'unreadable', message: `deeper than ${MAX_DEPTH} levels; not walked` });
       return;
     }
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      notes.push({ file: dir, level: 'warning', message: `unreadable folder (${(e as NodeJS.ErrnoException).code ?? String(e)}); skipped` });
+      notes.add({ file: dir, level: 'warning', code: 'unreadable', message: `unreadable folder (${(e as NodeJS.ErrnoException).code ?? String(e)}); skipped` });
       return;
     }
     entries.sort((a, b) => a.name.localeCompare(b.name));
@@ -89,7 +89,7 @@ export function discover(paths: string[], notes: EvidenceNote[]): Discovered[] {
     try {
       st = fs.statSync(p);
     } catch (e) {
-      notes.push({ file: p, level: 'error', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` });
+      notes.add({ file: p, level: 'error', code: 'unreadable', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` });
       continue;
     }
     if (st.isDirectory()) visitDir(p, 0);

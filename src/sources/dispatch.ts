@@ -50,7 +50,7 @@ function gunzipBounded(name: string, data: Buffer, ctx: ObserveContext, max = 2 
     return gunzipSync(data, { maxOutputLength: bound });
   } catch (e) {
     const over = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    ctx.notes.push({ file: name, level: over ? 'warning' : 'error', message: over ? `gzip data inflates to more than ${bound} bytes (${MAX_GZIP_RATIO}x its size, a gzip bomb?); skipped` : `gzip data does not decompress (${e instanceof Error ? e.message : String(e)})` });
+    ctx.notes.add({ file: name, level: over ? 'warning' : 'error', code: over ? 'over-limit' : 'failed', message: over ? `gzip data inflates to more than ${bound} bytes (${MAX_GZIP_RATIO}x its size, a gzip bomb?); skipped` : `gzip data does not decompress (${e instanceof Error ? e.message : String(e)})` });
     return null;
   }
 }
@@ -80,7 +80,7 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   if (kind === 'evtx' || kind === 'evtx-gzip') {
     if (path && kind === 'evtx') return withHost(observeEvtx(path, ctx.notes));
     if (input.size > MAX_WHOLE_INPUT * 4) {
-      ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes: too large to read from an archive; skipped` });
+      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes: too large to read from an archive; skipped` });
       return null;
     }
     const data = await input.read();
@@ -95,7 +95,7 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   if (kind === 'tar' || kind === 'tar-gzip') return observeTar(input, ctx, observeInput, { gzip: kind === 'tar-gzip', ...(path ? { path } : {}) });
   if (kind === 'gzip-text') {
     if (input.size > MAX_WHOLE_INPUT) {
-      ctx.notes.push({ file: input.name, level: 'warning', message: `${input.size} bytes of gzip'd text: over the ${MAX_WHOLE_INPUT}-byte limit; skipped` });
+      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes of gzip'd text: over the ${MAX_WHOLE_INPUT}-byte limit; skipped` });
       return null;
     }
     const data = gunzipBounded(input.name, await input.read(), ctx, MAX_WHOLE_INPUT);
@@ -105,7 +105,7 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   try {
     return withHost(await adapter.observe(input, ctx));
   } catch (e) {
-    ctx.notes.push({ file: input.name, level: 'error', message: `${adapter.format}: ${e instanceof Error ? e.message : String(e)}` });
+    ctx.notes.add({ file: input.name, level: 'error', code: 'failed', message: `${adapter.format}: ${e instanceof Error ? e.message : String(e)}` });
     return null;
   }
 }

@@ -19,7 +19,6 @@
 import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
 import { eventHeader } from '../events/index.js';
 import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../events/messages.js';
-import type { EvidenceNote } from '../model/types.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { headText } from './input.js';
 import { EventRecordSink } from './records.js';
@@ -598,23 +597,9 @@ function rootIsEvents(t: string): boolean {
 
 // ---- reading ----------------------------------------------------------------------------------------------------------
 
-/** Notes of one input, bounded: the first problems one by one, then a count. */
-class Problems {
-  private count = 0;
-  constructor(
-    private readonly notes: EvidenceNote[],
-    private readonly file: string,
-    private readonly format: string,
-    private readonly max = 20,
-  ) {}
-
-  warn(message: string): void {
-    if (++this.count <= this.max) this.notes.push({ file: this.file, level: 'warning', message: `${this.format}: ${message}` });
-  }
-
-  finish(): void {
-    if (this.count > this.max) this.notes.push({ file: this.file, level: 'warning', message: `${this.format}: ${this.count - this.max} more problems like the ones above` });
-  }
+/** The writer of one input's damage notes (`format: …`); the sink caps the repeats. */
+function problemWriter(ctx: ObserveContext, file: string, format: string): (message: string, code?: 'damaged' | 'over-limit') => void {
+  return (message, code = 'damaged') => ctx.notes.add({ file, level: 'warning', code, message: `${format}: ${message}` });
 }
 
 /** JSON Lines when the first complete lines are JSON objects each on its own. */
@@ -636,8 +621,8 @@ function looksLikeJsonl(head: string): boolean {
 
 async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<ObserveResult> {
   const sink = new EventRecordSink(input.name, 'export', ctx.host);
-  const problems = new Problems(ctx.notes, input.name, format);
-  const onIssue = (i: SplitIssue): void => problems.warn(`line ${i.line}: ${i.message}`);
+  const problem = problemWriter(ctx, input.name, format);
+  const onIssue = (i: SplitIssue): void => problem(`line ${i.line}: ${i.message}`);
   const seen = new Set<string>();
   let records = 0;
   let values = 0;
@@ -650,14 +635,14 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
     let failed = 0;
     const found: Found[] = [];
     try {
-      if (depthOver(v)) problems.warn(`${where}: nested more than ${MAX_DEPTH} levels deep; what is deeper is not read`);
+      if (depthOver(v)) problem(`${where}: nested more than ${MAX_DEPTH} levels deep; what is deeper is not read`, 'over-limit');
       recordsOf(v, where, found, 0, (w, e) => {
         failed++;
-        problems.warn(`${w}: ${reason(e)}; skipped`);
+        problem(`${w}: ${reason(e)}; skipped`);
       });
     } catch (e) {
       failed++;
-      problems.warn(`${where}: ${reason(e)}; skipped`);
+      problem(`${where}: ${reason(e)}; skipped`);
     }
     if (!found.length && !failed) empty++;
     for (const f of found) {
@@ -673,7 +658,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
         if (sink.add(f.json, f.where)) records++;
         if (f.naiveTime) naive++;
       } catch (e) {
-        problems.warn(`${f.where}: ${reason(e)}; skipped`);
+        problem(`${f.where}: ${reason(e)}; skipped`);
       }
     }
   };
@@ -686,7 +671,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       try {
         v = JSON.parse(t) as Json;
       } catch (e) {
-        problems.warn(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        problem(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;
       }
       take(v, `line ${l.line}`);
@@ -698,39 +683,37 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       try {
         v = JSON.parse(jv.text) as Json;
       } catch (e) {
-        problems.warn(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        problem(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;
       }
       take(v, where);
     }
   }
-  problems.finish();
-  if (naive) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
-  if (!records) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
-  else if (empty) ctx.notes.push({ file: input.name, level: 'warning', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
+  if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
+  if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
+  else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
   return sink.result(`${format}: `);
 }
 
 async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
   const format = 'event-xml';
   const sink = new EventRecordSink(input.name, 'export', ctx.host);
-  const problems = new Problems(ctx.notes, input.name, format);
+  const problem = problemWriter(ctx, input.name, format);
   let records = 0;
   let elements = 0;
-  for await (const el of xmlEvents(textChunks(input), (i) => problems.warn(`line ${i.line}: ${i.message}`))) {
+  for await (const el of xmlEvents(textChunks(input), (i) => problem(`line ${i.line}: ${i.message}`))) {
     elements++;
     const where = `element ${el.element} (line ${el.line})`;
     try {
       const x = eventFromXml(el.text);
       complete(x.json, x.message);
       if (sink.add(x.json, where)) records++;
-      else problems.warn(`${where}: no <System> with an EventID; skipped`);
+      else problem(`${where}: no <System> with an EventID; skipped`);
     } catch (e) {
-      problems.warn(`${where}: ${e instanceof Error ? e.message : String(e)}; skipped`);
+      problem(`${where}: ${e instanceof Error ? e.message : String(e)}; skipped`);
     }
   }
-  problems.finish();
-  if (!records) ctx.notes.push({ file: input.name, level: 'error', message: `${format}: no event records read (${elements} complete <Event> element(s) found)` });
+  if (!records) ctx.notes.add({ file: input.name, level: 'error', code: 'damaged', message: `${format}: no event records read (${elements} complete <Event> element(s) found)` });
   return sink.result(`${format}: `);
 }
 
@@ -753,9 +736,10 @@ export const adapters: Adapter[] = [
     format: 'hayabusa-timeline',
     detect: (head: string) => jsonShape(head) === 'hayabusa-timeline',
     async observe(input, ctx) {
-      ctx.notes.push({
+      ctx.notes.add({
         file: input.name,
         level: 'skipped',
+        code: 'not-evidence',
         message: 'hayabusa-timeline: a Hayabusa json-timeline lists rule detections with abbreviated fields, not event records; export the events themselves (EVTX, evtx_dump JSON, or the JSON Hayabusa reads with -J)',
       });
       return { observations: [], items: [], logs: [] };

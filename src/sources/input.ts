@@ -3,7 +3,8 @@
  * observations out. Adapters recognize their format by content ({@link Adapter.detect}), never by name.
  */
 import * as fs from 'node:fs';
-import type { EvidenceItem, EvidenceNote, LogSummary, Observation, RepositorySummary } from '../model/types.js';
+import type { EvidenceItem, LogSummary, Observation, RepositorySummary } from '../model/types.js';
+import type { NoteSink } from './notes.js';
 
 export type { LogSummary, RepositorySummary } from '../model/types.js';
 
@@ -49,7 +50,8 @@ export interface EvidenceInput {
 }
 
 export interface ObserveContext {
-  notes: EvidenceNote[];
+  /** Where every problem met is written (capped per file, code and kind). */
+  notes: NoteSink;
   /** Attribute all observations to this host (`--host`, or a Velociraptor client of a collection zip). */
   host?: string;
   /** With `host` from a collection (not `--host`): why a name the input gives is that host, or null (see `forceHost`). */

@@ -10,7 +10,8 @@ import type { EvtxJsonObject } from '../evtx/index.js';
 import { CimFormatError, CimRepository } from '../cim/index.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../cim/index.js';
 import { WMI_EVENT_IDS } from '../model/wmi.js';
-import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import type { EvidenceItem, Observation } from '../model/types.js';
+import type { NoteSink } from './notes.js';
 import { emptyResult } from './input.js';
 import type { ObserveResult, RepositorySummary } from './input.js';
 import { fromRecord } from './events.js';
@@ -37,14 +38,14 @@ export function channelFromFileName(file: string): string | null {
  * rendered. Records carved from slack that repeat an allocated record (same header number and EventRecordID) are
  * dropped; other carved records are counted apart and never bound a span.
  */
-export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, data?: Buffer): ObserveResult {
+export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: Buffer): ObserveResult {
   let reader: EvtxReader;
   try {
     // a gzip'd copy is decompressed in memory, bounded to 2 GiB
     if (data) reader = EvtxReader.fromBuffer(gzip ? gunzipSync(data, { maxOutputLength: 2 ** 31 - 1 }) : data, { name: file });
     else reader = gzip ? EvtxReader.fromBuffer(gunzipSync(readFileSync(file), { maxOutputLength: 2 ** 31 - 1 }), { name: file }) : EvtxReader.open(file);
   } catch (e) {
-    notes.push({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', message: e instanceof Error ? e.message : String(e) });
+    notes.add({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', code: e instanceof EvtxFormatError ? 'not-evidence' : 'failed', message: e instanceof Error ? e.message : String(e) });
     return emptyResult();
   }
   const obs: Observation[] = [];
@@ -75,7 +76,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
       for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
     }
   } catch (e) {
-    notes.push({ file, level: 'error', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
+    notes.add({ file, level: 'error', code: 'failed', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
   } finally {
     reader.close();
   }
@@ -89,7 +90,7 @@ export function observeEvtx(file: string, notes: EvidenceNote[], gzip = false, d
     tally.addRecovered(host, c.channel, c.eventId);
     if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
   }
-  if (unnamed || carvedUnnamed) notes.push({ file, level: 'warning', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
+  if (unnamed || carvedUnnamed) notes.add({ file, level: 'warning', code: 'host-unknown', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
   const logs = tally.logs(file, 'evtx', reader.header?.full ?? false);
   const items = tally.items(file, 'evtx');
   if (!items.length) {
@@ -107,15 +108,15 @@ function recordWhere(eventRecordId: number | null, header: number, offset: numbe
   return `${head}offset ${offset})${recovered ? ' (recovered from slack)' : ''}`;
 }
 
-function finishEvtx(file: string, notes: EvidenceNote[], reader: EvtxReader, result: ObserveResult): ObserveResult {
-  // one note per kind of damage; carved slack that no longer parses is expected and only counted
-  const byCode = new Map<string, string[]>();
-  for (const w of reader.warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w.message]);
-  for (const [code, msgs] of byCode) {
-    if (code === 'recovered-unparsable') notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} record signature(s) in slack did not parse (overwritten data); first: ${msgs[0]}` });
-    else if (msgs.length > 3) notes.push({ file, level: 'warning', message: `[${code}] ${msgs.length} times; first: ${msgs[0]}` });
-    else for (const m of msgs) notes.push({ file, level: 'warning', message: `[${code}] ${m}` });
+function finishEvtx(file: string, notes: NoteSink, reader: EvtxReader, result: ObserveResult): ObserveResult {
+  // the reader's warnings, kind = its code (the sink caps repeats); carved slack that no longer parses is expected and only counted
+  let unparsable = 0;
+  let first = '';
+  for (const w of reader.warnings) {
+    if (w.code !== 'recovered-unparsable') notes.add({ file, level: 'warning', code: 'damaged', kind: w.code, message: `[${w.code}] ${w.message}` });
+    else if (!unparsable++) first = w.message;
   }
+  if (unparsable) notes.add({ file, level: 'warning', code: 'damaged', kind: 'recovered-unparsable', message: `[recovered-unparsable] ${unparsable} record signature(s) in slack did not parse (overwritten data); first: ${first}` });
   return result;
 }
 
@@ -170,12 +171,12 @@ function repositoryFileTimes(dir: string): RepositorySummary['files'] {
  * Observations from a repository (a folder, or its files as bytes with `dir` as the label): every live
  * subscription object and every residual one.
  */
-export function observeRepository(dir: string, host: string, notes: EvidenceNote[], files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
+export function observeRepository(dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
   let repo: CimRepository;
   try {
     repo = CimRepository.open(dir, files ? { files } : {});
   } catch (e) {
-    notes.push({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', message: e instanceof Error ? e.message : String(e) });
+    notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: e instanceof Error ? e.message : String(e) });
     return { observations: [], item: null, chains: new Map() };
   }
   const obs: Observation[] = [];
@@ -248,7 +249,7 @@ export function observeRepository(dir: string, host: string, notes: EvidenceNote
       meta: {},
     });
   }
-  for (const w of repo.warnings) notes.push({ file: dir, level: 'warning', message: `[${w.code}] ${w.message}` });
+  for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: `[${w.code}] ${w.message}` });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, records: repo.keys().length, first, last };
   const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: files ? [] : repositoryFileTimes(dir) };

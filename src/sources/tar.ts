@@ -373,7 +373,7 @@ async function listTar(cur: Cursor, label: string, format: string, notes: Observ
     return await listHeaders(cur, label, format, notes, entries);
   } catch (e) {
     if (!(e instanceof LimitError)) throw e;
-    notes.push({ file: label, level: 'skipped', message: `listing stopped: ${e.message}; ${entries.length ? `the ${entries.length} member(s) before that point are read` : 'no member is read'}` });
+    notes.add({ file: label, level: 'skipped', code: 'over-limit', message: `listing stopped: ${e.message}; ${entries.length ? `the ${entries.length} member(s) before that point are read` : 'no member is read'}` });
     return { entries, damaged: true, ended: false, cut: null };
   }
 }
@@ -383,7 +383,7 @@ async function listHeaders(cur: Cursor, label: string, format: string, notes: Ob
   let pax = new Map<string, string>();
   let zeros = 0;
   const stop = (message: string): TarListing => {
-    notes.push({ file: label, level: 'error', message });
+    notes.add({ file: label, level: 'error', code: 'damaged', message });
     return { entries, damaged: true, ended: false, cut: null };
   };
   const before = (): string => (entries.length ? `the ${entries.length} member(s) before it are read, the rest is lost` : 'nothing in it is read');
@@ -427,7 +427,7 @@ async function listHeaders(cur: Cursor, label: string, format: string, notes: Ob
     if (skipped < size) return { entries, damaged: true, ended: false, cut: { text, have: skipped, want: size } };
     if (NOT_MEMBER.has(type) || /[/\\]$/.test(text)) continue; // links, devices, folders, a volume label
     if (entries.length >= ARCHIVE_LIMITS.maxMembers) {
-      notes.push({ file: label, level: 'warning', message: `more than ${ARCHIVE_LIMITS.maxMembers} members; only the first ${entries.length} are read (limit)` });
+      notes.add({ file: label, level: 'warning', code: 'over-limit', message: `more than ${ARCHIVE_LIMITS.maxMembers} members; only the first ${entries.length} are read (limit)` });
       return { entries, damaged: false, ended: false, cut: null };
     }
     const refusal = type === 'S' ? 'GNU sparse member; not read (its holes are not expanded)' : type === 'M' ? 'continuation of a multi-volume member; not read' : null;
@@ -458,7 +458,7 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
       raw = bufferSource(bytes);
     }
   } catch (e) {
-    notes.push({ file: label, level: 'error', message: `${format} not readable (${errorText(e)})` });
+    notes.add({ file: label, level: 'error', code: 'unreadable', message: `${format} not readable (${errorText(e)})` });
     return null;
   }
   const budget = state.budget;
@@ -480,7 +480,7 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
       listing = await listTar(seekCursor(raw), label, format, notes);
       if (listing.cut) {
         const c = listing.cut;
-        notes.push({ file: label, level: 'error', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the file ends ${c.have} bytes into it; not read, nor anything after it` });
+        notes.add({ file: label, level: 'error', code: 'damaged', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the file ends ${c.have} bytes into it; not read, nor anything after it` });
       }
     }
     if (gz) {
@@ -492,9 +492,9 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
           : c
             ? `: the ${n} whole member(s) before that are read; member ${shownName(c)} is cut off (${c.have} of ${c.want} bytes) and not read`
             : `: the ${n} whole member(s) before that are read; the tar's end blocks are missing, so members after that point, if any, are lost`;
-        notes.push({ file: label, level: 'warning', message: `gzip stream ends early or is damaged (${gz.ended.error}) after ${gz.ended.at} inflated bytes${listing.ended ? ', ' : ''}${what}` });
+        notes.add({ file: label, level: 'warning', code: 'damaged', message: `gzip stream ends early or is damaged (${gz.ended.error}) after ${gz.ended.at} inflated bytes${listing.ended ? ', ' : ''}${what}` });
       } else if (c) {
-        notes.push({ file: label, level: 'error', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the tar ends ${c.have} bytes into it; not read` });
+        notes.add({ file: label, level: 'error', code: 'damaged', message: `member ${shownName(c)}: its size field says ${c.want} bytes but the tar ends ${c.have} bytes into it; not read` });
       }
     }
     const members: ArchiveMember[] = listing.entries.map((e) => ({
@@ -507,7 +507,7 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
     return await walkArchive(archive, ctx, state, observe);
   } catch (e) {
     // not expected: every member is guarded; the archive as a whole still yields one note
-    notes.push({ file: label, level: 'error', message: `${format} reading stopped (${errorText(e)})` });
+    notes.add({ file: label, level: 'error', code: 'failed', message: `${format} reading stopped (${errorText(e)})` });
     return null;
   } finally {
     gz?.close();

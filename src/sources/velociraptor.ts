@@ -23,10 +23,11 @@
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
-import type { EvidenceItem, EvidenceNote, Observation } from '../model/types.js';
+import type { EvidenceItem, Observation } from '../model/types.js';
 import { objectPath } from '../model/subscription.js';
 import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
+import type { NoteSink } from './notes.js';
 import { EventRecordSink, isoTime } from './records.js';
 import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
 
@@ -159,19 +160,15 @@ interface RowAt {
 }
 
 /** The rows of an input: JSONL read line by line (bounded), or a JSON array read whole (bounded). */
-async function* readRows(input: EvidenceInput, notes: EvidenceNote[]): AsyncGenerator<RowAt> {
+async function* readRows(input: EvidenceInput, notes: NoteSink): AsyncGenerator<RowAt> {
   const headBuf = await input.head(4096);
   const utf16 = headBuf.length >= 2 && ((headBuf[0] === 0xff && headBuf[1] === 0xfe) || (headBuf[0] === 0xfe && headBuf[1] === 0xff));
   const first = headText(headBuf).replace(/^\s+/, '')[0];
-  const bad: number[] = [];
   let unit = 'line';
-  const badLine = (line: number, why: string): void => {
-    bad.push(line);
-    if (bad.length <= 3) notes.push({ file: input.name, level: 'warning', message: `${unit} ${line}: ${why}; skipped` });
-  };
+  const badLine = (line: number, why: string): void => notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${unit} ${line}: ${why}; skipped` });
   if (first === '[' || utf16) {
     if (input.size > MAX_WHOLE_INPUT) {
-      notes.push({ file: input.name, level: 'error', message: `${input.size} bytes: a JSON array over the ${MAX_WHOLE_INPUT}-byte limit is not read (export JSONL instead)` });
+      notes.add({ file: input.name, level: 'error', code: 'over-limit', message: `${input.size} bytes: a JSON array over the ${MAX_WHOLE_INPUT}-byte limit is not read (export JSONL instead)` });
       return;
     }
     const text = headText(await input.read());
@@ -180,7 +177,7 @@ async function* readRows(input: EvidenceInput, notes: EvidenceNote[]): AsyncGene
       try {
         arr = parseJson(text);
       } catch (e) {
-        notes.push({ file: input.name, level: 'error', message: `not a valid JSON array (${e instanceof Error ? e.message : String(e)})` });
+        notes.add({ file: input.name, level: 'error', code: 'failed', message: `not a valid JSON array (${e instanceof Error ? e.message : String(e)})` });
         return;
       }
       if (!Array.isArray(arr)) return;
@@ -191,7 +188,6 @@ async function* readRows(input: EvidenceInput, notes: EvidenceNote[]): AsyncGene
         if (isObj(el)) yield { row: el, where: `element ${i}` };
         else badLine(i, 'not a JSON object');
       }
-      summarizeBad(input.name, bad, notes, 'elements');
       return;
     }
     // UTF-16 JSONL
@@ -201,7 +197,6 @@ async function* readRows(input: EvidenceInput, notes: EvidenceNote[]): AsyncGene
       const r = parseLine(l, line, badLine);
       if (r) yield r;
     }
-    summarizeBad(input.name, bad, notes);
     return;
   }
   let line = 0;
@@ -250,7 +245,6 @@ async function* readRows(input: EvidenceInput, notes: EvidenceNote[]): AsyncGene
     const r = parseLine(line === 1 ? text.replace(/^\ufeff/, '') : text, line, badLine);
     if (r) yield r;
   }
-  summarizeBad(input.name, bad, notes);
 }
 
 function parseLine(text: string, line: number, badLine: (line: number, why: string) => void): RowAt | null {
@@ -268,10 +262,6 @@ function parseLine(text: string, line: number, badLine: (line: number, why: stri
     return null;
   }
   return { row: v, where: `line ${line}` };
-}
-
-function summarizeBad(file: string, bad: number[], notes: EvidenceNote[], unit = 'lines'): void {
-  if (bad.length > 3) notes.push({ file, level: 'warning', message: `${bad.length - 3} more unreadable ${unit} skipped (${unit} ${bad.slice(3, 8).join(', ')}${bad.length > 8 ? ', …' : ''})` });
 }
 
 // ---- value helpers -------------------------------------------------------------------------------------------------
@@ -706,11 +696,11 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     if (g.namespaces.length > 1) ambiguous++;
     observations.push(...permanentRow(g.r, g.host, file, g.namespaces, g.also));
   }
-  if (ambiguous) ctx.notes.push({ file, level: 'warning', message: `${ambiguous} ${ARTIFACT.permanent} subscription(s) were listed under several namespaces (the artifact repeats a binding whose references carry a namespace); their namespace is left unknown` });
-  if (unknown) ctx.notes.push({ file, level: 'warning', message: `${unknown} row(s) of no Velociraptor artifact wmiscope reads were skipped (first: ${firstUnknown})` });
-  if (eventless) ctx.notes.push({ file, level: 'warning', message: `${eventless} event row(s) without System/EventID were skipped` });
-  if (notSubscription) ctx.notes.push({ file, level: 'warning', message: `${notSubscription} ${ARTIFACT.trace} row(s) whose Operation is not a put/delete of an object path were skipped` });
-  if (unnamed) ctx.notes.push({ file, level: 'warning', message: `${unnamed} ${ARTIFACT.autoruns} WMI row(s) name a consumer class but no consumer name; not joinable, left out` });
+  if (ambiguous) ctx.notes.add({ file, level: 'warning', code: 'assumption', message: `${ambiguous} ${ARTIFACT.permanent} subscription(s) were listed under several namespaces (the artifact repeats a binding whose references carry a namespace); their namespace is left unknown` });
+  if (unknown) ctx.notes.add({ file, level: 'warning', code: 'ignored', message: `${unknown} row(s) of no Velociraptor artifact wmiscope reads were skipped (first: ${firstUnknown})` });
+  if (eventless) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${eventless} event row(s) without System/EventID were skipped` });
+  if (notSubscription) ctx.notes.add({ file, level: 'warning', code: 'ignored', message: `${notSubscription} ${ARTIFACT.trace} row(s) whose Operation is not a put/delete of an object path were skipped` });
+  if (unnamed) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${unnamed} ${ARTIFACT.autoruns} WMI row(s) name a consumer class but no consumer name; not joinable, left out` });
   const prefix = eventArtifacts.size ? `Velociraptor ${[...eventArtifacts].join(' + ')} rows: ` : '';
   const events = [...sinks.values()].map((s) => s.result(prefix));
   const rowItems: EvidenceItem[] = [...tally.perHost].map(([host, h]) => ({

@@ -102,14 +102,15 @@ async function listZip(zip: ZipFile, label: string, ctx: ObserveContext, budget:
   const notes = ctx.notes;
   const { entries, error } = await listEntries(zip, ARCHIVE_LIMITS.maxMembers);
   if (error !== null) {
-    notes.push({
+    notes.add({
       file: label,
       level: 'error',
+      code: 'damaged',
       message: entries.length ? `zip directory damaged after ${entries.length} member(s) (${error}); those are read, the rest is lost` : `zip directory unreadable (${error})`,
     });
   }
   if (entries.length >= ARCHIVE_LIMITS.maxMembers && zip.entryCount > entries.length) {
-    notes.push({ file: label, level: 'warning', message: `${zip.entryCount} members; only the first ${entries.length} are read (limit)` });
+    notes.add({ file: label, level: 'warning', code: 'over-limit', message: `${zip.entryCount} members; only the first ${entries.length} are read (limit)` });
   }
   const named = entries.map((entry) => ({ entry, text: decodeMemberName(entry.fileNameRaw, entry.generalPurposeBitFlag, entry.extraFields ?? []) }));
   // Velociraptor's encrypted offline collection: metadata.json (the wrapped key) beside an encrypted data.zip
@@ -152,14 +153,14 @@ export async function observeZip(input: EvidenceInput, ctx: ObserveContext, obse
       zip = await openBuffer(bytes);
     }
   } catch (e) {
-    notes.push({ file: input.name, level: 'error', message: `not a readable zip archive (${errorText(e)})` });
+    notes.add({ file: input.name, level: 'error', code: 'failed', message: `not a readable zip archive (${errorText(e)})` });
     return null;
   }
   try {
     return await walkArchive(await listZip(zip, input.name, ctx, state.budget), ctx, state, observe);
   } catch (e) {
     // not expected: every member is guarded; the archive as a whole still yields one note
-    notes.push({ file: input.name, level: 'error', message: `zip reading stopped (${errorText(e)})` });
+    notes.add({ file: input.name, level: 'error', code: 'failed', message: `zip reading stopped (${errorText(e)})` });
     return null;
   } finally {
     zip.close();

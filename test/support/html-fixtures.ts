@@ -138,9 +138,9 @@ export function hostileResult(): ScanResult {
       { file: `${HOSTILE.comment}.json`, kind: 'collector', host: HOST2, detail: HOSTILE.js, records: 3, first: null, last: null },
     ],
     notes: [
-      { file: FILE, level: 'warning', message: `[chunk-header-crc] ${HOSTILE.script}` },
-      { file: `C:\\x\\${HOSTILE.svg}`, level: 'error', message: HOSTILE.img },
-      { file: `C:\\y\\${HOSTILE.js}`, level: 'skipped', message: `not evidence ${HOSTILE.separators}` },
+      { file: FILE, level: 'warning', code: 'damaged', kind: 'chunk-header-crc', message: `[chunk-header-crc] ${HOSTILE.script}` },
+      { file: `C:\\x\\${HOSTILE.svg}`, level: 'error', code: 'failed', message: HOSTILE.img },
+      { file: `C:\\y\\${HOSTILE.js}`, level: 'skipped', code: 'not-evidence', message: `not evidence ${HOSTILE.separators}` },
     ],
     findings: [a, b, scriptFinding(), customFinding()],
     fleet: {

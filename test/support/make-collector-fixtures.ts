@@ -20,6 +20,7 @@ import { COLLECTOR_FORMAT, COLLECTOR_VERSION } from '../../src/collector/format.
 import type { CollectorDocument, CollectorKind, CollectorNamespace, CollectorObject, CollectorValue } from '../../src/collector/format.js';
 import type { Observation } from '../../src/model/types.js';
 import { repoRoot } from './samples.js';
+import { NoteSink } from '../../src/sources/notes.js';
 
 export const WIN10_REPOSITORY = path.resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
 export const FIXTURE_DIR = path.join(repoRoot(), 'test/fixtures/collector');
@@ -230,8 +231,7 @@ export const IEUSER_SID = 'S-1-5-21-1111111111-2222222222-3333333333-1000';
  */
 export function iewin7Document(dir = WIN10_REPOSITORY): CollectorDocument {
   const repo = CimRepository.open(dir);
-  const notes: Parameters<typeof observeEvtx>[1] = [];
-  const created = observeEvtx(SYSMON_EVTX, notes).observations.filter((o) => o.source === 'sysmon' && o.action === 'created');
+  const created = observeEvtx(SYSMON_EVTX, new NoteSink()).observations.filter((o) => o.source === 'sysmon' && o.action === 'created');
   const one = (part: Observation['part']): Observation => {
     const o = created.filter((x) => x.part === part);
     if (o.length !== 1) throw new Error(`expected one created ${part} in ${SYSMON_EVTX}, got ${o.length}`);

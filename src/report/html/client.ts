@@ -445,18 +445,18 @@ function renderSummary() {
       return el('tr', null, el('td', { class: 'mono any' }, vis(e.file)), el('td', null, vis(e.kind)), el('td', { class: 'any' }, vis(e.host)), el('td', { class: 'num' }, String(e.records)),
         el('td', { class: 'mono nowrap', title: vis(e.first) }, shortTime(e.first)), el('td', { class: 'mono nowrap', title: vis(e.last) }, shortTime(e.last)), el('td', { class: 'any' }, dash(e.detail)),
         el('td', null, ns.length === 0 ? '\u2014' : el('details', null, el('summary', null, plural(ns.length, 'warning')),
-          el('ul', { class: 'plain' }, ns.map(function (n) { return el('li', null, vis(n.level) + ': ' + vis(n.message)); })))));
+          el('ul', { class: 'plain' }, ns.map(function (n) { return el('li', null, vis(n.level) + ' (' + vis(n.code) + '): ' + vis(n.message)); })))));
     }))));
   var files2 = new Set(D.evidence.map(function (e) { return e.file; }));
   var other = D.notes.filter(function (n) { return !files2.has(n.file); });
-  var loud = other.filter(function (n) { return n.level !== 'skipped'; });
-  var skipped = other.filter(function (n) { return n.level === 'skipped'; });
+  var loud = other.filter(function (n) { return n.code !== 'not-evidence'; });
+  var skipped = other.filter(function (n) { return n.code === 'not-evidence'; });
   if (loud.length > 0) {
-    add(s, el('h4', null, 'Files that could not be read'));
-    add(s, el('ul', { class: 'plain', id: 'notes-errors' }, loud.map(function (n) { return el('li', null, el('strong', null, vis(n.level)), ' ', el('span', { class: 'mono' }, vis(n.file)), ': ', vis(n.message)); })));
+    add(s, el('h4', null, 'Files not read, or read in part'));
+    add(s, el('ul', { class: 'plain', id: 'notes-errors' }, loud.map(function (n) { return el('li', null, el('strong', null, vis(n.level)), ' (' + vis(n.code) + ') ', el('span', { class: 'mono' }, vis(n.file)), ': ', vis(n.message)); })));
   }
   if (skipped.length > 0) {
-    add(s, el('details', { id: 'notes-skipped' }, el('summary', null, plural(skipped.length, 'file') + ' skipped as not evidence'),
+    add(s, el('details', { id: 'notes-skipped' }, el('summary', null, plural(skipped.length, 'note') + ': skipped as not evidence'),
       el('ul', { class: 'plain' }, skipped.map(function (n) { return el('li', null, el('span', { class: 'mono' }, vis(n.file)), ': ', vis(n.message)); }))));
   }
 
