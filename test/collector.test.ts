@@ -257,7 +257,7 @@ test('adapter: the Windows 10 document gives the SCM filter, consumer and bindin
   assert.deepEqual([b!.properties['Filter'], b!.properties['Consumer']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"']);
   assert.deepEqual([referenceTarget(b!.properties, 'Filter'), referenceTarget(b!.properties, 'Consumer')], [{ className: '__EventFilter', name: 'SCM Event Log Filter' }, { className: 'NTEventLogEventConsumer', name: 'SCM Event Log Consumer' }]);
   assert.deepEqual([f!.meta, c!.meta, b!.meta], [{}, {}, {}]);
-  assert.deepEqual(r.items, [{ file: WIN10_DOC, kind: 'collector', host: 'WIN10-SAMPLE', detail: 'wmiscope collector 1.0.0, PowerShell 5.1, Microsoft Windows 10: 92 namespaces walked', records: 3, first: '2021-06-06T09:00:00.0000000Z', last: '2021-06-06T09:00:00.0000000Z' }]);
+  assert.deepEqual(r.items, [{ file: WIN10_DOC, kind: 'collector', host: 'WIN10-SAMPLE', sources: ['collector'], detail: 'wmiscope collector 1.0.0, PowerShell 5.1, Microsoft Windows 10: 92 namespaces walked', records: 3, first: '2021-06-06T09:00:00.0000000Z', last: '2021-06-06T09:00:00.0000000Z' }]);
   assert.deepEqual(r.chains?.get('win10-sample|root\\subscription|nteventlogeventconsumer'), ['__SystemClass', '__IndicationRelated', '__EventConsumer', 'NTEventLogEventConsumer']);
 });
 

@@ -96,12 +96,11 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
     });
     const items = mine(evidence);
     const live: HostCoverage['live'] = [];
-    for (const e of items) {
-      if (e.kind === 'collector') live.push({ source: 'collector', file: e.file });
-      else if (e.kind === 'autoruns' || (e.kind === 'velociraptor' && /Autoruns/i.test(e.detail))) live.push({ source: 'autoruns', file: e.file });
-      else if (e.kind === 'velociraptor' && /PermanentWMIEvents/i.test(e.detail)) live.push({ source: 'velociraptor', file: e.file });
-      else if (e.kind === 'velociraptor' && /WMIEventing/i.test(e.detail)) live.push({ source: 'wmi-trace', file: e.file });
-    }
+    for (const e of items)
+      for (const source of e.sources ?? [])
+        if (source === 'collector' || source === 'velociraptor' || source === 'autoruns' || source === 'wmi-trace') {
+          if (!live.some((l) => l.source === source && l.file === e.file)) live.push({ source, file: e.file });
+        }
     const ids = (s: LogCoverage['source']): number[] => [...new Set(lc.filter((l) => l.source === s).flatMap((l) => l.wmiEventIds))].sort((a, b) => a - b);
     const has = (s: LogCoverage['source']): boolean => lc.some((l) => l.source === s);
     const c: HostCoverage = {

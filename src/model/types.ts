@@ -213,6 +213,8 @@ export interface EvidenceItem {
   host: string;
   /** EVTX: channel(s) and record counts; CIM: repository folder. */
   detail: string;
+  /** The sources of live state this item is (a repository, a collector document, Velociraptor rows of each artifact, Autoruns), for coverage. */
+  sources?: SourceKind[];
   records: number;
   first: string | null;
   last: string | null;

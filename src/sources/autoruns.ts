@@ -318,6 +318,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     file,
     kind: 'autoruns',
     host,
+    sources: ['autoruns'],
     detail: `autorunsc CSV: ${h.rows} row${h.rows === 1 ? '' : 's'}, ${h.wmi} WMI entr${h.wmi === 1 ? 'y' : 'ies'}`,
     records: h.rows,
     first: h.first,

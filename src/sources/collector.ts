@@ -264,6 +264,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     file,
     kind: 'collector',
     host,
+    sources: ['collector'],
     detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}`,
     records: observations.length,
     first: time,

@@ -23,7 +23,7 @@
  */
 import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
-import type { EvidenceItem, Observation } from '../model/types.js';
+import type { EvidenceItem, Observation, SourceKind } from '../model/types.js';
 import { objectPath } from '../model/subscription.js';
 import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
 import { headText, MAX_WHOLE_INPUT } from './input.js';
@@ -618,6 +618,7 @@ function mergeAnonymous(items: EvidenceItem[]): EvidenceItem[] {
     }
     prev.records += i.records;
     prev.detail = `${prev.detail}; ${i.detail}`;
+    if (i.sources) prev.sources = [...new Set([...(prev.sources ?? []), ...i.sources])];
     if (i.first && (!prev.first || i.first < prev.first)) prev.first = i.first;
     if (i.last && (!prev.last || i.last > prev.last)) prev.last = i.last;
   }
@@ -628,6 +629,7 @@ function mergeAnonymous(items: EvidenceItem[]): EvidenceItem[] {
     byHost.delete('');
     h.records += anon.records;
     h.detail = `${h.detail}; ${anon.detail}`;
+    if (anon.sources) h.sources = [...new Set([...(h.sources ?? []), ...anon.sources])];
     if (anon.first && (!h.first || anon.first < h.first)) h.first = anon.first;
     if (anon.last && (!h.last || anon.last > h.last)) h.last = anon.last;
   }
@@ -708,6 +710,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     kind: 'velociraptor',
     host,
     detail: `Velociraptor ${[...h.artifacts].map(([a, n]) => `${a} (${n} row${n === 1 ? '' : 's'})`).join(', ')}`,
+    sources: [...h.artifacts.keys()].flatMap((a): SourceKind[] => (a === ARTIFACT.permanent ? ['velociraptor'] : a === ARTIFACT.trace ? ['wmi-trace'] : a === ARTIFACT.autoruns ? ['autoruns'] : [])),
     records: h.records,
     first: h.first,
     last: h.last,
