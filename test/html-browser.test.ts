@@ -11,7 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -352,5 +352,23 @@ describe('HTML report in Chromium', { skip }, () => {
     await p.screenshot({ path: join(ARTIFACTS, 'report-hostile.png'), fullPage: true });
     clean(w);
     await p.close();
+  });
+  it('host aliases: the name kept, each other name and why, shown as text (a hostile name too)', async () => {
+    // the real nxlog export with the Sysmon lines under the short name, as nxlog writes them
+    const lines = readFileSync(join(repoRoot(), 'test/fixtures/exports/otrf-covenant-activescript.nxlog.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const f = join(dir, 'covenant.nxlog.jsonl');
+    writeFileSync(f, lines.map((l) => (/"Channel":"Microsoft-Windows-Sysmon\/Operational"/.test(l) ? l.replace('"Hostname":"WORKSTATION6.theshire.local"', '"Hostname":"WORKSTATION6"') : l)).join('\n') + '\n');
+    const hostile = '<img src=x onerror=alert(1)>\u001b[31m';
+    const result = await scan([f], { threads: 1, hostAliases: { [hostile]: 'WORKSTATION6.theshire.local' } });
+    assert.deepEqual(result.hosts, ['WORKSTATION6.theshire.local']);
+    const w = await open(result, 'aliases.html');
+    const row = w.page.locator('#hosts-table tbody tr', { hasText: 'WORKSTATION6.theshire.local' });
+    const text = (await row.locator('td').first().textContent())!;
+    assert.match(text, /also named WORKSTATION6: short name of WORKSTATION6\.theshire\.local in the same evidence file/);
+    // the escape character is drawn as \\x1b, the markup as text
+    assert.ok(text.includes('also named <img src=x onerror=alert(1)>\\x1b[31m: --host-alias <img src=x onerror=alert(1)>\\x1b[31m=WORKSTATION6.theshire.local'), text);
+    assert.equal(await w.page.locator('#hosts-table img').count(), 0);
+    clean(w);
+    await w.page.close();
   });
 });

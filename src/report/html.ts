@@ -40,6 +40,8 @@ export interface HtmlData {
   tool: ScanResult['tool'];
   scannedAt: string;
   hosts: string[];
+  /** Hosts known by more than one name, and why the names were linked. */
+  hostAliases: NonNullable<ScanResult['hostAliases']>;
   evidence: ScanResult['evidence'];
   notes: ScanResult['notes'];
   /** Selected (minSeverity) and ranked like every other format. */
@@ -95,6 +97,7 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
     tool: result.tool,
     scannedAt: result.scannedAt,
     hosts: result.hosts,
+    hostAliases: result.hostAliases ?? [],
     evidence: result.evidence,
     notes: result.notes,
     findings,

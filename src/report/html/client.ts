@@ -431,7 +431,9 @@ function renderSummary() {
   add(s, el('table', { id: 'hosts-table' },
     el('thead', null, el('tr', null, el('th', null, 'Host'), el('th', { class: 'num' }, 'Findings'), el('th', null, 'Worst'), fleetShown ? el('th', { class: 'num' }, 'Rare in fleet') : null, el('th', { class: 'num' }, 'Allow-listed'), el('th', { class: 'num' }, 'Evidence files'))),
     el('tbody', null, per.map(function (h) {
-      return el('tr', null, el('td', null, vis(h.host)), el('td', { class: 'num' }, String(h.findings)), el('td', null, h.worst ? sevChip(h.worst) : '\u2014'),
+      var al = (D.hostAliases || []).filter(function (a) { return a.host === h.host; })[0];
+      var also = al ? al.aliases.map(function (x) { return el('div', { class: 'muted' }, 'also named ' + vis(x.name) + ': ' + vis(x.why)); }) : [];
+      return el('tr', null, el('td', null, vis(h.host), also), el('td', { class: 'num' }, String(h.findings)), el('td', null, h.worst ? sevChip(h.worst) : '\u2014'),
         fleetShown ? el('td', { class: 'num' }, String(h.rare)) : null, el('td', { class: 'num' }, String(h.allowlisted)), el('td', { class: 'num' }, String(files(h.host))));
     }))));
 
