@@ -17,7 +17,7 @@ export { observeInput, classify } from './sources/dispatch.js';
 export { fileInput, bufferInput } from './sources/input.js';
 export { NoteSink, NOTES_PER_KEY } from './sources/notes.js';
 export type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './sources/input.js';
-export { ADAPTERS } from './sources/formats.js';
+export { ADAPTERS } from './sources/formats/index.js';
 export * from './collector/index.js';
 export * from './evtx/index.js';
 export * from './cim/index.js';

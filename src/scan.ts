@@ -5,10 +5,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { discover, hostFromLayout } from './sources/discover.js';
+import { discover, hostFromLayout } from './sources/containers/folder.js';
 import { collectionRoot, HostIdentity } from './sources/hosts.js';
 import { NoteSink } from './sources/notes.js';
-import { mergeLogs } from './sources/records.js';
+import { mergeLogs } from './sources/records/tally.js';
 import type { HostLink } from './sources/input.js';
 import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';

@@ -1,5 +1,5 @@
 /**
- * autorunsc CSV as evidence (src/sources/autoruns.ts), on test/fixtures/autoruns/IEWIN7.autorunsc.csv (UTF-16LE
+ * autorunsc CSV as evidence (src/sources/formats/autoruns.ts), on test/fixtures/autoruns/IEWIN7.autorunsc.csv (UTF-16LE
  * with BOM, `-a * -c -h -s` columns; NOTICE.md there) and variants of it: UTF-8, BOM-less UTF-16, `-ct` tabs,
  * the banner, hunt CSV columns, rows that carry a WMI object path.
  */
@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { classify, observeInput } from '../src/sources/dispatch.js';
-import { detectAdapter } from '../src/sources/formats.js';
+import { detectAdapter } from '../src/sources/formats/index.js';
 import { bufferInput, fileInput, headText } from '../src/sources/input.js';
 import type { EvidenceInput } from '../src/sources/input.js';
-import { autorunsAdapter, autorunsTime, wmiPathIn } from '../src/sources/autoruns.js';
+import { autorunsAdapter, autorunsTime, wmiPathIn } from '../src/sources/formats/autoruns.js';
 import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
 import { repoRoot } from './support/samples.js';
 import fc from 'fast-check';

@@ -24,7 +24,7 @@ import { COLLECTOR_FORMAT, COLLECTOR_VERSION } from '../src/collector/format.js'
 import type { CollectorDocument } from '../src/collector/format.js';
 import { scan } from '../src/scan.js';
 import { observeInput } from '../src/sources/dispatch.js';
-import { detectAdapter } from '../src/sources/formats.js';
+import { detectAdapter } from '../src/sources/formats/index.js';
 import { bufferInput, fileInput, MAX_WHOLE_INPUT } from '../src/sources/input.js';
 import type { EvidenceInput, ObserveResult } from '../src/sources/input.js';
 import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
@@ -263,7 +263,7 @@ test('adapter: the Windows 10 document gives the SCM filter, consumer and bindin
 
 test('adapter: the same values as the repository reader gives for the same objects', { skip: win10Skip }, async () => {
   const notes = new NoteSink();
-  const { observeRepository } = await import('../src/sources/observe.js');
+  const { observeRepository } = await import('../src/sources/formats/repository.js');
   const repo = observeRepository(WIN10_REPOSITORY, 'WIN10-SAMPLE', notes).observations.filter((o) => o.source === 'cim' && o.part);
   const { r } = await observe(fileInput(WIN10_DOC));
   const key = (o: { part: unknown; name: unknown }): string => `${o.part}|${o.name}`;

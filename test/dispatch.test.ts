@@ -20,8 +20,8 @@ const CLI = join(repoRoot(), 'dist/src/cli/main.js');
 
 test('classify: EVTX, gzip\'d EVTX, zip signature, and not evidence', () => {
   const evtx = readFileSync(SYSMON);
-  assert.equal(classify(evtx.subarray(0, 65536)), 'evtx');
-  assert.equal(classify(gzipSync(evtx).subarray(0, 65536)), 'evtx-gzip');
+  assert.deepEqual(classify(evtx.subarray(0, 65536)), { adapter: 'evtx' });
+  assert.equal(classify(gzipSync(evtx).subarray(0, 65536)), 'gzip');
   assert.equal(classify(Buffer.from('PK\u0003\u0004rest', 'latin1')), 'zip');
   assert.equal(classify(Buffer.from('just some text\n')), null);
   assert.equal(classify(Buffer.from('{"a": 1}\n{"b": 2}\n')), null, 'JSON that is no known format is not evidence');

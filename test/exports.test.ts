@@ -1,5 +1,5 @@
 /**
- * Event exports as evidence (src/sources/exports.ts): every recorded fixture of test/fixtures/exports/ scanned
+ * Event exports as evidence (src/sources/formats/exports.ts): every recorded fixture of test/fixtures/exports/ scanned
  * end to end against the EVTX it came from, real NXLog exports (OTRF) with their expected findings, recognition
  * by content, and the hostile or damaged inputs (BOM, UTF-16, broken lines, truncation, `__proto__`, bad XML).
  */
@@ -14,11 +14,11 @@ import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
 import { bufferInput, headText } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
 import { observeInput } from '../src/sources/dispatch.js';
-import { detectAdapter } from '../src/sources/formats.js';
-import { eventRecords, isEventXml, jsonShape } from '../src/sources/exports.js';
-import { eventFromXml } from '../src/sources/eventxml.js';
-import { jsonValues, lines, xmlEvents } from '../src/sources/textstream.js';
-import type { SplitIssue } from '../src/sources/textstream.js';
+import { detectAdapter } from '../src/sources/formats/index.js';
+import { eventRecords, isEventXml, jsonShape } from '../src/sources/formats/exports.js';
+import { eventFromXml } from '../src/sources/text/eventxml.js';
+import { jsonValues, lines, xmlEvents } from '../src/sources/text/textstream.js';
+import type { SplitIssue } from '../src/sources/text/textstream.js';
 import { sysmonWmiFromMessage, wmiActivityFromMessage } from '../src/events/messages.js';
 import { wmiActivityEvent } from '../src/events/index.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
-import { observeEvtx } from '../src/sources/observe.js';
+import { observeEvtx } from '../src/sources/formats/evtx.js';
 import { crc32 } from '../src/evtx/bytes.js';
 import { renameComputerInFirstChunks } from './support/fleet.js';
 import { writeZip } from './support/zip-writer.js';

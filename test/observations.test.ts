@@ -24,7 +24,7 @@ import { WMI_CLASS_PROPERTIES, EVENT_CONSUMER_BASE_PROPERTIES } from '../src/mod
 import type { Finding, Observation } from '../src/model/types.js';
 import { observeInput } from '../src/sources/dispatch.js';
 import { fileInput } from '../src/sources/input.js';
-import { observeRepository } from '../src/sources/observe.js';
+import { observeRepository } from '../src/sources/formats/repository.js';
 import { buildRepository, standardConsumerClasses, standardFixtureSpec, standardFixtures } from './support/cim-builder.js';
 import type { BuildSpec } from './support/cim-builder.js';
 import { renameComputer } from './support/fleet.js';

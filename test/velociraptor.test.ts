@@ -1,5 +1,5 @@
 /**
- * Velociraptor artifact rows as evidence (src/sources/velociraptor.ts): PermanentWMIEvents, ETW WMIEventing,
+ * Velociraptor artifact rows as evidence (src/sources/formats/velociraptor.ts): PermanentWMIEvents, ETW WMIEventing,
  * EvtxHunter / parse_evtx rows and Sysinternals.Autoruns rows, on the fixtures in test/fixtures/velociraptor
  * (derived from real evidence by test/support/make-vr-fixtures.ts; NOTICE.md there). The findings they give
  * are compared with what scanning the source evidence gives.
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { scan } from '../src/scan.js';
 import { observeInput } from '../src/sources/dispatch.js';
-import { detectAdapter } from '../src/sources/formats.js';
+import { detectAdapter } from '../src/sources/formats/index.js';
 import { bufferInput, fileInput, headText } from '../src/sources/input.js';
 import type { EvidenceInput } from '../src/sources/input.js';
-import { observeEvtx } from '../src/sources/observe.js';
-import { epochToIso, firstObjectKeys, limits, parseWmiOperation, rowKind, velociraptorAdapter } from '../src/sources/velociraptor.js';
+import { observeEvtx } from '../src/sources/formats/evtx.js';
+import { epochToIso, firstObjectKeys, limits, parseWmiOperation, rowKind, velociraptorAdapter } from '../src/sources/formats/velociraptor.js';
 import { parseObjectRef } from '../src/model/wmi.js';
 import type { EvidenceNote, Finding, Observation, ScanResult } from '../src/model/types.js';
 import { repoRoot, samplesDir, skipReason } from './support/samples.js';

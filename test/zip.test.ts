@@ -1,5 +1,5 @@
 /**
- * Zip archives read in place (src/sources/zip.ts, walked by src/sources/archive.ts): Velociraptor hunt downloads (one host per client),
+ * Zip archives read in place (src/sources/containers/zip.ts, walked by src/sources/containers/archive.ts): Velociraptor hunt downloads (one host per client),
  * offline collections, a zipped file store; hostile member names; bounds (zip bomb, lying sizes, damage,
  * encryption, nesting, member count, total bytes). Zips are built by test/support/zip-writer.ts.
  */
@@ -13,8 +13,8 @@ import { scan } from '../src/scan.js';
 import { observeInput } from '../src/sources/dispatch.js';
 import { bufferInput, fileInput } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
-import { decodeMemberName } from '../src/sources/zip.js';
-import { ARCHIVE_LIMITS as ZIP_LIMITS, decodeComponent, uploadedPath } from '../src/sources/archive.js';
+import { decodeMemberName } from '../src/sources/containers/zip.js';
+import { ARCHIVE_LIMITS as ZIP_LIMITS, decodeComponent, uploadedPath } from '../src/sources/containers/archive.js';
 import type { EvidenceNote, Finding, ScanResult } from '../src/model/types.js';
 import { buildZip, writeZip } from './support/zip-writer.js';
 import type { ZipMember } from './support/zip-writer.js';

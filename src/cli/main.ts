@@ -19,7 +19,7 @@ import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
-import { EMPTY_FILE } from '../sources/discover.js';
+import { EMPTY_FILE } from '../sources/containers/folder.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

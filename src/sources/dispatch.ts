@@ -1,21 +1,21 @@
 /**
- * One input in, observations out: recognize the input by content (EVTX signature, gzip, zip, tar, or one of
- * the text formats in `formats.ts`) and hand it to the adapter that reads it. Anything unrecognized is `null`
+ * One input in, observations out: recognize the input by content (a container — zip, tar, gzip — or a format of
+ * `formats/index.ts`: EVTX by its signature, the text formats by their first 64 KiB) and hand it to the reader. Anything unrecognized is `null`
  * (not evidence), never an error. Archives (`zip.ts`, `tar.ts`) receive {@link observeInput} itself to read
  * their members: they never import this module, so there is no import cycle.
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
 import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
-import { detectAdapter } from './formats.js';
-import { observeEvtx } from './observe.js';
+import { ADAPTERS, BINARY_ADAPTERS, detectAdapter, detectBinaryAdapter } from './formats/index.js';
 import { forceHost } from './result.js';
-import { isTarHeader, observeTar } from './tar.js';
-import { observeZip } from './zip.js';
+import { isTarHeader, observeTar } from './containers/tar.js';
+import { observeZip } from './containers/zip.js';
 
 export { forceHost } from './result.js';
 
-export type InputKind = 'evtx' | 'evtx-gzip' | 'zip' | 'tar' | 'tar-gzip' | 'gzip-text' | { adapter: string } | null;
+/** A container, or the format adapter (binary or text) that reads the input. */
+export type InputKind = 'zip' | 'tar' | 'tar-gzip' | 'gzip' | { adapter: string } | null;
 
 const HEAD = 65536;
 
@@ -57,15 +57,15 @@ function gunzipBounded(name: string, data: Buffer, ctx: ObserveContext, max = 2 
 
 /** What kind of evidence the first bytes of an input show. */
 export function classify(head: Buffer): InputKind {
-  if (head.length >= 8 && head.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx';
+  const binary = detectBinaryAdapter(head);
+  if (binary) return { adapter: binary.format };
   if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
   if (isTarHeader(head)) return 'tar';
   if (isGzip(head)) {
     const inner = gunzipHead(head);
     if (!inner) return null;
-    if (inner.length >= 8 && inner.toString('latin1', 0, 8) === 'ElfFile\0') return 'evtx-gzip';
     if (isTarHeader(inner)) return 'tar-gzip';
-    return detectAdapter(headText(inner)) ? 'gzip-text' : null;
+    return detectBinaryAdapter(inner) || detectAdapter(headText(inner)) ? 'gzip' : null;
   }
   const a = detectAdapter(headText(head));
   return a ? { adapter: a.format } : null;
@@ -77,31 +77,18 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   const kind = classify(head);
   if (kind === null) return null;
   const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host, ctx.hostLink) : r);
-  if (kind === 'evtx' || kind === 'evtx-gzip') {
-    if (path && kind === 'evtx') return withHost(observeEvtx(path, ctx.notes));
-    if (input.size > MAX_WHOLE_INPUT * 4) {
-      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes: too large to read from an archive; skipped` });
-      return null;
-    }
-    const data = await input.read();
-    if (kind === 'evtx-gzip') {
-      // not from disk (an archive member): bound what the gzip may inflate to, like the zip's own ratio check
-      const inflated = gunzipBounded(input.name, data, ctx);
-      return inflated ? withHost(observeEvtx(input.name, ctx.notes, false, inflated)) : null;
-    }
-    return withHost(observeEvtx(input.name, ctx.notes, false, data));
-  }
   if (kind === 'zip') return observeZip(input, ctx, observeInput, path);
   if (kind === 'tar' || kind === 'tar-gzip') return observeTar(input, ctx, observeInput, { gzip: kind === 'tar-gzip', ...(path ? { path } : {}) });
-  if (kind === 'gzip-text') {
-    if (input.size > MAX_WHOLE_INPUT) {
-      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes of gzip'd text: over the ${MAX_WHOLE_INPUT}-byte limit; skipped` });
+  if (kind === 'gzip') {
+    // one policy for every gzip'd input (an EVTX, an export): read it whole, inflate with a bound, read what it holds
+    if (input.size > MAX_WHOLE_INPUT * 4) {
+      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes of gzip data: over the ${MAX_WHOLE_INPUT * 4}-byte limit; skipped` });
       return null;
     }
-    const data = gunzipBounded(input.name, await input.read(), ctx, MAX_WHOLE_INPUT);
+    const data = gunzipBounded(input.name, await input.read(), ctx);
     return data ? observeInput(bufferInput(input.name, data), ctx) : null;
   }
-  const adapter = detectAdapter(headText(head))!;
+  const adapter = BINARY_ADAPTERS.find((a) => a.format === kind.adapter) ?? ADAPTERS.find((a) => a.format === kind.adapter)!;
   try {
     return withHost(await adapter.observe(input, ctx));
   } catch (e) {

@@ -40,6 +40,8 @@ export const emptyResult = (): ObserveResult => ({ observations: [], items: [], 
 export interface EvidenceInput {
   /** Display name: a path, or `archive.zip!/member/path` (the member name escaped, never used as a path). */
   name: string;
+  /** The file on disk, when the input is one (readers that seek may open it instead of reading it whole). */
+  path?: string;
   size: number;
   /** The first `n` bytes (fewer when the input is shorter). */
   head(n: number): Promise<Buffer>;
@@ -73,6 +75,14 @@ export interface Adapter {
   observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult>;
 }
 
+/** A binary evidence format (EVTX): recognized by the first bytes, not by decoded text. */
+export interface BinaryAdapter {
+  format: string;
+  /** True when `head` (the first 64 KiB) starts like this format. */
+  detectBytes(head: Buffer): boolean;
+  observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult>;
+}
+
 /** Largest input an adapter reads whole (`read()`); larger inputs must be streamed or are refused with a note. */
 export const MAX_WHOLE_INPUT = 512 * 1024 * 1024;
 
@@ -87,6 +97,7 @@ export function fileInput(file: string): EvidenceInput {
   })();
   return {
     name: file,
+    path: file,
     size,
     async head(n: number): Promise<Buffer> {
       const fh = await fs.promises.open(file, 'r');

@@ -4,7 +4,7 @@
  */
 import type { EvidenceItem } from '../model/types.js';
 import type { ObserveResult } from './input.js';
-import { mergeLogs } from './records.js';
+import { mergeLogs } from './records/tally.js';
 
 /**
  * Every observation, evidence item and log summary attributed to `host`. `link` says, for a name the input gave,

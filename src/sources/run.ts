@@ -7,7 +7,7 @@ import type { ObserveResult } from './input.js';
 import { NOT_EVIDENCE, NoteSink } from './notes.js';
 import { fileInput } from './input.js';
 import { observeInput } from './dispatch.js';
-import { observeRepository } from './observe.js';
+import { observeRepository } from './formats/repository.js';
 
 export type Task = { kind: 'file'; file: string; host?: string } | { kind: 'cim'; dir: string; host: string };
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { CimRepository, sidFromBytes } from '../../src/cim/index.js';
 import type { CimClass, CimSubscriptionObject, CimValue } from '../../src/cim/index.js';
 import { parseObjectRef } from '../../src/model/wmi.js';
-import { observeEvtx } from '../../src/sources/observe.js';
+import { observeEvtx } from '../../src/sources/formats/evtx.js';
 import { COLLECTOR_FORMAT, COLLECTOR_VERSION } from '../../src/collector/format.js';
 import type { CollectorDocument, CollectorKind, CollectorNamespace, CollectorObject, CollectorValue } from '../../src/collector/format.js';
 import type { Observation } from '../../src/model/types.js';

@@ -20,7 +20,7 @@ import { EvtxReader, serializeRecord } from '../../src/evtx/index.js';
 import type { EvtxJsonObject, EvtxValue } from '../../src/evtx/index.js';
 import { eventHeader } from '../../src/events/index.js';
 import { WMI_ACTIVITY_ELEMENTS } from '../../src/events/messages.js';
-import { eventRecords } from '../../src/sources/exports.js';
+import { eventRecords } from '../../src/sources/formats/exports.js';
 import { repoRoot } from './samples.js';
 
 type Obj = { [k: string]: unknown };

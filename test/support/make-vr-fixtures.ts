@@ -1,6 +1,6 @@
 /**
  * Writes the Velociraptor and autorunsc fixtures (test/fixtures/velociraptor, test/fixtures/autoruns) from real
- * evidence read with our own readers, in the shapes the tools emit (see src/sources/velociraptor.ts and
+ * evidence read with our own readers, in the shapes the tools emit (see src/sources/formats/velociraptor.ts and
  * autoruns.ts for the facts and their sources):
  *
  * - the SCM Event Log trio of the real Windows 10 repository `../shared/samples/cim/dissect-cim-win10` (CimRepository);

@@ -5,7 +5,7 @@
  * trusts a length written in the input, and none throws on odd input: problems come back as messages.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { EvidenceInput } from './input.js';
+import type { EvidenceInput } from '../input.js';
 
 /** Largest single record (a JSON line, array element or `<Event>` element) read; longer ones are skipped with a note. */
 export const MAX_RECORD_CHARS = 64 * 1024 * 1024;

@@ -12,10 +12,10 @@
  * row is counted in the evidence item and gives nothing.
  */
 import { parse } from 'csv-parse/sync';
-import type { EvidenceItem, Observation } from '../model/types.js';
-import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
-import { headText, MAX_WHOLE_INPUT } from './input.js';
-import { normalizeNamespace } from '../model/wmi.js';
+import type { EvidenceItem, Observation } from '../../model/types.js';
+import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
+import { headText, MAX_WHOLE_INPUT } from '../input.js';
+import { normalizeNamespace } from '../../model/wmi.js';
 
 type Values = Observation['properties'];
 type Cell = string | number | boolean | null | undefined | object;

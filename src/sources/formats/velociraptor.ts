@@ -21,14 +21,14 @@
  * epoch seconds), drops `xmlns`, keys UserData by its element name, and leaves EventData as
  * `{Data: [{Name, Value}]}` when a Data element has no value (an empty Sysmon RuleName does that).
  */
-import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
-import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
-import type { EvidenceItem, Observation, SourceKind } from '../model/types.js';
-import { objectPath } from '../model/subscription.js';
-import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from './input.js';
-import { headText, MAX_WHOLE_INPUT } from './input.js';
-import type { NoteSink } from './notes.js';
-import { EventRecordSink, isoTime } from './records.js';
+import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../../model/wmi.js';
+import type { EvidenceItem, Observation, SourceKind } from '../../model/types.js';
+import { objectPath } from '../../model/subscription.js';
+import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult } from '../input.js';
+import { headText, MAX_WHOLE_INPUT } from '../input.js';
+import type { NoteSink } from '../notes.js';
+import { EventRecordSink, isoTime } from '../records/tally.js';
 import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
 
 type Values = Observation['properties'];

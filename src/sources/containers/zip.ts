@@ -11,7 +11,7 @@ import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './input.js';
+import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
 import type { ArchiveListing, ArchiveMember, Budget } from './archive.js';
 import { ARCHIVE_LIMITS, charge, enterArchive, errorText, nestedArchiveBytes, tooLargeMember, walkArchive } from './archive.js';
 

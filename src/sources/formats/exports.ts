@@ -16,15 +16,15 @@
  * JSON is streamed (lines, or top-level values / array elements), XML element by element; a record that does
  * not parse is one warning with its line, and the rest is read.
  */
-import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
-import { eventHeader } from '../events/index.js';
-import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../events/messages.js';
-import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
-import { headText } from './input.js';
-import { EventRecordSink } from './records.js';
-import { decodeXmlText, eventFromXml } from './eventxml.js';
-import { jsonValues, lines, textChunks, xmlEvents } from './textstream.js';
-import type { SplitIssue } from './textstream.js';
+import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { eventHeader } from '../../events/index.js';
+import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../../events/messages.js';
+import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
+import { headText } from '../input.js';
+import { EventRecordSink } from '../records/tally.js';
+import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
+import { jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
+import type { SplitIssue } from '../text/textstream.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };

@@ -15,13 +15,13 @@
  * its root; a hunt download has one such tree per client under `<Hostname>-<ClientId>/`; a zipped server file
  * store has `clients/<ClientId>/collections/<FlowId>/uploads/…`. Each client is kept as its own host.
  */
-import { NOT_EVIDENCE, type NoteSink } from './notes.js';
-import { escapeText } from '../model/text.js';
-import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './input.js';
-import { MAX_WHOLE_INPUT } from './input.js';
+import { NOT_EVIDENCE, type NoteSink } from '../notes.js';
+import { escapeText } from '../../model/text.js';
+import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
+import { MAX_WHOLE_INPUT } from '../input.js';
 import { hostFromParts, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
-import { observeRepository } from './observe.js';
-import { clientLink, forceHost, mergeInto, withDetail } from './result.js';
+import { observeRepository } from '../formats/repository.js';
+import { clientLink, forceHost, mergeInto, withDetail } from '../result.js';
 
 /** Bounds for one archive (and the archives nested in it), whatever its format. Mutable for tests only. */
 export const ARCHIVE_LIMITS = {

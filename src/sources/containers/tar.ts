@@ -21,8 +21,8 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { escapeText } from '../model/text.js';
-import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from './input.js';
+import { escapeText } from '../../model/text.js';
+import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
 import type { ArchiveListing, ArchiveMember, Budget } from './archive.js';
 import { ARCHIVE_LIMITS, charge, enterArchive, errorText, LimitError, nestedArchiveBytes, walkArchive } from './archive.js';
 

@@ -8,13 +8,13 @@
  * while parsing, an unknown major format version is refused with one error note, and an object with a field
  * of the wrong type is skipped with a warning while the others are kept.
  */
-import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../collector/format.js';
-import type { CollectorKind } from '../collector/format.js';
-import { normalizeNamespace, sidFromByteArray } from '../model/wmi.js';
-import type { EvidenceItem, EvidenceNote, NoteCode, Observation } from '../model/types.js';
-import { objectPath } from '../model/subscription.js';
-import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from './input.js';
-import { emptyResult, readText } from './input.js';
+import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../../collector/format.js';
+import type { CollectorKind } from '../../collector/format.js';
+import { normalizeNamespace, sidFromByteArray } from '../../model/wmi.js';
+import type { EvidenceItem, EvidenceNote, NoteCode, Observation } from '../../model/types.js';
+import { objectPath } from '../../model/subscription.js';
+import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
+import { emptyResult, readText } from '../input.js';
 
 type Flat = string | number | boolean | null;
 type Values = Observation['properties'];

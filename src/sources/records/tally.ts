@@ -3,12 +3,12 @@
  * from any source: EVTX files, JSON/XML exports, Velociraptor rows. One tally per input keeps the per-host
  * record counts, time span, channels and event ids that coverage and the evidence list need.
  */
-import type { EvtxJsonObject } from '../evtx/index.js';
-import { eventHeader } from '../events/index.js';
-import type { ChannelSummary, EvidenceItem } from '../model/types.js';
-import { WMI_EVENT_IDS } from '../model/wmi.js';
-import type { LogSummary, ObserveResult } from './input.js';
-import { fromRecord } from './events.js';
+import type { EvtxJsonObject } from '../../evtx/index.js';
+import { eventHeader } from '../../events/index.js';
+import type { ChannelSummary, EvidenceItem } from '../../model/types.js';
+import { WMI_EVENT_IDS } from '../../model/wmi.js';
+import type { LogSummary, ObserveResult } from '../input.js';
+import { fromRecord } from './observations.js';
 
 /** Most EventRecordIDs one input keeps to count distinct ids and gaps (8 bytes each); past it they are not counted. */
 export const MAX_TRACKED_RECORD_IDS = 4_000_000;

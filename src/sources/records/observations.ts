@@ -2,11 +2,11 @@
  * Observations from one event record in the EVTX layer's JSON shape: Sysmon 1/19/20/21, WMI-Activity
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
-import type { EvtxJsonObject } from '../evtx/index.js';
-import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../events/index.js';
-import type { Observation, Part } from '../model/types.js';
-import { CONSUMER_CLASSES } from '../model/wmi.js';
-import { objectPath } from '../model/subscription.js';
+import type { EvtxJsonObject } from '../../evtx/index.js';
+import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import type { Observation, Part } from '../../model/types.js';
+import { CONSUMER_CLASSES } from '../../model/wmi.js';
+import { objectPath } from '../../model/subscription.js';
 
 type Values = Observation['properties'];
 

@@ -10,7 +10,7 @@
  * an object's prototype are renamed by the parser and dropped here; every object built is prototype-less.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { EvtxJsonObject, EvtxValue } from '../evtx/index.js';
+import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
 
 const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 const rename = (n: string): string => (UNSAFE.has(n) ? `#unsafe:${n}` : n);

@@ -1,0 +1,130 @@
+/**
+ * The EVTX adapter: one Windows event log file (on disk, from an archive, or gzip'd) in, observations of its
+ * WMI-relevant records (through `records/observations.ts`), and the per-host, per-channel facts coverage needs.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { EvtxFormatError, EvtxReader } from '../../evtx/index.js';
+import type { EvtxJsonObject } from '../../evtx/index.js';
+import { WMI_EVENT_IDS } from '../../model/wmi.js';
+import type { Observation } from '../../model/types.js';
+import type { NoteSink } from '../notes.js';
+import { emptyResult, MAX_WHOLE_INPUT } from '../input.js';
+import type { BinaryAdapter, ObserveResult } from '../input.js';
+import { fromRecord } from '../records/observations.js';
+import { HostTally } from '../records/tally.js';
+
+/** `Microsoft-Windows-WMI-Activity%4Operational.evtx` → `Microsoft-Windows-WMI-Activity/Operational` (how Windows names log files). */
+export function channelFromFileName(file: string): string | null {
+  const base = path.basename(file).replace(/\.evtx$/i, '');
+  if (!base || base.length > 255) return null;
+  return base.replace(/%4/g, '/');
+}
+
+/**
+ * Observations from one EVTX file; the file's hosts, per-channel completeness facts and record span. Every record's
+ * Computer, EventRecordID and TimeCreated are read from its template slots (cheap); only WMI-relevant records are
+ * rendered. Records carved from slack that repeat an allocated record (same header number and EventRecordID) are
+ * dropped; other carved records are counted apart and never bound a span.
+ */
+export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: Buffer): ObserveResult {
+  let reader: EvtxReader;
+  try {
+    // a gzip'd copy is decompressed in memory, bounded to 2 GiB
+    if (data) reader = EvtxReader.fromBuffer(gzip ? gunzipSync(data, { maxOutputLength: 2 ** 31 - 1 }) : data, { name: file });
+    else reader = gzip ? EvtxReader.fromBuffer(gunzipSync(readFileSync(file), { maxOutputLength: 2 ** 31 - 1 }), { name: file }) : EvtxReader.open(file);
+  } catch (e) {
+    notes.add({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', code: e instanceof EvtxFormatError ? 'not-evidence' : 'failed', message: e instanceof Error ? e.message : String(e) });
+    return emptyResult();
+  }
+  const obs: Observation[] = [];
+  const tally = new HostTally();
+  // allocated records by header number → EventRecordID (-1: none), to tell slack copies of them from records only slack holds
+  const allocated = new Map<number, number>();
+  // the Computer of each chunk's allocated records ('' once two differ): carved records name none of their own
+  const chunkHost = new Map<number, string>();
+  const carved: Array<{ header: number; eventRecordId: number; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
+  let unnamed = 0;
+  try {
+    for (const rec of reader.records({ recovered: true })) {
+      const id = rec.identity;
+      const eventId = rec.eventId;
+      const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
+      if (rec.recovered) {
+        carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
+        continue;
+      }
+      allocated.set(rec.recordId, id.eventRecordId ?? -1);
+      const host = id.computer ?? '';
+      if (!host) unnamed++;
+      const ch = chunkHost.get(rec.chunk);
+      if (ch === undefined) chunkHost.set(rec.chunk, host);
+      else if (ch !== host) chunkHost.set(rec.chunk, '');
+      tally.add(host, rec.channel, eventId, id.timeCreated, id.eventRecordId, rec.recordId);
+      if (!wanted) continue;
+      for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
+    }
+  } catch (e) {
+    notes.add({ file, level: 'error', code: 'failed', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
+  } finally {
+    reader.close();
+  }
+  // carved records: the host of their chunk's allocated records, else the file's only host, else none
+  const only = tally.hosts().length === 1 ? tally.hosts()[0]! : '';
+  let carvedUnnamed = 0;
+  for (const c of carved) {
+    if (allocated.get(c.header) === c.eventRecordId) continue;
+    const host = chunkHost.get(c.chunk) || only;
+    if (!host) carvedUnnamed++;
+    tally.addRecovered(host, c.channel, c.eventId);
+    if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
+  }
+  if (unnamed || carvedUnnamed) notes.add({ file, level: 'warning', code: 'host-unknown', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
+  const logs = tally.logs(file, 'evtx', reader.header?.full ?? false);
+  const items = tally.items(file, 'evtx');
+  if (!items.length) {
+    // a log with no record is still a log: collected and empty is a fact coverage states
+    const channel = channelFromFileName(file);
+    items.push({ file, kind: 'evtx', host: '', detail: `present, 0 records${channel ? ` (${channel}, named by its file name)` : ''}`, records: 0, first: null, last: null });
+    logs.push({ host: '', channels: channel ? [channel] : [], eventIds: [], file, kind: 'evtx', full: reader.header?.full ?? false, perChannel: channel ? [{ channel, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null, distinctRecordIds: null }] : [] });
+  }
+  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: tally.renames().map((r) => ({ names: [r.from, r.to], why: r.why })) });
+}
+
+/** Where an EVTX record is: its EventRecordID first (what Event Viewer, Hayabusa and Chainsaw show), then the header number and offset. */
+function recordWhere(eventRecordId: number | null, header: number, offset: number, recovered: boolean): string {
+  const head = eventRecordId === null ? `record (no EventRecordID; header #${header}` : `record ${eventRecordId} (${eventRecordId === header ? '' : `header #${header}, `}`;
+  return `${head}offset ${offset})${recovered ? ' (recovered from slack)' : ''}`;
+}
+
+function finishEvtx(file: string, notes: NoteSink, reader: EvtxReader, result: ObserveResult): ObserveResult {
+  // the reader's warnings, kind = its code (the sink caps repeats); carved slack that no longer parses is expected and only counted
+  let unparsable = 0;
+  let first = '';
+  for (const w of reader.warnings) {
+    if (w.code !== 'recovered-unparsable') notes.add({ file, level: 'warning', code: 'damaged', kind: w.code, message: `[${w.code}] ${w.message}` });
+    else if (!unparsable++) first = w.message;
+  }
+  if (unparsable) notes.add({ file, level: 'warning', code: 'damaged', kind: 'recovered-unparsable', message: `[recovered-unparsable] ${unparsable} record signature(s) in slack did not parse (overwritten data); first: ${first}` });
+  return result;
+}
+
+/** The EVTX file signature. */
+export function isEvtx(head: Uint8Array): boolean {
+  return head.length >= 8 && Buffer.from(head.buffer, head.byteOffset, 8).toString('latin1') === 'ElfFile\0';
+}
+
+/** EVTX as an ordinary adapter: a file on disk is read in place (chunk by chunk), an archive member or inflated copy from memory. */
+export const evtxAdapter: BinaryAdapter = {
+  format: 'evtx',
+  detectBytes: isEvtx,
+  async observe(input, ctx) {
+    if (input.path) return observeEvtx(input.path, ctx.notes);
+    if (input.size > MAX_WHOLE_INPUT * 4) {
+      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes: too large to read from an archive; skipped` });
+      return emptyResult();
+    }
+    return observeEvtx(input.name, ctx.notes, false, await input.read());
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * The registry of evidence formats: binary ones (EVTX) recognized by their first bytes, then text/JSON ones in
+ * detection order (most specific first). Each format module owns its adapters; the dispatcher asks
+ * {@link detectBinaryAdapter} and {@link detectAdapter} which one reads an input. The WMI repository is a set of
+ * files in a folder, not one input: containers find it (`containers/layout.ts`) and `repository.ts` reads it.
+ */
+import type { Adapter, BinaryAdapter } from '../input.js';
+import { evtxAdapter } from './evtx.js';
+import { adapters as collector } from './collector.js';
+import { adapters as velociraptor } from './velociraptor.js';
+import { adapters as autoruns } from './autoruns.js';
+import { adapters as exports } from './exports.js';
+
+export const BINARY_ADAPTERS: readonly BinaryAdapter[] = [evtxAdapter];
+
+export const ADAPTERS: readonly Adapter[] = [...collector, ...velociraptor, ...autoruns, ...exports];
+
+/** The binary adapter whose signature `head` starts with, or null. */
+export function detectBinaryAdapter(head: Buffer): BinaryAdapter | null {
+  return BINARY_ADAPTERS.find((a) => a.detectBytes(head)) ?? null;
+}
+
+/** The adapter that reads a text input whose first 64 KiB decode to `head`, or null. */
+export function detectAdapter(head: string): Adapter | null {
+  const t = head.replace(/^\s+/, '');
+  if (!t) return null;
+  for (const a of ADAPTERS) {
+    try {
+      if (a.detect(t)) return a;
+    } catch {
+      // a detector never throws on odd input; if one does, it does not claim the input
+    }
+  }
+  return null;
+}
