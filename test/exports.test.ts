@@ -116,7 +116,8 @@ for (const [name, format] of SYSMON_FIXTURES) {
     // every record once: the EVTX has 17 (Chainsaw's duplicate hit on one record is dropped)
     assert.equal(item.records, 17);
     const loc = r.findings[0]!.observations[0]!.location;
-    assert.match(loc, format === 'event-xml' ? /^element \d+/ : /^(line|record|element) \d+/);
+    // cited by the EventRecordID the export keeps, then where in the export
+    assert.match(loc, format === 'event-xml' ? /^record 161\d\d \(element \d+, line \d+\)$/ : /^record 161\d\d \((line|header #\d+, line|element) \d+/);
     if (format === 'nxlog') {
       // inherent: NXLog writes EventTime in the collector's local time, to the second, without a zone; said
       // once. Sysmon WMI times come from the event's own UtcTime and are unaffected; a process-creation time
@@ -161,7 +162,7 @@ test('OTRF NXLog export (CommandLineEventConsumer): Sysmon and the WMI-Activity 
   assert.deepEqual([joined.source, joined.action, joined.part, joined.meta['Provider']], ['wmi-activity', 'activated', 'filter', 'WMI Kernel Trace Event Provider']);
   assert.equal(r.findings.filter((x) => x.observations.some((o) => o.meta['eventId'] === 5859)).length, 1);
   const binding = f.observations.find((o) => o.meta['eventId'] === 5861 && o.part === 'binding')!;
-  assert.match(binding.location, /^line \d+$/);
+  assert.match(binding.location, /^record \d+ \(line \d+\)$/);
   assert.equal(r.evidence[0]!.kind, 'export');
   assert.match(r.evidence[0]!.detail, /^nxlog: .*Microsoft-Windows-WMI-Activity\/Operational/);
 });
@@ -298,7 +299,7 @@ test('Chainsaw hunt --json (one array of detections) reads like --jsonl', async 
   const b = await observeText('hunt.jsonl', ls.join('\n') + '\n');
   assert.equal(a.res!.items[0]!.records, 17);
   assert.deepEqual(a.res!.observations.map((o) => `${o.part}|${o.name}`), b.res!.observations.map((o) => `${o.part}|${o.name}`));
-  assert.match(a.res!.observations[0]!.location, /^element \d+ \(line \d+\)$/);
+  assert.match(a.res!.observations[0]!.location, /^record \d+ \(element \d+, line \d+\)$/);
 });
 
 test('ECS: WMI-Activity with user_data (xml_name) and with only the message', async () => {
@@ -370,7 +371,7 @@ test('malformed XML: a bad element is a warning naming it, the others are read; 
   const { res, notes } = await observeText('bad.xml', bad);
   assert.equal(res!.items[0]!.records, 16);
   assert.equal(notes.length, 1);
-  assert.match(notes[0]!.message, /^event-xml: element \d+ \(line \d+\): not well-formed XML: .*Oops/);
+  assert.match(notes[0]!.message, /^event-xml: element \d+, line \d+: not well-formed XML: .*Oops/);
   const junk = await observeText('junk.xml', '<Events><Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><<<</Event></Events>');
   assert.ok(junk.notes.some((n) => n.level === 'error' && /no event records read/.test(n.message)));
   const open = await observeText('open.xml', '<Events>\n<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><EventID>1</EventID>');
@@ -504,7 +505,7 @@ test('event XML splitter: a run of `<`, unterminated comments and one long line 
   // 3.6 MB on one line, as wevtutil writes (line counting searched the rest for a newline at every tag: 11 s)
   r = await observeText('oneline.xml', '<Events>' + ev + '<a>'.repeat(1_200_000) + ev.replace('F1', 'F2') + '\n' + ev.replace('F1', 'F3') + '</Events>');
   assert.deepEqual(filters(r.res), ['X1|F1|Q', 'X1|F2|Q', 'X1|F3|Q']);
-  assert.deepEqual(r.res!.observations.map((o) => o.location.replace(/^.*\((line \d+)\).*$/, '$1')), ['line 1', 'line 1', 'line 2']);
+  assert.deepEqual(r.res!.observations.map((o) => o.location.replace(/^.*\b(line \d+)$/, '$1')), ['line 1', 'line 1', 'line 2']);
   await passTimers();
 });
 
@@ -579,12 +580,12 @@ test('one record nested 100k deep is one warning with its line; the records arou
   const a = await observeText('deep.ecs.json', arr);
   assert.deepEqual(filters(a.res), ['D1|F1|Q', 'D1|F2|Q', 'D1|F3|Q']);
   assert.equal(a.notes.length, 1);
-  assert.match(a.notes[0]!.message, /^ecs: element 2 \(line 3\): nested more than/);
+  assert.match(a.notes[0]!.message, /^ecs: element 2, line 3: nested more than/);
   // event XML nested 100k deep: that element is one warning, its neighbours are read
   const x = await observeText('deep.xml', '<Events>' + sysmon19Xml('D1', 'F1') + '\n' + sysmon19Xml('D1', 'F2').replace('</EventData>', '</EventData>' + '<a>'.repeat(n) + '</a>'.repeat(n)) + '\n' + sysmon19Xml('D1', 'F3') + '</Events>');
   assert.deepEqual(filters(x.res), ['D1|F1|Q', 'D1|F3|Q']);
   assert.equal(x.notes.length, 1);
-  assert.match(x.notes[0]!.message, /^event-xml: element 2 \(line 2\): /);
+  assert.match(x.notes[0]!.message, /^event-xml: element 2, line 2: /);
   await passTimers();
 });
 

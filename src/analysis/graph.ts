@@ -373,7 +373,7 @@ function notLogged(kind: SourceKind, d: Draft, shape: SubscriptionShape, logs: L
   const noun = `the ${desc.evidence}`;
   const withRecords = logs.filter((l) => l.records > 0);
   if (!logs.length) return desc.missed;
-  if (!withRecords.length) return `${noun} supplied holds no records (present, 0 records)`;
+  if (!withRecords.length) return logs.some((l) => l.recovered) ? `not observable in this evidence: ${noun} is known only from records carved from the slack of another log file` : `${noun} supplied holds no records (present, 0 records)`;
   if (desc.unbound === 'bound-only' && shape.binding === 'unknown') return `not observable in this evidence: ${desc.label} logs only bound subscriptions, and a binding of this one is not in the evidence`;
   const t = madeAt(d);
   if (!t) return `${desc.missed}; when it was made is not in the evidence, so whether ${noun} covers that time cannot be told`;

@@ -31,7 +31,14 @@ export function channelSource(channel: string): LogCoverage['source'] {
  *   or cut by the export: it cannot be told).
  */
 export function completeness(format: EvidenceItem['kind'], full: boolean | undefined, c: ChannelSummary): Pick<LogCoverage, 'completeness' | 'completenessWhy'> {
+  if (c.records === 0 && c.recovered) return { completeness: 'unknown', completenessWhy: `only ${c.recovered} record${c.recovered === 1 ? '' : 's'} carved from slack: the log's own records are not in this file` };
   if (c.records === 0) return { completeness: 'unknown', completenessWhy: 'present, 0 records' };
+  if (c.log) {
+    // the file's records of this channel name several computers: the log is judged whole, this host's part with it
+    const { names, ...log } = c.log;
+    const w = completeness(format, full, { ...c, ...log, log: undefined });
+    return { completeness: w.completeness, completenessWhy: `${w.completenessWhy} (the whole log in this file: its records name ${names} computers)` };
+  }
   const lo = c.oldestRecordId;
   const hi = c.newestRecordId ?? lo;
   if (lo === null || hi === null || !Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || hi < lo) return { completeness: 'unknown', completenessWhy: 'no record ids to tell' };
@@ -199,7 +206,12 @@ export function blindSpots(c: HostCoverage): string[] {
       continue;
     }
     if (ls.every((l) => l.records === 0)) {
-      out.push(`The ${e.name} was collected but holds no records (present, 0 records): it shows nothing.`);
+      const carved = ls.reduce((n, l) => n + (l.recovered ?? 0), 0);
+      out.push(
+        carved
+          ? `The ${e.name} is known here only from ${carved} record${carved === 1 ? '' : 's'} carved from the slack of another log file: its own records were not collected, so it proves nothing by what it lacks.`
+          : `The ${e.name} was collected but holds no records (present, 0 records): it shows nothing.`,
+      );
       continue;
     }
     const own = e.own?.();

@@ -266,6 +266,11 @@ export interface ChannelSummary {
   renumbered?: boolean;
   /** Records carved from slack (not duplicates of allocated records) that named this channel. */
   recovered?: number;
+  /**
+   * When the file's records of this channel name more than one computer (a rename the evidence does not link, or
+   * `--no-host-merge`): the whole channel of the file, so completeness is judged on the log, not on one name's part.
+   */
+  log?: { names: number; records: number; oldestRecordId: number | null; newestRecordId: number | null; distinctRecordIds: number | null };
 }
 
 /** A repository read for a host: its file, the time span of its subscription objects, its files' last-write times. */

@@ -28,8 +28,8 @@ export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[]
       for (const l of h.logs) {
         const ids = l.oldestRecordId !== null ? ` #${l.oldestRecordId}–#${l.newestRecordId ?? l.oldestRecordId}` : '';
         const name = l.channelFrom === 'file-name' ? `${escapeText(l.channel)} (from the file name)` : escapeText(l.channel);
-        if (l.records === 0) out.push(`    ${name} (${l.format}): present, 0 records`);
-        else out.push(`    ${name} (${l.format}, ${l.records} records${ids}${l.recovered ? `, ${l.recovered} recovered from slack` : ''}) ${span(l.first, l.last)}; ${l.completenessWhy}`);
+        if (l.records === 0) out.push(`    ${name} (${l.format}): ${l.recovered ? `no records of its own; ${l.recovered} carved from slack` : 'present, 0 records'}`);
+        else out.push(`    ${name} (${l.format}, ${l.records} record${l.records === 1 ? '' : 's'}${ids}${l.recovered ? `, ${l.recovered} recovered from slack` : ''}) ${span(l.first, l.last)}; ${l.completenessWhy}`);
         out.push(`      ${escapeText(l.file)}`);
       }
     }

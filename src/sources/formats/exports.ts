@@ -679,7 +679,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   } else {
     for await (const jv of jsonValues(textChunks(input), onIssue)) {
       let v: Json;
-      const where = jv.record !== null ? `record ${jv.record} (line ${jv.line})` : jv.element !== null ? `element ${jv.element} (line ${jv.line})` : `line ${jv.line}`;
+      const where = jv.record !== null ? `header #${jv.record}, line ${jv.line}` : jv.element !== null ? `element ${jv.element}, line ${jv.line}` : `line ${jv.line}`;
       try {
         v = JSON.parse(jv.text) as Json;
       } catch (e) {
@@ -703,7 +703,7 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
   let elements = 0;
   for await (const el of xmlEvents(textChunks(input), (i) => problem(`line ${i.line}: ${i.message}`))) {
     elements++;
-    const where = `element ${el.element} (line ${el.line})`;
+    const where = `element ${el.element}, line ${el.line}`;
     try {
       const x = eventFromXml(el.text);
       complete(x.json, x.message);

@@ -44,6 +44,12 @@ export function spanTime(t: string | null): string | null {
   return t && t >= '1990' && ISO.test(t) ? t : null;
 }
 
+/** A channel name as a damaged record may give it (NULs, control characters, replacement characters) is no channel. */
+function plausibleChannel(channel: string | null): string | null {
+  // eslint-disable-next-line no-control-regex
+  return channel !== null && channel.length <= 255 && !/[\u0000-\u001f\u007f\ufffd]/.test(channel) ? channel : null;
+}
+
 const distinctCount = (ids: number[]): number => {
   const a = Float64Array.from(ids).sort();
   let n = 0;
@@ -81,7 +87,7 @@ export class HostTally {
    * EVTX, its record-header number (exports renumber it; compared with the EventRecordID).
    */
   add(host: string, channel: string | null, eventId: number | null, time: string | null, recordId: number | null, headerNumber?: number): void {
-    const { h, c } = this.counts(host, channel);
+    const { h, c } = this.counts(host, plausibleChannel(channel));
     h.records++;
     c.records++;
     if (eventId !== null) {
@@ -108,7 +114,7 @@ export class HostTally {
 
   /** A record carved from slack that is not a copy of an allocated one: counted apart, it bounds no span or id range. */
   addRecovered(host: string, channel: string | null, eventId: number | null): void {
-    const { h, c } = this.counts(host, channel);
+    const { h, c } = this.counts(host, plausibleChannel(channel));
     h.recovered++;
     c.recovered++;
     if (eventId !== null) {
@@ -124,8 +130,9 @@ export class HostTally {
 
   /**
    * Computer names of one log that are one machine renamed: in some channel the second name's records continue the
-   * first's EventRecordID sequence (first id = last id + 1) and start no earlier in time, and no channel holds
-   * overlapping id ranges under the two names (two machines' logs merged into one file do not continue each other).
+   * first's EventRecordID sequence (first id = last id + 1), and no channel holds overlapping id ranges under the two
+   * names (two machines' logs merged into one file do not continue each other). Times are not compared: a clock set
+   * back during setup is common and proves nothing against the ids.
    */
   renames(): Array<{ from: string; to: string; why: string }> {
     const names = this.hosts();
@@ -141,7 +148,7 @@ export class HostTally {
           const cb = hb.perChannel.get(ch);
           if (!cb || ca.newestRecordId === null || cb.oldestRecordId === null || cb.newestRecordId === null || ca.oldestRecordId === null) continue;
           if (cb.oldestRecordId <= ca.newestRecordId && ca.oldestRecordId <= cb.newestRecordId) overlaps = true;
-          else if (cb.oldestRecordId === ca.newestRecordId + 1 && (!ca.last || !cb.first || ca.last <= cb.first)) continues ??= `${ch || 'the log'}: record #${ca.newestRecordId} names ${a}, the next record #${cb.oldestRecordId} names ${b}`;
+          else if (cb.oldestRecordId === ca.newestRecordId + 1) continues ??= `${ch || 'the log'}: record #${ca.newestRecordId} names ${a}, the next record #${cb.oldestRecordId} names ${b}`;
         }
         if (continues && !overlaps) out.push({ from: a, to: b, why: `one log renamed its computer (${continues})` });
       }
@@ -196,6 +203,28 @@ export class HostTally {
   /** Per host: channels and event ids, and per channel the completeness facts (for coverage). `full` = the EVTX header's log-full flag. */
   logs(file?: string, kind?: EvidenceItem['kind'], full?: boolean): LogSummary[] {
     this.merge();
+    // names of one machine renamed (their ids continue): each channel judged whole, once, for all of them; names of
+    // different machines merged into one file are judged apart
+    const group = new Map<string, string>();
+    const root = (n: string): string => {
+      let r = n;
+      while (group.has(r) && group.get(r) !== r) r = group.get(r)!;
+      return r;
+    };
+    for (const r of this.renames()) group.set(root(r.from), root(r.to));
+    const whole = new Map<string, { names: number; records: number; oldestRecordId: number | null; newestRecordId: number | null; ids: number[] | null }>();
+    for (const [host, h] of this.perHost)
+      for (const [channel, c] of h.perChannel) {
+        if (!c.records) continue;
+        const ch = `${root(host)}\u0000${channel}`;
+        const w = whole.get(ch) ?? { names: 0, records: 0, oldestRecordId: null, newestRecordId: null, ids: [] };
+        w.names++;
+        w.records += c.records;
+        if (c.oldestRecordId !== null && (w.oldestRecordId === null || c.oldestRecordId < w.oldestRecordId)) w.oldestRecordId = c.oldestRecordId;
+        if (c.newestRecordId !== null && (w.newestRecordId === null || c.newestRecordId > w.newestRecordId)) w.newestRecordId = c.newestRecordId;
+        w.ids = w.ids && c.recordIds ? w.ids.concat(c.recordIds) : null;
+        whole.set(ch, w);
+      }
     return [...this.perHost].map(([host, h]) => ({
       host,
       channels: [...h.channels],
@@ -203,21 +232,26 @@ export class HostTally {
       ...(file !== undefined ? { file } : {}),
       ...(kind !== undefined ? { kind } : {}),
       ...(full !== undefined ? { full } : {}),
-      perChannel: [...h.perChannel].map(([channel, c]): ChannelSummary => ({
-        channel,
-        channelFrom: 'records',
-        records: c.records,
-        first: c.first,
-        last: c.last,
-        eventIds: [...c.ids].sort((a, b) => a - b),
-        oldestRecordId: c.oldestRecordId,
-        newestRecordId: c.newestRecordId,
-        distinctRecordIds: c.recordIds && c.recordIds.length ? distinctCount(c.recordIds) : null,
-        ...(c.renumbered !== undefined ? { renumbered: c.renumbered } : {}),
-        ...(c.recovered ? { recovered: c.recovered } : {}),
-      })),
+      perChannel: [...h.perChannel].map(([channel, c]): ChannelSummary => {
+        const w = whole.get(`${root(host)}\u0000${channel}`);
+        return {
+          channel,
+          channelFrom: 'records',
+          records: c.records,
+          first: c.first,
+          last: c.last,
+          eventIds: [...c.ids].sort((a, b) => a - b),
+          oldestRecordId: c.oldestRecordId,
+          newestRecordId: c.newestRecordId,
+          distinctRecordIds: c.recordIds && c.recordIds.length ? distinctCount(c.recordIds) : null,
+          ...(c.renumbered !== undefined ? { renumbered: c.renumbered } : {}),
+          ...(c.recovered ? { recovered: c.recovered } : {}),
+          ...(w && w.names > 1 ? { log: { names: w.names, records: w.records, oldestRecordId: w.oldestRecordId, newestRecordId: w.newestRecordId, distinctRecordIds: w.ids && w.ids.length ? distinctCount(w.ids) : null } } : {}),
+        };
+      }),
     }));
   }
+
 }
 
 /** Two summaries of one channel as one (names of one machine, or one log read in parts). */
@@ -278,7 +312,11 @@ export class EventRecordSink {
     if (!h) return false;
     const host = this.host ?? h.computer ?? '';
     this.tally.add(host, h.channel, h.eventId, isoTime(h.time), h.recordId);
-    if (WMI_EVENT_IDS.includes(h.eventId)) for (const o of fromRecord(json, host, this.file, location)) this.observations.push(o);
+    if (!WMI_EVENT_IDS.includes(h.eventId)) return true;
+    // cited by its EventRecordID (what Event Viewer, Hayabusa and Chainsaw show) first, where in the export second
+    const rid = h.recordId;
+    const where = rid === null || location.includes(`record ${rid}`) ? location : `record ${rid} (${location})`;
+    for (const o of fromRecord(json, host, this.file, where)) this.observations.push(o);
     return true;
   }
 
