@@ -164,9 +164,11 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   }
   (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
   // one machine, one name: spellings, renames, short names and FQDNs, clients and their logs (see sources/hosts.ts)
-  const identity = new HostIdentity(opts.hostAliases, opts.hostMerge !== false && !opts.host);
+  // --host puts everything on one host: names, links and aliases do not matter then
+  const identity = new HostIdentity(opts.host ? {} : opts.hostAliases, opts.hostMerge !== false && !opts.host);
   identity.addLinks(links);
   identity.linkSightings([...evidence.map((e) => ({ host: e.host, file: e.file })), ...observations.map((o) => ({ host: o.host, file: o.file }))]);
+  if (!opts.host) for (const name of identity.unseenAliases(opts.hostAliases)) notes.push({ file: name, level: 'warning', code: 'assumption', message: `--host-alias ${name}=${opts.hostAliases![name]}: no evidence read names a machine ${name}; the alias changes nothing` });
   const canonical = identity.resolver();
   const hostOf = (h: string): string => canonical(h) || 'unknown';
   const nameless = evidence.filter((e) => !e.host);

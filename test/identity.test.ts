@@ -191,3 +191,19 @@ test('a Velociraptor collection: the client (NAME (C.id)) and the Computer its l
   assert.deepEqual(s.hostAliases, [{ host: 'iewin7.lab.example (C.1111aaaa2222bbbb)', aliases: [{ name: 'IEWIN7', why: 'the logs of the Velociraptor collection of iewin7.lab.example (C.1111aaaa2222bbbb) name it IEWIN7' }] }]);
   assert.ok(s.findings.length > 0 && s.findings.every((f) => f.host === 'iewin7.lab.example (C.1111aaaa2222bbbb)'));
 });
+
+test('--host-alias: chains are followed, a name given two names and --host with an alias are usage errors, an alias no evidence names is said', { skip: skipReason }, async () => {
+  const dir = evtxSample('EVTX-ATTACK-SAMPLES');
+  const chained = await scan([dir], { threads: 1, hostAliases: { 'PC04.example.corp': 'IEWIN7', IEWIN7: 'MSEDGEWIN10' } });
+  assert.ok(chained.hosts.includes('MSEDGEWIN10') && !chained.hosts.includes('IEWIN7') && !chained.hosts.includes('PC04.example.corp'), chained.hosts.join(', '));
+  assert.deepEqual(chained.hostAliases?.find((a) => a.host === 'MSEDGEWIN10')?.aliases.map((a) => a.name), ['IEWIN7', 'PC04.example.corp']);
+  const unseen = await scan([dir], { threads: 1, hostAliases: { NOSUCH: 'IEWIN7' } });
+  assert.equal(unseen.hostAliases, undefined);
+  assert.ok(unseen.notes.some((n) => n.code === 'assumption' && /--host-alias NOSUCH=IEWIN7: no evidence read names a machine NOSUCH/.test(n.message)));
+  const two = run('scan', dir, '-q', '--host-alias', 'A=B', '--host-alias', 'A=C');
+  assert.equal(two.code, 2);
+  assert.match(two.err, /A is given two names: B and C/);
+  const withHost = run('scan', dir, '-q', '--host', 'X', '--host-alias', 'A=B');
+  assert.equal(withHost.code, 2);
+  assert.match(withHost.err, /cannot be used with option '--host/);
+});

@@ -39,6 +39,11 @@ function rank(name: string, renamedTo: Set<string>, renamedFrom: Set<string>): n
   return r;
 }
 
+/** `--host-alias` values that contradict each other. */
+export class HostAliasError extends Error {
+  override name = 'HostAliasError';
+}
+
 /** Union of host names into machines. */
 export class HostIdentity {
   private readonly parent = new Map<string, string>();
@@ -48,18 +53,44 @@ export class HostIdentity {
   private readonly renamedTo = new Set<string>();
   private readonly renamedFrom = new Set<string>();
 
+  /** Names the evidence gave (an alias given only on the command line is not shown as a name of the host). */
+  private readonly inEvidence = new Set<string>();
+
   constructor(
-    /** `--host-alias NAME=CANONICAL`: NAME is CANONICAL, whatever the evidence says. */
+    /**
+     * `--host-alias NAME=CANONICAL`: NAME is CANONICAL, whatever the evidence says. Chains are followed
+     * (`A=B`, `B=C`: A and B are C); a name given two canonical names, or a chain that loops, is a {@link HostAliasError}.
+     */
     aliases: Record<string, string> = {},
     /** False (`--no-host-merge`): only `aliases` link names; case differences still do. */
     private readonly merge = true,
   ) {
+    const target = new Map<string, string>();
     for (const [name, canon] of Object.entries(aliases)) {
-      this.forced.set(canon.toLowerCase(), canon);
-      this.see(name);
-      this.see(canon);
-      this.link(name, canon, `--host-alias ${name}=${canon}`);
+      const prev = target.get(name.toLowerCase());
+      if (prev !== undefined && prev.toLowerCase() !== canon.toLowerCase()) throw new HostAliasError(`--host-alias gives ${name} two names: ${prev} and ${canon}`);
+      target.set(name.toLowerCase(), canon);
     }
+    const final = (name: string): string => {
+      let n = name;
+      for (let steps = 0; target.has(n.toLowerCase()); steps++) {
+        if (steps > target.size) throw new HostAliasError(`--host-alias names loop: ${name}`);
+        n = target.get(n.toLowerCase())!;
+      }
+      return n;
+    };
+    for (const [name, canon] of Object.entries(aliases)) {
+      const end = final(canon);
+      this.forced.set(end.toLowerCase(), end);
+      this.see(name);
+      this.see(end);
+      this.link(name, end, `--host-alias ${name}=${canon}`);
+    }
+  }
+
+  /** The `--host-alias` names no evidence gave (to be said, never shown as a host's other name). */
+  unseenAliases(aliases: Record<string, string> = {}): string[] {
+    return Object.keys(aliases).filter((n) => !this.inEvidence.has(n.toLowerCase()));
   }
 
   /** Record a spelling of a name (the first one seen is shown). */
@@ -106,6 +137,8 @@ export class HostIdentity {
         if (CLIENT.test(b) && !CLIENT.test(a)) clientsOf.set(a.toLowerCase(), (clientsOf.get(a.toLowerCase()) ?? new Set()).add(b.toLowerCase()));
     const ambiguous = (n: string): boolean => (clientsOf.get(n.toLowerCase())?.size ?? 0) > 1;
     for (const l of links) {
+      this.inEvidence.add(l.names[0].toLowerCase());
+      this.inEvidence.add(l.names[1].toLowerCase());
       if (ambiguous(l.names[0]) || ambiguous(l.names[1])) continue;
       this.renamedFrom.add(l.names[0].toLowerCase());
       this.renamedTo.add(l.names[1].toLowerCase());
@@ -119,7 +152,10 @@ export class HostIdentity {
    * (or that name's first label). A short name matching two FQDNs of one scope is left alone.
    */
   linkSightings(sightings: readonly NameSighting[]): void {
-    for (const s of sightings) this.see(s.host);
+    for (const s of sightings) {
+      this.see(s.host);
+      this.inEvidence.add(s.host.toLowerCase());
+    }
     if (!this.merge) return;
     const scopes = new Map<string, Set<string>>();
     const add = (scope: string, host: string): void => {
@@ -191,9 +227,9 @@ export class HostIdentity {
       if (members.length < 2) continue;
       const host = this.canonical(members[0]!);
       const aliases = members
-        .filter((m) => m !== host.toLowerCase())
+        .filter((m) => m !== host.toLowerCase() && this.inEvidence.has(m))
         .map((m) => ({ name: this.spelling.get(m)!, why: [...new Set((this.why.get(m) ?? []).map((w) => w.why))].join('; ') || (this.why.get(host.toLowerCase()) ?? []).filter((w) => w.name.toLowerCase() === m).map((w) => w.why).join('; ') }));
-      out.push({ host, aliases: aliases.sort((a, b) => a.name.localeCompare(b.name)) });
+      if (aliases.length) out.push({ host, aliases: aliases.sort((a, b) => a.name.localeCompare(b.name)) });
     }
     return out.sort((a, b) => a.host.localeCompare(b.host));
   }
