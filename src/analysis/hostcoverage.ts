@@ -188,7 +188,10 @@ export function blindSpots(c: HostCoverage): string[] {
       kind: 'sysmon',
       source: 'sysmon',
       name: 'Sysmon log',
-      own: () => (c.sysmon.wmiEventIds.length ? null : `The Sysmon log holds no WMI events (19/20/21) in ${spanOf('sysmon')}: its configuration may not log them (check it with \`wmiscope sysmon audit\`), nothing happened then, or they rolled over.`),
+      own: () =>
+        c.sysmon.wmiEventIds.length
+          ? null
+          : `The Sysmon log holds no WMI events (19/20/21) in ${spanOf('sysmon')}: its configuration may not log them (check it with \`wmiscope sysmon audit\`), nothing happened then${c.logs.some((l) => l.source === 'sysmon' && l.records > 0 && l.completeness !== 'complete' && l.completeness !== 'rolled-over') ? ', or this excerpt left them out' : ''}.`,
     },
     {
       kind: 'wmi-activity',

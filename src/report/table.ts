@@ -200,7 +200,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
   out.lines.push('─'.repeat(width));
   const records = result.evidence.reduce((n, e) => n + e.records, 0);
   const hosts = new Set(result.evidence.map((e) => e.host));
-  out.lines.push(out.paint('Evidence read', BOLD) + escapeText(`: ${count(result.evidence.length, 'file')}, ${count(hosts.size, 'host')}, ${count(records, 'record')}`));
+  out.lines.push(out.paint('Evidence read', BOLD) + escapeText(`: ${count(new Set(result.evidence.map((e) => e.file)).size, 'file')}, ${count(hosts.size, 'host')}, ${count(records, 'record')}`));
   for (const e of result.evidence) {
     const span = e.first || e.last ? `  ${e.first ?? '?'} → ${e.last ?? '?'}` : '';
     out.block('  ', `${e.kind}  ${e.host}  ${count(e.records, 'record')}${span}`);
