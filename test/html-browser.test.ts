@@ -354,12 +354,16 @@ describe('HTML report in Chromium', { skip }, () => {
     await p.close();
   });
   it('host aliases: the name kept, each other name and why, shown as text (a hostile name too)', async () => {
-    // the real nxlog export with the Sysmon lines under the short name, as nxlog writes them
+    // the real nxlog export: the Sysmon lines under the short name, as nxlog writes them; a copy whose Sysmon lines
+    // carry a hostile machine name, linked by --host-alias
     const lines = readFileSync(join(repoRoot(), 'test/fixtures/exports/otrf-covenant-activescript.nxlog.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const sysmon = (l: string): boolean => /"Channel":"Microsoft-Windows-Sysmon\/Operational"/.test(l);
     const f = join(dir, 'covenant.nxlog.jsonl');
-    writeFileSync(f, lines.map((l) => (/"Channel":"Microsoft-Windows-Sysmon\/Operational"/.test(l) ? l.replace('"Hostname":"WORKSTATION6.theshire.local"', '"Hostname":"WORKSTATION6"') : l)).join('\n') + '\n');
+    writeFileSync(f, lines.map((l) => (sysmon(l) ? l.replace('"Hostname":"WORKSTATION6.theshire.local"', '"Hostname":"WORKSTATION6"') : l)).join('\n') + '\n');
     const hostile = '<img src=x onerror=alert(1)>\u001b[31m';
-    const result = await scan([f], { threads: 1, hostAliases: { [hostile]: 'WORKSTATION6.theshire.local' } });
+    const g = join(dir, 'hostile.nxlog.jsonl');
+    writeFileSync(g, lines.map((l) => (sysmon(l) ? l.replace('"Hostname":"WORKSTATION6.theshire.local"', `"Hostname":${JSON.stringify(hostile)}`) : l)).join('\n') + '\n');
+    const result = await scan([f, g], { threads: 1, hostAliases: { [hostile]: 'WORKSTATION6.theshire.local' } });
     assert.deepEqual(result.hosts, ['WORKSTATION6.theshire.local']);
     const w = await open(result, 'aliases.html');
     const row = w.page.locator('#hosts-table tbody tr', { hasText: 'WORKSTATION6.theshire.local' });

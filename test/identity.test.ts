@@ -207,3 +207,57 @@ test('--host-alias: chains are followed, a name given two names and --host with 
   assert.equal(withHost.code, 2);
   assert.match(withHost.err, /cannot be used with option '--host/);
 });
+
+test('a rename is linked only inside a native EVTX: touching record ids of two machines in an export are not a rename', async () => {
+  // the real nxlog export of WORKSTATION6 (WMI-Activity ids 421-423) plus one record of another machine whose id is 424
+  const lines = readFileSync(NXLOG, 'utf8').split('\n').filter(Boolean);
+  const wmi = lines.filter((l) => /"Channel":"Microsoft-Windows-WMI-Activity\/Operational"/.test(l));
+  const ids = wmi.map((l) => Number(/"RecordNumber":(\d+)/.exec(l)![1]));
+  const next = Math.max(...ids) + 1;
+  const other = wmi[0]!.replace(/"Hostname":"[^"]*"/, '"Hostname":"MORDORDC.theshire.local"').replace(/"RecordNumber":\d+/, `"RecordNumber":${next}`);
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-wec-'));
+  const f = join(dir, 'wec.nxlog.jsonl');
+  writeFileSync(f, [...lines, other].join('\n') + '\n');
+  const s = await scan([f], { threads: 1 });
+  assert.deepEqual(s.hosts, ['MORDORDC.theshire.local', 'WORKSTATION6.theshire.local']);
+  assert.equal(s.hostAliases, undefined);
+  assert.ok(s.findings.some((x) => x.host === 'WORKSTATION6.theshire.local' && x.severity === 'critical'));
+});
+
+test('a folder merely named windows is no host collection: two datasets under atomic/windows are not linked', async () => {
+  const lines = readFileSync(NXLOG, 'utf8').split('\n').filter(Boolean);
+  const root = mkdtempSync(join(tmpdir(), 'wmiscope-ds-'));
+  mkdirSync(join(root, 'atomic', 'windows', 'caseA'), { recursive: true });
+  mkdirSync(join(root, 'atomic', 'windows', 'caseB'), { recursive: true });
+  writeFileSync(join(root, 'atomic', 'windows', 'caseA', 'a.nxlog.jsonl'), lines.join('\n') + '\n');
+  writeFileSync(join(root, 'atomic', 'windows', 'caseB', 'b.nxlog.jsonl'), lines.map((l) => l.replace('"Hostname":"WORKSTATION6.theshire.local"', '"Hostname":"WORKSTATION6"')).join('\n') + '\n');
+  const s = await scan([root], { threads: 1 });
+  assert.deepEqual(s.hosts, ['WORKSTATION6', 'WORKSTATION6.theshire.local']);
+  assert.equal(s.hostAliases, undefined);
+});
+
+test('the same log given twice (its folder and the file) is read once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-twice-'));
+  const f = join(dir, 'Microsoft-Windows-Sysmon%4Operational.evtx');
+  writeFileSync(f, readFileSync(SYSMON));
+  const s = await scan([dir, f, f], { threads: 1 });
+  assert.equal(s.evidence.length, 1);
+  assert.equal(s.evidence[0]!.records, 17);
+  const c = await coverage([dir, f], { threads: 1 });
+  assert.equal(c.hosts[0]!.logs[0]!.records, 17);
+});
+
+test('real renames whose clock went back are linked (ids continue); a renamed log with a damaged chunk invents no host', { skip: skipReason }, async () => {
+  const bools = await scan([evtxSample('evtx/sample-with-irregular-bool-values.evtx')], { threads: 1 });
+  assert.deepEqual(bools.hosts, ['DESKTOP-0QT8017']);
+  assert.match(bools.hostAliases?.[0]?.aliases[0]?.why ?? '', /^one log renamed its computer \(.*record #9 names WIN-LL0C19JS506, the next record #10 names DESKTOP-0QT8017\)$/);
+  // security.evtx: 37L4247F27-25 renamed WIN-03DLIIOFRRA; chunk 5's signature broken, so its records are carved
+  const sec = Buffer.from(readFileSync(evtxSample('evtx/security.evtx')));
+  sec.write('XXXXXXXX', 4096 + 5 * 65536, 'latin1');
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-gap-'));
+  const f = join(dir, 'Security.evtx');
+  writeFileSync(f, sec);
+  const s = await scan([f], { threads: 1 });
+  assert.deepEqual(s.hosts, ['WIN-03DLIIOFRRA']);
+  assert.ok(!s.notes.some((n) => n.code === 'host-unknown'), JSON.stringify(s.notes));
+});

@@ -9,11 +9,15 @@ import * as path from 'node:path';
 import type { HostAliases } from '../model/types.js';
 import type { HostLink } from './input.js';
 
-/** The folder above a `Windows` folder (the collection root of one host, KAPE/mounted-image style), or null. */
+/**
+ * The folder above a host's `Windows\System32` tree (the collection root of one host, KAPE/mounted-image style), or
+ * null. A folder merely named `windows` (a dataset's `atomic/windows/…`) is no host's tree.
+ */
 export function collectionRoot(p: string): string | null {
   const parts = path.resolve(p).split(path.sep);
-  const i = parts.map((x) => x.toLowerCase()).lastIndexOf('windows');
-  return i > 0 ? parts.slice(0, i).join(path.sep) : null;
+  const low = parts.map((x) => x.toLowerCase());
+  for (let i = low.length - 2; i > 0; i--) if (low[i] === 'windows' && (low[i + 1] === 'system32' || low[i + 1] === 'syswow64')) return parts.slice(0, i).join(path.sep);
+  return null;
 }
 
 /** The archive an evidence label is a member of (`case.zip!/a/b.evtx` → `case.zip`), or null. */
@@ -174,10 +178,16 @@ export class HostIdentity {
     for (const [scope, names] of scopes) {
       const list = [...names];
       const what = scope.startsWith('file:') ? 'in the same evidence file' : scope.startsWith('collection:') ? 'in the same host collection' : 'in the same archive';
-      for (const short of list) {
-        if (short.includes('.') || CLIENT.test(short)) continue;
-        const fqdns = list.filter((n) => n.includes('.') && !CLIENT.test(n) && n.split('.')[0]!.toLowerCase() === short.toLowerCase());
-        if (fqdns.length === 1) this.link(short, fqdns[0]!, `short name of ${fqdns[0]} ${what}`);
+      // a short name and its FQDN: in one file or one host's collection, never merely in one archive (a hunt or
+      // multi-case archive holds many machines)
+      if (!scope.startsWith('archive:')) {
+        const byLabel = new Map<string, string[]>();
+        for (const n of list) if (n.includes('.') && !CLIENT.test(n)) byLabel.set(n.split('.')[0]!.toLowerCase(), [...(byLabel.get(n.split('.')[0]!.toLowerCase()) ?? []), n]);
+        for (const short of list) {
+          if (short.includes('.') || CLIENT.test(short)) continue;
+          const fqdns = byLabel.get(short.toLowerCase()) ?? [];
+          if (fqdns.length === 1) this.link(short, fqdns[0]!, `short name of ${fqdns[0]} ${what}`);
+        }
       }
       if (!scope.startsWith('archive:') && !scope.startsWith('collection:')) continue;
       for (const client of list) {
@@ -196,36 +206,44 @@ export class HostIdentity {
     const k = name.toLowerCase();
     if (!k) return '';
     if (!this.parent.has(k)) return name;
-    const root = this.find(k);
-    const members = [...this.parent.keys()].filter((x) => this.find(x) === root);
-    const forced = members.find((m) => this.forced.has(m));
-    if (forced) return this.forced.get(forced)!;
-    const best = members.map((m) => this.spelling.get(m)!).sort((a, b) => rank(b, this.renamedTo, this.renamedFrom) - rank(a, this.renamedTo, this.renamedFrom) || a.localeCompare(b))[0]!;
-    return best;
+    return this.nameOfGroup(this.groups().get(this.find(k))!);
   }
 
-  /** A memoized {@link canonical} for bulk use, after every link is made. */
+  /** Every group of linked names, by its root (one pass over the names). */
+  private groups(): Map<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const k of this.parent.keys()) {
+      const r = this.find(k);
+      const g = groups.get(r);
+      if (g) g.push(k);
+      else groups.set(r, [k]);
+    }
+    return groups;
+  }
+
+  /** The name a group is shown by: a `--host-alias` target, else the best-ranked spelling. */
+  private nameOfGroup(members: readonly string[]): string {
+    const forced = members.find((m) => this.forced.has(m));
+    if (forced) return this.forced.get(forced)!;
+    return members.map((m) => this.spelling.get(m)!).sort((a, b) => rank(b, this.renamedTo, this.renamedFrom) - rank(a, this.renamedTo, this.renamedFrom) || a.localeCompare(b))[0]!;
+  }
+
+  /** {@link canonical} for bulk use, after every link is made: every group's name worked out once. */
   resolver(): (name: string) => string {
-    const memo = new Map<string, string>();
-    return (name: string): string => {
-      const k = name.toLowerCase();
-      let c = memo.get(k);
-      if (c === undefined) memo.set(k, (c = this.canonical(name)));
-      return c;
-    };
+    const shown = new Map<string, string>();
+    for (const members of this.groups().values()) {
+      const name = this.nameOfGroup(members);
+      for (const m of members) shown.set(m, name);
+    }
+    return (name: string): string => (name ? shown.get(name.toLowerCase()) ?? name : '');
   }
 
   /** Each host known by more than one name: its canonical name, the other names and why each was linked. */
   aliases(): HostAliases[] {
-    const groups = new Map<string, string[]>();
-    for (const k of this.parent.keys()) {
-      const r = this.find(k);
-      groups.set(r, [...(groups.get(r) ?? []), k]);
-    }
     const out: HostAliases[] = [];
-    for (const members of groups.values()) {
+    for (const members of this.groups().values()) {
       if (members.length < 2) continue;
-      const host = this.canonical(members[0]!);
+      const host = this.nameOfGroup(members);
       const aliases = members
         .filter((m) => m !== host.toLowerCase() && this.inEvidence.has(m))
         .map((m) => ({ name: this.spelling.get(m)!, why: [...new Set((this.why.get(m) ?? []).map((w) => w.why))].join('; ') || (this.why.get(host.toLowerCase()) ?? []).filter((w) => w.name.toLowerCase() === m).map((w) => w.why).join('; ') }));

@@ -26,6 +26,9 @@ interface Tally {
   firstHidden?: EvidenceNote;
 }
 
+/** Longest message (and file label) a note keeps; the rest is counted. */
+export const MAX_NOTE_CHARS = 2000;
+
 export class NoteSink {
   private readonly kept: EvidenceNote[] = [];
   private readonly tallies = new Map<string, Tally>();
@@ -40,6 +43,9 @@ export class NoteSink {
    * so that its members' "not evidence" notes share one cap and one summary, which then names the archive.
    */
   add(note: EvidenceNote, group?: string): void {
+    // a note quotes evidence (an error text, a name): its size is bounded like everything else a file decides
+    if (note.message.length > MAX_NOTE_CHARS) note = { ...note, message: `${note.message.slice(0, MAX_NOTE_CHARS)}… (${note.message.length - MAX_NOTE_CHARS} more characters)` };
+    if (note.file.length > MAX_NOTE_CHARS) note = { ...note, file: `${note.file.slice(0, MAX_NOTE_CHARS)}…` };
     this.seq++;
     this.lastFor.set(note.file, this.seq);
     const file = group ?? note.file;

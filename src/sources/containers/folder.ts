@@ -45,9 +45,19 @@ function isRepositoryDir(dir: string, names: string[]): boolean {
 export function discover(paths: string[], notes: NoteSink): Discovered[] {
   const out: Discovered[] = [];
   const seen = new Set<string>();
+  const seenFiles = new Set<string>();
   const visitFile = (file: string, size: number): void => {
     // repository files are read with their folder
     if (REPO_FILE.test(path.basename(file))) return;
+    // the same file given twice (a folder and a file in it, a link) is read once: its records are counted once
+    let real = file;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      // unreadable: read (and fail) as given
+    }
+    if (seenFiles.has(real)) return;
+    seenFiles.add(real);
     // an empty file holds nothing, but was collected: a failed copy or a placeholder is worth saying
     if (size === 0) {
       notes.add({ file, level: 'warning', code: 'empty-file', message: EMPTY_FILE });

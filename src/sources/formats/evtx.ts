@@ -70,8 +70,14 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
   } finally {
     reader.close();
   }
-  // carved records: the host of their chunk's allocated records, else the file's only host, else none
-  const only = tally.hosts().length === 1 ? tally.hosts()[0]! : '';
+  // carved records: the host of their chunk's allocated records, else the file's one machine (its only name, or the
+  // last name of a log whose names are all one machine renamed), else none
+  const names = tally.hosts();
+  const renames = names.length > 1 ? tally.renames() : [];
+  const renamedFrom = new Set(renames.map((r) => r.from));
+  const newest = names.filter((n) => !renamedFrom.has(n));
+  const connected = renames.length === names.length - 1 && newest.length === 1;
+  const only = names.length === 1 ? names[0]! : connected ? newest[0]! : '';
   let carvedUnnamed = 0;
   for (const c of carved) {
     if (allocated.get(c.header) === c.eventRecordId) continue;
@@ -89,7 +95,7 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
     items.push({ file, kind: 'evtx', host: '', detail: `present, 0 records${channel ? ` (${channel}, named by its file name)` : ''}`, records: 0, first: null, last: null });
     logs.push({ host: '', channels: channel ? [channel] : [], eventIds: [], file, kind: 'evtx', full: reader.header?.full ?? false, perChannel: channel ? [{ channel, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null, distinctRecordIds: null }] : [] });
   }
-  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: tally.renames().map((r) => ({ names: [r.from, r.to], why: r.why })) });
+  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: renames.map((r) => ({ names: [r.from, r.to], why: r.why })) });
 }
 
 /** Where an EVTX record is: its EventRecordID first (what Event Viewer, Hayabusa and Chainsaw show), then the header number and offset. */

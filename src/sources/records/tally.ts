@@ -129,29 +129,44 @@ export class HostTally {
   }
 
   /**
-   * Computer names of one log that are one machine renamed: in some channel the second name's records continue the
-   * first's EventRecordID sequence (first id = last id + 1), and no channel holds overlapping id ranges under the two
-   * names (two machines' logs merged into one file do not continue each other). Times are not compared: a clock set
-   * back during setup is common and proves nothing against the ids.
+   * Computer names of one native EVTX log that are one machine renamed: in some channel the second name's records
+   * continue the first's EventRecordID sequence (first id = last id + 1), and no channel holds overlapping id ranges
+   * under the two names (two machines' logs merged into one file do not continue each other). Times are not compared:
+   * a clock set back during setup is common and proves nothing against the ids.
    */
   renames(): Array<{ from: string; to: string; why: string }> {
-    const names = this.hosts();
-    const out: Array<{ from: string; to: string; why: string }> = [];
-    for (const a of names)
-      for (const b of names) {
-        if (a === b) continue;
-        const ha = this.perHost.get(a)!;
-        const hb = this.perHost.get(b)!;
-        let continues: string | null = null;
-        let overlaps = false;
-        for (const [ch, ca] of ha.perChannel) {
-          const cb = hb.perChannel.get(ch);
-          if (!cb || ca.newestRecordId === null || cb.oldestRecordId === null || cb.newestRecordId === null || ca.oldestRecordId === null) continue;
-          if (cb.oldestRecordId <= ca.newestRecordId && ca.oldestRecordId <= cb.newestRecordId) overlaps = true;
-          else if (cb.oldestRecordId === ca.newestRecordId + 1) continues ??= `${ch || 'the log'}: record #${ca.newestRecordId} names ${a}, the next record #${cb.oldestRecordId} names ${b}`;
-        }
-        if (continues && !overlaps) out.push({ from: a, to: b, why: `one log renamed its computer (${continues})` });
+    // only a native EVTX log proves it: one writer numbers its records, and the header numbers agree with the
+    // EventRecordIDs. Exports, forwarded and renumbered files hold records of several machines whose ids may touch.
+    // Candidates come from neighbours in each channel's id order (n log n, whatever the number of names).
+    const candidates = new Map<string, { a: string; b: string; why: string }>();
+    const byChannel = new Map<string, Array<{ name: string; c: ChannelCounts }>>();
+    for (const [name, h] of this.perHost) {
+      if (!name) continue;
+      for (const [ch, c] of h.perChannel) if (c.oldestRecordId !== null && c.newestRecordId !== null) byChannel.set(ch, [...(byChannel.get(ch) ?? []), { name, c }]);
+    }
+    for (const [ch, list] of byChannel) {
+      list.sort((x, y) => x.c.oldestRecordId! - y.c.oldestRecordId!);
+      for (let i = 1; i < list.length; i++) {
+        const a = list[i - 1]!;
+        const b = list[i]!;
+        if (a.c.renumbered !== false || b.c.renumbered !== false || b.c.oldestRecordId !== a.c.newestRecordId! + 1) continue;
+        const k = `${a.name}\u0000${b.name}`;
+        if (!candidates.has(k)) candidates.set(k, { a: a.name, b: b.name, why: `${ch || 'the log'}: record #${a.c.newestRecordId} names ${a.name}, the next record #${b.c.oldestRecordId} names ${b.name}` });
       }
+    }
+    const out: Array<{ from: string; to: string; why: string }> = [];
+    for (const { a, b, why } of candidates.values()) {
+      // no channel may hold overlapping id ranges under the two names
+      const ha = this.perHost.get(a)!;
+      const hb = this.perHost.get(b)!;
+      let overlaps = false;
+      for (const [ch, ca] of ha.perChannel) {
+        const cb = hb.perChannel.get(ch);
+        if (!cb || ca.oldestRecordId === null || ca.newestRecordId === null || cb.oldestRecordId === null || cb.newestRecordId === null) continue;
+        if (cb.oldestRecordId <= ca.newestRecordId && ca.oldestRecordId <= cb.newestRecordId) overlaps = true;
+      }
+      if (!overlaps) out.push({ from: a, to: b, why: `one log renamed its computer (${why})` });
+    }
     return out;
   }
 
