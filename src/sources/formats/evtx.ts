@@ -40,10 +40,12 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
   }
   const obs: Observation[] = [];
   const tally = new HostTally();
-  // allocated records by header number → EventRecordID (-1: none), to tell slack copies of them from records only slack holds
-  const allocated = new Map<number, number>();
-  // the Computer of each chunk's allocated records ('' once two differ): carved records name none of their own
-  const chunkHost = new Map<number, string>();
+  // allocated records' header numbers and EventRecordIDs (-1: none), to tell slack copies of them from records only
+  // slack holds (looked up only when something was carved); plain arrays: this runs for every record
+  const allocatedHeaders: number[] = [];
+  const allocatedIds: number[] = [];
+  // the Computer of each chunk's allocated records ('' once two differ), by chunk slot: carved records name none
+  const chunkHost: Array<string | undefined> = [];
   const carved: Array<{ header: number; eventRecordId: number; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
   let unnamed = 0;
   try {
@@ -55,12 +57,13 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
         carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
         continue;
       }
-      allocated.set(rec.recordId, id.eventRecordId ?? -1);
+      allocatedHeaders.push(rec.recordId);
+      allocatedIds.push(id.eventRecordId ?? -1);
       const host = id.computer ?? '';
       if (!host) unnamed++;
-      const ch = chunkHost.get(rec.chunk);
-      if (ch === undefined) chunkHost.set(rec.chunk, host);
-      else if (ch !== host) chunkHost.set(rec.chunk, '');
+      const ch = chunkHost[rec.chunk];
+      if (ch === undefined) chunkHost[rec.chunk] = host;
+      else if (ch !== host) chunkHost[rec.chunk] = '';
       tally.add(host, rec.channel, eventId, id.timeCreated, id.eventRecordId, rec.recordId);
       if (!wanted) continue;
       for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
@@ -79,9 +82,11 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
   const connected = renames.length === names.length - 1 && newest.length === 1;
   const only = names.length === 1 ? names[0]! : connected ? newest[0]! : '';
   let carvedUnnamed = 0;
+  const allocated = new Map<number, number>();
+  if (carved.length) allocatedHeaders.forEach((h, i) => allocated.set(h, allocatedIds[i]!));
   for (const c of carved) {
     if (allocated.get(c.header) === c.eventRecordId) continue;
-    const host = chunkHost.get(c.chunk) || only;
+    const host = chunkHost[c.chunk] || only;
     if (!host) carvedUnnamed++;
     tally.addRecovered(host, c.channel, c.eventId);
     if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
