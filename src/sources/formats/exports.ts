@@ -295,8 +295,11 @@ function isNxlog(v: JsonObject): boolean {
 /** `YYYY-MM-DD HH:MM:SS[.f]` without a zone. */
 const NAIVE_TIME = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?$/;
 
-/** An NXLog record, or null; `naiveTime` when its time had no zone and was taken as UTC. */
-function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean } | null {
+/**
+ * An NXLog record, or null; `naiveTime` when its time had no zone and was taken as UTC; `ingestTime` when the time is
+ * Logstash's `@timestamp` (when the record reached the pipeline) because `EventTime` has no zone.
+ */
+function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean; ingestTime: boolean } | null {
   if (!isNxlog(v)) return null;
   const eventId = str(v['EventID']);
   if (eventId === null) return null;
@@ -309,11 +312,14 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (v['OpcodeValue'] !== undefined) sys['Opcode'] = copy(v['OpcodeValue']);
   // EventTime is the collector's local time unless it carries a zone; @timestamp (Logstash) is UTC
   let naiveTime = false;
+  let ingestTime = false;
   const et = str(v['EventTime']);
   let time: string | null = null;
   if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = new Date(Date.parse(et)).toISOString();
-  else if (str(v['@timestamp'])) time = str(v['@timestamp']);
-  else if (et) {
+  else if (str(v['@timestamp'])) {
+    time = str(v['@timestamp']);
+    ingestTime = true;
+  } else if (et) {
     time = et.trim();
     naiveTime = true;
   }
@@ -340,7 +346,7 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (Object.keys(data).length) ev['EventData'] = data;
   const json = newObj();
   json['Event'] = ev;
-  return { json, message: str(v['Message']), naiveTime };
+  return { json, message: str(v['Message']), naiveTime, ingestTime };
 }
 
 // ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
@@ -403,6 +409,7 @@ interface Found {
   json: EvtxJsonObject;
   where: string;
   naiveTime?: boolean;
+  ingestTime?: boolean;
   /** From a Chainsaw detection: the same record may come once per rule that hit it. */
   dedupe?: boolean;
 }
@@ -467,7 +474,7 @@ function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fa
   const n = fromNxlog(v);
   if (n) {
     complete(n.json, n.message);
-    out.push({ json: n.json, where, naiveTime: n.naiveTime });
+    out.push({ json: n.json, where, naiveTime: n.naiveTime, ingestTime: n.ingestTime });
   }
 }
 
@@ -628,6 +635,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   let values = 0;
   let empty = 0;
   let naive = 0;
+  let ingest = 0;
   const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
   // a record that cannot be converted (whatever the reason) is one warning with its place; the rest is read
   const take = (v: Json, where: string): void => {
@@ -657,6 +665,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
         }
         if (sink.add(f.json, f.where)) records++;
         if (f.naiveTime) naive++;
+        if (f.ingestTime) ingest++;
       } catch (e) {
         problem(`${f.where}: ${reason(e)}; skipped`);
       }
@@ -689,6 +698,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       take(v, where);
     }
   }
+  if (ingest) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${ingest} record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay` });
   if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
   if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
   else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
