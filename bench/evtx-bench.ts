@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure } from './measure.js';
+import { has, measure } from './measure.js';
 import type { Measure } from './measure.js';
 import { EvtxReader } from '../src/evtx/index.js';
 
@@ -45,14 +45,6 @@ function workSeconds(mode: string): number {
   return ms[Math.floor(ms.length / 2)]! / 1000;
 }
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function main(): void {
   if (!existsSync(file)) {

@@ -24,3 +24,13 @@ export interface Measure {
 export function measure(cmd: string[]): Measure {
   return JSON.parse(execFileSync('python3', ['-c', WRAPPER, ...cmd], { encoding: 'utf8' })) as Measure;
 }
+
+/** True when `cmd` is on PATH. */
+export function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

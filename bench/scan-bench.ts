@@ -8,11 +8,10 @@
  * same run and prints this build's CPU over the baseline's: how a change moved the scan (issue 12: at most +5 %).
  */
 import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure } from './measure.js';
+import { has, measure } from './measure.js';
 import type { Measure } from './measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,14 +19,6 @@ const repoRoot = resolve(here, '../..');
 const file = resolve(repoRoot, '../shared/samples/evtx/bench/mixed-480chunks.evtx');
 const runs = Math.max(1, Number(process.env['WMISCOPE_BENCH_RUNS'] ?? 5));
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function pick(ms: Measure[]): Measure {
   const sorted = [...ms].sort((a, b) => a.cpu - b.cpu);

@@ -2,11 +2,10 @@
  * `wmiscope coverage PATH…`: per host, which telemetry the evidence holds and what it cannot show.
  * Exit codes: as every command (./exit.ts).
  */
-import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { coverage, nothingReadable } from '../scan.js';
-import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
+import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatCoverageText } from '../report/coverage.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
@@ -37,13 +36,7 @@ export function addCoverageCommand(program: Command, version: string): void {
       if (!o.quiet) for (const n of result.notes) if (n.code !== 'not-evidence') printNote(n);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
       const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
-      try {
-        if (o.output) writeFileSync(o.output, text);
-        else process.stdout.write(text);
-      } catch (e) {
-        process.exitCode = printError(e instanceof Error ? e.message : String(e));
-        return;
-      }
+      if (!writeReport(o.output, text)) return;
       if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes));
       else process.exitCode = exitCode({ readable: true });
     });

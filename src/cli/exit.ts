@@ -36,6 +36,18 @@ export function printError(message: string): number {
   return EXIT_UNUSABLE;
 }
 
+/** Write a report to `output` (or stdout); false, with the error printed and the exit code set to 2, when it cannot be written. */
+export function writeReport(output: string | undefined, text: string): boolean {
+  try {
+    if (output) fs.writeFileSync(output, text);
+    else process.stdout.write(text);
+    return true;
+  } catch (e) {
+    process.exitCode = printError(e instanceof Error ? e.message : String(e));
+    return false;
+  }
+}
+
 /** One evidence note on stderr with its level and code, display-safe (file names and messages come from the evidence). */
 export function printNote(n: EvidenceNote): void {
   process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level} (${n.code}): ${escapeText(n.message)}\n`);

@@ -2,13 +2,12 @@
  * `wmiscope scan PATH…`: evidence folders in, explained findings out.
  * Exit codes: as every command (./exit.ts); 1 = findings at or above --fail-on.
  */
-import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nothingReadable, scan } from '../scan.js';
 import { SEVERITIES } from '../model/types.js';
-import { EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
+import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
@@ -100,13 +99,7 @@ export function addScanCommand(program: Command, version: string): void {
       }
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
-      try {
-        if (o.output) writeFileSync(o.output, text);
-        else process.stdout.write(text);
-      } catch (e) {
-        process.exitCode = printError(e instanceof Error ? e.message : String(e));
-        return;
-      }
+      if (!writeReport(o.output, text)) return;
       // nothing readable is not "clean": the report says 0 findings because nothing was read
       if (nothingReadable(result)) {
         process.exitCode = printError(nothingReadableMessage(result.notes));

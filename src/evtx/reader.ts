@@ -247,13 +247,20 @@ function fieldsFromTemplate(t: Template, vals: Values | null): RecordKeyFields {
   };
 }
 
+/** The literal `Event/System` element of a template-less record, or null. */
+function literalSystem(nodes: BxNode[]): ElemNode | null {
+  const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);
+  return ev?.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System') ?? null;
+}
+
+/** The literal text of a template-less element's content. */
+const text = (ns: BxNode[]): string => ns.map((n) => (n.k === N_TEXT ? n.text : '')).join('');
+
 /** Key fields of a template-less record: walk its literal System element. */
 function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
   const out: RecordKeyFields = { eventId: null, qualifiers: null, channel: null, provider: null };
-  const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);
-  const sys = ev?.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System');
+  const sys = literalSystem(nodes);
   if (!sys) return out;
-  const text = (ns: BxNode[]): string => ns.map((n) => (n.k === N_TEXT ? n.text : '')).join('');
   for (const c of sys.children) {
     if (c.k !== N_ELEM) continue;
     if (c.name === 'EventID') {
@@ -302,10 +309,8 @@ function identityOf(nodes: BxNode[]): RecordIdentity {
     return { computer: computerOf(t.computer, first.values), eventRecordId: toInt(fieldValue(t.eventRecordId, first.values)), timeCreated: time === null ? null : String(time) };
   }
   const out: RecordIdentity = { computer: null, eventRecordId: null, timeCreated: null };
-  const ev = nodes.find((n): n is ElemNode => n.k === N_ELEM);
-  const sys = ev?.children.find((n): n is ElemNode => n.k === N_ELEM && n.name === 'System');
+  const sys = literalSystem(nodes);
   if (!sys) return out;
-  const text = (ns: BxNode[]): string => ns.map((n) => (n.k === N_TEXT ? n.text : '')).join('');
   for (const c of sys.children) {
     if (c.k !== N_ELEM) continue;
     if (c.name === 'Computer') out.computer = text(c.children);
