@@ -41,7 +41,11 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
 /** A time that may bound a log's span: ISO-8601 UTC and not a zeroed FILETIME (1601) from a damaged record. */
 export function spanTime(t: string | null): string | null {
-  return t && t >= '1990' && ISO.test(t) ? t : null;
+  if (!t || t < '1990') return null;
+  // the shape checked by character first (this runs for every record), the pattern only for what passes
+  const n = t.length;
+  if (n < 20 || t.charCodeAt(4) !== 45 || t.charCodeAt(10) !== 84 || t.charCodeAt(n - 1) !== 90) return null;
+  return ISO.test(t) ? t : null;
 }
 
 /** A channel name as a damaged record may give it (NULs, control characters, replacement characters) is no channel. */
@@ -51,7 +55,14 @@ function plausibleChannel(channel: string | null): string | null {
 }
 
 const distinctCount = (ids: number[]): number => {
-  const a = Float64Array.from(ids).sort();
+  // a log's ids mostly come in order: counted in one pass then, sorted only when they do not
+  let sorted = true;
+  for (let i = 1; i < ids.length; i++)
+    if (ids[i]! < ids[i - 1]!) {
+      sorted = false;
+      break;
+    }
+  const a = sorted ? ids : Float64Array.from(ids).sort();
   let n = 0;
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) n++;
   return n;
@@ -69,16 +80,17 @@ export class HostTally {
   // the last host and channel looked up: consecutive records of a log mostly share both
   private last: { host: string; channel: string | null; h: HostCounts; c: ChannelCounts } | null = null;
 
-  private counts(host: string, channel: string | null): { host: string; channel: string | null; h: HostCounts; c: ChannelCounts } {
+  private counts(host: string, raw: string | null): { host: string; channel: string | null; h: HostCounts; c: ChannelCounts } {
     const last = this.last;
-    if (last && last.host === host && last.channel === channel) return last;
+    if (last && last.host === host && last.channel === raw) return last;
+    const channel = plausibleChannel(raw);
     let h = this.perHost.get(host);
     if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
     const ck = channel ?? '';
     let c = h.perChannel.get(ck);
     if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
-    return (this.last = { host, channel, h, c });
+    return (this.last = { host, channel: raw, h, c });
   }
 
   /**
@@ -87,7 +99,7 @@ export class HostTally {
    * EVTX, its record-header number (exports renumber it; compared with the EventRecordID).
    */
   add(host: string, channel: string | null, eventId: number | null, time: string | null, recordId: number | null, headerNumber?: number): void {
-    const { h, c } = this.counts(host, plausibleChannel(channel));
+    const { h, c } = this.counts(host, channel);
     h.records++;
     c.records++;
     if (eventId !== null) {
@@ -114,7 +126,7 @@ export class HostTally {
 
   /** A record carved from slack that is not a copy of an allocated one: counted apart, it bounds no span or id range. */
   addRecovered(host: string, channel: string | null, eventId: number | null): void {
-    const { h, c } = this.counts(host, plausibleChannel(channel));
+    const { h, c } = this.counts(host, channel);
     h.recovered++;
     c.recovered++;
     if (eventId !== null) {
