@@ -25,4 +25,6 @@ export { renderFileChunks } from './parallel.js';
 export type { ParallelOptions } from './parallel.js';
 export type { ChunkOutput, RenderChunkOptions } from './chunks.js';
 export { serializeRecord, framing } from './serialize.js';
+/** A FILETIME (100 ns ticks since 1601, as its low and high 32 bits) as ISO-8601 UTC with 7 fractional digits. */
+export { filetimeIso } from './bytes.js';
 export type { EvtxOutputFormat, SerializeOptions, RecordMeta } from './serialize.js';

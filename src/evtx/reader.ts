@@ -139,6 +139,9 @@ export class EvtxRecord implements RenderIssues {
   }
   private keyFields: RecordKeyFields | null = null;
   private ident: RecordIdentity | null = null;
+  private tc = 0; // TimeCreated as a FILETIME: 0 not read yet, 1 read (tcLo/tcHi), 2 not a FILETIME substitution
+  private tcLo = 0;
+  private tcHi = 0;
 
   constructor(
     private readonly ctx: ChunkCtx,
@@ -189,6 +192,42 @@ export class EvtxRecord implements RenderIssues {
     const first = this.nodes[0];
     if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.provider, first.values));
     return this.fields.provider;
+  }
+
+  /**
+   * TimeCreated as the FILETIME halves `[lo, hi]` of its template slot, without building a string (null when it is not
+   * a FILETIME substitution: then use {@link identity}). For readers that compare many times and print few.
+   */
+  get timeCreatedFiletime(): readonly [number, number] | null {
+    if (this.tc === 0) {
+      this.tc = 2;
+      const first = this.nodes[0];
+      const src = first && first.k === N_INST ? first.template.timeCreated : null;
+      if (first && first.k === N_INST && src && 'index' in src) {
+        const v = first.values;
+        const i = src.index;
+        if (i < v.count && v.buf[v.desc + 4 * i + 2] === 0x11 && u16(v.buf, v.desc + 4 * i) >= 8 && v.offsets[i]! + 8 <= v.buf.length) {
+          this.tcLo = u32(v.buf, v.offsets[i]!);
+          this.tcHi = u32(v.buf, v.offsets[i]! + 4);
+          this.tc = 1;
+        }
+      }
+    }
+    return this.tc === 1 ? [this.tcLo, this.tcHi] : null;
+  }
+
+  /** The record's `Computer`, read from its template slot (see {@link identity}). */
+  get computer(): string | null {
+    if (this.ident) return this.ident.computer;
+    const first = this.nodes[0];
+    return first && first.k === N_INST ? computerOf(first.template.computer, first.values) : this.identity.computer;
+  }
+
+  /** The record's `System/EventRecordID`, read from its template slot (see {@link identity}). */
+  get eventRecordId(): number | null {
+    if (this.ident) return this.ident.eventRecordId;
+    const first = this.nodes[0];
+    return first && first.k === N_INST ? toInt(fieldValue(first.template.eventRecordId, first.values)) : this.identity.eventRecordId;
   }
 
   /** Computer, EventRecordID and TimeCreated, read without rendering (see {@link RecordIdentity}). */

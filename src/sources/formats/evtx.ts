@@ -50,23 +50,25 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
   let unnamed = 0;
   try {
     for (const rec of reader.records({ recovered: true })) {
-      const id = rec.identity;
       const eventId = rec.eventId;
       const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
       if (rec.recovered) {
+        const id = rec.identity;
         carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
         continue;
       }
+      // Computer, EventRecordID and TimeCreated from the template slots: no string for the time unless it is not a FILETIME
+      const eventRecordId = rec.eventRecordId;
       allocatedHeaders.push(rec.recordId);
-      allocatedIds.push(id.eventRecordId ?? -1);
-      const host = id.computer ?? '';
+      allocatedIds.push(eventRecordId ?? -1);
+      const host = rec.computer ?? '';
       if (!host) unnamed++;
       const ch = chunkHost[rec.chunk];
       if (ch === undefined) chunkHost[rec.chunk] = host;
       else if (ch !== host) chunkHost[rec.chunk] = '';
-      tally.add(host, rec.channel, eventId, id.timeCreated, id.eventRecordId, rec.recordId);
+      tally.add(host, rec.channel, eventId, rec.timeCreatedFiletime ?? rec.identity.timeCreated, eventRecordId, rec.recordId);
       if (!wanted) continue;
-      for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(id.eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
+      for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
     }
   } catch (e) {
     notes.add({ file, level: 'error', code: 'failed', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });

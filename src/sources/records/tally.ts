@@ -4,6 +4,7 @@
  * record counts, time span, channels and event ids that coverage and the evidence list need.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
+import { filetimeIso } from '../../evtx/index.js';
 import { eventHeader } from '../../events/index.js';
 import type { ChannelSummary, EvidenceItem } from '../../model/types.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
@@ -13,10 +14,19 @@ import { fromRecord } from './observations.js';
 /** Most EventRecordIDs one input keeps to count distinct ids and gaps (8 bytes each); past it they are not counted. */
 export const MAX_TRACKED_RECORD_IDS = 4_000_000;
 
+/** The earliest and latest FILETIME seen (exact halves), turned into text once, when the tally is read. */
+interface FiletimeSpan {
+  firstLo: number;
+  firstHi: number;
+  lastLo: number;
+  lastHi: number;
+}
+
 interface ChannelCounts {
   records: number;
   first: string | null;
   last: string | null;
+  ft: FiletimeSpan | null;
   ids: Set<number>;
   oldestRecordId: number | null;
   newestRecordId: number | null;
@@ -33,6 +43,7 @@ interface HostCounts {
   recovered: number;
   first: string | null;
   last: string | null;
+  ft: FiletimeSpan | null;
   ids: Set<number>;
   perChannel: Map<string, ChannelCounts>;
 }
@@ -52,6 +63,32 @@ export function spanTime(t: string | null): string | null {
 function plausibleChannel(channel: string | null): string | null {
   // eslint-disable-next-line no-control-regex
   return channel !== null && channel.length <= 255 && !/[\u0000-\u001f\u007f\ufffd]/.test(channel) ? channel : null;
+}
+
+/** 1990-01-01T00:00:00Z as FILETIME ticks: earlier times (zeroed FILETIMEs of damaged records) bound no span. */
+const FILETIME_1990 = (Date.UTC(1990, 0, 1) / 1000 + 11644473600) * 1e7;
+
+function widen(span: FiletimeSpan | null, lo: number, hi: number): FiletimeSpan {
+  if (!span) return { firstLo: lo, firstHi: hi, lastLo: lo, lastHi: hi };
+  if (hi < span.firstHi || (hi === span.firstHi && lo < span.firstLo)) {
+    span.firstLo = lo;
+    span.firstHi = hi;
+  }
+  if (hi > span.lastHi || (hi === span.lastHi && lo > span.lastLo)) {
+    span.lastLo = lo;
+    span.lastHi = hi;
+  }
+  return span;
+}
+
+/** `first`/`last` widened by a FILETIME span (written as text now), which is then spent. */
+function settleSpan(x: { first: string | null; last: string | null; ft: FiletimeSpan | null }): void {
+  if (!x.ft) return;
+  const a = filetimeIso(x.ft.firstLo, x.ft.firstHi);
+  const b = filetimeIso(x.ft.lastLo, x.ft.lastHi);
+  if (!x.first || a < x.first) x.first = a;
+  if (!x.last || b > x.last) x.last = b;
+  x.ft = null;
 }
 
 const distinctCount = (ids: number[]): number => {
@@ -85,11 +122,11 @@ export class HostTally {
     if (last && last.host === host && last.channel === raw) return last;
     const channel = plausibleChannel(raw);
     let h = this.perHost.get(host);
-    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ids: new Set(), perChannel: new Map() }));
+    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ft: null, ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
     const ck = channel ?? '';
     let c = h.perChannel.get(ck);
-    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
+    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ft: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
     return (this.last = { host, channel: raw, h, c });
   }
 
@@ -98,13 +135,22 @@ export class HostTally {
    * it names none), channel, event id, the event's own time (TimeCreated, ISO-8601 UTC), its EventRecordID and, for
    * EVTX, its record-header number (exports renumber it; compared with the EventRecordID).
    */
-  add(host: string, channel: string | null, eventId: number | null, time: string | null, recordId: number | null, headerNumber?: number): void {
+  add(host: string, channel: string | null, eventId: number | null, time: string | readonly [number, number] | null, recordId: number | null, headerNumber?: number): void {
     const { h, c } = this.counts(host, channel);
     h.records++;
     c.records++;
     if (eventId !== null) {
       h.ids.add(eventId);
       c.ids.add(eventId);
+    }
+    if (time !== null && typeof time !== 'string') {
+      // an EVTX TimeCreated as FILETIME halves: compared as numbers, written as text once (zeroed times bound nothing)
+      const [lo, hi] = time;
+      if (hi * 4294967296 + lo >= FILETIME_1990) {
+        h.ft = widen(h.ft, lo, hi);
+        c.ft = widen(c.ft, lo, hi);
+      }
+      time = null;
     }
     const t = spanTime(time);
     if (t) {
@@ -184,6 +230,10 @@ export class HostTally {
 
   /** Records without a host go to the input's single named host, when there is exactly one. */
   private merge(): void {
+    for (const h of this.perHost.values()) {
+      settleSpan(h);
+      for (const c of h.perChannel.values()) settleSpan(c);
+    }
     const named = this.hosts();
     const anon = this.perHost.get('');
     if (!anon || named.length !== 1) return;
