@@ -195,10 +195,11 @@ export class EvtxRecord implements RenderIssues {
   }
 
   /**
-   * TimeCreated as the FILETIME halves `[lo, hi]` of its template slot, without building a string (null when it is not
-   * a FILETIME substitution: then use {@link identity}). For readers that compare many times and print few.
+   * Read TimeCreated as a FILETIME from its template slot, without building a string: true when it is one, and then
+   * {@link timeCreatedLo} / {@link timeCreatedHi} hold its halves (else use {@link identity}). For readers that compare
+   * many times and print few.
    */
-  get timeCreatedFiletime(): readonly [number, number] | null {
+  readTimeCreatedFiletime(): boolean {
     if (this.tc === 0) {
       this.tc = 2;
       const first = this.nodes[0];
@@ -213,7 +214,17 @@ export class EvtxRecord implements RenderIssues {
         }
       }
     }
-    return this.tc === 1 ? [this.tcLo, this.tcHi] : null;
+    return this.tc === 1;
+  }
+
+  /** Low 32 bits of TimeCreated's FILETIME (after {@link readTimeCreatedFiletime} returned true). */
+  get timeCreatedLo(): number {
+    return this.tcLo;
+  }
+
+  /** High 32 bits of TimeCreated's FILETIME (after {@link readTimeCreatedFiletime} returned true). */
+  get timeCreatedHi(): number {
+    return this.tcHi;
   }
 
   /** The record's `Computer`, read from its template slot (see {@link identity}). */

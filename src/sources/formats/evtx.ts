@@ -66,7 +66,8 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
       const ch = chunkHost[rec.chunk];
       if (ch === undefined) chunkHost[rec.chunk] = host;
       else if (ch !== host) chunkHost[rec.chunk] = '';
-      tally.add(host, rec.channel, eventId, rec.timeCreatedFiletime ?? rec.identity.timeCreated, eventRecordId, rec.recordId);
+      if (rec.readTimeCreatedFiletime()) tally.add(host, rec.channel, eventId, null, eventRecordId, rec.recordId, rec.timeCreatedLo, rec.timeCreatedHi);
+      else tally.add(host, rec.channel, eventId, rec.identity.timeCreated, eventRecordId, rec.recordId);
       if (!wanted) continue;
       for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
     }

@@ -132,10 +132,11 @@ export class HostTally {
 
   /**
    * One allocated record (this runs for every record of every log: no allocation per record): its Computer ('' when
-   * it names none), channel, event id, the event's own time (TimeCreated, ISO-8601 UTC), its EventRecordID and, for
-   * EVTX, its record-header number (exports renumber it; compared with the EventRecordID).
+   * it names none), channel, event id, the event's own time (TimeCreated, ISO-8601 UTC; or, from EVTX, its FILETIME
+   * halves `timeLo`/`timeHi`), its EventRecordID and, for EVTX, its record-header number (exports renumber it;
+   * compared with the EventRecordID).
    */
-  add(host: string, channel: string | null, eventId: number | null, time: string | readonly [number, number] | null, recordId: number | null, headerNumber?: number): void {
+  add(host: string, channel: string | null, eventId: number | null, time: string | null, recordId: number | null, headerNumber?: number, timeLo = -1, timeHi = -1): void {
     const { h, c } = this.counts(host, channel);
     h.records++;
     c.records++;
@@ -143,14 +144,12 @@ export class HostTally {
       h.ids.add(eventId);
       c.ids.add(eventId);
     }
-    if (time !== null && typeof time !== 'string') {
+    if (timeLo >= 0) {
       // an EVTX TimeCreated as FILETIME halves: compared as numbers, written as text once (zeroed times bound nothing)
-      const [lo, hi] = time;
-      if (hi * 4294967296 + lo >= FILETIME_1990) {
-        h.ft = widen(h.ft, lo, hi);
-        c.ft = widen(c.ft, lo, hi);
+      if (timeHi * 4294967296 + timeLo >= FILETIME_1990) {
+        h.ft = widen(h.ft, timeLo, timeHi);
+        c.ft = widen(c.ft, timeLo, timeHi);
       }
-      time = null;
     }
     const t = spanTime(time);
     if (t) {
