@@ -201,14 +201,6 @@ export class HostIdentity {
     }
   }
 
-  /** The name shown for a host ('' stays ''). */
-  canonical(name: string): string {
-    const k = name.toLowerCase();
-    if (!k) return '';
-    if (!this.parent.has(k)) return name;
-    return this.nameOfGroup(this.groups().get(this.find(k))!);
-  }
-
   /** Every group of linked names, by its root (one pass over the names). */
   private groups(): Map<string, string[]> {
     const groups = new Map<string, string[]>();
@@ -228,7 +220,7 @@ export class HostIdentity {
     return members.map((m) => this.spelling.get(m)!).sort((a, b) => rank(b, this.renamedTo, this.renamedFrom) - rank(a, this.renamedTo, this.renamedFrom) || a.localeCompare(b))[0]!;
   }
 
-  /** {@link canonical} for bulk use, after every link is made: every group's name worked out once. */
+  /** The name shown for each host ('' stays ''), after every link is made: every group's name worked out once. */
   resolver(): (name: string) => string {
     const shown = new Map<string, string>();
     for (const members of this.groups().values()) {
