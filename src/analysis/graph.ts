@@ -7,6 +7,7 @@ import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
+import { compareText } from '../model/order.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
 export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
@@ -71,7 +72,7 @@ function values(obs: Observation[]): Record<string, WmiValue> {
   const order = (o: Observation): number => RANK[o.source] ?? 1;
   // an object the repository holds has its current values there; residue of it (an older version) is history only
   const inRepository = obs.some((o) => o.source === 'cim' && o.action === 'present');
-  const sorted = obs.filter((o) => !(inRepository && o.source === 'cim-residue')).sort((a, b) => order(a) - order(b) || (a.time ?? '').localeCompare(b.time ?? ''));
+  const sorted = obs.filter((o) => !(inRepository && o.source === 'cim-residue')).sort((a, b) => order(a) - order(b) || compareText(a.time ?? '', b.time ?? ''));
   const out: Record<string, WmiValue> = {};
   for (const o of sorted) for (const [k, v] of Object.entries(o.properties)) if (v !== null && v !== '') out[k] = v;
   return out;
@@ -107,7 +108,7 @@ function statusOf(parts: Array<Obj | undefined>, stateRead: boolean): Status {
     const bindingLive = parts[2]?.observations.some(live) ?? false;
     return bindingLive ? 'active' : 'orphan';
   }
-  const logged = all.filter((o) => o.source !== 'cim-residue' && o.time).sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  const logged = all.filter((o) => o.source !== 'cim-residue' && o.time).sort((a, b) => compareText(a.time ?? '', b.time ?? ''));
   const lastAction = logged.length ? logged[logged.length - 1]!.action : null;
   if (lastAction === 'deleted') return 'deleted';
   if (all.length && all.every((o) => o.source === 'cim-residue')) return 'residual';
@@ -200,7 +201,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       filter: toSubObject(f),
       consumer: toSubObject(c),
       binding: toSubObject(b),
-      observations: obs.sort((x, y) => (x.time ?? '').localeCompare(y.time ?? '')),
+      observations: obs.sort((x, y) => compareText(x.time ?? '', y.time ?? '')),
       firstSeen: times[0] ?? null,
       lastSeen: times[times.length - 1] ?? null,
       who,
@@ -347,7 +348,7 @@ function madeAt(d: Draft): string | null {
   const times = d.observations
     .filter((o) => o.time && isoKey(o.time) !== null && (o.action === 'created' || o.action === 'modified' || o.source === 'cim' || o.source === 'cim-residue'))
     .map((o) => o.time!)
-    .sort((a, b) => isoKey(a)!.localeCompare(isoKey(b)!));
+    .sort((a, b) => compareText(isoKey(a)!, isoKey(b)!));
   return times[0] ?? null;
 }
 
@@ -386,8 +387,8 @@ function notLogged(kind: SourceKind, d: Draft, shape: SubscriptionShape, logs: L
     return part.completeness === 'excerpt'
       ? `not observable in this evidence: ${noun} spans that time (${t}) but is an ${part.completenessWhy}: the record may be among those it leaves out`
       : `not observable in this evidence: ${noun} spans that time (${t}) but whether it holds every record of its span cannot be told (${part.completenessWhy})`;
-  const oldest = timed.map((l) => l.first!).sort((a, b) => isoKey(a)!.localeCompare(isoKey(b)!))[0]!;
-  const newest = timed.map((l) => l.last!).sort((a, b) => isoKey(b)!.localeCompare(isoKey(a)!))[0]!;
+  const oldest = timed.map((l) => l.first!).sort((a, b) => compareText(isoKey(a)!, isoKey(b)!))[0]!;
+  const newest = timed.map((l) => l.last!).sort((a, b) => compareText(isoKey(b)!, isoKey(a)!))[0]!;
   if (isoBefore(t, oldest)) {
     const first = timed.find((l) => l.first === oldest)!;
     const lost = first.completeness === 'rolled-over' ? `; the log ${first.completenessWhy}` : '';

@@ -11,6 +11,7 @@ import type { ChannelSummary, EvidenceItem, HostCoverage, LogCoverage, LogSummar
 import { WMI_EVENT_IDS } from '../model/wmi.js';
 import { isoBefore, logKind } from './graph.js';
 import type { HostSources } from './graph.js';
+import { compareName, compareText } from '../model/order.js';
 
 export function channelSource(channel: string): LogCoverage['source'] {
   if (/^Microsoft-Windows-Sysmon\/Operational$/i.test(channel)) return 'sysmon';
@@ -71,7 +72,7 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
   const key = (h: string): string => h.toLowerCase();
   const all = new Map<string, string>();
   for (const h of [...hosts, ...evidence.map((e) => e.host), ...logs.map((l) => l.host), ...repositories.map((r) => r.host)]) if (h && !all.has(key(h))) all.set(key(h), h);
-  return [...all.values()].sort((a, b) => a.localeCompare(b)).map((host) => {
+  return [...all.values()].sort(compareName).map((host) => {
     const mine = <T extends { host: string }>(xs: T[]): T[] => xs.filter((x) => key(x.host) === key(host));
     const lc: LogCoverage[] = [];
     for (const l of mine(logs)) {
@@ -96,7 +97,7 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
         });
       }
     }
-    lc.sort((a, b) => a.source.localeCompare(b.source) || a.channel.localeCompare(b.channel) || a.file.localeCompare(b.file));
+    lc.sort((a, b) => compareText(a.source, b.source) || compareText(a.channel, b.channel) || compareText(a.file, b.file));
     const repos: RepositoryCoverage[] = mine(repositories).map((r) => {
       const times = r.files.map((f) => f.modified).sort();
       return { file: r.file, objectsFirst: r.objectsFirst, objectsLast: r.objectsLast, filesModifiedFirst: times[0] ?? null, filesModifiedLast: times[times.length - 1] ?? null };

@@ -9,6 +9,7 @@ import { SEVERITIES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { severityFor } from './rules.js';
 import { customConsumerProperties } from '../model/subscription.js';
+import { compareName, compareText } from '../model/order.js';
 
 /** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
 export const FLEET_MIN_HOSTS = 10;
@@ -33,7 +34,7 @@ export function payloadHash(f: Finding): string {
   const values = f.consumer?.values ?? {};
   if (f.consumer) {
     const keys = consumerClassFacts(cls)?.payloadProperties ?? customConsumerProperties(values);
-    for (const k of [...keys].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) {
+    for (const k of [...keys].sort(compareName)) {
       const v = Object.entries(values).find(([x]) => x.toLowerCase() === k.toLowerCase())?.[1];
       if (v !== null && v !== undefined && v !== '') parts.push(`${k.toLowerCase()}=${norm(v)}`);
     }
@@ -108,7 +109,7 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
     }
     entry.severity = members.reduce((w, f) => (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(w) ? f.severity : w), members[0]!.severity);
   }
-  const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || a.key.localeCompare(b.key));
+  const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || compareText(a.key, b.key));
   const perHost: FleetSummary['perHost'] = [];
   for (const host of hosts) {
     const key = host.toLowerCase();
@@ -118,6 +119,6 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
     perHost.push({ host, findings: mine.length, worst, rare: mine.filter((f) => f.stack?.rare).length, allowlisted: mine.length - live.length });
   }
   const rank = (s: Severity | null): number => (s ? SEVERITIES.indexOf(s) : SEVERITIES.length);
-  perHost.sort((a, b) => rank(a.worst) - rank(b.worst) || b.rare - a.rare || b.findings - a.findings || a.host.localeCompare(b.host));
+  perHost.sort((a, b) => rank(a.worst) - rank(b.worst) || b.rare - a.rare || b.findings - a.findings || compareName(a.host, b.host));
   return { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks, perHost };
 }

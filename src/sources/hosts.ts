@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import type { HostAliases } from '../model/types.js';
 import type { HostLink } from './input.js';
+import { compareName } from '../model/order.js';
 
 /**
  * The folder above a host's `Windows\System32` tree (the collection root of one host, KAPE/mounted-image style), or
@@ -217,7 +218,7 @@ export class HostIdentity {
   private nameOfGroup(members: readonly string[]): string {
     const forced = members.find((m) => this.forced.has(m));
     if (forced) return this.forced.get(forced)!;
-    return members.map((m) => this.spelling.get(m)!).sort((a, b) => rank(b, this.renamedTo, this.renamedFrom) - rank(a, this.renamedTo, this.renamedFrom) || a.localeCompare(b))[0]!;
+    return members.map((m) => this.spelling.get(m)!).sort((a, b) => rank(b, this.renamedTo, this.renamedFrom) - rank(a, this.renamedTo, this.renamedFrom) || compareName(a, b))[0]!;
   }
 
   /** The name shown for each host ('' stays ''), after every link is made: every group's name worked out once. */
@@ -239,8 +240,8 @@ export class HostIdentity {
       const aliases = members
         .filter((m) => m !== host.toLowerCase() && this.inEvidence.has(m))
         .map((m) => ({ name: this.spelling.get(m)!, why: [...new Set((this.why.get(m) ?? []).map((w) => w.why))].join('; ') || (this.why.get(host.toLowerCase()) ?? []).filter((w) => w.name.toLowerCase() === m).map((w) => w.why).join('; ') }));
-      if (aliases.length) out.push({ host, aliases: aliases.sort((a, b) => a.name.localeCompare(b.name)) });
+      if (aliases.length) out.push({ host, aliases: aliases.sort((a, b) => compareName(a.name, b.name)) });
     }
-    return out.sort((a, b) => a.host.localeCompare(b.host));
+    return out.sort((a, b) => compareName(a.host, b.host));
   }
 }
