@@ -238,7 +238,19 @@ export class EvtxRecord implements RenderIssues {
   get eventRecordId(): number | null {
     if (this.ident) return this.ident.eventRecordId;
     const first = this.nodes[0];
-    return first && first.k === N_INST ? toInt(fieldValue(first.template.eventRecordId, first.values)) : this.identity.eventRecordId;
+    if (!first || first.k !== N_INST) return this.identity.eventRecordId;
+    // the usual UInt64 substitution read in place (this runs for every record); anything else decoded in full
+    const src = first.template.eventRecordId;
+    const v = first.values;
+    if (src && 'index' in src && v) {
+      const i = src.index;
+      if (i < v.count && v.buf[v.desc + 4 * i + 2] === 0x0a && u16(v.buf, v.desc + 4 * i) === 8 && v.offsets[i]! + 8 <= v.buf.length) {
+        const o = v.offsets[i]!;
+        const hi = u32(v.buf, o + 4);
+        if (hi < 0x200000) return hi * 0x100000000 + u32(v.buf, o);
+      }
+    }
+    return toInt(fieldValue(src, v));
   }
 
   /** Computer, EventRecordID and TimeCreated, read without rendering (see {@link RecordIdentity}). */

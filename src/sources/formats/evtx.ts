@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EvtxFormatError, EvtxReader } from '../../evtx/index.js';
-import type { EvtxJsonObject } from '../../evtx/index.js';
+import type { EvtxJsonObject, EvtxRecord } from '../../evtx/index.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
 import type { Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
@@ -38,44 +38,15 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
     notes.add({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', code: e instanceof EvtxFormatError ? 'not-evidence' : 'failed', message: e instanceof Error ? e.message : String(e) });
     return emptyResult();
   }
-  const obs: Observation[] = [];
-  const tally = new HostTally();
-  // allocated records' header numbers and EventRecordIDs (-1: none), to tell slack copies of them from records only
-  // slack holds (looked up only when something was carved); plain arrays: this runs for every record
-  const allocatedHeaders: number[] = [];
-  const allocatedIds: number[] = [];
-  // the Computer of each chunk's allocated records ('' once two differ), by chunk slot: carved records name none
-  const chunkHost: Array<string | undefined> = [];
-  const carved: Array<{ header: number; eventRecordId: number; chunk: number; channel: string | null; eventId: number | null; wanted: boolean; json: EvtxJsonObject | null; where: string; recordId: number | null; time: string | null }> = [];
-  let unnamed = 0;
+  const walk = new EvtxWalk(file);
   try {
-    for (const rec of reader.records({ recovered: true })) {
-      const eventId = rec.eventId;
-      const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
-      if (rec.recovered) {
-        const id = rec.identity;
-        carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, wanted, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true), recordId: id.eventRecordId, time: id.timeCreated });
-        continue;
-      }
-      // Computer, EventRecordID and TimeCreated from the template slots: no string for the time unless it is not a FILETIME
-      const eventRecordId = rec.eventRecordId;
-      allocatedHeaders.push(rec.recordId);
-      allocatedIds.push(eventRecordId ?? -1);
-      const host = rec.computer ?? '';
-      if (!host) unnamed++;
-      const ch = chunkHost[rec.chunk];
-      if (ch === undefined) chunkHost[rec.chunk] = host;
-      else if (ch !== host) chunkHost[rec.chunk] = '';
-      if (rec.readTimeCreatedFiletime()) tally.add(host, rec.channel, eventId, null, eventRecordId, rec.recordId, rec.timeCreatedLo, rec.timeCreatedHi);
-      else tally.add(host, rec.channel, eventId, rec.identity.timeCreated, eventRecordId, rec.recordId);
-      if (!wanted) continue;
-      for (const o of fromRecord(rec.toJSON(), host, file, recordWhere(eventRecordId, rec.recordId, rec.offset, false))) obs.push(o);
-    }
+    walk.run(reader);
   } catch (e) {
     notes.add({ file, level: 'error', code: 'failed', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
   } finally {
     reader.close();
   }
+  const { obs, tally, allocatedHeaders, allocatedIds, chunkHost, carved, unnamed } = walk;
   // carved records: the host of their chunk's allocated records, else the file's one machine (its only name, or the
   // last name of a log whose names are all one machine renamed), else none
   const names = tally.hosts();
@@ -104,6 +75,71 @@ export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: 
     logs.push({ host: '', channels: channel ? [channel] : [], eventIds: [], file, kind: 'evtx', full: reader.header?.full ?? false, perChannel: channel ? [{ channel, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null, distinctRecordIds: null }] : [] });
   }
   return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: renames.map((r) => ({ names: [r.from, r.to], why: r.why })) });
+}
+
+/** A record carved from slack, kept until the allocated records are all known (to drop copies of them). */
+interface Carved {
+  header: number;
+  eventRecordId: number;
+  chunk: number;
+  channel: string | null;
+  eventId: number | null;
+  json: EvtxJsonObject | null;
+  where: string;
+}
+
+/**
+ * One pass over an EVTX file's records. The loop ({@link run}) is kept small and the rare paths (WMI records,
+ * carved records) out of line: it runs for every record, and V8 compiles (and on-stack-replaces) the function that
+ * holds it as a whole.
+ */
+class EvtxWalk {
+  readonly obs: Observation[] = [];
+  readonly tally = new HostTally();
+  // allocated records' header numbers and EventRecordIDs (-1: none), to tell slack copies of them from records only
+  // slack holds (looked up only when something was carved); plain arrays: this runs for every record
+  readonly allocatedHeaders: number[] = [];
+  readonly allocatedIds: number[] = [];
+  // the Computer of each chunk's allocated records ('' once two differ), by chunk slot: carved records name none
+  readonly chunkHost: Array<string | undefined> = [];
+  readonly carved: Carved[] = [];
+  unnamed = 0;
+
+  constructor(private readonly file: string) {}
+
+  run(reader: EvtxReader): void {
+    const tally = this.tally;
+    const chunkHost = this.chunkHost;
+    for (const rec of reader.records({ recovered: true })) {
+      const eventId = rec.eventId;
+      const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
+      if (rec.recovered) {
+        this.carve(rec, eventId, wanted);
+        continue;
+      }
+      // Computer, EventRecordID and TimeCreated from the template slots: no string for the time unless it is not a FILETIME
+      const eventRecordId = rec.eventRecordId;
+      this.allocatedHeaders.push(rec.recordId);
+      this.allocatedIds.push(eventRecordId ?? -1);
+      const host = rec.computer ?? '';
+      if (!host) this.unnamed++;
+      const ch = chunkHost[rec.chunk];
+      if (ch === undefined) chunkHost[rec.chunk] = host;
+      else if (ch !== host) chunkHost[rec.chunk] = '';
+      if (rec.readTimeCreatedFiletime()) tally.add(host, rec.channel, eventId, null, eventRecordId, rec.recordId, rec.timeCreatedLo, rec.timeCreatedHi);
+      else tally.add(host, rec.channel, eventId, rec.identity.timeCreated, eventRecordId, rec.recordId);
+      if (wanted) this.observe(rec, host, eventRecordId);
+    }
+  }
+
+  private observe(rec: EvtxRecord, host: string, eventRecordId: number | null): void {
+    for (const o of fromRecord(rec.toJSON(), host, this.file, recordWhere(eventRecordId, rec.recordId, rec.offset, false))) this.obs.push(o);
+  }
+
+  private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean): void {
+    const id = rec.identity;
+    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
+  }
 }
 
 /** Where an EVTX record is: its EventRecordID first (what Event Viewer, Hayabusa and Chainsaw show), then the header number and offset. */
