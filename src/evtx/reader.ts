@@ -140,8 +140,10 @@ export class EvtxRecord implements RenderIssues {
   private keyFields: RecordKeyFields | null = null;
   private ident: RecordIdentity | null = null;
   private tc = 0; // TimeCreated as a FILETIME: 0 not read yet, 1 read (tcLo/tcHi), 2 not a FILETIME substitution
-  private tcLo = 0;
-  private tcHi = 0;
+  // NaN until read: the halves are unsigned 32-bit numbers, so the fields hold doubles from the start (a field that
+  // changes representation later makes V8 discard the compiled code of every loop that reads records)
+  private tcLo = NaN;
+  private tcHi = NaN;
 
   constructor(
     private readonly ctx: ChunkCtx,

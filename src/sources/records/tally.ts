@@ -21,20 +21,30 @@ export const MAX_TRACKED_RECORD_IDS = 4_000_000;
  */
 type FiletimeSpan = Float64Array;
 
+/** A span that bounds nothing yet (every time widens it). */
+const noSpan = (): FiletimeSpan => Float64Array.of(Infinity, Infinity, -Infinity, -Infinity);
+
+/*
+ * The counts are updated for every record: every field holds one type from the start (-1 for "none" rather than
+ * null, a span rather than null), since a field that changes type makes V8 throw away the compiled per-record code.
+ */
 interface ChannelCounts {
   records: number;
   first: string | null;
   last: string | null;
-  ft: FiletimeSpan | null;
+  ft: FiletimeSpan;
   ids: Set<number>;
-  oldestRecordId: number | null;
-  newestRecordId: number | null;
+  /** Lowest and highest EventRecordID, -1 while none was seen. */
+  oldest: number;
+  newest: number;
   /** EventRecordIDs seen, for distinct ids and gaps; null once the input's budget is spent. */
   recordIds: number[] | null;
-  /** EVTX: a record whose header number differs from its EventRecordID was seen (undefined: not EVTX / not known). */
-  renumbered: boolean | undefined;
+  /** EVTX: 1 when a record whose header number differs from its EventRecordID was seen, 0 when none, -1 not EVTX / not known. */
+  renumbered: number;
   recovered: number;
 }
+
+const idOrNull = (id: number): number | null => (id < 0 ? null : id);
 
 interface HostCounts {
   channels: Set<string>;
@@ -42,7 +52,7 @@ interface HostCounts {
   recovered: number;
   first: string | null;
   last: string | null;
-  ft: FiletimeSpan | null;
+  ft: FiletimeSpan;
   ids: Set<number>;
   perChannel: Map<string, ChannelCounts>;
 }
@@ -67,8 +77,7 @@ function plausibleChannel(channel: string | null): string | null {
 /** 1990-01-01T00:00:00Z as FILETIME ticks: earlier times (zeroed FILETIMEs of damaged records) bound no span. */
 const FILETIME_1990 = (Date.UTC(1990, 0, 1) / 1000 + 11644473600) * 1e7;
 
-function widen(span: FiletimeSpan | null, lo: number, hi: number): FiletimeSpan {
-  if (!span) return Float64Array.of(lo, hi, lo, hi);
+function widen(span: FiletimeSpan, lo: number, hi: number): void {
   if (hi < span[1]! || (hi === span[1] && lo < span[0]!)) {
     span[0] = lo;
     span[1] = hi;
@@ -77,17 +86,16 @@ function widen(span: FiletimeSpan | null, lo: number, hi: number): FiletimeSpan 
     span[2] = lo;
     span[3] = hi;
   }
-  return span;
 }
 
 /** `first`/`last` widened by a FILETIME span (written as text now), which is then spent. */
-function settleSpan(x: { first: string | null; last: string | null; ft: FiletimeSpan | null }): void {
-  if (!x.ft) return;
+function settleSpan(x: { first: string | null; last: string | null; ft: FiletimeSpan }): void {
+  if (x.ft[1] === Infinity) return;
   const a = filetimeIso(x.ft[0]!, x.ft[1]!);
   const b = filetimeIso(x.ft[2]!, x.ft[3]!);
   if (!x.first || a < x.first) x.first = a;
   if (!x.last || b > x.last) x.last = b;
-  x.ft = null;
+  x.ft = noSpan();
 }
 
 const distinctCount = (ids: number[]): number => {
@@ -121,11 +129,11 @@ export class HostTally {
     if (last && last.host === host && last.channel === raw) return last;
     const channel = plausibleChannel(raw);
     let h = this.perHost.get(host);
-    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ft: null, ids: new Set(), perChannel: new Map() }));
+    if (!h) this.perHost.set(host, (h = { channels: new Set(), records: 0, recovered: 0, first: null, last: null, ft: noSpan(), ids: new Set(), perChannel: new Map() }));
     if (channel) h.channels.add(channel);
     const ck = channel ?? '';
     let c = h.perChannel.get(ck);
-    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ft: null, ids: new Set(), oldestRecordId: null, newestRecordId: null, recordIds: [], renumbered: undefined, recovered: 0 }));
+    if (!c) h.perChannel.set(ck, (c = { records: 0, first: null, last: null, ft: noSpan(), ids: new Set(), oldest: -1, newest: -1, recordIds: [], renumbered: -1, recovered: 0 }));
     return (this.last = { host, channel: raw, h, c });
   }
 
@@ -146,8 +154,8 @@ export class HostTally {
     if (timeLo >= 0) {
       // an EVTX TimeCreated as FILETIME halves: compared as numbers, written as text once (zeroed times bound nothing)
       if (timeHi * 4294967296 + timeLo >= FILETIME_1990) {
-        h.ft = widen(h.ft, timeLo, timeHi);
-        c.ft = widen(c.ft, timeLo, timeHi);
+        widen(h.ft, timeLo, timeHi);
+        widen(c.ft, timeLo, timeHi);
       }
     }
     const t = spanTime(time);
@@ -158,14 +166,14 @@ export class HostTally {
       if (!c.last || t > c.last) c.last = t;
     }
     if (recordId !== null && Number.isSafeInteger(recordId) && recordId >= 0) {
-      if (c.oldestRecordId === null || recordId < c.oldestRecordId) c.oldestRecordId = recordId;
-      if (c.newestRecordId === null || recordId > c.newestRecordId) c.newestRecordId = recordId;
+      if (c.oldest < 0 || recordId < c.oldest) c.oldest = recordId;
+      if (recordId > c.newest) c.newest = recordId;
       if (c.recordIds) {
         if (this.idBudget-- > 0) c.recordIds.push(recordId);
         else c.recordIds = null;
       }
     }
-    if (headerNumber !== undefined) c.renumbered = c.renumbered === true || recordId !== headerNumber;
+    if (headerNumber !== undefined) c.renumbered = c.renumbered === 1 || recordId !== headerNumber ? 1 : 0;
   }
 
   /** A record carved from slack that is not a copy of an allocated one: counted apart, it bounds no span or id range. */
@@ -198,16 +206,16 @@ export class HostTally {
     const byChannel = new Map<string, Array<{ name: string; c: ChannelCounts }>>();
     for (const [name, h] of this.perHost) {
       if (!name) continue;
-      for (const [ch, c] of h.perChannel) if (c.oldestRecordId !== null && c.newestRecordId !== null) byChannel.set(ch, [...(byChannel.get(ch) ?? []), { name, c }]);
+      for (const [ch, c] of h.perChannel) if (c.oldest >= 0) byChannel.set(ch, [...(byChannel.get(ch) ?? []), { name, c }]);
     }
     for (const [ch, list] of byChannel) {
-      list.sort((x, y) => x.c.oldestRecordId! - y.c.oldestRecordId!);
+      list.sort((x, y) => x.c.oldest - y.c.oldest);
       for (let i = 1; i < list.length; i++) {
         const a = list[i - 1]!;
         const b = list[i]!;
-        if (a.c.renumbered !== false || b.c.renumbered !== false || b.c.oldestRecordId !== a.c.newestRecordId! + 1) continue;
+        if (a.c.renumbered !== 0 || b.c.renumbered !== 0 || b.c.oldest !== a.c.newest + 1) continue;
         const k = `${a.name}\u0000${b.name}`;
-        if (!candidates.has(k)) candidates.set(k, { a: a.name, b: b.name, why: `${ch || 'the log'}: record #${a.c.newestRecordId} names ${a.name}, the next record #${b.c.oldestRecordId} names ${b.name}` });
+        if (!candidates.has(k)) candidates.set(k, { a: a.name, b: b.name, why: `${ch || 'the log'}: record #${a.c.newest} names ${a.name}, the next record #${b.c.oldest} names ${b.name}` });
       }
     }
     const out: Array<{ from: string; to: string; why: string }> = [];
@@ -218,8 +226,8 @@ export class HostTally {
       let overlaps = false;
       for (const [ch, ca] of ha.perChannel) {
         const cb = hb.perChannel.get(ch);
-        if (!cb || ca.oldestRecordId === null || ca.newestRecordId === null || cb.oldestRecordId === null || cb.newestRecordId === null) continue;
-        if (cb.oldestRecordId <= ca.newestRecordId && ca.oldestRecordId <= cb.newestRecordId) overlaps = true;
+        if (!cb || ca.oldest < 0 || cb.oldest < 0) continue;
+        if (cb.oldest <= ca.newest && ca.oldest <= cb.newest) overlaps = true;
       }
       if (!overlaps) out.push({ from: a, to: b, why: `one log renamed its computer (${why})` });
     }
@@ -253,10 +261,10 @@ export class HostTally {
       c.ids.forEach((i) => into.ids.add(i));
       if (c.first && (!into.first || c.first < into.first)) into.first = c.first;
       if (c.last && (!into.last || c.last > into.last)) into.last = c.last;
-      if (c.oldestRecordId !== null && (into.oldestRecordId === null || c.oldestRecordId < into.oldestRecordId)) into.oldestRecordId = c.oldestRecordId;
-      if (c.newestRecordId !== null && (into.newestRecordId === null || c.newestRecordId > into.newestRecordId)) into.newestRecordId = c.newestRecordId;
+      if (c.oldest >= 0 && (into.oldest < 0 || c.oldest < into.oldest)) into.oldest = c.oldest;
+      if (c.newest > into.newest) into.newest = c.newest;
       into.recordIds = into.recordIds && c.recordIds ? into.recordIds.concat(c.recordIds) : null;
-      if (c.renumbered !== undefined) into.renumbered = into.renumbered === true || c.renumbered;
+      if (c.renumbered >= 0) into.renumbered = into.renumbered === 1 || c.renumbered === 1 ? 1 : 0;
     }
     this.perHost.delete('');
     this.last = null;
@@ -295,8 +303,10 @@ export class HostTally {
         const w = whole.get(ch) ?? { names: 0, records: 0, oldestRecordId: null, newestRecordId: null, ids: [] };
         w.names++;
         w.records += c.records;
-        if (c.oldestRecordId !== null && (w.oldestRecordId === null || c.oldestRecordId < w.oldestRecordId)) w.oldestRecordId = c.oldestRecordId;
-        if (c.newestRecordId !== null && (w.newestRecordId === null || c.newestRecordId > w.newestRecordId)) w.newestRecordId = c.newestRecordId;
+        const oldest = idOrNull(c.oldest);
+        const newest = idOrNull(c.newest);
+        if (oldest !== null && (w.oldestRecordId === null || oldest < w.oldestRecordId)) w.oldestRecordId = oldest;
+        if (newest !== null && (w.newestRecordId === null || newest > w.newestRecordId)) w.newestRecordId = newest;
         w.ids = w.ids && c.recordIds ? w.ids.concat(c.recordIds) : null;
         whole.set(ch, w);
       }
@@ -316,10 +326,10 @@ export class HostTally {
           first: c.first,
           last: c.last,
           eventIds: [...c.ids].sort((a, b) => a - b),
-          oldestRecordId: c.oldestRecordId,
-          newestRecordId: c.newestRecordId,
+          oldestRecordId: idOrNull(c.oldest),
+          newestRecordId: idOrNull(c.newest),
           distinctRecordIds: c.recordIds && c.recordIds.length ? distinctCount(c.recordIds) : null,
-          ...(c.renumbered !== undefined ? { renumbered: c.renumbered } : {}),
+          ...(c.renumbered >= 0 ? { renumbered: c.renumbered === 1 } : {}),
           ...(c.recovered ? { recovered: c.recovered } : {}),
           ...(w && w.names > 1 ? { log: { names: w.names, records: w.records, oldestRecordId: w.oldestRecordId, newestRecordId: w.newestRecordId, distinctRecordIds: w.ids && w.ids.length ? distinctCount(w.ids) : null } } : {}),
         };
