@@ -759,10 +759,27 @@ export class CimRepository {
   ): void {
     const data = this.store.src;
     // inside a live record, or inside a record already carved: not a separate trace
+    // carved extents by start, with the furthest end reached so far: one binary search per string found
+    const byStart = [...carved].sort((a, b) => a[0] - b[0]);
+    const reach: number[] = [];
+    for (let i = 0, m = -1; i < byStart.length; i++) reach.push((m = Math.max(m, byStart[i]![1])));
+    const insideCarved = (x: number): boolean => {
+      let lo = 0;
+      let hi = byStart.length - 1;
+      let last = -1; // the last extent starting at or before x
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (byStart[mid]![0] <= x) {
+          last = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      return last >= 0 && reach[last]! > x;
+    };
     const covered = (x: number): boolean => {
       const phys = Math.floor(x / PAGE_SIZE);
       if (logicalOf.has(phys) && spans.get(phys)?.some((sp) => sp.start <= x && x < sp.end)) return true;
-      return carved.some(([s, e]) => s <= x && x < e);
+      return insideCarved(x);
     };
     const names = [...classes.values()].filter((c) => c.kind !== 'binding').map((c) => c.name);
     const seen = new Set<string>();
