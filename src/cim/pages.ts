@@ -71,10 +71,23 @@ export class BufferPageSource implements PageSource {
   close(): void {}
 }
 
+/** Descriptors of sources nobody closed are closed when the source is collected (callers of the old API never call close()). */
+const unclosed = new FinalizationRegistry<{ fd: number | null }>((h) => {
+  if (h.fd !== null) {
+    try {
+      fs.closeSync(h.fd);
+    } catch {
+      // already gone
+    }
+    h.fd = null;
+  }
+});
+
 /** A file on disk read by positional reads through an LRU page cache of at most `cacheBytes`. */
 export class FilePageSource implements PageSource {
   readonly size: number;
-  private fd: number | null;
+  /** The open descriptor (null when closed); an object of its own so the finalizer can reach it without the source. */
+  private readonly handle: { fd: number | null };
   /** Physical page → its bytes; Map order is recency (oldest first). */
   private readonly cache = new Map<number, Buffer>();
   private readonly maxPages: number;
@@ -84,21 +97,22 @@ export class FilePageSource implements PageSource {
     readonly name: string,
     cacheBytes: number = DEFAULT_PAGE_CACHE_BYTES,
   ) {
-    this.fd = fs.openSync(path, 'r');
+    const fd = fs.openSync(path, 'r');
     try {
-      const st = fs.fstatSync(this.fd);
+      const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new Error(`${path}: not a file`);
       this.size = st.size;
     } catch (e) {
-      fs.closeSync(this.fd);
-      this.fd = null;
+      fs.closeSync(fd);
       throw e;
     }
+    this.handle = { fd };
+    unclosed.register(this, this.handle);
     this.maxPages = Math.max(4, Math.floor(cacheBytes / PAGE_SIZE));
   }
 
   private descriptor(): number {
-    return (this.fd ??= fs.openSync(this.path, 'r'));
+    return (this.handle.fd ??= fs.openSync(this.path, 'r'));
   }
 
   /** Fill `buf[at, at+length)` from file offset `pos`; bytes past the end of the file (it shrank) read as zeros. */
@@ -156,13 +170,13 @@ export class FilePageSource implements PageSource {
 
   close(): void {
     this.cache.clear();
-    if (this.fd !== null) {
+    if (this.handle.fd !== null) {
       try {
-        fs.closeSync(this.fd);
+        fs.closeSync(this.handle.fd);
       } catch {
         // already gone
       }
-      this.fd = null;
+      this.handle.fd = null;
     }
   }
 }
