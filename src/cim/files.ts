@@ -78,6 +78,28 @@ export function readMaybeGzip(file: string, maxBytes = 2 ** 31 - 1): Buffer {
   return raw;
 }
 
+/** True when the file starts with the gzip signature (two bytes read). */
+export function isGzipFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A small repository file (a mapping file, MAPPING.VER) read whole, refused when it is larger than `maxBytes`
+ * (before anything is read; gunzipped copies are bounded by readMaybeGzip).
+ */
+export function readBounded(file: string, maxBytes: number): Buffer {
+  if (isGzipFile(file)) return readMaybeGzip(file, maxBytes);
+  const size = fs.statSync(file).size;
+  if (size > maxBytes) throw new CimFormatError(`${size} bytes, more than a file of its kind holds (at most ${maxBytes} read); not read`);
+  return fs.readFileSync(file);
+}
+
 /** Upper-hex hash of the UTF-16LE of the uppercased name: SHA-256 (Vista+) or MD5 (XP/2003). */
 export function nameHash(name: string, algorithm: 'sha256' | 'md5'): string {
   return createHash(algorithm).update(Buffer.from(name.toUpperCase(), 'utf16le')).digest('hex').toUpperCase();

@@ -3,8 +3,10 @@
  * layouts and defaults, instances, and the event-subscription objects in all of them.
  */
 import { gunzipSync } from 'node:zlib';
-import { CimFormatError, findRepository, nameHash, readMaybeGzip } from './files.js';
-import { ObjectStore, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
+import { CimFormatError, findRepository, isGzipFile, nameHash, readBounded, readMaybeGzip } from './files.js';
+import { ObjectStore, indexPageAt, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
+import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource, findAllIn } from './pages.js';
+import type { PageSource } from './pages.js';
 import type { MapSection, MappingFile } from './store.js';
 import {
   RecordError,
@@ -17,7 +19,7 @@ import {
   typeName,
 } from './records.js';
 import type { RawClass, RawProperty } from './records.js';
-import { findAll, objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
+import { objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
 import type { PageRecordSpan } from './residue.js';
 import type {
   CimBinding,
@@ -66,6 +68,15 @@ interface Layout {
   owners: RawClass[];
 }
 
+/** A mapping file larger than this is not read (a 2.2 map of this size would describe about 20 GiB of pages). */
+const MAX_MAPPING_BYTES = 64 << 20;
+
+/** Bytes after a reference string's opening quote read for its value (readQuoted looks at no more than 2,060). */
+const QUOTED_WINDOW = 4096;
+
+/** Occurrences of one pattern the residue scan carves at most (each a record decode); the rest are counted in a warning. */
+const MAX_CARVE_HITS = 100_000;
+
 export interface CimOpenOptions {
   /** Use this mapping file instead of the current one (e.g. an older MAPPINGn.MAP, to see a previous state). */
   mapping?: string;
@@ -74,17 +85,31 @@ export interface CimOpenOptions {
    * names (`INDEX.BTR`, `OBJECTS.DATA`, `MAPPING1.MAP`, …) to contents, gzip'd or not. `dir` is then only a label.
    */
   files?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Page-cache budget of the repository in bytes (default 64 MiB: 3/4 for OBJECTS.DATA, 1/4 for INDEX.BTR). Files on
+   * disk are never read whole: pages are read when needed, and at most this many bytes of them are kept.
+   */
+  pageCacheBytes?: number;
 }
 
 interface RepoSource {
   dir: string;
-  /** Upper-cased base name → a handle `read` understands. */
+  /** Upper-cased base name → a handle `read` and `open` understand. */
   files: Map<string, string>;
-  read(handle: string, maxBytes?: number): Buffer;
+  /** A small file whole (bounded by `maxBytes`). */
+  read(handle: string, maxBytes: number): Buffer;
+  /** A big file as a page source. */
+  open(handle: string, name: string, cacheBytes: number): PageSource;
 }
 
 function diskFiles(r: { dir: string; files: Map<string, string> }): RepoSource {
-  return { dir: r.dir, files: r.files, read: (f, max) => readMaybeGzip(f, max) };
+  return {
+    dir: r.dir,
+    files: r.files,
+    read: (f, max) => readBounded(f, max),
+    // gzip'd copies are gunzipped into memory (bounded by readMaybeGzip); plain files are read page by page
+    open: (f, name, cacheBytes) => (isGzipFile(f) ? new BufferPageSource(readMaybeGzip(f), name) : new FilePageSource(f, name, cacheBytes)),
+  };
 }
 
 function memoryFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): RepoSource {
@@ -94,22 +119,19 @@ function memoryFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): RepoS
     if (up === 'INDEX.BTR' || up === 'OBJECTS.DATA' || /^MAPPING\d?\.(MAP|VER)$/.test(up) || up === 'INDEX.MAP' || up === 'OBJECTS.MAP') if (!names.has(up) || !k.toLowerCase().endsWith('.gz')) names.set(up, k);
   }
   if (!names.has('INDEX.BTR') || ![...names.keys()].some((k) => /^MAPPING\d\.MAP$/.test(k))) throw new CimFormatError(`${dir}: no WMI repository (INDEX.BTR and MAPPING*.MAP needed)`);
-  return {
-    dir,
-    files: names,
-    read(handle, max = 2 ** 31 - 1) {
-      const b = files.get(handle)!;
-      const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-      if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-        try {
-          return gunzipSync(buf, { maxOutputLength: max });
-        } catch (e) {
-          throw new CimFormatError(`${dir}/${handle}: gzip data does not decompress (${e instanceof Error ? e.message : String(e)})`);
-        }
+  const read = (handle: string, max = 2 ** 31 - 1): Buffer => {
+    const b = files.get(handle)!;
+    const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+      try {
+        return gunzipSync(buf, { maxOutputLength: max });
+      } catch (e) {
+        throw new CimFormatError(`${dir}/${handle}: gzip data does not decompress (${e instanceof Error ? e.message : String(e)})`);
       }
-      return buf;
-    },
+    }
+    return buf;
   };
+  return { dir, files: names, read, open: (handle, name) => new BufferPageSource(read(handle), name) };
 }
 
 export class CimRepository {
@@ -129,7 +151,9 @@ export class CimRepository {
   private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
   private namesResolved = false;
   private readonly hasObjects: boolean;
-  private readonly btr: Uint8Array;
+  private readonly btr: PageSource;
+  /** The open files (closed by close()). */
+  private readonly sources: PageSource[];
   private readonly indexMap: MapSection;
   private readonly liveIndexPages: Set<number>;
   /** The other mapping files, newest first: older states whose objects maps may still reach records the current one lost. */
@@ -142,13 +166,17 @@ export class CimRepository {
     let mappingVer: number | null = null;
     const ver = repo.files.get('MAPPING.VER');
     if (ver) {
-      const b = repo.read(ver, 1 << 16);
-      if (b.length >= 4) mappingVer = b.readUInt32LE(0);
+      try {
+        const b = repo.read(ver, 1 << 16);
+        if (b.length >= 4) mappingVer = b.readUInt32LE(0);
+      } catch (e) {
+        this.warn({ code: 'mapping', message: `MAPPING.VER: ${e instanceof Error ? e.message : String(e)}`, file: 'MAPPING.VER' });
+      }
     }
     for (const [name, file] of repo.files) {
       if (!/^MAPPING\d\.MAP$/.test(name)) continue;
       try {
-        maps.push(parseMapping(repo.read(file, 1 << 28), name));
+        maps.push(parseMapping(repo.read(file, MAX_MAPPING_BYTES), name));
       } catch (e) {
         this.warn({ code: 'mapping', message: `${name}: ${e instanceof Error ? e.message : String(e)}`, file: name });
       }
@@ -168,9 +196,17 @@ export class CimRepository {
       if (h.sequence === current.sequence && h.id1 !== current.id1 && !sameTables(h, current))
         this.warn({ code: 'mapping-history', message: `${h.name} has the same sequence ${h.sequence} as ${current.name} but different page tables; ${current.name} chosen by its higher id1`, file: h.name });
     }
-    const btr = repo.read(repo.files.get('INDEX.BTR')!);
+    const cacheBytes = Math.max(0, opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES);
     const objFile = repo.files.get('OBJECTS.DATA');
-    const objects = objFile ? repo.read(objFile) : new Uint8Array(0);
+    const btr = repo.open(repo.files.get('INDEX.BTR')!, 'INDEX.BTR', cacheBytes / 4);
+    let objects: PageSource;
+    try {
+      objects = objFile ? repo.open(objFile, 'OBJECTS.DATA', (cacheBytes * 3) / 4) : new BufferPageSource(new Uint8Array(0), 'OBJECTS.DATA');
+    } catch (e) {
+      btr.close();
+      throw e;
+    }
+    this.sources = [btr, objects];
     this.hasObjects = objFile !== undefined;
     if (!objFile) this.warn({ code: 'object-page', message: 'OBJECTS.DATA is missing: keys and namespace hashes only, no records' });
     let root: number;
@@ -180,13 +216,19 @@ export class CimRepository {
       const p0 = current.index.pages[0] ?? -1;
       root = 0;
       try {
-        if (p0 >= 0) root = parseIndexPage(btr, p0 * PAGE_SIZE).root;
+        if (p0 >= 0) root = indexPageAt(btr, p0).root;
       } catch (e) {
         this.warn({ code: 'index-page', message: `admin page: ${e instanceof Error ? e.message : String(e)}`, file: 'INDEX.BTR', page: 0 });
       }
     }
     this.rootPage = root;
-    const walked = walkIndex(btr, current.index, root, (w) => this.warn(w));
+    let walked: { keys: string[]; pages: Set<number> };
+    try {
+      walked = walkIndex(btr, current.index, root, (w) => this.warn(w));
+    } catch (e) {
+      this.close(); // a read error of the file itself: nothing stays open
+      throw e;
+    }
     this.allKeys = walked.keys;
     this.btr = btr;
     this.indexMap = current.index;
@@ -196,9 +238,17 @@ export class CimRepository {
     this.groupKeys();
   }
 
-  /** Open the repository in `dir` (the repository folder, or any folder above it). */
+  /**
+   * Open the repository in `dir` (the repository folder, or any folder above it). Its big files stay open, read page
+   * by page: call close() when done (reading after close() reopens them).
+   */
   static open(dir: string, opts: CimOpenOptions = {}): CimRepository {
     return new CimRepository(dir, opts);
+  }
+
+  /** Release the open files and the page cache. */
+  close(): void {
+    for (const s of this.sources) s.close();
   }
 
   private warn(w: CimWarning): void {
@@ -586,7 +636,7 @@ export class CimRepository {
     this.resolveNames();
     const out: CimResidualObject[] = [];
     const classes = this.subscriptionClasses();
-    const data = this.store.data;
+    const data = this.store.src;
     const { logicalOf, spans } = objectsCoverage(data, this.store.map);
     const live = new Set<string>();
     for (const k of this.allKeys) {
@@ -598,15 +648,27 @@ export class CimRepository {
     /** carved records by their OBJECTS.DATA offset, and the bytes of every decoded residual record */
     const carvedAt = new Map<number, CimResidualObject>();
     const bytesOf = new Map<CimResidualObject, Uint8Array>();
-    for (const [, cls] of classes) {
-      const needle = Buffer.from(cls.classHash, 'utf16le');
-      for (const x of findAll(data, needle)) {
-        if (x + hashLen + 20 > data.length) continue;
-        const ts1Lo = u32le(data, x + hashLen);
-        const ts1Hi = u32le(data, x + hashLen + 4);
-        const ts2Lo = u32le(data, x + hashLen + 8);
-        const ts2Hi = u32le(data, x + hashLen + 12);
-        const block = u32le(data, x + hashLen + 16) & 0x3fffffff;
+    // one streaming pass over OBJECTS.DATA finds every pattern: the class-name hashes that start instance
+    // records, and the reference strings of bindings (ASCII and UTF-16)
+    const carvable = [...classes.values()];
+    const refNames = carvable.filter((c) => c.kind !== 'binding').map((c) => c.name);
+    const needles = [
+      ...carvable.map((c) => Buffer.from(c.classHash, 'utf16le')),
+      ...refNames.flatMap((name) => [Buffer.from(`${name}.Name="`, 'latin1'), Buffer.from(`${name}.Name="`, 'utf16le')]),
+    ];
+    const found = findAllIn(data, needles, MAX_CARVE_HITS);
+    found.truncated.forEach((t, i) => {
+      if (t) this.warn({ code: 'object-page', message: `more than ${MAX_CARVE_HITS} occurrences of one residue pattern in OBJECTS.DATA; only the first ${MAX_CARVE_HITS} were carved`, file: 'OBJECTS.DATA', offset: found.hits[i]![MAX_CARVE_HITS - 1] });
+    });
+    carvable.forEach((cls, ci) => {
+      for (const x of found.hits[ci]!) {
+        if (x + hashLen + 20 > data.size) continue;
+        const head = data.read(x + hashLen, 20);
+        const ts1Lo = u32le(head, 0);
+        const ts1Hi = u32le(head, 4);
+        const ts2Lo = u32le(head, 8);
+        const ts2Hi = u32le(head, 12);
+        const block = u32le(head, 16) & 0x3fffffff;
         if (block < 8 || block > 1 << 20 || (!plausibleFiletime(ts1Lo, ts1Hi) && !plausibleFiletime(ts2Lo, ts2Hi))) continue;
         const phys = Math.floor(x / PAGE_SIZE);
         const logical = logicalOf.get(phys) ?? null;
@@ -620,11 +682,11 @@ export class CimRepository {
             source = 'unreferenced-record';
           } else continue; // inside another record's bytes
         }
-        const end = Math.min(data.length, x + hashLen + 16 + block);
+        const end = Math.min(data.size, x + hashLen + 16 + block);
         extents.push([x, end]);
         const notes: string[] = [];
         if (Math.floor((end - 1) / PAGE_SIZE) !== phys) notes.push('record runs past its physical page; the following bytes may not belong to it');
-        const bytes = data.subarray(x, end);
+        const bytes = data.read(x, end - x);
         const decoded = this.decodeInstance(bytes, cls.nsHash, cls.classHash, { page: logical ?? -1, recordId: 0, size: end - x, key: '' });
         notes.push(...decoded.warnings);
         const r = this.residual(cls.kind, decoded.instance, { source, file: 'OBJECTS.DATA', offset: x, logicalPage: logical, notes, className: decoded.instance?.className ?? cls.name });
@@ -632,8 +694,10 @@ export class CimRepository {
         carvedAt.set(x, r);
         bytesOf.set(r, bytes);
       }
-    }
-    this.referenceStrings(classes, spans, logicalOf, extents, out);
+    });
+    const refHits = new Map<string, { narrow: number[]; wide: number[] }>();
+    refNames.forEach((name, i) => refHits.set(name, { narrow: found.hits[carvable.length + 2 * i]!, wide: found.hits[carvable.length + 2 * i + 1]! }));
+    this.referenceStrings(classes, refHits, spans, logicalOf, extents, out);
     this.residueOfStaleKeys(classes, out, carvedAt, bytesOf);
     this.relate(out, bytesOf);
     return out.sort((a, b) => a.file.localeCompare(b.file) || a.offset - b.offset);
@@ -687,17 +751,35 @@ export class CimRepository {
    */
   private referenceStrings(
     classes: Map<string, SubscriptionClass>,
+    hits: Map<string, { narrow: number[]; wide: number[] }>,
     spans: Map<number, PageRecordSpan[]>,
     logicalOf: Map<number, number>,
     carved: Array<[number, number]>,
     out: CimResidualObject[],
   ): void {
-    const data = this.store.data;
+    const data = this.store.src;
     // inside a live record, or inside a record already carved: not a separate trace
+    // carved extents by start, with the furthest end reached so far: one binary search per string found
+    const byStart = [...carved].sort((a, b) => a[0] - b[0]);
+    const reach: number[] = [];
+    for (let i = 0, m = -1; i < byStart.length; i++) reach.push((m = Math.max(m, byStart[i]![1])));
+    const insideCarved = (x: number): boolean => {
+      let lo = 0;
+      let hi = byStart.length - 1;
+      let last = -1; // the last extent starting at or before x
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (byStart[mid]![0] <= x) {
+          last = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      return last >= 0 && reach[last]! > x;
+    };
     const covered = (x: number): boolean => {
       const phys = Math.floor(x / PAGE_SIZE);
       if (logicalOf.has(phys) && spans.get(phys)?.some((sp) => sp.start <= x && x < sp.end)) return true;
-      return carved.some(([s, e]) => s <= x && x < e);
+      return insideCarved(x);
     };
     const names = [...classes.values()].filter((c) => c.kind !== 'binding').map((c) => c.name);
     const seen = new Set<string>();
@@ -705,13 +787,17 @@ export class CimRepository {
       const kind = classes.get(name.toUpperCase())!.kind;
       for (const wide of [false, true]) {
         const needle = Buffer.from(`${name}.Name="`, wide ? 'utf16le' : 'latin1');
-        for (const x of findAll(data, needle)) {
+        const at = hits.get(name);
+        for (const x of (wide ? at?.wide : at?.narrow) ?? []) {
           if (covered(x)) continue;
-          // the class name must start there (not be the tail of a longer name)
-          const before = wide ? (x >= 2 ? data[x - 2]! | (data[x - 1]! << 8) : 0) : x >= 1 ? data[x - 1]! : 0;
+          // the class name must start there (not be the tail of a longer name); the quoted value is read from a
+          // window larger than readQuoted ever looks at (513 characters, escapes included)
+          const from = Math.max(0, x - 2);
+          const win = data.read(from, x - from + needle.length + QUOTED_WINDOW);
+          const w = x - from;
+          const before = wide ? (w >= 2 ? win[w - 2]! | (win[w - 1]! << 8) : 0) : w >= 1 ? win[w - 1]! : 0;
           if (/[A-Za-z0-9_]/.test(String.fromCharCode(before))) continue;
-          const valueStart = x + needle.length;
-          const value = readQuoted(data, valueStart, wide);
+          const value = readQuoted(win, w + needle.length, wide);
           if (value === null) continue;
           const key = `${x}`;
           if (seen.has(key)) continue;
@@ -755,22 +841,29 @@ export class CimRepository {
     });
     const out: Array<{ key: string; phys: number }> = [];
     const seen = new Set<string>();
-    const pages = Math.floor(this.btr.length / PAGE_SIZE);
-    for (let phys = 0; phys < pages; phys++) {
-      const logical = logicalOfPhys.get(phys);
-      if (logical !== undefined && this.liveIndexPages.has(logical)) continue;
-      let page;
-      try {
-        page = parseIndexPage(this.btr, phys * PAGE_SIZE);
-      } catch {
-        continue; // not an index page any more
-      }
-      for (const key of page.keys) {
-        if (live.has(key) || seen.has(key)) continue;
-        seen.add(key);
-        out.push({ key, phys });
-      }
-    }
+    // streamed chunk by chunk (whole pages: the chunk size is a multiple of the page size); an all-zero page has no keys
+    this.btr.scan(
+      0,
+      (chunk, offset) => {
+        for (let o = 0; o + PAGE_SIZE <= chunk.length; o += PAGE_SIZE) {
+          const phys = (offset + o) / PAGE_SIZE;
+          const logical = logicalOfPhys.get(phys);
+          if (logical !== undefined && this.liveIndexPages.has(logical)) continue;
+          let page;
+          try {
+            page = parseIndexPage(chunk, o);
+          } catch {
+            continue; // not an index page any more
+          }
+          for (const key of page.keys) {
+            if (live.has(key) || seen.has(key)) continue;
+            seen.add(key);
+            out.push({ key, phys });
+          }
+        }
+      },
+      true,
+    );
     return (this.staleCache = out);
   }
 
@@ -780,7 +873,7 @@ export class CimRepository {
   private mappingStores(): Array<{ name: string; store: ObjectStore }> {
     return (this.storesCache ??= [
       { name: this.mapping.current, store: this.store },
-      ...this.historyMaps.map((m) => ({ name: m.name, store: new ObjectStore(this.store.data, m.objects) })),
+      ...this.historyMaps.map((m) => ({ name: m.name, store: new ObjectStore(this.store.src, m.objects) })),
     ]);
   }
 

@@ -4,14 +4,7 @@
  */
 import { PAGE_SIZE, parseToc } from './store.js';
 import type { MapSection, TocEntry } from './store.js';
-
-/** Every offset of `needle` in `hay`. */
-export function findAll(hay: Uint8Array, needle: Uint8Array): number[] {
-  const b = Buffer.isBuffer(hay) ? hay : Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength);
-  const out: number[] = [];
-  for (let i = b.indexOf(needle); i >= 0; i = b.indexOf(needle, i + 1)) out.push(i);
-  return out;
-}
+import type { PageSource } from './pages.js';
 
 export interface PageRecordSpan {
   /** Byte offsets in OBJECTS.DATA covered by the record on this physical page. */
@@ -28,7 +21,7 @@ export interface PageRecordSpan {
  * For the current objects map: physical page → logical page, and the record spans on each physical page
  * (records continuing on the following logical pages cover those pages too).
  */
-export function objectsCoverage(data: Uint8Array, map: MapSection): { logicalOf: Map<number, number>; spans: Map<number, PageRecordSpan[]> } {
+export function objectsCoverage(data: PageSource, map: MapSection): { logicalOf: Map<number, number>; spans: Map<number, PageRecordSpan[]> } {
   const logicalOf = new Map<number, number>();
   const spans = new Map<number, PageRecordSpan[]>();
   const add = (phys: number, s: PageRecordSpan): void => {
@@ -38,13 +31,13 @@ export function objectsCoverage(data: Uint8Array, map: MapSection): { logicalOf:
   };
   for (let l = 0; l < map.pages.length; l++) {
     const p = map.pages[l]!;
-    if (p >= 0 && (p + 1) * PAGE_SIZE <= data.length) logicalOf.set(p, l);
+    if (p >= 0 && (p + 1) * PAGE_SIZE <= data.size) logicalOf.set(p, l);
   }
   // in logical order: a page that continues a record of the page before it has no table of contents
   let continued = 0; // bytes of the previous record still to come
   for (let logical = 0; logical < map.pages.length; logical++) {
     const phys = map.pages[logical]!;
-    if (phys < 0 || (phys + 1) * PAGE_SIZE > data.length) {
+    if (phys < 0 || (phys + 1) * PAGE_SIZE > data.size) {
       continued = 0;
       continue;
     }
@@ -56,7 +49,7 @@ export function objectsCoverage(data: Uint8Array, map: MapSection): { logicalOf:
       continued = 0;
       continue;
     }
-    const toc = validToc(parseToc(data, base));
+    const toc = validToc(parseToc(data.page(phys), 0));
     for (const e of toc) {
       add(phys, { start: base + e.offset, end: base + Math.min(PAGE_SIZE, e.offset + e.size), recordId: e.recordId, logical, head: true });
       if (e.offset + e.size > PAGE_SIZE) continued = Math.max(continued, e.offset + e.size - PAGE_SIZE);

@@ -5,8 +5,10 @@
  */
 import type { CimFormatVersion, CimWarning } from './types.js';
 import { CimFormatError } from './files.js';
+import { BufferPageSource, PAGE_SIZE } from './pages.js';
+import type { PageSource } from './pages.js';
 
-export const PAGE_SIZE = 0x2000;
+export { PAGE_SIZE };
 const MAP_SIGNATURE = 0x0000abcd;
 const MAP_FOOTER = 0x0000dcba;
 const UNMAPPED = 0x3fffffff;
@@ -190,8 +192,15 @@ export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
   return { type, logical, root, keys, children };
 }
 
+/** Physical page `phys` of INDEX.BTR read through `src` and parsed (throws as parseIndexPage does). */
+export function indexPageAt(src: PageSource, phys: number): IndexPage {
+  if (phys < 0 || (phys + 1) * PAGE_SIZE > src.size) throw new Error('page beyond the end of INDEX.BTR');
+  return parseIndexPage(src.page(phys), 0);
+}
+
 /** In-order walk of the B-tree from `root`: every key once, sorted. Damaged pages become warnings. */
-export function walkIndex(btr: Uint8Array, map: MapSection, root: number, warn: (w: CimWarning) => void): { keys: string[]; pages: Set<number> } {
+export function walkIndex(btr: Uint8Array | PageSource, map: MapSection, root: number, warn: (w: CimWarning) => void): { keys: string[]; pages: Set<number> } {
+  const src = btr instanceof Uint8Array ? new BufferPageSource(btr, 'INDEX.BTR') : btr;
   const keys: string[] = [];
   const visited = new Set<number>();
   const visit = (logical: number, depth: number): void => {
@@ -211,7 +220,7 @@ export function walkIndex(btr: Uint8Array, map: MapSection, root: number, warn: 
     }
     let page: IndexPage;
     try {
-      page = parseIndexPage(btr, phys * PAGE_SIZE);
+      page = indexPageAt(src, phys);
     } catch (e) {
       warn({ code: 'index-page', message: `index page ${logical} (physical ${phys}): ${e instanceof Error ? e.message : String(e)}`, file: 'INDEX.BTR', offset: phys * PAGE_SIZE, page: logical });
       return;
@@ -248,37 +257,37 @@ export function parseToc(b: Uint8Array, o: number): TocEntry[] {
   return out;
 }
 
-/** Logical-page access to OBJECTS.DATA and record extraction by (page, record id). */
+/** A record longer than this cannot be right (the same bound the residue scan applies to tables of contents). */
+export const MAX_RECORD_BYTES = 1 << 26;
+
+/** Logical-page access to OBJECTS.DATA (read page by page through `src`) and record extraction by (page, record id). */
 export class ObjectStore {
-  private tocCache = new Map<number, TocEntry[]>();
+  readonly src: PageSource;
   constructor(
-    readonly data: Uint8Array,
+    data: PageSource | Uint8Array,
     readonly map: MapSection,
-  ) {}
+  ) {
+    this.src = data instanceof Uint8Array ? new BufferPageSource(data, 'OBJECTS.DATA') : data;
+  }
 
   physical(logical: number): number {
     const p = logical >= 0 && logical < this.map.pages.length ? this.map.pages[logical]! : -1;
-    return p >= 0 && (p + 1) * PAGE_SIZE <= this.data.length ? p : -1;
+    return p >= 0 && (p + 1) * PAGE_SIZE <= this.src.size ? p : -1;
   }
 
   toc(logical: number): TocEntry[] {
-    let t = this.tocCache.get(logical);
-    if (!t) {
-      const p = this.physical(logical);
-      t = p < 0 ? [] : parseToc(this.data, p * PAGE_SIZE);
-      this.tocCache.set(logical, t);
-    }
-    return t;
+    const p = this.physical(logical);
+    return p < 0 ? [] : parseToc(this.src.page(p), 0);
   }
 
   /** Where record `recordId` of logical `page` starts in OBJECTS.DATA (its TOC entry must give `expectedSize`); throws when it cannot be had. */
   locate(page: number, recordId: number, expectedSize: number): { start: number; entry: TocEntry } {
     const phys = this.physical(page);
     if (phys < 0) throw new Error(`objects page ${page} is not mapped`);
-    const entry = this.toc(page).find((e) => e.recordId === recordId);
+    const entry = findTocEntry(this.src.page(phys), recordId);
     if (!entry) throw new Error(`record ${recordId} not in the table of contents of objects page ${page}`);
     if (entry.size !== expectedSize) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} in the table of contents, ${expectedSize} in the index key`);
-    if (entry.offset >= PAGE_SIZE || entry.size > this.data.length) throw new Error(`record ${recordId} on page ${page}: offset/size out of range`);
+    if (entry.offset >= PAGE_SIZE || entry.size > this.src.size) throw new Error(`record ${recordId} on page ${page}: offset/size out of range`);
     return { start: phys * PAGE_SIZE + entry.offset, entry };
   }
 
@@ -288,19 +297,38 @@ export class ObjectStore {
    */
   record(page: number, recordId: number, expectedSize: number): Uint8Array {
     const { start, entry } = this.locate(page, recordId, expectedSize);
-    if (entry.offset + entry.size <= PAGE_SIZE) return this.data.subarray(start, start + entry.size);
-    const out = Buffer.allocUnsafe(entry.size);
-    let got = PAGE_SIZE - entry.offset;
-    out.set(this.data.subarray(start, start + got), 0);
-    for (let next = page + 1; got < entry.size; next++) {
+    if (entry.offset + entry.size <= PAGE_SIZE) return this.src.read(start, entry.size);
+    if (entry.size > MAX_RECORD_BYTES) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} is past the ${MAX_RECORD_BYTES}-byte bound`);
+    // every page it continues on must be mapped before anything is allocated
+    const physOf: number[] = [];
+    for (let got = PAGE_SIZE - entry.offset, next = page + 1; got < entry.size; next++, got += PAGE_SIZE) {
       const np = this.physical(next);
       if (np < 0) throw new Error(`record ${recordId} continues on objects page ${next}, which is not mapped`);
+      physOf.push(np);
+    }
+    const out = Buffer.allocUnsafe(entry.size);
+    let got = PAGE_SIZE - entry.offset;
+    out.set(this.src.read(start, got), 0);
+    for (const np of physOf) {
       const n = Math.min(PAGE_SIZE, entry.size - got);
-      out.set(this.data.subarray(np * PAGE_SIZE, np * PAGE_SIZE + n), got);
+      out.set(this.src.read(np * PAGE_SIZE, n), got);
       got += n;
     }
     return out;
   }
+}
+
+/** The entry of `recordId` in the table of contents at the start of `page` (as parseToc reads it), or null. */
+function findTocEntry(page: Uint8Array, recordId: number): TocEntry | null {
+  for (let p = 0; p + 16 <= PAGE_SIZE; p += 16) {
+    const id = u32(page, p);
+    const offset = u32(page, p + 4);
+    const size = u32(page, p + 8);
+    const checksum = u32(page, p + 12);
+    if (id === 0 && offset === 0 && size === 0 && checksum === 0) return null;
+    if (id === recordId) return { recordId, offset, size, checksum };
+  }
+  return null;
 }
 
 /** `…X_<hash>.page.id.size` → the record location of a data-bearing key, or null. */

@@ -61,6 +61,7 @@ function open(dir: string, o: CommonOpts): CimRepository | null {
 }
 
 function finish(repo: CimRepository, o: CommonOpts): number {
+  repo.close();
   if (!o.quiet) {
     for (const w of repo.warnings) process.stderr.write(`wmiscope: ${safeText(repo.dir)}: warning [${w.code}]: ${safeText(warningText(w))}\n`);
   }

@@ -75,6 +75,14 @@ export function observeRepository(dir: string, host: string, notes: NoteSink, fi
     notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: e instanceof Error ? e.message : String(e) });
     return { observations: [], item: null, chains: new Map() };
   }
+  try {
+    return readRepository(repo, dir, host, notes, files);
+  } finally {
+    repo.close();
+  }
+}
+
+function readRepository(repo: CimRepository, dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
   const obs: Observation[] = [];
   const chains = new Map<string, string[]>();
   const subs = repo.subscriptions();
