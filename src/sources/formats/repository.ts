@@ -3,6 +3,7 @@
  * subscription object in every namespace and of the residue no live object explains, the repository's evidence item,
  * its consumer-class chains and its time span for coverage.
  */
+import * as fs from 'node:fs';
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { CimFormatError, CimRepository } from '../../cim/index.js';
@@ -11,6 +12,7 @@ import type { EvidenceItem, Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
 import type { RepositorySummary } from '../input.js';
 import { REPO_FILE } from '../containers/layout.js';
+import { inflateChunks, LimitError, tooLarge, withTempDir, writeChunks } from '../containers/inflate.js';
 
 type Values = Observation['properties'];
 
@@ -68,11 +70,20 @@ function repositoryFileTimes(dir: string): RepositorySummary['files'] {
  * subscription object and every residual one.
  */
 export function observeRepository(dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
+  return readRepository(dir, host, notes, files ? { files } : { at: dir, fileTimes: true });
+}
+
+/** Where the repository's bytes are: a folder on disk (`at`, which may be a staged copy of the one `dir` names) or bytes in memory. */
+type RepoWhere = { files: ReadonlyMap<string, Uint8Array> } | { at: string; fileTimes: boolean };
+
+function readRepository(dir: string, host: string, notes: NoteSink, where: RepoWhere): RepositoryResult {
+  // messages about a staged copy name the repository, never the temporary folder
+  const shown = (m: string): string => ('at' in where && where.at !== dir ? m.split(where.at).join(dir) : m);
   let repo: CimRepository;
   try {
-    repo = CimRepository.open(dir, files ? { files } : {});
+    repo = 'files' in where ? CimRepository.open(dir, { files: where.files }) : CimRepository.open(where.at);
   } catch (e) {
-    notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: e instanceof Error ? e.message : String(e) });
+    notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: shown(e instanceof Error ? e.message : String(e)) });
     return { observations: [], item: null, chains: new Map() };
   }
   const obs: Observation[] = [];
@@ -145,9 +156,96 @@ export function observeRepository(dir: string, host: string, notes: NoteSink, fi
       meta: {},
     });
   }
-  for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: `[${w.code}] ${w.message}` });
+  for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: shown(`[${w.code}] ${w.message}`) });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, sources: ['cim'], records: repo.keys().length, first, last };
-  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: files ? [] : repositoryFileTimes(dir) };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: 'at' in where && where.fileTimes ? repositoryFileTimes(dir) : [] };
   return { observations: obs, item, chains, repository };
+}
+
+// ---- gzip'd repository files and repositories in archives: staged to a temporary folder ------------------------
+
+/** One repository file to stage: its base name (`OBJECTS.DATA`, `INDEX.BTR.gz`…), label, size and bytes. */
+export interface RepositoryFileSource {
+  base: string;
+  /** Display name of the file (a path, or `archive!/member`). */
+  label: string;
+  /** Bytes as stored (compressed, for a `.gz` copy). */
+  size: number;
+  chunks(): AsyncIterable<Buffer>;
+  /** The file on disk, when it is one (a plain file is then linked into the staging folder rather than copied). */
+  path?: string;
+}
+
+/** Of the files given, the one read for each repository file name: the plain copy over a gzip'd one. */
+function chooseFiles(files: readonly RepositoryFileSource[]): Map<string, RepositoryFileSource> {
+  const chosen = new Map<string, RepositoryFileSource>();
+  for (const f of files) {
+    if (!REPO_FILE.test(f.base)) continue;
+    const key = f.base.toUpperCase().replace(/\.GZ$/, '');
+    const had = chosen.get(key);
+    if (!had || (/\.gz$/i.test(had.base) && !/\.gz$/i.test(f.base))) chosen.set(key, f);
+  }
+  return chosen;
+}
+
+/**
+ * Stage `files` into `dir` under their plain names (each name from the fixed repository set, never from the
+ * evidence): a gzip'd copy inflated under the one decompression policy, a plain file on disk hard-linked (copied
+ * when the link fails), any other bytes streamed. A file that cannot be staged is a note, the others go on.
+ */
+async function stage(dir: string, files: readonly RepositoryFileSource[], notes: NoteSink, onInflated?: (n: number) => void): Promise<void> {
+  for (const [key, f] of chooseFiles(files)) {
+    const to = path.join(dir, key);
+    try {
+      if (/\.gz$/i.test(f.base)) {
+        const counted = async function* (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+          for await (const c of src) {
+            onInflated?.(c.length);
+            yield c;
+          }
+        };
+        await writeChunks(to, counted(inflateChunks(f.chunks(), f.size)));
+      } else if (f.path) {
+        await fs.promises.link(f.path, to).catch(() => fs.promises.copyFile(f.path!, to));
+      } else {
+        const why = tooLarge(f.size);
+        if (why) throw new LimitError(why);
+        await writeChunks(to, f.chunks());
+      }
+    } catch (e) {
+      const over = e instanceof LimitError;
+      const text = e instanceof Error ? e.message : String(e);
+      notes.add({ file: f.label, level: over ? 'skipped' : 'error', code: over ? 'over-limit' : 'failed', message: `repository file not read (${text.split(dir).join('<staging>')})` });
+      if (over && /inflated from this archive/.test(text)) throw e; // the archive's budget is spent: the rest is not read either
+      await fs.promises.rm(to, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * A repository whose files are not plain files in one folder (members of an archive, or gzip'd copies): staged to
+ * a private temporary folder, read from there, the folder removed afterwards. `dir` labels it.
+ */
+export async function observeRepositoryFiles(dir: string, host: string, notes: NoteSink, files: readonly RepositoryFileSource[], onInflated?: (n: number) => void, fileTimes = false): Promise<RepositoryResult> {
+  return withTempDir(async (tmp) => {
+    await stage(tmp, files, notes, onInflated);
+    return readRepository(dir, host, notes, { at: tmp, fileTimes });
+  });
+}
+
+/** A repository folder on disk: read in place, or staged first when a file of it is a gzip'd copy (`OBJECTS.DATA.gz`). */
+export async function observeRepositoryFolder(dir: string, host: string, notes: NoteSink): Promise<RepositoryResult> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => REPO_FILE.test(n));
+  } catch {
+    names = [];
+  }
+  const files: RepositoryFileSource[] = names.map((n) => {
+    const p = path.join(dir, n);
+    return { base: n, label: p, path: p, size: statSync(p, { throwIfNoEntry: false })?.size ?? 0, chunks: () => fs.createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> };
+  });
+  if (![...chooseFiles(files).values()].some((f) => /\.gz$/i.test(f.base))) return observeRepository(dir, host, notes);
+  return observeRepositoryFiles(dir, host, notes, files, undefined, true);
 }
