@@ -1,0 +1,157 @@
+/**
+ * Hostile archives and compressed inputs (issue 13, classes 2 and 3, and the zip items of 9), each generated at test
+ * time by test/support/hostile/archives.ts and scanned beside GOOD_LOG in a child process under a 512 MB heap cap:
+ * the run finishes, peak RSS stays under 512 MB, a note names the problem, and the good log's finding is still there.
+ * The one decompression policy is src/sources/containers/inflate.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/child.js';
+import type { ChildRun } from './support/child.js';
+import { bigMemberZip, descriptorZipWithoutDirectory, evtxGzipBomb, gzipBombRepository, overlappingZip, zipWithoutDirectory } from './support/hostile/archives.js';
+import { buildZip } from './support/zip-writer.js';
+import { samplesDir } from './support/samples.js';
+
+interface Report {
+  notes: Array<{ file: string; level: string; code: string; message: string }>;
+  evidence: Array<{ file: string; kind: string; records: number }>;
+  findings: Array<{ consumer?: { name?: string | null } | null }>;
+}
+
+const HEAP_MB = 512;
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'wmiscope-hostile-archives-'));
+}
+
+/** Temporary folders of ours left in the system temp folder (the reader's staging folders must all be gone). */
+function stagingLeft(): string[] {
+  return readdirSync(tmpdir()).filter((n) => /^wmiscope-[A-Za-z0-9]{6}$/.test(n));
+}
+
+/** `scan <hostile> GOOD_LOG -f json` in a child: finished, under the heap cap, exit 1 (findings), the good finding kept. */
+async function scanBeside(hostile: string, timeoutMs = 180_000): Promise<{ run: ChildRun; report: Report }> {
+  const run = await runCli(['scan', hostile, GOOD_LOG, '-f', 'json'], { maxOldSpaceMb: HEAP_MB, timeoutMs });
+  assert.equal(run.timedOut, false, `timed out after ${run.wallMs} ms`);
+  assert.equal(run.signal, null, run.stderr.slice(0, 2000));
+  assert.equal(run.code, 1, run.stderr.slice(0, 2000));
+  assert.ok(run.peakRssMb !== null && run.peakRssMb < HEAP_MB, `peak RSS ${run.peakRssMb} MB`);
+  assert.ok(consumersOf(run.stdout).includes(GOOD_LOG_CONSUMER), run.stdout.slice(0, 2000));
+  process.stderr.write(`# ${hostile.split('/').pop()}: peak RSS ${run.peakRssMb?.toFixed(0)} MB, ${run.wallMs} ms\n`);
+  return { run, report: JSON.parse(run.stdout) as Report };
+}
+
+const noteMatching = (r: Report, file: RegExp, message: RegExp): Report['notes'][number] | undefined => r.notes.find((n) => file.test(n.file) && message.test(n.message));
+
+test('a 2 GB zip member deflated ~1000:1 into ~2 MB: refused from its declared sizes, never inflated', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'big.zip');
+    const { bytes, inflated } = bigMemberZip(file, readFileSync(GOOD_LOG).subarray(0, 4096));
+    assert.ok(bytes < 2.5e6 && inflated > 2e9, `${bytes} → ${inflated}`);
+    const { report } = await scanBeside(file);
+    const note = noteMatching(report, /big\.zip!\/logs\/big\.evtx$/, /declared \d+ → 2013265920 bytes: inflates to more than \d+ bytes \(200x its size, a zip bomb\?\); not read/);
+    assert.ok(note, JSON.stringify(report.notes));
+    assert.equal(note.code, 'over-limit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one local entry referenced by 20 central-directory entries: read once, the 19 others refused as overlapping', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'overlap.zip');
+    // a log's header, then 48 MiB of zeros: each reference alone is within every bound
+    overlappingZip(file, Buffer.concat([readFileSync(GOOD_LOG).subarray(0, 4096), Buffer.alloc(48 * 2 ** 20)]), 20);
+    const { report } = await scanBeside(file);
+    const overlapping = report.notes.filter((n) => /overlap\.zip!\/copy\d\d\.evtx/.test(n.file) && /overlaps the data of member copy01\.evtx \(the same local entry referenced again: a zip bomb technique\); not read/.test(n.message));
+    // the note sink caps repeats of one code per file; at least the first few are there, each naming the problem
+    assert.ok(overlapping.length >= 1, JSON.stringify(report.notes));
+    assert.ok(!report.notes.some((n) => n.file.endsWith('!/copy01.evtx') && /overlaps/.test(n.message)), 'the first reference is read');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a 2 MB gzip of zeros as OBJECTS.DATA.gz in a repository folder: inflation stopped at the policy bound, the repository still opened', async () => {
+  const dir = tempDir();
+  try {
+    gzipBombRepository(dir);
+    const before = stagingLeft();
+    const { report } = await scanBeside(dir);
+    const note = noteMatching(report, /OBJECTS\.DATA\.gz$/, /repository file not read \(gzip data inflates to more than \d+ bytes \(200x its size, a gzip bomb\?\)\)/);
+    assert.ok(note, JSON.stringify(report.notes));
+    assert.equal(note.code, 'over-limit');
+    // the rest of the repository is still read: its index and mapping name the namespaces
+    assert.ok(report.evidence.some((e) => e.kind === 'cim'), JSON.stringify(report.evidence));
+    assert.deepEqual(stagingLeft().filter((n) => !before.includes(n)), [], 'staging folder removed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a zip with its central directory and end record cut off: members found by their local headers (plain and with data descriptors)', async () => {
+  const dir = tempDir();
+  try {
+    const members = [
+      { name: 'logs/readme.txt', data: Buffer.from('collected by hand\n') },
+      { name: 'logs/sysmon.evtx', data: readFileSync(GOOD_LOG) },
+    ];
+    for (const [name, make] of [['cut.zip', zipWithoutDirectory], ['go-cut.zip', descriptorZipWithoutDirectory]] as const) {
+      const file = join(dir, name);
+      make(file, members);
+      const { report } = await scanBeside(file);
+      const note = noteMatching(report, new RegExp(`${name.replace('.', '\\.')}$`), /zip directory not found \(.*\): 2 member\(s\) found by scanning local headers instead/);
+      assert.ok(note, `${name}: ${JSON.stringify(report.notes)}`);
+      const item = report.evidence.find((e) => e.file.endsWith(`${name}!/logs/sysmon.evtx`));
+      assert.ok(item && item.records === 17, `${name}: ${JSON.stringify(report.evidence)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a .evtx.gz bomb (an EVTX header then 2 GB of zeros, ~2 MB): streamed, stopped at the bound, skipped with a note', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'Security.evtx.gz');
+    const size = evtxGzipBomb(file, GOOD_LOG);
+    const { report } = await scanBeside(file);
+    const note = noteMatching(report, /Security\.evtx\.gz$/, new RegExp(`gzip data inflates to more than ${size * 200} bytes \\(200x its size, a gzip bomb\\?\\); skipped`));
+    assert.ok(note, JSON.stringify(report.notes));
+    assert.equal(note.code, 'over-limit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const BENCH = join(samplesDir(), 'evtx/bench/mixed-480chunks.evtx');
+const benchSkip: string | false = existsSync(BENCH) ? false : `sample not found at ${BENCH}`;
+
+test('a real 30 MB EVTX inside a zip (over the 16 MiB in-memory bound): read from a temporary file, the same findings as the file itself', { skip: benchSkip }, async () => {
+  const dir = tempDir();
+  try {
+    const data = readFileSync(BENCH);
+    assert.ok(data.length > 16 * 2 ** 20);
+    const file = join(dir, 'logs.zip');
+    writeFileSync(file, buildZip([{ name: 'C/Windows/System32/winevt/Logs/mixed.evtx', data, method: 'deflate' }]));
+    const plain = join(dir, 'mixed.evtx');
+    copyFileSync(BENCH, plain);
+    const direct = await runCli(['scan', plain, '-f', 'json'], { maxOldSpaceMb: HEAP_MB });
+    const before = stagingLeft();
+    const { report } = await scanBeside(file);
+    const want = consumersOf(direct.stdout).sort();
+    assert.deepEqual(want, ['BotConsumer23', 'Evil', 'ProbeScriptFint']);
+    assert.deepEqual([...new Set(report.findings.map((f) => f.consumer?.name ?? ''))].sort(), want);
+    const item = report.evidence.find((e) => e.file.endsWith('logs.zip!/C/Windows/System32/winevt/Logs/mixed.evtx'));
+    const directItem = (JSON.parse(direct.stdout) as Report).evidence[0]!;
+    assert.equal(item?.records, directItem.records);
+    assert.deepEqual(stagingLeft().filter((n) => !before.includes(n)), [], 'temporary copy removed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
