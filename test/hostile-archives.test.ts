@@ -14,6 +14,12 @@ import type { ChildRun } from './support/child.js';
 import { bigMemberZip, descriptorZipWithoutDirectory, evtxGzipBomb, gzipBombRepository, overlappingZip, zipWithoutDirectory } from './support/hostile/archives.js';
 import { buildZip } from './support/zip-writer.js';
 import { samplesDir } from './support/samples.js';
+import { observeInput } from '../src/sources/dispatch.js';
+import { bufferInput } from '../src/sources/input.js';
+import type { ObserveResult } from '../src/sources/input.js';
+import { NoteSink } from '../src/sources/notes.js';
+import { ARCHIVE_LIMITS } from '../src/sources/containers/archive.js';
+import type { EvidenceNote } from '../src/model/types.js';
 
 interface Report {
   notes: Array<{ file: string; level: string; code: string; message: string }>;
@@ -153,5 +159,41 @@ test('a real 30 MB EVTX inside a zip (over the 16 MiB in-memory bound): read fro
     assert.deepEqual(stagingLeft().filter((n) => !before.includes(n)), [], 'temporary copy removed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- in process: the zip directory's own checks ---------------------------------------------------------
+
+async function readZipBuffer(b: Buffer, name: string): Promise<{ r: ObserveResult | null; notes: EvidenceNote[] }> {
+  const sink = new NoteSink();
+  const r = await observeInput(bufferInput(name, b), { notes: sink });
+  return { r, notes: sink.list() };
+}
+
+test('zip entries whose data ranges overlap (not the same local header): the first in file order is read, the other refused', async () => {
+  const good = readFileSync(GOOD_LOG);
+  const zip = buildZip([{ name: 'a.evtx', data: good }, { name: 'b.evtx', data: good }]);
+  // b's directory entry points 40 bytes into a's data
+  const cd = zip.readUInt32LE(zip.length - 22 + 16);
+  const secondCentral = cd + 46 + 'a.evtx'.length;
+  zip.writeUInt32LE(30 + 'a.evtx'.length + 40, secondCentral + 42);
+  const { r, notes } = await readZipBuffer(zip, 'ranges.zip');
+  assert.deepEqual(r?.items.map((i) => i.file), ['ranges.zip!/a.evtx']);
+  assert.ok(notes.some((n) => n.file === 'ranges.zip!/b.evtx' && /overlaps the data of member a\.evtx \(data ranges that overlap: a zip bomb technique\); not read/.test(n.message)), JSON.stringify(notes));
+});
+
+test('past the member cap the rest is counted, through the directory and through a local-header scan alike', async () => {
+  const saved = { ...ARCHIVE_LIMITS };
+  try {
+    ARCHIVE_LIMITS.maxMembers = 2;
+    const members = [1, 2, 3, 4, 5].map((i) => ({ name: `${i}.txt`, data: Buffer.from(`member ${i}\n`) }));
+    const whole = buildZip(members);
+    const a = await readZipBuffer(whole, 'many.zip');
+    assert.ok(a.notes.some((n) => n.file === 'many.zip' && n.message === '5 members; the first 2 are read, 3 are not (limit of 2 members per archive)'), JSON.stringify(a.notes));
+    const cut = whole.subarray(0, whole.readUInt32LE(whole.length - 22 + 16));
+    const b = await readZipBuffer(cut, 'many-cut.zip');
+    assert.ok(b.notes.some((n) => n.file === 'many-cut.zip' && n.message === '5 members; the first 2 are read, 3 are not (limit of 2 members per archive)'), JSON.stringify(b.notes));
+  } finally {
+    Object.assign(ARCHIVE_LIMITS, saved);
   }
 });

@@ -66,22 +66,25 @@ function repositoryFileTimes(dir: string): RepositorySummary['files'] {
 }
 
 /**
- * Observations from a repository (a folder, or its files as bytes with `dir` as the label): every live
- * subscription object and every residual one.
+ * Observations from a repository folder on disk whose files are plain (see {@link observeRepositoryFolder} for one
+ * with gzip'd files): every live subscription object and every residual one.
  */
-export function observeRepository(dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
-  return readRepository(dir, host, notes, files ? { files } : { at: dir, fileTimes: true });
+export function observeRepository(dir: string, host: string, notes: NoteSink): RepositoryResult {
+  return readRepository(dir, host, notes, { at: dir, fileTimes: true });
 }
 
-/** Where the repository's bytes are: a folder on disk (`at`, which may be a staged copy of the one `dir` names) or bytes in memory. */
-type RepoWhere = { files: ReadonlyMap<string, Uint8Array> } | { at: string; fileTimes: boolean };
+/** Where the repository's plain files are: `at`, the folder `dir` names or a staged copy of it; whether `dir`'s file times are the repository's. */
+interface RepoWhere {
+  at: string;
+  fileTimes: boolean;
+}
 
 function readRepository(dir: string, host: string, notes: NoteSink, where: RepoWhere): RepositoryResult {
   // messages about a staged copy name the repository, never the temporary folder
-  const shown = (m: string): string => ('at' in where && where.at !== dir ? m.split(where.at).join(dir) : m);
+  const shown = (m: string): string => (where.at !== dir ? m.split(where.at).join(dir) : m);
   let repo: CimRepository;
   try {
-    repo = 'files' in where ? CimRepository.open(dir, { files: where.files }) : CimRepository.open(where.at);
+    repo = CimRepository.open(where.at);
   } catch (e) {
     notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: shown(e instanceof Error ? e.message : String(e)) });
     return { observations: [], item: null, chains: new Map() };
@@ -159,7 +162,7 @@ function readRepository(dir: string, host: string, notes: NoteSink, where: RepoW
   for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: shown(`[${w.code}] ${w.message}`) });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, sources: ['cim'], records: repo.keys().length, first, last };
-  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: 'at' in where && where.fileTimes ? repositoryFileTimes(dir) : [] };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: where.fileTimes ? repositoryFileTimes(dir) : [] };
   return { observations: obs, item, chains, repository };
 }
 
