@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { CimFormatError, CimRepository } from '../../cim/index.js';
+import { findRepository } from '../../cim/files.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../../cim/index.js';
 import type { EvidenceItem, Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
@@ -237,18 +238,38 @@ export async function observeRepositoryFiles(dir: string, host: string, notes: N
   });
 }
 
-/** A repository folder on disk: read in place, or staged first when a file of it is a gzip'd copy (`OBJECTS.DATA.gz`). */
-export async function observeRepositoryFolder(dir: string, host: string, notes: NoteSink): Promise<RepositoryResult> {
+/**
+ * Run `fn` on a folder of plain repository files: `dir` itself when the repository in it (or below it, as the CIM
+ * reader finds it) has no gzip'd file, else a staged copy (gzip'd files inflated under the one decompression
+ * policy, plain files linked) that is removed when `fn` is done. `fn`'s second argument says which. Anything that
+ * opens a repository folder given by a user (the scan, `wmiscope cim …`) can go through this, so that the CIM
+ * reader never has to inflate anything itself.
+ */
+export async function withPlainRepository<T>(dir: string, notes: NoteSink, fn: (plain: string, staged: boolean) => T | Promise<T>): Promise<T> {
+  let at: string;
+  try {
+    at = findRepository(dir).dir;
+  } catch {
+    return fn(dir, false); // no repository: the reader says why
+  }
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => REPO_FILE.test(n));
+    names = readdirSync(at).filter((n) => REPO_FILE.test(n));
   } catch {
     names = [];
   }
   const files: RepositoryFileSource[] = names.map((n) => {
-    const p = path.join(dir, n);
+    const p = path.join(at, n);
     return { base: n, label: p, path: p, size: statSync(p, { throwIfNoEntry: false })?.size ?? 0, chunks: () => fs.createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> };
   });
-  if (![...chooseFiles(files).values()].some((f) => /\.gz$/i.test(f.base))) return observeRepository(dir, host, notes);
-  return observeRepositoryFiles(dir, host, notes, files, undefined, true);
+  if (![...chooseFiles(files).values()].some((f) => /\.gz$/i.test(f.base))) return fn(dir, false);
+  return withTempDir(async (tmp) => {
+    await stage(tmp, files, notes);
+    return fn(tmp, true);
+  });
+}
+
+/** A repository folder on disk: read in place, or from a staged copy when a file of it is a gzip'd copy (`OBJECTS.DATA.gz`). */
+export async function observeRepositoryFolder(dir: string, host: string, notes: NoteSink): Promise<RepositoryResult> {
+  return withPlainRepository(dir, notes, (plain) => readRepository(dir, host, notes, { at: plain, fileTimes: true }));
 }
