@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/child.js';
@@ -19,6 +20,8 @@ import { bufferInput } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
 import { NoteSink } from '../src/sources/notes.js';
 import { ARCHIVE_LIMITS } from '../src/sources/containers/archive.js';
+import { INFLATE_POLICY } from '../src/sources/containers/inflate.js';
+import { buildRepository, standardConsumerClasses } from './support/cim-builder.js';
 import type { EvidenceNote } from '../src/model/types.js';
 
 interface Report {
@@ -197,5 +200,31 @@ test('past the member cap the rest is counted, through the directory and through
     assert.ok(b.notes.some((n) => n.file === 'many-cut.zip' && n.message === '5 members; the first 2 are read, 3 are not (limit of 2 members per archive)'), JSON.stringify(b.notes));
   } finally {
     Object.assign(ARCHIVE_LIMITS, saved);
+  }
+});
+
+test('a repository in a zip with a gzip bomb as OBJECTS.DATA.gz: that file refused under the one policy, the rest of the repository read', async () => {
+  const dir = tempDir();
+  const saved = { ...INFLATE_POLICY };
+  try {
+    // the policy scaled down so that a small bomb is over it: 1 MiB floor, 50:1
+    INFLATE_POLICY.floor = 1 << 20;
+    INFLATE_POLICY.ratio = 50;
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    buildRepository(repo, { namespaces: ['ROOT', 'ROOT\\subscription'], classes: standardConsumerClasses('ROOT\\subscription'), instances: [] });
+    const prefix = 'HOST2/C/Windows/System32/wbem/Repository';
+    const members = readdirSync(repo)
+      .filter((n) => n !== 'OBJECTS.DATA')
+      .map((n) => ({ name: `${prefix}/${n}`, data: readFileSync(join(repo, n)) }));
+    members.push({ name: `${prefix}/OBJECTS.DATA.gz`, data: gzipSync(Buffer.alloc(8 << 20)) });
+    const { r, notes } = await readZipBuffer(buildZip(members), 'repo.zip');
+    assert.ok(notes.some((n) => n.file === `repo.zip!/${prefix}/OBJECTS.DATA.gz` && n.code === 'over-limit' && /repository file not read \(gzip data inflates to more than \d+ bytes \(50x its size, a gzip bomb\?\)\)/.test(n.message)), JSON.stringify(notes));
+    assert.ok(r?.items.some((i) => i.kind === 'cim' && i.host === 'HOST2'), JSON.stringify(r?.items));
+    assert.ok(notes.some((n) => n.file === `repo.zip!/${prefix}` && /OBJECTS\.DATA is missing/.test(n.message)), JSON.stringify(notes));
+    assert.ok(!notes.some((n) => n.message.includes(tmpdir())), 'no temporary path in a note');
+  } finally {
+    Object.assign(INFLATE_POLICY, saved);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
