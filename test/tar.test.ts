@@ -17,6 +17,7 @@ import { classify, observeInput } from '../src/sources/dispatch.js';
 import { bufferInput, fileInput } from '../src/sources/input.js';
 import type { ObserveResult } from '../src/sources/input.js';
 import { ARCHIVE_LIMITS } from '../src/sources/containers/archive.js';
+import { INFLATE_POLICY } from '../src/sources/containers/inflate.js';
 import type { EvidenceNote, ScanResult } from '../src/model/types.js';
 import { buildTar, writeTar } from './support/tar-writer.js';
 import type { TarMember } from './support/tar-writer.js';
@@ -361,16 +362,17 @@ test('bounds: a gzip bomb member, a bomb tar.gz, too many members, total bytes, 
   assert.ok(withBomb.notes.some((n) => n.file === 'bomb.tar!/bomb.evtx.gz' && /gzip bomb/.test(n.message)), JSON.stringify(withBomb.notes));
 
   const saved = { ...ARCHIVE_LIMITS };
+  const savedPolicy = { ...INFLATE_POLICY };
   try {
     // the tar.gz itself inflating past the ratio bound: the members before the bomb are read
-    ARCHIVE_LIMITS.maxRatio = 50;
-    ARCHIVE_LIMITS.ratioMinBytes = 1 << 20;
+    INFLATE_POLICY.ratio = 50;
+    INFLATE_POLICY.floor = 1 << 20;
     const tgz = gzipSync(buildTar([{ name: 'good.evtx', data: SYSMON }, { name: 'zeros.bin', data: Buffer.alloc(16 * 2 ** 20) }, { name: 'late.evtx', data: SYSMON }]));
     const b = await read(tgz, 'bomb.tar.gz');
     assert.ok(b.r, JSON.stringify(b.notes));
     assert.deepEqual(b.r.items.map((i) => i.file), ['bomb.tar.gz!/good.evtx']);
     assert.ok(b.notes.some((n) => n.file === 'bomb.tar.gz' && /listing stopped: gzip stream inflates over 50:1 .*gzip bomb/.test(n.message)), JSON.stringify(b.notes));
-    Object.assign(ARCHIVE_LIMITS, saved);
+    Object.assign(INFLATE_POLICY, savedPolicy);
 
     ARCHIVE_LIMITS.maxMembers = 2;
     const many = await read(buildTar([{ name: '1.evtx', data: SYSMON }, { name: '2.txt', data: 'x' }, { name: '3.evtx', data: SYSMON }]), 'many.tar');
@@ -384,6 +386,7 @@ test('bounds: a gzip bomb member, a bomb tar.gz, too many members, total bytes, 
     assert.ok(budget.notes.some((n) => /bytes inflated from this archive/.test(n.message)), JSON.stringify(budget.notes));
   } finally {
     Object.assign(ARCHIVE_LIMITS, saved);
+    Object.assign(INFLATE_POLICY, savedPolicy);
   }
 
   // nesting: tar in zip in tar.gz is two levels down and read; one more level is not

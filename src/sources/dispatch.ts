@@ -6,11 +6,13 @@
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
 import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
-import { bufferInput, headText, MAX_WHOLE_INPUT } from './input.js';
+import { headText } from './input.js';
 import { ADAPTERS, BINARY_ADAPTERS, detectAdapter, detectBinaryAdapter } from './formats/index.js';
 import { forceHost } from './result.js';
 import { isTarHeader, observeTar } from './containers/tar.js';
 import { observeZip } from './containers/zip.js';
+import { chargedChunks, enterArchive, errorText, nestedContext } from './containers/archive.js';
+import { inflateChunks, LimitError, withMaterialized } from './containers/inflate.js';
 
 export { forceHost } from './result.js';
 
@@ -40,21 +42,6 @@ function gunzipHead(b: Buffer): Buffer | null {
   }
 }
 
-/** Largest ratio of inflated to gzip'd bytes accepted (deflate's own maximum is about 1032:1; EVTX and text compress 5-50:1). */
-export const MAX_GZIP_RATIO = 200;
-
-/** Gunzip with a bound of `max` bytes and of {@link MAX_GZIP_RATIO} times the input (at least 64 MiB); null and a note when over. */
-function gunzipBounded(name: string, data: Buffer, ctx: ObserveContext, max = 2 ** 31 - 1): Buffer | null {
-  const bound = Math.min(max, Math.max(64 * 1024 * 1024, data.length * MAX_GZIP_RATIO));
-  try {
-    return gunzipSync(data, { maxOutputLength: bound });
-  } catch (e) {
-    const over = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    ctx.notes.add({ file: name, level: over ? 'warning' : 'error', code: over ? 'over-limit' : 'failed', message: over ? `gzip data inflates to more than ${bound} bytes (${MAX_GZIP_RATIO}x its size, a gzip bomb?); skipped` : `gzip data does not decompress (${e instanceof Error ? e.message : String(e)})` });
-    return null;
-  }
-}
-
 /** What kind of evidence the first bytes of an input show. */
 export function classify(head: Buffer): InputKind {
   const binary = detectBinaryAdapter(head);
@@ -80,13 +67,18 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
   if (kind === 'zip') return observeZip(input, ctx, observeInput, path);
   if (kind === 'tar' || kind === 'tar-gzip') return observeTar(input, ctx, observeInput, { gzip: kind === 'tar-gzip', ...(path ? { path } : {}) });
   if (kind === 'gzip') {
-    // one policy for every gzip'd input (an EVTX, an export): read it whole, inflate with a bound, read what it holds
-    if (input.size > MAX_WHOLE_INPUT * 4) {
-      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes of gzip data: over the ${MAX_WHOLE_INPUT * 4}-byte limit; skipped` });
+    // one policy for every compressed input (containers/inflate.ts): streamed, bounded by ratio and size, held in
+    // memory only when small, else read from a temporary file; a gzip is a container level (nesting, budget)
+    const state = enterArchive(input, ctx, 'gzip');
+    if (!state) return null;
+    const inner = nestedContext(ctx, state);
+    try {
+      return await withMaterialized(input.name, chargedChunks(inflateChunks(input.chunks(), input.size), state), (data) => observeInput(data, inner, data.path));
+    } catch (e) {
+      const over = e instanceof LimitError;
+      ctx.notes.add({ file: input.name, level: over ? 'warning' : 'error', code: over ? 'over-limit' : 'failed', message: over ? `${errorText(e)}; skipped` : `gzip data does not decompress (${errorText(e)})` });
       return null;
     }
-    const data = gunzipBounded(input.name, await input.read(), ctx);
-    return data ? observeInput(bufferInput(input.name, data), ctx) : null;
   }
   const adapter = BINARY_ADAPTERS.find((a) => a.format === kind.adapter) ?? ADAPTERS.find((a) => a.format === kind.adapter)!;
   try {

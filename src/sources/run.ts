@@ -7,7 +7,7 @@ import type { ObserveResult } from './input.js';
 import { NOT_EVIDENCE, NoteSink } from './notes.js';
 import { fileInput } from './input.js';
 import { observeInput } from './dispatch.js';
-import { observeRepository } from './formats/repository.js';
+import { observeRepositoryFolder } from './formats/repository.js';
 
 export type Task = { kind: 'file'; file: string; host?: string } | { kind: 'cim'; dir: string; host: string };
 
@@ -22,7 +22,7 @@ export async function runTask(task: Task): Promise<TaskResult> {
   const notes = new NoteSink();
   try {
     if (task.kind === 'cim') {
-      const r = observeRepository(task.dir, task.host, notes);
+      const r = await observeRepositoryFolder(task.dir, task.host, notes);
       const chains = new Map<string, string[]>();
       for (const [k, v] of r.chains) chains.set(`${task.host.toLowerCase()}|${k}`, v);
       return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.item ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}), ...(r.repository ? { repositories: [r.repository] } : {}) }, notes: notes.list() };

@@ -22,6 +22,8 @@ export interface ZipMember {
   declaredSize?: number;
   /** Extra field bytes (central and local). */
   extra?: Buffer;
+  /** Data already deflated (raw deflate), with the CRC-32 and size of what it inflates to: written as is (`data` unused). */
+  deflated?: { body: Buffer; crc: number; size: number };
 }
 
 const DOS_TIME = (12 << 11) | (30 << 5); // 12:30:00
@@ -36,12 +38,12 @@ export function buildZip(members: ZipMember[], comment = ''): Buffer {
     const name = typeof m.name === 'string' ? Buffer.from(m.name, 'utf8') : m.name;
     const utf8 = m.utf8 ?? (typeof m.name === 'string' && /[^\x00-\x7f]/.test(m.name));
     const data = typeof m.data === 'string' ? Buffer.from(m.data, 'utf8') : (m.data ?? Buffer.alloc(0));
-    const deflate = (m.method ?? 'deflate') === 'deflate';
-    const body = deflate ? deflateRawSync(data, { level: 9 }) : data;
+    const deflate = m.deflated !== undefined || (m.method ?? 'deflate') === 'deflate';
+    const body = m.deflated ? m.deflated.body : deflate ? deflateRawSync(data, { level: 9 }) : data;
     const flags = (utf8 ? 0x800 : 0) | (m.flags ?? 0);
     const method = m.methodNumber ?? (deflate ? 8 : 0);
-    const crc = crc32(data) >>> 0;
-    const size = m.declaredSize ?? data.length;
+    const crc = (m.deflated ? m.deflated.crc : crc32(data)) >>> 0;
+    const size = m.declaredSize ?? (m.deflated ? m.deflated.size : data.length);
     const extra = m.extra ?? Buffer.alloc(0);
 
     const local = Buffer.alloc(30);

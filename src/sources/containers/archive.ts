@@ -18,32 +18,33 @@
 import { NOT_EVIDENCE, type NoteSink } from '../notes.js';
 import { escapeText } from '../../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
-import { MAX_WHOLE_INPUT } from '../input.js';
 import { hostFromParts, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
-import { observeRepository } from '../formats/repository.js';
+import { observeRepositoryFiles } from '../formats/repository.js';
+import type { RepositoryFileSource } from '../formats/repository.js';
+import { INFLATE_POLICY, LimitError, tooLarge, withMaterialized } from './inflate.js';
 import { clientLink, forceHost, mergeInto, withDetail } from '../result.js';
 
-/** Bounds for one archive (and the archives nested in it), whatever its format. Mutable for tests only. */
+/**
+ * Bounds for one archive (and the archives nested in it), whatever its format; the bounds on inflated and member
+ * sizes are the one decompression policy's ({@link INFLATE_POLICY} in `inflate.ts`). Mutable for tests only.
+ */
 export const ARCHIVE_LIMITS = {
-  /** Members listed from one archive; the rest are skipped with one note. */
+  /**
+   * Members listed from one archive; the rest are counted, not read, and one note says how many. Each listed member
+   * costs about 1 KiB (its directory entry, name and labels) until the archive is done, so 100,000 members hold
+   * about 100 MiB; the byte budget below does not bound this (members may be empty). Real triage collections
+   * hold a few thousand to a few tens of thousands of files.
+   */
   maxMembers: 100_000,
-  /** Archives inside archives: the outer archive is level 0. */
+  /** Archives inside archives (a gzip'd file counts as one): the outer archive is level 0. */
   maxNesting: 2,
-  /** Largest member read at all (EVTX); text formats refuse more than {@link MAX_WHOLE_INPUT} themselves. */
-  maxMemberBytes: MAX_WHOLE_INPUT * 4,
-  /** Largest archive inside an archive (it is held in memory while it is read). */
-  maxNestedBytes: MAX_WHOLE_INPUT,
   /** Bytes inflated (or read, for stored members) from one top-level archive, nested archives included. */
   maxTotalInflated: 32 * 2 ** 30,
-  /** Data over `ratioMinBytes` that inflates more than this many times its compressed size is a bomb. */
-  maxRatio: 1000,
-  ratioMinBytes: 16 * 2 ** 20,
   /** `client_info.json` / `collection_context.json` read for the host name. */
   maxInfoBytes: 1 << 20,
 };
 
-/** A bound was reached: the member (or the rest of the archive) is skipped, not damaged. */
-export class LimitError extends Error {}
+export { LimitError };
 
 export interface Budget {
   inflated: number;
@@ -101,13 +102,33 @@ export function enterArchive(input: EvidenceInput, ctx: ObserveContext, format: 
   return { depth, budget: parent?.budget ?? { inflated: 0 } };
 }
 
-/** The bytes of an archive found inside an archive (held in memory while it is read), or null with a note when too large. */
-export async function nestedArchiveBytes(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<Buffer | null> {
-  if (input.size > ARCHIVE_LIMITS.maxNestedBytes) {
-    ctx.notes.add({ file: input.name, level: 'skipped', code: 'over-limit', message: `${format} inside an archive of ${input.size} bytes (over ${ARCHIVE_LIMITS.maxNestedBytes}); not read — extract it and scan it` });
+/** The context of what is read inside an archive (or a gzip'd file) whose state is `state`. */
+export function nestedContext(ctx: ObserveContext, state: ArchiveState): ObserveContext {
+  return { ...ctx, [STATE]: state } as ArchiveContext;
+}
+
+/** `chunks` charged to the archive's budget as they pass. */
+export async function* chargedChunks(chunks: AsyncIterable<Buffer>, state: ArchiveState): AsyncIterable<Buffer> {
+  for await (const c of chunks) {
+    charge(state.budget, c.length);
+    yield c;
+  }
+}
+
+/**
+ * Hand `fn` an archive found inside an archive (or inflated from a gzip'd file): its file on disk when it has one,
+ * else its bytes when small ({@link INFLATE_POLICY}.inMemory), else a temporary copy streamed to disk. Null with a
+ * note when it is larger than any member is read.
+ */
+export async function withNestedArchive<T>(input: EvidenceInput, path: string | undefined, ctx: ObserveContext, format: string, fn: (src: { path: string } | { data: Buffer }) => Promise<T>): Promise<T | null> {
+  if (path) return fn({ path });
+  const why = tooLarge(input.size);
+  if (why) {
+    ctx.notes.add({ file: input.name, level: 'skipped', code: 'over-limit', message: `${format} inside an archive: ${why}` });
     return null;
   }
-  return input.read();
+  if (input.size <= INFLATE_POLICY.inMemory) return fn({ data: await input.read() });
+  return withMaterialized(input.name, input.chunks(), (copy) => fn({ path: copy.path! }), input.size);
 }
 
 // ---- names ------------------------------------------------------------------------------------------
@@ -158,7 +179,7 @@ export function uploadedPath(comps: string[]): string | null {
 /** An archive member as an evidence input: streamed from the archive, never written out, never more than declared. */
 function memberInput(m: ArchiveMember, name: string): EvidenceInput {
   const size = m.size;
-  const tooLarge = (): LimitError => new LimitError(`${size} bytes is over the ${ARCHIVE_LIMITS.maxMemberBytes}-byte limit for one member`);
+  const refuse = (): LimitError => new LimitError(tooLarge(size)!);
   async function* bounded(): AsyncIterable<Buffer> {
     let got = 0;
     for await (const chunk of m.open()) {
@@ -188,11 +209,11 @@ function memberInput(m: ArchiveMember, name: string): EvidenceInput {
       return want <= 0 ? Buffer.alloc(0) : collect(want);
     },
     async read(): Promise<Buffer> {
-      if (size > ARCHIVE_LIMITS.maxMemberBytes) throw tooLarge();
+      if (tooLarge(size)) throw refuse();
       return collect(size);
     },
     async *chunks(): AsyncIterable<Buffer> {
-      if (size > ARCHIVE_LIMITS.maxMemberBytes) throw tooLarge();
+      if (tooLarge(size)) throw refuse();
       yield* bounded();
     },
   };
@@ -263,14 +284,9 @@ async function readJsonObject(m: Member, notes: NoteSink): Promise<Record<string
   }
 }
 
-/** The note for a member over the member-size bound, or null. */
-export function tooLargeMember(size: number): string | null {
-  return size > ARCHIVE_LIMITS.maxMemberBytes ? `${size} bytes is over the ${ARCHIVE_LIMITS.maxMemberBytes}-byte limit for one member; not read` : null;
-}
-
 /** Why a member is not read at all (the format's refusal, or over the member-size bound), or null. */
 function guard(m: ArchiveMember): string | null {
-  return m.refusal ?? tooLargeMember(m.size);
+  return m.refusal ?? tooLarge(m.size);
 }
 
 /**
@@ -432,29 +448,23 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     }
     const scope = scopeOf(repo.comps);
     const host = ctx.host ?? scope?.host ?? repositoryHost(repo.comps, scope, results, label);
-    const files = new Map<string, Uint8Array>();
+    // the files streamed to a temporary folder (gzip'd copies inflated under the one policy), read from there
+    const files: RepositoryFileSource[] = [];
     for (const f of repo.files) {
-      const key = f.base.toUpperCase();
-      if (files.has(key)) continue;
       const why = guard(f.source);
       if (why) {
         notes.add({ file: f.name, level: 'skipped', code: 'over-limit', message: why });
         continue;
       }
-      try {
-        files.set(key, await memberInput(f.source, f.name).read());
-      } catch (e) {
-        notes.add(e instanceof LimitError ? { file: f.name, level: 'skipped', code: 'over-limit', message: `repository file not read (${errorText(e)})` } : { file: f.name, level: 'error', code: 'failed', message: `repository file not read (${errorText(e)})` });
-      }
+      files.push({ base: f.base, label: f.name, size: f.source.size, chunks: () => memberInput(f.source, f.name).chunks() });
     }
     let res;
     try {
-      res = observeRepository(repo.label, host, notes, files);
+      res = await observeRepositoryFiles(repo.label, host, notes, files, (n) => charge(budget, n));
     } catch (e) {
-      notes.add({ file: repo.label, level: 'error', code: 'failed', message: `repository not read (${errorText(e)})` });
+      notes.add(e instanceof LimitError ? { file: repo.label, level: 'skipped', code: 'over-limit', message: `repository not read (${errorText(e)})` } : { file: repo.label, level: 'error', code: 'failed', message: `repository not read (${errorText(e)})` });
       continue;
     }
-    files.clear();
     if (!res.item && res.observations.length === 0) continue;
     const chains = new Map<string, string[]>();
     for (const [k, v] of res.chains) chains.set(`${host.toLowerCase()}|${k}`, v);

@@ -15,16 +15,18 @@
  * record) over {@link MAX_HEADER_DATA} ends the listing with a note, keeping the members before it. A gzip'd
  * tar is never inflated into memory whole: members are read from a zlib stream, restarted from the beginning
  * only when a read goes backwards; every byte inflated counts against the archive's budget and the stream's
- * compression ratio is bounded. A gzip stream that ends early (a truncated download, or the missing trailer of
+ * inflated size is bounded by the one decompression policy (`inflate.ts`: a ratio of the gzip'd size). A gzip stream that ends early (a truncated download, or the missing trailer of
  * some public datasets' `.tar.gz`) gives every member it holds whole, plus one warning.
  */
-import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { escapeText } from '../../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
-import type { ArchiveListing, ArchiveMember, Budget } from './archive.js';
-import { ARCHIVE_LIMITS, charge, enterArchive, errorText, LimitError, nestedArchiveBytes, walkArchive } from './archive.js';
+import type { ArchiveListing, ArchiveMember, ArchiveState, Budget } from './archive.js';
+import { ARCHIVE_LIMITS, charge, enterArchive, errorText, LimitError, walkArchive, withNestedArchive } from './archive.js';
+import { INFLATE_POLICY, streamBound } from './inflate.js';
+import { bufferSource, fileSource } from './bytes.js';
+import type { RawSource } from './bytes.js';
 
 const BLOCK = 512;
 /** Largest GNU long name or pax extended header read. */
@@ -121,43 +123,6 @@ interface Cursor {
   skip(n: number): Promise<number>;
 }
 
-/** The raw bytes of the archive: a file on disk or a buffer. */
-interface RawSource {
-  size: number;
-  /** Up to `n` bytes at `offset`; `n` is bounded by the caller. */
-  readAt(offset: number, n: number): Promise<Buffer>;
-  /** The whole content, from the start, as a stream. */
-  stream(): AsyncIterable<Buffer>;
-  close(): Promise<void>;
-}
-
-async function fileSource(path: string): Promise<RawSource> {
-  const fh = await fs.promises.open(path, 'r');
-  const size = (await fh.stat()).size;
-  return {
-    size,
-    async readAt(offset, n) {
-      const b = Buffer.alloc(Math.max(0, Math.min(n, size - offset)));
-      if (b.length === 0) return b;
-      const { bytesRead } = await fh.read(b, 0, b.length, offset);
-      return b.subarray(0, bytesRead);
-    },
-    stream: () => fs.createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-    close: () => fh.close(),
-  };
-}
-
-function bufferSource(data: Buffer): RawSource {
-  return {
-    size: data.length,
-    readAt: async (offset, n) => data.subarray(offset, offset + n),
-    async *stream() {
-      for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
-    },
-    close: async () => undefined,
-  };
-}
-
 /** Random-access reads of a plain tar. */
 function seekCursor(raw: RawSource): Cursor {
   let pos = 0;
@@ -192,7 +157,7 @@ async function* rawRange(raw: RawSource, offset: number, length: number, budget:
 /**
  * The inflated bytes of a gzip stream, read by offset: one zlib stream goes forward, keeping the last
  * {@link BACK_BYTES}; a read before that restarts it. Every byte inflated is charged to the budget, and the
- * stream's ratio of inflated to compressed bytes is bounded. An early end or damage ends the stream (`ended`
+ * stream's inflated size is bounded ({@link streamBound} of the gzip'd size). An early end or damage ends the stream (`ended`
  * says where and why) instead of throwing: what came before is good data.
  */
 class Inflated {
@@ -211,6 +176,8 @@ class Inflated {
   constructor(
     private readonly source: () => AsyncIterable<Buffer>,
     private readonly budget: Budget,
+    /** Size of the gzip'd data: the stream may inflate to {@link streamBound} of it. */
+    private readonly compressed: number,
   ) {}
 
   private restart(): void {
@@ -231,6 +198,7 @@ class Inflated {
     const it = (gz as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     let inflated = 0;
     let done = false;
+    const bound = streamBound(this.compressed);
     this.next = async () => {
       if (done) return null;
       let r: IteratorResult<Buffer>;
@@ -247,9 +215,9 @@ class Inflated {
       }
       inflated += r.value.length;
       charge(this.budget, r.value.length);
-      if (inflated > ARCHIVE_LIMITS.ratioMinBytes && inflated > ARCHIVE_LIMITS.maxRatio * Math.max(1, gz.bytesWritten)) {
+      if (inflated > bound) {
         done = true;
-        throw new LimitError(`gzip stream inflates over ${ARCHIVE_LIMITS.maxRatio}:1 (${gz.bytesWritten} → ${inflated} bytes so far): gzip bomb; reading stopped`);
+        throw new LimitError(`gzip stream inflates over ${INFLATE_POLICY.ratio}:1 (${this.compressed} → more than ${bound} bytes): gzip bomb; reading stopped`);
       }
       return r.value;
     };
@@ -449,20 +417,28 @@ export async function observeTar(input: EvidenceInput, ctx: ObserveContext, obse
   if (!state) return null;
   const notes = ctx.notes;
   const label = input.name;
-  let raw: RawSource;
   try {
-    if (opts.path) raw = await fileSource(opts.path);
-    else {
-      const bytes = await nestedArchiveBytes(input, ctx, format);
-      if (!bytes) return null;
-      raw = bufferSource(bytes);
-    }
+    const r = await withNestedArchive(input, opts.path, ctx, format, async (src) => {
+      let raw: RawSource;
+      try {
+        raw = 'path' in src ? await fileSource(src.path) : bufferSource(src.data);
+      } catch (e) {
+        notes.add({ file: label, level: 'error', code: 'unreadable', message: `${format} not readable (${errorText(e)})` });
+        return null;
+      }
+      return readTar(raw, label, format, ctx, state, observe, opts.gzip);
+    });
+    return r ?? null;
   } catch (e) {
-    notes.add({ file: label, level: 'error', code: 'unreadable', message: `${format} not readable (${errorText(e)})` });
+    notes.add({ file: label, level: e instanceof LimitError ? 'skipped' : 'error', code: e instanceof LimitError ? 'over-limit' : 'unreadable', message: `${format} not readable (${errorText(e)})` });
     return null;
   }
+}
+
+async function readTar(raw: RawSource, label: string, format: string, ctx: ObserveContext, state: ArchiveState, observe: ObserveFn, gzip: boolean): Promise<ObserveResult | null> {
+  const notes = ctx.notes;
   const budget = state.budget;
-  const gz = opts.gzip ? new Inflated(() => raw.stream(), budget) : null;
+  const gz = gzip ? new Inflated(() => raw.stream(), budget, raw.size) : null;
   try {
     let listing: TarListing;
     if (gz) {

@@ -2,15 +2,14 @@
  * The EVTX adapter: one Windows event log file (on disk, from an archive, or gzip'd) in, observations of its
  * WMI-relevant records (through `records/observations.ts`), and the per-host, per-channel facts coverage needs.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { EvtxFormatError, EvtxReader } from '../../evtx/index.js';
 import type { EvtxJsonObject, EvtxRecord } from '../../evtx/index.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
 import type { Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
-import { emptyResult, MAX_WHOLE_INPUT } from '../input.js';
+import { emptyResult } from '../input.js';
+import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
 import type { BinaryAdapter, ObserveResult } from '../input.js';
 import { fromRecord } from '../records/observations.js';
 import { HostTally } from '../records/tally.js';
@@ -28,12 +27,13 @@ export function channelFromFileName(file: string): string | null {
  * rendered. Records carved from slack that repeat an allocated record (same header number and EventRecordID) are
  * dropped; other carved records are counted apart and never bound a span.
  */
-export function observeEvtx(file: string, notes: NoteSink, gzip = false, data?: Buffer): ObserveResult {
+export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer } | { path: string }): ObserveResult {
   let reader: EvtxReader;
   try {
-    // a gzip'd copy is decompressed in memory, bounded to 2 GiB
-    if (data) reader = EvtxReader.fromBuffer(gzip ? gunzipSync(data, { maxOutputLength: 2 ** 31 - 1 }) : data, { name: file });
-    else reader = gzip ? EvtxReader.fromBuffer(gunzipSync(readFileSync(file), { maxOutputLength: 2 ** 31 - 1 }), { name: file }) : EvtxReader.open(file);
+    // `file` labels the log; its bytes are in memory (a small archive member), or at a path (the file itself, or a
+    // temporary copy of a large member or of an inflated gzip'd log), read chunk by chunk
+    if (from && 'data' in from) reader = EvtxReader.fromBuffer(from.data, { name: file });
+    else reader = EvtxReader.open(from?.path ?? file, { name: file });
   } catch (e) {
     notes.add({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', code: e instanceof EvtxFormatError ? 'not-evidence' : 'failed', message: e instanceof Error ? e.message : String(e) });
     return emptyResult();
@@ -165,16 +165,16 @@ export function isEvtx(head: Uint8Array): boolean {
   return head.length >= 8 && Buffer.from(head.buffer, head.byteOffset, 8).toString('latin1') === 'ElfFile\0';
 }
 
-/** EVTX as an ordinary adapter: a file on disk is read in place (chunk by chunk), an archive member or inflated copy from memory. */
+/**
+ * EVTX as an ordinary adapter: a file on disk (or a temporary copy) is read in place, chunk by chunk; a small archive
+ * member from memory; a larger member is streamed to a temporary file first (the one policy of `containers/inflate.ts`).
+ */
 export const evtxAdapter: BinaryAdapter = {
   format: 'evtx',
   detectBytes: isEvtx,
   async observe(input, ctx) {
-    if (input.path) return observeEvtx(input.path, ctx.notes);
-    if (input.size > MAX_WHOLE_INPUT * 4) {
-      ctx.notes.add({ file: input.name, level: 'warning', code: 'over-limit', message: `${input.size} bytes: too large to read from an archive; skipped` });
-      return emptyResult();
-    }
-    return observeEvtx(input.name, ctx.notes, false, await input.read());
+    if (input.path) return observeEvtx(input.name, ctx.notes, { path: input.path });
+    if (input.size <= INFLATE_POLICY.inMemory) return observeEvtx(input.name, ctx.notes, { data: await input.read() });
+    return withMaterialized(input.name, input.chunks(), async (copy) => observeEvtx(input.name, ctx.notes, copy.path ? { path: copy.path } : { data: await copy.read() }), input.size);
   },
 };

@@ -3,14 +3,17 @@
  * subscription object in every namespace and of the residue no live object explains, the repository's evidence item,
  * its consumer-class chains and its time span for coverage.
  */
+import * as fs from 'node:fs';
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { CimFormatError, CimRepository } from '../../cim/index.js';
+import { findRepository } from '../../cim/files.js';
 import type { CimResidualObject, CimSubscriptionObject, CimValue } from '../../cim/index.js';
 import type { EvidenceItem, Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
 import type { RepositorySummary } from '../input.js';
 import { REPO_FILE } from '../containers/layout.js';
+import { inflateChunks, LimitError, tooLarge, withTempDir, writeChunks } from '../containers/inflate.js';
 
 type Values = Observation['properties'];
 
@@ -64,15 +67,27 @@ function repositoryFileTimes(dir: string): RepositorySummary['files'] {
 }
 
 /**
- * Observations from a repository (a folder, or its files as bytes with `dir` as the label): every live
- * subscription object and every residual one.
+ * Observations from a repository folder on disk whose files are plain (see {@link observeRepositoryFolder} for one
+ * with gzip'd files): every live subscription object and every residual one.
  */
-export function observeRepository(dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
+export function observeRepository(dir: string, host: string, notes: NoteSink): RepositoryResult {
+  return readRepository(dir, host, notes, { at: dir, fileTimes: true });
+}
+
+/** Where the repository's plain files are: `at`, the folder `dir` names or a staged copy of it; whether `dir`'s file times are the repository's. */
+interface RepoWhere {
+  at: string;
+  fileTimes: boolean;
+}
+
+function readRepository(dir: string, host: string, notes: NoteSink, where: RepoWhere): RepositoryResult {
+  // messages about a staged copy name the repository, never the temporary folder
+  const shown = (m: string): string => (where.at !== dir ? m.split(where.at).join(dir) : m);
   let repo: CimRepository;
   try {
-    repo = CimRepository.open(dir, files ? { files } : {});
+    repo = CimRepository.open(where.at);
   } catch (e) {
-    notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: e instanceof Error ? e.message : String(e) });
+    notes.add({ file: dir, level: e instanceof CimFormatError ? 'skipped' : 'error', code: 'failed', message: shown(e instanceof Error ? e.message : String(e)) });
     return { observations: [], item: null, chains: new Map() };
   }
   try {
@@ -153,9 +168,116 @@ function readRepository(repo: CimRepository, dir: string, host: string, notes: N
       meta: {},
     });
   }
-  for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: `[${w.code}] ${w.message}` });
+  for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: shown(`[${w.code}] ${w.message}`) });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, sources: ['cim'], records: repo.keys().length, first, last };
-  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: files ? [] : repositoryFileTimes(dir) };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: where.fileTimes ? repositoryFileTimes(dir) : [] };
   return { observations: obs, item, chains, repository };
+}
+
+// ---- gzip'd repository files and repositories in archives: staged to a temporary folder ------------------------
+
+/** One repository file to stage: its base name (`OBJECTS.DATA`, `INDEX.BTR.gz`…), label, size and bytes. */
+export interface RepositoryFileSource {
+  base: string;
+  /** Display name of the file (a path, or `archive!/member`). */
+  label: string;
+  /** Bytes as stored (compressed, for a `.gz` copy). */
+  size: number;
+  chunks(): AsyncIterable<Buffer>;
+  /** The file on disk, when it is one (a plain file is then linked into the staging folder rather than copied). */
+  path?: string;
+}
+
+/** Of the files given, the one read for each repository file name: the plain copy over a gzip'd one. */
+function chooseFiles(files: readonly RepositoryFileSource[]): Map<string, RepositoryFileSource> {
+  const chosen = new Map<string, RepositoryFileSource>();
+  for (const f of files) {
+    if (!REPO_FILE.test(f.base)) continue;
+    const key = f.base.toUpperCase().replace(/\.GZ$/, '');
+    const had = chosen.get(key);
+    if (!had || (/\.gz$/i.test(had.base) && !/\.gz$/i.test(f.base))) chosen.set(key, f);
+  }
+  return chosen;
+}
+
+/**
+ * Stage `files` into `dir` under their plain names (each name from the fixed repository set, never from the
+ * evidence): a gzip'd copy inflated under the one decompression policy, a plain file on disk hard-linked (copied
+ * when the link fails), any other bytes streamed. A file that cannot be staged is a note, the others go on.
+ */
+async function stage(dir: string, files: readonly RepositoryFileSource[], notes: NoteSink, onInflated?: (n: number) => void): Promise<void> {
+  for (const [key, f] of chooseFiles(files)) {
+    const to = path.join(dir, key);
+    try {
+      if (/\.gz$/i.test(f.base)) {
+        const counted = async function* (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+          for await (const c of src) {
+            onInflated?.(c.length);
+            yield c;
+          }
+        };
+        await writeChunks(to, counted(inflateChunks(f.chunks(), f.size)));
+      } else if (f.path) {
+        await fs.promises.link(f.path, to).catch(() => fs.promises.copyFile(f.path!, to));
+      } else {
+        const why = tooLarge(f.size);
+        if (why) throw new LimitError(why);
+        await writeChunks(to, f.chunks());
+      }
+    } catch (e) {
+      const over = e instanceof LimitError;
+      const text = e instanceof Error ? e.message : String(e);
+      notes.add({ file: f.label, level: over ? 'skipped' : 'error', code: over ? 'over-limit' : 'failed', message: `repository file not read (${text.split(dir).join('<staging>')})` });
+      if (over && /inflated from this archive/.test(text)) throw e; // the archive's budget is spent: the rest is not read either
+      await fs.promises.rm(to, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * A repository whose files are not plain files in one folder (members of an archive, or gzip'd copies): staged to
+ * a private temporary folder, read from there, the folder removed afterwards. `dir` labels it.
+ */
+export async function observeRepositoryFiles(dir: string, host: string, notes: NoteSink, files: readonly RepositoryFileSource[], onInflated?: (n: number) => void, fileTimes = false): Promise<RepositoryResult> {
+  return withTempDir(async (tmp) => {
+    await stage(tmp, files, notes, onInflated);
+    return readRepository(dir, host, notes, { at: tmp, fileTimes });
+  });
+}
+
+/**
+ * Run `fn` on a folder of plain repository files: `dir` itself when the repository in it (or below it, as the CIM
+ * reader finds it) has no gzip'd file, else a staged copy (gzip'd files inflated under the one decompression
+ * policy, plain files linked) that is removed when `fn` is done. `fn`'s second argument says which. Anything that
+ * opens a repository folder given by a user (the scan, `wmiscope cim …`) can go through this, so that the CIM
+ * reader never has to inflate anything itself.
+ */
+export async function withPlainRepository<T>(dir: string, notes: NoteSink, fn: (plain: string, staged: boolean) => T | Promise<T>): Promise<T> {
+  let at: string;
+  try {
+    at = findRepository(dir).dir;
+  } catch {
+    return fn(dir, false); // no repository: the reader says why
+  }
+  let names: string[];
+  try {
+    names = readdirSync(at).filter((n) => REPO_FILE.test(n));
+  } catch {
+    names = [];
+  }
+  const files: RepositoryFileSource[] = names.map((n) => {
+    const p = path.join(at, n);
+    return { base: n, label: p, path: p, size: statSync(p, { throwIfNoEntry: false })?.size ?? 0, chunks: () => fs.createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> };
+  });
+  if (![...chooseFiles(files).values()].some((f) => /\.gz$/i.test(f.base))) return fn(dir, false);
+  return withTempDir(async (tmp) => {
+    await stage(tmp, files, notes);
+    return fn(tmp, true);
+  });
+}
+
+/** A repository folder on disk: read in place, or from a staged copy when a file of it is a gzip'd copy (`OBJECTS.DATA.gz`). */
+export async function observeRepositoryFolder(dir: string, host: string, notes: NoteSink): Promise<RepositoryResult> {
+  return withPlainRepository(dir, notes, (plain) => readRepository(dir, host, notes, { at: plain, fileTimes: true }));
 }
