@@ -91,13 +91,14 @@ function readRepository(dir: string, host: string, notes: NoteSink, where: RepoW
     return { observations: [], item: null, chains: new Map() };
   }
   try {
-    return readRepository(repo, dir, host, notes, files);
+    return describeRepository(repo, dir, host, notes, where, shown);
   } finally {
     repo.close();
   }
 }
 
-function readRepository(repo: CimRepository, dir: string, host: string, notes: NoteSink, files?: ReadonlyMap<string, Uint8Array>): RepositoryResult {
+/** What an open repository gives (see {@link readRepository}). */
+function describeRepository(repo: CimRepository, dir: string, host: string, notes: NoteSink, where: RepoWhere, shown: (m: string) => string): RepositoryResult {
   const obs: Observation[] = [];
   const chains = new Map<string, string[]>();
   const subs = repo.subscriptions();
