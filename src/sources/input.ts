@@ -72,6 +72,11 @@ export interface Adapter {
   format: string;
   /** True when `head` (the first 64 KiB, decoded as UTF-8 with any BOM removed) looks like this format. */
   detect(head: string): boolean;
+  /**
+   * True when `head` may be this format but is cut inside what {@link detect} needs (a first record longer than
+   * the head): the dispatcher then asks again with a longer head (see `formats/index.ts` `detectionHead`).
+   */
+  cutShort?(head: string): boolean;
   observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult>;
 }
 

@@ -512,8 +512,14 @@ function shapeOf(v: Json, depth = 0): string | null {
 
 // ---- detection ---------------------------------------------------------------------------------------------------
 
-/** The first complete top-level JSON value in `head` (skipping `Record N` lines and an opening `[`), parsed; null if none fits. */
-function firstValue(head: string): Json | undefined {
+/** What {@link firstValue} returns when the first value is still open at the end of the head. */
+const OPEN = Symbol('open');
+
+/**
+ * The first complete top-level JSON value in `head` (skipping `Record N` lines and an opening `[`), parsed;
+ * {@link OPEN} when it does not end within `head`; undefined when there is none or it is not JSON.
+ */
+function firstValue(head: string): Json | undefined | typeof OPEN {
   let i = 0;
   const n = head.length;
   for (;;) {
@@ -543,7 +549,7 @@ function firstValue(head: string): Json | undefined {
       }
     }
   }
-  return undefined;
+  return OPEN;
 }
 
 /** When the first record does not fit in the head: the shape from its first keys. */
@@ -580,11 +586,38 @@ export function jsonShape(head: string): string | null {
   let shape: string | null = null;
   if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) {
     const v = firstValue(t);
-    shape = v === undefined ? shapeFromText(t) : shapeOf(v);
+    shape = v === undefined || v === OPEN ? shapeFromText(t) : shapeOf(v);
   }
   lastHead = head;
   lastShape = shape;
   return shape;
+}
+
+/**
+ * True when `head` is cut inside what recognizing it needs: a JSON export whose first value (a record longer than
+ * the head: a script block, a long message) does not end within it, or XML still in its prolog (declarations,
+ * comments, `<Events>`) at the head's end. The dispatcher then looks at a longer head.
+ */
+export function headCutShort(head: string): boolean {
+  const t = pastBanner(head.replace(/^\uFEFF/, '').trimStart());
+  if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) return firstValue(t) === OPEN;
+  if (!t.startsWith('<')) return false;
+  const x = t.replace(/^evtxexport \d+\s*\n/, '');
+  return !/<Event[\s>/]/.test(x) && inProlog(x);
+}
+
+/** True when `t` holds nothing but XML declarations, processing instructions, comments and `<Events>` (the last possibly cut). */
+function inProlog(t: string): boolean {
+  let i = 0;
+  for (;;) {
+    while (i < t.length && /\s/.test(t[i]!)) i++;
+    if (i >= t.length) return true;
+    const close = t.startsWith('<?', i) ? '?>' : t.startsWith('<!--', i) ? '-->' : t.startsWith('<!', i) ? '>' : t.startsWith('<Events', i) ? '>' : null;
+    if (close === null) return '<!--'.startsWith(t.slice(i)) || '<Events'.startsWith(t.slice(i)); // a tag cut at the end
+    const e = t.indexOf(close, i + 2);
+    if (e < 0) return true;
+    i = e + close.length;
+  }
 }
 
 /** Windows event XML: markup first (or evtxexport's banner), and an `<Event>` of the event schema. */
@@ -783,6 +816,7 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
 const jsonAdapter = (format: string): Adapter => ({
   format,
   detect: (head: string) => jsonShape(head) === format,
+  cutShort: headCutShort,
   observe: (input, ctx) => observeJson(input, ctx, format),
 });
 
@@ -793,6 +827,7 @@ export const adapters: Adapter[] = [
   {
     format: 'event-xml',
     detect: isEventXml,
+    cutShort: headCutShort,
     observe: observeXml,
   },
   {
