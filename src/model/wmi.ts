@@ -52,7 +52,7 @@ function quoteEnd(t: string, from: number, q: string): number {
  * Quotes inside a value: WMI writes them escaped as in C (`Name="a\"b"`, a backslash as `\\`; "WMI Object Path
  * Requirements", Microsoft Learn), and accepts values in single quotes (`Name='a"b'`). A writer that did not escape
  * them (`Name="a"b"`) is read too: a quote that is followed by neither the end nor `,` (the next key) does not
- * close the value, the last quote of the path does.
+ * close the value, the last quote of the path does, and the value is taken as it is (no `\` escapes either).
  */
 export function parseObjectRef(path: string): ObjectRef | null {
   let rest = path.trim().replace(/::\w+$/, '');
@@ -76,14 +76,19 @@ export function parseObjectRef(path: string): ObjectRef | null {
     const at = re.lastIndex;
     const q = body[at] === '"' || body[at] === "'" ? body[at]! : null;
     let close = q ? quoteEnd(body, at + 1, q) : -1;
+    let raw = false;
     if (q && close >= 0 && close + 1 < body.length && body[close + 1] !== ',') {
-      // an unescaped quote inside the value: the value ends at the last quote of the path
+      // an unescaped quote inside the value: the value ends at the last quote of the path, and its writer did not
+      // escape backslashes either
       const last = body.lastIndexOf(q);
-      if (last > close) close = last;
+      if (last > close) {
+        close = last;
+        raw = true;
+      }
     }
     let value: string;
     if (close >= 0) {
-      value = body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
+      value = raw ? body.slice(at + 1, close) : body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
       re.lastIndex = close + 1;
     } else {
       const comma = body.indexOf(',', at);
