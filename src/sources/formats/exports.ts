@@ -599,6 +599,17 @@ export function jsonShape(head: string): string | null {
  * comments, `<Events>`) at the head's end. The dispatcher then looks at a longer head.
  */
 export function headCutShort(head: string): boolean {
+  // the export adapters share this test: asked in turn with the same head, it is answered once
+  if (head === lastCutHead) return lastCut;
+  lastCutHead = head;
+  lastCut = cutShortNow(head);
+  return lastCut;
+}
+
+let lastCutHead: string | null = null;
+let lastCut = false;
+
+function cutShortNow(head: string): boolean {
   const t = pastBanner(head.replace(/^\uFEFF/, '').trimStart());
   if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) return firstValue(t) === OPEN;
   if (!t.startsWith('<')) return false;

@@ -47,8 +47,9 @@ export const MAX_DETECTION_HEAD = 16 * 1024 * 1024;
 export async function detectionHead(input: EvidenceInput, head: Buffer): Promise<Buffer> {
   let b = head;
   while (b.length > 0 && b.length < input.size && b.length < MAX_DETECTION_HEAD && !detectBinaryAdapter(b)) {
-    const text = headText(b);
-    if (detectAdapter(text) || !ADAPTERS.some((a) => a.cutShort?.(text.replace(/^\s+/, '')))) break;
+    const text = headText(b).replace(/^\s+/, '');
+    // the cheap test first: most inputs (binary, containers, text of other shapes) stop here after a few characters
+    if (!ADAPTERS.some((a) => a.cutShort?.(text)) || detectAdapter(text)) break;
     const longer = await input.head(Math.min(MAX_DETECTION_HEAD, b.length * 4));
     if (longer.length <= b.length) break;
     b = longer;
