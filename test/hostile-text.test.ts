@@ -157,6 +157,11 @@ test('NDJSON with a banner line is read past it (before: "not evidence"); the ba
     const [r, whole] = await Promise.all([scan([bannerNdjson(dir)], { threads: 1 }), scan([exportFixture('otrf-wmi.ecs.ndjson')], { threads: 1 })]);
     assert.deepEqual(digest(r), digest(whole));
     assert.deepEqual(r.notes.map((n) => [n.level, n.code, n.message]), [['skipped', 'ignored', 'ecs: line 1 is not JSON (a banner?): "Exported 21 documents from winlogbeat-* at 2020-09-02 10:00"; skipped']]);
+    // before pretty-printed JSON (read value by value rather than line by line): the same
+    writeFileSync(join(dir, 'banner.json'), `evtx_dump 0.8.1\n${readFileSync(exportFixture('sysmon-bot.evtx_dump.json'), 'utf8')}`);
+    const pretty = await scan([join(dir, 'banner.json')], { threads: 1 });
+    assert.deepEqual(digest(pretty), digest(await scan([exportFixture('sysmon-bot.evtx_dump.json')], { threads: 1 })));
+    assert.deepEqual(pretty.notes.map((n) => n.message), ['evtx-json: line 1 is not JSON (a banner?): "evtx_dump 0.8.1"; skipped']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -567,13 +567,13 @@ function shapeFromText(head: string): string | null {
 /** Longest first line taken for a banner (a tool's title line before the records). */
 const MAX_BANNER_CHARS = 1024;
 
-/** `t` without its first line when that line is a banner (not JSON, short) and JSON starts on the next. */
+/** `t` without its first line when that line is a banner (not JSON, short) and JSON (or a `Record N` header) starts on the next. */
 function pastBanner(t: string): string {
   if (t.startsWith('{') || t.startsWith('[') || t.startsWith('Record ')) return t;
   const nl = t.indexOf('\n');
   if (nl < 0 || nl > MAX_BANNER_CHARS) return t;
   const rest = t.slice(nl + 1).trimStart();
-  return rest.startsWith('{') || rest.startsWith('[') ? rest : t;
+  return rest.startsWith('{') || rest.startsWith('[') || /^Record \d+\s*\n/.test(rest) ? rest : t;
 }
 
 let lastHead: string | null = null;
@@ -716,7 +716,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   const damaged = new DamageTally(ctx, input.name, format);
   let banner = true; // nothing but white space read yet: a first line that is not JSON is a banner
   const onIssue = (i: SplitIssue): void => {
-    if (i.kind === 'junk' && i.line === 1 && banner) bannerNote(ctx, input.name, format, i.message.replace(/^not JSON: |; line skipped$/g, ''));
+    if (i.kind === 'junk' && i.line === 1 && banner) bannerNote(ctx, input.name, format, i.text ?? '');
     else if (i.kind) damaged.add(`line ${i.line}: ${i.message}`);
     else problem(`line ${i.line}: ${i.message}`);
   };

@@ -58,6 +58,8 @@ export interface SplitIssue {
    * `junk`: a line that is not part of any record was skipped; absent for the rest (an over-long record).
    */
   kind?: 'record' | 'junk';
+  /** `junk`: the start of the line (at most 60 characters). */
+  text?: string;
 }
 
 /** One line of text (without its end of line) and its 1-based number. */
@@ -134,10 +136,10 @@ export interface JsonValueText {
  * Resynchronization: a value cut short (a truncated line of JSON Lines, a record of `evtx_dump` cut off) would
  * otherwise swallow every value after it, as its open braces never balance. The splitter follows just enough of
  * JSON's grammar to see that a line cannot continue the open value: a raw line break inside a string (JSON
- * strings cannot hold one), or a line whose first character other than white space cannot stand where it stands (an object `{`, a
- * `Record N` header or other text after a complete member, where only `,` or a closer may come). There the open
- * value is given up (one issue flagged `record`) and the line is read as the start of what follows. The look-ahead
- * is one character, so nothing is held beyond the current value.
+ * strings cannot hold one), or a line whose first character other than white space cannot stand where it
+ * stands (an object `{`, a `Record N` header or other text after a complete member, where only `,` or a closer
+ * may come). There the open value is given up (one issue flagged `record`) and the line is read as the start of
+ * what follows. The look-ahead is one character, so nothing is held beyond the current value.
  */
 export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS, maxTop = MAX_TOP_VALUE_CHARS): AsyncGenerator<JsonValueText> {
   let buf = '';
@@ -181,7 +183,7 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
     const text = junk!.trim();
     const rec = /^Record (\d+)$/.exec(text);
     if (rec) record = Number(rec[1]);
-    else if (text && !/^(true|false|null|-?\d[\d.eE+-]*)$/.test(text)) onIssue({ line: junkLine, message: `not JSON: ${JSON.stringify(text.slice(0, 60))}; line skipped`, kind: 'junk' });
+    else if (text && !/^(true|false|null|-?\d[\d.eE+-]*)$/.test(text)) onIssue({ line: junkLine, message: `not JSON: ${JSON.stringify(text.slice(0, 60))}; line skipped`, kind: 'junk', text: text.slice(0, 60) });
     junk = null;
   };
 
