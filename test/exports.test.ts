@@ -422,13 +422,16 @@ test('mutated and cut fixtures never throw, never hang, and give only warnings o
   assert.ok(Date.now() - started < 60_000);
 });
 
-test('stream splitter: a raw newline inside a string does not stall it (regression)', async () => {
+test('stream splitter: a raw newline inside a string does not stall it (regression); the cut value is given up there', async () => {
   async function* one(t: string): AsyncGenerator<string> {
     yield t;
   }
   const out: string[] = [];
-  for await (const v of jsonValues(one('{"a":"x\ny"}\n{"b":1}'), () => undefined)) out.push(v.text);
-  assert.deepEqual(out, ['{"a":"x\ny"}', '{"b":1}']);
+  const issues: string[] = [];
+  // a JSON string cannot hold a raw line break: the value is cut there (one record lost), the next line read afresh
+  for await (const v of jsonValues(one('{"a":"x\ny"}\n{"b":1}'), (i) => issues.push(`${i.kind} ${i.line}`))) out.push(v.text);
+  assert.deepEqual(out, ['{"b":1}']);
+  assert.deepEqual(issues, ['record 1', 'junk 2']);
 });
 
 // ---- hostile input: time and depth ----------------------------------------------------------------------------------------

@@ -34,10 +34,10 @@ export interface ObjectRef {
   name: string | null;
 }
 
-/** Index of the `"` that closes a quoted value whose text starts at `from` (`\` escapes any character), or -1. */
-function quoteEnd(t: string, from: number): number {
+/** Index of the quote `q` that closes a quoted value whose text starts at `from` (`\` escapes any character), or -1. */
+function quoteEnd(t: string, from: number, q: string): number {
   for (let i = from; i < t.length; i++) {
-    if (t[i] === '"') return i;
+    if (t[i] === q) return i;
     if (t[i] === '\\') i++;
   }
   return -1;
@@ -48,6 +48,11 @@ function quoteEnd(t: string, from: number): number {
  * `[\\server\]namespace:Class.Key="v",Key2=v2`, `Class="v"` (the `Name` key), `Class=@` (a singleton), with an
  * ExecMethod path's trailing `::Method` dropped. A colon inside a quoted value never starts a namespace.
  * Null when the text is not an object path.
+ *
+ * Quotes inside a value: WMI writes them escaped as in C (`Name="a\"b"`, a backslash as `\\`; "WMI Object Path
+ * Requirements", Microsoft Learn), and accepts values in single quotes (`Name='a"b'`). A writer that did not escape
+ * them (`Name="a"b"`) is read too: a quote that is followed by neither the end nor `,` (the next key) does not
+ * close the value, the last quote of the path does, and the value is taken as it is (no `\` escapes either).
  */
 export function parseObjectRef(path: string): ObjectRef | null {
   let rest = path.trim().replace(/::\w+$/, '');
@@ -57,7 +62,7 @@ export function parseObjectRef(path: string): ObjectRef | null {
     namespace = normalizeNamespace(ns[1]!);
     rest = rest.slice(ns[0].length);
   }
-  const m = /^([A-Za-z_]\w*)(?:\.(.*)|=@|=(".*"))?$/s.exec(rest);
+  const m = /^([A-Za-z_]\w*)(?:\.(.*)|=@|=(".*"|'.*'))?$/s.exec(rest);
   if (!m) return null;
   const keys: Record<string, string> = {};
   const body = m[2] ?? (m[3] !== undefined ? `Name=${m[3]}` : '');
@@ -69,10 +74,21 @@ export function parseObjectRef(path: string): ObjectRef | null {
   let k: RegExpExecArray | null;
   while ((k = re.exec(body))) {
     const at = re.lastIndex;
-    const close = body[at] === '"' ? quoteEnd(body, at + 1) : -1;
+    const q = body[at] === '"' || body[at] === "'" ? body[at]! : null;
+    let close = q ? quoteEnd(body, at + 1, q) : -1;
+    let raw = false;
+    if (q && close >= 0 && close + 1 < body.length && body[close + 1] !== ',') {
+      // an unescaped quote inside the value: the value ends at the last quote of the path, and its writer did not
+      // escape backslashes either
+      const last = body.lastIndexOf(q);
+      if (last > close) {
+        close = last;
+        raw = true;
+      }
+    }
     let value: string;
     if (close >= 0) {
-      value = body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
+      value = raw ? body.slice(at + 1, close) : body.slice(at + 1, close).replace(/\\(.)/gs, '$1');
       re.lastIndex = close + 1;
     } else {
       const comma = body.indexOf(',', at);

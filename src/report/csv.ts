@@ -2,8 +2,11 @@
  * One row per finding, RFC 4180: comma separated, CRLF line ends, a field is quoted when it holds a comma,
  * quote, CR or LF, and quotes inside are doubled. Cells are made safe for spreadsheets: a cell whose first
  * character is = + - @ TAB CR or LF would be read by Excel/LibreOffice as a formula (or DDE), so it gets a
- * leading `'` (OWASP "CSV injection"). Control characters other than TAB/CR/LF (ESC, C1, bidi overrides)
- * are written as visible escapes (`\x1b`); the exact values are in the json output.
+ * leading `'` (OWASP "CSV injection"). So does a cell that starts with their fullwidth forms ＝ ＋ － ＠ (and
+ * ー, the long-vowel mark a Japanese IME types for a minus), which Excel in a Japanese locale reads as a formula
+ * too (OWASP/www-community issue 1088: `＝cmd|' /C calc'!A0` runs there), and one where any of them follows
+ * leading white space (a spreadsheet may trim it before deciding). Control characters other than TAB/CR/LF
+ * (ESC, C1, bidi overrides) are written as visible escapes (`\x1b`); the exact values are in the json output.
  */
 import type { Finding, ScanResult, Severity } from '../model/types.js';
 import { missedBy, seenBy, selectFindings } from './text.js';
@@ -36,8 +39,11 @@ export function csvSafe(value: string): string {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
-  return /^[=+\-@\t\r\n]/.test(text) ? `'${text}` : text;
+  return FORMULA_START.test(text) ? `'${text}` : text;
 }
+
+/** What opens a formula in a spreadsheet cell (see the module comment): ASCII and fullwidth, after any white space. */
+const FORMULA_START = /^(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20\u30fc])/;
 
 /** RFC 4180 quoting of one field. */
 export function csvField(value: string): string {

@@ -7,7 +7,7 @@
 import { gunzipSync, constants as zc } from 'node:zlib';
 import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { headText } from './input.js';
-import { ADAPTERS, BINARY_ADAPTERS, detectAdapter, detectBinaryAdapter } from './formats/index.js';
+import { ADAPTERS, BINARY_ADAPTERS, detectAdapter, detectBinaryAdapter, detectionHead } from './formats/index.js';
 import { forceHost } from './result.js';
 import { isTarHeader, observeTar } from './containers/tar.js';
 import { observeZip } from './containers/zip.js';
@@ -60,7 +60,7 @@ export function classify(head: Buffer): InputKind {
 
 /** Read one input; null when it is not evidence wmiscope reads. `path` = the input's file on disk, when it has one. */
 export async function observeInput(input: EvidenceInput, ctx: ObserveContext, path?: string): Promise<ObserveResult | null> {
-  const head = await input.head(HEAD);
+  const head = await detectionHead(input, await input.head(HEAD));
   const kind = classify(head);
   if (kind === null) return null;
   const withHost = (r: ObserveResult): ObserveResult => (ctx.host ? forceHost(r, ctx.host, ctx.hostLink) : r);

@@ -72,6 +72,11 @@ export interface Adapter {
   format: string;
   /** True when `head` (the first 64 KiB, decoded as UTF-8 with any BOM removed) looks like this format. */
   detect(head: string): boolean;
+  /**
+   * True when `head` may be this format but is cut inside what {@link detect} needs (a first record longer than
+   * the head): the dispatcher then asks again with a longer head (see `formats/index.ts` `detectionHead`).
+   */
+  cutShort?(head: string): boolean;
   observe(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult>;
 }
 
@@ -127,15 +132,44 @@ export function bufferInput(name: string, data: Buffer): EvidenceInput {
   };
 }
 
-/** UTF-8 text of a head buffer with any BOM removed (UTF-16 LE/BE text is decoded too). */
-export function headText(b: Buffer): string {
-  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return b.subarray(2).toString('utf16le');
-  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
-    const s = Buffer.from(b.subarray(2, 2 + ((b.length - 2) & ~1)));
-    return s.swap16().toString('utf16le');
+/** How a text input is encoded, from its first bytes: the encoding and the length of its byte-order mark. */
+export interface TextEncoding {
+  encoding: 'utf8' | 'utf16le' | 'utf16be';
+  bom: number;
+}
+
+/** Bytes looked at to recognize BOM-less UTF-16 by its zero bytes. */
+const SNIFF_BYTES = 4096;
+
+/**
+ * The encoding of a text that starts with `b`: a BOM (UTF-8, UTF-16 LE/BE) decides; without one, UTF-16 is
+ * recognized by its zero bytes (the text formats read are markup and field names, mostly ASCII: in UTF-16 LE
+ * most odd bytes are zero and almost no even byte is, the other way round in BE); anything else is UTF-8.
+ */
+export function textEncoding(b: Uint8Array): TextEncoding {
+  if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return { encoding: 'utf8', bom: 3 };
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return { encoding: 'utf16le', bom: 2 };
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return { encoding: 'utf16be', bom: 2 };
+  const n = Math.min(b.length, SNIFF_BYTES) & ~1;
+  if (n < 4) return { encoding: 'utf8', bom: 0 };
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (b[i] === 0) even++;
+    if (b[i + 1] === 0) odd++;
   }
-  const t = b.toString('utf8');
-  return t.charCodeAt(0) === 0xfeff ? t.slice(1) : t;
+  const pairs = n / 2;
+  if (odd > pairs / 2 && even * 8 < odd) return { encoding: 'utf16le', bom: 0 };
+  if (even > pairs / 2 && odd * 8 < even) return { encoding: 'utf16be', bom: 0 };
+  return { encoding: 'utf8', bom: 0 };
+}
+
+/** Text of a head buffer (or a whole input) with any BOM removed: UTF-8, or UTF-16 LE/BE with or without a BOM. */
+export function headText(b: Buffer): string {
+  const { encoding, bom } = textEncoding(b);
+  if (encoding === 'utf16le') return b.subarray(bom, bom + ((b.length - bom) & ~1)).toString('utf16le');
+  if (encoding === 'utf16be') return Buffer.from(b.subarray(bom, bom + ((b.length - bom) & ~1))).swap16().toString('utf16le');
+  return b.subarray(bom).toString('utf8');
 }
 
 /** Whole text of an input (BOM and UTF-16 handled), refusing inputs over {@link MAX_WHOLE_INPUT}. */

@@ -23,7 +23,7 @@ import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../i
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
 import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
-import { jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
+import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -512,8 +512,14 @@ function shapeOf(v: Json, depth = 0): string | null {
 
 // ---- detection ---------------------------------------------------------------------------------------------------
 
-/** The first complete top-level JSON value in `head` (skipping `Record N` lines and an opening `[`), parsed; null if none fits. */
-function firstValue(head: string): Json | undefined {
+/** What {@link firstValue} returns when the first value is still open at the end of the head. */
+const OPEN = Symbol('open');
+
+/**
+ * The first complete top-level JSON value in `head` (skipping `Record N` lines and an opening `[`), parsed;
+ * {@link OPEN} when it does not end within `head`; undefined when there is none or it is not JSON.
+ */
+function firstValue(head: string): Json | undefined | typeof OPEN {
   let i = 0;
   const n = head.length;
   for (;;) {
@@ -543,7 +549,7 @@ function firstValue(head: string): Json | undefined {
       }
     }
   }
-  return undefined;
+  return OPEN;
 }
 
 /** When the first record does not fit in the head: the shape from its first keys. */
@@ -558,24 +564,72 @@ function shapeFromText(head: string): string | null {
   return null;
 }
 
+/** Longest first line taken for a banner (a tool's title line before the records). */
+const MAX_BANNER_CHARS = 1024;
+
+/** `t` without its first line when that line is a banner (not JSON, short) and JSON (or a `Record N` header) starts on the next. */
+function pastBanner(t: string): string {
+  if (t.startsWith('{') || t.startsWith('[') || t.startsWith('Record ')) return t;
+  const nl = t.indexOf('\n');
+  if (nl < 0 || nl > MAX_BANNER_CHARS) return t;
+  const rest = t.slice(nl + 1).trimStart();
+  return rest.startsWith('{') || rest.startsWith('[') || /^Record \d+\s*\n/.test(rest) ? rest : t;
+}
+
 let lastHead: string | null = null;
 let lastShape: string | null = null;
 
 /** Which JSON export shape `head` starts with (memoized for the adapters' successive detect calls). */
 export function jsonShape(head: string): string | null {
   if (head === lastHead) return lastShape;
-  const t = head.replace(/^\uFEFF/, '').trimStart();
+  const t = pastBanner(head.replace(/^\uFEFF/, '').trimStart());
   let shape: string | null = null;
   if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) {
     const v = firstValue(t);
-    shape = v === undefined ? shapeFromText(t) : shapeOf(v);
+    shape = v === undefined || v === OPEN ? shapeFromText(t) : shapeOf(v);
   }
   lastHead = head;
   lastShape = shape;
   return shape;
 }
 
-const EVENT_NS = 'schemas.microsoft.com/win/2004/08/events/event';
+/**
+ * True when `head` is cut inside what recognizing it needs: a JSON export whose first value (a record longer than
+ * the head: a script block, a long message) does not end within it, or XML still in its prolog (declarations,
+ * comments, `<Events>`) at the head's end. The dispatcher then looks at a longer head.
+ */
+export function headCutShort(head: string): boolean {
+  // the export adapters share this test: asked in turn with the same head, it is answered once
+  if (head === lastCutHead) return lastCut;
+  lastCutHead = head;
+  lastCut = cutShortNow(head);
+  return lastCut;
+}
+
+let lastCutHead: string | null = null;
+let lastCut = false;
+
+function cutShortNow(head: string): boolean {
+  const t = pastBanner(head.replace(/^\uFEFF/, '').trimStart());
+  if (t.startsWith('{') || t.startsWith('[') || /^Record \d+\s*\n/.test(t)) return firstValue(t) === OPEN;
+  if (!t.startsWith('<')) return false;
+  const x = t.replace(/^evtxexport \d+\s*\n/, '');
+  return !/<Event[\s>/]/.test(x) && inProlog(x);
+}
+
+/** True when `t` holds nothing but XML declarations, processing instructions, comments and `<Events>` (the last possibly cut). */
+function inProlog(t: string): boolean {
+  let i = 0;
+  for (;;) {
+    while (i < t.length && /\s/.test(t[i]!)) i++;
+    if (i >= t.length) return true;
+    const close = t.startsWith('<?', i) ? '?>' : t.startsWith('<!--', i) ? '-->' : t.startsWith('<!', i) ? '>' : t.startsWith('<Events', i) ? '>' : null;
+    if (close === null) return '<!--'.startsWith(t.slice(i)) || '<Events'.startsWith(t.slice(i)); // a tag cut at the end
+    const e = t.indexOf(close, i + 2);
+    if (e < 0) return true;
+    i = e + close.length;
+  }
+}
 
 /** Windows event XML: markup first (or evtxexport's banner), and an `<Event>` of the event schema. */
 export function isEventXml(head: string): boolean {
@@ -609,9 +663,39 @@ function problemWriter(ctx: ObserveContext, file: string, format: string): (mess
   return (message, code = 'damaged') => ctx.notes.add({ file, level: 'warning', code, message: `${format}: ${message}` });
 }
 
-/** JSON Lines when the first complete lines are JSON objects each on its own. */
+/**
+ * The records of one input lost to damage (a value or element cut short, a line that is not JSON, a record that
+ * does not convert): counted as they come, and written as one note when the input is done, naming the first.
+ */
+class DamageTally {
+  private count = 0;
+  private first = '';
+  constructor(
+    private readonly ctx: ObserveContext,
+    private readonly file: string,
+    private readonly format: string,
+  ) {}
+
+  add(message: string): void {
+    if (this.count++ === 0) this.first = message;
+  }
+
+  /** Writes the note (none when nothing was damaged). */
+  flush(): void {
+    if (!this.count) return;
+    const message = this.count === 1 ? `${this.format}: ${this.first}` : `${this.format}: ${this.count} damaged records or lines skipped; the first: ${this.first}`;
+    this.ctx.notes.add({ file: this.file, level: 'warning', code: 'damaged', message });
+  }
+}
+
+/** The note for a first line that is not JSON before JSON records (a tool's banner): read past, not damage. */
+function bannerNote(ctx: ObserveContext, file: string, format: string, text: string): void {
+  ctx.notes.add({ file, level: 'skipped', code: 'ignored', message: `${format}: line 1 is not JSON (a banner?): ${JSON.stringify(text.trim().slice(0, 60))}; skipped` });
+}
+
+/** JSON Lines when the first complete lines (after a banner line) are JSON objects each on its own. */
 function looksLikeJsonl(head: string): boolean {
-  const ls = head.replace(/^\uFEFF/, '').split('\n').slice(0, -1).map((l) => l.trim()).filter(Boolean).slice(0, 5);
+  const ls = pastBanner(head.replace(/^\uFEFF/, '').trimStart()).split('\n').slice(0, -1).map((l) => l.trim()).filter(Boolean).slice(0, 5);
   if (!ls.length) return false;
   let ok = 0;
   for (const l of ls) {
@@ -629,7 +713,13 @@ function looksLikeJsonl(head: string): boolean {
 async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<ObserveResult> {
   const sink = new EventRecordSink(input.name, 'export', ctx.host);
   const problem = problemWriter(ctx, input.name, format);
-  const onIssue = (i: SplitIssue): void => problem(`line ${i.line}: ${i.message}`);
+  const damaged = new DamageTally(ctx, input.name, format);
+  let banner = true; // nothing but white space read yet: a first line that is not JSON is a banner
+  const onIssue = (i: SplitIssue): void => {
+    if (i.kind === 'junk' && i.line === 1 && banner) bannerNote(ctx, input.name, format, i.text ?? '');
+    else if (i.kind) damaged.add(`line ${i.line}: ${i.message}`);
+    else problem(`line ${i.line}: ${i.message}`);
+  };
   const seen = new Set<string>();
   let records = 0;
   let values = 0;
@@ -646,11 +736,11 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       if (depthOver(v)) problem(`${where}: nested more than ${MAX_DEPTH} levels deep; what is deeper is not read`, 'over-limit');
       recordsOf(v, where, found, 0, (w, e) => {
         failed++;
-        problem(`${w}: ${reason(e)}; skipped`);
+        damaged.add(`${w}: ${reason(e)}; skipped`);
       });
     } catch (e) {
       failed++;
-      problem(`${where}: ${reason(e)}; skipped`);
+      damaged.add(`${where}: ${reason(e)}; skipped`);
     }
     if (!found.length && !failed) empty++;
     for (const f of found) {
@@ -667,7 +757,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
         if (f.naiveTime) naive++;
         if (f.ingestTime) ingest++;
       } catch (e) {
-        problem(`${f.where}: ${reason(e)}; skipped`);
+        damaged.add(`${f.where}: ${reason(e)}; skipped`);
       }
     }
   };
@@ -676,28 +766,33 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
     for await (const l of lines(textChunks(input), onIssue)) {
       const t = l.text.trim();
       if (!t || /^Record \d+$/.test(t)) continue;
+      const first = banner;
+      banner = false;
       let v: Json;
       try {
         v = JSON.parse(t) as Json;
       } catch (e) {
-        problem(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        if (first && !/^[[{]/.test(t)) bannerNote(ctx, input.name, format, t);
+        else damaged.add(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;
       }
       take(v, `line ${l.line}`);
     }
   } else {
     for await (const jv of jsonValues(textChunks(input), onIssue)) {
+      banner = false;
       let v: Json;
       const where = jv.record !== null ? `header #${jv.record}, line ${jv.line}` : jv.element !== null ? `element ${jv.element}, line ${jv.line}` : `line ${jv.line}`;
       try {
         v = JSON.parse(jv.text) as Json;
       } catch (e) {
-        problem(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
+        damaged.add(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;
       }
       take(v, where);
     }
   }
+  damaged.flush();
   if (ingest) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${ingest} record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay` });
   if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
   if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
@@ -711,18 +806,20 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
   const problem = problemWriter(ctx, input.name, format);
   let records = 0;
   let elements = 0;
-  for await (const el of xmlEvents(textChunks(input), (i) => problem(`line ${i.line}: ${i.message}`))) {
+  const damaged = new DamageTally(ctx, input.name, format);
+  for await (const el of xmlEvents(textChunks(input), (i) => (i.kind ? damaged.add(`line ${i.line}: ${i.message}`) : problem(`line ${i.line}: ${i.message}`)))) {
     elements++;
     const where = `element ${el.element}, line ${el.line}`;
     try {
       const x = eventFromXml(el.text);
       complete(x.json, x.message);
       if (sink.add(x.json, where)) records++;
-      else problem(`${where}: no <System> with an EventID; skipped`);
+      else damaged.add(`${where}: no <System> with an EventID; skipped`);
     } catch (e) {
-      problem(`${where}: ${e instanceof Error ? e.message : String(e)}; skipped`);
+      damaged.add(`${where}: ${e instanceof Error ? e.message : String(e)}; skipped`);
     }
   }
+  damaged.flush();
   if (!records) ctx.notes.add({ file: input.name, level: 'error', code: 'damaged', message: `${format}: no event records read (${elements} complete <Event> element(s) found)` });
   return sink.result(`${format}: `);
 }
@@ -730,6 +827,7 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
 const jsonAdapter = (format: string): Adapter => ({
   format,
   detect: (head: string) => jsonShape(head) === format,
+  cutShort: headCutShort,
   observe: (input, ctx) => observeJson(input, ctx, format),
 });
 
@@ -740,6 +838,7 @@ export const adapters: Adapter[] = [
   {
     format: 'event-xml',
     detect: isEventXml,
+    cutShort: headCutShort,
     observe: observeXml,
   },
   {

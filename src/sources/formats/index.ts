@@ -4,7 +4,8 @@
  * {@link detectBinaryAdapter} and {@link detectAdapter} which one reads an input. The WMI repository is a set of
  * files in a folder, not one input: containers find it (`containers/layout.ts`) and `repository.ts` reads it.
  */
-import type { Adapter, BinaryAdapter } from '../input.js';
+import type { Adapter, BinaryAdapter, EvidenceInput } from '../input.js';
+import { headText } from '../input.js';
 import { evtxAdapter } from './evtx.js';
 import { adapters as collector } from './collector.js';
 import { adapters as velociraptor } from './velociraptor.js';
@@ -32,4 +33,26 @@ export function detectAdapter(head: string): Adapter | null {
     }
   }
   return null;
+}
+
+/** Most bytes read to recognize an input whose first record does not fit in the usual head. */
+export const MAX_DETECTION_HEAD = 16 * 1024 * 1024;
+
+/**
+ * The head to recognize `input` by: `head` (its first bytes, as the dispatcher read them) or, when that is text
+ * that no adapter recognizes and one says is cut inside its first record ({@link Adapter.cutShort}), a longer
+ * head, four times longer each time, up to {@link MAX_DETECTION_HEAD} bytes. Only an input that starts like an
+ * export but does not finish its first record in the head costs more than one read.
+ */
+export async function detectionHead(input: EvidenceInput, head: Buffer): Promise<Buffer> {
+  let b = head;
+  while (b.length > 0 && b.length < input.size && b.length < MAX_DETECTION_HEAD && !detectBinaryAdapter(b)) {
+    const text = headText(b).replace(/^\s+/, '');
+    // the cheap test first: most inputs (binary, containers, text of other shapes) stop here after a few characters
+    if (!ADAPTERS.some((a) => a.cutShort?.(text)) || detectAdapter(text)) break;
+    const longer = await input.head(Math.min(MAX_DETECTION_HEAD, b.length * 4));
+    if (longer.length <= b.length) break;
+    b = longer;
+  }
+  return b;
 }

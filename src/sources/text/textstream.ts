@@ -6,6 +6,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { EvidenceInput } from '../input.js';
+import { textEncoding } from '../input.js';
 
 /** Largest single record (a JSON line, array element or `<Event>` element) read; longer ones are skipped with a note. */
 export const MAX_RECORD_CHARS = 64 * 1024 * 1024;
@@ -14,7 +15,7 @@ const MAX_MARKUP_CHARS = 1024 * 1024;
 /** Largest top-level JSON value outside an array (a whole Elasticsearch search response is one). */
 export const MAX_TOP_VALUE_CHARS = 256 * 1024 * 1024;
 
-/** The text of an input chunk by chunk: BOM removed, UTF-16 LE/BE decoded (a BOM-less UTF-16 LE text is recognized by its NULs). */
+/** The text of an input chunk by chunk: BOM removed, UTF-16 LE/BE decoded (with or without a BOM: {@link textEncoding}). */
 export async function* textChunks(input: EvidenceInput): AsyncGenerator<string> {
   let decoder: { write(b: Buffer): string; end(): string } | null = null;
   let swap = false;
@@ -22,22 +23,10 @@ export async function* textChunks(input: EvidenceInput): AsyncGenerator<string> 
   for await (const raw of input.chunks()) {
     let b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
     if (!decoder) {
-      if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) {
-        decoder = new StringDecoder('utf8');
-        b = b.subarray(3);
-      } else if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) {
-        decoder = new StringDecoder('utf16le');
-        b = b.subarray(2);
-      } else if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
-        decoder = new StringDecoder('utf16le');
-        swap = true;
-        b = b.subarray(2);
-      } else if (b.length >= 4 && b[0] !== 0 && b[1] === 0 && b[2] !== 0 && b[3] === 0) {
-        decoder = new StringDecoder('utf16le');
-      } else if (b.length >= 4 && b[0] === 0 && b[1] !== 0 && b[2] === 0 && b[3] !== 0) {
-        decoder = new StringDecoder('utf16le');
-        swap = true;
-      } else decoder = new StringDecoder('utf8');
+      const { encoding, bom } = textEncoding(b);
+      decoder = new StringDecoder(encoding === 'utf8' ? 'utf8' : 'utf16le');
+      swap = encoding === 'utf16be';
+      b = b.subarray(bom);
     }
     if (swap) {
       // big-endian: swap byte pairs (keeping an odd trailing byte for the next chunk)
@@ -64,6 +53,13 @@ export async function* textChunks(input: EvidenceInput): AsyncGenerator<string> 
 export interface SplitIssue {
   line: number;
   message: string;
+  /**
+   * `record`: a record was lost (a value or element that never ended where the next one began, or at the end);
+   * `junk`: a line that is not part of any record was skipped; absent for the rest (an over-long record).
+   */
+  kind?: 'record' | 'junk';
+  /** `junk`: the start of the line (at most 60 characters). */
+  text?: string;
 }
 
 /** One line of text (without its end of line) and its 1-based number. */
@@ -136,6 +132,14 @@ export interface JsonValueText {
  * or concatenated (possibly pretty-printed) values, with `Record N` header lines (`evtx_dump -o json`) and other
  * non-JSON lines between values skipped. A value that never closes (a truncated file) and junk between values
  * are reported through `onIssue`; values longer than `max` are skipped with a note.
+ *
+ * Resynchronization: a value cut short (a truncated line of JSON Lines, a record of `evtx_dump` cut off) would
+ * otherwise swallow every value after it, as its open braces never balance. The splitter follows just enough of
+ * JSON's grammar to see that a line cannot continue the open value: a raw line break inside a string (JSON
+ * strings cannot hold one), or a line whose first character other than white space cannot stand where it
+ * stands (an object `{`, a `Record N` header or other text after a complete member, where only `,` or a closer
+ * may come). There the open value is given up (one issue flagged `record`) and the line is read as the start of
+ * what follows. The look-ahead is one character, so nothing is held beyond the current value.
  */
 export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: SplitIssue) => void, max = MAX_RECORD_CHARS, maxTop = MAX_TOP_VALUE_CHARS): AsyncGenerator<JsonValueText> {
   let buf = '';
@@ -157,12 +161,29 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
   let record: number | null = null;
   let junk: string | null = null; // text of a non-JSON line being skipped (null = not in one)
   let junkLine = 0;
+  // resynchronization (see above): the last character outside strings that is not white space, whether each open
+  // container is an array (as far as KIND_DEPTH; deeper ones are not judged), and whether pos is at a line start
+  let prev = 0;
+  const kinds = new Uint8Array(KIND_DEPTH);
+  let lineStart = false;
+  const giveUp = (at: string): void => {
+    onIssue({ line: startLine, message: `value does not end before ${at} (truncated?); skipped`, kind: 'record' });
+    record = null;
+    skipping = false;
+    start = -1;
+    parts = [];
+    partsLen = 0;
+    inStr = false;
+    esc = false;
+    depth = 0;
+    lineStart = false;
+  };
 
   const endJunk = (): void => {
     const text = junk!.trim();
     const rec = /^Record (\d+)$/.exec(text);
     if (rec) record = Number(rec[1]);
-    else if (text && !/^(true|false|null|-?\d[\d.eE+-]*)$/.test(text)) onIssue({ line: junkLine, message: `not JSON: ${JSON.stringify(text.slice(0, 60))}; line skipped` });
+    else if (text && !/^(true|false|null|-?\d[\d.eE+-]*)$/.test(text)) onIssue({ line: junkLine, message: `not JSON: ${JSON.stringify(text.slice(0, 60))}; line skipped`, kind: 'junk', text: text.slice(0, 60) });
     junk = null;
   };
 
@@ -180,6 +201,14 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
       const c = buf.charCodeAt(pos);
       if (start >= 0) {
         // inside a value
+        if (lineStart && c !== 0x20 && c !== 0x09 && c !== 0x0d) {
+          // the first character of a line that is not white space: can it continue the open value?
+          lineStart = false;
+          if (!continues(c, prev, depth >= 1 && depth <= KIND_DEPTH ? kinds[depth - 1]! : 2)) {
+            giveUp(`line ${line}`);
+            continue; // this line is read as what comes between values
+          }
+        }
         if (inStr && !esc && c !== 0x22 && c !== 0x5c && c !== 0x0a) {
           // fast path: jump to the next quote or backslash
           STR_STOP.lastIndex = pos;
@@ -192,16 +221,31 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
         pos++;
         let closed = false;
         if (inStr) {
+          if (c === 0x0a) {
+            // a line break cannot be inside a JSON string: the value was cut here; the next line is read afresh
+            line++;
+            giveUp(`line ${line}`);
+            continue;
+          }
           if (esc) esc = false;
           else if (c === 0x5c) esc = true;
           else if (c === 0x22) {
             inStr = false;
+            prev = c;
             closed = depth === 0;
-          } else if (c === 0x0a) line++;
+          }
         } else if (c === 0x22) inStr = true;
-        else if (c === 0x7b || c === 0x5b) depth++;
-        else if (c === 0x7d || c === 0x5d) closed = --depth === 0;
-        else if (c === 0x0a) line++;
+        else if (c === 0x7b || c === 0x5b) {
+          if (depth < KIND_DEPTH) kinds[depth] = c === 0x5b ? 1 : 0;
+          depth++;
+          prev = c;
+        } else if (c === 0x7d || c === 0x5d) {
+          closed = --depth === 0;
+          prev = c;
+        } else if (c === 0x0a) {
+          line++;
+          lineStart = true;
+        } else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) prev = c;
         if (closed) {
           if (skipping) onIssue({ line: startLine, message: `value longer than ${inArray ? max : maxTop} characters; skipped` });
           else yield { text: parts.length ? parts.join('') + buf.slice(start, pos) : buf.slice(start, pos), line: startLine, element: inArray ? element : null, record };
@@ -244,6 +288,9 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
         partsLen = 0;
         startLine = line;
         depth = c === 0x22 ? 0 : 1;
+        kinds[0] = c === 0x5b ? 1 : 0;
+        prev = c;
+        lineStart = false;
         inStr = c === 0x22;
         esc = false;
         if (inArray) element++;
@@ -261,9 +308,31 @@ export async function* jsonValues(chunks: AsyncIterable<string>, onIssue: (i: Sp
     }
   }
   if (junk !== null) endJunk();
-  if (start >= 0) onIssue({ line: startLine, message: `input ends inside a value that started here (truncated?); ${skipping ? 'it was over-long and ' : ''}not read` });
+  if (start >= 0) onIssue({ line: startLine, message: `input ends inside a value that started here (truncated?); ${skipping ? 'it was over-long and ' : ''}not read`, kind: 'record' });
   else if (inArray) onIssue({ line, message: 'input ends inside the top-level array (truncated?)' });
 }
+
+/** Open containers of a JSON value whose kind (object or array) is remembered for resynchronization. */
+const KIND_DEPTH = 1024;
+
+/**
+ * Whether a line of a JSON value may start with character `c`, after `prev` (the last character outside strings
+ * that is not white space) inside a container of kind `kind` (1 array, 0 object, 2 not known). Lenient where JSON
+ * printers differ (closers, commas and strings wherever they may stand); strict for what starts a value.
+ */
+function continues(c: number, prev: number, kind: number): boolean {
+  if (c === 0x0a) return true; // a blank line: judged by what follows
+  if (c === 0x7d || c === 0x5d || c === 0x2c) return true; // } ] ,
+  if (kind === 2) return true;
+  // a value may start after `:`, `[`, or `,` in an array; a string also as a key after `{` or `,` in an object
+  const valueHere = prev === 0x3a || prev === 0x5b || (prev === 0x2c && kind === 1);
+  if (c === 0x22) return valueHere || prev === 0x7b || (prev === 0x2c && kind === 0);
+  if (c === 0x7b || c === 0x5b || c === 0x2d || (c >= 0x30 && c <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e) return valueHere;
+  return false; // any other character (a letter of `Record N` or of a log line, markup) cannot stand in JSON outside strings
+}
+
+/** The namespace of Windows event XML: an `<Event>` tag carrying it opens a record, never a part of one. */
+export const EVENT_NS = 'schemas.microsoft.com/win/2004/08/events/event';
 
 /** One `<Event>` element found by {@link xmlEvents}. */
 export interface XmlElementText {
@@ -277,7 +346,9 @@ export interface XmlElementText {
  * The `<Event>…</Event>` elements of an XML text stream (an `<Events>` document, or events concatenated
  * without a root as `wevtutil qe /f:xml` prints them). Text between elements (declarations, `<Events>`, tool
  * banners) is ignored; comments, CDATA sections and processing instructions are stepped over, so a
- * `</Event>` inside them does not end an element. An element that never closes is reported.
+ * `</Event>` inside them does not end an element. An element that never closes is reported; when another
+ * record's opening tag (the same tag text, or one in the event namespace) comes before its end, it is given up
+ * there (one issue) and reading goes on with that record, so one cut record never swallows the rest.
  *
  * Linear in the input: every search goes forward from the current position and remembers where it stopped
  * (see {@link Finder}), so a run of `<` without `>`, of unterminated comments, or one long line is not searched
@@ -295,6 +366,7 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
   let element = 0;
   let depth = 0;
   let skipping = false;
+  let openTag = ''; // the opening tag of the current element: the same tag inside it starts the next record
   const advance = (to: number): void => {
     for (let i = f.find('\n', pos); i >= 0 && i < to; i = f.find('\n', i + 1)) line++;
     pos = to;
@@ -350,6 +422,7 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
           startLine = line;
           depth = 1;
           skipping = false;
+          openTag = tag;
           if (selfClosed) {
             advance(gt + 1);
             yield { text: tag, line: startLine, element };
@@ -358,6 +431,16 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
           }
         }
         advance(gt + 1);
+        continue;
+      }
+      if (isOpen && !selfClosed && (tag === openTag || tag.includes(EVENT_NS))) {
+        // the opening tag of a record inside a record: the open one never ended (cut short); it is given up and
+        // this tag read again as the start of the next
+        onIssue({ line: startLine, message: `element ${element} does not end before the next <Event> on line ${line} (truncated?); skipped`, kind: 'record' });
+        start = -1;
+        skipping = false;
+        parts = [];
+        partsLen = 0;
         continue;
       }
       advance(gt + 1);
@@ -383,7 +466,7 @@ export async function* xmlEvents(chunks: AsyncIterable<string>, onIssue: (i: Spl
       partsLen = 0;
     }
   }
-  if (start >= 0) onIssue({ line: startLine, message: `element ${element} is not closed (truncated?); not read` });
+  if (start >= 0) onIssue({ line: startLine, message: `element ${element} is not closed (truncated?); not read`, kind: 'record' });
 }
 
 /**
