@@ -113,7 +113,30 @@ export interface ChunkCtx {
   templates: Map<number, Template | BinXmlError>;
 }
 
-const MAX_DEPTH = 64;
+/** How deeply elements, template instances and nested BinXML values may nest (parser and renderers). */
+export const MAX_BINXML_DEPTH = 64;
+const MAX_DEPTH = MAX_BINXML_DEPTH;
+
+/**
+ * Stands for a template instance that was not expanded because template instances nest deeper than the parser's
+ * depth limit (a template whose definition instantiates itself, directly or through others). Renderers stop there
+ * and report an `expansion-limit`.
+ */
+export const TRUNCATED_TEMPLATE: Template = Object.freeze({
+  offset: -1,
+  guid: '',
+  dataSize: 0,
+  root: [],
+  externalNames: [],
+  eventId: null,
+  qualifiers: null,
+  channel: null,
+  provider: null,
+  computer: null,
+  eventRecordId: null,
+  timeCreated: null,
+  slots: 0,
+}) as Template;
 /** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
 const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
 const SHARED_LIMIT = 4096;
@@ -338,7 +361,16 @@ class Parser {
     this.dword(); // template id (first 4 bytes of the GUID in practice)
     const defOff = this.dword();
     let template: Template;
-    if (defOff === this.pos) {
+    if (depth > MAX_DEPTH) {
+      // template instances nested too deeply (a template whose definition instantiates itself, or a cycle of them):
+      // not expanded further, an inline definition is skipped over; the renderer reports an expansion limit
+      template = TRUNCATED_TEMPLATE;
+      if (defOff === this.pos) {
+        this.need(24);
+        this.pos = defOff + 24 + u32(this.ctx.buf, defOff + 20);
+        if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
+      }
+    } else if (defOff === this.pos) {
       template = templateAt(this.ctx, defOff, depth);
       this.pos = defOff + 24 + template.dataSize;
       if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
