@@ -116,11 +116,18 @@ export interface ChunkCtx {
 /** How deeply elements, template instances and nested BinXML values may nest (parser and renderers). */
 export const MAX_BINXML_DEPTH = 64;
 const MAX_DEPTH = MAX_BINXML_DEPTH;
+/**
+ * How many template definitions may be compiled one inside the other (a definition that holds an instance of a
+ * template not compiled yet). Windows writes none: instances inside records and nested values are not counted here.
+ */
+const MAX_TEMPLATE_NESTING = 16;
+/** Template definitions being compiled right now, one inside the other (compilation is synchronous). */
+let compiling = 0;
 
 /**
- * Stands for a template instance that was not expanded because template instances nest deeper than the parser's
- * depth limit (a template whose definition instantiates itself, directly or through others). Renderers stop there
- * and report an `expansion-limit`.
+ * Stands for a template instance that was not expanded because template definitions nest deeper than
+ * {@link MAX_TEMPLATE_NESTING} (a template whose definition instantiates itself, directly or through others).
+ * Renderers stop there and report an `expansion-limit`.
  */
 export const TRUNCATED_TEMPLATE: Template = Object.freeze({
   offset: -1,
@@ -361,8 +368,8 @@ class Parser {
     this.dword(); // template id (first 4 bytes of the GUID in practice)
     const defOff = this.dword();
     let template: Template;
-    if (depth > MAX_DEPTH) {
-      // template instances nested too deeply (a template whose definition instantiates itself, or a cycle of them):
+    if (compiling >= MAX_TEMPLATE_NESTING) {
+      // template definitions nested too deeply (a template whose definition instantiates itself, or a cycle of them):
       // not expanded further, an inline definition is skipped over; the renderer reports an expansion limit
       template = TRUNCATED_TEMPLATE;
       if (defOff === this.pos) {
@@ -415,6 +422,7 @@ export function templateAt(ctx: ChunkCtx, off: number, depth = 0): Template {
     if (cached instanceof BinXmlError) throw cached;
     return cached;
   }
+  compiling++;
   try {
     const t = compileTemplate(ctx, off, depth);
     ctx.templates.set(off, t);
@@ -423,6 +431,8 @@ export function templateAt(ctx: ChunkCtx, off: number, depth = 0): Template {
     const err = e instanceof BinXmlError ? e : new BinXmlError(`template at 0x${off.toString(16)}: ${String(e)}`, off);
     ctx.templates.set(off, err);
     throw err;
+  } finally {
+    compiling--;
   }
 }
 
