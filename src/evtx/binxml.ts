@@ -31,6 +31,8 @@ export interface ElemNode {
   k: 1;
   name: string;
   attrs: AttrNode[];
+  /** What writing its names costs in the rendering budget: 2 × (element name + attribute names) characters. */
+  names: number;
   children: BxNode[];
 }
 export interface AttrNode {
@@ -252,7 +254,7 @@ class Parser {
     const dataSize = this.dword();
     if (dataSize > this.end - this.pos) throw new BinXmlError('element size runs past its end', start);
     const name = this.name();
-    const el: ElemNode = { k: N_ELEM, name, attrs: [], children: [] };
+    const el: ElemNode = { k: N_ELEM, name, attrs: [], names: 2 * name.length, children: [] };
     if (hasAttrs) {
       const listSize = this.dword();
       if (listSize > this.end - this.pos) throw new BinXmlError('attribute list runs past its end', this.pos);
@@ -262,6 +264,7 @@ class Parser {
         const value: BxNode[] = [];
         this.values(value, depth);
         el.attrs.push({ name: an, value });
+        el.names += 2 * an.length;
       }
     }
     const close = this.byte();

@@ -20,8 +20,11 @@ const MAX_DEPTH = 96;
  * and value/text bytes emitted (as stored: UTF-16 text counts 2 bytes per character, a nested BinXML value its
  * size) — and stops at these limits: the record is emitted truncated, with an `expansion-limit` warning.
  *
- * Measured over every record of every file in the samples (Dec 2026, 96,000+ records): the largest record visits
- * MEASURED_NODES nodes and emits MEASURED_BYTES bytes; the limits sit far above that.
+ * Measured over every record of the 31 sample logs (`../shared/samples/evtx`, Dec 2026: 55,390 records, carved ones
+ * included): the most nodes visited is 359 (a CAPI2 record), the most bytes 80,436 for an allocated record
+ * (`bench/mixed-480chunks.evtx` #152) and 630,087 for a record carved from overwritten slack (garbage names;
+ * `LM_WMIC_4648_rpcss.evtx` #26470). A record that does not reuse content cannot visit more than about one node per
+ * 4 bytes of its chunk (16,384). The limits sit far above all of that; a record at the limit renders in about 0.5 s.
  */
 export const MAX_RENDER_NODES = 200_000;
 export const MAX_RENDER_BYTES = 16 << 20;
@@ -45,37 +48,39 @@ export function valueToString(v: EvtxValue): string {
 type Item = { el: ElemNode; vals: Values | null } | { text: EvtxValue; isNull: boolean } | { cdata: string } | { pi: string; data: string };
 
 export class Resolver {
-  /**
-   * Nodes visited and bytes emitted so far for this record (see {@link MAX_RENDER_NODES}). Both are set to
-   * Infinity when the budget runs out, so every later check fails at once: the checks stay one compare each.
-   */
+  /** Nodes visited and bytes written so far for this record (see {@link MAX_RENDER_NODES}); past the budget they stay just over it. */
   nodes = 0;
   bytes = 0;
+  private stopped = false;
   constructor(
     readonly ctx: ChunkCtx,
     readonly issues: RenderIssues,
   ) {}
 
-  /** Stop rendering this record: what is not rendered yet is left out, and the record says so (once). */
-  stop(why: string): void {
-    if (this.nodes === Infinity) return;
-    this.nodes = Infinity;
-    this.bytes = Infinity;
-    this.issues.expansionLimit(why);
-  }
-
-  /** Count `n` nodes visited; false once the budget is spent (the caller leaves the rest out). */
+  /** Count `n` nodes visited; false once the budget is spent (the caller leaves the rest out). One add, one compare. */
   visit(n: number): boolean {
     if ((this.nodes += n) <= MAX_RENDER_NODES) return true;
     this.stop(`more than ${MAX_RENDER_NODES} nodes`);
     return false;
   }
 
-  /** Count `n` bytes of output; false once the budget is spent (the caller leaves the value out). */
+  /** Count `n` bytes written; false once the budget is spent (the caller leaves the value out). One add, one compare. */
   spend(n: number): boolean {
     if ((this.bytes += n) <= MAX_RENDER_BYTES) return true;
-    this.stop(`more than ${MAX_RENDER_BYTES} bytes of values`);
+    this.stop(`more than ${MAX_RENDER_BYTES} bytes of values, text and names`);
     return false;
+  }
+
+  /**
+   * Stop rendering this record: every later {@link visit} and {@link spend} fails, so what is not rendered yet is
+   * left out; the record says so (once). The counters stay small integers (no change of field representation).
+   */
+  stop(why: string): void {
+    this.nodes = MAX_RENDER_NODES + 1;
+    this.bytes = MAX_RENDER_BYTES + 1;
+    if (this.stopped) return;
+    this.stopped = true;
+    this.issues.expansionLimit(why);
   }
 
   /** Flatten content nodes: expand template instances and nested BinXML substitutions. */
@@ -180,10 +185,13 @@ function insertUnique(obj: EvtxJsonObject, key: string, value: EvtxValue): void 
     setKey(obj, key, value);
     return;
   }
-  // the next suffix to try is remembered per object and name: many siblings of one name cost linear time, not quadratic
+  for (let n = 1; n <= 8; n++) {
+    if (!Object.hasOwn(obj, `${key}_${n}`)) return setKey(obj, `${key}_${n}`, value);
+  }
+  // many siblings of one name: the next suffix to try is remembered per object and name (linear time, not quadratic)
   let next = suffixes.get(obj);
   if (!next) suffixes.set(obj, (next = new Map()));
-  let n = next.get(key) ?? 1;
+  let n = next.get(key) ?? 9;
   while (Object.hasOwn(obj, `${key}_${n}`)) n++;
   setKey(obj, `${key}_${n}`, value);
   next.set(key, n + 1);
@@ -202,11 +210,10 @@ function joinText(texts: EvtxValue[]): EvtxValue {
 export class JsonRenderer extends Resolver {
   element(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
     // names count in the budget too: a name is read once but may be written by many elements and attributes
-    if (!this.spend(2 * el.name.length)) return null;
+    if (!this.spend(el.names)) return null;
     let attrs: EvtxJsonObject | null = null;
     for (let i = 0; i < el.attrs.length; i++) {
       const a = el.attrs[i]!;
-      if (!this.spend(2 * a.name.length)) break;
       const v = this.attr(a.value, vals);
       if (v === null) continue;
       setKey((attrs ??= {}), a.name, v);
@@ -313,11 +320,10 @@ class XmlRenderer extends Resolver {
   parts: string[] = [];
 
   element(el: ElemNode, vals: Values | null, depth: number, indent: string): void {
-    if (!this.spend(2 * el.name.length)) return;
+    if (!this.spend(el.names)) return;
     const name = xmlName(el.name);
     let open = `${indent}<${name}`;
     for (const a of el.attrs) {
-      if (!this.spend(2 * a.name.length)) break;
       const v = this.attr(a.value, vals);
       if (v === null) continue;
       open += ` ${xmlName(a.name)}="${escapeXmlAttr(valueToString(v))}"`;
