@@ -56,7 +56,7 @@ describe('hostile EVTX: the rendering budget, in process', () => {
       assert.ok(line.wmiscope.warnings.some(isLimit));
       assert.match(serializeRecord(r, { format: 'xml' }), /<!-- wmiscope: .*expansion-limit/);
     }
-    assert.match(records[0]!.warnings.find(isLimit)!, /more than \d+ nodes/);
+    assert.match(records[0]!.warnings.find(isLimit)!, /expansion past \d+ nodes or \d+ bytes/);
     assert.match(records[2]!.warnings.find(isLimit)!, /template instantiates itself/);
     const benign = records[3]!;
     assert.deepEqual(benign.toJSON(), {

@@ -86,6 +86,12 @@ export interface Template {
   timeCreated: FieldSource;
   /** Number of substitution slots the template uses (max index + 1). */
   slots: number;
+  /**
+   * For the rendering budget: the most times one slot is used (an instance writes at most `maxUse` × its values'
+   * bytes), and 2 × the characters of the template's literal text (written once per instance).
+   */
+  maxUse: number;
+  literal: number;
 }
 
 /** The substitution values of one template instance: where each value lives in the chunk. */
@@ -96,6 +102,8 @@ export interface Values {
   /** Chunk offset of each value. */
   offsets: number[];
   count: number;
+  /** Size of all values together. */
+  bytes: number;
 }
 
 export function valueType(v: Values, i: number): number {
@@ -145,6 +153,8 @@ export const TRUNCATED_TEMPLATE: Template = Object.freeze({
   eventRecordId: null,
   timeCreated: null,
   slots: 0,
+  maxUse: 0,
+  literal: 0,
 }) as Template;
 /** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
 const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
@@ -401,7 +411,7 @@ class Parser {
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record', at);
     this.pos = v;
-    return { k: N_INST, template, values: { buf: b, desc, offsets, count } };
+    return { k: N_INST, template, values: { buf: b, desc, offsets, count, bytes: v - (desc + count * 4) } };
   }
 }
 
@@ -470,6 +480,8 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
     eventRecordId: null,
     timeCreated: null,
     slots: 0,
+    maxUse: 0,
+    literal: 0,
   };
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
@@ -503,9 +515,15 @@ function single(nodes: BxNode[]): FieldSource {
 /** Find Event/System/{EventID, Channel, Provider@Name} in a template, for filter pushdown. */
 function locateSystemFields(t: Template): void {
   let max = -1;
+  const uses = new Map<number, number>();
   const walk = (nodes: BxNode[]): void => {
     for (const n of nodes) {
-      if (n.k === N_SUBST) max = Math.max(max, n.index);
+      if (n.k === N_SUBST) {
+        max = Math.max(max, n.index);
+        const u = (uses.get(n.index) ?? 0) + 1;
+        uses.set(n.index, u);
+        if (u > t.maxUse) t.maxUse = u;
+      } else if (n.k === N_TEXT || n.k === N_CDATA) t.literal += 2 * n.text.length;
       else if (n.k === N_ELEM) {
         for (const a of n.attrs) walk(a.value);
         walk(n.children);

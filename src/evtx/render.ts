@@ -7,7 +7,7 @@
  * EventData/UserData → `"X": v`; unnamed Data → `"Data": {"#text": v | [v, …]}`. Integers and booleans stay
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
-import { MAX_BINXML_DEPTH, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, TRUNCATED_TEMPLATE, decodeValue, isNested, parseNested, valueSize } from './binxml.js';
+import { MAX_BINXML_DEPTH, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, TRUNCATED_TEMPLATE, decodeValue, isNested, parseNested } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
@@ -16,9 +16,12 @@ const MAX_DEPTH = 96;
 /**
  * The rendering budget of one record. BinXML can expand: a template's substitutions may hold nested BinXML that
  * instantiates the same template again, and one value may be referenced by many substitutions, so a record of a
- * few KiB can describe K^(L+1) items (a "billion laughs"). Every renderer counts what it expands — nodes visited
- * and value/text bytes emitted (as stored: UTF-16 text counts 2 bytes per character, a nested BinXML value its
- * size) — and stops at these limits: the record is emitted truncated, with an `expansion-limit` warning.
+ * few KiB can describe K^(L+1) items (a "billion laughs"). Every renderer counts what it expands and stops at these
+ * limits: the record is emitted truncated, with an `expansion-limit` warning. Counted: nodes visited (once per
+ * content list, by its length) and bytes written, as stored (UTF-16: 2 per character), bounded from above without a
+ * check per value: each template instance counts its template's literal text plus its values' total size times the
+ * most uses of one slot; each element its names (names are references: one long name may be used by many elements).
+ * Text outside templates is bounded by the bytes parsed, which are counted where they repeat (nested values).
  *
  * Measured over every record of the 31 sample logs (`../shared/samples/evtx`, Dec 2026: 55,390 records, carved ones
  * included): the most nodes visited is 359 (a CAPI2 record), the most bytes 80,436 for an allocated record
@@ -78,16 +81,31 @@ export class Resolver {
   stop(why: string): void {
     this.nodes = MAX_RENDER_NODES + 1;
     this.bytes = MAX_RENDER_BYTES + 1;
+    this.halt(why);
+  }
+
+  /** Expand no more template instances or nested BinXML in this record (what is collected still renders); say so once. */
+  private halt(why: string): void {
     if (this.stopped) return;
     this.stopped = true;
     this.issues.expansionLimit(why);
+  }
+
+  /**
+   * Whether an expansion (a template instance costing `bytes`, a nested BinXML value) may go on. Expansion stops at
+   * half the budget, so that the elements collected before it (`System` comes first) still have budget to render.
+   */
+  private expand(bytes: number): boolean {
+    if (!this.stopped && (this.bytes += bytes) <= MAX_RENDER_BYTES / 2 && this.nodes <= MAX_RENDER_NODES / 2) return true;
+    this.halt(`expansion past ${MAX_RENDER_NODES / 2} nodes or ${MAX_RENDER_BYTES / 2} bytes`);
+    return false;
   }
 
   /** Flatten content nodes: expand template instances and nested BinXML substitutions. */
   content(nodes: BxNode[], vals: Values | null, depth: number, out: Item[]): Item[] {
     if (!this.visit(nodes.length)) return out;
     if (depth > MAX_DEPTH) {
-      this.stop(`content nested deeper than ${MAX_DEPTH} levels`);
+      this.halt(`content nested deeper than ${MAX_DEPTH} levels`);
       return out;
     }
     for (let i = 0; i < nodes.length; i++) {
@@ -97,7 +115,6 @@ export class Resolver {
           out.push({ el: n, vals });
           break;
         case N_TEXT:
-          if (!this.spend(2 * n.text.length)) return out;
           out.push({ text: n.text, isNull: false });
           break;
         case N_SUBST: {
@@ -105,13 +122,13 @@ export class Resolver {
             out.push({ text: null, isNull: true });
             break;
           }
-          if (!this.spend(n.index < vals.count ? valueSize(vals, n.index) : 0)) return out;
           const v = decodeValue(vals, n.index);
           if (isNested(v)) {
             if (depth >= MAX_BINXML_DEPTH) {
-              this.stop(`nested BinXML deeper than ${MAX_BINXML_DEPTH} levels`);
-              return out;
+              this.halt(`nested BinXML deeper than ${MAX_BINXML_DEPTH} levels`);
+              break;
             }
+            if (!this.expand(0)) break;
             try {
               const inner = parseNested(this.ctx, v.start, v.end, depth);
               this.content(inner, null, depth + 1, out);
@@ -122,16 +139,18 @@ export class Resolver {
           break;
         }
         case N_CDATA:
-          if (!this.spend(2 * n.text.length)) return out;
           out.push({ cdata: n.text });
           break;
         case N_PI:
           out.push({ pi: n.target, data: n.data });
           break;
-        case N_INST:
-          if (n.template === TRUNCATED_TEMPLATE) this.stop('template definitions nested too deeply: a template instantiates itself');
-          else this.content(n.template.root, n.values, depth + 1, out);
+        case N_INST: {
+          // an instance writes its template's text once and each value at most as often as its slot is used
+          const t = n.template;
+          if (t === TRUNCATED_TEMPLATE) this.halt('template definitions nested too deeply: a template instantiates itself');
+          else if (this.expand(t.literal + t.maxUse * n.values.bytes)) this.content(t.root, n.values, depth + 1, out);
           break;
+        }
       }
     }
     return out;
@@ -141,14 +160,13 @@ export class Resolver {
   attr(nodes: BxNode[], vals: Values | null): EvtxValue {
     if (nodes.length === 1) {
       const n = nodes[0]!;
-      if (n.k === N_TEXT) return this.spend(2 * n.text.length) ? n.text : null;
+      if (n.k === N_TEXT) return n.text;
       if (n.k === N_SUBST) return this.scalarValue(n.index, vals);
     }
     let s = '';
     let any = false;
     for (const n of nodes) {
       if (n.k === N_TEXT || n.k === N_CDATA) {
-        if (!this.spend(2 * n.text.length)) break;
         s += n.text;
         any = true;
       } else if (n.k === N_SUBST) {
@@ -162,9 +180,9 @@ export class Resolver {
     return any ? s : null;
   }
 
-  /** A substitution's value as an attribute value (nested BinXML is not one: null), counted in the budget. */
+  /** A substitution's value as an attribute value (nested BinXML is not one: null). */
   scalarValue(index: number, vals: Values | null): EvtxValue {
-    if (!vals || index >= vals.count || !this.spend(valueSize(vals, index))) return null;
+    if (!vals) return null;
     const v = decodeValue(vals, index);
     if (isNested(v)) return null;
     return v;
