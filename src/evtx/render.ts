@@ -25,7 +25,7 @@ const MAX_DEPTH = 96;
  *
  * Measured over every record of the 31 sample logs (`../shared/samples/evtx`, Dec 2026: 55,390 records, carved ones
  * included): the most nodes visited is 359 (a CAPI2 record), the most bytes 80,436 for an allocated record
- * (`bench/mixed-480chunks.evtx` #152) and 630,087 for a record carved from overwritten slack (garbage names;
+ * (`bench/mixed-480chunks.evtx` #152) and 630,091 for a record carved from overwritten slack (garbage names;
  * `LM_WMIC_4648_rpcss.evtx` #26470). A record that does not reuse content cannot visit more than about one node per
  * 4 bytes of its chunk (16,384). The limits sit far above all of that; a record at the limit renders in about 0.5 s.
  */
