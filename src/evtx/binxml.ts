@@ -31,6 +31,8 @@ export interface ElemNode {
   k: 1;
   name: string;
   attrs: AttrNode[];
+  /** What writing its names costs in the rendering budget: 2 × (element name + attribute names) characters. */
+  names: number;
   children: BxNode[];
 }
 export interface AttrNode {
@@ -84,6 +86,12 @@ export interface Template {
   timeCreated: FieldSource;
   /** Number of substitution slots the template uses (max index + 1). */
   slots: number;
+  /**
+   * For the rendering budget: the most times one slot is used (an instance writes at most `maxUse` × its values'
+   * bytes), and 2 × the characters of the template's literal text (written once per instance).
+   */
+  maxUse: number;
+  literal: number;
 }
 
 /** The substitution values of one template instance: where each value lives in the chunk. */
@@ -94,6 +102,8 @@ export interface Values {
   /** Chunk offset of each value. */
   offsets: number[];
   count: number;
+  /** Size of all values together. */
+  bytes: number;
 }
 
 export function valueType(v: Values, i: number): number {
@@ -113,7 +123,39 @@ export interface ChunkCtx {
   templates: Map<number, Template | BinXmlError>;
 }
 
-const MAX_DEPTH = 64;
+/** How deeply elements, template instances and nested BinXML values may nest (parser and renderers). */
+export const MAX_BINXML_DEPTH = 64;
+const MAX_DEPTH = MAX_BINXML_DEPTH;
+/**
+ * How many template definitions may be compiled one inside the other (a definition that holds an instance of a
+ * template not compiled yet). Windows writes none: instances inside records and nested values are not counted here.
+ */
+const MAX_TEMPLATE_NESTING = 16;
+/** Template definitions being compiled right now, one inside the other (compilation is synchronous). */
+let compiling = 0;
+
+/**
+ * Stands for a template instance that was not expanded because template definitions nest deeper than
+ * {@link MAX_TEMPLATE_NESTING} (a template whose definition instantiates itself, directly or through others).
+ * Renderers stop there and report an `expansion-limit`.
+ */
+export const TRUNCATED_TEMPLATE: Template = Object.freeze({
+  offset: -1,
+  guid: '',
+  dataSize: 0,
+  root: [],
+  externalNames: [],
+  eventId: null,
+  qualifiers: null,
+  channel: null,
+  provider: null,
+  computer: null,
+  eventRecordId: null,
+  timeCreated: null,
+  slots: 0,
+  maxUse: 0,
+  literal: 0,
+}) as Template;
 /** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
 const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
 const SHARED_LIMIT = 4096;
@@ -222,7 +264,7 @@ class Parser {
     const dataSize = this.dword();
     if (dataSize > this.end - this.pos) throw new BinXmlError('element size runs past its end', start);
     const name = this.name();
-    const el: ElemNode = { k: N_ELEM, name, attrs: [], children: [] };
+    const el: ElemNode = { k: N_ELEM, name, attrs: [], names: 2 * name.length, children: [] };
     if (hasAttrs) {
       const listSize = this.dword();
       if (listSize > this.end - this.pos) throw new BinXmlError('attribute list runs past its end', this.pos);
@@ -232,6 +274,7 @@ class Parser {
         const value: BxNode[] = [];
         this.values(value, depth);
         el.attrs.push({ name: an, value });
+        el.names += 2 * an.length;
       }
     }
     const close = this.byte();
@@ -338,7 +381,16 @@ class Parser {
     this.dword(); // template id (first 4 bytes of the GUID in practice)
     const defOff = this.dword();
     let template: Template;
-    if (defOff === this.pos) {
+    if (compiling >= MAX_TEMPLATE_NESTING) {
+      // template definitions nested too deeply (a template whose definition instantiates itself, or a cycle of them):
+      // not expanded further, an inline definition is skipped over; the renderer reports an expansion limit
+      template = TRUNCATED_TEMPLATE;
+      if (defOff === this.pos) {
+        this.need(24);
+        this.pos = defOff + 24 + u32(this.ctx.buf, defOff + 20);
+        if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
+      }
+    } else if (defOff === this.pos) {
       template = templateAt(this.ctx, defOff, depth);
       this.pos = defOff + 24 + template.dataSize;
       if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
@@ -359,7 +411,7 @@ class Parser {
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record', at);
     this.pos = v;
-    return { k: N_INST, template, values: { buf: b, desc, offsets, count } };
+    return { k: N_INST, template, values: { buf: b, desc, offsets, count, bytes: v - (desc + count * 4) } };
   }
 }
 
@@ -383,6 +435,7 @@ export function templateAt(ctx: ChunkCtx, off: number, depth = 0): Template {
     if (cached instanceof BinXmlError) throw cached;
     return cached;
   }
+  compiling++;
   try {
     const t = compileTemplate(ctx, off, depth);
     ctx.templates.set(off, t);
@@ -391,6 +444,8 @@ export function templateAt(ctx: ChunkCtx, off: number, depth = 0): Template {
     const err = e instanceof BinXmlError ? e : new BinXmlError(`template at 0x${off.toString(16)}: ${String(e)}`, off);
     ctx.templates.set(off, err);
     throw err;
+  } finally {
+    compiling--;
   }
 }
 
@@ -425,6 +480,8 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
     eventRecordId: null,
     timeCreated: null,
     slots: 0,
+    maxUse: 0,
+    literal: 0,
   };
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
@@ -458,9 +515,15 @@ function single(nodes: BxNode[]): FieldSource {
 /** Find Event/System/{EventID, Channel, Provider@Name} in a template, for filter pushdown. */
 function locateSystemFields(t: Template): void {
   let max = -1;
+  const uses = new Map<number, number>();
   const walk = (nodes: BxNode[]): void => {
     for (const n of nodes) {
-      if (n.k === N_SUBST) max = Math.max(max, n.index);
+      if (n.k === N_SUBST) {
+        max = Math.max(max, n.index);
+        const u = (uses.get(n.index) ?? 0) + 1;
+        uses.set(n.index, u);
+        if (u > t.maxUse) t.maxUse = u;
+      } else if (n.k === N_TEXT || n.k === N_CDATA) t.literal += 2 * n.text.length;
       else if (n.k === N_ELEM) {
         for (const a of n.attrs) walk(a.value);
         walk(n.children);

@@ -18,6 +18,8 @@ export interface ChunkOutput {
   count: number;
   /** Warnings met while reading this chunk. */
   warnings: EvtxWarning[];
+  /** Warnings met while reading this chunk but not kept (the reader keeps a bounded number per file). */
+  notKept?: number;
   records: number;
   recovered: number;
   skipped: number;
@@ -44,9 +46,10 @@ let encoder: JsonBytes | null = null;
 /** Read and serialize the records of one chunk slot. */
 export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkOptions): ChunkOutput {
   const before = reader.warnings.length;
+  const notKept = reader.warningsNotKept;
   const stats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
   const recs = reader.chunkRecords(slot, opts, stats);
-  const base = { slot, count: recs.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped };
+  const base = { slot, count: recs.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped, notKept: 0 };
   if (opts.encodeWith !== undefined) {
     const out = (encoder ??= new JsonBytes(1 << 18));
     out.pos = 0;
@@ -54,9 +57,11 @@ export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkO
       if (i > 0) out.text(opts.encodeWith);
       writeRecord(recs[i]!, opts, out);
     }
+    base.notKept = reader.warningsNotKept - notKept;
     return { ...base, warnings: reader.warnings.splice(before), texts: [], bytes: out.copyFrom(0) };
   }
   const texts = new Array<string>(recs.length);
   for (let i = 0; i < recs.length; i++) texts[i] = serializeRecord(recs[i]!, opts);
+  base.notKept = reader.warningsNotKept - notKept;
   return { ...base, warnings: reader.warnings.splice(before), texts };
 }

@@ -4,10 +4,10 @@
  * same JSON as {@link renderJson} (tests check `JSON.parse` equality on every sample record); elements whose
  * shape depends on runtime values fall back to the object renderer for that element or record.
  */
-import { N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, parseNested, valueSize, valueType } from './binxml.js';
+import { MAX_BINXML_DEPTH, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, parseNested, valueSize, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
 import { isoSeconds, split, splitFiletime, u32 } from './bytes.js';
-import { JsonRenderer, Resolver, renderJson } from './render.js';
+import { JsonRenderer, MAX_RENDER_BYTES, renderJson } from './render.js';
 import type { RenderIssues } from './render.js';
 import type { EvtxValue } from './types.js';
 
@@ -264,20 +264,11 @@ function plainChildren(el: ElemNode): boolean {
   return ok;
 }
 
-/** Generic JSON text: the object renderer serialized. Used where a template has no fixed shape. */
-class JsonTextRenderer extends Resolver {
-  private objectRenderer: JsonRenderer | null = null;
-  private get objects(): JsonRenderer {
-    return (this.objectRenderer ??= new JsonRenderer(this.ctx, this.issues));
-  }
-
+/** Generic JSON text: the object renderer serialized, where a template has no fixed shape (one rendering budget with the plan). */
+class JsonTextRenderer extends JsonRenderer {
   /** The JSON text of an element's value. */
-  element(el: ElemNode, vals: Values | null, depth: number): string {
-    return JSON.stringify(this.objects.element(el, vals, depth));
-  }
-
-  dataValue(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
-    return this.objects.dataValue(el, vals, depth);
+  elementText(el: ElemNode, vals: Values | null, depth: number): string {
+    return JSON.stringify(this.element(el, vals, depth));
   }
 }
 
@@ -444,22 +435,62 @@ class PlanBuilder {
   }
 }
 
-const memberPlans = new WeakMap<Template, Plan | null>();
+/**
+ * A plan writes its text and values without counting them, so it is used only when its output is bounded well inside
+ * the rendering budget: its literal text (names and text of the template, which a hostile template can make large by
+ * pointing many names at one long string), plus its values: every value of a record lies in its chunk (64 KiB, at
+ * most 3 bytes of JSON per stored byte) and a slot used m times is written m times. Other templates (only hostile
+ * files have them) are rendered by the generic renderer, which counts what it writes.
+ */
+function boundedOutput(t: Template): boolean {
+  const uses = new Map<number, number>();
+  let most = 0;
+  let literal = 0;
+  const walk = (nodes: BxNode[]): void => {
+    for (const n of nodes) {
+      if (n.k === N_SUBST) {
+        const u = (uses.get(n.index) ?? 0) + 1;
+        uses.set(n.index, u);
+        if (u > most) most = u;
+      } else if (n.k === N_TEXT) literal += n.text.length;
+      else if (n.k === N_ELEM) {
+        literal += n.name.length;
+        for (const a of n.attrs) {
+          literal += a.name.length;
+          walk(a.value);
+        }
+        walk(n.children);
+      }
+    }
+  };
+  walk(t.root);
+  return 6 * literal + most * 3 * 0x10000 <= MAX_RENDER_BYTES / 2;
+}
+
+/** A plan for a nested template's members, with its literal text size (counted in the budget each time it runs). */
+interface MembersPlan {
+  ops: Plan;
+  literal: number;
+}
+const memberPlans = new WeakMap<Template, MembersPlan | null>();
 
 /** Plan for a template's root elements written as object members (no braces), or null when not plannable. */
-function membersPlanFor(t: Template): Plan | null {
+function membersPlanFor(t: Template): MembersPlan | null {
   let plan = memberPlans.get(t);
   if (plan !== undefined) return plan;
   const roots = t.root.filter((n): n is ElemNode => n.k === N_ELEM);
   const names = new Set(roots.map((r) => r.name));
-  if (roots.length === 0 || roots.length !== t.root.length || names.size !== roots.length) plan = null;
+  if (roots.length === 0 || roots.length !== t.root.length || names.size !== roots.length || !boundedOutput(t)) plan = null;
   else {
     const b = new PlanBuilder();
     roots.forEach((r, i) => {
       b.lit((i ? ',' : '') + JSON.stringify(r.name) + ':');
       b.elem(r);
     });
-    plan = b.done();
+    const ops = b.done();
+    let literal = 0;
+    for (const op of ops) if (op instanceof Uint8Array) literal += op.length;
+    plan = { ops, literal };
   }
   memberPlans.set(t, plan);
   return plan;
@@ -471,7 +502,7 @@ function planFor(t: Template): Plan {
   const b = new PlanBuilder();
   const roots = t.root.filter((n): n is ElemNode => n.k === N_ELEM);
   const names = new Set(roots.map((r) => r.name));
-  if (roots.length !== t.root.length || names.size !== roots.length) {
+  if (roots.length !== t.root.length || names.size !== roots.length || !boundedOutput(t)) {
     plan = [];
   } else {
     b.lit('{');
@@ -495,7 +526,7 @@ function isNull(vals: Values, i: number): boolean {
 
 /** A leaf element whose attributes come from substitutions: absent ones are left out, and with none left the element is its content alone. */
 function writeLeaf(out: JsonBytes, r: JsonTextRenderer, op: LeafOp, vals: Values): void {
-  if (op.sub >= 0 && !isNull(vals, op.sub) && valueType(vals, op.sub) === 0x21) return out.text(r.element(op.el, vals, 1));
+  if (op.sub >= 0 && !isNull(vals, op.sub) && valueType(vals, op.sub) === 0x21) return out.text(r.elementText(op.el, vals, 1));
   const start = out.pos;
   out.bytes(ATTRS_OPEN);
   let n = 0;
@@ -574,13 +605,23 @@ function writeValue(out: JsonBytes, vals: Values, i: number): void {
 }
 
 /** Members (`"Name":value,…`) of a nested BinXML substitution; false when it holds nothing. */
-function runSplice(out: JsonBytes, r: JsonTextRenderer, op: SpliceOp, vals: Values): boolean {
+/**
+ * Members (`"Name":value,…`) of a nested BinXML substitution; false when it holds nothing. Splices nest (a nested
+ * value may splice further nested values) and one value may be spliced many times, so each splice is counted in the
+ * record's rendering budget; over budget or too deep, the record goes to the generic renderer, which truncates it.
+ */
+function runSplice(out: JsonBytes, r: JsonTextRenderer, op: SpliceOp, vals: Values, depth: number): boolean {
   const v = decodeValue(vals, op.index);
   if (v === null) return false;
   if (!isNested(v)) throw FALLBACK;
+  if (depth >= MAX_BINXML_DEPTH) {
+    r.stop(`nested BinXML deeper than ${MAX_BINXML_DEPTH} levels`);
+    throw FALLBACK;
+  }
+  if (!r.spend(v.end - v.start)) throw FALLBACK;
   let nodes: BxNode[];
   try {
-    nodes = parseNested(r.ctx, v.start, v.end, 1);
+    nodes = parseNested(r.ctx, v.start, v.end, depth + 1);
   } catch {
     throw FALLBACK; // the generic renderer reports the problem
   }
@@ -588,14 +629,15 @@ function runSplice(out: JsonBytes, r: JsonTextRenderer, op: SpliceOp, vals: Valu
     const t = nodes[0]!.template;
     const plan = membersPlanFor(t);
     if (plan && !t.root.some((n) => n.k === N_ELEM && op.siblings.has(n.name))) {
-      runPlan(out, r, plan, nodes[0]!.values);
+      if (!r.visit(plan.ops.length) || !r.spend(plan.literal)) throw FALLBACK;
+      runPlan(out, r, plan.ops, nodes[0]!.values, depth + 1);
       return true;
     }
   }
   throw FALLBACK;
 }
 
-function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values): void {
+function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values, depth: number): void {
   for (let i = 0; i < plan.length; i++) {
     const op = plan[i]!;
     if (op instanceof Uint8Array) {
@@ -604,7 +646,7 @@ function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values):
     }
     switch (op.t) {
       case OP_GEN:
-        out.text(r.element(op.el, vals, 1));
+        out.text(r.elementText(op.el, vals, 1));
         break;
       case OP_LEAF:
         writeLeaf(out, r, op, vals);
@@ -612,7 +654,7 @@ function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values):
       case OP_SPLICE: {
         const start = out.pos;
         if (op.comma) out.bytes(COMMA);
-        if (!runSplice(out, r, op, vals)) {
+        if (!runSplice(out, r, op, vals, depth)) {
           out.pos = start;
           // nothing spliced after other members: the text stays valid; as the first member the shape changes
           if (!op.comma) throw FALLBACK;
@@ -622,7 +664,7 @@ function runPlan(out: JsonBytes, r: JsonTextRenderer, plan: Plan, vals: Values):
       default: {
         if (op.index >= vals.count) out.ascii('null');
         else if (valueType(vals, op.index) === 0x21 && valueSize(vals, op.index) > 0) {
-          out.text(op.t === OP_SUB ? r.element(op.el, vals, 1) : jsonValue(r.dataValue(op.el, vals, 1)));
+          out.text(op.t === OP_SUB ? r.elementText(op.el, vals, 1) : jsonValue(r.dataValue(op.el, vals, 1)));
         } else writeValue(out, vals, op.index);
       }
     }
@@ -636,7 +678,7 @@ export function renderJsonBytes(nodes: BxNode[], ctx: ChunkCtx, issues: RenderIs
     const plan = planFor(nodes[0]!.template);
     if (plan.length) {
       try {
-        runPlan(out, new JsonTextRenderer(ctx, issues), plan, nodes[0]!.values);
+        runPlan(out, new JsonTextRenderer(ctx, issues), plan, nodes[0]!.values, 0);
         return;
       } catch (e) {
         if (e !== FALLBACK) throw e;

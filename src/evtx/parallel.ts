@@ -4,7 +4,7 @@
  * Uses only `node:worker_threads` (the EVTX layer has no runtime dependencies).
  */
 import { Worker } from 'node:worker_threads';
-import { EvtxReader } from './reader.js';
+import { EvtxReader, MAX_FILE_WARNINGS } from './reader.js';
 import { renderChunk } from './chunks.js';
 import type { ChunkOutput, RenderChunkOptions, WorkerReply, WorkerRequest } from './chunks.js';
 import type { EvtxWarning } from './types.js';
@@ -18,20 +18,35 @@ const BATCH = 16;
 
 /**
  * Render every chunk of the file at `path`, yielding chunk outputs in slot order.
- * File-level warnings (header) are yielded first as a pseudo-chunk with slot -1.
+ * File-level warnings (header) are yielded first as a pseudo-chunk with slot -1. At most {@link MAX_FILE_WARNINGS}
+ * warnings are passed on per file (also across worker threads); when there were more, a last pseudo-chunk with
+ * slot -1 holds one `warnings-capped` warning counting the rest.
  */
 export async function* renderFileChunks(path: string, opts: ParallelOptions): AsyncGenerator<ChunkOutput> {
   const reader = EvtxReader.open(path, opts.file !== undefined ? { name: opts.file } : {});
+  let kept = 0;
+  let notKept = 0;
+  const cap = (out: ChunkOutput): ChunkOutput => {
+    notKept += out.notKept ?? 0;
+    const room = MAX_FILE_WARNINGS - kept;
+    if (out.warnings.length > room) {
+      notKept += out.warnings.length - Math.max(0, room);
+      out.warnings.length = Math.max(0, room);
+    }
+    kept += out.warnings.length;
+    return out;
+  };
   try {
     const headerWarnings: EvtxWarning[] = reader.warnings.splice(0);
-    yield { slot: -1, texts: [], count: 0, warnings: headerWarnings, records: 0, recovered: 0, skipped: 0 };
+    yield cap({ slot: -1, texts: [], count: 0, warnings: headerWarnings, records: 0, recovered: 0, skipped: 0 });
     const slots = reader.slotCount;
     const threads = Math.max(1, Math.min(Math.floor(opts.threads), slots));
-    if (threads <= 1) {
-      for (let s = 0; s < slots; s++) yield renderChunk(reader, s, opts);
-      return;
+    if (threads <= 1) for (let s = 0; s < slots; s++) yield cap(renderChunk(reader, s, opts));
+    else for await (const out of runWorkers(path, slots, threads, opts)) yield cap(out);
+    if (notKept > 0) {
+      const message = `${notKept} more warning(s) not kept: at most ${MAX_FILE_WARNINGS} warnings are kept per file`;
+      yield { slot: -1, texts: [], count: 0, warnings: [{ code: 'warnings-capped', message }], records: 0, recovered: 0, skipped: 0 };
     }
-    yield* runWorkers(path, slots, threads, opts);
   } finally {
     reader.close();
   }

@@ -125,9 +125,16 @@ export interface RecordIdentity {
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
+/** Warnings kept per record; past it one last entry counts the rest. */
+const MAX_RECORD_WARNINGS = 16;
+/** Warnings kept per file (in {@link EvtxReader.warnings}); past it they are counted (a `warnings-capped` warning). */
+export const MAX_FILE_WARNINGS = 1000;
+
 /** One event record. Cheap fields are read up front; the tree is rendered on demand. */
 export class EvtxRecord implements RenderIssues {
   private notes: string[] | null = null;
+  private notesNotKept = 0;
+  private limited = false;
   /** Problems met while parsing or rendering this record (it was still rendered as far as possible). */
   get warnings(): readonly string[] {
     return this.notes ?? NO_WARNINGS;
@@ -135,7 +142,25 @@ export class EvtxRecord implements RenderIssues {
   /** Attach a problem to this record (once); renderers report what they could not render here. */
   addWarning(message: string): void {
     const n = (this.notes ??= []);
-    if (!n.includes(message)) n.push(message);
+    if (n.includes(message)) return;
+    if (n.length < MAX_RECORD_WARNINGS) n.push(message);
+    else n[MAX_RECORD_WARNINGS] = `${++this.notesNotKept} more warning(s) for this record not kept`;
+  }
+  /**
+   * The rendering budget ran out (see `MAX_RENDER_NODES` in render.ts) or templates nested too deeply: the record is
+   * rendered truncated. It says so in {@link warnings} (`expansion-limit: …`) and, once, in its reader's warnings.
+   */
+  expansionLimit(why: string): void {
+    if (this.limited) return;
+    this.limited = true;
+    this.addWarning(`expansion-limit: rendering stopped (${why}); the record is truncated`);
+    this.fileWarning?.({
+      code: 'expansion-limit',
+      message: `record ${this.recordId} at file offset ${this.offset}: rendering stopped (${why}); the record is rendered truncated`,
+      offset: this.offset,
+      chunk: this.chunk,
+      recordId: this.recordId,
+    });
   }
   private keyFields: RecordKeyFields | null = null;
   private ident: RecordIdentity | null = null;
@@ -160,6 +185,8 @@ export class EvtxRecord implements RenderIssues {
     readonly size: number,
     /** True when the record was carved from slack (chunk free space or an unallocated slot). */
     readonly recovered: boolean,
+    /** Where file-level warnings about this record go (its reader's warnings). */
+    private readonly fileWarning: ((w: EvtxWarning) => void) | null = null,
   ) {}
 
   /** Written time from the record header, ISO-8601 UTC with 7 fractional digits. */
@@ -547,8 +574,30 @@ export class EvtxReader {
     return false;
   }
 
+  private warningsKept = 0;
+  private notKept = 0;
+  private notKeptReported = 0;
+  /** Warnings not kept in {@link warnings} because the file had more than {@link MAX_FILE_WARNINGS}. */
+  get warningsNotKept(): number {
+    return this.notKept;
+  }
+
+  /** Keep a warning, up to {@link MAX_FILE_WARNINGS} per file (hostile files can hold a problem per record); count the rest. */
   private warn(w: EvtxWarning): void {
-    this.warnings.push(w);
+    if (this.warningsKept < MAX_FILE_WARNINGS) {
+      this.warningsKept++;
+      this.warnings.push(w);
+    } else this.notKept++;
+  }
+  /** Passed to records: their rendering problems (expansion limit) become warnings of the file. */
+  private readonly recordWarning = (w: EvtxWarning): void => this.warn(w);
+
+  /** One `warnings-capped` warning counting the warnings not kept since the last one (end of a pass). */
+  private reportNotKept(): void {
+    const n = this.notKept - this.notKeptReported;
+    if (n <= 0) return;
+    this.notKeptReported = this.notKept;
+    this.warnings.push({ code: 'warnings-capped', message: `${n} more warning(s) not kept: at most ${MAX_FILE_WARNINGS} warnings are kept per file` });
   }
 
   private parseHeader(h: Uint8Array, hasMagic: boolean): EvtxFileHeader {
@@ -702,17 +751,22 @@ export class EvtxReader {
       out.push(this.lastChunk!);
     }
     this.lastStats = stats;
+    this.reportNotKept();
     return out;
   }
 
   /** Iterate records lazily, chunk by chunk, in file order. Damage becomes entries in {@link warnings}. */
   *records(opts: EvtxReadOptions = {}): Generator<EvtxRecord, EvtxReadStats, undefined> {
     const stats = newStats();
-    for (let s = 0; s < this.slotCount; s++) {
-      for (const r of this.chunkRecords(s, opts, stats)) yield r;
+    try {
+      for (let s = 0; s < this.slotCount; s++) {
+        for (const r of this.chunkRecords(s, opts, stats)) yield r;
+      }
+      this.lastStats = stats;
+      return stats;
+    } finally {
+      this.reportNotKept();
     }
-    this.lastStats = stats;
-    return stats;
   }
 
   /** Records of one chunk slot (used by {@link records} and by the parallel reader). */
@@ -759,7 +813,7 @@ export class EvtxReader {
         });
         continue;
       }
-      const rec = new EvtxRecord(ctx, nodes, recordId, u32(buf, p + 16), u32(buf, p + 20), slot, base + p, sp.size, sp.recovered);
+      const rec = new EvtxRecord(ctx, nodes, recordId, u32(buf, p + 16), u32(buf, p + 20), slot, base + p, sp.size, sp.recovered, this.recordWarning);
       if (sp.note) rec.addWarning(sp.note);
       if (sp.recovered) carved++;
       else good++;
@@ -777,13 +831,17 @@ export class EvtxReader {
   /** Async iteration: yields to the event loop between chunks. */
   async *recordsAsync(opts: EvtxReadOptions = {}): AsyncGenerator<EvtxRecord, EvtxReadStats, undefined> {
     const stats = newStats();
-    for (let s = 0; s < this.slotCount; s++) {
-      const recs = this.chunkRecords(s, opts, stats);
-      for (const r of recs) yield r;
-      await new Promise<void>((res) => setImmediate(res));
+    try {
+      for (let s = 0; s < this.slotCount; s++) {
+        const recs = this.chunkRecords(s, opts, stats);
+        for (const r of recs) yield r;
+        await new Promise<void>((res) => setImmediate(res));
+      }
+      this.lastStats = stats;
+      return stats;
+    } finally {
+      this.reportNotKept();
     }
-    this.lastStats = stats;
-    return stats;
   }
 }
 

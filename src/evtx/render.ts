@@ -7,15 +7,36 @@
  * EventData/UserData → `"X": v`; unnamed Data → `"Data": {"#text": v | [v, …]}`. Integers and booleans stay
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
-import { N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
+import { MAX_BINXML_DEPTH, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, TRUNCATED_TEMPLATE, decodeValue, isNested, parseNested } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
 const MAX_DEPTH = 96;
 
+/**
+ * The rendering budget of one record. BinXML can expand: a template's substitutions may hold nested BinXML that
+ * instantiates the same template again, and one value may be referenced by many substitutions, so a record of a
+ * few KiB can describe K^(L+1) items (a "billion laughs"). Every renderer counts what it expands and stops at these
+ * limits: the record is emitted truncated, with an `expansion-limit` warning. Counted: nodes visited (once per
+ * content list, by its length) and bytes written, as stored (UTF-16: 2 per character), bounded from above without a
+ * check per value: each template instance counts its template's literal text plus its values' total size times the
+ * most uses of one slot; each element its names (names are references: one long name may be used by many elements).
+ * Text outside templates is bounded by the bytes parsed, which are counted where they repeat (nested values).
+ *
+ * Measured over every record of the 31 sample logs (`../shared/samples/evtx`, Dec 2026: 55,390 records, carved ones
+ * included): the most nodes visited is 359 (a CAPI2 record), the most bytes 80,436 for an allocated record
+ * (`bench/mixed-480chunks.evtx` #152) and 630,091 for a record carved from overwritten slack (garbage names;
+ * `LM_WMIC_4648_rpcss.evtx` #26470). A record that does not reuse content cannot visit more than about one node per
+ * 4 bytes of its chunk (16,384). The limits sit far above all of that; a record at the limit renders in about 0.5 s.
+ */
+export const MAX_RENDER_NODES = 200_000;
+export const MAX_RENDER_BYTES = 16 << 20;
+
 /** Problems met while rendering (e.g. a nested BinXML value that does not parse); rendering goes on. */
 export interface RenderIssues {
   addWarning(message: string): void;
+  /** The rendering budget ran out or templates nest too deeply: the record is emitted truncated (`expansion-limit`). */
+  expansionLimit(message: string): void;
 }
 
 export function valueToString(v: EvtxValue): string {
@@ -30,15 +51,61 @@ export function valueToString(v: EvtxValue): string {
 type Item = { el: ElemNode; vals: Values | null } | { text: EvtxValue; isNull: boolean } | { cdata: string } | { pi: string; data: string };
 
 export class Resolver {
+  /** Nodes visited and bytes written so far for this record (see {@link MAX_RENDER_NODES}); past the budget they stay just over it. */
+  nodes = 0;
+  bytes = 0;
+  private stopped = false;
   constructor(
     readonly ctx: ChunkCtx,
     readonly issues: RenderIssues,
   ) {}
 
+  /** Count `n` nodes visited; false once the budget is spent (the caller leaves the rest out). One add, one compare. */
+  visit(n: number): boolean {
+    if ((this.nodes += n) <= MAX_RENDER_NODES) return true;
+    this.stop(`more than ${MAX_RENDER_NODES} nodes`);
+    return false;
+  }
+
+  /** Count `n` bytes written; false once the budget is spent (the caller leaves the value out). One add, one compare. */
+  spend(n: number): boolean {
+    if ((this.bytes += n) <= MAX_RENDER_BYTES) return true;
+    this.stop(`more than ${MAX_RENDER_BYTES} bytes of values, text and names`);
+    return false;
+  }
+
+  /**
+   * Stop rendering this record: every later {@link visit} and {@link spend} fails, so what is not rendered yet is
+   * left out; the record says so (once). The counters stay small integers (no change of field representation).
+   */
+  stop(why: string): void {
+    this.nodes = MAX_RENDER_NODES + 1;
+    this.bytes = MAX_RENDER_BYTES + 1;
+    this.halt(why);
+  }
+
+  /** Expand no more template instances or nested BinXML in this record (what is collected still renders); say so once. */
+  private halt(why: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.issues.expansionLimit(why);
+  }
+
+  /**
+   * Whether an expansion (a template instance costing `bytes`, a nested BinXML value) may go on. Expansion stops at
+   * half the budget, so that the elements collected before it (`System` comes first) still have budget to render.
+   */
+  private expand(bytes: number): boolean {
+    if (!this.stopped && (this.bytes += bytes) <= MAX_RENDER_BYTES / 2 && this.nodes <= MAX_RENDER_NODES / 2) return true;
+    this.halt(`expansion past ${MAX_RENDER_NODES / 2} nodes or ${MAX_RENDER_BYTES / 2} bytes`);
+    return false;
+  }
+
   /** Flatten content nodes: expand template instances and nested BinXML substitutions. */
   content(nodes: BxNode[], vals: Values | null, depth: number, out: Item[]): Item[] {
+    if (!this.visit(nodes.length)) return out;
     if (depth > MAX_DEPTH) {
-      this.issues.addWarning('content nested too deeply; truncated');
+      this.halt(`content nested deeper than ${MAX_DEPTH} levels`);
       return out;
     }
     for (let i = 0; i < nodes.length; i++) {
@@ -57,6 +124,11 @@ export class Resolver {
           }
           const v = decodeValue(vals, n.index);
           if (isNested(v)) {
+            if (depth >= MAX_BINXML_DEPTH) {
+              this.halt(`nested BinXML deeper than ${MAX_BINXML_DEPTH} levels`);
+              break;
+            }
+            if (!this.expand(0)) break;
             try {
               const inner = parseNested(this.ctx, v.start, v.end, depth);
               this.content(inner, null, depth + 1, out);
@@ -72,9 +144,13 @@ export class Resolver {
         case N_PI:
           out.push({ pi: n.target, data: n.data });
           break;
-        case N_INST:
-          this.content(n.template.root, n.values, depth + 1, out);
+        case N_INST: {
+          // an instance writes its template's text once and each value at most as often as its slot is used
+          const t = n.template;
+          if (t === TRUNCATED_TEMPLATE) this.halt('template definitions nested too deeply: a template instantiates itself');
+          else if (this.expand(t.literal + t.maxUse * n.values.bytes)) this.content(t.root, n.values, depth + 1, out);
           break;
+        }
       }
     }
     return out;
@@ -90,7 +166,7 @@ export class Resolver {
     let s = '';
     let any = false;
     for (const n of nodes) {
-      if (n.k === N_TEXT) {
+      if (n.k === N_TEXT || n.k === N_CDATA) {
         s += n.text;
         any = true;
       } else if (n.k === N_SUBST) {
@@ -99,14 +175,12 @@ export class Resolver {
           s += valueToString(v);
           any = true;
         }
-      } else if (n.k === N_CDATA) {
-        s += n.text;
-        any = true;
       }
     }
     return any ? s : null;
   }
 
+  /** A substitution's value as an attribute value (nested BinXML is not one: null). */
   scalarValue(index: number, vals: Values | null): EvtxValue {
     if (!vals) return null;
     const v = decodeValue(vals, index);
@@ -129,10 +203,20 @@ function insertUnique(obj: EvtxJsonObject, key: string, value: EvtxValue): void 
     setKey(obj, key, value);
     return;
   }
-  let n = 1;
+  for (let n = 1; n <= 8; n++) {
+    if (!Object.hasOwn(obj, `${key}_${n}`)) return setKey(obj, `${key}_${n}`, value);
+  }
+  // many siblings of one name: the next suffix to try is remembered per object and name (linear time, not quadratic)
+  let next = suffixes.get(obj);
+  if (!next) suffixes.set(obj, (next = new Map()));
+  let n = next.get(key) ?? 9;
   while (Object.hasOwn(obj, `${key}_${n}`)) n++;
   setKey(obj, `${key}_${n}`, value);
+  next.set(key, n + 1);
 }
+
+/** For {@link insertUnique}: per object, per name, the first suffix not known to be taken (keys are never removed). */
+const suffixes = new WeakMap<EvtxJsonObject, Map<string, number>>();
 
 function joinText(texts: EvtxValue[]): EvtxValue {
   if (texts.length === 1) return texts[0]!;
@@ -143,6 +227,8 @@ function joinText(texts: EvtxValue[]): EvtxValue {
 
 export class JsonRenderer extends Resolver {
   element(el: ElemNode, vals: Values | null, depth: number): EvtxValue {
+    // names count in the budget too: a name is read once but may be written by many elements and attributes
+    if (!this.spend(el.names)) return null;
     let attrs: EvtxJsonObject | null = null;
     for (let i = 0; i < el.attrs.length; i++) {
       const a = el.attrs[i]!;
@@ -252,6 +338,7 @@ class XmlRenderer extends Resolver {
   parts: string[] = [];
 
   element(el: ElemNode, vals: Values | null, depth: number, indent: string): void {
+    if (!this.spend(el.names)) return;
     const name = xmlName(el.name);
     let open = `${indent}<${name}`;
     for (const a of el.attrs) {

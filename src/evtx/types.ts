@@ -31,7 +31,11 @@ export type EvtxWarningCode =
   | 'record-truncated'
   | 'record-parse'
   | 'record-id-order'
-  | 'recovered-unparsable';
+  | 'recovered-unparsable'
+  /** A record whose rendering ran out of its budget (nodes, bytes, nesting): it was rendered truncated. */
+  | 'expansion-limit'
+  /** More warnings than are kept per file: this one counts the rest. */
+  | 'warnings-capped';
 
 /** Fields of the 4 KiB file header. */
 export interface EvtxFileHeader {
