@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { coverage, nothingReadable } from '../scan.js';
 import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatCoverageText } from '../report/coverage.js';
+import { jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
 
@@ -35,7 +36,7 @@ export function addCoverageCommand(program: Command, version: string): void {
       }
       if (!o.quiet) for (const n of result.notes) if (n.code !== 'not-evidence') printNote(n);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
-      const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
+      const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
       if (!writeReport(o.output, text)) return;
       if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes));
       else process.exitCode = exitCode({ readable: true });

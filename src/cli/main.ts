@@ -12,13 +12,13 @@ import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
 import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
 import { renderFileChunks } from '../evtx/parallel.js';
 import { framing } from '../evtx/serialize.js';
-import { escapeText } from '../model/text.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
-import { EXIT_HELP, EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
+import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError } from './exit.js';
 import { EMPTY_FILE } from '../sources/containers/folder.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
@@ -186,12 +186,12 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
       warnings,
     };
     if (o.format === 'json') {
-      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      process.stdout.write(jsonSafe(JSON.stringify(summary, null, 2)) + '\n');
       return exitCode({ readable: true });
     }
     const h = reader.header;
     const lines = [
-      `file:               ${file}`,
+      `file:               ${escapeText(file)}`,
       `format version:     ${h.majorVersion}.${h.minorVersion}`,
       `header chunk count: ${h.chunkCount} (first ${h.firstChunkNumber}, last ${h.lastChunkNumber})`,
       `chunk slots:        ${reader.slotCount} (${summary.chunksWithRecords} with records)`,
@@ -204,7 +204,7 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
       ...chunks.map(chunkLine),
       '',
       `warnings (${warnings.length}):`,
-      ...warnings.map((w) => `  [${w.code}] ${w.message}`),
+      ...warnings.map((w) => `  [${escapeText(w.code)}] ${escapeText(w.message)}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return exitCode({ readable: true });
@@ -262,6 +262,7 @@ export function buildProgram(): Command {
   return program;
 }
 
+guardOutputStreams();
 const program = buildProgram();
 program.parseAsync(process.argv).catch((e: unknown) => {
   printError(e instanceof Error ? e.message : String(e));

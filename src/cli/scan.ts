@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nothingReadable, scan } from '../scan.js';
 import { SEVERITIES } from '../model/types.js';
+import { escapeText } from '../model/text.js';
 import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
@@ -82,7 +83,8 @@ export function addScanCommand(program: Command, version: string): void {
               bar.start(total, 0, { file: '' });
               started = true;
             }
-            bar.update(done, { file: file.length > 50 ? '…' + file.slice(-49) : file });
+            const shown = escapeText(file);
+            bar.update(done, { file: shown.length > 50 ? '…' + shown.slice(-49) : shown });
           },
         });
       } catch (e) {
