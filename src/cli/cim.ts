@@ -6,10 +6,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { CimFormatError, CimRepository } from '../cim/index.js';
 import { EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
 import { escapeText, jsonSafe } from '../model/text.js';
-import type { CimBinding, CimClass, CimInstance, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
+import type { CimBinding, CimClass, CimInstance, CimRepository, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
 
 type Format = 'table' | 'json' | 'jsonl';
 
@@ -47,8 +46,10 @@ function output<T>(items: T[], o: CommonOpts, toRow: (t: T) => string[], header:
 }
 
 /** The repository, or null (the reason on stderr, also under --quiet: the command exits 2). */
-function open(dir: string, o: CommonOpts): CimRepository | null {
+async function open(dir: string, o: CommonOpts): Promise<CimRepository | null> {
   if (!preflight([dir])) return null;
+  // loaded when a cim command runs, not at every start of the CLI
+  const { CimFormatError, CimRepository } = await import('../cim/index.js');
   try {
     return CimRepository.open(dir, o.mapping ? { mapping: o.mapping } : {});
   } catch (e) {
@@ -121,8 +122,8 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(repo.namespaces(), o, (n) => [n.name ? escapeText(n.name) : `NS_${n.hash}`, n.namedBy ?? 'unnamed', String(n.classes), String(n.instances)], ['namespace', 'named by', 'classes', 'instances']);
       process.exitCode = finish(repo, o);
@@ -141,8 +142,8 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { residual?: boolean }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { residual?: boolean }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       const s = repo.subscriptions();
       const all: CimSubscriptionObject[] = [...s.filters, ...s.consumers, ...s.bindings];
@@ -173,8 +174,8 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { namespace: string }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { namespace: string }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(repo.classes(o.namespace), o, (c: CimClass) => [escapeText(c.name), escapeText(c.chain.slice(0, -1).join(' > ')), String(c.properties.length), c.timestamp.slice(0, 19)], ['class', 'superclasses', 'properties', 'time']);
       process.exitCode = finish(repo, o);
@@ -189,8 +190,8 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(
         repo.instances(o.namespace, o.class),

@@ -73,6 +73,15 @@ export function printNote(n: EvidenceNote): void {
   process.stderr.write(`wmiscope: ${escapeText(n.file)}: ${n.level} (${n.code}): ${escapeText(n.message)}\n`);
 }
 
+/** Notes shown on stderr only with `-v`: files skipped as not evidence, and symbolic links met by the folder walk. */
+export const VERBOSE_NOTE_CODES: ReadonlySet<EvidenceNote['code']> = new Set(['not-evidence', 'link']);
+
+/** The notes on stderr (not under `--quiet`); those of {@link VERBOSE_NOTE_CODES} only with `--verbose`. */
+export function printNotes(notes: readonly EvidenceNote[], o: { quiet?: boolean; verbose?: boolean }): void {
+  if (o.quiet) return;
+  for (const n of notes) if (o.verbose || !VERBOSE_NOTE_CODES.has(n.code)) printNote(n);
+}
+
 /** The error text of a failed file-system call: its code (ENOENT…) when it has one. */
 function reason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | null)?.code;

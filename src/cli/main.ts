@@ -8,10 +8,7 @@ import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
-import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
-import { renderFileChunks } from '../evtx/parallel.js';
-import { framing } from '../evtx/serialize.js';
+import type { EvtxChunkInfo, EvtxReader, EvtxWarning } from '../evtx/index.js';
 import { escapeText, jsonSafe } from '../model/text.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
@@ -80,7 +77,8 @@ function printWarning(file: string, w: EvtxWarning): void {
 }
 
 /** Why an EVTX file given by name could not be read; a 0-byte file says so rather than "no signature". */
-function evtxError(file: string, e: unknown): string {
+async function evtxError(file: string, e: unknown): Promise<string> {
+  const { EvtxFormatError } = await import('../evtx/index.js');
   let empty = false;
   try {
     empty = statSync(file).size === 0;
@@ -115,7 +113,9 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
     printError(e.message);
   });
   const out = new Out(stream);
-  const fr = framing(o.format);
+  // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
+  const { renderFileChunks } = await import('../evtx/parallel.js');
+  const fr = (await import('../evtx/serialize.js')).framing(o.format);
   let count = 0;
   let readable = 0;
   let warnings = 0;
@@ -146,7 +146,7 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
       }
       readable++;
     } catch (e) {
-      printError(evtxError(file, e));
+      printError(await evtxError(file, e));
     }
   }
   if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
@@ -162,13 +162,13 @@ function chunkLine(c: EvtxChunkInfo): string {
   return `  ${String(c.index).padStart(5)}  ${String(c.offset).padStart(10)}  ${c.status.padEnd(10)}  ${range.padEnd(23)}  ${crc.padEnd(7)}  ${String(c.records ?? '-').padStart(7)}  ${String(c.recovered ?? '-').padStart(9)}`;
 }
 
-function info(file: string, o: { format: string; recovered?: boolean }): number {
+async function info(file: string, o: { format: string; recovered?: boolean }): Promise<number> {
   if (!preflight([file])) return EXIT_UNUSABLE;
   let reader: EvtxReader;
   try {
-    reader = EvtxReader.open(file);
+    reader = (await import('../evtx/index.js')).EvtxReader.open(file);
   } catch (e) {
-    return printError(evtxError(file, e));
+    return printError(await evtxError(file, e));
   }
   try {
     const chunks = reader.chunks({ recovered: o.recovered !== false });
@@ -250,8 +250,8 @@ export function buildProgram(): Command {
     .argument('<file>', 'EVTX file')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--no-recovered', 'do not look for records in slack')
-    .action((file: string, o: { format: string; recovered?: boolean }) => {
-      process.exitCode = info(file, o);
+    .action(async (file: string, o: { format: string; recovered?: boolean }) => {
+      process.exitCode = await info(file, o);
     });
 
   addScanCommand(program, pkg.version);
