@@ -127,7 +127,7 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
     // the same file given twice (a folder and a file in it, a link) is read once: its records are counted once
     let real = file;
     try {
-      real = fs.realpathSync(file, { encoding: 'buffer' });
+      real = fs.realpathSync.native(file, { encoding: 'buffer' });
     } catch {
       // unreadable: read (and fail) as given
     }
@@ -149,7 +149,7 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
   const visitDir = (dir: Buffer, label: string, depth: number): void => {
     let real: Buffer;
     try {
-      real = fs.realpathSync(dir, { encoding: 'buffer' });
+      real = fs.realpathSync.native(dir, { encoding: 'buffer' });
     } catch (e) {
       notes.add({ file: label, level: 'warning', code: 'unreadable', message: `unreadable folder (${errCode(e)}); skipped` });
       return;
@@ -205,7 +205,7 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
       } else if (st.isDirectory()) {
         let realTarget: Buffer | null = null;
         try {
-          realTarget = fs.realpathSync(p, { encoding: 'buffer' });
+          realTarget = fs.realpathSync.native(p, { encoding: 'buffer' });
         } catch {
           // unreadable: visitDir says so
         }
