@@ -30,7 +30,7 @@ export interface ScanOptions {
   defaultAllowlist?: boolean;
   /**
    * Worker threads reading evidence in parallel (one file or repository per task). Default: the machine's cores,
-   * at most 8; 1 = everything in this thread. Output is the same either way.
+   * at most 8; 1 = one worker (none when `taskTimeout` is 0). Output is the same either way.
    */
   threads?: number;
   /**

@@ -2,7 +2,8 @@
  * One exit-code scheme for every command (README "Exit codes"):
  *   0  the input was read (warnings allowed) and, for `scan`, no finding is at or above `--fail-on`;
  *   1  `scan` only: findings at or above `--fail-on`;
- *   2  nothing readable, a given path missing or unreadable, a usage error, or an unusable output path.
+ *   2  nothing readable, a given path missing or unreadable, a usage error, an unusable output path (one of
+ *      the inputs, or inside an input folder, included), or an output that could not be written.
  * The given paths and the output path are checked before anything is read, so a typo fails fast. The lines
  * that explain a 2 go to stderr even under `--quiet`.
  */
@@ -20,9 +21,11 @@ export const EXIT_HELP = `
 Exit codes (the same for every command):
   0  the input was read (warnings allowed); for scan: no finding at or above --fail-on
   1  scan only: findings at or above --fail-on
-  2  nothing readable, a given path missing or unreadable, a usage error, or an
-     unusable output path (paths are checked before anything is read; the reason
-     is printed on stderr, also with --quiet)`;
+  2  nothing readable, a given path missing or unreadable, a usage error, an
+     unusable output path (missing folder, an input, inside an input folder) or
+     an output that could not be written (full disk, closed pipe); paths are
+     checked before anything is read; the reason is printed on stderr, also
+     with --quiet`;
 
 /** The exit code of a finished command: nothing read → 2, else findings at or above --fail-on → 1, else 0. */
 export function exitCode(o: { readable: boolean; failing?: boolean }): number {
