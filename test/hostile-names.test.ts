@@ -142,18 +142,21 @@ test('output: -o onto an input file or into an input folder is refused before re
   assert.equal(ok.code, 1, ok.stderr);
 });
 
-test('output: a stdout that cannot be written (/dev/full) is one error line and exit 2, no stack trace', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async () => {
-  for (const args of [
-    ['scan', '-j', '1', '-f', 'json', GOOD_LOG],
-    ['coverage', '-f', 'json', GOOD_LOG],
-    ['evtx', 'dump', GOOD_LOG],
-    ['evtx', 'info', GOOD_LOG],
-  ]) {
-    const r = await runCli(args, { stdoutTo: '/dev/full', timeoutMs: 60_000 });
+test('output: a stdout or an output file that cannot be written (/dev/full) is one error line and exit 2, no stack trace', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async () => {
+  const runs: Array<[string[], string | undefined, string]> = [
+    [['scan', '-j', '1', '-f', 'json', GOOD_LOG], '/dev/full', 'output (stdout)'],
+    [['coverage', '-f', 'json', GOOD_LOG], '/dev/full', 'output (stdout)'],
+    [['evtx', 'dump', GOOD_LOG], '/dev/full', 'output (stdout)'],
+    [['evtx', 'info', GOOD_LOG], '/dev/full', 'output (stdout)'],
+    [['scan', '-j', '1', '-f', 'json', '-o', '/dev/full', GOOD_LOG], undefined, 'output /dev/full'],
+    [['evtx', 'dump', '-o', '/dev/full', GOOD_LOG], undefined, 'output /dev/full'],
+  ];
+  for (const [args, stdoutTo, what] of runs) {
+    const r = await runCli(args, { ...(stdoutTo ? { stdoutTo } : {}), timeoutMs: 60_000 });
     finished(r, args.join(' '));
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('wmiscope: error'));
-    assert.deepEqual(lines, ['wmiscope: error: output (stdout): cannot be written (ENOSPC)'], r.stderr);
+    assert.deepEqual(lines, [`wmiscope: error: ${what}: cannot be written (ENOSPC)`], r.stderr);
   }
 });
 

@@ -106,11 +106,11 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   // a typo'd path or an unusable output path fails before any file is read
   if (!preflight(files, o.output)) return EXIT_UNUSABLE;
   const stream: Writable = o.output !== undefined ? createWriteStream(o.output) : process.stdout;
-  // checked above, but the file system can still refuse (full disk, a race): say so and exit 2
-  let writeFailed = false;
-  stream.on('error', (e) => {
-    writeFailed = true;
-    printError(e.message);
+  // checked above, but the file system can still refuse (full disk, a race): one line and exit 2 at once (the
+  // write waiting for 'drain' would never be resumed); stdout has the same guard (guardOutputStreams)
+  if (stream !== process.stdout) stream.on('error', (e: NodeJS.ErrnoException) => {
+    printError(`output ${o.output}: cannot be written (${e.code ?? e.message})`);
+    process.exit(EXIT_UNUSABLE);
   });
   const out = new Out(stream);
   // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
@@ -153,7 +153,7 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   else if (o.format === 'xml') await out.write(fr.close);
   await out.end();
   if (!o.quiet) process.stderr.write(`wmiscope: ${count} record(s) from ${readable} of ${files.length} file(s), ${warnings} warning(s)\n`);
-  return writeFailed ? EXIT_UNUSABLE : exitCode({ readable: readable > 0 });
+  return exitCode({ readable: readable > 0 });
 }
 
 function chunkLine(c: EvtxChunkInfo): string {
