@@ -116,8 +116,16 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
   const out: Discovered[] = [];
   const seen = new Set<string>();
   const seenFiles = new Map<string, string>();
-  // the real paths of the given folders: links leading out of these are not followed by default
+  // the real paths of the given folders (all of them, before any walk): links leading out of these are not followed by default
   const roots: Buffer[] = [];
+  for (const p of paths) {
+    try {
+      const real = fs.realpathSync.native(Buffer.from(p), { encoding: 'buffer' });
+      if (fs.statSync(real).isDirectory()) roots.push(real);
+    } catch {
+      // reported when it is walked
+    }
+  }
   const visitFile = (file: Buffer, label: string, size: number, inRepository: boolean | null): void => {
     // repository files are read with their folder
     if (REPO_FILE.test(path.basename(label))) {
@@ -157,7 +165,6 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
     const key = real.toString('base64');
     if (seen.has(key)) return; // the same folder given twice, or reached again through a link (noted where the link is)
     seen.add(key);
-    if (depth === 0) roots.push(real);
     if (depth > MAX_DEPTH) {
       notes.add({ file: label, level: 'warning', code: 'unreadable', message: `deeper than ${MAX_DEPTH} levels; not walked` });
       return;
