@@ -10,7 +10,6 @@ import { collectionRoot, HostIdentity } from './sources/hosts.js';
 import { NoteSink } from './sources/notes.js';
 import { mergeLogs } from './sources/records/tally.js';
 import type { HostLink } from './sources/input.js';
-import { runTask } from './sources/run.js';
 import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
@@ -32,14 +31,18 @@ export interface ScanOptions {
   defaultAllowlist?: boolean;
   /**
    * Worker threads reading evidence in parallel (one file or repository per task). Default: the machine's cores,
-   * at most 8; 1 = everything in this thread. Output is the same either way.
+   * at most 8; 1 = one worker (none when `taskTimeout` is 0). Output is the same either way.
    */
   threads?: number;
   /**
-   * With worker threads: seconds one file or repository may take before its worker is stopped and the input
-   * gets an error note (default 1800). Without workers (`threads: 1`) there is no time limit.
+   * The per-file time budget: seconds one file or repository may take to read before it is stopped and gets an
+   * error note, the others read on (default {@link DEFAULT_TASK_TIMEOUT}). Enforced by reading in worker threads
+   * (one with `threads: 1`): a worker past its budget is stopped, whatever it was doing, even inside a
+   * synchronous reader. 0 = no budget: with `threads: 1` (or under 4 inputs) everything is read in this thread.
    */
   taskTimeout?: number;
+  /** Follow symbolic links to folders outside the given folders (default false: noted, not followed). See `discover`. */
+  followSymlinks?: boolean;
   /**
    * Stack each subscription across the hosts whose evidence can show subscriptions (default true); false = no
    * fleet counts, no rare or common marks.
@@ -65,10 +68,28 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, cpus));
 }
 
-/** Run tasks in order of submission; results come back in the same order whatever the threads. */
-async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = 1800): Promise<TaskResult[]> {
-  // a pool costs a worker start-up and a cold JIT per thread: worth it only with enough tasks
-  if (threads <= 1 || tasks.length < 4) {
+/** Default per-file time budget, seconds (see {@link ScanOptions.taskTimeout}). */
+export const DEFAULT_TASK_TIMEOUT = 1800;
+
+/** The error note of a task that did not finish in a worker (stopped past its budget, or the worker failed). */
+function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult {
+  const timedOut = e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+  const message = timedOut ? `not read: still running after ${timeoutSeconds} s (the per-file time budget, --file-timeout); stopped, the other files are read` : `worker failed: ${e instanceof Error ? e.message : String(e)}`;
+  return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', code: 'failed', message }] };
+}
+
+/**
+ * Run tasks; results come back in the order of submission whatever the threads. With a time budget every task
+ * runs in a worker thread (`threads` of them, one at the least), each task's budget starting when a worker takes
+ * it up: a lane hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a
+ * worker's start-up is spent on an empty warm-up task rather than on a file's budget.
+ */
+async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
+  if (tasks.length === 0) return [];
+  // no budget: read in this thread (nothing here could stop a synchronous reader) when a pool is not worth it
+  if (!(timeoutSeconds > 0) && (threads <= 1 || tasks.length < 4)) {
+    // the readers are loaded here only when read in this thread (a worker loads its own)
+    const { runTask } = await import('./sources/run.js');
     const out: TaskResult[] = [];
     for (const t of tasks) {
       out.push(await runTask(t));
@@ -76,24 +97,29 @@ async function runAll(tasks: Task[], threads: number, progress: (t: Task) => voi
     }
     return out;
   }
-  const pool = new Piscina<Task, TaskResult>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: Math.min(threads, tasks.length), minThreads: 1, idleTimeout: 1000 });
+  const lanes = Math.max(1, Math.min(threads, tasks.length));
+  const pool = new Piscina<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000 });
+  const out: TaskResult[] = new Array<TaskResult>(tasks.length);
+  let next = 0;
+  const warm = (): Promise<unknown> => pool.run(null).catch(() => null);
+  const lane = async (): Promise<void> => {
+    await warm();
+    while (next < tasks.length) {
+      const i = next++;
+      const t = tasks[i]!;
+      try {
+        out[i] = (await pool.run(t, timeoutSeconds > 0 ? { signal: AbortSignal.timeout(timeoutSeconds * 1000) } : {})) ?? workerFailure(t, new Error('no result'), timeoutSeconds);
+      } catch (e) {
+        out[i] = workerFailure(t, e, timeoutSeconds);
+        // the stopped worker is replaced: its start-up goes to a warm-up, not to the next file's budget
+        await warm();
+      }
+      progress(t);
+    }
+  };
   try {
-    return await Promise.all(
-      tasks.map((t) =>
-        pool.run(t, { signal: AbortSignal.timeout(timeoutSeconds * 1000) }).then(
-          (r) => {
-            progress(t);
-            return r;
-          },
-          (e: unknown): TaskResult => {
-            progress(t);
-            const timedOut = e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
-            const message = timedOut ? `not read: still running after ${timeoutSeconds} s; its worker was stopped` : `worker failed: ${e instanceof Error ? e.message : String(e)}`;
-            return { result: null, notes: [{ file: t.kind === 'cim' ? t.dir : t.file, level: 'error', code: 'failed', message }] };
-          },
-        ),
-      ),
-    );
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return out;
   } finally {
     await pool.destroy();
   }
@@ -116,7 +142,7 @@ interface Collected {
 async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   // discovery writes to a sink; each task's notes come capped by its own sink (different tasks, different files)
   const discovered = new NoteSink();
-  const found = discover(paths, discovered);
+  const found = discover(paths, discovered, { followSymlinks: opts.followSymlinks === true });
   const notes: EvidenceNote[] = discovered.list();
   const threads = opts.threads ?? defaultThreads();
   const evidence: EvidenceItem[] = [];
@@ -140,7 +166,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     links.push(...(r.result.hostLinks ?? []));
   };
   // files first (their hosts name the repositories collected beside them), then repositories
-  const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(opts.host ? { host: opts.host } : {}) }] : []));
+  const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(d.raw !== undefined ? { raw: d.raw } : {}), ...(opts.host ? { host: opts.host } : {}) }] : []));
   (await runAll(fileTasks, threads, progress, opts.taskTimeout)).forEach(take);
   // the host of what names no machine (an empty log, a repository): --host, else the host of the event logs
   // collected beside it (same folder above `Windows`), else the folder layout of a collection
@@ -161,7 +187,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const repoTasks: Task[] = [];
   for (const r of found) {
     if (r.kind !== 'cim') continue;
-    repoTasks.push({ kind: 'cim', dir: r.dir, host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? 'unknown' });
+    repoTasks.push({ kind: 'cim', dir: r.dir, ...(r.raw !== undefined ? { raw: r.raw } : {}), host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? 'unknown' });
   }
   (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
   // one machine, one name: spellings, renames, short names and FQDNs, clients and their logs (see sources/hosts.ts)

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './support/samples.js';
-import { safeText } from '../src/cli/cim.js';
+import { escapeText } from '../src/model/text.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const cimSamples = resolve(repoRoot(), '../shared/samples/cim');
@@ -79,5 +79,5 @@ test('cim: a folder without a repository is one clear error, exit 2', () => {
 });
 
 test('table output escapes control characters from evidence', () => {
-  assert.equal(safeText('evil\u001b[2Jname\r\n'), 'evil\\x1b[2Jname\\r\\n');
+  assert.equal(escapeText('evil\u001b[2Jname\r\n'), 'evil\\x1b[2Jname\\r\\n');
 });

@@ -6,9 +6,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { CimFormatError, CimRepository } from '../cim/index.js';
 import { EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
-import type { CimBinding, CimClass, CimInstance, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
+import { escapeText, jsonSafe } from '../model/text.js';
+import type { CimBinding, CimClass, CimInstance, CimRepository, CimResidualObject, CimSubscriptionObject, CimValue, CimWarning } from '../cim/index.js';
 
 type Format = 'table' | 'json' | 'jsonl';
 
@@ -18,14 +18,10 @@ interface CommonOpts {
   mapping?: string;
 }
 
-/** Escape control characters (terminal escape sequences in evidence must not reach the terminal). */
-export function safeText(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
 
 function show(v: CimValue): string {
   if (v === null) return 'NULL';
-  if (typeof v === 'string') return safeText(v);
+  if (typeof v === 'string') return escapeText(v);
   if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
   if (typeof v === 'object') return `<embedded object, ${Math.floor((v.embeddedObject.length * 3) / 4)} bytes>`;
   return String(v);
@@ -44,14 +40,16 @@ function table(rows: string[][], header: string[]): string {
 
 function output<T>(items: T[], o: CommonOpts, toRow: (t: T) => string[], header: string[]): void {
   const format: Format = o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
-  if (format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
-  else if (format === 'jsonl') process.stdout.write(items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
-  else process.stdout.write(table(items.map(toRow), header));
+  if (format === 'json') process.stdout.write(jsonSafe(JSON.stringify(items, null, 2)) + '\n');
+  else if (format === 'jsonl') process.stdout.write(items.map((i) => jsonSafe(JSON.stringify(i))).join('\n') + (items.length ? '\n' : ''));
+  else process.stdout.write(table(items.map((i) => toRow(i).map(escapeText)), header));
 }
 
 /** The repository, or null (the reason on stderr, also under --quiet: the command exits 2). */
-function open(dir: string, o: CommonOpts): CimRepository | null {
+async function open(dir: string, o: CommonOpts): Promise<CimRepository | null> {
   if (!preflight([dir])) return null;
+  // loaded when a cim command runs, not at every start of the CLI
+  const { CimFormatError, CimRepository } = await import('../cim/index.js');
   try {
     return CimRepository.open(dir, o.mapping ? { mapping: o.mapping } : {});
   } catch (e) {
@@ -63,7 +61,7 @@ function open(dir: string, o: CommonOpts): CimRepository | null {
 function finish(repo: CimRepository, o: CommonOpts): number {
   repo.close();
   if (!o.quiet) {
-    for (const w of repo.warnings) process.stderr.write(`wmiscope: ${safeText(repo.dir)}: warning [${w.code}]: ${safeText(warningText(w))}\n`);
+    for (const w of repo.warnings) process.stderr.write(`wmiscope: ${escapeText(repo.dir)}: warning [${w.code}]: ${escapeText(warningText(w))}\n`);
   }
   return exitCode({ readable: true });
 }
@@ -90,11 +88,11 @@ const RELATION_LABEL: Record<CimResidualObject['relation'], string> = {
 };
 
 function residueNamespace(x: CimResidualObject): string {
-  if (x.namespace) return safeText(x.namespace);
+  if (x.namespace) return escapeText(x.namespace);
   if (x.namespaceHash) return `NS_${x.namespaceHash}`;
   // a carved record does not name its namespace; the live object it copies does
   const live = [...new Set(x.live.map((l) => l.namespace ?? `NS_${l.namespaceHash}`))];
-  return live.length === 1 ? `(${safeText(live[0]!)})` : '?';
+  return live.length === 1 ? `(${escapeText(live[0]!)})` : '?';
 }
 
 /** Where it was found (every place: a carved record and the stale key naming it are one object), how sure, and what changed. */
@@ -106,7 +104,7 @@ function residueDetail(x: CimResidualObject): string {
     x.relation === 'older-version-of-live'
       ? x.changed === null
         ? '; values of that state unknown'
-        : `; differs in ${x.changed.map(safeText).join(', ')}`
+        : `; differs in ${x.changed.map(escapeText).join(', ')}`
       : x.relation === 'copy-of-live' && x.live.some((l) => l.identicalBytes)
         ? '; byte-identical'
         : '';
@@ -125,10 +123,10 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
-      output(repo.namespaces(), o, (n) => [n.name ? safeText(n.name) : `NS_${n.hash}`, n.namedBy ?? 'unnamed', String(n.classes), String(n.instances)], ['namespace', 'named by', 'classes', 'instances']);
+      output(repo.namespaces(), o, (n) => [n.name ? escapeText(n.name) : `NS_${n.hash}`, n.namedBy ?? 'unnamed', String(n.classes), String(n.instances)], ['namespace', 'named by', 'classes', 'instances']);
       process.exitCode = finish(repo, o);
     });
 
@@ -145,16 +143,16 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { residual?: boolean }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { residual?: boolean }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       const s = repo.subscriptions();
       const all: CimSubscriptionObject[] = [...s.filters, ...s.consumers, ...s.bindings];
       const residue: CimResidualObject[] = o.residual ? repo.residue() : [];
       if ((o.format ?? (process.stdout.isTTY ? 'table' : 'jsonl')) === 'table') {
         const rows = [
-          ...all.map((x) => [x.kind, 'active', x.namespace ? safeText(x.namespace) : `NS_${x.namespaceHash}`, safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)]),
-          ...residue.map((x) => [x.kind, RELATION_LABEL[x.relation], residueNamespace(x), safeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', (x.timestamp1 ?? '').slice(0, 19), residueDetail(x)]),
+          ...all.map((x) => [x.kind, 'active', x.namespace ? escapeText(x.namespace) : `NS_${x.namespaceHash}`, escapeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', x.timestamp1.slice(0, 19), summary(x)]),
+          ...residue.map((x) => [x.kind, RELATION_LABEL[x.relation], residueNamespace(x), escapeText(x.className), show(x.values['Name'] ?? null), x.creatorSid ?? '', (x.timestamp1 ?? '').slice(0, 19), residueDetail(x)]),
         ];
         output(rows, o, (r) => r, ['kind', 'status', 'namespace', 'class', 'name', 'creator', 'time', 'detail']);
       } else {
@@ -177,10 +175,10 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { namespace: string }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { namespace: string }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
-      output(repo.classes(o.namespace), o, (c: CimClass) => [safeText(c.name), safeText(c.chain.slice(0, -1).join(' > ')), String(c.properties.length), c.timestamp.slice(0, 19)], ['class', 'superclasses', 'properties', 'time']);
+      output(repo.classes(o.namespace), o, (c: CimClass) => [escapeText(c.name), escapeText(c.chain.slice(0, -1).join(' > ')), String(c.properties.length), c.timestamp.slice(0, 19)], ['class', 'superclasses', 'properties', 'time']);
       process.exitCode = finish(repo, o);
     });
 
@@ -193,13 +191,13 @@ export function addCimCommands(program: Command): void {
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
-    .action((dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
-      const repo = open(dir, o);
+    .action(async (dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
+      const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
       output(
         repo.instances(o.namespace, o.class),
         o,
-        (i: CimInstance) => [safeText(i.className), i.timestamp1.slice(0, 19), i.properties.filter((p) => p.source !== 'null').map((p) => `${p.name}=${show(p.value)}`).join('; ')],
+        (i: CimInstance) => [escapeText(i.className), i.timestamp1.slice(0, 19), i.properties.filter((p) => p.source !== 'null').map((p) => `${p.name}=${show(p.value)}`).join('; ')],
         ['class', 'time', 'properties'],
       );
       process.exitCode = finish(repo, o);

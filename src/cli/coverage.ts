@@ -5,8 +5,11 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { coverage, nothingReadable } from '../scan.js';
-import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
+import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNotes } from './exit.js';
+import { addReadingOptions, readingOptions } from './readopts.js';
+import type { ReadingOpts } from './readopts.js';
 import { formatCoverageText } from '../report/coverage.js';
+import { jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
 
@@ -21,21 +24,23 @@ export function addCoverageCommand(program: Command, version: string): void {
     .addOption(new Option('-f, --format <format>', 'output format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
-    .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)');
+    .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)')
+    .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
+  addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
-    .action(async (paths: string[], o: HostIdentityOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean }) => {
+    .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean }) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       let result;
       try {
-        result = await coverage(paths, { ...(o.host ? { host: o.host } : {}), ...hostIdentityOptions(o), version });
+        result = await coverage(paths, { ...(o.host ? { host: o.host } : {}), ...hostIdentityOptions(o), ...readingOptions(o), version });
       } catch (e) {
         process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
       }
-      if (!o.quiet) for (const n of result.notes) if (n.code !== 'not-evidence') printNote(n);
+      printNotes(result.notes, o);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
-      const text = format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
+      const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
       if (!writeReport(o.output, text)) return;
       if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes));
       else process.exitCode = exitCode({ readable: true });

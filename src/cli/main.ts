@@ -8,17 +8,14 @@ import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EvtxFormatError, EvtxReader } from '../evtx/index.js';
-import type { EvtxChunkInfo, EvtxWarning } from '../evtx/index.js';
-import { renderFileChunks } from '../evtx/parallel.js';
-import { framing } from '../evtx/serialize.js';
-import { escapeText } from '../model/text.js';
+import type { EvtxChunkInfo, EvtxReader, EvtxWarning } from '../evtx/index.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { addCimCommands } from './cim.js';
 import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
-import { EXIT_HELP, EXIT_UNUSABLE, exitCode, preflight, printError } from './exit.js';
+import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError } from './exit.js';
 import { EMPTY_FILE } from '../sources/containers/folder.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
@@ -80,7 +77,8 @@ function printWarning(file: string, w: EvtxWarning): void {
 }
 
 /** Why an EVTX file given by name could not be read; a 0-byte file says so rather than "no signature". */
-function evtxError(file: string, e: unknown): string {
+async function evtxError(file: string, e: unknown): Promise<string> {
+  const { EvtxFormatError } = await import('../evtx/index.js');
   let empty = false;
   try {
     empty = statSync(file).size === 0;
@@ -108,14 +106,16 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   // a typo'd path or an unusable output path fails before any file is read
   if (!preflight(files, o.output)) return EXIT_UNUSABLE;
   const stream: Writable = o.output !== undefined ? createWriteStream(o.output) : process.stdout;
-  // checked above, but the file system can still refuse (full disk, a race): say so and exit 2
-  let writeFailed = false;
-  stream.on('error', (e) => {
-    writeFailed = true;
-    printError(e.message);
+  // checked above, but the file system can still refuse (full disk, a race): one line and exit 2 at once (the
+  // write waiting for 'drain' would never be resumed); stdout has the same guard (guardOutputStreams)
+  if (stream !== process.stdout) stream.on('error', (e: NodeJS.ErrnoException) => {
+    printError(`output ${o.output}: cannot be written (${e.code ?? e.message})`);
+    process.exit(EXIT_UNUSABLE);
   });
   const out = new Out(stream);
-  const fr = framing(o.format);
+  // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
+  const { renderFileChunks } = await import('../evtx/parallel.js');
+  const fr = (await import('../evtx/serialize.js')).framing(o.format);
   let count = 0;
   let readable = 0;
   let warnings = 0;
@@ -146,14 +146,14 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
       }
       readable++;
     } catch (e) {
-      printError(evtxError(file, e));
+      printError(await evtxError(file, e));
     }
   }
   if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
   else if (o.format === 'xml') await out.write(fr.close);
   await out.end();
   if (!o.quiet) process.stderr.write(`wmiscope: ${count} record(s) from ${readable} of ${files.length} file(s), ${warnings} warning(s)\n`);
-  return writeFailed ? EXIT_UNUSABLE : exitCode({ readable: readable > 0 });
+  return exitCode({ readable: readable > 0 });
 }
 
 function chunkLine(c: EvtxChunkInfo): string {
@@ -162,13 +162,13 @@ function chunkLine(c: EvtxChunkInfo): string {
   return `  ${String(c.index).padStart(5)}  ${String(c.offset).padStart(10)}  ${c.status.padEnd(10)}  ${range.padEnd(23)}  ${crc.padEnd(7)}  ${String(c.records ?? '-').padStart(7)}  ${String(c.recovered ?? '-').padStart(9)}`;
 }
 
-function info(file: string, o: { format: string; recovered?: boolean }): number {
+async function info(file: string, o: { format: string; recovered?: boolean }): Promise<number> {
   if (!preflight([file])) return EXIT_UNUSABLE;
   let reader: EvtxReader;
   try {
-    reader = EvtxReader.open(file);
+    reader = (await import('../evtx/index.js')).EvtxReader.open(file);
   } catch (e) {
-    return printError(evtxError(file, e));
+    return printError(await evtxError(file, e));
   }
   try {
     const chunks = reader.chunks({ recovered: o.recovered !== false });
@@ -186,12 +186,12 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
       warnings,
     };
     if (o.format === 'json') {
-      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      process.stdout.write(jsonSafe(JSON.stringify(summary, null, 2)) + '\n');
       return exitCode({ readable: true });
     }
     const h = reader.header;
     const lines = [
-      `file:               ${file}`,
+      `file:               ${escapeText(file)}`,
       `format version:     ${h.majorVersion}.${h.minorVersion}`,
       `header chunk count: ${h.chunkCount} (first ${h.firstChunkNumber}, last ${h.lastChunkNumber})`,
       `chunk slots:        ${reader.slotCount} (${summary.chunksWithRecords} with records)`,
@@ -204,7 +204,7 @@ function info(file: string, o: { format: string; recovered?: boolean }): number 
       ...chunks.map(chunkLine),
       '',
       `warnings (${warnings.length}):`,
-      ...warnings.map((w) => `  [${w.code}] ${w.message}`),
+      ...warnings.map((w) => `  [${escapeText(w.code)}] ${escapeText(w.message)}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return exitCode({ readable: true });
@@ -250,8 +250,8 @@ export function buildProgram(): Command {
     .argument('<file>', 'EVTX file')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--no-recovered', 'do not look for records in slack')
-    .action((file: string, o: { format: string; recovered?: boolean }) => {
-      process.exitCode = info(file, o);
+    .action(async (file: string, o: { format: string; recovered?: boolean }) => {
+      process.exitCode = await info(file, o);
     });
 
   addScanCommand(program, pkg.version);
@@ -262,6 +262,7 @@ export function buildProgram(): Command {
   return program;
 }
 
+guardOutputStreams();
 const program = buildProgram();
 program.parseAsync(process.argv).catch((e: unknown) => {
   printError(e instanceof Error ? e.message : String(e));

@@ -7,14 +7,17 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nothingReadable, scan } from '../scan.js';
 import { SEVERITIES } from '../model/types.js';
-import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNote } from './exit.js';
+import { escapeText } from '../model/text.js';
+import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNotes } from './exit.js';
+import { addReadingOptions, readingOptions } from './readopts.js';
+import type { ReadingOpts } from './readopts.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
 
-interface ScanOpts extends HostIdentityOpts {
+interface ScanOpts extends HostIdentityOpts, ReadingOpts {
   format?: ReportFormat;
   output?: string;
   host?: string;
@@ -52,14 +55,15 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
-    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = no workers)', (v: string) => {
+    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = one worker, or none with --file-timeout 0)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
       return n;
     })
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
     .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
-    .option('-v, --verbose', 'also list files skipped as not evidence');
+    .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
+  addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
       // a typo'd path or an unusable output path fails before any evidence is read
@@ -72,6 +76,7 @@ export function addScanCommand(program: Command, version: string): void {
           ...(o.threads ? { threads: o.threads } : {}),
           ...(o.host ? { host: o.host } : {}),
           ...hostIdentityOptions(o),
+          ...readingOptions(o),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,
           stacking: o.stacking,
@@ -82,7 +87,8 @@ export function addScanCommand(program: Command, version: string): void {
               bar.start(total, 0, { file: '' });
               started = true;
             }
-            bar.update(done, { file: file.length > 50 ? '…' + file.slice(-49) : file });
+            const shown = escapeText(file);
+            bar.update(done, { file: shown.length > 50 ? '…' + shown.slice(-49) : shown });
           },
         });
       } catch (e) {
@@ -91,12 +97,8 @@ export function addScanCommand(program: Command, version: string): void {
         return;
       }
       bar?.stop();
-      if (!o.quiet) {
-        for (const n of result.notes) {
-          if (n.code === 'not-evidence' && !o.verbose) continue; // what was refused by a bound still shows
-          printNote(n);
-        }
-      }
+      // what was refused by a bound still shows; files not evidence and links met only with -v
+      printNotes(result.notes, o);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
       if (!writeReport(o.output, text)) return;

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { auditSysmonConfig, DEFAULT_SCHEMA, encodeConfig, formatSysmonAudit, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection, schemaNumber } from '../sysmon/index.js';
 
 function fail(e: unknown): void {
@@ -33,13 +34,14 @@ export function addSysmonCommands(program: Command): void {
         try {
           const a = auditSysmonConfig(parseSysmonConfig(readSysmonConfigFile(f).text), f);
           audits.push(a);
-          parts.push(formatSysmonAudit(a));
+          // the audit quotes the file (its name, rules, values): every line through the one terminal escaper
+          parts.push(formatSysmonAudit(a).split('\n').map(escapeText).join('\n'));
         } catch (e) {
           // one bad file does not cost the others
           process.exitCode = printError(`${f}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
-      const text = o.format === 'json' ? JSON.stringify(files.length === 1 && audits.length === 1 ? audits[0] : audits, null, 2) + '\n' : parts.join('\n');
+      const text = o.format === 'json' ? jsonSafe(JSON.stringify(files.length === 1 && audits.length === 1 ? audits[0] : audits, null, 2)) + '\n' : parts.join('\n');
       if (!text.trim() || (o.format === 'json' && audits.length === 0)) return;
       try {
         if (o.output) writeFileSync(o.output, text);
@@ -67,7 +69,7 @@ export function addSysmonCommands(program: Command): void {
           const { text, encoding } = readSysmonConfigFile(o.merge);
           const m = mergeWmiSection(text);
           const audit = auditSysmonConfig(m.config, o.merge);
-          process.stderr.write(`wmiscope: ${o.merge}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.slice(0, 10).join(', ')}${m.removed.length > 10 ? `, and ${m.removed.length - 10} more` : ''})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
+          process.stderr.write(`wmiscope: ${escapeText(o.merge)}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.slice(0, 10).join(', ')}${m.removed.length > 10 ? `, and ${m.removed.length - 10} more` : ''})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
           out = encodeConfig(m.text, encoding);
         } else {
           const schema = o.schema ?? DEFAULT_SCHEMA;

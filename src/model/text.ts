@@ -28,3 +28,13 @@ function escapeChar(c: string): string {
 export function escapeText(s: string): string {
   return s.replace(UNSAFE, escapeChar);
 }
+
+/**
+ * The unsafe characters JSON.stringify leaves raw (C1 controls, bidi controls, U+2028/2029, BOM) as `\uXXXX`.
+ * Applied to stringify output, where such characters can only occur inside string literals, so the result is
+ * still valid JSON and parses back to the same values; C0 controls and lone surrogates are escaped by
+ * JSON.stringify itself. Every JSON the tool prints goes through it, so JSON on a terminal is as safe as text.
+ */
+export function jsonSafe(json: string): string {
+  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

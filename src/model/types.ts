@@ -184,9 +184,11 @@ export interface FleetSummary {
  * - `host-unknown`: the evidence names no machine;
  * - `assumption`: values read under an assumption (a time without a zone taken as UTC, a namespace left
  *   unknown, a sparse upload not expanded, a host not taken from unreadable metadata);
- * - `ignored`: rows or records of no interest to WMI left out.
+ * - `ignored`: rows or records of no interest to WMI left out;
+ * - `link`: a symbolic link met in a folder (a file read through it, a folder not followed, a loop or a dangling
+ *   link), or a file reached a second way and read once.
  */
-export const NOTE_CODES = ['not-evidence', 'empty-file', 'unreadable', 'damaged', 'over-limit', 'failed', 'host-unknown', 'assumption', 'ignored'] as const;
+export const NOTE_CODES = ['not-evidence', 'empty-file', 'unreadable', 'damaged', 'over-limit', 'failed', 'host-unknown', 'assumption', 'ignored', 'link'] as const;
 export type NoteCode = (typeof NOTE_CODES)[number];
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { CoverageEntry, Finding, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
-import { escapeText } from '../model/text.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 
 /** Higher is worse: critical = 4 … info = 0. Unknown values rank below info so they never hide real findings' order. */
 export function severityRank(s: Severity): number {
@@ -33,21 +33,13 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export { escapeText };
+export { escapeText, jsonSafe };
 
 /** Like `escapeText` but keeps line structure: returns the escaped lines of a multi-line value. */
 export function escapeLines(s: string): string[] {
   return s.split(/\r\n|\n|\r/).map(escapeText);
 }
 
-/**
- * Escapes the characters JSON.stringify leaves raw (C1 controls, bidi controls, U+2028/2029, BOM) as `\uXXXX`.
- * Applied to stringify output, where such characters can only occur inside string literals, so the result is
- * still valid JSON and parses back to the same values.
- */
-export function jsonSafe(json: string): string {
-  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** Terminal columns a code point takes: 0 for combining marks, 2 for East Asian wide/fullwidth and emoji, else 1. */
 function cpWidth(cp: number, ch: string): number {

@@ -4,7 +4,7 @@
  * record counts, time span, channels and event ids that coverage and the evidence list need.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { filetimeIso } from '../../evtx/index.js';
+import { filetimeIso } from '../../evtx/bytes.js';
 import { eventHeader } from '../../events/index.js';
 import type { ChannelSummary, EvidenceItem } from '../../model/types.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
