@@ -165,10 +165,8 @@ export class EvtxRecord implements RenderIssues {
   private keyFields: RecordKeyFields | null = null;
   private ident: RecordIdentity | null = null;
   private tc = 0; // TimeCreated as a FILETIME: 0 not read yet, 1 read (tcLo/tcHi), 2 not a FILETIME substitution
-  // NaN until read: the halves are unsigned 32-bit numbers, so the fields hold doubles from the start (a field that
-  // changes representation later makes V8 discard the compiled code of every loop that reads records)
-  private tcLo = NaN;
-  private tcHi = NaN;
+  private tcLo = 0;
+  private tcHi = 0;
 
   constructor(
     private readonly ctx: ChunkCtx,
