@@ -407,7 +407,8 @@ const INTERNAL = /\b(TypeError|RangeError|ReferenceError|InternalError|Assertion
 
 function judge(run: ChildRun, opts: { rssMb: number; expect: 'scan' | 'dump' }, dumpJson: () => string | null): FailureKind[] {
   const kinds: FailureKind[] = [];
-  const all = `${run.stderr}\n${run.stdout.slice(0, 1 << 20)}`;
+  // notes are on stderr too; stdout holds evidence text (scripts, command lines) that may say anything
+  const all = run.stderr;
   if (run.timedOut) kinds.push('timeout');
   else if (run.code === 134 || /heap out of memory|Allocation failed|Reached heap limit/.test(run.stderr)) kinds.push('out-of-memory');
   else if (run.signal) kinds.push('signal');
