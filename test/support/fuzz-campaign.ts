@@ -28,7 +28,7 @@ import fc from 'fast-check';
 import { CLI, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './child.js';
 import type { ChildRun } from './child.js';
 import { prng, standardFixtures } from './cim-builder.js';
-import { applyCase, caseArb, fixCrcs } from './evtx-mutate.js';
+import { CHUNK, FILE_HEADER, applyCase, caseArb, fixCrcs, slots } from './evtx-mutate.js';
 import { repoRoot, samplesDir } from './samples.js';
 
 export const TARGETS = ['evtx', 'cim', 'text'] as const;
@@ -344,11 +344,20 @@ function makeMutant(target: Target, k: number, seed: number, seeds: Seeds, dir: 
       c,
     );
     const crc = r() < 0.5;
+    // the shared ops write 1/2/4-byte fields; record ids and record numbers in the headers are 8 bytes wide
+    let wide = '';
+    if (r() < 0.3 && bytes.length >= 128) {
+      const n = slots(bytes);
+      const o = n === 0 || r() < 0.25 ? int(r, 16) * 8 : FILE_HEADER + int(r, n) * CHUNK + int(r, 8) * 8;
+      const v = extreme(r, 8, bytes.length);
+      putBig(bytes, o, v, 8);
+      wide = ` +set64 @${o} = 0x${v.toString(16)}`;
+    }
     if (crc) fixCrcs(bytes);
     const src = seeds.evtx[c.seed % seeds.evtx.length]!;
     const file = path.join(dir, path.basename(src.name));
     writeFileSync(file, bytes);
-    return { id, target, seedName: src.name, ops: `${JSON.stringify(c.ops)}${crc ? ' +crc fixed' : ''}`, scanPath: file, evtxPath: file };
+    return { id, target, seedName: src.name, ops: `${JSON.stringify(c.ops)}${wide}${crc ? ' +crc fixed' : ''}`, scanPath: file, evtxPath: file };
   }
   if (target === 'text') {
     const src = choose(r, seeds.text);
