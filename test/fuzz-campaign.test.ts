@@ -11,7 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { formatSummary, runCampaign } from './support/fuzz-campaign.js';
+import { GOOD_LOG_CONSUMER } from './support/child.js';
+import type { ChildRun } from './support/child.js';
+import { formatSummary, judge, runCampaign } from './support/fuzz-campaign.js';
 import type { Summary } from './support/fuzz-campaign.js';
 
 const SEED = 0x13f022;
@@ -56,5 +58,27 @@ describe('mutation campaign (CI size)', () => {
     assert.equal(saved.regenerate, `npm run fuzz -- --seed ${SEED} --only text-3`);
     assert.ok(existsSync(path.join(f.saved, path.basename(f.seedName))), 'the mutant bytes are saved');
     assert.ok(existsSync(path.join(dir, 'summary.json')));
+  });
+
+  it('judges a child: each way of failing is named, a clean run with the good finding passes', () => {
+    const good = JSON.stringify({ findings: [{ consumer: { name: GOOD_LOG_CONSUMER } }], notes: [] });
+    const run = (o: Partial<ChildRun>): ChildRun => ({ code: 1, signal: null, stdout: good, stderr: '', peakRssMb: 80, timedOut: false, wallMs: 900, ...o });
+    const scan = (o: Partial<ChildRun>): string[] => judge(run(o), { rssMb: 512, expect: 'scan' }, () => null);
+    assert.deepEqual(scan({}), []);
+    assert.deepEqual(scan({ stderr: 'warning: x.evtx: chunk slot 1: header CRC32 mismatch\n' }), []);
+    assert.deepEqual(scan({ code: null, signal: 'SIGKILL', timedOut: true, stdout: '', peakRssMb: null }), ['timeout']);
+    assert.deepEqual(scan({ code: 134, stdout: '', stderr: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' }), ['out-of-memory']);
+    assert.deepEqual(scan({ code: null, signal: 'SIGSEGV', stdout: '' }), ['signal']);
+    assert.deepEqual(scan({ code: 7 }), ['exit-code']);
+    assert.deepEqual(scan({ stderr: "TypeError: Cannot read properties of undefined (reading 'x')\n    at f (file:///a/b.js:1:2)\n" }), ['stack-trace', 'internal-error']);
+    assert.deepEqual(scan({ stderr: 'note: x: RangeError: Maximum call stack size exceeded\n' }), ['stack-overflow', 'internal-error']);
+    assert.deepEqual(scan({ stdout: good.slice(0, -3) }), ['bad-json']);
+    assert.deepEqual(scan({ code: 0, stdout: JSON.stringify({ findings: [] }) }), ['lost-good-finding']);
+    assert.deepEqual(scan({ code: 2, stdout: '' }), ['lost-good-finding']);
+    assert.deepEqual(scan({ peakRssMb: 600 }), ['rss']);
+    const dump = (o: Partial<ChildRun>, text: string | null): string[] => judge(run({ code: 0, stdout: '', ...o }), { rssMb: 512, expect: 'dump' }, () => text);
+    assert.deepEqual(dump({}, '[\n{"Event":{}}\n]\n'), []);
+    assert.deepEqual(dump({}, '[\n{"Event":{}}\n'), ['bad-json']);
+    assert.deepEqual(dump({ code: 2 }, null), []);
   });
 });

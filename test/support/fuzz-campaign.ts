@@ -414,7 +414,8 @@ function makeMutant(target: Target, k: number, seed: number, seeds: Seeds, dir: 
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/m;
 const INTERNAL = /\b(TypeError|RangeError|ReferenceError|InternalError|AssertionError)\b|is not a function|Cannot read propert|is not iterable|Invalid array length|Invalid string length/;
 
-function judge(run: ChildRun, opts: { rssMb: number; expect: 'scan' | 'dump' }, dumpJson: () => string | null): FailureKind[] {
+/** The failure kinds of one finished child (none: it passed). `dumpJson` reads the `evtx dump -o` file. */
+export function judge(run: ChildRun, opts: { rssMb: number; expect: 'scan' | 'dump' }, dumpJson: () => string | null): FailureKind[] {
   const kinds: FailureKind[] = [];
   // notes are on stderr too; stdout holds evidence text (scripts, command lines) that may say anything
   const all = run.stderr;
@@ -437,10 +438,12 @@ function judge(run: ChildRun, opts: { rssMb: number; expect: 'scan' | 'dump' }, 
           report = JSON.parse(run.stdout) as Report;
           parsed = true;
         } catch {
-          if (run.code !== 2) kinds.push('bad-json');
+          kinds.push(run.code === 2 ? 'lost-good-finding' : 'bad-json');
         }
         const findings = report?.findings;
-        if (parsed && !Array.isArray(findings)) kinds.push('bad-json');
+        if (!parsed) {
+          // named above
+        } else if (!Array.isArray(findings)) kinds.push('bad-json');
         else if (run.code !== 1 || !findings?.some((f) => f.consumer?.name === GOOD_LOG_CONSUMER)) kinds.push('lost-good-finding');
       }
     } else if (run.code === 0) {
