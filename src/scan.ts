@@ -31,14 +31,14 @@ export interface ScanOptions {
   defaultAllowlist?: boolean;
   /**
    * Worker threads reading evidence in parallel (one file or repository per task). Default: the machine's cores,
-   * at most 8; 1 = one worker (none when `taskTimeout` is 0). Output is the same either way.
+   * at most 8; 1 (or fewer than 4 inputs) = read in this thread. Output is the same either way.
    */
   threads?: number;
   /**
    * The per-file time budget: seconds one file or repository may take to read before it is stopped and gets an
-   * error note, the others read on (default {@link DEFAULT_TASK_TIMEOUT}). Enforced by reading in worker threads
-   * (one with `threads: 1`): a worker past its budget is stopped, whatever it was doing, even inside a
-   * synchronous reader. 0 = no budget: with `threads: 1` (or under 4 inputs) everything is read in this thread.
+   * error note, the others read on (default {@link DEFAULT_TASK_TIMEOUT}; 0 = none). In worker threads a worker past
+   * its budget is stopped whatever it is doing; in this thread (`threads: 1` or under 4 inputs) the readers check
+   * the clock between records, chunks, members and repository steps (`sources/budget.ts`).
    */
   taskTimeout?: number;
   /** Follow symbolic links to folders outside the given folders (default false: noted, not followed). See `discover`. */
@@ -79,20 +79,22 @@ function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult 
 }
 
 /**
- * Run tasks; results come back in the order of submission whatever the threads. With a time budget every task
- * runs in a worker thread (`threads` of them, one at the least), each task's budget starting when a worker takes
- * it up: a lane hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a
- * worker's start-up is spent on an empty warm-up task rather than on a file's budget.
+ * Run tasks; results come back in the order of submission whatever the threads. With one thread or few tasks
+ * (a pool's start-up and second JIT warm-up cost more than it gains: ~15 % CPU on one 31 MB log) they are read in
+ * this thread, where the readers check the time budget themselves (`sources/budget.ts`). Otherwise each runs in a
+ * worker thread, stopped from here past its budget, each task's budget starting when a worker takes it up: a lane
+ * hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a worker's
+ * start-up is spent on an empty warm-up task rather than on a file's budget.
  */
 async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
   if (tasks.length === 0) return [];
-  // no budget: read in this thread (nothing here could stop a synchronous reader) when a pool is not worth it
-  if (!(timeoutSeconds > 0) && (threads <= 1 || tasks.length < 4)) {
+  if (threads <= 1 || tasks.length < 4) {
     // the readers are loaded here only when read in this thread (a worker loads its own)
     const { runTask } = await import('./sources/run.js');
+    const { withTimeBudget } = await import('./sources/budget.js');
     const out: TaskResult[] = [];
     for (const t of tasks) {
-      out.push(await runTask(t));
+      out.push(await withTimeBudget(timeoutSeconds, () => runTask(t)));
       progress(t);
     }
     return out;

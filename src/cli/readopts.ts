@@ -23,7 +23,7 @@ export function addReadingOptions(cmd: Command): Command {
     .option('--follow-symlinks', 'also follow symbolic links to folders outside the given folders (by default such a link is a note and is not followed; links to files are read, loops are cut)')
     .option(
       '--file-timeout <seconds>',
-      `the per-file time budget: a file or repository still being read after this many seconds is stopped and becomes an error note, the others are read on (default ${DEFAULT_TASK_TIMEOUT}; files are read in worker threads for this; 0 = no budget, and with -j 1 no worker)`,
+      `the per-file time budget: a file or repository still being read after this many seconds is stopped and becomes an error note, the others are read on (default ${DEFAULT_TASK_TIMEOUT}; 0 = no budget)`,
       seconds,
     );
 }

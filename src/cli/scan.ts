@@ -55,7 +55,7 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
-    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = one worker, or none with --file-timeout 0)', (v: string) => {
+    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = none, everything read in the main thread, as with fewer than 4 inputs)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
       return n;

@@ -16,6 +16,7 @@
  * store has `clients/<ClientId>/collections/<FlowId>/uploads/…`. Each client is kept as its own host.
  */
 import { NOT_EVIDENCE, type NoteSink } from '../notes.js';
+import { checkTime } from '../budget.js';
 import { escapeText } from '../../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
 import { hostFromParts, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
@@ -391,6 +392,7 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
   let budgetOut = 0;
   const sparse = new Set(members.filter((m) => m.base.toLowerCase().endsWith('.idx')).map((m) => `${m.folder}/${m.base.slice(0, -4).toLowerCase()}`));
   for (const m of members) {
+    checkTime();
     if (inRepo.has(m) || m.source.size === 0) continue;
     if (budget.inflated >= ARCHIVE_LIMITS.maxTotalInflated) {
       budgetOut++;

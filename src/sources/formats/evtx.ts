@@ -12,6 +12,7 @@ import { emptyResult } from '../input.js';
 import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
 import type { BinaryAdapter, ObserveResult } from '../input.js';
 import { fromRecord } from '../records/observations.js';
+import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
 
 /** `Microsoft-Windows-WMI-Activity%4Operational.evtx` → `Microsoft-Windows-WMI-Activity/Operational` (how Windows names log files). */
@@ -42,6 +43,8 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
   try {
     walk.run(reader);
   } catch (e) {
+    // past the time budget the whole input is given up (a part read would understate its spans)
+    if (e instanceof TimeBudgetError) throw e;
     notes.add({ file, level: 'error', code: 'failed', message: `reading stopped: ${e instanceof Error ? e.message : String(e)}` });
   } finally {
     reader.close();
@@ -110,7 +113,9 @@ class EvtxWalk {
   run(reader: EvtxReader): void {
     const tally = this.tally;
     const chunkHost = this.chunkHost;
+    let n = 0;
     for (const rec of reader.records({ recovered: true })) {
+      if ((++n & 1023) === 0) checkTime();
       const eventId = rec.eventId;
       const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
       if (rec.recovered) {

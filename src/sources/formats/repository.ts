@@ -4,6 +4,7 @@
  * its consumer-class chains and its time span for coverage.
  */
 import * as fs from 'node:fs';
+import { checkTime } from '../budget.js';
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { CimFormatError, CimRepository } from '../../cim/index.js';
@@ -102,6 +103,7 @@ function describeRepository(repo: CimRepository, dir: string, host: string, note
   const obs: Observation[] = [];
   const chains = new Map<string, string[]>();
   const subs = repo.subscriptions();
+  checkTime();
   let first: string | null = null;
   let last: string | null = null;
   const live = (o: CimSubscriptionObject): void => {
@@ -129,7 +131,9 @@ function describeRepository(repo: CimRepository, dir: string, host: string, note
   [...subs.filters, ...subs.consumers, ...subs.bindings].forEach(live);
   // residue: an old copy of a live object is no observation (it is counted); an older version is history of the
   // live object (in its namespace); only what no live object explains is residual evidence of a deletion
+  checkTime();
   const residue = repo.residue();
+  checkTime();
   const copies = residue.filter((r) => r.relation === 'copy-of-live').length;
   const residual = (r: CimResidualObject): void => {
     if (r.relation === 'copy-of-live') return;

@@ -5,6 +5,7 @@
  * trusts a length written in the input, and none throws on odd input: problems come back as messages.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { checkTime } from '../budget.js';
 import type { EvidenceInput } from '../input.js';
 import { textEncoding } from '../input.js';
 
@@ -21,6 +22,7 @@ export async function* textChunks(input: EvidenceInput): AsyncGenerator<string> 
   let swap = false;
   let odd: Buffer | null = null;
   for await (const raw of input.chunks()) {
+    checkTime();
     let b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
     if (!decoder) {
       const { encoding, bom } = textEncoding(b);

@@ -1,0 +1,34 @@
+/**
+ * The per-file time budget (`--file-timeout`) for inputs read in this thread. A worker past its budget is stopped
+ * from outside (`scan.ts`); in this thread the readers check the clock themselves, between records (EVTX: every
+ * 1024), between chunks of text, between archive members and between the steps of a repository. One record costs
+ * at most the EVTX rendering budget, so a check is never far away. Past the budget {@link checkTime} throws a
+ * {@link TimeBudgetError}: the reader stops and the input gets an error note; the other inputs are read.
+ */
+
+/** The budget of the input being read was spent. */
+export class TimeBudgetError extends Error {
+  constructor(seconds: number) {
+    super(`still running after ${seconds} s (the per-file time budget, --file-timeout); stopped, the other files are read`);
+    this.name = 'TimeBudgetError';
+  }
+}
+
+let deadline = Infinity;
+let seconds = 0;
+
+/** Run `read` (one input) with a budget of `budgetSeconds` (0 or less: none). Inputs are read one at a time here. */
+export async function withTimeBudget<T>(budgetSeconds: number, read: () => Promise<T>): Promise<T> {
+  deadline = budgetSeconds > 0 ? Date.now() + budgetSeconds * 1000 : Infinity;
+  seconds = budgetSeconds;
+  try {
+    return await read();
+  } finally {
+    deadline = Infinity;
+  }
+}
+
+/** Throw {@link TimeBudgetError} when the budget of the input being read is spent. */
+export function checkTime(): void {
+  if (deadline !== Infinity && Date.now() > deadline) throw new TimeBudgetError(seconds);
+}
