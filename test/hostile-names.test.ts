@@ -83,7 +83,7 @@ test('names: a file or folder whose name is not valid UTF-8 is read and shown wi
   assert.ok(cov.stdout.includes(NON_UTF8.fileLabel), cov.stdout);
 });
 
-test('discovery: a link to a file is read and noted, a link to a folder outside is not followed (noted) unless --follow-symlinks, a loop and a dangling link are notes', async (t) => {
+test('discovery: a link to a file inside is read once and noted, links to a file or folder outside are not followed (noted) unless --follow-symlinks, a loop and a dangling link are notes', async (t) => {
   const root = tempDir('links');
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const { input, outside } = symlinkTree(root);
@@ -91,10 +91,11 @@ test('discovery: a link to a file is read and noted, a link to a folder outside 
   finished(r, 'scan');
   assert.equal(r.code, 1, r.stderr);
   const report = JSON.parse(r.stdout) as Report;
-  assert.deepEqual(report.evidence.map((e) => e.file), [join(input, 'link.evtx')], 'the linked file is read; nothing outside is');
+  assert.deepEqual(report.evidence.map((e) => e.file), [join(input, 'data', 'a.evtx')], 'the linked file is read once; nothing outside is');
   assert.deepEqual(consumersOf(r.stdout), [GOOD_LOG_CONSUMER]);
   const link = (name: string): string => report.notes.find((n) => n.file === join(input, name) && n.code === 'link')?.message ?? '';
-  assert.match(link('link.evtx'), /symbolic link to the file .*; read$/);
+  assert.match(link('link.evtx'), /symbolic link to the file .*; read$|the same file as .*a\.evtx; read once/);
+  assert.match(link('outlink.evtx'), /symbolic link to the file .*, outside the scanned folders; not read \(--follow-symlinks reads it\)/);
   assert.match(link('outside'), /outside the scanned folders; not followed \(--follow-symlinks follows it\)/);
   assert.match(link('loop'), /already walked/);
   assert.match(link('dangling'), /does not exist/);
@@ -106,13 +107,13 @@ test('discovery: a link to a file is read and noted, a link to a folder outside 
   const follow = await runCli(['scan', '--follow-symlinks', '-v', '-j', '1', '-f', 'json', input], { timeoutMs: 60_000 });
   finished(follow, '--follow-symlinks');
   const followed = JSON.parse(follow.stdout) as Report;
-  assert.deepEqual(followed.evidence.map((e) => e.file).sort(), [join(input, 'link.evtx'), join(input, 'outside', 'sub', 'outside.evtx')].sort());
+  assert.deepEqual(followed.evidence.map((e) => e.file).sort(), [join(input, 'data', 'a.evtx'), join(input, 'outlink.evtx'), join(input, 'outside', 'sub', 'outside.evtx')].sort());
   assert.ok(followed.notes.some((n) => n.file === join(input, 'loop') && /already walked/.test(n.message)));
   assert.ok(existsSync(outside));
   // coverage has the same walk and the same flag
   const cov = await runCli(['coverage', '-f', 'json', '--follow-symlinks', input], { timeoutMs: 60_000 });
   finished(cov, 'coverage --follow-symlinks');
-  assert.equal((JSON.parse(cov.stdout) as Report).evidence.length, 2);
+  assert.equal((JSON.parse(cov.stdout) as Report).evidence.length, 3);
 });
 
 test('output: -o onto an input file or into an input folder is refused before reading (exit 2), the evidence unchanged', async (t) => {

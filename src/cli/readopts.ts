@@ -20,7 +20,7 @@ function seconds(v: string): number {
 
 export function addReadingOptions(cmd: Command): Command {
   return cmd
-    .option('--follow-symlinks', 'also follow symbolic links to folders outside the given folders (by default such a link is a note and is not followed; links to files are read, loops are cut)')
+    .option('--follow-symlinks', 'also follow symbolic links to files and folders outside the given folders (by default such a link is a note and is not followed; links inside them are read, loops are cut)')
     .option(
       '--file-timeout <seconds>',
       `the per-file time budget: a file or repository still being read after this many seconds is stopped and becomes an error note, the others are read on (default ${DEFAULT_TASK_TIMEOUT}; 0 = no budget)`,

@@ -18,8 +18,8 @@ export type Discovered = { kind: 'file'; file: string; size: number; raw?: strin
 /** How the walk treats symbolic links found inside the given folders. */
 export interface DiscoverOptions {
   /**
-   * Follow links to folders outside the scanned tree too (default false: such a link is noted and not followed).
-   * Links to files are read wherever they point; links to folders inside the tree are walked; loops are cut either way.
+   * Follow links to files and folders outside the scanned tree too (default false: such a link is noted and not
+   * followed). Links inside the tree are read or walked; loops are cut either way.
    */
   followSymlinks?: boolean;
 }
@@ -107,9 +107,9 @@ function within(p: Buffer, root: Buffer): boolean {
 /**
  * Walk `paths`; return the evidence found; notes for what was skipped or unreadable. Paths are handled as bytes,
  * so a file whose name is not valid UTF-8 is read too (shown with `\xNN`). Policy for symbolic links inside the
- * given folders (paths given by name are always followed): a link to a file is read, with a `link` note; a link
- * to a folder inside the scanned tree is walked (once); a link to a folder outside it is not followed unless
- * `followSymlinks`, with a `link` note; a dangling link is a `link` note; loops are cut by real path. Every
+ * given folders (paths given by name are always followed): a link to a file inside the scanned tree is read, with a
+ * `link` note; a link to a folder inside it is walked (once); a link to a file or folder outside it is not followed
+ * unless `followSymlinks`, with a `link` note; a dangling link is a `link` note; loops are cut by real path. Every
  * skip is a note (the CLI shows `not-evidence` and `link` notes with `-v`).
  */
 export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions = {}): Discovered[] {
@@ -207,8 +207,19 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
       if (st === null) {
         notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to ${target}, which does not exist or cannot be read; skipped` });
       } else if (st.isFile()) {
-        notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to the file ${target}; read` });
-        visitFile(p, pl, st.size, repository);
+        // like a folder link: a file outside the scanned folders (in a mounted image, an absolute link points into
+        // the analyst's own machine) is not read unless --follow-symlinks
+        let realTarget: Buffer | null = null;
+        try {
+          realTarget = fs.realpathSync.native(p, { encoding: 'buffer' });
+        } catch {
+          // unreadable: visitFile says so
+        }
+        const inside = realTarget !== null && roots.some((r) => within(realTarget!, r));
+        if (inside || opts.followSymlinks) {
+          notes.add({ file: pl, level: 'warning', code: 'link', message: `a symbolic link to the file ${target}; read` });
+          visitFile(p, pl, st.size, repository);
+        } else notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to the file ${target}, outside the scanned folders; not read (--follow-symlinks reads it)` });
       } else if (st.isDirectory()) {
         let realTarget: Buffer | null = null;
         try {

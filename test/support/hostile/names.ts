@@ -66,7 +66,10 @@ export function symlinkTree(root: string): { input: string; outside: string } {
   mkdirSync(join(outside, 'sub'), { recursive: true });
   copyFileSync(GOOD_LOG, join(outside, 'sub', 'outside.evtx'));
   writeFileSync(join(input, 'readme.txt'), 'not evidence\n');
-  symlinkSync(GOOD_LOG, join(input, 'link.evtx'));
+  mkdirSync(join(input, 'data'));
+  copyFileSync(GOOD_LOG, join(input, 'data', 'a.evtx'));
+  symlinkSync(join(input, 'data', 'a.evtx'), join(input, 'link.evtx'));
+  symlinkSync(GOOD_LOG, join(input, 'outlink.evtx'));
   symlinkSync(outside, join(input, 'outside'));
   symlinkSync(input, join(input, 'loop'));
   symlinkSync(join(root, 'nowhere'), join(input, 'dangling'));
