@@ -68,7 +68,7 @@ test('a 2 GB zip member deflated ~1000:1 into ~2 MB: refused from its declared s
     const { bytes, inflated } = bigMemberZip(file, readFileSync(GOOD_LOG).subarray(0, 4096));
     assert.ok(bytes < 2.5e6 && inflated > 2e9, `${bytes} → ${inflated}`);
     const { report } = await scanBeside(file);
-    const note = noteMatching(report, /big\.zip!\/logs\/big\.evtx$/, /declared \d+ → 2013265920 bytes: inflates to more than \d+ bytes \(200x its size, a zip bomb\?\); not read/);
+    const note = noteMatching(report, /big\.zip!\/logs\/big\.evtx$/, /declared \d+ → 2013265920 bytes: inflates to more than \d+ bytes \([\d.]+ MiB: the larger of 200x its compressed size and 64 MiB; a compression bomb\?\); not read/);
     assert.ok(note, JSON.stringify(report.notes));
     assert.equal(note.code, 'over-limit');
   } finally {
@@ -97,7 +97,7 @@ test('a 2 MB gzip of zeros as OBJECTS.DATA.gz in a repository folder: inflation 
   try {
     gzipBombRepository(dir);
     const { report } = await scanBeside(dir);
-    const note = noteMatching(report, /OBJECTS\.DATA\.gz$/, /repository file not read \(gzip data inflates to more than \d+ bytes \(200x its size, a gzip bomb\?\)\)/);
+    const note = noteMatching(report, /OBJECTS\.DATA\.gz$/, /repository file not read \(gzip data inflates to more than \d+ bytes \([\d.]+ MiB: the larger of 200x its compressed size and 64 MiB; a compression bomb\?\)\)/);
     assert.ok(note, JSON.stringify(report.notes));
     assert.equal(note.code, 'over-limit');
     // the rest of the repository is still read: its index and mapping name the namespaces
@@ -134,7 +134,7 @@ test('a .evtx.gz bomb (an EVTX header then 2 GB of zeros, ~2 MB): streamed, stop
     const file = join(dir, 'Security.evtx.gz');
     const size = evtxGzipBomb(file, GOOD_LOG);
     const { report } = await scanBeside(file);
-    const note = noteMatching(report, /Security\.evtx\.gz$/, new RegExp(`gzip data inflates to more than ${size * 200} bytes \\(200x its size, a gzip bomb\\?\\); skipped`));
+    const note = noteMatching(report, /Security\.evtx\.gz$/, new RegExp(`gzip data inflates to more than ${size * 200} bytes \\([\\d.]+ MiB: the larger of 200x its compressed size and 64 MiB; a compression bomb\\?\\); skipped`));
     assert.ok(note, JSON.stringify(report.notes));
     assert.equal(note.code, 'over-limit');
   } finally {
@@ -219,7 +219,7 @@ test('a repository in a zip with a gzip bomb as OBJECTS.DATA.gz: that file refus
       .map((n) => ({ name: `${prefix}/${n}`, data: readFileSync(join(repo, n)) }));
     members.push({ name: `${prefix}/OBJECTS.DATA.gz`, data: gzipSync(Buffer.alloc(8 << 20)) });
     const { r, notes } = await readZipBuffer(buildZip(members), 'repo.zip');
-    assert.ok(notes.some((n) => n.file === `repo.zip!/${prefix}/OBJECTS.DATA.gz` && n.code === 'over-limit' && /repository file not read \(gzip data inflates to more than \d+ bytes \(50x its size, a gzip bomb\?\)\)/.test(n.message)), JSON.stringify(notes));
+    assert.ok(notes.some((n) => n.file === `repo.zip!/${prefix}/OBJECTS.DATA.gz` && n.code === 'over-limit' && /repository file not read \(gzip data inflates to more than \d+ bytes \([\d.]+ MiB: the larger of 50x its compressed size and [\d.]+ MiB; a compression bomb\?\)\)/.test(n.message)), JSON.stringify(notes));
     assert.ok(r?.items.some((i) => i.kind === 'cim' && i.host === 'HOST2'), JSON.stringify(r?.items));
     assert.ok(notes.some((n) => n.file === `repo.zip!/${prefix}` && /OBJECTS\.DATA is missing/.test(n.message)), JSON.stringify(notes));
     assert.ok(!notes.some((n) => n.message.includes(tmpdir())), 'no temporary path in a note');

@@ -42,7 +42,7 @@ export function addCoverageCommand(program: Command, version: string): void {
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
       const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
       if (!writeReport(o.output, text)) return;
-      if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes));
+      if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes, o));
       else process.exitCode = exitCode({ readable: true });
     });
 }

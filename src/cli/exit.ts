@@ -19,7 +19,9 @@ export const EXIT_UNUSABLE = 2;
 /** The help text every command shows after its own (commander `afterAll`). */
 export const EXIT_HELP = `
 Exit codes (the same for every command):
-  0  the input was read (warnings allowed); for scan: no finding at or above --fail-on
+  0  something was read and, for scan, no finding is at or above --fail-on;
+     a file that could not be read is an error note (stderr, the report's
+     notes), not another exit code: check the notes before calling it clean
   1  scan only: findings at or above --fail-on
   2  nothing readable, a given path missing or unreadable, a usage error, an
      unusable output path (missing folder, an input, inside an input folder) or
@@ -188,8 +190,9 @@ export function preflight(inputs: readonly string[], output?: string): boolean {
  * The error line for nothing readable, with why (the notes may be hidden by --quiet): up to three notes quoted,
  * else how many are not evidence and how many of each level the others have.
  */
-export function nothingReadableMessage(notes: readonly EvidenceNote[]): string {
-  const head = 'nothing readable: no evidence recognised in the given path(s)';
+export function nothingReadableMessage(notes: readonly EvidenceNote[], o: { quiet?: boolean; verbose?: boolean } = {}): string {
+  // "recognized" only when nothing was: a recognized input that failed or was refused is not "no evidence"
+  const head = notes.some((n) => n.code !== 'not-evidence' && n.code !== 'link') ? 'nothing readable in the given path(s)' : 'nothing readable: no evidence recognized in the given path(s)';
   if (notes.length === 0) return `${head}: no files found`;
   if (notes.length <= 3) return `${head}: ${notes.map((n) => `${n.file}: ${n.message}`).join('; ')}`;
   const notEvidence = notes.filter((n) => n.code === 'not-evidence').length;
@@ -197,5 +200,6 @@ export function nothingReadableMessage(notes: readonly EvidenceNote[]): string {
   const parts = ([[notEvidence, 'skipped as not evidence'], [count('skipped'), 'skipped'], [count('warning'), 'warning(s)'], [count('error'), 'error(s)']] as const)
     .filter(([n]) => n !== 0)
     .map(([n, what]) => `${n} ${what}`);
-  return `${head}: ${parts.join(', ')} (run without -q to see them; -v lists the files skipped as not evidence)`;
+  const hint = [o.quiet ? 'run without -q to see them' : '', o.verbose ? '' : '-v lists the files skipped as not evidence'].filter(Boolean).join('; ');
+  return `${head}: ${parts.join(', ')}${hint ? ` (${hint})` : ''}`;
 }

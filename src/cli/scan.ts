@@ -104,7 +104,7 @@ export function addScanCommand(program: Command, version: string): void {
       if (!writeReport(o.output, text)) return;
       // nothing readable is not "clean": the report says 0 findings because nothing was read
       if (nothingReadable(result)) {
-        process.exitCode = printError(nothingReadableMessage(result.notes));
+        process.exitCode = printError(nothingReadableMessage(result.notes, o));
         return;
       }
       const failAt = o.failOn === 'never' ? -1 : SEVERITIES.indexOf(o.failOn);

@@ -57,7 +57,9 @@ export function inflateBound(compressed: number): number {
 
 /** What a bound of `bound` bytes for `compressed` bytes is, for a note. */
 function boundText(bound: number): string {
-  return bound >= INFLATE_POLICY.maxBytes ? `inflates to more than ${bound} bytes (the limit for one file)` : `inflates to more than ${bound} bytes (${INFLATE_POLICY.ratio}x its size, a gzip bomb?)`;
+  const mib = (n: number): string => `${Math.round((n / 2 ** 20) * 10) / 10} MiB`;
+  if (bound >= INFLATE_POLICY.maxBytes) return `inflates to more than ${bound} bytes (${mib(bound)}, the limit for one file)`;
+  return `inflates to more than ${bound} bytes (${mib(bound)}: the larger of ${INFLATE_POLICY.ratio}x its compressed size and ${mib(INFLATE_POLICY.floor)}; a compression bomb?)`;
 }
 
 /** Why `inflated` bytes from `compressed` are refused (a bomb ratio, over the absolute bound), or null. */
