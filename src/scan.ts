@@ -2,6 +2,7 @@
  * The main job as a library call: evidence paths in, explained findings out. Discovery and observation
  * (sources), the subscription graph, coverage and rules (analysis); formatting is left to `report/`.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
@@ -86,8 +87,28 @@ function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult 
  * hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a worker's
  * start-up is spent on an empty warm-up task rather than on a file's budget.
  */
-async function runAll(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
-  if (tasks.length === 0) return [];
+async function runAll(given: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
+  if (given.length === 0) return [];
+  // one temporary folder for the run's inputs, removed whole afterwards (also what a stopped worker left)
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wmiscope-run-'));
+  LIVE_TEMP_FOLDERS.add(tmp);
+  try {
+    return await runTasks(
+      given.map((t) => ({ ...t, tmp })),
+      threads,
+      progress,
+      timeoutSeconds,
+    );
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    LIVE_TEMP_FOLDERS.delete(tmp);
+  }
+}
+
+/** The temporary folders of the runs under way: a CLI removes them when it is interrupted (Ctrl-C). */
+export const LIVE_TEMP_FOLDERS = new Set<string>();
+
+async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds: number): Promise<TaskResult[]> {
   if (threads <= 1 || tasks.length < 4) {
     // the readers are loaded here only when read in this thread (a worker loads its own)
     const { runTask } = await import('./sources/run.js');

@@ -4,7 +4,7 @@
  * Exit codes: one scheme for every command (./exit.ts, README "Exit codes"): 0 = read, 1 = scan findings at
  * or above --fail-on, 2 = nothing readable, a given path missing, a usage error or an unusable output path.
  */
-import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -17,6 +17,7 @@ import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError } from './exit.js';
 import { EMPTY_FILE } from '../sources/containers/folder.js';
+import { LIVE_TEMP_FOLDERS } from '../scan.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -263,6 +264,12 @@ export function buildProgram(): Command {
 }
 
 guardOutputStreams();
+// interrupted (Ctrl-C, kill): the runs' temporary folders (inflated evidence) go first
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const)
+  process.once(signal, () => {
+    for (const dir of LIVE_TEMP_FOLDERS) rmSync(dir, { recursive: true, force: true });
+    process.exit(code);
+  });
 const program = buildProgram();
 program.parseAsync(process.argv).catch((e: unknown) => {
   printError(e instanceof Error ? e.message : String(e));

@@ -3,6 +3,7 @@
  * or a repository folder. Results are plain data (structured-clone safe) so workers can return them.
  */
 import * as fs from 'node:fs';
+import { setTempParent } from './containers/inflate.js';
 import type { EvidenceNote } from '../model/types.js';
 import { rawPath } from './containers/folder.js';
 import type { ObserveResult } from './input.js';
@@ -12,7 +13,8 @@ import { observeInput } from './dispatch.js';
 import { observeRepositoryFolder } from './formats/repository.js';
 
 /** `raw`: the path's bytes (base64) when it is not valid UTF-8; `file`/`dir` is then a display label (see `discover`). */
-export type Task = { kind: 'file'; file: string; raw?: string; host?: string } | { kind: 'cim'; dir: string; raw?: string; host: string };
+/** `tmp`: the run's temporary folder, where the readers make theirs (see `setTempParent`). */
+export type Task = ({ kind: 'file'; file: string; raw?: string; host?: string } | { kind: 'cim'; dir: string; raw?: string; host: string }) & { tmp?: string };
 
 export interface TaskResult {
   /** Null when the file is not evidence. */
@@ -22,6 +24,7 @@ export interface TaskResult {
 }
 
 export async function runTask(task: Task): Promise<TaskResult> {
+  setTempParent(task.tmp ?? null);
   const label = task.kind === 'cim' ? task.dir : task.file;
   if (task.raw === undefined) return runAt(task, label);
   // a name that is not valid UTF-8 cannot be spelled as a string path: open it by its bytes and read it through

@@ -98,9 +98,19 @@ export async function* inflateChunks(src: AsyncIterable<Buffer>, compressed: num
   }
 }
 
+let tempParent: string | null = null;
+
+/**
+ * Where temporary folders are made: the scan's own folder for this input (`scan()` makes one per run and removes it
+ * whole at the end, on Ctrl-C, and so also what a worker stopped past its time budget left), else the system's.
+ */
+export function setTempParent(dir: string | null): void {
+  tempParent = dir;
+}
+
 /** Run `fn` with a private temporary folder, removed afterwards whatever happens. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wmiscope-'));
+  const dir = await fs.promises.mkdtemp(path.join(tempParent !== null && fs.existsSync(tempParent) ? tempParent : os.tmpdir(), 'wmiscope-'));
   try {
     return await fn(dir);
   } finally {
