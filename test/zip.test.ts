@@ -260,7 +260,7 @@ test('bounds: zip bomb, declared size over the cap, lying size, encryption, unsu
     r.observations.filter((o) => o.source === 'sysmon').map((o) => `${o.action} ${o.part} ${o.name ?? o.properties['Consumer']}`).sort(),
     ['created binding CommandLineEventConsumer.Name="BotConsumer23"', 'created consumer BotConsumer23', 'created filter BotFilter82', 'deleted binding CommandLineEventConsumer.Name="BotConsumer23"', 'deleted consumer BotConsumer23', 'deleted filter BotFilter82'],
   );
-  assert.match(noteFor(notes, '!/bomb.evtx')!.message, /zip bomb/);
+  assert.match(noteFor(notes, '!/bomb.evtx')!.message, /compression bomb/);
   // 4 GiB less 16 declared from 10 bytes: over the policy's bound (a declared size over 4 GiB needs zip64)
   assert.match(noteFor(notes, '!/huge.evtx')!.message, /declared 10 → 4294967280 bytes: inflates to more than \d+ bytes/);
   assert.match(noteFor(notes, '!/liar.evtx')!.message, /too many bytes|more than the 4096 bytes/);
