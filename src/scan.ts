@@ -122,6 +122,9 @@ async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => v
   }
   const lanes = Math.max(1, Math.min(threads, tasks.length));
   const pool = new Piscina<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000 });
+  // a worker that dies outside a task (out of memory after its task was given up) is an event of the pool, not a
+  // crash of the scan: the task it ran already has its error note
+  pool.on('error', () => undefined);
   const out: TaskResult[] = new Array<TaskResult>(tasks.length);
   let next = 0;
   const warm = (): Promise<unknown> => pool.run(null).catch(() => null);

@@ -19,6 +19,7 @@ import { csvSafe, formatCsv } from '../src/report/csv.js';
 import { jsonValues, xmlEvents } from '../src/sources/text/textstream.js';
 import type { SplitIssue } from '../src/sources/text/textstream.js';
 import { consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/child.js';
+import { repoRoot } from './support/samples.js';
 import {
   bannerNdjson,
   exportFixture,
@@ -295,3 +296,25 @@ for (const [what, make, noteRe] of [
     }
   });
 }
+
+test('deep nesting: a record of 10 million brackets (20 MB, in NDJSON and inside a JSON array) costs that record, bounded memory, the rest read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-test-deep-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const records = readFileSync(join(repoRoot(), 'test/fixtures/exports/otrf-wmi.ecs.ndjson'), 'utf8').split('\n').filter(Boolean);
+  const deep = '['.repeat(10_000_000) + ']'.repeat(10_000_000);
+  const ndjson = join(dir, 'deep.ndjson');
+  writeFileSync(ndjson, [...records.slice(0, 3), deep, ...records.slice(3)].join('\n') + '\n');
+  const array = join(dir, 'deep.json');
+  writeFileSync(array, `[${[...records.slice(0, 3), deep, ...records.slice(3)].join(',\n')}]\n`);
+  const whole = await scan([join(repoRoot(), 'test/fixtures/exports/otrf-wmi.ecs.ndjson')], { threads: 1 });
+  for (const file of [ndjson, array]) {
+    const r = await runCli(['scan', file, GOOD_LOG, '-f', 'json', '-j', '1'], { maxOldSpaceMb: 512, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.peakRssMb !== null && r.peakRssMb < 512, `peak RSS ${r.peakRssMb} MB`);
+    const report = JSON.parse(r.stdout) as ScanResult;
+    assert.ok(report.notes.some((n) => n.file === file && /nested more than 1024 levels deep; not parsed/.test(n.message)), JSON.stringify(report.notes));
+    assert.ok(consumersOf(r.stdout).includes(GOOD_LOG_CONSUMER));
+    // every other record of the export is read: the same findings as the whole file, plus the good log's
+    assert.equal(report.findings.length, whole.findings.length + 1, file);
+  }
+});

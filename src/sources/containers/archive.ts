@@ -16,6 +16,7 @@
  * store has `clients/<ClientId>/collections/<FlowId>/uploads/…`. Each client is kept as its own host.
  */
 import { NOT_EVIDENCE, type NoteSink } from '../notes.js';
+import { parseJson } from '../text/json.js';
 import { checkTime } from '../budget.js';
 import { escapeText } from '../../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
@@ -277,7 +278,7 @@ async function readJsonObject(m: Member, notes: NoteSink): Promise<Record<string
   if (m.source.size > ARCHIVE_LIMITS.maxInfoBytes || m.source.refusal) return null;
   try {
     const text = (await memberInput(m.source, m.name).read()).toString('utf8').replace(/^\ufeff/, '');
-    const v: unknown = JSON.parse(text);
+    const v: unknown = parseJson(text);
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch (e) {
     notes.add({ file: m.name, level: 'warning', code: 'assumption', message: `Velociraptor collection metadata unreadable (${errorText(e)}); host not taken from it` });

@@ -9,6 +9,7 @@
  * of the wrong type is skipped with a warning while the others are kept.
  */
 import { COLLECTOR_FORMAT, COLLECTOR_FORMAT_MAJOR, collectorFormatMajor } from '../../collector/format.js';
+import { parseJson } from '../text/json.js';
 import type { CollectorKind } from '../../collector/format.js';
 import { normalizeNamespace, sidFromByteArray } from '../../model/wmi.js';
 import type { EvidenceItem, EvidenceNote, NoteCode, Observation } from '../../model/types.js';
@@ -160,7 +161,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   let doc: Json;
   try {
     // a `__proto__` key would become an object's prototype when copied; JSON.parse keeps it as a plain key, so drop it here
-    doc = JSON.parse(text, function (this: unknown, key: string, value: Json) {
+    doc = parseJson(text, function (this: unknown, key: string, value: unknown) {
       if (key === '__proto__') {
         dropped++;
         return undefined;

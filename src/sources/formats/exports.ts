@@ -17,6 +17,7 @@
  * not parse is one warning with its line, and the rest is read.
  */
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { parseJson } from '../text/json.js';
 import { eventHeader } from '../../events/index.js';
 import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../../events/messages.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
@@ -702,7 +703,7 @@ function looksLikeJsonl(head: string): boolean {
     if (/^Record \d+$/.test(l)) return false;
     if (!l.startsWith('{')) return false;
     try {
-      if (isObj(JSON.parse(l))) ok++;
+      if (isObj(parseJson(l) as Json)) ok++;
     } catch {
       // a broken line among good ones is still JSON Lines
     }
@@ -770,7 +771,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       banner = false;
       let v: Json;
       try {
-        v = JSON.parse(t) as Json;
+        v = parseJson(t) as Json;
       } catch (e) {
         if (first && !/^[[{]/.test(t)) bannerNote(ctx, input.name, format, t);
         else damaged.add(`line ${l.line}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
@@ -784,7 +785,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       let v: Json;
       const where = jv.record !== null ? `header #${jv.record}, line ${jv.line}` : jv.element !== null ? `element ${jv.element}, line ${jv.line}` : `line ${jv.line}`;
       try {
-        v = JSON.parse(jv.text) as Json;
+        v = parseJson(jv.text) as Json;
       } catch (e) {
         damaged.add(`${where}: not JSON (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;

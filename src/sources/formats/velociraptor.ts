@@ -22,6 +22,7 @@
  * `{Data: [{Name, Value}]}` when a Data element has no value (an empty Sysmon RuleName does that).
  */
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { parseJson as parseBoundedJson } from '../text/json.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../../model/wmi.js';
 import type { EvidenceItem, Observation, SourceKind } from '../../model/types.js';
 import { objectPath } from '../../model/subscription.js';
@@ -148,7 +149,7 @@ function detect(head: string): boolean {
 
 /** JSON.parse without `__proto__` keys (evidence is attacker-controlled). */
 function parseJson(text: string): Json {
-  return JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) as Json;
+  return parseBoundedJson(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) as Json;
 }
 
 const isObj = (v: Json | undefined): v is Row => v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v);
