@@ -4,8 +4,11 @@
  * allocation) and refused when it nests deeper than the bound.
  */
 
-/** Deepest nesting parsed at all (readers drop what is deeper than their own, smaller, limit after parsing). */
-export const MAX_JSON_NESTING = 1024;
+/**
+ * Deepest nesting parsed at all: about 30 MB of parsed values at worst. Readers keep a record nested deeper than their
+ * own, smaller, limit and drop only its deep parts, after parsing; past this one the record is not parsed.
+ */
+export const MAX_JSON_NESTING = 200_000;
 
 /** The text nests arrays/objects deeper than `max` (brackets inside strings do not count). */
 export function nestsDeeper(text: string, max = MAX_JSON_NESTING): boolean {
