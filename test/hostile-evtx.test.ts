@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EvtxReader, renderFileChunks, serializeRecord } from '../src/evtx/index.js';
 import type { EvtxRecord, EvtxWarning } from '../src/evtx/index.js';
-import { MAX_FILE_WARNINGS } from '../src/evtx/reader.js';
+import { MAX_FILE_WARNINGS, MAX_LIMITED_RECORDS } from '../src/evtx/reader.js';
 import { MAX_RENDER_BYTES } from '../src/evtx/render.js';
 import { GOOD_LOG, GOOD_LOG_CONSUMER, consumersOf, runCli } from './support/child.js';
-import { BENIGN_VALUE, FLOOD_PER_CHUNK, HOSTILE_COMPUTER, HOSTILE_RECORDS, hostileEvtx, warningFlood } from './support/hostile/evtx.js';
+import { BENIGN_VALUE, FLOOD_PER_CHUNK, HOSTILE_COMPUTER, HOSTILE_RECORDS, hostileEvtx, manyExpansionRecords, warningFlood } from './support/hostile/evtx.js';
 
 const HEAP_MB = 512;
 const WALL_MS = 120_000;
@@ -193,4 +193,23 @@ describe('hostile EVTX: the CLI in a child under a 512 MB heap', () => {
       }
     });
   }
+});
+
+test('a file of many records that each expand to the budget: after 16 of them its records get 1/100 of it (minutes become seconds)', () => {
+  const reader = EvtxReader.fromBuffer(manyExpansionRecords(50, 2), { name: 'many.evtx' });
+  let full = 0;
+  let share = 0;
+  let records = 0;
+  for (const rec of reader.records()) {
+    records++;
+    rec.toJSON();
+    const w = rec.warnings.find((x) => x.startsWith('expansion-limit'));
+    if (w && /the share left to each record/.test(w)) share++;
+    else if (w) full++;
+  }
+  assert.ok(records > 600, `${records} records`);
+  assert.equal(full, MAX_LIMITED_RECORDS);
+  assert.equal(share, records - MAX_LIMITED_RECORDS);
+  // the file's warnings say so once per record, capped
+  assert.ok(reader.warnings.filter((w) => w.code === 'expansion-limit').length >= MAX_LIMITED_RECORDS);
 });

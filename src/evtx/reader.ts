@@ -125,6 +125,17 @@ export interface RecordIdentity {
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
+/** Records of one file that may use the whole rendering budget before the file's later records get a share of it. */
+export const MAX_LIMITED_RECORDS = 16;
+/** The share (1/N) of the rendering budget left to a record once its file has {@link MAX_LIMITED_RECORDS} over it. */
+export const LIMITED_RECORD_SHARE = 100;
+
+/** Shared by one file's records: where their file-level warnings go and how many ran out of rendering budget. */
+export interface FileRenderState {
+  warn(w: EvtxWarning): void;
+  limited: number;
+}
+
 /** Warnings kept per record; past it one last entry counts the rest. */
 const MAX_RECORD_WARNINGS = 16;
 /** Warnings kept per file (in {@link EvtxReader.warnings}); past it they are counted (a `warnings-capped` warning). */
@@ -154,7 +165,8 @@ export class EvtxRecord implements RenderIssues {
     if (this.limited) return;
     this.limited = true;
     this.addWarning(`expansion-limit: rendering stopped (${why}); the record is truncated`);
-    this.fileWarning?.({
+    if (this.file) this.file.limited++;
+    this.file?.warn({
       code: 'expansion-limit',
       message: `record ${this.recordId} at file offset ${this.offset}: rendering stopped (${why}); the record is rendered truncated`,
       offset: this.offset,
@@ -183,9 +195,18 @@ export class EvtxRecord implements RenderIssues {
     readonly size: number,
     /** True when the record was carved from slack (chunk free space or an unallocated slot). */
     readonly recovered: boolean,
-    /** Where file-level warnings about this record go (its reader's warnings). */
-    private readonly fileWarning: ((w: EvtxWarning) => void) | null = null,
+    /** Its file's rendering state: where file-level warnings about this record go, and how many records ran out of budget. */
+    private readonly file: FileRenderState | null = null,
   ) {}
+
+  /**
+   * The share of the rendering budget this record gets: all of it, or 1/{@link LIMITED_RECORD_SHARE} once
+   * {@link MAX_LIMITED_RECORDS} records of its file ran out of it (a file of records that each expand to the limit
+   * would otherwise cost about 10 ms per 100 bytes; the smaller budget is still ~5x the largest real record).
+   */
+  get renderScale(): number {
+    return this.file !== null && this.file.limited >= MAX_LIMITED_RECORDS ? 1 / LIMITED_RECORD_SHARE : 1;
+  }
 
   /** Written time from the record header, ISO-8601 UTC with 7 fractional digits. */
   get timestamp(): string {
@@ -587,8 +608,8 @@ export class EvtxReader {
       this.warnings.push(w);
     } else this.notKept++;
   }
-  /** Passed to records: their rendering problems (expansion limit) become warnings of the file. */
-  private readonly recordWarning = (w: EvtxWarning): void => this.warn(w);
+  /** Passed to records: their rendering problems (expansion limit) become warnings of the file; a count of them. */
+  private readonly recordWarning: FileRenderState = { warn: (w: EvtxWarning): void => this.warn(w), limited: 0 };
 
   /** One `warnings-capped` warning counting the warnings not kept since the last one (end of a pass). */
   private reportNotKept(): void {

@@ -37,6 +37,8 @@ export interface RenderIssues {
   addWarning(message: string): void;
   /** The rendering budget ran out or templates nest too deeply: the record is emitted truncated (`expansion-limit`). */
   expansionLimit(message: string): void;
+  /** The share of {@link MAX_RENDER_NODES} / {@link MAX_RENDER_BYTES} this record may use (default 1). */
+  readonly renderScale?: number;
 }
 
 export function valueToString(v: EvtxValue): string {
@@ -55,22 +57,33 @@ export class Resolver {
   nodes = 0;
   bytes = 0;
   private stopped = false;
+  /** This record's budget (the whole of it, or a share once its file has spent it on many records). */
+  private readonly maxNodes: number;
+  private readonly maxBytes: number;
   constructor(
     readonly ctx: ChunkCtx,
     readonly issues: RenderIssues,
-  ) {}
+  ) {
+    const scale = issues.renderScale ?? 1;
+    this.maxNodes = Math.floor(MAX_RENDER_NODES * scale);
+    this.maxBytes = Math.floor(MAX_RENDER_BYTES * scale);
+  }
+
+  private shareNote(): string {
+    return this.maxNodes < MAX_RENDER_NODES ? ', the share left to each record once a file has many records over the budget' : '';
+  }
 
   /** Count `n` nodes visited; false once the budget is spent (the caller leaves the rest out). One add, one compare. */
   visit(n: number): boolean {
-    if ((this.nodes += n) <= MAX_RENDER_NODES) return true;
-    this.stop(`more than ${MAX_RENDER_NODES} nodes`);
+    if ((this.nodes += n) <= this.maxNodes) return true;
+    this.stop(`more than ${this.maxNodes} nodes${this.shareNote()}`);
     return false;
   }
 
   /** Count `n` bytes written; false once the budget is spent (the caller leaves the value out). One add, one compare. */
   spend(n: number): boolean {
-    if ((this.bytes += n) <= MAX_RENDER_BYTES) return true;
-    this.stop(`more than ${MAX_RENDER_BYTES} bytes of values, text and names`);
+    if ((this.bytes += n) <= this.maxBytes) return true;
+    this.stop(`more than ${this.maxBytes} bytes of values, text and names${this.shareNote()}`);
     return false;
   }
 
@@ -79,8 +92,8 @@ export class Resolver {
    * left out; the record says so (once). The counters stay small integers (no change of field representation).
    */
   stop(why: string): void {
-    this.nodes = MAX_RENDER_NODES + 1;
-    this.bytes = MAX_RENDER_BYTES + 1;
+    this.nodes = this.maxNodes + 1;
+    this.bytes = this.maxBytes + 1;
     this.halt(why);
   }
 
@@ -96,8 +109,8 @@ export class Resolver {
    * half the budget, so that the elements collected before it (`System` comes first) still have budget to render.
    */
   private expand(bytes: number): boolean {
-    if (!this.stopped && (this.bytes += bytes) <= MAX_RENDER_BYTES / 2 && this.nodes <= MAX_RENDER_NODES / 2) return true;
-    this.halt(`expansion past ${MAX_RENDER_NODES / 2} nodes or ${MAX_RENDER_BYTES / 2} bytes`);
+    if (!this.stopped && (this.bytes += bytes) <= this.maxBytes / 2 && this.nodes <= this.maxNodes / 2) return true;
+    this.halt(`expansion past ${this.maxNodes / 2} nodes or ${this.maxBytes / 2} bytes${this.shareNote()}`);
     return false;
   }
 

@@ -324,3 +324,48 @@ export function warningFlood(chunks: number): Buffer {
 
 /** Warnings per chunk of {@link warningFlood} (a record header needs 24 bytes, so the last signatures are not read). */
 export const FLOOD_PER_CHUNK = (CHUNK - 24 - 512) / 8 + 1;
+
+/**
+ * One chunk filled with copies of {@link hostileEvtx}'s first record (each its own record number, all instances of
+ * the chunk's one expansion template, ~100 bytes each): hundreds of records that each expand to the rendering
+ * budget. Without a bound per file, each costs ~10 ms and a 2.6 MB file minutes.
+ */
+export function manyExpansionRecords(k: number, levels: number): Buffer {
+  const file = hostileEvtx({ k, levels });
+  const CH = 0x10000;
+  const chunk = Buffer.from(file.subarray(4096, 4096 + CH));
+  const firstSize = chunk.readUInt32LE(512 + 4);
+  // the first record holds the template definition inline; its copies refer to it (the definition cut out)
+  const def = 512 + 24 + 4 + 1 + 1 + 4 + 4;
+  const defSize = chunk.readUInt32LE(def + 20);
+  const first = Buffer.from(chunk.subarray(512, 512 + firstSize));
+  const cut = def - 512;
+  const rec = Buffer.concat([first.subarray(0, cut), first.subarray(cut + 24 + defSize)]);
+  rec.writeUInt32LE(rec.length, 4);
+  rec.writeUInt32LE(rec.length, rec.length - 4);
+  let at = 512 + firstSize;
+  let id = 1;
+  let last = 512;
+  while (at + rec.length <= CH) {
+    id++;
+    rec.copy(chunk, at);
+    chunk.writeBigUInt64LE(BigInt(id), at + 8);
+    last = at;
+    at += rec.length;
+  }
+  chunk.fill(0, at);
+  chunk.writeBigUInt64LE(1n, 8);
+  chunk.writeBigUInt64LE(BigInt(id), 16);
+  chunk.writeBigUInt64LE(1n, 24);
+  chunk.writeBigUInt64LE(BigInt(id), 32);
+  chunk.writeUInt32LE(last, 44);
+  chunk.writeUInt32LE(at, 48);
+  chunk.writeUInt32LE(crc32(chunk, 512, at) >>> 0, 52);
+  chunk.writeUInt32LE(crc32(chunk, 128, 512, crc32(chunk, 0, 120)) >>> 0, 124);
+  const head = Buffer.from(file.subarray(0, 4096));
+  head.writeBigUInt64LE(0n, 16);
+  head.writeBigUInt64LE(BigInt(id + 1), 24);
+  head.writeUInt16LE(1, 42);
+  head.writeUInt32LE(crc32(head, 0, 120) >>> 0, 124);
+  return Buffer.concat([head, chunk]);
+}
