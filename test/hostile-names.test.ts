@@ -12,6 +12,7 @@ import { consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/chil
 import type { ChildRun } from './support/child.js';
 import { HOSTILE_NAME, hostileNameTree, NON_UTF8, nonUtf8Tree, symlinkTree, tempDir } from './support/hostile/names.js';
 import { samplesDir } from './support/samples.js';
+import { writeZip } from './support/zip-writer.js';
 
 const RAW = /[\u001b\u0007\u009b]/;
 
@@ -176,5 +177,25 @@ test('watchdog: a file still being read past --file-timeout becomes an error not
     assert.match(note?.message ?? '', /still running after 0\.5 s \(the per-file time budget, --file-timeout\)/);
     assert.deepEqual(consumersOf(r.stdout), [GOOD_LOG_CONSUMER]);
     assert.deepEqual(report.evidence.map((e) => e.file), [GOOD_LOG]);
+  }
+});
+
+test('watchdog: each member of an archive read in this thread has its own budget: a slow member is an error note, the others are read', { skip: existsSync(BIG) ? false : `${BIG} not found` }, async () => {
+  const root = tempDir('slowzip');
+  try {
+    const zip = join(root, 'collection.zip');
+    writeZip(zip, [
+      { name: 'logs/big.evtx', data: readFileSync(BIG), method: 'store' },
+      { name: 'logs/good.evtx', data: readFileSync(GOOD_LOG) },
+    ]);
+    const r = await runCli(['scan', '--file-timeout', '0.3', '-j', '1', '-f', 'json', zip], { timeoutMs: 120_000 });
+    finished(r, 'slow member');
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as Report;
+    assert.match(report.notes.find((n) => n.file === `${zip}!/logs/big.evtx`)?.message ?? '', /still running after 0\.3 s/);
+    assert.deepEqual(report.evidence.map((e) => e.file), [`${zip}!/logs/good.evtx`]);
+    assert.deepEqual(consumersOf(r.stdout), [GOOD_LOG_CONSUMER]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

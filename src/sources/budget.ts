@@ -1,7 +1,8 @@
 /**
  * The per-file time budget (`--file-timeout`) for inputs read in this thread. A worker past its budget is stopped
  * from outside (`scan.ts`); in this thread the readers check the clock themselves, between records (EVTX: every
- * 1024), between chunks of text, between archive members and between the steps of a repository. One record costs
+ * 1024), between chunks of text and between the steps of a repository; each member of an archive gets a budget of its
+ * own (a slow member costs only itself). One record costs
  * at most the EVTX rendering budget, so a check is never far away. Past the budget {@link checkTime} throws a
  * {@link TimeBudgetError}: the reader stops and the input gets an error note; the other inputs are read.
  */
@@ -26,6 +27,14 @@ export async function withTimeBudget<T>(budgetSeconds: number, read: () => Promi
   } finally {
     deadline = Infinity;
   }
+}
+
+/**
+ * A member of an archive read in this thread is a file of its own: its budget starts now (a slow member costs itself,
+ * the archive's other members are read). Nothing happens when no budget is set.
+ */
+export function restartTimeBudget(): void {
+  if (deadline !== Infinity) deadline = Date.now() + seconds * 1000;
 }
 
 /** Throw {@link TimeBudgetError} when the budget of the input being read is spent. */

@@ -17,7 +17,7 @@
  */
 import { NOT_EVIDENCE, type NoteSink } from '../notes.js';
 import { parseJson } from '../text/json.js';
-import { checkTime } from '../budget.js';
+import { restartTimeBudget } from '../budget.js';
 import { escapeText } from '../../model/text.js';
 import type { EvidenceInput, ObserveContext, ObserveFn, ObserveResult } from '../input.js';
 import { hostFromParts, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
@@ -393,7 +393,7 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
   let budgetOut = 0;
   const sparse = new Set(members.filter((m) => m.base.toLowerCase().endsWith('.idx')).map((m) => `${m.folder}/${m.base.slice(0, -4).toLowerCase()}`));
   for (const m of members) {
-    checkTime();
+    restartTimeBudget();
     if (inRepo.has(m) || m.source.size === 0) continue;
     if (budget.inflated >= ARCHIVE_LIMITS.maxTotalInflated) {
       budgetOut++;
