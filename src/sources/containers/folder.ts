@@ -204,30 +204,24 @@ export function discover(paths: string[], notes: NoteSink, opts: DiscoverOptions
       }
       const st = linked.get(i) ?? null;
       const target = linkTarget(p);
+      // where the link leads, and whether that is inside the scanned folders (unreadable: visitFile/visitDir say so)
+      let realTarget: Buffer | null = null;
+      try {
+        if (st !== null) realTarget = fs.realpathSync.native(p, { encoding: 'buffer' });
+      } catch {
+        realTarget = null;
+      }
+      const inside = realTarget !== null && roots.some((r) => within(realTarget!, r));
       if (st === null) {
         notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to ${target}, which does not exist or cannot be read; skipped` });
       } else if (st.isFile()) {
         // like a folder link: a file outside the scanned folders (in a mounted image, an absolute link points into
         // the analyst's own machine) is not read unless --follow-symlinks
-        let realTarget: Buffer | null = null;
-        try {
-          realTarget = fs.realpathSync.native(p, { encoding: 'buffer' });
-        } catch {
-          // unreadable: visitFile says so
-        }
-        const inside = realTarget !== null && roots.some((r) => within(realTarget!, r));
         if (inside || opts.followSymlinks) {
           notes.add({ file: pl, level: 'warning', code: 'link', message: `a symbolic link to the file ${target}; read` });
           visitFile(p, pl, st.size, repository);
         } else notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to the file ${target}, outside the scanned folders; not read (--follow-symlinks reads it)` });
       } else if (st.isDirectory()) {
-        let realTarget: Buffer | null = null;
-        try {
-          realTarget = fs.realpathSync.native(p, { encoding: 'buffer' });
-        } catch {
-          // unreadable: visitDir says so
-        }
-        const inside = realTarget !== null && roots.some((r) => within(realTarget!, r));
         if (realTarget !== null && seen.has(realTarget.toString('base64'))) notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to the folder ${target}, already walked (a loop or a second way in); not walked again` });
         else if (inside || opts.followSymlinks) visitDir(p, pl, depth + 1);
         else notes.add({ file: pl, level: 'skipped', code: 'link', message: `a symbolic link to the folder ${target}, outside the scanned folders; not followed (--follow-symlinks follows it)` });
