@@ -171,7 +171,7 @@ test('watchdog: a file still being read past --file-timeout becomes an error not
     finished(r, `-j ${threads}`);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as Report;
-    const note = report.notes.find((n) => n.file === BIG);
+    const note = report.notes.find((n) => n.file === BIG && n.code === 'failed');
     assert.equal(note?.code, 'failed');
     assert.equal(note?.level, 'error');
     assert.match(note?.message ?? '', /still running after 0\.5 s \(the per-file time budget, --file-timeout\)/);
