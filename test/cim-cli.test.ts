@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './support/samples.js';
 import { escapeText } from '../src/model/text.js';
+import { scratchDir } from './support/tmp.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const cimSamples = resolve(repoRoot(), '../shared/samples/cim');
@@ -71,7 +71,7 @@ test('cim classes and instances: namespace given as root/subscription, any case'
 });
 
 test('cim: a folder without a repository is one clear error, exit 2', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cim-'));
+  const dir = scratchDir('cim');
   const r = run('cim', 'subscriptions', dir);
   assert.equal(r.code, 2);
   assert.match(r.err, /no WMI repository found/);

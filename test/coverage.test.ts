@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { crc32 } from '../src/evtx/bytes.js';
 import type { HostCoverage } from '../src/model/types.js';
 import { evtxSample, repoRoot, samplesDir, skipReason } from './support/samples.js';
 import { standardFixtures } from './support/cim-builder.js';
+import { scratchDir } from './support/tmp.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures/evtx', name);
@@ -63,7 +63,7 @@ test('roll-over: a native log starting after record #1 rolled over (oldest #426)
   assert.equal(app.logs[0]!.completeness, 'rolled-over');
   assert.equal(app.logs[0]!.completenessWhy, 'rolled over (oldest #426): records before it are gone, the log wrapped or was cleared');
   // the same file with the file header's "full" flag (0x2) set and the header CRC32 recomputed
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const dir = scratchDir('cov');
   const full = join(dir, 'Application-full.evtx');
   const b = Buffer.from(readFileSync(fixture('Application_no_crc32.evtx')));
   b.writeUInt32LE(b.readUInt32LE(120) | 2, 120);
@@ -102,7 +102,7 @@ test('coverage on the samples: per-host sources, a Sysmon log without WMI events
 });
 
 test('repository span and "missed by": a subscription older than the WMI-Activity log is said to predate it', { skip: skipReason }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const dir = scratchDir('cov');
   const wa = join(dir, 'WMI-Activity.evtx');
   copyFileSync(evtxSample('sigma/d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b.evtx'), wa);
   const r = await scan([wa, WIN10], { host: 'H1', threads: 1 });
@@ -132,7 +132,7 @@ test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 w
   assert.equal(j.code, 0);
   const parsed = JSON.parse(j.out) as { hosts: HostCoverage[] };
   assert.equal(parsed.hosts[0]!.host, 'IEWIN7');
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const dir = scratchDir('cov');
   writeFileSync(join(dir, 'notes.txt'), 'not evidence');
   assert.equal(run('coverage', '-q', dir).code, 2);
 });
@@ -149,7 +149,7 @@ test('review cases: --host merges one file\'s logs per channel; a partial export
   const c = host(both.coverage ?? [], 'IEWIN7');
   assert.ok(!c.blindSpots.some((b) => /covers only/.test(b)));
   // an export line with a time that is not a time: counted, but it bounds nothing
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const dir = scratchDir('cov');
   const line = readFileSync(join(repoRoot(), 'test/fixtures/exports/sysmon-bot.nxlog.jsonl'), 'utf8').split('\n')[0]!;
   const o = JSON.parse(line) as Record<string, unknown>;
   for (const k of Object.keys(o)) if (/time/i.test(k) && typeof o[k] === 'string') o[k] = 'garbage';
@@ -162,7 +162,7 @@ test('review cases: --host merges one file\'s logs per channel; a partial export
 });
 
 test('missed by, end to end: a repository with the real Sysmon log beside it; blind by design with and without the log, the log ends before it, orphan only from the repository', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const root = scratchDir('cov');
   try {
     const sys32 = join(root, 'HOSTB', 'C', 'Windows', 'System32');
     mkdirSync(join(sys32, 'wbem', 'Repository'), { recursive: true });
@@ -196,7 +196,7 @@ test('missed by, end to end: a repository with the real Sysmon log beside it; bl
 });
 
 test('an empty log in a host collection (issue case 6): "present, 0 records", and no "No PowerShell log"; the scan\'s missed-by says so too', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'wmiscope-cov-'));
+  const root = scratchDir('cov');
   try {
     const logs = join(root, 'IEWIN7', 'C', 'Windows', 'System32', 'winevt', 'Logs');
     mkdirSync(logs, { recursive: true });

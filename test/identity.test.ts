@@ -7,8 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { observeEvtx } from '../src/sources/formats/evtx.js';
@@ -17,6 +16,7 @@ import { renameComputerInFirstChunks } from './support/fleet.js';
 import { writeZip } from './support/zip-writer.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 import { NoteSink } from '../src/sources/notes.js';
+import { scratchDir } from './support/tmp.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const SYSMON = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
@@ -39,7 +39,7 @@ function renamedLog(dir: string): string {
 }
 
 test('a log whose machine was renamed: both names are one host, linked because the record ids continue; no third host', { skip: skipReason }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-rename-'));
+  const dir = scratchDir('rename');
   const f = renamedLog(dir);
   const sink = new NoteSink();
   const r = observeEvtx(f, sink);
@@ -112,7 +112,7 @@ test('locations cite the EventRecordID Event Viewer, Hayabusa and Chainsaw show,
 });
 
 test('nxlog writes a short name for one channel and the FQDN for the others: one host, one finding, linked and said why', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-shortname-'));
+  const dir = scratchDir('shortname');
   const lines = readFileSync(NXLOG, 'utf8').split('\n').filter(Boolean);
   const short = lines.map((l) => (/"Channel":"Microsoft-Windows-Sysmon\/Operational"/.test(l) ? l.replace(/"Hostname":"WORKSTATION6\.theshire\.local"/, '"Hostname":"WORKSTATION6"') : l));
   assert.ok(short.some((l) => l.includes('"Hostname":"WORKSTATION6"')));
@@ -151,7 +151,7 @@ function emptyEvtx(): Buffer {
 }
 
 test('an empty log is in the inventory and coverage ("present, 0 records") under the host of its collection', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-empty-'));
+  const dir = scratchDir('empty');
   const logs = join(dir, 'HOST01', 'C', 'Windows', 'System32', 'winevt', 'Logs');
   mkdirSync(logs, { recursive: true });
   writeFileSync(join(logs, 'Microsoft-Windows-Sysmon%4Operational.evtx'), readFileSync(SYSMON));
@@ -170,7 +170,7 @@ test('an empty log is in the inventory and coverage ("present, 0 records") under
   assert.equal(c.hosts[0]!.powershell.present, true);
 
   // alone, outside any collection, it names no machine: one note says so, and no host is made up from its folder
-  const lone = mkdtempSync(join(tmpdir(), 'wmiscope-lone-'));
+  const lone = scratchDir('lone');
   writeFileSync(join(lone, 'Windows PowerShell.evtx'), emptyEvtx());
   const l = await scan([lone], { threads: 1 });
   assert.equal(l.evidence.length, 1);
@@ -178,7 +178,7 @@ test('an empty log is in the inventory and coverage ("present, 0 records") under
 });
 
 test('a Velociraptor collection: the client (NAME (C.id)) and the Computer its logs name are one host, with the link said', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-client-'));
+  const dir = scratchDir('client');
   const zip = join(dir, 'Collection-iewin7.zip');
   writeZip(zip, [
     { name: 'client_info.json', data: JSON.stringify({ client_id: 'C.1111aaaa2222bbbb', hostname: 'IEWIN7', fqdn: 'iewin7.lab.example' }) },
@@ -215,7 +215,7 @@ test('a rename is linked only inside a native EVTX: touching record ids of two m
   const ids = wmi.map((l) => Number(/"RecordNumber":(\d+)/.exec(l)![1]));
   const next = Math.max(...ids) + 1;
   const other = wmi[0]!.replace(/"Hostname":"[^"]*"/, '"Hostname":"MORDORDC.theshire.local"').replace(/"RecordNumber":\d+/, `"RecordNumber":${next}`);
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-wec-'));
+  const dir = scratchDir('wec');
   const f = join(dir, 'wec.nxlog.jsonl');
   writeFileSync(f, [...lines, other].join('\n') + '\n');
   const s = await scan([f], { threads: 1 });
@@ -226,7 +226,7 @@ test('a rename is linked only inside a native EVTX: touching record ids of two m
 
 test('a folder merely named windows is no host collection: two datasets under atomic/windows are not linked', async () => {
   const lines = readFileSync(NXLOG, 'utf8').split('\n').filter(Boolean);
-  const root = mkdtempSync(join(tmpdir(), 'wmiscope-ds-'));
+  const root = scratchDir('ds');
   mkdirSync(join(root, 'atomic', 'windows', 'caseA'), { recursive: true });
   mkdirSync(join(root, 'atomic', 'windows', 'caseB'), { recursive: true });
   writeFileSync(join(root, 'atomic', 'windows', 'caseA', 'a.nxlog.jsonl'), lines.join('\n') + '\n');
@@ -237,7 +237,7 @@ test('a folder merely named windows is no host collection: two datasets under at
 });
 
 test('the same log given twice (its folder and the file) is read once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-twice-'));
+  const dir = scratchDir('twice');
   const f = join(dir, 'Microsoft-Windows-Sysmon%4Operational.evtx');
   writeFileSync(f, readFileSync(SYSMON));
   const s = await scan([dir, f, f], { threads: 1 });
@@ -254,7 +254,7 @@ test('real renames whose clock went back are linked (ids continue); a renamed lo
   // security.evtx: 37L4247F27-25 renamed WIN-03DLIIOFRRA; chunk 5's signature broken, so its records are carved
   const sec = Buffer.from(readFileSync(evtxSample('evtx/security.evtx')));
   sec.write('XXXXXXXX', 4096 + 5 * 65536, 'latin1');
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-gap-'));
+  const dir = scratchDir('gap');
   const f = join(dir, 'Security.evtx');
   writeFileSync(f, sec);
   const s = await scan([f], { threads: 1 });

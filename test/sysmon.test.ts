@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   auditSysmonConfig,
@@ -23,6 +22,7 @@ import {
 } from '../src/sysmon/index.js';
 import type { MatrixRow, SysmonAudit } from '../src/sysmon/index.js';
 import { repoRoot, samplesDir } from './support/samples.js';
+import { scratchDir } from './support/tmp.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const fixture = (n: string): string => join(repoRoot(), 'test/fixtures/sysmon', n);
@@ -262,7 +262,7 @@ test('sysmon config --merge on sysmon-modular sysmonconfig.xml: WmiEvent groups 
 });
 
 test('sysmon config --merge keeps a UTF-16LE file UTF-16LE, inserts into a config without WmiEvent, audits JSON', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-sysmon-'));
+  const dir = scratchDir('sysmon');
   const src = readFileSync(fixture('include-powershell.xml'), 'utf8');
   const u16 = join(dir, 'u16.xml');
   writeFileSync(u16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(src, 'utf16le')]));

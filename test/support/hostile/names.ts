@@ -4,17 +4,17 @@
  * a folder outside the tree, a loop, a dangling one). Everything is small: copies of {@link GOOD_LOG} and a
  * few bytes of text.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOOD_LOG } from '../child.js';
+import { scratchDir } from '../tmp.js';
 
 /** OSC 0 (set the window title) ended by BEL, then SGR red: what a hostile collection would name a file. */
 export const HOSTILE_NAME = 'x\u001b]0;pwned\u0007\u001b[31m';
 
-/** A new temporary folder (the caller removes it). */
+/** A new temporary folder (removed at exit, see `scratchDir`; callers may remove it sooner). */
 export function tempDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `wmiscope-${tag}-`));
+  return scratchDir(tag);
 }
 
 /**
