@@ -139,23 +139,12 @@ let compiling = 0;
  * {@link MAX_TEMPLATE_NESTING} (a template whose definition instantiates itself, directly or through others).
  * Renderers stop there and report an `expansion-limit`.
  */
-export const TRUNCATED_TEMPLATE: Template = Object.freeze({
-  offset: -1,
-  guid: '',
-  dataSize: 0,
-  root: [],
-  externalNames: [],
-  eventId: null,
-  qualifiers: null,
-  channel: null,
-  provider: null,
-  computer: null,
-  eventRecordId: null,
-  timeCreated: null,
-  slots: 0,
-  maxUse: 0,
-  literal: 0,
-}) as Template;
+export const TRUNCATED_TEMPLATE: Template = Object.freeze(newTemplate(-1, '', 0, [], [])) as Template;
+
+/** A compiled template before `locateSystemFields` and the budget figures fill in what they find (one shape for all). */
+function newTemplate(offset: number, guid: string, dataSize: number, root: BxNode[], externalNames: Template['externalNames']): Template {
+  return { offset, guid, dataSize, root, externalNames, eventId: null, qualifiers: null, channel: null, provider: null, computer: null, eventRecordId: null, timeCreated: null, slots: 0, maxUse: 0, literal: 0 };
+}
 /** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
 const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
 const SHARED_LIMIT = 4096;
@@ -466,23 +455,7 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   p.templateStart = start;
   const root: BxNode[] = [];
   p.fragment(root, depth + 1);
-  const t: Template = {
-    offset: off,
-    guid: g,
-    dataSize,
-    root,
-    externalNames: p.externalNames,
-    eventId: null,
-    qualifiers: null,
-    channel: null,
-    provider: null,
-    computer: null,
-    eventRecordId: null,
-    timeCreated: null,
-    slots: 0,
-    maxUse: 0,
-    literal: 0,
-  };
+  const t = newTemplate(off, g, dataSize, root, p.externalNames);
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
   sharedTemplates.set(key, { bytes: Uint8Array.prototype.slice.call(bytes), template: t });
