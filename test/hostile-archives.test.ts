@@ -23,6 +23,7 @@ import { ARCHIVE_LIMITS } from '../src/sources/containers/archive.js';
 import { INFLATE_POLICY } from '../src/sources/containers/inflate.js';
 import { buildRepository, standardConsumerClasses } from './support/cim-builder.js';
 import type { EvidenceNote } from '../src/model/types.js';
+import { scan } from '../src/scan.js';
 
 interface Report {
   notes: Array<{ file: string; level: string; code: string; message: string }>;
@@ -225,6 +226,23 @@ test('a repository in a zip with a gzip bomb as OBJECTS.DATA.gz: that file refus
     assert.ok(!notes.some((n) => n.message.includes(tmpdir())), 'no temporary path in a note');
   } finally {
     Object.assign(INFLATE_POLICY, saved);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('zip without a directory: a member whose data descriptor lies is skipped with a note, the members after it are read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-test-ddlie-'));
+  try {
+    const zip = join(dir, 'lying.zip');
+    descriptorZipWithoutDirectory(zip, [
+      { name: 'a.txt', data: Buffer.from('hello world '.repeat(100)), descriptorLies: 7 },
+      { name: 'logs/good.evtx', data: readFileSync(GOOD_LOG) },
+    ]);
+    const r = await scan([zip], { threads: 1 });
+    assert.deepEqual(r.evidence.map((e) => e.file), [`${zip}!/logs/good.evtx`]);
+    assert.deepEqual(r.findings.map((f) => f.consumer?.name), [GOOD_LOG_CONSUMER]);
+    assert.ok(r.notes.some((n) => n.file === zip && /1 member\(s\) could not be delimited and were skipped \(first: member a\.txt: no data descriptor that matches its data/.test(n.message)), JSON.stringify(r.notes));
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

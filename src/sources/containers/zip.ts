@@ -166,8 +166,10 @@ async function findSignature(raw: RawSource, sig: Buffer, from: number, accept: 
  * Where the walk stops before the central directory or the end (a member cut off, a descriptor not found),
  * `stopped` says why.
  */
-async function scanLocalHeaders(raw: RawSource, max: number): Promise<{ entries: LocalEntry[]; more: number; stopped: string | null; skippedBytes: number }> {
+async function scanLocalHeaders(raw: RawSource, max: number): Promise<{ entries: LocalEntry[]; more: number; stopped: string | null; skippedBytes: number; unreadable: string[] }> {
   const entries: LocalEntry[] = [];
+  // members that could not be delimited, the scan going on at the next local header after their data
+  const unreadable: string[] = [];
   let more = 0;
   let skippedBytes = 0;
   let pos = 0;
@@ -190,7 +192,7 @@ async function scanLocalHeaders(raw: RawSource, max: number): Promise<{ entries:
     const nameLength = h.readUInt16LE(26);
     const extraLength = h.readUInt16LE(28);
     const rest = await raw.readAt(pos + 30, nameLength + extraLength);
-    if (rest.length < nameLength + extraLength) return { entries, more, stopped: `the archive ends inside the local header at offset ${pos}`, skippedBytes };
+    if (rest.length < nameLength + extraLength) return { entries, more, stopped: `the archive ends inside the local header at offset ${pos}`, skippedBytes, unreadable };
     const nameRaw = Buffer.from(rest.subarray(0, nameLength));
     const extraFields = extraFieldsOf(rest.subarray(nameLength));
     const zip64 = extraFields.find((f) => f.id === 0x0001);
@@ -226,18 +228,26 @@ async function scanLocalHeaders(raw: RawSource, max: number): Promise<{ entries:
         }
         return false;
       });
-      if (at < 0) return { entries, more, stopped: `member ${shown}: no data descriptor follows its data (cut off, or written without the descriptor signature)`, skippedBytes };
+      if (at < 0) {
+        // that member cannot be delimited (a descriptor that lies, or none): it is lost, the ones after it are not
+        const next = await findSignature(raw, LOCAL_SIG_BYTES, dataOffset);
+        const why = `member ${shown}: no data descriptor that matches its data follows it (cut off, lying, or written without the descriptor signature); not read`;
+        if (next < 0) return { entries, more, stopped: why, skippedBytes, unreadable };
+        unreadable.push(why);
+        pos = next;
+        continue;
+      }
       end = end!;
     } else {
-      if (!Number.isSafeInteger(compressedSize) || dataOffset + compressedSize > raw.size) return { entries, more, stopped: `member ${shown}: the archive ends inside its data (${compressedSize} bytes declared at offset ${dataOffset})`, skippedBytes };
+      if (!Number.isSafeInteger(compressedSize) || dataOffset + compressedSize > raw.size) return { entries, more, stopped: `member ${shown}: the archive ends inside its data (${compressedSize} bytes declared at offset ${dataOffset})`, skippedBytes, unreadable };
       end = dataOffset + compressedSize;
     }
-    if (!Number.isSafeInteger(uncompressedSize)) return { entries, more, stopped: `member ${shown}: unreadable size`, skippedBytes };
+    if (!Number.isSafeInteger(uncompressedSize)) return { entries, more, stopped: `member ${shown}: unreadable size`, skippedBytes, unreadable };
     if (entries.length < max) entries.push({ offset: pos, nameRaw, flags, method, compressedSize, uncompressedSize, dataOffset, extraFields });
     else more++;
     pos = end;
   }
-  return { entries, more, stopped: null, skippedBytes };
+  return { entries, more, stopped: null, skippedBytes, unreadable };
 }
 
 /** A member's bytes read from its local entry: stored as is, deflate inflated under the one policy; charged to the budget. */
@@ -331,7 +341,7 @@ async function listZip(raw: RawSource, zip: ZipFile | null, openError: string | 
     }
     if (!zip) more = scan.more;
     const what = zip ? `zip directory damaged after ${listed.length - found} member(s) (${dirError})` : `zip directory not found (${dirError})`;
-    const stop = scan.stopped ? `; the scan stopped: ${scan.stopped}` : '';
+    const stop = `${scan.unreadable.length ? `; ${scan.unreadable.length} member(s) could not be delimited and were skipped (first: ${scan.unreadable[0]})` : ''}${scan.stopped ? `; the scan stopped: ${scan.stopped}` : ''}`;
     const junk = scan.skippedBytes ? `; ${scan.skippedBytes} byte(s) between members are no member` : '';
     notes.add({
       file: label,

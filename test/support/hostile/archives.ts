@@ -88,7 +88,7 @@ export function zipWithoutDirectory(file: string, members: Array<{ name: string;
  * Local entries written as Go's archive/zip streams them (flag bit 3: sizes and CRC zero in the local header, a
  * signed data descriptor after the data), deflated, and no central directory at all.
  */
-export function descriptorZipWithoutDirectory(file: string, members: Array<{ name: string; data: Buffer }>): Buffer {
+export function descriptorZipWithoutDirectory(file: string, members: Array<{ name: string; data: Buffer; descriptorLies?: number }>): Buffer {
   const parts: Buffer[] = [];
   for (const m of members) {
     const name = Buffer.from(m.name, 'utf8');
@@ -102,7 +102,7 @@ export function descriptorZipWithoutDirectory(file: string, members: Array<{ nam
     const dd = Buffer.alloc(16);
     dd.writeUInt32LE(0x08074b50, 0);
     dd.writeUInt32LE(crc32(m.data) >>> 0, 4);
-    dd.writeUInt32LE(body.length, 8);
+    dd.writeUInt32LE(body.length + (m.descriptorLies ?? 0), 8); // a lying descriptor gives another compressed size
     dd.writeUInt32LE(m.data.length, 12);
     parts.push(local, name, body, dd);
   }
