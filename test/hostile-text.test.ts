@@ -318,3 +318,19 @@ test('deep nesting: a record of 10 million brackets (20 MB, in NDJSON and inside
     assert.equal(report.findings.length, whole.findings.length + 1, file);
   }
 });
+
+test('a large legitimate export (the real ECS export repeated to 60 MB) is read under a 512 MB heap with the findings of one copy', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-test-big-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const one = join(repoRoot(), 'test/fixtures/exports/otrf-wmi.ecs.ndjson');
+  const text = readFileSync(one, 'utf8');
+  const big = join(dir, 'big.ndjson');
+  writeFileSync(big, (text.endsWith('\n') ? text : `${text}\n`).repeat(600));
+  const whole = await scan([one], { threads: 1 });
+  // before: MOF strings grown a character at a time were ropes of one node per character (~40x their size)
+  const r = await runCli(['scan', big, '-f', 'json', '-j', '1'], { maxOldSpaceMb: 512, timeoutMs: 180_000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.peakRssMb !== null && r.peakRssMb < 512, `peak RSS ${r.peakRssMb} MB`);
+  const report = JSON.parse(r.stdout) as ScanResult;
+  assert.deepEqual(report.findings.map((f) => f.id).sort(), whole.findings.map((f) => f.id).sort());
+});
