@@ -5,6 +5,7 @@
  * their members: they never import this module, so there is no import cycle.
  */
 import { gunzipSync, constants as zc } from 'node:zlib';
+import { TimeBudgetError } from './budget.js';
 import type { EvidenceInput, ObserveContext, ObserveResult } from './input.js';
 import { headText } from './input.js';
 import { ADAPTERS, BINARY_ADAPTERS, detectAdapter, detectBinaryAdapter, detectionHead } from './formats/index.js';
@@ -75,6 +76,8 @@ export async function observeInput(input: EvidenceInput, ctx: ObserveContext, pa
     try {
       return await withMaterialized(input.name, chargedChunks(inflateChunks(input.chunks(), input.size), state), (data) => observeInput(data, inner, data.path));
     } catch (e) {
+      // past the time budget: the input is given up as any other (not "does not decompress")
+      if (e instanceof TimeBudgetError) throw e;
       const over = e instanceof LimitError;
       ctx.notes.add({ file: input.name, level: over ? 'warning' : 'error', code: over ? 'over-limit' : 'failed', message: over ? `${errorText(e)}; skipped` : `gzip data does not decompress (${errorText(e)})` });
       return null;
