@@ -20,8 +20,7 @@ import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
-import { SEVERITIES } from './model/types.js';
-import { compareName, compareText } from './model/order.js';
+import { compareFindings, compareName } from './model/order.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -314,7 +313,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
       coverage: subscriptionCoverage(d, hostSources(covByHost.get(d.host.toLowerCase()))),
     };
   });
-  const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort();
+  const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort(compareName);
   // stacking: counts across the hosts whose evidence could show a subscription (a host with a Security log
   // only would dilute the counts), ranks rare entries up before sorting
   const stackHosts = hosts.filter((h) => {
@@ -323,7 +322,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   });
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
-  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.score - a.score || compareName(a.host, b.host) || compareText(a.id, b.id));
+  findings.sort(compareFindings);
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 

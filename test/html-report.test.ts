@@ -18,7 +18,7 @@ import { allowPlan } from '../src/report/html/allow.js';
 import type { AllowPlan } from '../src/report/html/allow.js';
 import { CLIENT_SCRIPT } from '../src/report/html/client.js';
 import { STYLE } from '../src/report/html/style.js';
-import { selectFindings } from '../src/report/text.js';
+import { selectFindings } from '../src/report/select.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
 import type { AllowEntry } from '../src/analysis/allowlist.js';
 import { scan } from '../src/scan.js';

@@ -156,7 +156,7 @@ test('hunt download with two clients (real EVTX, real Win10 repository) and host
     extract(plainDir, [...meta, ...evidence]);
     const plain = await scan([plainDir], { threads: 1 });
     // unzipped, hosts come from the logs (the repository joins the log collected beside it)
-    assert.deepEqual(plain.hosts, ['IEWIN7', 'foobar-PC']);
+    assert.deepEqual(plain.hosts, ['foobar-PC', 'IEWIN7']);
     assert.ok(plain.findings.some((f) => f.host === 'foobar-PC' && f.filter?.name === 'SCM Event Log Filter'));
     assert.deepEqual(byHost(zipped), byHost(plain));
     assert.equal(zipped.findings.length, plain.findings.length);

@@ -9,7 +9,8 @@
  * (ESC, C1, bidi overrides) are written as visible escapes (`\x1b`); the exact values are in the json output.
  */
 import type { Finding, ScanResult, Severity } from '../model/types.js';
-import { missedBy, seenBy, selectFindings } from './text.js';
+import { missedBy, seenBy } from './text.js';
+import { selectFindings } from './select.js';
 
 export const CSV_COLUMNS = [
   'id',

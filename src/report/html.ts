@@ -25,7 +25,8 @@ import type { AllowPlan } from './html/allow.js';
 import { CLIENT_SCRIPT } from './html/client.js';
 import { STYLE } from './html/style.js';
 import { SEVERITIES } from '../model/types.js';
-import { jsonSafe, selectFindings } from './text.js';
+import { jsonSafe } from './text.js';
+import { selectFindings } from './select.js';
 
 export interface HtmlOptions {
   /** Keep findings at or above this severity. */

@@ -16,7 +16,8 @@ import type { ScanResult, Severity } from '../model/types.js';
 import { formatCsv } from './csv.js';
 import { formatHtml } from './html.js';
 import { formatTable } from './table.js';
-import { jsonSafe, selectFindings } from './text.js';
+import { jsonSafe } from './text.js';
+import { selectFindings } from './select.js';
 import { formatTimeline } from './timeline.js';
 
 export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline' | 'html';
@@ -69,4 +70,6 @@ export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escap
 export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
-export { escapeText, selectFindings, severityRank } from './text.js';
+export { escapeText, severityRank } from './text.js';
+export { narrowFindings, parseTimeBound, selectFindings } from './select.js';
+export type { HiddenFindings, Narrowing, Selection } from './select.js';

@@ -6,7 +6,8 @@
  */
 import type { Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
-import { escapeLines, escapeText, missedBy, seenBy, selectFindings, textWidth, truncate, wrap } from './text.js';
+import { escapeLines, escapeText, missedBy, seenBy, textWidth, truncate, wrap } from './text.js';
+import { selectFindings } from './select.js';
 
 export interface TableOptions {
   minSeverity?: Severity;

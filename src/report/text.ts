@@ -2,7 +2,7 @@
  * Shared helpers for the formatters: severity order and filtering, escaping of untrusted text for terminals
  * and spreadsheets, and width-aware wrapping. Everything here is pure and imports only the model.
  */
-import type { CoverageEntry, Finding, ScanResult, Severity } from '../model/types.js';
+import type { CoverageEntry, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { escapeText, jsonSafe } from '../model/text.js';
 
@@ -10,27 +10,6 @@ import { escapeText, jsonSafe } from '../model/text.js';
 export function severityRank(s: Severity): number {
   const i = SEVERITIES.indexOf(s);
   return i < 0 ? -1 : SEVERITIES.length - 1 - i;
-}
-
-/** Findings at or above `minSeverity`, ranked: severity, then score (both descending), then host and id. */
-export function selectFindings(result: ScanResult, minSeverity?: Severity): Finding[] {
-  const floor = minSeverity === undefined ? -Infinity : severityRank(minSeverity);
-  return result.findings
-    .filter((f) => severityRank(f.severity) >= floor)
-    .map((f, i) => ({ f, i }))
-    .sort(
-      (a, b) =>
-        severityRank(b.f.severity) - severityRank(a.f.severity) ||
-        b.f.score - a.f.score ||
-        cmp(a.f.host, b.f.host) ||
-        cmp(a.f.id, b.f.id) ||
-        a.i - b.i,
-    )
-    .map(({ f }) => f);
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export { escapeText, jsonSafe };

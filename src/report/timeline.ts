@@ -9,7 +9,8 @@
  * leaving the event out. They are all still in the json / jsonl outputs, attached to their finding.
  */
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
-import { jsonSafe, selectFindings } from './text.js';
+import { jsonSafe } from './text.js';
+import { selectFindings } from './select.js';
 
 export interface TimelineEvent {
   message: string;

@@ -1,0 +1,122 @@
+/**
+ * Which findings a report shows: the one place where `--min-severity`, `--since` / `--until` and `--only-host`
+ * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
+ * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
+ */
+import type { Finding, ScanResult, Severity } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
+import { compareFindings } from '../model/order.js';
+
+export interface Narrowing {
+  /** Keep findings at or above this severity. */
+  minSeverity?: Severity;
+  /** Keep findings with activity at or after this instant (ISO-8601; see {@link parseTimeBound}). */
+  since?: string;
+  /** Keep findings with activity at or before this instant (ISO-8601). */
+  until?: string;
+  /** Keep findings whose host, or one of the host's other names, matches one of these globs (`*`, `?`; case-insensitive). */
+  onlyHost?: readonly string[];
+}
+
+/** What a narrowing left out. Each hidden finding is counted once, under the first rule that hid it (host, time, severity). */
+export interface HiddenFindings {
+  total: number;
+  /** The hidden findings by their severity. */
+  bySeverity: Record<Severity, number>;
+  /** Hidden because their host matched no `onlyHost` pattern. */
+  otherHosts: number;
+  /** Hidden because none of their times falls in [since, until]. */
+  outsideWindow: number;
+  /** Hidden because they are below `minSeverity`. */
+  belowMinSeverity: number;
+}
+
+export interface Selection {
+  /** The findings shown, in the one order ({@link compareFindings}). */
+  findings: Finding[];
+  hidden: HiddenFindings;
+  /** Ids of findings kept by a time window although they carry no time at all ("undated"); empty without a window. */
+  undated: ReadonlySet<string>;
+}
+
+/** Findings at or above `minSeverity`, ranked (severity, score, host case-insensitive, id). */
+export function selectFindings(result: ScanResult, minSeverity?: Severity): Finding[] {
+  return narrowFindings(result, { minSeverity }).findings;
+}
+
+/** The findings a report shows under `n`, ranked, with what was hidden and which kept findings are undated. */
+export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection {
+  const floor = n.minSeverity === undefined ? SEVERITIES.length : SEVERITIES.indexOf(n.minSeverity);
+  const since = n.since !== undefined ? Date.parse(n.since) : -Infinity;
+  const until = n.until !== undefined ? Date.parse(n.until) : Infinity;
+  const windowed = n.since !== undefined || n.until !== undefined;
+  const hostOk = hostMatcher(result, n.onlyHost);
+  const hidden: HiddenFindings = { total: 0, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 0 };
+  const undated = new Set<string>();
+  const kept: Finding[] = [];
+  for (const f of result.findings) {
+    let why: 'otherHosts' | 'outsideWindow' | 'belowMinSeverity' | null = null;
+    if (!hostOk(f.host)) why = 'otherHosts';
+    else if (windowed) {
+      const times = findingTimes(f);
+      if (times.length === 0) undated.add(f.id);
+      else if (!times.some((t) => t >= since && t <= until)) why = 'outsideWindow';
+    }
+    if (why === null && SEVERITIES.indexOf(f.severity) > floor) why = 'belowMinSeverity';
+    if (why === null) {
+      kept.push(f);
+      continue;
+    }
+    undated.delete(f.id);
+    hidden.total++;
+    hidden[why]++;
+    if (f.severity in hidden.bySeverity) hidden.bySeverity[f.severity]++;
+  }
+  return { findings: kept.sort(compareFindings), hidden, undated };
+}
+
+/** Every instant a finding carries (observations, first and last seen), in ms since the epoch. */
+function findingTimes(f: Finding): number[] {
+  const out: number[] = [];
+  for (const s of [f.firstSeen, f.lastSeen, ...f.observations.map((o) => o.time)]) {
+    if (s === null || s === undefined) continue;
+    const t = Date.parse(s);
+    if (Number.isFinite(t)) out.push(t);
+  }
+  return out;
+}
+
+/**
+ * A host test from glob patterns, matched against the host and every other name the scan linked to it. A glob of host
+ * names needs `*` and `?` only (no path separators, braces or classes), so it is a small anchored regular expression
+ * rather than a path-glob library whose `/` and `.` rules do not apply.
+ */
+function hostMatcher(result: ScanResult, patterns: readonly string[] | undefined): (host: string) => boolean {
+  if (!patterns || patterns.length === 0) return () => true;
+  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'is'));
+  const names = new Map<string, string[]>();
+  for (const a of result.hostAliases ?? []) names.set(a.host.toLowerCase(), [a.host, ...a.aliases.map((x) => x.name)]);
+  return (host) => (names.get(host.toLowerCase()) ?? [host]).some((name) => res.some((re) => re.test(name)));
+}
+
+/**
+ * An instant given on the command line: ISO-8601 (`2026-11-01`, `2026-11-01T08:00`, `…Z`, `…+02:00`; a time without
+ * a zone is UTC) or relative to `now` (`30d`, `12h`, `90m`, `45s`, `2w`). A date alone means its first instant, or with
+ * `end` its last (so `--until 2026-11-01` keeps that whole day). Returns ISO-8601 UTC, or throws RangeError.
+ */
+export function parseTimeBound(text: string, now: Date, end = false): string {
+  const s = text.trim();
+  const rel = /^(\d{1,9})\s*([smhdw])$/i.exec(s);
+  if (rel) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
+    return new Date(now.getTime() - Number(rel[1]) * unit).toISOString();
+  }
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(s);
+  const m = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(s);
+  if (!m) throw new RangeError(`"${text}" is not a time: expected ISO-8601 (2026-11-01, 2026-11-01T08:00:00Z) or a relative time (30d, 12h, 90m, 2w)`);
+  // more than milliseconds cannot be compared here: cut to 3 fractional digits; no zone = UTC
+  const iso = s.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1') + (dateOnly ? 'T00:00:00Z' : m[4] ? '' : 'Z');
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) throw new RangeError(`"${text}" is not a valid date`);
+  return new Date(dateOnly && end ? t + 86400e3 - 1 : t).toISOString();
+}
