@@ -12,7 +12,7 @@ export * from './sysmon/index.js';
 export * from './model/types.js';
 export * from './model/sources.js';
 export { formatReport, narrowFindings, parseTimeBound, selectFindings } from './report/index.js';
-export type { HiddenFindings, Narrowing, Selection } from './report/index.js';
+export type { Narrowing, Selection } from './report/index.js';
 export { compareFindings } from './model/order.js';
 export type { ReportFormat } from './report/index.js';
 export { observeInput, classify } from './sources/dispatch.js';

@@ -535,6 +535,8 @@ test('minSeverity filters findings in every format', () => {
   );
   assert.equal(validateResult(json), true);
   assert.deepEqual(json.evidence, r.evidence, 'evidence and notes are kept');
+  // what --min-severity hid, counted by severity and by rule
+  assert.deepEqual(json.hidden, { narrowedBy: { minSeverity: 'high' }, total: 2, bySeverity: { critical: 0, high: 0, medium: 1, low: 0, info: 1 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 2, undated: [] });
   const jsonl = formatReport(r, 'jsonl', { minSeverity: 'high' }).trimEnd().split('\n');
   assert.deepEqual(
     jsonl.map((l) => (JSON.parse(l) as Finding).id),

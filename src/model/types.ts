@@ -367,4 +367,23 @@ export interface ScanResult {
   fleet?: FleetSummary;
   /** Per host: which telemetry the evidence holds, its time span, roll-over, and the blind spots. */
   coverage?: HostCoverage[];
+  /** Written by a report narrowed by `--min-severity`, `--since`/`--until` or `--only-host`: what the narrowing hid. */
+  hidden?: HiddenFindings;
+}
+
+/** What a report's narrowing left out of `findings`. Each hidden finding is counted once, under the first rule that hid it (host, then time, then severity). */
+export interface HiddenFindings {
+  /** The narrowing that was asked for (times as ISO-8601 UTC). */
+  narrowedBy: { minSeverity?: Severity; since?: string; until?: string; onlyHost?: string[] };
+  total: number;
+  /** The hidden findings by their severity. */
+  bySeverity: Record<Severity, number>;
+  /** Hidden because their host (and its other names) matched no `onlyHost` pattern. */
+  otherHosts: number;
+  /** Hidden because none of their times falls in [since, until]. */
+  outsideWindow: number;
+  /** Hidden because they are below `minSeverity`. */
+  belowMinSeverity: number;
+  /** Ids of findings kept by a time window although they carry no time at all. */
+  undated: string[];
 }

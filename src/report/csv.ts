@@ -8,9 +8,10 @@
  * leading white space (a spreadsheet may trim it before deciding). Control characters other than TAB/CR/LF
  * (ESC, C1, bidi overrides) are written as visible escapes (`\x1b`); the exact values are in the json output.
  */
-import type { Finding, ScanResult, Severity } from '../model/types.js';
+import type { Finding, ScanResult } from '../model/types.js';
 import { missedBy, seenBy } from './text.js';
-import { selectFindings } from './select.js';
+import { narrowFindings } from './select.js';
+import type { Narrowing } from './select.js';
 
 export const CSV_COLUMNS = [
   'id',
@@ -80,9 +81,9 @@ function row(f: Finding): string[] {
   ];
 }
 
-export function formatCsv(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+export function formatCsv(result: ScanResult, opts: Narrowing = {}): string {
   const lines = [CSV_COLUMNS.join(',')];
-  for (const f of selectFindings(result, opts.minSeverity)) {
+  for (const f of narrowFindings(result, opts).findings) {
     // The score is a number we format ourselves (a negative score must stay a number), every other cell is text.
     lines.push(row(f).map((cell, i) => csvField(CSV_COLUMNS[i] === 'score' ? cell : csvSafe(cell))).join(','));
   }

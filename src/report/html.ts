@@ -18,7 +18,7 @@
  * keys the triage marks the page keeps in local storage (`wmiscope:<reportId>`).
  */
 import { createHash } from 'node:crypto';
-import type { Finding, ScanResult, Severity } from '../model/types.js';
+import type { Finding, HiddenFindings, ScanResult, Severity } from '../model/types.js';
 import { allowPlan } from './html/allow.js';
 import { bindingTarget } from '../model/subscription.js';
 import type { AllowPlan } from './html/allow.js';
@@ -26,12 +26,11 @@ import { CLIENT_SCRIPT } from './html/client.js';
 import { STYLE } from './html/style.js';
 import { SEVERITIES } from '../model/types.js';
 import { jsonSafe } from './text.js';
-import { selectFindings } from './select.js';
+import { narrowFindings } from './select.js';
+import type { Narrowing } from './select.js';
 
-export interface HtmlOptions {
-  /** Keep findings at or above this severity. */
-  minSeverity?: Severity;
-}
+/** The page shows the findings `narrowFindings` keeps under these options. */
+export type HtmlOptions = Narrowing;
 
 /** What the page script reads from the JSON island. */
 export interface HtmlData {
@@ -55,8 +54,10 @@ export interface HtmlData {
   /** Per host: what its evidence holds and cannot show (the same as `wmiscope coverage`). */
   coverage: NonNullable<ScanResult['coverage']>;
   minSeverity: Severity | null;
-  /** Findings below minSeverity, not in the page. */
+  /** Findings the narrowing left out of the page (0 when none). */
   hidden: number;
+  /** What the narrowing hid and why, when one was asked for. */
+  hiddenDetail: HiddenFindings | null;
   severities: readonly Severity[];
 }
 
@@ -91,7 +92,8 @@ export function reportIdOf(result: ScanResult): string {
 }
 
 export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
-  const findings = selectFindings(result, opts.minSeverity);
+  const sel = narrowFindings(result, opts);
+  const findings = sel.findings;
   return {
     format: 'wmiscope-html-report',
     reportId: reportIdOf(result),
@@ -107,7 +109,8 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
     fleet: result.fleet ?? null,
     coverage: result.coverage ?? [],
     minSeverity: opts.minSeverity ?? null,
-    hidden: result.findings.length - findings.length,
+    hidden: sel.hidden.total,
+    hiddenDetail: sel.narrowed ? sel.hidden : null,
     severities: SEVERITIES,
   };
 }

@@ -12,35 +12,39 @@
  * - `html`: one self-contained page (summary, findings with filters and details, SVG timeline, namespace
  *   trees, known-good triage that writes allowlist YAML), no network, strict CSP; see `html.ts`.
  */
-import type { ScanResult, Severity } from '../model/types.js';
+import type { ScanResult } from '../model/types.js';
 import { formatCsv } from './csv.js';
 import { formatHtml } from './html.js';
 import { formatTable } from './table.js';
 import { jsonSafe } from './text.js';
-import { selectFindings } from './select.js';
+import { narrowFindings } from './select.js';
+import type { Narrowing } from './select.js';
 import { formatTimeline } from './timeline.js';
 
 export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline', 'html'];
 
-export interface ReportOptions {
-  /** Keep findings at or above this severity (every format). */
-  minSeverity?: Severity;
+/** Every format shows the findings `narrowFindings` keeps under these options (./select.ts). */
+export interface ReportOptions extends Narrowing {
   /** ANSI color in the table (ignored by the other formats). Default false. */
   color?: boolean;
   /** Table width in columns (ignored by the other formats). Default 100, at least 40. */
   width?: number;
 }
 
-/** The ScanResult with only the selected findings, ranked; pretty-printed, 2 spaces, trailing newline. */
-export function formatJson(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
-  const out: ScanResult = { ...result, findings: selectFindings(result, opts.minSeverity) };
+/**
+ * The ScanResult with only the selected findings, ranked; pretty-printed, 2 spaces, trailing newline. When a narrowing
+ * was asked for, `hidden` says what it left out (by severity and by rule) and which kept findings are undated.
+ */
+export function formatJson(result: ScanResult, opts: Narrowing = {}): string {
+  const sel = narrowFindings(result, opts);
+  const out: ScanResult = { ...result, findings: sel.findings, ...(sel.narrowed ? { hidden: sel.hidden } : {}) };
   return jsonSafe(JSON.stringify(out, null, 2)) + '\n';
 }
 
 /** One compact Finding per line (a Finding carries its host, so each line stands alone). */
-export function formatJsonl(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
-  return selectFindings(result, opts.minSeverity)
+export function formatJsonl(result: ScanResult, opts: Narrowing = {}): string {
+  return narrowFindings(result, opts).findings
     .map((f) => jsonSafe(JSON.stringify(f)) + '\n')
     .join('');
 }
@@ -72,4 +76,4 @@ export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './ti
 export type { TimelineEvent } from './timeline.js';
 export { escapeText, severityRank } from './text.js';
 export { narrowFindings, parseTimeBound, selectFindings } from './select.js';
-export type { HiddenFindings, Narrowing, Selection } from './select.js';
+export type { Narrowing, Selection } from './select.js';

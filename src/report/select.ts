@@ -3,7 +3,7 @@
  * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
  * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
  */
-import type { Finding, ScanResult, Severity } from '../model/types.js';
+import type { Finding, HiddenFindings, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 
@@ -18,25 +18,13 @@ export interface Narrowing {
   onlyHost?: readonly string[];
 }
 
-/** What a narrowing left out. Each hidden finding is counted once, under the first rule that hid it (host, time, severity). */
-export interface HiddenFindings {
-  total: number;
-  /** The hidden findings by their severity. */
-  bySeverity: Record<Severity, number>;
-  /** Hidden because their host matched no `onlyHost` pattern. */
-  otherHosts: number;
-  /** Hidden because none of their times falls in [since, until]. */
-  outsideWindow: number;
-  /** Hidden because they are below `minSeverity`. */
-  belowMinSeverity: number;
-}
-
 export interface Selection {
   /** The findings shown, in the one order ({@link compareFindings}). */
   findings: Finding[];
+  /** What was hidden, and which kept findings are undated. */
   hidden: HiddenFindings;
-  /** Ids of findings kept by a time window although they carry no time at all ("undated"); empty without a window. */
-  undated: ReadonlySet<string>;
+  /** True when any narrowing was asked for (then reports say what it hid, even nothing). */
+  narrowed: boolean;
 }
 
 /** Findings at or above `minSeverity`, ranked (severity, score, host case-insensitive, id). */
@@ -51,7 +39,14 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
   const until = n.until !== undefined ? Date.parse(n.until) : Infinity;
   const windowed = n.since !== undefined || n.until !== undefined;
   const hostOk = hostMatcher(result, n.onlyHost);
-  const hidden: HiddenFindings = { total: 0, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 0 };
+  const narrowedBy: HiddenFindings['narrowedBy'] = {
+    // `info` (the CLI's default) hides nothing: it is no narrowing
+    ...(n.minSeverity !== undefined && n.minSeverity !== 'info' ? { minSeverity: n.minSeverity } : {}),
+    ...(n.since !== undefined ? { since: n.since } : {}),
+    ...(n.until !== undefined ? { until: n.until } : {}),
+    ...(n.onlyHost?.length ? { onlyHost: [...n.onlyHost] } : {}),
+  };
+  const hidden: HiddenFindings = { narrowedBy, total: 0, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 0, undated: [] };
   const undated = new Set<string>();
   const kept: Finding[] = [];
   for (const f of result.findings) {
@@ -72,7 +67,8 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
     hidden[why]++;
     if (f.severity in hidden.bySeverity) hidden.bySeverity[f.severity]++;
   }
-  return { findings: kept.sort(compareFindings), hidden, undated };
+  hidden.undated = [...undated].sort();
+  return { findings: kept.sort(compareFindings), hidden, narrowed: Object.keys(narrowedBy).length > 0 };
 }
 
 /** Every instant a finding carries (observations, first and last seen), in ms since the epoch. */

@@ -10,7 +10,8 @@
  */
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
 import { jsonSafe } from './text.js';
-import { selectFindings } from './select.js';
+import { narrowFindings } from './select.js';
+import type { Narrowing } from './select.js';
 
 export interface TimelineEvent {
   message: string;
@@ -75,10 +76,10 @@ function message(f: Finding, o: Observation): string {
   return f.summary ? `${text}: ${f.summary}` : text;
 }
 
-export function timelineEvents(result: ScanResult, opts: { minSeverity?: Severity } = {}): TimelineEvent[] {
+export function timelineEvents(result: ScanResult, opts: Narrowing = {}): TimelineEvent[] {
   const events: { e: TimelineEvent; order: number }[] = [];
   let order = 0;
-  for (const f of selectFindings(result, opts.minSeverity)) {
+  for (const f of narrowFindings(result, opts).findings) {
     for (const o of f.observations) {
       order++;
       if (o.time === null) continue; // no time: not a timeline event (still in json/jsonl with its finding)
@@ -112,7 +113,7 @@ export function timelineEvents(result: ScanResult, opts: { minSeverity?: Severit
   return events.sort((a, b) => a.e.timestamp - b.e.timestamp || a.order - b.order).map(({ e }) => e);
 }
 
-export function formatTimeline(result: ScanResult, opts: { minSeverity?: Severity } = {}): string {
+export function formatTimeline(result: ScanResult, opts: Narrowing = {}): string {
   return timelineEvents(result, opts)
     .map((e) => jsonSafe(JSON.stringify(e)) + '\n')
     .join('');
