@@ -23,7 +23,9 @@ import { parseAllowlist } from '../src/analysis/allowlist.js';
 import { evaluate } from '../src/analysis/rules.js';
 import { scan } from '../src/scan.js';
 import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
-import { repoRoot } from './support/samples.js';
+import { listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';
+import { compareName } from '../src/model/order.js';
+import type { HtmlOptions } from '../src/report/html.js';
 
 /** The Debian chromium binary on PATH, or null. */
 function findChromium(): string | null {
@@ -74,9 +76,9 @@ describe('HTML report in Chromium', { skip }, () => {
   });
 
   /** Write the report and open it from disk, recording console errors, requests and dialogs. */
-  async function open(result: ScanResult, name: string): Promise<Watched> {
+  async function open(result: ScanResult, name: string, opts: HtmlOptions = {}): Promise<Watched> {
     const file = join(dir, name);
-    writeFileSync(file, formatHtml(result));
+    writeFileSync(file, formatHtml(result, opts));
     const page = await ctx.newPage();
     const w: Watched = { page, url: pathToFileURL(file).href, errors: [], requests: [], dialogs: [] };
     page.on('console', (m) => {
@@ -248,7 +250,8 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.deepEqual(await scores(), F.map((f) => f.score).sort((a, b) => a - b));
     await p.click('#findings-table th[data-prop="host"]');
     const hosts = await p.locator('#findings-table tbody tr td:nth-child(4)').allTextContents();
-    assert.deepEqual(hosts, [...hosts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    // case-insensitive, as every report sorts hosts
+    assert.deepEqual(hosts, [...hosts].sort(compareName));
 
     // timeline: lanes per host, one marker per timed created/modified/deleted observation
     const timed = F.flatMap((f) => f.observations.filter((o) => TIMELINE_ACTIONS.includes(o.action) && o.time !== null && ISO.test(o.time)));
@@ -372,6 +375,95 @@ describe('HTML report in Chromium', { skip }, () => {
     // the escape character is drawn as \\x1b, the markup as text
     assert.ok(text.includes('also named <img src=x onerror=alert(1)>\\x1b[31m: --host-alias <img src=x onerror=alert(1)>\\x1b[31m=WORKSTATION6.theshire.local'), text);
     assert.equal(await w.page.locator('#hosts-table img').count(), 0);
+    clean(w);
+    await w.page.close();
+  });
+
+  /** The page is wider than the window (a horizontal scroll bar), or an element of it overflows its own box. */
+  const overflow = async (p: Page): Promise<{ page: number; table: number; wrap: number; cells: string[] }> =>
+    (await p.evaluate(`(() => {
+      const t = document.getElementById('findings-table');
+      const cells = Array.from(document.querySelectorAll('#findings-table td')).filter((td) => getComputedStyle(td).display !== 'none' && td.scrollWidth > td.clientWidth + 1).map((td) => td.className + ': ' + td.textContent);
+      return { page: document.documentElement.scrollWidth - window.innerWidth, table: t.scrollWidth - t.clientWidth, wrap: t.parentElement.scrollWidth - t.parentElement.clientWidth, cells };
+    })()`)) as { page: number; table: number; wrap: number; cells: string[] };
+
+  it('layout: a 77-file collection shows the summary and the findings table first, fits 1,400 px without horizontal scrolling, and 1,024 px', { skip: noSamples }, async () => {
+    // every committed fixture and every shared EVTX sample: 31 hosts, 60+ evidence files, dozens of notes
+    const result = await scan([ALL_FIXTURES, ...listEvtxSamples()], { threads: 1 });
+    assert.ok(result.evidence.length >= 60, `${result.evidence.length} evidence files`);
+    const w = await open(result, 'collection.html');
+    const p = w.page;
+    await p.setViewportSize({ width: 1400, height: 1000 });
+    const top = async (sel: string): Promise<number> => (await p.locator(sel).boundingBox())!.y;
+    // the summary row, then the table, within the first screen
+    assert.ok((await top('#summary')) < (await top('#findings-table')));
+    const tableTop = await top('#findings-table');
+    assert.ok(tableTop < 900, `the findings table starts at ${tableTop} px`);
+    assert.ok((await top('#findings-table tbody tr:first-child')) < 900);
+    assert.equal(await p.textContent('#card-evidence .big'), String(result.evidence.length));
+    assert.equal(await p.textContent('#card-notes .big'), String(result.notes.length));
+    assert.equal(await p.textContent('#card-hosts .big'), String(result.hosts.length));
+    // the long lists are below the findings, the evidence list behind a disclosure
+    assert.ok((await top('#evidence')) > tableTop);
+    assert.equal(await p.locator('#evidence-list').getAttribute('open'), null);
+    assert.equal(await p.locator('#evidence-table tbody tr').count(), result.evidence.length);
+    assert.equal(await p.locator('#evidence-table').isVisible(), false);
+    await p.click('#evidence-list > summary');
+    assert.equal(await p.locator('#evidence-table').isVisible(), true);
+
+    // no horizontal scrolling at 1,400 px: the page, the table and its cells stay within their boxes
+    const o1400 = await overflow(p);
+    assert.deepEqual(o1400, { page: 0, table: 0, wrap: 0, cells: [] }, JSON.stringify(o1400));
+    // open the widest finding too: its detail may scroll inside itself, never the page
+    await p.click('#findings-table tbody tr:first-child td.col-host');
+    assert.ok((await overflow(p)).page <= 0);
+    await p.click('#detail-close');
+    await p.evaluate('window.scrollTo(0, 0)');
+    await p.screenshot({ path: join(ARTIFACTS, 'report-1400.png') });
+
+    // 1,024 px: still no page-wide scrolling; the table keeps its first rows on the first screen
+    await p.setViewportSize({ width: 1024, height: 768 });
+    const o1024 = await overflow(p);
+    assert.deepEqual([o1024.page, o1024.table, o1024.wrap], [0, 0, 0], JSON.stringify(o1024));
+    assert.ok((await top('#findings-table')) < 900);
+    await p.screenshot({ path: join(ARTIFACTS, 'report-1024.png') });
+    await p.setViewportSize({ width: 1400, height: 1000 });
+
+    // host and status filters
+    const F = result.findings;
+    const host = F[F.length - 1]!.host;
+    await p.selectOption('#filter-host', { label: host });
+    assert.equal(await rows(p), F.filter((f) => f.host === host).length);
+    await p.selectOption('#filter-host', { value: '' });
+    const statuses = [...new Set(F.map((f) => f.status))];
+    assert.ok(statuses.length >= 2, statuses.join());
+    for (const st of statuses) {
+      await p.selectOption('#filter-status', { label: st });
+      assert.equal(await rows(p), F.filter((f) => f.status === st).length, st);
+    }
+    await p.click('#filter-reset');
+    assert.equal(await rows(p), F.length);
+
+    // sorting is case-insensitive (this collection has hosts in both cases)
+    await p.click('#findings-table th[data-prop="host"]');
+    const hosts = await p.locator('#findings-table tbody tr td.col-host').allTextContents();
+    assert.deepEqual(hosts, [...hosts].sort(compareName));
+    assert.notDeepEqual(hosts, [...hosts].sort(), 'the hosts would sort differently by code point');
+    await p.click('#findings-table th[data-prop="consumer"]');
+    const consumers = await p.locator('#findings-table tbody tr td.col-consumer').allTextContents();
+    assert.deepEqual(consumers, [...consumers].sort(compareName));
+    clean(w);
+    await p.close();
+  });
+
+  it('narrowed report: the summary says what the narrowing hid and why', async () => {
+    const result = hostileResult();
+    const w = await open(result, 'narrowed.html', { minSeverity: 'high' });
+    const hidden = result.findings.filter((f) => f.severity !== 'critical' && f.severity !== 'high');
+    assert.ok(hidden.length > 0);
+    assert.equal(await rows(w.page), result.findings.length - hidden.length);
+    assert.equal(await w.page.textContent('#card-hidden .big'), String(hidden.length));
+    assert.match((await w.page.textContent('#card-hidden'))!, new RegExp(`${hidden.length} findings? hidden \\(.*\\): ${hidden.length} below high`));
     clean(w);
     await w.page.close();
   });

@@ -16,7 +16,7 @@ import { formatHtml, htmlData, reportIdOf, scriptSafeJson } from '../src/report/
 import type { HtmlData } from '../src/report/html.js';
 import { allowPlan } from '../src/report/html/allow.js';
 import type { AllowPlan } from '../src/report/html/allow.js';
-import { CLIENT_SCRIPT } from '../src/report/html/client.js';
+import { PAGE_SCRIPT, PAGE_SCRIPT_CSP } from '../src/report/html/page-script.generated.js';
 import { STYLE } from '../src/report/html/style.js';
 import { selectFindings } from '../src/report/select.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
@@ -45,7 +45,8 @@ test('html: a strict CSP whose hashes are those of the inline script and style; 
   const html = formatHtml(hostileResult());
   assert.ok(html.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">'));
   const p = parts(html);
-  assert.equal(p.script, CLIENT_SCRIPT);
+  assert.equal(p.script, PAGE_SCRIPT);
+  assert.equal(PAGE_SCRIPT_CSP, `'sha256-${sha(PAGE_SCRIPT)}'`, 'the hash computed at build is that of the inlined text');
   assert.equal(p.style, STYLE);
   const directives = new Map(p.csp.split(/;\s*/).map((d) => [d.split(' ')[0]!, d.split(' ').slice(1).join(' ')]));
   assert.equal(directives.get('default-src'), "'none'");
@@ -103,13 +104,18 @@ test('html: pure and deterministic; formatReport and the CLI format list know it
 });
 
 test('html page script: compiles, builds nodes only (no innerHTML, eval, Function, document.write), no closing tags', () => {
-  assert.doesNotThrow(() => new vm.Script(CLIENT_SCRIPT, { filename: 'wmiscope-report.js' }));
-  assert.doesNotMatch(CLIENT_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new\s+Function|Function\s*\(|setTimeout\s*\(\s*['"]|setInterval|srcdoc|\.src\s*=|fetch\s*\(|XMLHttpRequest|WebSocket|sendBeacon|import\s*\(/);
-  assert.doesNotMatch(CLIENT_SCRIPT, /<\/script|<!--/i);
+  assert.doesNotThrow(() => new vm.Script(PAGE_SCRIPT, { filename: 'wmiscope-report.js' }));
+  assert.doesNotMatch(PAGE_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new\s+Function|Function\s*\(|setTimeout\s*\(\s*['"]|setInterval|srcdoc|\.src\s*=|fetch\s*\(|XMLHttpRequest|WebSocket|sendBeacon|import\s*\(/);
+  assert.doesNotMatch(PAGE_SCRIPT, /<\/script|<!--/i);
+  // one classic script: no module syntax left by the bundler
+  assert.doesNotMatch(PAGE_SCRIPT, /^\s*(import|export)\b/m);
   assert.doesNotMatch(STYLE, /<\/style/i);
   // attributes are set through the allow-list only; links only to the page itself or to ATT&CK technique pages
-  assert.deepEqual(CLIENT_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-q'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and three fixed names (data-q holds what the analyst typed)');
-  assert.match(CLIENT_SCRIPT, /var SAFE_HREF = \/\^\(#\[A-Za-z0-9_-\]\*\|https:\\\/\\\/attack\\\.mitre\\\.org\\\/techniques\\\/T\\d\{4\}\(\\\/\\d\{3\}\)\?\\\/\)\$\/;/);
+  assert.deepEqual(PAGE_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-q'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and three fixed names (data-q holds what the analyst typed)');
+  assert.match(PAGE_SCRIPT, /const SAFE_HREF = \/\^\(#\[A-Za-z0-9_-\]\*\|https:\\\/\\\/attack\\\.mitre\\\.org\\\/techniques\\\/T\\d\{4\}\(\\\/\\d\{3\}\)\?\\\/\)\$\/;/);
+  // escaping, severities, orders and times are the model's, compiled in (no copy kept in the page)
+  for (const m of ['model/text.js', 'model/types.js', 'model/order.js', 'model/isotime.js']) assert.ok(PAGE_SCRIPT.includes(`// ${m}\n`), m);
+  assert.equal((PAGE_SCRIPT.match(/const SEVERITIES = /g) ?? []).length, 1);
 });
 
 // ------------------------------------------------------------------------------------------ allowlist plans

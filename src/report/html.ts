@@ -14,15 +14,19 @@
  * - CSP: `default-src 'none'`, the script and the style allowed by their SHA-256 only, `base-uri 'none'`,
  *   `form-action 'none'`, no `connect-src` (nothing may be fetched).
  *
+ * The page script is TypeScript (`./html/page/`, checked against the DOM with tsconfig.page.json) that shares
+ * escaping, severities, orders and time reading with `model/`; `npm run build` bundles it into one classic script
+ * and computes its hash (scripts/build-page.mjs → `./html/page-script.generated.ts`, not committed).
+ *
  * `formatHtml` is pure: the same result gives the same bytes. The report id (a hash of the scan's identity)
  * keys the triage marks the page keeps in local storage (`wmiscope:<reportId>`).
  */
 import { createHash } from 'node:crypto';
-import type { Finding, HiddenFindings, ScanResult, Severity } from '../model/types.js';
+import type { ScanResult } from '../model/types.js';
+import type { HtmlData } from './html/data.js';
 import { allowPlan } from './html/allow.js';
 import { bindingTarget } from '../model/subscription.js';
-import type { AllowPlan } from './html/allow.js';
-import { CLIENT_SCRIPT } from './html/client.js';
+import { PAGE_SCRIPT, PAGE_SCRIPT_CSP } from './html/page-script.generated.js';
 import { STYLE } from './html/style.js';
 import { SEVERITIES } from '../model/types.js';
 import { jsonSafe } from './text.js';
@@ -32,34 +36,8 @@ import type { Narrowing } from './select.js';
 /** The page shows the findings `narrowFindings` keeps under these options. */
 export type HtmlOptions = Narrowing;
 
-/** What the page script reads from the JSON island. */
-export interface HtmlData {
-  format: 'wmiscope-html-report';
-  /** Hash of the scan's identity: tool version, scan time, hosts, evidence and finding ids. */
-  reportId: string;
-  tool: ScanResult['tool'];
-  scannedAt: string;
-  hosts: string[];
-  /** Hosts known by more than one name, and why the names were linked. */
-  hostAliases: NonNullable<ScanResult['hostAliases']>;
-  evidence: ScanResult['evidence'];
-  notes: ScanResult['notes'];
-  /** Selected (minSeverity) and ranked like every other format. */
-  findings: Finding[];
-  /** The exact allowlist entry the page writes for each finding (same order as `findings`). */
-  allow: AllowPlan[];
-  /** What each finding's binding points at (same order as `findings`): the names its Filter and Consumer references hold. */
-  targets: Array<{ filter: string | null; consumer: string | null }>;
-  fleet: ScanResult['fleet'] | null;
-  /** Per host: what its evidence holds and cannot show (the same as `wmiscope coverage`). */
-  coverage: NonNullable<ScanResult['coverage']>;
-  minSeverity: Severity | null;
-  /** Findings the narrowing left out of the page (0 when none). */
-  hidden: number;
-  /** What the narrowing hid and why, when one was asked for. */
-  hiddenDetail: HiddenFindings | null;
-  severities: readonly Severity[];
-}
+/** What the page script reads from the JSON island (./html/data.ts). */
+export type { HtmlData };
 
 /** Text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(s: string): string {
@@ -117,14 +95,16 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
 
 /** The Content-Security-Policy of the page (meta tag value). */
 export function contentSecurityPolicy(script: string, style: string): string {
-  return [`default-src 'none'`, `script-src ${cspHash(script)}`, `style-src ${cspHash(style)}`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+  // the page script's hash is computed when it is built (scripts/build-page.mjs); any other script is hashed here
+  const scriptSrc = script === PAGE_SCRIPT ? PAGE_SCRIPT_CSP : cspHash(script);
+  return [`default-src 'none'`, `script-src ${scriptSrc}`, `style-src ${cspHash(style)}`, `base-uri 'none'`, `form-action 'none'`].join('; ');
 }
 
 /** One self-contained HTML page for the scan result; see the module comment. */
 export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
   const data = htmlData(result, opts);
   // the inline script and style are our own constants; they must not be able to end their own element
-  if (/<\/script/i.test(CLIENT_SCRIPT) || /<!--/.test(CLIENT_SCRIPT)) throw new Error('html report: the page script contains </script or <!--');
+  if (/<\/script/i.test(PAGE_SCRIPT) || /<!--/.test(PAGE_SCRIPT)) throw new Error('html report: the page script contains </script or <!--');
   if (/<\/style/i.test(STYLE)) throw new Error('html report: the page style contains </style');
   const counts = SEVERITIES.map((s) => [s, data.findings.filter((f) => f.severity === s).length] as const)
     .filter(([, n]) => n > 0)
@@ -136,7 +116,7 @@ export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(CLIENT_SCRIPT, STYLE))}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(PAGE_SCRIPT, STYLE))}">`,
     '<meta name="referrer" content="no-referrer">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<meta name="generator" content="${escapeHtml(`${result.tool.name} ${result.tool.version}`)}">`,
@@ -148,7 +128,7 @@ export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
     `<header id="top"><h1>wmiscope report</h1><p class="meta">${escapeHtml(`${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · report ${data.reportId}`)}</p></header>`,
     '<main id="app"></main>',
     `<script type="application/json" id="data">${scriptSafeJson(data)}</script>`,
-    `<script>${CLIENT_SCRIPT}</script>`,
+    `<script>${PAGE_SCRIPT}</script>`,
     '</body>',
     '</html>',
     '',

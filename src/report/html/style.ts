@@ -24,14 +24,15 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0 .8rem}
 th,td{border-bottom:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top}
 .any{overflow-wrap:anywhere}
 .nowrap{white-space:nowrap}
-td.ns{min-width:11rem}
-th.narrow{white-space:normal;max-width:5rem}
 .table-wrap{overflow-x:auto;max-width:100%}
 th{background:var(--panel);font-weight:600;white-space:nowrap}
 td.num,th.num{text-align:right}
-.cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:.6rem 0}
-.card{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.5rem .8rem;min-width:9rem}
-.card .big{font-size:1.5rem;font-weight:700}
+.cards{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}
+.card{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.3rem .7rem;min-width:6rem}
+.card .big{font-size:1.3rem;font-weight:700;line-height:1.2}
+#card-severity{display:flex;flex-wrap:wrap;gap:.2rem .7rem;align-items:center;max-width:22rem}
+.sev-count{white-space:nowrap}
+.card-hidden{border-color:var(--medium);background:var(--medium-bg);max-width:28rem}
 .sev{display:inline-block;border-radius:3px;padding:0 .4rem;font-weight:700;font-size:.85em;text-transform:uppercase;letter-spacing:.02em}
 .sev-critical{color:#fff;background:var(--critical)}
 .sev-high{color:var(--high);background:var(--high-bg)}
@@ -58,8 +59,33 @@ button.primary{background:var(--accent);color:#fff;border-color:var(--accent)}
 #findings-table tbody tr:hover{background:#eef3fb}
 #findings-table tbody tr.selected{background:#dfe9f8;outline:2px solid var(--accent)}
 #findings-table tbody tr.known{opacity:.6}
-td.clip{max-width:18rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-td.clip.wide{max-width:24rem}
+#findings-table{table-layout:fixed}
+#findings-table th{white-space:normal;overflow:hidden;overflow-wrap:break-word}
+#findings-table td{overflow:hidden;overflow-wrap:break-word}
+#findings-table .col-mark{width:4.6rem}
+#findings-table .col-severity{width:6.6rem}
+#findings-table .col-score{width:3.6rem}
+#findings-table .col-host{width:8.5rem}
+#findings-table .col-namespace{width:9.5rem}
+#findings-table .col-status{width:6rem}
+#findings-table .col-consumer{width:13rem}
+#findings-table .col-seen{width:6.5rem}
+#findings-table .col-stack{width:5rem}
+#findings-table .col-first,#findings-table .col-last{width:6.2rem}
+td.name{overflow-wrap:break-word;word-break:normal}
+td.runs{overflow-wrap:anywhere}
+td.time{white-space:normal;min-width:5.5rem}
+.clamp{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden}
+.cls{display:block;color:var(--muted);font-size:.85em}
+table.fixed{table-layout:fixed}
+table.fixed td{overflow:hidden;overflow-wrap:break-word}
+#stacks-table .w-hosts{width:6rem}
+#stacks-table .w-sev{width:6.6rem}
+#stacks-table .w-ns{width:10rem}
+#stacks-table .w-hash{width:9rem}
+details.block{margin:.6rem 0}
+details.block>summary h3{display:inline;font-size:1.05rem;margin:0}
+@media (max-width:1200px){#findings-table .col-score,#findings-table .col-seen,#findings-table .col-last{display:none}#findings-table .col-namespace{width:8rem}#findings-table .col-consumer{width:11rem}#findings-table .col-host{width:7.5rem}.card{min-width:0}}
 section,.detail{scroll-margin-top:2.8rem}
 .detail{border:2px solid var(--accent);border-radius:6px;padding:.2rem 1rem 1rem;margin:1rem 0;background:#fbfcfe}
 .detail h3{margin-top:.8rem}
