@@ -109,8 +109,7 @@ function collect(entry) {
   return { order, done };
 }
 
-function bundle(entry) {
-  const { order, done } = collect(entry);
+function bundle(entry, order, done) {
   const parts = ["(function () {\n'use strict';"];
   for (const mod of order) {
     const head = mod.imports
@@ -129,7 +128,18 @@ function bundle(entry) {
   return parts.join('\n');
 }
 
-const script = bundle(ENTRY);
+/** The TypeScript source of each bundled module (dist/page/x.js ← src/x.ts) and its SHA-256, so a test can tell a stale bundle. */
+function sources(order) {
+  const out = {};
+  for (const mod of order) {
+    const rel = path.relative(path.join(root, 'dist/page'), mod.file).split(path.sep).join('/').replace(/\.js$/, '.ts');
+    out[`src/${rel}`] = createHash('sha256').update(readFileSync(path.join(root, 'src', rel))).digest('hex');
+  }
+  return out;
+}
+
+const { order, done } = collect(ENTRY);
+const script = bundle(ENTRY, order, done);
 // an inline script cannot hold these: the first would end its element, the second changes how HTML parses it
 if (/<\/script/i.test(script) || /<!--/.test(script)) throw new Error('build-page: the page script contains </script or <!--');
 const hash = `'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`;
@@ -142,11 +152,10 @@ const out = [
   '/** Its Content-Security-Policy source expression, computed when it was built. */',
   `export const PAGE_SCRIPT_CSP: string = ${JSON.stringify(hash)};`,
   '',
+  '/** The sources it was built from (repository path → SHA-256 of the file): a test compares them with the files. */',
+  `export const PAGE_SCRIPT_SOURCES: Readonly<Record<string, string>> = ${JSON.stringify(sources(order), null, 2)};`,
+  '',
 ].join('\n');
 const previous = existsSync(OUT) ? readFileSync(OUT, 'utf8') : null;
 if (previous !== out) writeFileSync(OUT, out);
-console.log(`build-page: ${order_count(script)} modules, ${script.length} characters, ${hash}`);
-
-function order_count(s) {
-  return (s.match(/^\/\/ /gm) ?? []).length;
-}
+console.log(`build-page: ${order.length} modules, ${script.length} characters, ${hash}`);

@@ -414,6 +414,25 @@ describe('HTML report in Chromium', { skip }, () => {
     // no horizontal scrolling at 1,400 px: the page, the table and its cells stay within their boxes
     const o1400 = await overflow(p);
     assert.deepEqual(o1400, { page: 0, table: 0, wrap: 0, cells: [] }, JSON.stringify(o1400));
+    // names (host, namespace, filter, consumer and its class) break only between words: no word of theirs is laid
+    // out on two lines
+    const broken = (await p.evaluate(`(() => {
+      const out = [];
+      for (const td of document.querySelectorAll('#findings-table td.col-host, #findings-table td.col-namespace, #findings-table td.col-filter, #findings-table td.col-consumer')) {
+        const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+          for (const m of n.data.matchAll(/\\S+/g)) {
+            const r = document.createRange();
+            r.setStart(n, m.index);
+            r.setEnd(n, m.index + m[0].length);
+            const lines = new Set(Array.from(r.getClientRects()).map((x) => Math.round(x.top)));
+            if (lines.size > 1) out.push(td.className + ': ' + m[0]);
+          }
+        }
+      }
+      return out;
+    })()`)) as string[];
+    assert.deepEqual(broken, [], 'words of names broken across lines');
     // open the widest finding too: its detail may scroll inside itself, never the page
     await p.click('#findings-table tbody tr:first-child td.col-host');
     assert.ok((await overflow(p)).page <= 0);

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import type { Finding, JoinedSubscription, ScanResult } from '../src/model/types.js';
@@ -16,7 +17,9 @@ import { formatHtml, htmlData, reportIdOf, scriptSafeJson } from '../src/report/
 import type { HtmlData } from '../src/report/html.js';
 import { allowPlan } from '../src/report/html/allow.js';
 import type { AllowPlan } from '../src/report/html/allow.js';
-import { PAGE_SCRIPT, PAGE_SCRIPT_CSP } from '../src/report/html/page-script.generated.js';
+import { PAGE_SCRIPT, PAGE_SCRIPT_CSP, PAGE_SCRIPT_SOURCES } from '../src/report/html/page-script.generated.js';
+import { escapeText, escapeVisible, escapeVisibleBlock } from '../src/model/text.js';
+import { parseIsoTime, shortUtcTime, utcDateAndTime } from '../src/model/isotime.js';
 import { STYLE } from '../src/report/html/style.js';
 import { selectFindings } from '../src/report/select.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
@@ -116,6 +119,31 @@ test('html page script: compiles, builds nodes only (no innerHTML, eval, Functio
   // escaping, severities, orders and times are the model's, compiled in (no copy kept in the page)
   for (const m of ['model/text.js', 'model/types.js', 'model/order.js', 'model/isotime.js']) assert.ok(PAGE_SCRIPT.includes(`// ${m}\n`), m);
   assert.equal((PAGE_SCRIPT.match(/const SEVERITIES = /g) ?? []).length, 1);
+});
+
+test('html page script: built from the current sources (run `npm run build` after changing src/report/html/page or what it imports)', () => {
+  const page = readdirSync(join(repoRoot(), 'src/report/html/page')).filter((f) => f.endsWith('.ts')).map((f) => `src/report/html/page/${f}`);
+  for (const f of page) assert.ok(f in PAGE_SCRIPT_SOURCES, `${f} is part of the page script`);
+  for (const [file, hash] of Object.entries(PAGE_SCRIPT_SOURCES)) {
+    assert.equal(createHash('sha256').update(readFileSync(join(repoRoot(), file))).digest('hex'), hash, `${file} changed since the page script was built: run npm run build`);
+  }
+});
+
+test('model text and time helpers the page is built from: invisible characters made visible, times read strictly', () => {
+  // the page's set is broader than the terminal's: what shows as nothing or as a plain space is escaped too
+  const name = 'Updater\u200b\u00a0\u202e\u{e0041}\ufe0f\u0000x';
+  assert.equal(escapeVisible(name), 'Updater\\u200b\\xa0\\u202e\\u{e0041}\\ufe0f\\x00x');
+  assert.equal(escapeText(name), 'Updater\u200b\u00a0\\u202e\u{e0041}\ufe0f\\x00x', 'the terminal set is unchanged');
+  assert.equal(escapeVisible('a\r\n\tb'), 'a\\r\\n\\tb');
+  assert.equal(escapeVisibleBlock('a\r\n\tb\u2028\u{1F600}'), 'a\r\n\tb\\u2028\u{1F600}', 'line breaks and tabs kept, emoji shown');
+  assert.equal(escapeVisible('\ud800x'), '\\ud800x', 'a lone surrogate');
+  // 7 fractional digits (what the reports write), 3 (Sysmon) and 9 read the same instant to the millisecond
+  const ms = Date.UTC(2019, 4, 11, 17, 58, 23, 340);
+  for (const t of ['2019-05-11T17:58:23.3400000Z', '2019-05-11T17:58:23.340Z', '2019-05-11T17:58:23.340000000Z', '2019-05-11T19:58:23.34+02:00']) assert.equal(parseIsoTime(t), ms, t);
+  for (const t of ['2019-13-01T00:00:00Z', '2019-02-30T00:00:00Z', '2019-05-11T24:00:00Z', '2019-05-11T17:60:00Z', '2019-05-11 17:58:23Z', '2019-05-11T17:58:23', '', null, 42]) assert.equal(parseIsoTime(t), null, String(t));
+  assert.equal(shortUtcTime('2019-05-11T17:58:23.3400000Z'), '2019-05-11 17:58:23');
+  assert.equal(shortUtcTime('2019-05-11T17:58:23+02:00'), null, 'not UTC: shown as it is');
+  assert.deepEqual(utcDateAndTime(ms), ['2019-05-11', '17:58:23']);
 });
 
 // ------------------------------------------------------------------------------------------ allowlist plans

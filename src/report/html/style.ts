@@ -60,15 +60,16 @@ button.primary{background:var(--accent);color:#fff;border-color:var(--accent)}
 #findings-table tbody tr.selected{background:#dfe9f8;outline:2px solid var(--accent)}
 #findings-table tbody tr.known{opacity:.6}
 #findings-table{table-layout:fixed}
-#findings-table th{white-space:normal;overflow:hidden;overflow-wrap:break-word}
+#findings-table th{white-space:normal;overflow:hidden;overflow-wrap:normal;font-size:.92em;padding:.3rem .3rem}
+#findings-table td.time{font-size:.8em}
 #findings-table td{overflow:hidden;overflow-wrap:break-word}
 #findings-table .col-mark{width:4.6rem}
-#findings-table .col-severity{width:6.6rem}
+#findings-table .col-severity{width:6.2rem}
 #findings-table .col-score{width:3.6rem}
-#findings-table .col-host{width:8.5rem}
-#findings-table .col-namespace{width:9.5rem}
-#findings-table .col-status{width:6rem}
-#findings-table .col-consumer{width:13rem}
+#findings-table .col-host{width:11.5rem}
+#findings-table .col-namespace{width:8.5rem}
+#findings-table .col-status{width:5.6rem}
+#findings-table .col-consumer{width:12rem}
 #findings-table .col-seen{width:6.5rem}
 #findings-table .col-stack{width:5rem}
 #findings-table .col-first,#findings-table .col-last{width:6.2rem}
@@ -85,7 +86,7 @@ table.fixed td{overflow:hidden;overflow-wrap:break-word}
 #stacks-table .w-hash{width:9rem}
 details.block{margin:.6rem 0}
 details.block>summary h3{display:inline;font-size:1.05rem;margin:0}
-@media (max-width:1200px){#findings-table .col-score,#findings-table .col-seen,#findings-table .col-last{display:none}#findings-table .col-namespace{width:8rem}#findings-table .col-consumer{width:11rem}#findings-table .col-host{width:7.5rem}.card{min-width:0}}
+@media (max-width:1200px){#findings-table .col-score,#findings-table .col-seen,#findings-table .col-last{display:none}#findings-table .col-namespace{width:8rem}#findings-table .col-consumer{width:11rem}#findings-table .col-host{width:9rem}.card{min-width:0}}
 section,.detail{scroll-margin-top:2.8rem}
 .detail{border:2px solid var(--accent);border-radius:6px;padding:.2rem 1rem 1rem;margin:1rem 0;background:#fbfcfe}
 .detail h3{margin-top:.8rem}
