@@ -8,7 +8,7 @@ import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
 import { compareText } from '../model/order.js';
-import { compareTimes, isCanonicalTime } from '../model/time.js';
+import { canonicalTime, compareTimes, isCanonicalTime } from '../model/time.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
 export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
@@ -330,16 +330,17 @@ export function logKind(s: LogCoverage['source']): SourceKind | null {
   return s === 'security' ? 'process' : s === 'other' ? null : s;
 }
 
-/** `a` strictly before `b`, for ISO-8601 UTC times with any number of fractional digits; false when either is not one. */
+/** `a` strictly before `b`, for ISO-8601 times with any number of fractional digits; false when either is not one. */
 export function isoBefore(a: string, b: string): boolean {
   const x = isoKey(a);
   const y = isoKey(b);
   return x !== null && y !== null && x < y;
 }
 
+/** A time in the model's one form (`model/time.ts`), which orders as text; null when it is not a time. */
 function isoKey(t: string): string | null {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(t);
-  return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : null;
+  const c = canonicalTime(t);
+  return isCanonicalTime(c) ? c : null;
 }
 
 /**
