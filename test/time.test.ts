@@ -60,6 +60,13 @@ test('canonicalTime: padded, cut (never rounded), zones to UTC, texts that are n
   assert.equal(canonicalTime('not a time'), 'not a time');
   assert.equal(canonicalTime(' 2019-13-45 99:99:99 '), '2019-13-45 99:99:99');
   assert.equal(canonicalTime('x'.repeat(10_000)), 'x'.repeat(10_000));
+  // shaped like a time but no real instant: as given, and not taken for a canonical time
+  for (const bad of ['2019-02-29T00:00:00Z', '2019-04-31 10:00:00', '2019-05-11T24:00:00Z', '2019-05-11T23:60:00+01:00', '2019-13-45T99:99:99.0000000Z']) {
+    assert.equal(canonicalTime(bad), bad);
+    assert.equal(isCanonicalTime(canonicalTime(bad)), false, bad);
+  }
+  assert.equal(canonicalTime('2020-02-29T12:00:00Z'), '2020-02-29T12:00:00.0000000Z');
+  assert.equal(canonicalTime('2000-02-29 00:00:00'), '2000-02-29T00:00:00.0000000Z');
   // a FILETIME read from a damaged repository record (cim/records.ts filetimeToIso writes `invalid…`) stays as given
   assert.equal(canonicalTime('invalid.0000000Z'), 'invalid.0000000Z');
   assert.equal(canonicalTime('5/11/2019 5:58:23 PM'), '5/11/2019 5:58:23 PM'); // no zone, and not ISO: not guessed

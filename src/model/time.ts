@@ -17,17 +17,30 @@ function seven(frac: string | undefined): string {
   return (frac ?? '').slice(0, 7).padEnd(7, '0');
 }
 
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `YYYY-MM-DD` and `HH:MM:SS` name a real instant (a leap day only in a leap year; no leap second: Windows writes none). */
+function validFields(date: string, time: string): boolean {
+  const y = Number(date.slice(0, 4));
+  const mo = Number(date.slice(5, 7));
+  const d = Number(date.slice(8, 10));
+  if (mo < 1 || mo > 12 || d < 1 || d > DAYS[mo - 1]!) return false;
+  if (mo === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return false;
+  return Number(time.slice(0, 2)) < 24 && Number(time.slice(3, 5)) < 60 && Number(time.slice(6, 8)) < 60;
+}
+
 /** True when `t` is already in the canonical form. */
 export function isCanonicalTime(t: string | null | undefined): boolean {
-  return typeof t === 'string' && t.length === 28 && CANONICAL.test(t);
+  return typeof t === 'string' && t.length === 28 && CANONICAL.test(t) && validFields(t.slice(0, 10), t.slice(11, 19));
 }
 
 /**
  * A time in the canonical form (see the module comment), or null when there is none. Accepted: ISO-8601 with `T` or
  * a space, any number of fractional digits (cut or padded to seven, never rounded), a zone of `Z`, `±HH:MM`, `±HHMM`
  * or ` UTC`, or no zone (taken as UTC: the sources give UTC times, and note where that was an assumption); and, at
- * millisecond precision, ISO-8601 without seconds and RFC 2822 with a zone (`Sat, 11 May 2019 17:58:23 GMT`). A text that is no time is returned as given, trimmed,
- * so what the evidence said is never lost (it orders after every real time, see {@link compareTimes}).
+ * millisecond precision, ISO-8601 without seconds and RFC 2822 with a zone (`Sat, 11 May 2019 17:58:23 GMT`). A text
+ * that is no time (or names no real instant: month 13, February 30, hour 24) is returned as given, trimmed, so what
+ * the evidence said is never lost (it orders after every real time, see {@link compareTimes}).
  */
 export function canonicalTime(t: string | null | undefined): string | null {
   if (t === null || t === undefined) return null;
@@ -37,15 +50,14 @@ export function canonicalTime(t: string | null | undefined): string | null {
   if (s.length > 64) return s;
   const m = PARTS.exec(s);
   if (m) {
-    const secs = Date.parse(`${m[1]}T${m[2]}Z`);
-    if (!Number.isFinite(secs)) return s;
-    let ms = secs;
-    const zone = (m[4] ?? 'Z').trim().toUpperCase();
-    if (zone !== 'Z' && zone !== 'UTC') {
-      const sign = zone.startsWith('-') ? -1 : 1;
-      const digits = zone.slice(1).replace(':', '');
-      ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
-    }
+    if (!validFields(m[1]!, m[2]!)) return s;
+    const zone = (m[4] ?? 'Z').toUpperCase();
+    // UTC already (the usual case, once per record of an export): written as it is, no Date
+    if (zone === 'Z' || zone === 'UTC') return `${m[1]}T${m[2]}.${seven(m[3])}Z`;
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const ms = Date.parse(`${m[1]}T${m[2]}Z`) - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+    if (!Number.isFinite(ms)) return s;
     const base = new Date(ms).toISOString();
     // years before 0 or after 9999 are written with six digits and a sign: not a time any evidence holds
     if (base.length !== 24) return s;
