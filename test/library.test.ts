@@ -18,7 +18,7 @@ const ROOT = repoRoot();
 const SYSMON_EVTX = join(ROOT, 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
 const WMI_5858 = evtxSample('sigma/d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b.evtx');
 
-test('schema: exported as wmiscope/schema/finding.schema.json (resolved through the package name) and the same file as schema/', async () => {
+test('schema: exported as wmiscope/schema/finding.schema.json (resolved through the package name, import and require) and the same file as schema/', async () => {
   const require = createRequire(import.meta.url);
   const viaRequire = require.resolve('wmiscope/schema/finding.schema.json');
   const viaImport = fileURLToPath(import.meta.resolve('wmiscope/schema/finding.schema.json'));
@@ -27,6 +27,8 @@ test('schema: exported as wmiscope/schema/finding.schema.json (resolved through 
   const mod = (await import('wmiscope/schema/finding.schema.json', { with: { type: 'json' } })) as { default: { $id: string; $defs: Record<string, unknown> } };
   assert.deepEqual(mod.default, JSON.parse(readFileSync(join(ROOT, 'schema/finding.schema.json'), 'utf8')));
   assert.ok(mod.default.$defs['Finding']);
+  // every schema of the folder, the collector document's too
+  assert.equal(require.resolve('wmiscope/schema/collector.schema.json'), join(ROOT, 'schema/collector.schema.json'));
   // shipped: `files` lists the folder
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
   assert.ok(pkg.files.includes('schema'));
