@@ -21,6 +21,7 @@ import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
+import { canonicalTime, timeFromMs } from './model/time.js';
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -230,6 +231,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   for (const l of logs) l.host = hostOf(l.host);
   for (const r of repositories) r.host = hostOf(r.host);
   for (const st of state) st.host = hostOf(st.host);
+  canonicalTimes(observations, evidence, logs, repositories);
   const rekeyed = new Map<string, string[]>();
   for (const [k, v] of chains) {
     // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
@@ -238,6 +240,32 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   }
   return { notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
 }
+
+/**
+ * Every time the sources read, in the model's one form (ISO-8601 UTC, seven fractional digits: `model/time.ts`), here
+ * where they enter the model: observations, evidence spans, log spans per channel, repository object spans and file
+ * times. Whatever a report shows or compares is then in one form; a text that is no time stays as the evidence gave it.
+ */
+function canonicalTimes(observations: Observation[], evidence: EvidenceItem[], logs: LogSummary[], repositories: RepositorySummary[]): void {
+  for (const o of observations) o.time = canonicalTime(o.time);
+  for (const e of evidence) {
+    e.first = canonicalTime(e.first);
+    e.last = canonicalTime(e.last);
+  }
+  for (const l of logs)
+    for (const c of l.perChannel ?? []) {
+      c.first = canonicalTime(c.first);
+      c.last = canonicalTime(c.last);
+    }
+  for (const r of repositories) {
+    r.objectsFirst = canonicalTime(r.objectsFirst);
+    r.objectsLast = canonicalTime(r.objectsLast);
+    for (const f of r.files) f.modified = canonicalTime(f.modified) ?? f.modified;
+  }
+}
+
+/** Now, in the model's one form. */
+const now = (): string => timeFromMs(Date.now())!;
 
 /**
  * Nothing readable: no evidence item came from any input (every given path was empty, missing, not evidence or
@@ -265,7 +293,7 @@ export interface CoverageResult {
 export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowlists' | 'defaultAllowlist'> = {}): Promise<CoverageResult> {
   const c = await collect(paths, opts);
   const hosts = [...new Set(c.evidence.map((e) => e.host).filter(Boolean))];
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), ...(c.hostAliases.length ? { hostAliases: c.hostAliases } : {}), evidence: c.evidence, notes: c.notes };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), ...(c.hostAliases.length ? { hostAliases: c.hostAliases } : {}), evidence: c.evidence, notes: c.notes };
 }
 
 export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
@@ -323,6 +351,6 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
   findings.sort(compareFindings);
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: new Date().toISOString(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 

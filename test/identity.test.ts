@@ -98,8 +98,8 @@ test('spans are the events\' own times (TimeCreated), not the record headers\' w
   const e = s.evidence.find((x) => x.host === 'fs01.offsec.lan');
   assert.ok(e);
   // the header times say 14:12:14-14:12:15 (and one zeroed 1601 time); every event happened at 14:12:46
-  assert.equal(e.first, '2021-06-10T14:12:46.041829000Z');
-  assert.equal(e.last, '2021-06-10T14:12:46.214251300Z');
+  assert.equal(e.first, '2021-06-10T14:12:46.0418290Z');
+  assert.equal(e.last, '2021-06-10T14:12:46.2142513Z');
 });
 
 test('locations cite the EventRecordID Event Viewer, Hayabusa and Chainsaw show, with the renumbered header number second', async () => {

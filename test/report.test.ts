@@ -216,7 +216,7 @@ const hostile: Finding = {
 function fixture(): ScanResult {
   return structuredClone({
     tool: { name: 'wmiscope', version: '0.1.0' },
-    scannedAt: '2024-03-05T09:30:00.000Z',
+    scannedAt: '2024-03-05T09:30:00.0000000Z',
     hosts: ['IEWIN7', 'WIN10-CIM', 'WKS-FIN-042'],
     evidence: [
       { file: SYSMON_FILE, kind: 'evtx', host: 'IEWIN7', detail: 'Microsoft-Windows-Sysmon/Operational: 6 records (19, 20, 21)', records: 6, first: '2019-05-11T17:58:23.3406596Z', last: '2019-05-11T17:58:55.0906596Z' },

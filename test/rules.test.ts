@@ -134,7 +134,7 @@ describe('rules on the public examples', () => {
     assert.deepEqual(ids(v), ['consumer-exec', 'created-together', 'creator-user-account', 'payload-lolbin', 'trigger-uptime']);
     assert.equal(v.severity, 'high');
     assert.deepEqual(reason(v, 'payload-lolbin').attack, ['T1059.003']);
-    assert.match(reason(v, 'created-together').evidence, /filter 2019-05-11T17:58:39\.746Z, consumer 2019-05-11T17:58:23\.340Z, binding 2019-05-11T17:58:23\.418Z \(16\.4 s apart\)/);
+    assert.match(reason(v, 'created-together').evidence, /filter 2019-05-11T17:58:39\.7460000Z, consumer 2019-05-11T17:58:23\.3400000Z, binding 2019-05-11T17:58:23\.4180000Z \(16\.4 s apart\)/);
     assert.equal(v.summary, 'c:\\Windows\\System32\\cmd.exe');
   });
 

@@ -269,7 +269,7 @@ test('ETW WMIEventing rows: created and deleted, each with the process that did 
   assert.deepEqual([referenceTarget(obs[1]!.properties, 'Consumer'), obs[1]!.properties['Consumer']], [{ className: 'CommandLineEventConsumer', name: 'BotConsumer23' }, 'CommandLineEventConsumer.Name="BotConsumer23"']);
   // the trace's own fields are meta: the traced objects get no property values from it but their path's keys
   assert.deepEqual(obs[0]!.properties, {});
-  assert.deepEqual([obs[0]!.time, obs[5]!.time], ['2019-05-11T17:58:23.34Z', '2019-05-11T17:58:55.09Z']);
+  assert.deepEqual([obs[0]!.time, obs[5]!.time], ['2019-05-11T17:58:23.3400000Z', '2019-05-11T17:58:55.0900000Z']);
   assert.equal(r.items[0]!.detail, 'Velociraptor Windows.ETW.WMIEventing (6 rows)');
   // with the Sysmon log of the same host: one subscription, its history now says which process created and deleted it
   const f = byName(await scan([SYSMON, fx('bot.WMIEventing.json')], { host: 'IEWIN7' }), 'BotFilter82');
@@ -345,7 +345,7 @@ test('Windows.EventLogs.Evtx (parse_evtx) rows: System/EventData/UserData back t
   // TimeCreated.SystemTime (epoch seconds) keeps its 100 ns digits
   assert.deepEqual([r.items[0]!.first, r.items[0]!.last], ['2019-05-11T17:58:23.3406596Z', '2019-05-11T17:58:55.0906596Z']);
   assert.equal(epochToIso(1557597503.3406596), '2019-05-11T17:58:23.3406596Z');
-  assert.equal(epochToIso('2019-05-11 17:58:23.34'), '2019-05-11T17:58:23.34Z');
+  assert.equal(epochToIso('2019-05-11 17:58:23.34'), '2019-05-11T17:58:23.3400000Z');
 });
 
 test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 row gives binding, filter and consumer', async () => {
@@ -359,7 +359,7 @@ test('EvtxHunter UserData rows: the real WMI-Activity 5858 is tallied; a 5861 ro
       eventIds: [5858],
       file: fx('sigma5858.EvtxHunter.json'),
       kind: 'velociraptor',
-      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27Z', last: '2026-07-02T02:05:27Z', eventIds: [5858], channelFrom: 'records', oldestRecordId: 5314, newestRecordId: 5314, distinctRecordIds: 1 }],
+      perChannel: [{ channel: 'Microsoft-Windows-WMI-Activity/Operational', records: 1, first: '2026-07-02T02:05:27.0000000Z', last: '2026-07-02T02:05:27.0000000Z', eventIds: [5858], channelFrom: 'records', oldestRecordId: 5314, newestRecordId: 5314, distinctRecordIds: 1 }],
     },
   ]);
   // a 5861 in the documented UserData layout (EZ map 5861; wmi-tradecraft §3), values of the real SCM subscription

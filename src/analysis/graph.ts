@@ -8,6 +8,7 @@ import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
 import { compareText } from '../model/order.js';
+import { canonicalTime, compareTimes, isCanonicalTime } from '../model/time.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
 export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
@@ -190,7 +191,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     [f, c, b].forEach((x) => x && used.add(x));
     const obs = [f, c, b].flatMap((x) => x?.observations ?? []);
     const ns = b?.namespace ?? c?.namespace ?? f?.namespace ?? null;
-    const times = obs.map((o) => o.time).filter((t): t is string => !!t).sort();
+    const times = obs.map((o) => o.time).filter((t): t is string => isCanonicalTime(t)).sort();
     const who = [...new Set(obs.map((o) => o.user).filter((u): u is string => !!u))];
     const key = `${low(host)}|${low(ns)}|${low(f?.name)}|${low(c?.className)}|${low(c?.name ?? b?.consumerName)}`;
     drafts.push({
@@ -201,7 +202,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       filter: toSubObject(f),
       consumer: toSubObject(c),
       binding: toSubObject(b),
-      observations: obs.sort((x, y) => compareText(x.time ?? '', y.time ?? '')),
+      observations: obs,
       firstSeen: times[0] ?? null,
       lastSeen: times[times.length - 1] ?? null,
       who,
@@ -304,6 +305,8 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     const d = drafts.find((x) => low(x.host) === low(o.host) && x.consumer && [x.consumer.values['CommandLineTemplate'], x.consumer.values['ExecutablePath']].some((v) => typeof v === 'string' && v.length > 3 && cmd.includes(low(v))));
     if (d) d.observations.push(o);
   }
+  // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave)
+  for (const d of drafts) d.observations.sort((x, y) => compareTimes(x.time, y.time));
   return drafts;
 }
 
@@ -327,16 +330,17 @@ export function logKind(s: LogCoverage['source']): SourceKind | null {
   return s === 'security' ? 'process' : s === 'other' ? null : s;
 }
 
-/** `a` strictly before `b`, for ISO-8601 UTC times with any number of fractional digits; false when either is not one. */
+/** `a` strictly before `b`, for ISO-8601 times with any number of fractional digits; false when either is not one. */
 export function isoBefore(a: string, b: string): boolean {
   const x = isoKey(a);
   const y = isoKey(b);
   return x !== null && y !== null && x < y;
 }
 
+/** A time in the model's one form (`model/time.ts`), which orders as text; null when it is not a time. */
 function isoKey(t: string): string | null {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(t);
-  return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : null;
+  const c = canonicalTime(t);
+  return isCanonicalTime(c) ? c : null;
 }
 
 /**

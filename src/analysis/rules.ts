@@ -483,18 +483,19 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   if (users.length > 0) fire('creator-user-account', `created by ${users.slice(0, 5).join(', ')}`);
 
   // -- filter + consumer + binding created close together
-  const createdAt: Partial<Record<'filter' | 'consumer' | 'binding', number>> = {};
+  // (the earliest creation of each part, quoted as the evidence gave it: the model's times are already in one form)
+  const createdAt: Partial<Record<'filter' | 'consumer' | 'binding', { ms: number; time: string }>> = {};
   for (const o of input.observations) {
     if (!o.part || !o.time || o.action !== 'created') continue;
     const ms = Date.parse(o.time);
     if (Number.isNaN(ms)) continue;
     const cur = createdAt[o.part];
-    if (cur === undefined || ms < cur) createdAt[o.part] = ms;
+    if (cur === undefined || ms < cur.ms) createdAt[o.part] = { ms, time: o.time };
   }
   if (createdAt.filter !== undefined && createdAt.consumer !== undefined && createdAt.binding !== undefined) {
-    const times = [createdAt.filter, createdAt.consumer, createdAt.binding];
+    const times = [createdAt.filter.ms, createdAt.consumer.ms, createdAt.binding.ms];
     const spread = (Math.max(...times) - Math.min(...times)) / 1000;
-    if (spread <= TOGETHER_SECONDS) fire('created-together', `filter ${iso(createdAt.filter)}, consumer ${iso(createdAt.consumer)}, binding ${iso(createdAt.binding)} (${spread.toFixed(1)} s apart)`);
+    if (spread <= TOGETHER_SECONDS) fire('created-together', `filter ${createdAt.filter.time}, consumer ${createdAt.consumer.time}, binding ${createdAt.binding.time} (${spread.toFixed(1)} s apart)`);
   }
 
   // -- orphans
@@ -515,6 +516,3 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}

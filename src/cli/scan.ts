@@ -20,6 +20,7 @@ import type { HostIdentityOpts } from './hostopts.js';
 interface ScanOpts extends HostIdentityOpts, ReadingOpts {
   format?: ReportFormat;
   output?: string;
+  csvBom?: boolean;
   host?: string;
   minSeverity: Severity;
   failOn: Severity | 'never';
@@ -50,6 +51,7 @@ export function addScanCommand(program: Command, version: string): void {
     .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, tar or tar.gz, a folder of many host collections)')
     .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
+    .option('--csv-bom', 'CSV: start with a UTF-8 byte order mark, so Excel opens it as UTF-8')
     .option('--host <name>', 'attribute all evidence to this host')
     .addOption(new Option('--min-severity <severity>', 'report findings at or above this severity').choices(SEVERITIES).default('info'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
@@ -100,7 +102,7 @@ export function addScanCommand(program: Command, version: string): void {
       // what was refused by a bound still shows; files not evidence and links met only with -v
       printNotes(result.notes, o);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
-      const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
+      const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true, csvBom: o.csvBom === true });
       if (!writeReport(o.output, text)) return;
       // nothing readable is not "clean": the report says 0 findings because nothing was read
       if (nothingReadable(result)) {

@@ -10,7 +10,7 @@ import { renderJson, renderXml, valueToString } from './render.js';
 import { renderJsonBytes, renderJsonText } from './jsonplan.js';
 import type { JsonBytes } from './jsonplan.js';
 import type { RenderIssues } from './render.js';
-import type { ChunkStatus, EvtxChunkInfo, EvtxFileHeader, EvtxFilter, EvtxJsonObject, EvtxReadOptions, EvtxWarning } from './types.js';
+import type { ChunkStatus, EvtxChunkInfo, EvtxFileHeader, EvtxFilter, EvtxJsonObject, EvtxReadOptions, EvtxValue, EvtxWarning } from './types.js';
 
 export const FILE_HEADER_SIZE = 4096;
 export const CHUNK_SIZE = 65536;
@@ -325,6 +325,56 @@ export class EvtxRecord implements RenderIssues {
   toXml(): string {
     return renderXml(this.nodes, this.ctx, this);
   }
+
+  private payload: EvtxJsonObject | null = null;
+
+  /**
+   * The value of the event's field `name`: `<Data Name="CommandLine">…</Data>` under EventData, or, for an event with
+   * UserData (WMI-Activity, many Microsoft-Windows-* logs), the element `name` under UserData's one child element.
+   * Values are as in {@link toJSON}: text, a number or boolean for typed values, null when empty, an array for a
+   * repeated unnamed `Data`; an element with attributes gives its text. `undefined` when the event has no such field.
+   * The name is matched exactly, else without regard to case when that matches one field only. The record is
+   * rendered on the first call; its fields are kept for the next calls.
+   *
+   * ```ts
+   * rec.data('CommandLine'); // 'cmd.exe /c …' (Sysmon 1)
+   * rec.data('Consumer');    // 'CommandLineEventConsumer.Name="…"' (Sysmon 21, WMI-Activity 5861)
+   * ```
+   */
+  data(name: string): EvtxValue | undefined {
+    const fields = (this.payload ??= payloadOf(this.toJSON()));
+    let key: string | undefined = Object.prototype.hasOwnProperty.call(fields, name) ? name : undefined;
+    if (key === undefined) {
+      const lower = name.toLowerCase();
+      const same = Object.keys(fields).filter((k) => k.toLowerCase() === lower);
+      if (same.length === 1) key = same[0];
+    }
+    return key === undefined || key === '#attributes' ? undefined : textOf(fields[key]!);
+  }
+}
+
+function objectOf(v: EvtxValue | undefined): EvtxJsonObject | null {
+  return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : null;
+}
+
+/** The fields of a rendered event: its EventData, or the one element under its UserData; empty when neither. */
+function payloadOf(json: EvtxJsonObject): EvtxJsonObject {
+  const ev = objectOf(json['Event']);
+  const ed = objectOf(ev?.['EventData']);
+  if (ed) return ed;
+  const ud = objectOf(ev?.['UserData']);
+  if (ud) {
+    const children = Object.keys(ud).filter((k) => k !== '#attributes');
+    const only = children.length === 1 ? objectOf(ud[children[0]!]) : null;
+    if (only) return only;
+  }
+  return {};
+}
+
+/** An element rendered with attributes (`{"#attributes": …, "#text": v}`) as its text; other values as they are. */
+function textOf(v: EvtxValue): EvtxValue {
+  const o = objectOf(v);
+  return o && Object.prototype.hasOwnProperty.call(o, '#text') ? o['#text']! : v;
 }
 
 function fieldValue(src: FieldSource, vals: Values | null): string | number | null {

@@ -32,7 +32,7 @@ export interface Observation {
   className: string | null;
   /** Name key of the filter or consumer; for bindings the filter and consumer references are the `Filter` and `Consumer` properties. */
   name: string | null;
-  /** ISO-8601 UTC when known. */
+  /** ISO-8601 UTC with seven fractional digits (`model/time.ts`) when known. */
   time: string | null;
   /** User / creator (SID or account), when the source gives one. */
   user: string | null;
@@ -118,6 +118,7 @@ export interface Finding {
   reasons: Reason[];
   /** Decoded payloads (e.g. `-enc` base64 PowerShell). */
   decoded: string[];
+  /** In time order, earliest first; observations without a time last, in the order the sources gave them. */
   observations: Observation[];
   firstSeen: string | null;
   lastSeen: string | null;

@@ -7,6 +7,10 @@
  * too (OWASP/www-community issue 1088: `＝cmd|' /C calc'!A0` runs there), and one where any of them follows
  * leading white space (a spreadsheet may trim it before deciding). Control characters other than TAB/CR/LF
  * (ESC, C1, bidi overrides) are written as visible escapes (`\x1b`); the exact values are in the json output.
+ * The ellipsis `…` (U+2026, where a long value was cut) is written `...`, which every spreadsheet and code page shows.
+ *
+ * `bom: true` starts the text with a UTF-8 byte order mark, so Excel opens the file as UTF-8 rather than in the
+ * system's ANSI code page (which turns every non-ASCII character of a command line or user name into mojibake).
  */
 import type { Finding, ScanResult } from '../model/types.js';
 import { missedBy, seenBy } from './text.js';
@@ -27,11 +31,24 @@ export const CSV_COLUMNS = [
   'summary',
   'reasons',
   'allowlisted',
+  'allowlist',
+  'creator',
   'first_seen',
   'last_seen',
+  'first_file',
+  'first_record',
   'seen_by',
   'missed_by',
 ] as const;
+
+/** The CSV's options: the narrowing every report takes, and `bom` (see the module comment). */
+export interface CsvOptions extends Narrowing {
+  /** Start with a UTF-8 byte order mark (U+FEFF) for Excel. Default false. */
+  bom?: boolean;
+}
+
+/** The UTF-8 byte order mark, as the first character of the text. */
+export const UTF8_BOM = '\ufeff';
 
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
 
@@ -41,7 +58,8 @@ export function csvSafe(value: string): string {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  const plain = text.replace(/\u2026/g, '...');
+  return FORMULA_START.test(plain) ? `'${plain}` : plain;
 }
 
 /** What opens a formula in a spreadsheet cell (see the module comment): ASCII and fullwidth, after any white space. */
@@ -59,7 +77,14 @@ function queryOf(f: Finding): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/** The EventRecordID an observation's location cites (`record 16108 (header #3, …)`), or '' when it cites none. */
+function recordOf(location: string): string {
+  return /^record (\d{1,20})\b/.exec(location)?.[1] ?? '';
+}
+
 function row(f: Finding): string[] {
+  // observations are in time order (earliest first, undated last): the first is where the finding was first seen
+  const first = f.observations[0];
   return [
     f.id,
     f.host,
@@ -74,15 +99,19 @@ function row(f: Finding): string[] {
     f.summary,
     f.reasons.map((r) => r.id).join(';'),
     f.allowlisted ? 'true' : 'false',
+    f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : '',
+    f.who.join(';'),
     f.firstSeen ?? '',
     f.lastSeen ?? '',
+    first?.file ?? '',
+    first ? recordOf(first.location) : '',
     seenBy(f.coverage).join(';'),
     missedBy(f.coverage).join(';'),
   ];
 }
 
-export function formatCsv(result: ScanResult, opts: Narrowing = {}): string {
-  const lines = [CSV_COLUMNS.join(',')];
+export function formatCsv(result: ScanResult, opts: CsvOptions = {}): string {
+  const lines = [(opts.bom ? UTF8_BOM : '') + CSV_COLUMNS.join(',')];
   for (const f of narrowFindings(result, opts).findings) {
     // The score is a number we format ourselves (a negative score must stay a number), every other cell is text.
     lines.push(row(f).map((cell, i) => csvField(CSV_COLUMNS[i] === 'score' ? cell : csvSafe(cell))).join(','));

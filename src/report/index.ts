@@ -7,7 +7,7 @@
  *   when `color` is set, lines fit `width` (default 100).
  * - `json`: the whole ScanResult (2-space indent), valid against `schema/finding.schema.json`.
  * - `jsonl`: one Finding per line, compact; each line is valid against `#/$defs/Finding` of the schema.
- * - `csv`: one row per finding (RFC 4180, CRLF), formula injection neutralised; see `csv.ts`.
+ * - `csv`: one row per finding (RFC 4180, CRLF), formula injection neutralised, a UTF-8 BOM with `csvBom`; see `csv.ts`.
  * - `timeline`: Timesketch JSON lines, one per timed observation; see `timeline.ts`.
  * - `html`: one self-contained page (summary, findings with filters and details, SVG timeline, namespace
  *   trees, known-good triage that writes allowlist YAML), no network, strict CSP; see `html.ts`.
@@ -30,6 +30,8 @@ export interface ReportOptions extends Narrowing {
   color?: boolean;
   /** Table width in columns (ignored by the other formats). Default 100, at least 40. */
   width?: number;
+  /** CSV only: start with a UTF-8 byte order mark, so Excel reads the file as UTF-8 (`--csv-bom`). Default false. */
+  csvBom?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
     case 'jsonl':
       return formatJsonl(result, opts);
     case 'csv':
-      return formatCsv(result, opts);
+      return formatCsv(result, { ...opts, bom: opts.csvBom === true });
     case 'timeline':
       return formatTimeline(result, opts);
     case 'html':
@@ -68,7 +70,8 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
   }
 }
 
-export { formatCsv, csvField, csvSafe, CSV_COLUMNS } from './csv.js';
+export { formatCsv, csvField, csvSafe, CSV_COLUMNS, UTF8_BOM } from './csv.js';
+export type { CsvOptions } from './csv.js';
 export { formatTable } from './table.js';
 export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escapeHtml, scriptSafeJson } from './html.js';
 export type { HtmlData, HtmlOptions } from './html.js';

@@ -6,6 +6,7 @@
 import type { Finding, HiddenFindings, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
+import { timeFromMs } from '../model/time.js';
 
 export interface Narrowing {
   /** Keep findings at or above this severity. */
@@ -95,17 +96,25 @@ function hostMatcher(result: ScanResult, patterns: readonly string[] | undefined
   return (host) => (names.get(host.toLowerCase()) ?? [host]).some((name) => res.some((re) => re.test(name)));
 }
 
+/** An instant in the model's one form (`model/time.ts`), as the JSON's `hidden.narrowedBy` shows it; RangeError outside years 0-9999. */
+function bound(text: string, ms: number): string {
+  const t = timeFromMs(ms);
+  if (t === null) throw new RangeError(`"${text}" is out of range: expected a time in years 0000-9999`);
+  return t;
+}
+
 /**
  * An instant given on the command line: ISO-8601 (`2026-11-01`, `2026-11-01T08:00`, `…Z`, `…+02:00`; a time without
  * a zone is UTC) or relative to `now` (`30d`, `12h`, `90m`, `45s`, `2w`). A date alone means its first instant, or with
- * `end` its last (so `--until 2026-11-01` keeps that whole day). Returns ISO-8601 UTC, or throws RangeError.
+ * `end` its last (so `--until 2026-11-01` keeps that whole day). Returns ISO-8601 UTC with seven fractional digits, or
+ * throws RangeError.
  */
 export function parseTimeBound(text: string, now: Date, end = false): string {
   const s = text.trim();
   const rel = /^(\d{1,9})\s*([smhdw])$/i.exec(s);
   if (rel) {
     const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
-    return new Date(now.getTime() - Number(rel[1]) * unit).toISOString();
+    return bound(text, now.getTime() - Number(rel[1]) * unit);
   }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(s);
   const m = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(s);
@@ -114,5 +123,6 @@ export function parseTimeBound(text: string, now: Date, end = false): string {
   const iso = s.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1') + (dateOnly ? 'T00:00:00Z' : m[4] ? '' : 'Z');
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) throw new RangeError(`"${text}" is not a valid date`);
-  return new Date(dateOnly && end ? t + 86400e3 - 1 : t).toISOString();
+  // in the model's one form (seven fractional digits), as the JSON's `hidden.narrowedBy` shows it
+  return bound(text, dateOnly && end ? t + 86400e3 - 1 : t);
 }

@@ -23,6 +23,7 @@ import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActi
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
+import { canonicalTime } from '../../model/time.js';
 import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
@@ -316,7 +317,7 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   let ingestTime = false;
   const et = str(v['EventTime']);
   let time: string | null = null;
-  if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = new Date(Date.parse(et)).toISOString();
+  if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = canonicalTime(et);
   else if (str(v['@timestamp'])) {
     time = str(v['@timestamp']);
     ingestTime = true;

@@ -7,6 +7,7 @@ import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } 
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES } from '../../model/wmi.js';
 import { objectPath } from '../../model/subscription.js';
+import { canonicalTime } from '../../model/time.js';
 
 type Values = Observation['properties'];
 
@@ -22,11 +23,10 @@ function actionOf(op: string): Observation['action'] {
   return o === 'created' ? 'created' : o === 'deleted' ? 'deleted' : o === 'modified' ? 'modified' : 'mentioned';
 }
 
-/** `YYYY-MM-DD HH:MM:SS.mmm` (Sysmon UtcTime) → ISO-8601. */
+/** `YYYY-MM-DD HH:MM:SS.mmm` (Sysmon UtcTime, milliseconds) → ISO-8601 UTC with seven fractional digits; null when not that shape. */
 function sysmonUtc(t: string | null): string | null {
   if (!t) return null;
-  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)$/.exec(t.trim());
-  return m ? `${m[1]}T${m[2]}Z` : null;
+  return /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?$/.test(t.trim()) ? canonicalTime(t) : null;
 }
 
 function consumerClassOfType(type: string | null): string | null {

@@ -8,6 +8,7 @@ import { filetimeIso } from '../../evtx/bytes.js';
 import { eventHeader } from '../../events/index.js';
 import type { ChannelSummary, EvidenceItem } from '../../model/types.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
+import { canonicalTime } from '../../model/time.js';
 import type { LogSummary, ObserveResult } from '../input.js';
 import { fromRecord } from './observations.js';
 
@@ -65,7 +66,9 @@ export function spanTime(t: string | null): string | null {
   // the shape checked by character first (this runs for every record), the pattern only for what passes
   const n = t.length;
   if (n < 20 || t.charCodeAt(4) !== 45 || t.charCodeAt(10) !== 84 || t.charCodeAt(n - 1) !== 90) return null;
-  return ISO.test(t) ? t : null;
+  if (n === 28 && t.charCodeAt(19) === 46) return ISO.test(t) ? t : null;
+  // other precisions (a WEC export's nanoseconds, a converter's milliseconds) in the one form, so spans compare as text
+  return ISO.test(t) ? canonicalTime(t) : null;
 }
 
 /** A channel name as a damaged record may give it (NULs, control characters, replacement characters) is no channel. */
@@ -410,13 +413,10 @@ export class EventRecordSink {
   }
 }
 
-/** A time as ISO-8601 UTC when it parses (`2019-03-19T23:34:25.9362720Z`, `2019-03-19 23:34:25.936`), else as given. */
+/**
+ * A time as ISO-8601 UTC with seven fractional digits when it parses (`2019-03-19T23:34:25.9362720Z`,
+ * `2019-03-19 23:34:25.936` → `…25.9360000Z`), else as given: the model's one form, `canonicalTime` (model/time.ts).
+ */
 export function isoTime(t: string | null): string | null {
-  if (!t) return null;
-  const s = t.trim();
-  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s)) return s;
-  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]00:?00| UTC)?$/.exec(s);
-  if (m) return `${m[1]}T${m[2]}Z`;
-  const d = Date.parse(s);
-  return Number.isFinite(d) ? new Date(d).toISOString() : s;
+  return canonicalTime(t);
 }

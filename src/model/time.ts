@@ -1,0 +1,96 @@
+/**
+ * The one time format of the scan's model and of every report: ISO-8601 UTC with exactly seven fractional digits
+ * and `Z` (`2019-03-19T23:34:25.9362720Z`), the precision of a Windows FILETIME and of the EVTX renderer's
+ * `SystemTime`. Sources give times in other precisions (Sysmon's `UtcTime` has milliseconds, WEC/Winlogbeat exports
+ * nanoseconds, `Date#toISOString` milliseconds); they are brought to this form where they enter the model, so every
+ * report shows one form and canonical times order correctly as text. Imports nothing.
+ */
+
+/** A canonical time: `YYYY-MM-DDTHH:MM:SS.fffffffZ`. */
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/;
+
+/** Date, time, fraction and zone of an ISO-8601-like time (`T` or a space between date and time). */
+const PARTS = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:[.,](\d{1,30}))? ?(Z|[+-]\d\d:?\d\d|UTC)?$/i;
+
+/** Fractional seconds as exactly seven digits: padded with zeros, or cut (never rounded: 100 ns is the finest a FILETIME holds). */
+function seven(frac: string | undefined): string {
+  return (frac ?? '').slice(0, 7).padEnd(7, '0');
+}
+
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `YYYY-MM-DD` and `HH:MM:SS` name a real instant (a leap day only in a leap year; no leap second: Windows writes none). */
+function validFields(date: string, time: string): boolean {
+  const y = Number(date.slice(0, 4));
+  const mo = Number(date.slice(5, 7));
+  const d = Number(date.slice(8, 10));
+  if (mo < 1 || mo > 12 || d < 1 || d > DAYS[mo - 1]!) return false;
+  if (mo === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return false;
+  return Number(time.slice(0, 2)) < 24 && Number(time.slice(3, 5)) < 60 && Number(time.slice(6, 8)) < 60;
+}
+
+/** True when `t` is already in the canonical form. */
+export function isCanonicalTime(t: string | null | undefined): boolean {
+  return typeof t === 'string' && t.length === 28 && CANONICAL.test(t) && validFields(t.slice(0, 10), t.slice(11, 19));
+}
+
+/**
+ * A time in the canonical form (see the module comment), or null when there is none. Accepted: ISO-8601 with `T` or
+ * a space, any number of fractional digits (cut or padded to seven, never rounded), a zone of `Z`, `±HH:MM`, `±HHMM`
+ * or ` UTC`, or no zone (taken as UTC: the sources give UTC times, and note where that was an assumption); and, at
+ * millisecond precision, ISO-8601 without seconds and RFC 2822 with a zone (`Sat, 11 May 2019 17:58:23 GMT`). A text
+ * that is no time (or names no real instant: month 13, February 30, hour 24) is returned as given, trimmed, so what
+ * the evidence said is never lost (it orders after every real time, see {@link compareTimes}).
+ */
+export function canonicalTime(t: string | null | undefined): string | null {
+  if (t === null || t === undefined) return null;
+  if (isCanonicalTime(t)) return t;
+  const s = t.trim();
+  if (s === '') return null;
+  if (s.length > 64) return s;
+  const m = PARTS.exec(s);
+  if (m) {
+    if (!validFields(m[1]!, m[2]!)) return s;
+    const zone = (m[4] ?? 'Z').toUpperCase();
+    // UTC already (the usual case, once per record of an export): written as it is, no Date
+    if (zone === 'Z' || zone === 'UTC') return `${m[1]}T${m[2]}.${seven(m[3])}Z`;
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const ms = Date.parse(`${m[1]}T${m[2]}Z`) - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+    if (!Number.isFinite(ms)) return s;
+    const base = new Date(ms).toISOString();
+    // years before 0 or after 9999 are written with six digits and a sign: not a time any evidence holds
+    if (base.length !== 24) return s;
+    return `${base.slice(0, 19)}.${seven(m[3])}Z`;
+  }
+  // other spellings only when they name their zone (RFC 2822 `Sat, 11 May 2019 17:58:23 GMT`) or start as ISO-8601
+  // does (`2019-05-11T17:58Z`): Date.parse reads almost anything (`invalid.0Z` as the year 2000, `5/11/2019` in the
+  // local zone), which must not become a time
+  if (!/^\d{4}-\d\d-\d\dT/.test(s) && !/^[A-Za-z]{3}, \d{1,2} [A-Za-z]{3} \d{4} \d\d:\d\d(:\d\d)? (GMT|UTC|[+-]\d{4})$/.test(s)) return s;
+  const d = Date.parse(s);
+  return Number.isFinite(d) ? (timeFromMs(d) ?? s) : s;
+}
+
+/** Milliseconds since the epoch in the canonical form (`…T08:00:00.1230000Z`), or null for an instant outside years 0-9999. */
+export function timeFromMs(ms: number): string | null {
+  if (!Number.isFinite(ms)) return null;
+  const iso = new Date(ms).toISOString();
+  return iso.length === 24 ? `${iso.slice(0, 23)}0000Z` : null;
+}
+
+/**
+ * The order of observations and events in time: canonical times earliest first; then texts that are no time (in
+ * their given order); then no time at all. Undated last, so a sorted list begins with what can be placed. Meant for
+ * a stable sort: equal keys keep their order.
+ */
+export function compareTimes(a: string | null | undefined, b: string | null | undefined): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra !== 0) return 0;
+  return a! < b! ? -1 : a! > b! ? 1 : 0;
+}
+
+function rank(t: string | null | undefined): number {
+  return isCanonicalTime(t) ? 0 : t ? 1 : 2;
+}
