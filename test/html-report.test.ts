@@ -19,7 +19,7 @@ import { allowPlan } from '../src/report/html/allow.js';
 import type { AllowPlan } from '../src/report/html/allow.js';
 import { PAGE_SCRIPT, PAGE_SCRIPT_CSP, PAGE_SCRIPT_SOURCES } from '../src/report/html/page-script.generated.js';
 import { escapeText, escapeVisible, escapeVisibleBlock } from '../src/model/text.js';
-import { parseIsoTime, shortUtcTime, utcDateAndTime } from '../src/model/isotime.js';
+import { parseIsoTime, shortUtcTime, utcDateAndTime } from '../src/model/time.js';
 import { STYLE } from '../src/report/html/style.js';
 import { selectFindings } from '../src/report/select.js';
 import { allowlistEntryFor, parseAllowlist } from '../src/analysis/allowlist.js';
@@ -117,7 +117,7 @@ test('html page script: compiles, builds nodes only (no innerHTML, eval, Functio
   assert.deepEqual(PAGE_SCRIPT.match(/\.setAttribute\([^,]*/g), ['.setAttribute(k', ".setAttribute('aria-sort'", ".setAttribute('data-q'", ".setAttribute('data-ready'"], 'setAttrs (allow-listed names) and three fixed names (data-q holds what the analyst typed)');
   assert.match(PAGE_SCRIPT, /const SAFE_HREF = \/\^\(#\[A-Za-z0-9_-\]\*\|https:\\\/\\\/attack\\\.mitre\\\.org\\\/techniques\\\/T\\d\{4\}\(\\\/\\d\{3\}\)\?\\\/\)\$\/;/);
   // escaping, severities, orders and times are the model's, compiled in (no copy kept in the page)
-  for (const m of ['model/text.js', 'model/types.js', 'model/order.js', 'model/isotime.js']) assert.ok(PAGE_SCRIPT.includes(`// ${m}\n`), m);
+  for (const m of ['model/text.js', 'model/types.js', 'model/order.js', 'model/time.js']) assert.ok(PAGE_SCRIPT.includes(`// ${m}\n`), m);
   assert.equal((PAGE_SCRIPT.match(/const SEVERITIES = /g) ?? []).length, 1);
 });
 

@@ -3,7 +3,9 @@
  * and `Z` (`2019-03-19T23:34:25.9362720Z`), the precision of a Windows FILETIME and of the EVTX renderer's
  * `SystemTime`. Sources give times in other precisions (Sysmon's `UtcTime` has milliseconds, WEC/Winlogbeat exports
  * nanoseconds, `Date#toISOString` milliseconds); they are brought to this form where they enter the model, so every
- * report shows one form and canonical times order correctly as text. Imports nothing.
+ * report shows one form and canonical times order correctly as text. Also how reports read and show those times
+ * (the HTML page script is compiled from this module too), so a time reads the same in every view; nothing here
+ * uses the machine's zone or locale. Imports nothing.
  */
 
 /** A canonical time: `YYYY-MM-DDTHH:MM:SS.fffffffZ`. */
@@ -93,4 +95,41 @@ export function compareTimes(a: string | null | undefined, b: string | null | un
 
 function rank(t: string | null | undefined): number {
   return isCanonicalTime(t) ? 0 : t ? 1 : 2;
+}
+
+/** An ISO-8601 date-time with a zone; fractions up to 9 digits (7 is what the reports write). */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** True when `s` is an ISO-8601 date-time with a zone (the form {@link parseIsoTime} reads). */
+export function isIsoTime(s: unknown): s is string {
+  return typeof s === 'string' && ISO_TIME.test(s);
+}
+
+/**
+ * Milliseconds since the epoch of an ISO-8601 date-time with a zone, or null when it is not one or names an
+ * impossible instant (month 13, hour 24, February 30: never rolled over into another time). Fractions beyond
+ * the millisecond are dropped.
+ */
+export function parseIsoTime(s: unknown): number | null {
+  if (!isIsoTime(s)) return null;
+  const c = canonicalTime(s);
+  if (c === null || !isCanonicalTime(c)) return null;
+  const ms = Date.parse(c.slice(0, 23) + 'Z');
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** `[YYYY-MM-DD, HH:MM:SS]` (UTC) of an instant in milliseconds. */
+export function utcDateAndTime(ms: number): [string, string] {
+  const iso = new Date(ms).toISOString();
+  return [iso.slice(0, 10), iso.slice(11, 19)];
+}
+
+/**
+ * A UTC time to the second, for a narrow column: `2019-05-11T17:58:23.3400000Z` → `2019-05-11 17:58:23`. Null
+ * when `s` is not a UTC ISO-8601 time (show the text as it is then); the full value belongs in the detail.
+ */
+export function shortUtcTime(s: unknown): string | null {
+  if (typeof s !== 'string') return null;
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(s);
+  return m ? `${m[1]} ${m[2]}` : null;
 }

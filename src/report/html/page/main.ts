@@ -19,7 +19,7 @@ import { SEVERITIES } from '../../../model/types.js';
 import { escapeVisible, escapeVisibleBlock } from '../../../model/text.js';
 import { compareName, compareText } from '../../../model/order.js';
 import { namespaceKey } from '../../../model/wmi.js';
-import { isIsoTime, parseIsoTime, shortUtcTime, utcDateAndTime } from '../../../model/isotime.js';
+import { isIsoTime, parseIsoTime, shortUtcTime, utcDateAndTime } from '../../../model/time.js';
 import { add, ATTACK_ID, clear, el, svg } from './dom.js';
 import type { Child } from './dom.js';
 import { yq, yv } from './yaml.js';
