@@ -8,7 +8,7 @@
  * is shown as `\x1b[2J…`, never executed. No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
-import type { Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
+import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncateStart, wrap } from './text.js';
@@ -343,8 +343,14 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
   // narrow terminals: one space between columns; what it runs gives up width first, then the names
   const gap = out.width < 120 ? 1 : 2;
   const [HOST, NS, SUB, RUNS, STATUS, SEEN] = [1, 2, 3, 4, 5, 6];
-  const steps = [[RUNS, 24], [SUB, 32], [SEEN, 12], [RUNS, 16], [HOST, 16], [SUB, 24], [SEEN, 8], [RUNS, 12], [STATUS, 8], [HOST, 12], [SUB, 18], [RUNS, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
-  const widths = layout(columns, cells, out.width, gap, steps);
+  const steps = [[RUNS, 24], [SUB, 32], [NS, 20], [SEEN, 12], [RUNS, 16], [HOST, 16], [SUB, 24], [NS, 14], [SEEN, 8], [RUNS, 12], [STATUS, 8], [HOST, 12], [SUB, 18], [NS, 12], [RUNS, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
+  // below 90 columns the sources that saw each finding are left to --details
+  const seenColumn = out.width >= 90;
+  if (!seenColumn) {
+    columns.splice(SEEN, 1);
+    for (const c of cells) c.splice(SEEN, 1);
+  }
+  const widths = layout(columns, cells, out.width, gap, seenColumn ? steps : steps.filter(([i]) => i !== SEEN));
   const row = (texts: string[], sgrs: Array<string | null>): void => {
     const parts: Array<[string, string | null]> = [];
     texts.forEach((t, i) => {
@@ -470,6 +476,16 @@ function renderCoverage(out: Out, result: ScanResult, findings: readonly Finding
 
 // ---- the summary ----------------------------------------------------------------------------------------------
 
+/** What each kind of evidence item is called in the summary: one, many. */
+const KIND_NAMES: Record<EvidenceItem['kind'], [string, string]> = {
+  evtx: ['EVTX log', 'EVTX logs'],
+  cim: ['repository', 'repositories'],
+  export: ['event export', 'event exports'],
+  velociraptor: ['Velociraptor result', 'Velociraptor results'],
+  autoruns: ['Autoruns listing', 'Autoruns listings'],
+  collector: ['collector document', 'collector documents'],
+};
+
 /** `1 critical, 2 high` from counts by severity, worst first, zeros left out. */
 function bySeverity(counts: Partial<Record<Severity, number>>): string {
   return SEVERITIES.filter((s) => (counts[s] ?? 0) > 0)
@@ -511,14 +527,14 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   const aliasText = aliases ? `; ${formatCount(aliases)} known by other names${o.verbose || o.details === true ? '' : ' (-v)'}` : '';
   label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeText).join(', ')})` : ''}${aliasText}`);
 
-  const files = new Set(result.evidence.map((e) => e.file)).size;
-  const kinds = new Map<string, Set<string>>();
+  // each piece of evidence once (a log may hold several hosts' records), by kind
+  const kinds = new Map<EvidenceItem['kind'], Set<string>>();
   for (const e of result.evidence) kinds.set(e.kind, (kinds.get(e.kind) ?? new Set()).add(e.file));
   const records = result.evidence.reduce((n, e) => n + e.records, 0);
-  const read = result.read ? `; read ${[count(result.read.files, 'file'), result.read.repositories ? count(result.read.repositories, 'repository', 'repositories') : ''].filter(Boolean).join(' and ')}, ${formatBytes(result.read.bytes)}` : '';
+  const read = result.read ? `${formatBytes(result.read.bytes)} read in ${[count(result.read.files, 'file'), result.read.repositories ? count(result.read.repositories, 'repository', 'repositories') : ''].filter(Boolean).join(' and ')}` : '';
   const evidence = result.evidence.length
-    ? `${count(files, 'file')} (${[...kinds].map(([k, n]) => `${formatCount(n.size)} ${k}`).join(', ')}), ${count(records, 'record')}${read}${o.verbose ? '' : ' (-v lists them)'}`
-    : `nothing readable${read}`;
+    ? `${[...kinds].map(([k, files]) => count(files.size, ...KIND_NAMES[k])).join(', ')}; ${count(records, 'record')}${read ? `; ${read}` : ''}${o.verbose ? '' : ' (-v lists them)'}`
+    : `nothing readable${read ? `; ${read}` : ''}`;
   label('Evidence', evidence);
 
   const levels = LEVEL_ORDER.map((l) => [l, result.notes.filter((n) => n.level === l).length] as const).filter(([, n]) => n > 0);
