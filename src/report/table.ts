@@ -586,7 +586,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
       renderFleet(out, result);
       renderCoverage(out, result, findings);
     }
-  } else if (findings.length === 0) out.line(result.findings.length ? 'No finding in the narrowed view.' : 'No WMI event subscription found in the evidence read.');
+  } else if (findings.length === 0) out.line(result.findings.length ? 'No finding in the narrowed view.' : result.evidence.length ? 'No WMI event subscription found in the evidence read.' : 'No evidence read.');
   else renderLines(out, result, sel);
 
   if (!opts.quiet) {
