@@ -105,14 +105,14 @@ export function addScanCommand(program: Command, version: string): void {
         return;
       }
       bar?.stop();
-      // notes are said once: in the table when it is printed on stdout, else on stderr (what was refused by a bound
-      // still shows; files not evidence and links met only with -v)
-      const tableOnStdout = format === 'table' && !o.output;
-      if (!tableOnStdout) printNotes(result.notes, o);
       if (typeof o.details === 'string') {
         const hit = findingById(result.findings, o.details);
         if ('problem' in hit) return void (process.exitCode = printError(`--details ${o.details}: ${hit.problem}`));
       }
+      // notes are said once: in the table when it is printed on stdout, else on stderr (what was refused by a bound
+      // still shows; files not evidence and links met only with -v)
+      const tableOnStdout = format === 'table' && !o.output;
+      if (!tableOnStdout) printNotes(result.notes, o);
       const toTerminal = tableOnStdout && process.stdout.isTTY === true;
       const narrowing: Narrowing = { minSeverity: o.minSeverity };
       const text = formatReport(result, format, {
