@@ -30,7 +30,8 @@ export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl'
  * Every format shows the findings `narrowFindings` keeps under these options (./select.ts); the table's own options
  * (color, width, details, verbose, quiet, failOn) are ignored by the other formats.
  */
-export type ReportOptions = TableOptions;
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the place for options of the other formats
+export interface ReportOptions extends TableOptions {}
 
 /**
  * The ScanResult with only the selected findings, ranked; pretty-printed, 2 spaces, trailing newline. When a narrowing
