@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { discover, hostFromLayout } from './sources/containers/folder.js';
+import { discover, hostFromLayout, rawPath } from './sources/containers/folder.js';
 import { collectionRoot, HostIdentity } from './sources/hosts.js';
 import { NoteSink } from './sources/notes.js';
 import { mergeLogs } from './sources/records/tally.js';
@@ -19,7 +19,7 @@ import { evaluate } from './analysis/rules.js';
 import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, Observation, ScanResult } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, Observation, ScanResult } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
 import { canonicalTime, timeFromMs } from './model/time.js';
 
@@ -53,8 +53,11 @@ export interface ScanOptions {
   hostAliases?: Record<string, string>;
   /** Link names the evidence shows to be one machine (renames, short name and FQDN, client and its logs); default true. */
   hostMerge?: boolean;
-  /** Called after each piece of evidence is read. */
-  onProgress?: (done: number, total: number, file: string) => void;
+  /**
+   * Called after each piece of evidence is read: files and repositories done and found, the one just read, and the
+   * bytes on disk done and found (a file's size; a repository's: the files directly in its folder).
+   */
+  onProgress?: (done: number, total: number, file: string, bytes: { done: number; total: number }) => void;
   version?: string;
 }
 
@@ -151,8 +154,32 @@ async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => v
   }
 }
 
+/** Entries of a repository folder whose sizes are added up (a repository holds a handful of files). */
+const MAX_REPOSITORY_ENTRIES = 256;
+
+/** Bytes of the files directly in a repository folder (the first {@link MAX_REPOSITORY_ENTRIES} entries); 0 when it cannot be listed. */
+function repositoryBytes(dir: string, raw: string | undefined): number {
+  const base = raw !== undefined ? rawPath(raw) : Buffer.from(dir);
+  let total = 0;
+  try {
+    const names = fs.readdirSync(base, { encoding: 'buffer' }).slice(0, MAX_REPOSITORY_ENTRIES);
+    for (const n of names) {
+      try {
+        const st = fs.statSync(Buffer.concat([base, Buffer.from(path.sep), n]));
+        if (st.isFile()) total += st.size;
+      } catch {
+        // gone or unreadable: its reader says so
+      }
+    }
+  } catch {
+    // unreadable: its reader says so
+  }
+  return total;
+}
+
 /** Everything read from the evidence, before any analysis. */
 interface Collected {
+  read: InputTotals;
   notes: EvidenceNote[];
   evidence: EvidenceItem[];
   observations: Observation[];
@@ -178,8 +205,23 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const chains = new Map<string, string[]>();
   const state: NonNullable<ObserveResult['state']> = [];
   const links: HostLink[] = [];
+  // sizes on disk, for the progress in bytes and the result's `read` (a task is known by its kind and path)
+  const taskKey = (t: { kind: 'file'; file: string; raw?: string } | { kind: 'cim'; dir: string; raw?: string }): string => (t.kind === 'file' ? `f:${t.raw ?? t.file}` : `c:${t.raw ?? t.dir}`);
+  const sizes = new Map<string, number>();
+  const read: InputTotals = { files: 0, repositories: 0, bytes: 0 };
+  for (const d of found) {
+    const size = d.kind === 'file' ? d.size : repositoryBytes(d.dir, d.raw);
+    sizes.set(taskKey(d), size);
+    if (d.kind === 'file') read.files++;
+    else read.repositories++;
+    read.bytes += size;
+  }
   let done = 0;
-  const progress = (t: Task): void => opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file);
+  let doneBytes = 0;
+  const progress = (t: Task): void => {
+    doneBytes += sizes.get(taskKey(t)) ?? 0;
+    opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file, { done: doneBytes, total: read.bytes });
+  };
   const take = (r: TaskResult): void => {
     notes.push(...r.notes);
     if (!r.result) return;
@@ -238,7 +280,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     const parts = k.split('|');
     rekeyed.set(`${hostOf(parts.slice(0, -2).join('|')).toLowerCase()}|${parts.slice(-2).join('|')}`, v);
   }
-  return { notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
+  return { read, notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
 }
 
 /**
@@ -300,7 +342,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
-  const { notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases } = await collect(paths, opts);
+  const { read, notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases } = await collect(paths, opts);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
   // namespaces it read without errors), what is absent was deleted
   const stateRead = new Map<string, 'all' | Set<string>>();
@@ -351,6 +393,6 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
   findings.sort(compareFindings);
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
 }
 

@@ -123,8 +123,12 @@ test('repository span and "missed by": a subscription older than the WMI-Activit
 });
 
 test('CLI: wmiscope coverage prints per host (text), JSON with -f json, exit 2 without evidence', () => {
-  const t = run('coverage', '-f', 'text', SYSMON);
+  const t = run('coverage', '-f', 'text', '--width', '1000', SYSMON);
   assert.equal(t.code, 0);
+  // not a terminal: 100 columns, long lines wrapped under their indentation
+  const narrow = run('coverage', '-f', 'text', SYSMON).out.split('\n');
+  assert.ok(narrow.every((l) => [...l].length <= 100), narrow.join('\n'));
+  assert.ok(narrow.includes('      (record headers renumbered while EventRecordIDs run #16108–#16124)'), narrow.join('\n'));
   assert.match(t.out, /^Host IEWIN7\n {2}Sysmon log: {12}yes, WMI events 19, 20, 21\n/);
   assert.match(t.out, /Microsoft-Windows-Sysmon\/Operational \(evtx, 17 records #16108–#16124\) 2019-05-11T17:57:49\.9031596Z – 2019-05-11T17:58:55\.1531596Z; excerpt or filtered export/);
   assert.match(t.out, / {2}Blind spots:\n {4}- Sysmon sees only root\\subscription/);

@@ -52,8 +52,13 @@ test('names: an escape sequence in a file or folder name never reaches the termi
   // the names are shown, escaped the way evidence text is
   const scan = await runCli(['scan', '-v', '-j', '1', '-f', 'table', x.dir], { timeoutMs: 60_000 });
   const shown = 'x\\x1b]0;pwned\\x07\\x1b[31m';
-  assert.ok(scan.stderr.includes(`${shown}.txt: skipped (not-evidence)`), scan.stderr);
+  // the table on stdout lists its notes itself (with -v the skipped files too), not again on stderr
+  assert.ok(scan.stdout.includes(`${shown}.txt`) && scan.stdout.includes('not-evidence: '), scan.stdout);
+  assert.ok(!scan.stderr.includes('skipped (not-evidence)'), scan.stderr);
   assert.ok(scan.stdout.includes(shown), 'the table names the hostile file, escaped');
+  // a report that is not the table on stdout: the notes go to stderr, escaped
+  const quietJson = await runCli(['scan', '-v', '-j', '1', '-f', 'json', x.dir], { timeoutMs: 60_000 });
+  assert.ok(quietJson.stderr.includes(`${shown}.txt: skipped (not-evidence)`), quietJson.stderr);
   const info = await runCli(['evtx', 'info', x.cut], { timeoutMs: 60_000 });
   assert.ok(info.stdout.includes(`file:               ${join(x.dir, `${shown}-cut.evtx`)}`), info.stdout);
   // the JSON report keeps the real name (JSON escapes it; parsed back it is the name on disk)

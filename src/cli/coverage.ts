@@ -11,6 +11,7 @@ import type { ReadingOpts } from './readopts.js';
 import { formatCoverageText } from '../report/coverage.js';
 import { jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
+import { tableWidth, widthOption } from './terminal.js';
 import type { HostIdentityOpts } from './hostopts.js';
 
 export function addCoverageCommand(program: Command, version: string): void {
@@ -24,11 +25,12 @@ export function addCoverageCommand(program: Command, version: string): void {
     .addOption(new Option('-f, --format <format>', 'output format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
+    .addOption(widthOption())
     .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
   addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
-    .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean }) => {
+    .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean; width?: number }) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       let result;
@@ -40,7 +42,8 @@ export function addCoverageCommand(program: Command, version: string): void {
       }
       printNotes(result.notes, o);
       const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
-      const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases);
+      const toTerminal = !o.output && process.stdout.isTTY === true;
+      const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases, tableWidth(o.width, toTerminal, process.stdout.columns));
       if (!writeReport(o.output, text)) return;
       if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes, o));
       else process.exitCode = exitCode({ readable: true });

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { escapeText } from '../model/text.js';
 import type { EvidenceNote } from '../model/types.js';
+import { VERBOSE_NOTE_CODES } from '../model/types.js';
 
 export const EXIT_CLEAN = 0;
 export const EXIT_FINDINGS = 1;
@@ -79,7 +80,7 @@ export function printNote(n: EvidenceNote): void {
 }
 
 /** Notes shown on stderr only with `-v`: files skipped as not evidence, and symbolic links met by the folder walk. */
-export const VERBOSE_NOTE_CODES: ReadonlySet<EvidenceNote['code']> = new Set(['not-evidence', 'link']);
+export { VERBOSE_NOTE_CODES };
 
 /** The notes on stderr (not under `--quiet`); those of {@link VERBOSE_NOTE_CODES} only with `--verbose`. */
 export function printNotes(notes: readonly EvidenceNote[], o: { quiet?: boolean; verbose?: boolean }): void {

@@ -4,15 +4,19 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { nothingReadable, scan } from '../scan.js';
 import { SEVERITIES } from '../model/types.js';
+import type { ScanResult } from '../model/types.js';
 import { escapeText } from '../model/text.js';
 import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNotes } from './exit.js';
+import { colorOption, progressBar, tableWidth, useColor, widthOption } from './terminal.js';
+import type { ColorWhen } from './terminal.js';
+import { failingFindings, findingById, narrowFindings } from '../report/select.js';
+import { formatCount } from '../report/text.js';
 import { addReadingOptions, readingOptions } from './readopts.js';
 import type { ReadingOpts } from './readopts.js';
 import { formatReport, REPORT_FORMATS } from '../report/index.js';
-import type { ReportFormat } from '../report/index.js';
+import type { Narrowing, ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
@@ -30,6 +34,9 @@ interface ScanOpts extends HostIdentityOpts, ReadingOpts {
   threads?: number;
   verbose?: boolean;
   stacking: boolean;
+  details?: boolean | string;
+  width?: number;
+  color: ColorWhen;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -49,7 +56,7 @@ export function addScanCommand(program: Command, version: string): void {
       'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents, and any of these inside zip, tar or tar.gz archives (read in place); with several hosts, each subscription is stacked across the fleet',
     )
     .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, tar or tar.gz, a folder of many host collections)')
-    .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table on a terminal, json otherwise)').choices([...REPORT_FORMATS]))
+    .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table, also through a pipe)').choices([...REPORT_FORMATS]))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--csv-bom', 'CSV: start with a UTF-8 byte order mark, so Excel opens it as UTF-8')
     .option('--host <name>', 'attribute all evidence to this host')
@@ -63,15 +70,24 @@ export function addScanCommand(program: Command, version: string): void {
       return n;
     })
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
-    .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
-    .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
+    .addOption(
+      new Option('--details [id]', "table: every finding's full block (query, reasons, decoded payload, each observation with its file and record, coverage), or with an id (or its start, as in the id column) that finding's alone").argParser((v: string) => {
+        if (!/^[0-9a-f]{1,64}$/i.test(v)) throw new InvalidArgumentError('a finding id (hex, as in the id column); to show every finding in full, put --details after the paths');
+        return v;
+      }),
+    )
+    .addOption(widthOption())
+    .addOption(colorOption())
+    .option('-q, --quiet', 'no progress bar, no notes and no "wrote" line on stderr; the table shows the findings and the summary only (errors behind exit code 2 are still printed)')
+    .option('-v, --verbose', 'also list the evidence read, the files skipped as not evidence and the symbolic links met (read, or not followed)');
   addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
-      const bar = !o.quiet && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
-      let started = false;
+      const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
+      if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
+      const bar = o.quiet ? null : progressBar(process.stderr);
       let result;
       try {
         result = await scan(paths, {
@@ -83,15 +99,7 @@ export function addScanCommand(program: Command, version: string): void {
           defaultAllowlist: o.defaultAllowlist,
           stacking: o.stacking,
           version,
-          onProgress: (done, total, file) => {
-            if (!bar) return;
-            if (!started) {
-              bar.start(total, 0, { file: '' });
-              started = true;
-            }
-            const shown = escapeText(file);
-            bar.update(done, { file: shown.length > 50 ? '…' + shown.slice(-49) : shown });
-          },
+          ...(bar ? { onProgress: bar.update } : {}),
         });
       } catch (e) {
         bar?.stop();
@@ -99,17 +107,44 @@ export function addScanCommand(program: Command, version: string): void {
         return;
       }
       bar?.stop();
-      // what was refused by a bound still shows; files not evidence and links met only with -v
-      printNotes(result.notes, o);
-      const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
-      const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true, csvBom: o.csvBom === true });
+      if (typeof o.details === 'string') {
+        const hit = findingById(result.findings, o.details);
+        if ('problem' in hit) return void (process.exitCode = printError(`--details ${o.details}: ${hit.problem}`));
+      }
+      // notes are said once: in the table when it is printed on stdout, else on stderr (what was refused by a bound
+      // still shows; files not evidence and links met only with -v)
+      const tableOnStdout = format === 'table' && !o.output;
+      if (!tableOnStdout) printNotes(result.notes, o);
+      const toTerminal = tableOnStdout && process.stdout.isTTY === true;
+      const narrowing: Narrowing = { minSeverity: o.minSeverity };
+      const text = formatReport(result, format, {
+        ...narrowing,
+        color: format === 'table' && useColor(o.color, process.env, toTerminal),
+        width: tableWidth(o.width, toTerminal, process.stdout.columns),
+        failOn: o.failOn,
+        csvBom: o.csvBom === true,
+        ...(o.details !== undefined ? { details: o.details } : {}),
+        ...(o.verbose ? { verbose: true } : {}),
+        ...(o.quiet ? { quiet: true } : {}),
+      });
       if (!writeReport(o.output, text)) return;
+      if (o.output && !o.quiet) process.stderr.write(`wmiscope: ${wroteLine(o.output, result, narrowing)}\n`);
       // nothing readable is not "clean": the report says 0 findings because nothing was read
       if (nothingReadable(result)) {
         process.exitCode = printError(nothingReadableMessage(result.notes, o));
         return;
       }
-      const failAt = o.failOn === 'never' ? -1 : SEVERITIES.indexOf(o.failOn);
-      process.exitCode = exitCode({ readable: true, failing: result.findings.some((f) => !f.allowlisted && SEVERITIES.indexOf(f.severity) <= failAt) });
+      process.exitCode = exitCode({ readable: true, failing: failingFindings(result, o.failOn).length > 0 });
     });
+}
+
+/** `wrote report.html — 8 findings (2 critical, 2 high) from 66 files`: the report's findings (as narrowed), display-safe. */
+export function wroteLine(output: string, result: ScanResult, narrowing: Narrowing): string {
+  const sel = narrowFindings(result, narrowing);
+  const shown = sel.findings;
+  const worst = (['critical', 'high'] as const).map((s) => [s, shown.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
+  const read = result.read;
+  const from = read ? ` from ${formatCount(read.files)} file${read.files === 1 ? '' : 's'}${read.repositories ? ` and ${formatCount(read.repositories)} ${read.repositories === 1 ? 'repository' : 'repositories'}` : ''}` : '';
+  const hidden = sel.hidden.total ? `; ${formatCount(sel.hidden.total)} more hidden by the narrowing` : '';
+  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}${from}${hidden}`;
 }

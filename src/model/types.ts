@@ -192,6 +192,9 @@ export interface FleetSummary {
 export const NOTE_CODES = ['not-evidence', 'empty-file', 'unreadable', 'damaged', 'over-limit', 'failed', 'host-unknown', 'assumption', 'ignored', 'link'] as const;
 export type NoteCode = (typeof NOTE_CODES)[number];
 
+/** Notes a reader asks for (`-v`): files skipped as not evidence and symbolic links met; the others are always shown. */
+export const VERBOSE_NOTE_CODES: ReadonlySet<NoteCode> = new Set<NoteCode>(['not-evidence', 'link']);
+
 /**
  * A problem with a piece of evidence: unreadable, damaged, skipped. Repeats are aggregated: at most a few notes
  * per file, code and kind, then one note counting the rest.
@@ -362,6 +365,8 @@ export interface ScanResult {
   /** Hosts known by more than one name, and why the names were linked. */
   hostAliases?: HostAliases[];
   evidence: EvidenceItem[];
+  /** What the folder walk handed to the readers: files (each once; not the empty ones, links met again or lone repository files) and repository folders, with their size on disk. */
+  read?: InputTotals;
   notes: EvidenceNote[];
   findings: Finding[];
   /** Stacking across hosts, when the scan covered more than one host. */
@@ -370,6 +375,14 @@ export interface ScanResult {
   coverage?: HostCoverage[];
   /** Written by a report narrowed by `--min-severity`, `--since`/`--until` or `--only-host`: what the narrowing hid. */
   hidden?: HiddenFindings;
+}
+
+/** What a scan gave its readers (see {@link ScanResult.read}). */
+export interface InputTotals {
+  files: number;
+  repositories: number;
+  /** Bytes on disk: the files, plus the files directly in each repository folder. */
+  bytes: number;
 }
 
 /** What a report's narrowing left out of `findings`. Each hidden finding is counted once, under the first rule that hid it (host, then time, then severity). */

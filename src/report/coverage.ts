@@ -5,11 +5,15 @@
  * interpreted).
  */
 import type { HostAliases, HostCoverage } from '../model/types.js';
-import { escapeText } from './text.js';
+import { escapeText, textWidth, wrap } from './text.js';
 
 const span = (a: string | null, b: string | null): string => (a || b ? `${a ?? '?'} – ${b ?? '?'}` : 'no record times');
 
-export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[] = []): string {
+/**
+ * The text report; with `width`, a line wider than it is wrapped under its own indentation (two columns more), so no
+ * line is wider (at least 40).
+ */
+export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[] = [], width?: number): string {
   const out: string[] = [];
   if (!hosts.length) return 'No host in the evidence.\n';
   for (const h of hosts) {
@@ -42,5 +46,14 @@ export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[]
     for (const b of h.blindSpots) out.push(`    - ${escapeText(b)}`);
     out.push('');
   }
-  return out.join('\n');
+  if (width === undefined) return out.join('\n');
+  const w = Math.max(40, Math.floor(width));
+  return out
+    .flatMap((line) => {
+      if (textWidth(line) <= w) return [line];
+      const indent = line.length - line.trimStart().length;
+      const pad = ' '.repeat(Math.min(indent + 2, w - 20));
+      return wrap(line.trimStart(), w - pad.length).map((l, i) => (i === 0 ? ' '.repeat(Math.min(indent, w - 20)) : pad) + l);
+    })
+    .join('\n');
 }

@@ -3,8 +3,9 @@
  * nothing but the model. Every format applies `minSeverity` and ranks findings the same way (severity, then
  * score, both descending; then host and id), except the timeline, which is ordered by time.
  *
- * - `table`: for a responder at a terminal; control characters from evidence are escaped, ANSI color only
- *   when `color` is set, lines fit `width` (default 100).
+ * - `table`: for a responder at a terminal: one line per finding and a summary (`details`: full blocks); control
+ *   characters from evidence are escaped, ANSI color only when `color` is set, no line wider than `width` (default
+ *   100); see `table.ts`.
  * - `json`: the whole ScanResult (2-space indent), valid against `schema/finding.schema.json`.
  * - `jsonl`: one Finding per line, compact; each line is valid against `#/$defs/Finding` of the schema.
  * - `csv`: one row per finding (RFC 4180, CRLF), formula injection neutralised, a UTF-8 BOM with `csvBom`; see `csv.ts`.
@@ -16,6 +17,7 @@ import type { ScanResult } from '../model/types.js';
 import { formatCsv } from './csv.js';
 import { formatHtml } from './html.js';
 import { formatTable } from './table.js';
+import type { TableOptions } from './table.js';
 import { jsonSafe } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
@@ -24,12 +26,11 @@ import { formatTimeline } from './timeline.js';
 export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline', 'html'];
 
-/** Every format shows the findings `narrowFindings` keeps under these options (./select.ts). */
-export interface ReportOptions extends Narrowing {
-  /** ANSI color in the table (ignored by the other formats). Default false. */
-  color?: boolean;
-  /** Table width in columns (ignored by the other formats). Default 100, at least 40. */
-  width?: number;
+/**
+ * Every format shows the findings `narrowFindings` keeps under these options (./select.ts); the table's own options
+ * (color, width, details, verbose, quiet, failOn) are ignored by the other formats.
+ */
+export interface ReportOptions extends TableOptions {
   /** CSV only: start with a UTF-8 byte order mark, so Excel reads the file as UTF-8 (`--csv-bom`). Default false. */
   csvBom?: boolean;
 }
@@ -73,10 +74,11 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
 export { formatCsv, csvField, csvSafe, CSV_COLUMNS, UTF8_BOM } from './csv.js';
 export type { CsvOptions } from './csv.js';
 export { formatTable } from './table.js';
+export type { TableOptions } from './table.js';
 export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escapeHtml, scriptSafeJson } from './html.js';
 export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
 export { escapeText, severityRank } from './text.js';
-export { narrowFindings, parseTimeBound, selectFindings } from './select.js';
-export type { Narrowing, Selection } from './select.js';
+export { failingFindings, findingById, narrowFindings, parseTimeBound, selectFindings } from './select.js';
+export type { FailOn, Narrowing, Selection } from './select.js';

@@ -126,3 +126,31 @@ export function parseTimeBound(text: string, now: Date, end = false): string {
   // in the model's one form (seven fractional digits), as the JSON's `hidden.narrowedBy` shows it
   return bound(text, dateOnly && end ? t + 86400e3 - 1 : t);
 }
+
+/** `--fail-on`: a severity, or `never`. */
+export type FailOn = Severity | 'never';
+
+/**
+ * The findings that make `scan` exit 1 under `--fail-on`: not allow-listed and at or above `failOn`, among all the
+ * findings of the result (a report's narrowing hides findings from the view, not from the exit code).
+ */
+export function failingFindings(result: ScanResult, failOn: FailOn): Finding[] {
+  if (failOn === 'never') return [];
+  const at = SEVERITIES.indexOf(failOn);
+  return result.findings.filter((f) => !f.allowlisted && SEVERITIES.indexOf(f.severity) <= at).sort(compareFindings);
+}
+
+/**
+ * The finding a user names by its id or a unique prefix of it (case-insensitive), or why there is none: no such id,
+ * or a prefix shared by several (up to five of them named).
+ */
+export function findingById(findings: readonly Finding[], id: string): { finding: Finding } | { problem: string } {
+  const want = id.trim().toLowerCase();
+  if (want === '') return { problem: 'no finding id given' };
+  const exact = findings.find((f) => f.id.toLowerCase() === want);
+  if (exact) return { finding: exact };
+  const matches = findings.filter((f) => f.id.toLowerCase().startsWith(want));
+  if (matches.length === 1) return { finding: matches[0]! };
+  if (matches.length === 0) return { problem: `no finding has this id (the scan has ${findings.length} finding${findings.length === 1 ? '' : 's'}; the table's ID column shows their ids)` };
+  return { problem: `the start of ${matches.length} finding ids (${matches.slice(0, 5).map((f) => f.id).join(', ')}${matches.length > 5 ? ', …' : ''}): give more of it` };
+}

@@ -99,3 +99,42 @@ export function seenBy(c: CoverageEntry[]): string[] {
 export function missedBy(c: CoverageEntry[]): string[] {
   return c.filter((e) => !e.saw).map((e) => (e.reason ? `${e.source} (${e.reason})` : e.source));
 }
+
+/** Cuts `s` to at most `width` columns from the start, opening with an ellipsis when something was cut (for paths: their end names the file). */
+export function truncateStart(s: string, width: number): string {
+  if (textWidth(s) <= width) return s;
+  const chars = [...s];
+  let out = '';
+  let w = 0;
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const ch = chars[i]!;
+    const cw = cpWidth(ch.codePointAt(0)!, ch);
+    if (w + cw > width - 1) break;
+    out = ch + out;
+    w += cw;
+  }
+  return '…' + out;
+}
+
+/** `s` followed by spaces up to `width` columns (nothing added when it is already as wide). */
+export function padText(s: string, width: number): string {
+  const w = textWidth(s);
+  return w >= width ? s : s + ' '.repeat(width - w);
+}
+
+/** A whole number with thousands separators, the same on every machine and locale: 38018 → `38,018`. */
+export function formatCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A size in bytes for reading: `812 B`, `4.2 KiB`, `46.2 MiB`, `2.5 GiB`. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = Math.max(0, n);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
