@@ -340,10 +340,11 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
       l.findings.length === 1 ? escapeText(f.id.slice(0, idLen)) : `${l.findings.length}×`,
     ];
   });
-  // narrow terminals: one space between columns; what it runs gives up width first, then the names
-  const gap = out.width < 120 ? 1 : 2;
+  // narrow terminals: one space between columns; what it runs gives up width first, then the sources that saw it and
+  // the namespace, and the filter and consumer names last (they say which subscription it is)
+  const gap = out.width < 140 ? 1 : 2;
   const [HOST, NS, SUB, RUNS, STATUS, SEEN] = [1, 2, 3, 4, 5, 6];
-  const steps = [[RUNS, 24], [SUB, 32], [NS, 20], [SEEN, 12], [RUNS, 16], [HOST, 16], [SUB, 24], [NS, 14], [SEEN, 8], [RUNS, 12], [STATUS, 8], [HOST, 12], [SUB, 18], [NS, 12], [RUNS, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
+  const steps = [[RUNS, 24], [SEEN, 12], [NS, 16], [HOST, 18], [RUNS, 16], [SEEN, 8], [SUB, 40], [STATUS, 12], [NS, 12], [HOST, 14], [SUB, 32], [RUNS, 12], [STATUS, 11], [SUB, 24], [HOST, 12], [STATUS, 8], [SUB, 18], [NS, 10], [RUNS, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
   // below 90 columns the sources that saw each finding are left to --details
   const seenColumn = out.width >= 90;
   if (!seenColumn) {
