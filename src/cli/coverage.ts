@@ -22,7 +22,7 @@ export function addCoverageCommand(program: Command, version: string): void {
       'per host in the evidence: which sources are present (Sysmon log and whether it holds any 19/20/21, WMI-Activity log and which of 5857-5861, PowerShell logs, Security 4688, repository, live listings, exports), each log\'s first and last record time, EventRecordID range and completeness (complete since #1, rolled over, excerpt or filtered export, unknown), the repository\'s time span, and the resulting blind spots in words. `scan` uses the same facts for each finding\'s "missed by"',
     )
     .argument('<path...>', 'evidence files or folders (as for scan)')
-    .addOption(new Option('-f, --format <format>', 'output format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    .addOption(new Option('-f, --format <format>', 'output format (default: json for an --output ending in .json, else text, also through a pipe, as scan does)').choices(['text', 'json']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--host <name>', 'attribute all evidence to this host')
     .addOption(widthOption())
@@ -41,7 +41,7 @@ export function addCoverageCommand(program: Command, version: string): void {
         return;
       }
       printNotes(result.notes, o);
-      const format = o.format ?? (o.output || !process.stdout.isTTY ? 'json' : 'text');
+      const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : 'text');
       const toTerminal = !o.output && process.stdout.isTTY === true;
       const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases, tableWidth(o.width, toTerminal, process.stdout.columns));
       if (!writeReport(o.output, text)) return;
