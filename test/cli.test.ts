@@ -332,3 +332,23 @@ test('--help of every command documents the exit codes', () => {
     assert.match(h.out, /Exit codes \(the same for every command\):\n {2}0 .*\n(?: {5}.*\n)* {2}1 {2}scan only: findings at or above --fail-on\n {2}2 {2}nothing readable, a given path missing/, args.join(' '));
   }
 });
+
+test('a usage error prints the error and one hint line naming the command\'s help, not the whole help, for every command', () => {
+  const commands = [[], ['scan'], ['coverage'], ['evtx'], ['evtx', 'dump'], ['evtx', 'info'], ['cim'], ['cim', 'namespaces'], ['cim', 'subscriptions'], ['cim', 'classes'], ['cim', 'instances'], ['collector'], ['sysmon'], ['sysmon', 'audit'], ['sysmon', 'config']];
+  for (const c of commands) {
+    const r = run(...c, '--no-such-option', WMI);
+    assert.equal(r.code, 2, c.join(' '));
+    assert.equal(r.out, '');
+    // (a required option missing is found first by some commands: also one error line)
+    const [first, hint, ...more] = r.err.trim().split('\n');
+    assert.match(first!, /^error: (unknown option '--no-such-option'|required option '.*' not specified)$/, c.join(' '));
+    assert.equal(hint, `(run ${['wmiscope', ...c].join(' ')} --help for usage)`);
+    assert.deepEqual(more, [], c.join(' '));
+  }
+  // a bad value says what was wrong, then the hint
+  const bad = run('evtx', 'dump', '-f', 'csv', WMI);
+  assert.deepEqual(bad.err.trim().split('\n'), ["error: option '-f, --format <format>' argument 'csv' is invalid. Allowed choices are jsonl, json, xml.", '(run wmiscope evtx dump --help for usage)']);
+  const unknown = run('scna', WMI);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /^error: unknown command 'scna'\n\(Did you mean scan\?\)\n\(run wmiscope --help for usage\)\n$/);
+});

@@ -218,7 +218,6 @@ export function buildProgram(): Command {
   const program = new Command('wmiscope')
     .description('Find WMI permanent event subscriptions (T1546.003) in offline Windows evidence.')
     .version(pkg.version)
-    .showHelpAfterError()
     .addHelpText('afterAll', EXIT_HELP)
     // set before the subcommands are added so they inherit it: usage errors exit 2, --help/--version 0
     .exitOverride((err) => {
@@ -260,7 +259,15 @@ export function buildProgram(): Command {
   addCollectorCommand(program);
   addSysmonCommands(program);
   addCoverageCommand(program, pkg.version);
+  hintAfterErrors(program);
   return program;
+}
+
+/** A usage error prints the error and one line naming the help to read (`wmiscope scan --help`), not the whole help. */
+function hintAfterErrors(cmd: Command, prefix = ''): void {
+  const name = prefix ? `${prefix} ${cmd.name()}` : cmd.name();
+  cmd.showHelpAfterError(`(run ${name} --help for usage)`);
+  for (const sub of cmd.commands) hintAfterErrors(sub, name);
 }
 
 guardOutputStreams();

@@ -16,8 +16,10 @@ import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
+import { addNarrowingOptions, narrowingOptions } from './narrowopts.js';
+import type { NarrowingOpts } from './narrowopts.js';
 
-interface ScanOpts extends HostIdentityOpts, ReadingOpts {
+interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   format?: ReportFormat;
   output?: string;
   host?: string;
@@ -63,6 +65,7 @@ export function addScanCommand(program: Command, version: string): void {
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
     .option('-q, --quiet', 'no progress bar and no notes on stderr (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
+  addNarrowingOptions(cmd);
   addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
@@ -100,7 +103,7 @@ export function addScanCommand(program: Command, version: string): void {
       // what was refused by a bound still shows; files not evidence and links met only with -v
       printNotes(result.notes, o);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
-      const text = formatReport(result, format, { minSeverity: o.minSeverity, color: format === 'table' && !o.output && process.stdout.isTTY === true });
+      const text = formatReport(result, format, { minSeverity: o.minSeverity, ...narrowingOptions(o), color: format === 'table' && !o.output && process.stdout.isTTY === true });
       if (!writeReport(o.output, text)) return;
       // nothing readable is not "clean": the report says 0 findings because nothing was read
       if (nothingReadable(result)) {

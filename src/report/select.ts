@@ -113,6 +113,8 @@ export function parseTimeBound(text: string, now: Date, end = false): string {
   // more than milliseconds cannot be compared here: cut to 3 fractional digits; no zone = UTC
   const iso = s.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1') + (dateOnly ? 'T00:00:00Z' : m[4] ? '' : 'Z');
   const t = Date.parse(iso);
-  if (!Number.isFinite(t)) throw new RangeError(`"${text}" is not a valid date`);
+  // Date.parse rolls a day past the month's end over (2026-02-30 → March 2): refuse it rather than move the bound
+  const [y, mo, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (!Number.isFinite(t) || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) throw new RangeError(`"${text}" is not a valid date`);
   return new Date(dateOnly && end ? t + 86400e3 - 1 : t).toISOString();
 }
