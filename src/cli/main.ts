@@ -4,7 +4,7 @@
  * Exit codes: one scheme for every command (./exit.ts, README "Exit codes"): 0 = read, 1 = scan findings at
  * or above --fail-on, 2 = nothing readable, a given path missing, a usage error or an unusable output path.
  */
-import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -163,13 +163,92 @@ function chunkLine(c: EvtxChunkInfo): string {
   return `  ${String(c.index).padStart(5)}  ${String(c.offset).padStart(10)}  ${c.status.padEnd(10)}  ${range.padEnd(23)}  ${crc.padEnd(7)}  ${String(c.records ?? '-').padStart(7)}  ${String(c.recovered ?? '-').padStart(9)}`;
 }
 
-async function info(file: string, o: { format: string; recovered?: boolean }): Promise<number> {
-  if (!preflight([file])) return EXIT_UNUSABLE;
+/**
+ * JSON whose bigints (the EVTX header's u64 fields) are written as exact integers: `JSON.stringify` cannot write a
+ * bigint and a JS number cannot hold every u64. Each bigint goes through a marker string no text can contain (a
+ * random nonce after a NUL, which JSON writes escaped) and the marker is replaced by the digits.
+ */
+function jsonExact(value: unknown): string {
+  const mark = `\u0000u64-${Math.random().toString(36).slice(2)}:`;
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? mark + v.toString() : v), 2);
+  const escaped = JSON.stringify(mark).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return jsonSafe(text.replace(new RegExp(`"${escaped}(\\d+)"`, 'g'), '$1'));
+}
+
+/**
+ * The EVTX files `evtx info` reads: files given by name as they are (a file that is not EVTX is an error line then);
+ * in folders, every file recognized as EVTX by content (as `scan` recognizes it), walked as `scan` walks. Names of
+ * files that cannot be spelt as a string (not UTF-8) are reported and left out.
+ */
+async function evtxInputs(inputs: string[]): Promise<{ files: string[]; fromFolders: boolean }> {
+  const { discover } = await import('../sources/containers/folder.js');
+  const { NoteSink } = await import('../sources/notes.js');
+  const { isEvtx } = await import('../sources/formats/evtx.js');
+  const files: string[] = [];
+  let fromFolders = false;
+  for (const input of inputs) {
+    if (!statSync(input).isDirectory()) {
+      files.push(input);
+      continue;
+    }
+    fromFolders = true;
+    for (const d of discover([input], new NoteSink())) {
+      if (d.kind !== 'file') continue;
+      if (d.raw !== undefined) {
+        printError(`${d.file}: a file name that is not UTF-8; give the file by name to read it`);
+        continue;
+      }
+      const head = Buffer.alloc(8);
+      let fd: number | null = null;
+      try {
+        fd = openSync(d.file, 'r');
+        readSync(fd, head, 0, 8, 0);
+      } catch {
+        // unreadable: its own error when it is opened
+        files.push(d.file);
+        continue;
+      } finally {
+        if (fd !== null) closeSync(fd);
+      }
+      if (isEvtx(head)) files.push(d.file);
+    }
+  }
+  return { files, fromFolders };
+}
+
+type InfoOpts = { format: string; recovered?: boolean; quiet?: boolean };
+
+async function info(inputs: string[], o: InfoOpts): Promise<number> {
+  if (!preflight(inputs)) return EXIT_UNUSABLE;
+  const { files, fromFolders } = await evtxInputs(inputs);
+  if (files.length === 0) return printError(`no EVTX file in ${inputs.join(', ')}`);
+  // one file given by name: one object (as always); several, or a folder: an array of them
+  const many = fromFolders || files.length > 1;
+  const summaries: unknown[] = [];
+  const blocks: string[] = [];
+  let readable = 0;
+  for (const file of files) {
+    const one = await infoOf(file, o);
+    if (typeof one === 'string') {
+      printError(one);
+      continue;
+    }
+    readable++;
+    summaries.push(one.summary);
+    blocks.push(one.text);
+  }
+  if (readable > 0) process.stdout.write(o.format === 'json' ? jsonExact(many ? summaries : summaries[0]) + '\n' : blocks.join('\n'));
+  if (many && !o.quiet) process.stderr.write(`wmiscope: ${readable} of ${files.length} EVTX file(s) read\n`);
+  return exitCode({ readable: readable > 0 });
+}
+
+/** One file's summary (for JSON) and text block, or the error line saying why it could not be read. */
+async function infoOf(file: string, o: InfoOpts): Promise<{ summary: object; text: string } | string> {
   let reader: EvtxReader;
   try {
     reader = (await import('../evtx/index.js')).EvtxReader.open(file);
   } catch (e) {
-    return printError(await evtxError(file, e));
+    return evtxError(file, e);
   }
   try {
     const chunks = reader.chunks({ recovered: o.recovered !== false });
@@ -186,10 +265,6 @@ async function info(file: string, o: { format: string; recovered?: boolean }): P
       chunks,
       warnings,
     };
-    if (o.format === 'json') {
-      process.stdout.write(jsonSafe(JSON.stringify(summary, null, 2)) + '\n');
-      return exitCode({ readable: true });
-    }
     const h = reader.header;
     const lines = [
       `file:               ${escapeText(file)}`,
@@ -207,8 +282,7 @@ async function info(file: string, o: { format: string; recovered?: boolean }): P
       `warnings (${warnings.length}):`,
       ...warnings.map((w) => `  [${escapeText(w.code)}] ${escapeText(w.message)}`),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
-    return exitCode({ readable: true });
+    return { summary, text: lines.join('\n') + '\n' };
   } finally {
     reader.close();
   }
@@ -246,12 +320,13 @@ export function buildProgram(): Command {
 
   evtx
     .command('info')
-    .description('show the file header, every chunk slot with its status and checksums, record counts and warnings')
-    .argument('<file>', 'EVTX file')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .description('show the file header, every chunk slot with its status and checksums, record counts and warnings, for each file (a file that cannot be read is an error line; the others are read on)')
+    .argument('<path...>', 'EVTX files, or folders (every file in them recognized as EVTX by content, as scan recognizes it)')
+    .addOption(new Option('-f, --format <format>', 'output format; json is one object for one file given by name, else an array of them (u64 header fields as exact integers)').choices(['text', 'json']).default('text'))
     .option('--no-recovered', 'do not look for records in slack')
-    .action(async (file: string, o: { format: string; recovered?: boolean }) => {
-      process.exitCode = await info(file, o);
+    .option('-q, --quiet', 'do not print the summary line on stderr (errors behind exit code 2 are still printed)')
+    .action(async (paths: string[], o: InfoOpts) => {
+      process.exitCode = await info(paths, o);
     });
 
   addScanCommand(program, pkg.version);
