@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding, Observation, ScanResult, Severity } from '../src/model/types.js';
-import { narrowFindings, parseTimeBound } from '../src/report/select.js';
+import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
 import { formatReport } from '../src/report/index.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
@@ -184,4 +184,25 @@ test('scan: a bad --since/--until/--only-host is a usage error (exit 2) with one
     assert.match(lines[0]!, /^error: /);
     assert.equal(lines[1], '(run wmiscope scan --help for usage)');
   }
+});
+
+test('hostMatcher: no pattern passes every host; globs match the host or any of its names', () => {
+  const aliases = [{ host: 'FILESERVER', aliases: [{ name: 'fs01.offsec.lan', why: 'test' }] }];
+  assert.equal(hostMatcher(undefined, aliases)('anything'), true);
+  assert.equal(hostMatcher([], aliases)('anything'), true);
+  const m = hostMatcher(['FS01.*'], aliases);
+  assert.deepEqual(['FILESERVER', 'fileserver', 'fs01', 'FS01.offsec.lan', 'other'].map(m), [true, true, false, true, false]);
+});
+
+test('coverage --only-host shows the matching hosts (aliases included) and says how many it hid', { skip: powerlurkSkip }, () => {
+  const r = spawnSync(process.execPath, [cli, 'coverage', '-f', 'json', '--host-alias', 'fs01.offsec.lan=FILESERVER', '--only-host', 'fs01*', POWERLURK, AUTORUNS], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { hosts: Array<{ host: string }>; hidden?: { onlyHost: string[]; hosts: number } };
+  assert.deepEqual(j.hosts.map((h) => h.host), ['FILESERVER']);
+  assert.deepEqual(j.hidden, { onlyHost: ['fs01*'], hosts: 1 });
+  assert.match(r.stderr, /wmiscope: --only-host fs01\*: 1 of 2 host\(s\) shown, 1 hidden\n/);
+  const all = spawnSync(process.execPath, [cli, 'coverage', '-f', 'json', POWERLURK, AUTORUNS], { encoding: 'utf8' });
+  const every = JSON.parse(all.stdout) as { hosts: Array<{ host: string }>; hidden?: unknown };
+  assert.equal(every.hosts.length, 2);
+  assert.equal(every.hidden, undefined);
 });

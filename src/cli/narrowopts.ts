@@ -1,6 +1,6 @@
 /**
  * The narrowing options of `scan`: `--since` / `--until` (a time window) and `--only-host PATTERN` (repeatable), turned
- * into the report's {@link Narrowing}. They narrow what the report shows, never what is read or how it is attributed;
+ * into the report's {@link Narrowing}; `coverage` takes `--only-host`. They narrow what the report shows, never what is read or how it is attributed;
  * `report/select.ts` does the narrowing and counts what it hid, so every format says the same thing about it.
  */
 import { InvalidArgumentError } from 'commander';
@@ -34,11 +34,16 @@ function hostPattern(v: string, prev: string[] = []): string[] {
   return [...prev, p];
 }
 
+/** `--only-host PATTERN` (repeatable): `scan` and `coverage`. */
+export function addOnlyHostOption(cmd: Command, what: string): Command {
+  return cmd.option('--only-host <pattern>', `report only ${what} hosts matching this glob (*, ?; case-insensitive; repeatable), matched against every name of a host, aliases included; attribution is unchanged`, hostPattern);
+}
+
+/** `--since`, `--until` and `--only-host`: `scan`. */
 export function addNarrowingOptions(cmd: Command): Command {
-  return cmd
+  return addOnlyHostOption(cmd, 'findings on')
     .option('--since <time>', 'report only findings with activity at or after this time: ISO-8601 (2026-11-01, 2026-11-01T08:00Z; no zone = UTC) or relative to now (30d, 12h, 90m, 2w); a finding with no time at all is kept and marked undated', bound(false))
     .option('--until <time>', 'report only findings with activity at or before this time (as --since; a date alone keeps that whole day)', bound(true))
-    .option('--only-host <pattern>', 'report only findings on hosts matching this glob (*, ?; case-insensitive; repeatable), matched against every name of a host, aliases included; attribution is unchanged', hostPattern)
     .hook('preAction', (_cmd, action) => {
       const o = action.opts<NarrowingOpts>();
       if (o.since !== undefined && o.until !== undefined && Date.parse(o.since) > Date.parse(o.until)) action.error(`error: --since (${o.since}) is after --until (${o.until})`, { exitCode: 2, code: 'wmiscope.window' });

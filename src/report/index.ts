@@ -75,5 +75,5 @@ export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
 export { escapeText, severityRank } from './text.js';
-export { narrowFindings, parseTimeBound, selectFindings } from './select.js';
+export { hostMatcher, narrowFindings, parseTimeBound, selectFindings } from './select.js';
 export type { Narrowing, Selection } from './select.js';
