@@ -153,6 +153,9 @@ test('scan --since/--until on a real Sysmon log: the window hides the dated find
   // the other formats get the same narrowing: the CSV has one row
   const csv = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'csv', '--since', '30d', POWERLURK, AUTORUNS], { encoding: 'utf8' });
   assert.equal(csv.stdout.trim().split('\r\n').length, 2, 'header and the undated finding');
+  const timeline = (...a: string[]): string => spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'timeline', ...a, POWERLURK, AUTORUNS], { encoding: 'utf8' }).stdout;
+  assert.ok(timeline().split('\n').filter(Boolean).length >= 3, 'the dated finding\'s observations');
+  assert.equal(timeline('--since', '2022-01-01'), '', 'its finding hidden, the undated one has no timeline event');
 });
 
 test('scan --only-host matches a host alias; the finding keeps its canonical host', { skip: powerlurkSkip }, () => {
