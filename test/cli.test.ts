@@ -190,6 +190,7 @@ test('info takes many files and folders: one block each, a JSON array, an unread
   writeFileSync(join(dir, 'logs', 'deeper', 'renamed.dat'), readFileSync(fixture('issue_38.evtx')));
   writeFileSync(join(dir, 'logs', 'notes.txt'), 'not an event log');
   writeFileSync(join(dir, 'logs', 'fake.evtx'), 'not an event log either'.repeat(200));
+  writeFileSync(join(dir, 'logs', 'empty.evtx'), '');
   const junk = join(dir, 'junk.evtx');
   writeFileSync(junk, 'not an event log at all'.repeat(300));
   const t = run('evtx', 'info', WMI, join(dir, 'logs'), junk);
@@ -197,6 +198,7 @@ test('info takes many files and folders: one block each, a JSON array, an unread
   // the folder: the EVTX file recognized by content, whatever its name; files that are not EVTX are left out
   assert.deepEqual([...t.out.matchAll(/^file: +(.*)$/gm)].map((m) => m[1]), [WMI, join(dir, 'logs', 'deeper', 'renamed.dat')]);
   assert.match(t.err, /junk\.evtx: not an EVTX file/);
+  assert.match(t.err, /empty\.evtx: warning \(empty-file\): empty file \(0 bytes\)/, 'a 0-byte file in a folder is said, not dropped');
   assert.match(t.err, /wmiscope: 2 of 3 EVTX file\(s\) read\n$/);
   const j = JSON.parse(run('evtx', 'info', '-f', 'json', '-q', WMI, fixture('issue_38.evtx')).out) as Array<{ file: string; records: number }>;
   assert.deepEqual(j.map((x) => x.records), [17, 1]);

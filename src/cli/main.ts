@@ -15,7 +15,7 @@ import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
-import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError } from './exit.js';
+import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../sources/containers/folder.js';
 import { LIVE_TEMP_FOLDERS } from '../scan.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
@@ -192,7 +192,11 @@ async function evtxInputs(inputs: string[]): Promise<{ files: string[]; fromFold
       continue;
     }
     fromFolders = true;
-    for (const d of discover([input], new NoteSink())) {
+    const notes = new NoteSink();
+    const found = discover([input], notes);
+    // what the walk could not read (a folder, a 0-byte file) is said; files skipped as not evidence are not EVTX
+    for (const n of notes.list()) if (n.level !== 'skipped') printNote(n);
+    for (const d of found) {
       if (d.kind !== 'file') continue;
       if (d.raw !== undefined) {
         printError(`${d.file}: a file name that is not UTF-8; give the file by name to read it`);
@@ -222,10 +226,10 @@ async function info(inputs: string[], o: InfoOpts): Promise<number> {
   if (!preflight(inputs)) return EXIT_UNUSABLE;
   const { files, fromFolders } = await evtxInputs(inputs);
   if (files.length === 0) return printError(`no EVTX file in ${inputs.join(', ')}`);
-  // one file given by name: one object (as always); several, or a folder: an array of them
+  // one file given by name: one object (as always); several, or a folder: an array of them. Each file is written as
+  // soon as it is read (a folder of hundreds of logs is never held in memory at once)
   const many = fromFolders || files.length > 1;
-  const summaries: unknown[] = [];
-  const blocks: string[] = [];
+  const json = o.format === 'json';
   let readable = 0;
   for (const file of files) {
     const one = await infoOf(file, o);
@@ -233,11 +237,12 @@ async function info(inputs: string[], o: InfoOpts): Promise<number> {
       printError(one);
       continue;
     }
+    const sep = readable === 0 ? (json && many ? '[\n' : '') : json ? ',\n' : '\n';
+    const body = json ? jsonExact(one.summary) : one.text;
+    process.stdout.write(sep + (json && many ? body.replace(/^/gm, '  ') : body));
     readable++;
-    summaries.push(one.summary);
-    blocks.push(one.text);
   }
-  if (readable > 0) process.stdout.write(o.format === 'json' ? jsonExact(many ? summaries : summaries[0]) + '\n' : blocks.join('\n'));
+  if (json) process.stdout.write(many ? (readable ? '\n]\n' : '[]\n') : readable ? '\n' : '');
   if (many && !o.quiet) process.stderr.write(`wmiscope: ${readable} of ${files.length} EVTX file(s) read\n`);
   return exitCode({ readable: readable > 0 });
 }
