@@ -166,6 +166,11 @@ test('scan --only-host matches a host alias; the finding keeps its canonical hos
   assert.deepEqual(r.json.hosts, ['FILESERVER', 'unknown'], 'the scan still covers every host');
   const two = scanJson('--only-host', 'nomatch', '--only-host', 'UNKNOWN', POWERLURK, AUTORUNS);
   assert.deepEqual(two.json.findings.map((f) => f.host), ['unknown'], 'repeatable, case-insensitive');
+  // a pattern that matches no host is said on stderr (a typo would look like a clean report), not with -q
+  const loud = spawnSync(process.execPath, [cli, 'scan', '-f', 'json', '--only-host', 'fs02*', '--only-host', 'unknown', POWERLURK, AUTORUNS], { encoding: 'utf8' });
+  assert.match(loud.stderr, /^wmiscope: --only-host fs02\* matches no host of the evidence \(fs01\.offsec\.lan, unknown\)$/m);
+  assert.doesNotMatch(loud.stderr, /--only-host unknown/);
+  assert.doesNotMatch(two.err, /matches no host/);
 });
 
 test('scan -f json --min-severity high on a real sample says what it hid', { skip: powerlurkSkip }, () => {

@@ -13,7 +13,7 @@ import { formatCoverageText } from '../report/coverage.js';
 import { escapeText, jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
-import { addOnlyHostOption } from './narrowopts.js';
+import { addOnlyHostOption, warnUnmatchedHosts } from './narrowopts.js';
 import { hostMatcher } from '../report/select.js';
 
 export function addCoverageCommand(program: Command, version: string): void {
@@ -45,6 +45,7 @@ export function addCoverageCommand(program: Command, version: string): void {
       printNotes(result.notes, o);
       // JSON says how many hosts --only-host left out (`hidden`)
       let view: CoverageResult & { hidden?: { onlyHost: string[]; hosts: number } } = result;
+      warnUnmatchedHosts(o.onlyHost, result.hosts.map((h) => h.host), result.hostAliases, o.quiet);
       if (o.onlyHost?.length) {
         // the hosts left out are counted, in JSON and on stderr: a host missing from the view is never silent
         const ok = hostMatcher(o.onlyHost, result.hostAliases);

@@ -5,7 +5,9 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { parseTimeBound } from '../report/select.js';
+import { hostMatcher, parseTimeBound } from '../report/select.js';
+import type { HostAliases } from '../model/types.js';
+import { escapeText } from '../model/text.js';
 import type { Narrowing } from '../report/select.js';
 
 export interface NarrowingOpts {
@@ -52,4 +54,16 @@ export function addNarrowingOptions(cmd: Command): Command {
 
 export function narrowingOptions(o: NarrowingOpts): Narrowing {
   return { ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}), ...(o.onlyHost?.length ? { onlyHost: o.onlyHost } : {}) };
+}
+
+/**
+ * One stderr line for each `--only-host` pattern that matches no host of the scan under any of its names (a typo
+ * would otherwise show an empty report that looks clean); nothing with `quiet`.
+ */
+export function warnUnmatchedHosts(patterns: readonly string[] | undefined, hosts: readonly string[], aliases: readonly HostAliases[] | undefined, quiet?: boolean): void {
+  if (quiet) return;
+  for (const p of patterns ?? []) {
+    const ok = hostMatcher([p], aliases);
+    if (!hosts.some(ok)) process.stderr.write(`wmiscope: --only-host ${escapeText(p)} matches no host of the evidence (${hosts.length ? hosts.slice(0, 10).map(escapeText).join(', ') + (hosts.length > 10 ? ', …' : '') : 'none'})\n`);
+  }
 }

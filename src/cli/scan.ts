@@ -16,7 +16,7 @@ import type { ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
-import { addNarrowingOptions, narrowingOptions } from './narrowopts.js';
+import { addNarrowingOptions, narrowingOptions, warnUnmatchedHosts } from './narrowopts.js';
 import type { NarrowingOpts } from './narrowopts.js';
 
 interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
@@ -102,6 +102,7 @@ export function addScanCommand(program: Command, version: string): void {
       bar?.stop();
       // what was refused by a bound still shows; files not evidence and links met only with -v
       printNotes(result.notes, o);
+      warnUnmatchedHosts(o.onlyHost, result.hosts, result.hostAliases, o.quiet);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? (o.output || !process.stdout.isTTY ? 'json' : 'table');
       const text = formatReport(result, format, { minSeverity: o.minSeverity, ...narrowingOptions(o), color: format === 'table' && !o.output && process.stdout.isTTY === true });
       if (!writeReport(o.output, text)) return;
