@@ -1,13 +1,14 @@
 /**
- * The narrowing options of `scan`: `--since` / `--until` (a time window) and `--only-host PATTERN` (repeatable), turned
- * into the report's {@link Narrowing}; `coverage` takes `--only-host`. They narrow what the report shows, never what is read or how it is attributed;
- * `report/select.ts` does the narrowing and counts what it hid, so every format says the same thing about it.
+ * The narrowing options of `scan`: `--since` / `--until` (a time window) and `--only-host PATTERN` (repeatable),
+ * turned into the report's {@link Narrowing}; `coverage` takes `--only-host`. They narrow what the report shows,
+ * never what is read or how it is attributed; `report/select.ts` does the narrowing and counts what it hid, so
+ * every format says the same thing about it.
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { hostMatcher, parseTimeBound } from '../report/select.js';
-import type { HostAliases } from '../model/types.js';
 import { escapeText } from '../model/text.js';
+import type { HostAliases } from '../model/types.js';
+import { hostMatcher, parseTimeBound } from '../report/select.js';
 import type { Narrowing } from '../report/select.js';
 
 export interface NarrowingOpts {
