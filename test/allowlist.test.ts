@@ -137,8 +137,41 @@ describe('allowlist files', () => {
     const top = file('allow:\n  - x\n');
     assert.match(errorOf(() => loadAllowlist(top)).message, /:1:1: unknown key "allow"/);
 
-    const missing = errorOf(() => loadAllowlist(path.join(dir, 'does-not-exist.yaml')));
-    assert.match(missing.message, /cannot read allowlist/);
+  });
+
+  it('a file that cannot be read, or is not text, is an error without a made-up place (never :0:0)', () => {
+    const gone = path.join(dir, 'does-not-exist.yaml');
+    const missing = errorOf(() => loadAllowlist(gone));
+    assert.equal(missing.message, `${gone}: cannot read the allowlist (ENOENT)`);
+    assert.deepEqual([missing.line, missing.column], [null, null]);
+    const folder = errorOf(() => loadAllowlist(dir));
+    assert.equal(folder.message, `${dir}: cannot read the allowlist (EISDIR)`);
+    const latin1 = file('entries:\n  - filter:\n      Name: caf\xe9\n', 'latin1.yaml');
+    writeFileSync(latin1, Buffer.from('entries:\n  - filter:\n      Name: caf\xe9\n', 'latin1'));
+    const notText = errorOf(() => loadAllowlist(latin1));
+    assert.equal(notText.message, `${latin1}: not UTF-8 (or UTF-16 with a byte-order mark) text: save it as UTF-8`);
+    assert.equal(notText.line, null);
+  });
+
+  it('a UTF-16 file with a byte-order mark (as Windows PowerShell writes it) is read; its errors keep their place', () => {
+    const yaml = 'entries:\n  - id: lab\n    filter:\n      Name: x\n      Query: select * from __TimerEvent\n';
+    const le = path.join(dir, 'utf16le.yaml');
+    writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(yaml, 'utf16le')]));
+    assert.deepEqual(loadAllowlist(le).entries.map((e) => e.id), ['lab']);
+    const be = path.join(dir, 'utf16be.yaml');
+    writeFileSync(be, Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(yaml, 'utf16le').swap16()]));
+    assert.deepEqual(loadAllowlist(be).entries.map((e) => e.id), ['lab']);
+    const bad = path.join(dir, 'utf16bad.yaml');
+    writeFileSync(bad, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('entries:\n  - id: a\n    consumr: x\n', 'utf16le')]));
+    assert.match(errorOf(() => loadAllowlist(bad)).message, /:3:5: unknown key "consumr" in entry/);
+  });
+
+  it('malformed files: every error names a real line and column of the file', () => {
+    for (const text of ['entries:\n  -\n', 'entries: 5\n', 'name:\nentries: []\n', 'entries:\n  - id: [x\n', '- consumer:\n    class: CommandLineEventConsumer\n']) {
+      const e = errorOf(() => loadAllowlist(file(text)));
+      assert.ok(e.line !== null && e.line >= 1 && e.column !== null && e.column >= 1, e.message);
+      assert.ok(e.line <= text.split('\n').length, e.message);
+    }
   });
 });
 

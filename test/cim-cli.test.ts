@@ -81,3 +81,25 @@ test('cim: a folder without a repository is one clear error, exit 2', () => {
 test('table output escapes control characters from evidence', () => {
   assert.equal(escapeText('evil\u001b[2Jname\r\n'), 'evil\\x1b[2Jname\\r\\n');
 });
+
+test('cim --mapping takes the mapping file by name (any case, .gz or not) or by its path, absolute or relative; another repository\'s file is refused', { skip }, () => {
+  const dir = join(cimSamples, 'dissect-cim-win10');
+  const byName = run('cim', 'namespaces', '--mapping', 'MAPPING2.MAP', dir);
+  assert.equal(byName.code, 0);
+  assert.ok(byName.out.length > 0);
+  for (const given of [join(dir, 'MAPPING2.MAP.gz'), 'mapping2.map.gz', resolve(dir, '..', 'dissect-cim-win10', 'MAPPING2.MAP.gz')]) {
+    const r = run('cim', 'namespaces', '--mapping', given, dir);
+    assert.equal(r.code, 0, `${given}: ${r.err}`);
+    assert.equal(r.out, byName.out, given);
+  }
+  const relative = spawnSync(process.execPath, [cli, 'cim', 'namespaces', '--mapping', join('dissect-cim-win10', 'MAPPING2.MAP.gz'), 'dissect-cim-win10'], { encoding: 'utf8', cwd: cimSamples });
+  assert.equal(relative.status, 0, relative.stderr);
+  assert.equal(relative.stdout, byName.out);
+  const other = join(cimSamples, 'flare-wmi-win7-wmikatz', 'MAPPING2.MAP');
+  const refused = run('cim', 'namespaces', '--mapping', other, dir);
+  assert.equal(refused.code, 2);
+  assert.equal(refused.err, `wmiscope: error: ${other}: not a mapping file of the repository in ${dir} (a mapping file is read with the OBJECTS.DATA and INDEX.BTR it describes)\n`);
+  const missing = run('cim', 'namespaces', '--mapping', 'MAPPING7.MAP', dir);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /mapping file MAPPING7\.MAP not found \(readable: MAPPING1\.MAP, MAPPING2\.MAP, MAPPING3\.MAP\)/);
+});

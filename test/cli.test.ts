@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
+import { crc32 } from '../src/evtx/bytes.js';
+import { EvtxReader } from '../src/evtx/index.js';
 
 const cli = join(repoRoot(), 'dist/src/cli/main.js');
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures/evtx', name);
@@ -141,6 +143,82 @@ test('info: header, chunk table with status, counts and warnings', () => {
   assert.equal(j.chunks.length, 1);
   assert.deepEqual(j.chunks[0]!.status, 'ok');
   assert.equal(j.chunks[0]!.records, 17);
+});
+
+/** The committed WMI fixture with one more chunk slot: "ElfChnk", no records, its record numbers and ids all ones (u64 max). */
+function withUnusedChunk(dir: string): string {
+  const chunk = Buffer.alloc(65536);
+  chunk.write('ElfChnk\0', 0, 'latin1');
+  for (const at of [8, 16, 24, 32]) chunk.writeBigUInt64LE(0xffffffffffffffffn, at);
+  chunk.writeUInt32LE(128, 40);
+  chunk.writeUInt32LE(0, 44);
+  chunk.writeUInt32LE(512, 48);
+  chunk.writeUInt32LE(crc32(chunk, 512, 512) >>> 0, 52);
+  chunk.writeUInt32LE(crc32(chunk, 128, 512, crc32(chunk, 0, 120)) >>> 0, 124);
+  const file = join(dir, 'unused-chunk.evtx');
+  writeFileSync(file, Buffer.concat([readFileSync(WMI), chunk]));
+  return file;
+}
+
+test('info: 64-bit chunk fields print exactly (a chunk with no records holds u64 max), in text, JSON and the library', () => {
+  const file = withUnusedChunk(mkdtempSync(join(tmpdir(), 'wmiscope-')));
+  const t = run('evtx', 'info', file);
+  assert.equal(t.code, 0);
+  assert.match(t.out, /\n +1 +69632 +ok +18446744073709551615-18446744073709551615 +ok\/ok +0 +0\n/);
+  assert.ok(!t.out.includes('18446744073709552000'));
+  const json = run('evtx', 'info', '-f', 'json', file).out;
+  // exact integers in the JSON text (a JS number cannot hold them, so the text is checked, not JSON.parse)
+  assert.equal((json.match(/"(first|last)Record(Number|Id)": 18446744073709551615,?\n/g) ?? []).length, 4);
+  assert.match(json, /"nextRecordId": 18,\n/);
+  const j = JSON.parse(json) as { chunks: Array<{ status: string; records: number; firstRecordId: number }> };
+  assert.deepEqual(j.chunks.map((c) => [c.status, c.records]), [['ok', 17], ['ok', 0]]);
+  assert.equal(j.chunks[0]!.firstRecordId, 1);
+  const reader = EvtxReader.open(file);
+  try {
+    const chunks = reader.chunks();
+    assert.equal(chunks[1]!.lastRecordId, 0xffffffffffffffffn);
+    assert.equal(chunks[0]!.lastRecordId, 17n);
+    assert.equal(reader.header.nextRecordId, 18n);
+  } finally {
+    reader.close();
+  }
+});
+
+test('info takes many files and folders: one block each, a JSON array, an unreadable file an error line and the others read on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-'));
+  mkdirSync(join(dir, 'logs', 'deeper'), { recursive: true });
+  writeFileSync(join(dir, 'logs', 'deeper', 'renamed.dat'), readFileSync(fixture('issue_38.evtx')));
+  writeFileSync(join(dir, 'logs', 'notes.txt'), 'not an event log');
+  writeFileSync(join(dir, 'logs', 'fake.evtx'), 'not an event log either'.repeat(200));
+  writeFileSync(join(dir, 'logs', 'empty.evtx'), '');
+  const junk = join(dir, 'junk.evtx');
+  writeFileSync(junk, 'not an event log at all'.repeat(300));
+  const t = run('evtx', 'info', WMI, join(dir, 'logs'), junk);
+  assert.equal(t.code, 0);
+  // the folder: the EVTX file recognized by content, whatever its name; files that are not EVTX are left out
+  assert.deepEqual([...t.out.matchAll(/^file: +(.*)$/gm)].map((m) => m[1]), [WMI, join(dir, 'logs', 'deeper', 'renamed.dat')]);
+  assert.match(t.err, /junk\.evtx: not an EVTX file/);
+  assert.match(t.err, /empty\.evtx: warning \(empty-file\): empty file \(0 bytes\)/, 'a 0-byte file in a folder is said, not dropped');
+  assert.match(t.err, /wmiscope: 2 of 3 EVTX file\(s\) read\n$/);
+  const j = JSON.parse(run('evtx', 'info', '-f', 'json', '-q', WMI, fixture('issue_38.evtx')).out) as Array<{ file: string; records: number }>;
+  assert.deepEqual(j.map((x) => x.records), [17, 1]);
+  // a folder alone is an array too, even of one file
+  const one = JSON.parse(run('evtx', 'info', '-f', 'json', join(dir, 'logs')).out) as unknown;
+  assert.ok(Array.isArray(one) && one.length === 1);
+  // nothing readable: exit 2
+  const none = run('evtx', 'info', junk, join(dir, 'logs', 'notes.txt'));
+  assert.equal(none.code, 2);
+  const empty = mkdtempSync(join(tmpdir(), 'wmiscope-'));
+  const nothing = run('evtx', 'info', empty);
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.err, /no EVTX file in /);
+});
+
+test('info on every shared EVTX sample folder at once: one block per file, all read', { skip: skipReason }, () => {
+  const t = run('evtx', 'info', '--no-recovered', join(evtxSample(''), 'python-evtx'), join(evtxSample(''), 'hayabusa-sample-evtx'));
+  assert.equal(t.code, 0);
+  assert.equal([...t.out.matchAll(/^file: /gm)].length, 11);
+  assert.match(t.err, /11 of 11 EVTX file\(s\) read/);
 });
 
 test('info on the sysmon sample: 17 slots, 9 chunks with records, 8 without a chunk signature', { skip: skipReason }, () => {
@@ -331,4 +409,24 @@ test('--help of every command documents the exit codes', () => {
     assert.equal(h.code, 0);
     assert.match(h.out, /Exit codes \(the same for every command\):\n {2}0 .*\n(?: {5}.*\n)* {2}1 {2}scan only: findings at or above --fail-on\n {2}2 {2}nothing readable, a given path missing/, args.join(' '));
   }
+});
+
+test('a usage error prints the error and one hint line naming the command\'s help, not the whole help, for every command', () => {
+  const commands = [[], ['scan'], ['coverage'], ['evtx'], ['evtx', 'dump'], ['evtx', 'info'], ['cim'], ['cim', 'namespaces'], ['cim', 'subscriptions'], ['cim', 'classes'], ['cim', 'instances'], ['collector'], ['sysmon'], ['sysmon', 'audit'], ['sysmon', 'config']];
+  for (const c of commands) {
+    const r = run(...c, '--no-such-option', WMI);
+    assert.equal(r.code, 2, c.join(' '));
+    assert.equal(r.out, '');
+    // (a required option missing is found first by some commands: also one error line)
+    const [first, hint, ...more] = r.err.trim().split('\n');
+    assert.match(first!, /^error: (unknown option '--no-such-option'|required option '.*' not specified)$/, c.join(' '));
+    assert.equal(hint, `(run ${['wmiscope', ...c].join(' ')} --help for usage)`);
+    assert.deepEqual(more, [], c.join(' '));
+  }
+  // a bad value says what was wrong, then the hint
+  const bad = run('evtx', 'dump', '-f', 'csv', WMI);
+  assert.deepEqual(bad.err.trim().split('\n'), ["error: option '-f, --format <format>' argument 'csv' is invalid. Allowed choices are jsonl, json, xml.", '(run wmiscope evtx dump --help for usage)']);
+  const unknown = run('scna', WMI);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /^error: unknown command 'scna'\n\(Did you mean scan\?\)\n\(run wmiscope --help for usage\)\n$/);
 });

@@ -18,6 +18,7 @@ import {
   parseSysmonConfig,
   recommendedConfig,
   recommendedWmiSection,
+  schemaProblem,
   SysmonConfigError,
 } from '../src/sysmon/index.js';
 import type { MatrixRow, SysmonAudit } from '../src/sysmon/index.js';
@@ -318,4 +319,81 @@ test('merge review cases: a WmiEvent in a mixed RuleGroup becomes a bare WmiEven
   assert.equal(bad.config.wmiElements.length, 1);
   assert.doesNotMatch(bad.text, /inclde/);
   assert.equal(run('sysmon', 'config', '--schema', '4.90', '--merge', fixture('no-wmi.xml')).code, 2);
+});
+
+test('sysmon config --schema: only versions that have WmiEvent and that wmiscope knows; not with --merge (usage errors, exit 2)', () => {
+  assert.equal(schemaProblem('4.91'), null);
+  assert.equal(schemaProblem('3.40'), null);
+  assert.equal(schemaProblem('4.2'), null);
+  assert.match(schemaProblem('9.99')!, /newer than any wmiscope knows \(3\.40 to 4\.91\)/);
+  assert.match(schemaProblem('3.30')!, /older than 3\.40 \(Sysmon 6\.10\), the first with WmiEvent/);
+  assert.match(schemaProblem('latest')!, /not a schema version number/);
+  assert.throws(() => recommendedConfig('9.99'), SysmonConfigError);
+  for (const [args, first] of [
+    [['--schema', '9.99'], /^error: option '--schema <version>' argument '9\.99' is invalid\. schema 9\.99 is newer than any wmiscope knows/],
+    [['--schema', '1.0', '--full'], /older than 3\.40/],
+    [['--schema', '4.22', '--merge', fixture('no-wmi.xml')], /^error: option '--schema <version>' cannot be used with option '--merge <config>'$/],
+  ] as const) {
+    const r = run('sysmon', 'config', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.out, '');
+    const lines = r.err.trim().split('\n');
+    assert.match(lines[0]!, first);
+    assert.deepEqual(lines.slice(1), ['(run wmiscope sysmon config --help for usage)']);
+  }
+  assert.match(run('sysmon', 'config', '--schema', '4.91', '--full').out, /<Sysmon schemaversion="4\.91">/);
+});
+
+test('a configuration that is not XML: the error names the file and says "not XML" (audit and merge)', () => {
+  const dir = scratchDir('sysmon');
+  const files = { 'notes.xml': 'hello, this is not a configuration\n', 'export.xml': '\ufeff  {"Sysmon": {"schemaversion": "4.90"}}', 'blank.xml': ' \n\t\n' };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const notes = join(dir, 'notes.xml');
+  assert.throws(() => parseSysmonConfig(files['notes.xml']), (e: unknown) => e instanceof SysmonConfigError && e.line === 1 && e.column === 1);
+  const audit = run('sysmon', 'audit', notes);
+  assert.equal(audit.code, 2);
+  assert.equal(audit.err, `wmiscope: error: ${notes}: line 1, column 1: not XML: the text starts with 'hello, this is not a con', not with '<'\n`);
+  const merge = run('sysmon', 'config', '--merge', notes);
+  assert.equal(merge.code, 2);
+  assert.equal(merge.out, '');
+  assert.equal(merge.err, audit.err, 'the merge names the file too');
+  assert.match(run('sysmon', 'config', '--merge', join(dir, 'export.xml')).err, /export\.xml: line 1, column 3: not XML: the text starts with '\{"Sysmon"/);
+  assert.match(run('sysmon', 'audit', join(dir, 'blank.xml')).err, /blank\.xml: not XML: the file is empty or only blanks\n$/);
+  // malformed XML (it is XML, broken) still gives the parser's place and words, with the file
+  assert.match(run('sysmon', 'config', '--merge', fixture('malformed.xml')).err, /malformed\.xml: line 6, column 5: Expected closing tag 'WmiEvent'/);
+});
+
+test('sysmon config --merge on configurations that already log every WMI event: the file unchanged, byte for byte, and said so', { skip: noConfigs }, () => {
+  for (const [name, line] of [['SwiftOnSecurity/sysmonconfig-export.xml', 880], ['sysmon-modular/sysmonconfig-excludes-only.xml', 779], ['sysmon-modular/sysmonconfig-research.xml', 66]] as const) {
+    const file = sample(name);
+    const r = spawnSync(process.execPath, [cli, 'sysmon', 'config', '--merge', file], { maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, name);
+    assert.ok(Buffer.compare(r.stdout, readFileSync(file)) === 0, `${name}: output differs from the file`);
+    assert.equal(r.stderr.toString(), `wmiscope: ${file}: already logs every WMI event Sysmon can see (WmiEvent at line ${line}); nothing changed\n`);
+  }
+  // SwiftOnSecurity's own note inside its WmiEvent is still there
+  assert.match(readFileSync(sample('SwiftOnSecurity/sysmonconfig-export.xml'), 'utf8'), /<!--NOTE: Using exclude with no rules means everything will be logged-->/);
+});
+
+test('sysmon config --merge follows the file\'s indentation: tabs in a tab-indented file, its own step in a space-indented one', { skip: noConfigs }, () => {
+  const dir = scratchDir('sysmon');
+  // SwiftOnSecurity's file (tabs) with one exclude rule added to its WmiEvent: partial, so the merge replaces it
+  const swift = readFileSync(sample('SwiftOnSecurity/sysmonconfig-export.xml'), 'utf8');
+  const withRule = swift.replace('<!--NOTE: Using exclude with no rules means everything will be logged-->', '<Consumer condition="contains">SCNotification</Consumer>');
+  assert.notEqual(withRule, swift);
+  const file = join(dir, 'swift-partial.xml');
+  writeFileSync(file, withRule);
+  const r = run('sysmon', 'config', '--merge', file);
+  assert.equal(r.code, 0);
+  assert.match(r.err, /replaced 1 WmiEvent element\(s\) \(line 880\); the result logs every WMI event Sysmon can see/);
+  assert.ok(r.out.includes('\t<RuleGroup name="" groupRelation="or">\n\t\t<WmiEvent onmatch="exclude" />\n\t</RuleGroup>\n'), 'tab-indented like the file');
+  assert.doesNotMatch(r.out, /\t  <WmiEvent/);
+  // every other line is unchanged, the file's other comments included
+  const section = recommendedWmiSection({ schema: '4.50', ruleGroups: true, indent: '\t', step: '\t' });
+  const cut = withRule.split('\n');
+  assert.equal(r.out.replace(section, ''), [...cut.slice(0, 878), ...cut.slice(883)].join('\n'));
+  // a file indented by 4 spaces gets 4-space steps
+  const four = '<Sysmon schemaversion="4.90">\n    <EventFiltering>\n        <RuleGroup name="" groupRelation="or">\n            <WmiEvent onmatch="include">\n                <Operation condition="is">Created</Operation>\n            </WmiEvent>\n        </RuleGroup>\n    </EventFiltering>\n</Sysmon>\n';
+  const m = mergeWmiSection(four);
+  assert.ok(m.text.includes('        <RuleGroup name="" groupRelation="or">\n            <WmiEvent onmatch="exclude" />\n        </RuleGroup>\n'), m.text);
 });

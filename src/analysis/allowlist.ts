@@ -95,15 +95,19 @@ export const DEFAULT_ALLOWLIST: Allowlist = {
   ],
 };
 
-/** A malformed allowlist file; the message starts with `file:line:column:`. */
+/**
+ * A malformed or unreadable allowlist file; the message starts with `file:line:column:` (1-based) when the problem
+ * has a place in the text, else with `file:` (line and column null: the file cannot be read, or the problem is the
+ * whole file).
+ */
 export class AllowlistError extends Error {
   constructor(
     readonly file: string,
-    readonly line: number,
-    readonly column: number,
+    readonly line: number | null,
+    readonly column: number | null,
     readonly reason: string,
   ) {
-    super(`${file}:${line}:${column}: ${reason}`);
+    super(`${file}:${line !== null && column !== null ? `${line}:${column}:` : ''} ${reason}`);
     this.name = 'AllowlistError';
   }
 }
@@ -112,9 +116,13 @@ export class AllowlistError extends Error {
 export function loadAllowlist(file: string): Allowlist {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const b = readFileSync(file);
+    // Windows PowerShell 5.1 writes UTF-16 with a byte-order mark (Out-File, >): read it, as every editor does
+    const utf16 = b[0] === 0xff && b[1] === 0xfe ? 'utf-16le' : b[0] === 0xfe && b[1] === 0xff ? 'utf-16be' : null;
+    text = new TextDecoder(utf16 ?? 'utf-8', { fatal: true }).decode(b);
   } catch (e) {
-    throw new AllowlistError(file, 0, 0, `cannot read allowlist: ${(e as Error).message}`);
+    if (e instanceof TypeError) throw new AllowlistError(file, null, null, 'not UTF-8 (or UTF-16 with a byte-order mark) text: save it as UTF-8');
+    throw new AllowlistError(file, null, null, `cannot read the allowlist (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   return parseAllowlist(text, file);
 }
@@ -124,14 +132,15 @@ export function parseAllowlist(text: string, file: string): Allowlist {
   const lc = new LineCounter();
   const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const fail = (node: YamlNode | Pair | null | undefined, reason: string): never => {
-    const offset = rangeStart(node) ?? (isPairLike(node) ? rangeStart(node.key) : undefined) ?? 0;
-    const pos = lc.linePos(offset);
-    throw new AllowlistError(file, pos.line, pos.col, reason);
+    // a node the parser gave no place (none is known here) is reported without one rather than at a made-up 1:1
+    const offset = rangeStart(node) ?? (isPairLike(node) ? rangeStart(node.key) : undefined);
+    const pos = offset !== undefined ? lc.linePos(offset) : null;
+    throw new AllowlistError(file, pos?.line ?? null, pos?.col ?? null, reason);
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-    throw new AllowlistError(file, pos.line, pos.col, `YAML error: ${e.message.split('\n')[0]}`);
+    const pos = e.linePos?.[0] ?? (typeof e.pos[0] === 'number' ? lc.linePos(e.pos[0]) : null);
+    throw new AllowlistError(file, pos?.line ?? null, pos?.col ?? null, `YAML error: ${e.message.split('\n')[0]}`);
   }
   const root = doc.contents;
   const fileName = basename(file);

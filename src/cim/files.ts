@@ -41,6 +41,23 @@ function listRepoFiles(dir: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The key (`MAPPING3.MAP`) of a mapping file asked for by name (any case, `.gz` or not) or by a path, absolute or
+ * relative, to one of the repository's own files; null when the path names another file (a mapping file describes
+ * the pages of its own OBJECTS.DATA and INDEX.BTR, so one from another folder cannot be read with this repository).
+ */
+export function mappingKey(given: string, files: ReadonlyMap<string, string>, onDisk: boolean): string | null {
+  const key = (given.split(/[\\/]/).pop() ?? '').toUpperCase().replace(/\.GZ$/, '');
+  if (!onDisk || !/[\\/]/.test(given)) return key;
+  const mine = files.get(key);
+  if (mine === undefined) return null;
+  try {
+    return fs.realpathSync.native(given) === fs.realpathSync.native(mine) ? key : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Locate the repository under `dir` (itself, `FS\`, or any folder below, breadth-first, a few levels deep). */
 export function findRepository(dir: string, maxDepth = 8): RepositoryFiles {
   const st = fs.statSync(dir);

@@ -3,7 +3,7 @@
  * layouts and defaults, instances, and the event-subscription objects in all of them.
  */
 import { gunzipSync } from 'node:zlib';
-import { CimFormatError, findRepository, isGzipFile, nameHash, readBounded, readMaybeGzip } from './files.js';
+import { CimFormatError, findRepository, isGzipFile, mappingKey, nameHash, readBounded, readMaybeGzip } from './files.js';
 import { ObjectStore, indexPageAt, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
 import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource, findAllIn } from './pages.js';
 import type { PageSource } from './pages.js';
@@ -78,7 +78,7 @@ const QUOTED_WINDOW = 4096;
 const MAX_CARVE_HITS = 100_000;
 
 export interface CimOpenOptions {
-  /** Use this mapping file instead of the current one (e.g. an older MAPPINGn.MAP, to see a previous state). */
+  /** Use this mapping file instead of the current one (e.g. an older MAPPINGn.MAP, to see a previous state): its name, any case, or a path to it in the repository folder. */
   mapping?: string;
   /**
    * The repository files as bytes instead of a folder (e.g. members of a collection zip): upper-cased base
@@ -185,8 +185,10 @@ export class CimRepository {
       const why = this.warnings.filter((w) => w.code === 'mapping').map((w) => w.message);
       throw new CimFormatError(`${repo.dir}: no readable MAPPING*.MAP file${why.length ? ` (${why.join('; ')})` : ''}`);
     }
-    const picked = opts.mapping ? { current: maps.find((m) => m.name === opts.mapping!.toUpperCase()), history: maps.filter((m) => m.name !== opts.mapping!.toUpperCase()) } : pickCurrent(maps, mappingVer);
-    if (!picked.current) throw new CimFormatError(`${repo.dir}: mapping file ${opts.mapping} not found`);
+    const wanted = opts.mapping !== undefined ? mappingKey(opts.mapping, repo.files, !opts.files) : undefined;
+    if (wanted === null) throw new CimFormatError(`${opts.mapping}: not a mapping file of the repository in ${repo.dir} (a mapping file is read with the OBJECTS.DATA and INDEX.BTR it describes)`);
+    const picked = wanted !== undefined ? { current: maps.find((m) => m.name === wanted), history: maps.filter((m) => m.name !== wanted) } : pickCurrent(maps, mappingVer);
+    if (!picked.current) throw new CimFormatError(`${repo.dir}: mapping file ${opts.mapping} not found (readable: ${maps.map((m) => m.name).sort().join(', ')})`);
     const current = picked.current;
     this.version = current.version;
     this.algo = this.version === '2.2' ? 'sha256' : 'md5';

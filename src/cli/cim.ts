@@ -122,7 +122,7 @@ export function addCimCommands(program: Command): void {
     .argument('<dir>', 'the repository folder or any folder above it')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
-    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
+    .option('--mapping <file>', 'read the state an older mapping file describes instead of the current one: its name (MAPPING3.MAP) or its path in the repository folder')
     .action(async (dir: string, o: CommonOpts) => {
       const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
@@ -142,7 +142,7 @@ export function addCimCommands(program: Command): void {
     )
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
-    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
+    .option('--mapping <file>', 'read the state an older mapping file describes instead of the current one: its name (MAPPING3.MAP) or its path in the repository folder')
     .action(async (dir: string, o: CommonOpts & { residual?: boolean }) => {
       const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
@@ -174,7 +174,7 @@ export function addCimCommands(program: Command): void {
     .requiredOption('-n, --namespace <ns>', 'namespace name (root\\x or root/x, any case) or NS_<hash>')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
-    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
+    .option('--mapping <file>', 'read the state an older mapping file describes instead of the current one: its name (MAPPING3.MAP) or its path in the repository folder')
     .action(async (dir: string, o: CommonOpts & { namespace: string }) => {
       const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);
@@ -190,7 +190,7 @@ export function addCimCommands(program: Command): void {
     .option('-c, --class <name>', 'only instances of this class')
     .addOption(formatOption())
     .option('-q, --quiet', 'no warnings on stderr')
-    .option('--mapping <file>', 'read the state an older mapping file describes (e.g. MAPPING3.MAP) instead of the current one')
+    .option('--mapping <file>', 'read the state an older mapping file describes instead of the current one: its name (MAPPING3.MAP) or its path in the repository folder')
     .action(async (dir: string, o: CommonOpts & { namespace: string; class?: string }) => {
       const repo = await open(dir, o);
       if (!repo) return void (process.exitCode = EXIT_UNUSABLE);

@@ -5,14 +5,17 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { coverage, nothingReadable } from '../scan.js';
+import type { CoverageResult } from '../scan.js';
 import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNotes } from './exit.js';
 import { addReadingOptions, readingOptions } from './readopts.js';
 import type { ReadingOpts } from './readopts.js';
 import { formatCoverageText } from '../report/coverage.js';
-import { jsonSafe } from '../model/text.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import { tableWidth, widthOption } from './terminal.js';
 import type { HostIdentityOpts } from './hostopts.js';
+import { addOnlyHostOption, warnUnmatchedHosts } from './narrowopts.js';
+import { hostMatcher } from '../report/select.js';
 
 export function addCoverageCommand(program: Command, version: string): void {
   const cmd = program
@@ -28,9 +31,10 @@ export function addCoverageCommand(program: Command, version: string): void {
     .addOption(widthOption())
     .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list files skipped as not evidence and the symbolic links met (read, or not followed)');
+  addOnlyHostOption(cmd, 'the');
   addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
-    .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean; width?: number }) => {
+    .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean; width?: number; onlyHost?: string[] }) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       let result;
@@ -41,9 +45,20 @@ export function addCoverageCommand(program: Command, version: string): void {
         return;
       }
       printNotes(result.notes, o);
+      // JSON says how many hosts --only-host left out (`hidden`)
+      let view: CoverageResult & { hidden?: { onlyHost: string[]; hosts: number } } = result;
+      warnUnmatchedHosts(o.onlyHost, result.hosts.map((h) => h.host), result.hostAliases, o.quiet);
+      if (o.onlyHost?.length) {
+        // the hosts left out are counted, in JSON and on stderr: a host missing from the view is never silent
+        const ok = hostMatcher(o.onlyHost, result.hostAliases);
+        const shown = result.hosts.filter((h) => ok(h.host));
+        const hiddenHosts = result.hosts.length - shown.length;
+        if (!o.quiet) process.stderr.write(`wmiscope: --only-host ${o.onlyHost.map(escapeText).join(', ')}: ${shown.length} of ${result.hosts.length} host(s) shown${hiddenHosts ? `, ${hiddenHosts} hidden` : ''}\n`);
+        view = { ...result, hosts: shown, hidden: { onlyHost: [...o.onlyHost], hosts: hiddenHosts } };
+      }
       const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : 'text');
       const toTerminal = !o.output && process.stdout.isTTY === true;
-      const text = format === 'json' ? jsonSafe(JSON.stringify(result, null, 2)) + '\n' : formatCoverageText(result.hosts, result.hostAliases, tableWidth(o.width, toTerminal, process.stdout.columns));
+      const text = format === 'json' ? jsonSafe(JSON.stringify(view, null, 2)) + '\n' : formatCoverageText(view.hosts, view.hostAliases, tableWidth(o.width, toTerminal, process.stdout.columns));
       if (!writeReport(o.output, text)) return;
       if (nothingReadable(result)) process.exitCode = printError(nothingReadableMessage(result.notes, o));
       else process.exitCode = exitCode({ readable: true });

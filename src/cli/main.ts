@@ -4,7 +4,7 @@
  * Exit codes: one scheme for every command (./exit.ts, README "Exit codes"): 0 = read, 1 = scan findings at
  * or above --fail-on, 2 = nothing readable, a given path missing, a usage error or an unusable output path.
  */
-import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -15,7 +15,7 @@ import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
-import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError } from './exit.js';
+import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../sources/containers/folder.js';
 import { LIVE_TEMP_FOLDERS } from '../scan.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
@@ -163,13 +163,97 @@ function chunkLine(c: EvtxChunkInfo): string {
   return `  ${String(c.index).padStart(5)}  ${String(c.offset).padStart(10)}  ${c.status.padEnd(10)}  ${range.padEnd(23)}  ${crc.padEnd(7)}  ${String(c.records ?? '-').padStart(7)}  ${String(c.recovered ?? '-').padStart(9)}`;
 }
 
-async function info(file: string, o: { format: string; recovered?: boolean }): Promise<number> {
-  if (!preflight([file])) return EXIT_UNUSABLE;
+/**
+ * JSON whose bigints (the EVTX header's u64 fields) are written as exact integers: `JSON.stringify` cannot write a
+ * bigint and a JS number cannot hold every u64. Each bigint goes through a marker string no text can contain (a
+ * random nonce after a NUL, which JSON writes escaped) and the marker is replaced by the digits.
+ */
+function jsonExact(value: unknown): string {
+  const mark = `\u0000u64-${Math.random().toString(36).slice(2)}:`;
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? mark + v.toString() : v), 2);
+  const escaped = JSON.stringify(mark).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return jsonSafe(text.replace(new RegExp(`"${escaped}(\\d+)"`, 'g'), '$1'));
+}
+
+/**
+ * The EVTX files `evtx info` reads: files given by name as they are (a file that is not EVTX is an error line then);
+ * in folders, every file recognized as EVTX by content (as `scan` recognizes it), walked as `scan` walks. Names of
+ * files that cannot be spelt as a string (not UTF-8) are reported and left out.
+ */
+async function evtxInputs(inputs: string[]): Promise<{ files: string[]; fromFolders: boolean }> {
+  const { discover } = await import('../sources/containers/folder.js');
+  const { NoteSink } = await import('../sources/notes.js');
+  const { isEvtx } = await import('../sources/formats/evtx.js');
+  const files: string[] = [];
+  let fromFolders = false;
+  for (const input of inputs) {
+    if (!statSync(input).isDirectory()) {
+      files.push(input);
+      continue;
+    }
+    fromFolders = true;
+    const notes = new NoteSink();
+    const found = discover([input], notes);
+    // what the walk could not read (a folder, a 0-byte file) is said; files skipped as not evidence are not EVTX
+    for (const n of notes.list()) if (n.level !== 'skipped') printNote(n);
+    for (const d of found) {
+      if (d.kind !== 'file') continue;
+      if (d.raw !== undefined) {
+        printError(`${d.file}: a file name that is not UTF-8; give the file by name to read it`);
+        continue;
+      }
+      const head = Buffer.alloc(8);
+      let fd: number | null = null;
+      try {
+        fd = openSync(d.file, 'r');
+        readSync(fd, head, 0, 8, 0);
+      } catch {
+        // unreadable: its own error when it is opened
+        files.push(d.file);
+        continue;
+      } finally {
+        if (fd !== null) closeSync(fd);
+      }
+      if (isEvtx(head)) files.push(d.file);
+    }
+  }
+  return { files, fromFolders };
+}
+
+type InfoOpts = { format: string; recovered?: boolean; quiet?: boolean };
+
+async function info(inputs: string[], o: InfoOpts): Promise<number> {
+  if (!preflight(inputs)) return EXIT_UNUSABLE;
+  const { files, fromFolders } = await evtxInputs(inputs);
+  if (files.length === 0) return printError(`no EVTX file in ${inputs.join(', ')}`);
+  // one file given by name: one object (as always); several, or a folder: an array of them. Each file is written as
+  // soon as it is read (a folder of hundreds of logs is never held in memory at once)
+  const many = fromFolders || files.length > 1;
+  const json = o.format === 'json';
+  let readable = 0;
+  for (const file of files) {
+    const one = await infoOf(file, o);
+    if (typeof one === 'string') {
+      printError(one);
+      continue;
+    }
+    const sep = readable === 0 ? (json && many ? '[\n' : '') : json ? ',\n' : '\n';
+    const body = json ? jsonExact(one.summary) : one.text;
+    process.stdout.write(sep + (json && many ? body.replace(/^/gm, '  ') : body));
+    readable++;
+  }
+  if (json) process.stdout.write(many ? (readable ? '\n]\n' : '[]\n') : readable ? '\n' : '');
+  if (many && !o.quiet) process.stderr.write(`wmiscope: ${readable} of ${files.length} EVTX file(s) read\n`);
+  return exitCode({ readable: readable > 0 });
+}
+
+/** One file's summary (for JSON) and text block, or the error line saying why it could not be read. */
+async function infoOf(file: string, o: InfoOpts): Promise<{ summary: object; text: string } | string> {
   let reader: EvtxReader;
   try {
     reader = (await import('../evtx/index.js')).EvtxReader.open(file);
   } catch (e) {
-    return printError(await evtxError(file, e));
+    return evtxError(file, e);
   }
   try {
     const chunks = reader.chunks({ recovered: o.recovered !== false });
@@ -186,10 +270,6 @@ async function info(file: string, o: { format: string; recovered?: boolean }): P
       chunks,
       warnings,
     };
-    if (o.format === 'json') {
-      process.stdout.write(jsonSafe(JSON.stringify(summary, null, 2)) + '\n');
-      return exitCode({ readable: true });
-    }
     const h = reader.header;
     const lines = [
       `file:               ${escapeText(file)}`,
@@ -207,8 +287,7 @@ async function info(file: string, o: { format: string; recovered?: boolean }): P
       `warnings (${warnings.length}):`,
       ...warnings.map((w) => `  [${escapeText(w.code)}] ${escapeText(w.message)}`),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
-    return exitCode({ readable: true });
+    return { summary, text: lines.join('\n') + '\n' };
   } finally {
     reader.close();
   }
@@ -218,7 +297,6 @@ export function buildProgram(): Command {
   const program = new Command('wmiscope')
     .description('Find WMI permanent event subscriptions (T1546.003) in offline Windows evidence.')
     .version(pkg.version)
-    .showHelpAfterError()
     .addHelpText('afterAll', EXIT_HELP)
     // set before the subcommands are added so they inherit it: usage errors exit 2, --help/--version 0
     .exitOverride((err) => {
@@ -247,12 +325,13 @@ export function buildProgram(): Command {
 
   evtx
     .command('info')
-    .description('show the file header, every chunk slot with its status and checksums, record counts and warnings')
-    .argument('<file>', 'EVTX file')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .description('show the file header, every chunk slot with its status and checksums, record counts and warnings, for each file (a file that cannot be read is an error line; the others are read on)')
+    .argument('<path...>', 'EVTX files, or folders (every file in them recognized as EVTX by content, as scan recognizes it)')
+    .addOption(new Option('-f, --format <format>', 'output format; json is one object for one file given by name, else an array of them (u64 header fields as exact integers)').choices(['text', 'json']).default('text'))
     .option('--no-recovered', 'do not look for records in slack')
-    .action(async (file: string, o: { format: string; recovered?: boolean }) => {
-      process.exitCode = await info(file, o);
+    .option('-q, --quiet', 'do not print the summary line on stderr (errors behind exit code 2 are still printed)')
+    .action(async (paths: string[], o: InfoOpts) => {
+      process.exitCode = await info(paths, o);
     });
 
   addScanCommand(program, pkg.version);
@@ -260,7 +339,15 @@ export function buildProgram(): Command {
   addCollectorCommand(program);
   addSysmonCommands(program);
   addCoverageCommand(program, pkg.version);
+  hintAfterErrors(program);
   return program;
+}
+
+/** A usage error prints the error and one line naming the help to read (`wmiscope scan --help`), not the whole help. */
+function hintAfterErrors(cmd: Command, prefix = ''): void {
+  const name = prefix ? `${prefix} ${cmd.name()}` : cmd.name();
+  cmd.showHelpAfterError(`(run ${name} --help for usage)`);
+  for (const sub of cmd.commands) hintAfterErrors(sub, name);
 }
 
 guardOutputStreams();

@@ -20,8 +20,10 @@ import type { Narrowing, ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import type { HostIdentityOpts } from './hostopts.js';
+import { addNarrowingOptions, narrowingOptions, warnUnmatchedHosts } from './narrowopts.js';
+import type { NarrowingOpts } from './narrowopts.js';
 
-interface ScanOpts extends HostIdentityOpts, ReadingOpts {
+interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   format?: ReportFormat;
   output?: string;
   csvBom?: boolean;
@@ -80,6 +82,7 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(colorOption())
     .option('-q, --quiet', 'no progress bar, no notes and no "wrote" line on stderr; the table shows the findings and the summary only (errors behind exit code 2 are still printed)')
     .option('-v, --verbose', 'also list the evidence read, the files skipped as not evidence and the symbolic links met (read, or not followed)');
+  addNarrowingOptions(cmd);
   addReadingOptions(cmd);
   addHostIdentityOptions(cmd)
     .action(async (paths: string[], o: ScanOpts) => {
@@ -115,8 +118,9 @@ export function addScanCommand(program: Command, version: string): void {
       // still shows; files not evidence and links met only with -v)
       const tableOnStdout = format === 'table' && !o.output;
       if (!tableOnStdout) printNotes(result.notes, o);
+      warnUnmatchedHosts(o.onlyHost, result.hosts, result.hostAliases, o.quiet);
       const toTerminal = tableOnStdout && process.stdout.isTTY === true;
-      const narrowing: Narrowing = { minSeverity: o.minSeverity };
+      const narrowing: Narrowing = { minSeverity: o.minSeverity, ...narrowingOptions(o) };
       const text = formatReport(result, format, {
         ...narrowing,
         color: format === 'table' && useColor(o.color, process.env, toTerminal),

@@ -2,15 +2,21 @@
  * `wmiscope sysmon audit CONFIG.xml` and `wmiscope sysmon config [--schema V] [--merge CONFIG.xml]`.
  * Exit codes: as every command (./exit.ts); 2 also for a malformed configuration (the message gives line and column).
  */
-import { writeFileSync } from 'node:fs';
-import { Option } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
 import { escapeText, jsonSafe } from '../model/text.js';
-import { auditSysmonConfig, DEFAULT_SCHEMA, encodeConfig, formatSysmonAudit, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection, schemaNumber } from '../sysmon/index.js';
+import { auditSysmonConfig, DEFAULT_SCHEMA, encodeConfig, formatSysmonAudit, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection, SCHEMA_RANGE, schemaProblem } from '../sysmon/index.js';
 
 function fail(e: unknown): void {
   process.exitCode = printError(e instanceof Error ? e.message : String(e));
+}
+
+function schemaArg(v: string): string {
+  const problem = schemaProblem(v);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+  return v.trim();
 }
 
 export function addSysmonCommands(program: Command): void {
@@ -56,30 +62,40 @@ export function addSysmonCommands(program: Command): void {
     .description(
       'print the recommended WmiEvent section (log every WMI filter, consumer and binding event) for a schema version; with --merge, print the given configuration with its WmiEvent rules replaced by that section and every other byte unchanged (same encoding)',
     )
-    .option('--schema <version>', `schema version to write for (default ${DEFAULT_SCHEMA}; with --merge, the configuration's own)`)
-    .option('--merge <config>', 'a Sysmon configuration to merge the section into')
+    .addOption(new Option('--schema <version>', `schema version to write for, ${SCHEMA_RANGE.first} to ${SCHEMA_RANGE.newest} (default ${DEFAULT_SCHEMA}); not with --merge, which keeps the configuration's own`).argParser(schemaArg).conflicts('merge'))
+    .option('--merge <config>', 'a Sysmon configuration to merge the section into; one that already logs every WMI event Sysmon can see is printed unchanged')
     .option('--full', 'without --merge: a whole minimal configuration instead of the section alone')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action((o: { schema?: string; merge?: string; full?: boolean; output?: string }) => {
       if (!preflight(o.merge !== undefined ? [o.merge] : [], o.output)) return void (process.exitCode = EXIT_UNUSABLE);
-      try {
-        let out: Buffer;
-        if (o.merge) {
-          if (o.schema) throw new Error('--schema applies without --merge only (a merge keeps the configuration\'s own schema version)');
-          const { text, encoding } = readSysmonConfigFile(o.merge);
-          const m = mergeWmiSection(text);
-          const audit = auditSysmonConfig(m.config, o.merge);
-          process.stderr.write(`wmiscope: ${escapeText(o.merge)}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.slice(0, 10).join(', ')}${m.removed.length > 10 ? `, and ${m.removed.length - 10} more` : ''})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
-          out = encodeConfig(m.text, encoding);
-        } else {
-          const schema = o.schema ?? DEFAULT_SCHEMA;
-          if (schemaNumber(schema) === null) throw new Error(`--schema ${schema}: not a version number (for example 4.22 or 4.90)`);
-          out = Buffer.from(o.full ? recommendedConfig(schema) : recommendedWmiSection({ schema, indent: '' }), 'utf8');
+      let out: Buffer;
+      if (o.merge) {
+        const file = o.merge;
+        try {
+          const { text, encoding } = readSysmonConfigFile(file);
+          const before = auditSysmonConfig(parseSysmonConfig(text), file);
+          if (before.verdict === 'logs-all' && before.ambiguities.length === 0) {
+            // nothing to do: the file as it is, byte for byte (its comments, indentation and encoding kept)
+            process.stderr.write(`wmiscope: ${escapeText(file)}: already logs every WMI event Sysmon can see (WmiEvent at line ${before.rules.map((r) => r.line).join(', ') || '-'}); nothing changed\n`);
+            out = readFileSync(file);
+          } else {
+            const m = mergeWmiSection(text);
+            const audit = auditSysmonConfig(m.config, file);
+            process.stderr.write(`wmiscope: ${escapeText(file)}: replaced ${m.removed.length} WmiEvent element(s)${m.removed.length ? ` (line ${m.removed.slice(0, 10).join(', ')}${m.removed.length > 10 ? `, and ${m.removed.length - 10} more` : ''})` : ''}; the result ${audit.verdict === 'logs-all' ? 'logs every WMI event Sysmon can see' : `audits as ${audit.verdict}`}\n`);
+            out = encodeConfig(m.text, encoding);
+          }
+        } catch (e) {
+          return fail(`${file}: ${e instanceof Error ? e.message : String(e)}`);
         }
+      } else {
+        const schema = o.schema ?? DEFAULT_SCHEMA;
+        out = Buffer.from(o.full ? recommendedConfig(schema) : recommendedWmiSection({ schema, indent: '' }), 'utf8');
+      }
+      try {
         if (o.output) writeFileSync(o.output, out);
         else process.stdout.write(out);
       } catch (e) {
-        fail(e);
+        fail(`output ${o.output ?? '(stdout)'}: cannot be written (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
       }
     });
 }

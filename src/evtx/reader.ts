@@ -3,7 +3,7 @@
  * Streaming: a file opened from a path is read one chunk at a time.
  */
 import * as fs from 'node:fs';
-import { crc32, filetimeIso, u16, u32, u64n } from './bytes.js';
+import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
 import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, peekEventId, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
 import { renderJson, renderXml, valueToString } from './render.js';
@@ -678,9 +678,9 @@ export class EvtxReader {
     const checksum = r32(124);
     const checksumValid = ok && crc32(h, 0, 120) === checksum;
     const header: EvtxFileHeader = {
-      firstChunkNumber: ok ? u64n(h, 8) : 0,
-      lastChunkNumber: ok ? u64n(h, 16) : 0,
-      nextRecordId: ok ? u64n(h, 24) : 0,
+      firstChunkNumber: ok ? u64big(h, 8) : 0n,
+      lastChunkNumber: ok ? u64big(h, 16) : 0n,
+      nextRecordId: ok ? u64big(h, 24) : 0n,
       headerSize: r32(32),
       minorVersion: r16(36),
       majorVersion: r16(38),
@@ -728,10 +728,10 @@ export class EvtxReader {
       info.status = 'truncated';
       return { info, ctx: null, spans };
     }
-    info.firstRecordNumber = u64n(buf, 8);
-    info.lastRecordNumber = u64n(buf, 16);
-    info.firstRecordId = u64n(buf, 24);
-    info.lastRecordId = u64n(buf, 32);
+    info.firstRecordNumber = u64big(buf, 8);
+    info.lastRecordNumber = u64big(buf, 16);
+    info.firstRecordId = u64big(buf, 24);
+    info.lastRecordId = u64big(buf, 32);
     let free = u32(buf, 48);
     info.freeSpaceOffset = free;
     if (verify) {
@@ -875,7 +875,7 @@ export class EvtxReader {
         const msg = e instanceof Error ? e.message : String(e);
         this.warn({
           code: sp.recovered ? 'recovered-unparsable' : 'record-parse',
-          message: `${sp.recovered ? 'carved record' : 'record'} ${recordId} at file offset ${base + p}: ${msg}`,
+          message: `${sp.recovered ? 'carved record' : 'record'} ${u64big(buf, p + 8)} at file offset ${base + p}: ${msg}`,
           offset: base + p,
           chunk: slot,
           recordId,

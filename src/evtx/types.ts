@@ -39,9 +39,10 @@ export type EvtxWarningCode =
 
 /** Fields of the 4 KiB file header. */
 export interface EvtxFileHeader {
-  firstChunkNumber: number;
-  lastChunkNumber: number;
-  nextRecordId: number;
+  /** The header's u64 fields are bigints: a JS number cannot hold every u64 (an unused field of all ones is 18446744073709551615). */
+  firstChunkNumber: bigint;
+  lastChunkNumber: bigint;
+  nextRecordId: bigint;
   headerSize: number;
   minorVersion: number;
   majorVersion: number;
@@ -62,10 +63,11 @@ export interface EvtxChunkInfo {
   index: number;
   offset: number;
   status: ChunkStatus;
-  firstRecordNumber?: number;
-  lastRecordNumber?: number;
-  firstRecordId?: number;
-  lastRecordId?: number;
+  /** The chunk header's u64 fields, exactly (bigints: a chunk with no records yet holds all ones, 18446744073709551615). */
+  firstRecordNumber?: bigint;
+  lastRecordNumber?: bigint;
+  firstRecordId?: bigint;
+  lastRecordId?: bigint;
   /** Offset (within the chunk) just past the last record, as written in the chunk header. */
   freeSpaceOffset?: number;
   headerCrcValid?: boolean;

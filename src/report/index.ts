@@ -80,5 +80,5 @@ export type { HtmlData, HtmlOptions } from './html.js';
 export { formatTimeline, timelineEvents, timestampDesc, isoToMicros } from './timeline.js';
 export type { TimelineEvent } from './timeline.js';
 export { escapeText, severityRank } from './text.js';
-export { failingFindings, findingById, narrowFindings, parseTimeBound, selectFindings } from './select.js';
+export { failingFindings, findingById, hostMatcher, narrowFindings, parseTimeBound, selectFindings } from './select.js';
 export type { FailOn, Narrowing, Selection } from './select.js';

@@ -3,7 +3,7 @@
  * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
  * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
  */
-import type { Finding, HiddenFindings, ScanResult, Severity } from '../model/types.js';
+import type { Finding, HiddenFindings, HostAliases, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 import { timeFromMs } from '../model/time.js';
@@ -39,7 +39,7 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
   const since = n.since !== undefined ? Date.parse(n.since) : -Infinity;
   const until = n.until !== undefined ? Date.parse(n.until) : Infinity;
   const windowed = n.since !== undefined || n.until !== undefined;
-  const hostOk = hostMatcher(result, n.onlyHost);
+  const hostOk = hostMatcher(n.onlyHost, result.hostAliases);
   const narrowedBy: HiddenFindings['narrowedBy'] = {
     // `info` (the CLI's default) hides nothing: it is no narrowing
     ...(n.minSeverity !== undefined && n.minSeverity !== 'info' ? { minSeverity: n.minSeverity } : {}),
@@ -84,15 +84,16 @@ function findingTimes(f: Finding): number[] {
 }
 
 /**
- * A host test from glob patterns, matched against the host and every other name the scan linked to it. A glob of host
+ * A host test from glob patterns, matched against the host and every other name the scan linked to it (`aliases`);
+ * every host passes when there is no pattern. `scan --only-host` and `coverage --only-host` use it. A glob of host
  * names needs `*` and `?` only (no path separators, braces or classes), so it is a small anchored regular expression
  * rather than a path-glob library whose `/` and `.` rules do not apply.
  */
-function hostMatcher(result: ScanResult, patterns: readonly string[] | undefined): (host: string) => boolean {
+export function hostMatcher(patterns: readonly string[] | undefined, aliases: readonly HostAliases[] | undefined): (host: string) => boolean {
   if (!patterns || patterns.length === 0) return () => true;
   const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'is'));
   const names = new Map<string, string[]>();
-  for (const a of result.hostAliases ?? []) names.set(a.host.toLowerCase(), [a.host, ...a.aliases.map((x) => x.name)]);
+  for (const a of aliases ?? []) names.set(a.host.toLowerCase(), [a.host, ...a.aliases.map((x) => x.name)]);
   return (host) => (names.get(host.toLowerCase()) ?? [host]).some((name) => res.some((re) => re.test(name)));
 }
 
@@ -122,7 +123,9 @@ export function parseTimeBound(text: string, now: Date, end = false): string {
   // more than milliseconds cannot be compared here: cut to 3 fractional digits; no zone = UTC
   const iso = s.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1') + (dateOnly ? 'T00:00:00Z' : m[4] ? '' : 'Z');
   const t = Date.parse(iso);
-  if (!Number.isFinite(t)) throw new RangeError(`"${text}" is not a valid date`);
+  // Date.parse rolls a day past the month's end over (2026-02-30 → March 2): refuse it rather than move the bound
+  const [y, mo, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (!Number.isFinite(t) || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) throw new RangeError(`"${text}" is not a valid date`);
   // in the model's one form (seven fractional digits), as the JSON's `hidden.narrowedBy` shows it
   return bound(text, dateOnly && end ? t + 86400e3 - 1 : t);
 }

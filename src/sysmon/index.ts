@@ -14,7 +14,7 @@ export { CONDITIONS, WMI_FIELDS, parseSysmonConfig, schemaNumber } from './confi
 export type { CompoundRule, FieldRule, RuleNode, SysmonConfig, SysmonConfigWarning, WmiFilterSet } from './config.js';
 export { conditionMatches, decide, PRIMARY_READING } from './evaluate.js';
 export type { Decision, Reading, WmiEventSample } from './evaluate.js';
-export { DEFAULT_SCHEMA, mergeWmiSection, recommendedConfig, recommendedWmiSection } from './recommend.js';
+export { DEFAULT_SCHEMA, mergeWmiSection, recommendedConfig, recommendedWmiSection, schemaProblem, SCHEMA_RANGE } from './recommend.js';
 export type { MergeResult } from './recommend.js';
 export { formatSysmonAudit } from './format.js';
 export { decodeConfig, encodeConfig, SysmonConfigError } from './xml.js';
@@ -22,7 +22,7 @@ export { decodeConfig, encodeConfig, SysmonConfigError } from './xml.js';
 /** Read a configuration file (UTF-8 or UTF-16 with BOM), bounded in size. */
 export function readSysmonConfigFile(file: string): { text: string; encoding: ReturnType<typeof decodeConfig>['encoding'] } {
   const size = statSync(file).size;
-  if (size > MAX_CONFIG_CHARS * 2) throw new SysmonConfigError(`${file} is ${size} bytes; a Sysmon configuration is far smaller`);
+  if (size > MAX_CONFIG_CHARS * 2) throw new SysmonConfigError(`the file is ${size} bytes; a Sysmon configuration is far smaller`);
   return decodeConfig(readFileSync(file));
 }
 

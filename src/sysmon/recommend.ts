@@ -9,6 +9,22 @@ import { SysmonConfigError } from './xml.js';
 /** Schema version used when none is given: the one `<Rule>` and `contains any` need, understood by Sysmon 10.4 and later. */
 export const DEFAULT_SCHEMA = '4.22';
 
+/**
+ * The schema versions `sysmon config` writes for: from 3.40 (Sysmon 6.10, the first with WmiEvent, events 19-21) to
+ * the newest wmiscope knows (4.91, Sysmon 15.15). A newer Sysmon prints its own with `sysmon -s`; a merge keeps the
+ * configuration's own version whatever it is.
+ */
+export const SCHEMA_RANGE = { first: '3.40', newest: '4.91' } as const;
+
+/** Why `schema` cannot be written for, or null when it can (see {@link SCHEMA_RANGE}). */
+export function schemaProblem(schema: string): string | null {
+  const v = schemaNumber(schema);
+  if (v === null) return `"${schema}" is not a schema version number (for example 4.22 or 4.90)`;
+  if (v < Number(SCHEMA_RANGE.first)) return `schema ${schema} is older than ${SCHEMA_RANGE.first} (Sysmon 6.10), the first with WmiEvent (events 19, 20, 21)`;
+  if (v > Number(SCHEMA_RANGE.newest)) return `schema ${schema} is newer than any wmiscope knows (${SCHEMA_RANGE.first} to ${SCHEMA_RANGE.newest}); \`sysmon -s\` prints the one your Sysmon uses`;
+  return null;
+}
+
 const COMMENT = [
   '<!-- Event ID 19, 20, 21 == WmiEvent (wmiscope recommendation): log every WMI filter, consumer and binding',
   '     event, created, modified or deleted. An exclude list with no rules logs everything; do not add',
@@ -20,20 +36,22 @@ const COMMENT = [
  * The section, indented by `indent`. Wrapped in a RuleGroup when `ruleGroups` (the form schema 4.22 files
  * use); a bare `<WmiEvent>` otherwise (understood by every schema version).
  */
-export function recommendedWmiSection(opts: { schema?: string | null; ruleGroups?: boolean; indent?: string; eol?: string } = {}): string {
+export function recommendedWmiSection(opts: { schema?: string | null; ruleGroups?: boolean; indent?: string; step?: string; eol?: string } = {}): string {
   const indent = opts.indent ?? '    ';
+  const step = opts.step ?? '  ';
   const eol = opts.eol ?? '\n';
   const sv = schemaNumber(opts.schema ?? DEFAULT_SCHEMA);
   const groups = opts.ruleGroups ?? (sv !== null && sv >= 4.22);
   const lines = COMMENT.map((l) => indent + l);
-  if (groups) lines.push(`${indent}<RuleGroup name="" groupRelation="or">`, `${indent}  <WmiEvent onmatch="exclude" />`, `${indent}</RuleGroup>`);
+  if (groups) lines.push(`${indent}<RuleGroup name="" groupRelation="or">`, `${indent}${step}<WmiEvent onmatch="exclude" />`, `${indent}</RuleGroup>`);
   else lines.push(`${indent}<WmiEvent onmatch="exclude" />`);
   return lines.join(eol) + eol;
 }
 
 /** A whole minimal configuration with only the recommended WMI section (other event types left to Sysmon's defaults). */
 export function recommendedConfig(schema: string = DEFAULT_SCHEMA): string {
-  if (schemaNumber(schema) === null) throw new SysmonConfigError(`schema version "${schema}" is not a version number (for example 4.22 or 4.90)`);
+  const problem = schemaProblem(schema);
+  if (problem !== null) throw new SysmonConfigError(problem);
   return `<Sysmon schemaversion="${schema}">\n  <EventFiltering>\n${recommendedWmiSection({ schema, indent: '    ' })}  </EventFiltering>\n</Sysmon>\n`;
 }
 
@@ -75,7 +93,6 @@ export function mergeWmiSection(text: string): MergeResult {
   const ef = config.eventFiltering;
   if (!ef) throw new SysmonConfigError('the configuration has no <EventFiltering> element to put the WmiEvent section in', config.root.line, config.root.column);
   if (ef.end - ef.start > 0 && /\/>$/.test(text.slice(ef.start, ef.end))) throw new SysmonConfigError('<EventFiltering/> is empty and self-closing; write it as <EventFiltering></EventFiltering> first', ...lineCol(config, ef.start));
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
   // spans to cut (every WmiEvent Sysmon reads, valid or not; a RuleGroup holding only WmiEvent goes whole),
   // whole lines where the element sits alone on its lines
   const spans = config.wmiElements
@@ -85,10 +102,15 @@ export function mergeWmiSection(text: string): MergeResult {
     .map((s) => ({ start: lineStart(text, s.start), end: lineEnd(text, s.end), line: s.line, tagStart: s.start, mixed: s.mixed }));
   let indent = '    ';
   let insertAt: number;
+  // the file's own indentation step: what its EventFiltering's children add to EventFiltering's indentation
+  const efLine = lineStart(text, ef.start);
+  const efIndent = efLine < ef.start ? text.slice(efLine, ef.start) : '';
+  let step = '  ';
   if (spans.length) {
     insertAt = spans[0]!.start;
     indent = text.slice(spans[0]!.start, spans[0]!.tagStart);
     if (!/^[ \t]*$/.test(indent)) indent = '    ';
+    step = indent.length > efIndent.length && indent.startsWith(efIndent) && !spans[0]!.mixed ? indent.slice(efIndent.length) : indent.includes('\t') ? '\t' : '  ';
   } else {
     // before </EventFiltering>, on its own line, indented one step more than it
     const closeLine = lineStart(text, ef.innerEnd);
@@ -96,10 +118,14 @@ export function mergeWmiSection(text: string): MergeResult {
     const child = /^[ \t]*$/.test(outer) ? outer + (outer.includes('\t') ? '\t' : '  ') : '    ';
     insertAt = closeLine === ef.innerEnd ? ef.innerEnd : closeLine;
     indent = child;
+    step = child.length > outer.length && child.startsWith(outer) ? child.slice(outer.length) : '  ';
   }
+  // the line ending of the line the section goes to (a file can mix them: SwiftOnSecurity's export does)
+  const nl = text.indexOf('\n', insertAt);
+  const eol = nl > 0 ? (text[nl - 1] === '\r' ? '\r\n' : '\n') : text.includes('\r\n') ? '\r\n' : '\n';
   // inside a RuleGroup that also holds other event types, the section is a bare WmiEvent (no RuleGroup in a RuleGroup);
   // elsewhere it follows the file's style
-  const section = recommendedWmiSection({ schema: config.schemaVersion, ruleGroups: spans[0]?.mixed ? false : ef.usesRuleGroups, indent, eol });
+  const section = recommendedWmiSection({ schema: config.schemaVersion, ruleGroups: spans[0]?.mixed ? false : ef.usesRuleGroups, indent, step, eol });
   let out = '';
   let pos = 0;
   let inserted = false;

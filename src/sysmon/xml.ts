@@ -80,6 +80,13 @@ export const MAX_CONFIG_CHARS = 16 * 1024 * 1024;
 export function parseXml(text: string): XmlElement {
   if (text.length > MAX_CONFIG_CHARS) throw new SysmonConfigError(`the file is larger than ${MAX_CONFIG_CHARS} characters; not a Sysmon configuration`);
   const lines = new LineIndex(text);
+  // a file that does not start with markup is not XML at all: say so, rather than "char 'h' is not expected"
+  const first = /\S/.exec(text.replace(/^\uFEFF/, ''));
+  if (!first) throw new SysmonConfigError('not XML: the file is empty or only blanks');
+  if (first[0] !== '<') {
+    const p = lines.at(first.index + (text.startsWith('\uFEFF') ? 1 : 0));
+    throw new SysmonConfigError(`not XML: the text starts with '${text.slice(first.index, first.index + 24).split(/\r?\n/)[0]}', not with '<'`, p.line, p.column);
+  }
   const v = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (v !== true) throw new SysmonConfigError(v.err.msg, v.err.line, v.err.col);
 
