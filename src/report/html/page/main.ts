@@ -378,7 +378,7 @@ function start(D: HtmlData): void {
       })),
       el('div', { class: 'card', id: 'card-evidence' }, el('div', { class: 'big' }, String(D.evidence.length)), 'evidence ' + (D.evidence.length === 1 ? 'file' : 'files') + ', ' + plural(records, 'record')),
       el('div', { class: 'card', id: 'card-notes' }, el('div', { class: 'big' }, String(D.notes.length)), D.notes.length === 1 ? 'note' : 'notes',
-        el('div', { class: 'muted' }, levels.filter((l) => l[1] > 0).map((l) => l[1] + ' ' + l[0]).join(', ') || 'none')),
+        el('div', { class: 'muted' }, levels.filter((l) => l[1] > 0).map((l) => (l[0] === 'skipped' ? l[1] + ' skipped' : plural(l[1], l[0]))).join(', ') || 'none')),
       hidden || undated ? el('div', { class: 'card card-hidden', id: 'card-hidden' }, el('div', { class: 'big' }, String(D.hidden || 0)), 'hidden by the narrowing',
         hidden ? el('div', { class: 'muted' }, hidden) : null, undated ? el('div', { class: 'muted' }, undated) : null) : null));
     add(app, s);
