@@ -16,6 +16,7 @@ import { formatCoverageText } from '../src/report/coverage.js';
 import { coverage } from '../src/scan.js';
 import type { ScanResult } from '../src/model/types.js';
 import { progressBar, tableWidth, useColor } from '../src/cli/terminal.js';
+import { wroteLine } from '../src/cli/scan.js';
 import { GOOD_LOG, runCli } from './support/child.js';
 import { makeFleet } from './support/fleet.js';
 import { standardFixtures } from './support/cim-builder.js';
@@ -220,6 +221,15 @@ test('CLI: -o FILE says on stderr what it wrote (file name escaped), not with -q
   assert.equal(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).findings.length, 0, 'an -o ending in .json is JSON');
   const quiet = await runCli(['scan', '-j', '1', '-q', BUNDLED, '-o', join(dir, 'q.json')]);
   assert.equal(quiet.stderr, '');
+});
+
+test('the "wrote" line counts every severity it shows, so its counts add up to its total', async () => {
+  const result = await bundledResult();
+  const f = result.findings[0]!;
+  assert.equal(f.severity, 'high');
+  const three: ScanResult = { ...result, findings: [f, { ...f, id: `a${f.id.slice(1)}`, severity: 'medium' }, { ...f, id: `b${f.id.slice(1)}`, severity: 'info', allowlisted: { by: 'default', entry: 'test' } }] };
+  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files');
+  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing');
 });
 
 test('allow-listed and info findings fold to one line per subscription across hosts ("on 12 hosts")', async () => {
