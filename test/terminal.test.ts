@@ -17,6 +17,7 @@ import { coverage } from '../src/scan.js';
 import type { ScanResult } from '../src/model/types.js';
 import { progressBar, tableWidth, useColor } from '../src/cli/terminal.js';
 import { wroteLine } from '../src/cli/scan.js';
+import { commonFolder, truncatePath } from '../src/report/text.js';
 import { GOOD_LOG, runCli } from './support/child.js';
 import { makeFleet } from './support/fleet.js';
 import { standardFixtures } from './support/cim-builder.js';
@@ -230,6 +231,28 @@ test('the "wrote" line counts every severity it shows, so its counts add up to i
   const three: ScanResult = { ...result, findings: [f, { ...f, id: `a${f.id.slice(1)}`, severity: 'medium' }, { ...f, id: `b${f.id.slice(1)}`, severity: 'info', allowlisted: { by: 'default', entry: 'test' } }] };
   assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files');
   assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing');
+});
+
+test('notes: a file name is cut so that logs of the same name in several host folders or archives stay told apart', async () => {
+  const zips = ['/cases/2026-11/collections/HOST1.zip!/HOST1/C/Windows/System32/winevt/Logs/Application.evtx', '/cases/2026-11/collections/HOST2.zip!/HOST2/C/Windows/System32/winevt/Logs/Application.evtx'];
+  assert.equal(commonFolder(zips), '/cases/2026-11/collections/'.length);
+  assert.equal(commonFolder(['a/x.evtx']), 2, 'one file: its folder');
+  assert.equal(commonFolder(['/a/x', 'b/x']), 0, 'nothing shared');
+  assert.equal(truncatePath(zips[0]!, 36, commonFolder(zips)), '…/HOST1.zip!/…/Logs/Application.evtx');
+  // what follows the shared folder fits: cut from the start, as before; a name that fits is whole
+  assert.equal(truncatePath('../shared/samples/evtx/bench/mixed-480chunks.evtx', 36, '../shared/samples/'.length), '…les/evtx/bench/mixed-480chunks.evtx');
+  assert.equal(truncatePath('C:\\case\\x.evtx', 36, 8), 'C:\\case\\x.evtx');
+  // a file's own name too long to keep beside the first part: cut from the start
+  const long = `/c/HOST1/${'Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational'}.evtx`;
+  assert.equal(truncatePath(long, 36, 3), `…${long.slice(-35)}`);
+  for (const w of [16, 20, 36, 60]) for (const f of [...zips, long]) assert.ok([...truncatePath(f, w, commonFolder(zips))].length <= w);
+
+  const result = await bundledResult();
+  const notes = zips.map((file) => ({ file, level: 'warning' as const, code: 'damaged' as const, message: 'file header CRC32 mismatch (stored 0x0)' }));
+  const text = formatTable({ ...result, notes }, { width: 100 });
+  assertFits(text, 100, 'notes');
+  const lines = text.split('\n').filter((l) => l.startsWith('warning '));
+  assert.deepEqual(lines.map((l) => /HOST\d\.zip!/.exec(l)?.[0]), ['HOST1.zip!', 'HOST2.zip!'], lines.join('\n'));
 });
 
 test('allow-listed and info findings fold to one line per subscription across hosts ("on 12 hosts")', async () => {

@@ -11,7 +11,7 @@
 import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncateStart, wrap } from './text.js';
+import { commonFolder, escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 
@@ -402,9 +402,12 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
       else groups.set(key, { level, file: n.file, notes: [n] });
     }
   const list = [...groups.values()];
-  for (const g of list.slice(0, MAX_NOTE_LINES)) {
+  // file names cut so that each stays told apart (the folder they share gives way first, not a host folder or archive)
+  const listed = list.slice(0, MAX_NOTE_LINES).map((g) => escapeText(g.file));
+  const common = commonFolder(listed);
+  list.slice(0, MAX_NOTE_LINES).forEach((g, i) => {
     const head = `${g.level.padEnd(7)}  `;
-    const file = truncateStart(escapeText(g.file), Math.max(16, Math.floor((out.width - head.length) * 0.4)));
+    const file = truncatePath(listed[i]!, Math.max(16, Math.floor((out.width - head.length) * 0.4)), common);
     const first = g.notes[0]!;
     const codes = new Map<string, number>();
     for (const n of g.notes) codes.set(n.code, (codes.get(n.code) ?? 0) + 1);
@@ -414,7 +417,7 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
       [head, first.level === 'error' ? SGR.high : first.level === 'warning' ? SGR.medium : null],
       [`${file}  ${what}`, null],
     ]);
-  }
+  });
   if (list.length > MAX_NOTE_LINES) out.line(`… ${count(list.length - MAX_NOTE_LINES, 'more file')} with notes (-v lists every note; -f json has them all)`);
 }
 
