@@ -255,6 +255,17 @@ test('notes: a file name is cut so that logs of the same name in several host fo
   assert.deepEqual(lines.map((l) => /HOST\d\.zip!/.exec(l)?.[0]), ['HOST1.zip!', 'HOST2.zip!'], lines.join('\n'));
 });
 
+test('--details: the findings come first, the names linked as one machine after them', async () => {
+  const result = await bundledResult();
+  const text = formatTable({ ...result, hostAliases: [{ host: 'IEWIN7', aliases: [{ name: 'IEWIN7.lab.example', why: 'a short name and its FQDN' }] }] }, { details: true, width: 100 });
+  const lines = text.split('\n');
+  assert.match(lines[0]!, /^─+$/, 'the first finding\'s rule opens the output');
+  assert.match(lines[1]!, /HIGH .* IEWIN7/);
+  const alias = lines.findIndex((l) => l.startsWith('IEWIN7 is also named IEWIN7.lab.example'));
+  assert.ok(alias > lines.findIndex((l) => l.includes('Finding id')), text);
+  assert.equal(lines[alias - 1], '', 'a blank line before it');
+});
+
 test('allow-listed and info findings fold to one line per subscription across hosts ("on 12 hosts")', async () => {
   const dir = scratchDir('fold');
   const log = { file: join(BUNDLED, 'sysmon_20_21_1_CommandLineEventConsumer.evtx'), computer: 'IEWIN7', name: 'Microsoft-Windows-Sysmon%4Operational.evtx' };

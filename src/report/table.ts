@@ -583,10 +583,14 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
   const sel = narrowFindings(result, opts);
   const findings = sel.findings;
   if (opts.details === true) {
-    if (!opts.quiet) renderAliases(out, result);
+    // the findings first; which names are one machine after them, with the fleet and the blind spots
     if (findings.length === 0) out.line(result.findings.length ? 'No finding in the narrowed view.' : 'No WMI event subscription found in the evidence read.');
     findings.forEach((f, i) => renderFinding(out, f, i + 1, findings.length));
     if (!opts.quiet) {
+      if (result.hostAliases?.length) {
+        out.lines.push('');
+        renderAliases(out, result);
+      }
       renderFleet(out, result);
       renderCoverage(out, result, findings);
     }
