@@ -300,8 +300,12 @@ test('a time window keeps an undated finding and marks it "undated" on its line;
   const rows = findingLines(text);
   assert.ok(rows.length > 0 && rows.every((l) => l.includes(' undated')), rows.join('\n'));
   const s = summary(text);
-  assert.equal(s.get('Hidden'), `1 (1 high): 1 outside since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
+  assert.equal(s.get('Hidden'), `1 (1 high): 1 before --since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
   assert.match(s.get('Exit 1')!, /, 1 of them hidden by the narrowing$/);
+  // said in the flags' own words: before --since, after --until, outside both
+  const hidden = (n: { since?: string; until?: string }): string => summary(formatTable(r, { ...n, width: 200 })).get('Hidden')!;
+  assert.match(hidden({ until: '2019-01-01T00:00:00.0000000Z' }), /: 1 after --until 2019-01-01T00:00:00\.0000000Z;/);
+  assert.match(hidden({ since: '2019-05-12T00:00:00.0000000Z', until: '2019-05-12T23:59:59.9999999Z' }), /: 1 outside --since 2019-05-12T00:00:00\.0000000Z --until 2019-05-12T23:59:59\.9999999Z;/);
 });
 
 test('real samples (../shared/samples): many hosts and notes fit 80, 120 and 200 columns; the summary counts them', { skip: skipReason }, async () => {

@@ -509,7 +509,8 @@ function hiddenText(sel: Selection): string {
   const by = h.narrowedBy;
   const parts: string[] = [];
   if (h.otherHosts) parts.push(`${formatCount(h.otherHosts)} on other hosts (--only-host)`);
-  if (h.outsideWindow) parts.push(`${formatCount(h.outsideWindow)} outside ${[by.since ? `since ${by.since}` : '', by.until ? `until ${by.until}` : ''].filter(Boolean).join(' ')}`);
+  // in the flags' own words: `3 before --since T`, `1 after --until T`, `4 outside --since T --until U`
+  if (h.outsideWindow) parts.push(`${formatCount(h.outsideWindow)} ${by.since && by.until ? 'outside' : by.since ? 'before' : 'after'}${by.since ? ` --since ${by.since}` : ''}${by.until ? ` --until ${by.until}` : ''}`);
   if (h.belowMinSeverity) parts.push(`${formatCount(h.belowMinSeverity)} below ${by.minSeverity ?? '?'}`);
   const total = h.total ? `${formatCount(h.total)} (${bySeverity(h.bySeverity)}): ${parts.join(', ')}` : 'none';
   const undated = h.undated.length ? `; ${count(h.undated.length, 'finding')} with no time kept (marked undated)` : '';
