@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/child.js';
+import { spawn } from 'node:child_process';
+import { CLI, consumersOf, GOOD_LOG, GOOD_LOG_CONSUMER, runCli } from './support/child.js';
 import type { ChildRun } from './support/child.js';
 import { HOSTILE_NAME, hostileNameTree, NON_UTF8, nonUtf8Tree, symlinkTree, tempDir } from './support/hostile/names.js';
 import { repoRoot, samplesDir } from './support/samples.js';
@@ -164,6 +165,19 @@ test('output: a stdout or an output file that cannot be written (/dev/full) is o
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('wmiscope: error'));
     assert.deepEqual(lines, [`wmiscope: error: ${what}: cannot be written (ENOSPC)`], r.stderr);
+  }
+});
+
+test('output: a pipe closed by its reader (| head, quitting less) ends the command with exit 2 and no error line', async () => {
+  for (const args of [['evtx', 'dump', GOOD_LOG], ['evtx', 'info', GOOD_LOG], ['scan', '-j', '1', '--details', GOOD_LOG]]) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the reader goes away before the first byte: every write meets EPIPE
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+    assert.doesNotMatch(stderr, /wmiscope: error|EPIPE|\n\s+at /, `${args.join(' ')}: ${stderr}`);
   }
 });
 

@@ -400,8 +400,16 @@ describe('HTML report in Chromium', { skip }, () => {
     const tableTop = await top('#findings-table');
     assert.ok(tableTop < 900, `the findings table starts at ${tableTop} px`);
     assert.ok((await top('#findings-table tbody tr:first-child')) < 900);
-    assert.equal(await p.textContent('#card-evidence .big'), String(result.evidence.length));
+    // a file holding several hosts' records is one evidence entry per host, and one file on the card
+    const files = new Set(result.evidence.map((e) => e.file)).size;
+    assert.ok(files < result.evidence.length, `${files} files, ${result.evidence.length} evidence entries`);
+    assert.equal(await p.textContent('#card-evidence .big'), String(files));
+    assert.match((await p.textContent('#evidence-list > summary'))!, new RegExp(`^Evidence read: ${files} files, `));
     assert.equal(await p.textContent('#card-notes .big'), String(result.notes.length));
+    const byLevel = (l: string): number => result.notes.filter((n) => n.level === l).length;
+    assert.ok(byLevel('warning') > 1 && byLevel('skipped') > 0);
+    const levels = [byLevel('error') ? `${byLevel('error')} error${byLevel('error') === 1 ? '' : 's'}` : '', `${byLevel('warning')} warnings`, `${byLevel('skipped')} skipped`];
+    assert.equal(await p.textContent('#card-notes .muted'), levels.filter(Boolean).join(', '));
     assert.equal(await p.textContent('#card-hosts .big'), String(result.hosts.length));
     // the long lists are below the findings, the evidence list behind a disclosure
     assert.ok((await top('#evidence')) > tableTop);

@@ -29,8 +29,8 @@ test('parseTimeBound: relative times count back from now', () => {
 
 test('parseTimeBound: a date alone is its first instant, or as an end its last (the whole day)', () => {
   assert.equal(parseTimeBound('2026-11-01', NOW), '2026-11-01T00:00:00.0000000Z');
-  assert.equal(parseTimeBound('2026-11-01', NOW, true), '2026-11-01T23:59:59.9990000Z');
-  assert.equal(parseTimeBound('2024-02-29', NOW, true), '2024-02-29T23:59:59.9990000Z', 'a leap day exists');
+  assert.equal(parseTimeBound('2026-11-01', NOW, true), '2026-11-01T23:59:59.9999999Z');
+  assert.equal(parseTimeBound('2024-02-29', NOW, true), '2024-02-29T23:59:59.9999999Z', 'a leap day exists');
   // a time of day is exact, also as an end
   assert.equal(parseTimeBound('2026-11-01T08:00', NOW, true), '2026-11-01T08:00:00.0000000Z');
 });
@@ -95,6 +95,12 @@ test('narrowFindings: a time window keeps findings with any activity in it and e
   assert.deepEqual(narrowFindings(R, { since: '2026-11-01T00:00:00.000Z', minSeverity: 'medium' }).hidden.undated, []);
 });
 
+test('narrowFindings: --until with a date alone keeps the last 100 ns tick of that day and nothing of the next', () => {
+  const day = { since: parseTimeBound('2026-11-30', NOW), until: parseTimeBound('2026-11-30', NOW, true) };
+  const edge = result([finding('last-tick', 'WKS-01', 'high', ['2026-11-30T23:59:59.9999999Z']), finding('next-day', 'WKS-01', 'high', ['2026-12-01T00:00:00.0000000Z'])]);
+  assert.deepEqual(narrowFindings(edge, day).findings.map((f) => f.id), ['last-tick']);
+});
+
 test('narrowFindings: host globs are case-insensitive and match a host\'s other names; attribution is unchanged', () => {
   const s = narrowFindings(R, { onlyHost: ['FS01*'] });
   assert.deepEqual(s.findings.map((f) => [f.id, f.host]), [['late', 'fileserver']], 'fs01.offsec.lan is an alias of FILESERVER');
@@ -147,7 +153,7 @@ test('scan --since/--until on a real Sysmon log: the window hides the dated find
   // a date alone as --until keeps that whole day: the finding at 19:29 on 2021-06-09 stays
   const day = scanJson('--since', '2021-06-09', '--until', '2021-06-09', POWERLURK, AUTORUNS);
   assert.equal(day.json.findings.length, 2);
-  assert.deepEqual(day.json.hidden?.narrowedBy, { since: '2021-06-09T00:00:00.0000000Z', until: '2021-06-09T23:59:59.9990000Z' });
+  assert.deepEqual(day.json.hidden?.narrowedBy, { since: '2021-06-09T00:00:00.0000000Z', until: '2021-06-09T23:59:59.9999999Z' });
   const before = scanJson('--until', '2021-06-09T19:29:58+00:00', POWERLURK, AUTORUNS);
   assert.deepEqual(before.json.findings.map((f) => f.host), ['unknown'], 'the first observation is 0.224 s after the bound');
   // the other formats get the same narrowing: the CSV has one row

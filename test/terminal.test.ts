@@ -16,6 +16,8 @@ import { formatCoverageText } from '../src/report/coverage.js';
 import { coverage } from '../src/scan.js';
 import type { ScanResult } from '../src/model/types.js';
 import { progressBar, tableWidth, useColor } from '../src/cli/terminal.js';
+import { wroteLine } from '../src/cli/scan.js';
+import { commonFolder, truncatePath } from '../src/report/text.js';
 import { GOOD_LOG, runCli } from './support/child.js';
 import { makeFleet } from './support/fleet.js';
 import { standardFixtures } from './support/cim-builder.js';
@@ -222,6 +224,48 @@ test('CLI: -o FILE says on stderr what it wrote (file name escaped), not with -q
   assert.equal(quiet.stderr, '');
 });
 
+test('the "wrote" line counts every severity it shows, so its counts add up to its total', async () => {
+  const result = await bundledResult();
+  const f = result.findings[0]!;
+  assert.equal(f.severity, 'high');
+  const three: ScanResult = { ...result, findings: [f, { ...f, id: `a${f.id.slice(1)}`, severity: 'medium' }, { ...f, id: `b${f.id.slice(1)}`, severity: 'info', allowlisted: { by: 'default', entry: 'test' } }] };
+  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files');
+  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing');
+});
+
+test('notes: a file name is cut so that logs of the same name in several host folders or archives stay told apart', async () => {
+  const zips = ['/cases/2026-11/collections/HOST1.zip!/HOST1/C/Windows/System32/winevt/Logs/Application.evtx', '/cases/2026-11/collections/HOST2.zip!/HOST2/C/Windows/System32/winevt/Logs/Application.evtx'];
+  assert.equal(commonFolder(zips), '/cases/2026-11/collections/'.length);
+  assert.equal(commonFolder(['a/x.evtx']), 2, 'one file: its folder');
+  assert.equal(commonFolder(['/a/x', 'b/x']), 0, 'nothing shared');
+  assert.equal(truncatePath(zips[0]!, 36, commonFolder(zips)), '…/HOST1.zip!/…/Logs/Application.evtx');
+  // what follows the shared folder fits: cut from the start, as before; a name that fits is whole
+  assert.equal(truncatePath('../shared/samples/evtx/bench/mixed-480chunks.evtx', 36, '../shared/samples/'.length), '…les/evtx/bench/mixed-480chunks.evtx');
+  assert.equal(truncatePath('C:\\case\\x.evtx', 36, 8), 'C:\\case\\x.evtx');
+  // a file's own name too long to keep beside the first part: cut from the start
+  const long = `/c/HOST1/${'Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational'}.evtx`;
+  assert.equal(truncatePath(long, 36, 3), `…${long.slice(-35)}`);
+  for (const w of [16, 20, 36, 60]) for (const f of [...zips, long]) assert.ok([...truncatePath(f, w, commonFolder(zips))].length <= w);
+
+  const result = await bundledResult();
+  const notes = zips.map((file) => ({ file, level: 'warning' as const, code: 'damaged' as const, message: 'file header CRC32 mismatch (stored 0x0)' }));
+  const text = formatTable({ ...result, notes }, { width: 100 });
+  assertFits(text, 100, 'notes');
+  const lines = text.split('\n').filter((l) => l.startsWith('warning '));
+  assert.deepEqual(lines.map((l) => /HOST\d\.zip!/.exec(l)?.[0]), ['HOST1.zip!', 'HOST2.zip!'], lines.join('\n'));
+});
+
+test('--details: the findings come first, the names linked as one machine after them', async () => {
+  const result = await bundledResult();
+  const text = formatTable({ ...result, hostAliases: [{ host: 'IEWIN7', aliases: [{ name: 'IEWIN7.lab.example', why: 'a short name and its FQDN' }] }] }, { details: true, width: 100 });
+  const lines = text.split('\n');
+  assert.match(lines[0]!, /^─+$/, 'the first finding\'s rule opens the output');
+  assert.match(lines[1]!, /HIGH .* IEWIN7/);
+  const alias = lines.findIndex((l) => l.startsWith('IEWIN7 is also named IEWIN7.lab.example'));
+  assert.ok(alias > lines.findIndex((l) => l.includes('Finding id')), text);
+  assert.equal(lines[alias - 1], '', 'a blank line before it');
+});
+
 test('allow-listed and info findings fold to one line per subscription across hosts ("on 12 hosts")', async () => {
   const dir = scratchDir('fold');
   const log = { file: join(BUNDLED, 'sysmon_20_21_1_CommandLineEventConsumer.evtx'), computer: 'IEWIN7', name: 'Microsoft-Windows-Sysmon%4Operational.evtx' };
@@ -256,8 +300,12 @@ test('a time window keeps an undated finding and marks it "undated" on its line;
   const rows = findingLines(text);
   assert.ok(rows.length > 0 && rows.every((l) => l.includes(' undated')), rows.join('\n'));
   const s = summary(text);
-  assert.equal(s.get('Hidden'), `1 (1 high): 1 outside since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
+  assert.equal(s.get('Hidden'), `1 (1 high): 1 before --since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
   assert.match(s.get('Exit 1')!, /, 1 of them hidden by the narrowing$/);
+  // said in the flags' own words: before --since, after --until, outside both
+  const hidden = (n: { since?: string; until?: string }): string => summary(formatTable(r, { ...n, width: 200 })).get('Hidden')!;
+  assert.match(hidden({ until: '2019-01-01T00:00:00.0000000Z' }), /: 1 after --until 2019-01-01T00:00:00\.0000000Z;/);
+  assert.match(hidden({ since: '2019-05-12T00:00:00.0000000Z', until: '2019-05-12T23:59:59.9999999Z' }), /: 1 outside --since 2019-05-12T00:00:00\.0000000Z --until 2019-05-12T23:59:59\.9999999Z;/);
 });
 
 test('real samples (../shared/samples): many hosts and notes fit 80, 120 and 200 columns; the summary counts them', { skip: skipReason }, async () => {

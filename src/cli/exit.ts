@@ -63,12 +63,13 @@ function errorCode(e: unknown): string {
 
 /**
  * Stdout that cannot be written (a full disk, `> /dev/full`, a closed pipe: ENOSPC, EPIPE, EIO…) ends the command
- * at once with one error line and exit 2, never a stack trace and never exit 1 (which means findings); a broken
- * stderr ends it with exit 2 and nothing more to say. Installed once, before any command runs.
+ * at once with exit 2, never a stack trace and never exit 1 (which means findings), and with one error line unless
+ * the pipe was closed by its reader (`| head`, quitting `less`): that reader asked for no more, and there is nothing
+ * wrong to say. A broken stderr ends it with exit 2 and nothing more to say. Installed once, before any command runs.
  */
 export function guardOutputStreams(): void {
   process.stdout.on('error', (e: unknown) => {
-    printError(`output (stdout): cannot be written (${errorCode(e)})`);
+    if (errorCode(e) !== 'EPIPE') printError(`output (stdout): cannot be written (${errorCode(e)})`);
     process.exit(EXIT_UNUSABLE);
   });
   process.stderr.on('error', () => process.exit(EXIT_UNUSABLE));

@@ -142,13 +142,16 @@ export function addScanCommand(program: Command, version: string): void {
     });
 }
 
-/** `wrote report.html — 8 findings (2 critical, 2 high) from 66 files`: the report's findings (as narrowed), display-safe. */
+/**
+ * `wrote report.html — 8 findings (2 critical, 2 high, 4 info) from 66 files`: the report's findings (as narrowed), by
+ * severity (every severity present, so the counts add up to the total), display-safe.
+ */
 export function wroteLine(output: string, result: ScanResult, narrowing: Narrowing): string {
   const sel = narrowFindings(result, narrowing);
   const shown = sel.findings;
-  const worst = (['critical', 'high'] as const).map((s) => [s, shown.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
+  const worst = SEVERITIES.map((s) => [s, shown.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
   const read = result.read;
   const from = read ? ` from ${formatCount(read.files)} file${read.files === 1 ? '' : 's'}${read.repositories ? ` and ${formatCount(read.repositories)} ${read.repositories === 1 ? 'repository' : 'repositories'}` : ''}` : '';
   const hidden = sel.hidden.total ? `; ${formatCount(sel.hidden.total)} more hidden by the narrowing` : '';
-  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}${from}${hidden}`;
+  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${formatCount(n)} ${s}`).join(', ')})` : ''}${from}${hidden}`;
 }

@@ -126,8 +126,10 @@ export function parseTimeBound(text: string, now: Date, end = false): string {
   // Date.parse rolls a day past the month's end over (2026-02-30 → March 2): refuse it rather than move the bound
   const [y, mo, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
   if (!Number.isFinite(t) || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) throw new RangeError(`"${text}" is not a valid date`);
-  // in the model's one form (seven fractional digits), as the JSON's `hidden.narrowedBy` shows it
-  return bound(text, dateOnly && end ? t + 86400e3 - 1 : t);
+  // in the model's one form (seven fractional digits), as the JSON's `hidden.narrowedBy` shows it; a day's end is its
+  // last 100 ns tick, as written (times are compared in milliseconds, so .999 keeps all of that last millisecond)
+  if (dateOnly && end) return bound(text, t + 86400e3 - 1).replace(/\.\d{7}Z$/, '.9999999Z');
+  return bound(text, t);
 }
 
 /** `--fail-on`: a severity, or `never`. */

@@ -11,7 +11,7 @@
 import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncateStart, wrap } from './text.js';
+import { commonFolder, escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 
@@ -402,9 +402,12 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
       else groups.set(key, { level, file: n.file, notes: [n] });
     }
   const list = [...groups.values()];
-  for (const g of list.slice(0, MAX_NOTE_LINES)) {
+  // file names cut so that each stays told apart (the folder they share gives way first, not a host folder or archive)
+  const listed = list.slice(0, MAX_NOTE_LINES).map((g) => escapeText(g.file));
+  const common = commonFolder(listed);
+  list.slice(0, MAX_NOTE_LINES).forEach((g, i) => {
     const head = `${g.level.padEnd(7)}  `;
-    const file = truncateStart(escapeText(g.file), Math.max(16, Math.floor((out.width - head.length) * 0.4)));
+    const file = truncatePath(listed[i]!, Math.max(16, Math.floor((out.width - head.length) * 0.4)), common);
     const first = g.notes[0]!;
     const codes = new Map<string, number>();
     for (const n of g.notes) codes.set(n.code, (codes.get(n.code) ?? 0) + 1);
@@ -414,7 +417,7 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
       [head, first.level === 'error' ? SGR.high : first.level === 'warning' ? SGR.medium : null],
       [`${file}  ${what}`, null],
     ]);
-  }
+  });
   if (list.length > MAX_NOTE_LINES) out.line(`… ${count(list.length - MAX_NOTE_LINES, 'more file')} with notes (-v lists every note; -f json has them all)`);
 }
 
@@ -506,7 +509,8 @@ function hiddenText(sel: Selection): string {
   const by = h.narrowedBy;
   const parts: string[] = [];
   if (h.otherHosts) parts.push(`${formatCount(h.otherHosts)} on other hosts (--only-host)`);
-  if (h.outsideWindow) parts.push(`${formatCount(h.outsideWindow)} outside ${[by.since ? `since ${by.since}` : '', by.until ? `until ${by.until}` : ''].filter(Boolean).join(' ')}`);
+  // in the flags' own words: `3 before --since T`, `1 after --until T`, `4 outside --since T --until U`
+  if (h.outsideWindow) parts.push(`${formatCount(h.outsideWindow)} ${by.since && by.until ? 'outside' : by.since ? 'before' : 'after'}${by.since ? ` --since ${by.since}` : ''}${by.until ? ` --until ${by.until}` : ''}`);
   if (h.belowMinSeverity) parts.push(`${formatCount(h.belowMinSeverity)} below ${by.minSeverity ?? '?'}`);
   const total = h.total ? `${formatCount(h.total)} (${bySeverity(h.bySeverity)}): ${parts.join(', ')}` : 'none';
   const undated = h.undated.length ? `; ${count(h.undated.length, 'finding')} with no time kept (marked undated)` : '';
@@ -580,10 +584,14 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
   const sel = narrowFindings(result, opts);
   const findings = sel.findings;
   if (opts.details === true) {
-    if (!opts.quiet) renderAliases(out, result);
+    // the findings first; which names are one machine after them, with the fleet and the blind spots
     if (findings.length === 0) out.line(result.findings.length ? 'No finding in the narrowed view.' : 'No WMI event subscription found in the evidence read.');
     findings.forEach((f, i) => renderFinding(out, f, i + 1, findings.length));
     if (!opts.quiet) {
+      if (result.hostAliases?.length) {
+        out.lines.push('');
+        renderAliases(out, result);
+      }
       renderFleet(out, result);
       renderCoverage(out, result, findings);
     }

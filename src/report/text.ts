@@ -116,6 +116,41 @@ export function truncateStart(s: string, width: number): string {
   return '…' + out;
 }
 
+/**
+ * How many characters of `files` they all share as a folder: the longest common start that ends with a separator
+ * (`/`, `\\`), 0 when there is none. With one file, its folder.
+ */
+export function commonFolder(files: readonly string[]): number {
+  if (files.length === 0) return 0;
+  let n = files[0]!.length;
+  for (const f of files) {
+    let i = 0;
+    while (i < n && i < f.length && f[i] === files[0]![i]) i++;
+    n = i;
+  }
+  if (n === 0) return 0;
+  const cut = Math.max(files[0]!.lastIndexOf('/', n - 1), files[0]!.lastIndexOf('\\', n - 1));
+  return cut < 0 ? 0 : cut + 1;
+}
+
+/**
+ * A file name cut to `width` columns so that it can still be told apart from the other files listed with it (damaged
+ * logs of the same name in several host folders or archives). Cut from the start while what follows the folder they
+ * all share (their first `common` characters, see {@link commonFolder}) stays whole; else the middle goes, keeping the
+ * first part after that folder (a host's folder, an archive: `…/HOST1.zip!/…Logs/Application.evtx`) when the file's
+ * own name still fits whole beside it; else from the start. Names that fit are left whole.
+ */
+export function truncatePath(s: string, width: number, common = 0): string {
+  if (textWidth(s) <= width) return s;
+  const rest = s.slice(common);
+  if (textWidth(rest) < width) return truncateStart(s, width);
+  const lead = common > 0 ? `…${s[common - 1]}` : '';
+  const head = /^[^/\\]+[/\\]/.exec(rest)?.[0];
+  const name = rest.slice(Math.max(rest.lastIndexOf('/'), rest.lastIndexOf('\\')) + 1);
+  if (head === undefined || textWidth(lead) + textWidth(head) + 1 + textWidth(name) > width) return truncateStart(s, width);
+  return lead + head + truncateStart(rest.slice(head.length), width - textWidth(lead) - textWidth(head));
+}
+
 /** `s` followed by spaces up to `width` columns (nothing added when it is already as wide). */
 export function padText(s: string, width: number): string {
   const w = textWidth(s);

@@ -364,6 +364,8 @@ function start(D: HtmlData): void {
   function renderSummary(): void {
     const s = el('section', { id: 'summary', 'aria-label': 'summary' });
     const records = D.evidence.reduce((n, e) => n + (e.records || 0), 0);
+    // a file holding several hosts' records is one evidence entry per host: count the files once
+    const evidenceFiles = new Set(D.evidence.map((e) => e.file)).size;
     const levels = (['error', 'warning', 'skipped'] as const).map((l) => [l, D.notes.filter((n) => n.level === l).length] as const);
     const allowlisted = F.filter((f) => f.allowlisted).length;
     const hidden = hiddenText(D.hiddenDetail ?? null, D.hidden || 0);
@@ -376,7 +378,7 @@ function start(D: HtmlData): void {
         const n = F.filter((f) => f.severity === sv).length;
         return n > 0 ? el('span', { class: 'sev-count', 'data-prop': sv }, sevChip(sv), ' ', String(n)) : null;
       })),
-      el('div', { class: 'card', id: 'card-evidence' }, el('div', { class: 'big' }, String(D.evidence.length)), 'evidence ' + (D.evidence.length === 1 ? 'file' : 'files') + ', ' + plural(records, 'record')),
+      el('div', { class: 'card', id: 'card-evidence' }, el('div', { class: 'big' }, String(evidenceFiles)), 'evidence ' + (evidenceFiles === 1 ? 'file' : 'files') + ', ' + plural(records, 'record')),
       el('div', { class: 'card', id: 'card-notes' }, el('div', { class: 'big' }, String(D.notes.length)), D.notes.length === 1 ? 'note' : 'notes',
         el('div', { class: 'muted' }, levels.filter((l) => l[1] > 0).map((l) => (l[0] === 'skipped' ? l[1] + ' skipped' : plural(l[1], l[0]))).join(', ') || 'none')),
       hidden || undated ? el('div', { class: 'card card-hidden', id: 'card-hidden' }, el('div', { class: 'big' }, String(D.hidden || 0)), 'hidden by the narrowing',
@@ -409,7 +411,7 @@ function start(D: HtmlData): void {
     // evidence read, behind a disclosure (a collection has dozens of files)
     const notesFor = (file: string): HtmlData['notes'] => D.notes.filter((n) => n.file === file);
     const records = D.evidence.reduce((n, e) => n + (e.records || 0), 0);
-    add(s, el('details', { id: 'evidence-list', class: 'block' }, el('summary', null, el('h3', null, 'Evidence read: ' + plural(D.evidence.length, 'file') + ', ' + plural(records, 'record'))),
+    add(s, el('details', { id: 'evidence-list', class: 'block' }, el('summary', null, el('h3', null, 'Evidence read: ' + plural(new Set(D.evidence.map((e) => e.file)).size, 'file') + ', ' + plural(records, 'record'))),
       el('div', { class: 'table-wrap' }, el('table', { id: 'evidence-table' },
         el('thead', null, el('tr', null, el('th', null, 'File'), el('th', null, 'Kind'), el('th', null, 'Host'), el('th', { class: 'num' }, 'Records'), el('th', null, 'First'), el('th', null, 'Last'), el('th', null, 'Detail'), el('th', null, 'Warnings'))),
         el('tbody', null, D.evidence.map((e) => {
