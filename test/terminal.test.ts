@@ -207,18 +207,26 @@ test('CLI: --details, --details ID, an unknown id (exit 2), --details with anoth
   assert.match(path.stderr, /put --details after the paths/);
 });
 
-test('CLI: -o FILE says on stderr what it wrote (file name escaped), not with -q; the notes then go to stderr', async () => {
+test('CLI: -o FILE says on stderr in one line what it wrote (file name escaped) and how many notes the report holds, not with -q; -v prints the notes too; another format on stdout: the notes on stderr as the table groups them', async () => {
   const dir = scratchDir('wrote');
   const out = join(dir, 'case\u001b[31m.html');
   const r = await runCli(['scan', '-j', '1', BUNDLED, '-o', out]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.at(-1), `wmiscope: wrote ${join(dir, 'case\\x1b[31m.html')} — 1 finding (1 high) from 6 files`);
-  assert.equal(lines.filter((l) => l.includes('warning (damaged)')).length, 6, 'the notes, on stderr (the report is in a file)');
+  assert.equal(r.stderr, `wmiscope: wrote ${join(dir, 'case\\x1b[31m.html')} — 1 finding (1 high) from 6 files; notes in the report: 6 warnings, 1 skipped\n`);
+  const verbose = await runCli(['scan', '-j', '1', '-v', BUNDLED, '-o', join(dir, 'v.html')]);
+  const vlines = verbose.stderr.trimEnd().split('\n');
+  assert.equal(vlines.filter((l) => l.includes('warning (damaged)')).length, 6, '-v: every note on stderr');
+  assert.match(vlines.at(-1)!, /^wmiscope: wrote .*v\.html — 1 finding \(1 high\) from 6 files; notes in the report: 6 warnings, 1 skipped$/);
+  const json = await runCli(['scan', '-j', '1', '-f', 'json', BUNDLED]);
+  const jlines = json.stderr.trimEnd().split('\n');
+  assert.equal(jlines.length, 3, json.stderr);
+  for (const l of jlines) assert.match(l, /^wmiscope: warning  \S.*  damaged/);
+  assert.ok(jlines.every((l) => [...l].length <= 100));
+  assert.ok(JSON.parse(json.stdout).notes.length === 7, 'every note is in the JSON');
   assert.ok(readFileSync(out, 'utf8').startsWith('<!DOCTYPE html>'));
   const narrowed = await runCli(['scan', '-j', '1', BUNDLED, '-o', join(dir, 'r.json'), '--min-severity', 'critical']);
-  assert.match(narrowed.stderr, /wrote .*r\.json — 0 findings from 6 files; 1 more hidden by the narrowing\n$/);
+  assert.match(narrowed.stderr, /wrote .*r\.json — 0 findings from 6 files; 1 more hidden by the narrowing; notes in the report: 6 warnings, 1 skipped\n$/);
   assert.equal(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).findings.length, 0, 'an -o ending in .json is JSON');
   const quiet = await runCli(['scan', '-j', '1', '-q', BUNDLED, '-o', join(dir, 'q.json')]);
   assert.equal(quiet.stderr, '');
@@ -229,8 +237,8 @@ test('the "wrote" line counts every severity it shows, so its counts add up to i
   const f = result.findings[0]!;
   assert.equal(f.severity, 'high');
   const three: ScanResult = { ...result, findings: [f, { ...f, id: `a${f.id.slice(1)}`, severity: 'medium' }, { ...f, id: `b${f.id.slice(1)}`, severity: 'info', allowlisted: { by: 'default', entry: 'test' } }] };
-  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files');
-  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing');
+  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files; notes in the report: 6 warnings, 1 skipped');
+  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing; notes in the report: 6 warnings, 1 skipped');
 });
 
 test('notes: a file name is cut so that logs of the same name in several host folders or archives stay told apart', async () => {

@@ -15,7 +15,7 @@ import { failingFindings, findingById, narrowFindings } from '../report/select.j
 import { formatCount } from '../report/text.js';
 import { addReadingOptions, readingOptions } from './readopts.js';
 import type { ReadingOpts } from './readopts.js';
-import { formatReport, REPORT_FORMATS } from '../report/index.js';
+import { formatNotes, formatReport, REPORT_FORMATS } from '../report/index.js';
 import type { Narrowing, ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
@@ -114,10 +114,17 @@ export function addScanCommand(program: Command, version: string): void {
         const hit = findingById(result.findings, o.details);
         if ('problem' in hit) return void (process.exitCode = printError(`--details ${o.details}: ${hit.problem}`));
       }
-      // notes are said once: in the table when it is printed on stdout, else on stderr (what was refused by a bound
-      // still shows; files not evidence and links met only with -v)
+      // notes are said once: in the table when it is printed on stdout; with -o, counted on the "wrote" line (they are
+      // in the report; -v prints them all on stderr too); another format on stdout: on stderr as the table groups them
+      // (one line per file, at most 10; every note with -v)
       const tableOnStdout = format === 'table' && !o.output;
-      if (!tableOnStdout) printNotes(result.notes, o);
+      if (!tableOnStdout && !o.quiet) {
+        if (o.verbose) printNotes(result.notes, o);
+        else if (!o.output) {
+          const lines = formatNotes(result, { width: tableWidth(o.width, process.stderr.isTTY === true, process.stderr.columns) - 'wmiscope: '.length }).split('\n').filter(Boolean);
+          process.stderr.write(lines.map((l) => `wmiscope: ${l}\n`).join(''));
+        }
+      }
       warnUnmatchedHosts(o.onlyHost, result.hosts, result.hostAliases, o.quiet);
       const toTerminal = tableOnStdout && process.stdout.isTTY === true;
       const narrowing: Narrowing = { minSeverity: o.minSeverity, ...narrowingOptions(o) };
@@ -153,5 +160,7 @@ export function wroteLine(output: string, result: ScanResult, narrowing: Narrowi
   const read = result.read;
   const from = read ? ` from ${formatCount(read.files)} file${read.files === 1 ? '' : 's'}${read.repositories ? ` and ${formatCount(read.repositories)} ${read.repositories === 1 ? 'repository' : 'repositories'}` : ''}` : '';
   const hidden = sel.hidden.total ? `; ${formatCount(sel.hidden.total)} more hidden by the narrowing` : '';
-  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${formatCount(n)} ${s}`).join(', ')})` : ''}${from}${hidden}`;
+  const levels = (['error', 'warning', 'skipped'] as const).map((l) => [l, result.notes.filter((n) => n.level === l).length] as const).filter(([, n]) => n > 0);
+  const notes = levels.length ? `; notes in the report: ${levels.map(([l, n]) => (l === 'skipped' ? `${formatCount(n)} skipped` : `${formatCount(n)} ${l}${n === 1 ? '' : 's'}`)).join(', ')}` : '';
+  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${formatCount(n)} ${s}`).join(', ')})` : ''}${from}${hidden}${notes}`;
 }

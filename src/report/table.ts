@@ -567,6 +567,17 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   }
 }
 
+/**
+ * The notes as the table shows them, for stderr when the report goes elsewhere (`-f json`, `-o FILE`): one line per file
+ * and level (at most 10, then a count), files not evidence and links only counted; with `verbose`, every note in full.
+ * Empty when there is nothing to say.
+ */
+export function formatNotes(result: ScanResult, opts: { width?: number; color?: boolean; verbose?: boolean } = {}): string {
+  const out = new Out(Math.max(40, Math.floor(opts.width ?? 100)), opts.color === true);
+  renderNotes(out, result, opts.verbose === true);
+  return out.lines.length ? out.lines.join('\n') + '\n' : '';
+}
+
 // ---- entry ----------------------------------------------------------------------------------------------------
 
 export function formatTable(result: ScanResult, opts: TableOptions = {}): string {
