@@ -4,14 +4,15 @@
  * damaged or unreadable evidence, and a summary at the end (findings, what a narrowing hid, hosts, evidence read,
  * notes, why the exit code is what it is). `details` prints one block per finding (or one finding's block).
  *
- * Every value that came from evidence goes through `escapeText`, so a consumer named with terminal escape sequences
- * is shown as `\x1b[2J…`, never executed. No line is wider than `width`. Color (ANSI SGR) is added only when asked
+ * Every value that came from evidence goes through `escapeVisible`, so a consumer named with terminal escape sequences
+ * is shown as `\x1b[2J…`, never executed, and a name with a zero-width, bidi or other invisible character never looks
+ * like the name without it (nor takes a width the layout cannot know). No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
 import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncateStart, wrap } from './text.js';
+import { escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncateStart, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 
@@ -97,7 +98,7 @@ class Out {
   /** Text under a prefix: first line after `head`, following lines aligned under it. */
   block(head: string, value: string, opts: { max?: number; multiline?: boolean; escaped?: boolean; headSgr?: string } = {}): void {
     const avail = Math.max(10, this.width - textWidth(head));
-    const src = opts.escaped ? [value] : opts.multiline ? escapeLines(value) : [escapeText(value)];
+    const src = opts.escaped ? [value] : opts.multiline ? escapeLines(value) : [escapeVisible(value)];
     let lines = src.flatMap((l) => wrap(l, avail));
     if (opts.max !== undefined && lines.length > opts.max) {
       lines = lines.slice(0, opts.max);
@@ -144,8 +145,8 @@ function count(n: number, one: string, many = `${one}s`): string {
 
 function renderFinding(out: Out, f: Finding, index: number, total: number): void {
   const w = out.width;
-  const tag = ` ${escapeText(String(f.severity).toUpperCase())} `;
-  const rest = escapeText(` score ${f.score} · ${f.status} · ${f.host}`);
+  const tag = ` ${escapeVisible(String(f.severity).toUpperCase())} `;
+  const rest = escapeVisible(` score ${f.score} · ${f.status} · ${f.host}`);
   const tail = `  (${index}/${total})`;
   const headPlain = truncate(tag + rest, Math.max(tag.length + 1, w - tail.length)) + tail;
   const restFit = headPlain.slice(tag.length, headPlain.length - tail.length);
@@ -252,10 +253,10 @@ function shortClass(cls: string | null | undefined): string | null {
 
 /** `filter → consumer [class]` in `width` columns: both names cut before the class is. */
 function subscriptionCell(f: Finding, width: number): string {
-  const filter = escapeText(f.filter ? (f.filter.name ?? '(unnamed)') : '(no filter)');
-  const consumer = escapeText(f.consumer ? (f.consumer.name ?? '(unnamed)') : '(no consumer)');
+  const filter = escapeVisible(f.filter ? (f.filter.name ?? '(unnamed)') : '(no filter)');
+  const consumer = escapeVisible(f.consumer ? (f.consumer.name ?? '(unnamed)') : '(no consumer)');
   const cls = shortClass(f.consumer?.className);
-  const tail = cls ? ` [${escapeText(cls)}]` : '';
+  const tail = cls ? ` [${escapeVisible(cls)}]` : '';
   const whole = `${filter} → ${consumer}${tail}`;
   if (textWidth(whole) <= width) return whole;
   // the names share what the class leaves (the class goes first when too little is left); the consumer gets more
@@ -330,14 +331,14 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
     const hosts = new Set(l.findings.map((x) => x.host.toLowerCase()));
     const status = [...new Set(l.findings.map((x) => (x.allowlisted ? 'allow-listed' : x.status) + (undated.has(x.id) ? ' undated' : '')))].join(', ');
     return [
-      SHORT_SEVERITY[l.severity] ?? escapeText(String(l.severity)),
-      hosts.size === 1 ? escapeText(f.host) : `on ${hosts.size} hosts`,
-      escapeText(f.namespace === null ? '?' : shortNamespace(f.namespace)),
+      SHORT_SEVERITY[l.severity] ?? escapeVisible(String(l.severity)),
+      hosts.size === 1 ? escapeVisible(f.host) : `on ${hosts.size} hosts`,
+      escapeVisible(f.namespace === null ? '?' : shortNamespace(f.namespace)),
       subscriptionCell(f, 400),
-      escapeText(f.summary || '—'),
+      escapeVisible(f.summary || '—'),
       status,
       seenShort(l.findings),
-      l.findings.length === 1 ? escapeText(f.id.slice(0, idLen)) : `${l.findings.length}×`,
+      l.findings.length === 1 ? escapeVisible(f.id.slice(0, idLen)) : `${l.findings.length}×`,
     ];
   });
   // narrow terminals: one space between columns; what it runs gives up width first, then the sources that saw it and
@@ -404,12 +405,12 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
   const list = [...groups.values()];
   for (const g of list.slice(0, MAX_NOTE_LINES)) {
     const head = `${g.level.padEnd(7)}  `;
-    const file = truncateStart(escapeText(g.file), Math.max(16, Math.floor((out.width - head.length) * 0.4)));
+    const file = truncateStart(escapeVisible(g.file), Math.max(16, Math.floor((out.width - head.length) * 0.4)));
     const first = g.notes[0]!;
     const codes = new Map<string, number>();
     for (const n of g.notes) codes.set(n.code, (codes.get(n.code) ?? 0) + 1);
     // `damaged ×4: first message`: the codes with their counts, then the first note's message
-    const what = `${[...codes].map(([c, k]) => (k > 1 ? `${c} ×${k}` : c)).join(', ')}: ${escapeText(first.message)}`;
+    const what = `${[...codes].map(([c, k]) => (k > 1 ? `${c} ×${k}` : c)).join(', ')}: ${escapeVisible(first.message)}`;
     out.painted([
       [head, first.level === 'error' ? SGR.high : first.level === 'warning' ? SGR.medium : null],
       [`${file}  ${what}`, null],
@@ -514,7 +515,7 @@ function hiddenText(sel: Selection): string {
 }
 
 function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOptions): void {
-  out.rule(`${escapeText(result.tool.name)} ${escapeText(result.tool.version)} · scanned ${escapeText(result.scannedAt)}`);
+  out.rule(`${escapeVisible(result.tool.name)} ${escapeVisible(result.tool.version)} · scanned ${escapeVisible(result.scannedAt)}`);
   const label = (name: string, value: string, sgr: string | null = BOLD): void => out.block(padText(name, 10), value, { escaped: true, max: 3, ...(sgr ? { headSgr: sgr } : {}) });
 
   const shown = sel.findings;
@@ -526,7 +527,7 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   const withFindings = [...new Set(shown.map((f) => f.host))];
   const aliases = result.hostAliases?.length ?? 0;
   const aliasText = aliases ? `; ${formatCount(aliases)} known by other names${o.verbose || o.details === true ? '' : ' (-v)'}` : '';
-  label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeText).join(', ')})` : ''}${aliasText}`);
+  label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeVisible).join(', ')})` : ''}${aliasText}`);
 
   // each piece of evidence once (a log may hold several hosts' records), by kind
   const kinds = new Map<EvidenceItem['kind'], Set<string>>();
