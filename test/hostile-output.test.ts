@@ -17,6 +17,9 @@ import { textWidth } from '../src/report/text.js';
 import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
 import { canonicalTime, timeFromMs } from '../src/model/time.js';
 import type { Finding, ScanResult } from '../src/model/types.js';
+import { evaluate } from '../src/analysis/rules.js';
+import { DEFAULT_ALLOWLIST } from '../src/analysis/allowlist.js';
+import { botnet } from './support/rule-fixtures.js';
 import { repoRoot } from './support/samples.js';
 import { scratchDir } from './support/tmp.js';
 
@@ -154,4 +157,14 @@ test('hostMatcher: globs with many stars against a long hostile host name answer
   assert.equal(hostMatcher(['??'], [])('宽🚀'), true, '? is one character, also outside the BMP');
   assert.equal(hostMatcher(['wks'], [])('wks-01'), false, 'anchored');
   assert.equal(hostMatcher(['*01'], [])('a\n01'), true, '* crosses a line break as the s flag did');
+});
+
+test('created-together: a creation time the model kept as text is not placed (Date.parse read it in the machine\'s zone)', () => {
+  const placed = botnet();
+  assert.ok(evaluate(placed, [DEFAULT_ALLOWLIST]).reasons.some((r) => r.id === 'created-together'), 'the real times fire the rule');
+  // the consumer's creation as a text without a zone: the same instant only on a machine set to UTC
+  const text = botnet();
+  const consumer = text.observations.find((o) => o.part === 'consumer' && o.action === 'created')!;
+  consumer.time = '5/11/2019 5:58:23 PM';
+  assert.ok(!evaluate(text, [DEFAULT_ALLOWLIST]).reasons.some((r) => r.id === 'created-together'), 'not fired on a guessed instant');
 });
