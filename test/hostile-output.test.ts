@@ -11,7 +11,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scan } from '../src/scan.js';
+import { coverage, scan } from '../src/scan.js';
+import { formatCoverageText } from '../src/report/coverage.js';
 import { formatTable } from '../src/report/table.js';
 import { textWidth } from '../src/report/text.js';
 import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
@@ -99,6 +100,19 @@ test('terminal report on hostile names: nothing invisible or executable reaches 
   const details = formatTable(r, { width: 200, details: true });
   assert.ok(details.includes('RTL\\u200b\\xa0宽'), 'invisible characters of a host name are shown as escapes');
   assert.ok(details.includes('\\x1b]8;;http://evil'), 'an OSC 8 hyperlink is shown, not made');
+});
+
+test('coverage text on hostile names: invisible characters shown, no line wider than the width', async () => {
+  const dir = scratchDir('hostile-coverage');
+  const cov = await coverage([hostileCollector(dir)], { threads: 1 });
+  for (const width of [40, 80, 200]) {
+    const text = formatCoverageText(cov.hosts, cov.hostAliases, width);
+    for (const line of text.split('\n')) {
+      assert.ok(!INVISIBLE.test(line), `width ${width}: a raw control or invisible character in ${JSON.stringify(line)}`);
+      assert.ok(columns(line) <= width, `width ${width}: a line of ${columns(line)} columns:\n${line}`);
+    }
+    assert.ok(text.includes('RTL\\u200b\\xa0'), 'the host name\'s zero-width and no-break spaces are shown');
+  }
 });
 
 test('canonicalTime: no time without a zone is read in the machine\'s zone; impossible instants and zones stay as given', () => {
