@@ -182,3 +182,10 @@ test('created-together: a creation time the model kept as text is not placed (Da
   consumer.time = '5/11/2019 5:58:23 PM';
   assert.ok(!evaluate(text, [DEFAULT_ALLOWLIST]).reasons.some((r) => r.id === 'created-together'), 'not fired on a guessed instant');
 });
+
+test('terminal report of 150,000 findings: laid out, not a stack overflow (Math.max over a spread of every row)', () => {
+  const findings = Array.from({ length: 150_000 }, (_, i): Finding => ({ ...finding(i.toString(16).padStart(16, '0'), `H${i % 7}`, null), observations: [] }));
+  const r: ScanResult = { tool: { name: 'wmiscope', version: 'test' }, scannedAt: '2026-12-07T12:00:00.0000000Z', hosts: ['H0'], evidence: [], notes: [], findings };
+  const lines = formatTable(r, { width: 80 }).split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('high ')).length, 150_000);
+});

@@ -211,7 +211,8 @@ interface Column {
  * over its minimum first.
  */
 function layout(columns: readonly Column[], rows: readonly string[][], width: number, gap: number, steps: ReadonlyArray<readonly [number, number]>): number[] {
-  const natural = columns.map((c, i) => Math.max(textWidth(c.head), ...rows.map((r) => textWidth(r[i] ?? ''))));
+  // a loop, not Math.max(...rows): a spread of some 150,000 rows overflows the stack
+  const natural = columns.map((c, i) => rows.reduce((m, r) => Math.max(m, textWidth(r[i] ?? '')), textWidth(c.head)));
   const widths = natural.map((n, i) => Math.max(columns[i]!.min, Math.min(columns[i]!.max, n)));
   const avail = width - gap * (columns.length - 1);
   let total = widths.reduce((a, b) => a + b, 0);
@@ -278,7 +279,7 @@ function seenShort(findings: readonly Finding[]): string {
 /** The shortest start of the ids (at least 6 characters) that tells every finding of the result apart. */
 function idLength(findings: readonly Finding[]): number {
   const ids = new Set(findings.map((f) => f.id.toLowerCase()));
-  const longest = Math.max(6, ...[...ids].map((id) => id.length));
+  const longest = [...ids].reduce((m, id) => Math.max(m, id.length), 6);
   for (let n = 6; n < longest; n++) if (new Set([...ids].map((id) => id.slice(0, n))).size === ids.size) return n;
   return longest;
 }
