@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { formatCoverageText } from '../src/report/coverage.js';
+import { isoToMicros } from '../src/report/timeline.js';
 import { formatTable } from '../src/report/table.js';
 import { textWidth } from '../src/report/text.js';
 import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
@@ -188,4 +189,12 @@ test('terminal report of 150,000 findings: laid out, not a stack overflow (Math.
   const r: ScanResult = { tool: { name: 'wmiscope', version: 'test' }, scannedAt: '2026-12-07T12:00:00.0000000Z', hosts: ['H0'], evidence: [], notes: [], findings };
   const lines = formatTable(r, { width: 80 }).split('\n');
   assert.equal(lines.filter((l) => l.startsWith('high ')).length, 150_000);
+});
+
+test('timeline: an impossible instant is not placed (Date.parse rolled February 30 into March 2, hour 24 into the next day)', () => {
+  assert.equal(isoToMicros('2019-02-30T10:00:00Z'), null);
+  assert.equal(isoToMicros('2019-05-11T24:00:00Z'), null);
+  assert.equal(isoToMicros('2019-05-11T17:58:23+99:99'), null);
+  assert.equal(isoToMicros('2019-05-11T17:58:23.1234567Z'), Date.UTC(2019, 4, 11, 17, 58, 23) * 1000 + 123456);
+  assert.equal(isoToMicros('1601-01-01T00:00:00.0000001Z'), Date.UTC(1601, 0, 1) * 1000, 'before 1970: whole seconds and the fraction');
 });
