@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { coverage, scan } from '../src/scan.js';
 import { formatCoverageText } from '../src/report/coverage.js';
 import { isoToMicros } from '../src/report/timeline.js';
+import { mergeInto } from '../src/sources/result.js';
+import type { ObserveResult } from '../src/sources/input.js';
 import { formatTable } from '../src/report/table.js';
 import { textWidth } from '../src/report/text.js';
 import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
@@ -197,4 +199,12 @@ test('timeline: an impossible instant is not placed (Date.parse rolled February 
   assert.equal(isoToMicros('2019-05-11T17:58:23+99:99'), null);
   assert.equal(isoToMicros('2019-05-11T17:58:23.1234567Z'), Date.UTC(2019, 4, 11, 17, 58, 23) * 1000 + 123456);
   assert.equal(isoToMicros('1601-01-01T00:00:00.0000001Z'), Date.UTC(1601, 0, 1) * 1000, 'before 1970: whole seconds and the fraction');
+});
+
+test('mergeInto: a file with 200,000 observations joins the others (push(...all) overflowed the stack)', () => {
+  const acc: ObserveResult = { observations: [], items: [], logs: [] };
+  const obs = finding('x', 'A', '2019-05-11T17:58:23.0000000Z').observations[0]!;
+  mergeInto(acc, { observations: new Array(200_000).fill(obs), items: [], logs: [] });
+  mergeInto(acc, { observations: [obs], items: [], logs: [] });
+  assert.equal(acc.observations.length, 200_001);
 });
