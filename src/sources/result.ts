@@ -42,7 +42,7 @@ export function forceHost(r: ObserveResult, host: string, link?: (name: string) 
 }
 
 /** `from` appended to `to` by a loop: `push(...from)` overflows the stack at some 120,000 elements (a file's observations). */
-function append<T>(to: T[], from: readonly T[]): void {
+export function append<T>(to: T[], from: readonly T[]): void {
   for (const x of from) to.push(x);
 }
 
