@@ -10,6 +10,7 @@ import { discover, hostFromLayout, rawPath } from './sources/containers/folder.j
 import { collectionRoot, HostIdentity } from './sources/hosts.js';
 import { NoteSink } from './sources/notes.js';
 import { mergeLogs } from './sources/records/tally.js';
+import { append } from './sources/result.js';
 import type { HostLink } from './sources/input.js';
 import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
@@ -223,15 +224,16 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     opts.onProgress?.(++done, found.length, t.kind === 'cim' ? t.dir : t.file, { done: doneBytes, total: read.bytes });
   };
   const take = (r: TaskResult): void => {
-    notes.push(...r.notes);
+    // by loops (append): push(...all) overflows the stack for one file of some 120,000 observations
+    append(notes, r.notes);
     if (!r.result) return;
-    evidence.push(...r.result.items);
-    observations.push(...r.result.observations);
-    logs.push(...r.result.logs);
-    repositories.push(...(r.result.repositories ?? []));
+    append(evidence, r.result.items);
+    append(observations, r.result.observations);
+    append(logs, r.result.logs);
+    append(repositories, r.result.repositories ?? []);
     for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
-    state.push(...(r.result.state ?? []));
-    links.push(...(r.result.hostLinks ?? []));
+    append(state, r.result.state ?? []);
+    append(links, r.result.hostLinks ?? []);
   };
   // files first (their hosts name the repositories collected beside them), then repositories
   const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(d.raw !== undefined ? { raw: d.raw } : {}), ...(opts.host ? { host: opts.host } : {}) }] : []));

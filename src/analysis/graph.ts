@@ -8,7 +8,7 @@ import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
 import { compareText } from '../model/order.js';
-import { canonicalTime, compareTimes, isCanonicalTime } from '../model/time.js';
+import { canonicalTime, compareTimes, isCanonicalTime, parseIsoTime } from '../model/time.js';
 
 /** A subscription before rules run: what the rules read, plus its identity and time span. */
 export interface Draft extends Omit<JoinedSubscription, 'consumerChain'> {
@@ -219,14 +219,17 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   for (const c of rest.filter((x) => x.part === 'consumer' && !used.has(x))) make(c.host, undefined, c);
   const attached = new Set<Observation>();
   // context: PowerShell that created a subscription part without a literal name belongs to the one
-  // subscription of that host and namespace whose part was created within an hour of it, if there is one
-  for (const o of context.filter((x) => x.source === 'powershell' && x.part && x.time)) {
-    const t = Date.parse(o.time!);
+  // subscription of that host and namespace whose part was created within an hour of it, if there is one; only
+  // times in the model's form are placed (Date.parse would read a text time such as `5/11/2019 5:58 PM` in the
+  // machine's zone)
+  const at = (y: Observation): number | null => parseIsoTime(y.time);
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part && at(x) !== null)) {
+    const t = at(o)!;
     const near = drafts.filter(
       (x) =>
         low(x.host) === low(o.host) &&
         (!o.namespace || !x.namespace || nsKey(x.namespace) === nsKey(o.namespace)) &&
-        x.observations.some((y) => y.part === o.part && y.time && Math.abs(Date.parse(y.time) - t) <= 3600_000),
+        x.observations.some((y) => y.part === o.part && at(y) !== null && Math.abs(at(y)! - t) <= 3600_000),
     );
     if (near.length === 1) {
       near[0]!.observations.push(o);

@@ -12,6 +12,7 @@ import type { Allowlist } from './allowlist.js';
 import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
+import { parseIsoTime } from '../model/time.js';
 import {
   consumerClassOf,
   customConsumerProperties,
@@ -487,8 +488,9 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   const createdAt: Partial<Record<'filter' | 'consumer' | 'binding', { ms: number; time: string }>> = {};
   for (const o of input.observations) {
     if (!o.part || !o.time || o.action !== 'created') continue;
-    const ms = Date.parse(o.time);
-    if (Number.isNaN(ms)) continue;
+    // a time the model kept as text is no instant (Date.parse would read it in the machine's zone)
+    const ms = parseIsoTime(o.time);
+    if (ms === null) continue;
     const cur = createdAt[o.part];
     if (cur === undefined || ms < cur.ms) createdAt[o.part] = { ms, time: o.time };
   }

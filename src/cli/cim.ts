@@ -28,7 +28,7 @@ function show(v: CimValue): string {
 }
 
 function table(rows: string[][], header: string[]): string {
-  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const widths = header.map((h, i) => Math.min(60, rows.reduce((m, r) => Math.max(m, (r[i] ?? '').length), h.length)));
   const cut = (s: string, w: number): string => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
   const line = (r: string[]): string =>
     r

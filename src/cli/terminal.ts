@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { escapeText, formatBytes, textWidth, truncate, truncateStart } from '../report/text.js';
+import { escapeVisible, formatBytes, textWidth, truncate, truncateStart } from '../report/text.js';
 
 export type ColorWhen = 'auto' | 'always' | 'never';
 
@@ -79,7 +79,7 @@ export function progressBar(stream: NodeJS.WriteStream): Progress | null {
   return {
     update(done, total, name, bytes) {
       files = `${done}/${total} inputs`;
-      file = escapeText(name);
+      file = escapeVisible(name);
       if (!started) {
         bar.start(Math.max(1, bytes.total), 0);
         started = true;

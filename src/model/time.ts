@@ -11,8 +11,35 @@
 /** A canonical time: `YYYY-MM-DDTHH:MM:SS.fffffffZ`. */
 const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/;
 
-/** Date, time, fraction and zone of an ISO-8601-like time (`T` or a space between date and time). */
-const PARTS = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:[.,](\d{1,30}))? ?(Z|[+-]\d\d:?\d\d|UTC)?$/i;
+/** Date, hours and minutes, seconds and their fraction (both optional), and zone of an ISO-8601-like time (`T` or a space between date and time). */
+const PARTS = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(?::(\d\d)(?:[.,](\d+))?)? ?(Z|[+-]\d\d:?\d\d|UTC)?$/i;
+
+/** RFC 2822 with a zone: `Sat, 11 May 2019 17:58:23 GMT` (day, month, year, time, zone). */
+const RFC2822 = /^[A-Za-z]{3}, (\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d:\d\d)(?::(\d\d))? (GMT|UTC|[+-]\d{4})$/;
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** Minutes east of UTC of a zone (`Z`, `UTC`, `GMT`, `±HH:MM`, `±HHMM`), or null for an offset no clock has (hour over 23, minute over 59). */
+function zoneMinutes(zone: string): number | null {
+  if (/^(Z|UTC|GMT)$/i.test(zone)) return 0;
+  const digits = zone.slice(1).replace(':', '');
+  const h = Number(digits.slice(0, 2));
+  const m = Number(digits.slice(2, 4));
+  if (h > 23 || m > 59) return null;
+  return (zone.startsWith('-') ? -1 : 1) * (h * 60 + m);
+}
+
+/** `YYYY-MM-DD`, `HH:MM:SS`, fraction and zone as the canonical form, or null when they name no instant of years 0-9999. */
+function fromFields(date: string, hm: string, sec: string | undefined, frac: string | undefined, zone: string): string | null {
+  const hms = `${hm}:${sec ?? '00'}`;
+  if (!validFields(date, hms)) return null;
+  const offset = zoneMinutes(zone);
+  if (offset === null) return null;
+  // UTC already (the usual case, once per record of an export): written as it is, no Date
+  if (offset === 0) return `${date}T${hms}.${seven(frac)}Z`;
+  const base = new Date(Date.parse(`${date}T${hms}Z`) - offset * 60_000).toISOString();
+  // years before 0 or after 9999 are written with six digits and a sign: not a time any evidence holds
+  return base.length === 24 ? `${base.slice(0, 19)}.${seven(frac)}Z` : null;
+}
 
 /** Fractional seconds as exactly seven digits: padded with zeros, or cut (never rounded: 100 ns is the finest a FILETIME holds). */
 function seven(frac: string | undefined): string {
@@ -39,9 +66,10 @@ export function isCanonicalTime(t: string | null | undefined): boolean {
 /**
  * A time in the canonical form (see the module comment), or null when there is none. Accepted: ISO-8601 with `T` or
  * a space, any number of fractional digits (cut or padded to seven, never rounded), a zone of `Z`, `±HH:MM`, `±HHMM`
- * or ` UTC`, or no zone (taken as UTC: the sources give UTC times, and note where that was an assumption); and, at
- * millisecond precision, ISO-8601 without seconds and RFC 2822 with a zone (`Sat, 11 May 2019 17:58:23 GMT`). A text
- * that is no time (or names no real instant: month 13, February 30, hour 24) is returned as given, trimmed, so what
+ * or ` UTC`, or no zone (taken as UTC: the sources give UTC times, and note where that was an assumption), seconds
+ * optional; and RFC 2822 with a zone (`Sat, 11 May 2019 17:58:23 GMT`). Nothing is read in the machine's zone. A text
+ * that is no time (or names no real instant: month 13, February 30, hour 24, a leap second, a zone offset over
+ * 23:59, a year outside 0-9999 once in UTC) is returned as given, trimmed, so what
  * the evidence said is never lost (it orders after every real time, see {@link compareTimes}).
  */
 export function canonicalTime(t: string | null | undefined): string | null {
@@ -51,31 +79,19 @@ export function canonicalTime(t: string | null | undefined): string | null {
   if (s === '') return null;
   if (s.length > 64) return s;
   const m = PARTS.exec(s);
-  if (m) {
-    if (!validFields(m[1]!, m[2]!)) return s;
-    const zone = (m[4] ?? 'Z').toUpperCase();
-    // UTC already (the usual case, once per record of an export): written as it is, no Date
-    if (zone === 'Z' || zone === 'UTC') return `${m[1]}T${m[2]}.${seven(m[3])}Z`;
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    const ms = Date.parse(`${m[1]}T${m[2]}Z`) - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
-    if (!Number.isFinite(ms)) return s;
-    const base = new Date(ms).toISOString();
-    // years before 0 or after 9999 are written with six digits and a sign: not a time any evidence holds
-    if (base.length !== 24) return s;
-    return `${base.slice(0, 19)}.${seven(m[3])}Z`;
-  }
-  // other spellings only when they name their zone (RFC 2822 `Sat, 11 May 2019 17:58:23 GMT`) or start as ISO-8601
-  // does (`2019-05-11T17:58Z`): Date.parse reads almost anything (`invalid.0Z` as the year 2000, `5/11/2019` in the
-  // local zone), which must not become a time
-  if (!/^\d{4}-\d\d-\d\dT/.test(s) && !/^[A-Za-z]{3}, \d{1,2} [A-Za-z]{3} \d{4} \d\d:\d\d(:\d\d)? (GMT|UTC|[+-]\d{4})$/.test(s)) return s;
-  const d = Date.parse(s);
-  return Number.isFinite(d) ? (timeFromMs(d) ?? s) : s;
+  if (m) return fromFields(m[1]!, m[2]!, m[3], m[4], m[5] ?? 'Z') ?? s;
+  // RFC 2822 only when it names its zone; nothing else goes to Date.parse, which reads almost anything (`invalid.0Z`
+  // as the year 2000, `5/11/2019` or `2019-05-11T17:58` in the machine's zone, February 30 as March 2)
+  const r = RFC2822.exec(s);
+  const month = r ? MONTHS.indexOf(r[2]!.toLowerCase()) + 1 : 0;
+  if (!r || month === 0) return s;
+  return fromFields(`${r[3]}-${String(month).padStart(2, '0')}-${r[1]!.padStart(2, '0')}`, r[4]!, r[5], undefined, r[6]!) ?? s;
 }
 
 /** Milliseconds since the epoch in the canonical form (`…T08:00:00.1230000Z`), or null for an instant outside years 0-9999. */
 export function timeFromMs(ms: number): string | null {
-  if (!Number.isFinite(ms)) return null;
+  // beyond ±8.64e15 ms a Date is invalid and toISOString throws
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
   const iso = new Date(ms).toISOString();
   return iso.length === 24 ? `${iso.slice(0, 23)}0000Z` : null;
 }

@@ -5,7 +5,7 @@
  * interpreted).
  */
 import type { HostAliases, HostCoverage } from '../model/types.js';
-import { escapeText, textWidth, wrap } from './text.js';
+import { escapeVisible, textWidth, wrap } from './text.js';
 
 const span = (a: string | null, b: string | null): string => (a || b ? `${a ?? '?'} – ${b ?? '?'}` : 'no record times');
 
@@ -17,8 +17,8 @@ export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[]
   const out: string[] = [];
   if (!hosts.length) return 'No host in the evidence.\n';
   for (const h of hosts) {
-    out.push(`Host ${escapeText(h.host)}`);
-    for (const a of aliases.find((x) => x.host.toLowerCase() === h.host.toLowerCase())?.aliases ?? []) out.push(`  also named ${escapeText(a.name)}: ${escapeText(a.why)}`);
+    out.push(`Host ${escapeVisible(h.host)}`);
+    for (const a of aliases.find((x) => x.host.toLowerCase() === h.host.toLowerCase())?.aliases ?? []) out.push(`  also named ${escapeVisible(a.name)}: ${escapeVisible(a.why)}`);
     const yes = (b: boolean, extra = ''): string => (b ? `yes${extra}` : 'no');
     out.push(`  Sysmon log:            ${yes(h.sysmon.present, h.sysmon.present ? (h.sysmon.wmiEventIds.length ? `, WMI events ${h.sysmon.wmiEventIds.join(', ')}` : ', but no WMI events (19/20/21)') : '')}`);
     out.push(`  WMI-Activity log:      ${yes(h.wmiActivity.present, h.wmiActivity.present ? (h.wmiActivity.ids.length ? `, events ${h.wmiActivity.ids.join(', ')}` : ', but none of 5857-5861') : '')}`);
@@ -31,19 +31,19 @@ export function formatCoverageText(hosts: HostCoverage[], aliases: HostAliases[]
       out.push('  Logs:');
       for (const l of h.logs) {
         const ids = l.oldestRecordId !== null ? ` #${l.oldestRecordId}–#${l.newestRecordId ?? l.oldestRecordId}` : '';
-        const name = l.channelFrom === 'file-name' ? `${escapeText(l.channel)} (from the file name)` : escapeText(l.channel);
+        const name = l.channelFrom === 'file-name' ? `${escapeVisible(l.channel)} (from the file name)` : escapeVisible(l.channel);
         if (l.records === 0) out.push(`    ${name} (${l.format}): ${l.recovered ? `no records of its own; ${l.recovered} carved from slack` : 'present, 0 records'}`);
         else out.push(`    ${name} (${l.format}, ${l.records} record${l.records === 1 ? '' : 's'}${ids}${l.recovered ? `, ${l.recovered} recovered from slack` : ''}) ${span(l.first, l.last)}; ${l.completenessWhy}`);
-        out.push(`      ${escapeText(l.file)}`);
+        out.push(`      ${escapeVisible(l.file)}`);
       }
     }
     for (const r of h.repositories) {
-      out.push(`  Repository ${escapeText(r.file)}`);
+      out.push(`  Repository ${escapeVisible(r.file)}`);
       out.push(`    subscription objects: ${span(r.objectsFirst, r.objectsLast)}; files last written: ${r.filesModifiedLast ? span(r.filesModifiedFirst, r.filesModifiedLast) : 'unknown (not read from disk)'}`);
     }
     out.push('  Blind spots:');
     if (!h.blindSpots.length) out.push('    none found beyond each source\'s own limits');
-    for (const b of h.blindSpots) out.push(`    - ${escapeText(b)}`);
+    for (const b of h.blindSpots) out.push(`    - ${escapeVisible(b)}`);
     out.push('');
   }
   if (width === undefined) return out.join('\n');

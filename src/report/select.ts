@@ -6,7 +6,7 @@
 import type { Finding, HiddenFindings, HostAliases, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
-import { timeFromMs } from '../model/time.js';
+import { parseIsoTime, timeFromMs } from '../model/time.js';
 
 export interface Narrowing {
   /** Keep findings at or above this severity. */
@@ -72,13 +72,16 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
   return { findings: kept.sort(compareFindings), hidden, narrowed: Object.keys(narrowedBy).length > 0 };
 }
 
-/** Every instant a finding carries (observations, first and last seen), in ms since the epoch. */
+/**
+ * Every instant a finding carries (observations, first and last seen), in ms since the epoch. A time the model could
+ * not bring to its one form stays text and is no instant here: `Date.parse` would read `5/11/2019 5:58 PM` in the
+ * machine's zone and February 30 as March 2.
+ */
 function findingTimes(f: Finding): number[] {
   const out: number[] = [];
   for (const s of [f.firstSeen, f.lastSeen, ...f.observations.map((o) => o.time)]) {
-    if (s === null || s === undefined) continue;
-    const t = Date.parse(s);
-    if (Number.isFinite(t)) out.push(t);
+    const t = parseIsoTime(s);
+    if (t !== null) out.push(t);
   }
   return out;
 }
@@ -91,10 +94,36 @@ function findingTimes(f: Finding): number[] {
  */
 export function hostMatcher(patterns: readonly string[] | undefined, aliases: readonly HostAliases[] | undefined): (host: string) => boolean {
   if (!patterns || patterns.length === 0) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'is'));
+  const globs = patterns.map((p) => [...p.toLowerCase()]);
   const names = new Map<string, string[]>();
   for (const a of aliases ?? []) names.set(a.host.toLowerCase(), [a.host, ...a.aliases.map((x) => x.name)]);
-  return (host) => (names.get(host.toLowerCase()) ?? [host]).some((name) => res.some((re) => re.test(name)));
+  return (host) => (names.get(host.toLowerCase()) ?? [host]).some((name) => globs.some((g) => globMatch(g, [...name.toLowerCase()])));
+}
+
+/**
+ * `*` (any run) and `?` (one character) against a whole name, in time proportional to pattern × name at worst: a
+ * regular expression of `.*` runs backtracks exponentially in the stars (`*-*-*-*-*-x` against a long hostile host
+ * name ran for seconds).
+ */
+function globMatch(p: readonly string[], s: readonly string[]): boolean {
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let from = 0;
+  while (j < s.length) {
+    if (i < p.length && (p[i] === '?' || (p[i] !== '*' && p[i] === s[j]))) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      from = j;
+    } else if (star >= 0) {
+      i = star + 1;
+      j = ++from;
+    } else return false;
+  }
+  while (i < p.length && p[i] === '*') i++;
+  return i === p.length;
 }
 
 /** An instant in the model's one form (`model/time.ts`), as the JSON's `hidden.narrowedBy` shows it; RangeError outside years 0-9999. */

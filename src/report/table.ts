@@ -4,14 +4,15 @@
  * damaged or unreadable evidence, and a summary at the end (findings, what a narrowing hid, hosts, evidence read,
  * notes, why the exit code is what it is). `details` prints one block per finding (or one finding's block).
  *
- * Every value that came from evidence goes through `escapeText`, so a consumer named with terminal escape sequences
- * is shown as `\x1b[2J…`, never executed. No line is wider than `width`. Color (ANSI SGR) is added only when asked
+ * Every value that came from evidence goes through `escapeVisible`, so a consumer named with terminal escape sequences
+ * is shown as `\x1b[2J…`, never executed, and a name with a zero-width, bidi or other invisible character never looks
+ * like the name without it (nor takes a width the layout cannot know). No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
 import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { commonFolder, escapeLines, escapeText, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
+import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 
@@ -97,7 +98,7 @@ class Out {
   /** Text under a prefix: first line after `head`, following lines aligned under it. */
   block(head: string, value: string, opts: { max?: number; multiline?: boolean; escaped?: boolean; headSgr?: string } = {}): void {
     const avail = Math.max(10, this.width - textWidth(head));
-    const src = opts.escaped ? [value] : opts.multiline ? escapeLines(value) : [escapeText(value)];
+    const src = opts.escaped ? [value] : opts.multiline ? escapeLines(value) : [escapeVisible(value)];
     let lines = src.flatMap((l) => wrap(l, avail));
     if (opts.max !== undefined && lines.length > opts.max) {
       lines = lines.slice(0, opts.max);
@@ -144,8 +145,8 @@ function count(n: number, one: string, many = `${one}s`): string {
 
 function renderFinding(out: Out, f: Finding, index: number, total: number): void {
   const w = out.width;
-  const tag = ` ${escapeText(String(f.severity).toUpperCase())} `;
-  const rest = escapeText(` score ${f.score} · ${f.status} · ${f.host}`);
+  const tag = ` ${escapeVisible(String(f.severity).toUpperCase())} `;
+  const rest = escapeVisible(` score ${f.score} · ${f.status} · ${f.host}`);
   const tail = `  (${index}/${total})`;
   const headPlain = truncate(tag + rest, Math.max(tag.length + 1, w - tail.length)) + tail;
   const restFit = headPlain.slice(tag.length, headPlain.length - tail.length);
@@ -210,7 +211,8 @@ interface Column {
  * over its minimum first.
  */
 function layout(columns: readonly Column[], rows: readonly string[][], width: number, gap: number, steps: ReadonlyArray<readonly [number, number]>): number[] {
-  const natural = columns.map((c, i) => Math.max(textWidth(c.head), ...rows.map((r) => textWidth(r[i] ?? ''))));
+  // a loop, not Math.max(...rows): a spread of some 150,000 rows overflows the stack
+  const natural = columns.map((c, i) => rows.reduce((m, r) => Math.max(m, textWidth(r[i] ?? '')), textWidth(c.head)));
   const widths = natural.map((n, i) => Math.max(columns[i]!.min, Math.min(columns[i]!.max, n)));
   const avail = width - gap * (columns.length - 1);
   let total = widths.reduce((a, b) => a + b, 0);
@@ -252,10 +254,10 @@ function shortClass(cls: string | null | undefined): string | null {
 
 /** `filter → consumer [class]` in `width` columns: both names cut before the class is. */
 function subscriptionCell(f: Finding, width: number): string {
-  const filter = escapeText(f.filter ? (f.filter.name ?? '(unnamed)') : '(no filter)');
-  const consumer = escapeText(f.consumer ? (f.consumer.name ?? '(unnamed)') : '(no consumer)');
+  const filter = escapeVisible(f.filter ? (f.filter.name ?? '(unnamed)') : '(no filter)');
+  const consumer = escapeVisible(f.consumer ? (f.consumer.name ?? '(unnamed)') : '(no consumer)');
   const cls = shortClass(f.consumer?.className);
-  const tail = cls ? ` [${escapeText(cls)}]` : '';
+  const tail = cls ? ` [${escapeVisible(cls)}]` : '';
   const whole = `${filter} → ${consumer}${tail}`;
   if (textWidth(whole) <= width) return whole;
   // the names share what the class leaves (the class goes first when too little is left); the consumer gets more
@@ -277,7 +279,7 @@ function seenShort(findings: readonly Finding[]): string {
 /** The shortest start of the ids (at least 6 characters) that tells every finding of the result apart. */
 function idLength(findings: readonly Finding[]): number {
   const ids = new Set(findings.map((f) => f.id.toLowerCase()));
-  const longest = Math.max(6, ...[...ids].map((id) => id.length));
+  const longest = [...ids].reduce((m, id) => Math.max(m, id.length), 6);
   for (let n = 6; n < longest; n++) if (new Set([...ids].map((id) => id.slice(0, n))).size === ids.size) return n;
   return longest;
 }
@@ -330,14 +332,14 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
     const hosts = new Set(l.findings.map((x) => x.host.toLowerCase()));
     const status = [...new Set(l.findings.map((x) => (x.allowlisted ? 'allow-listed' : x.status) + (undated.has(x.id) ? ' undated' : '')))].join(', ');
     return [
-      SHORT_SEVERITY[l.severity] ?? escapeText(String(l.severity)),
-      hosts.size === 1 ? escapeText(f.host) : `on ${hosts.size} hosts`,
-      escapeText(f.namespace === null ? '?' : shortNamespace(f.namespace)),
+      SHORT_SEVERITY[l.severity] ?? escapeVisible(String(l.severity)),
+      hosts.size === 1 ? escapeVisible(f.host) : `on ${hosts.size} hosts`,
+      escapeVisible(f.namespace === null ? '?' : shortNamespace(f.namespace)),
       subscriptionCell(f, 400),
-      escapeText(f.summary || '—'),
+      escapeVisible(f.summary || '—'),
       status,
       seenShort(l.findings),
-      l.findings.length === 1 ? escapeText(f.id.slice(0, idLen)) : `${l.findings.length}×`,
+      l.findings.length === 1 ? escapeVisible(f.id.slice(0, idLen)) : `${l.findings.length}×`,
     ];
   });
   // narrow terminals: one space between columns; what it runs gives up width first, then the sources that saw it and
@@ -403,7 +405,7 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
     }
   const list = [...groups.values()];
   // file names cut so that each stays told apart (the folder they share gives way first, not a host folder or archive)
-  const listed = list.slice(0, MAX_NOTE_LINES).map((g) => escapeText(g.file));
+  const listed = list.slice(0, MAX_NOTE_LINES).map((g) => escapeVisible(g.file));
   const common = commonFolder(listed);
   list.slice(0, MAX_NOTE_LINES).forEach((g, i) => {
     const head = `${g.level.padEnd(7)}  `;
@@ -412,7 +414,7 @@ function renderNotes(out: Out, result: ScanResult, verbose: boolean): void {
     const codes = new Map<string, number>();
     for (const n of g.notes) codes.set(n.code, (codes.get(n.code) ?? 0) + 1);
     // `damaged ×4: first message`: the codes with their counts, then the first note's message
-    const what = `${[...codes].map(([c, k]) => (k > 1 ? `${c} ×${k}` : c)).join(', ')}: ${escapeText(first.message)}`;
+    const what = `${[...codes].map(([c, k]) => (k > 1 ? `${c} ×${k}` : c)).join(', ')}: ${escapeVisible(first.message)}`;
     out.painted([
       [head, first.level === 'error' ? SGR.high : first.level === 'warning' ? SGR.medium : null],
       [`${file}  ${what}`, null],
@@ -518,7 +520,7 @@ function hiddenText(sel: Selection): string {
 }
 
 function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOptions): void {
-  out.rule(`${escapeText(result.tool.name)} ${escapeText(result.tool.version)} · scanned ${escapeText(result.scannedAt)}`);
+  out.rule(`${escapeVisible(result.tool.name)} ${escapeVisible(result.tool.version)} · scanned ${escapeVisible(result.scannedAt)}`);
   const label = (name: string, value: string, sgr: string | null = BOLD): void => out.block(padText(name, 10), value, { escaped: true, max: 3, ...(sgr ? { headSgr: sgr } : {}) });
 
   const shown = sel.findings;
@@ -530,7 +532,7 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   const withFindings = [...new Set(shown.map((f) => f.host))];
   const aliases = result.hostAliases?.length ?? 0;
   const aliasText = aliases ? `; ${formatCount(aliases)} known by other names${o.verbose || o.details === true ? '' : ' (-v)'}` : '';
-  label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeText).join(', ')})` : ''}${aliasText}`);
+  label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeVisible).join(', ')})` : ''}${aliasText}`);
 
   // each piece of evidence once (a log may hold several hosts' records), by kind
   const kinds = new Map<EvidenceItem['kind'], Set<string>>();

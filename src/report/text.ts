@@ -4,7 +4,7 @@
  */
 import type { CoverageEntry, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
-import { escapeText, jsonSafe } from '../model/text.js';
+import { escapeText, escapeVisible, jsonSafe } from '../model/text.js';
 
 /** Higher is worse: critical = 4 … info = 0. Unknown values rank below info so they never hide real findings' order. */
 export function severityRank(s: Severity): number {
@@ -12,28 +12,41 @@ export function severityRank(s: Severity): number {
   return i < 0 ? -1 : SEVERITIES.length - 1 - i;
 }
 
-export { escapeText, jsonSafe };
+export { escapeText, escapeVisible, jsonSafe };
 
-/** Like `escapeText` but keeps line structure: returns the escaped lines of a multi-line value. */
+/** Like `escapeVisible` but keeps line structure: returns the escaped lines of a multi-line value (the terminal report's blocks). */
 export function escapeLines(s: string): string[] {
-  return s.split(/\r\n|\n|\r/).map(escapeText);
+  return s.split(/\r\n|\n|\r/).map(escapeVisible);
 }
 
 
-/** Terminal columns a code point takes: 0 for combining marks, 2 for East Asian wide/fullwidth and emoji, else 1. */
+/**
+ * Terminal columns a code point takes: 0 for combining marks and zero-width joiners, 2 for East Asian wide/fullwidth
+ * characters and for emoji shown as emoji by default (Emoji_Presentation: 🚀 ⚡ ⌚ 🪐, not only the 1F300-1F64F block),
+ * else 1. When unsure it says 2: a line laid out a column short is harmless, one a column too wide wraps.
+ */
 function cpWidth(cp: number, ch: string): number {
+  if (cp < 0x300) return 1;
   if (cp === 0x200b || cp === 0x200c || cp === 0x200d || /\p{Mn}|\p{Me}/u.test(ch)) return 0;
   if (
     (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2329 && cp <= 0x232a) ||
     (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xa960 && cp <= 0xa97f) ||
     (cp >= 0xac00 && cp <= 0xd7a3) ||
     (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xfe10 && cp <= 0xfe19) ||
+    (cp >= 0xfe30 && cp <= 0xfe6f) ||
     (cp >= 0xff00 && cp <= 0xff60) ||
     (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x16fe0 && cp <= 0x18cff) ||
+    (cp >= 0x1b000 && cp <= 0x1b2ff) ||
+    (cp >= 0x1f000 && cp <= 0x1faff && /\p{Emoji_Presentation}|\p{Extended_Pictographic}/u.test(ch)) ||
+    (cp >= 0x1f200 && cp <= 0x1f2ff) ||
     (cp >= 0x1f300 && cp <= 0x1f64f) ||
     (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
+    (cp >= 0x20000 && cp <= 0x3fffd) ||
+    /\p{Emoji_Presentation}/u.test(ch)
   )
     return 2;
   return 1;

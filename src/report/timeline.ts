@@ -9,6 +9,7 @@
  * leaving the event out. They are all still in the json / jsonl outputs, attached to their finding.
  */
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
+import { parseIsoTime } from '../model/time.js';
 import { jsonSafe } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
@@ -39,7 +40,8 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|
 /** Microseconds since the epoch for an ISO-8601 time with zone, or null when it is not one. */
 export function isoToMicros(iso: string): number | null {
   const m = ISO.exec(iso);
-  if (!m) return null;
+  // an impossible instant (February 30, hour 24, a zone over 23:59) is none: Date.parse would roll it into another
+  if (!m || parseIsoTime(iso) === null) return null;
   const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`);
   if (Number.isNaN(ms)) return null;
   const frac = (m[7] ?? '').padEnd(6, '0').slice(0, 6);

@@ -41,18 +41,23 @@ export function forceHost(r: ObserveResult, host: string, link?: (name: string) 
   return out;
 }
 
+/** `from` appended to `to` by a loop: `push(...from)` overflows the stack at some 120,000 elements (a file's observations). */
+export function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
+}
+
 /** `r` appended to `acc`. */
 export function mergeInto(acc: ObserveResult, r: ObserveResult): void {
-  acc.observations.push(...r.observations);
-  acc.items.push(...r.items);
-  acc.logs.push(...r.logs);
+  append(acc.observations, r.observations);
+  append(acc.items, r.items);
+  append(acc.logs, r.logs);
   if (r.chains) {
     acc.chains ??= new Map();
     for (const [k, v] of r.chains) acc.chains.set(k, v);
   }
-  if (r.state) (acc.state ??= []).push(...r.state);
-  if (r.repositories) (acc.repositories ??= []).push(...r.repositories);
-  if (r.hostLinks) (acc.hostLinks ??= []).push(...r.hostLinks);
+  if (r.state) append((acc.state ??= []), r.state);
+  if (r.repositories) append((acc.repositories ??= []), r.repositories);
+  if (r.hostLinks) append((acc.hostLinks ??= []), r.hostLinks);
 }
 
 /** `extra` appended to the detail of every evidence item of `r`. */

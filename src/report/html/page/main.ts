@@ -42,7 +42,10 @@ function dash(v: unknown): string {
 
 /** A long value cut for a table cell (the full text is in the cell's title and in the finding's detail). */
 function cut(s: string, max: number): string {
-  return s.length > max ? s.slice(0, max - 1) + '\u2026' : s;
+  if (s.length <= max) return s;
+  // never between the halves of a surrogate pair (an emoji cut in two shows as U+FFFD)
+  const end = /[\ud800-\udbff]/.test(s.charAt(max - 2)) ? max - 2 : max - 1;
+  return s.slice(0, end) + '\u2026';
 }
 
 /**
@@ -871,8 +874,9 @@ function start(D: HtmlData): void {
     timelineNote.textContent = plural(events.length, 'event') + ' on ' + plural(hosts.length, 'host') + (untimed ? '; ' + untimed + ' without a usable time are not drawn' : '') + '.';
     const W = 1100, LEFT = 200, RIGHT = 40, TOP = 44, LANE = 36, BOTTOM = 12;
     const H = TOP + hosts.length * LANE + BOTTOM;
-    let t0 = Math.min(...events.map((e) => e.t));
-    let t1 = Math.max(...events.map((e) => e.t));
+    // a loop, not Math.min(...events): a spread of some 150,000 events overflows the stack
+    let t0 = events.reduce((m, e) => Math.min(m, e.t), Infinity);
+    let t1 = events.reduce((m, e) => Math.max(m, e.t), -Infinity);
     if (t1 - t0 < 1000) {
       t0 -= 30000;
       t1 += 30000;
