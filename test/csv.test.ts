@@ -98,3 +98,15 @@ test('cli: scan --csv-bom writes the BOM to stdout and to -o FILE.csv; without i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('csv: in a cell of several values, a value after ";" cannot open a formula, and the cell is quoted (one cell also where ";" separates fields)', async () => {
+  const r = await scan([SYSMON_EVTX], { threads: 1 });
+  const copy: ScanResult = structuredClone(r);
+  const f = copy.findings[0]!;
+  f.who = ['IEWIN7\\IEUser', "=cmd|' /C calc'!A0", '@SUM(1)'];
+  const text = formatCsv(copy);
+  assert.ok(text.includes(`"IEWIN7\\IEUser;'=cmd|' /C calc'!A0;'@SUM(1)"`), text);
+  assert.equal(rows(text)[0]!['creator'], "IEWIN7\\IEUser;'=cmd|' /C calc'!A0;'@SUM(1)");
+  // the reasons cell (rule ids joined by ";") is quoted too
+  assert.match(text.split("\r\n")[1]!, /,"consumer-exec;[^"]*",/);
+});

@@ -65,9 +65,17 @@ export function csvSafe(value: string): string {
 /** What opens a formula in a spreadsheet cell (see the module comment): ASCII and fullwidth, after any white space. */
 const FORMULA_START = /^(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20\u30fc])/;
 
-/** RFC 4180 quoting of one field. */
+/**
+ * RFC 4180 quoting of one field; a field holding `;` is quoted too, so a spreadsheet in a locale that separates fields
+ * with `;` (Excel in German, French…) keeps it one cell.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  return /[",;\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Several values in one cell, `;`-joined, each neutralised on its own (a value after a `;` must not start a formula either). */
+function list(values: readonly string[]): string {
+  return values.map(csvSafe).join(';');
 }
 
 function queryOf(f: Finding): string {
@@ -97,16 +105,16 @@ function row(f: Finding): string[] {
     f.consumer?.className ?? '',
     f.consumer?.name ?? '',
     f.summary,
-    f.reasons.map((r) => r.id).join(';'),
+    list(f.reasons.map((r) => r.id)),
     f.allowlisted ? 'true' : 'false',
     f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : '',
-    f.who.join(';'),
+    list(f.who),
     f.firstSeen ?? '',
     f.lastSeen ?? '',
     first?.file ?? '',
     first ? recordOf(first.location) : '',
-    seenBy(f.coverage).join(';'),
-    missedBy(f.coverage).join(';'),
+    list(seenBy(f.coverage)),
+    list(missedBy(f.coverage)),
   ];
 }
 
