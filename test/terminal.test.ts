@@ -87,6 +87,8 @@ test('bundled sample: one line per finding and a summary that says what was read
     const s = summary(text);
     assert.equal(s.get('Findings'), '1: 1 high');
     assert.equal(s.get('Hosts'), '5 (findings on 1: IEWIN7)');
+    // "1 finding" is not "the others are clean": 4 of the 5 hosts have only logs that cannot show a subscription
+    assert.equal(s.get('Blind'), '4 of 5 hosts: no repository, live listing, Sysmon, WMI-Activity or PowerShell log read, so nothing here can show a subscription on them (wmiscope coverage)');
     // 5 logs (NOTICE.md is read and skipped: 6 files); 41 records
     assert.match(s.get('Evidence')!, /^5 EVTX logs; 41 records; [\d.]+ KiB read in 6 files \(-v lists them\)$/);
     assert.equal(s.get('Notes'), '6 warnings, 1 skipped (1 not evidence or links: -v lists them)');
@@ -98,8 +100,9 @@ test('bundled sample: one line per finding and a summary that says what was read
     // the file skipped as not evidence is counted, not listed
     assert.ok(!text.includes('NOTICE.md'));
   }
-  // the bundled sample's default view: the heading, 1 finding, a blank line, 3 note lines, the rule and 5 summary lines
-  assert.equal(formatTable(r, { failOn: 'high' }).trimEnd().split('\n').length, 12);
+  // the bundled sample's default view: the heading, 1 finding, a blank line, 3 note lines, the rule and 6 summary lines
+  // (the Blind line wraps once at 100 columns)
+  assert.equal(formatTable(r, { failOn: 'high' }).trimEnd().split('\n').length, 14);
   assert.match(formatTable(r, { failOn: 'never' }), /\nExit 0 {4}--fail-on never\n/);
   assert.match(formatTable(r, { failOn: 'critical' }), /\nExit 0 {4}no finding at or above --fail-on critical that is not allow-listed\n/);
   assert.ok(!/\nExit /.test(formatTable(r)), 'without failOn the summary says nothing of exit codes');
@@ -110,7 +113,7 @@ test('-q: the findings and the summary only; -v: the evidence list and every not
   const quiet = formatTable(r, { quiet: true, failOn: 'high' });
   assert.ok(!quiet.includes('warning  '), quiet);
   assert.equal(summary(quiet).get('Notes'), '6 warnings, 1 skipped (not listed with -q)');
-  assert.equal(quiet.trimEnd().split('\n').length, 2 + 1 + 5);
+  assert.equal(quiet.trimEnd().split('\n').length, 2 + 1 + 7);
   const verbose = formatTable(r, { verbose: true, width: 120 });
   assertFits(verbose, 120, '-v');
   assert.ok(verbose.includes('Evidence read: 5 files, 5 hosts, 41 records'), verbose);
@@ -365,4 +368,15 @@ test('progress on a terminal counts bytes, with the rate and the time left once 
   assert.ok(frames.some((f) => f.includes('2/4 inputs') && f.includes('6.0 MiB/12 MiB')), frames.join('\n'));
   assert.ok(frames.every((f) => !f.includes('\u001b[2J')), 'file names are escaped');
   assert.equal(progressBar(Object.assign(new Writable(), { isTTY: false }) as unknown as NodeJS.WriteStream), null, 'no bar when stderr is not a terminal');
+});
+
+test('a log that cannot show a subscription: "none" is said with the host it cannot speak for (Blind), not as clean', async () => {
+  // issue_38.evtx: a real Security-style log of foobar-PC, no Sysmon, WMI-Activity or PowerShell channel
+  const r = await scan([join(repoRoot(), 'test/fixtures/evtx/issue_38.evtx')], { threads: 1, version: '9.9.9' });
+  const s = summary(formatTable(r, { width: 200, failOn: 'high' }));
+  assert.equal(s.get('Findings'), 'none');
+  assert.equal(s.get('Blind'), 'the host (foobar-PC): no repository, live listing, Sysmon, WMI-Activity or PowerShell log read, so nothing here can show a subscription on it (wmiscope coverage)');
+  // a Sysmon log is evidence that can: no Blind line
+  const sysmon = await scan([join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx')], { threads: 1 });
+  assert.equal(summary(formatTable(sysmon, { width: 200 })).get('Blind'), undefined);
 });

@@ -533,6 +533,14 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   const aliases = result.hostAliases?.length ?? 0;
   const aliasText = aliases ? `; ${formatCount(aliases)} known by other names${o.verbose || o.details === true ? '' : ' (-v)'}` : '';
   label('Hosts', `${formatCount(result.hosts.length)}${withFindings.length ? ` (findings on ${withFindings.length}: ${withFindings.map(escapeVisible).join(', ')})` : ''}${aliasText}`);
+  // "none" must not read as "clean" where nothing read could have shown a subscription
+  const blind = (result.coverage ?? []).filter((c) => !c.repositories.length && !c.live.length && !c.sysmon.present && !c.wmiActivity.present && !c.powershell.present).map((c) => c.host);
+  if (blind.length)
+    label(
+      'Blind',
+      `${blind.length === result.hosts.length ? (blind.length === 1 ? 'the host' : `all ${formatCount(blind.length)} hosts`) : `${formatCount(blind.length)} of ${formatCount(result.hosts.length)} hosts`}${blind.length <= 3 ? ` (${blind.map(escapeVisible).join(', ')})` : ''}: no repository, live listing, Sysmon, WMI-Activity or PowerShell log read, so nothing here can show a subscription on ${blind.length === 1 ? 'it' : 'them'} (wmiscope coverage)`,
+      SGR.medium,
+    );
 
   // each piece of evidence once (a log may hold several hosts' records), by kind
   const kinds = new Map<EvidenceItem['kind'], Set<string>>();
