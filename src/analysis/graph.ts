@@ -300,7 +300,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       if (low(d.host) === low(o.host) && (!o.namespace || nsKey(o.namespace) === eventNamespaceKey(d)) && /__timerevent/.test(q) && new RegExp(`timerid\\s*=\\s*["']${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(q)) d.observations.push(o);
     }
   }
-  // context: a process start is what a subscription ran (analysis/runs.ts) when it is on the subscription's host,
+  // context: a process start is what a subscription ran (model/runs.ts) when it is on the subscription's host,
   // within its lifetime (not before it was made; not after it was deleted) and its consumer matches: `scrcons.exe`
   // (the script host) for the one script consumer of that host that could have run it; a `WmiPrvSE.exe` child whose
   // command line holds the consumer's CommandLineTemplate (its %variables% as wildcards), or whose image is the

@@ -13,7 +13,7 @@ import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { parseIsoTime } from '../model/time.js';
-import { runsOf } from './runs.js';
+import { baseName, ranText, runsOf } from '../model/runs.js';
 import {
   consumerClassOf,
   customConsumerProperties,
@@ -306,11 +306,6 @@ function levenshtein(a: string, b: string, max: number): number {
  * (`SCM Events Log Consumer`, `DSM Event Log Filter`). Short names (`BotFilter` vs `BVTFilter`) only count on
  * the first test.
  */
-/** The last part of a Windows or POSIX path. */
-function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/')) + 1);
-}
-
 function imitates(name: string, known: string): boolean {
   const a = skeleton(name);
   const b = skeleton(known);
@@ -512,7 +507,7 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   if (runs) {
     const r0 = runs.records[0]!;
     const where = `${r0.recordId !== null ? `record ${r0.recordId} of ` : ''}${baseName(r0.file)}`;
-    const span = runs.count > 1 && runs.first && runs.last ? `; ran ${runs.count} times between ${runs.first} and ${runs.last}` : '';
+    const span = runs.count > 1 ? `; ${ranText(runs)}` : '';
     fire('ran', `${baseName(r0.image ?? 'process')} started ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}`);
   }
 
