@@ -374,7 +374,8 @@ export function reconstructFromScript(script: string): ReconstructedObject[] {
     const start = COMMANDS.lastIndex;
     vars ??= assignments(s, s.length);
     const a = readArgs(s, start);
-    if (a.end > COMMANDS.lastIndex) COMMANDS.lastIndex = a.end;
+    // from the statement's last character: the next command's leading separator may be the one that ended this one
+    if (a.end - 1 > COMMANDS.lastIndex) COMMANDS.lastIndex = a.end - 1;
     // inside the function's own definition (`function Register-MaliciousWmiEvent {`) there is nothing to read
     if (/^register-maliciouswmievent$/i.test(name)) {
       if (/function\s+$/i.test(s.slice(Math.max(0, m.index - 16), m.index + 1))) continue;
