@@ -321,6 +321,20 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     });
     if (cands.length === 1) cands[0]!.observations.push(o);
   }
+  // who: the users of the PowerShell records attached above count too; a SID that the host's PowerShell records
+  // pair with one account name (800 UserId / 4103 User beside the record's security SID) is shown by that name
+  const sidName = new Map<string, string | null>();
+  for (const o of observations) {
+    const sid = o.meta['UserSid'];
+    if (typeof sid !== 'string' || !o.user) continue;
+    const k = `${low(o.host)}|${low(sid)}`;
+    const prev = sidName.get(k);
+    sidName.set(k, prev === undefined || low(prev) === low(o.user) ? o.user : null);
+  }
+  for (const d of drafts) {
+    const users = [...d.who, ...d.observations.filter((o) => o.source === 'powershell' && o.part && o.user).map((o) => o.user!)];
+    d.who = [...new Set(users.map((u) => sidName.get(`${low(d.host)}|${low(u)}`) ?? u))];
+  }
   // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave)
   for (const d of drafts) d.observations.sort((x, y) => compareTimes(x.time, y.time));
   return drafts;
