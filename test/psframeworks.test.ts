@@ -11,10 +11,14 @@
  *   values as the Sysmon 19/20/21 records of a real Covenant PersistWMI run (OTRF fixture), whose logs hold no
  *   PowerShell record of it (PersistWMI is .NET).
  * - WMImplant: creates no subscription; the real WMImplant sample gives no finding.
+ * - Scan: a framework call in a 4104 record (synthetic, written to a temporary file) is a finding alone, and joins the
+ *   real OTRF Sysmon/WMI-Activity records of the same run as one subscription.
  * - Hostile: huge, repeated, unterminated invocations are read in bounded work with bounded output.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { FRAMEWORKS, TEMPLATES, powershellReconstructed, reconstructPowerShell, timeOfDay } from '../src/events/index.js';
@@ -156,6 +160,53 @@ test('real Covenant PersistWMI run (OTRF nxlog fixture): its Sysmon 19/20/21 val
   assert.equal(part(out, 'consumer').className, f.consumer?.className);
   assert.equal(part(out, 'consumer').properties['CommandLineTemplate'], f.consumer?.values['CommandLineTemplate']);
   assert.equal(part(out, 'binding').properties['Filter'], '__EventFilter.Name="Evil Persistence"');
+});
+
+/** A 4104 record (evtx-crate JSON rendering) of host IT001.shire.com holding `script`, written here (synthetic) to a temporary file. */
+function script4104(dir: string, script: string): string {
+  const rec = {
+    Event: {
+      System: {
+        Provider: { '#attributes': { Name: 'Microsoft-Windows-PowerShell' } },
+        EventID: 4104,
+        Channel: 'Microsoft-Windows-PowerShell/Operational',
+        Computer: 'IT001.shire.com',
+        EventRecordID: 1,
+        TimeCreated: { '#attributes': { SystemTime: '2019-12-05T04:47:54.000Z' } },
+        Security: { '#attributes': { UserID: 'S-1-5-21-791464340-1796667228-2788435825-1112' } },
+      },
+      EventData: { MessageNumber: 1, MessageTotal: 1, ScriptBlockText: script, ScriptBlockId: '{0}', Path: '' },
+    },
+  };
+  const f = join(dir, 'ps-4104.json');
+  writeFileSync(f, `Record 1\n${JSON.stringify(rec, null, 2)}\n`);
+  return f;
+}
+
+test('scan: a framework invocation alone is a finding with its names; beside the real records of the same run it joins them as one subscription', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-psfw-'));
+  try {
+    const sharp = script4104(dir, "[SharpSploit.Persistence.WMI]::InstallWMIPersistence('Evil Persistence', 'ProcessStart', 'CommandLine', 'powershell -Sta -Nop -Window Hidden -EncodedCommand <blah>', 'notepad.exe', 'VBScript')");
+    const fixture = join(repoRoot(), 'test/fixtures/exports/otrf-covenant-persistwmi.nxlog.jsonl');
+    const both = await scan([sharp, fixture], { threads: 1 });
+    assert.equal(both.findings.length, 1, both.findings.map((x) => x.summary).join(' | '));
+    const f = both.findings[0]!;
+    assert.equal(f.consumer?.name, 'Evil Persistence');
+    assert.deepEqual([...new Set(f.observations.map((o) => o.source))].sort(), ['powershell', 'sysmon', 'wmi-activity']);
+    const ps = f.observations.filter((o) => o.source === 'powershell');
+    assert.deepEqual(ps.map((o) => o.part).sort(), ['binding', 'consumer', 'filter']);
+    assert.ok(ps.every((o) => o.meta['technique'] === 'SharpSploit InstallWMIPersistence (Covenant PersistWMI)'));
+
+    const alone = await scan([script4104(dir, '$e = New-ElevatedPersistenceOption -PermanentWMI -AtStartup')], { threads: 1 });
+    assert.equal(alone.findings.length, 1);
+    const p = alone.findings[0]!;
+    assert.deepEqual([p.filter?.name, p.consumer?.name, p.consumer?.className], ['Updater', 'Updater', 'CommandLineEventConsumer']);
+    assert.equal(p.filter?.values['Query'], STARTUP);
+    assert.ok(p.severity === 'high' || p.severity === 'critical', p.severity);
+    assert.ok(p.reasons.some((r) => r.id === 'trigger-uptime'), p.reasons.map((r) => r.id).join(','));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('WMImplant creates no subscription: its invocations give nothing, and the real WMImplant sample gives no finding', { skip: skipReason }, async () => {
