@@ -3,7 +3,8 @@
  * The script blocks below are written here in each framework's documented invocation shape (parameters from its
  * public source), not copied from it.
  *
- * - PowerSploit `New-ElevatedPersistenceOption -PermanentWMI -Daily -At` / `-AtStartup`: "Updater", its queries;
+ * - PowerSploit `New-ElevatedPersistenceOption -PermanentWMI -Daily -At` / `-AtStartup` (script block or 4103
+ *   ParameterBinding lines): "Updater", its queries;
  *   the script Add-Persistence generates (its Set-WmiInstance lines) with the binding resolved.
  * - Empire persistence/elevated/wmi (generated Set-WmiInstance script): names, startup / daily / day-of-week /
  *   failed-logon queries, the binding, the payload computed at run time ($Env:SystemRoot).
@@ -74,7 +75,23 @@ test('PowerSploit -At: the time forms its help documents, others computed', () =
   assert.deepEqual(timeOfDay('23:00:00'), { hh: '23', mm: '00' });
   assert.deepEqual(timeOfDay('4:06:26 PM'), { hh: '16', mm: '06' });
   assert.deepEqual(timeOfDay('12 PM'), { hh: '12', mm: '00' });
+  assert.deepEqual(timeOfDay('12/7/2026 3:00:00 PM'), { hh: '15', mm: '00' }, 'a 4103 rendering of the bound DateTime');
+  assert.deepEqual(timeOfDay('07.12.2026 15:05:00'), { hh: '15', mm: '05' });
   for (const bad of ['25:00', '13 PM', '3:61', 'noon', '', '1'.repeat(100)]) assert.equal(timeOfDay(bad), null, bad);
+});
+
+test('PowerSploit in 4103 ParameterBinding lines (module logging): the bound switches and DateTime', () => {
+  const details = [
+    'CommandInvocation(New-ElevatedPersistenceOption): "New-ElevatedPersistenceOption"',
+    'ParameterBinding(New-ElevatedPersistenceOption): name="PermanentWMI"; value="True"',
+    'ParameterBinding(New-ElevatedPersistenceOption): name="Daily"; value="True"',
+    'ParameterBinding(New-ElevatedPersistenceOption): name="At"; value="12/7/2026 11:45:00 PM"',
+    'ParameterBinding(Out-Null): name="InputObject"; value="x"',
+  ].join('\r\n');
+  const out = reconstructPowerShell(details);
+  assert.equal(out.length, 3);
+  assert.match(part(out, 'filter', 'Updater').properties['Query']!, /Hour = 23 AND TargetInstance\.Minute = 45 GROUP WITHIN 60$/);
+  assert.deepEqual(reconstructPowerShell('ParameterBinding(New-ElevatedPersistenceOption): name="ScheduledTask"; value="True"\r\nParameterBinding(New-ElevatedPersistenceOption): name="OnIdle"; value="True"'), []);
 });
 
 // The elevated trigger PowerSploit's Add-Persistence writes (and Empire's module, derived from it), as `iex` runs it
@@ -236,6 +253,8 @@ test('hostile: huge, repeated, unterminated invocations are read in bounded work
     '<#'.repeat(100_000) + 'New-ElevatedPersistenceOption -PermanentWMI -AtStartup',
     '#'.repeat(300_000) + '\nNew-ElevatedPersistenceOption -PermanentWMI -AtStartup',
     trio('U', STARTUP, 'x').repeat(5_000) + "'WMI persistence established'",
+    'ParameterBinding(New-ElevatedPersistenceOption): name="PermanentWMI"; value="True"\r\nParameterBinding(New-ElevatedPersistenceOption): name="AtStartup"; value="' + 'x'.repeat(300_000),
+    'ParameterBinding(New-ElevatedPersistenceOption): name="PermanentWMI"; value="True"\r\n'.repeat(50_000),
   ];
   for (const s of texts) {
     const out = reconstructPowerShell(s);

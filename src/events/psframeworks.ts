@@ -74,9 +74,12 @@ const on = (v: Val | undefined): boolean => v !== undefined && !/^(false|0)$/i.t
 const POWERSPLOIT = 'New-ElevatedPersistenceOption -PermanentWMI (PowerSploit Add-Persistence)';
 const STARTUP_QUERY = "SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 240 AND TargetInstance.SystemUpTime < 325";
 
-/** A `[DateTime]` time literal of the forms PowerSploit documents ('3 PM', '12:31 AM', '23:00:00', '4:06:26 PM') as HH and mm; null otherwise. */
+/**
+ * A `[DateTime]` time of the forms PowerSploit documents ('3 PM', '12:31 AM', '23:00:00', '4:06:26 PM'), also after a
+ * numeric date (a 4103 ParameterBinding line renders the bound DateTime as `12/7/2026 3:00:00 PM`), as HH and mm; null otherwise.
+ */
 export function timeOfDay(v: string): { hh: string; mm: string } | null {
-  const m = /^\s*(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([AaPp][Mm])?\s*$/.exec(v.length > 32 ? '' : v);
+  const m = /^\s*(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\s+)?(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([AaPp][Mm])?\s*$/.exec(v.length > 32 ? '' : v);
   if (!m) return null;
   let h = Number(m[1]);
   const min = m[2] === undefined ? 0 : Number(m[2]);
@@ -360,11 +363,33 @@ export function reconstructTemplate(script: string, generic: ReconstructedObject
   return [...kept.map((o) => (/^set-wmiinstance$/i.test(o.technique) ? { ...o, technique: t.name } : o)), ...bindings];
 }
 
+const BOUND = /^ParameterBinding\(([\w-]+)\): name="(\w+)"; value="(.*)"\r?$/gim;
+
+/**
+ * Framework functions in 4103/800 pipeline details: `ParameterBinding(New-ElevatedPersistenceOption): name="X";
+ * value="Y"` lines (values bound at run time: literal), one invocation per command name.
+ */
+export function reconstructFrameworkBindings(details: string): ReconstructedObject[] {
+  const s = details.length > MAX_TEXT ? details.slice(0, MAX_TEXT) : details;
+  if (!s.includes('ParameterBinding(')) return [];
+  const calls = new Map<PsFramework, FrameworkParams>();
+  BOUND.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < 4 * MAX_CALLS && (m = BOUND.exec(s)); n++) {
+    const fw = BY_COMMAND.get(m[1]!.toLowerCase());
+    if (!fw) continue;
+    const p = calls.get(fw) ?? new Map<string, Val>();
+    p.set(m[2]!.toLowerCase(), m[3]!);
+    calls.set(fw, p);
+  }
+  return [...calls].flatMap(([fw, p]) => fw.objects(p));
+}
+
 /**
  * Everything a PowerShell text would create: the generic reading (powershell.ts), a generated framework script's
- * names and bindings, and framework invocations.
+ * names and bindings, framework invocations and framework ParameterBinding lines.
  */
 export function reconstructPowerShell(script: string): ReconstructedObject[] {
   const generic = reconstructFromScript(script);
-  return [...(reconstructTemplate(script, generic) ?? generic), ...reconstructFrameworkCalls(script)];
+  return [...(reconstructTemplate(script, generic) ?? generic), ...reconstructFrameworkCalls(script), ...reconstructFrameworkBindings(script)];
 }
