@@ -135,8 +135,10 @@ for (const [name, format] of SYSMON_FIXTURES) {
 
 test('OTRF NXLog export (CommandLineEventConsumer): Sysmon and the WMI-Activity message text give one subscription', async () => {
   const r = await scan([fixture('otrf-covenant-persistwmi.nxlog.jsonl')], {});
-  // OTRF's EventTime has no zone: the records are timed by Logstash's @timestamp, and the report says so
-  assert.deepEqual(r.notes.map((n) => [n.code, n.message]), [['assumption', 'nxlog: 10 record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay']]);
+  // OTRF's EventTime is the collector's local time without a zone (2019-12-04 23:47:55 for the 5861, two seconds
+  // before Logstash's @timestamp 2019-12-05T04:47:57.321Z): the event is timed by EventTime, read at the zone the
+  // difference shows (UTC-05:00), not by when it reached the pipeline; the report says so
+  assert.deepEqual(r.notes.map((n) => [n.code, n.message]), [['assumption', "nxlog: 10 record(s) are timed by EventTime, the collector's local time without a zone, read at UTC-05:00 (10): the zone is the difference from @timestamp (when the record reached the pipeline, UTC) to the nearest quarter hour; times to the second"]]);
   assert.equal(r.findings.length, 1);
   const f = r.findings[0]!;
   // logged-only: seen in event logs, no repository to say whether it still exists
@@ -164,6 +166,9 @@ test('OTRF NXLog export (CommandLineEventConsumer): Sysmon and the WMI-Activity 
   assert.equal(r.findings.filter((x) => x.observations.some((o) => o.meta['eventId'] === 5859)).length, 1);
   const binding = f.observations.find((o) => o.meta['eventId'] === 5861 && o.part === 'binding')!;
   assert.match(binding.location, /^record \d+ \(line \d+\)$/);
+  assert.equal(binding.time, '2019-12-05T04:47:55.0000000Z');
+  // Sysmon 21's own UtcTime (2019-12-05 04:47:55.353) agrees with the EventTime read at UTC-05:00
+  assert.equal(f.observations.find((o) => o.meta['eventId'] === 21)!.time, '2019-12-05T04:47:55.3530000Z');
   assert.equal(r.evidence[0]!.kind, 'export');
   assert.match(r.evidence[0]!.detail, /^nxlog: .*Microsoft-Windows-WMI-Activity\/Operational/);
 });
@@ -715,3 +720,34 @@ for (const rel of SAMPLE_EVTX) {
     }
   });
 }
+
+test('NXLog: a zone-less EventTime is the time, at the zone its distance from @timestamp shows; no zone shown, no guess', async () => {
+  const message = 'Namespace = //./root/subscription; Eventfilter = F (refer to its activate eventid:5859); Consumer = CommandLineEventConsumer="C"; PossibleCause = Permanent';
+  const rec = (n: number, eventTime: string, ts?: string): string =>
+    JSON.stringify({ EventTime: eventTime, ...(ts ? { '@timestamp': ts } : {}), Hostname: 'H6', EventID: 5861, SourceName: 'Microsoft-Windows-WMI-Activity', Channel: 'Microsoft-Windows-WMI-Activity/Operational', RecordNumber: n, Message: message });
+  const timeOf = async (...ls: string[]): Promise<{ times: Array<string | null>; notes: string[] }> => {
+    const { res, notes } = await observeText('h6.nxlog.jsonl', ls.join('\n') + '\n');
+    return { times: res!.observations.filter((o) => o.part === 'binding').map((o) => o.time), notes: notes.map((n) => n.message) };
+  };
+  // India (UTC+05:30), shipped 40 s later: the event's second, not the pipeline's
+  let r = await timeOf(rec(1, '2021-03-01 10:00:05', '2021-03-01T04:30:45.120Z'));
+  assert.deepEqual(r.times, ['2021-03-01T04:30:05.0000000Z']);
+  assert.match(r.notes[0]!, /^nxlog: 1 record\(s\) are timed by EventTime, the collector's local time without a zone, read at UTC\+05:30 \(1\)/);
+  // a collector in UTC: zone +00:00, the EventTime as it stands
+  r = await timeOf(rec(2, '2021-03-01 10:00:05', '2021-03-01T10:00:06Z'));
+  assert.deepEqual(r.times, ['2021-03-01T10:00:05.0000000Z']);
+  // twenty minutes late (no zone plus a short delay explains it): the pipeline time, said to be one
+  r = await timeOf(rec(3, '2021-03-01 10:00:05', '2021-03-01T10:20:05Z'));
+  assert.deepEqual(r.times, ['2021-03-01T10:20:05.0000000Z']);
+  assert.match(r.notes[0]!, /timed by @timestamp/);
+  // @timestamp before the event by more than a minute of skew, or fifteen hours away: no zone read
+  r = await timeOf(rec(4, '2021-03-01 10:00:05', '2021-03-01T09:58:00Z'), rec(5, '2021-03-01 10:00:05', '2021-03-02T01:00:05Z'));
+  assert.deepEqual(r.times, ['2021-03-01T09:58:00.0000000Z', '2021-03-02T01:00:05.0000000Z']);
+  // no @timestamp: the zone-less time taken as UTC, and said so
+  r = await timeOf(rec(6, '2021-03-01 10:00:05'));
+  assert.deepEqual(r.times, ['2021-03-01T10:00:05.0000000Z']);
+  assert.match(r.notes[0]!, /have a time without a time zone/);
+  // a zone-less time that is no time (February 30) is kept as given, never shifted
+  r = await timeOf(rec(7, '2021-02-30 10:00:05', '2021-03-02T04:30:45Z'));
+  assert.deepEqual(r.notes.filter((n) => /read at UTC/.test(n)), []);
+});

@@ -23,7 +23,7 @@ import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActi
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
-import { canonicalTime } from '../../model/time.js';
+import { canonicalTime, isCanonicalTime, timeFromMs } from '../../model/time.js';
 import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
@@ -297,11 +297,44 @@ function isNxlog(v: JsonObject): boolean {
 /** `YYYY-MM-DD HH:MM:SS[.f]` without a zone. */
 const NAIVE_TIME = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?$/;
 
+/** Zone offsets are quarter hours, UTC-12:00 to UTC+14:00. */
+const QUARTER_HOUR_MS = 15 * 60_000;
+const MAX_ZONE_MS = 14 * 3_600_000;
+/** How far `@timestamp` may lie after the event (the shipping delay) or before it (clock skew) for its zone to be read. */
+const MAX_SHIP_DELAY_MS = 5 * 60_000;
+const MAX_SKEW_MS = 60_000;
+
 /**
- * An NXLog record, or null; `naiveTime` when its time had no zone and was taken as UTC; `ingestTime` when the time is
- * Logstash's `@timestamp` (when the record reached the pipeline) because `EventTime` has no zone.
+ * The zone of a zone-less NXLog `EventTime` (the collector's local time, to the second), read from the pipeline's
+ * UTC `@timestamp` of the same record: their difference rounded to a quarter hour, when what is left over is a
+ * plausible shipping delay (at most five minutes, or a minute of skew the other way); null otherwise.
+ * Milliseconds east of UTC (UTC = local − zone).
  */
-function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean; ingestTime: boolean } | null {
+function zoneFromIngest(localAsUtcMs: number, ingestMs: number): number | null {
+  const d = ingestMs - localAsUtcMs; // = delay − zone
+  const zone = -Math.round(d / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+  const delay = d + zone;
+  if (Math.abs(zone) > MAX_ZONE_MS || delay > MAX_SHIP_DELAY_MS || delay < -MAX_SKEW_MS) return null;
+  // zones in use are whole or half hours, but for +05:45, +08:45 and +12:45 (a 20-minute delay is no UTC-00:15)
+  const quarter = (Math.abs(zone) / QUARTER_HOUR_MS) % 4;
+  if ((quarter === 1 || quarter === 3) && !(zone > 0 && [5, 8, 12].includes(Math.floor(zone / 3_600_000)) && quarter === 3)) return null;
+  return zone === 0 ? 0 : zone; // no −0
+}
+
+/** `+05:00` / `-03:30` for a zone in milliseconds east of UTC. */
+function zoneText(ms: number): string {
+  const m = Math.abs(ms) / 60_000;
+  return `${ms < 0 ? '-' : '+'}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+/**
+ * An NXLog record, or null. Its time is the event's `EventTime`. When that has no zone (NXLog writes the collector's
+ * local time) and Logstash's `@timestamp` (UTC, when the record reached the pipeline) is beside it, the zone is read
+ * from their difference (`zone`, see {@link zoneFromIngest}); `ingestTime` when the difference is no zone plus a short
+ * delay, so `@timestamp` is the only UTC time; `naiveTime` when there is no `@timestamp` and the zone-less time was
+ * taken as UTC.
+ */
+function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean; ingestTime: boolean; zone: string | null } | null {
   if (!isNxlog(v)) return null;
   const eventId = str(v['EventID']);
   if (eventId === null) return null;
@@ -312,19 +345,34 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (v['Version'] !== undefined) sys['Version'] = copy(v['Version']);
   if (v['Task'] !== undefined) sys['Task'] = copy(v['Task']);
   if (v['OpcodeValue'] !== undefined) sys['Opcode'] = copy(v['OpcodeValue']);
-  // EventTime is the collector's local time unless it carries a zone; @timestamp (Logstash) is UTC
   let naiveTime = false;
   let ingestTime = false;
-  const et = str(v['EventTime']);
+  let zone: string | null = null;
+  const et = str(v['EventTime'])?.trim() || null;
+  const ts = str(v['@timestamp']);
+  const tsTime = ts ? canonicalTime(ts) : null;
   let time: string | null = null;
-  if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = canonicalTime(et);
-  else if (str(v['@timestamp'])) {
-    time = str(v['@timestamp']);
+  if (et && !NAIVE_TIME.test(et) && Number.isFinite(Date.parse(et))) time = canonicalTime(et);
+  else if (et && NAIVE_TIME.test(et)) {
+    const local = canonicalTime(et); // the local time written as if it were UTC
+    const localMs = isCanonicalTime(local) ? Date.parse(local!) : NaN;
+    const ingestMs = isCanonicalTime(tsTime) ? Date.parse(tsTime!) : NaN;
+    const z = Number.isFinite(localMs) && Number.isFinite(ingestMs) ? zoneFromIngest(localMs, ingestMs) : null;
+    const utc = z !== null ? timeFromMs(localMs - z) : null;
+    if (z !== null && utc) {
+      time = utc;
+      zone = zoneText(z);
+    } else if (tsTime) {
+      time = tsTime;
+      ingestTime = true;
+    } else {
+      time = local ?? et;
+      naiveTime = true;
+    }
+  } else if (tsTime) {
+    time = tsTime;
     ingestTime = true;
-  } else if (et) {
-    time = et.trim();
-    naiveTime = true;
-  }
+  } else if (et) time = et;
   if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
   if (v['RecordNumber'] !== undefined) sys['EventRecordID'] = copy(v['RecordNumber']);
   const exec = attrObj({ ProcessID: v['ExecutionProcessID'] ?? v['ProcessID'], ThreadID: v['ExecutionThreadID'] ?? v['ThreadID'] });
@@ -348,7 +396,7 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (Object.keys(data).length) ev['EventData'] = data;
   const json = newObj();
   json['Event'] = ev;
-  return { json, message: str(v['Message']), naiveTime, ingestTime };
+  return { json, message: str(v['Message']), naiveTime, ingestTime, zone };
 }
 
 // ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
@@ -412,6 +460,8 @@ interface Found {
   where: string;
   naiveTime?: boolean;
   ingestTime?: boolean;
+  /** The zone read for a zone-less NXLog EventTime (`+05:00`). */
+  zone?: string | null;
   /** From a Chainsaw detection: the same record may come once per rule that hit it. */
   dedupe?: boolean;
 }
@@ -476,7 +526,7 @@ function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fa
   const n = fromNxlog(v);
   if (n) {
     complete(n.json, n.message);
-    out.push({ json: n.json, where, naiveTime: n.naiveTime, ingestTime: n.ingestTime });
+    out.push({ json: n.json, where, naiveTime: n.naiveTime, ingestTime: n.ingestTime, zone: n.zone });
   }
 }
 
@@ -728,6 +778,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   let empty = 0;
   let naive = 0;
   let ingest = 0;
+  const zones = new Map<string, number>();
   const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
   // a record that cannot be converted (whatever the reason) is one warning with its place; the rest is read
   const take = (v: Json, where: string): void => {
@@ -758,6 +809,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
         if (sink.add(f.json, f.where)) records++;
         if (f.naiveTime) naive++;
         if (f.ingestTime) ingest++;
+        if (f.zone) zones.set(f.zone, (zones.get(f.zone) ?? 0) + 1);
       } catch (e) {
         damaged.add(`${f.where}: ${reason(e)}; skipped`);
       }
@@ -795,6 +847,11 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
     }
   }
   damaged.flush();
+  if (zones.size) {
+    const n = [...zones.values()].reduce((x, y) => x + y, 0);
+    const list = [...zones].slice(0, 4).map(([z, c]) => `UTC${z} (${c})`).join(', ') + (zones.size > 4 ? ', …' : '');
+    ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${n} record(s) are timed by EventTime, the collector's local time without a zone, read at ${list}: the zone is the difference from @timestamp (when the record reached the pipeline, UTC) to the nearest quarter hour; times to the second` });
+  }
   if (ingest) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${ingest} record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay` });
   if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
   if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
