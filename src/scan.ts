@@ -17,6 +17,7 @@ import type { LogSummary, ObserveResult, RepositorySummary } from './sources/inp
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
 import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
 import { evaluate } from './analysis/rules.js';
+import { runsOf } from './model/runs.js';
 import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
@@ -363,6 +364,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const covByHost = new Map(hostCov.map((c) => [c.host.toLowerCase(), c]));
   const findings: Finding[] = drafts.map((d) => {
     const consumerChain = d.consumer?.className ? chains.get(`${d.host.toLowerCase()}|${(d.consumer.namespace ?? '').toLowerCase()}|${d.consumer.className.toLowerCase()}`) : undefined;
+    const runs = runsOf(d.observations);
     const v = evaluate({ host: d.host, namespace: d.namespace, status: d.status, filter: d.filter, consumer: d.consumer, binding: d.binding, observations: d.observations, ...(consumerChain ? { consumerChain } : {}) }, allowlists);
     return {
       id: d.id,
@@ -383,6 +385,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
       who: d.who,
       allowlisted: v.allowlisted,
       coverage: subscriptionCoverage(d, hostSources(covByHost.get(d.host.toLowerCase()))),
+      ...(runs ? { runs } : {}),
     };
   });
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort(compareName);

@@ -300,17 +300,91 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       if (low(d.host) === low(o.host) && (!o.namespace || nsKey(o.namespace) === eventNamespaceKey(d)) && /__timerevent/.test(q) && new RegExp(`timerid\\s*=\\s*["']${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(q)) d.observations.push(o);
     }
   }
-  // context: process starts and provider loads tie to a consumer when the command line matches
-  for (const o of context) {
-    // a process start's command line is its record's, not a property of any WMI object
-    const cmd = low(String(o.meta['CommandLine'] ?? ''));
-    if (!cmd) continue;
-    const d = drafts.find((x) => low(x.host) === low(o.host) && x.consumer && [x.consumer.values['CommandLineTemplate'], x.consumer.values['ExecutablePath']].some((v) => typeof v === 'string' && v.length > 3 && cmd.includes(low(v))));
-    if (d) d.observations.push(o);
+  // context: a process start is what a subscription ran (model/runs.ts) when it is on the subscription's host,
+  // within its lifetime (not before it was made; not after it was deleted) and its consumer matches: `scrcons.exe`
+  // (the script host) for the one script consumer of that host that could have run it; a `WmiPrvSE.exe` child whose
+  // command line holds the consumer's CommandLineTemplate (its %variables% as wildcards), or whose image is the
+  // consumer's ExecutablePath when it has no template, for the one subscription that matches. Several candidates
+  // would make the tie a guess, so none is made.
+  for (const o of context.filter((x) => x.source === 'process' && x.action === 'executed')) {
+    const image = typeof o.meta['Image'] === 'string' ? o.meta['Image'] : '';
+    const parent = typeof o.meta['ParentImage'] === 'string' ? o.meta['ParentImage'] : '';
+    const cmd = typeof o.meta['CommandLine'] === 'string' ? o.meta['CommandLine'] : '';
+    const scrcons = /(^|\\)scrcons\.exe$/i.test(image);
+    const wmiChild = /(^|\\)wmiprvse\.exe$/i.test(parent);
+    if (!scrcons && !wmiChild) continue;
+    const cands = drafts.filter((d) => {
+      if (low(d.host) !== low(o.host) || !d.consumer || !during(d, o.time)) return false;
+      const cls = low(d.consumer.className);
+      if (scrcons) return cls === 'activescripteventconsumer' && madeAt(d) !== null;
+      return cls === 'commandlineeventconsumer' && commandMatches(d.consumer.values, cmd, image);
+    });
+    if (cands.length === 1) cands[0]!.observations.push(o);
+  }
+  // who: the users of the PowerShell records attached above count too; a SID that the host's PowerShell records
+  // pair with one account name (800 UserId / 4103 User beside the record's security SID) is shown by that name
+  const sidName = new Map<string, string | null>();
+  for (const o of observations) {
+    const sid = o.meta['UserSid'];
+    if (typeof sid !== 'string' || !o.user) continue;
+    const k = `${low(o.host)}|${low(sid)}`;
+    const prev = sidName.get(k);
+    sidName.set(k, prev === undefined || low(prev) === low(o.user) ? o.user : null);
+  }
+  for (const d of drafts) {
+    const users = [...d.who, ...d.observations.filter((o) => o.source === 'powershell' && o.part && o.user).map((o) => o.user!)];
+    d.who = [...new Set(users.map((u) => sidName.get(`${low(d.host)}|${low(u)}`) ?? u))];
   }
   // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave)
   for (const d of drafts) d.observations.sort((x, y) => compareTimes(x.time, y.time));
   return drafts;
+}
+
+/**
+ * Whether a process started at `time` falls within the subscription's lifetime as the evidence shows it: not before
+ * it was made ({@link madeAt}, when known) and not after the earliest deletion logged after that. An undated start
+ * cannot be placed, so it is never within.
+ */
+function during(d: Draft, time: string | null): boolean {
+  const t = time === null ? null : isoKey(time);
+  if (t === null) return false;
+  const made = madeAt(d);
+  if (made !== null && isoBefore(t, made)) return false;
+  const gone = d.observations
+    .filter((o) => o.action === 'deleted' && o.time && isoKey(o.time) !== null && (made === null || !isoBefore(o.time, made)))
+    .map((o) => isoKey(o.time!)!)
+    .sort(compareText)[0];
+  return gone === undefined || !isoBefore(gone, t);
+}
+
+/** Longest template read as a pattern, and most %variables% in it (bounds the matching work on attacker text). */
+const MAX_TEMPLATE = 4096;
+const MAX_VARIABLES = 32;
+
+/**
+ * Whether a process's command line is one a command-line consumer runs: it holds the CommandLineTemplate, whose
+ * `%Variable%` parts (filled in by WMI from the event) match any text — the literal pieces in order, each found
+ * once from left to right (linear, no backtracking); or, for a consumer without a template, the image is its
+ * ExecutablePath.
+ */
+function commandMatches(values: Record<string, WmiValue>, cmd: string, image: string): boolean {
+  const tpl = typeof values['CommandLineTemplate'] === 'string' ? values['CommandLineTemplate'].trim() : '';
+  if (tpl) {
+    if (tpl.length > MAX_TEMPLATE || !cmd) return false;
+    const pieces = low(tpl).split(/%[A-Za-z_][\w.]*%/);
+    if (pieces.length - 1 > MAX_VARIABLES || pieces.join('').replace(/\s+/g, '').length < 4) return false;
+    const text = low(cmd);
+    let at = 0;
+    for (const p of pieces) {
+      if (!p) continue;
+      const i = text.indexOf(p, at);
+      if (i < 0) return false;
+      at = i + p.length;
+    }
+    return true;
+  }
+  const exe = typeof values['ExecutablePath'] === 'string' ? values['ExecutablePath'].trim() : '';
+  return exe.length > 3 && !!image && low(exe) === low(image);
 }
 
 /** Where a subscription's filter listens: its EventNamespace, or (when it has none) its own namespace; lower case. */

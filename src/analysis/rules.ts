@@ -13,6 +13,7 @@ import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
 import type { DecodedPayload } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { parseIsoTime } from '../model/time.js';
+import { baseName, ranText, runsOf } from '../model/runs.js';
 import {
   consumerClassOf,
   customConsumerProperties,
@@ -118,6 +119,7 @@ export const RULES: ReadonlyArray<RuleInfo> = [
   { id: 'name-windows-task', title: 'Name copied from a Windows scheduled task', attack: ['T1036.004'], score: 15 },
   { id: 'creator-user-account', title: 'Created by a user account rather than by the system', attack: ['T1546.003'], score: 10 },
   { id: 'created-together', title: 'Filter, consumer and binding created within two minutes (scripted install)', attack: ['T1546.003'], score: 10 },
+  { id: 'ran', title: 'The subscription demonstrably ran: a process start it caused is logged (scrcons.exe, or a WmiPrvSE.exe child running its command line)', attack: ['T1546.003'], score: 10 },
   { id: 'orphan', title: 'Orphaned component (the WMI state read shows a filter or consumer without a binding: leftover or staged)', attack: ['T1546.003'], score: 5 },
   { id: 'binding-not-observed', title: 'No binding in this evidence: whether it is bound is not observable here (the logs may not hold its binding)', attack: [], score: 0 },
 ];
@@ -498,6 +500,15 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
     const times = [createdAt.filter.ms, createdAt.consumer.ms, createdAt.binding.ms];
     const spread = (Math.max(...times) - Math.min(...times)) / 1000;
     if (spread <= TOGETHER_SECONDS) fire('created-together', `filter ${createdAt.filter.time}, consumer ${createdAt.consumer.time}, binding ${createdAt.binding.time} (${spread.toFixed(1)} s apart)`);
+  }
+
+  // -- what it ran: only a logged process start says so (no record never says it did not run)
+  const runs = runsOf(input.observations);
+  if (runs) {
+    const r0 = runs.records[0]!;
+    const where = `${r0.recordId !== null ? `record ${r0.recordId} of ` : ''}${baseName(r0.file)}`;
+    const span = runs.count > 1 ? `; ${ranText(runs)}` : '';
+    fire('ran', `${baseName(r0.image ?? 'process')} started ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}`);
   }
 
   // -- orphans

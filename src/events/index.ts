@@ -2,3 +2,4 @@
 export * from './normalize.js';
 export * from './wmi.js';
 export * from './messages.js';
+export * from './powershell.js';

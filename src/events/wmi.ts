@@ -8,6 +8,8 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
+import { powershellUserFromText, reconstructFromBindings, reconstructFromScript } from './powershell.js';
+import type { ReconstructedObject } from './powershell.js';
 
 /** System fields every view carries. */
 export interface EventHeader {
@@ -270,4 +272,43 @@ export function powershellWmiEvidence(record: EvtxJsonObject): PowerShellWmiEvid
     }
   }
   return [...out.values()];
+}
+
+/** Subscription objects reconstructed from the literals of a PowerShell 800/4103/4104 record's text (see `powershell.ts`), once each, with the text each was read from. */
+export function powershellReconstructed(record: EvtxJsonObject): Array<ReconstructedObject & { text: string }> {
+  const h = eventHeader(record);
+  if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
+  const out = new Map<string, ReconstructedObject & { text: string }>();
+  for (const t of powershellTexts(record)) {
+    for (const o of [...reconstructFromScript(t), ...reconstructFromBindings(t)]) {
+      const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed]);
+      if (!out.has(k)) out.set(k, { ...o, text: t });
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The user of a PowerShell record: 800 `UserId`, 4103 `User =`, else the record's security SID (`sid`, also given
+ * beside a name so that a 4104 record's SID can be resolved to the name the host's other records pair it with).
+ */
+export function powershellUser(record: EvtxJsonObject): { user: string | null; sid: string | null } {
+  const sec = obj(obj(obj(obj(record['Event'])?.['System'])?.['Security'])?.['#attributes']);
+  const raw = text(sec?.['UserID'])?.trim();
+  const sid = raw ? raw : null;
+  return { user: powershellUserFromText(powershellTexts(record)) ?? sid, sid };
+}
+
+/** Every string of a record's EventData, in order (at most 64). */
+function powershellTexts(record: EvtxJsonObject): string[] {
+  const ed = eventData(record);
+  const texts: string[] = [];
+  const collect = (v: EvtxValue | undefined, depth: number): void => {
+    if (texts.length >= 64 || depth > 8) return;
+    if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => collect(x, depth + 1));
+    else if (v && typeof v === 'object') for (const k of Object.keys(v)) collect((v as EvtxJsonObject)[k], depth + 1);
+  };
+  if (ed) collect(ed, 0);
+  return texts;
 }

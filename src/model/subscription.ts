@@ -102,3 +102,8 @@ export function strOf(v: unknown): string | null {
   return String(v);
 }
 
+
+/** The EventRecordID an observation's location cites (`record 16108 (header #3, …)`), or null when it cites none. */
+export function recordIdOf(location: string): string | null {
+  return /^record (\d{1,20})\b/.exec(location)?.[1] ?? null;
+}

@@ -125,8 +125,37 @@ export interface Finding {
   who: string[];
   allowlisted: { by: string; entry: string } | null;
   coverage: CoverageEntry[];
+  /**
+   * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records tied to it: `scrcons.exe`
+   * for a script consumer, a `WmiPrvSE.exe` child matching a command-line consumer, within its lifetime). Present
+   * only when at least one such record exists: its absence never means the subscription did not run.
+   */
+  runs?: Runs;
   /** How many hosts of the scan have the same subscription (present when the scan covered more than one host). */
   stack?: StackInfo;
+}
+
+/** The process starts tied to a subscription: "ran N times between first and last". */
+export interface Runs {
+  count: number;
+  /** Earliest and latest process start (ISO-8601 UTC), null when no record carries a time. */
+  first: string | null;
+  last: string | null;
+  /** One per process record, in time order. */
+  records: ProcessRun[];
+}
+
+/** One process start a subscription ran. */
+export interface ProcessRun {
+  file: string;
+  /** The record's EventRecordID, null when its location cites none. */
+  recordId: string | null;
+  time: string | null;
+  image: string | null;
+  commandLine: string | null;
+  user: string | null;
+  /** The parent process image. */
+  parent: string | null;
 }
 
 /** A finding's place in the fleet. */

@@ -13,6 +13,7 @@
  * system's ANSI code page (which turns every non-ASCII character of a command line or user name into mojibake).
  */
 import type { Finding, ScanResult } from '../model/types.js';
+import { recordIdOf } from '../model/subscription.js';
 import { missedBy, seenBy } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
@@ -85,9 +86,9 @@ function queryOf(f: Finding): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
-/** The EventRecordID an observation's location cites (`record 16108 (header #3, …)`), or '' when it cites none. */
+/** The EventRecordID an observation's location cites, or '' when it cites none. */
 function recordOf(location: string): string {
-  return /^record (\d{1,20})\b/.exec(location)?.[1] ?? '';
+  return recordIdOf(location) ?? '';
 }
 
 function row(f: Finding): string[] {

@@ -10,6 +10,7 @@
  */
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
 import { parseIsoTime } from '../model/time.js';
+import { baseName, isRun } from '../model/runs.js';
 import { jsonSafe } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
@@ -65,12 +66,20 @@ const SOURCE_LABEL: Record<SourceKind, string> = {
 export function timestampDesc(o: Observation): string {
   if (o.source === 'cim') return 'Repository record timestamp';
   if (o.source === 'cim-residue') return 'Repository residue record timestamp';
-  if (o.source === 'process') return o.action === 'executed' ? 'Process created by consumer' : `Process ${o.action}`;
+  if (o.source === 'process') return isRun(o) ? 'Process created by consumer' : `Process ${o.action}`;
   if (o.source === 'powershell' && o.action === 'mentioned') return `PowerShell script block mentioning WMI ${o.part ?? 'subscription'}`;
   return `${SOURCE_LABEL[o.source] ?? o.source} ${o.part ?? 'subscription'} ${o.action}`;
 }
 
 function message(f: Finding, o: Observation): string {
+  if (isRun(o)) {
+    // a process start the subscription ran (model/runs.ts): what started, as whom, from which parent
+    const str = (k: string): string | null => (typeof o.meta[k] === 'string' && o.meta[k] !== '' ? (o.meta[k] as string) : null);
+    const what = str('CommandLine') ?? str('Image') ?? 'a process';
+    const name = f.consumer?.name ?? f.filter?.name;
+    const parent = str('ParentImage');
+    return [`[${f.severity}]`, `WMI subscription${name ? ` "${name}"` : ''} ran: ${what}`, o.user ? `as ${o.user}` : '', parent ? `(parent ${baseName(parent)})` : ''].filter(Boolean).join(' ');
+  }
   const obj = [o.className, o.name !== null ? `"${o.name}"` : null].filter((x) => x !== null).join(' ');
   const ns = o.namespace ?? f.namespace;
   const parts = [`[${f.severity}]`, `WMI ${o.part ?? 'subscription'}`, obj, o.action, ns ? `in ${ns}` : '', o.user ? `by ${o.user}` : ''];

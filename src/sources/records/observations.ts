@@ -3,7 +3,7 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import { eventHeader, powershellReconstructed, powershellUser, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES } from '../../model/wmi.js';
 import { objectPath } from '../../model/subscription.js';
@@ -89,14 +89,25 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     return [];
   }
   const ps = powershellWmiEvidence(json);
-  if (ps.length) {
-    return ps.map((p) => {
+  const rebuilt = powershellReconstructed(json);
+  if (ps.length || rebuilt.length) {
+    // the record's security SID travels in meta when the text names the user, so the graph can name a 4104's SID
+    const { user, sid } = powershellUser(json);
+    const userSid: Values = sid !== null && sid !== user ? { UserSid: sid } : {};
+    const time = eventHeader(json)?.time ?? null;
+    const eventId = eventHeader(json)?.eventId ?? null;
+    // objects rebuilt from the literals of the text: their names and values are what the script passed
+    const out: Observation[] = rebuilt.map((r) => ({ ...base, source: 'powershell', action: 'created', part: r.part, namespace: r.namespace, className: r.className, name: r.name, time, user, properties: { ...r.properties }, meta: { eventId, technique: r.technique, computedAtRunTime: r.computed.length ? r.computed.join(', ') : null, text: r.text.slice(0, 4000), ...userSid } }));
+    const covered = (part: Part | null, cls: string | null): boolean => rebuilt.some((r) => r.part === part && r.className.toLowerCase() === (cls ?? '').toLowerCase());
+    for (const p of ps) {
       const part: Part | null = p.className === '__EventFilter' ? 'filter' : p.className === '__FilterToConsumerBinding' ? 'binding' : p.className ? 'consumer' : null;
+      if (covered(part, p.className)) continue;
       // a literal Name in the arguments (`@{Name='x'; …}`), not the ParameterBinding lines (`name="Namespace"; value=…`)
       const name = /(?<![\w"])Name\s*=\s*(["'])([^"'$]+)\1(?!;\s*value=)/i.exec(p.text)?.[2] ?? null;
       // the command text names the object but gives no property values the analysis could trust: all of it is meta
-      return { ...base, source: 'powershell', action: 'created', part, namespace: p.namespace, className: p.className, name, time: p.time, user: null, properties: {}, meta: { eventId: p.eventId, technique: p.technique, text: p.text.slice(0, 4000) } };
-    });
+      out.push({ ...base, source: 'powershell', action: 'created', part, namespace: p.namespace, className: p.className, name, time: p.time, user, properties: {}, meta: { eventId: p.eventId, technique: p.technique, text: p.text.slice(0, 4000), ...userSid } });
+    }
+    return out;
   }
   // process creation: the consumer hosts running, or mofcomp
   const h = eventHeader(json);

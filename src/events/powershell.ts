@@ -1,0 +1,411 @@
+/**
+ * WMI subscription objects reconstructed from PowerShell text (4104 script blocks, 800/4103 pipeline details):
+ * what a script *would* create, read from its literal arguments. Nothing is executed or evaluated; a value that
+ * is not a literal (a variable without a literal assignment earlier in the same text, an expression, a string
+ * with `$` expansion) is reported by property name as "computed at run time" and never guessed.
+ *
+ * Understood:
+ * - PowerLurk `Register-MaliciousWmiEvent` (-EventName, -PermanentCommand, -PermanentScript, -ScriptingEngine,
+ *   -Trigger InsertUSB | UserLogon | ProcessStart | Interval | Timed, -ProcessName, -UserName, -Domain, -TimerId):
+ *   filter, consumer and binding in root\subscription, as that function builds them (parameter → property
+ *   mapping read from its public source); -LocalScriptBlock is a temporary subscription (Register-WmiEvent) and
+ *   gives nothing here;
+ * - `Set-WmiInstance` / `New-CimInstance` with -Class/-ClassName, -Namespace and -Arguments/-Property as an inline
+ *   hashtable or a variable assigned a hashtable earlier in the same text;
+ * - 4103 `ParameterBinding(Register-MaliciousWmiEvent): name="X"; value="Y"` lines (values bound at run time: literal).
+ * Not understood (yet): `[wmiclass]…CreateInstance()`/`.Put()`, System.Management objects, mofcomp, other
+ * frameworks, script blocks split over several 4104 records (each part is read alone).
+ *
+ * Bounded: at most {@link MAX_TEXT} characters of a text are read, at most {@link MAX_COMMANDS} commands,
+ * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables; every scan is a single forward pass.
+ * Imports only model.
+ */
+import { normalizeNamespace } from '../model/wmi.js';
+import { objectPath } from '../model/subscription.js';
+
+export const MAX_TEXT = 256 * 1024;
+const MAX_COMMANDS = 64;
+const MAX_TOKENS = 128;
+const MAX_VARS = 256;
+const MAX_ENTRIES = 64;
+
+export interface ReconstructedObject {
+  part: 'filter' | 'consumer' | 'binding';
+  className: string;
+  /** Canonical namespace the object is created in. */
+  namespace: string;
+  /** Literal Name, null when absent or computed. */
+  name: string | null;
+  /** Literal property values only. */
+  properties: Record<string, string>;
+  /** Properties the text sets to a value computed at run time (not given). */
+  computed: string[];
+  /** What the object was read from: `Register-MaliciousWmiEvent (PowerLurk)`, `Set-WmiInstance`, … */
+  technique: string;
+}
+
+/** A literal string value, or null for "computed at run time". */
+type Val = string | null;
+
+// ---- tokens --------------------------------------------------------------------------------------------------
+
+const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
+const BACKTICK: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b' };
+
+interface Tok {
+  /** `-Name` parameter, a value, `@{…}` hashtable body, or an end of statement. */
+  kind: 'param' | 'value' | 'table' | 'end';
+  text: string;
+  /** For values: the literal, or null when computed. For `$var` values: the variable name in `ref`. */
+  value: Val;
+  ref?: string;
+  end: number;
+}
+
+/** The index after the bracket that closes the one at `i` (`{`, `(`, `[`), skipping strings; the text end when unclosed. */
+function skipGroup(s: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < s.length; j++) {
+    const c = s[j]!;
+    if (c === "'" || c === '"') {
+      j = readQuoted(s, j).end - 1;
+      continue;
+    }
+    if (c === '`') {
+      j++;
+      continue;
+    }
+    if (c === '{' || c === '(' || c === '[') depth++;
+    else if (c === '}' || c === ')' || c === ']') {
+      depth--;
+      if (depth === 0) return j + 1;
+    }
+  }
+  return s.length;
+}
+
+/** A quoted string at `i` (`'…'`, `"…"`, here-strings `@'…'@`, `@"…"@`): its literal value, or null when it expands `$…`. */
+function readQuoted(s: string, i: number): { value: Val; end: number } {
+  const here = s[i] === '@';
+  const q = here ? s[i + 1]! : s[i]!;
+  if (here) {
+    const close = s.indexOf(`\n${q}@`, i + 2);
+    const endRaw = close < 0 ? s.length : close;
+    const bodyStart = s.indexOf('\n', i + 2);
+    const body = bodyStart < 0 || bodyStart > endRaw ? '' : s.slice(bodyStart + 1, endRaw).replace(/\r$/, '');
+    const end = close < 0 ? s.length : close + 3;
+    if (q === "'") return { value: body, end };
+    return { value: expandable(body) ? null : unBacktick(body), end };
+  }
+  let out = '';
+  let computed = false;
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s[j]!;
+    if (q === "'") {
+      if (c === "'") {
+        if (s[j + 1] === "'") {
+          out += "'";
+          j++;
+          continue;
+        }
+        return { value: out, end: j + 1 };
+      }
+      out += c;
+      continue;
+    }
+    if (c === '`' && j + 1 < s.length) {
+      const n = s[++j]!;
+      out += BACKTICK[n] ?? n;
+      continue;
+    }
+    if (c === '"') {
+      if (s[j + 1] === '"') {
+        out += '"';
+        j++;
+        continue;
+      }
+      return { value: computed ? null : out, end: j + 1 };
+    }
+    if (c === '$' && /[\w{(:?^]/.test(s[j + 1] ?? '')) computed = true;
+    out += c;
+  }
+  return { value: null, end: s.length }; // unterminated: not a value we can vouch for
+}
+
+const expandable = (body: string): boolean => /(^|[^`])\$[\w{(:?^]/.test(body);
+const unBacktick = (body: string): string => body.replace(/`(.)/gs, (_m, n: string) => BACKTICK[n] ?? n);
+
+/** One token at `i` (after spaces); line continuations (`` ` `` + newline) are spaces. */
+function nextToken(s: string, i: number): Tok {
+  while (i < s.length && (isSpace(s[i]) || (s[i] === '`' && (s[i + 1] === '\n' || s[i + 1] === '\r')))) i += s[i] === '`' ? (s[i + 1] === '\r' && s[i + 2] === '\n' ? 3 : 2) : 1;
+  if (i >= s.length) return { kind: 'end', text: '', value: null, end: i };
+  const c = s[i]!;
+  if (c === '\n' || c === ';' || c === '|' || c === '}' || c === ')' || c === '#') return { kind: 'end', text: c, value: null, end: i + 1 };
+  if (c === "'" || c === '"' || (c === '@' && (s[i + 1] === "'" || s[i + 1] === '"'))) {
+    const r = readQuoted(s, i);
+    return { kind: 'value', text: s.slice(i, r.end), value: r.value, end: r.end };
+  }
+  if (c === '@' && s[i + 1] === '{') {
+    const end = skipGroup(s, i + 1);
+    return { kind: 'table', text: s.slice(i + 2, end - 1), value: null, end };
+  }
+  if (c === '(' || c === '{' || c === '[' || (c === '@' && s[i + 1] === '(') || (c === '$' && s[i + 1] === '(')) {
+    const end = skipGroup(s, c === '@' || c === '$' ? i + 1 : i);
+    return { kind: 'value', text: s.slice(i, end), value: null, end };
+  }
+  let j = i;
+  while (j < s.length && !isSpace(s[j]) && !'\n;|)}'.includes(s[j]!)) j++;
+  const word = s.slice(i, j);
+  if (/^-[A-Za-z_]\w*:?$/.test(word)) return { kind: 'param', text: word.replace(/:$/, ''), value: null, end: j };
+  if (word.startsWith('$')) {
+    const ref = /^\$(?:script:|global:|local:)?(\w+)$/i.exec(word)?.[1];
+    return { kind: 'value', text: word, value: null, ...(ref ? { ref: ref.toLowerCase() } : {}), end: j };
+  }
+  if (word.startsWith('@')) return { kind: 'value', text: word, value: null, end: j }; // splatting
+  return { kind: 'value', text: word, value: /[$(]/.test(word) ? null : unBacktick(word), end: j };
+}
+
+// ---- variables and hashtables ---------------------------------------------------------------------------------
+
+type VarVal = { kind: 'str'; value: Val } | { kind: 'table'; entries: Map<string, [string, Val]> };
+
+/** `key = value` entries of a hashtable body (keys bare or quoted; `;` or newline separated). */
+function readTable(body: string, vars: Map<string, VarVal>): Map<string, [string, Val]> {
+  const out = new Map<string, [string, Val]>();
+  let i = 0;
+  for (let n = 0; n < MAX_ENTRIES && i < body.length; n++) {
+    while (i < body.length && (isSpace(body[i]) || body[i] === '\n' || body[i] === ';')) i++;
+    if (i >= body.length) break;
+    let key: string | null;
+    if (body[i] === "'" || body[i] === '"') {
+      const r = readQuoted(body, i);
+      key = r.value;
+      i = r.end;
+    } else {
+      const m = /^[A-Za-z_]\w*/.exec(body.slice(i, i + 256));
+      key = m ? m[0] : null;
+      i += m ? m[0].length : 1;
+    }
+    while (i < body.length && isSpace(body[i])) i++;
+    if (body[i] !== '=') {
+      // not `key = value`: skip to the next separator
+      while (i < body.length && body[i] !== '\n' && body[i] !== ';') i++;
+      continue;
+    }
+    const t = nextToken(body, i + 1);
+    i = t.end;
+    let v: Val = t.kind === 'value' ? (t.ref ? strVar(vars, t.ref) : t.value) : null;
+    // a value followed by more than a separator (`'a' + $b`) is an expression
+    if (!atEnd(body, i)) {
+      v = null;
+      while (i < body.length && body[i] !== '\n' && body[i] !== ';') i++;
+    }
+    if (key !== null) out.set(key.toLowerCase(), [key, v]);
+  }
+  return out;
+}
+
+/** True when only spaces stand between `i` and the end of the statement (a cheap look, no token read). */
+function atEnd(s: string, i: number): boolean {
+  while (i < s.length && isSpace(s[i])) i++;
+  return i >= s.length || '\n;|})#'.includes(s[i]!);
+}
+
+function strVar(vars: Map<string, VarVal>, name: string): Val {
+  const v = vars.get(name);
+  return v?.kind === 'str' ? v.value : null;
+}
+
+// ---- commands ---------------------------------------------------------------------------------------------------
+
+interface Command {
+  name: string;
+  params: Map<string, Tok>;
+  positional: Tok[];
+}
+
+function readArgs(s: string, i: number): { params: Map<string, Tok>; positional: Tok[]; end: number } {
+  const params = new Map<string, Tok>();
+  const positional: Tok[] = [];
+  for (let n = 0; n < MAX_TOKENS; n++) {
+    const t = nextToken(s, i);
+    i = t.end;
+    if (t.kind === 'end') break;
+    if (t.kind === 'param') {
+      const v = nextToken(s, i);
+      if (v.kind === 'value' || v.kind === 'table') {
+        params.set(t.text.slice(1).toLowerCase(), v);
+        i = v.end;
+      } else params.set(t.text.slice(1).toLowerCase(), { kind: 'value', text: '', value: 'True', end: t.end }); // a switch
+      if (v.kind === 'end') break;
+      continue;
+    }
+    positional.push(t);
+  }
+  return { params, positional, end: i };
+}
+
+const COMMANDS = /(?:^|[\s;|({=&])(Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance)(?=[\s`]|$)/gi;
+const ASSIGN = /(?:^|[\n;{(])[ \t]*\$(?:script:|global:|local:)?(\w+)[ \t]*=[ \t]*(?![=])/gi;
+
+/** Variable assignments of literal strings and hashtables, in text order up to `limit`. */
+function assignments(s: string, limit: number): Map<string, VarVal> {
+  const vars = new Map<string, VarVal>();
+  ASSIGN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < 4 * MAX_VARS && (m = ASSIGN.exec(s)) && m.index < limit; n++) {
+    const name = m[1]!.toLowerCase();
+    const t = nextToken(s, ASSIGN.lastIndex);
+    let v: VarVal;
+    if (t.kind === 'table') v = { kind: 'table', entries: readTable(t.text, vars) };
+    else {
+      const literal = t.kind === 'value' && atEnd(s, t.end) ? (t.ref ? strVar(vars, t.ref) : t.value) : null;
+      v = { kind: 'str', value: literal };
+    }
+    if (vars.has(name) || vars.size < MAX_VARS) vars.set(name, v); // a later assignment replaces the earlier one
+    if (t.end > ASSIGN.lastIndex) ASSIGN.lastIndex = t.end;
+  }
+  return vars;
+}
+
+function valueOf(t: Tok | undefined, vars: Map<string, VarVal>): Val | undefined {
+  if (!t) return undefined;
+  if (t.kind !== 'value') return null;
+  return t.ref ? strVar(vars, t.ref) : t.value;
+}
+
+// ---- PowerLurk Register-MaliciousWmiEvent ---------------------------------------------------------------------------
+
+/** Parameter values of one Register-MaliciousWmiEvent call (lower-case names), undefined when not given, null when computed. */
+type LurkArgs = Map<string, Val>;
+
+function powerLurk(a: LurkArgs): ReconstructedObject[] {
+  const technique = 'Register-MaliciousWmiEvent (PowerLurk)';
+  const get = (k: string): Val | undefined => a.get(k);
+  if (get('localscriptblock') !== undefined) return []; // Register-WmiEvent: a temporary subscription, not persistence
+  const name = get('eventname') ?? null;
+  const trigger = get('trigger');
+  let query: Val;
+  const tl = trigger?.toLowerCase();
+  if (tl === 'insertusb') query = 'SELECT * FROM Win32_VolumeChangeEvent WHERE EventType = 2';
+  else if (tl === 'processstart') {
+    const p = get('processname');
+    query = typeof p === 'string' ? `SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName='${p}'` : null;
+  } else if (tl === 'userlogon') {
+    const u = get('username');
+    const d = get('domain') ?? '';
+    if (u === 'any' || u === '*') query = "SELECT * FROM __InstanceCreationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_LoggedOnUser'";
+    else query = typeof u === 'string' && d !== null ? `SELECT * FROM __InstanceCreationEvent WITHIN 10 WHERE TargetInstance ISA 'Win32_LoggedOnUser' AND TargetInstance.__RELPATH like "%${d}%${u}%"` : null;
+  } else if (tl === 'interval' || tl === 'timed') {
+    const id = get('timerid') === undefined ? 'WindowsTimer' : get('timerid');
+    query = typeof id === 'string' ? `Select * from __TimerEvent where TimerId = '${id}'` : null;
+  } else query = null;
+  const ns = 'ROOT\\subscription';
+  const filter: ReconstructedObject = { part: 'filter', className: '__EventFilter', namespace: ns, name, properties: { EventNamespace: 'root/cimv2', QueryLanguage: 'WQL' }, computed: [], technique };
+  const set = (o: ReconstructedObject, k: string, v: Val | undefined): void => {
+    if (typeof v === 'string') o.properties[k] = v;
+    else o.computed.push(k);
+  };
+  set(filter, 'Name', name);
+  set(filter, 'Query', query);
+  let consumer: ReconstructedObject;
+  if (get('permanentscript') !== undefined) {
+    consumer = { part: 'consumer', className: 'ActiveScriptEventConsumer', namespace: ns, name, properties: {}, computed: [], technique };
+    set(consumer, 'ScriptText', get('permanentscript'));
+    set(consumer, 'ScriptingEngine', get('scriptingengine'));
+  } else {
+    consumer = { part: 'consumer', className: 'CommandLineEventConsumer', namespace: ns, name, properties: {}, computed: [], technique };
+    set(consumer, 'CommandLineTemplate', get('permanentcommand'));
+  }
+  set(consumer, 'Name', name);
+  const binding: ReconstructedObject = { part: 'binding', className: '__FilterToConsumerBinding', namespace: ns, name: null, properties: {}, computed: [], technique };
+  if (name !== null) {
+    binding.properties['Filter'] = objectPath('__EventFilter', name);
+    binding.properties['Consumer'] = objectPath(consumer.className, name);
+  } else binding.computed.push('Filter', 'Consumer');
+  return [consumer, filter, binding];
+}
+
+// ---- Set-WmiInstance / New-CimInstance ------------------------------------------------------------------------------
+
+const partOf = (cls: string): ReconstructedObject['part'] | null =>
+  /^__EventFilter$/i.test(cls) ? 'filter' : /^__FilterToConsumerBinding$/i.test(cls) ? 'binding' : /EventConsumer$/i.test(cls) ? 'consumer' : null;
+
+function instance(cmd: Command, vars: Map<string, VarVal>): ReconstructedObject[] {
+  const clsTok = cmd.params.get('class') ?? cmd.params.get('classname') ?? cmd.positional[0];
+  const cls = valueOf(clsTok, vars);
+  if (!cls) return [];
+  const part = partOf(cls);
+  if (!part) return [];
+  const nsv = valueOf(cmd.params.get('namespace'), vars);
+  const argTok = cmd.params.get('arguments') ?? cmd.params.get('property');
+  let entries: Map<string, [string, Val]> | null = null;
+  if (argTok?.kind === 'table') entries = readTable(argTok.text, vars);
+  else if (argTok?.ref) {
+    const v = vars.get(argTok.ref);
+    if (v?.kind === 'table') entries = v.entries;
+  }
+  const o: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(nsv ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique: cmd.name };
+  if (nsv === null) o.computed.push('(namespace)');
+  if (entries === null) {
+    if (argTok) o.computed.push('(all properties)');
+  } else
+    for (const [k, v] of entries.values()) {
+      if (typeof v === 'string') o.properties[k] = v;
+      else o.computed.push(k);
+    }
+  const nm = Object.keys(o.properties).find((k) => k.toLowerCase() === 'name');
+  o.name = nm ? o.properties[nm]! : null;
+  return [o];
+}
+
+// ---- entry points -------------------------------------------------------------------------------------------------
+
+/** The subscription objects a script text would create, read from its literals (see the module comment). */
+export function reconstructFromScript(script: string): ReconstructedObject[] {
+  const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
+  if (!/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance/i.test(s)) return [];
+  const out: ReconstructedObject[] = [];
+  let vars: Map<string, VarVal> | null = null;
+  COMMANDS.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < MAX_COMMANDS && (m = COMMANDS.exec(s)); n++) {
+    const name = m[1]!;
+    const start = COMMANDS.lastIndex;
+    vars ??= assignments(s, s.length);
+    const a = readArgs(s, start);
+    // from the statement's last character: the next command's leading separator may be the one that ended this one
+    if (a.end - 1 > COMMANDS.lastIndex) COMMANDS.lastIndex = a.end - 1;
+    // inside the function's own definition (`function Register-MaliciousWmiEvent {`) there is nothing to read
+    if (/^register-maliciouswmievent$/i.test(name)) {
+      if (/function\s+$/i.test(s.slice(Math.max(0, m.index - 16), m.index + 1))) continue;
+      const args: LurkArgs = new Map();
+      for (const [k, t] of a.params) args.set(k, valueOf(t, vars) ?? null);
+      if (!args.size) continue;
+      out.push(...powerLurk(args));
+    } else out.push(...instance({ name: name.replace(/^./, (c) => c.toUpperCase()), params: a.params, positional: a.positional }, vars));
+  }
+  return out;
+}
+
+/** Objects from 4103/800 `ParameterBinding(Register-MaliciousWmiEvent): name="X"; value="Y"` lines (bound values: literal). */
+export function reconstructFromBindings(details: string): ReconstructedObject[] {
+  const s = details.length > MAX_TEXT ? details.slice(0, MAX_TEXT) : details;
+  const args: LurkArgs = new Map();
+  const re = /^ParameterBinding\(Register-MaliciousWmiEvent\): name="(\w+)"; value="(.*)"\r?$/gim;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < MAX_TOKENS && (m = re.exec(s)); n++) args.set(m[1]!.toLowerCase(), m[2]!);
+  return args.size ? powerLurk(args) : [];
+}
+
+/**
+ * The user a PowerShell record names: 800 `UserId=`, 4103 ContextInfo `User = `; null when neither (the caller
+ * falls back on the record's security SID).
+ */
+export function powershellUserFromText(texts: string[]): string | null {
+  for (const t of texts) {
+    const m = /^[ \t]*(?:UserId=|User = )([^\r\n]*)/m.exec(t.length > MAX_TEXT ? t.slice(0, MAX_TEXT) : t);
+    if (m && m[1]!.trim()) return m[1]!.trim();
+  }
+  return null;
+}
