@@ -365,6 +365,94 @@ export function toWevtutil(events: SourceEvent[]): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text + '\r\n', 'utf16le')]);
 }
 
+// ---- Microsoft Sentinel / Log Analytics -------------------------------------------------------------------------------
+
+/** Log Analytics `datetime`: ISO-8601 UTC with 7 fractional digits, as KQL results print it. */
+const kqlTime = (t: string | null): string | null => t;
+
+/**
+ * A Log Analytics `WindowsEvent` row (Azure Monitor Agent), the columns Microsoft documents for that table: System
+ * fields as columns, `EventData` an object of the named Data (unnamed Data as a `Data` list), `EventRecordId` text.
+ */
+export function toSentinelWindowsEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const data: Obj = {};
+  for (const [k, v] of eventDataPairs(e.json, 'keep')) data[k] = isObj(v) && Array.isArray(v['#text']) ? v['#text'] : scalar(v);
+  const ud = userData(e.json);
+  if (ud) for (const [k, v] of Object.entries(ud.fields)) if (k !== '#attributes') data[k] = scalar(v);
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    TimeGenerated: kqlTime(h.time),
+    Computer: h.computer,
+    EventID: h.eventId,
+    Channel: h.channel,
+    Provider: h.provider,
+    Task: Number(scalar(s['Task']) ?? 0),
+    Opcode: String(scalar(s['Opcode']) ?? '0'),
+    Keywords: String(scalar(s['Keywords']) ?? ''),
+    EventLevel: Number(scalar(s['Level']) ?? 4),
+    EventLevelName: 'Information',
+    EventRecordId: String(h.recordId),
+    SystemProcessId: Number(attr(s['Execution'], 'ProcessID') ?? 0),
+    SystemThreadId: Number(attr(s['Execution'], 'ThreadID') ?? 0),
+    SystemUserId: attr(s['Security'], 'UserID') ?? '',
+    Version: Number(scalar(s['Version']) ?? 0),
+    EventData: data,
+    RawEventData: null,
+    Type: 'WindowsEvent',
+  };
+}
+
+/** `WindowsEvent | where …` results as the JSON array Log Analytics' query API gives row by row (one object per row). */
+export function toSentinelWindowsEvent(events: SourceEvent[]): string {
+  return '[\n' + events.map((e) => '  ' + JSON.stringify(toSentinelWindowsEventRow(e))).join(',\n') + '\n]\n';
+}
+
+/**
+ * A Log Analytics `Event` row (the legacy agent), the columns Microsoft documents for that table: `EventLog`,
+ * `Source`, `EventData` the event's `<EventData>` XML in a `<DataItem>`, `ParameterXml` its values as `<Param>`,
+ * `RenderedDescription` the message (Sysmon's `Field: value` lines). No record number: the table has none.
+ */
+export function toSentinelEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const named = pairs.filter(([k]) => k !== 'Data');
+  const dataXml = named
+    .map(([k, v]) => {
+      const x = scalar(v);
+      return x === null || x === '' ? `<Data Name="${attrEscape(k)}" />` : `<Data Name="${attrEscape(k)}">${xmlText(String(x))}</Data>`;
+    })
+    .join('');
+  const params = pairs.flatMap(([, v]) => (isObj(v) && Array.isArray(v['#text']) ? (v['#text'] as unknown[]) : [scalar(v)])).map((x) => `<Param>${x === null ? '' : xmlText(String(x))}</Param>`).join('');
+  let message = e.message ?? null;
+  if (!message && SYSMON_TITLES[h.eventId]) message = [SYSMON_TITLES[h.eventId], ...pairs.map(([k, v]) => `${k}: ${scalar(v) ?? ''}`)].join('\r\n');
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    SourceSystem: 'OpsManager',
+    TimeGenerated: kqlTime(h.time),
+    Source: h.provider,
+    EventLog: h.channel,
+    Computer: h.computer,
+    EventLevel: 4,
+    EventLevelName: 'Information',
+    ParameterXml: params,
+    EventData: `<DataItem type="System.XmlData" time="${h.time}" sourceHealthServiceId="00000000-0000-0000-0000-000000000000"><EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">${dataXml}</EventData></DataItem>`,
+    EventID: h.eventId,
+    RenderedDescription: message,
+    EventCategory: Number(scalar(s['Task']) ?? 0),
+    UserName: 'NT AUTHORITY\\SYSTEM',
+    ManagementGroupName: '',
+    Type: 'Event',
+  };
+}
+
+/** `Event | where …` results, one JSON object per line. */
+export function toSentinelEvent(events: SourceEvent[]): string {
+  return events.map((e) => JSON.stringify(toSentinelEventRow(e))).join('\n') + '\n';
+}
+
 // ---- the fixture set ----------------------------------------------------------------------------------------------
 
 export const SYSMON_EVTX = 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx';
@@ -379,6 +467,8 @@ export function exportsOf(events: SourceEvent[], sourcePath: string): Record<str
     'ecs.ndjson': toEcsNdjson(events),
     'es-search.json': toEsSearch(events),
     'nxlog.jsonl': toNxlog(events),
+    'sentinel-windowsevent.json': toSentinelWindowsEvent(events),
+    'sentinel-event.jsonl': toSentinelEvent(events),
     'events.xml': toEventsDocument(events),
     'wevtutil.xml': toWevtutil(events),
   };

@@ -10,6 +10,9 @@
  *   Elasticsearch search response (`hits.hits[]._source`); nested objects and dotted keys alike.
  * - `nxlog`: NXLog `im_msvistalog` + `to_json` records (the shape Hayabusa's `--JSON-input` reads): System
  *   fields at the top, EventData flattened beside them, WMI-Activity's UserData only in `Message`.
+ * - `sentinel`: Microsoft Sentinel / Log Analytics KQL results as JSON: `WindowsEvent` rows (EventData an object or
+ *   its JSON text, RawEventData's XML when it did not parse) and `Event` rows (EventData's XML string, else
+ *   ParameterXml's unnamed values; RenderedDescription as the message).
  * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
  * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
  *
@@ -24,7 +27,7 @@ import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../i
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
 import { canonicalTime, isCanonicalTime, timeFromMs } from '../../model/time.js';
-import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
+import { decodeXmlText, eventDataFromXml, eventFromXml, paramsFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
 
@@ -399,6 +402,94 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   return { json, message: str(v['Message']), naiveTime, ingestTime, zone };
 }
 
+// ---- Microsoft Sentinel / Log Analytics (KQL results) ------------------------------------------------------------
+
+/**
+ * The Log Analytics table a KQL result row comes from: `WindowsEvent` (Azure Monitor Agent: `Channel`, `Provider`,
+ * `EventData` as an object, `EventRecordId`) or `Event` (the legacy agent: `EventLog`, `Source`, `EventData` as an
+ * XML string, `ParameterXml`, `RenderedDescription`); by the `Type` column when the query kept it, else by the
+ * columns. Null for anything else.
+ */
+function sentinelTable(v: JsonObject): 'WindowsEvent' | 'Event' | null {
+  if (v['EventID'] === undefined || typeof v['TimeGenerated'] !== 'string') return null;
+  const type = str(v['Type']);
+  if ((type === null || type === 'WindowsEvent') && typeof v['Channel'] === 'string' && typeof v['Provider'] === 'string') return 'WindowsEvent';
+  if ((type === null || type === 'Event') && typeof v['EventLog'] === 'string' && typeof v['Source'] === 'string') return 'Event';
+  return null;
+}
+
+/** A dynamic column: an object, or its JSON text (Log Analytics' CLI and CSV write dynamic values as text). */
+function dynamicObject(v: Json | undefined): JsonObject | null {
+  if (isObj(v)) return v;
+  if (typeof v !== 'string' || !v.trimStart().startsWith('{')) return null;
+  const parsed = parseJson(v) as Json;
+  return isObj(parsed) ? parsed : null;
+}
+
+/** A Log Analytics `WindowsEvent` or `Event` row as an event record, with the `Event` table's rendered description; null for other rows. */
+function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | null } | null {
+  const table = sentinelTable(v);
+  if (!table) return null;
+  // a row whose EventData did not parse keeps the whole event XML in RawEventData (WindowsEvent)
+  const raw = str(v['RawEventData']);
+  if (table === 'WindowsEvent' && !isObj(v['EventData']) && raw && raw.includes('<Event')) return eventFromXml(raw);
+  const eventId = str(v['EventID']);
+  if (eventId === null) throw new Error('EventID is not a number or text');
+  const sys = newObj();
+  const provider = attrObj({ Name: str(table === 'WindowsEvent' ? v['Provider'] : v['Source']) });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = /^\d+$/.test(eventId) ? Number(eventId) : eventId;
+  for (const [from, to] of [['Version', 'Version'], ['Task', 'Task'], ['Opcode', 'Opcode'], ['Keywords', 'Keywords']] as const) {
+    if (table === 'WindowsEvent' && v[from] !== undefined && v[from] !== null && !isObj(v[from])) sys[to] = copy(v[from]);
+  }
+  // TimeGenerated is the event's own time (UTC) in both tables
+  sys['TimeCreated'] = attributed(attrObj({ SystemTime: canonicalTime(str(v['TimeGenerated'])) })!);
+  const rid = str(v['EventRecordId']);
+  if (rid !== null && /^\d{1,20}$/.test(rid)) sys['EventRecordID'] = Number(rid);
+  const exec = attrObj({ ProcessID: v['SystemProcessId'], ThreadID: v['SystemThreadId'] });
+  if (exec) sys['Execution'] = attributed(exec);
+  sys['Channel'] = str(table === 'WindowsEvent' ? v['Channel'] : v['EventLog']);
+  const host = str(v['Computer']);
+  if (host) sys['Computer'] = host;
+  const sid = attrObj({ UserID: v['SystemUserId'] });
+  if (sid) sys['Security'] = attributed(sid);
+  const ev = newObj();
+  ev['System'] = sys;
+  if (table === 'WindowsEvent') {
+    const data = dynamicObject(v['EventData']);
+    if (data) {
+      const ed = copy(data) as EvtxJsonObject;
+      // unnamed <Data> elements come as a `Data` list: the EVTX layer writes several as `{'#text': [...]}`
+      const list = ed['Data'];
+      if (Array.isArray(list)) ed['Data'] = list.length === 1 ? list[0]! : attributedText(list.map((x) => (x === null ? null : str(x))));
+      ev['EventData'] = ed;
+    }
+  } else {
+    const xml = str(v['EventData']);
+    const data = xml && xml.includes('<') ? eventDataFromXml(xml) : null;
+    if (data !== null) ev['EventData'] = data;
+    else {
+      const params = str(v['ParameterXml']);
+      const list = params && params.includes('<') ? paramsFromXml(params) : [];
+      if (list.length) {
+        const d = newObj();
+        d['Data'] = list.length === 1 ? list[0]! : attributedText(list);
+        ev['EventData'] = d;
+      }
+    }
+  }
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message: table === 'Event' ? str(v['RenderedDescription']) : null };
+}
+
+/** `{'#text': [...]}`: several unnamed Data, as the EVTX layer writes them. */
+function attributedText(list: Array<string | null>): EvtxJsonObject {
+  const o = newObj();
+  o['#text'] = list;
+  return o;
+}
+
 // ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
 
 function isHayabusaTimeline(v: JsonObject): boolean {
@@ -523,6 +614,12 @@ function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fa
     }
     return;
   }
+  const sentinel = fromSentinel(v);
+  if (sentinel) {
+    complete(sentinel.json, sentinel.message);
+    out.push({ json: sentinel.json, where });
+    return;
+  }
   const n = fromNxlog(v);
   if (n) {
     complete(n.json, n.message);
@@ -557,6 +654,7 @@ function shapeOf(v: Json, depth = 0): string | null {
     const d = unflatten(v);
     return isObj(d['winlog']) && (d['winlog']['event_id'] !== undefined || get(d, 'event.code') !== undefined) ? 'ecs' : null;
   }
+  if (sentinelTable(v)) return 'sentinel';
   if (isNxlog(v)) return 'nxlog';
   if (isHayabusaTimeline(v)) return 'hayabusa-timeline';
   return null;
@@ -611,6 +709,7 @@ function shapeFromText(head: string): string | null {
   if (/^\{\s*"Event(_attributes)?"\s*:\s*\{/.test(t) || /"document"\s*:\s*\{\s*"kind"\s*:\s*"evtx"/.test(t)) return 'evtx-json';
   if (/"winlog"\s*:\s*\{/.test(t) || /"winlog\.(event_id|channel|provider_name|computer_name)"\s*:/.test(t)) return 'ecs';
   if (/"log_name"\s*:\s*"/.test(t) && /"event_id"\s*:/.test(t) && /"computer_name"\s*:\s*"/.test(t)) return 'ecs';
+  if (/"TimeGenerated"\s*:\s*"/.test(t) && /"EventID"\s*:/.test(t) && ((/"Channel"\s*:\s*"/.test(t) && /"Provider"\s*:\s*"/.test(t)) || (/"EventLog"\s*:\s*"/.test(t) && /"Source"\s*:\s*"/.test(t)))) return 'sentinel';
   if (/"(Event|System|EventData|winlog)"\s*:\s*\{/.test(t)) return null;
   if (/"SourceModuleType"\s*:\s*"im_msvistalog"/.test(t) || (/"EventID"\s*:/.test(t) && /"Channel"\s*:/.test(t) && /"(SourceName|Hostname|RecordNumber|ProviderGuid)"\s*:/.test(t))) return 'nxlog';
   return null;
@@ -893,6 +992,7 @@ const jsonAdapter = (format: string): Adapter => ({
 export const adapters: Adapter[] = [
   jsonAdapter('evtx-json'),
   jsonAdapter('ecs'),
+  jsonAdapter('sentinel'),
   jsonAdapter('nxlog'),
   {
     format: 'event-xml',

@@ -173,3 +173,51 @@ export function eventFromXml(text: string): XmlEvent {
   json['Event'] = out;
   return { json, message };
 }
+
+/** How deep in an XML fragment an `<EventData>` element is looked for (Log Analytics wraps it in `<DataItem>`). */
+const MAX_FRAGMENT_DEPTH = 4;
+
+function findElement(n: Node, name: string, depth: number): Node | undefined {
+  if (depth > MAX_FRAGMENT_DEPTH || !isObj(n)) return undefined;
+  for (const k of childKeys(n)) {
+    const child = n[k];
+    if (localName(k) === name) return Array.isArray(child) ? child[0] : child;
+    const found = findElement(Array.isArray(child) ? child[0] : child, name, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The `<EventData>` of an XML fragment that holds one, in the shape {@link eventFromXml} gives it (Log Analytics'
+ * `Event` table: `<DataItem …><EventData xmlns=…><Data Name="x">v</Data>…</EventData></DataItem>`); null when
+ * there is none. Throws an Error with a readable message when the fragment is not well-formed.
+ */
+export function eventDataFromXml(text: string): EvtxValue {
+  const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
+  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
+  const doc = parser.parse(xml) as Node;
+  const ed = findElement(doc, 'EventData', 0);
+  return ed === undefined ? null : eventData(ed);
+}
+
+/** The texts of the `<Param>` elements of a Log Analytics `ParameterXml` (`<Param>a</Param><Param>b</Param>`), in order. */
+export function paramsFromXml(text: string): Array<string | null> {
+  const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
+  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
+  const doc = parser.parse(xml) as Node;
+  const root = isObj(doc) ? doc['wmiscope-fragment'] : undefined;
+  if (root === undefined || !isObj(root)) return [];
+  const out: Array<string | null> = [];
+  for (const k of childKeys(root)) {
+    if (localName(k) !== 'Param') continue;
+    const p = root[k];
+    for (const item of Array.isArray(p) ? p : [p]) {
+      const t = textOf(item);
+      out.push(t === '' ? null : t);
+    }
+  }
+  return out;
+}
