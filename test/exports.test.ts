@@ -86,7 +86,7 @@ const NO_RECORD_ID = new Set(['sysmon-bot.sentinel-event.jsonl']);
 test('every fixture of test/fixtures/exports is covered here and has a licence line in NOTICE.md', () => {
   const notice = readFileSync(fixture('NOTICE.md'), 'utf8');
   const files = readdirSync(FIX).filter((f) => f !== 'NOTICE.md');
-  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl']);
+  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl']);
   for (const f of files) {
     assert.ok(covered.has(f), `${f} is not tested`);
     assert.ok(notice.includes(f), `${f} is not in NOTICE.md`);
@@ -201,7 +201,7 @@ test('the OTRF WMI records rewritten as event XML, ECS and evtx JSON give the fi
     writeFileSync(nx, otrfDerivedLines(FIX).join('\n') + '\n');
     const ref = await scan([nx], {});
     assert.equal(ref.findings.length, 2);
-    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl']) {
+    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl']) {
       const r = await scan([fixture(name)], {});
       assert.deepEqual(essence(r), essence(ref), name);
       assert.deepEqual(r.notes, [], name);
@@ -211,10 +211,30 @@ test('the OTRF WMI records rewritten as event XML, ECS and evtx JSON give the fi
   }
 });
 
+test('Sentinel: SecurityEvent 4688 columns give the process start; WindowsEvent WMI-Activity rows their UserData; XML EventData and flat columns merge', async () => {
+  const ls = readFileSync(fixture('otrf-wmi.sentinel-union.jsonl'), 'utf8').trim().split('\n');
+  const scrcons = ls.find((l) => l.includes('"EventID":4688') && l.includes('scrcons.exe'))!;
+  const { res, notes } = await observeText('se.jsonl', scrcons + '\n');
+  assert.deepEqual(notes, []);
+  const p = res!.observations[0]!;
+  assert.deepEqual([p.source, p.action, p.host, p.time, p.user, p.meta['Image'], p.meta['ParentImage'], p.meta['CommandLine']], ['process', 'executed', 'WORKSTATION6.theshire.local', '2020-09-02T01:44:10.0000000Z', 'WORKSTATION6$', 'C:\\Windows\\System32\\wbem\\scrcons.exe', 'C:\\Windows\\System32\\svchost.exe', 'C:\\windows\\system32\\wbem\\scrcons.exe -Embedding']);
+  assert.match(res!.items[0]!.detail, /^sentinel: /);
+  // a 4624 row: the field without a column (ImpersonationLevel) from EventData's XML, the others from the columns
+  const logon = JSON.parse(ls.find((l) => l.includes('"EventID":4624'))!) as Record<string, unknown>;
+  const rec = eventRecords(logon)[0]!;
+  const ed = (rec['Event'] as Record<string, Record<string, unknown>>)['EventData']!;
+  assert.deepEqual([ed['ImpersonationLevel'], ed['TargetUserName'], ed['Account'], ed['Activity']], ['%%1832', 'pgustavo', undefined, undefined]);
+  // the columns of a row of another table in the same union (null) are not data
+  assert.equal(rec['Event'] !== undefined && Object.values(ed).includes(null), false);
+  const b = ls.find((l) => l.includes('"EventID":5861'))!;
+  const r2 = await observeText('we.jsonl', b + '\n');
+  assert.ok(r2.res!.observations.some((o) => o.source === 'wmi-activity' && o.part === 'binding'));
+});
+
 // ---- recognition by content --------------------------------------------------------------------------------------------
 
 test('detection: each fixture is claimed by its adapter, whatever its name', async () => {
-  for (const [name, format] of [...SYSMON_FIXTURES, ['otrf-covenant-persistwmi.nxlog.jsonl', 'nxlog'], ['otrf-wmi.ecs.ndjson', 'ecs'], ['otrf-wmi.events.xml', 'event-xml']] as Array<[string, string]>) {
+  for (const [name, format] of [...SYSMON_FIXTURES, ['otrf-covenant-persistwmi.nxlog.jsonl', 'nxlog'], ['otrf-wmi.ecs.ndjson', 'ecs'], ['otrf-wmi.events.xml', 'event-xml'], ['otrf-wmi.sentinel-union.jsonl', 'sentinel']] as Array<[string, string]>) {
     const data = readFileSync(fixture(name));
     const { res, notes } = await observeText('no-extension', data);
     assert.ok(res, `${name} recognized`);

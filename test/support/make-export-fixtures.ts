@@ -453,6 +453,60 @@ export function toSentinelEvent(events: SourceEvent[]): string {
   return events.map((e) => JSON.stringify(toSentinelEventRow(e))).join('\n') + '\n';
 }
 
+/** `SecurityEvent` columns that hold an EventData field of the same name (a subset of the table's documented columns). */
+const SECURITY_EVENT_DATA_COLUMNS = new Set([
+  'SubjectUserSid', 'SubjectUserName', 'SubjectDomainName', 'SubjectLogonId', 'NewProcessId', 'NewProcessName',
+  'TokenElevationType', 'ProcessId', 'CommandLine', 'TargetUserSid', 'TargetUserName', 'TargetDomainName',
+  'TargetLogonId', 'ParentProcessName', 'MandatoryLabel', 'LogonType', 'LogonProcessName', 'AuthenticationPackageName',
+  'WorkstationName', 'LogonGuid', 'TransmittedServices', 'LmPackageName', 'KeyLength', 'ProcessName', 'IpAddress',
+  'IpPort', 'ElevatedToken', 'VirtualAccount', 'TargetLinkedLogonId', 'RestrictedAdminMode', 'TargetOutboundUserName',
+  'TargetOutboundDomainName',
+]);
+
+/**
+ * A Log Analytics `SecurityEvent` row (the table's documented columns): the event's data as flat columns where the
+ * table has one, the other fields in `EventData`'s XML (null when none is left), `Account` and `Activity` as the
+ * service derives them. No record number: the table has none.
+ */
+export function toSentinelSecurityEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const columns: Obj = {};
+  const rest: string[] = [];
+  for (const [k, v] of pairs) {
+    const x = scalar(v);
+    if (SECURITY_EVENT_DATA_COLUMNS.has(k)) columns[k] = x === null ? '' : String(x);
+    else rest.push(x === null || x === '' ? `<Data Name="${attrEscape(k)}" />` : `<Data Name="${attrEscape(k)}">${xmlText(String(x))}</Data>`);
+  }
+  const user = typeof columns['SubjectUserName'] === 'string' ? `${columns['SubjectDomainName'] ?? ''}\\${columns['SubjectUserName']}` : '';
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    TimeGenerated: kqlTime(h.time),
+    SourceSystem: 'OpsManager',
+    Account: user,
+    AccountType: /\$$/.test(user) ? 'Machine' : 'User',
+    Computer: h.computer,
+    EventSourceName: h.provider,
+    Channel: h.channel,
+    Task: Number(scalar(s['Task']) ?? 0),
+    Level: String(scalar(s['Level']) ?? '0'),
+    EventData: rest.length ? `<EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">${rest.join('')}</EventData>` : null,
+    EventID: h.eventId,
+    Activity: h.eventId === 4688 ? '4688 - A new process has been created.' : String(h.eventId),
+    ...columns,
+    Type: 'SecurityEvent',
+  };
+}
+
+/**
+ * `union SecurityEvent, WindowsEvent` results, one JSON object per line: Security records as `SecurityEvent` rows,
+ * the others as `WindowsEvent` rows.
+ */
+export function toSentinelUnion(events: SourceEvent[]): string {
+  return events.map((e) => JSON.stringify(/^security$/i.test(eventHeader(e.json)?.channel ?? '') ? toSentinelSecurityEventRow(e) : toSentinelWindowsEventRow(e))).join('\n') + '\n';
+}
+
 // ---- the fixture set ----------------------------------------------------------------------------------------------
 
 export const SYSMON_EVTX = 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx';
@@ -553,6 +607,7 @@ function main(): void {
   write('otrf-wmi.events.xml', toEventsDocument(otrf));
   write('otrf-wmi.ecs.ndjson', toEcsNdjson(otrf));
   write('otrf-wmi.wmiscope.jsonl', toJsonl(otrf));
+  write('otrf-wmi.sentinel-union.jsonl', toSentinelUnion(otrf));
   console.log(`wrote to ${dir}:\n  ${written.join('\n  ')}`);
 }
 

@@ -12,7 +12,8 @@
  *   fields at the top, EventData flattened beside them, WMI-Activity's UserData only in `Message`.
  * - `sentinel`: Microsoft Sentinel / Log Analytics KQL results as JSON: `WindowsEvent` rows (EventData an object or
  *   its JSON text, RawEventData's XML when it did not parse) and `Event` rows (EventData's XML string, else
- *   ParameterXml's unnamed values; RenderedDescription as the message).
+ *   ParameterXml's unnamed values; RenderedDescription as the message) and `SecurityEvent` rows (the event's data as
+ *   flat columns, the rest in EventData's XML); the three mixed in one export (a `union`) too.
  * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
  * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
  *
@@ -406,17 +407,37 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
 
 /**
  * The Log Analytics table a KQL result row comes from: `WindowsEvent` (Azure Monitor Agent: `Channel`, `Provider`,
- * `EventData` as an object, `EventRecordId`) or `Event` (the legacy agent: `EventLog`, `Source`, `EventData` as an
- * XML string, `ParameterXml`, `RenderedDescription`); by the `Type` column when the query kept it, else by the
- * columns. Null for anything else.
+ * `EventData` as an object, `EventRecordId`), `Event` (the legacy agent: `EventLog`, `Source`, `EventData` as an
+ * XML string, `ParameterXml`, `RenderedDescription`) or `SecurityEvent` (`Channel`, `EventSourceName`, the event's
+ * data as flat columns and what has no column of its own in `EventData`'s XML); by the `Type` column when the query
+ * kept it, else by the columns (a `union` export pads each row with the other tables' columns as null). Null for
+ * anything else.
  */
-function sentinelTable(v: JsonObject): 'WindowsEvent' | 'Event' | null {
-  if (v['EventID'] === undefined || typeof v['TimeGenerated'] !== 'string') return null;
+function sentinelTable(v: JsonObject): SentinelTable | null {
+  if (v['EventID'] === undefined || v['EventID'] === null || typeof v['TimeGenerated'] !== 'string') return null;
   const type = str(v['Type']);
-  if ((type === null || type === 'WindowsEvent') && typeof v['Channel'] === 'string' && typeof v['Provider'] === 'string') return 'WindowsEvent';
-  if ((type === null || type === 'Event') && typeof v['EventLog'] === 'string' && typeof v['Source'] === 'string') return 'Event';
+  const is = (t: SentinelTable): boolean => type === null || type === t;
+  if (is('WindowsEvent') && typeof v['Channel'] === 'string' && typeof v['Provider'] === 'string') return 'WindowsEvent';
+  if (is('SecurityEvent') && typeof v['Channel'] === 'string' && typeof v['EventSourceName'] === 'string') return 'SecurityEvent';
+  if (is('Event') && typeof v['EventLog'] === 'string' && typeof v['Source'] === 'string') return 'Event';
   return null;
 }
+
+type SentinelTable = 'WindowsEvent' | 'Event' | 'SecurityEvent';
+
+/**
+ * `SecurityEvent` columns that are the table's own (agent, workspace, derived text), not the event's data: every
+ * other non-empty column is an EventData field of that name (`SubjectUserName`, `NewProcessName`, `CommandLine`,
+ * `ParentProcessName`, …). `Account`, `Process`, `SubjectAccount`, `TargetAccount`, `Activity` are derived from
+ * the data by the service, so they are left out too.
+ */
+const SECURITY_EVENT_OWN = new Set([
+  'TenantId', 'TimeGenerated', 'SourceSystem', 'Account', 'AccountType', 'Computer', 'EventSourceName', 'Channel',
+  'Task', 'Level', 'EventData', 'EventID', 'Activity', 'Process', 'SubjectAccount', 'TargetAccount', 'TargetUser',
+  'ManagementGroupName', 'SourceComputerId', 'EventOriginId', 'MG', 'TimeCollected', 'AzureDeploymentID', 'Type',
+  'FilePathNoUser', 'LogonTypeName', '_ResourceId', '_SubscriptionId', '_BilledSize', '_IsBillable', '_ItemId',
+  '_Internal_WorkspaceResourceId', 'TableId', 'Fqbn',
+]);
 
 /** A dynamic column: an object, or its JSON text (Log Analytics' CLI and CSV write dynamic values as text). */
 function dynamicObject(v: Json | undefined): JsonObject | null {
@@ -436,7 +457,7 @@ function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | 
   const eventId = str(v['EventID']);
   if (eventId === null) throw new Error('EventID is not a number or text');
   const sys = newObj();
-  const provider = attrObj({ Name: str(table === 'WindowsEvent' ? v['Provider'] : v['Source']) });
+  const provider = attrObj({ Name: str(table === 'WindowsEvent' ? v['Provider'] : table === 'SecurityEvent' ? v['EventSourceName'] : v['Source']) });
   if (provider) sys['Provider'] = attributed(provider);
   sys['EventID'] = /^\d+$/.test(eventId) ? Number(eventId) : eventId;
   for (const [from, to] of [['Version', 'Version'], ['Task', 'Task'], ['Opcode', 'Opcode'], ['Keywords', 'Keywords']] as const) {
@@ -448,7 +469,7 @@ function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | 
   if (rid !== null && /^\d{1,20}$/.test(rid)) sys['EventRecordID'] = Number(rid);
   const exec = attrObj({ ProcessID: v['SystemProcessId'], ThreadID: v['SystemThreadId'] });
   if (exec) sys['Execution'] = attributed(exec);
-  sys['Channel'] = str(table === 'WindowsEvent' ? v['Channel'] : v['EventLog']);
+  sys['Channel'] = str(table === 'Event' ? v['EventLog'] : v['Channel']);
   const host = str(v['Computer']);
   if (host) sys['Computer'] = host;
   const sid = attrObj({ UserID: v['SystemUserId'] });
@@ -462,8 +483,24 @@ function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | 
       // unnamed <Data> elements come as a `Data` list: the EVTX layer writes several as `{'#text': [...]}`
       const list = ed['Data'];
       if (Array.isArray(list)) ed['Data'] = list.length === 1 ? list[0]! : attributedText(list.map((x) => (x === null ? null : str(x))));
-      ev['EventData'] = ed;
+      // the agent flattens UserData into EventData: WMI-Activity's element is put back where the events layer reads it
+      const element = WMI_ACTIVITY_ELEMENTS[Number(eventId)];
+      if (element && WMI_ACTIVITY.test(str(v['Provider']) ?? '')) {
+        const wrap = newObj();
+        wrap[element] = ed;
+        ev['UserData'] = wrap;
+      } else ev['EventData'] = ed;
     }
+  } else if (table === 'SecurityEvent') {
+    const xml = str(v['EventData']);
+    const parsed = xml && xml.includes('<') ? eventDataFromXml(xml) : null;
+    const ed = isObj(parsed) ? (parsed as EvtxJsonObject) : newObj();
+    for (const k of Object.keys(v)) {
+      const val = v[k];
+      if (SECURITY_EVENT_OWN.has(k) || UNSAFE.has(k) || ed[k] !== undefined || val === null || val === '' || typeof val === 'object') continue;
+      ed[k] = val as string | number | boolean;
+    }
+    if (Object.keys(ed).length) ev['EventData'] = ed;
   } else {
     const xml = str(v['EventData']);
     const data = xml && xml.includes('<') ? eventDataFromXml(xml) : null;
@@ -709,7 +746,7 @@ function shapeFromText(head: string): string | null {
   if (/^\{\s*"Event(_attributes)?"\s*:\s*\{/.test(t) || /"document"\s*:\s*\{\s*"kind"\s*:\s*"evtx"/.test(t)) return 'evtx-json';
   if (/"winlog"\s*:\s*\{/.test(t) || /"winlog\.(event_id|channel|provider_name|computer_name)"\s*:/.test(t)) return 'ecs';
   if (/"log_name"\s*:\s*"/.test(t) && /"event_id"\s*:/.test(t) && /"computer_name"\s*:\s*"/.test(t)) return 'ecs';
-  if (/"TimeGenerated"\s*:\s*"/.test(t) && /"EventID"\s*:/.test(t) && ((/"Channel"\s*:\s*"/.test(t) && /"Provider"\s*:\s*"/.test(t)) || (/"EventLog"\s*:\s*"/.test(t) && /"Source"\s*:\s*"/.test(t)))) return 'sentinel';
+  if (/"TimeGenerated"\s*:\s*"/.test(t) && /"EventID"\s*:/.test(t) && ((/"Channel"\s*:\s*"/.test(t) && /"(Provider|EventSourceName)"\s*:\s*"/.test(t)) || (/"EventLog"\s*:\s*"/.test(t) && /"Source"\s*:\s*"/.test(t)))) return 'sentinel';
   if (/"(Event|System|EventData|winlog)"\s*:\s*\{/.test(t)) return null;
   if (/"SourceModuleType"\s*:\s*"im_msvistalog"/.test(t) || (/"EventID"\s*:/.test(t) && /"Channel"\s*:/.test(t) && /"(SourceName|Hostname|RecordNumber|ProviderGuid)"\s*:/.test(t))) return 'nxlog';
   return null;
