@@ -22,7 +22,7 @@ import type { SplitIssue } from '../src/sources/text/textstream.js';
 import { sysmonWmiFromMessage, wmiActivityFromMessage } from '../src/events/messages.js';
 import { wmiActivityEvent } from '../src/events/index.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
-import { SYSMON_EVTX, exportsOf, otrfDerivedLines, readEvtx, toNxlogRecord, wmiActivityMessage } from './support/make-export-fixtures.js';
+import { SYSMON_EVTX, exportsOf, sysmonExportsOf, otrfDerivedLines, readEvtx, toNxlogRecord, wmiActivityMessage } from './support/make-export-fixtures.js';
 import { NoteSink } from '../src/sources/notes.js';
 
 const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
@@ -74,6 +74,8 @@ const SYSMON_FIXTURES: Array<[string, string]> = [
   ['sysmon-bot.nxlog.jsonl', 'nxlog'],
   ['sysmon-bot.sentinel-windowsevent.json', 'sentinel'],
   ['sysmon-bot.sentinel-event.jsonl', 'sentinel'],
+  ['sysmon-bot.splunk-xml.jsonl', 'splunk'],
+  ['sysmon-bot.splunk-classic.json', 'splunk'],
   ['sysmon-bot.events.xml', 'event-xml'],
   ['sysmon-bot.wevtutil.xml', 'event-xml'],
   ['sysmon-bot.evtxexport.xml', 'event-xml'],
@@ -95,7 +97,7 @@ test('every fixture of test/fixtures/exports is covered here and has a licence l
 
 test('the recorded fixtures are what the generator writes today (sysmon-bot.*, except the Debian tools\' output)', () => {
   const events = readEvtx(join(repoRoot(), SYSMON_EVTX));
-  for (const [suffix, data] of Object.entries(exportsOf(events, SYSMON_EVTX))) {
+  for (const [suffix, data] of Object.entries({ ...exportsOf(events, SYSMON_EVTX), ...sysmonExportsOf(events) })) {
     const onDisk = readFileSync(fixture(`sysmon-bot.${suffix}`));
     assert.ok(onDisk.equals(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8')), `sysmon-bot.${suffix} differs from the generator's output: rerun test/support/make-export-fixtures`);
   }
@@ -229,6 +231,18 @@ test('Sentinel: SecurityEvent 4688 columns give the process start; WindowsEvent 
   const b = ls.find((l) => l.includes('"EventID":5861'))!;
   const r2 = await observeText('we.jsonl', b + '\n');
   assert.ok(r2.res!.observations.some((o) => o.source === 'wmi-activity' && o.part === 'binding'));
+});
+
+test('Splunk: a result whose _raw is bad XML is one warning naming the result; the other results are read', async () => {
+  const doc = JSON.parse(readFileSync(fixture('sysmon-bot.splunk-classic.json'), 'utf8')) as { results: Array<Record<string, unknown>> };
+  const xml = readFileSync(fixture('sysmon-bot.splunk-xml.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { result: Record<string, unknown> }).result);
+  // the two renderings mixed in one results array, one XML cut short, one classic without its EventCode
+  const results = [...doc.results.slice(0, 8), { ...xml[8]!, _raw: String(xml[8]!['_raw']).slice(0, 300) }, { ...doc.results[9]!, _raw: String(doc.results[9]!['_raw']).replace(/EventCode=\d+/, 'EventCode=x') }, ...xml.slice(10)];
+  const { res, notes } = await observeText('mixed.json', JSON.stringify({ preview: false, results }));
+  assert.equal(res!.items[0]!.records, 15);
+  assert.deepEqual(notes.map((n) => n.level), ['warning']);
+  assert.match(notes[0]!.message, /^splunk: 2 damaged records or lines skipped; the first: line 1, result 9: not well-formed XML: /);
+  assert.deepEqual(filters(res), ['IEWIN7|BotFilter82|SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA \'Win32_PerfFormattedData_PerfOS_System\'', 'IEWIN7|BotFilter82|SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA \'Win32_PerfFormattedData_PerfOS_System\'']);
 });
 
 // ---- recognition by content --------------------------------------------------------------------------------------------

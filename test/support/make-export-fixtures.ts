@@ -507,6 +507,91 @@ export function toSentinelUnion(events: SourceEvent[]): string {
   return events.map((e) => JSON.stringify(/^security$/i.test(eventHeader(e.json)?.channel ?? '') ? toSentinelSecurityEventRow(e) : toSentinelWindowsEventRow(e))).join('\n') + '\n';
 }
 
+// ---- Splunk -------------------------------------------------------------------------------------------------------------
+
+/** Splunk's `_time` in JSON results: ISO-8601 to the millisecond with the offset written `+00:00`. */
+const splunkTime = (t: string | null): string | null => (t ? new Date(Date.parse(t)).toISOString().replace('Z', '+00:00') : null);
+
+/** The fields Splunk adds to every result beside `_raw` (the Windows add-on's, with an XmlWinEventLog source). */
+function splunkFields(e: SourceEvent, i: number, sourcetype: string, raw: string): Obj {
+  const h = eventHeader(e.json)!;
+  return {
+    _bkt: 'wineventlog~12~00000000-0000-0000-0000-000000000000',
+    _cd: `12:${1000 + i}`,
+    _indextime: String(Math.floor(Date.parse(h.time ?? '2019-01-01T00:00:00Z') / 1000) + 5),
+    _raw: raw,
+    _serial: String(i),
+    _si: ['splunk', 'wineventlog'],
+    _sourcetype: sourcetype,
+    _time: splunkTime(h.time),
+    host: h.computer,
+    index: 'wineventlog',
+    linecount: String(raw.split('\n').length),
+    source: `${sourcetype}:${h.channel}`,
+    sourcetype,
+    splunk_server: 'splunk',
+  };
+}
+
+/**
+ * `index=wineventlog sourcetype=XmlWinEventLog | …` exported as JSON (`splunk search … -output json`, the export
+ * endpoint's `output_mode=json`): one `{"preview":false,"result":{…}}` per line, `_raw` the event's XML on one line.
+ */
+export function toSplunkXmlJson(events: SourceEvent[]): string {
+  return events.map((e, i) => JSON.stringify({ preview: false, offset: i, ...(i === events.length - 1 ? { lastrow: true } : {}), result: splunkFields(e, i, 'XmlWinEventLog', toEventXml(e, false).replace(/>\s+</g, '><').trim().replace(/xmlns="([^"]*)"/g, "xmlns='$1'")) })).join('\n') + '\n';
+}
+
+/** US date and 12-hour time, as the classic rendering's first line prints the forwarder's local time (here UTC). */
+function classicDate(t: string | null): string {
+  const d = new Date(Date.parse(t ?? '1970-01-01T00:00:00Z'));
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const h = d.getUTCHours() % 12 || 12;
+  return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(h)}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/**
+ * A record in the Splunk Windows add-on's classic rendering (`WinEventLog`): the date line, `Key=Value` lines, and
+ * `Message=` with the rendered message (Sysmon's `Field: value` lines; its WMI events titled as Sysmon titles them).
+ */
+export function toSplunkClassicRaw(e: SourceEvent): string {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const title = SYSMON_TITLES[h.eventId] ?? (h.eventId === 1 ? 'Process Create:' : h.eventId === 10 ? 'Process accessed:' : 'Event:');
+  const message = e.message ?? [title, ...pairs.map(([k, v]) => `${k}: ${scalar(v) ?? ''}`)].join('\r\n');
+  return [
+    classicDate(h.time),
+    `LogName=${h.channel}`,
+    `SourceName=${h.provider}`,
+    `EventCode=${h.eventId}`,
+    'EventType=4',
+    'Type=Information',
+    `ComputerName=${h.computer}`,
+    'User=NOT_TRANSLATED',
+    `Sid=${attr(s['Security'], 'UserID') ?? ''}`,
+    'SidType=0',
+    `TaskCategory=${scalar(s['Task']) ?? ''}`,
+    'OpCode=Info',
+    `RecordNumber=${h.recordId}`,
+    'Keywords=None',
+    `Message=${message}`,
+  ].join('\n');
+}
+
+/** A search on `sourcetype=WinEventLog` as the results endpoint gives it in JSON: one object, the rows in `results`. */
+export function toSplunkClassicJson(events: SourceEvent[]): string {
+  const results = events.map((e, i) => splunkFields(e, i, 'WinEventLog', toSplunkClassicRaw(e)));
+  return JSON.stringify({ preview: false, init_offset: 0, messages: [], fields: Object.keys(results[0] ?? {}).map((name) => ({ name })), results }, null, 2) + '\n';
+}
+
+/**
+ * The exports that keep only what a Sysmon record's message shows (the classic rendering): made from the Sysmon
+ * fixture only, as other events' data is not in their message.
+ */
+export function sysmonExportsOf(events: SourceEvent[]): Record<string, string | Buffer> {
+  return { 'splunk-classic.json': toSplunkClassicJson(events) };
+}
+
 // ---- the fixture set ----------------------------------------------------------------------------------------------
 
 export const SYSMON_EVTX = 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx';
@@ -523,6 +608,7 @@ export function exportsOf(events: SourceEvent[], sourcePath: string): Record<str
     'nxlog.jsonl': toNxlog(events),
     'sentinel-windowsevent.json': toSentinelWindowsEvent(events),
     'sentinel-event.jsonl': toSentinelEvent(events),
+    'splunk-xml.jsonl': toSplunkXmlJson(events),
     'events.xml': toEventsDocument(events),
     'wevtutil.xml': toWevtutil(events),
   };
@@ -574,7 +660,7 @@ function main(): void {
   };
   // 1. the Sysmon subscription EVTX in every shape
   const events = readEvtx(join(root, SYSMON_EVTX));
-  for (const [suffix, data] of Object.entries(exportsOf(events, SYSMON_EVTX))) write(`sysmon-bot.${suffix}`, data);
+  for (const [suffix, data] of Object.entries({ ...exportsOf(events, SYSMON_EVTX), ...sysmonExportsOf(events) })) write(`sysmon-bot.${suffix}`, data);
   // 2. the Debian reference tools' XML of the same file
   const tool = (cmd: string, args: string[]): string | null => {
     const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });

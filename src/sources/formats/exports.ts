@@ -14,6 +14,8 @@
  *   its JSON text, RawEventData's XML when it did not parse) and `Event` rows (EventData's XML string, else
  *   ParameterXml's unnamed values; RenderedDescription as the message) and `SecurityEvent` rows (the event's data as
  *   flat columns, the rest in EventData's XML); the three mixed in one export (a `union`) too.
+ * - `splunk`: Splunk search results as JSON (`{"preview":…,"result":{…}}` lines, a `results` array, bare rows) whose
+ *   `_raw` is the event XML (`XmlWinEventLog`) or the classic `Key=Value` rendering with its `Message=` (`WinEventLog`).
  * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
  * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
  *
@@ -527,6 +529,103 @@ function attributedText(list: Array<string | null>): EvtxJsonObject {
   return o;
 }
 
+// ---- Splunk search results ---------------------------------------------------------------------------------------
+
+/**
+ * The result rows of a Splunk search export: `{"preview":…,"result":{…}}` (one per line, `output_mode=json` of the
+ * export endpoint and the UI's JSON export), `{"results":[…]}` (the results endpoint), or a bare row; a row is an
+ * object with `_raw` text and `_time` or `sourcetype`. Null for anything else.
+ */
+function splunkRows(v: JsonObject): JsonObject[] | null {
+  if (isObj(v['result']) && 'preview' in v) return isSplunkRow(v['result']) ? [v['result']] : [];
+  if (Array.isArray(v['results']) && ('preview' in v || 'fields' in v || 'init_offset' in v)) return v['results'].filter((r): r is JsonObject => isObj(r) && isSplunkRow(r));
+  return isSplunkRow(v) ? [v] : null;
+}
+
+function isSplunkRow(v: JsonObject): boolean {
+  return typeof v['_raw'] === 'string' && (v['_time'] !== undefined || typeof v['sourcetype'] === 'string');
+}
+
+/** Splunk's `_time`: ISO-8601 with its offset (`2019-05-11T17:58:23.418+00:00`), or epoch seconds. */
+function splunkTime(v: Json | undefined): string | null {
+  const t = str(v)?.trim();
+  if (!t) return null;
+  if (/^\d{9,11}(\.\d{1,9})?$/.test(t)) return timeFromMs(Number(t) * 1000);
+  const c = canonicalTime(t);
+  return isCanonicalTime(c) ? c : null;
+}
+
+/** Most `Key=Value` lines read before `Message=` in a classic rendering (the Windows add-on writes about 15). */
+const MAX_CLASSIC_KEYS = 64;
+
+/**
+ * A Splunk row as an event record: `_raw` holding the event XML (`XmlWinEventLog`), or the classic rendering
+ * (`WinEventLog`: a local date line, `LogName=`, `SourceName=`, `EventCode=`, `ComputerName=`, `Sid=`,
+ * `RecordNumber=` … lines, then `Message=` and the rendered message to the end). The classic rendering keeps the
+ * event's data only in the message: Sysmon's `Field: value` lines are read back as EventData, WMI-Activity's text
+ * by its template ({@link complete}); other events keep their System fields only. Its time is `_time` (the date
+ * line is the forwarder's local time without a zone). Null when `_raw` is neither.
+ */
+function fromSplunk(r: JsonObject): { json: EvtxJsonObject; message: string | null } | null {
+  const raw = str(r['_raw']) ?? '';
+  const t = raw.trimStart();
+  if (/^<Event[\s>]/.test(t)) return eventFromXml(t.trimEnd());
+  const lines = raw.split(/\r?\n/);
+  const keys = Object.create(null) as Record<string, string>;
+  let message: string | null = null;
+  for (let i = 0; i < lines.length && i < MAX_CLASSIC_KEYS; i++) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(lines[i]!);
+    if (!m) continue;
+    if (m[1] === 'Message') {
+      message = [m[2]!, ...lines.slice(i + 1)].join('\r\n');
+      break;
+    }
+    keys[m[1]!] = m[2]!.trim();
+  }
+  const eventId = keys['EventCode'];
+  if (eventId === undefined || !/^\d{1,5}$/.test(eventId) || keys['LogName'] === undefined) return null;
+  const sys = newObj();
+  const provider = attrObj({ Name: keys['SourceName'] ?? null });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = Number(eventId);
+  const time = splunkTime(r['_time']);
+  if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
+  const rid = keys['RecordNumber'];
+  if (rid && /^\d{1,20}$/.test(rid)) sys['EventRecordID'] = Number(rid);
+  sys['Channel'] = keys['LogName']!;
+  const host = keys['ComputerName'] ?? str(r['host']);
+  if (host) sys['Computer'] = host;
+  const sid = attrObj({ UserID: keys['Sid'] && /^S-\d/.test(keys['Sid']) ? keys['Sid'] : null });
+  if (sid) sys['Security'] = attributed(sid);
+  const ev = newObj();
+  ev['System'] = sys;
+  const sysmon = SYSMON.test(keys['SourceName'] ?? '') || /Sysmon/i.test(keys['LogName'] ?? '');
+  // Sysmon 19-21 are read by their field names ({@link complete}): a multi-line value may hold `Word: ` lines
+  if (message && sysmon && !SYSMON_WMI_FIELDS[Number(eventId)]) {
+    const data = sysmonFieldLines(message);
+    if (data) ev['EventData'] = data;
+  }
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message };
+}
+
+/** Most fields read from one Sysmon message (Sysmon's largest event has about 30). */
+const MAX_MESSAGE_FIELDS = 128;
+
+/** Sysmon's rendered message (a title line, then one `Field: value` line per EventData field) as EventData. */
+function sysmonFieldLines(message: string): EvtxJsonObject | null {
+  const out = newObj();
+  let n = 0;
+  for (const line of message.split(/\r?\n/).slice(1)) {
+    const m = /^([A-Za-z][A-Za-z0-9]{0,63}): ?(.*)$/.exec(line);
+    if (!m || UNSAFE.has(m[1]!) || out[m[1]!] !== undefined) continue;
+    out[m[1]!] = m[2] === '' ? null : m[2]!;
+    if (++n >= MAX_MESSAGE_FIELDS) break;
+  }
+  return n ? out : null;
+}
+
 // ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
 
 function isHayabusaTimeline(v: JsonObject): boolean {
@@ -651,6 +750,21 @@ function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fa
     }
     return;
   }
+  const rows = splunkRows(v);
+  if (rows) {
+    rows.forEach((r, i) => {
+      const at = rows.length > 1 ? `${where}, result ${i + 1}` : where;
+      try {
+        const x = fromSplunk(r);
+        if (!x) throw new Error('_raw is neither event XML nor the classic rendering (LogName=, EventCode=)');
+        complete(x.json, x.message);
+        out.push({ json: x.json, where: at });
+      } catch (e) {
+        fail(at, e);
+      }
+    });
+    return;
+  }
   const sentinel = fromSentinel(v);
   if (sentinel) {
     complete(sentinel.json, sentinel.message);
@@ -692,6 +806,8 @@ function shapeOf(v: Json, depth = 0): string | null {
     return isObj(d['winlog']) && (d['winlog']['event_id'] !== undefined || get(d, 'event.code') !== undefined) ? 'ecs' : null;
   }
   if (sentinelTable(v)) return 'sentinel';
+  const rows = splunkRows(v);
+  if (rows) return rows.length ? 'splunk' : null;
   if (isNxlog(v)) return 'nxlog';
   if (isHayabusaTimeline(v)) return 'hayabusa-timeline';
   return null;
@@ -747,6 +863,7 @@ function shapeFromText(head: string): string | null {
   if (/"winlog"\s*:\s*\{/.test(t) || /"winlog\.(event_id|channel|provider_name|computer_name)"\s*:/.test(t)) return 'ecs';
   if (/"log_name"\s*:\s*"/.test(t) && /"event_id"\s*:/.test(t) && /"computer_name"\s*:\s*"/.test(t)) return 'ecs';
   if (/"TimeGenerated"\s*:\s*"/.test(t) && /"EventID"\s*:/.test(t) && ((/"Channel"\s*:\s*"/.test(t) && /"(Provider|EventSourceName)"\s*:\s*"/.test(t)) || (/"EventLog"\s*:\s*"/.test(t) && /"Source"\s*:\s*"/.test(t)))) return 'sentinel';
+  if (/^\{\s*"preview"\s*:\s*(true|false)\s*,/.test(t) && /"_raw"\s*:\s*"/.test(t)) return 'splunk';
   if (/"(Event|System|EventData|winlog)"\s*:\s*\{/.test(t)) return null;
   if (/"SourceModuleType"\s*:\s*"im_msvistalog"/.test(t) || (/"EventID"\s*:/.test(t) && /"Channel"\s*:/.test(t) && /"(SourceName|Hostname|RecordNumber|ProviderGuid)"\s*:/.test(t))) return 'nxlog';
   return null;
@@ -1030,6 +1147,7 @@ export const adapters: Adapter[] = [
   jsonAdapter('evtx-json'),
   jsonAdapter('ecs'),
   jsonAdapter('sentinel'),
+  jsonAdapter('splunk'),
   jsonAdapter('nxlog'),
   {
     format: 'event-xml',

@@ -122,8 +122,8 @@ export function rowKind(keys: Iterable<string>): RowKind | null {
   if (has('winlog') || has('@timestamp') || has('event') || has('ecs')) return null;
   // nxlog / Windows event JSON exports flatten event fields next to Hostname, SourceName, RecordNumber
   if (has('hostname') && (has('sourcename') || has('recordnumber') || has('eventtype'))) return null;
-  // Log Analytics (Sentinel) KQL results: every table has TimeGenerated, which no Velociraptor artifact writes
-  if (has('timegenerated')) return null;
+  // Log Analytics (Sentinel) KQL results: TimeGenerated, TenantId, EventLevelName, which no Velociraptor artifact writes
+  if (has('timegenerated') || has('tenantid') || has('eventlevelname')) return null;
   if (has('consumerdetails') && has('filterdetails')) return 'permanent';
   if (has('operation') && has('namespacename') && (has('correlationid') || has('operationid') || has('groupoperationid') || has('clientmachine') || has('islocal'))) return 'trace';
   if (AUTORUNS_COLUMNS_REQUIRED.every((c) => has(c.toLowerCase()))) return 'autoruns';
