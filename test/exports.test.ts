@@ -76,6 +76,9 @@ const SYSMON_FIXTURES: Array<[string, string]> = [
   ['sysmon-bot.sentinel-event.jsonl', 'sentinel'],
   ['sysmon-bot.splunk-xml.jsonl', 'splunk'],
   ['sysmon-bot.splunk-classic.json', 'splunk'],
+  ['sysmon-bot.sentinel-windowsevent.csv', 'sentinel-csv'],
+  ['sysmon-bot.sentinel-event.csv', 'sentinel-csv'],
+  ['sysmon-bot.splunk-xml.csv', 'splunk-csv'],
   ['sysmon-bot.events.xml', 'event-xml'],
   ['sysmon-bot.wevtutil.xml', 'event-xml'],
   ['sysmon-bot.evtxexport.xml', 'event-xml'],
@@ -83,7 +86,7 @@ const SYSMON_FIXTURES: Array<[string, string]> = [
 ];
 
 /** Exports of a table without the EventRecordID (Log Analytics' `Event`): their records are cited by their place only. */
-const NO_RECORD_ID = new Set(['sysmon-bot.sentinel-event.jsonl']);
+const NO_RECORD_ID = new Set(['sysmon-bot.sentinel-event.jsonl', 'sysmon-bot.sentinel-event.csv']);
 
 test('every fixture of test/fixtures/exports is covered here and has a licence line in NOTICE.md', () => {
   const notice = readFileSync(fixture('NOTICE.md'), 'utf8');
@@ -245,6 +248,35 @@ test('Splunk: a result whose _raw is bad XML is one warning naming the result; t
   assert.deepEqual(filters(res), ['IEWIN7|BotFilter82|SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA \'Win32_PerfFormattedData_PerfOS_System\'', 'IEWIN7|BotFilter82|SELECT * FROM __InstanceModificationEvent WITHIN 10 WHERE TargetInstance ISA \'Win32_PerfFormattedData_PerfOS_System\'']);
 });
 
+const HOSTILE = { timeout: 20_000 };
+
+test('CSV exports: a quoted cell that never closes, a cut record and a __proto__ column lose only their own rows', HOSTILE, async () => {
+  const csv = readFileSync(fixture('sysmon-bot.sentinel-windowsevent.csv'), 'utf8');
+  const ls = csv.split('\r\n');
+  const ref = await observeText('ref.csv', csv);
+  assert.equal(ref.res!.items[0]!.records, 17);
+  // the last row but one cut inside its quoted EventData: a quoted cell may span lines, so the open quote takes the
+  // next line in (CSV cannot tell a cut from a multi-line cell); the input then ends inside it: one warning
+  const cut = [...ls.slice(0, 16), ls[16]!.slice(0, ls[16]!.indexOf('UtcTime') + 20), ...ls.slice(17)].join('\r\n');
+  const c = await observeText('cut.csv', cut);
+  assert.equal(c.res!.items[0]!.records, 15);
+  assert.deepEqual(c.notes.map((n) => n.message), ['sentinel-csv: line 17: the input ends inside a quoted cell (truncated?); skipped']);
+  // truncated in the last row's quoted cell: the others read, one warning
+  const t = await observeText('trunc.csv', csv.slice(0, csv.length - 300));
+  assert.equal(t.res!.items[0]!.records, 16);
+  assert.deepEqual(t.notes.map((n) => n.message), ['sentinel-csv: line 18: the input ends inside a quoted cell (truncated?); skipped']);
+  // a header naming __proto__ / constructor: those cells are not read, nothing is polluted
+  const evil = ls[0]!.replace('TenantId', '__proto__').replace('Opcode', 'constructor') + '\r\n' + ls.slice(1).join('\r\n');
+  const e = await observeText('evil.csv', evil);
+  assert.equal(e.res!.items[0]!.records, 17);
+  assert.equal(({} as Record<string, unknown>)['00000000-0000-0000-0000-000000000000'], undefined);
+  // a quote opened at the start and never closed: bounded, one warning, no records, no hang
+  const open = ls[0] + '\r\n"' + 'x,'.repeat(200_000) + '\r\n';
+  const o = await observeText('open.csv', open);
+  assert.deepEqual(o.notes.map((n) => n.level), ['warning', 'warning']);
+  await passTimers();
+});
+
 // ---- recognition by content --------------------------------------------------------------------------------------------
 
 test('detection: each fixture is claimed by its adapter, whatever its name', async () => {
@@ -268,10 +300,14 @@ test('detection: random JSON, CSV, other tools\' rows and plain XML are not clai
     '<?xml version="1.0"?><autoruns><item><location>x</location></item></autoruns>',
     '<html><body>Event</body></html>',
     'Record 1\nnot json at all\n',
+    // KQL results of other tables, CSV without the event columns
+    '{"TimeGenerated":"2019-05-11T17:58:23Z","EventID":4688,"Computer":"H"}\n',
+    'TimeGenerated [UTC],EventID,Computer\n"5/11/2019, 5:58:23.418 PM",4688,H\n',
+    '_time,host,count\n2019-05-11T17:58:23.000+0000,H,3\n',
   ];
   for (const t of not) {
     const a = detectAdapter(t);
-    assert.ok(!a || !['evtx-json', 'ecs', 'nxlog', 'event-xml', 'hayabusa-timeline'].includes(a.format), `${t.slice(0, 60)} claimed by ${a?.format}`);
+    assert.ok(!a || !['evtx-json', 'ecs', 'nxlog', 'sentinel', 'splunk', 'sentinel-csv', 'splunk-csv', 'event-xml', 'hayabusa-timeline'].includes(a.format), `${t.slice(0, 60)} claimed by ${a?.format}`);
   }
   assert.equal(jsonShape('{"Event":{"System":{"EventID":1}}}'), 'evtx-json');
   assert.equal(isEventXml("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System/></Event>"), true);
@@ -484,7 +520,7 @@ test('stream splitter: a raw newline inside a string does not stall it (regressi
 // it would still end, and `passTimers` after the work lets the per-test timeout fail a regression: slow synchronous
 // work never lets the runner's timer run by itself, so without it a slow test would pass. No time is measured.
 
-const HOSTILE = { timeout: 20_000 };
+
 
 /** Lets the timers run once, so that a test whose work blocked the event loop past its timeout fails. */
 const passTimers = (): Promise<void> => new Promise((r) => setTimeout(r, 1));

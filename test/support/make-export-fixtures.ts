@@ -592,6 +592,50 @@ export function sysmonExportsOf(events: SourceEvent[]): Record<string, string | 
   return { 'splunk-classic.json': toSplunkClassicJson(events) };
 }
 
+// ---- CSV ---------------------------------------------------------------------------------------------------------------
+
+/** One CSV cell (RFC 4180): quoted when it holds a comma, a quote, a line break or edge spaces; objects as JSON text. */
+function csvCell(v: unknown): string {
+  const t = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]|^\s|\s$/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/** Rows as CSV with CRLF line ends, the columns of the first row (a header row first). */
+function toCsv(rows: Obj[], header = (c: string): string => c): string {
+  const cols = Object.keys(rows[0] ?? {});
+  return [cols.map((c) => csvCell(header(c))), ...rows.map((r) => cols.map((c) => csvCell(r[c])))].map((r) => r.join(',')).join('\r\n') + '\r\n';
+}
+
+/** The Log Analytics portal's CSV time: `5/11/2019, 5:58:23.418 PM` (US, 12-hour, milliseconds) in the zone its header names. */
+function portalTime(t: unknown): string {
+  const d = new Date(Date.parse(String(t)));
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()}, ${d.getUTCHours() % 12 || 12}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/**
+ * `WindowsEvent | where …` exported from the Log Analytics portal to CSV: `TimeGenerated [UTC]` in the portal's time
+ * format, `EventData` (a dynamic column) as its JSON text.
+ */
+export function toSentinelWindowsEventCsv(events: SourceEvent[]): string {
+  return toCsv(events.map((e) => ({ ...toSentinelWindowsEventRow(e), TimeGenerated: portalTime(eventHeader(e.json)!.time) })), (c) => (c === 'TimeGenerated' ? 'TimeGenerated [UTC]' : c));
+}
+
+/** The Sysmon `Event` rows exported to CSV by a KQL client (`TimeGenerated` as ISO-8601, `EventData` the XML text). */
+export function toSentinelEventCsv(events: SourceEvent[]): string {
+  return toCsv(events.map(toSentinelEventRow));
+}
+
+/** Splunk's CSV export of an `XmlWinEventLog` search: `_raw` (the event XML), `_time` (`+0000` offset), `host`, `source`, `sourcetype`. */
+export function toSplunkXmlCsv(events: SourceEvent[]): string {
+  return toCsv(
+    events.map((e, i) => {
+      const f = splunkFields(e, i, 'XmlWinEventLog', toEventXml(e, false).replace(/>\s+</g, '><').trim().replace(/xmlns="([^"]*)"/g, "xmlns='$1'"));
+      return { _raw: f['_raw'], _time: String(f['_time']).replace('+00:00', '+0000'), host: f['host'], index: f['index'], linecount: f['linecount'], source: f['source'], sourcetype: f['sourcetype'], splunk_server: f['splunk_server'] };
+    }),
+  );
+}
+
 // ---- the fixture set ----------------------------------------------------------------------------------------------
 
 export const SYSMON_EVTX = 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx';
@@ -609,6 +653,9 @@ export function exportsOf(events: SourceEvent[], sourcePath: string): Record<str
     'sentinel-windowsevent.json': toSentinelWindowsEvent(events),
     'sentinel-event.jsonl': toSentinelEvent(events),
     'splunk-xml.jsonl': toSplunkXmlJson(events),
+    'sentinel-windowsevent.csv': toSentinelWindowsEventCsv(events),
+    'sentinel-event.csv': toSentinelEventCsv(events),
+    'splunk-xml.csv': toSplunkXmlCsv(events),
     'events.xml': toEventsDocument(events),
     'wevtutil.xml': toWevtutil(events),
   };

@@ -19,10 +19,13 @@
  * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
  * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
  *
- * JSON is streamed (lines, or top-level values / array elements), XML element by element; a record that does
+ * `sentinel-csv`, `splunk-csv`: the same results exported to CSV (dynamic columns as JSON text, `_raw` a cell).
+ *
+ * JSON is streamed (lines, or top-level values / array elements), XML element by element, CSV record by record; a record that does
  * not parse is one warning with its line, and the rest is read.
  */
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { parseJson } from '../text/json.js';
 import { eventHeader } from '../../events/index.js';
 import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../../events/messages.js';
@@ -961,6 +964,119 @@ function rootIsEvents(t: string): boolean {
   }
 }
 
+// ---- CSV exports (Log Analytics, Splunk) -----------------------------------------------------------------------------
+
+/** Log Analytics' portal writes a column's zone after its name: `TimeGenerated [UTC]`. */
+const ZONE_SUFFIX = /\s*\[UTC\]$/;
+
+/** The cells of a CSV header line (the first line of `head`), or null when it is not one. */
+function csvHeader(head: string): string[] | null {
+  const t = head.replace(/^\uFEFF/, '');
+  const nl = t.indexOf('\n');
+  if (nl < 0 || nl > MAX_HEADER_CHARS) return null;
+  const line = t.slice(0, nl).replace(/\r$/, '');
+  if (!line.includes(',') || /^\s*[[{<]/.test(line)) return null;
+  try {
+    const [cells] = parseCsv(line, { relax_column_count: true }) as string[][];
+    return cells ? cells.map((c) => c.trim().replace(ZONE_SUFFIX, '')) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Longest CSV header line looked at (Log Analytics' SecurityEvent has about 230 columns). */
+const MAX_HEADER_CHARS = 16 * 1024;
+
+/**
+ * Which export a CSV is, by its header: `sentinel` (KQL results exported to CSV: `TimeGenerated`, `EventID`, and the
+ * columns of WindowsEvent, SecurityEvent or Event) or `splunk` (search results with `_raw` and `_time`, `host` or
+ * `sourcetype`); null for anything else.
+ */
+export function csvShape(head: string): string | null {
+  const cells = csvHeader(head);
+  if (!cells) return null;
+  const has = new Set(cells);
+  if (has.has('TimeGenerated') && has.has('EventID') && ((has.has('Channel') && (has.has('Provider') || has.has('EventSourceName'))) || (has.has('EventLog') && has.has('Source')))) return 'sentinel';
+  if (has.has('_raw') && (has.has('_time') || has.has('sourcetype') || has.has('host'))) return 'splunk';
+  return null;
+}
+
+/** `5/11/2019, 5:58:23.418 PM`: the Log Analytics portal's CSV times, in the zone its header names. */
+const PORTAL_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,7}))? ([AP]M)$/;
+
+/** A portal time of a `[UTC]` column as ISO-8601 UTC; the text as it stands when it is not one. */
+function portalTime(t: string): string {
+  const m = PORTAL_TIME.exec(t.trim());
+  if (!m) return t;
+  const h = (Number(m[4]) % 12) + (m[8] === 'PM' ? 12 : 0);
+  const p = (x: string | number): string => String(x).padStart(2, '0');
+  return `${m[3]}-${p(m[1]!)}-${p(m[2]!)}T${p(h)}:${m[5]}:${m[6]}${m[7] ? `.${m[7]}` : ''}Z`;
+}
+
+/** Most characters of one CSV record: its lines joined while a quoted cell is open. */
+const MAX_CSV_RECORD_CHARS = 64 * 1024 * 1024;
+/** Most columns of a CSV header that are read. */
+const MAX_CSV_COLUMNS = 4096;
+
+/**
+ * The rows of a CSV export as objects (header cell → cell text), streamed: the text is split into lines by the
+ * bounded line splitter, lines are joined while a quoted cell is open (an odd count of `"` so far: RFC 4180 writes
+ * a quote inside a cell twice), and each record is parsed by csv-parse. A record whose quoted cell does not close
+ * within {@link MAX_CSV_RECORD_CHARS}, or that csv-parse refuses, is reported through `bad` and reading goes on at
+ * the next line. Cells of a column whose header says `[UTC]` have the portal's time format rewritten as ISO-8601.
+ */
+async function* csvRows(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<{ row: JsonObject; line: number }> {
+  let header: string[] | null = null;
+  let utc = new Set<number>();
+  let buf: string[] = [];
+  let size = 0;
+  let quotes = 0;
+  let start = 0;
+  for await (const l of lines(textChunks(input), onIssue)) {
+    if (!buf.length) {
+      if (!l.text.trim()) continue;
+      start = l.line;
+    }
+    buf.push(l.text);
+    size += l.text.length + 1;
+    for (let i = l.text.indexOf('"'); i >= 0; i = l.text.indexOf('"', i + 1)) quotes++;
+    if (quotes % 2 === 1) {
+      if (size > MAX_CSV_RECORD_CHARS) {
+        bad(start, `a quoted cell is not closed within ${MAX_CSV_RECORD_CHARS} characters`);
+        buf = [];
+        size = 0;
+        quotes = 0;
+      }
+      continue;
+    }
+    const text = buf.join('\n');
+    buf = [];
+    size = 0;
+    quotes = 0;
+    let cells: string[] | undefined;
+    try {
+      [cells] = parseCsv(text, { relax_column_count: true, relax_quotes: true }) as string[][];
+    } catch (e) {
+      bad(start, `not CSV (${e instanceof Error ? e.message : String(e)})`);
+      continue;
+    }
+    if (!cells) continue;
+    if (!header) {
+      header = cells.slice(0, MAX_CSV_COLUMNS).map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
+      utc = new Set(header.flatMap((c, i) => (ZONE_SUFFIX.test(c) ? [i] : [])));
+      header = header.map((c) => c.replace(ZONE_SUFFIX, ''));
+      continue;
+    }
+    const row = Object.create(null) as JsonObject;
+    header.forEach((name, i) => {
+      if (!name || UNSAFE.has(name) || i >= cells!.length) return;
+      row[name] = utc.has(i) ? portalTime(cells![i]!) : cells![i]!;
+    });
+    yield { row, line: start };
+  }
+  if (buf.length) bad(start, 'the input ends inside a quoted cell (truncated?)');
+}
+
 // ---- reading ----------------------------------------------------------------------------------------------------------
 
 /** The writer of one input's damage notes (`format: …`); the sink caps the repeats. */
@@ -1015,7 +1131,7 @@ function looksLikeJsonl(head: string): boolean {
   return ok > 0 && ok >= Math.ceil(ls.length / 2);
 }
 
-async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<ObserveResult> {
+async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string, csv = false): Promise<ObserveResult> {
   const sink = new EventRecordSink(input.name, 'export', ctx.host);
   const problem = problemWriter(ctx, input.name, format);
   const damaged = new DamageTally(ctx, input.name, format);
@@ -1068,8 +1184,13 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
       }
     }
   };
-  const head = headText(await input.head(1 << 16));
-  if (looksLikeJsonl(head)) {
+  const head = csv ? '' : headText(await input.head(1 << 16));
+  if (csv) {
+    for await (const row of csvRows(input, onIssue, (line, why) => damaged.add(`line ${line}: ${why}; skipped`))) {
+      banner = false;
+      take(row.row, `line ${row.line}`);
+    }
+  } else if (looksLikeJsonl(head)) {
     for await (const l of lines(textChunks(input), onIssue)) {
       const t = l.text.trim();
       if (!t || /^Record \d+$/.test(t)) continue;
@@ -1107,8 +1228,9 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   }
   if (ingest) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${ingest} record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay` });
   if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
-  if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
-  else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
+  const unit = csv ? 'CSV row(s)' : 'JSON value(s)';
+  if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} ${unit}, ${empty} without an event)` });
+  else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} ${unit} hold no event record; skipped` });
   return sink.result(`${format}: `);
 }
 
@@ -1136,6 +1258,12 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
   return sink.result(`${format}: `);
 }
 
+const csvAdapter = (shape: string): Adapter => ({
+  format: `${shape}-csv`,
+  detect: (head: string) => csvShape(head) === shape,
+  observe: (input, ctx) => observeJson(input, ctx, `${shape}-csv`, true),
+});
+
 const jsonAdapter = (format: string): Adapter => ({
   format,
   detect: (head: string) => jsonShape(head) === format,
@@ -1148,6 +1276,8 @@ export const adapters: Adapter[] = [
   jsonAdapter('ecs'),
   jsonAdapter('sentinel'),
   jsonAdapter('splunk'),
+  csvAdapter('sentinel'),
+  csvAdapter('splunk'),
   jsonAdapter('nxlog'),
   {
     format: 'event-xml',
