@@ -79,6 +79,7 @@ const SYSMON_FIXTURES: Array<[string, string]> = [
   ['sysmon-bot.sentinel-windowsevent.csv', 'sentinel-csv'],
   ['sysmon-bot.sentinel-event.csv', 'sentinel-csv'],
   ['sysmon-bot.splunk-xml.csv', 'splunk-csv'],
+  ['sysmon-bot.splunk-classic.csv', 'splunk-csv'],
   ['sysmon-bot.events.xml', 'event-xml'],
   ['sysmon-bot.wevtutil.xml', 'event-xml'],
   ['sysmon-bot.evtxexport.xml', 'event-xml'],
@@ -91,7 +92,7 @@ const NO_RECORD_ID = new Set(['sysmon-bot.sentinel-event.jsonl', 'sysmon-bot.sen
 test('every fixture of test/fixtures/exports is covered here and has a licence line in NOTICE.md', () => {
   const notice = readFileSync(fixture('NOTICE.md'), 'utf8');
   const files = readdirSync(FIX).filter((f) => f !== 'NOTICE.md');
-  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl']);
+  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv']);
   for (const f of files) {
     assert.ok(covered.has(f), `${f} is not tested`);
     assert.ok(notice.includes(f), `${f} is not in NOTICE.md`);
@@ -206,7 +207,7 @@ test('the OTRF WMI records rewritten as event XML, ECS and evtx JSON give the fi
     writeFileSync(nx, otrfDerivedLines(FIX).join('\n') + '\n');
     const ref = await scan([nx], {});
     assert.equal(ref.findings.length, 2);
-    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl']) {
+    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv']) {
       const r = await scan([fixture(name)], {});
       assert.deepEqual(essence(r), essence(ref), name);
       assert.deepEqual(r.notes, [], name);
@@ -280,7 +281,7 @@ test('CSV exports: a quoted cell that never closes, a cut record and a __proto__
 // ---- recognition by content --------------------------------------------------------------------------------------------
 
 test('detection: each fixture is claimed by its adapter, whatever its name', async () => {
-  for (const [name, format] of [...SYSMON_FIXTURES, ['otrf-covenant-persistwmi.nxlog.jsonl', 'nxlog'], ['otrf-wmi.ecs.ndjson', 'ecs'], ['otrf-wmi.events.xml', 'event-xml'], ['otrf-wmi.sentinel-union.jsonl', 'sentinel']] as Array<[string, string]>) {
+  for (const [name, format] of [...SYSMON_FIXTURES, ['otrf-covenant-persistwmi.nxlog.jsonl', 'nxlog'], ['otrf-wmi.ecs.ndjson', 'ecs'], ['otrf-wmi.events.xml', 'event-xml'], ['otrf-wmi.sentinel-union.jsonl', 'sentinel'], ['otrf-wmi.sentinel-union.csv', 'sentinel-csv']] as Array<[string, string]>) {
     const data = readFileSync(fixture(name));
     const { res, notes } = await observeText('no-extension', data);
     assert.ok(res, `${name} recognized`);

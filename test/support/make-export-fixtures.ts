@@ -589,7 +589,7 @@ export function toSplunkClassicJson(events: SourceEvent[]): string {
  * fixture only, as other events' data is not in their message.
  */
 export function sysmonExportsOf(events: SourceEvent[]): Record<string, string | Buffer> {
-  return { 'splunk-classic.json': toSplunkClassicJson(events) };
+  return { 'splunk-classic.json': toSplunkClassicJson(events), 'splunk-classic.csv': toSplunkClassicCsv(events) };
 }
 
 // ---- CSV ---------------------------------------------------------------------------------------------------------------
@@ -600,9 +600,9 @@ function csvCell(v: unknown): string {
   return /[",\r\n]|^\s|\s$/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
-/** Rows as CSV with CRLF line ends, the columns of the first row (a header row first). */
+/** Rows as CSV with CRLF line ends, a header row first: every row's columns in the order first seen (a `union` pads the rest). */
 function toCsv(rows: Obj[], header = (c: string): string => c): string {
-  const cols = Object.keys(rows[0] ?? {});
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   return [cols.map((c) => csvCell(header(c))), ...rows.map((r) => cols.map((c) => csvCell(r[c])))].map((r) => r.join(',')).join('\r\n') + '\r\n';
 }
 
@@ -634,6 +634,20 @@ export function toSplunkXmlCsv(events: SourceEvent[]): string {
       return { _raw: f['_raw'], _time: String(f['_time']).replace('+00:00', '+0000'), host: f['host'], index: f['index'], linecount: f['linecount'], source: f['source'], sourcetype: f['sourcetype'], splunk_server: f['splunk_server'] };
     }),
   );
+}
+
+/** `union SecurityEvent, WindowsEvent` exported from the portal to CSV: one header of both tables' columns. */
+export function toSentinelUnionCsv(events: SourceEvent[]): string {
+  const rows = events.map((e) => ({ ...(/^security$/i.test(eventHeader(e.json)?.channel ?? '') ? toSentinelSecurityEventRow(e) : toSentinelWindowsEventRow(e)), TimeGenerated: portalTime(eventHeader(e.json)!.time) }));
+  return toCsv(rows, (c) => (c === 'TimeGenerated' ? 'TimeGenerated [UTC]' : c));
+}
+
+/** Splunk's CSV export of a `WinEventLog` (classic rendering) search. */
+export function toSplunkClassicCsv(events: SourceEvent[]): string {
+  return toCsv(events.map((e, i) => {
+    const f = splunkFields(e, i, 'WinEventLog', toSplunkClassicRaw(e));
+    return { _raw: f['_raw'], _time: String(f['_time']).replace('+00:00', '+0000'), host: f['host'], source: f['source'], sourcetype: f['sourcetype'] };
+  }));
 }
 
 // ---- the fixture set ----------------------------------------------------------------------------------------------
@@ -741,6 +755,7 @@ function main(): void {
   write('otrf-wmi.ecs.ndjson', toEcsNdjson(otrf));
   write('otrf-wmi.wmiscope.jsonl', toJsonl(otrf));
   write('otrf-wmi.sentinel-union.jsonl', toSentinelUnion(otrf));
+  write('otrf-wmi.sentinel-union.csv', toSentinelUnionCsv(otrf));
   console.log(`wrote to ${dir}:\n  ${written.join('\n  ')}`);
 }
 
