@@ -1018,16 +1018,49 @@ const MAX_CSV_RECORD_CHARS = 64 * 1024 * 1024;
 /** Most columns of a CSV header that are read. */
 const MAX_CSV_COLUMNS = 4096;
 
+/** Complete records parsed together (csv-parse's set-up costs about four records' parsing per call). */
+const CSV_BATCH_RECORDS = 256;
+const CSV_BATCH_CHARS = 1 << 20;
+
+/** One record's text (its lines joined) and the line it starts on. */
+interface CsvText {
+  text: string;
+  line: number;
+}
+
 /**
- * The rows of a CSV export as objects (header cell → cell text), streamed: the text is split into lines by the
- * bounded line splitter, lines are joined while a quoted cell is open (an odd count of `"` so far: RFC 4180 writes
- * a quote inside a cell twice), and each record is parsed by csv-parse. A record whose quoted cell does not close
- * within {@link MAX_CSV_RECORD_CHARS}, or that csv-parse refuses, is reported through `bad` and reading goes on at
- * the next line. Cells of a column whose header says `[UTC]` have the portal's time format rewritten as ISO-8601.
+ * The cells of each record of `batch` (complete records: their quotes balance), parsed by csv-parse in one call;
+ * when that call does not give one result per record (a record it refused, or read as more or fewer), each record
+ * is parsed alone, so that one bad record never costs its neighbours. A record csv-parse refuses goes to `bad`.
  */
-async function* csvRows(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<{ row: JsonObject; line: number }> {
-  let header: string[] | null = null;
-  let utc = new Set<number>();
+function parseCsvBatch(batch: CsvText[], bad: (line: number, why: string) => void): Array<{ cells: string[]; line: number }> {
+  if (batch.length > 1) {
+    try {
+      const all = parseCsv(batch.map((b) => b.text).join('\n'), { relax_column_count: true, relax_quotes: true }) as string[][];
+      if (all.length === batch.length) return all.map((cells, k) => ({ cells, line: batch[k]!.line }));
+    } catch {
+      // parsed one by one below
+    }
+  }
+  const out: Array<{ cells: string[]; line: number }> = [];
+  for (const b of batch) {
+    try {
+      const [cells] = parseCsv(b.text, { relax_column_count: true, relax_quotes: true }) as string[][];
+      if (cells) out.push({ cells, line: b.line });
+    } catch (e) {
+      bad(b.line, `not CSV (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The records of a CSV text, as texts, streamed: the text is split into lines by the bounded line splitter and
+ * lines are joined while a quoted cell is open (an odd count of `"` so far: RFC 4180 writes a quote inside a cell
+ * twice). A record whose quoted cell does not close within {@link MAX_CSV_RECORD_CHARS} goes to `bad`, and reading
+ * goes on at the next line.
+ */
+async function* csvTexts(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<CsvText> {
   let buf: string[] = [];
   let size = 0;
   let quotes = 0;
@@ -1049,32 +1082,50 @@ async function* csvRows(input: EvidenceInput, onIssue: (i: SplitIssue) => void, 
       }
       continue;
     }
-    const text = buf.join('\n');
+    yield { text: buf.join('\n'), line: start };
     buf = [];
     size = 0;
     quotes = 0;
-    let cells: string[] | undefined;
-    try {
-      [cells] = parseCsv(text, { relax_column_count: true, relax_quotes: true }) as string[][];
-    } catch (e) {
-      bad(start, `not CSV (${e instanceof Error ? e.message : String(e)})`);
-      continue;
-    }
-    if (!cells) continue;
-    if (!header) {
-      header = cells.slice(0, MAX_CSV_COLUMNS).map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
-      utc = new Set(header.flatMap((c, i) => (ZONE_SUFFIX.test(c) ? [i] : [])));
-      header = header.map((c) => c.replace(ZONE_SUFFIX, ''));
-      continue;
-    }
-    const row = Object.create(null) as JsonObject;
-    header.forEach((name, i) => {
-      if (!name || UNSAFE.has(name) || i >= cells!.length) return;
-      row[name] = utc.has(i) ? portalTime(cells![i]!) : cells![i]!;
-    });
-    yield { row, line: start };
   }
   if (buf.length) bad(start, 'the input ends inside a quoted cell (truncated?)');
+}
+
+/**
+ * The rows of a CSV export as objects (header cell → cell text), streamed ({@link csvTexts}), parsed by csv-parse a
+ * batch at a time ({@link parseCsvBatch}). Cells of a column whose header says `[UTC]` have the portal's time format
+ * rewritten as ISO-8601.
+ */
+async function* csvRows(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<{ row: JsonObject; line: number }> {
+  let header: string[] | null = null;
+  let utc = new Set<number>();
+  let batch: CsvText[] = [];
+  let chars = 0;
+  const rows = function* (parsed: Array<{ cells: string[]; line: number }>): Generator<{ row: JsonObject; line: number }> {
+    for (const { cells, line } of parsed) {
+      if (!header) {
+        const names = cells.slice(0, MAX_CSV_COLUMNS).map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
+        utc = new Set(names.flatMap((c, i) => (ZONE_SUFFIX.test(c) ? [i] : [])));
+        header = names.map((c) => c.replace(ZONE_SUFFIX, ''));
+        continue;
+      }
+      const row = Object.create(null) as JsonObject;
+      header.forEach((name, i) => {
+        if (!name || UNSAFE.has(name) || i >= cells.length) return;
+        row[name] = utc.has(i) ? portalTime(cells[i]!) : cells[i]!;
+      });
+      yield { row, line };
+    }
+  };
+  for await (const t of csvTexts(input, onIssue, bad)) {
+    // the header alone first: it decides how the rest is read
+    batch.push(t);
+    chars += t.text.length;
+    if (header && batch.length < CSV_BATCH_RECORDS && chars < CSV_BATCH_CHARS) continue;
+    yield* rows(parseCsvBatch(batch, bad));
+    batch = [];
+    chars = 0;
+  }
+  yield* rows(parseCsvBatch(batch, bad));
 }
 
 // ---- reading ----------------------------------------------------------------------------------------------------------
