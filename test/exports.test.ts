@@ -675,6 +675,31 @@ test('one record nested 100k deep is one warning with its line; the records arou
   await passTimers();
 });
 
+test('Sentinel and Splunk: XML or JSON text nested 100k deep inside a cell costs that row only', HOSTILE, async () => {
+  const n = 100_000;
+  const rows = readFileSync(fixture('sysmon-bot.sentinel-event.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const i19 = rows.findIndex((r) => r['EventID'] === 19);
+  // the Event table's EventData XML, a Splunk _raw and a WindowsEvent EventData JSON text, each nested deep
+  const deepXml = { ...rows[i19]!, EventData: String(rows[i19]!['EventData']).replace('</EventData>', '</EventData>' + '<a>'.repeat(n) + '</a>'.repeat(n)) };
+  const ev = await observeText('deep-event.jsonl', [...rows.slice(0, i19), deepXml, ...rows.slice(i19 + 1)].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  assert.equal(ev.res!.items[0]!.records, 16);
+  assert.deepEqual(ev.notes.map((x) => x.level), ['warning']);
+  assert.match(ev.notes[0]!.message, new RegExp(`^sentinel: line ${i19 + 1}: `));
+  await passTimers();
+  const sp = readFileSync(fixture('sysmon-bot.splunk-xml.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: Record<string, unknown> });
+  sp[3]!.result['_raw'] = String(sp[3]!.result['_raw']).replace('</System>', '</System>' + '<a>'.repeat(n) + '</a>'.repeat(n));
+  const s = await observeText('deep-splunk.jsonl', sp.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  assert.equal(s.res!.items[0]!.records, 16);
+  assert.match(s.notes.map((x) => x.message).join('|'), /^splunk: line 4: /);
+  await passTimers();
+  const we = JSON.parse(readFileSync(fixture('sysmon-bot.sentinel-windowsevent.json'), 'utf8')) as Array<Record<string, unknown>>;
+  we[2]!['EventData'] = '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const w = await observeText('deep-we.json', JSON.stringify(we));
+  assert.equal(w.res!.items[0]!.records, 17);
+  assert.ok(w.notes.every((x) => x.level === 'warning'));
+  await passTimers();
+});
+
 test('ECS: dotted keys merged deep in a document never give an object a prototype from the input', async () => {
   // below the old unflatten depth limit (16) raw objects were merged by assignment, `__proto__` included
   const nest = (depth: number, leaf: string): string => '{"n":'.repeat(depth) + leaf + '}'.repeat(depth);
