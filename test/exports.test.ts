@@ -92,7 +92,7 @@ const NO_RECORD_ID = new Set(['sysmon-bot.sentinel-event.jsonl', 'sysmon-bot.sen
 test('every fixture of test/fixtures/exports is covered here and has a licence line in NOTICE.md', () => {
   const notice = readFileSync(fixture('NOTICE.md'), 'utf8');
   const files = readdirSync(FIX).filter((f) => f !== 'NOTICE.md');
-  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv']);
+  const covered = new Set([...SYSMON_FIXTURES.map(([f]) => f), 'otrf-covenant-persistwmi.nxlog.jsonl', 'otrf-covenant-activescript.nxlog.jsonl', 'otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv', 'otrf-wmi.splunk-classic.json']);
   for (const f of files) {
     assert.ok(covered.has(f), `${f} is not tested`);
     assert.ok(notice.includes(f), `${f} is not in NOTICE.md`);
@@ -207,7 +207,7 @@ test('the OTRF WMI records rewritten as event XML, ECS and evtx JSON give the fi
     writeFileSync(nx, otrfDerivedLines(FIX).join('\n') + '\n');
     const ref = await scan([nx], {});
     assert.equal(ref.findings.length, 2);
-    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv']) {
+    for (const name of ['otrf-wmi.events.xml', 'otrf-wmi.ecs.ndjson', 'otrf-wmi.wmiscope.jsonl', 'otrf-wmi.sentinel-union.jsonl', 'otrf-wmi.sentinel-union.csv', 'otrf-wmi.splunk-classic.json']) {
       const r = await scan([fixture(name)], {});
       assert.deepEqual(essence(r), essence(ref), name);
       assert.deepEqual(r.notes, [], name);

@@ -756,6 +756,7 @@ function main(): void {
   write('otrf-wmi.wmiscope.jsonl', toJsonl(otrf));
   write('otrf-wmi.sentinel-union.jsonl', toSentinelUnion(otrf));
   write('otrf-wmi.sentinel-union.csv', toSentinelUnionCsv(otrf));
+  write('otrf-wmi.splunk-classic.json', toSplunkClassicJson(otrf));
   console.log(`wrote to ${dir}:\n  ${written.join('\n  ')}`);
 }
 

@@ -573,17 +573,20 @@ function fromSplunk(r: JsonObject): { json: EvtxJsonObject; message: string | nu
   const raw = str(r['_raw']) ?? '';
   const t = raw.trimStart();
   if (/^<Event[\s>]/.test(t)) return eventFromXml(t.trimEnd());
-  const lines = raw.split(/\r?\n/);
   const keys = Object.create(null) as Record<string, string>;
   let message: string | null = null;
-  for (let i = 0; i < lines.length && i < MAX_CLASSIC_KEYS; i++) {
-    const m = /^([A-Za-z]+)=(.*)$/.exec(lines[i]!);
-    if (!m) continue;
-    if (m[1] === 'Message') {
-      message = [m[2]!, ...lines.slice(i + 1)].join('\r\n');
+  // line by line up to `Message=`, whose text (line ends as they stand) runs to the end of `_raw`
+  for (let at = 0, n = 0; at < raw.length && n < MAX_CLASSIC_KEYS; n++) {
+    const nl = raw.indexOf('\n', at);
+    const line = raw.slice(at, nl < 0 ? raw.length : nl).replace(/\r$/, '');
+    const m = /^([A-Za-z]+)=(.*)$/s.exec(line);
+    if (m && m[1] === 'Message') {
+      message = raw.slice(at + 'Message='.length);
       break;
     }
-    keys[m[1]!] = m[2]!.trim();
+    if (m) keys[m[1]!] = m[2]!.trim();
+    if (nl < 0) break;
+    at = nl + 1;
   }
   const eventId = keys['EventCode'];
   if (eventId === undefined || !/^\d{1,5}$/.test(eventId) || keys['LogName'] === undefined) return null;
