@@ -237,6 +237,15 @@ test('Sentinel: SecurityEvent 4688 columns give the process start; WindowsEvent 
   assert.ok(r2.res!.observations.some((o) => o.source === 'wmi-activity' && o.part === 'binding'));
 });
 
+test('Sentinel Event rows: UserData in the EventData XML is read (WMI-Activity without RenderedDescription)', async () => {
+  const ud = '<DataItem type="System.XmlData" time="2020-01-01T00:00:00.0000000Z"><UserData><Operation_ESStoConsumerBinding xmlns="http://manifests.microsoft.com/win/2006/windows/WMI"><Namespace>//./root/subscription</Namespace><ESS>F9</ESS><CONSUMER>CommandLineEventConsumer=&quot;C9&quot;</CONSUMER><PossibleCause>Binding EventFilter: instance of __EventFilter { EventNamespace = &quot;root\\\\cimv2&quot;; Name = &quot;F9&quot;; Query = &quot;SELECT * FROM __TimerEvent&quot;; QueryLanguage = &quot;WQL&quot;; }; Perm. Consumer: instance of CommandLineEventConsumer { CommandLineTemplate = &quot;cmd.exe /c calc&quot;; Name = &quot;C9&quot;; };</PossibleCause></Operation_ESStoConsumerBinding></UserData></DataItem>';
+  const row = { TimeGenerated: '2020-01-01T00:00:00.0000000Z', Source: 'Microsoft-Windows-WMI-Activity', EventLog: 'Microsoft-Windows-WMI-Activity/Operational', Computer: 'H9', EventID: 5861, EventData: ud, ParameterXml: '', RenderedDescription: '', Type: 'Event' };
+  const { res, notes } = await observeText('ud.jsonl', JSON.stringify(row) + '\n');
+  assert.deepEqual(notes, []);
+  const b = res!.observations.find((o) => o.part === 'binding')!;
+  assert.deepEqual([b.host, b.namespace, b.properties['Consumer']], ['H9', 'ROOT\\subscription', 'CommandLineEventConsumer="C9"']);
+});
+
 test('Splunk: a result whose _raw is bad XML is one warning naming the result; the other results are read', async () => {
   const doc = JSON.parse(readFileSync(fixture('sysmon-bot.splunk-classic.json'), 'utf8')) as { results: Array<Record<string, unknown>> };
   const xml = readFileSync(fixture('sysmon-bot.splunk-xml.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { result: Record<string, unknown> }).result);

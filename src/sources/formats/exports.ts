@@ -33,7 +33,7 @@ import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../i
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
 import { canonicalTime, isCanonicalTime, timeFromMs } from '../../model/time.js';
-import { decodeXmlText, eventDataFromXml, eventFromXml, paramsFromXml } from '../text/eventxml.js';
+import { decodeXmlText, eventFromXml, eventPartsFromXml, paramsFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
 
@@ -498,7 +498,7 @@ function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | 
     }
   } else if (table === 'SecurityEvent') {
     const xml = str(v['EventData']);
-    const parsed = xml && xml.includes('<') ? eventDataFromXml(xml) : null;
+    const parsed = xml && xml.includes('<') ? eventPartsFromXml(xml).eventData : null;
     const ed = isObj(parsed) ? (parsed as EvtxJsonObject) : newObj();
     for (const k of Object.keys(v)) {
       const val = v[k];
@@ -508,9 +508,10 @@ function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | 
     if (Object.keys(ed).length) ev['EventData'] = ed;
   } else {
     const xml = str(v['EventData']);
-    const data = xml && xml.includes('<') ? eventDataFromXml(xml) : null;
-    if (data !== null) ev['EventData'] = data;
-    else {
+    const parts = xml && xml.includes('<') ? eventPartsFromXml(xml) : null;
+    if (isObj(parts?.userData)) ev['UserData'] = parts!.userData;
+    if (parts?.eventData) ev['EventData'] = parts.eventData;
+    else if (!parts?.userData) {
       const params = str(v['ParameterXml']);
       const list = params && params.includes('<') ? paramsFromXml(params) : [];
       if (list.length) {

@@ -189,17 +189,18 @@ function findElement(n: Node, name: string, depth: number): Node | undefined {
 }
 
 /**
- * The `<EventData>` of an XML fragment that holds one, in the shape {@link eventFromXml} gives it (Log Analytics'
- * `Event` table: `<DataItem …><EventData xmlns=…><Data Name="x">v</Data>…</EventData></DataItem>`); null when
- * there is none. Throws an Error with a readable message when the fragment is not well-formed.
+ * The `<EventData>` and `<UserData>` of an XML fragment that holds them, in the shapes {@link eventFromXml} gives
+ * them (Log Analytics' `Event` table: `<DataItem …><EventData xmlns=…><Data Name="x">v</Data>…</EventData></DataItem>`);
+ * null for a part that is not there. Throws an Error with a readable message when the fragment is not well-formed.
  */
-export function eventDataFromXml(text: string): EvtxValue {
+export function eventPartsFromXml(text: string): { eventData: EvtxValue; userData: EvtxValue } {
   const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
   const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
   const doc = parser.parse(xml) as Node;
   const ed = findElement(doc, 'EventData', 0);
-  return ed === undefined ? null : eventData(ed);
+  const ud = findElement(doc, 'UserData', 0);
+  return { eventData: ed === undefined ? null : eventData(ed), userData: ud === undefined ? null : element(ud) };
 }
 
 /** The texts of the `<Param>` elements of a Log Analytics `ParameterXml` (`<Param>a</Param><Param>b</Param>`), in order. */
