@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
+import { normalizeNamespace } from '../src/model/wmi.js';
 import { FRAMEWORKS, TEMPLATES, powershellReconstructed, reconstructPowerShell, timeOfDay } from '../src/events/index.js';
 import type { ReconstructedObject } from '../src/events/index.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
@@ -173,7 +174,8 @@ test('real Covenant PersistWMI run (OTRF nxlog fixture): its Sysmon 19/20/21 val
   assert.ok(!f.observations.some((o) => o.source === 'powershell'), 'PersistWMI is .NET: no PowerShell view');
   const out = reconstructPowerShell("[SharpSploit.Persistence.WMI]::InstallWMIPersistence('Evil Persistence', 'ProcessStart', 'CommandLine', 'powershell -Sta -Nop -Window Hidden -EncodedCommand <blah>', 'notepad.exe', 'VBScript')");
   assert.equal(part(out, 'filter').properties['Query'], f.filter?.values['Query']);
-  assert.equal(part(out, 'filter').properties['EventNamespace'], f.filter?.values['EventNamespace']);
+  // the same namespace, spelled as each source writes it (WMI-Activity root/cimv2, Sysmon ROOT\cimv2)
+  assert.equal(normalizeNamespace(part(out, 'filter').properties['EventNamespace']!).toLowerCase(), normalizeNamespace(String(f.filter?.values['EventNamespace'])).toLowerCase());
   assert.equal(part(out, 'consumer').className, f.consumer?.className);
   assert.equal(part(out, 'consumer').properties['CommandLineTemplate'], f.consumer?.values['CommandLineTemplate']);
   assert.equal(part(out, 'binding').properties['Filter'], '__EventFilter.Name="Evil Persistence"');
