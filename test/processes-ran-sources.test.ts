@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
@@ -18,8 +21,10 @@ import { processStartEvent } from '../src/events/index.js';
 import { isMofcompContext, ranText, runsOf } from '../src/model/runs.js';
 import { formatTable } from '../src/report/table.js';
 import { timelineEvents } from '../src/report/timeline.js';
+import { CSV_COLUMNS, formatCsv } from '../src/report/csv.js';
+import { formatHtml } from '../src/report/html.js';
 import type { EvtxJsonObject } from '../src/evtx/index.js';
-import type { Observation } from '../src/model/types.js';
+import type { Observation, ScanResult } from '../src/model/types.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 
 const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
@@ -193,4 +198,76 @@ test('process starts: provider checked; a 4688 parent by process id is forgotten
   for (let i = 0; i < ProcessParents.MAX + 10; i++) p.see('H', ev('C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', 1000 + i, 1, '2024-01-04T00:00:00.0000000Z'), `record ${100 + i}`);
   assert.equal(p.see('H', ev('C:\\a.exe', 11, 1000, '2024-01-04T00:00:00.0000000Z'), 'x'), null);
   assert.ok(p.see('H', ev('C:\\a.exe', 12, 1000 + ProcessParents.MAX + 9, '2024-01-04T00:00:00.0000000Z'), 'y'));
+});
+
+// ---- reports: CSV `ran` column, the HTML finding card and timeline ----------------------------------------------
+
+/** The Covenant fixture's scan, with the Sysmon 1 record's command line replaced by hostile markup (evidence is text). */
+async function hostileRuns(): Promise<ScanResult> {
+  const r = await scan([COVENANT], { threads: 1 });
+  const HOSTILE_CMD = '<img src=x onerror=alert(1)>\u202e"; =cmd|\' /C calc\'!A0';
+  for (const f of r.findings) {
+    for (const x of f.runs?.records ?? []) if (x.kind === 'Sysmon 1') x.commandLine = HOSTILE_CMD;
+    for (const o of f.observations) if (o.source === 'process' && o.meta['eventId'] === 1) o.meta['CommandLine'] = HOSTILE_CMD;
+  }
+  return r;
+}
+
+test('CSV: the ran column says how many runs and when; empty when none is tied', async () => {
+  const r = await scan([COVENANT], { threads: 1 });
+  const lines = formatCsv(r).split('\r\n');
+  const header = lines[0]!.split(',');
+  assert.equal(header[header.length - 1], 'ran');
+  assert.deepEqual(header, [...CSV_COLUMNS]);
+  const f = r.findings.find((x) => x.runs)!;
+  const row = lines.find((l) => l.startsWith(f.id + ','))!;
+  assert.ok(row.endsWith(`,1 (${f.runs!.first})`), row);
+  const two = { ...r, findings: [{ ...f, runs: { ...f.runs!, count: 3, last: '2020-09-03T00:00:00.0000000Z' } }, { ...f, id: 'none', runs: undefined }] };
+  const out = formatCsv(two).split('\r\n');
+  assert.ok(out[1]!.endsWith(`,3 (${f.runs!.first} to 2020-09-03T00:00:00.0000000Z)`), out[1]);
+  assert.ok(out[2]!.endsWith(','), out[2]);
+});
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
+
+test('HTML: the finding card lists each run as text (hostile command line too); the timeline draws runs', { skip: CHROMIUM ? false : 'no chromium binary: install Debian\'s chromium to run the browser test' }, async () => {
+  const r = await hostileRuns();
+  const html = formatHtml(r);
+  assert.ok(!html.includes('<img src=x'), 'evidence never appears as markup in the page source');
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-runs-'));
+  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM!, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'], viewport: { width: 1400, height: 1000 } });
+  try {
+    const file = join(dir, 'runs.html');
+    writeFileSync(file, html);
+    const p = await ctx.newPage();
+    const errors: string[] = [];
+    const dialogs: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    p.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await p.goto(pathToFileURL(file).href);
+    await p.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    const i = r.findings.findIndex((x) => x.runs);
+    await p.locator('#findings-table tbody tr').nth(i).locator('td').nth(3).click();
+    await p.waitForSelector('#detail-ran');
+    assert.match((await p.textContent('#detail-ran'))!, /^ran once, at 2020-09-02T01:44:1\d\.\d{7}Z \(3 records: Sysmon 1, Security 4688, WMI-Activity 5857\)$/);
+    const cells = await p.locator('#detail-runs tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as { textContent: string | null }).textContent)));
+    assert.equal(cells.length, 3);
+    assert.deepEqual(cells.map((c) => [c[0], c[2]]), [['1', 'Sysmon 1'], ['1', 'Security 4688'], ['1', 'WMI-Activity 5857']]);
+    // the markup is text, the bidi override shown escaped
+    assert.equal(cells[0]![3], '<img src=x onerror=alert(1)>\\u202e"; =cmd|\' /C calc\'!A0');
+    assert.equal(await p.locator('#detail-runs img').count(), 0);
+    assert.equal(cells[1]![4], 'THESHIRE\\WORKSTATION6$');
+    assert.equal(cells[1]![5], 'C:\\Windows\\System32\\svchost.exe');
+    assert.match(cells[1]![6]!, /otrf-covenant-activescript\.nxlog\.jsonl @ record 120461$/);
+    assert.equal(await p.locator('svg.timeline .ev-ran').count(), 3);
+    assert.match((await p.textContent('svg.timeline .ev-ran title'))!, /ran: <img src=x onerror=alert\(1\)>\\u202e/);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(dialogs, []);
+  } finally {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
