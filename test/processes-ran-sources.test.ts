@@ -16,6 +16,10 @@ import { scan } from '../src/scan.js';
 import { buildSubscriptions, MOFCOMP_WINDOW_MS } from '../src/analysis/graph.js';
 import { observeEvtx } from '../src/sources/formats/evtx.js';
 import { NoteSink } from '../src/sources/notes.js';
+import { observeInput } from '../src/sources/dispatch.js';
+import { detectAdapter } from '../src/sources/formats/index.js';
+import { bufferInput, fileInput, headText } from '../src/sources/input.js';
+import type { EvidenceInput } from '../src/sources/input.js';
 import { ProcessParents } from '../src/sources/records/observations.js';
 import { processStartEvent } from '../src/events/index.js';
 import { isMofcompContext, ranText, runsOf } from '../src/model/runs.js';
@@ -270,4 +274,73 @@ test('HTML: the finding card lists each run as text (hostile command line too); 
     await ctx.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ---- Velociraptor process rows -------------------------------------------------------------------------------------
+
+const BOT = join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
+const PSLIST = join(repoRoot(), 'test/fixtures/velociraptor/bot.Pslist.json');
+
+async function observeFile(input: EvidenceInput): Promise<{ obs: Observation[]; notes: ReturnType<NoteSink['list']> }> {
+  const sink = new NoteSink();
+  const r = await observeInput(input, { notes: sink });
+  assert.ok(r, `${input.name} is read as evidence`);
+  return { obs: r.observations, notes: sink.list() };
+}
+
+test('Velociraptor Pslist: the cmd.exe under WmiPrvSE.exe is the run the Sysmon 1 record shows (one run, two records); a reused parent id names no parent', async () => {
+  const head = headText(readFileSync(PSLIST).subarray(0, 65536));
+  assert.equal(detectAdapter(head)?.format, 'velociraptor');
+  const { obs } = await observeFile(fileInput(PSLIST));
+  // kept: the two WmiPrvSE.exe rows and the cmd.exe whose parent is named; not python.exe, not the cmd.exe of pid 2600
+  assert.deepEqual(obs.map((o) => [o.location, o.meta['Image'], o.meta['ParentImage']]), [
+    ['line 1', 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', null],
+    ['line 2', 'C:\\Windows\\System32\\cmd.exe', 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe'],
+    ['line 5', 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', null],
+  ]);
+  assert.equal(obs[1]!.meta['ParentFrom'], 'line 1');
+  assert.equal(obs[1]!.host, 'IEWIN7');
+
+  const r = await scan([BOT, PSLIST], { threads: 1 });
+  const f = r.findings.find((x) => x.consumer?.name === 'BotConsumer23')!;
+  assert.ok(f.runs);
+  assert.equal(f.runs.count, 1);
+  assert.deepEqual(f.runs.records.map((x) => [x.kind, x.location.replace(/ \(.*$/, ''), x.run, x.processId, x.parentFrom]), [
+    ['Velociraptor Windows.System.Pslist', 'line 2', 1, 2544, 'line 1'],
+    ['Sysmon 1', 'record 16116', 1, 2544, null],
+  ]);
+  assert.equal(f.runs.records[0]!.time, '2019-05-11T17:58:50.0750000Z');
+  assert.equal(f.runs.records[0]!.user, 'NT AUTHORITY\\SYSTEM');
+  assert.ok(validate(r), JSON.stringify(validate.errors?.slice(0, 3)));
+  assert.match(formatTable(r, { details: true, width: 200 }), /Velociraptor Windows\.System\.Pslist: .*bot\.Pslist\.json @ line 2/);
+});
+
+test('Velociraptor process rows: ProcessCreation events name the parent by its command line; rows without a start time tie nothing; hostile rows stay bounded', async () => {
+  const rows = [
+    // Windows.Events.ProcessCreation: Timestamp (epoch), PPID, PID, Name, CommandLine, ParentInfo (the subquery's row)
+    { Timestamp: 1557597530.075, PPID: 3212, PID: 2544, Name: 'cmd.exe', CommandLine: 'c:\\Windows\\System32\\cmd.exe', ParentInfo: [{ CommandLine: 'C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding' }], Fqdn: 'IEWIN7' },
+    { Timestamp: 1557597531, PPID: 4, PID: 5, Name: 'cmd.exe', CommandLine: 'cmd', ParentInfo: '"C:\\Program Files\\x y\\other.exe" -k', Fqdn: 'IEWIN7' },
+  ].map((x) => JSON.stringify(x));
+  const { obs } = await observeFile(bufferInput('pc.json', Buffer.from(rows.join('\n'))));
+  assert.equal(obs.length, 1);
+  assert.equal(obs[0]!.meta['ParentImage'], 'C:\\Windows\\system32\\wbem\\wmiprvse.exe');
+  assert.equal(obs[0]!.meta['RowKind'], 'Velociraptor Windows.Events.ProcessCreation');
+  assert.equal(obs[0]!.time, '2019-05-11T17:58:50.0750000Z');
+  // a listing without CreateTime: the scrcons.exe row is kept but has no time, so it is never placed in a lifetime
+  const noTime = [{ Pid: 9, Ppid: 8, Name: 'scrcons.exe', Exe: 'C:\\Windows\\System32\\wbem\\scrcons.exe', CommandLine: 'scrcons.exe -Embedding', Username: 'NT AUTHORITY\\SYSTEM', Fqdn: 'H' }];
+  const { obs: nt } = await observeFile(bufferInput('pslist.json', Buffer.from(noTime.map((x) => JSON.stringify(x)).join('\n'))));
+  assert.equal(nt.length, 1);
+  assert.equal(nt[0]!.time, null);
+  const a = consumer('A', 'ActiveScriptEventConsumer', { ScriptingEngine: 'VBScript', ScriptText: 'x' });
+  const [d] = buildSubscriptions([a, nt[0]!], new Set());
+  assert.equal(runsOf(d!.observations), null);
+  // hostile: ids out of range, huge command lines, objects where strings belong; read without throwing
+  const hostile = [
+    { Pid: -1, Ppid: 1e300, Name: 'WmiPrvSE.exe', Exe: { x: 1 }, CommandLine: 'x'.repeat(100_000), CreateTime: 'not a time', Fqdn: 'H' },
+    { Pid: '12', Ppid: '0x10', Name: ['a'], Exe: 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', CommandLine: null, CreateTime: 1e20, Fqdn: 'H' },
+    { Timestamp: 'x', PPID: 1, PID: 2, Name: 'cmd.exe', CommandLine: 'c', ParentInfo: '"' + 'a'.repeat(200_000) + '.exe', Fqdn: 'H' },
+  ];
+  const { obs: h } = await observeFile(bufferInput('hostile.json', Buffer.from(hostile.map((x) => JSON.stringify(x)).join('\n'))));
+  // the first keeps its Name (Exe is no string), no process id, and its time as given: not a time, so never in a lifetime
+  assert.deepEqual(h.map((o) => [o.meta['Image'], o.meta['ProcessId'], o.time]), [['WmiPrvSE.exe', null, 'not a time'], ['C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', 12, null]]);
 });

@@ -93,6 +93,7 @@ export function runsOf(observations: readonly Observation[]): Runs | null {
     records.push({
       file: o.file,
       recordId: recordIdOf(o.location),
+      location: o.location,
       time: o.time,
       image,
       commandLine: str(o.meta['CommandLine']),

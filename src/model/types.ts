@@ -126,8 +126,8 @@ export interface Finding {
   allowlisted: { by: string; entry: string } | null;
   coverage: CoverageEntry[];
   /**
-   * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records tied to it: `scrcons.exe`
-   * for a script consumer, a `WmiPrvSE.exe` child matching a command-line consumer, within its lifetime). Present
+   * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records, Velociraptor process rows,
+   * WMI-Activity 5857 loads of scrcons.exe, tied to it: `scrcons.exe` for a script consumer, a `WmiPrvSE.exe` child matching a command-line consumer, within its lifetime). Present
    * only when at least one such record exists: its absence never means the subscription did not run.
    */
   runs?: Runs;
@@ -151,6 +151,8 @@ export interface ProcessRun {
   file: string;
   /** The record's EventRecordID, null when its location cites none. */
   recordId: string | null;
+  /** Where the record or row is in its file, as every observation says it (`record 16116 (header #9, …)`, `line 2`). */
+  location: string;
   time: string | null;
   image: string | null;
   commandLine: string | null;

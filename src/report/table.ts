@@ -183,7 +183,7 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
     for (const r of f.runs.records.slice(0, MAX_OBSERVATIONS)) {
       const who = [r.user ? `as ${r.user}` : '', r.parent ? `parent ${r.parent}${r.parentFrom ? ` (by process id, from ${r.parentFrom})` : ''}` : ''].filter(Boolean).join(', ');
       out.block('    ', `${r.time ?? '(no time)'}  ${r.commandLine ?? r.image ?? '(no command line)'}${who ? `  (${who})` : ''}`, { max: 2 });
-      out.block('        in ', `${runLabel(f.runs, r)}${r.file}${r.recordId !== null ? ` @ record ${r.recordId}` : ''}`, { max: 3 });
+      out.block('        in ', `${runLabel(f.runs, r)}${r.file} @ ${r.recordId !== null ? `record ${r.recordId}` : r.location}`, { max: 3 });
     }
     if (f.runs.records.length > MAX_OBSERVATIONS) out.line(`    … ${f.runs.records.length - MAX_OBSERVATIONS} more (all are in --format json / timeline)`);
   }

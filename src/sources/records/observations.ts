@@ -36,9 +36,40 @@ function consumerClassOfType(type: string | null): string | null {
   return CONSUMER_CLASSES.find((c) => c.sysmonType?.toLowerCase() === t)?.className ?? null;
 }
 
-const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
+const PROCESS = /(^|\\)(scrcons|wmiprvse|mofcomp)\.exe$/i;
 /** The processes whose children a subscription's consumer may be: the command-line consumer runs under WmiPrvSE.exe. */
-const PARENT = /\\(scrcons|wmiprvse)\.exe$/i;
+const PARENT = /(^|\\)(scrcons|wmiprvse)\.exe$/i;
+
+/** A process start as any source gives it (a Sysmon 1 / 4688 record, a Velociraptor process row). */
+export interface ProcessFacts {
+  time: string | null;
+  image: string | null;
+  parentImage: string | null;
+  commandLine: string | null;
+  processId: number | null;
+  parentProcessId: number | null;
+  user: string | null;
+  /** The record's event id (1, 4688); null for a row. */
+  eventId: number | null;
+  /** What a row is, when it is not an event record (`Velociraptor Windows.System.Pslist`): a run's `kind`. */
+  kind: string | null;
+  /** Where the parent's image comes from when the start itself does not name it. */
+  parentFrom: string | null;
+}
+
+/**
+ * The observation of a process start that matters for subscriptions — the consumer hosts (`scrcons.exe`,
+ * `WmiPrvSE.exe`), their children, and `mofcomp.exe` — or null for any other process. The one place a process start
+ * becomes an observation (the graph ties it: analysis/graph.ts).
+ */
+export function processObservation(base: Pick<Observation, 'host' | 'file' | 'location'>, p: ProcessFacts): Observation | null {
+  const hit = (p.image && PROCESS.test(p.image.trim())) || (p.parentImage && PARENT.test(p.parentImage.trim()));
+  if (!hit) return null;
+  const meta: Values = { eventId: p.eventId, Image: p.image, ParentImage: p.parentImage, CommandLine: p.commandLine, ProcessId: p.processId, ParentProcessId: p.parentProcessId };
+  if (p.parentFrom) meta['ParentFrom'] = p.parentFrom;
+  if (p.kind) meta['RowKind'] = p.kind;
+  return { ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: p.time, user: p.user, properties: {}, meta };
+}
 
 /**
  * The parent of a process start whose record names only the parent's process id (Security 4688 versions 0 and 1 have
@@ -154,13 +185,8 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
   const pe = processStartEvent(json);
   if (pe) {
     const from = parents?.see(host, pe, location) ?? null;
-    const parent = pe.parentImage ?? from?.image ?? null;
-    const image = pe.image;
-    const hit = (image && PROCESS.test(image)) || (parent && PARENT.test(parent));
-    if (!hit) return [];
-    const meta: Values = { eventId: pe.eventId, Image: image, ParentImage: parent, CommandLine: pe.commandLine, ProcessId: pe.processId, ParentProcessId: pe.parentProcessId };
-    if (from) meta['ParentFrom'] = from.where;
-    return [{ ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: pe.time, user: pe.user, properties: {}, meta }];
+    const o = processObservation(base, { ...pe, parentImage: pe.parentImage ?? from?.image ?? null, parentFrom: from?.where ?? null, kind: null });
+    return o ? [o] : [];
   }
   return [];
 }

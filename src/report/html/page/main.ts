@@ -847,7 +847,7 @@ function start(D: HtmlData): void {
           el('td', { class: 'mono any' }, dash(x.commandLine ?? x.image)),
           el('td', { class: 'any' }, dash(x.user)),
           el('td', { class: 'mono any' }, dash(x.parent), x.parentFrom ? el('div', { class: 'muted' }, 'by process id, from ' + vis(x.parentFrom)) : null),
-          el('td', { class: 'mono any' }, vis(x.file) + (x.recordId !== null ? ' @ record ' + vis(x.recordId) : ''))))))),
+          el('td', { class: 'mono any', title: vis(x.location) }, vis(x.file) + ' @ ' + (x.recordId !== null ? 'record ' + vis(x.recordId) : vis(x.location)))))))),
     ];
   }
 
