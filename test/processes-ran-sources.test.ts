@@ -24,7 +24,7 @@ import { ProcessParents } from '../src/sources/records/observations.js';
 import { processStartEvent } from '../src/events/index.js';
 import { isMofcompContext, ranText, runsOf } from '../src/model/runs.js';
 import { formatTable } from '../src/report/table.js';
-import { timelineEvents } from '../src/report/timeline.js';
+import { timelineEvents, timestampDesc } from '../src/report/timeline.js';
 import { CSV_COLUMNS, formatCsv } from '../src/report/csv.js';
 import { formatHtml } from '../src/report/html.js';
 import type { EvtxJsonObject } from '../src/evtx/index.js';
@@ -166,6 +166,7 @@ test('mofcomp.exe shortly before a creation is shown beside the subscription, ne
   assert.ok(ctx, 'shown as context');
   assert.equal(ctx.meta['SecondsBeforeCreation'], 30);
   assert.equal(ctx.location, 'record 70');
+  assert.equal(timestampDesc(ctx), 'mofcomp.exe started before creation');
   // a minute and more before: not shown; after the creation: not shown
   assert.equal(MOFCOMP_WINDOW_MS, 60_000);
   const [old] = buildSubscriptions([c, { ...mof, time: '2024-01-01T23:59:29.0000000Z' }], new Set());

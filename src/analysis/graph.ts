@@ -331,14 +331,21 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // subscription of its host was created. mofcomp compiles a .mof file into the repository, so a subscription created
   // within MOFCOMP_WINDOW after it may be what it compiled; the log does not show which objects a MOF held (installers
   // compile many), so it is shown beside the subscription as a start that preceded its creation, never as a run.
+  const created = new Map<Draft, number | null>();
+  const createdMs = (d: Draft): number | null => {
+    if (!created.has(d)) {
+      const made = createdAt(d);
+      created.set(d, made === null ? null : parseIsoTime(made));
+    }
+    return created.get(d)!;
+  };
   for (const o of context.filter((x) => x.source === 'process' && x.action === 'executed' && !tiedRuns.has(x))) {
     const image = typeof o.meta['Image'] === 'string' ? o.meta['Image'] : '';
     const at = o.time === null ? null : parseIsoTime(canonicalTime(o.time));
     if (!/(^|\\)mofcomp\.exe$/i.test(image) || at === null) continue;
     for (const d of drafts) {
       if (low(d.host) !== low(o.host)) continue;
-      const made = createdAt(d);
-      const m = made === null ? null : parseIsoTime(made);
+      const m = createdMs(d);
       const gap = m === null ? NaN : m - at;
       if (gap >= 0 && gap <= MOFCOMP_WINDOW_MS) d.observations.push({ ...o, action: 'mentioned', part: null, meta: { ...o.meta, SecondsBeforeCreation: Math.round(gap / 100) / 10 } });
     }
