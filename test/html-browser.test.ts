@@ -25,6 +25,7 @@ import { scan } from '../src/scan.js';
 import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
 import { listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';
 import { compareName } from '../src/model/order.js';
+import { isRun } from '../src/model/runs.js';
 import type { HtmlOptions } from '../src/report/html.js';
 
 /** The Debian chromium binary on PATH, or null. */
@@ -51,6 +52,8 @@ const ARTIFACTS = join(repoRoot(), 'test-artifacts');
 const SAMPLE = join(repoRoot(), 'test/fixtures/evtx');
 const ALL_FIXTURES = join(repoRoot(), 'test/fixtures');
 const TIMELINE_ACTIONS = ['created', 'modified', 'deleted'];
+/** What the page's timeline draws: timed created/modified/deleted observations and the processes a subscription ran. */
+const drawn = (o: Finding['observations'][number]): boolean => (TIMELINE_ACTIONS.includes(o.action) || isRun(o)) && o.time !== null && ISO.test(o.time);
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 interface Watched {
@@ -142,8 +145,8 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.equal(await link.getAttribute('href'), 'https://attack.mitre.org/techniques/T1546/003/');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
     assert.match((await p.textContent('#detail-coverage'))!, /Seen by.*Sysmon.*Missed by.*WMI repository: no repository supplied/s);
-    // the timeline has one marker per timed created/modified/deleted observation
-    const events = f.observations.filter((o) => TIMELINE_ACTIONS.includes(o.action) && o.time !== null && ISO.test(o.time)).length;
+    // the timeline has one marker per timed created/modified/deleted observation and per run
+    const events = f.observations.filter(drawn).length;
     assert.equal(await p.locator('svg.timeline .ev').count(), events);
     assert.match((await p.textContent('svg.timeline .ev-deleted title'))!, /sysmon \w+ deleted by IEWIN7\\IEUser/);
     assert.equal(await p.locator('#namespaces .ns-custom').count(), 0, 'ROOT\\subscription is not custom');
@@ -253,10 +256,11 @@ describe('HTML report in Chromium', { skip }, () => {
     // case-insensitive, as every report sorts hosts
     assert.deepEqual(hosts, [...hosts].sort(compareName));
 
-    // timeline: lanes per host, one marker per timed created/modified/deleted observation
-    const timed = F.flatMap((f) => f.observations.filter((o) => TIMELINE_ACTIONS.includes(o.action) && o.time !== null && ISO.test(o.time)));
+    // timeline: lanes per host, one marker per timed created/modified/deleted observation and per run
+    const timed = F.flatMap((f) => f.observations.filter(drawn));
     assert.equal(await p.locator('svg.timeline .ev').count(), timed.length);
-    for (const a of TIMELINE_ACTIONS) assert.equal(await p.locator(`svg.timeline .ev-${a}`).count(), timed.filter((o) => o.action === a).length, a);
+    for (const a of TIMELINE_ACTIONS) assert.equal(await p.locator(`svg.timeline .ev-${a}`).count(), timed.filter((o) => o.action === a && !isRun(o)).length, a);
+    assert.equal(await p.locator('svg.timeline .ev-ran').count(), timed.filter(isRun).length, 'ran');
     await p.selectOption('#filter-host', { label: 'IEWIN7' });
     assert.equal(await p.locator('svg.timeline .ev').count(), F.filter((f) => f.host === 'IEWIN7').flatMap((f) => f.observations.filter((o) => timed.includes(o))).length);
     await p.click('#filter-reset');

@@ -7,6 +7,7 @@ import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
+import { isScriptHostLoad } from '../model/runs.js';
 import { compareText } from '../model/order.js';
 import { canonicalTime, compareTimes, isCanonicalTime, parseIsoTime } from '../model/time.js';
 
@@ -254,7 +255,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   }
   // context: a consumer provider loaded (WMI-Activity 5857, e.g. CommandLineEventConsumer / wbemcons.dll)
   // belongs to the one subscription of that host with a consumer of that class, if there is exactly one
-  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'consumer' && x.className)) {
+  for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'consumer' && x.className && !isScriptHostLoad(x))) {
     const same = drafts.filter((x) => low(x.host) === low(o.host) && low(x.consumer?.className) === low(o.className));
     if (same.length === 1) same[0]!.observations.push(o);
   }
@@ -305,12 +306,14 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // (the script host) for the one script consumer of that host that could have run it; a `WmiPrvSE.exe` child whose
   // command line holds the consumer's CommandLineTemplate (its %variables% as wildcards), or whose image is the
   // consumer's ExecutablePath when it has no template, for the one subscription that matches. Several candidates
-  // would make the tie a guess, so none is made.
-  for (const o of context.filter((x) => x.source === 'process' && x.action === 'executed')) {
+  // would make the tie a guess, so none is made. WMI-Activity 5857 logging scrcons.exe loaded as a provider host is
+  // tied as a scrcons.exe start is: the script host ran.
+  const tiedRuns = new Set<Observation>();
+  for (const o of context.filter((x) => (x.source === 'process' && x.action === 'executed') || isScriptHostLoad(x))) {
     const image = typeof o.meta['Image'] === 'string' ? o.meta['Image'] : '';
     const parent = typeof o.meta['ParentImage'] === 'string' ? o.meta['ParentImage'] : '';
     const cmd = typeof o.meta['CommandLine'] === 'string' ? o.meta['CommandLine'] : '';
-    const scrcons = /(^|\\)scrcons\.exe$/i.test(image);
+    const scrcons = /(^|\\)scrcons\.exe$/i.test(image) || isScriptHostLoad(o);
     const wmiChild = /(^|\\)wmiprvse\.exe$/i.test(parent);
     if (!scrcons && !wmiChild) continue;
     const cands = drafts.filter((d) => {
@@ -319,7 +322,33 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       if (scrcons) return cls === 'activescripteventconsumer' && madeAt(d) !== null;
       return cls === 'commandlineeventconsumer' && commandMatches(d.consumer.values, cmd, image);
     });
-    if (cands.length === 1) cands[0]!.observations.push(o);
+    if (cands.length === 1) {
+      cands[0]!.observations.push(o);
+      tiedRuns.add(o);
+    }
+  }
+  // context, not a run: a `mofcomp.exe` start (not tied above as what a command-line consumer ran) shortly before a
+  // subscription of its host was created. mofcomp compiles a .mof file into the repository, so a subscription created
+  // within MOFCOMP_WINDOW after it may be what it compiled; the log does not show which objects a MOF held (installers
+  // compile many), so it is shown beside the subscription as a start that preceded its creation, never as a run.
+  const created = new Map<Draft, number | null>();
+  const createdMs = (d: Draft): number | null => {
+    if (!created.has(d)) {
+      const made = createdAt(d);
+      created.set(d, made === null ? null : parseIsoTime(made));
+    }
+    return created.get(d)!;
+  };
+  for (const o of context.filter((x) => x.source === 'process' && x.action === 'executed' && !tiedRuns.has(x))) {
+    const image = typeof o.meta['Image'] === 'string' ? o.meta['Image'] : '';
+    const at = o.time === null ? null : parseIsoTime(canonicalTime(o.time));
+    if (!/(^|\\)mofcomp\.exe$/i.test(image) || at === null) continue;
+    for (const d of drafts) {
+      if (low(d.host) !== low(o.host)) continue;
+      const m = createdMs(d);
+      const gap = m === null ? NaN : m - at;
+      if (gap >= 0 && gap <= MOFCOMP_WINDOW_MS) d.observations.push({ ...o, action: 'mentioned', part: null, meta: { ...o.meta, SecondsBeforeCreation: Math.round(gap / 100) / 10 } });
+    }
   }
   // who: the users of the PowerShell records attached above count too; a SID that the host's PowerShell records
   // pair with one account name (800 UserId / 4103 User beside the record's security SID) is shown by that name
@@ -425,6 +454,23 @@ function isoKey(t: string): string | null {
  * a source recorded, or a repository object's timestamp (its last write). Activations (5859/5861) and process
  * starts only show it existed later, so they do not count.
  */
+/**
+ * How long after a `mofcomp.exe` start a subscription's creation is shown beside it: 60 s. Compiling a MOF file and
+ * putting its objects takes well under that (the put is logged when it happens: Sysmon 19-21, WMI-Activity 5861), and a
+ * minute keeps an installer's MOF compiled minutes earlier from being shown.
+ */
+export const MOFCOMP_WINDOW_MS = 60_000;
+
+/** The earliest logged creation (or modification) of any of the subscription's objects, in the model's time form. */
+function createdAt(d: Draft): string | null {
+  const times = d.observations
+    .filter((o) => o.time && (o.action === 'created' || o.action === 'modified'))
+    .map((o) => isoKey(o.time!))
+    .filter((t): t is string => t !== null)
+    .sort(compareText);
+  return times[0] ?? null;
+}
+
 function madeAt(d: Draft): string | null {
   const times = d.observations
     .filter((o) => o.time && isoKey(o.time) !== null && (o.action === 'created' || o.action === 'modified' || o.source === 'cim' || o.source === 'cim-residue'))

@@ -507,8 +507,9 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
   if (runs) {
     const r0 = runs.records[0]!;
     const where = `${r0.recordId !== null ? `record ${r0.recordId} of ` : ''}${baseName(r0.file)}`;
-    const span = runs.count > 1 ? `; ${ranText(runs)}` : '';
-    fire('ran', `${baseName(r0.image ?? 'process')} started ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}`);
+    const span = runs.count > 1 || runs.records.length > 1 ? `; ${ranText(runs)}` : '';
+    const verb = r0.kind === 'WMI-Activity 5857' ? 'loaded as the script consumer host' : 'started';
+    fire('ran', `${baseName(r0.image ?? 'process')} ${verb} ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}`);
   }
 
   // -- orphans

@@ -145,6 +145,56 @@ export function sysmonWmiEvent(record: EvtxJsonObject): SysmonWmiEvent | null {
   };
 }
 
+// ---- process starts: Sysmon 1, Security 4688 ------------------------------------------------------------------
+
+/** A process start (Sysmon 1 or Security 4688) as a typed event. */
+export interface ProcessStartEvent extends EventHeader {
+  source: 'sysmon' | 'security';
+  /** The new process's image (Sysmon Image, 4688 NewProcessName). */
+  image: string | null;
+  commandLine: string | null;
+  /** The parent's image when the record names it (Sysmon ParentImage, 4688 version 2 ParentProcessName). */
+  parentImage: string | null;
+  /** The new process's id and its parent's (4688 NewProcessId / ProcessId, hex in the record), when logged. */
+  processId: number | null;
+  parentProcessId: number | null;
+  /**
+   * The account the new process runs as: Sysmon `User`; 4688 version 2 `TargetDomainName\TargetUserName` when
+   * logged, else `SubjectDomainName\SubjectUserName` (the account that created it, which versions 0 and 1 only name).
+   */
+  user: string | null;
+}
+
+const SECURITY_PROVIDER = 'microsoft-windows-security-auditing';
+
+/** A Sysmon 1 or Security 4688 record as a typed event (provider checked when the record names one); null for anything else. */
+export function processStartEvent(record: EvtxJsonObject): ProcessStartEvent | null {
+  const h = eventHeader(record);
+  if (!h || (h.eventId !== 1 && h.eventId !== 4688)) return null;
+  const provider = h.provider?.toLowerCase() ?? null;
+  if (provider && provider !== (h.eventId === 1 ? SYSMON_PROVIDER : SECURITY_PROVIDER)) return null;
+  const ed = eventData(record);
+  if (!ed) return null;
+  // an empty value and Windows' `-` placeholder say nothing
+  const get = (k: string): string | null => {
+    const t = text(ed[k]);
+    return t === null || t.trim() === '' || t.trim() === '-' ? null : t;
+  };
+  const account = (domain: string | null, name: string | null): string | null => (name ? (domain ? `${domain}\\${name}` : name) : null);
+  if (h.eventId === 1)
+    return { ...h, source: 'sysmon', image: get('Image'), commandLine: get('CommandLine'), parentImage: get('ParentImage'), processId: num(ed['ProcessId']), parentProcessId: num(ed['ParentProcessId']), user: get('User') };
+  return {
+    ...h,
+    source: 'security',
+    image: get('NewProcessName'),
+    commandLine: get('CommandLine'),
+    parentImage: get('ParentProcessName'),
+    processId: num(ed['NewProcessId']),
+    parentProcessId: num(ed['ProcessId']),
+    user: account(get('TargetDomainName'), get('TargetUserName')) ?? account(get('SubjectDomainName'), get('SubjectUserName')),
+  };
+}
+
 // ---- WMI-Activity 5857–5861 --------------------------------------------------------------------------------
 
 const WMI_PROVIDER = 'microsoft-windows-wmi-activity';

@@ -126,8 +126,8 @@ export interface Finding {
   allowlisted: { by: string; entry: string } | null;
   coverage: CoverageEntry[];
   /**
-   * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records tied to it: `scrcons.exe`
-   * for a script consumer, a `WmiPrvSE.exe` child matching a command-line consumer, within its lifetime). Present
+   * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records, Velociraptor process rows,
+   * WMI-Activity 5857 loads of scrcons.exe, tied to it: `scrcons.exe` for a script consumer, a `WmiPrvSE.exe` child matching a command-line consumer, within its lifetime). Present
    * only when at least one such record exists: its absence never means the subscription did not run.
    */
   runs?: Runs;
@@ -137,6 +137,7 @@ export interface Finding {
 
 /** The process starts tied to a subscription: "ran N times between first and last". */
 export interface Runs {
+  /** Distinct process starts: the records of one start seen by several logs count once (model/runs.ts). */
   count: number;
   /** Earliest and latest process start (ISO-8601 UTC), null when no record carries a time. */
   first: string | null;
@@ -150,12 +151,25 @@ export interface ProcessRun {
   file: string;
   /** The record's EventRecordID, null when its location cites none. */
   recordId: string | null;
+  /** Where the record or row is in its file, as every observation says it (`record 16116 (header #9, …)`, `line 2`). */
+  location: string;
   time: string | null;
   image: string | null;
   commandLine: string | null;
   user: string | null;
   /** The parent process image. */
   parent: string | null;
+  /**
+   * Where {@link parent} comes from when the record names only the parent's process id (Security 4688 versions 0/1):
+   * the earlier start of that process id in the same log (its location); null when the record names the parent.
+   */
+  parentFrom: string | null;
+  /** The new process's id as logged; null when the record has none. */
+  processId: number | null;
+  /** What the record is: `Sysmon 1`, `Security 4688`, `WMI-Activity 5857` (the script host loaded as provider), … */
+  kind: string;
+  /** Which run (1 … count) the record shows: records of one start seen by several logs share it. */
+  run: number;
 }
 
 /** A finding's place in the fleet. */

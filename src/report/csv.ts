@@ -40,6 +40,7 @@ export const CSV_COLUMNS = [
   'first_record',
   'seen_by',
   'missed_by',
+  'ran',
 ] as const;
 
 /** The CSV's options: the narrowing every report takes, and `bom` (see the module comment). */
@@ -116,7 +117,19 @@ function row(f: Finding): string[] {
     first ? recordOf(first.location) : '',
     list(seenBy(f.coverage)),
     list(missedBy(f.coverage)),
+    ranCell(f),
   ];
+}
+
+/**
+ * `3 (2019-05-11T17:58:50.0906596Z to 2019-05-11T18:02:00.0000000Z)`, `1 (2019-…)`: the runs tied to the finding
+ * (model/runs.ts), empty when none is; an empty cell says nothing about whether it ran.
+ */
+function ranCell(f: Finding): string {
+  const r = f.runs;
+  if (!r) return '';
+  const span = r.first === null ? '' : r.last === null || r.last === r.first || r.count === 1 ? ` (${r.first})` : ` (${r.first} to ${r.last})`;
+  return `${r.count}${span}`;
 }
 
 export function formatCsv(result: ScanResult, opts: CsvOptions = {}): string {

@@ -12,7 +12,7 @@
 import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { ranText } from '../model/runs.js';
+import { ranText, runLabel } from '../model/runs.js';
 import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
@@ -181,9 +181,9 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
     // only logged process starts: a finding without them says nothing about whether it ran
     out.field('Ran', ranText(f.runs));
     for (const r of f.runs.records.slice(0, MAX_OBSERVATIONS)) {
-      const who = [r.user ? `as ${r.user}` : '', r.parent ? `parent ${r.parent}` : ''].filter(Boolean).join(', ');
+      const who = [r.user ? `as ${r.user}` : '', r.parent ? `parent ${r.parent}${r.parentFrom ? ` (by process id, from ${r.parentFrom})` : ''}` : ''].filter(Boolean).join(', ');
       out.block('    ', `${r.time ?? '(no time)'}  ${r.commandLine ?? r.image ?? '(no command line)'}${who ? `  (${who})` : ''}`, { max: 2 });
-      out.block('        in ', `${r.file}${r.recordId !== null ? ` @ record ${r.recordId}` : ''}`, { max: 3 });
+      out.block('        in ', `${runLabel(f.runs, r)}${r.file} @ ${r.recordId !== null ? `record ${r.recordId}` : r.location}`, { max: 3 });
     }
     if (f.runs.records.length > MAX_OBSERVATIONS) out.line(`    … ${f.runs.records.length - MAX_OBSERVATIONS} more (all are in --format json / timeline)`);
   }

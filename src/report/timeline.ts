@@ -10,7 +10,7 @@
  */
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
 import { parseIsoTime } from '../model/time.js';
-import { baseName, isRun } from '../model/runs.js';
+import { baseName, isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { jsonSafe } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
@@ -66,7 +66,8 @@ const SOURCE_LABEL: Record<SourceKind, string> = {
 export function timestampDesc(o: Observation): string {
   if (o.source === 'cim') return 'Repository record timestamp';
   if (o.source === 'cim-residue') return 'Repository residue record timestamp';
-  if (o.source === 'process') return isRun(o) ? 'Process created by consumer' : `Process ${o.action}`;
+  if (isScriptHostLoad(o)) return 'Script consumer host loaded (scrcons.exe)';
+  if (o.source === 'process') return isRun(o) ? 'Process created by consumer' : isMofcompContext(o) ? 'mofcomp.exe started before creation' : `Process ${o.action}`;
   if (o.source === 'powershell' && o.action === 'mentioned') return `PowerShell script block mentioning WMI ${o.part ?? 'subscription'}`;
   return `${SOURCE_LABEL[o.source] ?? o.source} ${o.part ?? 'subscription'} ${o.action}`;
 }
@@ -75,10 +76,16 @@ function message(f: Finding, o: Observation): string {
   if (isRun(o)) {
     // a process start the subscription ran (model/runs.ts): what started, as whom, from which parent
     const str = (k: string): string | null => (typeof o.meta[k] === 'string' && o.meta[k] !== '' ? (o.meta[k] as string) : null);
-    const what = str('CommandLine') ?? str('Image') ?? 'a process';
     const name = f.consumer?.name ?? f.filter?.name;
+    if (isScriptHostLoad(o)) return [`[${f.severity}]`, `WMI subscription${name ? ` "${name}"` : ''} ran: script host ${str('ProviderPath') ?? str('HostProcess') ?? 'scrcons.exe'} loaded (WMI-Activity 5857)`].join(' ');
+    const what = str('CommandLine') ?? str('Image') ?? 'a process';
     const parent = str('ParentImage');
     return [`[${f.severity}]`, `WMI subscription${name ? ` "${name}"` : ''} ran: ${what}`, o.user ? `as ${o.user}` : '', parent ? `(parent ${baseName(parent)})` : ''].filter(Boolean).join(' ');
+  }
+  if (isMofcompContext(o)) {
+    const name = f.consumer?.name ?? f.filter?.name;
+    const cmd = typeof o.meta['CommandLine'] === 'string' && o.meta['CommandLine'] ? o.meta['CommandLine'] : (o.meta['Image'] ?? 'mofcomp.exe');
+    return [`[${f.severity}]`, `mofcomp.exe started ${o.meta['SecondsBeforeCreation']} s before WMI subscription${name ? ` "${name}"` : ''} was created: ${String(cmd)}`, o.user ? `as ${o.user}` : ''].filter(Boolean).join(' ');
   }
   const obj = [o.className, o.name !== null ? `"${o.name}"` : null].filter((x) => x !== null).join(' ');
   const ns = o.namespace ?? f.namespace;

@@ -11,7 +11,7 @@ import type { NoteSink } from '../notes.js';
 import { emptyResult } from '../input.js';
 import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
 import type { BinaryAdapter, ObserveResult } from '../input.js';
-import { fromRecord } from '../records/observations.js';
+import { fromRecord, ProcessParents } from '../records/observations.js';
 import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
 
@@ -106,6 +106,8 @@ class EvtxWalk {
   // the Computer of each chunk's allocated records ('' once two differ), by chunk slot: carved records name none
   readonly chunkHost: Array<string | undefined> = [];
   readonly carved: Carved[] = [];
+  // the WmiPrvSE.exe / scrcons.exe starts read so far, to name a 4688's parent that its record gives only by id
+  readonly parents = new ProcessParents();
   unnamed = 0;
 
   constructor(private readonly file: string) {}
@@ -138,7 +140,7 @@ class EvtxWalk {
   }
 
   private observe(rec: EvtxRecord, host: string, eventRecordId: number | null): void {
-    for (const o of fromRecord(rec.toJSON(), host, this.file, recordWhere(eventRecordId, rec.recordId, rec.offset, false))) this.obs.push(o);
+    for (const o of fromRecord(rec.toJSON(), host, this.file, recordWhere(eventRecordId, rec.recordId, rec.offset, false), this.parents)) this.obs.push(o);
   }
 
   private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean): void {

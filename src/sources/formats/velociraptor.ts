@@ -30,6 +30,7 @@ import type { Adapter, EvidenceInput, LogSummary, ObserveContext, ObserveResult 
 import { headText, MAX_WHOLE_INPUT } from '../input.js';
 import type { NoteSink } from '../notes.js';
 import { EventRecordSink, isoTime } from '../records/tally.js';
+import { processObservation } from '../records/observations.js';
 import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
 
 type Values = Observation['properties'];
@@ -45,6 +46,8 @@ export const ARTIFACT = {
   hunter: 'Windows.EventLogs.EvtxHunter',
   evtx: 'parse_evtx (Windows.EventLogs.Evtx)',
   autoruns: 'Windows.Sysinternals.Autoruns',
+  pslist: 'Windows.System.Pslist',
+  processCreation: 'Windows.Events.ProcessCreation',
 } as const;
 
 type RowKind = keyof typeof ARTIFACT;
@@ -129,6 +132,12 @@ export function rowKind(keys: Iterable<string>): RowKind | null {
   if (AUTORUNS_COLUMNS_REQUIRED.every((c) => has(c.toLowerCase()))) return 'autoruns';
   if (has('system') && (has('eventdata') || has('userdata') || has('message'))) return 'evtx';
   if (has('eventrecordid') && has('channel') && has('eventid') && has('provider') && (has('eventdata') || has('userdata'))) return 'hunter';
+  // process rows: a listing (Pid, Ppid, Name, Exe, CommandLine, Username[, CreateTime]) or the creation events
+  // (Timestamp, PPID, PID, Name, CommandLine, ParentInfo)
+  if (has('pid') && has('ppid') && has('name')) {
+    if (has('exe')) return 'pslist';
+    if (has('timestamp') && (has('commandline') || has('parentinfo'))) return 'processCreation';
+  }
   return null;
 }
 
@@ -586,6 +595,90 @@ function eventLocation(r: RowAt, row: Row, record: Row): string {
   return (bits ? `${r.where} (${bits})` : r.where) + collectionWhere(row);
 }
 
+// ---- process rows (Windows.System.Pslist, Windows.Events.ProcessCreation) --------------------------------------------
+
+/** Process rows of one file kept to name parents (beyond it they are not read; a note says how many). */
+export const MAX_PROCESS_ROWS = 200_000;
+
+interface ProcRow {
+  host: string;
+  kind: 'pslist' | 'processCreation';
+  pid: number | null;
+  ppid: number | null;
+  image: string | null;
+  commandLine: string | null;
+  user: string | null;
+  time: string | null;
+  /** ProcessCreation: the parent's command line (ParentInfo). */
+  parentCommandLine: string | null;
+  where: string;
+}
+
+function pidOf(v: Json | undefined): number | null {
+  const t = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d{1,10}\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(t) && t >= 0 && t <= 0xffffffff ? t : null;
+}
+
+/** ParentInfo: the parent's command line as a string, or the `{ SELECT CommandLine … }` subquery's row(s). */
+function parentInfo(v: Json | undefined): string | null {
+  if (typeof v === 'string') return v || null;
+  const first = Array.isArray(v) ? v[0] : v;
+  return isObj(first) ? str(col(first, 'CommandLine')) : null;
+}
+
+function procRow(r: RowAt, host: string, kind: 'pslist' | 'processCreation'): ProcRow {
+  const row = r.row;
+  const time = kind === 'pslist' ? epochToIso(col(row, 'CreateTime')) : epochToIso(col(row, 'Timestamp'));
+  return {
+    host,
+    kind,
+    pid: pidOf(col(row, 'Pid')),
+    ppid: pidOf(col(row, 'Ppid')),
+    image: (kind === 'pslist' ? str(col(row, 'Exe')) : null) ?? str(col(row, 'Name')),
+    commandLine: str(col(row, 'CommandLine')),
+    user: str(col(row, 'Username')),
+    time,
+    parentCommandLine: kind === 'processCreation' ? parentInfo(col(row, 'ParentInfo')) : null,
+    where: r.where + collectionWhere(row),
+  };
+}
+
+/** The image a command line starts with (`"C:\\x y\\a.exe" -k` → `C:\\x y\\a.exe`), when it names an .exe. */
+function imageOfCommandLine(cmd: string): string | null {
+  const t = cmd.trim().slice(0, 1024);
+  const m = t.startsWith('"') ? /^"([^"]+\.exe)"/i.exec(t) : /^(\S+?\.exe)(?=\s|$)/i.exec(t);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Observations of the process rows of one file. The parent a row names only by id is found among the rows of the
+ * same file and host: in a listing (one instant: a process id belongs to one process) the row with that Pid, only
+ * when it started no later than the child (else the id was reused after the parent exited); for creation events,
+ * the parent's command line the row carries (ParentInfo) names the parent's image.
+ */
+function processRows(rows: readonly ProcRow[], file: string): Observation[] {
+  const listed = new Map<string, ProcRow>();
+  for (const p of rows) if (p.kind === 'pslist' && p.pid !== null) listed.set(`${p.host.toLowerCase()}|${p.pid}`, p);
+  const out: Observation[] = [];
+  for (const p of rows) {
+    let parentImage: string | null = null;
+    let parentFrom: string | null = null;
+    if (p.kind === 'pslist' && p.ppid !== null) {
+      const q = listed.get(`${p.host.toLowerCase()}|${p.ppid}`);
+      if (q && q !== p && q.image && q.time && p.time && q.time <= p.time) {
+        parentImage = q.image;
+        parentFrom = q.where;
+      }
+    } else if (p.parentCommandLine) {
+      parentImage = imageOfCommandLine(p.parentCommandLine);
+      if (parentImage) parentFrom = `the parent's command line (ParentInfo) at ${p.where}`;
+    }
+    const o = processObservation({ host: p.host, file, location: p.where }, { time: p.time, image: p.image, parentImage, commandLine: p.commandLine, processId: p.pid, parentProcessId: p.ppid, user: p.user, eventId: null, kind: `Velociraptor ${ARTIFACT[p.kind]}`, parentFrom });
+    if (o) out.push(o);
+  }
+  return out;
+}
+
 // ---- evidence items ------------------------------------------------------------------------------------------------
 
 interface HostRows {
@@ -653,6 +746,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   let firstUnknown = '';
   let eventless = 0;
   let notSubscription = 0;
+  const procs: ProcRow[] = [];
+  let procsOver = 0;
   for await (const r of readRows(input, ctx.notes)) {
     const kind = rowKind(Object.keys(r.row));
     if (!kind) {
@@ -681,6 +776,11 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       if (res.some((o) => o.name === null)) unnamed++;
       observations.push(...res.filter((o) => o.name !== null));
       tally.add(host, ARTIFACT.autoruns, autorunsTime(str(col(r.row, 'Time')) ?? ''));
+    } else if (kind === 'pslist' || kind === 'processCreation') {
+      const p = procRow(r, host, kind);
+      if (procs.length < MAX_PROCESS_ROWS) procs.push(p);
+      else procsOver++;
+      tally.add(host, ARTIFACT[kind], p.time);
     } else {
       // a hunt row belongs to its client (as every other row of the hunt); else the record's Computer
       const record = kind === 'evtx' ? evtxRowToRecord(r.row, host || null) : hunterRowToRecord(r.row, host || null);
@@ -701,6 +801,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     if (g.namespaces.length > 1) ambiguous++;
     observations.push(...permanentRow(g.r, g.host, file, g.namespaces, g.also));
   }
+  observations.push(...processRows(procs, file));
+  if (procsOver) ctx.notes.add({ file, level: 'warning', code: 'over-limit', message: `${procsOver} process row(s) past the first ${MAX_PROCESS_ROWS} were not read` });
   if (ambiguous) ctx.notes.add({ file, level: 'warning', code: 'assumption', message: `${ambiguous} ${ARTIFACT.permanent} subscription(s) were listed under several namespaces (the artifact repeats a binding whose references carry a namespace); their namespace is left unknown` });
   if (unknown) ctx.notes.add({ file, level: 'warning', code: 'ignored', message: `${unknown} row(s) of no Velociraptor artifact wmiscope reads were skipped (first: ${firstUnknown})` });
   if (eventless) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${eventless} event row(s) without System/EventID were skipped` });

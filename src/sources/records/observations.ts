@@ -3,11 +3,12 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellReconstructed, powershellUser, powershellWmiEvidence, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import { eventHeader, powershellReconstructed, powershellUser, powershellWmiEvidence, processStartEvent, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import type { ProcessStartEvent } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES } from '../../model/wmi.js';
 import { objectPath } from '../../model/subscription.js';
-import { canonicalTime } from '../../model/time.js';
+import { canonicalTime, compareTimes } from '../../model/time.js';
 
 type Values = Observation['properties'];
 
@@ -35,9 +36,80 @@ function consumerClassOfType(type: string | null): string | null {
   return CONSUMER_CLASSES.find((c) => c.sysmonType?.toLowerCase() === t)?.className ?? null;
 }
 
-const PROCESS = /\\(scrcons|wmiprvse|mofcomp)\.exe$/i;
+const PROCESS = /(^|\\)(scrcons|wmiprvse|mofcomp)\.exe$/i;
+/** The processes whose children a subscription's consumer may be: the command-line consumer runs under WmiPrvSE.exe. */
+const PARENT = /(^|\\)(scrcons|wmiprvse)\.exe$/i;
 
-export function fromRecord(json: EvtxJsonObject, host: string, file: string, location: string): Observation[] {
+/** A process start as any source gives it (a Sysmon 1 / 4688 record, a Velociraptor process row). */
+export interface ProcessFacts {
+  time: string | null;
+  image: string | null;
+  parentImage: string | null;
+  commandLine: string | null;
+  processId: number | null;
+  parentProcessId: number | null;
+  user: string | null;
+  /** The record's event id (1, 4688); null for a row. */
+  eventId: number | null;
+  /** What a row is, when it is not an event record (`Velociraptor Windows.System.Pslist`): a run's `kind`. */
+  kind: string | null;
+  /** Where the parent's image comes from when the start itself does not name it. */
+  parentFrom: string | null;
+}
+
+/**
+ * The observation of a process start that matters for subscriptions — the consumer hosts (`scrcons.exe`,
+ * `WmiPrvSE.exe`), their children, and `mofcomp.exe` — or null for any other process. The one place a process start
+ * becomes an observation (the graph ties it: analysis/graph.ts).
+ */
+export function processObservation(base: Pick<Observation, 'host' | 'file' | 'location'>, p: ProcessFacts): Observation | null {
+  const hit = (p.image && PROCESS.test(p.image.trim())) || (p.parentImage && PARENT.test(p.parentImage.trim()));
+  if (!hit) return null;
+  const meta: Values = { eventId: p.eventId, Image: p.image, ParentImage: p.parentImage, CommandLine: p.commandLine, ProcessId: p.processId, ParentProcessId: p.parentProcessId };
+  if (p.parentFrom) meta['ParentFrom'] = p.parentFrom;
+  if (p.kind) meta['RowKind'] = p.kind;
+  return { ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: p.time, user: p.user, properties: {}, meta };
+}
+
+/**
+ * The parent of a process start whose record names only the parent's process id (Security 4688 versions 0 and 1 have
+ * no ParentProcessName): the latest earlier start of that process id on the same host in the same log, read in the
+ * log's order. An EVTX log holds its records in the order they were written, and a process id is reused only by a
+ * new start, which the log then holds too; so the latest earlier start of that id is the parent. Only WmiPrvSE.exe
+ * and scrcons.exe starts are remembered (the parents that matter here); a start of any other image under the same id
+ * forgets it. At most {@link ProcessParents.MAX} are kept (the oldest forgotten first): a parent forgotten is a
+ * parent not named, never a wrong one.
+ */
+export class ProcessParents {
+  static readonly MAX = 4096;
+  private readonly byPid = new Map<string, { image: string; time: string | null; where: string }>();
+
+  /** Remember `e` (a start in log order) and return its parent's image and record when the log shows it. */
+  see(host: string, e: ProcessStartEvent, where: string): { image: string; where: string } | null {
+    const key = (pid: number): string => `${host.toLowerCase()}|${pid}`;
+    let found: { image: string; where: string } | null = null;
+    if (e.parentProcessId !== null) {
+      const p = this.byPid.get(key(e.parentProcessId));
+      // a parent that started after its child is not the parent (a log not in time order)
+      if (p && !(p.time && e.time && compareTimes(e.time, p.time) < 0)) found = { image: p.image, where: p.where };
+    }
+    if (e.processId !== null) {
+      const k = key(e.processId);
+      this.byPid.delete(k);
+      if (e.image && PARENT.test(e.image)) {
+        this.byPid.set(k, { image: e.image, time: e.time, where });
+        if (this.byPid.size > ProcessParents.MAX) this.byPid.delete(this.byPid.keys().next().value!);
+      }
+    }
+    return found;
+  }
+}
+
+/**
+ * The observations of one record. `parents`, when the caller reads a log in its written order (an EVTX file), names
+ * the parent of a Security 4688 start that logs only the parent's process id.
+ */
+export function fromRecord(json: EvtxJsonObject, host: string, file: string, location: string, parents?: ProcessParents): Observation[] {
   const base = { host, file, location };
   const s = sysmonWmiEvent(json);
   if (s) {
@@ -109,18 +181,12 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     }
     return out;
   }
-  // process creation: the consumer hosts running, or mofcomp
-  const h = eventHeader(json);
-  if (h && (h.eventId === 1 || h.eventId === 4688)) {
-    const ed = (json['Event'] as EvtxJsonObject)['EventData'] as EvtxJsonObject | null;
-    if (!ed) return [];
-    const str = (k: string): string | null => (typeof ed[k] === 'string' ? (ed[k] as string) : null);
-    const image = str('Image') ?? str('NewProcessName');
-    const parent = str('ParentImage') ?? str('ParentProcessName');
-    const cmd = str('CommandLine');
-    const hit = (image && PROCESS.test(image)) || (parent && /\\(scrcons|wmiprvse)\.exe$/i.test(parent));
-    if (!hit) return [];
-    return [{ ...base, source: 'process', action: 'executed', part: 'consumer', namespace: null, className: null, name: null, time: h.time, user: str('User') ?? str('SubjectUserName'), properties: {}, meta: { eventId: h.eventId, Image: image, ParentImage: parent, CommandLine: cmd } }];
+  // process creation: the consumer hosts running, their children, or mofcomp
+  const pe = processStartEvent(json);
+  if (pe) {
+    const from = parents?.see(host, pe, location) ?? null;
+    const o = processObservation(base, { ...pe, parentImage: pe.parentImage ?? from?.image ?? null, parentFrom: from?.where ?? null, kind: null });
+    return o ? [o] : [];
   }
   return [];
 }

@@ -20,6 +20,7 @@ import { escapeVisible, escapeVisibleBlock } from '../../../model/text.js';
 import { compareName, compareText } from '../../../model/order.js';
 import { namespaceKey } from '../../../model/wmi.js';
 import { isIsoTime, parseIsoTime, shortUtcTime, utcDateAndTime } from '../../../model/time.js';
+import { isRun, ranText } from '../../../model/runs.js';
 import { add, ATTACK_ID, clear, el, svg } from './dom.js';
 import type { Child } from './dom.js';
 import { yq, yv } from './yaml.js';
@@ -795,6 +796,7 @@ function start(D: HtmlData): void {
         el('dt', null, 'Allow-listed'), el('dd', null, f.allowlisted ? 'yes, by ' + vis(f.allowlisted.by) + ': ' + vis(f.allowlisted.entry) : 'no'),
         st ? [el('dt', null, 'Fleet'), el('dd', { id: 'detail-stack' }, 'on ' + st.hosts + ' of ' + plural(st.fleetHosts, 'host') + (st.rare ? ' (rare)' : st.common ? ' (common)' : '') + ' \u00b7 payload ' + vis(st.payloadHash))] : null),
       el('h4', null, 'Runs'), el('pre', { class: 'summary' }, el('code', null, f.summary ? visBlock(f.summary) : '(nothing recorded)')),
+      runsBlock(f),
       partBlock('filter', 'Filter', f.filter, 'No filter was found.'),
       partBlock('consumer', 'Consumer', f.consumer, 'No consumer was found.'),
       f.decoded && f.decoded.length ? [el('h4', null, 'Decoded payloads'), f.decoded.map((d) => el('pre', { class: 'decoded' }, el('code', null, visBlock(d))))] : null,
@@ -826,6 +828,29 @@ function start(D: HtmlData): void {
         : yamlBox('detail-yaml', allowlistYaml([i])));
   }
 
+  /**
+   * What the subscription demonstrably ran (model/runs.ts): "ran N times between A and B" and each record (time, what
+   * it is, command line, user, parent, file @ record). Nothing when no record ties a run: that says nothing either way.
+   */
+  function runsBlock(f: Finding): Child {
+    const r = f.runs;
+    if (!r) return null;
+    return [
+      el('h4', null, 'Ran'),
+      el('p', { id: 'detail-ran' }, vis(ranText(r))),
+      el('div', { class: 'table-wrap' }, el('table', { class: 'runs-table', id: 'detail-runs' },
+        el('thead', null, el('tr', null, el('th', { class: 'num' }, 'Run'), el('th', null, 'Time'), el('th', null, 'Record'), el('th', null, 'Command line'), el('th', null, 'User'), el('th', null, 'Parent'), el('th', null, 'File @ record'))),
+        el('tbody', null, r.records.map((x) => el('tr', null,
+          el('td', { class: 'num' }, String(x.run)),
+          el('td', { class: 'mono time', title: vis(x.time) }, shortTime(x.time)),
+          el('td', null, vis(x.kind)),
+          el('td', { class: 'mono any' }, dash(x.commandLine ?? x.image)),
+          el('td', { class: 'any' }, dash(x.user)),
+          el('td', { class: 'mono any' }, dash(x.parent), x.parentFrom ? el('div', { class: 'muted' }, 'by process id, from ' + vis(x.parentFrom)) : null),
+          el('td', { class: 'mono any', title: vis(x.location) }, vis(x.file) + ' @ ' + (x.recordId !== null ? 'record ' + vis(x.recordId) : vis(x.location)))))))),
+    ];
+  }
+
   function yamlBox(id: string, text: string): HTMLTextAreaElement {
     const t = el('textarea', { id, class: 'yaml', readonly: true, spellcheck: 'false', rows: '10', 'aria-label': 'allowlist YAML' });
     t.value = text;
@@ -839,11 +864,12 @@ function start(D: HtmlData): void {
 
   function renderTimelineSection(): void {
     const s = section('timeline', 'Timeline');
-    add(s, el('p', { class: 'muted' }, 'Every created, modified and deleted observation with a time, one lane per host, for the findings the filters show. Point at a marker for its details; click it to open its finding.'));
+    add(s, el('p', { class: 'muted' }, 'Every created, modified and deleted observation with a time, and every process a subscription ran, one lane per host, for the findings the filters show. Point at a marker for its details; click it to open its finding.'));
     add(s, el('div', { class: 'legend' },
       el('span', null, el('span', { class: 'sw sw-created' }), 'created'),
       el('span', null, el('span', { class: 'sw sw-modified' }), 'modified'),
       el('span', null, el('span', { class: 'sw sw-deleted' }), 'deleted'),
+      el('span', null, el('span', { class: 'sw sw-ran' }), 'ran a process'),
       el('span', { class: 'muted' }, 'within a lane: filter above, consumer in the middle, binding below')));
     add(s, timelineNote, timelineBox);
     add(app, s);
@@ -855,7 +881,7 @@ function start(D: HtmlData): void {
     let untimed = 0;
     for (const i of order) {
       for (const o of F[i]!.observations) {
-        if (!TL_ACTIONS.includes(o.action)) continue;
+        if (!TL_ACTIONS.includes(o.action) && !isRun(o)) continue;
         const t = plausibleTime(o.time);
         if (t === null) {
           untimed++;
@@ -865,7 +891,7 @@ function start(D: HtmlData): void {
       }
     }
     if (events.length === 0) {
-      timelineNote.textContent = 'No created, modified or deleted observation with a time among the findings shown' + (untimed ? ' (' + untimed + ' without a usable time)' : '') + '.';
+      timelineNote.textContent = 'No created, modified or deleted observation or run with a time among the findings shown' + (untimed ? ' (' + untimed + ' without a usable time)' : '') + '.';
       timelineBox.hidden = true;
       return;
     }
@@ -885,7 +911,7 @@ function start(D: HtmlData): void {
     t0 -= pad;
     t1 += pad;
     const x = (t: number): number => LEFT + ((t - t0) / (t1 - t0)) * (W - LEFT - RIGHT);
-    const root = svg('svg', { class: 'timeline', width: String(W), height: String(H), viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'timeline of created, modified and deleted WMI objects' });
+    const root = svg('svg', { class: 'timeline', width: String(W), height: String(H), viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'timeline of created, modified and deleted WMI objects and the processes they ran' });
     hosts.forEach((h, k) => {
       const y = TOP + k * LANE;
       root.appendChild(svg('rect', { class: k % 2 ? 'lane-alt' : 'lane', x: '0', y: String(y), width: String(W), height: String(LANE) }));
@@ -910,9 +936,16 @@ function start(D: HtmlData): void {
         (e.o.className ? vis(e.o.className) + ' ' : '') + (e.o.name !== null && e.o.name !== undefined ? '"' + vis(e.o.name) + '"' : ''),
         vis(e.o.file) + (e.o.location ? ' @ ' + vis(e.o.location) : ''),
         'finding: ' + vis(F[e.i]!.severity) + ' \u00b7 ' + filterLabel(e.i) + ' \u2192 ' + consumerLabel(e.i)].join('\n');
-      const attrs: Record<string, string> = { class: 'ev ev-' + e.o.action, tabindex: '0', role: 'button', 'data-i': String(e.i), 'aria-label': e.o.action + ' ' + (e.o.part || 'object') };
+      const ran = isRun(e.o);
+      const attrs: Record<string, string> = { class: 'ev ev-' + (ran ? 'ran' : e.o.action), tabindex: '0', role: 'button', 'data-i': String(e.i), 'aria-label': ran ? 'ran a process' : e.o.action + ' ' + (e.o.part || 'object') };
       let mark: SVGElement;
-      if (e.o.action === 'created') mark = svg('circle', { ...attrs, cx: String(cx), cy: String(cy), r: '5' }, svg('title', null, tip));
+      if (ran) {
+        const what = typeof e.o.meta['CommandLine'] === 'string' && e.o.meta['CommandLine'] ? e.o.meta['CommandLine'] : typeof e.o.meta['Image'] === 'string' ? e.o.meta['Image'] : typeof e.o.meta['ProviderPath'] === 'string' ? e.o.meta['ProviderPath'] : 'a process';
+        const runTip = [vis(e.o.time) + '  ' + vis(e.host), 'ran: ' + vis(what) + (e.o.user ? ' as ' + vis(e.o.user) : ''),
+          vis(e.o.file) + (e.o.location ? ' @ ' + vis(e.o.location) : ''),
+          'finding: ' + vis(F[e.i]!.severity) + ' \u00b7 ' + filterLabel(e.i) + ' \u2192 ' + consumerLabel(e.i)].join('\n');
+        mark = svg('polygon', { ...attrs, points: cx - 5.5 + ',' + (cy + 5) + ' ' + (cx + 5.5) + ',' + (cy + 5) + ' ' + cx + ',' + (cy - 5.5) }, svg('title', null, runTip));
+      } else if (e.o.action === 'created') mark = svg('circle', { ...attrs, cx: String(cx), cy: String(cy), r: '5' }, svg('title', null, tip));
       else if (e.o.action === 'modified') mark = svg('rect', { ...attrs, x: String(cx - 4.5), y: String(cy - 4.5), width: '9', height: '9' }, svg('title', null, tip));
       else mark = svg('polygon', { ...attrs, points: cx - 5.5 + ',' + (cy - 5) + ' ' + (cx + 5.5) + ',' + (cy - 5) + ' ' + cx + ',' + (cy + 5.5) }, svg('title', null, tip));
       mark.addEventListener('click', () => select(e.i, true));
