@@ -223,7 +223,7 @@ test('Sentinel: SecurityEvent 4688 columns give the process start; WindowsEvent 
   const { res, notes } = await observeText('se.jsonl', scrcons + '\n');
   assert.deepEqual(notes, []);
   const p = res!.observations[0]!;
-  assert.deepEqual([p.source, p.action, p.host, p.time, p.user, p.meta['Image'], p.meta['ParentImage'], p.meta['CommandLine']], ['process', 'executed', 'WORKSTATION6.theshire.local', '2020-09-02T01:44:10.0000000Z', 'WORKSTATION6$', 'C:\\Windows\\System32\\wbem\\scrcons.exe', 'C:\\Windows\\System32\\svchost.exe', 'C:\\windows\\system32\\wbem\\scrcons.exe -Embedding']);
+  assert.deepEqual([p.source, p.action, p.host, p.time, p.user, p.meta['Image'], p.meta['ParentImage'], p.meta['CommandLine']], ['process', 'executed', 'WORKSTATION6.theshire.local', '2020-09-02T01:44:10.0000000Z', 'THESHIRE\\WORKSTATION6$', 'C:\\Windows\\System32\\wbem\\scrcons.exe', 'C:\\Windows\\System32\\svchost.exe', 'C:\\windows\\system32\\wbem\\scrcons.exe -Embedding']);
   assert.match(res!.items[0]!.detail, /^sentinel: /);
   // a 4624 row: the field without a column (ImpersonationLevel) from EventData's XML, the others from the columns
   const logon = JSON.parse(ls.find((l) => l.includes('"EventID":4624'))!) as Record<string, unknown>;

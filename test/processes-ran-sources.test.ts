@@ -77,9 +77,17 @@ test('LM_WMI 4688: calc.exe, started by WmiPrvSE.exe, gets its parent from the e
   // version 1 of 4688 names no target account: the creator's (WmiPrvSE.exe's, NETWORK SERVICE as the machine account)
   assert.equal(calc.user, 'EXAMPLE\\WIN-77LTAPHIQ1R$');
 
-  // a command-line consumer on that host whose ExecutablePath is calc.exe, made before: the start is its run
+  // the log holds no command line (CommandLine null: command-line auditing off) and this sample is a remote
+  // `wmic process call create calc.exe`, a WmiPrvSE.exe child as a consumer's run would be: without the command line
+  // the two cannot be told apart, so a consumer whose ExecutablePath is calc.exe is not given this start
+  assert.equal(calc.meta['CommandLine'] ?? null, null);
   const c = consumer('Calc', 'CommandLineEventConsumer', { ExecutablePath: 'C:\\Windows\\System32\\calc.exe' }, { host: 'WIN-77LTAPHIQ1R.example.corp', time: '2019-03-18T22:00:00.0000000Z' });
-  const [d] = buildSubscriptions([c, ...procs], new Set());
+  const [none] = buildSubscriptions([c, ...procs], new Set());
+  assert.equal(runsOf(none!.observations), null);
+  // the same record with its command line logged as the path alone (what WMI starts for a consumer without a
+  // template; a variant made here): the start is the consumer's run
+  const logged = procs.map((x) => (x === calc ? { ...x, meta: { ...x.meta, CommandLine: 'C:\\Windows\\System32\\calc.exe' } } : x));
+  const [d] = buildSubscriptions([c, ...logged], new Set());
   const runs = runsOf(d!.observations)!;
   assert.equal(runs.count, 1);
   const run = runs.records[0]!;
@@ -89,7 +97,7 @@ test('LM_WMI 4688: calc.exe, started by WmiPrvSE.exe, gets its parent from the e
   assert.equal(run.parentFrom, 'record 563298 (header #5, offset 9464)');
   assert.equal(run.processId, 0x424);
   // made after the start: not tied (the start is not in its lifetime)
-  const [late] = buildSubscriptions([{ ...c, time: '2019-03-18T22:30:00.0000000Z' }, ...procs], new Set());
+  const [late] = buildSubscriptions([{ ...c, time: '2019-03-18T22:30:00.0000000Z' }, ...logged], new Set());
   assert.equal(runsOf(late!.observations), null);
 });
 

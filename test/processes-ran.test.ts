@@ -146,7 +146,10 @@ test('a template with %variables% matches the command line WMI filled in; other 
   const other = start(CMD, WMI, 'cmd.exe /c whoami', { location: 'record 10' });
   // the right command line under another parent is not a consumer run
   const notChild = start(CMD, 'C:\\Windows\\explorer.exe', 'cmd.exe /c echo 1 >> c:\\temp\\log.txt', { location: 'record 11' });
-  const [d] = buildSubscriptions([c, ran, other, notChild], new Set());
+  // the template must be the whole command line: text before or after it is another command
+  const longer = start(CMD, WMI, 'cmd.exe /c echo 1 >> c:\\temp\\log.txt & whoami', { location: 'record 12' });
+  const wrapped = start(CMD, WMI, 'cmd.exe /c cmd.exe /c echo 1 >> c:\\temp\\log.txt', { location: 'record 13' });
+  const [d] = buildSubscriptions([c, ran, other, notChild, longer, wrapped], new Set());
   const runs = runsOf(d!.observations);
   assert.equal(runs?.count, 1);
   assert.equal(runs?.records[0]!.recordId, '9');
@@ -154,8 +157,11 @@ test('a template with %variables% matches the command line WMI filled in; other 
 
 test('a consumer without a template is matched by its ExecutablePath; on another host nothing is tied', () => {
   const c = consumer('X', 'CommandLineEventConsumer', { ExecutablePath: 'C:\\Tools\\run.exe' });
-  const [d] = buildSubscriptions([c, start('c:\\tools\\RUN.exe', WMI, 'run.exe'), start('C:\\Tools\\run.exe', WMI, 'run.exe', { host: 'OTHER', location: 'record 12' })], new Set());
-  assert.deepEqual(runsOf(d!.observations)?.records.map((r) => r.recordId), ['9']);
+  // the same program with arguments is something else WMI was asked to run (no template: WMI passes none)
+  const withArgs = start('C:\\Tools\\run.exe', WMI, 'C:\\Tools\\run.exe --other', { location: 'record 13' });
+  const quoted = start('C:\\Tools\\run.exe', WMI, '"C:\\Tools\\run.exe"', { location: 'record 14', time: '2024-01-03T00:00:00.0000000Z' });
+  const [d] = buildSubscriptions([c, start('c:\\tools\\RUN.exe', WMI, 'run.exe'), start('C:\\Tools\\run.exe', WMI, 'run.exe', { host: 'OTHER', location: 'record 12' }), withArgs, quoted], new Set());
+  assert.deepEqual(runsOf(d!.observations)?.records.map((r) => r.recordId), ['9', '14']);
 });
 
 test('scrcons.exe is tied only when one script consumer of the host could have run it, and never to a command-line consumer', () => {

@@ -391,29 +391,39 @@ const MAX_TEMPLATE = 4096;
 const MAX_VARIABLES = 32;
 
 /**
- * Whether a process's command line is one a command-line consumer runs: it holds the CommandLineTemplate, whose
- * `%Variable%` parts (filled in by WMI from the event) match any text — the literal pieces in order, each found
- * once from left to right (linear, no backtracking); or, for a consumer without a template, the image is its
- * ExecutablePath.
+ * Whether a process's command line is one a command-line consumer runs. WMI starts the process with the
+ * CommandLineTemplate, its `%Variable%` parts filled in from the event, as the whole command line: so the command line
+ * must be the template, each variable standing for any text — anchored at both ends, the literal pieces in order,
+ * each found once from left to right (linear, no backtracking). A consumer without a template runs its ExecutablePath
+ * with no arguments: the image is that path and the command line is the path (or the program's name) alone. A start whose record carries no
+ * command line is never matched (a `WmiPrvSE.exe` child of the same program may be anything WMI was asked to run,
+ * e.g. `Win32_Process.Create`).
  */
 function commandMatches(values: Record<string, WmiValue>, cmd: string, image: string): boolean {
+  const text = low(cmd.trim());
+  if (!text) return false;
   const tpl = typeof values['CommandLineTemplate'] === 'string' ? values['CommandLineTemplate'].trim() : '';
   if (tpl) {
-    if (tpl.length > MAX_TEMPLATE || !cmd) return false;
+    if (tpl.length > MAX_TEMPLATE) return false;
     const pieces = low(tpl).split(/%[A-Za-z_][\w.]*%/);
     if (pieces.length - 1 > MAX_VARIABLES || pieces.join('').replace(/\s+/g, '').length < 4) return false;
-    const text = low(cmd);
-    let at = 0;
-    for (const p of pieces) {
+    if (pieces.length === 1) return text === pieces[0];
+    const first = pieces[0]!;
+    const last = pieces[pieces.length - 1]!;
+    const end = text.length - last.length;
+    if (!text.startsWith(first) || !text.endsWith(last) || end < first.length) return false;
+    let at = first.length;
+    for (const p of pieces.slice(1, -1)) {
       if (!p) continue;
       const i = text.indexOf(p, at);
-      if (i < 0) return false;
+      if (i < 0 || i + p.length > end) return false;
       at = i + p.length;
     }
     return true;
   }
-  const exe = typeof values['ExecutablePath'] === 'string' ? values['ExecutablePath'].trim() : '';
-  return exe.length > 3 && !!image && low(exe) === low(image);
+  const exe = typeof values['ExecutablePath'] === 'string' ? low(values['ExecutablePath'].trim()) : '';
+  const bare = (t: string): string => t.replace(/^"(.*)"$/, '$1');
+  return exe.length > 3 && low(image) === exe && (bare(text) === exe || bare(text) === exe.slice(exe.lastIndexOf('\\') + 1));
 }
 
 /** Where a subscription's filter listens: its EventNamespace, or (when it has none) its own namespace; lower case. */
