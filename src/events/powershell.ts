@@ -42,6 +42,8 @@ export interface ReconstructedObject {
   computed: string[];
   /** What the object was read from: `Register-MaliciousWmiEvent (PowerLurk)`, `Set-WmiInstance`, … */
   technique: string;
+  /** Set when the text builds the object but never commits it (no `Put()`, `New-CimInstance -ClientOnly`): why it is not created. */
+  uncommitted?: string;
 }
 
 /** A literal string value, or null for "computed at run time". */
@@ -359,14 +361,227 @@ function instance(cmd: Command, vars: Map<string, VarVal>): ReconstructedObject[
   return [o];
 }
 
+// ---- [wmiclass] / System.Management / Get-WmiObject -List: CreateInstance, property assignments, Put() ------------
+
+/** A class handle: the class and namespace a `[wmiclass]`, `ManagementClass`, `Get-WmiObject -List` or `Get-CimClass` names. */
+interface ClassRef {
+  className: Val;
+  namespace: Val;
+  technique: string;
+}
+
+/** An instance made by `CreateInstance()`: its properties as assigned, in text order, and its state when last `Put()`. */
+interface MObj {
+  cls: ClassRef;
+  props: Map<string, [string, Val]>;
+  committed: Map<string, [string, Val]> | null;
+}
+
+/** `\\.\root\subscription:CommandLineEventConsumer` → namespace and class; a bare class name has no namespace. */
+function splitClassPath(p: string): { namespace: string | null; className: string } {
+  const i = p.lastIndexOf(':');
+  return i < 0 ? { namespace: null, className: p.trim() } : { namespace: p.slice(0, i), className: p.slice(i + 1).trim() };
+}
+
+/** Comma-separated values from `i` (inside `(…)` when `paren`), each a literal or null; at most 8. */
+function readList(s: string, i: number, vars: Map<string, VarVal>): { values: Val[]; end: number } {
+  const values: Val[] = [];
+  for (let n = 0; n < 8; n++) {
+    const t = nextToken(s, i);
+    if (t.kind !== 'value') break;
+    // an unquoted word keeps a trailing comma (`$null,`): take the comma back
+    const word = t.text.endsWith(',') && !/^['"@]/.test(t.text) ? t.text.slice(0, -1) : null;
+    i = word !== null ? t.end - 1 : t.end;
+    values.push(word !== null ? (/^\$null$/i.test(word) ? null : word.startsWith('$') ? strVar(vars, word.slice(1).toLowerCase()) : word) : valueOf(t, vars) ?? null);
+    while (i < s.length && isSpace(s[i])) i++;
+    if (s[i] !== ',') break;
+    i++;
+  }
+  return { values, end: i };
+}
+
+const MGMT_CLASS = String.raw`(?:System\.)?Management\.ManagementClass`;
+const CAST = new RegExp(String.raw`^\[(?:wmiclass|${MGMT_CLASS})\][ \t]*`, 'i');
+const CTOR = new RegExp(String.raw`^\[${MGMT_CLASS}\]::new[ \t]*\(`, 'i');
+const NEW_OBJECT = new RegExp(String.raw`^New-Object[ \t]+(?:-TypeName[ \t]+)?${MGMT_CLASS}\b[ \t]*(?:-ArgumentList[ \t]+|-Args[ \t]+)?@?`, 'i');
+
+/** ManagementClass(path) | (path, options) | (scope, path, options): the class and namespace of its literal strings. */
+function ctorClass(args: Val[], technique: string): ClassRef {
+  const path = args.length >= 3 ? args[1] : args[0];
+  if (typeof path !== 'string') return { className: null, namespace: null, technique };
+  const p = splitClassPath(path);
+  const scope = args.length >= 3 ? args[0] : undefined;
+  return { className: p.className, namespace: p.namespace ?? (scope === undefined ? 'root\\cimv2' : scope ?? null), technique };
+}
+
+/** A class expression at `i`: `[wmiclass]'…'`, `[System.Management.ManagementClass]::new(…)`, `New-Object …ManagementClass(…)`, `Get-WmiObject -List`, `Get-CimClass`, or a variable holding one. */
+function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>): { cls: ClassRef; end: number } | null {
+  const head = s.slice(i, i + 128);
+  let m: RegExpExecArray | null;
+  if ((m = CTOR.exec(head))) {
+    const l = readList(s, i + m[0].length, vars);
+    return { cls: ctorClass(l.values, 'System.Management ManagementClass'), end: s[l.end] === ')' ? l.end + 1 : l.end };
+  }
+  if ((m = CAST.exec(head))) {
+    const t = nextToken(s, i + m[0].length);
+    const v = valueOf(t, vars);
+    const technique = /^\[wmiclass\]/i.test(head) ? '[wmiclass]' : 'System.Management ManagementClass';
+    if (typeof v !== 'string') return { cls: { className: null, namespace: null, technique }, end: t.end };
+    const p = splitClassPath(v);
+    return { cls: { className: p.className, namespace: p.namespace ?? 'root\\cimv2', technique }, end: t.end };
+  }
+  if ((m = NEW_OBJECT.exec(head))) {
+    let j = i + m[0].length;
+    while (isSpace(s[j])) j++;
+    const paren = s[j] === '(';
+    const l = readList(s, paren ? j + 1 : j, vars);
+    return { cls: ctorClass(l.values, 'System.Management ManagementClass'), end: paren && s[l.end] === ')' ? l.end + 1 : l.end };
+  }
+  if ((m = /^(Get-WmiObject|gwmi|Get-CimClass)(?=[\s`]|$)/i.exec(head))) {
+    const cim = /cim/i.test(m[1]!);
+    const a = readArgs(s, i + m[0].length);
+    if (!cim && !a.params.has('list')) return null;
+    const cls = valueOf(a.params.get(cim ? 'classname' : 'class') ?? a.positional[0], vars);
+    const ns = valueOf(a.params.get('namespace'), vars);
+    // readArgs stops after the statement's end: give that character back
+    const end = a.end > i && '\n;|)}'.includes(s[a.end - 1] ?? '') ? a.end - 1 : a.end;
+    return { cls: { className: cls ?? null, namespace: ns === undefined ? 'root\\cimv2' : ns, technique: cim ? 'Get-CimClass' : 'Get-WmiObject -List' }, end };
+  }
+  if ((m = /^\$(?:script:|global:|local:)?(\w+)/i.exec(head))) {
+    const c = classes.get(m[1]!.toLowerCase());
+    return c ? { cls: c, end: i + m[0].length } : null;
+  }
+  return null;
+}
+
+/** `(classExpr).CreateInstance()` or `$cls.CreateInstance()` at `i`: the class, or null. */
+function createExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>): { cls: ClassRef; end: number } | null {
+  let j = i;
+  let open = 0;
+  while (open < 4 && (s[j] === '(' || isSpace(s[j]))) if (s[j++] === '(') open++;
+  const c = classExpr(s, j, vars, classes);
+  if (!c) return null;
+  j = c.end;
+  while (open > 0 && (s[j] === ')' || isSpace(s[j]))) if (s[j++] === ')') open--;
+  const m = /^\.(?:psbase\.)?CreateInstance[ \t]*\([ \t]*\)/i.exec(s.slice(j, j + 40));
+  return m && open === 0 ? { cls: c.cls, end: j + m[0].length } : null;
+}
+
+const OBJ_STMT = /(?:^|[\n;{(|])[ \t]*(?:\[void\][ \t]*|\$null[ \t]*=[ \t]*)?\$(?:script:|global:|local:)?(\w+)/gi;
+const MEMBER_SET = /^(?:\.psbase)?(?:\.Properties\[[ \t]*(['"]?)(\w+)\1[ \t]*\]\.Value|\.Properties\.Item\([ \t]*(['"])(\w+)\3[ \t]*\)\.Value|\[[ \t]*(['"])(\w+)\5[ \t]*\]|\.(?!psbase\b|Put\b|Properties\b)(\w+))[ \t]*=(?!=)/i;
+const PUT = /^(?:\.psbase)?\.Put[ \t]*\(/i;
+const SET_VALUE = /^(?:\.psbase)?\.SetPropertyValue[ \t]*\([ \t]*(['"])(\w+)\1[ \t]*,/i;
+
+/** The relative path of an object (`__EventFilter.Name="x"`), or null when its class or name is not literal. */
+function pathOf(o: MObj): Val {
+  const name = [...o.props.values()].find(([k]) => k.toLowerCase() === 'name')?.[1];
+  return typeof o.cls.className === 'string' && typeof name === 'string' ? objectPath(o.cls.className, name) : null;
+}
+
+/**
+ * Instances made with `CreateInstance()` on a class handle, their property assignments (`$o.Name = …`,
+ * `$o['Name'] = …`, `$o.Properties['Name'].Value = …`, `$o.SetPropertyValue('Name', …)`) and `$o.Put()`, replayed in
+ * text order. A reference (`$b.Filter = $f.__PATH`, or the value `$f.Put()` returned) to an object of the text with a
+ * literal name is that object's path. An object never `Put()` is not created: it comes back with `uncommitted` set.
+ */
+function objectModel(s: string, vars: Map<string, VarVal>): ReconstructedObject[] {
+  const classes = new Map<string, ClassRef>();
+  const objs = new Map<string, MObj>();
+  const paths = new Map<string, Val>();
+  const made: MObj[] = [];
+  const valueAt = (i: number): Val => {
+    const t = nextToken(s, i);
+    if (t.kind !== 'value' || !atEnd(s, t.end)) return null;
+    const w = /^\$(?:script:|global:|local:)?(\w+)\.(?:psbase\.)?(?:__PATH|__RELPATH|Path(?:\.(?:Path|RelativePath))?)$/i.exec(t.text);
+    if (w) {
+      const o = objs.get(w[1]!.toLowerCase());
+      return o ? pathOf(o) : paths.get(w[1]!.toLowerCase()) ?? null;
+    }
+    if (t.ref) return paths.has(t.ref) ? paths.get(t.ref)! : objs.has(t.ref) ? pathOf(objs.get(t.ref)!) : strVar(vars, t.ref);
+    return t.value;
+  };
+  const put = (o: MObj | undefined): void => {
+    if (o) o.committed = new Map(o.props);
+  };
+  OBJ_STMT.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < 8 * MAX_VARS && (m = OBJ_STMT.exec(s)); n++) {
+    const name = m[1]!.toLowerCase();
+    const at = OBJ_STMT.lastIndex;
+    const rest = s.slice(at, at + 160);
+    let a: RegExpExecArray | null;
+    const eq = /^[ \t]*=(?!=)[ \t]*/.exec(rest);
+    if (eq) {
+      const r = at + eq[0].length;
+      const created = createExpr(s, r, vars, classes);
+      const tail = /^\$(?:script:|global:|local:)?(\w+)/i.exec(s.slice(r, r + 64));
+      objs.delete(name);
+      classes.delete(name);
+      paths.delete(name);
+      if (created) {
+        if (made.length >= MAX_COMMANDS) continue;
+        const o: MObj = { cls: created.cls, props: new Map(), committed: null };
+        objs.set(name, o);
+        made.push(o);
+        OBJ_STMT.lastIndex = Math.max(at, created.end - 1);
+        continue;
+      }
+      const c = classExpr(s, r, vars, classes);
+      if (c && atEnd(s, c.end)) {
+        classes.set(name, c.cls);
+        continue;
+      }
+      // `$p = $o.Put()`: the value is the object's path
+      if (tail && PUT.test(s.slice(r + tail[0].length, r + tail[0].length + 40))) {
+        const o = objs.get(tail[1]!.toLowerCase());
+        put(o);
+        if (o) paths.set(name, pathOf(o));
+      }
+      continue;
+    }
+    const o = objs.get(name);
+    if (!o) continue;
+    if (PUT.test(rest)) put(o);
+    else if ((a = MEMBER_SET.exec(rest))) {
+      const key = a[2] ?? a[4] ?? a[6] ?? a[7]!;
+      if (o.props.has(key.toLowerCase()) || o.props.size < MAX_ENTRIES) o.props.set(key.toLowerCase(), [key, valueAt(at + a[0].length)]);
+    } else if ((a = SET_VALUE.exec(rest))) {
+      const key = a[2]!;
+      const t = nextToken(s, at + a[0].length);
+      const v: Val = t.kind === 'value' && /^[ \t]*\)/.test(s.slice(t.end, t.end + 8)) ? (t.ref ? strVar(vars, t.ref) : t.value) : null;
+      if (o.props.has(key.toLowerCase()) || o.props.size < MAX_ENTRIES) o.props.set(key.toLowerCase(), [key, v]);
+    }
+  }
+  const out: ReconstructedObject[] = [];
+  for (const o of made) {
+    const cls = o.cls.className;
+    const part = cls ? partOf(cls) : null;
+    if (!part || !cls) continue;
+    const props = o.committed ?? o.props;
+    const r: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(o.cls.namespace ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique: `${o.cls.technique} CreateInstance()` };
+    if (o.cls.namespace === null) r.computed.push('(namespace)');
+    for (const [k, v] of props.values()) {
+      if (typeof v === 'string') r.properties[k] = v;
+      else r.computed.push(k);
+    }
+    const nm = Object.keys(r.properties).find((k) => k.toLowerCase() === 'name');
+    r.name = nm ? r.properties[nm]! : null;
+    if (!o.committed) r.uncommitted = 'never Put() in this text: an instance in memory, not created in the repository';
+    out.push(r);
+  }
+  return out;
+}
+
 // ---- entry points -------------------------------------------------------------------------------------------------
 
 /** The subscription objects a script text would create, read from its literals (see the module comment). */
 export function reconstructFromScript(script: string): ReconstructedObject[] {
   const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
-  if (!/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance/i.test(s)) return [];
+  const objectModelText = /\[wmiclass\]|ManagementClass|Get-WmiObject|gwmi/i.test(s);
+  if (!objectModelText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance/i.test(s)) return [];
   const out: ReconstructedObject[] = [];
   let vars: Map<string, VarVal> | null = null;
+  if (objectModelText) out.push(...objectModel(s, (vars = assignments(s, s.length))));
   COMMANDS.lastIndex = 0;
   let m: RegExpExecArray | null;
   for (let n = 0; n < MAX_COMMANDS && (m = COMMANDS.exec(s)); n++) {
