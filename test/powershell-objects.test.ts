@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
-import { reconstructFromScript } from '../src/events/index.js';
+import { reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
 
 /** Scan one PowerShell 4104 record holding `script` (EVTX JSON shape, one line). */
@@ -29,6 +29,7 @@ async function scanScript(script: string): Promise<ScanResult> {
           Computer: 'ws01.corp.lan',
           TimeCreated: { '#attributes': { SystemTime: '2026-01-02T03:04:05.0000000Z' } },
           Security: { '#attributes': { UserID: 'S-1-5-21-1-2-3-1001' } },
+          Execution: { '#attributes': { ProcessID: 4242, ThreadID: 4300 } },
         },
         EventData: { MessageNumber: 1, MessageTotal: 1, ScriptBlockText: script, ScriptBlockId: '0f6c3b1e-1111-2222-3333-444455556666', Path: '' },
       },
@@ -166,4 +167,29 @@ test('hostile: many unterminated class expressions, selections and assignments a
     for (const o of out) assert.ok(Object.keys(o.properties).length + o.computed.length <= 64 + 2);
   }
   assert.ok(reconstructFromScript(objects).length > 0, 'the literal objects inside the limits are read');
+});
+
+test('Register-WmiEvent / Register-CimIndicationEvent: temporary subscriptions read from their literal arguments', () => {
+  const script = String.raw`Register-WmiEvent -Query "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'" -SourceIdentifier ProcWatch -Action { Write-Host $Event.SourceEventArgs.NewEvent.TargetInstance.Name }
+Register-CimIndicationEvent -Namespace root/cimv2 -ClassName Win32_ProcessStartTrace -SourceIdentifier 'StartTrace'
+Register-WmiEvent Win32_VolumeChangeEvent UsbWatch -Action $handler
+Register-WmiEvent -Query $q`;
+  const out = temporaryFromScript(script);
+  assert.deepEqual(out[0], { technique: 'Register-WmiEvent', query: "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'", namespace: 'root\\cimv2', sourceIdentifier: 'ProcWatch', action: 'Write-Host $Event.SourceEventArgs.NewEvent.TargetInstance.Name' });
+  assert.deepEqual(out[1], { technique: 'Register-CimIndicationEvent', query: 'SELECT * FROM Win32_ProcessStartTrace', namespace: 'root/cimv2', sourceIdentifier: 'StartTrace', action: null });
+  assert.deepEqual([out[2]!.query, out[2]!.sourceIdentifier, out[2]!.action], ['SELECT * FROM Win32_VolumeChangeEvent', 'UsbWatch', null]);
+  assert.deepEqual([out[3]!.query, out[3]!.sourceIdentifier], [null, null]);
+  // nothing permanent is rebuilt from them
+  assert.deepEqual(reconstructFromScript(script), []);
+});
+
+test('scan: a temporary subscription alone is no finding; beside a permanent one made by the same session it joins that finding, marked temporary', async () => {
+  const watch = "Register-WmiEvent -Query \"SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA '__EventConsumer'\" -SourceIdentifier ConsumerWatch -Action { Write-Host 'new consumer' }";
+  assert.equal((await scanScript(watch)).findings.length, 0);
+  const r = await scanScript(`${watch}\n${OBJECT_MODEL}`);
+  assert.equal(r.findings.length, 1);
+  const t = r.findings[0]!.observations.filter((o) => o.meta['temporary'] !== undefined);
+  assert.equal(t.length, 1);
+  assert.deepEqual([t[0]!.action, t[0]!.part, t[0]!.meta['technique'], t[0]!.meta['SourceIdentifier'], t[0]!.meta['processId']], ['mentioned', null, 'Register-WmiEvent', 'ConsumerWatch', 4242]);
+  assert.match(String(t[0]!.meta['temporary']), /temporary subscription: lives only in the PowerShell session that registered it \(process 4242\)/);
 });

@@ -264,6 +264,13 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     };
     make(g[0]!.host, part('filter'), part('consumer'), part('binding'));
   }
+  // context: a temporary subscription (Register-WmiEvent) belongs to the subscriptions the same PowerShell session
+  // (host, log file, process, within the hour: process ids are reused) made; it is never one of its own
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part === null && typeof x.meta['temporary'] === 'string' && typeof x.meta['processId'] === 'number' && at(x) !== null)) {
+    const t = at(o)!;
+    const same = (y: Observation): boolean => y.source === 'powershell' && y.file === o.file && y.meta['processId'] === o.meta['processId'] && at(y) !== null && Math.abs(at(y)! - t) <= 3600_000;
+    for (const d of drafts) if (low(d.host) === low(o.host) && d.observations.some(same)) d.observations.push(o);
+  }
   // context: a consumer provider loaded (WMI-Activity 5857, e.g. CommandLineEventConsumer / wbemcons.dll)
   // belongs to the one subscription of that host with a consumer of that class, if there is exactly one
   for (const o of context.filter((x) => x.source === 'wmi-activity' && x.part === 'consumer' && x.className)) {

@@ -681,6 +681,60 @@ function objectModel(s: string, vars: Map<string, VarVal>, classes: Map<string, 
   return out;
 }
 
+// ---- Register-WmiEvent / Register-CimIndicationEvent: temporary subscriptions ------------------------------------
+
+/**
+ * A temporary event subscription: it lives in the PowerShell session that registered it (an event job of that
+ * process), is never written to the repository and is gone when the session ends. Not persistence.
+ */
+export interface TemporarySubscription {
+  technique: 'Register-WmiEvent' | 'Register-CimIndicationEvent';
+  /** -Query, or `SELECT * FROM <-Class>`; null when computed. */
+  query: Val;
+  /** -Namespace (as written), `root\cimv2` when not given; null when computed. */
+  namespace: Val;
+  sourceIdentifier: Val;
+  /** The -Action script block's text as written (not run), at most 4,000 characters; null when not a literal block. */
+  action: Val;
+}
+
+const TEMPORARY = /(?:^|[\s;|({=&])(Register-WmiEvent|Register-CimIndicationEvent)(?=[\s`]|$)/gi;
+
+/** The temporary subscriptions a script text registers, read from its literal arguments. */
+export function temporaryFromScript(script: string): TemporarySubscription[] {
+  const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
+  if (!/Register-WmiEvent|Register-CimIndicationEvent/i.test(s)) return [];
+  let vars: Map<string, VarVal> | null = null;
+  const out: TemporarySubscription[] = [];
+  TEMPORARY.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < MAX_COMMANDS && (m = TEMPORARY.exec(s)); n++) {
+    const technique = /cim/i.test(m[1]!) ? 'Register-CimIndicationEvent' : 'Register-WmiEvent';
+    if (/function\s+$/i.test(s.slice(Math.max(0, m.index - 16), m.index + 1))) continue;
+    vars ??= assignments(s, s.length);
+    const a = readArgs(s, TEMPORARY.lastIndex);
+    if (a.end - 1 > TEMPORARY.lastIndex) TEMPORARY.lastIndex = a.end - 1;
+    // position 0 is -Class / -ClassName, or -Query in the query parameter set
+    const p0 = a.params.has('query') || a.params.has('class') || a.params.has('classname') ? undefined : valueOf(a.positional[0], vars);
+    const p0Query = typeof p0 === 'string' && /^\s*select\b/i.test(p0);
+    const clsKey = technique === 'Register-WmiEvent' ? 'class' : 'classname';
+    const q = a.params.has('query') ? valueOf(a.params.get('query'), vars) : p0Query ? p0 : undefined;
+    const cls = a.params.has(clsKey) ? valueOf(a.params.get(clsKey), vars) : p0Query ? undefined : p0;
+    if (q === undefined && cls === undefined) continue; // no subscription in this call (e.g. a bare name in a comment)
+    const ns = valueOf(a.params.get('namespace'), vars);
+    const act = a.params.get('action');
+    const block = act?.text.startsWith('{') && act.text.endsWith('}') ? act.text.slice(1, -1).trim().slice(0, 4000) : null;
+    out.push({
+      technique,
+      query: q !== undefined ? q : typeof cls === 'string' ? `SELECT * FROM ${cls}` : null,
+      namespace: ns === undefined ? 'root\\cimv2' : ns,
+      sourceIdentifier: valueOf(a.params.get('sourceidentifier') ?? a.positional[p0 === undefined ? 0 : 1], vars) ?? null,
+      action: block,
+    });
+  }
+  return out;
+}
+
 // ---- entry points -------------------------------------------------------------------------------------------------
 
 /** The subscription objects a script text would create, read from its literals (see the module comment). */

@@ -8,8 +8,8 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
-import { powershellUserFromText, reconstructFromBindings, reconstructFromScript } from './powershell.js';
-import type { ReconstructedObject } from './powershell.js';
+import { powershellUserFromText, reconstructFromBindings, reconstructFromScript, temporaryFromScript } from './powershell.js';
+import type { ReconstructedObject, TemporarySubscription } from './powershell.js';
 
 /** System fields every view carries. */
 export interface EventHeader {
@@ -286,6 +286,22 @@ export function powershellReconstructed(record: EvtxJsonObject): Array<Reconstru
     }
   }
   return [...out.values()];
+}
+
+/** Temporary subscriptions (Register-WmiEvent, Register-CimIndicationEvent) a PowerShell 800/4103/4104 record's text registers, once each. */
+export function powershellTemporary(record: EvtxJsonObject): TemporarySubscription[] {
+  const h = eventHeader(record);
+  if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
+  const out = new Map<string, TemporarySubscription>();
+  for (const t of powershellTexts(record)) for (const x of temporaryFromScript(t)) out.set(JSON.stringify(x), x);
+  return [...out.values()];
+}
+
+/** The PowerShell process that wrote a record (System/Execution ProcessID): the session its temporary subscriptions live in. */
+export function powershellProcessId(record: EvtxJsonObject): number | null {
+  const ex = obj(obj(obj(obj(record['Event'])?.['System'])?.['Execution'])?.['#attributes']);
+  const pid = Number(text(ex?.['ProcessID']) ?? NaN);
+  return Number.isSafeInteger(pid) && pid >= 0 ? pid : null;
 }
 
 /**
