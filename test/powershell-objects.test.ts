@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
-import { reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
+import { parseMofInstances, reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
 
 /** Scan one PowerShell 4104 record holding `script` (EVTX JSON shape, one line). */
@@ -192,4 +192,94 @@ test('scan: a temporary subscription alone is no finding; beside a permanent one
   assert.equal(t.length, 1);
   assert.deepEqual([t[0]!.action, t[0]!.part, t[0]!.meta['technique'], t[0]!.meta['SourceIdentifier'], t[0]!.meta['processId']], ['mentioned', null, 'Register-WmiEvent', 'ConsumerWatch', 4242]);
   assert.match(String(t[0]!.meta['temporary']), /temporary subscription: lives only in the PowerShell session that registered it \(process 4242\)/);
+});
+
+const MOF_SCRIPT = String.raw`$mof = @'
+#pragma namespace("\\\\.\\root\\subscription")
+instance of __EventFilter as $Filt
+{
+    Name = "MofFilter";
+    EventNamespace = "root\\cimv2";
+    QueryLanguage = "WQL";
+    Query = "SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA \"Win32_PerfFormattedData_PerfOS_System\" AND TargetInstance.SystemUpTime >= 240";
+};
+instance of ActiveScriptEventConsumer as $Cons
+{
+    Name = "MofConsumer";
+    ScriptingEngine = "VBScript";
+    ScriptText = "CreateObject(\"WScript.Shell\").Run \"C:\\Users\\Public\\a.exe\", 0";
+    KillTimeout = 0;
+};
+instance of __FilterToConsumerBinding
+{
+    Filter = $Filt;
+    Consumer = $Cons;
+};
+'@
+$mof | Out-File -FilePath C:\Windows\Temp\wmi.mof -Encoding ascii
+mofcomp.exe C:\Windows\Temp\wmi.mof
+`;
+
+test('parseMofInstances: #pragma namespace, `as $Alias` and alias references as object paths', () => {
+  const text = String.raw`#pragma namespace("\\\\.\\root\\subscription")
+instance of __EventFilter as $F { Name = "a\"b"; Query = "SELECT * FROM __TimerEvent"; };
+instance of CommandLineEventConsumer as $C { CommandLineTemplate = "x"; };
+instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; Other = $Nowhere; DeliverSynchronously = FALSE; };`;
+  const [f, c, b] = parseMofInstances(text);
+  assert.deepEqual(f, { className: '__EventFilter', properties: { Name: 'a"b', Query: 'SELECT * FROM __TimerEvent' }, namespace: '\\\\.\\root\\subscription', alias: 'F' });
+  assert.equal(c!.alias, 'C');
+  // $C has no Name: its path is not known; an alias never declared is null; the properties after them are still read
+  assert.deepEqual(b!.properties, { Filter: '__EventFilter.Name="a\\"b"', Consumer: null, Other: null, DeliverSynchronously: false });
+  assert.equal(b!.alias, undefined);
+});
+
+test('inline MOF written to a file and compiled with mofcomp: filter, consumer and binding in the pragma namespace', () => {
+  const out = reconstructFromScript(MOF_SCRIPT);
+  assert.deepEqual(out.map((o) => [o.part, o.className, o.namespace, o.name, o.technique]), [
+    ['filter', '__EventFilter', 'ROOT\\subscription', 'MofFilter', 'mofcomp (inline MOF)'],
+    ['consumer', 'ActiveScriptEventConsumer', 'ROOT\\subscription', 'MofConsumer', 'mofcomp (inline MOF)'],
+    ['binding', '__FilterToConsumerBinding', 'ROOT\\subscription', null, 'mofcomp (inline MOF)'],
+  ]);
+  assert.equal(out[0]!.properties['EventNamespace'], 'root\\cimv2');
+  assert.equal(out[1]!.properties['ScriptText'], 'CreateObject("WScript.Shell").Run "C:\\Users\\Public\\a.exe", 0');
+  assert.equal(out[1]!.properties['KillTimeout'], '0');
+  assert.deepEqual(out[2]!.properties, { Filter: '__EventFilter.Name="MofFilter"', Consumer: 'ActiveScriptEventConsumer.Name="MofConsumer"' });
+  // other writers; -N: is the namespace when the file has no pragma; root\default otherwise
+  const body = "instance of CommandLineEventConsumer { Name = \"N\"; CommandLineTemplate = \"calc.exe\"; };";
+  const alt = [
+    `$t = '${body}'`,
+    "[System.IO.File]::WriteAllText('C:\\ProgramData\\b.mof', $t)",
+    "& 'mofcomp.exe' -N:root\\subscription 'C:\\ProgramData\\b.mof'",
+    `Set-Content -Path 'C:\\ProgramData\\c.mof' -Value '${body}'`,
+    'mofcomp C:\\programdata\\C.MOF',
+    '$p = "$env:TEMP\\d.mof"',
+    `Set-Content -Path $p -Value '${body}'`,
+    'mofcomp $p',
+    'mofcomp C:\\never\\written.mof',
+  ].join('\n');
+  assert.deepEqual(reconstructFromScript(alt).map((o) => [o.namespace, o.name, o.properties['CommandLineTemplate']]), [
+    ['ROOT\\subscription', 'N', 'calc.exe'],
+    ['ROOT\\default', 'N', 'calc.exe'],
+  ]);
+  // a file written after it is compiled was not what was compiled
+  assert.deepEqual(reconstructFromScript(`mofcomp C:\\x.mof\nSet-Content C:\\x.mof '${body}'`), []);
+});
+
+test('scan: inline MOF compiled with mofcomp is one finding with its names and script', async () => {
+  const r = await scanScript(MOF_SCRIPT);
+  assert.equal(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.deepEqual([f.filter?.name, f.consumer?.name, f.consumer?.className, f.namespace], ['MofFilter', 'MofConsumer', 'ActiveScriptEventConsumer', 'ROOT\\subscription']);
+  assert.ok(f.observations.every((o) => o.meta['technique'] === 'mofcomp (inline MOF)'));
+});
+
+test('hostile: MOF with thousands of instances and aliases, unterminated strings, writes and mofcomp calls: bounded', () => {
+  const inst = 'instance of CommandLineEventConsumer as $A { Name = "n"; CommandLineTemplate = $A; Filter = $B; };\n'.repeat(20_000);
+  const big = `$m = '${inst.replace(/'/g, "''")}'\n` + "Set-Content C:\\m.mof $m\nmofcomp C:\\m.mof\n".repeat(2_000);
+  const broken = "Set-Content C:\\m.mof 'instance of __EventFilter { Name = \"unterminated\n".repeat(3_000) + 'mofcomp C:\\m.mof\n'.repeat(3_000);
+  for (const s of [big, broken]) {
+    const out = reconstructFromScript(s);
+    assert.ok(out.length <= 4 * 64, `${out.length} objects`);
+  }
+  assert.ok(parseMofInstances(inst).length === 20_000);
 });

@@ -22,6 +22,7 @@
  */
 import { normalizeNamespace, parseObjectRef } from '../model/wmi.js';
 import { objectPath } from '../model/subscription.js';
+import { parseMofInstances } from './normalize.js';
 
 export const MAX_TEXT = 256 * 1024;
 const MAX_COMMANDS = 64;
@@ -681,6 +682,107 @@ function objectModel(s: string, vars: Map<string, VarVal>, classes: Map<string, 
   return out;
 }
 
+// ---- inline MOF written to a file and compiled with mofcomp ------------------------------------------------------
+
+const FILE_WRITE = /(?:^|[\s;|({=&])(Set-Content|Add-Content|Out-File)(?=[\s`]|$)|\[(?:System\.)?IO\.File\]::(WriteAllText|AppendAllText)[ \t]*\(/gi;
+const MOFCOMP = /(?:^|[\s;|({=&'"])mofcomp(?:\.exe)?['"]?(?=[\s`]|$)/gi;
+
+/** A file path as a comparison key: quotes and case aside, `/` as `\`. */
+const fileKey = (p: string): string => p.trim().replace(/\//g, '\\').toLowerCase();
+
+/** The literal value piped into the command starting at `at` (`$mof | Out-File …`, `@'…'@ | Set-Content …`); null when computed, undefined when nothing is piped. */
+function pipedValue(s: string, at: number, vars: Map<string, VarVal>): Val | undefined {
+  const before = s.slice(Math.max(0, at - MAX_TEXT), at).replace(/[ \t]*\|[ \t]*$/, '');
+  if (before.length === s.slice(Math.max(0, at - MAX_TEXT), at).length) return undefined; // no pipe
+  const here = /(['"])@$/.exec(before);
+  if (here) {
+    const open = before.lastIndexOf(`@${here[1]}`, before.length - 3);
+    return open < 0 ? null : readQuoted(before, open).value;
+  }
+  const v = /\$(?:script:|global:|local:)?(\w+)$/.exec(before);
+  if (v) return strVar(vars, v[1]!.toLowerCase());
+  const q = /(['"])$/.exec(before);
+  if (q) {
+    const open = before.lastIndexOf(q[1]!, before.length - 2);
+    return open < 0 ? null : readQuoted(before, open).value;
+  }
+  return null;
+}
+
+/**
+ * Subscription objects of MOF text that the script writes to a file (Set-Content / Add-Content / Out-File, piped or
+ * -Value; [IO.File]::WriteAllText / AppendAllText) and then compiles with `mofcomp`, in the namespace of the
+ * file's `#pragma namespace`, else of `-N:`, else root\default (mofcomp's own default). Only literal text is read: a file whose content
+ * is computed, or a compiled file the text never writes, gives nothing.
+ */
+function inlineMof(s: string, vars: Map<string, VarVal>, budget: Budget): ReconstructedObject[] {
+  // the writes, in text order: path key → content so far (null = computed)
+  const writes: Array<{ at: number; path: string; value: Val; append: boolean }> = [];
+  FILE_WRITE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < MAX_COMMANDS && (m = FILE_WRITE.exec(s)); n++) {
+    if (budget.n-- <= 0) break;
+    if (m[2]) {
+      const l = readList(s, FILE_WRITE.lastIndex, vars);
+      if (typeof l.values[0] === 'string') writes.push({ at: m.index, path: fileKey(l.values[0]), value: l.values[1] ?? null, append: /append/i.test(m[2]) });
+      continue;
+    }
+    const cmd = m[1]!;
+    const start = FILE_WRITE.lastIndex;
+    const a = readArgs(s, start);
+    if (a.end - 1 > FILE_WRITE.lastIndex) FILE_WRITE.lastIndex = a.end - 1;
+    const outFile = /^out-file$/i.test(cmd);
+    const path = valueOf(a.params.get('path') ?? a.params.get('filepath') ?? a.params.get('literalpath') ?? a.positional[0], vars);
+    if (typeof path !== 'string') continue;
+    const given = a.params.get('value') ?? a.params.get('inputobject') ?? (outFile ? undefined : a.positional[1]);
+    const value = given ? valueOf(given, vars) ?? null : pipedValue(s, start - cmd.length, vars);
+    if (value === undefined) continue;
+    writes.push({ at: m.index, path: fileKey(path), value, append: /^add-content$/i.test(cmd) || a.params.has('append') });
+  }
+  if (!writes.length) return [];
+  const out: ReconstructedObject[] = [];
+  MOFCOMP.lastIndex = 0;
+  for (let n = 0; n < MAX_COMMANDS && (m = MOFCOMP.exec(s)); n++) {
+    const a = readArgs(s, MOFCOMP.lastIndex);
+    if (a.end - 1 > MOFCOMP.lastIndex) MOFCOMP.lastIndex = a.end - 1;
+    const words = [...a.positional, ...(a.params.has('argumentlist') ? [a.params.get('argumentlist')!] : [])].map((t) => valueOf(t, vars));
+    let ns: string | null = null;
+    let file: string | null = null;
+    for (const w of words) {
+      if (typeof w !== 'string') continue;
+      const opt = /^[-/]N:(.+)$/i.exec(w.trim());
+      if (opt) ns = opt[1]!;
+      else if (!/^[-/]/.test(w.trim())) file = w.trim().split(/\s+/).pop() ?? null;
+    }
+    if (!file) continue;
+    const key = fileKey(file);
+    let content: Val | undefined;
+    for (const w of writes) {
+      if (w.at >= m.index || w.path !== key) continue;
+      content = w.append && content !== undefined ? (content === null || w.value === null ? null : content + '\n' + w.value) : w.value;
+    }
+    if (typeof content !== 'string') continue;
+    for (const inst of parseMofInstances(content).slice(0, MAX_COMMANDS)) {
+      if (out.length >= 4 * MAX_COMMANDS) return out;
+      const part = partOf(inst.className);
+      if (!part) continue;
+      // a `#pragma namespace` in the file wins over -N: (a relative one is below it)
+      const base = ns ?? 'root\\default';
+      const pragma = inst.namespace;
+      const where = pragma === undefined ? base : /^(?:\\\\|\/\/|root\b)/i.test(pragma) ? pragma : `${base}\\${pragma}`;
+      const o: ReconstructedObject = { part, className: inst.className, namespace: normalizeNamespace(where), name: null, properties: {}, computed: [], technique: 'mofcomp (inline MOF)' };
+      for (const [k, v] of Object.entries(inst.properties).slice(0, MAX_ENTRIES)) {
+        if (v === null) o.computed.push(k);
+        else o.properties[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      }
+      const nm = Object.keys(o.properties).find((k) => k.toLowerCase() === 'name');
+      o.name = nm ? o.properties[nm]! : null;
+      out.push(o);
+    }
+  }
+  return out;
+}
+
 // ---- Register-WmiEvent / Register-CimIndicationEvent: temporary subscriptions ------------------------------------
 
 /**
@@ -741,12 +843,14 @@ export function temporaryFromScript(script: string): TemporarySubscription[] {
 export function reconstructFromScript(script: string): ReconstructedObject[] {
   const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
   const objectModelText = /\[wmiclass\]|ManagementClass|Get-WmiObject|gwmi|Get-CimClass/i.test(s);
-  if (!objectModelText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance|Set-CimInstance/i.test(s)) return [];
+  const mofText = /mofcomp/i.test(s) && /instance\s+of/i.test(s);
+  if (!objectModelText && !mofText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance|Set-CimInstance/i.test(s)) return [];
   const out: ReconstructedObject[] = [];
   let vars: Map<string, VarVal> | null = null;
   const classes = new Map<string, ClassRef>();
   const budget: Budget = { n: MAX_COMMANDS };
   if (objectModelText) out.push(...objectModel(s, (vars = assignments(s, s.length)), classes, budget));
+  if (mofText) out.push(...inlineMof(s, (vars ??= assignments(s, s.length)), budget));
   let selected: Map<string, Selected> | null = null;
   COMMANDS.lastIndex = 0;
   let m: RegExpExecArray | null;
