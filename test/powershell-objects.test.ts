@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
+import { undecodedCommands } from '../src/analysis/decode.js';
 import { parseMofInstances, reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
 
@@ -282,4 +283,22 @@ test('hostile: MOF with thousands of instances and aliases, unterminated strings
     assert.ok(out.length <= 4 * 64, `${out.length} objects`);
   }
   assert.ok(parseMofInstances(inst).length === 20_000);
+});
+
+test('an -EncodedCommand argument that does not decode still fires the encoded-command reason, saying so', async () => {
+  assert.deepEqual(undecodedCommands('powershell.exe -nop -w hidden -enc $payload'), [{ via: '-enc', encoded: '$payload', why: 'a variable: computed at run time' }]);
+  assert.deepEqual(undecodedCommands('pwsh -e "JABjAGwAaQBlAG4AdAAgAD0A!!"').map((u) => u.why), ['not base64']);
+  assert.deepEqual(undecodedCommands('powershell /EncodedCommand 3q2+7wGfM3cSgP/+').map((u) => [u.via, u.why]), [['/EncodedCommand', 'not UTF-16LE text']]);
+  // a decodable argument, another parameter, -ExecutionPolicy, not PowerShell: none
+  assert.deepEqual(undecodedCommands(`powershell -enc ${Buffer.from('Write-Host 1', 'utf16le').toString('base64')}`), []);
+  assert.deepEqual(undecodedCommands('powershell -enc -nop'), []);
+  assert.deepEqual(undecodedCommands('powershell -ep bypass -file a.ps1'), []);
+  assert.deepEqual(undecodedCommands('foo.exe -e $x'), []);
+  const r = await scanScript(
+    "Set-WmiInstance -Namespace root/subscription -Class CommandLineEventConsumer -Arguments @{Name='Enc'; CommandLineTemplate='powershell.exe -NoP -W Hidden -enc JABzAD0ATgBlAHcALQBPAGIAagBlAGMAdAAgAEkATwAuAE0AZQBtAG9ye!'}",
+  );
+  const f = r.findings.find((x) => x.consumer?.name === 'Enc')!;
+  const reason = f.reasons.find((x) => x.id === 'payload-encoded-command');
+  assert.ok(reason, f.reasons.map((x) => x.id).join(','));
+  assert.match(reason.evidence, /^-enc JABzAD0ATgBlAHcALQBPAGI… does not decode \(not base64\)$/);
 });
