@@ -12,13 +12,27 @@
  *   gives nothing here;
  * - `Set-WmiInstance` / `New-CimInstance` with -Class/-ClassName, -Namespace and -Arguments/-Property as an inline
  *   hashtable or a variable assigned a hashtable earlier in the same text;
- * - 4103 `ParameterBinding(Register-MaliciousWmiEvent): name="X"; value="Y"` lines (values bound at run time: literal).
- * Not understood (yet): `[wmiclass]…CreateInstance()`/`.Put()`, System.Management objects, mofcomp, other
- * frameworks, script blocks split over several 4104 records (each part is read alone).
+ * - 4103 `ParameterBinding(Register-MaliciousWmiEvent): name="X"; value="Y"` lines (values bound at run time: literal);
+ * - `New-CimInstance -CimClass $c | (Get-CimClass …)`, `-ClientOnly` (built, not created: `uncommitted`);
+ *   `Set-CimInstance` / `Set-WmiInstance` on an instance a `Get-CimInstance` / `Get-WmiObject` -Filter or -Query
+ *   selects by Name (piped, -InputObject, -Query: `modifies`); `Set-WmiInstance -Path` (puts the instance);
+ * - the object model: `[wmiclass]'ns:Class'`, `[System.Management.ManagementClass]` casts and `::new`,
+ *   `New-Object System.Management.ManagementClass(…)`, `Get-WmiObject -List` handles, `.CreateInstance()`, property
+ *   assignments (`$o.P =`, `$o['P'] =`, `$o.Properties['P'].Value =`, `.SetPropertyValue('P', …)`) and `.Put()`:
+ *   the state at the last Put() is created; never Put() is `uncommitted`; `$o.__PATH`, `$o.Path` and the value
+ *   Put() returned are the object's path;
+ * - MOF text written to a file (Set-Content / Add-Content / Out-File, [IO.File]::WriteAllText / AppendAllText)
+ *   and compiled with mofcomp, read by the one MOF reader (`normalize.ts parseMofInstances`);
+ * - `Register-WmiEvent` / `Register-CimIndicationEvent`: temporary subscriptions ({@link temporaryFromScript}),
+ *   never objects.
+ * `Invoke-WmiMethod` / `Invoke-CimMethod` create no subscription object (the subscription classes have no method
+ * that does). Not understood (yet): other frameworks, script blocks split over several 4104 records (each part is
+ * read alone), COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
  *
  * Bounded: at most {@link MAX_TEXT} characters of a text are read, at most {@link MAX_COMMANDS} commands,
- * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables; every scan is a single forward pass.
- * Imports only model.
+ * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables, {@link MAX_COMMANDS} expressions that may
+ * read to the end of the text (class handles, selections, file writes); every scan is a single forward pass.
+ * Imports only model and the MOF reader.
  */
 import { normalizeNamespace, parseObjectRef } from '../model/wmi.js';
 import { objectPath } from '../model/subscription.js';
