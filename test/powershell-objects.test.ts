@@ -302,3 +302,22 @@ test('an -EncodedCommand argument that does not decode still fires the encoded-c
   assert.ok(reason, f.reasons.map((x) => x.id).join(','));
   assert.match(reason.evidence, /^-enc JABzAD0ATgBlAHcALQBPAGI… does not decode \(not base64\)$/);
 });
+
+test('[wmi] / ManagementObject bound by its path: a Put() modifies that object; without Put() the change is in memory only', () => {
+  const out = reconstructFromScript(String.raw`$c = [wmi]'\\.\root\subscription:CommandLineEventConsumer.Name="SCM Event Log Consumer"'
+$c.CommandLineTemplate = 'C:\Users\Public\x.exe'
+$c.Put()
+$f = New-Object System.Management.ManagementObject('root\subscription', '__EventFilter.Name="BVTFilter"', $null)
+$f.Query = 'SELECT * FROM __InstanceModificationEvent WITHIN 60'
+$b = ([wmiclass]'root\subscription:__FilterToConsumerBinding').CreateInstance()
+$b.Filter = $f.__PATH
+$b.Consumer = $c.Path.Path
+$b.Put()`);
+  const c = out.find((o) => o.part === 'consumer')!;
+  assert.deepEqual([c.name, c.namespace, c.technique, c.modifies, c.uncommitted, c.properties], ['SCM Event Log Consumer', 'ROOT\\subscription', '[wmi] (an existing instance)', true, undefined, { CommandLineTemplate: 'C:\\Users\\Public\\x.exe' }]);
+  const f = out.find((o) => o.part === 'filter')!;
+  assert.deepEqual([f.name, f.technique, f.modifies], ['BVTFilter', 'System.Management ManagementObject (an existing instance)', true]);
+  assert.match(f.uncommitted ?? '', /changes in memory only/);
+  // the paths of bound objects are known from their own paths
+  assert.deepEqual(out.find((o) => o.part === 'binding')!.properties, { Filter: '__EventFilter.Name="BVTFilter"', Consumer: 'CommandLineEventConsumer.Name="SCM Event Log Consumer"' });
+});

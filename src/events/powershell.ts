@@ -20,7 +20,8 @@
  *   `New-Object System.Management.ManagementClass(…)`, `Get-WmiObject -List` handles, `.CreateInstance()`, property
  *   assignments (`$o.P =`, `$o['P'] =`, `$o.Properties['P'].Value =`, `.SetPropertyValue('P', …)`) and `.Put()`:
  *   the state at the last Put() is created; never Put() is `uncommitted`; `$o.__PATH`, `$o.Path` and the value
- *   Put() returned are the object's path;
+ *   Put() returned are the object's path; an instance bound by its path (`[wmi]'…'`, `ManagementObject`) and
+ *   Put() again `modifies` it;
  * - MOF text written to a file (Set-Content / Add-Content / Out-File, [IO.File]::WriteAllText / AppendAllText)
  *   and compiled with mofcomp, read by the one MOF reader (`normalize.ts parseMofInstances`);
  * - `Register-WmiEvent` / `Register-CimIndicationEvent`: temporary subscriptions ({@link temporaryFromScript}),
@@ -498,6 +499,46 @@ interface MObj {
   cls: ClassRef;
   props: Map<string, [string, Val]>;
   committed: Map<string, [string, Val]> | null;
+  /** For an instance bound by its path (`[wmi]'…'`, `ManagementObject`): the Name key of that path (null: computed). */
+  existing?: Val;
+}
+
+const MGMT_OBJECT = String.raw`(?:System\.)?Management\.ManagementObject`;
+const OBJ_CAST = new RegExp(String.raw`^\[(?:wmi|${MGMT_OBJECT})\][ \t]*`, 'i');
+const OBJ_CTOR = new RegExp(String.raw`^\[${MGMT_OBJECT}\]::new[ \t]*\(`, 'i');
+const OBJ_NEW = new RegExp(String.raw`^New-Object[ \t]+(?:-TypeName[ \t]+)?${MGMT_OBJECT}\b[ \t]*(?:-ArgumentList[ \t]+|-Args[ \t]+)?@?`, 'i');
+
+/**
+ * An instance bound by its object path at `i`: `[wmi]'ns:Class.Name="x"'`, `[System.Management.ManagementObject]'…'`,
+ * `…ManagementObject]::new(path | scope, path, options)`, `New-Object System.Management.ManagementObject(…)`.
+ */
+function boundExpr(s: string, i: number, vars: Map<string, VarVal>, budget: Budget): { cls: ClassRef; name: Val; end: number } | null {
+  const head = s.slice(i, i + 128);
+  let m: RegExpExecArray | null;
+  let args: Val[];
+  let end: number;
+  let technique = 'System.Management ManagementObject';
+  if (!/^(?:\[|New-Object)/i.test(head) || budget.n <= 0) return null;
+  if ((m = OBJ_CTOR.exec(head))) {
+    const l = readList(s, i + m[0].length, vars);
+    [args, end] = [l.values, s[l.end] === ')' ? l.end + 1 : l.end];
+  } else if ((m = OBJ_CAST.exec(head))) {
+    const t = nextToken(s, i + m[0].length);
+    [args, end] = [[valueOf(t, vars) ?? null], t.end];
+    if (/^\[wmi\]/i.test(head)) technique = '[wmi]';
+  } else if ((m = OBJ_NEW.exec(head))) {
+    let j = i + m[0].length;
+    while (isSpace(s[j])) j++;
+    const paren = s[j] === '(';
+    const l = readList(s, paren ? j + 1 : j, vars);
+    [args, end] = [l.values, paren && s[l.end] === ')' ? l.end + 1 : l.end];
+  } else return null;
+  budget.n--;
+  const path = args.length >= 2 ? args[1] : args[0];
+  const ref = typeof path === 'string' ? parseObjectRef(path) : null;
+  const scope = args.length >= 2 ? args[0] : undefined;
+  const namespace: Val = ref?.namespace ?? (scope === undefined ? 'root\\cimv2' : scope ?? null);
+  return { cls: { className: ref?.className ?? null, namespace, technique }, name: ref ? ref.name : null, end };
 }
 
 /** `\\.\root\subscription:CommandLineEventConsumer` → namespace and class; a bare class name has no namespace. */
@@ -599,7 +640,7 @@ const SET_VALUE = /^(?:\.psbase)?\.SetPropertyValue[ \t]*\([ \t]*(['"])(\w+)\1[ 
 
 /** The relative path of an object (`__EventFilter.Name="x"`), or null when its class or name is not literal. */
 function pathOf(o: MObj): Val {
-  const name = [...o.props.values()].find(([k]) => k.toLowerCase() === 'name')?.[1];
+  const name = [...o.props.values()].find(([k]) => k.toLowerCase() === 'name')?.[1] ?? o.existing;
   return typeof o.cls.className === 'string' && typeof name === 'string' ? objectPath(o.cls.className, name) : null;
 }
 
@@ -642,12 +683,13 @@ function objectModel(s: string, vars: Map<string, VarVal>, classes: Map<string, 
       objs.delete(name);
       classes.delete(name);
       paths.delete(name);
-      if (created) {
+      const bound = created ? null : boundExpr(s, r, vars, budget);
+      if (created || bound) {
         if (made.length >= MAX_COMMANDS) continue;
-        const o: MObj = { cls: created.cls, props: new Map(), committed: null };
+        const o: MObj = { cls: (created ?? bound)!.cls, props: new Map(), committed: null, ...(bound ? { existing: bound.name } : {}) };
         objs.set(name, o);
         made.push(o);
-        OBJ_STMT.lastIndex = Math.max(at, created.end - 1);
+        OBJ_STMT.lastIndex = Math.max(at, (created ?? bound)!.end - 1);
         continue;
       }
       const c = classExpr(s, r, vars, classes, budget);
@@ -682,15 +724,18 @@ function objectModel(s: string, vars: Map<string, VarVal>, classes: Map<string, 
     const part = cls ? partOf(cls) : null;
     if (!part || !cls) continue;
     const props = o.committed ?? o.props;
-    const r: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(o.cls.namespace ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique: `${o.cls.technique} CreateInstance()` };
+    const bound = o.existing !== undefined;
+    const r: ReconstructedObject = { part, className: cls, namespace: normalizeNamespace(o.cls.namespace ?? 'root\\cimv2'), name: null, properties: {}, computed: [], technique: bound ? `${o.cls.technique} (an existing instance)` : `${o.cls.technique} CreateInstance()` };
     if (o.cls.namespace === null) r.computed.push('(namespace)');
     for (const [k, v] of props.values()) {
       if (typeof v === 'string') r.properties[k] = v;
       else r.computed.push(k);
     }
     const nm = Object.keys(r.properties).find((k) => k.toLowerCase() === 'name');
-    r.name = nm ? r.properties[nm]! : null;
-    if (!o.committed) r.uncommitted = 'never Put() in this text: an instance in memory, not created in the repository';
+    r.name = nm ? r.properties[nm]! : typeof o.existing === 'string' ? o.existing : null;
+    // an instance bound by its path and put again: an object that exists, changed (Put() writes it whatever it held)
+    if (bound) r.modifies = true;
+    if (!o.committed) r.uncommitted = bound ? 'never Put() in this text: changes in memory only, not written to the repository' : 'never Put() in this text: an instance in memory, not created in the repository';
     out.push(r);
   }
   return out;
@@ -856,7 +901,7 @@ export function temporaryFromScript(script: string): TemporarySubscription[] {
 /** The subscription objects a script text would create, read from its literals (see the module comment). */
 export function reconstructFromScript(script: string): ReconstructedObject[] {
   const s = script.length > MAX_TEXT ? script.slice(0, MAX_TEXT) : script;
-  const objectModelText = /\[wmiclass\]|ManagementClass|Get-WmiObject|gwmi|Get-CimClass/i.test(s);
+  const objectModelText = /\[wmiclass\]|\[wmi\]|ManagementClass|ManagementObject|Get-WmiObject|gwmi|Get-CimClass/i.test(s);
   const mofText = /mofcomp/i.test(s) && /instance\s+of/i.test(s);
   if (!objectModelText && !mofText && !/Register-MaliciousWmiEvent|Set-WmiInstance|New-CimInstance|Set-CimInstance/i.test(s)) return [];
   const out: ReconstructedObject[] = [];
