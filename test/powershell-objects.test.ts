@@ -15,6 +15,7 @@ import { scan } from '../src/scan.js';
 import { undecodedCommands } from '../src/analysis/decode.js';
 import { parseMofInstances, reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
+import { evtxSample, skipReason } from './support/samples.js';
 
 /** Scan one PowerShell 4104 record holding `script` (EVTX JSON shape, one line). */
 async function scanScript(script: string): Promise<ScanResult> {
@@ -168,6 +169,9 @@ test('hostile: many unterminated class expressions, selections and assignments a
     for (const o of out) assert.ok(Object.keys(o.properties).length + o.computed.length <= 64 + 2);
   }
   assert.ok(reconstructFromScript(objects).length > 0, 'the literal objects inside the limits are read');
+  // a long ordinary script (casts, queries that list no class) before the object model does not use up the budget
+  const ordinary = Array.from({ length: 300 }, (_, i) => `$n${i} = [int]'${i}'\n$p${i} = Get-WmiObject -Class Win32_Process -Filter "ProcessId=${i}"\n`).join('');
+  assert.deepEqual(reconstructFromScript(ordinary + OBJECT_MODEL).map((o) => o.name), ['UpdaterFilter', 'UpdaterConsumer', null, 'NeverSaved']);
 });
 
 test('Register-WmiEvent / Register-CimIndicationEvent: temporary subscriptions read from their literal arguments', () => {
@@ -320,4 +324,10 @@ $b.Put()`);
   assert.match(f.uncommitted ?? '', /changes in memory only/);
   // the paths of bound objects are known from their own paths
   assert.deepEqual(out.find((o) => o.part === 'binding')!.properties, { Filter: '__EventFilter.Name="BVTFilter"', Consumer: 'CommandLineEventConsumer.Name="SCM Event Log Consumer"' });
+});
+
+test('real 4104 script blocks full of PowerShell (Invoke-Obfuscation, with -Enc handling, New-Object, here-strings): no subscription is rebuilt', { skip: skipReason }, async () => {
+  // hayabusa-sample-evtx: 4104 records of a large module loaded into a session, none of which touches WMI
+  const r = await scan([evtxSample('hayabusa-sample-evtx/Powershell-Invoke-Obfuscation-many.evtx')], { threads: 1 });
+  assert.deepEqual(r.findings.map((f) => f.summary), []);
 });

@@ -31,8 +31,9 @@
  * read alone), COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
  *
  * Bounded: at most {@link MAX_TEXT} characters of a text are read, at most {@link MAX_COMMANDS} commands,
- * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables, {@link MAX_COMMANDS} expressions that may
- * read to the end of the text (class handles, selections, file writes); every scan is a single forward pass.
+ * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables, 2 × {@link MAX_COMMANDS} expressions that
+ * may read to the end of the text (class handles, bound objects, selections, file writes); every scan is a single
+ * forward pass.
  * Imports only model and the MOF reader.
  */
 import { normalizeNamespace, parseObjectRef } from '../model/wmi.js';
@@ -482,7 +483,7 @@ function instance(cmd: Command, cx: InstanceContext): ReconstructedObject[] {
 
 // ---- [wmiclass] / System.Management / Get-WmiObject -List: CreateInstance, property assignments, Put() ------------
 
-/** How many more expensive expressions (ones that may read to the end of the text) a scan may parse. */
+/** How many more expensive expressions (ones that may read to the end of the text) a scan may parse: 2 × {@link MAX_COMMANDS} per text. */
 interface Budget {
   n: number;
 }
@@ -582,13 +583,16 @@ function ctorClass(args: Val[], technique: string): ClassRef {
 function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map<string, ClassRef>, budget: Budget): { cls: ClassRef; end: number } | null {
   const head = s.slice(i, i + 128);
   let m: RegExpExecArray | null;
-  // each expression below may read to the end of the text (an unterminated string): at most MAX_COMMANDS of them
-  if (!/^(?:\$|\[|New-Object|Get-WmiObject|gwmi|Get-CimClass)/i.test(head) || (!head.startsWith('$') && budget.n-- <= 0)) return null;
+  // each expression below may read to the end of the text (an unterminated string): only those that match are
+  // counted against the budget, so ordinary casts and queries earlier in a script do not use it up
+  const spend = (): boolean => budget.n-- > 0;
   if ((m = CTOR.exec(head))) {
+    if (!spend()) return null;
     const l = readList(s, i + m[0].length, vars);
     return { cls: ctorClass(l.values, 'System.Management ManagementClass'), end: s[l.end] === ')' ? l.end + 1 : l.end };
   }
   if ((m = CAST.exec(head))) {
+    if (!spend()) return null;
     const t = nextToken(s, i + m[0].length);
     const v = valueOf(t, vars);
     const technique = /^\[wmiclass\]/i.test(head) ? '[wmiclass]' : 'System.Management ManagementClass';
@@ -597,6 +601,7 @@ function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map
     return { cls: { className: p.className, namespace: p.namespace ?? 'root\\cimv2', technique }, end: t.end };
   }
   if ((m = NEW_OBJECT.exec(head))) {
+    if (!spend()) return null;
     let j = i + m[0].length;
     while (isSpace(s[j])) j++;
     const paren = s[j] === '(';
@@ -605,6 +610,11 @@ function classExpr(s: string, i: number, vars: Map<string, VarVal>, classes: Map
   }
   if ((m = /^(Get-WmiObject|gwmi|Get-CimClass)(?=[\s`]|$)/i.exec(head))) {
     const cim = /cim/i.test(m[1]!);
+    // a Get-WmiObject that is no class listing (most are not) is not read at all
+    const head512 = s.slice(i, i + 512);
+    const nl = head512.indexOf('\n');
+    if (!cim && !/[\s`]-li/i.test(nl < 0 ? head512 : head512.slice(0, nl))) return null;
+    if (!spend()) return null;
     const a = readArgs(s, i + m[0].length);
     if (!cim && !a.params.has('list')) return null;
     const cls = valueOf(a.params.get(cim ? 'classname' : 'class') ?? a.positional[0], vars);
@@ -907,7 +917,7 @@ export function reconstructFromScript(script: string): ReconstructedObject[] {
   const out: ReconstructedObject[] = [];
   let vars: Map<string, VarVal> | null = null;
   const classes = new Map<string, ClassRef>();
-  const budget: Budget = { n: MAX_COMMANDS };
+  const budget: Budget = { n: 2 * MAX_COMMANDS };
   if (objectModelText) out.push(...objectModel(s, (vars = assignments(s, s.length)), classes, budget));
   if (mofText) out.push(...inlineMof(s, (vars ??= assignments(s, s.length)), budget));
   let selected: Map<string, Selected> | null = null;
