@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { undecodedCommands } from '../src/analysis/decode.js';
-import { parseMofInstances, reconstructFromScript, temporaryFromScript } from '../src/events/index.js';
+import { parseMofInstances, reconstructFromScript, temporaryFromBindings, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
 import { evtxSample, skipReason } from './support/samples.js';
 
@@ -330,4 +330,18 @@ test('real 4104 script blocks full of PowerShell (Invoke-Obfuscation, with -Enc 
   // hayabusa-sample-evtx: 4104 records of a large module loaded into a session, none of which touches WMI
   const r = await scan([evtxSample('hayabusa-sample-evtx/Powershell-Invoke-Obfuscation-many.evtx')], { threads: 1 });
   assert.deepEqual(r.findings.map((f) => f.summary), []);
+});
+
+test('4103 ParameterBinding lines of Register-WmiEvent are a temporary subscription; Set-WmiInstance -PutType UpdateOnly modifies', () => {
+  const payload = [
+    'CommandInvocation(Register-WmiEvent): "Register-WmiEvent"',
+    'ParameterBinding(Register-WmiEvent): name="Query"; value="SELECT * FROM Win32_ProcessStartTrace"',
+    'ParameterBinding(Register-WmiEvent): name="SourceIdentifier"; value="PS"',
+    'ParameterBinding(Register-WmiEvent): name="Action"; value=" Start-Process calc.exe "',
+  ].join('\r\n');
+  assert.deepEqual(temporaryFromBindings(payload), [{ technique: 'Register-WmiEvent', query: 'SELECT * FROM Win32_ProcessStartTrace', namespace: 'root\\cimv2', sourceIdentifier: 'PS', action: 'Start-Process calc.exe' }]);
+  assert.deepEqual(temporaryFromScript(payload), []);
+  assert.deepEqual(temporaryFromBindings('ParameterBinding(Register-WmiEvent): name="SourceIdentifier"; value="PS"'), []);
+  const [o] = reconstructFromScript("Set-WmiInstance -Namespace root\\subscription -Class CommandLineEventConsumer -PutType UpdateOnly -Arguments @{Name='Upd'; CommandLineTemplate='x.exe'}");
+  assert.deepEqual([o!.name, o!.modifies], ['Upd', true]);
 });

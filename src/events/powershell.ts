@@ -24,8 +24,9 @@
  *   Put() again `modifies` it;
  * - MOF text written to a file (Set-Content / Add-Content / Out-File, [IO.File]::WriteAllText / AppendAllText)
  *   and compiled with mofcomp, read by the one MOF reader (`normalize.ts parseMofInstances`);
- * - `Register-WmiEvent` / `Register-CimIndicationEvent`: temporary subscriptions ({@link temporaryFromScript}),
- *   never objects.
+ * - `Register-WmiEvent` / `Register-CimIndicationEvent`: temporary subscriptions ({@link temporaryFromScript},
+ *   and their 4103 ParameterBinding lines: {@link temporaryFromBindings}), never objects;
+ * - `Set-WmiInstance -PutType UpdateOnly` `modifies`.
  * `Invoke-WmiMethod` / `Invoke-CimMethod` create no subscription object (the subscription classes have no method
  * that does). Not understood (yet): other frameworks, script blocks split over several 4104 records (each part is
  * read alone), COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
@@ -476,6 +477,8 @@ function instance(cmd: Command, cx: InstanceContext): ReconstructedObject[] {
     }
   const nm = Object.keys(o.properties).find((k) => k.toLowerCase() === 'name');
   o.name = nm ? o.properties[nm]! : typeof name === 'string' ? name : null;
+  // -PutType UpdateOnly: the instance must exist already
+  if (/^updateonly$/i.test(valueOf(cmd.params.get('puttype'), vars) ?? '')) modifies = true;
   if (modifies) o.modifies = true;
   if (/^new-ciminstance$/i.test(cmd.name) && cmd.params.has('clientonly')) o.uncommitted = 'New-CimInstance -ClientOnly: an instance in memory, not created in the repository';
   return [o];
@@ -904,6 +907,25 @@ export function temporaryFromScript(script: string): TemporarySubscription[] {
     });
   }
   return out;
+}
+
+/** Temporary subscriptions from 4103 `ParameterBinding(Register-WmiEvent): name="Query"; value="…"` lines (bound values: literal). */
+export function temporaryFromBindings(details: string): TemporarySubscription[] {
+  const s = details.length > MAX_TEXT ? details.slice(0, MAX_TEXT) : details;
+  const re = /^ParameterBinding\((Register-WmiEvent|Register-CimIndicationEvent)\): name="(\w+)"; value="(.*)"\r?$/gim;
+  const args = new Map<string, string>();
+  let technique: TemporarySubscription['technique'] | null = null;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < MAX_TOKENS && (m = re.exec(s)); n++) {
+    technique ??= /cim/i.test(m[1]!) ? 'Register-CimIndicationEvent' : 'Register-WmiEvent';
+    args.set(m[2]!.toLowerCase(), m[3]!);
+  }
+  if (!technique) return [];
+  const cls = args.get('class') ?? args.get('classname');
+  const query = args.get('query') ?? (cls !== undefined ? `SELECT * FROM ${cls}` : undefined);
+  if (query === undefined) return [];
+  const action = args.get('action');
+  return [{ technique, query, namespace: args.get('namespace') ?? 'root\\cimv2', sourceIdentifier: args.get('sourceidentifier') ?? null, action: action === undefined ? null : action.trim().slice(0, 4000) }];
 }
 
 // ---- entry points -------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
-import { powershellUserFromText, reconstructFromBindings, reconstructFromScript, temporaryFromScript } from './powershell.js';
+import { powershellUserFromText, reconstructFromBindings, reconstructFromScript, temporaryFromBindings, temporaryFromScript } from './powershell.js';
 import type { ReconstructedObject, TemporarySubscription } from './powershell.js';
 
 /** System fields every view carries. */
@@ -293,7 +293,7 @@ export function powershellTemporary(record: EvtxJsonObject): TemporarySubscripti
   const h = eventHeader(record);
   if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
   const out = new Map<string, TemporarySubscription>();
-  for (const t of powershellTexts(record)) for (const x of temporaryFromScript(t)) out.set(JSON.stringify(x), x);
+  for (const t of powershellTexts(record)) for (const x of [...temporaryFromScript(t), ...temporaryFromBindings(t)]) out.set(JSON.stringify(x), x);
   return [...out.values()];
 }
 
