@@ -381,10 +381,14 @@ test('exit 0 on a clean read for every command; scan exits 1 on findings at or a
   // readable and a file that is not evidence: read, the other file is a note
   assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', clean, x.text).code, 0);
   const findings = run('scan', '-q', '-j', '1', '-f', 'json', WMI);
-  assert.equal(findings.code, 1, 'a high finding, --fail-on high (default)');
-  assert.ok((JSON.parse(findings.out) as { findings: Array<{ severity: string }> }).findings.some((f) => f.severity === 'high'));
+  assert.equal(findings.code, 1, 'a critical finding, --fail-on high (default)');
+  assert.ok((JSON.parse(findings.out) as { findings: Array<{ severity: string }> }).findings.some((f) => f.severity === 'critical'));
   assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'never', WMI).code, 0);
-  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'critical', WMI).code, 0);
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'critical', WMI).code, 1);
+  // a high finding (the same subscription listed live, without the process start it ran): under --fail-on critical, exit 0
+  const listed = resolve(repoRoot(), 'test/fixtures/velociraptor/bot.PermanentWMIEvents.json');
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'critical', listed).code, 0);
+  assert.equal(run('scan', '-q', '-j', '1', '-f', 'json', '--fail-on', 'high', listed).code, 1);
   const out = join(x.dir, 'report.json');
   assert.equal(run('scan', '-q', '-j', '1', '-o', out, WMI).code, 1);
   assert.ok(readFileSync(out, 'utf8').includes('BotConsumer23'));

@@ -71,7 +71,7 @@ test('WMIGhost: JScript ActiveScript consumer, modified, script analysed', { ski
   assert.match(f.summary, /sXmlUrl|var /);
 });
 
-test('PowerLurk: filter and consumer "Evil" without binding in the logs (logged-only, not orphan); the PowerShell log attributes creation to Set-WmiInstance', { skip: skipReason }, () => {
+test('PowerLurk: filter and consumer "Evil" without binding in the logs (logged-only, not orphan); the PowerShell log attributes creation to PowerLurk, which calls Set-WmiInstance', { skip: skipReason }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-scan-'));
   try {
     for (const f of ['ID19-20-WMI registration via PowerLurk.evtx', 'ID800-4103-4104-WMI registration via PowerLurk.evtx']) copyFileSync(evtxSample(`hayabusa-sample-evtx/${f}`), join(dir, f));
@@ -84,7 +84,7 @@ test('PowerLurk: filter and consumer "Evil" without binding in the logs (logged-
     const ps = result.findings.find((x) => x.observations.some((o) => o.source === 'powershell'))!;
     assert.ok(ps, 'a finding from the PowerShell evidence');
     const techniques = new Set(ps.observations.filter((o) => o.source === 'powershell').map((o) => o.meta['technique']));
-    assert.deepEqual([...techniques], ['Set-WmiInstance']);
+    assert.deepEqual([...techniques], ['Register-MaliciousWmiEvent (PowerLurk)', 'Set-WmiInstance']);
     assert.deepEqual(
       [...new Set(ps.observations.map((o) => o.part))].sort(),
       ['binding', 'consumer', 'filter'],

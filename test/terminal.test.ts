@@ -83,16 +83,16 @@ test('bundled sample: one line per finding and a summary that says what was read
     const text = formatTable(r, { width, failOn: 'high' });
     const rows = findingLines(text);
     assert.equal(rows.length, 1, text);
-    assert.match(rows[0]!, /^high +IEWIN7 +subscription +Bot.*deleted .*c91f5c$/);
+    assert.match(rows[0]!, /^crit +IEWIN7 +subscription +Bot.*deleted .*c91f5c$/);
     const s = summary(text);
-    assert.equal(s.get('Findings'), '1: 1 high');
+    assert.equal(s.get('Findings'), '1: 1 critical');
     assert.equal(s.get('Hosts'), '5 (findings on 1: IEWIN7)');
     // "1 finding" is not "the others are clean": 4 of the 5 hosts have only logs that cannot show a subscription
     assert.equal(s.get('Blind'), '4 of 5 hosts: no repository, live listing, Sysmon, WMI-Activity or PowerShell log read, so nothing here can show a subscription on them (wmiscope coverage)');
     // 5 logs (NOTICE.md is read and skipped: 6 files); 41 records
     assert.match(s.get('Evidence')!, /^5 EVTX logs; 41 records; [\d.]+ KiB read in 6 files \(-v lists them\)$/);
     assert.equal(s.get('Notes'), '6 warnings, 1 skipped (1 not evidence or links: -v lists them)');
-    assert.equal(s.get('Exit 1'), '1 finding at or above --fail-on high, not allow-listed (1 high)');
+    assert.equal(s.get('Exit 1'), '1 finding at or above --fail-on high, not allow-listed (1 critical)');
     // the warnings are listed once, one line per file (the damaged Application log has 4 notes)
     const notes = text.split('\n').filter((l) => l.startsWith('warning  '));
     assert.equal(notes.length, 3, text);
@@ -104,7 +104,10 @@ test('bundled sample: one line per finding and a summary that says what was read
   // (the Blind line wraps once at 100 columns)
   assert.equal(formatTable(r, { failOn: 'high' }).trimEnd().split('\n').length, 14);
   assert.match(formatTable(r, { failOn: 'never' }), /\nExit 0 {4}--fail-on never\n/);
-  assert.match(formatTable(r, { failOn: 'critical' }), /\nExit 0 {4}no finding at or above --fail-on critical that is not allow-listed\n/);
+  // the same subscription listed live by Velociraptor (no process record beside it: high, not critical)
+  const listed = await scan([join(repoRoot(), 'test/fixtures/velociraptor/bot.PermanentWMIEvents.json')], { threads: 1 });
+  assert.deepEqual(listed.findings.map((f) => f.severity), ['high']);
+  assert.match(formatTable(listed, { failOn: 'critical' }), /\nExit 0 {4}no finding at or above --fail-on critical that is not allow-listed\n/);
   assert.ok(!/\nExit /.test(formatTable(r)), 'without failOn the summary says nothing of exit codes');
 });
 
@@ -126,10 +129,10 @@ test('--details: every finding in full; --details ID (or a unique start of it): 
   const r = await bundledResult();
   const all = formatTable(r, { details: true, width: 120 });
   assertFits(all, 120, '--details');
-  assert.ok(all.includes(' HIGH  score 75 · deleted · IEWIN7  (1/1)'));
+  assert.ok(all.includes(' CRITICAL  score 85 · deleted · IEWIN7  (1/1)'));
   assert.ok(all.includes('  Finding id : c91f5c5b20d41550'));
   assert.ok(all.includes('Coverage: what the evidence of each host with findings cannot show'));
-  assert.equal(summary(all).get('Findings'), '1: 1 high');
+  assert.equal(summary(all).get('Findings'), '1: 1 critical');
   for (const id of ['c91f5c5b20d41550', 'c91f', 'C91F5C']) {
     const one = formatTable(r, { details: id, width: 80 });
     assertFits(one, 80, `--details ${id}`);
@@ -148,7 +151,7 @@ test('CLI: the table is the default through a pipe (no color, 100 columns), note
   assertFits(r.stdout, 100, 'pipe');
   assert.ok(r.stdout.split('\n').some((l) => columns(l) === 100), 'laid out at 100 columns');
   assert.equal(r.stderr, '', 'the notes are in the table, not again on stderr');
-  assert.equal(summary(r.stdout).get('Exit 1'), '1 finding at or above --fail-on high, not allow-listed (1 high)');
+  assert.equal(summary(r.stdout).get('Exit 1'), '1 finding at or above --fail-on high, not allow-listed (1 critical)');
   // --width, and JSON only when asked for (-f json, or an -o ending in .json)
   const narrow = await runCli(['scan', '-j', '1', '--width', '80', BUNDLED], { env });
   assertFits(narrow.stdout, 80, '--width 80');
@@ -216,11 +219,11 @@ test('CLI: -o FILE says on stderr in one line what it wrote (file name escaped) 
   const r = await runCli(['scan', '-j', '1', BUNDLED, '-o', out]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, `wmiscope: wrote ${join(dir, 'case\\x1b[31m.html')} — 1 finding (1 high) from 6 files; notes in the report: 6 warnings, 1 skipped\n`);
+  assert.equal(r.stderr, `wmiscope: wrote ${join(dir, 'case\\x1b[31m.html')} — 1 finding (1 critical) from 6 files; notes in the report: 6 warnings, 1 skipped\n`);
   const verbose = await runCli(['scan', '-j', '1', '-v', BUNDLED, '-o', join(dir, 'v.html')]);
   const vlines = verbose.stderr.trimEnd().split('\n');
   assert.equal(vlines.filter((l) => l.includes('warning (damaged)')).length, 6, '-v: every note on stderr');
-  assert.match(vlines.at(-1)!, /^wmiscope: wrote .*v\.html — 1 finding \(1 high\) from 6 files; notes in the report: 6 warnings, 1 skipped$/);
+  assert.match(vlines.at(-1)!, /^wmiscope: wrote .*v\.html — 1 finding \(1 critical\) from 6 files; notes in the report: 6 warnings, 1 skipped$/);
   const json = await runCli(['scan', '-j', '1', '-f', 'json', BUNDLED]);
   const jlines = json.stderr.trimEnd().split('\n');
   assert.equal(jlines.length, 3, json.stderr);
@@ -228,7 +231,7 @@ test('CLI: -o FILE says on stderr in one line what it wrote (file name escaped) 
   assert.ok(jlines.every((l) => [...l].length <= 100));
   assert.ok(JSON.parse(json.stdout).notes.length === 7, 'every note is in the JSON');
   assert.ok(readFileSync(out, 'utf8').startsWith('<!DOCTYPE html>'));
-  const narrowed = await runCli(['scan', '-j', '1', BUNDLED, '-o', join(dir, 'r.json'), '--min-severity', 'critical']);
+  const narrowed = await runCli(['scan', '-j', '1', BUNDLED, '-o', join(dir, 'r.json'), '--since', '2030-01-01']);
   assert.match(narrowed.stderr, /wrote .*r\.json — 0 findings from 6 files; 1 more hidden by the narrowing; notes in the report: 6 warnings, 1 skipped\n$/);
   assert.equal(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).findings.length, 0, 'an -o ending in .json is JSON');
   const quiet = await runCli(['scan', '-j', '1', '-q', BUNDLED, '-o', join(dir, 'q.json')]);
@@ -238,10 +241,10 @@ test('CLI: -o FILE says on stderr in one line what it wrote (file name escaped) 
 test('the "wrote" line counts every severity it shows, so its counts add up to its total', async () => {
   const result = await bundledResult();
   const f = result.findings[0]!;
-  assert.equal(f.severity, 'high');
+  assert.equal(f.severity, 'critical');
   const three: ScanResult = { ...result, findings: [f, { ...f, id: `a${f.id.slice(1)}`, severity: 'medium' }, { ...f, id: `b${f.id.slice(1)}`, severity: 'info', allowlisted: { by: 'default', entry: 'test' } }] };
-  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 high, 1 medium, 1 info) from 6 files; notes in the report: 6 warnings, 1 skipped');
-  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 high, 1 medium) from 6 files; 1 more hidden by the narrowing; notes in the report: 6 warnings, 1 skipped');
+  assert.equal(wroteLine('r.html', three, {}), 'wrote r.html — 3 findings (1 critical, 1 medium, 1 info) from 6 files; notes in the report: 6 warnings, 1 skipped');
+  assert.equal(wroteLine('r.html', three, { minSeverity: 'medium' }), 'wrote r.html — 2 findings (1 critical, 1 medium) from 6 files; 1 more hidden by the narrowing; notes in the report: 6 warnings, 1 skipped');
 });
 
 test('notes: a file name is cut so that logs of the same name in several host folders or archives stay told apart', async () => {
@@ -271,7 +274,7 @@ test('--details: the findings come first, the names linked as one machine after 
   const text = formatTable({ ...result, hostAliases: [{ host: 'IEWIN7', aliases: [{ name: 'IEWIN7.lab.example', why: 'a short name and its FQDN' }] }] }, { details: true, width: 100 });
   const lines = text.split('\n');
   assert.match(lines[0]!, /^─+$/, 'the first finding\'s rule opens the output');
-  assert.match(lines[1]!, /HIGH .* IEWIN7/);
+  assert.match(lines[1]!, /CRITICAL .* IEWIN7/);
   const alias = lines.findIndex((l) => l.startsWith('IEWIN7 is also named IEWIN7.lab.example'));
   assert.ok(alias > lines.findIndex((l) => l.includes('Finding id')), text);
   assert.equal(lines[alias - 1], '', 'a blank line before it');
@@ -311,7 +314,7 @@ test('a time window keeps an undated finding and marks it "undated" on its line;
   const rows = findingLines(text);
   assert.ok(rows.length > 0 && rows.every((l) => l.includes(' undated')), rows.join('\n'));
   const s = summary(text);
-  assert.equal(s.get('Hidden'), `1 (1 high): 1 before --since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
+  assert.equal(s.get('Hidden'), `1 (1 critical): 1 before --since 2030-01-01T00:00:00.000Z; ${rows.length} findings with no time kept (marked undated)`);
   assert.match(s.get('Exit 1')!, /, 1 of them hidden by the narrowing$/);
   // said in the flags' own words: before --since, after --until, outside both
   const hidden = (n: { since?: string; until?: string }): string => summary(formatTable(r, { ...n, width: 200 })).get('Hidden')!;

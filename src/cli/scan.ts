@@ -55,7 +55,7 @@ export function addScanCommand(program: Command, version: string): void {
   const cmd = program
     .command('scan')
     .description(
-      'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents, and any of these inside zip, tar or tar.gz archives (read in place); with several hosts, each subscription is stacked across the fleet',
+      'find WMI event subscriptions in evidence and explain each finding. Evidence is recognized by content: EVTX logs, WMI repositories, event exports (evtx-crate JSON/JSONL, Winlogbeat/ECS, nxlog, Sentinel/Log Analytics and Splunk results as JSON or CSV, Event Viewer XML), Velociraptor rows and collection zips, autorunsc CSV, wmiscope collector documents, and any of these inside zip, tar or tar.gz archives (read in place); with several hosts, each subscription is stacked across the fleet',
     )
     .argument('<path...>', 'evidence files or folders (a triage collection, a mounted image, a zip, tar or tar.gz, a folder of many host collections)')
     .addOption(new Option('-f, --format <format>', 'output format; html is one self-contained page to open in a browser (default: from the --output extension .html/.htm, .csv, .jsonl/.ndjson, .json; else table, also through a pipe)').choices([...REPORT_FORMATS]))

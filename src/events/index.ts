@@ -3,3 +3,4 @@ export * from './normalize.js';
 export * from './wmi.js';
 export * from './messages.js';
 export * from './powershell.js';
+export * from './psframeworks.js';

@@ -67,14 +67,14 @@ export interface ReconstructedObject {
 }
 
 /** A literal string value, or null for "computed at run time". */
-type Val = string | null;
+export type Val = string | null;
 
 // ---- tokens --------------------------------------------------------------------------------------------------
 
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
 const BACKTICK: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b' };
 
-interface Tok {
+export interface Tok {
   /** `-Name` parameter, a value, `@{…}` hashtable body, or an end of statement. */
   kind: 'param' | 'value' | 'table' | 'end';
   text: string;
@@ -107,7 +107,7 @@ function skipGroup(s: string, i: number): number {
 }
 
 /** A quoted string at `i` (`'…'`, `"…"`, here-strings `@'…'@`, `@"…"@`): its literal value, or null when it expands `$…`. */
-function readQuoted(s: string, i: number): { value: Val; end: number } {
+export function readQuoted(s: string, i: number): { value: Val; end: number } {
   const here = s[i] === '@';
   const q = here ? s[i + 1]! : s[i]!;
   if (here) {
@@ -189,10 +189,10 @@ function nextToken(s: string, i: number): Tok {
 
 // ---- variables and hashtables ---------------------------------------------------------------------------------
 
-type VarVal = { kind: 'str'; value: Val } | { kind: 'table'; entries: Map<string, [string, Val]> };
+export type VarVal = { kind: 'str'; value: Val } | { kind: 'table'; entries: Map<string, [string, Val]> };
 
 /** `key = value` entries of a hashtable body (keys bare or quoted; `;` or newline separated). */
-function readTable(body: string, vars: Map<string, VarVal>): Map<string, [string, Val]> {
+export function readTable(body: string, vars: Map<string, VarVal>): Map<string, [string, Val]> {
   const out = new Map<string, [string, Val]>();
   let i = 0;
   for (let n = 0; n < MAX_ENTRIES && i < body.length; n++) {
@@ -246,7 +246,7 @@ interface Command {
   positional: Tok[];
 }
 
-function readArgs(s: string, i: number): { params: Map<string, Tok>; positional: Tok[]; end: number } {
+export function readArgs(s: string, i: number): { params: Map<string, Tok>; positional: Tok[]; end: number } {
   const params = new Map<string, Tok>();
   const positional: Tok[] = [];
   for (let n = 0; n < MAX_TOKENS; n++) {
@@ -271,7 +271,7 @@ const COMMANDS = /(?:^|[\s;|({=&])(Register-MaliciousWmiEvent|Set-WmiInstance|Ne
 const ASSIGN = /(?:^|[\n;{(])[ \t]*\$(?:script:|global:|local:)?(\w+)[ \t]*=[ \t]*(?![=])/gi;
 
 /** Variable assignments of literal strings and hashtables, in text order up to `limit`. */
-function assignments(s: string, limit: number): Map<string, VarVal> {
+export function assignments(s: string, limit: number): Map<string, VarVal> {
   const vars = new Map<string, VarVal>();
   ASSIGN.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -290,7 +290,7 @@ function assignments(s: string, limit: number): Map<string, VarVal> {
   return vars;
 }
 
-function valueOf(t: Tok | undefined, vars: Map<string, VarVal>): Val | undefined {
+export function valueOf(t: Tok | undefined, vars: Map<string, VarVal>): Val | undefined {
   if (!t) return undefined;
   if (t.kind !== 'value') return null;
   return t.ref ? strVar(vars, t.ref) : t.value;

@@ -8,7 +8,8 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
-import { powershellUserFromText, reconstructFromBindings, reconstructFromScript, temporaryFromBindings, temporaryFromScript } from './powershell.js';
+import { powershellUserFromText, reconstructFromBindings, temporaryFromBindings, temporaryFromScript } from './powershell.js';
+import { reconstructPowerShell } from './psframeworks.js';
 import type { ReconstructedObject, TemporarySubscription } from './powershell.js';
 
 /** System fields every view carries. */
@@ -280,7 +281,7 @@ export function powershellReconstructed(record: EvtxJsonObject): Array<Reconstru
   if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
   const out = new Map<string, ReconstructedObject & { text: string }>();
   for (const t of powershellTexts(record)) {
-    for (const o of [...reconstructFromScript(t), ...reconstructFromBindings(t)]) {
+    for (const o of [...reconstructPowerShell(t), ...reconstructFromBindings(t)]) {
       const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed]);
       if (!out.has(k)) out.set(k, { ...o, text: t });
     }

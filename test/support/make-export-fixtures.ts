@@ -365,6 +365,291 @@ export function toWevtutil(events: SourceEvent[]): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text + '\r\n', 'utf16le')]);
 }
 
+// ---- Microsoft Sentinel / Log Analytics -------------------------------------------------------------------------------
+
+/** Log Analytics `datetime`: ISO-8601 UTC with 7 fractional digits, as KQL results print it. */
+const kqlTime = (t: string | null): string | null => t;
+
+/**
+ * A Log Analytics `WindowsEvent` row (Azure Monitor Agent), the columns Microsoft documents for that table: System
+ * fields as columns, `EventData` an object of the named Data (unnamed Data as a `Data` list), `EventRecordId` text.
+ */
+export function toSentinelWindowsEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const data: Obj = {};
+  for (const [k, v] of eventDataPairs(e.json, 'keep')) data[k] = isObj(v) && Array.isArray(v['#text']) ? v['#text'] : scalar(v);
+  const ud = userData(e.json);
+  if (ud) for (const [k, v] of Object.entries(ud.fields)) if (k !== '#attributes') data[k] = scalar(v);
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    TimeGenerated: kqlTime(h.time),
+    Computer: h.computer,
+    EventID: h.eventId,
+    Channel: h.channel,
+    Provider: h.provider,
+    Task: Number(scalar(s['Task']) ?? 0),
+    Opcode: String(scalar(s['Opcode']) ?? '0'),
+    Keywords: String(scalar(s['Keywords']) ?? ''),
+    EventLevel: Number(scalar(s['Level']) ?? 4),
+    EventLevelName: 'Information',
+    EventRecordId: String(h.recordId),
+    SystemProcessId: Number(attr(s['Execution'], 'ProcessID') ?? 0),
+    SystemThreadId: Number(attr(s['Execution'], 'ThreadID') ?? 0),
+    SystemUserId: attr(s['Security'], 'UserID') ?? '',
+    Version: Number(scalar(s['Version']) ?? 0),
+    EventData: data,
+    RawEventData: null,
+    Type: 'WindowsEvent',
+  };
+}
+
+/** `WindowsEvent | where …` results as the JSON array Log Analytics' query API gives row by row (one object per row). */
+export function toSentinelWindowsEvent(events: SourceEvent[]): string {
+  return '[\n' + events.map((e) => '  ' + JSON.stringify(toSentinelWindowsEventRow(e))).join(',\n') + '\n]\n';
+}
+
+/**
+ * A Log Analytics `Event` row (the legacy agent), the columns Microsoft documents for that table: `EventLog`,
+ * `Source`, `EventData` the event's `<EventData>` XML in a `<DataItem>`, `ParameterXml` its values as `<Param>`,
+ * `RenderedDescription` the message (Sysmon's `Field: value` lines). No record number: the table has none.
+ */
+export function toSentinelEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const named = pairs.filter(([k]) => k !== 'Data');
+  const dataXml = named
+    .map(([k, v]) => {
+      const x = scalar(v);
+      return x === null || x === '' ? `<Data Name="${attrEscape(k)}" />` : `<Data Name="${attrEscape(k)}">${xmlText(String(x))}</Data>`;
+    })
+    .join('');
+  const params = pairs.flatMap(([, v]) => (isObj(v) && Array.isArray(v['#text']) ? (v['#text'] as unknown[]) : [scalar(v)])).map((x) => `<Param>${x === null ? '' : xmlText(String(x))}</Param>`).join('');
+  let message = e.message ?? null;
+  if (!message && SYSMON_TITLES[h.eventId]) message = [SYSMON_TITLES[h.eventId], ...pairs.map(([k, v]) => `${k}: ${scalar(v) ?? ''}`)].join('\r\n');
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    SourceSystem: 'OpsManager',
+    TimeGenerated: kqlTime(h.time),
+    Source: h.provider,
+    EventLog: h.channel,
+    Computer: h.computer,
+    EventLevel: 4,
+    EventLevelName: 'Information',
+    ParameterXml: params,
+    EventData: `<DataItem type="System.XmlData" time="${h.time}" sourceHealthServiceId="00000000-0000-0000-0000-000000000000"><EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">${dataXml}</EventData></DataItem>`,
+    EventID: h.eventId,
+    RenderedDescription: message,
+    EventCategory: Number(scalar(s['Task']) ?? 0),
+    UserName: 'NT AUTHORITY\\SYSTEM',
+    ManagementGroupName: '',
+    Type: 'Event',
+  };
+}
+
+/** `Event | where …` results, one JSON object per line. */
+export function toSentinelEvent(events: SourceEvent[]): string {
+  return events.map((e) => JSON.stringify(toSentinelEventRow(e))).join('\n') + '\n';
+}
+
+/** `SecurityEvent` columns that hold an EventData field of the same name (a subset of the table's documented columns). */
+const SECURITY_EVENT_DATA_COLUMNS = new Set([
+  'SubjectUserSid', 'SubjectUserName', 'SubjectDomainName', 'SubjectLogonId', 'NewProcessId', 'NewProcessName',
+  'TokenElevationType', 'ProcessId', 'CommandLine', 'TargetUserSid', 'TargetUserName', 'TargetDomainName',
+  'TargetLogonId', 'ParentProcessName', 'MandatoryLabel', 'LogonType', 'LogonProcessName', 'AuthenticationPackageName',
+  'WorkstationName', 'LogonGuid', 'TransmittedServices', 'LmPackageName', 'KeyLength', 'ProcessName', 'IpAddress',
+  'IpPort', 'ElevatedToken', 'VirtualAccount', 'TargetLinkedLogonId', 'RestrictedAdminMode', 'TargetOutboundUserName',
+  'TargetOutboundDomainName',
+]);
+
+/**
+ * A Log Analytics `SecurityEvent` row (the table's documented columns): the event's data as flat columns where the
+ * table has one, the other fields in `EventData`'s XML (null when none is left), `Account` and `Activity` as the
+ * service derives them. No record number: the table has none.
+ */
+export function toSentinelSecurityEventRow(e: SourceEvent): Obj {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const columns: Obj = {};
+  const rest: string[] = [];
+  for (const [k, v] of pairs) {
+    const x = scalar(v);
+    if (SECURITY_EVENT_DATA_COLUMNS.has(k)) columns[k] = x === null ? '' : String(x);
+    else rest.push(x === null || x === '' ? `<Data Name="${attrEscape(k)}" />` : `<Data Name="${attrEscape(k)}">${xmlText(String(x))}</Data>`);
+  }
+  const user = typeof columns['SubjectUserName'] === 'string' ? `${columns['SubjectDomainName'] ?? ''}\\${columns['SubjectUserName']}` : '';
+  return {
+    TenantId: '00000000-0000-0000-0000-000000000000',
+    TimeGenerated: kqlTime(h.time),
+    SourceSystem: 'OpsManager',
+    Account: user,
+    AccountType: /\$$/.test(user) ? 'Machine' : 'User',
+    Computer: h.computer,
+    EventSourceName: h.provider,
+    Channel: h.channel,
+    Task: Number(scalar(s['Task']) ?? 0),
+    Level: String(scalar(s['Level']) ?? '0'),
+    EventData: rest.length ? `<EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">${rest.join('')}</EventData>` : null,
+    EventID: h.eventId,
+    Activity: h.eventId === 4688 ? '4688 - A new process has been created.' : String(h.eventId),
+    ...columns,
+    Type: 'SecurityEvent',
+  };
+}
+
+/**
+ * `union SecurityEvent, WindowsEvent` results, one JSON object per line: Security records as `SecurityEvent` rows,
+ * the others as `WindowsEvent` rows.
+ */
+export function toSentinelUnion(events: SourceEvent[]): string {
+  return events.map((e) => JSON.stringify(/^security$/i.test(eventHeader(e.json)?.channel ?? '') ? toSentinelSecurityEventRow(e) : toSentinelWindowsEventRow(e))).join('\n') + '\n';
+}
+
+// ---- Splunk -------------------------------------------------------------------------------------------------------------
+
+/** Splunk's `_time` in JSON results: ISO-8601 to the millisecond with the offset written `+00:00`. */
+const splunkTime = (t: string | null): string | null => (t ? new Date(Date.parse(t)).toISOString().replace('Z', '+00:00') : null);
+
+/** The fields Splunk adds to every result beside `_raw` (the Windows add-on's, with an XmlWinEventLog source). */
+function splunkFields(e: SourceEvent, i: number, sourcetype: string, raw: string): Obj {
+  const h = eventHeader(e.json)!;
+  return {
+    _bkt: 'wineventlog~12~00000000-0000-0000-0000-000000000000',
+    _cd: `12:${1000 + i}`,
+    _indextime: String(Math.floor(Date.parse(h.time ?? '2019-01-01T00:00:00Z') / 1000) + 5),
+    _raw: raw,
+    _serial: String(i),
+    _si: ['splunk', 'wineventlog'],
+    _sourcetype: sourcetype,
+    _time: splunkTime(h.time),
+    host: h.computer,
+    index: 'wineventlog',
+    linecount: String(raw.split('\n').length),
+    source: `${sourcetype}:${h.channel}`,
+    sourcetype,
+    splunk_server: 'splunk',
+  };
+}
+
+/**
+ * `index=wineventlog sourcetype=XmlWinEventLog | …` exported as JSON (`splunk search … -output json`, the export
+ * endpoint's `output_mode=json`): one `{"preview":false,"result":{…}}` per line, `_raw` the event's XML on one line.
+ */
+export function toSplunkXmlJson(events: SourceEvent[]): string {
+  return events.map((e, i) => JSON.stringify({ preview: false, offset: i, ...(i === events.length - 1 ? { lastrow: true } : {}), result: splunkFields(e, i, 'XmlWinEventLog', toEventXml(e, false).replace(/>\s+</g, '><').trim().replace(/xmlns="([^"]*)"/g, "xmlns='$1'")) })).join('\n') + '\n';
+}
+
+/** US date and 12-hour time, as the classic rendering's first line prints the forwarder's local time (here UTC). */
+function classicDate(t: string | null): string {
+  const d = new Date(Date.parse(t ?? '1970-01-01T00:00:00Z'));
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const h = d.getUTCHours() % 12 || 12;
+  return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(h)}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/**
+ * A record in the Splunk Windows add-on's classic rendering (`WinEventLog`): the date line, `Key=Value` lines, and
+ * `Message=` with the rendered message (Sysmon's `Field: value` lines; its WMI events titled as Sysmon titles them).
+ */
+export function toSplunkClassicRaw(e: SourceEvent): string {
+  const s = sys(e.json);
+  const h = eventHeader(e.json)!;
+  const pairs = eventDataPairs(e.json, 'keep');
+  const title = SYSMON_TITLES[h.eventId] ?? (h.eventId === 1 ? 'Process Create:' : h.eventId === 10 ? 'Process accessed:' : 'Event:');
+  const message = e.message ?? [title, ...pairs.map(([k, v]) => `${k}: ${scalar(v) ?? ''}`)].join('\r\n');
+  return [
+    classicDate(h.time),
+    `LogName=${h.channel}`,
+    `SourceName=${h.provider}`,
+    `EventCode=${h.eventId}`,
+    'EventType=4',
+    'Type=Information',
+    `ComputerName=${h.computer}`,
+    'User=NOT_TRANSLATED',
+    `Sid=${attr(s['Security'], 'UserID') ?? ''}`,
+    'SidType=0',
+    `TaskCategory=${scalar(s['Task']) ?? ''}`,
+    'OpCode=Info',
+    `RecordNumber=${h.recordId}`,
+    'Keywords=None',
+    `Message=${message}`,
+  ].join('\n');
+}
+
+/** A search on `sourcetype=WinEventLog` as the results endpoint gives it in JSON: one object, the rows in `results`. */
+export function toSplunkClassicJson(events: SourceEvent[]): string {
+  const results = events.map((e, i) => splunkFields(e, i, 'WinEventLog', toSplunkClassicRaw(e)));
+  return JSON.stringify({ preview: false, init_offset: 0, messages: [], fields: Object.keys(results[0] ?? {}).map((name) => ({ name })), results }, null, 2) + '\n';
+}
+
+/**
+ * The exports that keep only what a Sysmon record's message shows (the classic rendering): made from the Sysmon
+ * fixture only, as other events' data is not in their message.
+ */
+export function sysmonExportsOf(events: SourceEvent[]): Record<string, string | Buffer> {
+  return { 'splunk-classic.json': toSplunkClassicJson(events), 'splunk-classic.csv': toSplunkClassicCsv(events) };
+}
+
+// ---- CSV ---------------------------------------------------------------------------------------------------------------
+
+/** One CSV cell (RFC 4180): quoted when it holds a comma, a quote, a line break or edge spaces; objects as JSON text. */
+function csvCell(v: unknown): string {
+  const t = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]|^\s|\s$/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/** Rows as CSV with CRLF line ends, a header row first: every row's columns in the order first seen (a `union` pads the rest). */
+function toCsv(rows: Obj[], header = (c: string): string => c): string {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return [cols.map((c) => csvCell(header(c))), ...rows.map((r) => cols.map((c) => csvCell(r[c])))].map((r) => r.join(',')).join('\r\n') + '\r\n';
+}
+
+/** The Log Analytics portal's CSV time: `5/11/2019, 5:58:23.418 PM` (US, 12-hour, milliseconds) in the zone its header names. */
+function portalTime(t: unknown): string {
+  const d = new Date(Date.parse(String(t)));
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()}, ${d.getUTCHours() % 12 || 12}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')} ${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+/**
+ * `WindowsEvent | where …` exported from the Log Analytics portal to CSV: `TimeGenerated [UTC]` in the portal's time
+ * format, `EventData` (a dynamic column) as its JSON text.
+ */
+export function toSentinelWindowsEventCsv(events: SourceEvent[]): string {
+  return toCsv(events.map((e) => ({ ...toSentinelWindowsEventRow(e), TimeGenerated: portalTime(eventHeader(e.json)!.time) })), (c) => (c === 'TimeGenerated' ? 'TimeGenerated [UTC]' : c));
+}
+
+/** The Sysmon `Event` rows exported to CSV by a KQL client (`TimeGenerated` as ISO-8601, `EventData` the XML text). */
+export function toSentinelEventCsv(events: SourceEvent[]): string {
+  return toCsv(events.map(toSentinelEventRow));
+}
+
+/** Splunk's CSV export of an `XmlWinEventLog` search: `_raw` (the event XML), `_time` (`+0000` offset), `host`, `source`, `sourcetype`. */
+export function toSplunkXmlCsv(events: SourceEvent[]): string {
+  return toCsv(
+    events.map((e, i) => {
+      const f = splunkFields(e, i, 'XmlWinEventLog', toEventXml(e, false).replace(/>\s+</g, '><').trim().replace(/xmlns="([^"]*)"/g, "xmlns='$1'"));
+      return { _raw: f['_raw'], _time: String(f['_time']).replace('+00:00', '+0000'), host: f['host'], index: f['index'], linecount: f['linecount'], source: f['source'], sourcetype: f['sourcetype'], splunk_server: f['splunk_server'] };
+    }),
+  );
+}
+
+/** `union SecurityEvent, WindowsEvent` exported from the portal to CSV: one header of both tables' columns. */
+export function toSentinelUnionCsv(events: SourceEvent[]): string {
+  const rows = events.map((e) => ({ ...(/^security$/i.test(eventHeader(e.json)?.channel ?? '') ? toSentinelSecurityEventRow(e) : toSentinelWindowsEventRow(e)), TimeGenerated: portalTime(eventHeader(e.json)!.time) }));
+  return toCsv(rows, (c) => (c === 'TimeGenerated' ? 'TimeGenerated [UTC]' : c));
+}
+
+/** Splunk's CSV export of a `WinEventLog` (classic rendering) search. */
+export function toSplunkClassicCsv(events: SourceEvent[]): string {
+  return toCsv(events.map((e, i) => {
+    const f = splunkFields(e, i, 'WinEventLog', toSplunkClassicRaw(e));
+    return { _raw: f['_raw'], _time: String(f['_time']).replace('+00:00', '+0000'), host: f['host'], source: f['source'], sourcetype: f['sourcetype'] };
+  }));
+}
+
 // ---- the fixture set ----------------------------------------------------------------------------------------------
 
 export const SYSMON_EVTX = 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx';
@@ -379,6 +664,12 @@ export function exportsOf(events: SourceEvent[], sourcePath: string): Record<str
     'ecs.ndjson': toEcsNdjson(events),
     'es-search.json': toEsSearch(events),
     'nxlog.jsonl': toNxlog(events),
+    'sentinel-windowsevent.json': toSentinelWindowsEvent(events),
+    'sentinel-event.jsonl': toSentinelEvent(events),
+    'splunk-xml.jsonl': toSplunkXmlJson(events),
+    'sentinel-windowsevent.csv': toSentinelWindowsEventCsv(events),
+    'sentinel-event.csv': toSentinelEventCsv(events),
+    'splunk-xml.csv': toSplunkXmlCsv(events),
     'events.xml': toEventsDocument(events),
     'wevtutil.xml': toWevtutil(events),
   };
@@ -430,7 +721,7 @@ function main(): void {
   };
   // 1. the Sysmon subscription EVTX in every shape
   const events = readEvtx(join(root, SYSMON_EVTX));
-  for (const [suffix, data] of Object.entries(exportsOf(events, SYSMON_EVTX))) write(`sysmon-bot.${suffix}`, data);
+  for (const [suffix, data] of Object.entries({ ...exportsOf(events, SYSMON_EVTX), ...sysmonExportsOf(events) })) write(`sysmon-bot.${suffix}`, data);
   // 2. the Debian reference tools' XML of the same file
   const tool = (cmd: string, args: string[]): string | null => {
     const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -463,6 +754,9 @@ function main(): void {
   write('otrf-wmi.events.xml', toEventsDocument(otrf));
   write('otrf-wmi.ecs.ndjson', toEcsNdjson(otrf));
   write('otrf-wmi.wmiscope.jsonl', toJsonl(otrf));
+  write('otrf-wmi.sentinel-union.jsonl', toSentinelUnion(otrf));
+  write('otrf-wmi.sentinel-union.csv', toSentinelUnionCsv(otrf));
+  write('otrf-wmi.splunk-classic.json', toSplunkClassicJson(otrf));
   console.log(`wrote to ${dir}:\n  ${written.join('\n  ')}`);
 }
 

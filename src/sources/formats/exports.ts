@@ -10,21 +10,30 @@
  *   Elasticsearch search response (`hits.hits[]._source`); nested objects and dotted keys alike.
  * - `nxlog`: NXLog `im_msvistalog` + `to_json` records (the shape Hayabusa's `--JSON-input` reads): System
  *   fields at the top, EventData flattened beside them, WMI-Activity's UserData only in `Message`.
+ * - `sentinel`: Microsoft Sentinel / Log Analytics KQL results as JSON: `WindowsEvent` rows (EventData an object or
+ *   its JSON text, RawEventData's XML when it did not parse) and `Event` rows (EventData's XML string, else
+ *   ParameterXml's unnamed values; RenderedDescription as the message) and `SecurityEvent` rows (the event's data as
+ *   flat columns, the rest in EventData's XML); the three mixed in one export (a `union`) too.
+ * - `splunk`: Splunk search results as JSON (`{"preview":…,"result":{…}}` lines, a `results` array, bare rows) whose
+ *   `_raw` is the event XML (`XmlWinEventLog`) or the classic `Key=Value` rendering with its `Message=` (`WinEventLog`).
  * - `event-xml`: Event Viewer "Save as XML", `wevtutil qe /f:xml`, `evtxexport`, python-evtx `evtx_dump.py`.
  * - `hayabusa-timeline`: recognized only to say why it is not read (a detection list, not event records).
  *
- * JSON is streamed (lines, or top-level values / array elements), XML element by element; a record that does
+ * `sentinel-csv`, `splunk-csv`: the same results exported to CSV (dynamic columns as JSON text, `_raw` a cell).
+ *
+ * JSON is streamed (lines, or top-level values / array elements), XML element by element, CSV record by record; a record that does
  * not parse is one warning with its line, and the rest is read.
  */
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { parseJson } from '../text/json.js';
 import { eventHeader } from '../../events/index.js';
 import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../../events/messages.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
 import { headText } from '../input.js';
 import { EventRecordSink } from '../records/tally.js';
-import { canonicalTime } from '../../model/time.js';
-import { decodeXmlText, eventFromXml } from '../text/eventxml.js';
+import { canonicalTime, isCanonicalTime, timeFromMs } from '../../model/time.js';
+import { decodeXmlText, eventFromXml, eventPartsFromXml, paramsFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
 
@@ -297,11 +306,44 @@ function isNxlog(v: JsonObject): boolean {
 /** `YYYY-MM-DD HH:MM:SS[.f]` without a zone. */
 const NAIVE_TIME = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?$/;
 
+/** Zone offsets are quarter hours, UTC-12:00 to UTC+14:00. */
+const QUARTER_HOUR_MS = 15 * 60_000;
+const MAX_ZONE_MS = 14 * 3_600_000;
+/** How far `@timestamp` may lie after the event (the shipping delay) or before it (clock skew) for its zone to be read. */
+const MAX_SHIP_DELAY_MS = 5 * 60_000;
+const MAX_SKEW_MS = 60_000;
+
 /**
- * An NXLog record, or null; `naiveTime` when its time had no zone and was taken as UTC; `ingestTime` when the time is
- * Logstash's `@timestamp` (when the record reached the pipeline) because `EventTime` has no zone.
+ * The zone of a zone-less NXLog `EventTime` (the collector's local time, to the second), read from the pipeline's
+ * UTC `@timestamp` of the same record: their difference rounded to a quarter hour, when what is left over is a
+ * plausible shipping delay (at most five minutes, or a minute of skew the other way); null otherwise.
+ * Milliseconds east of UTC (UTC = local − zone).
  */
-function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean; ingestTime: boolean } | null {
+function zoneFromIngest(localAsUtcMs: number, ingestMs: number): number | null {
+  const d = ingestMs - localAsUtcMs; // = delay − zone
+  const zone = -Math.round(d / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+  const delay = d + zone;
+  if (Math.abs(zone) > MAX_ZONE_MS || delay > MAX_SHIP_DELAY_MS || delay < -MAX_SKEW_MS) return null;
+  // zones in use are whole or half hours, but for +05:45, +08:45 and +12:45 (a 20-minute delay is no UTC-00:15)
+  const quarter = (Math.abs(zone) / QUARTER_HOUR_MS) % 4;
+  if ((quarter === 1 || quarter === 3) && !(zone > 0 && [5, 8, 12].includes(Math.floor(zone / 3_600_000)) && quarter === 3)) return null;
+  return zone === 0 ? 0 : zone; // no −0
+}
+
+/** `+05:00` / `-03:30` for a zone in milliseconds east of UTC. */
+function zoneText(ms: number): string {
+  const m = Math.abs(ms) / 60_000;
+  return `${ms < 0 ? '-' : '+'}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+/**
+ * An NXLog record, or null. Its time is the event's `EventTime`. When that has no zone (NXLog writes the collector's
+ * local time) and Logstash's `@timestamp` (UTC, when the record reached the pipeline) is beside it, the zone is read
+ * from their difference (`zone`, see {@link zoneFromIngest}); `ingestTime` when the difference is no zone plus a short
+ * delay, so `@timestamp` is the only UTC time; `naiveTime` when there is no `@timestamp` and the zone-less time was
+ * taken as UTC.
+ */
+function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | null; naiveTime: boolean; ingestTime: boolean; zone: string | null } | null {
   if (!isNxlog(v)) return null;
   const eventId = str(v['EventID']);
   if (eventId === null) return null;
@@ -312,19 +354,34 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (v['Version'] !== undefined) sys['Version'] = copy(v['Version']);
   if (v['Task'] !== undefined) sys['Task'] = copy(v['Task']);
   if (v['OpcodeValue'] !== undefined) sys['Opcode'] = copy(v['OpcodeValue']);
-  // EventTime is the collector's local time unless it carries a zone; @timestamp (Logstash) is UTC
   let naiveTime = false;
   let ingestTime = false;
-  const et = str(v['EventTime']);
+  let zone: string | null = null;
+  const et = str(v['EventTime'])?.trim() || null;
+  const ts = str(v['@timestamp']);
+  const tsTime = ts ? canonicalTime(ts) : null;
   let time: string | null = null;
-  if (et && !NAIVE_TIME.test(et.trim()) && Number.isFinite(Date.parse(et))) time = canonicalTime(et);
-  else if (str(v['@timestamp'])) {
-    time = str(v['@timestamp']);
+  if (et && !NAIVE_TIME.test(et) && Number.isFinite(Date.parse(et))) time = canonicalTime(et);
+  else if (et && NAIVE_TIME.test(et)) {
+    const local = canonicalTime(et); // the local time written as if it were UTC
+    const localMs = isCanonicalTime(local) ? Date.parse(local!) : NaN;
+    const ingestMs = isCanonicalTime(tsTime) ? Date.parse(tsTime!) : NaN;
+    const z = Number.isFinite(localMs) && Number.isFinite(ingestMs) ? zoneFromIngest(localMs, ingestMs) : null;
+    const utc = z !== null ? timeFromMs(localMs - z) : null;
+    if (z !== null && utc) {
+      time = utc;
+      zone = zoneText(z);
+    } else if (tsTime) {
+      time = tsTime;
+      ingestTime = true;
+    } else {
+      time = local ?? et;
+      naiveTime = true;
+    }
+  } else if (tsTime) {
+    time = tsTime;
     ingestTime = true;
-  } else if (et) {
-    time = et.trim();
-    naiveTime = true;
-  }
+  } else if (et) time = et;
   if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
   if (v['RecordNumber'] !== undefined) sys['EventRecordID'] = copy(v['RecordNumber']);
   const exec = attrObj({ ProcessID: v['ExecutionProcessID'] ?? v['ProcessID'], ThreadID: v['ExecutionThreadID'] ?? v['ThreadID'] });
@@ -348,7 +405,232 @@ function fromNxlog(v: JsonObject): { json: EvtxJsonObject; message: string | nul
   if (Object.keys(data).length) ev['EventData'] = data;
   const json = newObj();
   json['Event'] = ev;
-  return { json, message: str(v['Message']), naiveTime, ingestTime };
+  return { json, message: str(v['Message']), naiveTime, ingestTime, zone };
+}
+
+// ---- Microsoft Sentinel / Log Analytics (KQL results) ------------------------------------------------------------
+
+/**
+ * The Log Analytics table a KQL result row comes from: `WindowsEvent` (Azure Monitor Agent: `Channel`, `Provider`,
+ * `EventData` as an object, `EventRecordId`), `Event` (the legacy agent: `EventLog`, `Source`, `EventData` as an
+ * XML string, `ParameterXml`, `RenderedDescription`) or `SecurityEvent` (`Channel`, `EventSourceName`, the event's
+ * data as flat columns and what has no column of its own in `EventData`'s XML); by the `Type` column when the query
+ * kept it, else by the columns (a `union` export pads each row with the other tables' columns as null). Null for
+ * anything else.
+ */
+function sentinelTable(v: JsonObject): SentinelTable | null {
+  if (v['EventID'] === undefined || v['EventID'] === null || typeof v['TimeGenerated'] !== 'string') return null;
+  const type = str(v['Type']);
+  const is = (t: SentinelTable): boolean => type === null || type === t;
+  if (is('WindowsEvent') && typeof v['Channel'] === 'string' && typeof v['Provider'] === 'string') return 'WindowsEvent';
+  if (is('SecurityEvent') && typeof v['Channel'] === 'string' && typeof v['EventSourceName'] === 'string') return 'SecurityEvent';
+  if (is('Event') && typeof v['EventLog'] === 'string' && typeof v['Source'] === 'string') return 'Event';
+  return null;
+}
+
+type SentinelTable = 'WindowsEvent' | 'Event' | 'SecurityEvent';
+
+/**
+ * `SecurityEvent` columns that are the table's own (agent, workspace, derived text), not the event's data: every
+ * other non-empty column is an EventData field of that name (`SubjectUserName`, `NewProcessName`, `CommandLine`,
+ * `ParentProcessName`, …). `Account`, `Process`, `SubjectAccount`, `TargetAccount`, `Activity` are derived from
+ * the data by the service, so they are left out too.
+ */
+const SECURITY_EVENT_OWN = new Set([
+  'TenantId', 'TimeGenerated', 'SourceSystem', 'Account', 'AccountType', 'Computer', 'EventSourceName', 'Channel',
+  'Task', 'Level', 'EventData', 'EventID', 'Activity', 'Process', 'SubjectAccount', 'TargetAccount', 'TargetUser',
+  'ManagementGroupName', 'SourceComputerId', 'EventOriginId', 'MG', 'TimeCollected', 'AzureDeploymentID', 'Type',
+  'FilePathNoUser', 'LogonTypeName', '_ResourceId', '_SubscriptionId', '_BilledSize', '_IsBillable', '_ItemId',
+  '_Internal_WorkspaceResourceId', 'TableId', 'Fqbn',
+]);
+
+/** A dynamic column: an object, or its JSON text (Log Analytics' CLI and CSV write dynamic values as text). */
+function dynamicObject(v: Json | undefined): JsonObject | null {
+  if (isObj(v)) return v;
+  if (typeof v !== 'string' || !v.trimStart().startsWith('{')) return null;
+  const parsed = parseJson(v) as Json;
+  return isObj(parsed) ? parsed : null;
+}
+
+/** A Log Analytics `WindowsEvent` or `Event` row as an event record, with the `Event` table's rendered description; null for other rows. */
+function fromSentinel(v: JsonObject): { json: EvtxJsonObject; message: string | null } | null {
+  const table = sentinelTable(v);
+  if (!table) return null;
+  // a row whose EventData did not parse keeps the whole event XML in RawEventData (WindowsEvent)
+  const raw = str(v['RawEventData']);
+  if (table === 'WindowsEvent' && !isObj(v['EventData']) && raw && raw.includes('<Event')) return eventFromXml(raw);
+  const eventId = str(v['EventID']);
+  if (eventId === null) throw new Error('EventID is not a number or text');
+  const sys = newObj();
+  const provider = attrObj({ Name: str(table === 'WindowsEvent' ? v['Provider'] : table === 'SecurityEvent' ? v['EventSourceName'] : v['Source']) });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = /^\d+$/.test(eventId) ? Number(eventId) : eventId;
+  for (const [from, to] of [['Version', 'Version'], ['Task', 'Task'], ['Opcode', 'Opcode'], ['Keywords', 'Keywords']] as const) {
+    if (table === 'WindowsEvent' && v[from] !== undefined && v[from] !== null && !isObj(v[from])) sys[to] = copy(v[from]);
+  }
+  // TimeGenerated is the event's own time (UTC) in both tables
+  sys['TimeCreated'] = attributed(attrObj({ SystemTime: canonicalTime(str(v['TimeGenerated'])) })!);
+  const rid = str(v['EventRecordId']);
+  if (rid !== null && /^\d{1,20}$/.test(rid)) sys['EventRecordID'] = Number(rid);
+  const exec = attrObj({ ProcessID: v['SystemProcessId'], ThreadID: v['SystemThreadId'] });
+  if (exec) sys['Execution'] = attributed(exec);
+  sys['Channel'] = str(table === 'Event' ? v['EventLog'] : v['Channel']);
+  const host = str(v['Computer']);
+  if (host) sys['Computer'] = host;
+  const sid = attrObj({ UserID: v['SystemUserId'] });
+  if (sid) sys['Security'] = attributed(sid);
+  const ev = newObj();
+  ev['System'] = sys;
+  if (table === 'WindowsEvent') {
+    const data = dynamicObject(v['EventData']);
+    if (data) {
+      const ed = copy(data) as EvtxJsonObject;
+      // unnamed <Data> elements come as a `Data` list: the EVTX layer writes several as `{'#text': [...]}`
+      const list = ed['Data'];
+      if (Array.isArray(list)) ed['Data'] = list.length === 1 ? list[0]! : attributedText(list.map((x) => (x === null ? null : str(x))));
+      // the agent flattens UserData into EventData: WMI-Activity's element is put back where the events layer reads it
+      const element = WMI_ACTIVITY_ELEMENTS[Number(eventId)];
+      if (element && WMI_ACTIVITY.test(str(v['Provider']) ?? '')) {
+        const wrap = newObj();
+        wrap[element] = ed;
+        ev['UserData'] = wrap;
+      } else ev['EventData'] = ed;
+    }
+  } else if (table === 'SecurityEvent') {
+    const xml = str(v['EventData']);
+    const parsed = xml && xml.includes('<') ? eventPartsFromXml(xml).eventData : null;
+    const ed = isObj(parsed) ? (parsed as EvtxJsonObject) : newObj();
+    for (const k of Object.keys(v)) {
+      const val = v[k];
+      if (SECURITY_EVENT_OWN.has(k) || UNSAFE.has(k) || ed[k] !== undefined || val === null || val === '' || typeof val === 'object') continue;
+      ed[k] = val as string | number | boolean;
+    }
+    if (Object.keys(ed).length) ev['EventData'] = ed;
+  } else {
+    const xml = str(v['EventData']);
+    const parts = xml && xml.includes('<') ? eventPartsFromXml(xml) : null;
+    if (isObj(parts?.userData)) ev['UserData'] = parts!.userData;
+    if (parts?.eventData) ev['EventData'] = parts.eventData;
+    else if (!parts?.userData) {
+      const params = str(v['ParameterXml']);
+      const list = params && params.includes('<') ? paramsFromXml(params) : [];
+      if (list.length) {
+        const d = newObj();
+        d['Data'] = list.length === 1 ? list[0]! : attributedText(list);
+        ev['EventData'] = d;
+      }
+    }
+  }
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message: table === 'Event' ? str(v['RenderedDescription']) : null };
+}
+
+/** `{'#text': [...]}`: several unnamed Data, as the EVTX layer writes them. */
+function attributedText(list: Array<string | null>): EvtxJsonObject {
+  const o = newObj();
+  o['#text'] = list;
+  return o;
+}
+
+// ---- Splunk search results ---------------------------------------------------------------------------------------
+
+/**
+ * The result rows of a Splunk search export: `{"preview":…,"result":{…}}` (one per line, `output_mode=json` of the
+ * export endpoint and the UI's JSON export), `{"results":[…]}` (the results endpoint), or a bare row; a row is an
+ * object with `_raw` text and `_time` or `sourcetype`. Null for anything else.
+ */
+function splunkRows(v: JsonObject): JsonObject[] | null {
+  if (isObj(v['result']) && 'preview' in v) return isSplunkRow(v['result']) ? [v['result']] : [];
+  if (Array.isArray(v['results']) && ('preview' in v || 'fields' in v || 'init_offset' in v)) return v['results'].filter((r): r is JsonObject => isObj(r) && isSplunkRow(r));
+  return isSplunkRow(v) ? [v] : null;
+}
+
+function isSplunkRow(v: JsonObject): boolean {
+  return typeof v['_raw'] === 'string' && (v['_time'] !== undefined || typeof v['sourcetype'] === 'string');
+}
+
+/** Splunk's `_time`: ISO-8601 with its offset (`2019-05-11T17:58:23.418+00:00`), or epoch seconds. */
+function splunkTime(v: Json | undefined): string | null {
+  const t = str(v)?.trim();
+  if (!t) return null;
+  if (/^\d{9,11}(\.\d{1,9})?$/.test(t)) return timeFromMs(Number(t) * 1000);
+  const c = canonicalTime(t);
+  return isCanonicalTime(c) ? c : null;
+}
+
+/** Most `Key=Value` lines read before `Message=` in a classic rendering (the Windows add-on writes about 15). */
+const MAX_CLASSIC_KEYS = 64;
+
+/**
+ * A Splunk row as an event record: `_raw` holding the event XML (`XmlWinEventLog`), or the classic rendering
+ * (`WinEventLog`: a local date line, `LogName=`, `SourceName=`, `EventCode=`, `ComputerName=`, `Sid=`,
+ * `RecordNumber=` … lines, then `Message=` and the rendered message to the end). The classic rendering keeps the
+ * event's data only in the message: Sysmon's `Field: value` lines are read back as EventData, WMI-Activity's text
+ * by its template ({@link complete}); other events keep their System fields only. Its time is `_time` (the date
+ * line is the forwarder's local time without a zone). Null when `_raw` is neither.
+ */
+function fromSplunk(r: JsonObject): { json: EvtxJsonObject; message: string | null } | null {
+  const raw = str(r['_raw']) ?? '';
+  const t = raw.trimStart();
+  if (/^<Event[\s>]/.test(t)) return eventFromXml(t.trimEnd());
+  const keys = Object.create(null) as Record<string, string>;
+  let message: string | null = null;
+  // line by line up to `Message=`, whose text (line ends as they stand) runs to the end of `_raw`
+  for (let at = 0, n = 0; at < raw.length && n < MAX_CLASSIC_KEYS; n++) {
+    const nl = raw.indexOf('\n', at);
+    const line = raw.slice(at, nl < 0 ? raw.length : nl).replace(/\r$/, '');
+    const m = /^([A-Za-z]+)=(.*)$/s.exec(line);
+    if (m && m[1] === 'Message') {
+      message = raw.slice(at + 'Message='.length);
+      break;
+    }
+    if (m) keys[m[1]!] = m[2]!.trim();
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  const eventId = keys['EventCode'];
+  if (eventId === undefined || !/^\d{1,5}$/.test(eventId) || keys['LogName'] === undefined) return null;
+  const sys = newObj();
+  const provider = attrObj({ Name: keys['SourceName'] ?? null });
+  if (provider) sys['Provider'] = attributed(provider);
+  sys['EventID'] = Number(eventId);
+  const time = splunkTime(r['_time']);
+  if (time) sys['TimeCreated'] = attributed(attrObj({ SystemTime: time })!);
+  const rid = keys['RecordNumber'];
+  if (rid && /^\d{1,20}$/.test(rid)) sys['EventRecordID'] = Number(rid);
+  sys['Channel'] = keys['LogName']!;
+  const host = keys['ComputerName'] ?? str(r['host']);
+  if (host) sys['Computer'] = host;
+  const sid = attrObj({ UserID: keys['Sid'] && /^S-\d/.test(keys['Sid']) ? keys['Sid'] : null });
+  if (sid) sys['Security'] = attributed(sid);
+  const ev = newObj();
+  ev['System'] = sys;
+  const sysmon = SYSMON.test(keys['SourceName'] ?? '') || /Sysmon/i.test(keys['LogName'] ?? '');
+  // Sysmon 19-21 are read by their field names ({@link complete}): a multi-line value may hold `Word: ` lines
+  if (message && sysmon && !SYSMON_WMI_FIELDS[Number(eventId)]) {
+    const data = sysmonFieldLines(message);
+    if (data) ev['EventData'] = data;
+  }
+  const json = newObj();
+  json['Event'] = ev;
+  return { json, message };
+}
+
+/** Most fields read from one Sysmon message (Sysmon's largest event has about 30). */
+const MAX_MESSAGE_FIELDS = 128;
+
+/** Sysmon's rendered message (a title line, then one `Field: value` line per EventData field) as EventData. */
+function sysmonFieldLines(message: string): EvtxJsonObject | null {
+  const out = newObj();
+  let n = 0;
+  for (const line of message.split(/\r?\n/).slice(1)) {
+    const m = /^([A-Za-z][A-Za-z0-9]{0,63}): ?(.*)$/.exec(line);
+    if (!m || UNSAFE.has(m[1]!) || out[m[1]!] !== undefined) continue;
+    out[m[1]!] = m[2] === '' ? null : m[2]!;
+    if (++n >= MAX_MESSAGE_FIELDS) break;
+  }
+  return n ? out : null;
 }
 
 // ---- Hayabusa json-timeline (recognized, not read) ---------------------------------------------------------------
@@ -412,6 +694,8 @@ interface Found {
   where: string;
   naiveTime?: boolean;
   ingestTime?: boolean;
+  /** The zone read for a zone-less NXLog EventTime (`+05:00`). */
+  zone?: string | null;
   /** From a Chainsaw detection: the same record may come once per rule that hit it. */
   dedupe?: boolean;
 }
@@ -473,10 +757,31 @@ function recordsIn(v: JsonObject, where: string, out: Found[], depth: number, fa
     }
     return;
   }
+  const rows = splunkRows(v);
+  if (rows) {
+    rows.forEach((r, i) => {
+      const at = rows.length > 1 ? `${where}, result ${i + 1}` : where;
+      try {
+        const x = fromSplunk(r);
+        if (!x) throw new Error('_raw is neither event XML nor the classic rendering (LogName=, EventCode=)');
+        complete(x.json, x.message);
+        out.push({ json: x.json, where: at });
+      } catch (e) {
+        fail(at, e);
+      }
+    });
+    return;
+  }
+  const sentinel = fromSentinel(v);
+  if (sentinel) {
+    complete(sentinel.json, sentinel.message);
+    out.push({ json: sentinel.json, where });
+    return;
+  }
   const n = fromNxlog(v);
   if (n) {
     complete(n.json, n.message);
-    out.push({ json: n.json, where, naiveTime: n.naiveTime, ingestTime: n.ingestTime });
+    out.push({ json: n.json, where, naiveTime: n.naiveTime, ingestTime: n.ingestTime, zone: n.zone });
   }
 }
 
@@ -507,6 +812,9 @@ function shapeOf(v: Json, depth = 0): string | null {
     const d = unflatten(v);
     return isObj(d['winlog']) && (d['winlog']['event_id'] !== undefined || get(d, 'event.code') !== undefined) ? 'ecs' : null;
   }
+  if (sentinelTable(v)) return 'sentinel';
+  const rows = splunkRows(v);
+  if (rows) return rows.length ? 'splunk' : null;
   if (isNxlog(v)) return 'nxlog';
   if (isHayabusaTimeline(v)) return 'hayabusa-timeline';
   return null;
@@ -561,6 +869,8 @@ function shapeFromText(head: string): string | null {
   if (/^\{\s*"Event(_attributes)?"\s*:\s*\{/.test(t) || /"document"\s*:\s*\{\s*"kind"\s*:\s*"evtx"/.test(t)) return 'evtx-json';
   if (/"winlog"\s*:\s*\{/.test(t) || /"winlog\.(event_id|channel|provider_name|computer_name)"\s*:/.test(t)) return 'ecs';
   if (/"log_name"\s*:\s*"/.test(t) && /"event_id"\s*:/.test(t) && /"computer_name"\s*:\s*"/.test(t)) return 'ecs';
+  if (/"TimeGenerated"\s*:\s*"/.test(t) && /"EventID"\s*:/.test(t) && ((/"Channel"\s*:\s*"/.test(t) && /"(Provider|EventSourceName)"\s*:\s*"/.test(t)) || (/"EventLog"\s*:\s*"/.test(t) && /"Source"\s*:\s*"/.test(t)))) return 'sentinel';
+  if (/^\{\s*"preview"\s*:\s*(true|false)\s*,/.test(t) && /"_raw"\s*:\s*"/.test(t)) return 'splunk';
   if (/"(Event|System|EventData|winlog)"\s*:\s*\{/.test(t)) return null;
   if (/"SourceModuleType"\s*:\s*"im_msvistalog"/.test(t) || (/"EventID"\s*:/.test(t) && /"Channel"\s*:/.test(t) && /"(SourceName|Hostname|RecordNumber|ProviderGuid)"\s*:/.test(t))) return 'nxlog';
   return null;
@@ -658,6 +968,170 @@ function rootIsEvents(t: string): boolean {
   }
 }
 
+// ---- CSV exports (Log Analytics, Splunk) -----------------------------------------------------------------------------
+
+/** Log Analytics' portal writes a column's zone after its name: `TimeGenerated [UTC]`. */
+const ZONE_SUFFIX = /\s*\[UTC\]$/;
+
+/** The cells of a CSV header line (the first line of `head`), or null when it is not one. */
+function csvHeader(head: string): string[] | null {
+  const t = head.replace(/^\uFEFF/, '');
+  const nl = t.indexOf('\n');
+  if (nl < 0 || nl > MAX_HEADER_CHARS) return null;
+  const line = t.slice(0, nl).replace(/\r$/, '');
+  if (!line.includes(',') || /^\s*[[{<]/.test(line)) return null;
+  try {
+    const [cells] = parseCsv(line, { relax_column_count: true }) as string[][];
+    return cells ? cells.map((c) => c.trim().replace(ZONE_SUFFIX, '')) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Longest CSV header line looked at (Log Analytics' SecurityEvent has about 230 columns). */
+const MAX_HEADER_CHARS = 16 * 1024;
+
+/**
+ * Which export a CSV is, by its header: `sentinel` (KQL results exported to CSV: `TimeGenerated`, `EventID`, and the
+ * columns of WindowsEvent, SecurityEvent or Event) or `splunk` (search results with `_raw` and `_time`, `host` or
+ * `sourcetype`); null for anything else.
+ */
+export function csvShape(head: string): string | null {
+  const cells = csvHeader(head);
+  if (!cells) return null;
+  const has = new Set(cells);
+  if (has.has('TimeGenerated') && has.has('EventID') && ((has.has('Channel') && (has.has('Provider') || has.has('EventSourceName'))) || (has.has('EventLog') && has.has('Source')))) return 'sentinel';
+  if (has.has('_raw') && (has.has('_time') || has.has('sourcetype') || has.has('host'))) return 'splunk';
+  return null;
+}
+
+/** `5/11/2019, 5:58:23.418 PM`: the Log Analytics portal's CSV times, in the zone its header names. */
+const PORTAL_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,7}))? ([AP]M)$/;
+
+/** A portal time of a `[UTC]` column as ISO-8601 UTC; the text as it stands when it is not one. */
+function portalTime(t: string): string {
+  const m = PORTAL_TIME.exec(t.trim());
+  if (!m) return t;
+  const h = (Number(m[4]) % 12) + (m[8] === 'PM' ? 12 : 0);
+  const p = (x: string | number): string => String(x).padStart(2, '0');
+  return `${m[3]}-${p(m[1]!)}-${p(m[2]!)}T${p(h)}:${m[5]}:${m[6]}${m[7] ? `.${m[7]}` : ''}Z`;
+}
+
+/** Most characters of one CSV record: its lines joined while a quoted cell is open. */
+const MAX_CSV_RECORD_CHARS = 64 * 1024 * 1024;
+/** Most columns of a CSV header that are read. */
+const MAX_CSV_COLUMNS = 4096;
+
+/** Complete records parsed together (csv-parse's set-up costs about four records' parsing per call). */
+const CSV_BATCH_RECORDS = 256;
+const CSV_BATCH_CHARS = 1 << 20;
+
+/** One record's text (its lines joined) and the line it starts on. */
+interface CsvText {
+  text: string;
+  line: number;
+}
+
+/**
+ * The cells of each record of `batch` (complete records: their quotes balance), parsed by csv-parse in one call;
+ * when that call does not give one result per record (a record it refused, or read as more or fewer), each record
+ * is parsed alone, so that one bad record never costs its neighbours. A record csv-parse refuses goes to `bad`.
+ */
+function parseCsvBatch(batch: CsvText[], bad: (line: number, why: string) => void): Array<{ cells: string[]; line: number }> {
+  if (batch.length > 1) {
+    try {
+      const all = parseCsv(batch.map((b) => b.text).join('\n'), { relax_column_count: true, relax_quotes: true }) as string[][];
+      if (all.length === batch.length) return all.map((cells, k) => ({ cells, line: batch[k]!.line }));
+    } catch {
+      // parsed one by one below
+    }
+  }
+  const out: Array<{ cells: string[]; line: number }> = [];
+  for (const b of batch) {
+    try {
+      const [cells] = parseCsv(b.text, { relax_column_count: true, relax_quotes: true }) as string[][];
+      if (cells) out.push({ cells, line: b.line });
+    } catch (e) {
+      bad(b.line, `not CSV (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The records of a CSV text, as texts, streamed: the text is split into lines by the bounded line splitter and
+ * lines are joined while a quoted cell is open (an odd count of `"` so far: RFC 4180 writes a quote inside a cell
+ * twice). A record whose quoted cell does not close within {@link MAX_CSV_RECORD_CHARS} goes to `bad`, and reading
+ * goes on at the next line.
+ */
+async function* csvTexts(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<CsvText> {
+  let buf: string[] = [];
+  let size = 0;
+  let quotes = 0;
+  let start = 0;
+  for await (const l of lines(textChunks(input), onIssue)) {
+    if (!buf.length) {
+      if (!l.text.trim()) continue;
+      start = l.line;
+    }
+    buf.push(l.text);
+    size += l.text.length + 1;
+    for (let i = l.text.indexOf('"'); i >= 0; i = l.text.indexOf('"', i + 1)) quotes++;
+    if (quotes % 2 === 1) {
+      if (size > MAX_CSV_RECORD_CHARS) {
+        bad(start, `a quoted cell is not closed within ${MAX_CSV_RECORD_CHARS} characters`);
+        buf = [];
+        size = 0;
+        quotes = 0;
+      }
+      continue;
+    }
+    yield { text: buf.join('\n'), line: start };
+    buf = [];
+    size = 0;
+    quotes = 0;
+  }
+  if (buf.length) bad(start, 'the input ends inside a quoted cell (truncated?)');
+}
+
+/**
+ * The rows of a CSV export as objects (header cell → cell text), streamed ({@link csvTexts}), parsed by csv-parse a
+ * batch at a time ({@link parseCsvBatch}). Cells of a column whose header says `[UTC]` have the portal's time format
+ * rewritten as ISO-8601.
+ */
+async function* csvRows(input: EvidenceInput, onIssue: (i: SplitIssue) => void, bad: (line: number, why: string) => void): AsyncGenerator<{ row: JsonObject; line: number }> {
+  let header: string[] | null = null;
+  let utc = new Set<number>();
+  let batch: CsvText[] = [];
+  let chars = 0;
+  const rows = function* (parsed: Array<{ cells: string[]; line: number }>): Generator<{ row: JsonObject; line: number }> {
+    for (const { cells, line } of parsed) {
+      if (!header) {
+        const names = cells.slice(0, MAX_CSV_COLUMNS).map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
+        utc = new Set(names.flatMap((c, i) => (ZONE_SUFFIX.test(c) ? [i] : [])));
+        header = names.map((c) => c.replace(ZONE_SUFFIX, ''));
+        continue;
+      }
+      const row = Object.create(null) as JsonObject;
+      header.forEach((name, i) => {
+        if (!name || UNSAFE.has(name) || i >= cells.length) return;
+        row[name] = utc.has(i) ? portalTime(cells[i]!) : cells[i]!;
+      });
+      yield { row, line };
+    }
+  };
+  for await (const t of csvTexts(input, onIssue, bad)) {
+    // the header alone first: it decides how the rest is read
+    batch.push(t);
+    chars += t.text.length;
+    if (header && batch.length < CSV_BATCH_RECORDS && chars < CSV_BATCH_CHARS) continue;
+    yield* rows(parseCsvBatch(batch, bad));
+    batch = [];
+    chars = 0;
+  }
+  yield* rows(parseCsvBatch(batch, bad));
+}
+
 // ---- reading ----------------------------------------------------------------------------------------------------------
 
 /** The writer of one input's damage notes (`format: …`); the sink caps the repeats. */
@@ -712,7 +1186,7 @@ function looksLikeJsonl(head: string): boolean {
   return ok > 0 && ok >= Math.ceil(ls.length / 2);
 }
 
-async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string): Promise<ObserveResult> {
+async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string, csv = false): Promise<ObserveResult> {
   const sink = new EventRecordSink(input.name, 'export', ctx.host);
   const problem = problemWriter(ctx, input.name, format);
   const damaged = new DamageTally(ctx, input.name, format);
@@ -728,6 +1202,7 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   let empty = 0;
   let naive = 0;
   let ingest = 0;
+  const zones = new Map<string, number>();
   const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
   // a record that cannot be converted (whatever the reason) is one warning with its place; the rest is read
   const take = (v: Json, where: string): void => {
@@ -758,13 +1233,19 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
         if (sink.add(f.json, f.where)) records++;
         if (f.naiveTime) naive++;
         if (f.ingestTime) ingest++;
+        if (f.zone) zones.set(f.zone, (zones.get(f.zone) ?? 0) + 1);
       } catch (e) {
         damaged.add(`${f.where}: ${reason(e)}; skipped`);
       }
     }
   };
-  const head = headText(await input.head(1 << 16));
-  if (looksLikeJsonl(head)) {
+  const head = csv ? '' : headText(await input.head(1 << 16));
+  if (csv) {
+    for await (const row of csvRows(input, onIssue, (line, why) => damaged.add(`line ${line}: ${why}; skipped`))) {
+      banner = false;
+      take(row.row, `line ${row.line}`);
+    }
+  } else if (looksLikeJsonl(head)) {
     for await (const l of lines(textChunks(input), onIssue)) {
       const t = l.text.trim();
       if (!t || /^Record \d+$/.test(t)) continue;
@@ -795,10 +1276,16 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
     }
   }
   damaged.flush();
+  if (zones.size) {
+    const n = [...zones.values()].reduce((x, y) => x + y, 0);
+    const list = [...zones].slice(0, 4).map(([z, c]) => `UTC${z} (${c})`).join(', ') + (zones.size > 4 ? ', …' : '');
+    ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${n} record(s) are timed by EventTime, the collector's local time without a zone, read at ${list}: the zone is the difference from @timestamp (when the record reached the pipeline, UTC) to the nearest quarter hour; times to the second` });
+  }
   if (ingest) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${ingest} record(s) are timed by @timestamp (when they reached the pipeline, UTC), because their EventTime has no time zone: spans and times of these records may run late by the shipping delay` });
   if (naive) ctx.notes.add({ file: input.name, level: 'warning', code: 'assumption', message: `${format}: ${naive} record(s) have a time without a time zone (NXLog EventTime is the collector's local time); taken as UTC` });
-  if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} JSON value(s), ${empty} without an event)` });
-  else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} JSON value(s) hold no event record; skipped` });
+  const unit = csv ? 'CSV row(s)' : 'JSON value(s)';
+  if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} ${unit}, ${empty} without an event)` });
+  else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} ${unit} hold no event record; skipped` });
   return sink.result(`${format}: `);
 }
 
@@ -826,6 +1313,12 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
   return sink.result(`${format}: `);
 }
 
+const csvAdapter = (shape: string): Adapter => ({
+  format: `${shape}-csv`,
+  detect: (head: string) => csvShape(head) === shape,
+  observe: (input, ctx) => observeJson(input, ctx, `${shape}-csv`, true),
+});
+
 const jsonAdapter = (format: string): Adapter => ({
   format,
   detect: (head: string) => jsonShape(head) === format,
@@ -836,6 +1329,10 @@ const jsonAdapter = (format: string): Adapter => ({
 export const adapters: Adapter[] = [
   jsonAdapter('evtx-json'),
   jsonAdapter('ecs'),
+  jsonAdapter('sentinel'),
+  jsonAdapter('splunk'),
+  csvAdapter('sentinel'),
+  csvAdapter('splunk'),
   jsonAdapter('nxlog'),
   {
     format: 'event-xml',

@@ -122,6 +122,8 @@ export function rowKind(keys: Iterable<string>): RowKind | null {
   if (has('winlog') || has('@timestamp') || has('event') || has('ecs')) return null;
   // nxlog / Windows event JSON exports flatten event fields next to Hostname, SourceName, RecordNumber
   if (has('hostname') && (has('sourcename') || has('recordnumber') || has('eventtype'))) return null;
+  // Log Analytics (Sentinel) KQL results: TimeGenerated, TenantId, EventLevelName, which no Velociraptor artifact writes
+  if (has('timegenerated') || has('tenantid') || has('eventlevelname')) return null;
   if (has('consumerdetails') && has('filterdetails')) return 'permanent';
   if (has('operation') && has('namespacename') && (has('correlationid') || has('operationid') || has('groupoperationid') || has('clientmachine') || has('islocal'))) return 'trace';
   if (AUTORUNS_COLUMNS_REQUIRED.every((c) => has(c.toLowerCase()))) return 'autoruns';
@@ -139,7 +141,7 @@ function detect(head: string): boolean {
   if (first.complete) return false;
   // the head ends inside a large first row: decide on the columns seen so far
   const k = new Set(first.keys.map((x) => x.toLowerCase()));
-  if (k.has('winlog') || k.has('@timestamp') || k.has('event')) return false;
+  if (k.has('winlog') || k.has('@timestamp') || k.has('event') || k.has('timegenerated')) return false;
   if (k.has('consumerdetails') || k.has('filterdetails')) return true;
   if (['eventtime', 'channel', 'eventid', 'eventrecordid', 'provider'].every((x) => k.has(x))) return true;
   return k.has('system') && /"EventRecordID"\s*:/.test(t) && /"Channel"\s*:/.test(t);

@@ -173,3 +173,52 @@ export function eventFromXml(text: string): XmlEvent {
   json['Event'] = out;
   return { json, message };
 }
+
+/** How deep in an XML fragment an `<EventData>` element is looked for (Log Analytics wraps it in `<DataItem>`). */
+const MAX_FRAGMENT_DEPTH = 4;
+
+function findElement(n: Node, name: string, depth: number): Node | undefined {
+  if (depth > MAX_FRAGMENT_DEPTH || !isObj(n)) return undefined;
+  for (const k of childKeys(n)) {
+    const child = n[k];
+    if (localName(k) === name) return Array.isArray(child) ? child[0] : child;
+    const found = findElement(Array.isArray(child) ? child[0] : child, name, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The `<EventData>` and `<UserData>` of an XML fragment that holds them, in the shapes {@link eventFromXml} gives
+ * them (Log Analytics' `Event` table: `<DataItem …><EventData xmlns=…><Data Name="x">v</Data>…</EventData></DataItem>`);
+ * null for a part that is not there. Throws an Error with a readable message when the fragment is not well-formed.
+ */
+export function eventPartsFromXml(text: string): { eventData: EvtxValue; userData: EvtxValue } {
+  const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
+  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
+  const doc = parser.parse(xml) as Node;
+  const ed = findElement(doc, 'EventData', 0);
+  const ud = findElement(doc, 'UserData', 0);
+  return { eventData: ed === undefined ? null : eventData(ed), userData: ud === undefined ? null : element(ud) };
+}
+
+/** The texts of the `<Param>` elements of a Log Analytics `ParameterXml` (`<Param>a</Param><Param>b</Param>`), in order. */
+export function paramsFromXml(text: string): Array<string | null> {
+  const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
+  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
+  const doc = parser.parse(xml) as Node;
+  const root = isObj(doc) ? doc['wmiscope-fragment'] : undefined;
+  if (root === undefined || !isObj(root)) return [];
+  const out: Array<string | null> = [];
+  for (const k of childKeys(root)) {
+    if (localName(k) !== 'Param') continue;
+    const p = root[k];
+    for (const item of Array.isArray(p) ? p : [p]) {
+      const t = textOf(item);
+      out.push(t === '' ? null : t);
+    }
+  }
+  return out;
+}
