@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { undecodedCommands } from '../src/analysis/decode.js';
-import { parseMofInstances, reconstructFromScript, temporaryFromBindings, temporaryFromScript } from '../src/events/index.js';
+import { parseMofInstances, powershellReconstructed, reconstructFromScript, temporaryFromBindings, temporaryFromScript } from '../src/events/index.js';
 import type { ScanResult } from '../src/model/types.js';
 import { evtxSample, skipReason } from './support/samples.js';
 
@@ -344,4 +344,10 @@ test('4103 ParameterBinding lines of Register-WmiEvent are a temporary subscript
   assert.deepEqual(temporaryFromBindings('ParameterBinding(Register-WmiEvent): name="SourceIdentifier"; value="PS"'), []);
   const [o] = reconstructFromScript("Set-WmiInstance -Namespace root\\subscription -Class CommandLineEventConsumer -PutType UpdateOnly -Arguments @{Name='Upd'; CommandLineTemplate='x.exe'}");
   assert.deepEqual([o!.name, o!.modifies], ['Upd', true]);
+});
+
+test('a record keeps a committed object beside an uncommitted one of the same values (neither hides the other)', () => {
+  const script = "$a = ([wmiclass]'root\\subscription:CommandLineEventConsumer').CreateInstance()\n$a.Name = 'Twice'\n$b = ([wmiclass]'root\\subscription:CommandLineEventConsumer').CreateInstance()\n$b.Name = 'Twice'\n$b.Put()";
+  const rec = { Event: { System: { EventID: 4104 }, EventData: { ScriptBlockText: script } } };
+  assert.deepEqual(powershellReconstructed(rec).map((o) => o.uncommitted === undefined), [false, true]);
 });

@@ -282,7 +282,7 @@ export function powershellReconstructed(record: EvtxJsonObject): Array<Reconstru
   const out = new Map<string, ReconstructedObject & { text: string }>();
   for (const t of powershellTexts(record)) {
     for (const o of [...reconstructPowerShell(t), ...reconstructFromBindings(t)]) {
-      const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed]);
+      const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed, o.uncommitted ?? null, o.modifies ?? false]);
       if (!out.has(k)) out.set(k, { ...o, text: t });
     }
   }
