@@ -24,9 +24,12 @@ const MAX_PAYLOADS = 16;
 /** Longest payload text decoded (characters); longer base64 is decoded up to this many characters. */
 const MAX_DECODED = 1_000_000;
 
-/** `-EncodedCommand` and its prefixes, `-ec`; `-`, `/`, en dash, em dash, horizontal bar. */
-const ENC_FLAG =
-  /(?:^|[\s"'(])([-/\u2013\u2014\u2015](?:ec|e(?:n(?:c(?:o(?:d(?:e(?:d(?:c(?:o(?:m(?:m(?:a(?:n(?:d)?)?)?)?)?)?)?)?)?)?)?)?)?))\s*[:\s]\s*["']?([A-Za-z0-9+/_-]{8,}={0,2})/gi;
+/** `-EncodedCommand` and its prefixes, `-ec`; `-`, `/`, en dash, em dash, horizontal bar; then its separator. */
+const ENC_FLAG_PART = String.raw`(?:^|[\s"'(])([-/\u2013\u2014\u2015](?:ec|e(?:n(?:c(?:o(?:d(?:e(?:d(?:c(?:o(?:m(?:m(?:a(?:n(?:d)?)?)?)?)?)?)?)?)?)?)?)?)?))\s*[:\s]\s*["']?`;
+/** The flag and a base64 argument. */
+const ENC_FLAG = new RegExp(`${ENC_FLAG_PART}([A-Za-z0-9+/_-]{8,}={0,2})`, 'gi');
+/** The flag and any argument (quoted or bare), base64 or not. */
+const ENC_ANY = new RegExp(`${ENC_FLAG_PART}([^\\s"'\`]{1,4096})`, 'gi');
 /** `[Convert]::FromBase64String('…')` / `FromBase64String("…")`. */
 const FROM_B64 = /(FromBase64String)\s*\(\s*["']([A-Za-z0-9+/\s]{8,}={0,2})["']\s*\)/gi;
 
@@ -84,6 +87,35 @@ function decodeOnce(text: string, depth: number): DecodedPayload[] {
     const decoded = decodeUtf16Base64(m[2]!) ?? decodeUtf8Base64(m[2]!);
     if (decoded !== null) out.push({ via: m[1]!, encoded: m[2]!.replace(/\s+/g, ''), text: decoded, depth });
     if (out.length >= MAX_PAYLOADS) return out;
+  }
+  return out;
+}
+
+/** An encoded-command argument that does not decode to text, and why. */
+export interface UndecodedCommand {
+  /** `-enc`, `-EncodedCommand`, … as written. */
+  via: string;
+  /** The argument as written (at most 4,096 characters). */
+  encoded: string;
+  /** `a variable: computed at run time`, `not base64`, `not UTF-16LE text`. */
+  why: string;
+}
+
+
+/**
+ * The `-EncodedCommand` arguments (any of its spellings) of a PowerShell command line in `text` that do not decode
+ * to text: an encoded command is there, what it runs cannot be shown. At most 16. An argument that starts with `-`
+ * or `/` is the next parameter (no argument), not an encoded command.
+ */
+export function undecodedCommands(text: string): UndecodedCommand[] {
+  if (!/\b(?:powershell|pwsh)(?:\.exe)?\b|system\.management\.automation/i.test(text)) return [];
+  const out: UndecodedCommand[] = [];
+  for (const m of text.matchAll(ENC_ANY)) {
+    const arg = m[2]!;
+    if (/^[-/\u2013\u2014\u2015]/.test(arg) || decodeUtf16Base64(arg) !== null) continue;
+    const why = /^\$/.test(arg) ? 'a variable: computed at run time' : base64Bytes(arg) === null ? 'not base64' : 'not UTF-16LE text';
+    out.push({ via: m[1]!, encoded: arg, why });
+    if (out.length >= MAX_PAYLOADS) break;
   }
   return out;
 }

@@ -51,6 +51,9 @@ function bindingConsumerName(o: Observation): string | null {
   return bindingConsumer(o).name;
 }
 
+/** PowerShell text that names an object without creating it (built and never committed, or a temporary subscription). */
+const mention = (o: Observation): boolean => o.source === 'powershell' && o.action === 'mentioned';
+
 function objKey(o: Observation): string | null {
   if (!o.part) return null;
   if (o.part === 'binding') {
@@ -145,6 +148,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   const all: Obj[] = [];
   const context: Observation[] = [];
   const unplaced: Array<[string, Observation]> = [];
+  const mentions: Array<[string, Observation]> = [];
   const add = (k: string, o: Observation, target?: Obj): void => {
     let list = byName.get(k);
     if (!list) byName.set(k, (list = []));
@@ -171,8 +175,16 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     seen.add(dup);
     const k = objKey(o);
     if (!k) context.push(o);
+    else if (mention(o)) mentions.push([k, o]);
     else if (!o.namespace) unplaced.push([k, o]);
     else add(k, o);
+  }
+  // an object a script builds but never commits (no Put()), or a temporary subscription, is no subscription: it joins
+  // the object of its names that other evidence shows, and makes none of its own
+  for (const [k, o] of mentions) {
+    const list = byName.get(k) ?? [];
+    const same = list.find((x) => nsKey(x.namespace) === nsKey(o.namespace)) ?? (list.length === 1 && !o.namespace ? list[0] : undefined);
+    if (same) add(k, o, same);
   }
   // a source that does not name the namespace joins the one object of those names; when several namespaces
   // have them, the root\\subscription one (where the logging sources look), else an object of its own
@@ -224,7 +236,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // times in the model's form are placed (Date.parse would read a text time such as `5/11/2019 5:58 PM` in the
   // machine's zone)
   const at = (y: Observation): number | null => parseIsoTime(y.time);
-  for (const o of context.filter((x) => x.source === 'powershell' && x.part && at(x) !== null)) {
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part && !mention(x) && at(x) !== null)) {
     const t = at(o)!;
     const near = drafts.filter(
       (x) =>
@@ -240,7 +252,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // the rest: a subscription whose names the log does not give (e.g. Set-WmiInstance -Arguments $variable),
   // one per host, namespace and hour
   const groups = new Map<string, Observation[]>();
-  for (const o of context.filter((x) => x.source === 'powershell' && x.part && !attached.has(x))) {
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part && !mention(x) && !attached.has(x))) {
     const k = `${low(o.host)}|${low(o.namespace)}|${(o.time ?? '').slice(0, 13)}`;
     const g = groups.get(k);
     if (g) g.push(o);
@@ -252,6 +264,13 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       return os.length ? { part: p, host: os[0]!.host, namespace: os[0]!.namespace, className: os[0]!.className, name: null, observations: os } : undefined;
     };
     make(g[0]!.host, part('filter'), part('consumer'), part('binding'));
+  }
+  // context: a temporary subscription (Register-WmiEvent) belongs to the subscriptions the same PowerShell session
+  // (host, log file, process, within the hour: process ids are reused) made; it is never one of its own
+  for (const o of context.filter((x) => x.source === 'powershell' && x.part === null && typeof x.meta['temporary'] === 'string' && typeof x.meta['processId'] === 'number' && at(x) !== null)) {
+    const t = at(o)!;
+    const same = (y: Observation): boolean => y.source === 'powershell' && y.file === o.file && y.meta['processId'] === o.meta['processId'] && at(y) !== null && Math.abs(at(y)! - t) <= 3600_000;
+    for (const d of drafts) if (low(d.host) === low(o.host) && d.observations.some(same)) d.observations.push(o);
   }
   // context: a consumer provider loaded (WMI-Activity 5857, e.g. CommandLineEventConsumer / wbemcons.dll)
   // belongs to the one subscription of that host with a consumer of that class, if there is exactly one

@@ -9,8 +9,8 @@
 import type { JoinedSubscription, Observation, Reason, Severity, SubscriptionObject } from '../model/types.js';
 import { allowlistNames, DEFAULT_ALLOWLIST, matchAllowlists } from './allowlist.js';
 import type { Allowlist } from './allowlist.js';
-import { decodePayloads, escapeControl, oneLine, sidText } from './decode.js';
-import type { DecodedPayload } from './decode.js';
+import { decodePayloads, escapeControl, oneLine, sidText, undecodedCommands } from './decode.js';
+import type { DecodedPayload, UndecodedCommand } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { parseIsoTime } from '../model/time.js';
 import { baseName, ranText, runsOf } from '../model/runs.js';
@@ -190,6 +190,8 @@ interface Texts {
   payloads: Array<{ label: string; text: string }>;
   script: string | null;
   decoded: DecodedPayload[];
+  /** Encoded-command arguments that do not decode (only read when none decodes). */
+  undecoded: UndecodedCommand[];
 }
 
 function str(v: unknown): string | null {
@@ -232,9 +234,10 @@ function payloadTexts(cls: string | null, consumer: SubscriptionObject | null, o
 function texts(cls: string | null, consumer: SubscriptionObject | null, observations: readonly Observation[]): Texts {
   const payloads = payloadTexts(cls, consumer, observations);
   const decoded = payloads.flatMap((p) => decodePayloads(p.text));
+  const undecoded = decoded.length ? [] : payloads.flatMap((p) => undecodedCommands(p.text));
   const isScript = (cls ?? '').toLowerCase() === 'activescripteventconsumer';
   const script = isScript ? str(consumer?.values['ScriptText']) ?? str(consumer?.values['Destination']) : null;
-  return { payloads, script, decoded };
+  return { payloads, script, decoded, undecoded };
 }
 
 /** Payload texts plus decoded texts, labelled, for rules that look at everything the consumer would run. */
@@ -366,6 +369,10 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
     const d = t.decoded[0]!;
     const more = t.decoded.length > 1 ? ` (+${t.decoded.length - 1} more${t.decoded.some((x) => x.depth > 1) ? ', nested' : ''})` : '';
     fire('payload-encoded-command', `${d.via} ${d.encoded.slice(0, 24)}${d.encoded.length > 24 ? '…' : ''} decodes to: ${oneLine(d.text, 300)}${more}`);
+  } else if (t.undecoded.length > 0) {
+    // an encoded command is there even when what it runs cannot be shown
+    const u = t.undecoded[0]!;
+    fire('payload-encoded-command', `${u.via} ${oneLine(u.encoded, 24)} does not decode (${u.why})${t.undecoded.length > 1 ? ` (+${t.undecoded.length - 1} more)` : ''}`);
   }
   onAll('payload-stealth-flags', RE.stealth);
   onAll('payload-download', RE.download);

@@ -3,6 +3,7 @@
  * carries. Namespace spelling, object paths and SIDs are the model's (src/model/wmi.ts). Facts:
  * shared/reference/evtx-notes.md §6.5, wmi-tradecraft.md §2–3.
  */
+import { objectPath } from '../model/subscription.js';
 
 /**
  * A Sysmon WMI value as the creator wrote it: Sysmon adds a leading space and outer double quotes and doubles
@@ -21,17 +22,29 @@ export type MofValue = string | number | boolean | null | MofValue[];
 export interface MofInstance {
   className: string;
   properties: Record<string, MofValue>;
+  /** The namespace a preceding `#pragma namespace("…")` names (as written, unescaped), when there is one. */
+  namespace?: string;
+  /** The `as $Alias` of the instance, when it has one. */
+  alias?: string;
 }
 
 /**
- * The `instance of Class { Prop = value; … };` blocks of a MOF text (strings with `\"` escapes, numbers,
- * `{a, b}` arrays, TRUE/FALSE/NULL). Whatever does not parse is skipped; nothing throws.
+ * The `instance of Class [as $Alias] { Prop = value; … };` blocks of a MOF text (strings with `\"` escapes,
+ * numbers, `{a, b}` arrays, TRUE/FALSE/NULL), each with the namespace of the `#pragma namespace` before it. A value
+ * `$Alias` naming an earlier instance is that instance's relative object path (`__EventFilter.Name="x"`, as mofcomp
+ * resolves it) when the instance has a string `Name`, else null. Whatever does not parse is skipped; nothing throws.
  */
 export function parseMofInstances(text: string): MofInstance[] {
   const out: MofInstance[] = [];
-  const re = /instance\s+of\s+([A-Za-z_]\w*)\s*\{/g;
+  const re = /#pragma[ \t]+namespace[ \t]*\([ \t]*"((?:[^"\\\n]|\\.){0,1024})"[ \t]*\)|instance\s+of\s+([A-Za-z_]\w*)(?:\s+as\s+\$([A-Za-z_]\w*))?\s*\{/g;
+  const aliases = new Map<string, string | null>();
+  let namespace: string | undefined;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) {
+    if (m[1] !== undefined) {
+      namespace = m[1].replace(/\\(.)/g, '$1');
+      continue;
+    }
     // no prototype: a MOF property named __proto__ is just a property
     const props: Record<string, MofValue> = Object.create(null) as Record<string, MofValue>;
     let p = m.index + m[0].length;
@@ -41,14 +54,23 @@ export function parseMofInstances(text: string): MofInstance[] {
       const nm = /^([A-Za-z_]\w*)\s*=\s*/.exec(text.slice(p, p + 300));
       if (!nm) break;
       p += nm[0].length;
-      const v = mofValue(text, p);
+      const ref = text[p] === '$' ? /^\$([A-Za-z_]\w*)/.exec(text.slice(p, p + 300)) : null;
+      const v = ref ? { value: aliases.get(ref[1]!.toLowerCase()) ?? null, end: p + ref[0].length } : mofValue(text, p);
       if (!v) break;
       props[nm[1]!] = v.value;
       p = skipWs(text, v.end);
       if (text[p] === ';') p++;
     }
     // own data properties only (fromEntries defines `__proto__` as a key, it never sets the prototype)
-    out.push({ className: m[1]!, properties: Object.fromEntries(Object.entries(props)) });
+    const inst: MofInstance = { className: m[2]!, properties: Object.fromEntries(Object.entries(props)) };
+    if (namespace !== undefined) inst.namespace = namespace;
+    if (m[3] !== undefined) {
+      inst.alias = m[3];
+      const name = inst.properties['Name'];
+      // a few thousand aliases at most: a text cannot grow the map past its own instance count
+      aliases.set(m[3].toLowerCase(), typeof name === 'string' ? objectPath(m[2]!, name) : null);
+    }
+    out.push(inst);
     re.lastIndex = Math.max(re.lastIndex, p);
   }
   return out;

@@ -8,9 +8,9 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
-import { powershellUserFromText, reconstructFromBindings } from './powershell.js';
+import { powershellUserFromText, reconstructFromBindings, temporaryFromBindings, temporaryFromScript } from './powershell.js';
 import { reconstructPowerShell } from './psframeworks.js';
-import type { ReconstructedObject } from './powershell.js';
+import type { ReconstructedObject, TemporarySubscription } from './powershell.js';
 
 /** System fields every view carries. */
 export interface EventHeader {
@@ -332,11 +332,27 @@ export function powershellReconstructed(record: EvtxJsonObject): Array<Reconstru
   const out = new Map<string, ReconstructedObject & { text: string }>();
   for (const t of powershellTexts(record)) {
     for (const o of [...reconstructPowerShell(t), ...reconstructFromBindings(t)]) {
-      const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed]);
+      const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed, o.uncommitted ?? null, o.modifies ?? false]);
       if (!out.has(k)) out.set(k, { ...o, text: t });
     }
   }
   return [...out.values()];
+}
+
+/** Temporary subscriptions (Register-WmiEvent, Register-CimIndicationEvent) a PowerShell 800/4103/4104 record's text registers, once each. */
+export function powershellTemporary(record: EvtxJsonObject): TemporarySubscription[] {
+  const h = eventHeader(record);
+  if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
+  const out = new Map<string, TemporarySubscription>();
+  for (const t of powershellTexts(record)) for (const x of [...temporaryFromScript(t), ...temporaryFromBindings(t)]) out.set(JSON.stringify(x), x);
+  return [...out.values()];
+}
+
+/** The PowerShell process that wrote a record (System/Execution ProcessID): the session its temporary subscriptions live in. */
+export function powershellProcessId(record: EvtxJsonObject): number | null {
+  const ex = obj(obj(obj(obj(record['Event'])?.['System'])?.['Execution'])?.['#attributes']);
+  const pid = Number(text(ex?.['ProcessID']) ?? NaN);
+  return Number.isSafeInteger(pid) && pid >= 0 ? pid : null;
 }
 
 /**

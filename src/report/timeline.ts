@@ -68,7 +68,7 @@ export function timestampDesc(o: Observation): string {
   if (o.source === 'cim-residue') return 'Repository residue record timestamp';
   if (isScriptHostLoad(o)) return 'Script consumer host loaded (scrcons.exe)';
   if (o.source === 'process') return isRun(o) ? 'Process created by consumer' : isMofcompContext(o) ? 'mofcomp.exe started before creation' : `Process ${o.action}`;
-  if (o.source === 'powershell' && o.action === 'mentioned') return `PowerShell script block mentioning WMI ${o.part ?? 'subscription'}`;
+  if (o.source === 'powershell' && o.action === 'mentioned') return typeof o.meta['temporary'] === 'string' ? 'PowerShell temporary WMI event subscription (session only)' : `PowerShell script block mentioning WMI ${o.part ?? 'subscription'}${typeof o.meta['notCreated'] === 'string' ? ' (not created)' : ''}`;
   return `${SOURCE_LABEL[o.source] ?? o.source} ${o.part ?? 'subscription'} ${o.action}`;
 }
 

@@ -3,10 +3,10 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellReconstructed, powershellUser, powershellWmiEvidence, processStartEvent, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import { eventHeader, powershellProcessId, powershellReconstructed, powershellTemporary, powershellUser, powershellWmiEvidence, processStartEvent, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
 import type { ProcessStartEvent } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
-import { CONSUMER_CLASSES } from '../../model/wmi.js';
+import { CONSUMER_CLASSES, normalizeNamespace } from '../../model/wmi.js';
 import { objectPath } from '../../model/subscription.js';
 import { canonicalTime, compareTimes } from '../../model/time.js';
 
@@ -162,18 +162,28 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
   }
   const ps = powershellWmiEvidence(json);
   const rebuilt = powershellReconstructed(json);
-  if (ps.length || rebuilt.length) {
-    // the record's security SID travels in meta when the text names the user, so the graph can name a 4104's SID
+  const temporary = powershellTemporary(json);
+  if (ps.length || rebuilt.length || temporary.length) {
+    // the record's security SID travels in meta when the text names the user, so the graph can name a 4104's SID;
+    // the PowerShell process (the session) so that a temporary subscription joins what the same session made
     const { user, sid } = powershellUser(json);
-    const userSid: Values = sid !== null && sid !== user ? { UserSid: sid } : {};
+    const pid = powershellProcessId(json);
+    const userSid: Values = { ...(sid !== null && sid !== user ? { UserSid: sid } : {}), ...(pid !== null ? { processId: pid } : {}) };
     const time = eventHeader(json)?.time ?? null;
     const eventId = eventHeader(json)?.eventId ?? null;
     // objects rebuilt from the literals of the text: their names and values are what the script passed
-    const out: Observation[] = rebuilt.map((r) => ({ ...base, source: 'powershell', action: 'created', part: r.part, namespace: r.namespace, className: r.className, name: r.name, time, user, properties: { ...r.properties }, meta: { eventId, technique: r.technique, computedAtRunTime: r.computed.length ? r.computed.join(', ') : null, text: r.text.slice(0, 4000), ...userSid } }));
+    // an object the text builds without committing it is mentioned, not created (it makes no subscription of its own);
+    // Set-CimInstance and Set-WmiInstance on a selected instance modify one
+    const out: Observation[] = rebuilt.map((r) => ({ ...base, source: 'powershell', action: r.uncommitted ? 'mentioned' : r.modifies ? 'modified' : 'created', part: r.part, namespace: r.namespace, className: r.className, name: r.name, time, user, properties: { ...r.properties }, meta: { eventId, technique: r.technique, computedAtRunTime: r.computed.length ? r.computed.join(', ') : null, ...(r.uncommitted ? { notCreated: r.uncommitted } : {}), text: r.text.slice(0, 4000), ...userSid } }));
+    // a temporary subscription is no WMI object: a mention of its query and action, tied to the session that made it
+    for (const t of temporary)
+      out.push({ ...base, source: 'powershell', action: 'mentioned', part: null, namespace: t.namespace === null ? null : normalizeNamespace(t.namespace), className: null, name: null, time, user, properties: {}, meta: { eventId, technique: t.technique, temporary: `temporary subscription: lives only in the PowerShell session that registered it${pid !== null ? ` (process ${pid})` : ''}, never in the repository; not persistence`, Query: t.query, SourceIdentifier: t.sourceIdentifier, Action: t.action, text: t.query ?? '', ...userSid } });
     const covered = (part: Part | null, cls: string | null): boolean => rebuilt.some((r) => r.part === part && r.className.toLowerCase() === (cls ?? '').toLowerCase());
     for (const p of ps) {
       const part: Part | null = p.className === '__EventFilter' ? 'filter' : p.className === '__FilterToConsumerBinding' ? 'binding' : p.className ? 'consumer' : null;
       if (covered(part, p.className)) continue;
+      // a temporary subscription's query names classes (`… ISA '__EventConsumer'`) but creates none of them
+      if (/^Register-(WmiEvent|CimIndicationEvent)$/.test(p.technique) && temporary.length) continue;
       // a literal Name in the arguments (`@{Name='x'; …}`), not the ParameterBinding lines (`name="Namespace"; value=…`)
       const name = /(?<![\w"])Name\s*=\s*(["'])([^"'$]+)\1(?!;\s*value=)/i.exec(p.text)?.[2] ?? null;
       // the command text names the object but gives no property values the analysis could trust: all of it is meta
