@@ -167,31 +167,55 @@ export interface ProcessStartEvent extends EventHeader {
 
 const SECURITY_PROVIDER = 'microsoft-windows-security-auditing';
 
-/** A Sysmon 1 or Security 4688 record as a typed event (provider checked when the record names one); null for anything else. */
+/** A field's text; an empty value and Windows' `-` placeholder say nothing (null). */
+function field(ed: EvtxJsonObject, k: string): string | null {
+  const t = text(ed[k]);
+  if (t === null) return null;
+  const s = t.trim();
+  return s === '' || s === '-' ? null : t;
+}
+
+function account(domain: string | null, name: string | null): string | null {
+  return name ? (domain ? `${domain}\\${name}` : name) : null;
+}
+
+/**
+ * The new process's image, its parent's image (when the record names it) and its process id, read straight from a
+ * Sysmon 1 or Security 4688 record's EventData: what a reader needs to pass over the many starts that concern no
+ * subscription without reading the record whole ({@link processStartEvent}). Null when the record has no EventData.
+ */
+export function processStartNames(record: EvtxJsonObject): { image: string | null; parentImage: string | null; processId: number | null } | null {
+  const ed = eventData(record);
+  if (!ed) return null;
+  const sysmon = ed['Image'] !== undefined;
+  return { image: field(ed, sysmon ? 'Image' : 'NewProcessName'), parentImage: field(ed, sysmon ? 'ParentImage' : 'ParentProcessName'), processId: num(ed[sysmon ? 'ProcessId' : 'NewProcessId']) };
+}
+
+/**
+ * A Sysmon 1 or Security 4688 record as a typed event (provider checked when the record names one); null for anything
+ * else. Runs for every process start of a log: built field by field, with no closures or spreads.
+ */
 export function processStartEvent(record: EvtxJsonObject): ProcessStartEvent | null {
   const h = eventHeader(record);
   if (!h || (h.eventId !== 1 && h.eventId !== 4688)) return null;
-  const provider = h.provider?.toLowerCase() ?? null;
-  if (provider && provider !== (h.eventId === 1 ? SYSMON_PROVIDER : SECURITY_PROVIDER)) return null;
+  const sysmon = h.eventId === 1;
+  if (h.provider && h.provider.toLowerCase() !== (sysmon ? SYSMON_PROVIDER : SECURITY_PROVIDER)) return null;
   const ed = eventData(record);
   if (!ed) return null;
-  // an empty value and Windows' `-` placeholder say nothing
-  const get = (k: string): string | null => {
-    const t = text(ed[k]);
-    return t === null || t.trim() === '' || t.trim() === '-' ? null : t;
-  };
-  const account = (domain: string | null, name: string | null): string | null => (name ? (domain ? `${domain}\\${name}` : name) : null);
-  if (h.eventId === 1)
-    return { ...h, source: 'sysmon', image: get('Image'), commandLine: get('CommandLine'), parentImage: get('ParentImage'), processId: num(ed['ProcessId']), parentProcessId: num(ed['ParentProcessId']), user: get('User') };
   return {
-    ...h,
-    source: 'security',
-    image: get('NewProcessName'),
-    commandLine: get('CommandLine'),
-    parentImage: get('ParentProcessName'),
-    processId: num(ed['NewProcessId']),
-    parentProcessId: num(ed['ProcessId']),
-    user: account(get('TargetDomainName'), get('TargetUserName')) ?? account(get('SubjectDomainName'), get('SubjectUserName')),
+    eventId: h.eventId,
+    channel: h.channel,
+    provider: h.provider,
+    computer: h.computer,
+    time: h.time,
+    recordId: h.recordId,
+    source: sysmon ? 'sysmon' : 'security',
+    image: field(ed, sysmon ? 'Image' : 'NewProcessName'),
+    commandLine: field(ed, 'CommandLine'),
+    parentImage: field(ed, sysmon ? 'ParentImage' : 'ParentProcessName'),
+    processId: num(ed[sysmon ? 'ProcessId' : 'NewProcessId']),
+    parentProcessId: num(ed[sysmon ? 'ParentProcessId' : 'ProcessId']),
+    user: sysmon ? field(ed, 'User') : (account(field(ed, 'TargetDomainName'), field(ed, 'TargetUserName')) ?? account(field(ed, 'SubjectDomainName'), field(ed, 'SubjectUserName'))),
   };
 }
 
@@ -325,12 +349,30 @@ export function powershellWmiEvidence(record: EvtxJsonObject): PowerShellWmiEvid
   return [...out.values()];
 }
 
+/**
+ * A text that could register anything: every shape the reconstruction reads names WMI, CIM or MOF (cmdlets, classes,
+ * `mofcomp`, SharpSploit's `Persistence.WMI`, PowerLurk's `…WmiEvent`), `System.Management`, the subscription classes,
+ * or PowerSploit's `…Persistence…` (every technique {@link powershellWmiEvidence} reads names one too); most script
+ * blocks skip the reconstruction.
+ */
+const MAY_REGISTER = /wmi|cim|mof|management|persistence|eventfilter|eventconsumer/i;
+const mayRegister = (t: string): boolean => MAY_REGISTER.test(t);
+
+/**
+ * Whether any text of a PowerShell record could show a subscription (created, temporary or mentioned): one scan of
+ * each text, so that the many script blocks that name no WMI are passed over before the readers above scan them.
+ */
+export function powershellMayShowWmi(record: EvtxJsonObject): boolean {
+  return powershellTexts(record).some(mayRegister);
+}
+
 /** Subscription objects reconstructed from the literals of a PowerShell 800/4103/4104 record's text (see `powershell.ts`), once each, with the text each was read from. */
 export function powershellReconstructed(record: EvtxJsonObject): Array<ReconstructedObject & { text: string }> {
   const h = eventHeader(record);
   if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
   const out = new Map<string, ReconstructedObject & { text: string }>();
   for (const t of powershellTexts(record)) {
+    if (!mayRegister(t)) continue;
     for (const o of [...reconstructPowerShell(t), ...reconstructFromBindings(t)]) {
       const k = JSON.stringify([o.part, o.className, o.namespace, o.name, o.properties, o.computed, o.uncommitted ?? null, o.modifies ?? false]);
       if (!out.has(k)) out.set(k, { ...o, text: t });
@@ -344,7 +386,10 @@ export function powershellTemporary(record: EvtxJsonObject): TemporarySubscripti
   const h = eventHeader(record);
   if (!h || ![800, 4103, 4104].includes(h.eventId)) return [];
   const out = new Map<string, TemporarySubscription>();
-  for (const t of powershellTexts(record)) for (const x of [...temporaryFromScript(t), ...temporaryFromBindings(t)]) out.set(JSON.stringify(x), x);
+  for (const t of powershellTexts(record)) {
+    if (!mayRegister(t)) continue;
+    for (const x of [...temporaryFromScript(t), ...temporaryFromBindings(t)]) out.set(JSON.stringify(x), x);
+  }
   return [...out.values()];
 }
 

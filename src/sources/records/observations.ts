@@ -3,7 +3,7 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellProcessId, powershellReconstructed, powershellTemporary, powershellUser, powershellWmiEvidence, processStartEvent, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import { eventHeader, powershellProcessId, powershellReconstructed, powershellMayShowWmi, powershellTemporary, powershellUser, powershellWmiEvidence, processStartEvent, processStartNames, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
 import type { ProcessStartEvent } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES, normalizeNamespace } from '../../model/wmi.js';
@@ -62,9 +62,13 @@ export interface ProcessFacts {
  * `WmiPrvSE.exe`), their children, and `mofcomp.exe` — or null for any other process. The one place a process start
  * becomes an observation (the graph ties it: analysis/graph.ts).
  */
+/** A start of a consumer host or of mofcomp, or a child of a consumer host: the starts a subscription can have run. */
+function isProcessOfInterest(image: string | null, parentImage: string | null): boolean {
+  return (image !== null && PROCESS.test(image.trim())) || (parentImage !== null && PARENT.test(parentImage.trim()));
+}
+
 export function processObservation(base: Pick<Observation, 'host' | 'file' | 'location'>, p: ProcessFacts): Observation | null {
-  const hit = (p.image && PROCESS.test(p.image.trim())) || (p.parentImage && PARENT.test(p.parentImage.trim()));
-  if (!hit) return null;
+  if (!isProcessOfInterest(p.image, p.parentImage)) return null;
   const meta: Values = { eventId: p.eventId, Image: p.image, ParentImage: p.parentImage, CommandLine: p.commandLine, ProcessId: p.processId, ParentProcessId: p.parentProcessId };
   if (p.parentFrom) meta['ParentFrom'] = p.parentFrom;
   if (p.kind) meta['RowKind'] = p.kind;
@@ -83,6 +87,11 @@ export function processObservation(base: Pick<Observation, 'host' | 'file' | 'lo
 export class ProcessParents {
   static readonly MAX = 4096;
   private readonly byPid = new Map<string, { image: string; time: string | null; where: string }>();
+
+  /** A start of an image that is no parent here, under `processId`: that id no longer names a remembered parent. */
+  forget(host: string, processId: number): void {
+    if (this.byPid.size) this.byPid.delete(`${host.toLowerCase()}|${processId}`);
+  }
 
   /** Remember `e` (a start in log order) and return its parent's image and record when the log shows it. */
   see(host: string, e: ProcessStartEvent, where: string): { image: string; where: string } | null {
@@ -111,6 +120,9 @@ export class ProcessParents {
  */
 export function fromRecord(json: EvtxJsonObject, host: string, file: string, location: string, parents?: ProcessParents): Observation[] {
   const base = { host, file, location };
+  // one read of the event id sends the record to the one reader of its kind (this runs for every record kept)
+  const eventId = eventHeader(json)?.eventId ?? null;
+  if (eventId === 1 || eventId === 4688) return processStart(json, base, parents);
   const s = sysmonWmiEvent(json);
   if (s) {
     const part: Part = s.part;
@@ -160,6 +172,7 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
       return [{ ...base, source: 'wmi-activity', action: 'executed', part: 'consumer', namespace: null, className: w.providerName ?? null, name: null, time, user, properties: {}, meta: { eventId: 5857, ProviderName: w.providerName ?? null, ProviderPath: w.providerPath ?? null, HostProcess: w.fields['HostProcess'] ?? null } }];
     return [];
   }
+  if ((eventId !== 800 && eventId !== 4103 && eventId !== 4104) || !powershellMayShowWmi(json)) return [];
   const ps = powershellWmiEvidence(json);
   const rebuilt = powershellReconstructed(json);
   const temporary = powershellTemporary(json);
@@ -170,7 +183,6 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     const pid = powershellProcessId(json);
     const userSid: Values = { ...(sid !== null && sid !== user ? { UserSid: sid } : {}), ...(pid !== null ? { processId: pid } : {}) };
     const time = eventHeader(json)?.time ?? null;
-    const eventId = eventHeader(json)?.eventId ?? null;
     // objects rebuilt from the literals of the text: their names and values are what the script passed
     // an object the text builds without committing it is mentioned, not created (it makes no subscription of its own);
     // Set-CimInstance and Set-WmiInstance on a selected instance modify one
@@ -191,13 +203,23 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
     }
     return out;
   }
-  // process creation: the consumer hosts running, their children, or mofcomp
-  const pe = processStartEvent(json);
-  if (pe) {
-    const from = parents?.see(host, pe, location) ?? null;
-    const o = processObservation(base, { ...pe, parentImage: pe.parentImage ?? from?.image ?? null, parentFrom: from?.where ?? null, kind: null });
-    return o ? [o] : [];
-  }
   return [];
+}
+
+/** Process creation (Sysmon 1, Security 4688): the consumer hosts running, their children, or mofcomp. */
+function processStart(json: EvtxJsonObject, base: Pick<Observation, 'host' | 'file' | 'location'>, parents: ProcessParents | undefined): Observation[] {
+  // most starts are of nothing a subscription runs, told from the two images alone: passed over without reading the
+  // record whole; such a start only makes the parents forget its process id. A start that names no parent image may
+  // be a WmiPrvSE.exe child known by the parent's id (4688 versions 0 and 1), so it is read whole.
+  const names = processStartNames(json);
+  if (names && !isProcessOfInterest(names.image, names.parentImage) && (names.parentImage !== null || !parents)) {
+    if (names.processId !== null) parents?.forget(base.host, names.processId);
+    return [];
+  }
+  const pe = processStartEvent(json);
+  if (!pe) return [];
+  const from = parents?.see(base.host, pe, base.location) ?? null;
+  const o = processObservation(base, { ...pe, parentImage: pe.parentImage ?? from?.image ?? null, parentFrom: from?.where ?? null, kind: null });
+  return o ? [o] : [];
 }
 
