@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scan } from '../src/scan.js';
+import { formatReport } from '../src/report/index.js';
 import { MAX_TEXT, powershellReconstructed, powershellUser, reconstructFromBindings, reconstructFromScript } from '../src/events/index.js';
 import type { EvtxJsonObject } from '../src/evtx/types.js';
 import type { Finding } from '../src/model/types.js';
@@ -75,6 +76,19 @@ test('the CLI fails the default --fail-on high on the PowerLurk PowerShell log a
   const run = await runCli(['scan', '-f', 'json', evtxSample(PS_LOG)]);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stdout, /"name": "Evil23"/);
+});
+
+test('PowerLurk PowerShell log: --details and the timeline say how each PowerShell record made its object (technique, computed at run time)', { skip: skipReason }, async () => {
+  const r = await scan([evtxSample(PS_LOG)], { threads: 1 });
+  const details = formatReport(r, 'table', { details: true, width: 200, color: false });
+  // the 4104 script block rebuilt every value; the 800 Set-WmiInstance line passed them in variables
+  assert.match(details, /powershell created consumer "Evil23" by S-1-5-21-4230534742-2542757381-3142984815-1111 {2}\(Register-MaliciousWmiEvent \(PowerLurk\)\)/);
+  assert.match(details, /powershell created consumer by OFFSEC\\admmig {2}\(Set-WmiInstance; computed at run time: \(all properties\)\)/);
+  assert.match(details, /^ {2}Payload {4}: cmd\.exe \/c echo %ProcessId% >> c:\\\\temp\\\\log\.txt$/m);
+  assert.doesNotMatch(details, /^ {2}Runs /m);
+  const timeline = formatReport(r, 'timeline').trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+  assert.ok(timeline.some((e) => e.message.includes('by OFFSEC\\admmig (PowerShell Set-WmiInstance; computed at run time: (all properties))')), timeline.map((e) => e.message).join('\n'));
+  assert.ok(timeline.some((e) => e.message.includes('(PowerShell Register-MaliciousWmiEvent (PowerLurk))')));
 });
 
 // ---- unit ------------------------------------------------------------------------------------------------------
