@@ -56,6 +56,10 @@ test('PowerLurk PowerShell log alone: one finding Evil23, its payload, the notep
   const named = f.observations.filter((o) => o.source === 'powershell' && o.meta['eventId'] !== 4104);
   assert.ok(named.length >= 4);
   for (const o of named) assert.equal(o.user, 'OFFSEC\\admmig');
+  // first and last seen span them all: the 4104 script block, then the 800/4103 records it caused
+  assert.equal(f.firstSeen, '2021-06-10T14:12:46.0584295Z');
+  assert.equal(f.lastSeen, '2021-06-10T14:12:46.1986200Z');
+  assert.equal(f.lastSeen, f.observations.map((o) => o.time!).sort().at(-1));
 });
 
 test('PowerLurk PowerShell log with the Sysmon 19/20 log of the same host: two subscriptions, Evil23 and Evil, a day apart', { skip: skipReason }, async () => {

@@ -383,8 +383,14 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     const users = [...d.who, ...d.observations.filter((o) => o.source === 'powershell' && o.part && o.user).map((o) => o.user!)];
     d.who = [...new Set(users.map((u) => sidName.get(`${low(d.host)}|${low(u)}`) ?? u))];
   }
-  // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave)
-  for (const d of drafts) d.observations.sort((x, y) => compareTimes(x.time, y.time));
+  // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave);
+  // first and last seen span every observation of a part of it, those attached above too (a Set-WmiInstance record
+  // a few ms after the script block that named it), not the processes it ran or context without a part
+  for (const d of drafts) {
+    d.observations.sort((x, y) => compareTimes(x.time, y.time));
+    const times = d.observations.filter((o) => o.part !== null).map((o) => o.time).filter((t): t is string => isCanonicalTime(t)).sort();
+    if (times.length) [d.firstSeen, d.lastSeen] = [times[0]!, times[times.length - 1]!];
+  }
   return drafts;
 }
 
