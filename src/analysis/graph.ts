@@ -7,7 +7,7 @@ import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
 import { referenceTarget } from '../model/subscription.js';
-import { isScriptHostLoad } from '../model/runs.js';
+import { isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { compareText } from '../model/order.js';
 import { canonicalTime, compareTimes, isCanonicalTime, parseIsoTime } from '../model/time.js';
 
@@ -388,7 +388,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // a few ms after the script block that named it), not the processes it ran or context without a part
   for (const d of drafts) {
     d.observations.sort((x, y) => compareTimes(x.time, y.time));
-    const times = d.observations.filter((o) => o.part !== null).map((o) => o.time).filter((t): t is string => isCanonicalTime(t)).sort();
+    const times = d.observations.filter((o) => o.part !== null && !isRun(o) && !isMofcompContext(o)).map((o) => o.time).filter((t): t is string => isCanonicalTime(t)).sort();
     if (times.length) [d.firstSeen, d.lastSeen] = [times[0]!, times[times.length - 1]!];
   }
   return drafts;
