@@ -13,7 +13,8 @@ import type { EvidenceItem, Finding, Observation, ScanResult, Severity, Subscrip
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { ranText, runLabel } from '../model/runs.js';
-import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, powershellNotes, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
+import { powershellNotes } from '../model/subscription.js';
+import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 

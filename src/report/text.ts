@@ -2,7 +2,7 @@
  * Shared helpers for the formatters: severity order and filtering, escaping of untrusted text for terminals
  * and spreadsheets, and width-aware wrapping. Everything here is pure and imports only the model.
  */
-import type { CoverageEntry, Observation, Severity } from '../model/types.js';
+import type { CoverageEntry, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { escapeText, escapeVisible, jsonSafe } from '../model/text.js';
 
@@ -101,26 +101,6 @@ export function wrap(s: string, width: number): string[] {
     while (chars[0] === ' ') chars.shift();
   }
   return lines.length ? lines : [''];
-}
-
-/**
- * What a PowerShell observation says of itself beyond its action, for the table and the timeline: the technique
- * that made it, a temporary subscription, an object never committed, and the values computed at run time (not
- * literals, so not rebuilt): `Set-WmiInstance; computed at run time: (all properties)`. Empty for other sources.
- */
-export function powershellNotes(o: Observation): string {
-  if (o.source !== 'powershell') return '';
-  const str = (k: string): string | null => (typeof o.meta[k] === 'string' && o.meta[k] !== '' ? (o.meta[k] as string) : null);
-  const computed = str('computedAtRunTime');
-  const notCreated = str('notCreated');
-  return [
-    str('technique'),
-    str('temporary') !== null ? 'temporary: session only, not persistence' : null,
-    notCreated !== null ? `not created: ${notCreated}` : null,
-    computed !== null ? `computed at run time: ${computed}` : null,
-  ]
-    .filter((x): x is string => x !== null)
-    .join('; ');
 }
 
 /** Sources that saw the subscription. */

@@ -11,7 +11,8 @@
 import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../model/types.js';
 import { parseIsoTime } from '../model/time.js';
 import { baseName, isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
-import { jsonSafe, powershellNotes } from './text.js';
+import { jsonSafe } from './text.js';
+import { powershellNotes } from '../model/subscription.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
 

@@ -21,6 +21,7 @@ import { compareName, compareText } from '../../../model/order.js';
 import { namespaceKey } from '../../../model/wmi.js';
 import { isIsoTime, parseIsoTime, shortUtcTime, utcDateAndTime } from '../../../model/time.js';
 import { isRun, ranText } from '../../../model/runs.js';
+import { powershellNotes } from '../../../model/subscription.js';
 import { add, ATTACK_ID, clear, el, svg } from './dom.js';
 import type { Child } from './dom.js';
 import { yq, yv } from './yaml.js';
@@ -820,7 +821,7 @@ function start(D: HtmlData): void {
             el('td', { class: 'any' }, (o.className ? vis(o.className) + ' ' : '') + (o.name !== null && o.name !== undefined ? '"' + vis(o.name) + '"' : ''), o.namespace ? el('div', { class: 'muted mono' }, vis(o.namespace)) : null),
             el('td', { class: 'any' }, dash(o.user)), el('td', { class: 'mono any' }, vis(o.file)), el('td', { class: 'mono any' }, dash(o.location)),
             el('td', null, props.length ? el('details', null, el('summary', null, plural(props.length, 'property', 'properties')), valueRows(o.properties)) : '\u2014'),
-            el('td', null, meta.length ? el('details', null, el('summary', null, plural(meta.length, 'value')), valueRows(o.meta)) : '\u2014'));
+            el('td', null, powershellNotes(o) ? el('div', { class: 'ps-notes' }, vis(powershellNotes(o))) : null, meta.length ? el('details', null, el('summary', null, plural(meta.length, 'value')), valueRows(o.meta)) : '\u2014'));
         })))),
       el('h4', null, 'Allowlist entry'),
       plan && plan.problem
