@@ -44,6 +44,8 @@ test('PowerLurk PowerShell log alone: one finding Evil23, its payload, the notep
   assert.deepEqual(f.who, ['OFFSEC\\admmig']);
   assert.ok(severe(f), `${f.severity} ${f.score}`);
   assert.ok(f.reasons.some((x) => x.id === 'trigger-process-start'), f.reasons.map((x) => x.id).join(','));
+  // the 4104 record's SID is the account its 800/4103 records name: one creator, not two
+  assert.equal(f.reasons.find((x) => x.id === 'creator-user-account')?.evidence, 'created by OFFSEC\\admmig (S-1-5-21-4230534742-2542757381-3142984815-1111)');
   // the 4104 record the names came from: its own user is the record's SID (the name is the host's 800/4103 pairing)
   const rebuilt = f.observations.filter((o) => o.source === 'powershell' && o.meta['eventId'] === 4104);
   assert.deepEqual(rebuilt.map((o) => o.part).sort(), ['binding', 'consumer', 'filter']);

@@ -6,7 +6,7 @@ import { LIVE_KINDS, SOURCE_KINDS, blindByDesign, coverageLabel, sourceOf, would
 import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
-import { referenceTarget } from '../model/subscription.js';
+import { referenceTarget, sidAccountNames } from '../model/subscription.js';
 import { isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { compareText } from '../model/order.js';
 import { canonicalTime, compareTimes, isCanonicalTime, parseIsoTime } from '../model/time.js';
@@ -371,14 +371,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   }
   // who: the users of the PowerShell records attached above count too; a SID that the host's PowerShell records
   // pair with one account name (800 UserId / 4103 User beside the record's security SID) is shown by that name
-  const sidName = new Map<string, string | null>();
-  for (const o of observations) {
-    const sid = o.meta['UserSid'];
-    if (typeof sid !== 'string' || !o.user) continue;
-    const k = `${low(o.host)}|${low(sid)}`;
-    const prev = sidName.get(k);
-    sidName.set(k, prev === undefined || low(prev) === low(o.user) ? o.user : null);
-  }
+  const sidName = sidAccountNames(observations);
   for (const d of drafts) {
     const users = [...d.who, ...d.observations.filter((o) => o.source === 'powershell' && o.part && o.user).map((o) => o.user!)];
     d.who = [...new Set(users.map((u) => sidName.get(`${low(d.host)}|${low(u)}`) ?? u))];

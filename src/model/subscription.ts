@@ -127,3 +127,20 @@ export function powershellNotes(o: Observation): string {
     .filter((x): x is string => x !== null)
     .join('; ');
 }
+
+/**
+ * The account names that PowerShell records pair with a SID on a host: an 800 `UserId` / 4103 `User` beside the
+ * record's security SID (`meta.UserSid`). Keyed by `host|SID` in lower case; a SID paired with two names maps to
+ * null (not resolved).
+ */
+export function sidAccountNames(observations: Iterable<Observation>): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const o of observations) {
+    const sid = o.meta['UserSid'];
+    if (typeof sid !== 'string' || !o.user) continue;
+    const k = `${o.host.toLowerCase()}|${sid.toLowerCase()}`;
+    const prev = out.get(k);
+    out.set(k, prev === undefined || prev?.toLowerCase() === o.user.toLowerCase() ? o.user : null);
+  }
+  return out;
+}
