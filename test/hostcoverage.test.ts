@@ -175,3 +175,14 @@ test('stacking denominator: hosts that can show subscriptions, never a host with
   const finding = { host: 'P', namespace: 'ROOT\\subscription', consumer: { namespace: 'ROOT\\subscription', className: 'CommandLineEventConsumer', name: 'X', values: { CommandLineTemplate: 'x' } }, filter: null, reasons: [], score: 10, severity: 'low', allowlisted: null, summary: '' } as unknown as Finding;
   assert.equal(stack([finding], ['A']).hosts, 2);
 });
+
+test('two excerpt logs of one source (Windows PowerShell and PowerShell/Operational): each blind spot names its channel', () => {
+  // the PowerLurk sample's two channels, as its records give them
+  const op: ChannelSummary = { channel: 'Microsoft-Windows-PowerShell/Operational', records: 4, first: '2021-06-10T14:12:46.0428993Z', last: '2021-06-10T14:12:46.1772463Z', eventIds: [4103, 4104], oldestRecordId: 30203, newestRecordId: 30206, distinctRecordIds: 4, renumbered: true };
+  const classic: ChannelSummary = { channel: 'Windows PowerShell', records: 6, first: '2021-06-10T14:12:46.0418290Z', last: '2021-06-10T14:12:46.2142513Z', eventIds: [800], oldestRecordId: 28810, newestRecordId: 28815, distinctRecordIds: 6, renumbered: true };
+  const [h] = hostCoverage(['fs01'], [], [log('fs01', 'evtx', op), log('fs01', 'evtx', classic)], []);
+  const spots = h!.blindSpots.filter((b) => b.includes(' spanning '));
+  assert.equal(spots.length, 2, h!.blindSpots.join('\n'));
+  assert.ok(spots[0]!.startsWith('The PowerShell log (Microsoft-Windows-PowerShell/Operational) spanning 2021-06-10T14:12:46.0428993Z'), spots[0]);
+  assert.ok(spots[1]!.startsWith('The PowerShell log (Windows PowerShell) spanning 2021-06-10T14:12:46.0418290Z'), spots[1]);
+});

@@ -23,7 +23,7 @@ import { parseAllowlist } from '../src/analysis/allowlist.js';
 import { evaluate } from '../src/analysis/rules.js';
 import { scan } from '../src/scan.js';
 import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
-import { listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';
+import { evtxSample, listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';
 import { compareName } from '../src/model/order.js';
 import { isRun } from '../src/model/runs.js';
 import type { HtmlOptions } from '../src/report/html.js';
@@ -495,6 +495,19 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.equal(await rows(w.page), result.findings.length - hidden.length);
     assert.equal(await w.page.textContent('#card-hidden .big'), String(hidden.length));
     assert.match((await w.page.textContent('#card-hidden'))!, new RegExp(`${hidden.length} findings? hidden \\(.*\\): ${hidden.length} below high`));
+    clean(w);
+    await w.page.close();
+  });
+
+  it('PowerLurk PowerShell log: each observation names how PowerShell made it (technique, computed at run time) without opening its values', { skip: noSamples }, async () => {
+    const r = await scan([evtxSample('hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx')], { threads: 1 });
+    const w = await open(r, 'powerlurk.html');
+    await w.page.click('#findings-table tbody tr:first-child td:nth-child(3)');
+    const notes = await w.page.locator('#detail table.observations .ps-notes').allTextContents();
+    assert.equal(notes.length, r.findings[0]!.observations.length);
+    assert.equal(notes.filter((n) => n === 'Register-MaliciousWmiEvent (PowerLurk)').length, 3);
+    assert.ok(notes.includes('Set-WmiInstance; computed at run time: (all properties)'), notes.join(' | '));
+    assert.equal(await w.page.textContent('#detail h4:text-is("Payload") + pre code'), 'cmd.exe /c echo %ProcessId% >> c:\\\\temp\\\\log.txt');
     clean(w);
     await w.page.close();
   });

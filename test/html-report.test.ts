@@ -220,3 +220,9 @@ test('allow plan: a custom consumer class with a property named "class" gets no 
     assert.match(p.problem ?? '', /named "class"/, key);
   }
 });
+
+test('timeline legend: each swatch has the shape of its marker (deleted ▼, ran a process ▲, not squares)', () => {
+  // the page draws deleted as a downward and a run as an upward triangle (page/main.ts renderTimeline)
+  assert.match(STYLE, /\.sw-deleted\{[^}]*clip-path:polygon\(0 0,100% 0,50% 100%\)/);
+  assert.match(STYLE, /\.sw-ran\{[^}]*clip-path:polygon\(0 100%,100% 100%,50% 0\)/);
+});

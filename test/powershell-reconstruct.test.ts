@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scan } from '../src/scan.js';
+import { formatReport } from '../src/report/index.js';
 import { MAX_TEXT, powershellReconstructed, powershellUser, reconstructFromBindings, reconstructFromScript } from '../src/events/index.js';
 import type { EvtxJsonObject } from '../src/evtx/types.js';
 import type { Finding } from '../src/model/types.js';
@@ -43,6 +44,8 @@ test('PowerLurk PowerShell log alone: one finding Evil23, its payload, the notep
   assert.deepEqual(f.who, ['OFFSEC\\admmig']);
   assert.ok(severe(f), `${f.severity} ${f.score}`);
   assert.ok(f.reasons.some((x) => x.id === 'trigger-process-start'), f.reasons.map((x) => x.id).join(','));
+  // the 4104 record's SID is the account its 800/4103 records name: one creator, not two
+  assert.equal(f.reasons.find((x) => x.id === 'creator-user-account')?.evidence, 'created by OFFSEC\\admmig (S-1-5-21-4230534742-2542757381-3142984815-1111)');
   // the 4104 record the names came from: its own user is the record's SID (the name is the host's 800/4103 pairing)
   const rebuilt = f.observations.filter((o) => o.source === 'powershell' && o.meta['eventId'] === 4104);
   assert.deepEqual(rebuilt.map((o) => o.part).sort(), ['binding', 'consumer', 'filter']);
@@ -55,6 +58,10 @@ test('PowerLurk PowerShell log alone: one finding Evil23, its payload, the notep
   const named = f.observations.filter((o) => o.source === 'powershell' && o.meta['eventId'] !== 4104);
   assert.ok(named.length >= 4);
   for (const o of named) assert.equal(o.user, 'OFFSEC\\admmig');
+  // first and last seen span them all: the 4104 script block, then the 800/4103 records it caused
+  assert.equal(f.firstSeen, '2021-06-10T14:12:46.0584295Z');
+  assert.equal(f.lastSeen, '2021-06-10T14:12:46.1986200Z');
+  assert.equal(f.lastSeen, f.observations.map((o) => o.time!).sort().at(-1));
 });
 
 test('PowerLurk PowerShell log with the Sysmon 19/20 log of the same host: two subscriptions, Evil23 and Evil, a day apart', { skip: skipReason }, async () => {
@@ -75,6 +82,19 @@ test('the CLI fails the default --fail-on high on the PowerLurk PowerShell log a
   const run = await runCli(['scan', '-f', 'json', evtxSample(PS_LOG)]);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stdout, /"name": "Evil23"/);
+});
+
+test('PowerLurk PowerShell log: --details and the timeline say how each PowerShell record made its object (technique, computed at run time)', { skip: skipReason }, async () => {
+  const r = await scan([evtxSample(PS_LOG)], { threads: 1 });
+  const details = formatReport(r, 'table', { details: true, width: 200, color: false });
+  // the 4104 script block rebuilt every value; the 800 Set-WmiInstance line passed them in variables
+  assert.match(details, /powershell created consumer "Evil23" by S-1-5-21-4230534742-2542757381-3142984815-1111 {2}\(Register-MaliciousWmiEvent \(PowerLurk\)\)/);
+  assert.match(details, /powershell created consumer by OFFSEC\\admmig {2}\(Set-WmiInstance; computed at run time: \(all properties\)\)/);
+  assert.match(details, /^ {2}Payload {4}: cmd\.exe \/c echo %ProcessId% >> c:\\\\temp\\\\log\.txt$/m);
+  assert.doesNotMatch(details, /^ {2}Runs /m);
+  const timeline = formatReport(r, 'timeline').trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+  assert.ok(timeline.some((e) => e.message.includes('by OFFSEC\\admmig (PowerShell Set-WmiInstance; computed at run time: (all properties))')), timeline.map((e) => e.message).join('\n'));
+  assert.ok(timeline.some((e) => e.message.includes('(PowerShell Register-MaliciousWmiEvent (PowerLurk))')));
 });
 
 // ---- unit ------------------------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ test('wmighost: the scrcons.exe start (Sysmon 1, record 7203) is tied to the Act
   assert.equal(f.runs.count, 1);
   assert.equal(f.runs.first, '2019-04-03T18:12:00.0168624Z');
   assert.equal(f.runs.last, '2019-04-03T18:12:00.0168624Z');
+  // last seen is the subscription's own objects (the Sysmon 21 binding), not the process it ran
+  assert.equal(f.lastSeen, '2019-04-03T18:11:54.1980000Z');
   const run = f.runs.records[0]!;
   assert.equal(run.recordId, '7203');
   assert.equal(run.time, '2019-04-03T18:12:00.0168624Z');

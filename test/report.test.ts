@@ -468,7 +468,7 @@ test('table --details -v: key lines for a responder, worst first, reasons and co
   pos('Allowlisted: yes, by builtin: SCM Event Log Filter -> SCM Event Log Consumer (ROOT\\subscription)');
   pos('Status     : deleted');
   pos('Consumer   : BotConsumer23  [CommandLineEventConsumer]');
-  pos('Runs       : c:\\Windows\\System32\\cmd.exe');
+  pos('Payload    : c:\\Windows\\System32\\cmd.exe');
   pos('First seen : 2019-05-11T17:58:23.3406596Z');
   pos('Last seen  : 2019-05-11T17:58:55.0906596Z');
   pos('2019-05-11T17:58:54.9031596Z  sysmon deleted consumer "BotConsumer23" by IEWIN7\\IEUser\n        in samples/evtx/EVTX-ATTACK-SAMPLES/sysmon_20_21_1_CommandLineEventConsumer.evtx @ record');

@@ -213,6 +213,9 @@ test('--format html -o writes one self-contained page (the README command on the
     assert.match(readFileSync(csv, 'utf8'), /^[a-z_]+,/);
     const help = spawnSync(process.execPath, [cli, 'scan', '--help'], { encoding: 'utf8' });
     assert.match(help.stdout.replace(/\s+/g, ' '), /choices: "table", "json", "jsonl", "csv", "timeline", "html"/);
+    // what issue 15 added, in words: PowerShell rebuilt, the processes it ran, PAYLOAD (set to run) apart from Ran (logged)
+    assert.match(help.stdout.replace(/\s+/g, ' '), /PowerShell 800\/4103\/4104 records create are rebuilt .* "computed at run time"/);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /PAYLOAD column is what the consumer is set to run; --details adds Ran, the logged starts/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,8 +6,8 @@ import { LIVE_KINDS, SOURCE_KINDS, blindByDesign, coverageLabel, sourceOf, would
 import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
-import { referenceTarget } from '../model/subscription.js';
-import { isScriptHostLoad } from '../model/runs.js';
+import { referenceTarget, sidAccountNames } from '../model/subscription.js';
+import { isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { compareText } from '../model/order.js';
 import { canonicalTime, compareTimes, isCanonicalTime, parseIsoTime } from '../model/time.js';
 
@@ -371,20 +371,19 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   }
   // who: the users of the PowerShell records attached above count too; a SID that the host's PowerShell records
   // pair with one account name (800 UserId / 4103 User beside the record's security SID) is shown by that name
-  const sidName = new Map<string, string | null>();
-  for (const o of observations) {
-    const sid = o.meta['UserSid'];
-    if (typeof sid !== 'string' || !o.user) continue;
-    const k = `${low(o.host)}|${low(sid)}`;
-    const prev = sidName.get(k);
-    sidName.set(k, prev === undefined || low(prev) === low(o.user) ? o.user : null);
-  }
+  const sidName = sidAccountNames(observations);
   for (const d of drafts) {
     const users = [...d.who, ...d.observations.filter((o) => o.source === 'powershell' && o.part && o.user).map((o) => o.user!)];
     d.who = [...new Set(users.map((u) => sidName.get(`${low(d.host)}|${low(u)}`) ?? u))];
   }
-  // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave)
-  for (const d of drafts) d.observations.sort((x, y) => compareTimes(x.time, y.time));
+  // each finding's observations in time order, undated last (a stable sort: ties keep the order the sources gave);
+  // first and last seen span every observation of a part of it, those attached above too (a Set-WmiInstance record
+  // a few ms after the script block that named it), not the processes it ran or context without a part
+  for (const d of drafts) {
+    d.observations.sort((x, y) => compareTimes(x.time, y.time));
+    const times = d.observations.filter((o) => o.part !== null && !isRun(o) && !isMofcompContext(o)).map((o) => o.time).filter((t): t is string => isCanonicalTime(t)).sort();
+    if (times.length) [d.firstSeen, d.lastSeen] = [times[0]!, times[times.length - 1]!];
+  }
   return drafts;
 }
 

@@ -168,8 +168,10 @@ function completenessSpots(c: HostCoverage, s: LogCoverage['source'], name: stri
     const last = ls.map((l) => l.last).filter((x): x is string => !!x).sort().at(-1) ?? null;
     out.push(`The ${name} covers only ${span(first, last)} (${rolled[0]!.completenessWhy}): anything earlier is missing from it.`);
   }
+  // several logs of one source (Windows PowerShell and PowerShell/Operational in one file): each named by its channel
+  const channels = new Set(ls.map((l) => l.channel.toLowerCase()));
   for (const l of ls.filter((x) => x.completeness === 'excerpt'))
-    out.push(`The ${name} spanning ${span(l.first, l.last)} is an ${l.completenessWhy}: a record missing from it proves nothing.`);
+    out.push(`The ${name}${channels.size > 1 ? ` (${l.channel})` : ''} spanning ${span(l.first, l.last)} is an ${l.completenessWhy}: a record missing from it proves nothing.`);
   if (!rolled.length && ls.every((l) => l.completeness === 'unknown'))
     out.push(`Whether the ${name} holds every record of its span cannot be told (${ls[0]!.completenessWhy}): a record missing from it proves nothing.`);
   return out;

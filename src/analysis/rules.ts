@@ -14,6 +14,7 @@ import type { DecodedPayload, UndecodedCommand } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { parseIsoTime } from '../model/time.js';
 import { baseName, ranText, runsOf } from '../model/runs.js';
+import { sidAccountNames } from '../model/subscription.js';
 import {
   consumerClassOf,
   customConsumerProperties,
@@ -489,7 +490,13 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
     if (sid) creators.add(sid);
   }
   for (const o of input.observations) if (o.user && (o.action === 'created' || o.action === 'modified') && o.part !== null) creators.add(o.user);
-  const users = [...creators].filter((u) => !isSystemPrincipal(u));
+  // a SID its PowerShell records pair with an account name is that account, named once: `OFFSEC\admmig (S-1-5-…)`
+  const named = sidAccountNames(input.observations);
+  const nameOf = (u: string): string | null => named.get(`${input.host.toLowerCase()}|${u.toLowerCase()}`) ?? null;
+  const resolved = new Set([...creators].map(nameOf).filter((n): n is string => n !== null).map((n) => n.toLowerCase()));
+  const users = [...creators]
+    .filter((u) => !isSystemPrincipal(u) && !(nameOf(u) === null && resolved.has(u.toLowerCase())))
+    .map((u) => (nameOf(u) !== null ? `${nameOf(u)} (${u})` : u));
   if (users.length > 0) fire('creator-user-account', `created by ${users.slice(0, 5).join(', ')}`);
 
   // -- filter + consumer + binding created close together

@@ -5,7 +5,7 @@
  * what a binding points at, a consumer's class. Object paths and the consumer-class table are the model's WMI
  * vocabulary (wmi.ts).
  */
-import type { SubscriptionObject } from './types.js';
+import type { Observation, SubscriptionObject } from './types.js';
 import { consumerClassFacts, parseObjectRef } from './wmi.js';
 
 /** The filter properties that decide what a filter does (compared exactly by the allowlist). */
@@ -106,4 +106,41 @@ export function strOf(v: unknown): string | null {
 /** The EventRecordID an observation's location cites (`record 16108 (header #3, …)`), or null when it cites none. */
 export function recordIdOf(location: string): string | null {
   return /^record (\d{1,20})\b/.exec(location)?.[1] ?? null;
+}
+
+/**
+ * What a PowerShell observation says of itself beyond its action, for the table and the timeline: the technique
+ * that made it, a temporary subscription, an object never committed, and the values computed at run time (not
+ * literals, so not rebuilt): `Set-WmiInstance; computed at run time: (all properties)`. Empty for other sources.
+ */
+export function powershellNotes(o: Observation): string {
+  if (o.source !== 'powershell') return '';
+  const str = (k: string): string | null => (typeof o.meta[k] === 'string' && o.meta[k] !== '' ? (o.meta[k] as string) : null);
+  const computed = str('computedAtRunTime');
+  const notCreated = str('notCreated');
+  return [
+    str('technique'),
+    str('temporary') !== null ? 'temporary: session only, not persistence' : null,
+    notCreated !== null ? `not created: ${notCreated}` : null,
+    computed !== null ? `computed at run time: ${computed}` : null,
+  ]
+    .filter((x): x is string => x !== null)
+    .join('; ');
+}
+
+/**
+ * The account names that PowerShell records pair with a SID on a host: an 800 `UserId` / 4103 `User` beside the
+ * record's security SID (`meta.UserSid`). Keyed by `host|SID` in lower case; a SID paired with two names maps to
+ * null (not resolved).
+ */
+export function sidAccountNames(observations: Iterable<Observation>): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const o of observations) {
+    const sid = o.meta['UserSid'];
+    if (typeof sid !== 'string' || !o.user) continue;
+    const k = `${o.host.toLowerCase()}|${sid.toLowerCase()}`;
+    const prev = out.get(k);
+    out.set(k, prev === undefined || prev?.toLowerCase() === o.user.toLowerCase() ? o.user : null);
+  }
+  return out;
 }

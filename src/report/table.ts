@@ -13,6 +13,7 @@ import type { EvidenceItem, Finding, Observation, ScanResult, Severity, Subscrip
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { ranText, runLabel } from '../model/runs.js';
+import { powershellNotes } from '../model/subscription.js';
 import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
@@ -137,7 +138,8 @@ function objectLine(o: SubscriptionObject | null, missing: string): string {
 /** `time  source action part "name" by user`; the class is on the finding's Filter/Consumer lines and in json. */
 function observationLine(o: Observation): string {
   const what = [o.source, o.action, o.part ?? 'object', o.name !== null ? `"${o.name}"` : ''].filter(Boolean).join(' ');
-  return `${o.time ?? '(no time)'}  ${what}${o.user ? ` by ${o.user}` : ''}`;
+  const ps = powershellNotes(o);
+  return `${o.time ?? '(no time)'}  ${what}${o.user ? ` by ${o.user}` : ''}${ps ? `  (${ps})` : ''}`;
 }
 
 function count(n: number, one: string, many = `${one}s`): string {
@@ -164,7 +166,7 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
   if (eventNs !== null) out.field('Event NS', eventNs, { max: MAX_LINES.values });
   out.field('Consumer', objectLine(f.consumer, '(none found)'));
   out.field('Binding', f.binding ? (f.binding.name ?? f.binding.className ?? 'present') : '(none found)');
-  out.field('Runs', f.summary || '(nothing recorded)', { max: MAX_LINES.summary });
+  out.field('Payload', f.summary || '(nothing recorded)', { max: MAX_LINES.summary });
 
   if (f.reasons.length === 0) out.field('Reasons', '(none)');
   else {
@@ -199,7 +201,7 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
   if (f.stack) out.field('Fleet', `on ${f.stack.hosts} of ${f.stack.fleetHosts} hosts${f.stack.rare ? ' (rare)' : f.stack.common ? ' (common)' : ''} · payload ${f.stack.payloadHash}`);
   out.field('Observed', count(f.observations.length, 'observation'));
   for (const o of f.observations.slice(0, MAX_OBSERVATIONS)) {
-    out.block('    ', observationLine(o), { max: 2 });
+    out.block('    ', observationLine(o), { max: 3 });
     out.block('        in ', o.location ? `${o.file} @ ${o.location}` : o.file, { max: 3 });
   }
   if (f.observations.length > MAX_OBSERVATIONS)
@@ -333,7 +335,7 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
     { head: 'HOST', min: 6, max: 28 },
     { head: 'NAMESPACE', min: 6, max: 28 },
     { head: 'FILTER → CONSUMER [CLASS]', min: 12, max: 64 },
-    { head: 'RUNS', min: 8, max: 400 },
+    { head: 'PAYLOAD', min: 8, max: 400 },
     { head: 'STATUS', min: 6, max: 24 },
     { head: 'SEEN BY', min: 6, max: 32 },
     { head: 'ID', min: idLen, max: idLen },
@@ -356,8 +358,8 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
   // narrow terminals: one space between columns; what it runs gives up width first, then the sources that saw it and
   // the namespace, and the filter and consumer names last (they say which subscription it is)
   const gap = out.width < 140 ? 1 : 2;
-  const [HOST, NS, SUB, RUNS, STATUS, SEEN] = [1, 2, 3, 4, 5, 6];
-  const steps = [[RUNS, 24], [SEEN, 12], [NS, 16], [HOST, 18], [RUNS, 16], [SEEN, 8], [SUB, 40], [STATUS, 12], [NS, 12], [HOST, 14], [SUB, 32], [RUNS, 12], [STATUS, 11], [SUB, 24], [HOST, 12], [STATUS, 8], [SUB, 18], [NS, 10], [RUNS, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
+  const [HOST, NS, SUB, PAYLOAD, STATUS, SEEN] = [1, 2, 3, 4, 5, 6];
+  const steps = [[PAYLOAD, 24], [SEEN, 12], [NS, 16], [HOST, 18], [PAYLOAD, 16], [SEEN, 8], [SUB, 40], [STATUS, 12], [NS, 12], [HOST, 14], [SUB, 32], [PAYLOAD, 12], [STATUS, 11], [SUB, 24], [HOST, 12], [STATUS, 8], [SUB, 18], [NS, 10], [PAYLOAD, 10], [SUB, 14], [NS, 8], [SEEN, 6], [HOST, 10]] as const;
   // below 90 columns the sources that saw each finding are left to --details
   const seenColumn = out.width >= 90;
   if (!seenColumn) {

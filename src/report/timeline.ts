@@ -12,6 +12,7 @@ import type { Finding, Observation, ScanResult, Severity, SourceKind } from '../
 import { parseIsoTime } from '../model/time.js';
 import { baseName, isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { jsonSafe } from './text.js';
+import { powershellNotes } from '../model/subscription.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
 
@@ -89,7 +90,8 @@ function message(f: Finding, o: Observation): string {
   }
   const obj = [o.className, o.name !== null ? `"${o.name}"` : null].filter((x) => x !== null).join(' ');
   const ns = o.namespace ?? f.namespace;
-  const parts = [`[${f.severity}]`, `WMI ${o.part ?? 'subscription'}`, obj, o.action, ns ? `in ${ns}` : '', o.user ? `by ${o.user}` : ''];
+  const ps = powershellNotes(o);
+  const parts = [`[${f.severity}]`, `WMI ${o.part ?? 'subscription'}`, obj, o.action, ns ? `in ${ns}` : '', o.user ? `by ${o.user}` : '', ps ? `(PowerShell ${ps})` : ''];
   const text = parts.filter(Boolean).join(' ');
   return f.summary ? `${text}: ${f.summary}` : text;
 }

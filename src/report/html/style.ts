@@ -113,7 +113,7 @@ svg.timeline .ev-ran{fill:#5b3cc4}
 svg.timeline .ev:hover{stroke:#000;stroke-width:2}
 .legend{display:flex;gap:1rem;margin:.3rem 0;font-size:.9em}
 .legend .sw{display:inline-block;width:.8rem;height:.8rem;border-radius:50%;vertical-align:-1px;margin-right:.3rem}
-.sw-created{background:#1c7c3f}.sw-modified{background:#c27c00;border-radius:0!important}.sw-deleted{background:#b3261e;border-radius:0!important}.sw-ran{background:#5b3cc4;border-radius:0!important}
+.sw-created{background:#1c7c3f}.sw-modified{background:#c27c00;border-radius:0!important}.sw-deleted{background:#b3261e;border-radius:0!important;clip-path:polygon(0 0,100% 0,50% 100%)}.sw-ran{background:#5b3cc4;border-radius:0!important;clip-path:polygon(0 100%,100% 100%,50% 0)}
 ul.tree{list-style:none;margin:.1rem 0;padding-left:1.1rem;border-left:1px dotted var(--line)}
 ul.tree.root{padding-left:0;border-left:none}
 ul.tree li{margin:.15rem 0}

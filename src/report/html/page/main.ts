@@ -21,6 +21,7 @@ import { compareName, compareText } from '../../../model/order.js';
 import { namespaceKey } from '../../../model/wmi.js';
 import { isIsoTime, parseIsoTime, shortUtcTime, utcDateAndTime } from '../../../model/time.js';
 import { isRun, ranText } from '../../../model/runs.js';
+import { powershellNotes } from '../../../model/subscription.js';
 import { add, ATTACK_ID, clear, el, svg } from './dom.js';
 import type { Child } from './dom.js';
 import { yq, yv } from './yaml.js';
@@ -479,7 +480,7 @@ function start(D: HtmlData): void {
       add(s, el('p', { class: 'muted' }, plural(fleet.hosts, 'host') + ', ' + plural(fleet.stacks.length, 'distinct subscription') + ', rarest first' +
         (fleet.hosts < fleet.minHostsForRanking ? ' (fewer than ' + fleet.minHostsForRanking + ' hosts: nothing is ranked rare or common)' : '') + '.'));
       add(s, el('div', { class: 'table-wrap' }, el('table', { id: 'stacks-table', class: 'fixed' },
-        el('thead', null, el('tr', null, el('th', { class: 'num w-hosts' }, 'Hosts'), el('th', { class: 'w-sev' }, 'Severity'), el('th', { class: 'w-ns' }, 'Namespace'), el('th', null, 'Consumer'), el('th', null, 'Runs'), el('th', { class: 'w-hash' }, 'Payload hash'), el('th', null, 'On'))),
+        el('thead', null, el('tr', null, el('th', { class: 'num w-hosts' }, 'Hosts'), el('th', { class: 'w-sev' }, 'Severity'), el('th', { class: 'w-ns' }, 'Namespace'), el('th', null, 'Consumer'), el('th', null, 'Payload'), el('th', { class: 'w-hash' }, 'Payload hash'), el('th', null, 'On'))),
         el('tbody', null, fleet.stacks.map((st) => el('tr', null,
           el('td', { class: 'num' }, st.count + ' / ' + fleet.hosts, st.rare ? el('span', { class: 'tag tag-rare' }, 'rare') : null, st.common ? el('span', { class: 'tag tag-common' }, 'common') : null),
           el('td', null, sevChip(st.severity)), el('td', { class: 'mono name' }, st.namespace ? breakable(vis(st.namespace)) : '\u2014'),
@@ -509,7 +510,7 @@ function start(D: HtmlData): void {
     { key: 'status', label: 'Status', sort: (i) => F[i]!.status },
     { key: 'filter', label: 'Filter', sort: (i) => filterLabel(i) },
     { key: 'consumer', label: 'Consumer', sort: (i) => consumerLabel(i) },
-    { key: 'summary', label: 'Runs', sort: (i) => F[i]!.summary || '' },
+    { key: 'summary', label: 'Payload', sort: (i) => F[i]!.summary || '' },
     { key: 'seen', label: 'Seen by', sort: (i) => META[i]!.seen.join(', ') },
     { key: 'stack', label: 'Hosts with it', num: true, fleet: true, sort: (i) => (F[i]!.stack ? F[i]!.stack!.hosts : 0) },
     { key: 'first', label: 'First seen', sort: (i) => timeKey(F[i]!.firstSeen) },
@@ -795,7 +796,7 @@ function start(D: HtmlData): void {
         el('dt', null, 'Who'), el('dd', null, who || '\u2014'),
         el('dt', null, 'Allow-listed'), el('dd', null, f.allowlisted ? 'yes, by ' + vis(f.allowlisted.by) + ': ' + vis(f.allowlisted.entry) : 'no'),
         st ? [el('dt', null, 'Fleet'), el('dd', { id: 'detail-stack' }, 'on ' + st.hosts + ' of ' + plural(st.fleetHosts, 'host') + (st.rare ? ' (rare)' : st.common ? ' (common)' : '') + ' \u00b7 payload ' + vis(st.payloadHash))] : null),
-      el('h4', null, 'Runs'), el('pre', { class: 'summary' }, el('code', null, f.summary ? visBlock(f.summary) : '(nothing recorded)')),
+      el('h4', null, 'Payload'), el('pre', { class: 'summary' }, el('code', null, f.summary ? visBlock(f.summary) : '(nothing recorded)')),
       runsBlock(f),
       partBlock('filter', 'Filter', f.filter, 'No filter was found.'),
       partBlock('consumer', 'Consumer', f.consumer, 'No consumer was found.'),
@@ -820,7 +821,7 @@ function start(D: HtmlData): void {
             el('td', { class: 'any' }, (o.className ? vis(o.className) + ' ' : '') + (o.name !== null && o.name !== undefined ? '"' + vis(o.name) + '"' : ''), o.namespace ? el('div', { class: 'muted mono' }, vis(o.namespace)) : null),
             el('td', { class: 'any' }, dash(o.user)), el('td', { class: 'mono any' }, vis(o.file)), el('td', { class: 'mono any' }, dash(o.location)),
             el('td', null, props.length ? el('details', null, el('summary', null, plural(props.length, 'property', 'properties')), valueRows(o.properties)) : '\u2014'),
-            el('td', null, meta.length ? el('details', null, el('summary', null, plural(meta.length, 'value')), valueRows(o.meta)) : '\u2014'));
+            el('td', null, powershellNotes(o) ? el('div', { class: 'ps-notes' }, vis(powershellNotes(o))) : null, meta.length ? el('details', null, el('summary', null, plural(meta.length, 'value')), valueRows(o.meta)) : '\u2014'));
         })))),
       el('h4', null, 'Allowlist entry'),
       plan && plan.problem
