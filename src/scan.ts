@@ -22,6 +22,7 @@ import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, Observation, ScanResult } from './model/types.js';
+import { UNKNOWN_HOST } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
 import { canonicalTime, timeFromMs } from './model/time.js';
 
@@ -258,7 +259,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const repoTasks: Task[] = [];
   for (const r of found) {
     if (r.kind !== 'cim') continue;
-    repoTasks.push({ kind: 'cim', dir: r.dir, ...(r.raw !== undefined ? { raw: r.raw } : {}), host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? 'unknown' });
+    repoTasks.push({ kind: 'cim', dir: r.dir, ...(r.raw !== undefined ? { raw: r.raw } : {}), host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? UNKNOWN_HOST });
   }
   (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
   // one machine, one name: spellings, renames, short names and FQDNs, clients and their logs (see sources/hosts.ts)
@@ -268,7 +269,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   identity.linkSightings([...evidence.map((e) => ({ host: e.host, file: e.file })), ...observations.map((o) => ({ host: o.host, file: o.file }))]);
   if (!opts.host) for (const name of identity.unseenAliases(opts.hostAliases)) notes.push({ file: name, level: 'warning', code: 'assumption', message: `--host-alias ${name}=${opts.hostAliases![name]}: no evidence read names a machine ${name}; the alias changes nothing` });
   const canonical = identity.resolver();
-  const hostOf = (h: string): string => canonical(h) || 'unknown';
+  const hostOf = (h: string): string => canonical(h) || UNKNOWN_HOST;
   const nameless = evidence.filter((e) => !e.host);
   if (nameless.length) notes.push({ file: nameless[0]!.file, level: 'warning', code: 'host-unknown', message: `${nameless.length} evidence item(s) name no machine and lie in no host collection: shown under host 'unknown'${nameless.length > 1 ? ` (first: this file)` : ''}` });
   for (const o of observations) o.host = hostOf(o.host);

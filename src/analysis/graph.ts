@@ -6,6 +6,7 @@ import { LIVE_KINDS, SOURCE_KINDS, blindByDesign, coverageLabel, sourceOf, would
 import type { SubscriptionShape } from '../model/sources.js';
 import { namespaceKey } from '../model/wmi.js';
 import type { CoverageEntry, JoinedSubscription, LogCoverage, Observation, Part, SourceKind, Status, SubscriptionObject, WmiValue } from '../model/types.js';
+import { UNKNOWN_HOST } from '../model/types.js';
 import { referenceTarget, sidAccountNames } from '../model/subscription.js';
 import { isMofcompContext, isRun, isScriptHostLoad } from '../model/runs.js';
 import { compareText } from '../model/order.js';
@@ -326,7 +327,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
   // command line holds the consumer's CommandLineTemplate (its %variables% as wildcards), or whose image is the
   // consumer's ExecutablePath when it has no template, for the one subscription that matches. Several candidates
   // would make the tie a guess, so none is made. WMI-Activity 5857 logging scrcons.exe loaded as a provider host is
-  // tied as a scrcons.exe start is: the script host ran.
+  // tied as a scrcons.exe start is: the script host ran. On the host of evidence naming no machine, only within one file.
   const tiedRuns = new Set<Observation>();
   for (const o of context.filter((x) => (x.source === 'process' && x.action === 'executed') || isScriptHostLoad(x))) {
     const image = typeof o.meta['Image'] === 'string' ? o.meta['Image'] : '';
@@ -337,6 +338,9 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
     if (!scrcons && !wmiChild) continue;
     const cands = drafts.filter((d) => {
       if (low(d.host) !== low(o.host) || !d.consumer || !during(d, o.time)) return false;
+      // evidence that names no machine is all shown under one host, but two such files may be two machines: a
+      // start there is tied only to a subscription the same file shows
+      if (low(o.host) === UNKNOWN_HOST && !d.observations.some((x) => x.file === o.file)) return false;
       const cls = low(d.consumer.className);
       if (scrcons) return cls === 'activescripteventconsumer' && madeAt(d) !== null;
       return cls === 'commandlineeventconsumer' && commandMatches(d.consumer.values, cmd, image);

@@ -31,6 +31,8 @@
  * that does). Not understood (yet): other frameworks, script blocks split over several 4104 records (each part is
  * read alone), COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
  *
+ * A command name in a comment or a string literal is a mention, not a call ({@link nonCode}); `-WhatIf` is
+ * `uncommitted`.
  * Bounded: at most {@link MAX_TEXT} characters of a text are read, at most {@link MAX_COMMANDS} commands,
  * {@link MAX_TOKENS} arguments per command, {@link MAX_VARS} variables, 2 × {@link MAX_COMMANDS} expressions that
  * may read to the end of the text (class handles, bound objects, selections, file writes); every scan is a single
@@ -185,6 +187,51 @@ function nextToken(s: string, i: number): Tok {
   }
   if (word.startsWith('@')) return { kind: 'value', text: word, value: null, end: j }; // splatting
   return { kind: 'value', text: word, value: /[$(]/.test(word) ? null : unBacktick(word), end: j };
+}
+
+/**
+ * Where a text is not code: its comments (`# …` at a token start, `<# … #>`) and string literals (quoted and
+ * here-strings), as sorted `[start, end)` ranges, in one forward pass. A command name inside one of them is a
+ * mention (help text, an example, a detection script's pattern), not a call; a string that is run
+ * (`Invoke-Expression`) is logged as its own script block.
+ */
+export function nonCode(s: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '`') {
+      i++;
+      continue;
+    }
+    let end = -1;
+    if (c === "'" || c === '"' || (c === '@' && (s[i + 1] === "'" || s[i + 1] === '"') && (s[i + 2] === '\n' || s[i + 2] === '\r'))) end = readQuoted(s, i).end;
+    else if (c === '<' && s[i + 1] === '#') {
+      const close = s.indexOf('#>', i + 2);
+      end = close < 0 ? s.length : close + 2;
+    } else if (c === '#' && (i === 0 || /[\s;|({}]/.test(s[i - 1]!))) {
+      const nl = s.indexOf('\n', i);
+      end = nl < 0 ? s.length : nl;
+    }
+    if (end > i) {
+      out.push([i, end]);
+      i = end - 1;
+    }
+  }
+  return out;
+}
+
+/** True when `i` lies in one of the sorted {@link nonCode} ranges. */
+export function inRanges(ranges: Array<[number, number]>, i: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = ranges[mid]!;
+    if (i < a) hi = mid - 1;
+    else if (i >= b) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 // ---- variables and hashtables ---------------------------------------------------------------------------------
@@ -480,6 +527,7 @@ function instance(cmd: Command, cx: InstanceContext): ReconstructedObject[] {
   // -PutType UpdateOnly: the instance must exist already
   if (/^updateonly$/i.test(valueOf(cmd.params.get('puttype'), vars) ?? '')) modifies = true;
   if (modifies) o.modifies = true;
+  if (/^(?:true|\$true)$/i.test(valueOf(cmd.params.get('whatif'), vars) ?? cmd.params.get('whatif')?.text ?? '')) o.uncommitted = `${cmd.name} -WhatIf: only says what it would do, creates nothing`;
   if (/^new-ciminstance$/i.test(cmd.name) && cmd.params.has('clientonly')) o.uncommitted = 'New-CimInstance -ClientOnly: an instance in memory, not created in the repository';
   return [o];
 }
@@ -882,8 +930,11 @@ export function temporaryFromScript(script: string): TemporarySubscription[] {
   const out: TemporarySubscription[] = [];
   TEMPORARY.lastIndex = 0;
   let m: RegExpExecArray | null;
+  let skip: Array<[number, number]> | null = null;
   for (let n = 0; n < MAX_COMMANDS && (m = TEMPORARY.exec(s)); n++) {
     const technique = /cim/i.test(m[1]!) ? 'Register-CimIndicationEvent' : 'Register-WmiEvent';
+    skip ??= nonCode(s);
+    if (inRanges(skip, TEMPORARY.lastIndex - m[1]!.length)) continue; // a mention, not a call
     if (/function\s+$/i.test(s.slice(Math.max(0, m.index - 16), m.index + 1))) continue;
     vars ??= assignments(s, s.length);
     const a = readArgs(s, TEMPORARY.lastIndex);
@@ -945,9 +996,12 @@ export function reconstructFromScript(script: string): ReconstructedObject[] {
   let selected: Map<string, Selected> | null = null;
   COMMANDS.lastIndex = 0;
   let m: RegExpExecArray | null;
+  let skip: Array<[number, number]> | null = null;
   for (let n = 0; n < MAX_COMMANDS && (m = COMMANDS.exec(s)); n++) {
     const name = m[1]!;
     const start = COMMANDS.lastIndex;
+    skip ??= nonCode(s);
+    if (inRanges(skip, start - name.length)) continue; // a mention in a comment or a string, not a call
     vars ??= assignments(s, s.length);
     const a = readArgs(s, start);
     // from the statement's last character: the next command's leading separator may be the one that ended this one

@@ -13,18 +13,18 @@
  *
  * PowerLurk's `Register-MaliciousWmiEvent` stays in powershell.ts (it is also read from 4103 ParameterBinding lines there).
  *
- * Bounded like powershell.ts: at most {@link MAX_TEXT} characters, {@link MAX_CALLS} invocations and
- * {@link MAX_COMMENTS} block comments per text, {@link MAX_ARGS} arguments per call; single forward scans.
+ * A name in a comment or a string (help `.EXAMPLE`, a detection script's pattern) is not a call (`nonCode`).
+ * Bounded like powershell.ts: at most {@link MAX_TEXT} characters, {@link MAX_CALLS} invocations per text,
+ * {@link MAX_ARGS} arguments per call; single forward scans.
  * Imports only model and powershell.ts (which does not import this file).
  */
 import { objectPath } from '../model/subscription.js';
 import { normalizeNamespace } from '../model/wmi.js';
-import { MAX_TEXT, assignments, readArgs, readQuoted, readTable, reconstructFromScript, valueOf } from './powershell.js';
+import { MAX_TEXT, assignments, inRanges, nonCode, readArgs, readQuoted, readTable, reconstructFromScript, valueOf } from './powershell.js';
 import type { ReconstructedObject, Val, VarVal } from './powershell.js';
 
 const MAX_CALLS = 64;
 const MAX_ARGS = 16;
-const MAX_COMMENTS = 256;
 
 /** Parameter values of one invocation: lower-case name → literal, null when computed at run time; absent when not given. */
 export type FrameworkParams = Map<string, Val>;
@@ -185,24 +185,10 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const CALLS = new RegExp(`(?:^|[\\s;|({=&!,])(${FRAMEWORKS.flatMap((f) => f.commands).map(escapeRe).join('|')})(?=[\\s\`(]|$)`, 'gi');
 const BY_COMMAND = new Map(FRAMEWORKS.flatMap((f) => f.commands.map((c) => [c.toLowerCase(), f] as const)));
 
-/** Block comments (`<# … #>`) of a text, as [start, end) ranges in text order. */
-function blockComments(s: string): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let i = s.indexOf('<#'); i >= 0 && out.length < MAX_COMMENTS; i = s.indexOf('<#', i)) {
-    const end = s.indexOf('#>', i + 2);
-    out.push([i, end < 0 ? s.length : end + 2]);
-    if (end < 0) break;
-    i = end + 2;
-  }
-  return out;
-}
-
-/** True when the command at `i` is in a comment (block, or after `#` on its line) or names a function definition. */
+/** True when the command at `i` is in a comment or a string, or names a function definition. */
 function notACall(s: string, i: number, comments: Array<[number, number]>): boolean {
-  if (comments.some(([a, b]) => a <= i && i < b)) return true;
-  const lineStart = s.lastIndexOf('\n', i) + 1;
-  const before = s.slice(Math.max(lineStart, i - 512), i);
-  return before.includes('#') || /function\s*$/i.test(before);
+  if (inRanges(comments, i)) return true;
+  return /function\s*$/i.test(s.slice(Math.max(0, i - 64), i));
 }
 
 /** A .NET argument list `(a, 'b', [Enum]::C, $v)` at `i` (the `(`): literal values in order, null for anything computed. */
@@ -259,7 +245,7 @@ export function reconstructFrameworkCalls(script: string): ReconstructedObject[]
   for (let n = 0; n < MAX_CALLS && (m = CALLS.exec(s)); n++) {
     const fw = BY_COMMAND.get(m[1]!.toLowerCase())!;
     const at = m.index + m[0].length - m[1]!.length;
-    comments ??= blockComments(s);
+    comments ??= nonCode(s);
     if (notACall(s, at, comments)) continue;
     vars ??= assignments(s, s.length);
     const p: FrameworkParams = new Map();

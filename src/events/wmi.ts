@@ -8,7 +8,7 @@ import { parseMofInstances, unquoteSysmon } from './normalize.js';
 import type { MofInstance } from './normalize.js';
 import { normalizeNamespace, parseObjectRef, sidFromByteArray } from '../model/wmi.js';
 import type { ObjectRef } from '../model/wmi.js';
-import { powershellUserFromText, reconstructFromBindings, temporaryFromBindings, temporaryFromScript } from './powershell.js';
+import { MAX_TEXT, inRanges, nonCode, powershellUserFromText, reconstructFromBindings, temporaryFromBindings, temporaryFromScript } from './powershell.js';
 import { reconstructPowerShell } from './psframeworks.js';
 import type { ReconstructedObject, TemporarySubscription } from './powershell.js';
 
@@ -308,14 +308,35 @@ export interface PowerShellWmiEvidence extends EventHeader {
   text: string;
 }
 
-const TECHNIQUES: Array<[string, RegExp]> = [
-  ['Set-WmiInstance', /\bSet-WmiInstance\b/i],
-  ['New-CimInstance', /\bNew-CimInstance\b/i],
-  ['Register-WmiEvent', /\bRegister-WmiEvent\b/i],
-  ['Register-CimIndicationEvent', /\bRegister-CimIndicationEvent\b/i],
-  ['[wmiclass]', /\[wmiclass\]/i],
-  ['mofcomp', /\bmofcomp(\.exe)?\b/i],
+/**
+ * The commands that create subscription objects, as they must stand in the text: the cmdlets and the `[wmiclass]`
+ * cast (with a `CreateInstance()`: a cast alone reads a class) in code, not in a comment or a string (a mention: help
+ * text, a detection script's pattern, a message); `mofcomp` in code or as the end of a quoted path (`& "…\mofcomp.exe"`).
+ * Only a 4104 script block is read so; 800/4103 details are matched anywhere.
+ */
+const TECHNIQUES: Array<[string, RegExp, 'code' | 'program', RegExp?]> = [
+  ['Set-WmiInstance', /\bSet-WmiInstance\b/gi, 'code'],
+  ['New-CimInstance', /\bNew-CimInstance\b/gi, 'code'],
+  ['Register-WmiEvent', /\bRegister-WmiEvent\b/gi, 'code'],
+  ['Register-CimIndicationEvent', /\bRegister-CimIndicationEvent\b/gi, 'code'],
+  ['[wmiclass]', /\[wmiclass\]/gi, 'code', /\.CreateInstance\s*\(/gi],
+  ['mofcomp', /\bmofcomp(\.exe)?\b/gi, 'program'],
 ];
+
+/**
+ * Whether `re` (global) matches `t` outside the non-code ranges, or (`program`) as the end of a quoted string (a
+ * program's path); at most 64 matches looked at.
+ */
+function matchesOutside(t: string, re: RegExp, ranges: () => Array<[number, number]>, program = false): boolean {
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  for (let n = 0; n < 64 && (m = re.exec(t)); n++) {
+    if (!inRanges(ranges(), m.index)) return true;
+    const next = t[m.index + m[0].length];
+    if (program && (next === '"' || next === "'") && !inRanges(ranges(), m.index + m[0].length + 1)) return true;
+  }
+  return false;
+}
 const SUB_CLASS = /\b(__EventFilter|__FilterToConsumerBinding|[A-Za-z_]*EventConsumer)\b/;
 
 /** WMI subscription creation in a PowerShell 800/4103/4104 record; null when the text shows none. */
@@ -333,9 +354,14 @@ export function powershellWmiEvidence(record: EvtxJsonObject): PowerShellWmiEvid
   collect(ed);
   // one item per (technique, class, namespace): 800/4103 repeat the command in several Data fields
   const out = new Map<string, PowerShellWmiEvidence>();
-  for (const t of texts) {
-    for (const [technique, re] of TECHNIQUES) {
-      if (!re.test(t)) continue;
+  for (const t0 of texts) {
+    const t = t0.length > MAX_TEXT ? t0.slice(0, MAX_TEXT) : t0;
+    let code: Array<[number, number]> | null = null;
+    // 800/4103 pipeline details are a log's lines, not script: only a 4104 script block is read as code
+    const script = h.eventId === 4104;
+    const codeRanges = (): Array<[number, number]> => (script ? (code ??= nonCode(t)) : []);
+    for (const [technique, re, where, also] of TECHNIQUES) {
+      if (!matchesOutside(t, re, codeRanges, where === 'program') || (also && !matchesOutside(t, also, codeRanges))) continue;
       const cls = SUB_CLASS.exec(t);
       if (!cls && technique !== 'mofcomp') continue;
       const ns = /-Namespace\s+["']?([^\s"';|)]+)/i.exec(t) ?? /name="Namespace";\s*value="([^"]+)"/i.exec(t);

@@ -20,6 +20,9 @@ export type SourceKind = 'sysmon' | 'wmi-activity' | 'powershell' | 'process' | 
 /** What the source says happened. `present` = the object exists in the repository; `residual` = carved residue. */
 export type Action = 'created' | 'modified' | 'deleted' | 'present' | 'residual' | 'activated' | 'executed' | 'mentioned';
 
+/** The host of evidence that names no machine and lies in no host collection (everything such is shown under it). */
+export const UNKNOWN_HOST = 'unknown';
+
 /** One fact from one piece of evidence. */
 export interface Observation {
   host: string;

@@ -650,8 +650,10 @@ const WMI_ACTIVITY = /^microsoft-windows-wmi-activity$/i;
  * `2019-05-11 17:58:39.746908` SystemTime (UTC) is written as ISO-8601.
  */
 function complete(json: EvtxJsonObject, message: string | null): void {
-  const ev = json['Event'] as EvtxJsonObject;
-  const sys = ev['System'] as EvtxJsonObject;
+  const ev = json['Event'];
+  // an `<Event>` without `<System>` (a hostile or cut `_raw`) has nothing to complete
+  if (!isObj(ev) || !isObj((ev as EvtxJsonObject)['System'])) return;
+  const sys = (ev as EvtxJsonObject)['System'] as EvtxJsonObject;
   const tc = sys['TimeCreated'];
   if (isObj(tc) && isObj((tc as EvtxJsonObject)['#attributes'])) {
     const a = (tc as EvtxJsonObject)['#attributes'] as EvtxJsonObject;

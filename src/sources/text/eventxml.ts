@@ -145,7 +145,19 @@ export interface XmlEvent {
 }
 
 /** Parses one `<Event>` element; throws an Error with a readable message when it is not well-formed. */
+/**
+ * Longest event XML parsed (one event: a record of an EVTX file is under 64 KiB, its XML far under this). The XML
+ * parser holds some 35 bytes per character, so one over-long `_raw` or EventData string of an export would otherwise
+ * cost gigabytes and end the whole scan.
+ */
+export const MAX_EVENT_XML_CHARS = 4 * 1024 * 1024;
+
+function checkLength(text: string): void {
+  if (text.length > MAX_EVENT_XML_CHARS) throw new Error(`event XML of ${text.length} characters, over the ${MAX_EVENT_XML_CHARS} of one event: not parsed`);
+}
+
 export function eventFromXml(text: string): XmlEvent {
+  checkLength(text);
   // XML's end-of-line handling (CR LF and lone CR read as LF); a CR written as `&#13;` survives it
   const xml = text.replace(/\r\n?/g, '\n');
   const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
@@ -194,6 +206,7 @@ function findElement(n: Node, name: string, depth: number): Node | undefined {
  * null for a part that is not there. Throws an Error with a readable message when the fragment is not well-formed.
  */
 export function eventPartsFromXml(text: string): { eventData: EvtxValue; userData: EvtxValue } {
+  checkLength(text);
   const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
   const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
@@ -205,6 +218,7 @@ export function eventPartsFromXml(text: string): { eventData: EvtxValue; userDat
 
 /** The texts of the `<Param>` elements of a Log Analytics `ParameterXml` (`<Param>a</Param><Param>b</Param>`), in order. */
 export function paramsFromXml(text: string): Array<string | null> {
+  checkLength(text);
   const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
   const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
