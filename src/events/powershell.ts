@@ -28,8 +28,9 @@
  *   and their 4103 ParameterBinding lines: {@link temporaryFromBindings}), never objects;
  * - `Set-WmiInstance -PutType UpdateOnly` `modifies`.
  * `Invoke-WmiMethod` / `Invoke-CimMethod` create no subscription object (the subscription classes have no method
- * that does). Not understood (yet): other frameworks, script blocks split over several 4104 records (each part is
- * read alone), COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
+ * that does). Frameworks: `psframeworks.ts`. A script block logged over several 4104 records is joined by the
+ * reader of an EVTX log (`sources/records/observations.ts` ScriptBlocks) before it reaches this file. Not understood
+ * (yet): COM `SWbemServices` (`GetObject("winmgmts:…")`, `.SpawnInstance_()`, `.Put_()`).
  *
  * A command name in a comment or a string literal is a mention, not a call ({@link nonCode}); `-WhatIf` is
  * `uncommitted`.

@@ -384,6 +384,42 @@ export function powershellWmiEvidence(record: EvtxJsonObject): PowerShellWmiEvid
 const MAY_REGISTER = /wmi|cim|mof|management|persistence|eventfilter|eventconsumer/i;
 const mayRegister = (t: string): boolean => MAY_REGISTER.test(t);
 
+/** One part of a PowerShell 4104 script block logged over several records (MessageNumber of MessageTotal). */
+export interface ScriptBlockPart {
+  id: string;
+  number: number;
+  total: number;
+  text: string;
+}
+
+/** Most parts a script block is taken to have (MessageTotal is read from the record: a larger one is not joined). */
+export const MAX_SCRIPT_BLOCK_PARTS = 256;
+
+/**
+ * The part a 4104 record holds of a script block split over several records (`MessageNumber` of `MessageTotal`, same
+ * `ScriptBlockId`); null for any other record, a block of one part, or numbers out of bounds.
+ */
+export function scriptBlockPart(record: EvtxJsonObject): ScriptBlockPart | null {
+  const h = eventHeader(record);
+  if (!h || h.eventId !== 4104) return null;
+  const ed = eventData(record);
+  if (!ed) return null;
+  const number = num(ed['MessageNumber']);
+  const total = num(ed['MessageTotal']);
+  const id = text(ed['ScriptBlockId']);
+  const t = text(ed['ScriptBlockText']);
+  if (number === null || total === null || !id || t === null) return null;
+  if (!Number.isSafeInteger(number) || !Number.isSafeInteger(total) || total < 2 || total > MAX_SCRIPT_BLOCK_PARTS || number < 1 || number > total) return null;
+  return { id, number, total, text: t };
+}
+
+/** A copy of a 4104 record holding `text` as the whole script block (MessageNumber 1 of 1). */
+export function withScriptBlockText(record: EvtxJsonObject, text: string): EvtxJsonObject {
+  const ev = obj(record['Event'])!;
+  const ed = { ...eventData(record)!, ScriptBlockText: text, MessageNumber: 1, MessageTotal: 1 } as EvtxJsonObject;
+  return { ...record, Event: { ...ev, EventData: ed } } as EvtxJsonObject;
+}
+
 /**
  * Whether any text of a PowerShell record could show a subscription (created, temporary or mentioned): one scan of
  * each text, so that the many script blocks that name no WMI are passed over before the readers above scan them.

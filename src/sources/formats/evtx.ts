@@ -11,7 +11,7 @@ import type { NoteSink } from '../notes.js';
 import { emptyResult } from '../input.js';
 import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
 import type { BinaryAdapter, ObserveResult } from '../input.js';
-import { fromRecord, ProcessParents } from '../records/observations.js';
+import { fromRecord, ProcessParents, ScriptBlocks } from '../records/observations.js';
 import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
 
@@ -42,6 +42,7 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
   const walk = new EvtxWalk(file);
   try {
     walk.run(reader);
+    walk.finish();
   } catch (e) {
     // past the time budget the whole input is given up (a part read would understate its spans)
     if (e instanceof TimeBudgetError) throw e;
@@ -108,6 +109,8 @@ class EvtxWalk {
   readonly carved: Carved[] = [];
   // the WmiPrvSE.exe / scrcons.exe starts read so far, to name a 4688's parent that its record gives only by id
   readonly parents = new ProcessParents();
+  // the parts of PowerShell script blocks logged over several 4104 records, joined before they are read
+  readonly scriptBlocks = new ScriptBlocks();
   unnamed = 0;
 
   constructor(private readonly file: string) {}
@@ -140,7 +143,15 @@ class EvtxWalk {
   }
 
   private observe(rec: EvtxRecord, host: string, eventRecordId: number | null): void {
-    for (const o of fromRecord(rec.toJSON(), host, this.file, recordWhere(eventRecordId, rec.recordId, rec.offset, false), this.parents)) this.obs.push(o);
+    const json = rec.toJSON();
+    const where = recordWhere(eventRecordId, rec.recordId, rec.offset, false);
+    const read = rec.eventId === 4104 ? this.scriptBlocks.take(json, where, host) : [{ json, where, host }];
+    for (const r of read) for (const o of fromRecord(r.json, r.host, this.file, r.where, this.parents)) this.obs.push(o);
+  }
+
+  /** At the end of the log: the parts of script blocks never completed, each read as it stands. */
+  finish(): void {
+    for (const r of this.scriptBlocks.rest()) for (const o of fromRecord(r.json, r.host, this.file, r.where, this.parents)) this.obs.push(o);
   }
 
   private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean): void {

@@ -3,7 +3,7 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellProcessId, powershellReconstructed, powershellMayShowWmi, powershellTemporary, powershellUser, powershellWmiEvidence, processStartEvent, processStartNames, sysmonWmiEvent, wmiActivityEvent } from '../../events/index.js';
+import { eventHeader, powershellProcessId, powershellReconstructed, powershellMayShowWmi, powershellTemporary, powershellUser, powershellWmiEvidence, MAX_TEXT, processStartEvent, processStartNames, scriptBlockPart, sysmonWmiEvent, withScriptBlockText, wmiActivityEvent } from '../../events/index.js';
 import type { ProcessStartEvent } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES, normalizeNamespace } from '../../model/wmi.js';
@@ -111,6 +111,71 @@ export class ProcessParents {
       }
     }
     return found;
+  }
+}
+
+/** A record to read, where it is, and the host it was read for. */
+export interface ScriptBlockRecord {
+  json: EvtxJsonObject;
+  where: string;
+  host: string;
+}
+
+/**
+ * PowerShell logs a long script block as several 4104 records (`MessageNumber` 1…`MessageTotal`, one
+ * `ScriptBlockId`), cut at a fixed length wherever it falls, inside a string too: read part by part, a subscription's
+ * arguments cut in two would be lost. The parts are held until the block is whole, then read as one record (cited
+ * by its first part's record, with the records of the others). A block never completed (a part overwritten or
+ * filtered out) is read part by part at the end, as each part stands. Bounded: at most {@link MAX_PENDING} blocks
+ * wait (the oldest is then read part by part), and a block is joined only while its text fits what the reconstruction
+ * reads ({@link MAX_JOINED} characters); a longer one is read part by part.
+ */
+export class ScriptBlocks {
+  static readonly MAX_PENDING = 64;
+  // the reconstruction reads this much of a text: a longer block is read part by part, so that no part goes unread
+  static readonly MAX_JOINED = MAX_TEXT;
+  private readonly pending = new Map<string, { parts: Map<number, ScriptBlockRecord & { text: string }>; total: number; chars: number }>();
+
+  /**
+   * The records to read for `json`: itself when it is no part of a split block; nothing while its block waits for
+   * parts; the joined block when this part completes it (plus, when a wait was given up, that block's parts).
+   */
+  take(json: EvtxJsonObject, where: string, host: string): ScriptBlockRecord[] {
+    const part = scriptBlockPart(json);
+    if (!part) return [{ json, where, host }];
+    const key = `${host.toLowerCase()}|${part.id.toLowerCase()}|${part.total}`;
+    let block = this.pending.get(key);
+    const out: ScriptBlockRecord[] = [];
+    if (!block) {
+      if (this.pending.size >= ScriptBlocks.MAX_PENDING) out.push(...this.giveUp(this.pending.keys().next().value!));
+      block = { parts: new Map(), total: part.total, chars: 0 };
+      this.pending.set(key, block);
+    }
+    // a number logged twice: the block is not one script block's parts in order; read what it holds as it stands
+    if (block.parts.has(part.number) || block.chars + part.text.length > ScriptBlocks.MAX_JOINED) {
+      out.push(...this.giveUp(key), { json, where, host });
+      return out;
+    }
+    block.parts.set(part.number, { json, where, host, text: part.text });
+    block.chars += part.text.length;
+    if (block.parts.size < block.total) return out;
+    this.pending.delete(key);
+    const parts = [...block.parts.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    const first = parts[0]!;
+    const others = parts.slice(1).map((p) => /^record (\d+)/.exec(p.where)?.[1] ?? p.where);
+    out.push({ json: withScriptBlockText(first.json, parts.map((p) => p.text).join('')), host, where: `${first.where}; script block of ${parts.length} parts, the others in record${others.length > 1 ? 's' : ''} ${others.join(', ')}` });
+    return out;
+  }
+
+  /** The parts of the blocks never completed, each to be read as it stands (call once, at the end of the log). */
+  rest(): ScriptBlockRecord[] {
+    return [...this.pending.keys()].flatMap((k) => this.giveUp(k));
+  }
+
+  private giveUp(key: string): ScriptBlockRecord[] {
+    const block = this.pending.get(key);
+    this.pending.delete(key);
+    return block ? [...block.parts.values()].map((p) => ({ json: p.json, where: p.where, host: p.host })) : [];
   }
 }
 
