@@ -30,6 +30,7 @@ import { formatHtml } from '../src/report/html.js';
 import type { EvtxJsonObject } from '../src/evtx/index.js';
 import type { Observation, ScanResult } from '../src/model/types.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
+import { consumerObservation, observation, startObservation } from './support/observations.js';
 
 const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -41,23 +42,9 @@ const LM = evtxSample('EVTX-ATTACK-SAMPLES/LM_WMI_4624_4688_TargetHost.evtx');
 const lmSkip = skipReason || (existsSync(LM) ? false : `sample absent: ${LM}`);
 const COVENANT = join(repoRoot(), 'test/fixtures/exports/otrf-covenant-activescript.nxlog.jsonl');
 
-const o = (x: Partial<Observation> & Pick<Observation, 'source' | 'action' | 'part'>): Observation => ({
-  host: 'H',
-  namespace: 'ROOT\\subscription',
-  className: null,
-  name: null,
-  time: '2024-01-01T00:00:00.0000000Z',
-  user: null,
-  file: 'f.evtx',
-  location: 'record 1',
-  properties: {},
-  meta: {},
-  ...x,
-});
-const consumer = (name: string, className: string, properties: Record<string, string>, extra: Partial<Observation> = {}): Observation =>
-  o({ source: 'sysmon', action: 'created', part: 'consumer', className, name, properties: { Name: name, ...properties }, ...extra });
-const start = (image: string, parent: string, cmd: string | null, extra: Partial<Observation> = {}, meta: Observation['meta'] = {}): Observation =>
-  o({ source: 'process', action: 'executed', part: 'consumer', namespace: null, time: '2024-01-02T00:00:00.0000000Z', location: 'record 9', meta: { eventId: 1, Image: image, ParentImage: parent, CommandLine: cmd, ...meta }, ...extra });
+const o = observation;
+const consumer = consumerObservation;
+const start = startObservation;
 const load = (time: string, location = 'record 50'): Observation =>
   o({ source: 'wmi-activity', action: 'executed', part: 'consumer', namespace: null, className: 'ActiveScriptEventConsumer', time, location, meta: { eventId: 5857, ProviderName: 'ActiveScriptEventConsumer', ProviderPath: '%SystemRoot%\\system32\\wbem\\scrcons.exe', HostProcess: 'wmiprvse.exe' } });
 const SCR = 'C:\\Windows\\System32\\wbem\\scrcons.exe';

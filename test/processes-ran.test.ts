@@ -19,6 +19,7 @@ import { timelineEvents } from '../src/report/timeline.js';
 import type { Finding, Observation, ScanResult } from '../src/model/types.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
 import { GOOD_LOG } from './support/child.js';
+import { consumerObservation, startObservation } from './support/observations.js';
 
 const schema = JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as { $id: string };
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -120,23 +121,8 @@ test('CommandLineEventConsumer: a start after the subscription was deleted, or b
 
 // ---- the matching, on small observations ------------------------------------------------------------------------
 
-const o = (x: Partial<Observation> & Pick<Observation, 'source' | 'action' | 'part'>): Observation => ({
-  host: 'H',
-  namespace: 'ROOT\\subscription',
-  className: null,
-  name: null,
-  time: '2024-01-01T00:00:00.0000000Z',
-  user: null,
-  file: 'f.evtx',
-  location: 'record 1',
-  properties: {},
-  meta: {},
-  ...x,
-});
-const consumer = (name: string, className: string, properties: Record<string, string>, extra: Partial<Observation> = {}): Observation =>
-  o({ source: 'sysmon', action: 'created', part: 'consumer', className, name, properties: { Name: name, ...properties }, ...extra });
-const start = (image: string, parent: string, cmd: string, extra: Partial<Observation> = {}): Observation =>
-  o({ source: 'process', action: 'executed', part: 'consumer', namespace: null, time: '2024-01-02T00:00:00.0000000Z', location: 'record 9', meta: { eventId: 1, Image: image, ParentImage: parent, CommandLine: cmd }, ...extra });
+const consumer = consumerObservation;
+const start = startObservation;
 const SCR = 'C:\\Windows\\System32\\wbem\\scrcons.exe';
 const WMI = 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe';
 const CMD = 'C:\\Windows\\System32\\cmd.exe';
