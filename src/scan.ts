@@ -25,6 +25,8 @@ import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, In
 import { UNKNOWN_HOST } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
 import { canonicalTime, timeFromMs } from './model/time.js';
+import { DEFAULT_TASK_TIMEOUT, LIVE_TEMP_FOLDERS } from './sources/budget.js';
+export { DEFAULT_TASK_TIMEOUT, LIVE_TEMP_FOLDERS };
 
 export interface ScanOptions {
   /** Attribute all evidence to this host. */
@@ -75,8 +77,6 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, cpus));
 }
 
-/** Default per-file time budget, seconds (see {@link ScanOptions.taskTimeout}). */
-export const DEFAULT_TASK_TIMEOUT = 1800;
 
 /** The error note of a task that did not finish in a worker (stopped past its budget, or the worker failed). */
 function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult {
@@ -111,8 +111,6 @@ async function runAll(given: Task[], threads: number, progress: (t: Task) => voi
   }
 }
 
-/** The temporary folders of the runs under way: a CLI removes them when it is interrupted (Ctrl-C). */
-export const LIVE_TEMP_FOLDERS = new Set<string>();
 
 async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds: number): Promise<TaskResult[]> {
   if (threads <= 1 || tasks.length < 4) {

@@ -6,7 +6,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { POWERSHELL_COLLECTOR } from '../collector/index.js';
 import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
 
 export function addCollectorCommand(program: Command): void {
@@ -18,7 +17,8 @@ export function addCollectorCommand(program: Command): void {
         'Run it as an administrator, e.g. `powershell.exe -NoProfile -ExecutionPolicy Bypass -File wmiscope-collector.ps1 -OutFile HOST-wmi.json`, then `wmiscope scan HOST-wmi.json`',
     )
     .option('-o, --output <file>', 'write the script to this file (e.g. wmiscope-collector.ps1) instead of stdout')
-    .action((o: { output?: string }) => {
+    .action(async (o: { output?: string }) => {
+      const { POWERSHELL_COLLECTOR } = await import('../collector/index.js');
       if (o.output !== undefined) {
         if (!preflight([], o.output)) return void (process.exitCode = EXIT_UNUSABLE);
         try {

@@ -4,12 +4,10 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { coverage, nothingReadable } from '../scan.js';
 import type { CoverageResult } from '../scan.js';
 import { writeReport, EXIT_UNUSABLE, exitCode, nothingReadableMessage, preflight, printError, printNotes } from './exit.js';
 import { addReadingOptions, readingOptions } from './readopts.js';
 import type { ReadingOpts } from './readopts.js';
-import { formatCoverageText } from '../report/coverage.js';
 import { escapeText, jsonSafe } from '../model/text.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
 import { tableWidth, widthOption } from './terminal.js';
@@ -37,6 +35,8 @@ export function addCoverageCommand(program: Command, version: string): void {
     .action(async (paths: string[], o: HostIdentityOpts & ReadingOpts & { format?: 'text' | 'json'; output?: string; host?: string; quiet?: boolean; verbose?: boolean; width?: number; onlyHost?: string[] }) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
+      // loaded for this command only (start-up of the others stays small)
+      const [{ coverage, nothingReadable }, { formatCoverageText }] = await Promise.all([import('../scan.js'), import('../report/coverage.js')]);
       let result;
       try {
         result = await coverage(paths, { ...(o.host ? { host: o.host } : {}), ...hostIdentityOptions(o), ...readingOptions(o), version });

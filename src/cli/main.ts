@@ -16,8 +16,8 @@ import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
-import { EMPTY_FILE } from '../sources/containers/folder.js';
-import { LIVE_TEMP_FOLDERS } from '../scan.js';
+import { EMPTY_FILE } from '../model/text.js';
+import { LIVE_TEMP_FOLDERS } from '../sources/budget.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

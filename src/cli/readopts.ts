@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_TASK_TIMEOUT } from '../scan.js';
+import { DEFAULT_TASK_TIMEOUT } from '../sources/budget.js';
 import type { ScanOptions } from '../scan.js';
 
 export interface ReadingOpts {

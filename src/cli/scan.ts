@@ -4,7 +4,6 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { nothingReadable, scan } from '../scan.js';
 import { SEVERITIES } from '../model/types.js';
 import type { ScanResult } from '../model/types.js';
 import { escapeText } from '../model/text.js';
@@ -15,7 +14,7 @@ import { failingFindings, findingById, narrowFindings } from '../report/select.j
 import { formatCount } from '../report/text.js';
 import { addReadingOptions, readingOptions } from './readopts.js';
 import type { ReadingOpts } from './readopts.js';
-import { formatNotes, formatReport, REPORT_FORMATS } from '../report/index.js';
+import { REPORT_FORMATS } from '../report/formats.js';
 import type { Narrowing, ReportFormat } from '../report/index.js';
 import type { Severity } from '../model/types.js';
 import { addHostIdentityOptions, hostIdentityOptions } from './hostopts.js';
@@ -90,6 +89,8 @@ export function addScanCommand(program: Command, version: string): void {
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
+      // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
+      const [{ nothingReadable, scan }, { formatNotes, formatReport }] = await Promise.all([import('../scan.js'), import('../report/index.js')]);
       const bar = o.quiet ? null : progressBar(process.stderr);
       let result;
       try {

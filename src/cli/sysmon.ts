@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { EXIT_UNUSABLE, preflight, printError } from './exit.js';
 import { escapeText, jsonSafe } from '../model/text.js';
-import { auditSysmonConfig, DEFAULT_SCHEMA, encodeConfig, formatSysmonAudit, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection, SCHEMA_RANGE, schemaProblem } from '../sysmon/index.js';
+import { DEFAULT_SCHEMA, SCHEMA_RANGE, schemaProblem } from '../sysmon/schema.js';
 
 function fail(e: unknown): void {
   process.exitCode = printError(e instanceof Error ? e.message : String(e));
@@ -31,9 +31,11 @@ export function addSysmonCommands(program: Command): void {
     .argument('<config...>', 'Sysmon configuration file(s)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the report to a file')
-    .action((files: string[], o: { format: 'text' | 'json'; output?: string }) => {
+    .action(async (files: string[], o: { format: 'text' | 'json'; output?: string }) => {
       // a typo'd path or an unusable output path fails before anything is read
       if (!preflight(files, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
+      // the configuration reader is loaded for these commands only
+      const { auditSysmonConfig, formatSysmonAudit, parseSysmonConfig, readSysmonConfigFile } = await import('../sysmon/index.js');
       const parts: string[] = [];
       const audits = [];
       for (const f of files) {
@@ -66,8 +68,9 @@ export function addSysmonCommands(program: Command): void {
     .option('--merge <config>', 'a Sysmon configuration to merge the section into; one that already logs every WMI event Sysmon can see is printed unchanged')
     .option('--full', 'without --merge: a whole minimal configuration instead of the section alone')
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action((o: { schema?: string; merge?: string; full?: boolean; output?: string }) => {
+    .action(async (o: { schema?: string; merge?: string; full?: boolean; output?: string }) => {
       if (!preflight(o.merge !== undefined ? [o.merge] : [], o.output)) return void (process.exitCode = EXIT_UNUSABLE);
+      const { auditSysmonConfig, encodeConfig, mergeWmiSection, parseSysmonConfig, readSysmonConfigFile, recommendedConfig, recommendedWmiSection } = await import('../sysmon/index.js');
       let out: Buffer;
       if (o.merge) {
         const file = o.merge;

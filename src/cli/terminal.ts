@@ -3,7 +3,8 @@
  * wide it is (`--width`, the terminal's columns, else 100), and the progress bar on stderr (bytes, rate, ETA).
  */
 import { InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 import { escapeVisible, formatBytes, textWidth, truncate, truncateStart } from '../report/text.js';
 
 export type ColorWhen = 'auto' | 'always' | 'never';
@@ -60,9 +61,11 @@ export interface Progress {
  */
 export function progressBar(stream: NodeJS.WriteStream): Progress | null {
   if (!stream.isTTY) return null;
+  // loaded only when a bar is drawn (a terminal on stderr)
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   let files = '';
   let file = '';
-  const format = (options: cliProgress.Options, params: cliProgress.Params): string => {
+  const format = (options: CliProgress.Options, params: CliProgress.Params): string => {
     const cols = Math.max(20, (stream.columns || 80) - 1);
     const elapsed = (Date.now() - params.startTime) / 1000;
     const rate = elapsed > 0.5 ? params.value / elapsed : 0;

@@ -60,3 +60,6 @@ export function escapeVisibleBlock(s: string): string {
 export function jsonSafe(json: string): string {
   return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** The note on a file of 0 bytes. */
+export const EMPTY_FILE = 'empty file (0 bytes)';

@@ -23,8 +23,10 @@ import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
 import { formatTimeline } from './timeline.js';
 
-export type ReportFormat = 'table' | 'json' | 'jsonl' | 'csv' | 'timeline' | 'html';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'jsonl', 'csv', 'timeline', 'html'];
+import type { ReportFormat } from './formats.js';
+import { REPORT_FORMATS } from './formats.js';
+export type { ReportFormat };
+export { REPORT_FORMATS };
 
 /**
  * Every format shows the findings `narrowFindings` keeps under these options (./select.ts); the table's own options

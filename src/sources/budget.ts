@@ -41,3 +41,9 @@ export function restartTimeBudget(): void {
 export function checkTime(): void {
   if (deadline !== Infinity && Date.now() > deadline) throw new TimeBudgetError(seconds);
 }
+
+/** Default per-file time budget, seconds (see `ScanOptions.taskTimeout`). */
+export const DEFAULT_TASK_TIMEOUT = 1800;
+
+/** The temporary folders of the runs under way: a CLI removes them when it is interrupted (Ctrl-C). */
+export const LIVE_TEMP_FOLDERS = new Set<string>();

@@ -10,6 +10,7 @@
  */
 import { parseXml, SysmonConfigError } from './xml.js';
 import type { XmlElement } from './xml.js';
+import { schemaNumber } from './schema.js';
 
 /** Every condition Sysmon documents. A missing `condition` attribute means `is`. */
 export const CONDITIONS = [
@@ -95,11 +96,6 @@ export interface SysmonConfig {
 
 const low = (s: string): string => s.toLowerCase();
 
-/** Schema version as a number for comparisons (`4.22` → 4.22), or null. */
-export function schemaNumber(v: string | null): number | null {
-  if (!v || !/^\d+(\.\d+)?$/.test(v.trim())) return null;
-  return Number(v.trim());
-}
 
 function relationOf(el: XmlElement, warnings: SysmonConfigWarning[]): { relation: 'and' | 'or'; defaulted: boolean } {
   const raw = el.attrs['groupRelation'];

@@ -10,11 +10,13 @@ import { decodeConfig, MAX_CONFIG_CHARS, SysmonConfigError } from './xml.js';
 
 export { auditSysmonConfig, OPERATIONS, SYSMON_BLIND_SPOTS } from './audit.js';
 export type { Ambiguity, MatrixRow, SysmonAudit } from './audit.js';
-export { CONDITIONS, WMI_FIELDS, parseSysmonConfig, schemaNumber } from './config.js';
+export { CONDITIONS, WMI_FIELDS, parseSysmonConfig } from './config.js';
+export { schemaNumber } from './schema.js';
 export type { CompoundRule, FieldRule, RuleNode, SysmonConfig, SysmonConfigWarning, WmiFilterSet } from './config.js';
 export { conditionMatches, decide, PRIMARY_READING } from './evaluate.js';
 export type { Decision, Reading, WmiEventSample } from './evaluate.js';
-export { DEFAULT_SCHEMA, mergeWmiSection, recommendedConfig, recommendedWmiSection, schemaProblem, SCHEMA_RANGE } from './recommend.js';
+export { mergeWmiSection, recommendedConfig, recommendedWmiSection } from './recommend.js';
+export { DEFAULT_SCHEMA, schemaProblem, SCHEMA_RANGE } from './schema.js';
 export type { MergeResult } from './recommend.js';
 export { formatSysmonAudit } from './format.js';
 export { decodeConfig, encodeConfig, SysmonConfigError } from './xml.js';

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NoteSink } from '../notes.js';
 import { hostFromParts, indexHeadOk, mappingHeadOk, repositorySet, REPO_FILE } from './layout.js';
+import { EMPTY_FILE } from '../../model/text.js';
 
 /**
  * `file`: a candidate file, classified by content when it is read (EVTX, gzip, zip, exports, rows, collector
@@ -27,7 +28,7 @@ export interface DiscoverOptions {
 const MAX_DEPTH = 40;
 
 /** The note on a 0-byte file (in a folder or given by name). */
-export const EMPTY_FILE = 'empty file (0 bytes)';
+export { EMPTY_FILE };
 
 const SEP = Buffer.from(path.sep);
 
