@@ -523,7 +523,11 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
     const where = `${r0.recordId !== null ? `record ${r0.recordId} of ` : ''}${baseName(r0.file)}`;
     const span = runs.count > 1 || runs.records.length > 1 ? `; ${ranText(runs)}` : '';
     const verb = r0.kind === 'WMI-Activity 5857' ? 'loaded as the script consumer host' : 'started';
-    fire('ran', `${baseName(r0.image ?? 'process')} ${verb} ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}`);
+    // scrcons.exe runs any script consumer: it is this one's because this is the only script consumer the evidence
+    // shows on the host, which only the host's repository proves there is no other
+    const scriptHost = verb !== 'started' || /(^|\\)scrcons\.exe$/i.test(r0.image ?? '');
+    const basis = scriptHost && !input.observations.some((o) => o.source === 'cim') ? '; tied as the one script consumer this evidence shows on the host (no repository read for it: another one made before the logs begin would not show)' : '';
+    fire('ran', `${baseName(r0.image ?? 'process')} ${verb} ${r0.time ?? '(no time)'} (${where})${r0.commandLine ? `: ${r0.commandLine}` : ''}${span}${basis}`);
   }
 
   // -- orphans
