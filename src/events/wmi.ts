@@ -184,9 +184,23 @@ function account(domain: string | null, name: string | null): string | null {
  * Sysmon 1 or Security 4688 record's EventData: what a reader needs to pass over the many starts that concern no
  * subscription without reading the record whole ({@link processStartEvent}). Null when the record has no EventData.
  */
-export function processStartNames(record: EvtxJsonObject): { image: string | null; parentImage: string | null; processId: number | null } | null {
+export function processStartNames(record: EvtxJsonObject): ProcessStartNames | null {
   const ed = eventData(record);
-  if (!ed) return null;
+  return ed ? processStartNamesIn(ed) : null;
+}
+
+/** The image, parent image and process id of {@link processStartNames}, from a Sysmon 1 or Security 4688 record's EventData. */
+export interface ProcessStartNames {
+  image: string | null;
+  parentImage: string | null;
+  processId: number | null;
+}
+
+/** The EventData fields {@link processStartNamesIn} reads (of Sysmon 1 and of Security 4688). */
+export const PROCESS_START_NAME_FIELDS: ReadonlySet<string> = new Set(['Image', 'ParentImage', 'ProcessId', 'NewProcessName', 'ParentProcessName', 'NewProcessId']);
+
+/** {@link processStartNames} from the record's EventData object (as a reader may get it without rendering the record; the {@link PROCESS_START_NAME_FIELDS} suffice). */
+export function processStartNamesIn(ed: EvtxJsonObject): ProcessStartNames {
   const sysmon = ed['Image'] !== undefined;
   return { image: field(ed, sysmon ? 'Image' : 'NewProcessName'), parentImage: field(ed, sysmon ? 'ParentImage' : 'ParentProcessName'), processId: num(ed[sysmon ? 'ProcessId' : 'NewProcessId']) };
 }
@@ -403,7 +417,11 @@ export function scriptBlockPart(record: EvtxJsonObject): ScriptBlockPart | null 
   const h = eventHeader(record);
   if (!h || h.eventId !== 4104) return null;
   const ed = eventData(record);
-  if (!ed) return null;
+  return ed ? scriptBlockPartIn(ed) : null;
+}
+
+/** {@link scriptBlockPart} from a 4104 record's EventData object. */
+export function scriptBlockPartIn(ed: EvtxJsonObject): ScriptBlockPart | null {
   const number = num(ed['MessageNumber']);
   const total = num(ed['MessageTotal']);
   const id = text(ed['ScriptBlockId']);
@@ -426,6 +444,11 @@ export function withScriptBlockText(record: EvtxJsonObject, text: string): EvtxJ
  */
 export function powershellMayShowWmi(record: EvtxJsonObject): boolean {
   return powershellTexts(record).some(mayRegister);
+}
+
+/** {@link powershellMayShowWmi} from the record's EventData object. */
+export function powershellEventDataMayShowWmi(ed: EvtxJsonObject): boolean {
+  return powershellTextsIn(ed).some(mayRegister);
 }
 
 /** Subscription objects reconstructed from the literals of a PowerShell 800/4103/4104 record's text (see `powershell.ts`), once each, with the text each was read from. */
@@ -475,7 +498,10 @@ export function powershellUser(record: EvtxJsonObject): { user: string | null; s
 
 /** Every string of a record's EventData, in order (at most 64). */
 function powershellTexts(record: EvtxJsonObject): string[] {
-  const ed = eventData(record);
+  return powershellTextsIn(eventData(record));
+}
+
+function powershellTextsIn(ed: EvtxJsonObject | null): string[] {
   const texts: string[] = [];
   const collect = (v: EvtxValue | undefined, depth: number): void => {
     if (texts.length >= 64 || depth > 8) return;

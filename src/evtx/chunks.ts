@@ -48,7 +48,8 @@ export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkO
   const before = reader.warnings.length;
   const notKept = reader.warningsNotKept;
   const stats = { records: 0, recovered: 0, skipped: 0, chunks: 0 };
-  const recs = reader.chunkRecords(slot, opts, stats);
+  // the records are written out before the next chunk is read: its buffer can be reused
+  const recs = reader.chunkRecords(slot, opts.reuseBuffers ? opts : { ...opts, reuseBuffers: true }, stats);
   const base = { slot, count: recs.length, records: stats.records, recovered: stats.recovered, skipped: stats.skipped, notKept: 0 };
   if (opts.encodeWith !== undefined) {
     const out = (encoder ??= new JsonBytes(1 << 18));

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
-import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseRecordBinXml, peekEventId, valueType } from './binxml.js';
-import type { BxNode, ChunkCtx, ElemNode, FieldSource, Template, Values } from './binxml.js';
+import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseNested, parseRecordBinXml, peekEventId, valueType } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, FieldSource, InstNode, Template, Values } from './binxml.js';
 import { renderJson, renderXml, valueToString } from './render.js';
 import { renderJsonBytes, renderJsonText } from './jsonplan.js';
 import type { JsonBytes } from './jsonplan.js';
@@ -42,8 +42,11 @@ function allZero(b: Uint8Array, start: number, end: number): boolean {
 
 interface ByteSource {
   readonly size: number;
-  /** Up to `length` bytes at `offset` (fewer at the end of the data). */
-  read(offset: number, length: number): Uint8Array;
+  /**
+   * Up to `length` bytes at `offset` (fewer at the end of the data). With `reuse`, the bytes may live in a buffer that a
+   * later `reuse` read overwrites (see EvtxReadOptions.reuseBuffers).
+   */
+  read(offset: number, length: number, reuse?: boolean): Uint8Array;
   close(): void;
 }
 
@@ -64,6 +67,10 @@ class FileSource implements ByteSource {
   readonly size: number;
   private winStart = 0;
   private win: Uint8Array = new Uint8Array(0);
+  // the window of reads that allow reuse: one buffer, filled again in place
+  private reuseStart = 0;
+  private reuseLength = 0;
+  private reuseBuf: Buffer | null = null;
   private static readonly WINDOW = 16 * CHUNK_SIZE;
   constructor(path: string) {
     this.fd = fs.openSync(path, 'r');
@@ -74,20 +81,29 @@ class FileSource implements ByteSource {
       throw e;
     }
   }
-  private readRaw(offset: number, length: number): Uint8Array {
+  private readRaw(offset: number, length: number, into?: Buffer): Uint8Array {
     if (this.fd === null) throw new Error('EVTX reader is closed');
     const n = Math.max(0, Math.min(length, this.size - offset));
-    const buf = Buffer.allocUnsafe(n);
+    const buf = into && into.length >= n ? into : Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) {
       const r = fs.readSync(this.fd, buf, got, n - got, offset + got);
       if (r === 0) break;
       got += r;
     }
-    return got === n ? buf : buf.subarray(0, got);
+    return got === buf.length ? buf : buf.subarray(0, got);
   }
-  read(offset: number, length: number): Uint8Array {
+  read(offset: number, length: number, reuse = false): Uint8Array {
     if (length > FileSource.WINDOW || offset < FILE_HEADER_SIZE) return this.readRaw(offset, length);
+    if (reuse) {
+      if (offset < this.reuseStart || offset + length > this.reuseStart + this.reuseLength) {
+        this.reuseBuf ??= Buffer.allocUnsafe(FileSource.WINDOW);
+        this.reuseStart = offset;
+        this.reuseLength = this.readRaw(offset, FileSource.WINDOW, this.reuseBuf).length;
+      }
+      const s = offset - this.reuseStart;
+      return this.reuseBuf!.subarray(s, Math.min(this.reuseLength, s + length));
+    }
     if (offset < this.winStart || offset + length > this.winStart + this.win.length) {
       // a fresh window (records of the previous one keep their own bytes alive)
       this.winStart = offset;
@@ -232,13 +248,13 @@ export class EvtxRecord implements RenderIssues {
   get channel(): string | null {
     if (this.keyFields) return this.keyFields.channel;
     const first = this.nodes[0];
-    if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.channel, first.values));
+    if (first && first.k === N_INST && this.nodes.length === 1) return cachedString(first.template.channel, first.values, lastChannel);
     return this.fields.channel;
   }
   get provider(): string | null {
     if (this.keyFields) return this.keyFields.provider;
     const first = this.nodes[0];
-    if (first && first.k === N_INST && this.nodes.length === 1) return toStr(fieldValue(first.template.provider, first.values));
+    if (first && first.k === N_INST && this.nodes.length === 1) return cachedString(first.template.provider, first.values, lastProvider);
     return this.fields.provider;
   }
 
@@ -326,6 +342,19 @@ export class EvtxRecord implements RenderIssues {
     return renderXml(this.nodes, this.ctx, this);
   }
 
+  /**
+   * The record's `EventData` as {@link toJSON} gives it (`toJSON().Event.EventData`), read from the template's
+   * substitution slots without rendering the record: for the usual template whose `EventData` holds only
+   * `<Data Name="…">` elements, each one substitution under a distinct literal name. `undefined` when the record has
+   * to be rendered to know (no template, another `EventData` shape, a value that is nested BinXML). With `only`: the
+   * fields of those names only (the others are not decoded). For readers that look at a few fields of many records and
+   * render the few they keep.
+   */
+  eventDataFromSlots(only?: ReadonlySet<string>): EvtxJsonObject | undefined {
+    const first = this.nodes[0];
+    return this.nodes.length === 1 && first && first.k === N_INST ? slotEventData(this.ctx, first, true, only) : undefined;
+  }
+
   private payload: EvtxJsonObject | null = null;
 
   /**
@@ -351,6 +380,90 @@ export class EvtxRecord implements RenderIssues {
     }
     return key === undefined || key === '#attributes' ? undefined : textOf(fields[key]!);
   }
+}
+
+/**
+ * Where a template's JSON `Event.EventData` comes from, for {@link EvtxRecord.eventDataFromSlots}: its own `<Data>`
+ * elements (`fields`), or the one substitution among the `Event` element's children, nested BinXML that holds it (the
+ * usual layout: System in the outer template, EventData in a template instance of its own). Null: anything else.
+ */
+type EventDataPlace = { fields: ReadonlyArray<readonly [string, number]> } | { nested: number } | null;
+
+const eventDataPlaces = new WeakMap<Template, EventDataPlace>();
+
+function eventDataPlace(t: Template): EventDataPlace {
+  let s = eventDataPlaces.get(t);
+  if (s === undefined) eventDataPlaces.set(t, (s = placeOf(t.root)));
+  return s;
+}
+
+function placeOf(root: BxNode[]): EventDataPlace {
+  if (root.length !== 1 || root[0]!.k !== N_ELEM) return null;
+  const top = root[0]!;
+  // an inner template's root is the EventData element itself
+  if (top.name === 'EventData') return fieldsOf(top);
+  if (top.name !== 'Event') return null;
+  let ed: ElemNode | null = null;
+  let nested = -1;
+  for (const c of top.children) {
+    if (c.k === N_SUBST && nested < 0) nested = c.index;
+    else if (c.k !== N_ELEM || c.name === 'EventData' && ed) return null;
+    else if (c.name === 'EventData') ed = c;
+  }
+  if (ed) return nested < 0 ? fieldsOf(ed) : null;
+  return nested < 0 ? null : { nested };
+}
+
+/**
+ * The (name, slot) pairs of an `EventData` element whose JSON is exactly one object of its `<Data Name="…">` elements:
+ * no attributes, one child or more, each a `Data` element whose one attribute is a literal non-empty `Name` met once and whose
+ * content is one substitution. Anything else: null.
+ */
+function fieldsOf(ed: ElemNode): EventDataPlace {
+  // an empty EventData renders as null, not as an object
+  if (ed.attrs.length || !ed.children.length) return null;
+  const fields: Array<[string, number]> = [];
+  const names = new Set<string>();
+  for (const d of ed.children) {
+    if (d.k !== N_ELEM || d.name !== 'Data' || d.attrs.length !== 1 || d.children.length !== 1) return null;
+    const a = d.attrs[0]!;
+    const v = a.value[0];
+    const sub = d.children[0]!;
+    if (a.name !== 'Name' || a.value.length !== 1 || !v || v.k !== N_TEXT || v.text === '' || names.has(v.text) || sub.k !== N_SUBST) return null;
+    names.add(v.text);
+    fields.push([v.text, sub.index]);
+  }
+  return { fields };
+}
+
+/** The EventData object of a template instance (see eventDataFromSlots); one level of nested BinXML is followed. */
+function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only?: ReadonlySet<string>): EvtxJsonObject | undefined {
+  const place = eventDataPlace(inst.template);
+  if (!place) return undefined;
+  const vals = inst.values;
+  if ('nested' in place) {
+    if (!nestedOk || place.nested >= vals.count) return undefined;
+    const v = decodeValue(vals, place.nested);
+    if (!isNested(v)) return undefined;
+    let inner: BxNode[];
+    try {
+      inner = parseNested(ctx, v.start, v.end, 1);
+    } catch {
+      return undefined;
+    }
+    const one = inner[0];
+    return inner.length === 1 && one && one.k === N_INST ? slotEventData(ctx, one, false, only) : undefined;
+  }
+  const out: EvtxJsonObject = {};
+  for (let k = 0; k < place.fields.length; k++) {
+    const [name, i] = place.fields[k]!;
+    if (only && !only.has(name)) continue;
+    if (i >= vals.count) return undefined;
+    const v = decodeValue(vals, i);
+    if (isNested(v)) return undefined;
+    Object.defineProperty(out, name, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+  return out;
 }
 
 function objectOf(v: EvtxValue | undefined): EvtxJsonObject | null {
@@ -436,29 +549,42 @@ function fieldsFromTree(nodes: BxNode[]): RecordKeyFields {
   return out;
 }
 
-// the last Computer decoded: consecutive records of one log name the same machine, so its bytes are compared, not decoded
-let lastComputerBytes: Uint8Array = new Uint8Array(0);
-let lastComputer: string | null = null;
+/**
+ * The last value of one string field decoded: consecutive records of a log mostly repeat their Computer, Channel and
+ * Provider, so the bytes are compared, not decoded again.
+ */
+class LastString {
+  bytes: Uint8Array = new Uint8Array(0);
+  value: string | null = null;
+}
+const lastComputer = new LastString();
+const lastChannel = new LastString();
+const lastProvider = new LastString();
 
-function computerOf(src: FieldSource, vals: Values): string | null {
+function cachedString(src: FieldSource, vals: Values, last: LastString): string | null {
   if (src && 'index' in src && src.index < vals.count && vals.buf[vals.desc + 4 * src.index + 2] === 0x01) {
     const size = u16(vals.buf, vals.desc + 4 * src.index);
     const o = vals.offsets[src.index]!;
-    if (size === lastComputerBytes.length && o + size <= vals.buf.length) {
+    const prev = last.bytes;
+    if (size === prev.length && o + size <= vals.buf.length) {
       let same = true;
       for (let i = 0; i < size; i++)
-        if (vals.buf[o + i] !== lastComputerBytes[i]) {
+        if (vals.buf[o + i] !== prev[i]) {
           same = false;
           break;
         }
-      if (same) return lastComputer;
+      if (same) return last.value;
     }
-    const name = toStr(fieldValue(src, vals));
-    lastComputerBytes = vals.buf.slice(o, Math.min(o + size, vals.buf.length));
-    lastComputer = name;
-    return name;
+    const value = toStr(fieldValue(src, vals));
+    last.bytes = vals.buf.slice(o, Math.min(o + size, vals.buf.length));
+    last.value = value;
+    return value;
   }
   return toStr(fieldValue(src, vals));
+}
+
+function computerOf(src: FieldSource, vals: Values): string | null {
+  return cachedString(src, vals, lastComputer);
 }
 
 function identityOf(nodes: BxNode[]): RecordIdentity {
@@ -701,9 +827,9 @@ export class EvtxReader {
   }
 
   /** Inspect one chunk slot: status, checksums, record positions (allocated, and carved when `recovered`). */
-  private scanChunk(slot: number, recovered: boolean, verify: boolean): ChunkScan {
+  private scanChunk(slot: number, recovered: boolean, verify: boolean, reuse: boolean): ChunkScan {
     const offset = FILE_HEADER_SIZE + slot * CHUNK_SIZE;
-    const buf = this.src.read(offset, CHUNK_SIZE);
+    const buf = this.src.read(offset, CHUNK_SIZE, reuse);
     const info: EvtxChunkInfo = { index: slot, offset, status: 'ok' };
     const spans: RecordSpan[] = [];
     const len = buf.length;
@@ -841,7 +967,7 @@ export class EvtxReader {
   /** Records of one chunk slot (used by {@link records} and by the parallel reader). */
   chunkRecords(slot: number, opts: EvtxReadOptions, stats: EvtxReadStats = newStats()): EvtxRecord[] {
     const filter = compileFilter(opts.filter);
-    const scan = this.scanChunk(slot, opts.recovered === true, opts.verifyChecksums !== false);
+    const scan = this.scanChunk(slot, opts.recovered === true, opts.verifyChecksums !== false, opts.reuseBuffers === true);
     const out: EvtxRecord[] = [];
     const info = scan.info;
     this.lastChunk = info;

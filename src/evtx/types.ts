@@ -102,4 +102,10 @@ export interface EvtxReadOptions {
   filter?: EvtxFilter;
   /** Verify chunk CRC32 checksums (mismatch = warning). Default true. */
   verifyChecksums?: boolean;
+  /**
+   * Read the chunks of a file opened from a path into one buffer, reused for the chunks after them: less memory and
+   * fewer page faults, for a reader that renders or copies what it keeps of a chunk's records before it asks for the
+   * next chunk. A record must then not be used once a later chunk is read (its bytes are overwritten). Default false.
+   */
+  reuseBuffers?: boolean;
 }

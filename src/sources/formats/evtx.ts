@@ -6,12 +6,13 @@ import * as path from 'node:path';
 import { EvtxFormatError, EvtxReader } from '../../evtx/index.js';
 import type { EvtxJsonObject, EvtxRecord } from '../../evtx/index.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
+import { PROCESS_START_NAME_FIELDS } from '../../events/index.js';
 import type { Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
 import { emptyResult } from '../input.js';
 import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
 import type { BinaryAdapter, ObserveResult } from '../input.js';
-import { fromRecord, ProcessParents, ScriptBlocks } from '../records/observations.js';
+import { fromRecord, ProcessParents, readsNothing, ScriptBlocks } from '../records/observations.js';
 import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
 
@@ -81,6 +82,11 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
   return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: renames.map((r) => ({ names: [r.from, r.to], why: r.why })) });
 }
 
+const READ_OPTIONS = { recovered: true, reuseBuffers: true } as const;
+
+/** The EventData fields {@link readsNothing} needs of a record: of a process start its names only, else all. */
+const slotFieldsFor = (eventId: number | null): ReadonlySet<string> | undefined => (eventId === 1 || eventId === 4688 ? PROCESS_START_NAME_FIELDS : undefined);
+
 /** A record carved from slack, kept until the allocated records are all known (to drop copies of them). */
 interface Carved {
   header: number;
@@ -119,7 +125,8 @@ class EvtxWalk {
     const tally = this.tally;
     const chunkHost = this.chunkHost;
     let n = 0;
-    for (const rec of reader.records({ recovered: true })) {
+    // each record is read (or rendered) before the next: the chunk buffer can be reused
+    for (const rec of reader.records(READ_OPTIONS)) {
       if ((++n & 1023) === 0) checkTime();
       const eventId = rec.eventId;
       const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
@@ -143,6 +150,9 @@ class EvtxWalk {
   }
 
   private observe(rec: EvtxRecord, host: string, eventRecordId: number | null): void {
+    // most process starts and script blocks give nothing, told from their EventData slots without rendering them
+    const ed = rec.eventDataFromSlots(slotFieldsFor(rec.eventId));
+    if (ed && readsNothing(rec.eventId, ed, host, this.parents)) return;
     const json = rec.toJSON();
     const where = recordWhere(eventRecordId, rec.recordId, rec.offset, false);
     const read = rec.eventId === 4104 ? this.scriptBlocks.take(json, where, host) : [{ json, where, host }];
@@ -156,7 +166,10 @@ class EvtxWalk {
 
   private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean): void {
     const id = rec.identity;
-    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: wanted ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
+    // a carved record is read later without the process parents (fromRecord without them): passed over alike
+    const ed = wanted ? rec.eventDataFromSlots(slotFieldsFor(eventId)) : undefined;
+    const read = wanted && !(ed && readsNothing(eventId, ed, ''));
+    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: read ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
   }
 }
 

@@ -3,8 +3,8 @@
  * 5857-5861, PowerShell 800/4103/4104, Security 4688. Every event source (EVTX, exports, Velociraptor rows) ends here.
  */
 import type { EvtxJsonObject } from '../../evtx/index.js';
-import { eventHeader, powershellProcessId, powershellReconstructed, powershellMayShowWmi, powershellTemporary, powershellUser, powershellWmiEvidence, MAX_TEXT, processStartEvent, processStartNames, scriptBlockPart, sysmonWmiEvent, withScriptBlockText, wmiActivityEvent } from '../../events/index.js';
-import type { ProcessStartEvent } from '../../events/index.js';
+import { eventHeader, powershellEventDataMayShowWmi, powershellProcessId, powershellReconstructed, powershellMayShowWmi, powershellTemporary, powershellUser, powershellWmiEvidence, MAX_TEXT, processStartEvent, processStartNames, processStartNamesIn, scriptBlockPart, scriptBlockPartIn, sysmonWmiEvent, withScriptBlockText, wmiActivityEvent } from '../../events/index.js';
+import type { ProcessStartEvent, ProcessStartNames } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES, normalizeNamespace } from '../../model/wmi.js';
 import { objectPath } from '../../model/subscription.js';
@@ -272,15 +272,32 @@ export function fromRecord(json: EvtxJsonObject, host: string, file: string, loc
 }
 
 /** Process creation (Sysmon 1, Security 4688): the consumer hosts running, their children, or mofcomp. */
+/** A start of nothing a subscription runs, told from its names alone: its process id is forgotten by `parents`. */
+function passOverStart(names: ProcessStartNames, host: string, parents: ProcessParents | undefined): boolean {
+  if (isProcessOfInterest(names.image, names.parentImage) || (names.parentImage === null && parents)) return false;
+  if (names.processId !== null) parents?.forget(host, names.processId);
+  return true;
+}
+
+/**
+ * Whether {@link fromRecord} reads nothing of a record, told from its event id and its EventData object alone (as an
+ * EVTX reader gets them from the record's template slots, without rendering it): a process start of nothing a
+ * subscription runs (its process id is forgotten by `parents`, as fromRecord does), or a PowerShell record none of
+ * whose texts can show WMI and that is no part of a split script block. False: the record is to be read whole.
+ */
+export function readsNothing(eventId: number | null, ed: EvtxJsonObject, host: string, parents?: ProcessParents): boolean {
+  if (eventId === 1 || eventId === 4688) return passOverStart(processStartNamesIn(ed), host, parents);
+  if (eventId === 800 || eventId === 4103) return !powershellEventDataMayShowWmi(ed);
+  if (eventId === 4104) return scriptBlockPartIn(ed) === null && !powershellEventDataMayShowWmi(ed);
+  return false;
+}
+
 function processStart(json: EvtxJsonObject, base: Pick<Observation, 'host' | 'file' | 'location'>, parents: ProcessParents | undefined): Observation[] {
   // most starts are of nothing a subscription runs, told from the two images alone: passed over without reading the
   // record whole; such a start only makes the parents forget its process id. A start that names no parent image may
   // be a WmiPrvSE.exe child known by the parent's id (4688 versions 0 and 1), so it is read whole.
   const names = processStartNames(json);
-  if (names && !isProcessOfInterest(names.image, names.parentImage) && (names.parentImage !== null || !parents)) {
-    if (names.processId !== null) parents?.forget(base.host, names.processId);
-    return [];
-  }
+  if (names && passOverStart(names, base.host, parents)) return [];
   const pe = processStartEvent(json);
   if (!pe) return [];
   const from = parents?.see(base.host, pe, base.location) ?? null;

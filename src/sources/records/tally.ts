@@ -101,15 +101,34 @@ function settleSpan(x: { first: string | null; last: string | null; ft: Filetime
   x.ft = noSpan();
 }
 
+/**
+ * Distinct values among a log's EventRecordIDs. Ids within a range at most 8x their count (any real log) are counted
+ * on a bitmap of that range in one pass; others are sorted first.
+ */
 const distinctCount = (ids: number[]): number => {
-  // a log's ids mostly come in order: counted in one pass then, sorted only when they do not
-  let sorted = true;
-  for (let i = 1; i < ids.length; i++)
-    if (ids[i]! < ids[i - 1]!) {
-      sorted = false;
-      break;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const range = hi - lo + 1;
+  if (range <= Math.max(1 << 16, 8 * ids.length)) {
+    const bits = new Uint32Array(Math.ceil(range / 32));
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const d = ids[i]! - lo;
+      const w = d >>> 5;
+      const m = 1 << (d & 31);
+      if ((bits[w]! & m) === 0) {
+        bits[w] = bits[w]! | m;
+        n++;
+      }
     }
-  const a = sorted ? ids : Float64Array.from(ids).sort();
+    return n;
+  }
+  const a = Float64Array.from(ids).sort();
   let n = 0;
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) n++;
   return n;
