@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { crc32, filetimeIso, u16, u32, u64big, u64n } from './bytes.js';
-import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseNested, parseRecordBinXml, peekEventId, valueType } from './binxml.js';
+import { BinXmlError, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, newChunkCtx, parseNested, parseRecordBinXml, peekEventId, templateAt, valueType } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, InstNode, Template, Values } from './binxml.js';
 import { renderJson, renderXml, valueToString } from './render.js';
 import { renderJsonBytes, renderJsonText } from './jsonplan.js';
@@ -984,7 +984,7 @@ export class EvtxReader {
       const p = sp.start;
       if (ids && !sp.recovered) {
         // pushdown: most records are dropped on their EventID slot without being parsed
-        const id = peekEventId(ctx, p + 24, p + sp.size - 4);
+        const id = eventIdOf(ctx, p + 24, p + sp.size - 4);
         if (id !== undefined && !ids.has(id)) {
           good++;
           continue;
@@ -1038,6 +1038,25 @@ export class EvtxReader {
       this.reportNotKept();
     }
   }
+}
+
+/**
+ * EventID of a record without parsing it (see peekEventId); the first record of a template in a chunk has its template
+ * compiled here (as parsing the record would, and cached for the chunk's other records) instead of being parsed whole.
+ */
+function eventIdOf(ctx: ChunkCtx, start: number, end: number): number | undefined {
+  const id = peekEventId(ctx, start, end);
+  if (id !== undefined) return id;
+  const b = ctx.buf;
+  if (start + 18 > end || b[start] !== 0x0f || b[start + 4] !== 0x0c) return undefined;
+  const defOff = u32(b, start + 10);
+  if (ctx.templates.has(defOff)) return undefined;
+  try {
+    templateAt(ctx, defOff);
+  } catch {
+    return undefined;
+  }
+  return peekEventId(ctx, start, end);
 }
 
 function findMagic(buf: Uint8Array, from: number, end: number): number {
