@@ -461,7 +461,9 @@ function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only?: 
     if (i >= vals.count) return undefined;
     const v = decodeValue(vals, i);
     if (isNested(v)) return undefined;
-    Object.defineProperty(out, name, { value: v, writable: true, enumerable: true, configurable: true });
+    // a field named `__proto__` is an own key, as in toJSON
+    if (name === '__proto__') Object.defineProperty(out, name, { value: v, writable: true, enumerable: true, configurable: true });
+    else out[name] = v;
   }
   return out;
 }
