@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Piscina } from 'piscina';
 import { discover, hostFromLayout, rawPath } from './sources/containers/folder.js';
 import { collectionRoot, HostIdentity } from './sources/hosts.js';
 import { NoteSink } from './sources/notes.js';
@@ -125,7 +124,9 @@ async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => v
     return out;
   }
   const lanes = Math.max(1, Math.min(threads, tasks.length));
-  const pool = new Piscina<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000 });
+  // the worker pool is loaded only when files are read on more than one thread
+  const { Piscina: Pool } = await import('piscina');
+  const pool = new Pool<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000 });
   // a worker that dies outside a task (out of memory after its task was given up) is an event of the pool, not a
   // crash of the scan: the task it ran already has its error note
   pool.on('error', () => undefined);

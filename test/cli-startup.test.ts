@@ -43,3 +43,10 @@ test('a command loads its own reader: sysmon config the Sysmon reader, not the e
   assert.ok(files.includes('dist/src/sysmon/index.js'));
   assert.ok(!files.some((f) => /^dist\/src\/(scan\.js|sources\/formats\/|evtx\/)/.test(f)), files.join('\n'));
 });
+
+test('a scan of EVTX logs on one thread loads none of the libraries of other evidence: no zip, CSV, XML, YAML or worker pool', () => {
+  const files = loaded(['scan', join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx'), '-q', '-f', 'json', '-o', '/dev/null', '--threads', '1', '--fail-on', 'never']);
+  assert.ok(files.includes('dist/src/sources/formats/evtx.js'), files.join('\n'));
+  const libraries = files.filter((f) => f.startsWith('node_modules/') && !f.startsWith('node_modules/commander/'));
+  assert.deepEqual(libraries, [], 'libraries loaded by an EVTX scan');
+});

@@ -34,12 +34,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlLib from 'yaml';
 import type { Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
 import type { JoinedSubscription, SubscriptionObject } from '../model/types.js';
 import { sidText } from './decode.js';
 import { bindingTarget, consumerClassOf, consumerKeyProperties, FILTER_KEY_PROPERTIES, partNames } from './known-good.js';
 import { namespaceKey } from '../model/wmi.js';
+
+// the YAML parser is loaded when an allowlist file is read or written (most scans use the built-in list only)
+const load = createRequire(import.meta.url);
+let yamlLib: typeof YamlLib | null = null;
+const yaml = (): typeof YamlLib => (yamlLib ??= load('yaml') as typeof YamlLib);
 
 export type AllowValue = string | number | boolean | null;
 
@@ -129,8 +135,8 @@ export function loadAllowlist(file: string): Allowlist {
 
 /** Parse allowlist YAML text; `file` names it in errors and is the default list name. */
 export function parseAllowlist(text: string, file: string): Allowlist {
-  const lc = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const lc = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const fail = (node: YamlNode | Pair | null | undefined, reason: string): never => {
     // a node the parser gave no place (none is known here) is reported without one rather than at a made-up 1:1
     const offset = rangeStart(node) ?? (isPairLike(node) ? rangeStart(node.key) : undefined);
@@ -144,11 +150,11 @@ export function parseAllowlist(text: string, file: string): Allowlist {
   }
   const root = doc.contents;
   const fileName = basename(file);
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return { name: fileName, entries: [] };
+  if (root === null || (yaml().isScalar(root) && (root.value === null || root.value === ''))) return { name: fileName, entries: [] };
   let name = fileName;
   let list: YamlNode | null = null;
-  if (isSeq(root)) list = root;
-  else if (isMap(root)) {
+  if (yaml().isSeq(root)) list = root;
+  else if (yaml().isMap(root)) {
     for (const pair of root.items) {
       const key = keyOf(pair, fail);
       if (key === 'name') name = stringOf(pair.value as YamlNode, 'name', fail, pair);
@@ -157,9 +163,9 @@ export function parseAllowlist(text: string, file: string): Allowlist {
     }
     if (list === null) fail(root, 'an allowlist needs "entries:" (a list)');
   } else fail(root, 'an allowlist is a mapping with "entries:" or a list of entries');
-  if (list !== null && !(isScalar(list) && list.value === null) && !isSeq(list)) fail(list, '"entries" must be a list');
+  if (list !== null && !(yaml().isScalar(list) && list.value === null) && !yaml().isSeq(list)) fail(list, '"entries" must be a list');
   const entries: AllowEntry[] = [];
-  if (list && isSeq(list)) {
+  if (list && yaml().isSeq(list)) {
     list.items.forEach((item, i) => entries.push(parseEntry(item as YamlNode, `${fileName}#${i + 1}`, fail)));
   }
   return { name, entries };
@@ -179,17 +185,17 @@ function isPairLike(n: unknown): n is Pair {
 
 function keyOf(pair: Pair, fail: Fail): string {
   const k = pair.key as YamlNode | null;
-  if (!isScalar(k) || typeof k.value !== 'string') return fail(pair, 'keys must be plain text');
+  if (!yaml().isScalar(k) || typeof k.value !== 'string') return fail(pair, 'keys must be plain text');
   return k.value;
 }
 
 function stringOf(node: YamlNode | null, what: string, fail: Fail, at: Pair): string {
-  if (!isScalar(node) || node.value === null || typeof node.value === 'object') return fail(node ?? at, `"${what}" must be text`);
+  if (!yaml().isScalar(node) || node.value === null || typeof node.value === 'object') return fail(node ?? at, `"${what}" must be text`);
   return String(node.value);
 }
 
 function propsOf(node: YamlNode | null, what: string, fail: Fail, at: Pair): Record<string, AllowValue> {
-  if (!isMap(node)) return fail(node ?? at, `"${what}" must be a mapping of WMI property names to values`);
+  if (!yaml().isMap(node)) return fail(node ?? at, `"${what}" must be a mapping of WMI property names to values`);
   const out: Record<string, AllowValue> = {};
   for (const pair of (node as YAMLMap).items) {
     const key = keyOf(pair, fail);
@@ -197,14 +203,14 @@ function propsOf(node: YamlNode | null, what: string, fail: Fail, at: Pair): Rec
     if (Object.keys(out).some((k) => k.toLowerCase() === key.toLowerCase())) fail(pair, `property "${key}" given twice`);
     const v = pair.value as YamlNode | null;
     if (v === null) out[key] = null;
-    else if (isScalar(v) && (v.value === null || ['string', 'number', 'boolean'].includes(typeof (v as Scalar).value))) out[key] = (v as Scalar).value as AllowValue;
+    else if (yaml().isScalar(v) && (v.value === null || ['string', 'number', 'boolean'].includes(typeof (v as Scalar).value))) out[key] = (v as Scalar).value as AllowValue;
     else fail(v, `property "${key}" must be a single value (text, number or true/false)`);
   }
   return out;
 }
 
 function parseEntry(node: YamlNode | null, defaultId: string, fail: Fail): AllowEntry {
-  if (!isMap(node)) return fail(node, 'each entry must be a mapping (id, namespace, filter, consumer)');
+  if (!yaml().isMap(node)) return fail(node, 'each entry must be a mapping (id, namespace, filter, consumer)');
   const entry: AllowEntry = { id: defaultId };
   for (const pair of node.items) {
     const key = keyOf(pair, fail);
@@ -384,6 +390,6 @@ export function allowlistEntryFor(input: JoinedSubscription): string {
     if (!c['Name'] && names.consumer) c['Name'] = names.consumer;
     entry['consumer'] = { class: cls, Name: c['Name'], ...c };
   } else if (cref?.name && cref.className) entry['consumer'] = { class: cref.className, Name: cref.name };
-  const doc = new Document([entry]);
+  const doc = new (yaml().Document)([entry]);
   return doc.toString({ lineWidth: 0, minContentWidth: 0 });
 }

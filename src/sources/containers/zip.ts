@@ -18,7 +18,8 @@
  * - past {@link ARCHIVE_LIMITS}.maxMembers members the rest of the directory is only counted, and a note says
  *   exactly how many members were not read.
  */
-import yauzl from 'yauzl';
+import { createRequire } from 'node:module';
+import type * as Yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -80,14 +81,19 @@ async function* memberBytes(zip: ZipFile, entry: Entry, budget: Budget): AsyncIt
   }
 }
 
+// yauzl is loaded when the first zip is opened
+const load = createRequire(import.meta.url);
+let yauzlLib: typeof Yauzl | null = null;
+const yauzl = (): typeof Yauzl => (yauzlLib ??= load('yauzl') as typeof Yauzl);
+
 const OPTIONS = { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false, strictFileNames: false } as const;
 
 function openPath(path: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => yauzl.open(path, OPTIONS, (err, zip) => (err || !zip ? reject(err ?? new Error('no zip')) : resolve(zip))));
+  return new Promise((resolve, reject) => yauzl().open(path, OPTIONS, (err, zip) => (err || !zip ? reject(err ?? new Error('no zip')) : resolve(zip))));
 }
 
 function openBuffer(b: Buffer): Promise<ZipFile> {
-  return new Promise((resolve, reject) => yauzl.fromBuffer(b, OPTIONS, (err, zip) => (err || !zip ? reject(err ?? new Error('no zip')) : resolve(zip))));
+  return new Promise((resolve, reject) => yauzl().fromBuffer(b, OPTIONS, (err, zip) => (err || !zip ? reject(err ?? new Error('no zip')) : resolve(zip))));
 }
 
 /**

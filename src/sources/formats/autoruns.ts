@@ -11,11 +11,16 @@
  * namespace, class and name come from it; otherwise the class is inferred from the launch string. Every other
  * row is counted in the evidence item and gives nothing.
  */
-import { parse } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
+import type * as CsvSync from 'csv-parse/sync';
 import type { EvidenceItem, Observation } from '../../model/types.js';
 import type { Adapter, EvidenceInput, ObserveContext, ObserveResult } from '../input.js';
 import { headText, MAX_WHOLE_INPUT } from '../input.js';
 import { normalizeNamespace } from '../../model/wmi.js';
+
+// csv-parse is loaded when the first Autoruns CSV is read
+const load = createRequire(import.meta.url);
+let csv: typeof CsvSync | null = null;
 
 type Values = Observation['properties'];
 type Cell = string | number | boolean | null | undefined | object;
@@ -270,7 +275,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   const body = lines.slice(at).join('\n').replace(/^\ufeff/, '');
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(body, {
+    records = (csv ??= load('csv-parse/sync') as typeof CsvSync).parse(body, {
     delimiter,
     relax_column_count: true,
     relax_quotes: true,

@@ -25,7 +25,8 @@
  * not parse is one warning with its line, and the rest is read.
  */
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
+import type * as CsvSync from 'csv-parse/sync';
 import { parseJson } from '../text/json.js';
 import { eventHeader } from '../../events/index.js';
 import { SYSMON_WMI_FIELDS, WMI_ACTIVITY_ELEMENTS, sysmonWmiFromMessage, wmiActivityFromMessage } from '../../events/messages.js';
@@ -36,6 +37,11 @@ import { canonicalTime, isCanonicalTime, timeFromMs } from '../../model/time.js'
 import { decodeXmlText, eventFromXml, eventPartsFromXml, paramsFromXml } from '../text/eventxml.js';
 import { EVENT_NS, jsonValues, lines, textChunks, xmlEvents } from '../text/textstream.js';
 import type { SplitIssue } from '../text/textstream.js';
+
+// csv-parse is loaded when the first CSV export is read (a scan of EVTX logs never pays for it)
+const load = createRequire(import.meta.url);
+let csv: typeof CsvSync | null = null;
+const parseCsv = (input: string, options: CsvSync.Options): string[][] => (csv ??= load('csv-parse/sync') as typeof CsvSync).parse(input, options) as string[][];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };

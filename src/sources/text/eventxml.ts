@@ -9,13 +9,20 @@
  * numeric character references decoded afterwards, in one pass. Element and attribute names that would touch
  * an object's prototype are renamed by the parser and dropped here; every object built is prototype-less.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type * as FastXmlParser from 'fast-xml-parser';
 import type { EvtxJsonObject, EvtxValue } from '../../evtx/index.js';
 
 const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 const rename = (n: string): string => (UNSAFE.has(n) ? `#unsafe:${n}` : n);
 
-const parser = new XMLParser({
+// fast-xml-parser is loaded when the first event XML is read (a scan of EVTX logs never pays for it)
+const load = createRequire(import.meta.url);
+let fxp: typeof FastXmlParser | null = null;
+let xmlParser: FastXmlParser.XMLParser | null = null;
+const fxpLib = (): typeof FastXmlParser => (fxp ??= load('fast-xml-parser') as typeof FastXmlParser);
+const parser = (): FastXmlParser.XMLParser =>
+  (xmlParser ??= new (fxpLib().XMLParser)({
   ignoreAttributes: false,
   attributeNamePrefix: '',
   attributesGroupName: '#attributes',
@@ -33,7 +40,7 @@ const parser = new XMLParser({
   alwaysCreateTextNode: false,
   transformTagName: rename,
   transformAttributeName: rename,
-});
+}));
 
 /** XML's five entities and numeric character references, in one pass (no double decoding, nothing else). */
 export function decodeXmlText(s: string): string {
@@ -160,9 +167,9 @@ export function eventFromXml(text: string): XmlEvent {
   checkLength(text);
   // XML's end-of-line handling (CR LF and lone CR read as LF); a CR written as `&#13;` survives it
   const xml = text.replace(/\r\n?/g, '\n');
-  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  const v = fxpLib().XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (line ${v.err.line}, column ${v.err.col})`);
-  const doc = parser.parse(xml) as Node;
+  const doc = parser().parse(xml) as Node;
   const key = childKeys(doc).find((k) => localName(k) === 'Event');
   if (!key) throw new Error('no <Event> element');
   const ev = (doc as { [k: string]: Node })[key];
@@ -208,9 +215,9 @@ function findElement(n: Node, name: string, depth: number): Node | undefined {
 export function eventPartsFromXml(text: string): { eventData: EvtxValue; userData: EvtxValue } {
   checkLength(text);
   const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
-  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  const v = fxpLib().XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
-  const doc = parser.parse(xml) as Node;
+  const doc = parser().parse(xml) as Node;
   const ed = findElement(doc, 'EventData', 0);
   const ud = findElement(doc, 'UserData', 0);
   return { eventData: ed === undefined ? null : eventData(ed), userData: ud === undefined ? null : element(ud) };
@@ -220,9 +227,9 @@ export function eventPartsFromXml(text: string): { eventData: EvtxValue; userDat
 export function paramsFromXml(text: string): Array<string | null> {
   checkLength(text);
   const xml = `<wmiscope-fragment>${text.replace(/\r\n?/g, '\n')}</wmiscope-fragment>`;
-  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+  const v = fxpLib().XMLValidator.validate(xml, { allowBooleanAttributes: false });
   if (v !== true) throw new Error(`not well-formed XML: ${v.err.msg} (column ${v.err.col})`);
-  const doc = parser.parse(xml) as Node;
+  const doc = parser().parse(xml) as Node;
   const root = isObj(doc) ? doc['wmiscope-fragment'] : undefined;
   if (root === undefined || !isObj(root)) return [];
   const out: Array<string | null> = [];
