@@ -18,6 +18,7 @@ import { addCoverageCommand } from './coverage.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../model/text.js';
 import { LIVE_TEMP_FOLDERS } from '../sources/budget.js';
+import { dumpThreads } from '../sources/threads.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,8 +38,9 @@ function strList(v: string, prev: string[] = []): string[] {
   return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
+/** `--threads`: a positive count, or "auto" (also 0): the automatic count of `sources/threads.ts`, returned as 0. */
 function threadCount(v: string): number {
-  if (v === 'auto' || v === '0') return availableParallelism();
+  if (v === 'auto' || v === '0') return 0;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a positive integer or "auto"');
   return Number(v);
 }
@@ -90,12 +92,22 @@ async function evtxError(file: string, e: unknown): Promise<string> {
   return e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/** Bytes of a file, 0 when it cannot be stat'ed (its reader then says why it cannot be read). */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 interface DumpOpts {
   format: EvtxOutputFormat;
   eventId?: number[];
   channel?: string[];
   provider?: string[];
   recovered?: boolean;
+  /** Chunk workers per file; 0 = automatic, from the file's size and the cores ({@link dumpThreads}). */
   threads: number;
   meta?: boolean;
   output?: string;
@@ -124,7 +136,7 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   for (const file of files) {
     try {
       const chunks = renderFileChunks(file, {
-        threads: o.threads,
+        threads: o.threads > 0 ? o.threads : dumpThreads(fileSize(file), availableParallelism()),
         format: o.format,
         recovered: o.recovered === true,
         verifyChecksums: o.checksums,
@@ -314,7 +326,11 @@ export function buildProgram(): Command {
     .option('-c, --channel <names>', 'keep only these channels (comma-separated, case-insensitive)', strList)
     .option('-p, --provider <names>', 'keep only these providers (comma-separated, case-insensitive)', strList)
     .option('-r, --recovered', 'also carve records from chunk slack and damaged chunks (flagged "recovered")')
-    .option('-t, --threads <n>', 'worker threads across chunks ("auto" = all cores); output order is unchanged', threadCount, 1)
+    .addOption(
+      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MB of it per worker (two workers cost ~1.7x the CPU of one thread), else read in this thread; output order is unchanged')
+        .argParser(threadCount)
+        .default(0, 'auto'),
+    )
     .option('-m, --meta', 'add a "wmiscope" object (file, chunk, offset, record id, recovered) to every record')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--no-checksums', 'do not verify chunk CRC32 checksums')
