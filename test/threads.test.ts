@@ -1,7 +1,7 @@
 /**
  * The automatic thread count (`sources/threads.ts`): which count `scan` and `evtx dump` pick from the input sizes and
  * the cores, on the inputs issue 16 measured (30 copies of the 31.5 MB bench log; 85 small logs of the samples), and
- * the largest-first order of a scan's tasks; `--threads auto` on the command line.
+ * the largest-first order of a scan's tasks; `--threads auto` on the command line; chunk workers kept across files.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dumpThreads, largestFirst, MAX_AUTO_THREADS, scanThreads } from '../src/sources/threads.js';
+import { ChunkWorkers, renderFileChunks } from '../src/evtx/index.js';
+import type { ParallelOptions } from '../src/evtx/index.js';
 import { evtxSample, listEvtxSamples, repoRoot, skipReason } from './support/samples.js';
 
 const MB = 1024 * 1024;
@@ -91,4 +93,44 @@ test('cli: --threads auto (the default) gives the output of --threads 1; a bad c
   assert.ok(scanAuto.code === 0 || scanAuto.code === 1, scanAuto.err);
   assert.equal(scanAuto.out, run('scan', '-q', '-f', 'jsonl', '-j', '1', WMI).out);
   assert.equal(run('scan', '-q', '-j', 'many', WMI).code, 2);
+});
+
+/** Every record text and warning of one file, in order, with these options. */
+async function render(file: string, opts: ParallelOptions, stopAfter = Infinity): Promise<string[]> {
+  const got: string[] = [];
+  for await (const c of renderFileChunks(file, opts)) {
+    got.push(...c.texts, ...c.warnings.map((w) => `${w.code}: ${w.message}`));
+    if (c.slot >= stopAfter) break;
+  }
+  return got;
+}
+
+test('chunk workers kept across files: each file as in one thread, a damaged file and a stop midway change nothing else', { skip: skipReason }, async () => {
+  const files = ['evtx/security.evtx', 'evtx/sample_with_a_bad_chunk_magic.evtx', 'hayabusa-sample-evtx/ID800-4103-Interactive PipeShell over named pipe (server and client).evtx', 'evtx/sysmon.evtx'].map(evtxSample);
+  const base = { format: 'jsonl' as const, recovered: true, meta: true };
+  const one = await Promise.all(files.map((f) => render(f, { ...base, threads: 1, file: f })));
+  // 2261 records and 28 carved from slack
+  assert.equal(one[0]!.filter((l) => l.startsWith('{')).length, 2289);
+  assert.equal(one[0]!.filter((l) => l.includes('"recovered":true')).length, 28);
+  assert.ok(one[1]!.some((l) => l.startsWith('chunk-')), 'the damaged sample warns about its chunk');
+  const workers = new ChunkWorkers();
+  try {
+    for (const [i, f] of files.entries()) assert.deepEqual(await render(f, { ...base, threads: 2, file: f, workers }), one[i], f);
+    // a reader that stops early leaves replies on their way: the next file gets fresh workers and the same records
+    assert.equal((await render(files[0]!, { ...base, threads: 2, file: files[0]!, workers }, 2)).length > 0, true);
+    assert.deepEqual(await render(files[3]!, { ...base, threads: 2, file: files[3]!, workers }), one[3]);
+    // without a pool the file starts and stops its own workers, as before
+    assert.deepEqual(await render(files[2]!, { ...base, threads: 3, file: files[2]! }), one[2]);
+  } finally {
+    await workers.close();
+  }
+});
+
+test('cli: several files with --threads 2 give the bytes of one thread', { skip: skipReason }, () => {
+  const files = ['evtx/security.evtx', 'evtx/sample_with_a_bad_chunk_magic.evtx', 'evtx/sysmon.evtx'].map(evtxSample);
+  const one = run('evtx', 'dump', '-q', '-r', '--threads', '1', ...files);
+  assert.equal(one.code, 0);
+  assert.equal(run('evtx', 'dump', '-q', '-r', '--threads', '2', ...files).out, one.out);
+  const xml = run('evtx', 'dump', '-q', '-f', 'xml', '--threads', '1', ...files);
+  assert.equal(run('evtx', 'dump', '-q', '-f', 'xml', '--threads', '2', ...files).out, xml.out);
 });

@@ -127,40 +127,47 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   });
   const out = new Out(stream);
   // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
-  const { renderFileChunks } = await import('../evtx/parallel.js');
+  const { ChunkWorkers, renderFileChunks } = await import('../evtx/parallel.js');
+  // workers (when a file is split) are started once for the run and serve one file after another
+  const workers = new ChunkWorkers();
   const fr = (await import('../evtx/serialize.js')).framing(o.format);
   let count = 0;
   let readable = 0;
   let warnings = 0;
   if (o.format !== 'jsonl') await out.write(fr.open);
-  for (const file of files) {
-    try {
-      const chunks = renderFileChunks(file, {
-        threads: o.threads > 0 ? o.threads : dumpThreads(fileSize(file), availableParallelism()),
-        format: o.format,
-        recovered: o.recovered === true,
-        verifyChecksums: o.checksums,
-        meta: o.meta === true,
-        file: files.length > 1 || o.meta ? file : undefined,
-        filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
-        encodeWith: o.format === 'json' ? fr.sep : o.format === 'jsonl' ? '\n' : '',
-      });
-      for await (const c of chunks) {
-        for (const w of c.warnings) {
-          warnings++;
-          if (!o.quiet) printWarning(file, w);
+  try {
+    for (const file of files) {
+      try {
+        const chunks = renderFileChunks(file, {
+          threads: o.threads > 0 ? o.threads : dumpThreads(fileSize(file), availableParallelism()),
+          workers,
+          format: o.format,
+          recovered: o.recovered === true,
+          verifyChecksums: o.checksums,
+          meta: o.meta === true,
+          file: files.length > 1 || o.meta ? file : undefined,
+          filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
+          encodeWith: o.format === 'json' ? fr.sep : o.format === 'jsonl' ? '\n' : '',
+        });
+        for await (const c of chunks) {
+          for (const w of c.warnings) {
+            warnings++;
+            if (!o.quiet) printWarning(file, w);
+          }
+          if (c.count && c.bytes) {
+            if (o.format === 'json' && count > 0) await out.write(fr.sep);
+            await out.write(c.bytes);
+            if (o.format === 'jsonl') await out.write('\n');
+            count += c.count;
+          }
         }
-        if (c.count && c.bytes) {
-          if (o.format === 'json' && count > 0) await out.write(fr.sep);
-          await out.write(c.bytes);
-          if (o.format === 'jsonl') await out.write('\n');
-          count += c.count;
-        }
+        readable++;
+      } catch (e) {
+        printError(await evtxError(file, e));
       }
-      readable++;
-    } catch (e) {
-      printError(await evtxError(file, e));
     }
+  } finally {
+    await workers.close();
   }
   if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
   else if (o.format === 'xml') await out.write(fr.close);
