@@ -38,9 +38,9 @@ export interface ScanOptions {
   defaultAllowlist?: boolean;
   /**
    * Worker threads reading evidence in parallel (one file or repository per task, the largest first). Default: the
-   * automatic count of `sources/threads.ts` ({@link scanThreads}: workers only when each gets at least 256 MB of
-   * input, at most the machine's cores and 8); 1 (or fewer than 4 inputs) = read in this thread. Output is the same
-   * either way.
+   * automatic count of `sources/threads.ts` ({@link scanThreads}: workers only on 4 cores or more and when each gets
+   * at least 256 MB of input, at most the machine's cores and 8); 1 (or fewer than 4 inputs) = read in this thread.
+   * Output is the same either way.
    */
   threads?: number;
   /**

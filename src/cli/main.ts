@@ -18,7 +18,6 @@ import { addCoverageCommand } from './coverage.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../model/text.js';
 import { LIVE_TEMP_FOLDERS } from '../sources/budget.js';
-import { dumpThreads } from '../sources/threads.js';
 import type { EvtxOutputFormat } from '../evtx/serialize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -107,7 +106,7 @@ interface DumpOpts {
   channel?: string[];
   provider?: string[];
   recovered?: boolean;
-  /** Chunk workers per file; 0 = automatic, from the file's size and the cores ({@link dumpThreads}). */
+  /** Chunk workers per file; 0 = automatic, from the file's size and the cores (`dumpThreads`, sources/threads.ts). */
   threads: number;
   meta?: boolean;
   output?: string;
@@ -128,6 +127,7 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   const out = new Out(stream);
   // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
   const { ChunkWorkers, renderFileChunks } = await import('../evtx/parallel.js');
+  const { dumpThreads } = await import('../sources/threads.js');
   // workers (when a file is split) are started once for the run and serve one file after another
   const workers = new ChunkWorkers();
   const fr = (await import('../evtx/serialize.js')).framing(o.format);
