@@ -26,7 +26,7 @@
 export const MAX_AUTO_THREADS = 8;
 /** `scan`: input bytes each worker must get before a worker is started for it. */
 export const SCAN_BYTES_PER_WORKER = 256 * 1024 * 1024;
-/** Workers start only on a machine with at least this many cores (on 2, they were measured slower or level). */
+/** Workers start only on a machine with at least this many cores (on 2 they were not reliably faster, and cost more CPU). */
 export const MIN_CORES = 4;
 /** `evtx dump`: bytes of the file each chunk worker must get. */
 export const DUMP_BYTES_PER_WORKER = 64 * 1024 * 1024;
