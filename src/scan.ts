@@ -25,6 +25,7 @@ import { UNKNOWN_HOST } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
 import { canonicalTime, timeFromMs } from './model/time.js';
 import { DEFAULT_TASK_TIMEOUT, LIVE_TEMP_FOLDERS } from './sources/budget.js';
+import { largestFirst, MAX_AUTO_THREADS, scanThreads } from './sources/threads.js';
 export { DEFAULT_TASK_TIMEOUT, LIVE_TEMP_FOLDERS };
 
 export interface ScanOptions {
@@ -35,8 +36,10 @@ export interface ScanOptions {
   /** Use the built-in known-good list (default true). */
   defaultAllowlist?: boolean;
   /**
-   * Worker threads reading evidence in parallel (one file or repository per task). Default: the machine's cores,
-   * at most 8; 1 (or fewer than 4 inputs) = read in this thread. Output is the same either way.
+   * Worker threads reading evidence in parallel (one file or repository per task, the largest first). Default: the
+   * automatic count of `sources/threads.ts` ({@link scanThreads}: workers only on 4 cores or more and when each gets
+   * at least 256 MB of input, at most the machine's cores and 8); 1 (or fewer than 4 inputs) = read in this thread.
+   * Output is the same either way.
    */
   threads?: number;
   /**
@@ -66,14 +69,17 @@ export interface ScanOptions {
 }
 
 
+/** The machine's cores, as Node counts them for this process. */
+function machineCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 /**
- * Default worker count: the machine's cores, at most 8. On a 2-core VM the fleet bench measured two workers
- * at 1.16-1.27x the speed of one thread when the machine was otherwise idle (0.75x under outside load), at
- * about twice the peak memory.
+ * The most worker threads the automatic count uses: the machine's cores, at most 8. The count a scan uses by
+ * default is smaller when the input is (see {@link scanThreads}).
  */
 export function defaultThreads(): number {
-  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, cpus));
+  return Math.max(1, Math.min(MAX_AUTO_THREADS, machineCores()));
 }
 
 
@@ -85,14 +91,15 @@ function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult 
 }
 
 /**
- * Run tasks; results come back in the order of submission whatever the threads. With one thread or few tasks
+ * Run tasks; results come back in the order of submission whatever the threads. `threads` undefined is the automatic
+ * count from the tasks' sizes in bytes and the cores ({@link scanThreads}). With one thread or few tasks
  * (a pool's start-up and second JIT warm-up cost more than it gains: ~15 % CPU on one 31 MB log) they are read in
  * this thread, where the readers check the time budget themselves (`sources/budget.ts`). Otherwise each runs in a
  * worker thread, stopped from here past its budget, each task's budget starting when a worker takes it up: a lane
  * hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a worker's
- * start-up is spent on an empty warm-up task rather than on a file's budget.
+ * start-up is spent on an empty warm-up task rather than on a file's budget. Workers take the largest tasks first.
  */
-async function runAll(given: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
+async function runAll(given: Task[], sizes: number[], threads: number | undefined, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
   if (given.length === 0) return [];
   // one temporary folder for the run's inputs, removed whole afterwards (also what a stopped worker left)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wmiscope-run-'));
@@ -100,7 +107,8 @@ async function runAll(given: Task[], threads: number, progress: (t: Task) => voi
   try {
     return await runTasks(
       given.map((t) => ({ ...t, tmp })),
-      threads,
+      sizes,
+      threads ?? scanThreads(sizes, machineCores()),
       progress,
       timeoutSeconds,
     );
@@ -111,7 +119,7 @@ async function runAll(given: Task[], threads: number, progress: (t: Task) => voi
 }
 
 
-async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => void, timeoutSeconds: number): Promise<TaskResult[]> {
+async function runTasks(tasks: Task[], sizes: number[], threads: number, progress: (t: Task) => void, timeoutSeconds: number): Promise<TaskResult[]> {
   if (threads <= 1 || tasks.length < 4) {
     // the readers are loaded here only when read in this thread (a worker loads its own)
     const { runTask } = await import('./sources/run.js');
@@ -131,12 +139,15 @@ async function runTasks(tasks: Task[], threads: number, progress: (t: Task) => v
   // crash of the scan: the task it ran already has its error note
   pool.on('error', () => undefined);
   const out: TaskResult[] = new Array<TaskResult>(tasks.length);
+  // the largest first, so a large file taken up last does not keep one lane busy while the others wait; results
+  // keep the order of submission
+  const order = largestFirst(sizes, tasks.length);
   let next = 0;
   const warm = (): Promise<unknown> => pool.run(null).catch(() => null);
   const lane = async (): Promise<void> => {
     await warm();
     while (next < tasks.length) {
-      const i = next++;
+      const i = order[next++]!;
       const t = tasks[i]!;
       try {
         out[i] = (await pool.run(t, timeoutSeconds > 0 ? { signal: AbortSignal.timeout(timeoutSeconds * 1000) } : {})) ?? workerFailure(t, new Error('no result'), timeoutSeconds);
@@ -199,7 +210,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const discovered = new NoteSink();
   const found = discover(paths, discovered, { followSymlinks: opts.followSymlinks === true });
   const notes: EvidenceNote[] = discovered.list();
-  const threads = opts.threads ?? defaultThreads();
+  const threads = opts.threads;
   const evidence: EvidenceItem[] = [];
   const observations: Observation[] = [];
   const logs: LogSummary[] = [];
@@ -238,7 +249,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   };
   // files first (their hosts name the repositories collected beside them), then repositories
   const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(d.raw !== undefined ? { raw: d.raw } : {}), ...(opts.host ? { host: opts.host } : {}) }] : []));
-  (await runAll(fileTasks, threads, progress, opts.taskTimeout)).forEach(take);
+  (await runAll(fileTasks, fileTasks.map((t) => sizes.get(taskKey(t)) ?? 0), threads, progress, opts.taskTimeout)).forEach(take);
   // the host of what names no machine (an empty log, a repository): --host, else the host of the event logs
   // collected beside it (same folder above `Windows`), else the folder layout of a collection
   const hostBeside = (file: string): string | null => {
@@ -260,7 +271,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     if (r.kind !== 'cim') continue;
     repoTasks.push({ kind: 'cim', dir: r.dir, ...(r.raw !== undefined ? { raw: r.raw } : {}), host: opts.host ?? hostBeside(r.dir) ?? hostFromLayout(r.dir) ?? UNKNOWN_HOST });
   }
-  (await runAll(repoTasks, threads, progress, opts.taskTimeout)).forEach(take);
+  (await runAll(repoTasks, repoTasks.map((t) => sizes.get(taskKey(t)) ?? 0), threads, progress, opts.taskTimeout)).forEach(take);
   // one machine, one name: spellings, renames, short names and FQDNs, clients and their logs (see sources/hosts.ts)
   // --host puts everything on one host: names, links and aliases do not matter then
   const identity = new HostIdentity(opts.host ? {} : opts.hostAliases, opts.hostMerge !== false && !opts.host);

@@ -37,8 +37,9 @@ function strList(v: string, prev: string[] = []): string[] {
   return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
+/** `--threads`: a positive count, or "auto" (also 0): the automatic count of `sources/threads.ts`, returned as 0. */
 function threadCount(v: string): number {
-  if (v === 'auto' || v === '0') return availableParallelism();
+  if (v === 'auto' || v === '0') return 0;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a positive integer or "auto"');
   return Number(v);
 }
@@ -90,12 +91,22 @@ async function evtxError(file: string, e: unknown): Promise<string> {
   return e instanceof EvtxFormatError ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/** Bytes of a file, 0 when it cannot be stat'ed (its reader then says why it cannot be read). */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 interface DumpOpts {
   format: EvtxOutputFormat;
   eventId?: number[];
   channel?: string[];
   provider?: string[];
   recovered?: boolean;
+  /** Chunk workers per file; 0 = automatic, from the file's size and the cores (`dumpThreads`, sources/threads.ts). */
   threads: number;
   meta?: boolean;
   output?: string;
@@ -115,40 +126,48 @@ async function dump(files: string[], o: DumpOpts): Promise<number> {
   });
   const out = new Out(stream);
   // the EVTX modules are loaded when an evtx command runs, not at every start of the CLI
-  const { renderFileChunks } = await import('../evtx/parallel.js');
+  const { ChunkWorkers, renderFileChunks } = await import('../evtx/parallel.js');
+  const { dumpThreads } = await import('../sources/threads.js');
+  // workers (when a file is split) are started once for the run and serve one file after another
+  const workers = new ChunkWorkers();
   const fr = (await import('../evtx/serialize.js')).framing(o.format);
   let count = 0;
   let readable = 0;
   let warnings = 0;
   if (o.format !== 'jsonl') await out.write(fr.open);
-  for (const file of files) {
-    try {
-      const chunks = renderFileChunks(file, {
-        threads: o.threads,
-        format: o.format,
-        recovered: o.recovered === true,
-        verifyChecksums: o.checksums,
-        meta: o.meta === true,
-        file: files.length > 1 || o.meta ? file : undefined,
-        filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
-        encodeWith: o.format === 'json' ? fr.sep : o.format === 'jsonl' ? '\n' : '',
-      });
-      for await (const c of chunks) {
-        for (const w of c.warnings) {
-          warnings++;
-          if (!o.quiet) printWarning(file, w);
+  try {
+    for (const file of files) {
+      try {
+        const chunks = renderFileChunks(file, {
+          threads: o.threads > 0 ? o.threads : dumpThreads(fileSize(file), availableParallelism()),
+          workers,
+          format: o.format,
+          recovered: o.recovered === true,
+          verifyChecksums: o.checksums,
+          meta: o.meta === true,
+          file: files.length > 1 || o.meta ? file : undefined,
+          filter: { eventIds: o.eventId, channels: o.channel, providers: o.provider },
+          encodeWith: o.format === 'json' ? fr.sep : o.format === 'jsonl' ? '\n' : '',
+        });
+        for await (const c of chunks) {
+          for (const w of c.warnings) {
+            warnings++;
+            if (!o.quiet) printWarning(file, w);
+          }
+          if (c.count && c.bytes) {
+            if (o.format === 'json' && count > 0) await out.write(fr.sep);
+            await out.write(c.bytes);
+            if (o.format === 'jsonl') await out.write('\n');
+            count += c.count;
+          }
         }
-        if (c.count && c.bytes) {
-          if (o.format === 'json' && count > 0) await out.write(fr.sep);
-          await out.write(c.bytes);
-          if (o.format === 'jsonl') await out.write('\n');
-          count += c.count;
-        }
+        readable++;
+      } catch (e) {
+        printError(await evtxError(file, e));
       }
-      readable++;
-    } catch (e) {
-      printError(await evtxError(file, e));
     }
+  } finally {
+    await workers.close();
   }
   if (o.format === 'json') await out.write(count === 0 ? ']\n' : fr.close);
   else if (o.format === 'xml') await out.write(fr.close);
@@ -314,7 +333,11 @@ export function buildProgram(): Command {
     .option('-c, --channel <names>', 'keep only these channels (comma-separated, case-insensitive)', strList)
     .option('-p, --provider <names>', 'keep only these providers (comma-separated, case-insensitive)', strList)
     .option('-r, --recovered', 'also carve records from chunk slack and damaged chunks (flagged "recovered")')
-    .option('-t, --threads <n>', 'worker threads across chunks ("auto" = all cores); output order is unchanged', threadCount, 1)
+    .addOption(
+      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MB of it per worker (two workers cost ~1.7x the CPU of one thread), else read in this thread; output order is unchanged')
+        .argParser(threadCount)
+        .default(0, 'auto'),
+    )
     .option('-m, --meta', 'add a "wmiscope" object (file, chunk, offset, record id, recovered) to every record')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--no-checksums', 'do not verify chunk CRC32 checksums')

@@ -65,9 +65,10 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
-    .option('-j, --threads <n>', 'worker threads reading evidence in parallel (default: CPUs, at most 8; 1 = none, everything read in the main thread, as with fewer than 4 inputs)', (v: string) => {
+    .option('-j, --threads <n>', 'worker threads reading evidence in parallel, the largest files first (default auto: on 4 cores or more a worker for each 256 MB of input, at most the cores and 8, never more than the input over its largest file; else, and under 512 MB, everything is read in the main thread; 1 = none; a number is used as given with 4 inputs or more)', (v: string) => {
+      if (v === 'auto') return 0;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64, or auto');
       return n;
     })
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')

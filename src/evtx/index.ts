@@ -21,7 +21,7 @@ export type {
   EvtxFilter,
   EvtxReadOptions,
 } from './types.js';
-export { renderFileChunks } from './parallel.js';
+export { ChunkWorkers, renderFileChunks } from './parallel.js';
 export type { ParallelOptions } from './parallel.js';
 export type { ChunkOutput, RenderChunkOptions } from './chunks.js';
 export { serializeRecord, framing } from './serialize.js';
