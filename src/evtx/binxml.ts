@@ -145,8 +145,11 @@ export const TRUNCATED_TEMPLATE: Template = Object.freeze(newTemplate(-1, '', 0,
 function newTemplate(offset: number, guid: string, dataSize: number, root: BxNode[], externalNames: Template['externalNames']): Template {
   return { offset, guid, dataSize, root, externalNames, eventId: null, qualifiers: null, channel: null, provider: null, computer: null, eventRecordId: null, timeCreated: null, slots: 0, maxUse: 0, literal: 0 };
 }
-/** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
-const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
+/**
+ * Cache of compiled templates shared across chunks, keyed by offset and size (a number: both are below 2^16), and
+ * verified byte for byte from the GUID to the end of the data. Another template at the same offset and size replaces it.
+ */
+const sharedTemplates = new Map<number, { bytes: Buffer; template: Template }>();
 const SHARED_LIMIT = 4096;
 
 export function newChunkCtx(buf: Uint8Array, len: number): ChunkCtx {
@@ -443,13 +446,13 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   const dataSize = u32(ctx.buf, off + 20);
   const start = off + 24;
   if (dataSize > ctx.len - start) throw new BinXmlError('template data runs past the chunk', off);
-  const g = guid(ctx.buf, off + 4);
-  const key = `${off}:${g}:${dataSize}`;
-  const bytes = ctx.buf.subarray(start, start + dataSize);
+  const key = off * 0x10000 + dataSize;
   const shared = sharedTemplates.get(key);
-  if (shared && bytesEqual(shared.bytes, bytes) && shared.template.externalNames.every(([o, n]) => safeName(ctx, o) === n)) {
+  // GUID, size and data (from off + 4 to the end of the data) as they were when the cached template was compiled
+  if (shared && shared.bytes.compare(ctx.buf, off + 4, start + dataSize) === 0 && shared.template.externalNames.every(([o, n]) => safeName(ctx, o) === n)) {
     return shared.template;
   }
+  const g = guid(ctx.buf, off + 4);
   const p = new Parser(ctx, start, start + dataSize, true);
   p.externalNames = [];
   p.templateStart = start;
@@ -458,7 +461,7 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   const t = newTemplate(off, g, dataSize, root, p.externalNames);
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
-  sharedTemplates.set(key, { bytes: Uint8Array.prototype.slice.call(bytes), template: t });
+  sharedTemplates.set(key, { bytes: Buffer.from(ctx.buf.subarray(off + 4, start + dataSize)), template: t });
   return t;
 }
 
@@ -468,11 +471,6 @@ function safeName(ctx: ChunkCtx, off: number): string | null {
   } catch {
     return null;
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
 function single(nodes: BxNode[]): FieldSource {
