@@ -4,8 +4,10 @@
  * same JSON as {@link renderJson} (tests check `JSON.parse` equality on every sample record); elements whose
  * shape depends on runtime values fall back to the object renderer for that element or record.
  */
-import { MAX_BINXML_DEPTH, N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, parseNested, valueSize, valueType } from './binxml.js';
-import type { BxNode, ChunkCtx, ElemNode, Template, TextNode, Values } from './binxml.js';
+import { MAX_BINXML_DEPTH, N_ELEM, N_INST, N_SUBST, N_TEXT, parseNested } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode, Template, TextNode } from './binxml.js';
+import { decodeValue, valueSize, valueType } from './binxml-values.js';
+import type { Values } from './binxml-values.js';
 import { isoSeconds, split, splitFiletime, u32 } from './bytes.js';
 import { JsonRenderer, MAX_RENDER_BYTES, MAX_RENDER_NODES, renderJson } from './render.js';
 import type { RenderIssues } from './render.js';
