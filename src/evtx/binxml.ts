@@ -447,7 +447,10 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   const t = newTemplate(off, g, dataSize, root, p.externalNames);
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
-  sharedTemplates.set(key, { bytes: Buffer.from(ctx.buf.subarray(off + 4, start + dataSize)), template: t });
+  // a copy of its own (Buffer.from would take a slice of the shared pool and keep all of its 8 KiB alive)
+  const bytes = Buffer.allocUnsafeSlow(start + dataSize - (off + 4));
+  bytes.set(ctx.buf.subarray(off + 4, start + dataSize));
+  sharedTemplates.set(key, { bytes, template: t });
   return t;
 }
 
