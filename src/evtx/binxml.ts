@@ -1,11 +1,16 @@
 /**
- * BinXML: tokens → a small node tree (templates compiled once per chunk), substitution values, nested BinXML.
+ * BinXML: tokens → a small node tree (templates compiled once per chunk), template instances, nested BinXML.
+ * The substitution values the instances carry, and their decoding, are in binxml-values.ts.
  *
  * All positions are offsets into one chunk's bytes (names and templates are referenced chunk-relative).
  * Every length read from the file is checked against the end of the range it lives in before use.
  */
-import { filetimeAt, guid, hexUpper, i32, sid, systemtimeAt, trimNul, u16, u32, utf16 } from './bytes.js';
-import type { EvtxValue } from './types.js';
+import { guid, u16, u32, utf16 } from './bytes.js';
+import type { Values } from './binxml-values.js';
+
+// the value side, for the modules that read both (reader.ts)
+export { T_BINXML, T_NULL, T_STRING, decodeValue, isNested, valueSize, valueType } from './binxml-values.js';
+export type { NestedValue, Values } from './binxml-values.js';
 
 /** A data problem inside BinXML. Caught by the reader and turned into a warning; never escapes the API. */
 export class BinXmlError extends Error {
@@ -94,26 +99,6 @@ export interface Template {
   literal: number;
 }
 
-/** The substitution values of one template instance: where each value lives in the chunk. */
-export interface Values {
-  buf: Uint8Array;
-  /** Chunk offset of the descriptor array (count × {u16 size, u8 type, u8 pad}). */
-  desc: number;
-  /** Chunk offset of each value. */
-  offsets: number[];
-  count: number;
-  /** Size of all values together. */
-  bytes: number;
-}
-
-export function valueType(v: Values, i: number): number {
-  return v.buf[v.desc + 4 * i + 2]!;
-}
-
-export function valueSize(v: Values, i: number): number {
-  return u16(v.buf, v.desc + 4 * i);
-}
-
 /** Per-chunk caches and the bytes everything points into. */
 export interface ChunkCtx {
   buf: Uint8Array;
@@ -145,8 +130,11 @@ export const TRUNCATED_TEMPLATE: Template = Object.freeze(newTemplate(-1, '', 0,
 function newTemplate(offset: number, guid: string, dataSize: number, root: BxNode[], externalNames: Template['externalNames']): Template {
   return { offset, guid, dataSize, root, externalNames, eventId: null, qualifiers: null, channel: null, provider: null, computer: null, eventRecordId: null, timeCreated: null, slots: 0, maxUse: 0, literal: 0 };
 }
-/** Cache of compiled templates shared across chunks, keyed by offset + GUID + size, verified byte for byte. */
-const sharedTemplates = new Map<string, { bytes: Uint8Array; template: Template }>();
+/**
+ * Cache of compiled templates shared across chunks, keyed by offset and size (a number: both are below 2^16), and
+ * verified byte for byte from the GUID to the end of the data. Another template at the same offset and size replaces it.
+ */
+const sharedTemplates = new Map<number, { bytes: Buffer; template: Template }>();
 const SHARED_LIMIT = 4096;
 
 export function newChunkCtx(buf: Uint8Array, len: number): ChunkCtx {
@@ -169,22 +157,23 @@ class Parser {
     this.pos = pos;
   }
 
-  need(n: number): void {
-    if (n < 0 || this.pos + n > this.end) throw new BinXmlError(`data runs past its end (need ${n} bytes)`, this.pos);
+  /** `n` more bytes must lie before the end of the data; `what` names the field they hold (for the error). */
+  need(n: number, what: string): void {
+    if (n < 0 || this.pos + n > this.end) throw new BinXmlError(`data runs past its end (need ${n} bytes for ${what})`, this.pos);
   }
 
-  byte(): number {
-    this.need(1);
+  byte(what: string): number {
+    this.need(1, what);
     return this.ctx.buf[this.pos++]!;
   }
-  word(): number {
-    this.need(2);
+  word(what: string): number {
+    this.need(2, what);
     const v = u16(this.ctx.buf, this.pos);
     this.pos += 2;
     return v;
   }
-  dword(): number {
-    this.need(4);
+  dword(what: string): number {
+    this.need(4, what);
     const v = u32(this.ctx.buf, this.pos);
     this.pos += 4;
     return v;
@@ -194,10 +183,10 @@ class Parser {
     return this.ctx.buf[this.pos]!;
   }
 
-  /** A UTF-16 string prefixed by a u16 character count. */
-  lenString(): string {
-    const n = this.word();
-    this.need(n * 2);
+  /** A UTF-16 string prefixed by a u16 character count; `what` names it. */
+  lenString(what: string): string {
+    const n = this.word(`${what} length`);
+    this.need(n * 2, what);
     const s = utf16(this.ctx.buf, this.pos, n);
     this.pos += n * 2;
     return s;
@@ -205,7 +194,7 @@ class Parser {
 
   /** Read a name reference; a name stored inline (its offset is the current position) is skipped over. */
   name(): string {
-    const off = this.dword();
+    const off = this.dword('name offset');
     const name = readName(this.ctx, off);
     if (off === this.pos) {
       const n = u16(this.ctx.buf, off + 6);
@@ -219,7 +208,7 @@ class Parser {
 
   fragmentHeader(): void {
     // 0x0f, major, minor, flags
-    this.need(4);
+    this.need(4, 'fragment header');
     this.pos += 4;
   }
 
@@ -243,19 +232,19 @@ class Parser {
   element(depth: number): ElemNode {
     if (depth > MAX_DEPTH) throw new BinXmlError('elements nested too deeply', this.pos);
     const start = this.pos;
-    const tok = this.byte();
+    const tok = this.byte('element start token');
     const hasAttrs = (tok & 0x40) !== 0;
     // Dependency id: present inside template definitions, absent in template-less records and nested BinXML.
     // Decide by where the name offset must point to; fall back to the other layout if the expected one is not sane.
     let withDep = this.inTemplate;
     if (!this.nameOffsetSane(start + 1 + (withDep ? 2 : 0) + 4) && this.nameOffsetSane(start + 1 + (withDep ? 0 : 2) + 4)) withDep = !withDep;
-    if (withDep) this.word();
-    const dataSize = this.dword();
+    if (withDep) this.word('element dependency id');
+    const dataSize = this.dword('element data size');
     if (dataSize > this.end - this.pos) throw new BinXmlError('element size runs past its end', start);
     const name = this.name();
     const el: ElemNode = { k: N_ELEM, name, attrs: [], names: 2 * name.length, children: [] };
     if (hasAttrs) {
-      const listSize = this.dword();
+      const listSize = this.dword('attribute list size');
       if (listSize > this.end - this.pos) throw new BinXmlError('attribute list runs past its end', this.pos);
       while ((this.peek() & 0xbf) === 0x06) {
         this.pos++;
@@ -266,7 +255,7 @@ class Parser {
         el.names += 2 * an.length;
       }
     }
-    const close = this.byte();
+    const close = this.byte('end of start tag');
     if (close === 0x03) return el;
     if (close !== 0x02) throw new BinXmlError(`expected end of start tag, got 0x${close.toString(16)}`, this.pos - 1);
     this.content(el.children, depth + 1);
@@ -324,26 +313,26 @@ class Parser {
 
   text(): TextNode {
     this.pos++;
-    const vt = this.byte();
+    const vt = this.byte('value text type');
     if (vt !== 0x01 && vt !== 0x02) throw new BinXmlError(`unsupported value text type 0x${vt.toString(16)}`, this.pos - 1);
-    return { k: N_TEXT, text: this.lenString() };
+    return { k: N_TEXT, text: this.lenString('value text') };
   }
 
   subst(): SubstNode {
-    const t = this.byte();
-    const index = this.word();
-    const type = this.byte();
+    const t = this.byte('substitution token');
+    const index = this.word('substitution index');
+    const type = this.byte('substitution value type');
     return { k: N_SUBST, index, type, optional: t === 0x0e };
   }
 
   cdata(): CDataNode {
     this.pos++;
-    return { k: N_CDATA, text: this.lenString() };
+    return { k: N_CDATA, text: this.lenString('CDATA text') };
   }
 
   charRef(): TextNode {
     this.pos++;
-    return { k: N_TEXT, text: String.fromCharCode(this.word()) };
+    return { k: N_TEXT, text: String.fromCharCode(this.word('character reference')) };
   }
 
   entityRef(): TextNode {
@@ -358,7 +347,7 @@ class Parser {
     let data = '';
     if (this.pos < this.end && (this.ctx.buf[this.pos]! & 0xbf) === 0x0b) {
       this.pos++;
-      data = this.lenString();
+      data = this.lenString('processing instruction data');
     }
     return { k: N_PI, target, data };
   }
@@ -366,16 +355,16 @@ class Parser {
   templateInstance(depth: number): InstNode {
     const at = this.pos;
     this.pos++; // 0x0c
-    this.byte(); // unknown, usually 1
-    this.dword(); // template id (first 4 bytes of the GUID in practice)
-    const defOff = this.dword();
+    this.byte('template instance unknown byte'); // usually 1
+    this.dword('template id'); // the first 4 bytes of the GUID in practice
+    const defOff = this.dword('template definition offset');
     let template: Template;
     if (compiling >= MAX_TEMPLATE_NESTING) {
       // template definitions nested too deeply (a template whose definition instantiates itself, or a cycle of them):
       // not expanded further, an inline definition is skipped over; the renderer reports an expansion limit
       template = TRUNCATED_TEMPLATE;
       if (defOff === this.pos) {
-        this.need(24);
+        this.need(24, 'template definition header');
         this.pos = defOff + 24 + u32(this.ctx.buf, defOff + 20);
         if (this.pos > this.end) throw new BinXmlError('inline template runs past the record', defOff);
       }
@@ -386,7 +375,7 @@ class Parser {
     } else {
       template = templateAt(this.ctx, defOff, depth);
     }
-    const count = this.dword();
+    const count = this.dword('substitution count');
     if (count * 4 > this.end - this.pos) throw new BinXmlError(`substitution count ${count} does not fit`, at);
     const offsets = new Array<number>(count);
     const b = this.ctx.buf;
@@ -443,13 +432,13 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   const dataSize = u32(ctx.buf, off + 20);
   const start = off + 24;
   if (dataSize > ctx.len - start) throw new BinXmlError('template data runs past the chunk', off);
-  const g = guid(ctx.buf, off + 4);
-  const key = `${off}:${g}:${dataSize}`;
-  const bytes = ctx.buf.subarray(start, start + dataSize);
+  const key = off * 0x10000 + dataSize;
   const shared = sharedTemplates.get(key);
-  if (shared && bytesEqual(shared.bytes, bytes) && shared.template.externalNames.every(([o, n]) => safeName(ctx, o) === n)) {
+  // GUID, size and data (from off + 4 to the end of the data) as they were when the cached template was compiled
+  if (shared && shared.bytes.compare(ctx.buf, off + 4, start + dataSize) === 0 && shared.template.externalNames.every(([o, n]) => safeName(ctx, o) === n)) {
     return shared.template;
   }
+  const g = guid(ctx.buf, off + 4);
   const p = new Parser(ctx, start, start + dataSize, true);
   p.externalNames = [];
   p.templateStart = start;
@@ -458,7 +447,10 @@ function compileTemplate(ctx: ChunkCtx, off: number, depth: number): Template {
   const t = newTemplate(off, g, dataSize, root, p.externalNames);
   locateSystemFields(t);
   if (sharedTemplates.size >= SHARED_LIMIT) sharedTemplates.clear();
-  sharedTemplates.set(key, { bytes: Uint8Array.prototype.slice.call(bytes), template: t });
+  // a copy of its own (Buffer.from would take a slice of the shared pool and keep all of its 8 KiB alive)
+  const bytes = Buffer.allocUnsafeSlow(start + dataSize - (off + 4));
+  bytes.set(ctx.buf.subarray(off + 4, start + dataSize));
+  sharedTemplates.set(key, { bytes, template: t });
   return t;
 }
 
@@ -468,11 +460,6 @@ function safeName(ctx: ChunkCtx, off: number): string | null {
   } catch {
     return null;
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
 function single(nodes: BxNode[]): FieldSource {
@@ -543,173 +530,6 @@ export function parseNested(ctx: ChunkCtx, start: number, end: number, depth: nu
   const out: BxNode[] = [];
   p.fragment(out, depth + 1);
   return out;
-}
-
-// ---- substitution values -------------------------------------------------------------------------------
-
-export const T_NULL = 0x00;
-export const T_STRING = 0x01;
-export const T_BINXML = 0x21;
-
-/** Marker returned for nested BinXML values; the renderer expands them. */
-export interface NestedValue {
-  nested: true;
-  start: number;
-  end: number;
-}
-
-function bigToValue(v: bigint): number | string {
-  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
-}
-
-function hex32(v: number): string {
-  return '0x' + v.toString(16);
-}
-
-let lastHexHi = -1;
-let lastHexLo = -1;
-let lastHex = '';
-
-function hex64(b: Uint8Array, o: number): string {
-  const hi = u32(b, o + 4);
-  const lo = u32(b, o);
-  // Keywords repeat record after record: keep the last rendering
-  if (hi === lastHexHi && lo === lastHexLo) return lastHex;
-  lastHexHi = hi;
-  lastHexLo = lo;
-  lastHex = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
-  return lastHex;
-}
-
-const ELEMENT_SIZE: Record<number, number> = {
-  0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8, 0x0d: 4,
-  0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8,
-};
-
-/** JSON has no NaN, Infinity or -0: non-finite reals are null (as in the Rust evtx crate), -0 is 0. */
-function finite(v: number): number | null {
-  return Number.isFinite(v) ? v + 0 : null;
-}
-
-/** Decode one scalar of `type` at `o` (`size` bytes). */
-function scalar(b: Uint8Array, o: number, size: number, type: number): EvtxValue {
-  switch (type) {
-    case 0x00:
-      return null;
-    case 0x01:
-      return trimNul(utf16(b, o, size >> 1));
-    case 0x02:
-      return trimNul(Buffer.from(b.buffer, b.byteOffset + o, size).toString('latin1'));
-    case 0x03:
-      return size >= 1 ? (b[o]! << 24) >> 24 : null;
-    case 0x04:
-      return size >= 1 ? b[o]! : null;
-    case 0x05:
-      return size >= 2 ? (u16(b, o) << 16) >> 16 : null;
-    case 0x06:
-      return size >= 2 ? u16(b, o) : null;
-    case 0x07:
-      return size >= 4 ? i32(b, o) : null;
-    case 0x08:
-      return size >= 4 ? u32(b, o) : null;
-    case 0x09:
-      return size >= 8 ? bigToValue((BigInt(i32(b, o + 4)) << 32n) | BigInt(u32(b, o))) : null;
-    case 0x0a:
-      return size >= 8 ? (u32(b, o + 4) < 0x200000 ? u32(b, o + 4) * 0x100000000 + u32(b, o) : bigToValue((BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o)))) : null;
-    case 0x0b:
-      return size >= 4 ? finite(Buffer.from(b.buffer, b.byteOffset + o, 4).readFloatLE(0)) : null;
-    case 0x0c:
-      return size >= 8 ? finite(Buffer.from(b.buffer, b.byteOffset + o, 8).readDoubleLE(0)) : null;
-    case 0x0d:
-      // BOOL is a 32-bit integer; any non-zero value (irregular values such as 2 or 0xFFFFFFFF occur) is true.
-      if (size >= 4) return i32(b, o) !== 0;
-      return size >= 1 ? b[o] !== 0 : null;
-    case 0x0e:
-      return hexUpper(b, o, size);
-    case 0x0f:
-      return size >= 16 ? guid(b, o) : hexUpper(b, o, size);
-    case 0x10:
-      // SizeT: pointer-sized, rendered like HexInt32/64 (as the Rust evtx crate does)
-      if (size === 4) return hex32(u32(b, o));
-      if (size === 8) return hex64(b, o);
-      return hexUpper(b, o, size);
-    case 0x11:
-      return size >= 8 ? filetimeAt(b, o) : null;
-    case 0x12:
-      return size >= 16 ? systemtimeAt(b, o) : null;
-    case 0x13:
-      return sid(b, o, size) ?? hexUpper(b, o, size);
-    case 0x14:
-      return size >= 4 ? hex32(u32(b, o)) : null;
-    case 0x15:
-      return size >= 8 ? hex64(b, o) : null;
-    case 0x20:
-      return size >= 8 ? bigToValue((BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o))) : size >= 4 ? u32(b, o) : null;
-    case 0x23:
-      return trimNul(utf16(b, o, size >> 1));
-    default:
-      return hexUpper(b, o, size);
-  }
-}
-
-/** Decode substitution `i` of `v`; nested BinXML comes back as a {@link NestedValue}. */
-export function decodeValue(v: Values, i: number): EvtxValue | NestedValue {
-  if (i >= v.count) return null;
-  const type = v.buf[v.desc + 4 * i + 2]!;
-  const size = u16(v.buf, v.desc + 4 * i);
-  const o = v.offsets[i]!;
-  const b = v.buf;
-  if (type === T_NULL || size === 0) return null;
-  if (type === T_BINXML) return { nested: true, start: o, end: o + size };
-  if ((type & 0x80) === 0) return scalar(b, o, size, type);
-  const base = type & 0x7f;
-  if (base === 0x01 || base === 0x02) {
-    // array of NUL-terminated strings
-    const out: EvtxValue[] = [];
-    if (base === 0x01) {
-      let s = o;
-      const e = o + (size & ~1);
-      for (let p = o; p < e; p += 2) {
-        if (b[p] === 0 && b[p + 1] === 0) {
-          out.push(utf16(b, s, (p - s) >> 1));
-          s = p + 2;
-        }
-      }
-      if (s < e) out.push(utf16(b, s, (e - s) >> 1));
-    } else {
-      let s = o;
-      for (let p = o; p < o + size; p++) {
-        if (b[p] === 0) {
-          out.push(Buffer.from(b.buffer, b.byteOffset + s, p - s).toString('latin1'));
-          s = p + 1;
-        }
-      }
-      if (s < o + size) out.push(Buffer.from(b.buffer, b.byteOffset + s, o + size - s).toString('latin1'));
-    }
-    return out;
-  }
-  let es = ELEMENT_SIZE[base];
-  if (base === 0x10) es = 8;
-  if (base === 0x13) {
-    // array of SIDs: each is 8 + 4 * count bytes
-    const out: EvtxValue[] = [];
-    let p = o;
-    while (p + 8 <= o + size) {
-      const n = 8 + 4 * b[p + 1]!;
-      if (p + n > o + size) break;
-      out.push(sid(b, p, n));
-      p += n;
-    }
-    return out;
-  }
-  if (!es) return hexUpper(b, o, size);
-  const out: EvtxValue[] = [];
-  for (let p = o; p + es <= o + size; p += es) out.push(scalar(b, p, es, base));
-  return out;
-}
-
-export function isNested(v: EvtxValue | NestedValue): v is NestedValue {
-  return v !== null && typeof v === 'object' && (v as NestedValue).nested === true;
 }
 
 /**

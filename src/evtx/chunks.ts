@@ -4,7 +4,7 @@
  */
 import type { EvtxReader } from './reader.js';
 import { serializeRecord, writeRecord } from './serialize.js';
-import { JsonBytes } from './jsonplan.js';
+import { JsonBytes, Lit } from './jsonplan.js';
 import type { SerializeOptions } from './serialize.js';
 import type { EvtxReadOptions, EvtxWarning } from './types.js';
 
@@ -42,6 +42,8 @@ export type RenderChunkOptions = EvtxReadOptions &
   };
 
 let encoder: JsonBytes | null = null;
+/** The separator between records, pre-encoded (the same one chunk after chunk). */
+let separator: { text: string; lit: Lit } | null = null;
 
 /** Read and serialize the records of one chunk slot. */
 export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkOptions): ChunkOutput {
@@ -54,8 +56,9 @@ export function renderChunk(reader: EvtxReader, slot: number, opts: RenderChunkO
   if (opts.encodeWith !== undefined) {
     const out = (encoder ??= new JsonBytes(1 << 18));
     out.pos = 0;
+    const sep = opts.encodeWith === separator?.text ? separator.lit : (separator = { text: opts.encodeWith, lit: new Lit(opts.encodeWith) }).lit;
     for (let i = 0; i < recs.length; i++) {
-      if (i > 0) out.text(opts.encodeWith);
+      if (i > 0) out.lit(sep);
       writeRecord(recs[i]!, opts, out);
     }
     base.notKept = reader.warningsNotKept - notKept;

@@ -7,8 +7,10 @@
  * EventData/UserData → `"X": v`; unnamed Data → `"Data": {"#text": v | [v, …]}`. Integers and booleans stay
  * JSON numbers/booleans (integers beyond 2^53 become decimal strings), timestamps carry 7 fractional digits.
  */
-import { MAX_BINXML_DEPTH, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, TRUNCATED_TEMPLATE, decodeValue, isNested, parseNested } from './binxml.js';
-import type { BxNode, ChunkCtx, ElemNode, Values } from './binxml.js';
+import { MAX_BINXML_DEPTH, N_CDATA, N_ELEM, N_INST, N_PI, N_SUBST, N_TEXT, TRUNCATED_TEMPLATE, parseNested } from './binxml.js';
+import type { BxNode, ChunkCtx, ElemNode } from './binxml.js';
+import { decodeValue, isNested } from './binxml-values.js';
+import type { Values } from './binxml-values.js';
 import type { EvtxJsonObject, EvtxValue } from './types.js';
 
 const MAX_DEPTH = 96;
