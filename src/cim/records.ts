@@ -225,7 +225,24 @@ export interface RawClass {
   data: Uint8Array;
 }
 
-export function parseClassDefinition(r: Uint8Array): RawClass {
+/** A class record's name, superclass and timestamp: what a superclass chain needs, without qualifiers or properties. */
+export interface ClassHeader {
+  name: string;
+  superclass: string | null;
+  tsLo: number;
+  tsHi: number;
+}
+
+/** The fixed parts of a class record, every size checked, and where its qualifiers, properties, defaults and data region are. */
+interface ClassFrame extends ClassHeader {
+  qStart: number;
+  count: number;
+  propRefs: number;
+  defaults: Uint8Array;
+  data: Uint8Array;
+}
+
+function classFrame(r: Uint8Array): ClassFrame {
   need(r, 0, 4, 'class header');
   const superLen = u32(r, 0);
   need(r, 4, superLen * 2 + 12, 'superclass name');
@@ -265,6 +282,21 @@ export function parseClassDefinition(r: Uint8Array): RawClass {
   need(r, p, dataSize, 'data region');
   const data = r.subarray(p, p + dataSize);
   const name = cimString(data, nameOff);
+  return { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaults, data };
+}
+
+/**
+ * Name, superclass and timestamp of a class record, its other parts not decoded (a superclass chain of every class
+ * costs a fraction of parsing every class). It throws where parseClassDefinition would, up to the class name; a
+ * record it reads may still fail parseClassDefinition further on (qualifiers, property definitions).
+ */
+export function parseClassHeader(r: Uint8Array): ClassHeader {
+  const f = classFrame(r);
+  return { name: f.name, superclass: f.superclass, tsLo: f.tsLo, tsHi: f.tsHi };
+}
+
+export function parseClassDefinition(r: Uint8Array): RawClass {
+  const { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaults, data } = classFrame(r);
   const qualifiers = readQualifiers(r, qStart, data).qualifiers;
   const own: RawProperty[] = [];
   for (let i = 0; i < count; i++) {

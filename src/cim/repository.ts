@@ -5,21 +5,22 @@
 import { gunzipSync } from 'node:zlib';
 import { CimFormatError, findRepository, isGzipFile, mappingKey, nameHash, readBounded, readMaybeGzip } from './files.js';
 import { ObjectStore, indexPageAt, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
-import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource, findAllIn } from './pages.js';
+import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource } from './pages.js';
 import type { PageSource } from './pages.js';
 import type { MapSection, MappingFile } from './store.js';
 import {
   RecordError,
   filetimeToIso,
   parseClassDefinition,
+  parseClassHeader,
   parseInstanceHeader,
   propertyState,
   readInstanceValues,
   readValue,
   typeName,
 } from './records.js';
-import type { RawClass, RawProperty } from './records.js';
-import { objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
+import type { ClassHeader, RawClass, RawProperty } from './records.js';
+import { findResiduePatterns, objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
 import type { PageRecordSpan } from './residue.js';
 import type {
   CimBinding,
@@ -146,8 +147,8 @@ export class CimRepository {
   private readonly allKeys: string[];
   private readonly ns = new Map<string, NsKeys>();
   private readonly store: ObjectStore;
-  private readonly classCache = new Map<string, RawClass | null>();
-  private readonly layoutCache = new Map<string, Layout | null>();
+  private readonly classCache = new ByClass<RawClass | null>();
+  private readonly layoutCache = new ByClass<Layout | null>();
   private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
   private namesResolved = false;
   private readonly hasObjects: boolean;
@@ -388,25 +389,94 @@ export class CimRepository {
     for (const h of [nsHash, this.hash(SYSTEM_NS)]) {
       const key = this.ns.get(h)?.cd.get(classHash);
       if (!key) continue;
-      const ck = `${h}/${classHash}`;
-      let cls = this.classCache.get(ck);
-      if (cls === undefined) {
-        try {
-          cls = parseClassDefinition(this.record(key));
-        } catch (e) {
-          this.warn({ code: 'class-definition', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, file: 'OBJECTS.DATA', page: keyLocation(key)?.page });
-          cls = null;
-        }
-        this.classCache.set(ck, cls);
-      }
+      const cls = this.classIn(h, classHash, key);
       if (cls) return { cls, ns: h, key };
     }
     return null;
   }
 
+  /** The class definition under `key` in namespace `h`, parsed once; one that does not parse is a warning and null. */
+  private classIn(h: string, classHash: string, key: string): RawClass | null {
+    let cls = this.classCache.get(h, classHash);
+    if (cls === undefined) {
+      try {
+        cls = parseClassDefinition(this.record(key));
+      } catch (e) {
+        this.warn({ code: 'class-definition', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, file: 'OBJECTS.DATA', page: keyLocation(key)?.page });
+        cls = null;
+      }
+      this.classCache.set(h, classHash, cls);
+    }
+    return cls;
+  }
+
+  private readonly headerCache = new ByClass<ClassHeader | null>();
+
+  /**
+   * Name and superclass of the class rawClass() would find, read from the header of its record only. A class stored
+   * both in the namespace and in `__SystemClass` is parsed whole (rawClass falls back to the second when the first
+   * does not parse, which a header cannot tell); a header that does not parse goes to classIn(), so its damage is the
+   * same warning. So a chain of headers is the chain of layout(), continued past a class damaged after its header.
+   */
+  private classHeader(nsHash: string, classHash: string): { head: ClassHeader; key: string } | null {
+    if (!this.hasObjects) return null;
+    const sys = this.hash(SYSTEM_NS);
+    const inNs = this.ns.get(nsHash)?.cd.get(classHash);
+    const inSys = nsHash !== sys ? this.ns.get(sys)?.cd.get(classHash) : undefined;
+    if (inNs && inSys) {
+      const c = this.rawClass(nsHash, classHash);
+      return c ? { head: c.cls, key: c.key } : null;
+    }
+    const key = inNs ?? inSys;
+    if (!key) return null;
+    const h = inNs ? nsHash : sys;
+    let head: ClassHeader | null | undefined = this.classCache.get(h, classHash);
+    if (head === undefined) head = this.headerCache.get(h, classHash);
+    if (head === undefined) {
+      try {
+        head = parseClassHeader(this.record(key));
+      } catch {
+        head = this.classIn(h, classHash, key);
+      }
+      this.headerCache.set(h, classHash, head);
+    }
+    return head ? { head, key } : null;
+  }
+
+  private readonly chainCache = new ByClass<ClassLink[]>();
+
+  /** The superclass chain of a class (root first, the class itself last) as layout() walks it, from class headers; empty when the class is not found. */
+  private chainOf(nsHash: string, classHash: string): ClassLink[] {
+    const cached = this.chainCache.get(nsHash, classHash);
+    if (cached) return cached;
+    const chain: ClassLink[] = [];
+    let h: string | null = classHash;
+    const seen = new Set<string>();
+    while (h && !seen.has(h) && chain.length < 64) {
+      seen.add(h);
+      const c = this.classHeader(nsHash, h);
+      if (!c) break;
+      chain.unshift({ name: c.head.name, key: c.key });
+      h = c.head.superclass ? this.hash(c.head.superclass) : null;
+    }
+    this.chainCache.set(nsHash, classHash, chain);
+    return chain;
+  }
+
+  /**
+   * A subscription class's kind and layout; null for any other class. The kind is found from the chain of class
+   * headers and confirmed on the full layout, so only subscription classes are parsed whole (a chain of headers holds
+   * every name the layout's chain holds: a class that is not a subscription class by its headers is not one by its layout).
+   */
+  private subscriptionLayout(nsHash: string, classHash: string): { kind: SubscriptionKind; layout: Layout } | null {
+    if (!subscriptionKind(this.chainOf(nsHash, classHash).map((c) => c.name))) return null;
+    const layout = this.layout(nsHash, classHash);
+    const kind = layout ? subscriptionKind(layout.chain.map((c) => c.name)) : null;
+    return layout && kind ? { kind, layout } : null;
+  }
+
   private layout(nsHash: string, classHash: string): Layout | null {
-    const lk = `${nsHash}/${classHash}`;
-    const cached = this.layoutCache.get(lk);
+    const cached = this.layoutCache.get(nsHash, classHash);
     if (cached !== undefined) return cached;
     const chain: RawClass[] = [];
     let h: string | null = classHash;
@@ -436,7 +506,7 @@ export class CimRepository {
       const props = [...byIndex.values()].sort((a, b) => a.index - b.index);
       layout = { chain, counts, props, owners: props.map((p) => ownerOf.get(p.index)!) };
     }
-    this.layoutCache.set(lk, layout);
+    this.layoutCache.set(nsHash, classHash, layout);
     return layout;
   }
 
@@ -586,6 +656,9 @@ export class CimRepository {
     for (const g of this.ns.values()) {
       if (g.hash === sys) continue;
       for (const classHash of g.cd.keys()) {
+        // a default of minChars characters is read from the data region of a class record of its chain: none that
+        // large, none to find (its class is not parsed whole)
+        if (!this.chainOf(g.hash, classHash).some((l) => (keyLocation(l.key)?.size ?? 0) >= minChars)) continue;
         const c = this.toClass(g.hash, classHash);
         if (!c || subscriptionKind(c.chain)) continue;
         for (const p of c.properties) {
@@ -593,7 +666,10 @@ export class CimRepository {
           if (v && p.definedBy === c.name) out.push({ namespace: c.namespace, namespaceHash: g.hash, className: c.name, property: p.name, value: v, where: 'class default', location: c.location });
         }
       }
-      for (const [classHash, keys] of g.ci) {
+      for (const [classHash, all] of g.ci) {
+        // a value set in an instance is read from its own record: a record smaller than minChars bytes holds none
+        const keys = all.filter((k) => (keyLocation(k)?.size ?? minChars) >= minChars);
+        if (!keys.length) continue;
         const layout = this.layout(g.hash, classHash);
         if (!layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
         for (const key of keys) {
@@ -615,11 +691,10 @@ export class CimRepository {
     const out = new Map<string, SubscriptionClass>();
     for (const g of this.ns.values()) {
       for (const classHash of g.cd.keys()) {
-        const layout = this.layout(g.hash, classHash);
-        if (!layout) continue;
-        const kind = subscriptionKind(layout.chain.map((c) => c.name));
-        const name = layout.chain[layout.chain.length - 1]!.name;
-        if (kind && !out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind, name, nsHash: g.hash, classHash });
+        const sub = this.subscriptionLayout(g.hash, classHash);
+        if (!sub) continue;
+        const name = sub.layout.chain[sub.layout.chain.length - 1]!.name;
+        if (!out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind: sub.kind, name, nsHash: g.hash, classHash });
       }
     }
     return out;
@@ -640,11 +715,7 @@ export class CimRepository {
     const classes = this.subscriptionClasses();
     const data = this.store.src;
     const { logicalOf, spans } = objectsCoverage(data, this.store.map);
-    const live = new Set<string>();
-    for (const k of this.allKeys) {
-      const l = keyLocation(k);
-      if (l) live.add(`${l.page}:${l.recordId}`);
-    }
+    const live = this.liveLocations();
     const hashLen = this.version === '2.2' ? 128 : 64;
     const extents: Array<[number, number]> = [];
     /** carved records by their OBJECTS.DATA offset, and the bytes of every decoded residual record */
@@ -654,11 +725,12 @@ export class CimRepository {
     // records, and the reference strings of bindings (ASCII and UTF-16)
     const carvable = [...classes.values()];
     const refNames = carvable.filter((c) => c.kind !== 'binding').map((c) => c.name);
-    const needles = [
-      ...carvable.map((c) => Buffer.from(c.classHash, 'utf16le')),
-      ...refNames.flatMap((name) => [Buffer.from(`${name}.Name="`, 'latin1'), Buffer.from(`${name}.Name="`, 'utf16le')]),
-    ];
-    const found = findAllIn(data, needles, MAX_CARVE_HITS);
+    const found = findResiduePatterns(
+      data,
+      carvable.map((c) => c.classHash),
+      refNames,
+      MAX_CARVE_HITS,
+    );
     found.truncated.forEach((t, i) => {
       if (t) this.warn({ code: 'object-page', message: `more than ${MAX_CARVE_HITS} occurrences of one residue pattern in OBJECTS.DATA; only the first ${MAX_CARVE_HITS} were carved`, file: 'OBJECTS.DATA', offset: found.hits[i]![MAX_CARVE_HITS - 1] });
     });
@@ -871,6 +943,19 @@ export class CimRepository {
 
   private staleCache: Array<{ key: string; phys: number }> | null = null;
 
+  /** `page:recordId` of every record a live key points to. */
+  private liveLocations(): Set<string> {
+    if (this.liveCache) return this.liveCache;
+    const live = new Set<string>();
+    for (const k of this.allKeys) {
+      const l = keyLocation(k);
+      if (l) live.add(`${l.page}:${l.recordId}`);
+    }
+    return (this.liveCache = live);
+  }
+
+  private liveCache: Set<string> | null = null;
+
   /** The current objects map, then the older mapping files' (newest first). */
   private mappingStores(): Array<{ name: string; store: ObjectStore }> {
     return (this.storesCache ??= [
@@ -887,11 +972,7 @@ export class CimRepository {
    * older ones (the first that maps a record of that id and size on that logical page).
    */
   staleKeys(): CimStaleKey[] {
-    const liveLocations = new Set<string>();
-    for (const k of this.allKeys) {
-      const l = keyLocation(k);
-      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
-    }
+    const liveLocations = this.liveLocations();
     return this.staleKeyList().map(({ key, phys }) => {
       const loc = keyLocation(key);
       let record: CimStaleKey['record'] = null;
@@ -919,11 +1000,7 @@ export class CimRepository {
   private residueOfStaleKeys(classes: Map<string, SubscriptionClass>, out: CimResidualObject[], carvedAt: Map<number, CimResidualObject>, bytesOf: Map<CimResidualObject, Uint8Array>): void {
     const byHash = new Map<string, SubscriptionClass>();
     for (const c of classes.values()) byHash.set(c.classHash, c);
-    const liveLocations = new Set<string>();
-    for (const k of this.allKeys) {
-      const l = keyLocation(k);
-      if (l) liveLocations.add(`${l.page}:${l.recordId}`);
-    }
+    const liveLocations = this.liveLocations();
     const stores = this.mappingStores();
     const seen = new Set<string>();
     for (const { key, phys } of this.staleKeyList()) {
@@ -1119,9 +1196,7 @@ export class CimRepository {
     const bindings: CimBinding[] = [];
     for (const g of this.ns.values()) {
       for (const [classHash, keys] of g.ci) {
-        const layout = this.layout(g.hash, classHash);
-        if (!layout) continue;
-        const kind = subscriptionKind(layout.chain.map((c) => c.name));
+        const kind = this.subscriptionLayout(g.hash, classHash)?.kind;
         if (!kind) continue;
         for (const key of keys) {
           const inst = this.instanceFromKey(g.hash, key);
@@ -1157,6 +1232,25 @@ export class CimRepository {
           Object.entries(parsed.keys).every(([k, v]) => String(o.values[k] ?? o.values[Object.keys(o.values).find((n) => n.toLowerCase() === k.toLowerCase()) ?? ''] ?? '') === v),
       ) ?? null
     );
+  }
+}
+
+/** One class of a superclass chain read from class headers: its name and the key of its record. */
+interface ClassLink {
+  name: string;
+  key: string;
+}
+
+/** Values by namespace hash and class hash (two levels: no key string is built for a lookup). */
+class ByClass<T> {
+  private readonly byNs = new Map<string, Map<string, T>>();
+  get(nsHash: string, classHash: string): T | undefined {
+    return this.byNs.get(nsHash)?.get(classHash);
+  }
+  set(nsHash: string, classHash: string, value: T): void {
+    let m = this.byNs.get(nsHash);
+    if (!m) this.byNs.set(nsHash, (m = new Map()));
+    m.set(classHash, value);
   }
 }
 

@@ -94,3 +94,88 @@ export function readQuoted(data: Uint8Array, start: number, wide: boolean): stri
   }
   return null;
 }
+
+/** Bytes that are an upper-case hex digit (what a class-name hash is written with). */
+const HEX_UPPER = new Uint8Array(256);
+for (const c of '0123456789ABCDEF') HEX_UPPER[c.charCodeAt(0)] = 1;
+
+/** The text a binding's reference to a filter or consumer continues with after the class name. */
+const REF_SUFFIX = '.Name="';
+
+/**
+ * The residue scan's patterns, found in one streaming pass over OBJECTS.DATA: each class-name hash (upper-case hex,
+ * UTF-16LE: how an instance record starts), then for each class name its reference string `Name.Name="` single-byte
+ * and UTF-16LE. The result is what findAllIn() gives for the same needles in that order (offsets ascending, at most
+ * `maxHits` each, `truncated` when there were more), found with far fewer passes:
+ *  - the hashes: every occurrence of a needle of L bytes covers one of the positions sampled every L - 2 bytes; at a
+ *    sample inside a run of hex UTF-16 characters, the run is measured once and each L-byte window in it looked up
+ *    (a window's first four characters first), so the time is linear in the file whatever it holds;
+ *  - the reference strings: `.Name="` is searched once per encoding and the class names are compared before it.
+ */
+export function findResiduePatterns(src: PageSource, hashes: readonly string[], names: readonly string[], maxHits = Infinity): { hits: number[][]; truncated: boolean[] } {
+  const needles = hashes.length + 2 * names.length;
+  const hits = Array.from({ length: needles }, (): number[] => []);
+  const truncated: boolean[] = new Array<boolean>(needles).fill(false);
+  if (!needles) return { hits, truncated };
+  const add = (k: number, at: number): void => {
+    if (truncated[k]) return;
+    if (hits[k]!.length >= maxHits) truncated[k] = true;
+    else hits[k]!.push(at);
+  };
+  // hashes: all of one length (64 or 32 characters); indexed by their text and by their first four characters
+  const hashBytes = hashes.length ? 2 * hashes[0]!.length : 0;
+  const byHash = new Map<string, number[]>();
+  const heads = new Set<number>();
+  hashes.forEach((h, k) => {
+    if (2 * h.length !== hashBytes || h.length < 4 || ![...h].every((c) => HEX_UPPER[c.charCodeAt(0)] === 1)) throw new RangeError(`not an upper-case hex hash of ${hashBytes / 2} characters: ${h}`);
+    const l = byHash.get(h);
+    if (l) l.push(k);
+    else byHash.set(h, [k]);
+    heads.add(((h.charCodeAt(0) << 24) | (h.charCodeAt(1) << 16) | (h.charCodeAt(2) << 8) | h.charCodeAt(3)) >>> 0);
+  });
+  const suffixes = [Buffer.from(REF_SUFFIX, 'latin1'), Buffer.from(REF_SUFFIX, 'utf16le')];
+  const nameBytes = names.map((n) => [Buffer.from(n, 'latin1'), Buffer.from(n, 'utf16le')] as const);
+  // the chunks overlap as they would for findAllIn with the same needles (so a match is credited to the same chunk)
+  let longest = hashBytes;
+  nameBytes.forEach(([narrow, wide]) => (longest = Math.max(longest, narrow.length + suffixes[0]!.length, wide.length + suffixes[1]!.length)));
+  const overlap = longest - 1;
+  src.scan(
+    overlap,
+    (chunk, offset) => {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      // a match starting in the overlap belongs to the next chunk, unless this chunk is the last one
+      const limit = offset + b.length >= src.size ? b.length : b.length - overlap;
+      if (hashBytes) {
+        const isPair = (a: number): boolean => a >= 0 && a + 1 < b.length && HEX_UPPER[b[a]!] === 1 && b[a + 1] === 0;
+        let runStart = -1;
+        let runEnd = -1;
+        for (let p = 0; p + 1 < b.length; p += hashBytes - 2) {
+          // the character pair (hex digit, 0) the sampled byte is part of, if any
+          const a = isPair(p) ? p : b[p] === 0 && isPair(p - 1) ? p - 1 : -1;
+          if (a < 0 || (a >= runStart && a < runEnd)) continue;
+          runStart = a;
+          while (isPair(runStart - 2)) runStart -= 2;
+          runEnd = a;
+          while (isPair(runEnd)) runEnd += 2;
+          for (let x = runStart; x + hashBytes <= runEnd && x < limit; x += 2) {
+            if (!heads.has(((b[x]! << 24) | (b[x + 2]! << 16) | (b[x + 4]! << 8) | b[x + 6]!) >>> 0)) continue;
+            let text = '';
+            for (let i = x; i < x + hashBytes; i += 2) text += String.fromCharCode(b[i]!);
+            for (const k of byHash.get(text) ?? []) add(k, offset + x);
+          }
+        }
+      }
+      suffixes.forEach((suffix, wide) => {
+        for (let y = b.indexOf(suffix); y >= 0; y = b.indexOf(suffix, y + 1)) {
+          nameBytes.forEach((nb, i) => {
+            const name = nb[wide]!;
+            const x = y - name.length;
+            if (x >= 0 && x < limit && b.compare(name, 0, name.length, x, y) === 0) add(hashes.length + 2 * i + wide, offset + x);
+          });
+        }
+      });
+    },
+    true,
+  );
+  return { hits, truncated };
+}

@@ -331,15 +331,40 @@ function findTocEntry(page: Uint8Array, recordId: number): TocEntry | null {
   return null;
 }
 
+/** Where the `.page.id.size` suffix of a key starts (three dot-separated runs of ASCII digits ending the key), or -1. */
+function locationSuffix(key: string): number {
+  let p = key.length;
+  for (let part = 0; part < 3; part++) {
+    const end = p;
+    while (p > 0 && isDigit(key.charCodeAt(p - 1))) p--;
+    if (p === end || p === 0 || key.charCodeAt(p - 1) !== 0x2e) return -1;
+    p--;
+  }
+  return p;
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** The number the ASCII digits `key[from, to)` spell (as Number() reads them: exact up to 15 digits, else by Number()). */
+function digits(key: string, from: number, to: number): number {
+  if (to - from > 15) return Number(key.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (key.charCodeAt(i) - 0x30);
+  return n;
+}
+
 /** `…X_<hash>.page.id.size` → the record location of a data-bearing key, or null. */
 export function keyLocation(key: string): { page: number; recordId: number; size: number } | null {
-  const m = /\.(\d+)\.(\d+)\.(\d+)$/.exec(key);
-  if (!m) return null;
-  return { page: Number(m[1]), recordId: Number(m[2]), size: Number(m[3]) };
+  const at = locationSuffix(key);
+  if (at < 0) return null;
+  const a = at + 1;
+  const b = key.indexOf('.', a) + 1;
+  const c = key.indexOf('.', b) + 1;
+  return { page: digits(key, a, b - 1), recordId: digits(key, b, c - 1), size: digits(key, c, key.length) };
 }
 
 /** Strip the `.page.id.size` suffix. */
 export function keyPath(key: string): string {
-  const m = /\.\d+\.\d+\.\d+$/.exec(key);
-  return m ? key.slice(0, m.index) : key;
+  const at = locationSuffix(key);
+  return at < 0 ? key : key.slice(0, at);
 }
