@@ -639,7 +639,9 @@ export class CimRepository {
 
   /**
    * Strings of at least `minChars` characters stored in class defaults or in instances of classes that are
-   * not subscription classes: where fileless malware keeps its payload (WannaMine's `systemcore_Updater8`).
+   * not subscription classes: where fileless malware keeps its payload (WannaMine's `systemcore_Updater8`). Class
+   * defaults are read only where a class record of the class's chain is large enough to hold such a string, so damage
+   * in a class definition that no instance uses and no such chain holds is not reported here.
    */
   largeStrings(minChars = 2048): Array<{ namespace: string | null; namespaceHash: string; className: string; property: string; value: string; where: 'class default' | 'instance'; location: CimLocation }> {
     this.resolveNames();
@@ -659,17 +661,20 @@ export class CimRepository {
         // a default of minChars characters is read from the data region of a class record of its chain: none that
         // large, none to find (its class is not parsed whole)
         if (!this.chainOf(g.hash, classHash).some((l) => (keyLocation(l.key)?.size ?? 0) >= minChars)) continue;
-        const c = this.toClass(g.hash, classHash);
-        if (!c || subscriptionKind(c.chain)) continue;
-        for (const p of c.properties) {
-          const v = big(p.default);
-          if (v && p.definedBy === c.name) out.push({ namespace: c.namespace, namespaceHash: g.hash, className: c.name, property: p.name, value: v, where: 'class default', location: c.location });
-        }
+        // what toClass() gives, for the properties the class itself defines only
+        const raw = this.rawClass(g.hash, classHash);
+        const layout = this.layout(g.hash, classHash);
+        if (!raw || !layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
+        const last = layout.chain.length - 1;
+        layout.props.forEach((p, i) => {
+          if (layout.owners[i]!.name !== raw.cls.name) return;
+          const v = big(this.defaultValue(layout, last, i));
+          if (v) out.push({ namespace: this.namespaceName(raw.ns), namespaceHash: g.hash, className: raw.cls.name, property: p.name, value: v, where: 'class default', location: this.location(raw.key) });
+        });
       }
-      for (const [classHash, all] of g.ci) {
-        // a value set in an instance is read from its own record: a record smaller than minChars bytes holds none
-        const keys = all.filter((k) => (keyLocation(k)?.size ?? minChars) >= minChars);
-        if (!keys.length) continue;
+      // every instance is decoded (not only those large enough to hold such a string): what cannot be decoded in
+      // any of them is a warning of the scan
+      for (const [classHash, keys] of g.ci) {
         const layout = this.layout(g.hash, classHash);
         if (!layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
         for (const key of keys) {
