@@ -43,16 +43,21 @@ function medianRun(dir: string, threads: number | null, n: number): Measure {
   return { ...all[Math.floor(n / 2)]!, maxrss_kb: Math.max(...all.map((r) => r.maxrss_kb)) };
 }
 
+/** `hosts` host folders; names are four letters and two digits (the length of the log's Computer name), 99 to a prefix. */
 function fleet(root: string, hosts: number, repo: string | null): string {
   const dir = join(root, `fleet-${hosts}`);
   mkdirSync(dir);
-  makeFleet({
-    dir,
-    hosts,
-    prefix: 'HOST',
-    log: { file: sysmon, computer: 'IEWIN7', name: 'Microsoft-Windows-Sysmon%4Operational.evtx' },
-    ...(repo ? { repositories: [{ files: repo, hosts: Array.from({ length: hosts }, (_, i) => i + 1) }] } : {}),
-  });
+  for (let done = 0, batch = 0; done < hosts; batch++) {
+    const n = Math.min(99, hosts - done);
+    makeFleet({
+      dir,
+      hosts: n,
+      prefix: `HOS${String.fromCharCode(0x54 + batch)}`,
+      log: { file: sysmon, computer: 'IEWIN7', name: 'Microsoft-Windows-Sysmon%4Operational.evtx' },
+      ...(repo ? { repositories: [{ files: repo, hosts: Array.from({ length: n }, (_, i) => i + 1) }] } : {}),
+    });
+    done += n;
+  }
   return dir;
 }
 

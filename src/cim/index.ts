@@ -18,5 +18,5 @@ export { parseMapping, pickCurrent, parseIndexPage, walkIndex, parseToc, keyLoca
 export type { MappingFile, MapSection, IndexPage, TocEntry } from './store.js';
 export { BufferPageSource, FilePageSource, DEFAULT_PAGE_CACHE_BYTES } from './pages.js';
 export type { PageSource } from './pages.js';
-export { parseClassDefinition, parseInstanceHeader, cimString, typeName } from './records.js';
-export type { RawClass, RawProperty, RawInstance } from './records.js';
+export { parseClassDefinition, parseClassHeader, parseInstanceHeader, cimString, typeName } from './records.js';
+export type { ClassHeader, RawClass, RawProperty, RawInstance } from './records.js';

@@ -65,20 +65,20 @@ function isInline(t: number): boolean {
 }
 
 /** A CIM string in a data region: flag 0 = single-byte (latin-1) NUL-terminated, flag 1 = UTF-16LE NUL-terminated. */
-export function cimString(data: Uint8Array, o: number): string {
-  need(data, o, 1, 'string');
+export function cimString(data: Uint8Array, o: number, end = data.length): string {
+  if (!Number.isInteger(o) || o < 0 || o + 1 > end) throw new RecordError('string runs past the end of the record');
   const flag = data[o]!;
   let p = o + 1;
   if (flag === 1) {
     let e = p;
-    while (e + 1 < data.length && (data[e] !== 0 || data[e + 1] !== 0)) e += 2;
-    if (e + 1 >= data.length) throw new RecordError('UTF-16 string without terminator');
+    while (e + 1 < end && (data[e] !== 0 || data[e + 1] !== 0)) e += 2;
+    if (e + 1 >= end) throw new RecordError('UTF-16 string without terminator');
     return text(data, p, e, 'utf16le');
   }
   if (flag !== 0) throw new RecordError(`string with unknown flag ${flag}`);
   let e = p;
-  while (e < data.length && data[e] !== 0) e++;
-  if (e >= data.length) throw new RecordError('string without terminator');
+  while (e < end && data[e] !== 0) e++;
+  if (e >= end) throw new RecordError('string without terminator');
   return text(data, p, e, 'latin1');
 }
 
@@ -243,6 +243,12 @@ interface ClassFrame extends ClassHeader {
 }
 
 function classFrame(r: Uint8Array): ClassFrame {
+  const f = classOffsets(r);
+  return { ...f, defaults: r.subarray(f.defaultsAt, f.defaultsAt + f.defaultsSize), data: r.subarray(f.dataAt, f.dataAt + f.dataSize) };
+}
+
+/** Where the parts of a class record are (every size checked), and its name, superclass and timestamp. */
+function classOffsets(r: Uint8Array): ClassHeader & { qStart: number; count: number; propRefs: number; defaultsAt: number; defaultsSize: number; dataAt: number; dataSize: number } {
   need(r, 0, 4, 'class header');
   const superLen = u32(r, 0);
   need(r, 4, superLen * 2 + 12, 'superclass name');
@@ -274,15 +280,15 @@ function classFrame(r: Uint8Array): ClassFrame {
   const propRefs = p;
   p += count * 8;
   need(r, p, defaultsSize, 'default values');
-  const defaults = r.subarray(p, p + defaultsSize);
+  const defaultsAt = p;
   p += defaultsSize;
   need(r, p, 4, 'data region size');
   const dataSize = u32(r, p) & 0x7fffffff;
   p += 4;
   need(r, p, dataSize, 'data region');
-  const data = r.subarray(p, p + dataSize);
-  const name = cimString(data, nameOff);
-  return { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaults, data };
+  const dataAt = p;
+  const name = cimString(r, dataAt + nameOff, dataAt + dataSize);
+  return { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaultsAt, defaultsSize, dataAt, dataSize };
 }
 
 /**
@@ -291,7 +297,7 @@ function classFrame(r: Uint8Array): ClassFrame {
  * record it reads may still fail parseClassDefinition further on (qualifiers, property definitions).
  */
 export function parseClassHeader(r: Uint8Array): ClassHeader {
-  const f = classFrame(r);
+  const f = classOffsets(r);
   return { name: f.name, superclass: f.superclass, tsLo: f.tsLo, tsHi: f.tsHi };
 }
 
@@ -423,11 +429,12 @@ export function readInstanceValues(
 export function filetimeToIso(lo: number, hi: number): string {
   let secs: number;
   let frac: number;
-  if (hi < 0x01000000) {
-    // hi*2^32 = hi*429*10^7 + hi*4967296, exact in doubles for hi < 2^24
+  if (hi < 0x60000000) {
+    // hi*2^32 = hi*429*10^7 + hi*4967296; r is an integer below 2^53 for hi < 0x60000000, so r % 10^7 is exact and
+    // so is (r - frac) / 10^7, an exact multiple (no rounded division)
     const r = hi * 4967296 + lo;
-    secs = hi * 429 + Math.floor(r / 10000000);
     frac = r % 10000000;
+    secs = hi * 429 + (r - frac) / 10000000;
   } else {
     const t = (BigInt(hi) << 32n) | BigInt(lo);
     secs = Number(t / 10000000n);

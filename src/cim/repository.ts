@@ -4,7 +4,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { CimFormatError, findRepository, isGzipFile, mappingKey, nameHash, readBounded, readMaybeGzip } from './files.js';
-import { ObjectStore, indexPageAt, keyLocation, keyPath, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
+import { ObjectStore, indexPageAt, keyLocation, keyPath, keyPathEnd, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
 import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource } from './pages.js';
 import type { PageSource } from './pages.js';
 import type { MapSection, MappingFile } from './store.js';
@@ -276,18 +276,21 @@ export class CimRepository {
   }
 
   private groupKeys(): void {
+    // the parts of a key's path (before its `.page.id.size`): `NS_<ns>`, then `CD_<class>` alone or `CI_<class>/IL_<key>`
     for (const key of this.allKeys) {
-      const parts = keyPath(key).split('/');
-      const nsPart = parts[0]!;
-      if (!nsPart.startsWith('NS_')) continue;
-      const h = nsPart.slice(3);
+      if (!key.startsWith('NS_')) continue;
+      const end = keyPathEnd(key);
+      const cut1 = key.indexOf('/');
+      const nsEnd = cut1 < 0 || cut1 > end ? end : cut1;
+      const h = key.slice(3, nsEnd);
       let g = this.ns.get(h);
       if (!g) this.ns.set(h, (g = { hash: h, cd: new Map(), ci: new Map() }));
-      const second = parts[1];
-      if (!second) continue;
-      if (second.startsWith('CD_') && parts.length === 2) g.cd.set(second.slice(3), key);
-      else if (second.startsWith('CI_') && parts[2]?.startsWith('IL_')) {
-        const c = second.slice(3);
+      if (nsEnd + 1 >= end) continue; // no second part, or an empty one
+      const cut2 = key.indexOf('/', nsEnd + 1);
+      const secondEnd = cut2 < 0 || cut2 > end ? end : cut2;
+      if (secondEnd === end && key.startsWith('CD_', nsEnd + 1)) g.cd.set(key.slice(nsEnd + 4, end), key);
+      else if (secondEnd < end && key.startsWith('CI_', nsEnd + 1) && key.startsWith('IL_', secondEnd + 1)) {
+        const c = key.slice(nsEnd + 4, secondEnd);
         const list = g.ci.get(c);
         if (list) list.push(key);
         else g.ci.set(c, [key]);
@@ -353,7 +356,9 @@ export class CimRepository {
       for (const l of g?.ci.values() ?? []) instances += l.length;
       out.push({ name: n?.name ?? null, hash: h, namedBy: n?.namedBy ?? null, classes: g?.cd.size ?? 0, instances });
     }
-    return out.sort((a, b) => (a.name ?? '\uffff' + a.hash).localeCompare(b.name ?? '\uffff' + b.hash, 'en', { sensitivity: 'base' }));
+    // one collator for the sort (what localeCompare with these arguments builds at every comparison)
+    const order = new Intl.Collator('en', { sensitivity: 'base' });
+    return out.sort((a, b) => order.compare(a.name ?? '\uffff' + a.hash, b.name ?? '\uffff' + b.hash));
   }
 
   /** Hash of a namespace given by name (`root\x`, `root/x`, any case) or as `NS_<hash>` / a bare hash. */

@@ -168,12 +168,13 @@ export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
   p += 2; // string data size
   const data = p;
   const strings: string[] = [];
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < s; i++) {
     const so = data + u16(b, offs + 2 * i);
     let e = so;
     while (e < end && b[e] !== 0) e++;
     if (e >= end) throw new Error('string runs past the page');
-    strings.push(Buffer.from(b.buffer, b.byteOffset + so, e - so).toString('latin1'));
+    strings.push(buf.toString('latin1', so, e));
   }
   const keys: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -361,6 +362,12 @@ export function keyLocation(key: string): { page: number; recordId: number; size
   const b = key.indexOf('.', a) + 1;
   const c = key.indexOf('.', b) + 1;
   return { page: digits(key, a, b - 1), recordId: digits(key, b, c - 1), size: digits(key, c, key.length) };
+}
+
+/** Where a key's path ends: the start of its `.page.id.size` suffix, or its length. */
+export function keyPathEnd(key: string): number {
+  const at = locationSuffix(key);
+  return at < 0 ? key.length : at;
 }
 
 /** Strip the `.page.id.size` suffix. */

@@ -1,8 +1,10 @@
 /**
- * The residue scan's one-pass pattern finder (findResiduePatterns) against the plain search it replaces (findAllIn
- * with the same needles): the same offsets in the same order, the same truncation, on the real Windows 10
- * OBJECTS.DATA and on built buffers that put matches at chunk edges, in long hex runs, at odd offsets and
- * inside other matches.
+ * The CIM reader's fast paths against the plain code they stand for (issue 16):
+ *  - the residue scan's one-pass pattern finder (findResiduePatterns) against a search for each needle (findAllIn):
+ *    the same offsets in the same order, the same truncation, on the real Windows 10 OBJECTS.DATA and on built
+ *    buffers that put matches at chunk edges, in long hex runs, at odd offsets and inside other matches;
+ *  - class headers (parseClassHeader) against whole class definitions, on every class of the sample;
+ *  - FILETIME conversion without BigInt against BigInt arithmetic; key locations without a regex against the regex.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,9 @@ import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BufferPageSource, findAllIn } from '../src/cim/pages.js';
 import { findResiduePatterns } from '../src/cim/residue.js';
-import { nameHash } from '../src/cim/index.js';
+import { CimRepository, keyLocation, nameHash, parseClassDefinition, parseClassHeader } from '../src/cim/index.js';
+import { filetimeToIso } from '../src/cim/records.js';
+import { keyPath } from '../src/cim/store.js';
 import { repoRoot } from './support/samples.js';
 
 const sample = resolve(repoRoot(), '../shared/samples/cim/dissect-cim-win10');
@@ -65,5 +69,63 @@ test('residue patterns on built buffers: chunk edges, odd offsets, long hex runs
     assert.deepEqual(fast(b, [...set], names, 3), plain(b, [...set], names, 3));
     assert.deepEqual(fast(b, [], names), plain(b, [], names));
     assert.deepEqual(fast(b, [...set], []), plain(b, [...set], []));
+  }
+});
+
+test('class headers give the name, superclass and timestamp of every class definition of the Windows 10 sample', { skip }, () => {
+  const r = CimRepository.open(sample);
+  try {
+    let n = 0;
+    for (const ns of r.namespaces()) {
+      for (const c of r.classes(ns.name ?? `NS_${ns.hash}`)) {
+        const rec = (r as unknown as { record(key: string): Uint8Array }).record(c.location.key);
+        const full = parseClassDefinition(rec);
+        const head = parseClassHeader(rec);
+        assert.deepEqual(head, { name: full.name, superclass: full.superclass, tsLo: full.tsLo, tsHi: full.tsHi });
+        n++;
+      }
+    }
+    assert.equal(n, 6678);
+  } finally {
+    r.close();
+  }
+});
+
+test('FILETIME to ISO text without BigInt is the BigInt result', () => {
+  const slow = (lo: number, hi: number): string => {
+    const t = (BigInt(hi) << 32n) | BigInt(lo);
+    const d = new Date(Number(t / 10000000n - 11644473600n) * 1000);
+    const base = Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString().slice(0, 19);
+    return `${base}.${String(t % 10000000n).padStart(7, '0')}Z`;
+  };
+  let seed = 11;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+  const his = [0, 1, 0x00ffffff, 0x01000000, 0x01d75a1b, 0x3fffffff, 0x5fffffff, 0x60000000, 0x7fffffff, 0xffffffff];
+  for (let i = 0; i < 20000; i++) his.push(i % 2 ? rnd() % 0x60000000 : rnd());
+  for (const hi of his) for (const lo of [0, 1, 9999999, 10000000, 0xffffffff, rnd()]) assert.equal(filetimeToIso(lo, hi), slow(lo, hi), `${hi}/${lo}`);
+});
+
+test('key locations and key paths without a regex are what the regex reads', () => {
+  const re = /\.(\d+)\.(\d+)\.(\d+)$/;
+  const keys = [
+    'NS_A/CD_B.12.34.56',
+    'NS_A/CI_B/IL_C.1.2.3',
+    'NS_A/CD_B',
+    'NS_A/CD_B.1.2',
+    'NS_A/CD_B.1.2.3.4.5',
+    'NS_A/CD_B..1.2',
+    '.1.2.3',
+    '1.2.3',
+    'x.1.2.',
+    'x.1.2.3\n',
+    'x.12345678901234567890.2.3',
+    'x.007.0.99999999999999',
+    'x.\u0661.2.3',
+    '',
+  ];
+  for (const k of keys) {
+    const m = re.exec(k);
+    assert.deepEqual(keyLocation(k), m ? { page: Number(m[1]), recordId: Number(m[2]), size: Number(m[3]) } : null, k);
+    assert.equal(keyPath(k), m ? k.slice(0, m.index) : k, k);
   }
 });
