@@ -166,7 +166,11 @@ export function findResiduePatterns(src: PageSource, hashes: readonly string[], 
         }
       }
       suffixes.forEach((suffix, wide) => {
-        for (let y = b.indexOf(suffix); y >= 0; y = b.indexOf(suffix, y + 1)) {
+        // the search is for the suffix without the UTF-16 form's last byte (a zero: zeros abound, and a search skips
+        // ahead by what its last byte allows), that byte compared after
+        const probe = wide ? suffix.subarray(0, suffix.length - 1) : suffix;
+        for (let y = b.indexOf(probe); y >= 0; y = b.indexOf(probe, y + 1)) {
+          if (wide && b[y + probe.length] !== 0) continue; // also past the end of the chunk
           nameBytes.forEach((nb, i) => {
             const name = nb[wide]!;
             const x = y - name.length;
