@@ -7,13 +7,9 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as crypto from 'node:crypto';
 
-/** Thrown when no repository can be found or a required file is not a repository file. */
-export class CimFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CimFormatError';
-  }
-}
+import { CimFormatError } from './errors.js';
+
+export { CimFormatError };
 
 export interface RepositoryFiles {
   dir: string;

@@ -12,7 +12,8 @@
  */
 export { CimRepository, parseObjectPath, sidFromBytes } from './repository.js';
 export type { CimOpenOptions } from './repository.js';
-export { CimFormatError, nameHash } from './files.js';
+export { CimError, CimFormatError, RecordError } from './errors.js';
+export { nameHash } from './files.js';
 export type * from './types.js';
 export { parseMapping, pickCurrent, parseIndexPage, walkIndex, parseToc, keyLocation, PAGE_SIZE } from './store.js';
 export type { MappingFile, MapSection, IndexPage, TocEntry } from './store.js';

@@ -10,6 +10,7 @@
  * views of the scratch buffer, valid during the call.
  */
 import * as fs from 'node:fs';
+import { CimError } from './errors.js';
 
 /** Bytes in a repository page (cim-format.md §1). */
 export const PAGE_SIZE = 0x2000;
@@ -110,7 +111,7 @@ export class FilePageSource implements PageSource {
     const fd = fs.openSync(path, 'r');
     try {
       const st = fs.fstatSync(fd);
-      if (!st.isFile()) throw new Error(`${path}: not a file`);
+      if (!st.isFile()) throw new CimError(`${path}: not a file`);
       this.size = st.size;
     } catch (e) {
       fs.closeSync(fd);

@@ -3,7 +3,8 @@
  * layouts and defaults, instances, and the event-subscription objects in all of them.
  */
 import { gunzipSync } from 'node:zlib';
-import { CimFormatError, findRepository, isGzipFile, mappingKey, nameHash, readBounded, readMaybeGzip } from './files.js';
+import { CimFormatError } from './errors.js';
+import { findRepository, isGzipFile, mappingKey, nameHash, readBounded, readMaybeGzip } from './files.js';
 import { ObjectStore, indexPageAt, keyLocation, keyPath, keyPathEnd, parseIndexPage, parseMapping, pickCurrent, walkIndex, PAGE_SIZE } from './store.js';
 import { BufferPageSource, DEFAULT_PAGE_CACHE_BYTES, FilePageSource } from './pages.js';
 import type { PageSource } from './pages.js';
@@ -382,9 +383,9 @@ export class CimRepository {
   }
 
   private record(key: string): Uint8Array {
-    if (!this.hasObjects) throw new RecordError('OBJECTS.DATA is missing');
+    if (!this.hasObjects) throw new RecordError('OBJECTS.DATA is missing', 'record');
     const l = keyLocation(key);
-    if (!l) throw new RecordError(`key has no record location: ${key}`);
+    if (!l) throw new RecordError(`key has no record location: ${key}`, 'index key location');
     return this.store.record(l.page, l.recordId, l.size);
   }
 
