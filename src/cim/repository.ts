@@ -12,17 +12,14 @@ import type { MapSection, MappingFile } from './store.js';
 import {
   RecordError,
   filetimeToIso,
-  parseClassDefinition,
-  parseClassHeader,
   parseInstanceHeader,
-  propertyState,
   readInstanceValues,
-  readValue,
   typeName,
 } from './records.js';
-import type { ClassHeader, RawClass, RawProperty } from './records.js';
 import { findResiduePatterns, objectsCoverage, plausibleFiletime, readQuoted } from './residue.js';
 import type { PageRecordSpan } from './residue.js';
+import { ClassCatalog, SYSTEM_NS, subscriptionKind } from './classes.js';
+import type { NsKeys } from './classes.js';
 import type {
   CimBinding,
   CimResidueLiveLink,
@@ -34,7 +31,6 @@ import type {
   CimLocation,
   CimNamespace,
   CimProperty,
-  CimPropertyDefinition,
   CimResidualObject,
   CimSubscriptionObject,
   CimSubscriptions,
@@ -50,25 +46,6 @@ const COMMON_LEAVES = [
   'subscription', 'default', 'cimv2', 'security', 'wmi', 'directory', 'ldap', 'policy', 'rsop', 'microsoft', 'windows',
 ];
 
-const SYSTEM_NS = '__SystemClass';
-
-interface NsKeys {
-  hash: string;
-  /** class hash → class-definition key */
-  cd: Map<string, string>;
-  /** class hash → instance keys (CI_/IL_) */
-  ci: Map<string, string[]>;
-}
-
-interface Layout {
-  chain: RawClass[];
-  /** Properties in the layout of chain[0..l] (the size of that class's default-state table). */
-  counts: number[];
-  /** Full layout in slot order (a subclass's redefinition replaces the inherited definition). */
-  props: RawProperty[];
-  /** For each of `props`, the class that introduced the property. */
-  owners: RawClass[];
-}
 
 /** A mapping file larger than this is not read (a 2.2 map of this size would describe about 20 GiB of pages). */
 const MAX_MAPPING_BYTES = 64 << 20;
@@ -148,8 +125,8 @@ export class CimRepository {
   private readonly allKeys: string[];
   private readonly ns = new Map<string, NsKeys>();
   private readonly store: ObjectStore;
-  private readonly classCache = new ByClass<RawClass | null>();
-  private readonly layoutCache = new ByClass<Layout | null>();
+  /** Class definitions, chains and layouts, parsed once each. */
+  private readonly classes_: ClassCatalog;
   private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
   private namesResolved = false;
   private readonly hasObjects: boolean;
@@ -239,6 +216,14 @@ export class CimRepository {
     this.liveIndexPages = walked.pages;
     this.historyMaps = picked.history;
     this.store = new ObjectStore(objects, current.objects);
+    this.classes_ = new ClassCatalog(this.ns, {
+      hasObjects: this.hasObjects,
+      hash: (name) => this.hash(name),
+      record: (key) => this.record(key),
+      warn: (w) => this.warn(w),
+      namespaceName: (hash) => this.namespaceName(hash),
+      location: (key) => this.location(key),
+    });
     this.groupKeys();
   }
 
@@ -389,185 +374,13 @@ export class CimRepository {
     return this.store.record(l.page, l.recordId, l.size);
   }
 
-  /** Raw class by hash in a namespace, falling back to `__SystemClass`. */
-  private rawClass(nsHash: string, classHash: string): { cls: RawClass; ns: string; key: string } | null {
-    if (!this.hasObjects) return null;
-    for (const h of [nsHash, this.hash(SYSTEM_NS)]) {
-      const key = this.ns.get(h)?.cd.get(classHash);
-      if (!key) continue;
-      const cls = this.classIn(h, classHash, key);
-      if (cls) return { cls, ns: h, key };
-    }
-    return null;
-  }
-
-  /** The class definition under `key` in namespace `h`, parsed once; one that does not parse is a warning and null. */
-  private classIn(h: string, classHash: string, key: string): RawClass | null {
-    let cls = this.classCache.get(h, classHash);
-    if (cls === undefined) {
-      try {
-        cls = parseClassDefinition(this.record(key));
-      } catch (e) {
-        this.warn({ code: 'class-definition', message: `${keyPath(key)}: ${e instanceof Error ? e.message : String(e)}`, file: 'OBJECTS.DATA', page: keyLocation(key)?.page });
-        cls = null;
-      }
-      this.classCache.set(h, classHash, cls);
-    }
-    return cls;
-  }
-
-  private readonly headerCache = new ByClass<ClassHeader | null>();
-
-  /**
-   * Name and superclass of the class rawClass() would find, read from the header of its record only. A class stored
-   * both in the namespace and in `__SystemClass` is parsed whole (rawClass falls back to the second when the first
-   * does not parse, which a header cannot tell); a header that does not parse goes to classIn(), so its damage is the
-   * same warning. So a chain of headers is the chain of layout(), continued past a class damaged after its header.
-   */
-  private classHeader(nsHash: string, classHash: string): { head: ClassHeader; key: string } | null {
-    if (!this.hasObjects) return null;
-    const sys = this.hash(SYSTEM_NS);
-    const inNs = this.ns.get(nsHash)?.cd.get(classHash);
-    const inSys = nsHash !== sys ? this.ns.get(sys)?.cd.get(classHash) : undefined;
-    if (inNs && inSys) {
-      const c = this.rawClass(nsHash, classHash);
-      return c ? { head: c.cls, key: c.key } : null;
-    }
-    const key = inNs ?? inSys;
-    if (!key) return null;
-    const h = inNs ? nsHash : sys;
-    let head: ClassHeader | null | undefined = this.classCache.get(h, classHash);
-    if (head === undefined) head = this.headerCache.get(h, classHash);
-    if (head === undefined) {
-      try {
-        head = parseClassHeader(this.record(key));
-      } catch {
-        head = this.classIn(h, classHash, key);
-      }
-      this.headerCache.set(h, classHash, head);
-    }
-    return head ? { head, key } : null;
-  }
-
-  private readonly chainCache = new ByClass<ClassLink[]>();
-
-  /** The superclass chain of a class (root first, the class itself last) as layout() walks it, from class headers; empty when the class is not found. */
-  private chainOf(nsHash: string, classHash: string): ClassLink[] {
-    const cached = this.chainCache.get(nsHash, classHash);
-    if (cached) return cached;
-    const chain: ClassLink[] = [];
-    let h: string | null = classHash;
-    const seen = new Set<string>();
-    while (h && !seen.has(h) && chain.length < 64) {
-      seen.add(h);
-      const c = this.classHeader(nsHash, h);
-      if (!c) break;
-      chain.unshift({ name: c.head.name, key: c.key });
-      h = c.head.superclass ? this.hash(c.head.superclass) : null;
-    }
-    this.chainCache.set(nsHash, classHash, chain);
-    return chain;
-  }
-
-  /**
-   * A subscription class's kind and layout; null for any other class. The kind is found from the chain of class
-   * headers and confirmed on the full layout, so only subscription classes are parsed whole (a chain of headers holds
-   * every name the layout's chain holds: a class that is not a subscription class by its headers is not one by its layout).
-   */
-  private subscriptionLayout(nsHash: string, classHash: string): { kind: SubscriptionKind; layout: Layout } | null {
-    if (!subscriptionKind(this.chainOf(nsHash, classHash).map((c) => c.name))) return null;
-    const layout = this.layout(nsHash, classHash);
-    const kind = layout ? subscriptionKind(layout.chain.map((c) => c.name)) : null;
-    return layout && kind ? { kind, layout } : null;
-  }
-
-  private layout(nsHash: string, classHash: string): Layout | null {
-    const cached = this.layoutCache.get(nsHash, classHash);
-    if (cached !== undefined) return cached;
-    const chain: RawClass[] = [];
-    let h: string | null = classHash;
-    const seen = new Set<string>();
-    while (h && !seen.has(h) && chain.length < 64) {
-      seen.add(h);
-      const c = this.rawClass(nsHash, h);
-      if (!c) {
-        if (chain.length) this.warn({ code: 'class-definition', message: `superclass of ${chain[0]!.name} not found in its namespace or ${SYSTEM_NS}` });
-        break;
-      }
-      chain.unshift(c.cls);
-      h = c.cls.superclass ? this.hash(c.cls.superclass) : null;
-    }
-    let layout: Layout | null = null;
-    if (chain.length) {
-      const byIndex = new Map<number, RawProperty>();
-      const ownerOf = new Map<number, RawClass>();
-      const counts: number[] = [];
-      for (const c of chain) {
-        for (const p of c.own) {
-          byIndex.set(p.index, p);
-          if (!ownerOf.has(p.index)) ownerOf.set(p.index, c);
-        }
-        counts.push(byIndex.size);
-      }
-      const props = [...byIndex.values()].sort((a, b) => a.index - b.index);
-      layout = { chain, counts, props, owners: props.map((p) => ownerOf.get(p.index)!) };
-    }
-    this.layoutCache.set(nsHash, classHash, layout);
-    return layout;
-  }
-
-  /** Default of slot `i` for the class at `level` of the chain, following "inherited" states upwards. */
-  private defaultValue(layout: Layout, level: number, i: number): CimValue {
-    const prop = layout.props[i]!;
-    for (let l = level; l >= 0; l--) {
-      const c = layout.chain[l]!;
-      const stateBytes = Math.ceil((2 * layout.counts[l]!) / 8);
-      const st = propertyState(c.defaults, prop.index);
-      if (st & 1) return null;
-      if (st & 2) continue;
-      try {
-        return readValue(c.defaults.subarray(stateBytes), prop.offset, prop.type, c.data);
-      } catch {
-        return null;
-      }
-    }
-    return null;
-  }
-
-  private toClass(nsHash: string, classHash: string): CimClass | null {
-    const raw = this.rawClass(nsHash, classHash);
-    const layout = this.layout(nsHash, classHash);
-    if (!raw || !layout) return null;
-    const last = layout.chain.length - 1;
-    const properties: CimPropertyDefinition[] = layout.props.map((p, i) => ({
-      name: p.name,
-      type: typeName(p.type),
-      index: p.index,
-      definedBy: layout.owners[i]!.name,
-      qualifiers: p.qualifiers,
-      isKey: p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true),
-      default: this.defaultValue(layout, last, i),
-    }));
-    return {
-      namespace: this.namespaceName(raw.ns),
-      namespaceHash: raw.ns,
-      name: raw.cls.name,
-      superclass: raw.cls.superclass,
-      chain: layout.chain.map((c) => c.name),
-      timestamp: filetimeToIso(raw.cls.tsLo, raw.cls.tsHi),
-      qualifiers: raw.cls.qualifiers,
-      properties,
-      location: this.location(raw.key),
-    };
-  }
-
   /** Class definitions stored in a namespace (not including `__SystemClass` fallbacks). */
   classes(namespace: string): CimClass[] {
     const h = this.namespaceHash(namespace);
     const g = this.ns.get(h);
     const out: CimClass[] = [];
     for (const ch of g?.cd.keys() ?? []) {
-      const c = this.toClass(h, ch);
+      const c = this.classes_.toClass(h, ch);
       if (c) out.push(c);
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -575,7 +388,7 @@ export class CimRepository {
 
   /** One class by name, looked up in the namespace and then in `__SystemClass`. */
   classDefinition(namespace: string, name: string): CimClass | null {
-    return this.toClass(this.namespaceHash(namespace), this.hash(name));
+    return this.classes_.toClass(this.namespaceHash(namespace), this.hash(name));
   }
 
   // ---- instances -----------------------------------------------------------------------------------------
@@ -599,7 +412,7 @@ export class CimRepository {
 
   /** Decode instance bytes with the layout of `classHash` as seen from `nsHash`; problems come back as text. */
   decodeInstance(bytes: Uint8Array, nsHash: string, classHash: string, location: CimLocation): { instance: CimInstance | null; warnings: string[] } {
-    const layout = this.layout(nsHash, classHash);
+    const layout = this.classes_.layout(nsHash, classHash);
     try {
       const head = parseInstanceHeader(bytes, this.version);
       const props = layout?.props ?? [];
@@ -608,7 +421,7 @@ export class CimRepository {
       const last = (layout?.chain.length ?? 1) - 1;
       const properties: CimProperty[] = props.map((p, i) => {
         const d = decoded.values[i]!;
-        if (d.state === 'default') return { name: p.name, type: typeName(p.type), value: this.defaultValue(layout!, last, i), source: 'default' };
+        if (d.state === 'default') return { name: p.name, type: typeName(p.type), value: this.classes_.defaultValue(layout!, last, i), source: 'default' };
         return { name: p.name, type: typeName(p.type), value: d.value, source: d.state };
       });
       if (!layout) warnings.push('class definition not found; properties not decoded');
@@ -666,22 +479,22 @@ export class CimRepository {
       for (const classHash of g.cd.keys()) {
         // a default of minChars characters is read from the data region of a class record of its chain: none that
         // large, none to find (its class is not parsed whole)
-        if (!this.chainOf(g.hash, classHash).some((l) => (keyLocation(l.key)?.size ?? 0) >= minChars)) continue;
+        if (!this.classes_.chainOf(g.hash, classHash).some((l) => (keyLocation(l.key)?.size ?? 0) >= minChars)) continue;
         // what toClass() gives, for the properties the class itself defines only
-        const raw = this.rawClass(g.hash, classHash);
-        const layout = this.layout(g.hash, classHash);
+        const raw = this.classes_.rawClass(g.hash, classHash);
+        const layout = this.classes_.layout(g.hash, classHash);
         if (!raw || !layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
         const last = layout.chain.length - 1;
         layout.props.forEach((p, i) => {
           if (layout.owners[i]!.name !== raw.cls.name) return;
-          const v = big(this.defaultValue(layout, last, i));
+          const v = big(this.classes_.defaultValue(layout, last, i));
           if (v) out.push({ namespace: this.namespaceName(raw.ns), namespaceHash: g.hash, className: raw.cls.name, property: p.name, value: v, where: 'class default', location: this.location(raw.key) });
         });
       }
       // every instance is decoded (not only those large enough to hold such a string): what cannot be decoded in
       // any of them is a warning of the scan
       for (const [classHash, keys] of g.ci) {
-        const layout = this.layout(g.hash, classHash);
+        const layout = this.classes_.layout(g.hash, classHash);
         if (!layout || subscriptionKind(layout.chain.map((x) => x.name))) continue;
         for (const key of keys) {
           const inst = this.instanceFromKey(g.hash, key);
@@ -702,7 +515,7 @@ export class CimRepository {
     const out = new Map<string, SubscriptionClass>();
     for (const g of this.ns.values()) {
       for (const classHash of g.cd.keys()) {
-        const sub = this.subscriptionLayout(g.hash, classHash);
+        const sub = this.classes_.subscriptionLayout(g.hash, classHash);
         if (!sub) continue;
         const name = sub.layout.chain[sub.layout.chain.length - 1]!.name;
         if (!out.has(name.toUpperCase())) out.set(name.toUpperCase(), { kind: sub.kind, name, nsHash: g.hash, classHash });
@@ -1086,7 +899,7 @@ export class CimRepository {
 
   /** The names of the key properties of a class (qualifier `key`), from its layout; empty when unknown. */
   private keyProperties(nsHash: string, classHash: string): string[] {
-    const layout = this.layout(nsHash, classHash);
+    const layout = this.classes_.layout(nsHash, classHash);
     return layout?.props.filter((p) => p.qualifiers.some((q) => q.name.toLowerCase() === 'key' && q.value === true)).map((p) => p.name) ?? [];
   }
 
@@ -1207,7 +1020,7 @@ export class CimRepository {
     const bindings: CimBinding[] = [];
     for (const g of this.ns.values()) {
       for (const [classHash, keys] of g.ci) {
-        const kind = this.subscriptionLayout(g.hash, classHash)?.kind;
+        const kind = this.classes_.subscriptionLayout(g.hash, classHash)?.kind;
         if (!kind) continue;
         for (const key of keys) {
           const inst = this.instanceFromKey(g.hash, key);
@@ -1246,39 +1059,12 @@ export class CimRepository {
   }
 }
 
-/** One class of a superclass chain read from class headers: its name and the key of its record. */
-interface ClassLink {
-  name: string;
-  key: string;
-}
-
-/** Values by namespace hash and class hash (two levels: no key string is built for a lookup). */
-class ByClass<T> {
-  private readonly byNs = new Map<string, Map<string, T>>();
-  get(nsHash: string, classHash: string): T | undefined {
-    return this.byNs.get(nsHash)?.get(classHash);
-  }
-  set(nsHash: string, classHash: string, value: T): void {
-    let m = this.byNs.get(nsHash);
-    if (!m) this.byNs.set(nsHash, (m = new Map()));
-    m.set(classHash, value);
-  }
-}
-
 interface SubscriptionClass {
   kind: SubscriptionKind;
   name: string;
   /** Where the class definition (and so the layout) was found. */
   nsHash: string;
   classHash: string;
-}
-
-function subscriptionKind(chain: string[]): SubscriptionKind | null {
-  const lower = chain.map((c) => c.toLowerCase());
-  if (lower.includes('__eventfilter')) return 'filter';
-  if (lower.includes('__eventconsumer')) return 'consumer';
-  if (lower.includes('__filtertoconsumerbinding')) return 'binding';
-  return null;
 }
 
 /** A key of a subscription instance with its record location: `NS_<ns>/CI_<class>/IL_<key hash>.page.id.size` (or `KI_`/`I_`). */
