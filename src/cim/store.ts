@@ -50,14 +50,15 @@ function looksXp(b: Uint8Array): boolean {
 }
 
 function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: string, which: string): { section: MapSection; end: number } {
-  const need = (n: number): void => {
-    if (o + n > b.length) throw new CimFormatError(`${name}: ${which} map runs past the end of the file`, `${which} map`);
+  /** `n` bytes of the field `what` must be there at `o` */
+  const need = (n: number, what: string): void => {
+    if (o + n > b.length) throw new CimFormatError(`${name}: ${which} map runs past the end of the file`, `${which} map ${what}`);
   };
-  need(4);
+  need(4, 'signature');
   if (u32(b, o) !== MAP_SIGNATURE) throw new CimFormatError(`${name}: ${which} map has no 0xABCD signature at offset ${o}`, `${which} map signature`);
   let sequence: number, id1 = 0, id2 = 0, phys: number, count: number;
   if (version === '2.2') {
-    need(24);
+    need(24, 'header');
     sequence = u32(b, o + 4);
     id1 = u32(b, o + 8);
     id2 = u32(b, o + 12);
@@ -65,7 +66,7 @@ function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: 
     count = u32(b, o + 20);
     o += 24;
   } else {
-    need(16);
+    need(16, 'header');
     sequence = u32(b, o + 4);
     phys = u32(b, o + 8);
     count = u32(b, o + 12);
@@ -81,7 +82,7 @@ function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: 
   }
   if (version === '2.2' && count > 0) rootPage = u32(b, o + 12);
   o += count * esize;
-  need(4);
+  need(4, 'free-list count');
   const freeCount = u32(b, o);
   o += 4;
   if (freeCount > (b.length - o) / 4) throw new CimFormatError(`${name}: ${which} map free-list count ${freeCount} does not fit the file`, `${which} map free-list count`);
