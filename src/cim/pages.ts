@@ -142,9 +142,11 @@ export class FilePageSource implements PageSource {
   page(n: number): Uint8Array {
     const hit = this.cache.get(n);
     if (hit) {
-      // most recent last; only move it when it is not already among the newest
-      this.cache.delete(n);
-      this.cache.set(n, hit);
+      // most recent last, once eviction can happen (while the cache has room, the order is never used)
+      if (this.cache.size >= this.maxPages - this.block) {
+        this.cache.delete(n);
+        this.cache.set(n, hit);
+      }
       return hit;
     }
     // the aligned block of pages holding n, within the file and the cache (n alone when it is past the end of the file)
