@@ -212,6 +212,23 @@ const QUOTED_WINDOW = 4096;
 /** Occurrences of one pattern the residue scan carves at most (each a record decode); the rest are counted in a warning. */
 const MAX_CARVE_HITS = 100_000;
 
+/**
+ * A set of record locations (logical page, record id): one number per location while the page is below 2^21 (the
+ * id is a u32), text for the rest (a key's digits may spell any number).
+ */
+class RecordLocations {
+  private readonly small = new Set<number>();
+  private readonly other = new Set<string>();
+  add(page: number, recordId: number): void {
+    if (page < 0x200000 && Number.isInteger(page) && page >= 0 && Number.isInteger(recordId) && recordId >= 0 && recordId <= 0xffffffff) this.small.add(page * 0x100000000 + recordId);
+    else this.other.add(`${page}:${recordId}`);
+  }
+  has(page: number, recordId: number): boolean {
+    if (page < 0x200000 && Number.isInteger(page) && page >= 0 && Number.isInteger(recordId) && recordId >= 0 && recordId <= 0xffffffff) return this.small.has(page * 0x100000000 + recordId);
+    return this.other.has(`${page}:${recordId}`);
+  }
+}
+
 /** What the residue reader needs of its repository. */
 export interface ResidueSource {
   version: CimFormatVersion;
@@ -307,7 +324,7 @@ export class ResidueReader {
           const span = spans.get(phys)?.find((sp) => sp.start <= x && x < sp.end);
           if (!span) source = 'page-slack';
           else if (span.head && span.start === x) {
-            if (live.has(`${span.logical}:${span.recordId}`)) continue; // a live record
+            if (live.has(span.logical, span.recordId)) continue; // a live record
             source = 'unreferenced-record';
           } else continue; // inside another record's bytes
         }
@@ -499,17 +516,17 @@ export class ResidueReader {
   private staleCache: Array<{ key: string; phys: number }> | null = null;
 
   /** `page:recordId` of every record a live key points to. */
-  private liveLocations(): Set<string> {
+  private liveLocations(): RecordLocations {
     if (this.liveCache) return this.liveCache;
-    const live = new Set<string>();
+    const live = new RecordLocations();
     for (const k of this.r.allKeys) {
       const l = keyLocation(k);
-      if (l) live.add(`${l.page}:${l.recordId}`);
+      if (l) live.add(l.page, l.recordId);
     }
     return (this.liveCache = live);
   }
 
-  private liveCache: Set<string> | null = null;
+  private liveCache: RecordLocations | null = null;
 
   /** The current objects map, then the older mapping files' (newest first). */
   private mappingStores(): Array<{ name: string; store: ObjectStore }> {
@@ -535,7 +552,7 @@ export class ResidueReader {
         for (const { name, store } of this.mappingStores()) {
           try {
             const { start } = store.locate(loc.page, loc.recordId, loc.size);
-            record = { mapping: name, offset: start, logicalPage: loc.page, live: name === this.r.mapping.current && liveLocations.has(`${loc.page}:${loc.recordId}`) };
+            record = { mapping: name, offset: start, logicalPage: loc.page, live: name === this.r.mapping.current && liveLocations.has(loc.page, loc.recordId) };
             break;
           } catch {
             // not in this mapping's state
@@ -617,7 +634,7 @@ export class ResidueReader {
       }
       const current = found.mapping === this.r.mapping.current;
       notes.push(
-        current && liveLocations.has(`${loc.page}:${loc.recordId}`)
+        current && liveLocations.has(loc.page, loc.recordId)
           ? `its record is the one a live key points to (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`
           : `its record is still held by ${found.mapping} (logical page ${loc.page}, OBJECTS.DATA offset ${found.start})`,
         ...found.warnings,
