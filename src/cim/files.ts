@@ -5,15 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
-/** Thrown when no repository can be found or a required file is not a repository file. */
-export class CimFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CimFormatError';
-  }
-}
+import { CimFormatError } from './errors.js';
+
+export { CimFormatError };
 
 export interface RepositoryFiles {
   dir: string;
@@ -119,5 +115,9 @@ export function readBounded(file: string, maxBytes: number): Buffer {
 
 /** Upper-hex hash of the UTF-16LE of the uppercased name: SHA-256 (Vista+) or MD5 (XP/2003). */
 export function nameHash(name: string, algorithm: 'sha256' | 'md5'): string {
-  return createHash(algorithm).update(Buffer.from(name.toUpperCase(), 'utf16le')).digest('hex').toUpperCase();
+  const bytes = Buffer.from(name.toUpperCase(), 'utf16le');
+  return (oneShot ? oneShot(algorithm, bytes, 'hex') : crypto.createHash(algorithm).update(bytes).digest('hex')).toUpperCase();
 }
+
+/** `crypto.hash` (Node 20.12+): one call per digest, without a Hash object; createHash where it is missing. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;

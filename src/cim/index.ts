@@ -12,11 +12,12 @@
  */
 export { CimRepository, parseObjectPath, sidFromBytes } from './repository.js';
 export type { CimOpenOptions } from './repository.js';
-export { CimFormatError, nameHash } from './files.js';
+export { CimError, CimFormatError, RecordError } from './errors.js';
+export { nameHash } from './files.js';
 export type * from './types.js';
 export { parseMapping, pickCurrent, parseIndexPage, walkIndex, parseToc, keyLocation, PAGE_SIZE } from './store.js';
 export type { MappingFile, MapSection, IndexPage, TocEntry } from './store.js';
 export { BufferPageSource, FilePageSource, DEFAULT_PAGE_CACHE_BYTES } from './pages.js';
 export type { PageSource } from './pages.js';
-export { parseClassDefinition, parseInstanceHeader, cimString, typeName } from './records.js';
-export type { RawClass, RawProperty, RawInstance } from './records.js';
+export { parseClassDefinition, parseClassHeader, parseInstanceHeader, cimString, typeName } from './records.js';
+export type { ClassHeader, RawClass, RawProperty, RawInstance } from './records.js';

@@ -10,6 +10,7 @@
  * views of the scratch buffer, valid during the call.
  */
 import * as fs from 'node:fs';
+import { CimError } from './errors.js';
 
 /** Bytes in a repository page (cim-format.md §1). */
 export const PAGE_SIZE = 0x2000;
@@ -19,6 +20,14 @@ export const DEFAULT_PAGE_CACHE_BYTES = 64 << 20;
 
 /** Bytes read at a time by a streaming scan. */
 const SCAN_CHUNK = 1 << 20;
+
+/**
+ * Pages read at once on a cache miss (the aligned block holding the page), when the cache holds at least
+ * READ_AHEAD_MIN_CACHE of them: one positional read of 128 KiB costs about what one of 8 KiB does, and the records
+ * and index pages a repository reader wants are spread over most of the file.
+ */
+const READ_AHEAD_PAGES = 16;
+const READ_AHEAD_MIN_CACHE = 256;
 
 /** Read access to one repository file. */
 export interface PageSource {
@@ -91,6 +100,8 @@ export class FilePageSource implements PageSource {
   /** Physical page → its bytes; Map order is recency (oldest first). */
   private readonly cache = new Map<number, Buffer>();
   private readonly maxPages: number;
+  /** Pages read per miss (1 when the cache is too small to hold a block beside what it keeps). */
+  private readonly block: number;
 
   constructor(
     readonly path: string,
@@ -100,7 +111,7 @@ export class FilePageSource implements PageSource {
     const fd = fs.openSync(path, 'r');
     try {
       const st = fs.fstatSync(fd);
-      if (!st.isFile()) throw new Error(`${path}: not a file`);
+      if (!st.isFile()) throw new CimError(`${path}: not a file`);
       this.size = st.size;
     } catch (e) {
       fs.closeSync(fd);
@@ -109,6 +120,7 @@ export class FilePageSource implements PageSource {
     this.handle = { fd };
     unclosed.register(this, this.handle);
     this.maxPages = Math.max(4, Math.floor(cacheBytes / PAGE_SIZE));
+    this.block = this.maxPages >= READ_AHEAD_MIN_CACHE ? READ_AHEAD_PAGES : 1;
   }
 
   private descriptor(): number {
@@ -130,16 +142,29 @@ export class FilePageSource implements PageSource {
   page(n: number): Uint8Array {
     const hit = this.cache.get(n);
     if (hit) {
-      // most recent last; only move it when it is not already among the newest
-      this.cache.delete(n);
-      this.cache.set(n, hit);
+      // most recent last, once eviction can happen (while the cache has room, the order is never used)
+      if (this.cache.size >= this.maxPages - this.block) {
+        this.cache.delete(n);
+        this.cache.set(n, hit);
+      }
       return hit;
     }
-    const b = Buffer.allocUnsafeSlow(PAGE_SIZE);
-    this.fill(b, 0, PAGE_SIZE, n * PAGE_SIZE);
-    if (this.cache.size >= this.maxPages) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(n, b);
-    return b;
+    // the aligned block of pages holding n, within the file and the cache (n alone when it is past the end of the file)
+    const first = n - (n % this.block);
+    const count = Math.min(this.block, Math.ceil(this.size / PAGE_SIZE) - first, this.maxPages - 1);
+    const from = n - first < count ? first : n;
+    const pages = n - first < count ? count : 1;
+    const b = Buffer.allocUnsafeSlow(pages * PAGE_SIZE);
+    this.fill(b, 0, pages * PAGE_SIZE, from * PAGE_SIZE);
+    const put = (p: number, view: Buffer): void => {
+      while (this.cache.size >= this.maxPages) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(p, view);
+    };
+    // the others first (a page cached already, maybe handed out, is kept), then n as the most recent
+    for (let i = 0; i < pages; i++) if (from + i !== n && !this.cache.has(from + i)) put(from + i, b.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    const mine = b.subarray((n - from) * PAGE_SIZE, (n - from + 1) * PAGE_SIZE);
+    put(n, mine);
+    return mine;
   }
 
   read(offset: number, length: number): Uint8Array {

@@ -3,6 +3,9 @@
  * inherited layout, 2-bit property states, values areas and data regions (single-byte and UTF-16 strings).
  */
 import type { CimFormatVersion, CimQualifier, CimValue } from './types.js';
+import { RecordError } from './errors.js';
+
+export { RecordError };
 
 const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
 const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
@@ -12,11 +15,9 @@ function text(b: Uint8Array, s: number, e: number, enc: 'latin1' | 'utf16le'): s
   return Buffer.isBuffer(b) ? b.toString(enc, s, e) : Buffer.from(b.buffer, b.byteOffset + s, e - s).toString(enc);
 }
 
-/** A data problem inside a record; callers turn it into a warning. */
-export class RecordError extends Error {}
 
 function need(b: Uint8Array, o: number, n: number, what: string): void {
-  if (!Number.isInteger(o) || !Number.isInteger(n) || o < 0 || n < 0 || o + n > b.length) throw new RecordError(`${what} runs past the end of the record`);
+  if (!Number.isInteger(o) || !Number.isInteger(n) || o < 0 || n < 0 || o + n > b.length) throw new RecordError(`${what} runs past the end of the record`, what);
 }
 
 // ---- CIM types -----------------------------------------------------------------------------------------
@@ -65,20 +66,20 @@ function isInline(t: number): boolean {
 }
 
 /** A CIM string in a data region: flag 0 = single-byte (latin-1) NUL-terminated, flag 1 = UTF-16LE NUL-terminated. */
-export function cimString(data: Uint8Array, o: number): string {
-  need(data, o, 1, 'string');
+export function cimString(data: Uint8Array, o: number, end = data.length): string {
+  if (!Number.isInteger(o) || o < 0 || o + 1 > end) throw new RecordError('string runs past the end of the record', 'string');
   const flag = data[o]!;
   let p = o + 1;
   if (flag === 1) {
     let e = p;
-    while (e + 1 < data.length && (data[e] !== 0 || data[e + 1] !== 0)) e += 2;
-    if (e + 1 >= data.length) throw new RecordError('UTF-16 string without terminator');
+    while (e + 1 < end && (data[e] !== 0 || data[e + 1] !== 0)) e += 2;
+    if (e + 1 >= end) throw new RecordError('UTF-16 string without terminator', 'string');
     return text(data, p, e, 'utf16le');
   }
-  if (flag !== 0) throw new RecordError(`string with unknown flag ${flag}`);
+  if (flag !== 0) throw new RecordError(`string with unknown flag ${flag}`, 'string flag');
   let e = p;
-  while (e < data.length && data[e] !== 0) e++;
-  if (e >= data.length) throw new RecordError('string without terminator');
+  while (e < end && data[e] !== 0) e++;
+  if (e >= end) throw new RecordError('string without terminator', 'string');
   return text(data, p, e, 'latin1');
 }
 
@@ -149,7 +150,7 @@ export function readValue(area: Uint8Array, slot: number, t: number, data: Uint8
   const count = u32(data, off);
   const size = slotSize(base);
   const inline = base !== 0x08 && base !== 0x65 && base !== 0x66 && base !== 0x0d;
-  if (count > (data.length - off - 4) / (inline ? size : 4)) throw new RecordError(`array of ${count} does not fit the data region`);
+  if (count > (data.length - off - 4) / (inline ? size : 4)) throw new RecordError(`array of ${count} does not fit the data region`, 'array count');
   const out: CimValue[] = [];
   for (let i = 0; i < count; i++) {
     if (inline) out.push(inlineScalar(data, off + 4 + i * size, base));
@@ -183,7 +184,7 @@ function refName(ref: number, data: Uint8Array): string {
 export function readQualifiers(b: Uint8Array, o: number, data: Uint8Array): { qualifiers: CimQualifier[]; end: number } {
   need(b, o, 4, 'qualifier list');
   const size = u32(b, o);
-  if (size < 4) throw new RecordError('qualifier list size below 4');
+  if (size < 4) throw new RecordError('qualifier list size below 4', 'qualifier list size');
   need(b, o, size, 'qualifier list');
   const end = o + size;
   const out: CimQualifier[] = [];
@@ -193,7 +194,7 @@ export function readQualifiers(b: Uint8Array, o: number, data: Uint8Array): { qu
     const t = u32(b, p + 5);
     p += 9;
     const sz = isInline(t) ? slotSize(t) : 4;
-    if (p + sz > end) throw new RecordError('qualifier value runs past its list');
+    if (p + sz > end) throw new RecordError('qualifier value runs past its list', 'qualifier value');
     out.push({ name, value: readValue(b, p, t, data) });
     p += sz;
   }
@@ -225,7 +226,30 @@ export interface RawClass {
   data: Uint8Array;
 }
 
-export function parseClassDefinition(r: Uint8Array): RawClass {
+/** A class record's name, superclass and timestamp: what a superclass chain needs, without qualifiers or properties. */
+export interface ClassHeader {
+  name: string;
+  superclass: string | null;
+  tsLo: number;
+  tsHi: number;
+}
+
+/** The fixed parts of a class record, every size checked, and where its qualifiers, properties, defaults and data region are. */
+interface ClassFrame extends ClassHeader {
+  qStart: number;
+  count: number;
+  propRefs: number;
+  defaults: Uint8Array;
+  data: Uint8Array;
+}
+
+function classFrame(r: Uint8Array): ClassFrame {
+  const f = classOffsets(r);
+  return { ...f, defaults: r.subarray(f.defaultsAt, f.defaultsAt + f.defaultsSize), data: r.subarray(f.dataAt, f.dataAt + f.dataSize) };
+}
+
+/** Where the parts of a class record are (every size checked), and its name, superclass and timestamp. */
+function classOffsets(r: Uint8Array): ClassHeader & { qStart: number; count: number; propRefs: number; defaultsAt: number; defaultsSize: number; dataAt: number; dataSize: number } {
   need(r, 0, 4, 'class header');
   const superLen = u32(r, 0);
   need(r, 4, superLen * 2 + 12, 'superclass name');
@@ -253,18 +277,33 @@ export function parseClassDefinition(r: Uint8Array): RawClass {
   need(r, p, 4, 'property count');
   const count = u32(r, p);
   p += 4;
-  if (count > (r.length - p) / 8) throw new RecordError(`property count ${count} does not fit the record`);
+  if (count > (r.length - p) / 8) throw new RecordError(`property count ${count} does not fit the record`, 'property count');
   const propRefs = p;
   p += count * 8;
   need(r, p, defaultsSize, 'default values');
-  const defaults = r.subarray(p, p + defaultsSize);
+  const defaultsAt = p;
   p += defaultsSize;
   need(r, p, 4, 'data region size');
   const dataSize = u32(r, p) & 0x7fffffff;
   p += 4;
   need(r, p, dataSize, 'data region');
-  const data = r.subarray(p, p + dataSize);
-  const name = cimString(data, nameOff);
+  const dataAt = p;
+  const name = cimString(r, dataAt + nameOff, dataAt + dataSize);
+  return { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaultsAt, defaultsSize, dataAt, dataSize };
+}
+
+/**
+ * Name, superclass and timestamp of a class record, its other parts not decoded (a superclass chain of every class
+ * costs a fraction of parsing every class). It throws where parseClassDefinition would, up to the class name; a
+ * record it reads may still fail parseClassDefinition further on (qualifiers, property definitions).
+ */
+export function parseClassHeader(r: Uint8Array): ClassHeader {
+  const f = classOffsets(r);
+  return { name: f.name, superclass: f.superclass, tsLo: f.tsLo, tsHi: f.tsHi };
+}
+
+export function parseClassDefinition(r: Uint8Array): RawClass {
+  const { name, superclass, tsLo, tsHi, qStart, count, propRefs, defaults, data } = classFrame(r);
   const qualifiers = readQualifiers(r, qStart, data).qualifiers;
   const own: RawProperty[] = [];
   for (let i = 0; i < count; i++) {
@@ -307,10 +346,10 @@ export function parseInstanceHeader(r: Uint8Array, version: CimFormatVersion): R
   const hashLen = version === '2.2' ? 128 : 64;
   need(r, 0, hashLen + 24, 'instance header');
   const classHash = text(r, 0, hashLen, 'utf16le');
-  if (!/^[0-9A-F]+$/.test(classHash)) throw new RecordError('instance record does not start with a class-name hash');
+  if (!/^[0-9A-F]+$/.test(classHash)) throw new RecordError('instance record does not start with a class-name hash', 'instance class-name hash');
   const t = hashLen;
   const blockSize = u32(r, t + 16) & 0x3fffffff;
-  if (blockSize > r.length - t - 16) throw new RecordError(`instance block size ${blockSize} runs past the record`);
+  if (blockSize > r.length - t - 16) throw new RecordError(`instance block size ${blockSize} runs past the record`, 'instance block size');
   return {
     classHash,
     ts1Lo: u32(r, t),
@@ -354,7 +393,7 @@ export function readInstanceValues(
     for (let i = 0; i < count; i++) {
       need(r, p, 4, 'dynamic property');
       const s = u32(r, p);
-      if (s < 4) throw new RecordError('dynamic property size below 4');
+      if (s < 4) throw new RecordError('dynamic property size below 4', 'dynamic property size');
       need(r, p, s, 'dynamic property');
       p += s;
     }
@@ -391,11 +430,12 @@ export function readInstanceValues(
 export function filetimeToIso(lo: number, hi: number): string {
   let secs: number;
   let frac: number;
-  if (hi < 0x01000000) {
-    // hi*2^32 = hi*429*10^7 + hi*4967296, exact in doubles for hi < 2^24
+  if (hi < 0x60000000) {
+    // hi*2^32 = hi*429*10^7 + hi*4967296; r is an integer below 2^53 for hi < 0x60000000, so r % 10^7 is exact and
+    // so is (r - frac) / 10^7, an exact multiple (no rounded division)
     const r = hi * 4967296 + lo;
-    secs = hi * 429 + Math.floor(r / 10000000);
     frac = r % 10000000;
+    secs = hi * 429 + (r - frac) / 10000000;
   } else {
     const t = (BigInt(hi) << 32n) | BigInt(lo);
     secs = Number(t / 10000000n);

@@ -4,7 +4,7 @@
  * Every count and offset read from a file is checked against the bytes it lives in.
  */
 import type { CimFormatVersion, CimWarning } from './types.js';
-import { CimFormatError } from './files.js';
+import { CimError, CimFormatError } from './errors.js';
 import { BufferPageSource, PAGE_SIZE } from './pages.js';
 import type { PageSource } from './pages.js';
 
@@ -50,14 +50,15 @@ function looksXp(b: Uint8Array): boolean {
 }
 
 function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: string, which: string): { section: MapSection; end: number } {
-  const need = (n: number): void => {
-    if (o + n > b.length) throw new CimFormatError(`${name}: ${which} map runs past the end of the file`);
+  /** `n` bytes of the field `what` must be there at `o` */
+  const need = (n: number, what: string): void => {
+    if (o + n > b.length) throw new CimFormatError(`${name}: ${which} map runs past the end of the file`, `${which} map ${what}`);
   };
-  need(4);
-  if (u32(b, o) !== MAP_SIGNATURE) throw new CimFormatError(`${name}: ${which} map has no 0xABCD signature at offset ${o}`);
+  need(4, 'signature');
+  if (u32(b, o) !== MAP_SIGNATURE) throw new CimFormatError(`${name}: ${which} map has no 0xABCD signature at offset ${o}`, `${which} map signature`);
   let sequence: number, id1 = 0, id2 = 0, phys: number, count: number;
   if (version === '2.2') {
-    need(24);
+    need(24, 'header');
     sequence = u32(b, o + 4);
     id1 = u32(b, o + 8);
     id2 = u32(b, o + 12);
@@ -65,14 +66,14 @@ function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: 
     count = u32(b, o + 20);
     o += 24;
   } else {
-    need(16);
+    need(16, 'header');
     sequence = u32(b, o + 4);
     phys = u32(b, o + 8);
     count = u32(b, o + 12);
     o += 16;
   }
   const esize = version === '2.2' ? 24 : 4;
-  if (count > (b.length - o) / esize) throw new CimFormatError(`${name}: ${which} map entry count ${count} does not fit the file`);
+  if (count > (b.length - o) / esize) throw new CimFormatError(`${name}: ${which} map entry count ${count} does not fit the file`, `${which} map entry count`);
   const pages = new Int32Array(count);
   let rootPage: number | null = null;
   for (let i = 0; i < count; i++) {
@@ -81,10 +82,10 @@ function readSection(b: Uint8Array, o: number, version: CimFormatVersion, name: 
   }
   if (version === '2.2' && count > 0) rootPage = u32(b, o + 12);
   o += count * esize;
-  need(4);
+  need(4, 'free-list count');
   const freeCount = u32(b, o);
   o += 4;
-  if (freeCount > (b.length - o) / 4) throw new CimFormatError(`${name}: ${which} map free-list count ${freeCount} does not fit the file`);
+  if (freeCount > (b.length - o) / 4) throw new CimFormatError(`${name}: ${which} map free-list count ${freeCount} does not fit the file`, `${which} map free-list count`);
   const free: number[] = [];
   for (let i = 0; i < freeCount; i++) free.push(u32(b, o + 4 * i) & UNMAPPED);
   o += freeCount * 4;
@@ -138,13 +139,13 @@ export interface IndexPage {
 /** Parse one 8 KiB index page (cim-format.md §3). */
 export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
   const end = o + PAGE_SIZE;
-  if (end > b.length) throw new Error('page beyond the end of INDEX.BTR');
+  if (end > b.length) throw new CimError('page beyond the end of INDEX.BTR', 'index page');
   const type = u32(b, o);
   const logical = u32(b, o + 4);
   const root = u32(b, o + 12);
   const n = u32(b, o + 16);
   let p = o + 20;
-  if (n > 1000 || p + n * 4 + (n + 1) * 4 + n * 2 + 2 > end) throw new Error(`key count ${n} does not fit the page`);
+  if (n > 1000 || p + n * 4 + (n + 1) * 4 + n * 2 + 2 > end) throw new CimError(`key count ${n} does not fit the page`, 'index page key count');
   p += n * 4;
   const children: number[] = [];
   for (let i = 0; i <= n; i++) {
@@ -157,34 +158,35 @@ export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
   p += n * 2;
   const k = u16(b, p);
   p += 2;
-  if (p + k * 2 + 2 > end) throw new Error('key-definition table does not fit the page');
+  if (p + k * 2 + 2 > end) throw new CimError('key-definition table does not fit the page', 'index page key-definition count');
   const defs = p;
   p += k * 2;
   const s = u16(b, p);
   p += 2;
-  if (p + s * 2 + 2 > end) throw new Error('string table does not fit the page');
+  if (p + s * 2 + 2 > end) throw new CimError('string table does not fit the page', 'index page string count');
   const offs = p;
   p += s * 2;
   p += 2; // string data size
   const data = p;
   const strings: string[] = [];
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < s; i++) {
     const so = data + u16(b, offs + 2 * i);
     let e = so;
     while (e < end && b[e] !== 0) e++;
-    if (e >= end) throw new Error('string runs past the page');
-    strings.push(Buffer.from(b.buffer, b.byteOffset + so, e - so).toString('latin1'));
+    if (e >= end) throw new CimError('string runs past the page', 'index page string');
+    strings.push(buf.toString('latin1', so, e));
   }
   const keys: string[] = [];
   for (let i = 0; i < n; i++) {
     const d = keyIdx[i]!;
-    if (d >= k) throw new Error('key points outside the key-definition table');
+    if (d >= k) throw new CimError('key points outside the key-definition table', 'index page key index');
     const count = u16(b, defs + 2 * d);
-    if (d + 1 + count > k) throw new Error('key definition runs past its table');
+    if (d + 1 + count > k) throw new CimError('key definition runs past its table', 'index page key-definition part count');
     const parts: string[] = [];
     for (let j = 0; j < count; j++) {
       const si = u16(b, defs + 2 * (d + 1 + j));
-      if (si >= s) throw new Error('key points outside the string table');
+      if (si >= s) throw new CimError('key points outside the string table', 'index page key-definition string index');
       parts.push(strings[si]!);
     }
     keys.push(parts.join('/'));
@@ -194,7 +196,7 @@ export function parseIndexPage(b: Uint8Array, o: number): IndexPage {
 
 /** Physical page `phys` of INDEX.BTR read through `src` and parsed (throws as parseIndexPage does). */
 export function indexPageAt(src: PageSource, phys: number): IndexPage {
-  if (phys < 0 || (phys + 1) * PAGE_SIZE > src.size) throw new Error('page beyond the end of INDEX.BTR');
+  if (phys < 0 || (phys + 1) * PAGE_SIZE > src.size) throw new CimError('page beyond the end of INDEX.BTR', 'index page number');
   return parseIndexPage(src.page(phys), 0);
 }
 
@@ -283,11 +285,11 @@ export class ObjectStore {
   /** Where record `recordId` of logical `page` starts in OBJECTS.DATA (its TOC entry must give `expectedSize`); throws when it cannot be had. */
   locate(page: number, recordId: number, expectedSize: number): { start: number; entry: TocEntry } {
     const phys = this.physical(page);
-    if (phys < 0) throw new Error(`objects page ${page} is not mapped`);
+    if (phys < 0) throw new CimError(`objects page ${page} is not mapped`, 'objects map entry');
     const entry = findTocEntry(this.src.page(phys), recordId);
-    if (!entry) throw new Error(`record ${recordId} not in the table of contents of objects page ${page}`);
-    if (entry.size !== expectedSize) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} in the table of contents, ${expectedSize} in the index key`);
-    if (entry.offset >= PAGE_SIZE || entry.size > this.src.size) throw new Error(`record ${recordId} on page ${page}: offset/size out of range`);
+    if (!entry) throw new CimError(`record ${recordId} not in the table of contents of objects page ${page}`, 'table of contents record id');
+    if (entry.size !== expectedSize) throw new CimError(`record ${recordId} on page ${page}: size ${entry.size} in the table of contents, ${expectedSize} in the index key`, 'table of contents record size');
+    if (entry.offset >= PAGE_SIZE || entry.size > this.src.size) throw new CimError(`record ${recordId} on page ${page}: offset/size out of range`, 'table of contents record offset');
     return { start: phys * PAGE_SIZE + entry.offset, entry };
   }
 
@@ -298,12 +300,12 @@ export class ObjectStore {
   record(page: number, recordId: number, expectedSize: number): Uint8Array {
     const { start, entry } = this.locate(page, recordId, expectedSize);
     if (entry.offset + entry.size <= PAGE_SIZE) return this.src.read(start, entry.size);
-    if (entry.size > MAX_RECORD_BYTES) throw new Error(`record ${recordId} on page ${page}: size ${entry.size} is past the ${MAX_RECORD_BYTES}-byte bound`);
+    if (entry.size > MAX_RECORD_BYTES) throw new CimError(`record ${recordId} on page ${page}: size ${entry.size} is past the ${MAX_RECORD_BYTES}-byte bound`, 'table of contents record size');
     // every page it continues on must be mapped before anything is allocated
     const physOf: number[] = [];
     for (let got = PAGE_SIZE - entry.offset, next = page + 1; got < entry.size; next++, got += PAGE_SIZE) {
       const np = this.physical(next);
-      if (np < 0) throw new Error(`record ${recordId} continues on objects page ${next}, which is not mapped`);
+      if (np < 0) throw new CimError(`record ${recordId} continues on objects page ${next}, which is not mapped`, 'objects map entry');
       physOf.push(np);
     }
     const out = Buffer.allocUnsafe(entry.size);
@@ -331,15 +333,46 @@ function findTocEntry(page: Uint8Array, recordId: number): TocEntry | null {
   return null;
 }
 
+/** Where the `.page.id.size` suffix of a key starts (three dot-separated runs of ASCII digits ending the key), or -1. */
+function locationSuffix(key: string): number {
+  let p = key.length;
+  for (let part = 0; part < 3; part++) {
+    const end = p;
+    while (p > 0 && isDigit(key.charCodeAt(p - 1))) p--;
+    if (p === end || p === 0 || key.charCodeAt(p - 1) !== 0x2e) return -1;
+    p--;
+  }
+  return p;
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** The number the ASCII digits `key[from, to)` spell (as Number() reads them: exact up to 15 digits, else by Number()). */
+function digits(key: string, from: number, to: number): number {
+  if (to - from > 15) return Number(key.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (key.charCodeAt(i) - 0x30);
+  return n;
+}
+
 /** `…X_<hash>.page.id.size` → the record location of a data-bearing key, or null. */
 export function keyLocation(key: string): { page: number; recordId: number; size: number } | null {
-  const m = /\.(\d+)\.(\d+)\.(\d+)$/.exec(key);
-  if (!m) return null;
-  return { page: Number(m[1]), recordId: Number(m[2]), size: Number(m[3]) };
+  const at = locationSuffix(key);
+  if (at < 0) return null;
+  const a = at + 1;
+  const b = key.indexOf('.', a) + 1;
+  const c = key.indexOf('.', b) + 1;
+  return { page: digits(key, a, b - 1), recordId: digits(key, b, c - 1), size: digits(key, c, key.length) };
+}
+
+/** Where a key's path ends: the start of its `.page.id.size` suffix, or its length. */
+export function keyPathEnd(key: string): number {
+  const at = locationSuffix(key);
+  return at < 0 ? key.length : at;
 }
 
 /** Strip the `.page.id.size` suffix. */
 export function keyPath(key: string): string {
-  const m = /\.\d+\.\d+\.\d+$/.exec(key);
-  return m ? key.slice(0, m.index) : key;
+  const at = locationSuffix(key);
+  return at < 0 ? key : key.slice(0, at);
 }
