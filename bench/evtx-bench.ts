@@ -147,6 +147,8 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-bench-'));
   let three: Measure | null = null;
   let bigSize = 0;
+  /** For the threads target: the automatic pick of each curve and its wall speed-up over 1 thread (null: not on the curve). */
+  const autoVsOne: Array<{ label: string; pick: number; speedUp: number | null }> = [];
   try {
     const big = join(dir, 'x3.evtx');
     const data = readFileSync(file);
@@ -176,10 +178,13 @@ function main(): void {
         const m = cm[i]!;
         console.log(pad(i === 0 ? label : '', 34) + pad(`${n}${n === pick ? ' (auto)' : ''}`, 9) + pad(m.cpu.toFixed(3), 8) + pad(m.wall.toFixed(3), 8) + pad(mb(m.maxrss_kb), 10) + pad(`${(m.cpu / cm[0]!.cpu).toFixed(2)}`, 10) + `${(cm[0]!.wall / m.wall).toFixed(2)}x`);
       });
+      const at = counts.indexOf(pick);
+      autoVsOne.push({ label, pick, speedUp: at < 0 ? null : cm[0]!.wall / cm[at]!.wall });
     };
     curve(`bench file (${(size / 1e6).toFixed(1)} MB)`, [file], auto);
     if (small) curve(`85 small logs (${(small.sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB)`, smallFiles, smallAuto);
     else console.log('85 small logs: no small logs under ../shared/samples/evtx');
+    console.log('"CPU vs 1" = this CPU / 1 thread\'s (above 1 = more CPU); "wall speed-up" = 1 thread\'s wall time / this one\'s (above 1 = faster).');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -199,6 +204,12 @@ function main(): void {
   line('streaming dump: peak RSS, bench file and x3', `${one.toFixed(0)} MB, ${big.toFixed(0)} MB`, verdict(Math.max(one, big) <= TARGET.rssMb, `<= ${TARGET.rssMb} MB`));
   line('streaming dump: peak RSS x3 / bench file', `${(big / one).toFixed(2)}`, verdict(big / one <= TARGET.flat, `flat (<= ${TARGET.flat})`));
   line('warm in-process JSON render, 1 thread', 'mbps' in warm ? `${warm.mbps.toFixed(0)} MB/s` : 'not available', 'mbps' in warm ? verdict(warm.mbps >= TARGET.warmMbps, `>= ${TARGET.warmMbps} MB/s`) : warm.why);
+  for (const a of autoVsOne) {
+    const what = `auto vs 1 thread, ${a.label}: wall`;
+    if (a.pick === 1) line(what, '1.00x (auto = 1 thread)', 'never slower than 1 thread: met');
+    else if (a.speedUp === null) line(what, 'not measured', `auto picks ${a.pick} threads, beyond the cores measured`);
+    else line(what, `${a.speedUp.toFixed(2)}x (auto = ${a.pick})`, verdict(a.speedUp >= 1, 'never slower than 1 thread (>= 1x)'));
+  }
   if (rustCpu) line('Rust evtx_dump -t 1 CPU / wmiscope dump CPU', `${(rustCpu / d.cpu).toFixed(2)}x`, '(above 1 = wmiscope faster)');
   if (baseline) {
     console.log(`\nbaseline ${baseline} (interleaved): this build's CPU / the baseline's (below 1 = faster)`);
