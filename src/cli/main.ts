@@ -334,7 +334,7 @@ export function buildProgram(): Command {
     .option('-p, --provider <names>', 'keep only these providers (comma-separated, case-insensitive)', strList)
     .option('-r, --recovered', 'also carve records from chunk slack and damaged chunks (flagged "recovered")')
     .addOption(
-      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MB of it per worker (two workers cost ~1.7x the CPU of one thread), else read in this thread; output order is unchanged')
+      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MiB of it per worker (two workers cost ~1.7x the CPU of one thread), else read in this thread; output order is unchanged')
         .argParser(threadCount)
         .default(0, 'auto'),
     )
