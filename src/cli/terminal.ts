@@ -14,7 +14,7 @@ export function colorOption(): Option {
 }
 
 export function widthOption(): Option {
-  return new Option('--width <columns>', 'width of the table (default: the terminal\'s, else 100; at least 40)').argParser((v: string) => {
+  return new Option('--width <columns>', 'width of the table (default: the terminal\'s, else 100; 40 to 1000)').argParser((v: string) => {
     const n = Number(v);
     if (!/^\d+$/.test(v.trim()) || n < 40 || n > 1000) throw new InvalidArgumentError('a whole number of columns from 40 to 1000');
     return n;
