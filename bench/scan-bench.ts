@@ -76,6 +76,8 @@ function main(): void {
     const small = smallLogs(join(root, 'small85'), samplesEvtx);
     console.log(`\nthread scaling of scan, median of ${runs}${skipped.length ? `; ${skipped.join(', ')} threads skipped: ${cores} cores` : ''}`);
     console.log(pad('input', 30) + pad('threads', 10) + pad('CPU s', 9) + pad('wall s', 9) + pad('peak RSS', 10) + pad('CPU vs 1', 10) + 'wall speed-up');
+    /** For the threads target: the automatic pick of each curve and its wall speed-up over 1 thread (null: not on the curve). */
+    const autoVsOne: Array<{ label: string; pick: number; speedUp: number | null }> = [];
     const curve = (label: string, sizes: number[], all: Measure[]): void => {
       const pick = scanThreads(sizes, cores);
       counts.forEach((n, i) => {
@@ -84,14 +86,23 @@ function main(): void {
         console.log(pad(i === 0 ? label : '', 30) + pad(`${n}${n === pick ? ' (auto)' : ''}`, 10) + pad(m.cpu.toFixed(3), 9) + pad(m.wall.toFixed(3), 9) + pad(`${(m.maxrss_kb / 1024).toFixed(0)} MB`, 10) + pad((m.cpu / base.cpu).toFixed(2), 10) + `${(base.wall / m.wall).toFixed(2)}x`);
       });
       if (!counts.includes(pick)) console.log(`${pad('', 30)}(auto picks ${pick})`);
+      const at = counts.indexOf(pick);
+      autoVsOne.push({ label, pick, speedUp: at < 0 ? null : all[0]!.wall / all[at]!.wall });
     };
     curve('30 copies (944 MB)', Array.from({ length: 30 }, () => size), x30curve);
     if (small) curve(`85 small logs (${(small.sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB)`, small.sizes, medians(counts.map((n) => scanCmd(repoRoot, small.dir, String(n))), runs, SCAN_OK));
     else console.log('85 small logs: no small logs under ../shared/samples/evtx');
+    console.log('"CPU vs 1" = this CPU / 1 thread\'s (above 1 = more CPU); "wall speed-up" = 1 thread\'s wall time / this one\'s (above 1 = faster).');
 
     {
       const rate = (size * 30) / 1e6 / x30one.cpu;
       console.log(`\ntargets (issue 16):\n  scan of the 30 copies, 1 thread: ${rate.toFixed(0)} MB per CPU-second   ${verdict(rate >= TARGET_MB_PER_CPU_S, `>= ${TARGET_MB_PER_CPU_S}`)}`);
+      for (const a of autoVsOne) {
+        const what = `  auto vs 1 thread, ${a.label}: wall speed-up `;
+        if (a.pick === 1) console.log(`${what}1.00x (auto = 1 thread)   never slower than 1 thread: met`);
+        else if (a.speedUp === null) console.log(`${what}not measured (auto picks ${a.pick} threads, beyond the cores measured)`);
+        else console.log(`${what}${a.speedUp.toFixed(2)}x (auto = ${a.pick})   ${verdict(a.speedUp >= 1, 'never slower than 1 thread (>= 1x)')}`);
+      }
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
