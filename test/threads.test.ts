@@ -91,6 +91,9 @@ test('cli: --threads auto (the default) gives the output of --threads 1; a bad c
   assert.equal(run('evtx', 'dump', '-q', WMI).out, one.out);
   assert.equal(run('evtx', 'dump', '-q', '--threads', 'auto', WMI).out, one.out);
   assert.equal(run('evtx', 'dump', '-q', '--threads', 'x', WMI).code, 2);
+  // as scan: 1 to 64
+  assert.equal(run('evtx', 'dump', '-q', '--threads', '65', WMI).code, 2);
+  assert.equal(run('evtx', 'dump', '-q', '--threads', '64', WMI).out, one.out);
   assert.match(run('evtx', 'dump', '--help').out, /auto: a\s+file is split only with at least 4 cores/);
   const scanAuto = run('scan', '-q', '-f', 'jsonl', '--threads', 'auto', WMI);
   assert.ok(scanAuto.code === 0 || scanAuto.code === 1, scanAuto.err);

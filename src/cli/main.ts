@@ -40,7 +40,7 @@ function strList(v: string, prev: string[] = []): string[] {
 /** `--threads`: a positive count, or "auto" (also 0): the automatic count of `sources/threads.ts`, returned as 0. */
 function threadCount(v: string): number {
   if (v === 'auto' || v === '0') return 0;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a positive integer or "auto"');
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError('a whole number from 1 to 64, or auto');
   return Number(v);
 }
 
@@ -334,7 +334,7 @@ export function buildProgram(): Command {
     .option('-p, --provider <names>', 'keep only these providers (comma-separated, case-insensitive)', strList)
     .option('-r, --recovered', 'also carve records from chunk slack and damaged chunks (flagged "recovered")')
     .addOption(
-      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MiB of it per worker (two workers cost ~1.7x the CPU of one thread), else read in this thread; output order is unchanged')
+      new Option('-t, --threads <n>', 'worker threads across the chunks of each file; auto: a file is split only with at least 4 cores and 64 MiB of it per worker (two workers cost ~1.8x the CPU of one thread), else read in this thread; output order is unchanged')
         .argParser(threadCount)
         .default(0, 'auto'),
     )

@@ -14,7 +14,7 @@
  *   start only with {@link MIN_CORES} cores or more, a worker must get at least {@link SCAN_BYTES_PER_WORKER} of
  *   input, and there are never more workers than the input over its largest file (a file is read by one worker:
  *   more lanes would wait on it).
- * - `evtx dump`, one file split by chunks: two workers cost ~1.7x the CPU of one thread whatever the file size
+ * - `evtx dump`, one file split by chunks: two workers cost ~1.7-1.8x the CPU of one thread whatever the file size
  *   (31.5 MB: 1.06 -> 1.85 s; 94 MB: 2.1 -> 3.55 s), so on 2 cores they cannot be faster even on an idle machine
  *   (at best 1.7 / 2 = 0.85 of the wall time; measured 0.53x). A file is split only with at least
  *   {@link MIN_CORES} cores and {@link DUMP_BYTES_PER_WORKER} of file per worker.
