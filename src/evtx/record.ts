@@ -330,7 +330,8 @@ function fieldsOf(ed: ElemNode): EventDataPlace {
 /** The EventData object of a template instance (see eventDataFromSlots); one level of nested BinXML is followed. */
 function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only?: ReadonlySet<string>): EvtxJsonObject | undefined {
   const place = eventDataPlace(inst.template);
-  if (!place) return undefined;
+  // the record's template is rooted at <Event>, the nested one at <EventData> (else the JSON has no Event.EventData there)
+  if (!place || (inst.template.root[0] as ElemNode).name !== (nestedOk ? 'Event' : 'EventData')) return undefined;
   const vals = inst.values;
   if ('nested' in place) {
     if (!nestedOk || place.nested >= vals.count) return undefined;
