@@ -11,7 +11,7 @@ import { fromRecord, ProcessParents, readsNothing } from '../src/sources/records
 import { PROCESS_START_NAME_FIELDS } from '../src/events/index.js';
 import { join } from 'node:path';
 import { evtxSample, listEvtxSamples, repoRoot, sampleLabel, skipReason } from './support/samples.js';
-import { misplacedEventData, SLOT_IMAGE } from './support/hostile/evtx.js';
+import { misplacedEventData, SLOT_IMAGE, slotsBeyondBudget } from './support/hostile/evtx.js';
 
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures', name);
 
@@ -131,4 +131,16 @@ test('eventDataFromSlots: slots shaped like EventData where the JSON has no Even
   // the EventData of the third (the usual shape: System outside, EventData in the nested instance) is read from slots
   assert.deepEqual(recs[2]!.eventDataFromSlots(), { Image: SLOT_IMAGE });
   assert.deepEqual(eventDataOf(recs[2]!.toJSON()), { Image: SLOT_IMAGE });
+});
+
+test('eventDataFromSlots: a record whose rendering runs out of budget before its EventData says it cannot (its JSON EventData is not the slots)', () => {
+  const reader = EvtxReader.fromBuffer(slotsBeyondBudget());
+  const recs = [...reader.records()];
+  assert.equal(recs.length, 2);
+  for (const rec of recs) {
+    const ed = rec.eventDataFromSlots();
+    const json = rec.toJSON();
+    assert.ok(rec.warnings.some((w) => w.includes('expansion-limit')), `record ${rec.recordId} renders truncated`);
+    if (ed !== undefined) assert.equal(JSON.stringify(ed), JSON.stringify(eventDataOf(json)), `record ${rec.recordId}`);
+  }
 });

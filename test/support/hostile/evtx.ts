@@ -425,3 +425,37 @@ export function misplacedEventData(): Buffer {
 
 /** The `Image` value of every record of {@link misplacedEventData}. */
 export const SLOT_IMAGE = 'C:\\Windows\\notepad.exe';
+
+/**
+ * Records whose EventData is plain `<Data Name="Image">` slots but whose rendering runs out of budget before it
+ * (`expansion-limit`: the JSON's EventData is then null): beside `<System>`, a `<Bomb>` element holding (1) a nested
+ * BinXML value that expands K^(L+1) times, (2) one slot used `uses` times whose value is a long string.
+ */
+export function slotsBeyondBudget(k = 40, levels = 4, uses = 4000): Buffer {
+  const image = (w: BinXmlWriter): { type: number; write: () => void } => ({ type: T_STRING, write: () => w.raw(Buffer.from(SLOT_IMAGE, 'utf16le')) });
+  const event = (w: BinXmlWriter, bomb: () => void, imageSlot: number): void =>
+    w.element('Event', true, [], () => {
+      system(w, 1, 'Microsoft-Windows-Sysmon', 'Microsoft-Windows-Sysmon/Operational');
+      w.element('Bomb', true, [], bomb);
+      w.element('EventData', true, [], () => w.element('Data', true, [['Name', () => w.text('Image')]], () => w.subst(imageSlot, T_STRING)));
+    });
+  let inner = -1;
+  const nested = (w: BinXmlWriter, l: number): void => {
+    w.fragmentHeader();
+    const values = [l < levels ? { type: T_BINXML, write: () => nested(w, l + 1) } : { type: 0x00 }];
+    if (inner < 0) {
+      inner = w.pos + 10;
+      w.instance({ guid: guidOf(31), body: () => w.element('X', true, [], () => { for (let i = 0; i < k; i++) w.subst(0, T_BINXML); }) }, values);
+    } else w.instance(inner, values);
+    w.u8(0x00);
+  };
+  return evtxOfRecords([
+    (w) => { w.instance({ guid: guidOf(30), body: () => event(w, () => w.subst(0, T_BINXML), 1) }, [{ type: T_BINXML, write: () => nested(w, 1) }, image(w)]); },
+    (w) => {
+      w.instance({ guid: guidOf(32), body: () => event(w, () => { for (let i = 0; i < uses; i++) w.subst(0, T_STRING); }, 1) }, [
+        { type: T_STRING, write: () => w.raw(Buffer.alloc(8000, 0x41)) },
+        image(w),
+      ]);
+    },
+  ]);
+}
