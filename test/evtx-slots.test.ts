@@ -12,6 +12,8 @@ import { PROCESS_START_NAME_FIELDS } from '../src/events/index.js';
 import { join } from 'node:path';
 import { evtxSample, listEvtxSamples, repoRoot, sampleLabel, skipReason } from './support/samples.js';
 import { misplacedEventData, SLOT_IMAGE, slotsBeyondBudget } from './support/hostile/evtx.js';
+import { observeEvtx } from '../src/sources/formats/evtx.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures', name);
 
@@ -143,4 +145,12 @@ test('eventDataFromSlots: a record whose rendering runs out of budget before its
     assert.ok(rec.warnings.some((w) => w.includes('expansion-limit')), `record ${rec.recordId} renders truncated`);
     if (ed !== undefined) assert.equal(JSON.stringify(ed), JSON.stringify(eventDataOf(json)), `record ${rec.recordId}`);
   }
+});
+
+test('scan: a process start whose rendering runs out of budget is not passed over from its slots (its expansion-limit note stays)', () => {
+  const notes = new NoteSink();
+  const res = observeEvtx('budget.evtx', notes, { data: slotsBeyondBudget() });
+  assert.deepEqual(res.observations, []);
+  // the second record (one slot written 4000 times) renders truncated, as the scan said before slots were read
+  assert.ok(notes.list().some((n) => n.kind === 'expansion-limit' && /record 2 /.test(n.message)), JSON.stringify(notes.list()));
 });

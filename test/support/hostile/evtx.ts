@@ -427,7 +427,8 @@ export function misplacedEventData(): Buffer {
 export const SLOT_IMAGE = 'C:\\Windows\\notepad.exe';
 
 /**
- * Records whose EventData is plain `<Data Name="Image">` slots but whose rendering runs out of budget before it
+ * Sysmon 1 records whose EventData is plain `<Data Name="Image">` and `<Data Name="ParentImage">` slots (both
+ * {@link SLOT_IMAGE}: a start of nothing a subscription runs) but whose rendering runs out of budget before it
  * (`expansion-limit`: the JSON's EventData is then null): beside `<System>`, a `<Bomb>` element holding (1) a nested
  * BinXML value that expands K^(L+1) times, (2) one slot used `uses` times whose value is a long string.
  */
@@ -437,7 +438,10 @@ export function slotsBeyondBudget(k = 40, levels = 4, uses = 4000): Buffer {
     w.element('Event', true, [], () => {
       system(w, 1, 'Microsoft-Windows-Sysmon', 'Microsoft-Windows-Sysmon/Operational');
       w.element('Bomb', true, [], bomb);
-      w.element('EventData', true, [], () => w.element('Data', true, [['Name', () => w.text('Image')]], () => w.subst(imageSlot, T_STRING)));
+      w.element('EventData', true, [], () => {
+        w.element('Data', true, [['Name', () => w.text('Image')]], () => w.subst(imageSlot, T_STRING));
+        w.element('Data', true, [['Name', () => w.text('ParentImage')]], () => w.subst(imageSlot, T_STRING));
+      });
     });
   let inner = -1;
   const nested = (w: BinXmlWriter, l: number): void => {
