@@ -11,6 +11,9 @@ import { fromRecord, ProcessParents, readsNothing } from '../src/sources/records
 import { PROCESS_START_NAME_FIELDS } from '../src/events/index.js';
 import { join } from 'node:path';
 import { evtxSample, listEvtxSamples, repoRoot, sampleLabel, skipReason } from './support/samples.js';
+import { misplacedEventData, SLOT_IMAGE, slotsBeyondBudget } from './support/hostile/evtx.js';
+import { observeEvtx } from '../src/sources/formats/evtx.js';
+import { NoteSink } from '../src/sources/notes.js';
 
 const fixture = (name: string): string => join(repoRoot(), 'test/fixtures', name);
 
@@ -117,4 +120,37 @@ test('readsNothing: a scrcons.exe start and a script block naming WMI are read; 
   assert.equal(readsNothing(4104, { MessageNumber: 1, MessageTotal: 2, ScriptBlockText: 'Get-ChildItem', ScriptBlockId: 'x' }, 'H'), false);
   // other events are never passed over here
   assert.equal(readsNothing(5861, {}, 'H'), false);
+});
+
+test('eventDataFromSlots: slots shaped like EventData where the JSON has no Event.EventData say they cannot (a root <EventData>, an <Event> nested in <Event>)', () => {
+  const reader = EvtxReader.fromBuffer(misplacedEventData());
+  const recs = [...reader.records()];
+  assert.equal(recs.length, 3);
+  for (const rec of recs) {
+    const ed = rec.eventDataFromSlots();
+    if (ed !== undefined) assert.equal(JSON.stringify(ed), JSON.stringify(eventDataOf(rec.toJSON())), `record ${rec.recordId}`);
+  }
+  // the EventData of the third (the usual shape: System outside, EventData in the nested instance) is read from slots
+  assert.deepEqual(recs[2]!.eventDataFromSlots(), { Image: SLOT_IMAGE });
+  assert.deepEqual(eventDataOf(recs[2]!.toJSON()), { Image: SLOT_IMAGE });
+});
+
+test('eventDataFromSlots: a record whose rendering runs out of budget before its EventData says it cannot (its JSON EventData is not the slots)', () => {
+  const reader = EvtxReader.fromBuffer(slotsBeyondBudget());
+  const recs = [...reader.records()];
+  assert.equal(recs.length, 2);
+  for (const rec of recs) {
+    const ed = rec.eventDataFromSlots();
+    const json = rec.toJSON();
+    assert.ok(rec.warnings.some((w) => w.includes('expansion-limit')), `record ${rec.recordId} renders truncated`);
+    if (ed !== undefined) assert.equal(JSON.stringify(ed), JSON.stringify(eventDataOf(json)), `record ${rec.recordId}`);
+  }
+});
+
+test('scan: a process start whose rendering runs out of budget is not passed over from its slots (its expansion-limit note stays)', () => {
+  const notes = new NoteSink();
+  const res = observeEvtx('budget.evtx', notes, { data: slotsBeyondBudget() });
+  assert.deepEqual(res.observations, []);
+  // the second record (one slot written 4000 times) renders truncated, as the scan said before slots were read
+  assert.ok(notes.list().some((n) => n.kind === 'expansion-limit' && /record 2 /.test(n.message)), JSON.stringify(notes.list()));
 });

@@ -3,9 +3,9 @@
  * EventRecordID, TimeCreated, EventData), and its renderings (JSON, XML) on demand.
  */
 import { filetimeIso, u16, u32 } from './bytes.js';
-import { N_ELEM, N_INST, N_SUBST, N_TEXT, decodeValue, isNested, parseNested } from './binxml.js';
+import { N_ELEM, N_INST, N_SUBST, N_TEXT, T_BINXML, decodeValue, isNested, parseNested } from './binxml.js';
 import type { BxNode, ChunkCtx, ElemNode, FieldSource, InstNode, Template, Values } from './binxml.js';
-import { renderJson, renderXml, valueToString } from './render.js';
+import { MAX_RENDER_BYTES, MAX_RENDER_NODES, renderJson, renderXml, valueToString } from './render.js';
 import { renderJsonBytes, renderJsonText } from './jsonplan.js';
 import type { JsonBytes } from './jsonplan.js';
 import type { RenderIssues } from './render.js';
@@ -243,7 +243,9 @@ export class EvtxRecord implements RenderIssues {
    */
   eventDataFromSlots(only?: ReadonlySet<string>): EvtxJsonObject | undefined {
     const first = this.nodes[0];
-    return this.nodes.length === 1 && first && first.k === N_INST ? slotEventData(this.ctx, first, true, only) : undefined;
+    // a file whose records ran out of rendering budget renders the others on a share of it: render to know
+    if (this.renderScale < 1) return undefined;
+    return this.nodes.length === 1 && first && first.k === N_INST ? slotEventData(this.ctx, first, true, only, { bytes: 0, nodes: 0 }) : undefined;
   }
 
   private payload: EvtxJsonObject | null = null;
@@ -327,10 +329,55 @@ function fieldsOf(ed: ElemNode): EventDataPlace {
   return { fields };
 }
 
+/**
+ * What rendering a template's tree costs at most in the rendering budget (render.ts) when none of its values is nested
+ * BinXML: its nodes and its names. Null when the tree holds template instances or nests deeper than any real template
+ * (rendering it may stop on the budget: the record is rendered instead).
+ */
+function treeCost(t: Template): { nodes: number; names: number } | null {
+  let c = treeCosts.get(t);
+  if (c !== undefined) return c;
+  const cost = { nodes: 0, names: 0 };
+  const walk = (nodes: BxNode[], depth: number): boolean => {
+    cost.nodes += nodes.length + 1;
+    for (const n of nodes) {
+      if (n.k === N_INST || depth > 32) return false;
+      if (n.k === N_ELEM) {
+        cost.names += n.names;
+        for (const a of n.attrs) cost.nodes += a.value.length;
+        if (!walk(n.children, depth + 1)) return false;
+      }
+    }
+    return true;
+  };
+  c = walk(t.root, 0) ? cost : null;
+  treeCosts.set(t, c);
+  return c;
+}
+const treeCosts = new WeakMap<Template, { nodes: number; names: number } | null>();
+
+/**
+ * Whether rendering this instance stays well inside the rendering budget (adding to `spent`), so that its JSON holds
+ * every value: no value is nested BinXML but the one at `nested`, and what its template writes (literal text, each
+ * value as often as its slot is used, names) and visits sums, with the instances before it, to a quarter of the budget.
+ */
+function withinBudget(inst: InstNode, nested: number, spent: { bytes: number; nodes: number }): boolean {
+  const t = inst.template;
+  const vals = inst.values;
+  const cost = treeCost(t);
+  if (!cost) return false;
+  for (let i = 0; i < vals.count; i++) if (i !== nested && vals.buf[vals.desc + 4 * i + 2] === T_BINXML) return false;
+  spent.bytes += t.literal + t.maxUse * vals.bytes + cost.names;
+  spent.nodes += cost.nodes;
+  return spent.bytes <= MAX_RENDER_BYTES / 4 && spent.nodes <= MAX_RENDER_NODES / 4;
+}
+
 /** The EventData object of a template instance (see eventDataFromSlots); one level of nested BinXML is followed. */
-function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only?: ReadonlySet<string>): EvtxJsonObject | undefined {
+function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only: ReadonlySet<string> | undefined, spent: { bytes: number; nodes: number }): EvtxJsonObject | undefined {
   const place = eventDataPlace(inst.template);
-  if (!place) return undefined;
+  // the record's template is rooted at <Event>, the nested one at <EventData> (else the JSON has no Event.EventData there)
+  if (!place || (inst.template.root[0] as ElemNode).name !== (nestedOk ? 'Event' : 'EventData')) return undefined;
+  if (!withinBudget(inst, 'nested' in place ? place.nested : -1, spent)) return undefined;
   const vals = inst.values;
   if ('nested' in place) {
     if (!nestedOk || place.nested >= vals.count) return undefined;
@@ -343,7 +390,7 @@ function slotEventData(ctx: ChunkCtx, inst: InstNode, nestedOk: boolean, only?: 
       return undefined;
     }
     const one = inner[0];
-    return inner.length === 1 && one && one.k === N_INST ? slotEventData(ctx, one, false, only) : undefined;
+    return inner.length === 1 && one && one.k === N_INST ? slotEventData(ctx, one, false, only, spent) : undefined;
   }
   const out: EvtxJsonObject = {};
   for (let k = 0; k < place.fields.length; k++) {

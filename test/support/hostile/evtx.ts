@@ -369,3 +369,97 @@ export function manyExpansionRecords(k: number, levels: number): Buffer {
   head.writeUInt32LE(crc32(head, 0, 120) >>> 0, 124);
   return Buffer.concat([head, chunk]);
 }
+
+/**
+ * A whole EVTX file (header + one chunk, valid CRCs) of the records `bodies` write, numbered 1, 2, … in order. Each
+ * body writes the record's BinXML after its fragment header; `at` is the record's chunk offset (an inline template
+ * definition of the record's own instance starts at `at + 38`).
+ */
+export function evtxOfRecords(bodies: Array<(w: BinXmlWriter, at: number) => void>): Buffer {
+  const chunk = Buffer.alloc(CHUNK);
+  let at = 512;
+  let last = at;
+  bodies.forEach((body, i) => {
+    last = at;
+    const w = new BinXmlWriter(at);
+    w.u32(0x00002a2a);
+    const size = w.hole();
+    w.u64(BigInt(i + 1));
+    w.u64(133_000_000_000_000_000n + BigInt(i + 1) * 10_000_000n);
+    w.fragmentHeader();
+    body(w, at);
+    w.u8(0x00);
+    w.fill(size, w.len + 4);
+    w.u32(w.len + 4);
+    if (at + w.len > CHUNK) throw new Error('evtxOfRecords: records do not fit in one chunk');
+    w.buf.copy(chunk, at, 0, w.len);
+    at += w.len;
+  });
+  sealChunk(chunk, bodies.length, last, at);
+  return Buffer.concat([fileHeader(1, bodies.length + 1), chunk]);
+}
+
+/**
+ * Records whose template slots look like an EventData of `<Data Name="…">` elements but whose JSON has no
+ * `Event.EventData` there: (1) a template whose root is `<EventData>` itself (no `<Event>`); (2) an `<Event>` whose
+ * nested BinXML value is an instance of a template rooted at another `<Event>` (the JSON: `Event.Event.EventData`).
+ * Then (3) the usual shape (System in the outer template, EventData in the nested one), which reads from slots.
+ * Each names `Image` = {@link SLOT_IMAGE}.
+ */
+export function misplacedEventData(): Buffer {
+  const data = (w: BinXmlWriter): void => w.element('Data', true, [['Name', () => w.text('Image')]], () => w.subst(0, T_STRING));
+  const image = (w: BinXmlWriter): { type: number; write: () => void } => ({ type: T_STRING, write: () => w.raw(Buffer.from(SLOT_IMAGE, 'utf16le')) });
+  // an Event template (System, then the nested value of slot 0) whose slot 0 holds an instance of `inner`
+  const outer = (guid: number, inner: (w: BinXmlWriter) => void) => (w: BinXmlWriter): void => {
+    w.instance(
+      { guid: guidOf(guid), body: () => w.element('Event', true, [], () => { system(w, 1, 'Microsoft-Windows-Sysmon', 'Microsoft-Windows-Sysmon/Operational'); w.subst(0, T_BINXML); }) },
+      [{ type: T_BINXML, write: () => { w.fragmentHeader(); w.instance({ guid: guidOf(guid + 1), body: () => inner(w) }, [image(w)]); w.u8(0x00); } }],
+    );
+  };
+  return evtxOfRecords([
+    (w) => { w.instance({ guid: guidOf(20), body: () => w.element('EventData', true, [], () => data(w)) }, [image(w)]); },
+    outer(21, (w) => w.element('Event', true, [], () => w.element('EventData', true, [], () => data(w)))),
+    outer(23, (w) => w.element('EventData', true, [], () => data(w))),
+  ]);
+}
+
+/** The `Image` value of every record of {@link misplacedEventData}. */
+export const SLOT_IMAGE = 'C:\\Windows\\notepad.exe';
+
+/**
+ * Sysmon 1 records whose EventData is plain `<Data Name="Image">` and `<Data Name="ParentImage">` slots (both
+ * {@link SLOT_IMAGE}: a start of nothing a subscription runs) but whose rendering runs out of budget before it
+ * (`expansion-limit`: the JSON's EventData is then null): beside `<System>`, a `<Bomb>` element holding (1) a nested
+ * BinXML value that expands K^(L+1) times, (2) one slot used `uses` times whose value is a long string.
+ */
+export function slotsBeyondBudget(k = 40, levels = 4, uses = 4000): Buffer {
+  const image = (w: BinXmlWriter): { type: number; write: () => void } => ({ type: T_STRING, write: () => w.raw(Buffer.from(SLOT_IMAGE, 'utf16le')) });
+  const event = (w: BinXmlWriter, bomb: () => void, imageSlot: number): void =>
+    w.element('Event', true, [], () => {
+      system(w, 1, 'Microsoft-Windows-Sysmon', 'Microsoft-Windows-Sysmon/Operational');
+      w.element('Bomb', true, [], bomb);
+      w.element('EventData', true, [], () => {
+        w.element('Data', true, [['Name', () => w.text('Image')]], () => w.subst(imageSlot, T_STRING));
+        w.element('Data', true, [['Name', () => w.text('ParentImage')]], () => w.subst(imageSlot, T_STRING));
+      });
+    });
+  let inner = -1;
+  const nested = (w: BinXmlWriter, l: number): void => {
+    w.fragmentHeader();
+    const values = [l < levels ? { type: T_BINXML, write: () => nested(w, l + 1) } : { type: 0x00 }];
+    if (inner < 0) {
+      inner = w.pos + 10;
+      w.instance({ guid: guidOf(31), body: () => w.element('X', true, [], () => { for (let i = 0; i < k; i++) w.subst(0, T_BINXML); }) }, values);
+    } else w.instance(inner, values);
+    w.u8(0x00);
+  };
+  return evtxOfRecords([
+    (w) => { w.instance({ guid: guidOf(30), body: () => event(w, () => w.subst(0, T_BINXML), 1) }, [{ type: T_BINXML, write: () => nested(w, 1) }, image(w)]); },
+    (w) => {
+      w.instance({ guid: guidOf(32), body: () => event(w, () => { for (let i = 0; i < uses; i++) w.subst(0, T_STRING); }, 1) }, [
+        { type: T_STRING, write: () => w.raw(Buffer.alloc(8000, 0x41)) },
+        image(w),
+      ]);
+    },
+  ]);
+}
