@@ -95,19 +95,6 @@ export class JsonBytes {
     this.pos = p + n;
     for (let i = 0; i < w.length; i++, p += 4) dv.setUint32(p, w[i]!, true);
   }
-  bytes(b: Uint8Array): void {
-    const n = b.length;
-    this.reserve(n);
-    const buf = this.buf;
-    let p = this.pos;
-    // a loop: `set` costs a runtime call that short copies (plan literals, cached text) do not pay back
-    if (n < 1024) for (let i = 0; i < n; i++) buf[p++] = b[i]!;
-    else {
-      buf.set(b, p);
-      p += n;
-    }
-    this.pos = p;
-  }
   /** One byte (ASCII punctuation). */
   byte(c: number): void {
     this.reserve(1);
