@@ -12,6 +12,8 @@ import type { Allowlist } from './allowlist.js';
 import { decodePayloads, escapeControl, oneLine, sidText, undecodedCommands } from './decode.js';
 import type { DecodedPayload, UndecodedCommand } from './decode.js';
 import { consumerClassFacts } from '../model/wmi.js';
+import { scoreOf } from './score.js';
+export { MAX_SCORE, SEVERITY_THRESHOLDS, severityFor } from './score.js';
 import { parseIsoTime } from '../model/time.js';
 import { baseName, ranText, runsOf } from '../model/runs.js';
 import { sidAccountNames } from '../model/subscription.js';
@@ -43,29 +45,6 @@ export interface RuleInfo {
   attack: string[];
   /** Points the rule adds to the score. */
   score: number;
-}
-
-/**
- * Severity from score (sum of the reasons' scores, capped at 100):
- * critical ≥ 80, high ≥ 50, medium ≥ 25, low ≥ 10, info below 10.
- * Calibration, from the rule scores below: a consumer that runs code is 25 (medium on its own — executing
- * subscriptions are rare on clean machines); a look-alike of a known-good name is 50 (high on its own —
- * nobody imitates the SCM entry by accident); encoded PowerShell with stealth flags, a download cradle or a
- * script that spawns processes on top of an executing consumer reaches critical.
- */
-export const SEVERITY_THRESHOLDS: ReadonlyArray<{ severity: Severity; min: number }> = [
-  { severity: 'critical', min: 80 },
-  { severity: 'high', min: 50 },
-  { severity: 'medium', min: 25 },
-  { severity: 'low', min: 10 },
-  { severity: 'info', min: 0 },
-];
-
-export const MAX_SCORE = 100;
-
-export function severityFor(score: number): Severity {
-  for (const t of SEVERITY_THRESHOLDS) if (score >= t.min) return t.severity;
-  return 'info';
 }
 
 const LOLBIN_ATTACK: Record<string, string> = {
@@ -536,13 +515,12 @@ export function evaluate(input: JoinedSubscription, allowlists: Allowlist[]): Ve
 
   const order = new Map(RULES.map((r, i) => [r.id, i]));
   reasons.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-  const raw = Math.min(MAX_SCORE, reasons.reduce((s, r) => s + r.score, 0));
-  const score = allowlisted ? 0 : raw;
+  const { score, severity } = scoreOf(reasons, { quiet: allowlisted !== null });
   return {
     reasons,
     decoded: t.decoded.map((d) => d.text),
     score,
-    severity: allowlisted ? 'info' : severityFor(score),
+    severity,
     summary: summaryOf(cls, consumer, binding),
     allowlisted,
   };

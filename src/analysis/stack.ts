@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, FleetStack, FleetSummary, Severity, StackInfo } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
-import { severityFor } from './rules.js';
+import { scoreOf } from './score.js';
 import { customConsumerProperties } from '../model/subscription.js';
 import { compareName, compareText } from '../model/order.js';
 
@@ -100,8 +100,7 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
       if (entry.rare) {
         f.reasons.push({ id: 'WMI-STACK-RARE', title: `rare across the fleet: on ${entry.count} of ${fleet} hosts`, attack: ['T1546.003'], evidence: entry.hosts.join(', '), score: f.allowlisted ? 0 : RARE_SCORE });
         if (!f.allowlisted) {
-          f.score = Math.min(100, f.score + RARE_SCORE);
-          f.severity = severityFor(f.score);
+          ({ score: f.score, severity: f.severity } = scoreOf(f.reasons));
         }
       } else if (entry.common) {
         f.reasons.push({ id: 'WMI-STACK-COMMON', title: `common across the fleet: on ${entry.count} of ${fleet} hosts (deployed software or a fleet-wide compromise; not allow-listed automatically)`, attack: [], evidence: `${entry.count}/${fleet} hosts`, score: 0 });
