@@ -16,11 +16,15 @@ import type { LogSummary, ObserveResult, RepositorySummary } from './sources/inp
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
 import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
 import { evaluate } from './analysis/rules.js';
+import { applySigma } from './analysis/sigma.js';
+import { compileSigma, readSigmaSources } from './sigma/index.js';
+import type { SigmaRuleSet, SigmaSource } from './sigma/index.js';
+import type { WorkerData } from './sources/worker.js';
 import { runsOf } from './model/runs.js';
 import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
-import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, Observation, ScanResult } from './model/types.js';
+import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, JoinedSubscription, Observation, ScanResult, SigmaEventHit } from './model/types.js';
 import { UNKNOWN_HOST } from './model/types.js';
 import { compareFindings, compareName } from './model/order.js';
 import { canonicalTime, timeFromMs } from './model/time.js';
@@ -56,6 +60,12 @@ export interface ScanOptions {
    * fleet counts, no rare or common marks.
    */
   stacking?: boolean;
+  /**
+   * Sigma rule files or folders (`--sigma`): SigmaHQ-format rules of the log sources wmiscope reads, matched against
+   * every event record they may match and against each finding's synthesized Sysmon 19/20/21 and WMI-Activity 5861
+   * records; hits become `sigma:<id>` reasons, and hits on records of no finding are listed in `result.sigma`.
+   */
+  sigma?: string[];
   /** `--host-alias NAME=CANONICAL`: names the evidence gives one machine, forced together (NAME is shown as CANONICAL). */
   hostAliases?: Record<string, string>;
   /** Link names the evidence shows to be one machine (renames, short name and FQDN, client and its logs); default true. */
@@ -99,7 +109,7 @@ function workerFailure(t: Task, e: unknown, timeoutSeconds: number): TaskResult 
  * hands a worker one task at a time, so a task waiting in the queue never spends its budget, and a worker's
  * start-up is spent on an empty warm-up task rather than on a file's budget. Workers take the largest tasks first.
  */
-async function runAll(given: Task[], sizes: number[], threads: number | undefined, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT): Promise<TaskResult[]> {
+async function runAll(given: Task[], sizes: number[], threads: number | undefined, progress: (t: Task) => void, timeoutSeconds = DEFAULT_TASK_TIMEOUT, sigma?: LoadedSigma): Promise<TaskResult[]> {
   if (given.length === 0) return [];
   // one temporary folder for the run's inputs, removed whole afterwards (also what a stopped worker left)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wmiscope-run-'));
@@ -111,6 +121,7 @@ async function runAll(given: Task[], sizes: number[], threads: number | undefine
       threads ?? scanThreads(sizes, machineCores()),
       progress,
       timeoutSeconds,
+      sigma,
     );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -119,14 +130,14 @@ async function runAll(given: Task[], sizes: number[], threads: number | undefine
 }
 
 
-async function runTasks(tasks: Task[], sizes: number[], threads: number, progress: (t: Task) => void, timeoutSeconds: number): Promise<TaskResult[]> {
+async function runTasks(tasks: Task[], sizes: number[], threads: number, progress: (t: Task) => void, timeoutSeconds: number, sigma: LoadedSigma | undefined): Promise<TaskResult[]> {
   if (threads <= 1 || tasks.length < 4) {
     // the readers are loaded here only when read in this thread (a worker loads its own)
     const { runTask } = await import('./sources/run.js');
     const { withTimeBudget } = await import('./sources/budget.js');
     const out: TaskResult[] = [];
     for (const t of tasks) {
-      out.push(await withTimeBudget(timeoutSeconds, () => runTask(t)));
+      out.push(await withTimeBudget(timeoutSeconds, () => runTask(t, sigma ? { sigma: sigma.set } : {})));
       progress(t);
     }
     return out;
@@ -134,7 +145,9 @@ async function runTasks(tasks: Task[], sizes: number[], threads: number, progres
   const lanes = Math.max(1, Math.min(threads, tasks.length));
   // the worker pool is loaded only when files are read on more than one thread
   const { Piscina: Pool } = await import('piscina');
-  const pool = new Pool<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000 });
+  // each worker compiles the loaded Sigma rules once, from their texts (the pool's data)
+  const workerData: WorkerData = sigma ? { sigma: sigma.sources } : {};
+  const pool = new Pool<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000, workerData });
   // a worker that dies outside a task (out of memory after its task was given up) is an event of the pool, not a
   // crash of the scan: the task it ran already has its error note
   pool.on('error', () => undefined);
@@ -202,10 +215,27 @@ interface Collected {
   state: NonNullable<ObserveResult['state']>;
   hostOf: (h: string) => string;
   hostAliases: HostAliases[];
+  /** Event records the Sigma rules matched (none without rules). */
+  sigmaHits: SigmaEventHit[];
+}
+
+/** The scan's Sigma rules: compiled here, and the texts of the loaded ones for worker threads to compile. */
+interface LoadedSigma {
+  set: SigmaRuleSet;
+  sources: SigmaSource[];
+}
+
+/** Read and compile Sigma rule files and folders; a path that cannot be read is a rule file not loaded, with why. */
+export function loadSigma(paths: string[]): LoadedSigma {
+  const { sources, errors } = readSigmaSources(paths);
+  const set = compileSigma(sources);
+  for (const e of errors) set.summary.notLoaded.push({ file: e.file, id: null, title: null, why: e.why });
+  const loaded = new Set(set.rules.map((r) => r.file));
+  return { set, sources: sources.filter((s) => loaded.has(s.file)) };
 }
 
 /** Discover and read every piece of evidence (files first, then repositories), hosts spelled one way. */
-async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
+async function collect(paths: string[], opts: ScanOptions, sigma?: LoadedSigma): Promise<Collected> {
   // discovery writes to a sink; each task's notes come capped by its own sink (different tasks, different files)
   const discovered = new NoteSink();
   const found = discover(paths, discovered, { followSymlinks: opts.followSymlinks === true });
@@ -218,6 +248,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   const chains = new Map<string, string[]>();
   const state: NonNullable<ObserveResult['state']> = [];
   const links: HostLink[] = [];
+  const sigmaHits: SigmaEventHit[] = [];
   // sizes on disk, for the progress in bytes and the result's `read` (a task is known by its kind and path)
   const taskKey = (t: { kind: 'file'; file: string; raw?: string } | { kind: 'cim'; dir: string; raw?: string }): string => (t.kind === 'file' ? `f:${t.raw ?? t.file}` : `c:${t.raw ?? t.dir}`);
   const sizes = new Map<string, number>();
@@ -246,10 +277,11 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     for (const [k, v] of r.result.chains ?? []) chains.set(k, v);
     append(state, r.result.state ?? []);
     append(links, r.result.hostLinks ?? []);
+    append(sigmaHits, r.result.sigmaHits ?? []);
   };
   // files first (their hosts name the repositories collected beside them), then repositories
   const fileTasks: Task[] = found.flatMap((d) => (d.kind === 'file' ? [{ kind: 'file' as const, file: d.file, ...(d.raw !== undefined ? { raw: d.raw } : {}), ...(opts.host ? { host: opts.host } : {}) }] : []));
-  (await runAll(fileTasks, fileTasks.map((t) => sizes.get(taskKey(t)) ?? 0), threads, progress, opts.taskTimeout)).forEach(take);
+  (await runAll(fileTasks, fileTasks.map((t) => sizes.get(taskKey(t)) ?? 0), threads, progress, opts.taskTimeout, sigma)).forEach(take);
   // the host of what names no machine (an empty log, a repository): --host, else the host of the event logs
   // collected beside it (same folder above `Windows`), else the folder layout of a collection
   const hostBeside = (file: string): string | null => {
@@ -287,6 +319,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
   for (const l of logs) l.host = hostOf(l.host);
   for (const r of repositories) r.host = hostOf(r.host);
   for (const st of state) st.host = hostOf(st.host);
+  for (const h of sigmaHits) h.host = hostOf(h.host);
   canonicalTimes(observations, evidence, logs, repositories);
   const rekeyed = new Map<string, string[]>();
   for (const [k, v] of chains) {
@@ -294,7 +327,7 @@ async function collect(paths: string[], opts: ScanOptions): Promise<Collected> {
     const parts = k.split('|');
     rekeyed.set(`${hostOf(parts.slice(0, -2).join('|')).toLowerCase()}|${parts.slice(-2).join('|')}`, v);
   }
-  return { read, notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases() };
+  return { read, notes, evidence, observations, logs: mergeLogs(logs), repositories, chains: rekeyed, state, hostOf, hostAliases: identity.aliases(), sigmaHits };
 }
 
 /**
@@ -356,7 +389,8 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
-  const { read, notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases } = await collect(paths, opts);
+  const sigma = opts.sigma && opts.sigma.length > 0 ? loadSigma(opts.sigma) : undefined;
+  const { read, notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases, sigmaHits } = await collect(paths, opts, sigma);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
   // namespaces it read without errors), what is absent was deleted
   const stateRead = new Map<string, 'all' | Set<string>>();
@@ -373,10 +407,13 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const hostList = [...new Set([...evidence.map((e) => e.host), ...drafts.map((d) => d.host)].filter(Boolean))];
   const hostCov = hostCoverage(hostList, evidence, logs, repositories);
   const covByHost = new Map(hostCov.map((c) => [c.host.toLowerCase(), c]));
+  const joined = new Map<string, JoinedSubscription>();
   const findings: Finding[] = drafts.map((d) => {
     const consumerChain = d.consumer?.className ? chains.get(`${d.host.toLowerCase()}|${(d.consumer.namespace ?? '').toLowerCase()}|${d.consumer.className.toLowerCase()}`) : undefined;
     const runs = runsOf(d.observations);
-    const v = evaluate({ host: d.host, namespace: d.namespace, status: d.status, filter: d.filter, consumer: d.consumer, binding: d.binding, observations: d.observations, ...(consumerChain ? { consumerChain } : {}) }, allowlists);
+    const subscription: JoinedSubscription = { host: d.host, namespace: d.namespace, status: d.status, filter: d.filter, consumer: d.consumer, binding: d.binding, observations: d.observations, ...(consumerChain ? { consumerChain } : {}) };
+    joined.set(d.id, subscription);
+    const v = evaluate(subscription, allowlists);
     return {
       id: d.id,
       host: d.host,
@@ -399,6 +436,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
       ...(runs ? { runs } : {}),
     };
   });
+  const sigmaScan = sigma ? applySigma(findings, joined, sigmaHits, sigma.set, sigma.set.summary) : undefined;
   const hosts = [...new Set([...evidence.map((e) => e.host), ...findings.map((f) => f.host)].filter(Boolean))].sort(compareName);
   // stacking: counts across the hosts whose evidence could show a subscription (a host with a Security log
   // only would dilute the counts), ranks rare entries up before sorting
@@ -409,6 +447,6 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
   findings.sort(compareFindings);
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov };
+  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov, ...(sigmaScan ? { sigma: sigmaScan } : {}) };
 }
 

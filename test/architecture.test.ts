@@ -15,7 +15,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { repoRoot } from './support/samples.js';
 
-type Layer = 'evtx' | 'cim' | 'model' | 'sysmon' | 'collector' | 'events' | 'sources' | 'analysis' | 'report' | 'scan' | 'cli' | 'entry';
+type Layer = 'evtx' | 'cim' | 'model' | 'sysmon' | 'sigma' | 'collector' | 'events' | 'sources' | 'analysis' | 'report' | 'scan' | 'cli' | 'entry';
 
 /**
  * What each layer may import besides itself (a folder under `src/`, or a top-level file). `types` = type-only
@@ -27,16 +27,17 @@ const MAY_IMPORT: Record<Layer, Partial<Record<Layer, 'all' | 'types'>>> = {
   cim: {},
   model: {},
   sysmon: {},
+  sigma: {},
   collector: {},
   // events reads WMI values with the model's vocabulary (namespace form, object paths, SIDs: src/model/wmi.ts)
   // instead of keeping a copy of it; model imports nothing, so this adds no cycle.
   events: { evtx: 'types', model: 'all' },
-  sources: { evtx: 'all', cim: 'all', events: 'all', collector: 'all', model: 'all' },
-  analysis: { model: 'all' },
+  sources: { evtx: 'all', cim: 'all', events: 'all', collector: 'all', sigma: 'all', model: 'all' },
+  analysis: { model: 'all', sigma: 'all' },
   report: { model: 'all' },
-  scan: { sources: 'all', analysis: 'all', model: 'all' },
-  cli: { evtx: 'all', cim: 'all', model: 'all', sysmon: 'all', collector: 'all', events: 'all', sources: 'all', analysis: 'all', report: 'all', scan: 'all' },
-  entry: { evtx: 'all', cim: 'all', model: 'all', sysmon: 'all', collector: 'all', events: 'all', sources: 'all', analysis: 'all', report: 'all', scan: 'all', cli: 'all' },
+  scan: { sources: 'all', analysis: 'all', sigma: 'all', model: 'all' },
+  cli: { evtx: 'all', cim: 'all', model: 'all', sysmon: 'all', sigma: 'all', collector: 'all', events: 'all', sources: 'all', analysis: 'all', report: 'all', scan: 'all' },
+  entry: { evtx: 'all', cim: 'all', model: 'all', sysmon: 'all', sigma: 'all', collector: 'all', events: 'all', sources: 'all', analysis: 'all', report: 'all', scan: 'all', cli: 'all' },
 };
 
 /** Layers that must stay free of npm packages (they are published as entry points of their own). */

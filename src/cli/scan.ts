@@ -2,6 +2,7 @@
  * `wmiscope scan PATH…`: evidence folders in, explained findings out.
  * Exit codes: as every command (./exit.ts); 1 = findings at or above --fail-on.
  */
+import * as fs from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { SEVERITIES } from '../model/types.js';
@@ -30,6 +31,7 @@ interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   minSeverity: Severity;
   failOn: Severity | 'never';
   allowlist?: string[];
+  sigma?: string[];
   defaultAllowlist: boolean;
   quiet?: boolean;
   threads?: number;
@@ -65,6 +67,7 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('--sigma <path>', 'Sigma rule file or folder (SigmaHQ format); repeatable. Rules for wmi_event, service wmi, ps_script, ps_module, service powershell and process_creation are matched against every event record they may match and against each subscription as the Sysmon 19/20/21 and WMI-Activity 5861 records a fully-logging Sysmon would have written (so they fire on a subscription only the repository holds); hits are sigma:<id> reasons. Other log sources are counted as not applicable; a rule using something unsupported is listed as not loaded, with why', collect)
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel, the largest files first (default auto: on 4 cores or more a worker for each 256 MiB of input, at most the cores and 8, never more than the input over its largest file; else, and under 512 MiB, everything is read in the main thread; 1 = none; a number is used as given with 4 inputs or more)', (v: string) => {
       if (v === 'auto') return 0;
       const n = Number(v);
@@ -88,6 +91,8 @@ export function addScanCommand(program: Command, version: string): void {
     .action(async (paths: string[], o: ScanOpts) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
+      const noSigma = (o.sigma ?? []).find((p) => !fs.existsSync(p));
+      if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
       // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
@@ -101,6 +106,7 @@ export function addScanCommand(program: Command, version: string): void {
           ...hostIdentityOptions(o),
           ...readingOptions(o),
           allowlists: o.allowlist ?? [],
+          ...(o.sigma ? { sigma: o.sigma } : {}),
           defaultAllowlist: o.defaultAllowlist,
           stacking: o.stacking,
           version,

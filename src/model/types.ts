@@ -421,7 +421,52 @@ export interface ScanResult {
   coverage?: HostCoverage[];
   /** Written by a report narrowed by `--min-severity`, `--since`/`--until` or `--only-host`: what the narrowing hid. */
   hidden?: HiddenFindings;
+  /** Present when Sigma rules were given (`--sigma`): what was loaded, and the event hits tied to no finding. */
+  sigma?: SigmaScan;
 }
+
+/** A Sigma rule as a hit names it. */
+export interface SigmaRuleRef {
+  id: string;
+  title: string;
+  level: string;
+  /** ATT&CK technique ids from its `attack.tNNNN` tags. */
+  attack: string[];
+  /** The rule file, as given. */
+  file: string;
+}
+
+/** A Sigma rule that matched one event record of the evidence (as Hayabusa and Chainsaw evaluate rules). */
+export interface SigmaEventHit {
+  rule: SigmaRuleRef;
+  host: string;
+  /** Evidence file and where in it, as observations cite records (`record 16116 (header #9, offset …)`). */
+  file: string;
+  location: string;
+  time: string | null;
+  channel: string | null;
+  eventId: number | null;
+  /** The field values that made the rule match (each bounded). */
+  matched: Array<{ field: string; value: string }>;
+}
+
+/** The Sigma part of a scan. */
+export interface SigmaScan {
+  /** Rule files read, rules loaded, rules of a log source wmiscope does not read (counted), rules refused (each with why). */
+  files: number;
+  loaded: number;
+  notApplicable: { count: number; byLogsource: Record<string, number> };
+  notLoaded: Array<{ file: string; id: string | null; title: string | null; why: string }>;
+  /** Event records some rule matched: all of them, tied to a finding or not. */
+  eventHits: number;
+  /** The hits on records that are part of no finding (a finding shows its own as `sigma:<id>` reasons), in evidence order, at most {@link SIGMA_EVENT_HITS_LISTED}. */
+  events: SigmaEventHit[];
+  /** Hits on records of no finding beyond the listed ones (counted, not listed). */
+  eventsNotListed: number;
+}
+
+/** At most this many Sigma event hits tied to no finding are listed in a result (the rest are counted). */
+export const SIGMA_EVENT_HITS_LISTED = 5000;
 
 /** What a scan gave its readers (see {@link ScanResult.read}). */
 export interface InputTotals {

@@ -9,7 +9,7 @@
  * like the name without it (nor takes a width the layout cannot know). No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
-import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SubscriptionObject } from '../model/types.js';
+import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SigmaEventHit, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { ranText, runLabel } from '../model/runs.js';
@@ -479,6 +479,38 @@ function renderFleet(out: Out, result: ScanResult): void {
   if (fl.perHost.length > MAX_FLEET) out.line(`  … ${fl.perHost.length - MAX_FLEET} more hosts (all are in --format json)`);
 }
 
+/** Lines of each Sigma list the table shows (all are in --format json). */
+const MAX_SIGMA_LINES = 10;
+
+/** The Sigma rules not loaded (one line each) and the hits on records of no finding, by rule. */
+function renderSigma(out: Out, result: ScanResult): void {
+  const sg = result.sigma;
+  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0)) return;
+  out.lines.push('─'.repeat(out.width));
+  if (sg.notLoaded.length) {
+    out.block('Sigma rules not loaded: ', `${formatCount(sg.notLoaded.length)}`, { headSgr: BOLD });
+    for (const n of sg.notLoaded.slice(0, MAX_SIGMA_LINES)) out.block('  ', `${n.file}${n.id ? ` (${n.id})` : ''}: ${n.why}`, { max: 2 });
+    if (sg.notLoaded.length > MAX_SIGMA_LINES) out.line(`  … ${formatCount(sg.notLoaded.length - MAX_SIGMA_LINES)} more (all are in --format json and in wmiscope rules list)`);
+  }
+  if (sg.events.length) {
+    const byRule = new Map<string, { hits: SigmaEventHit[] }>();
+    for (const h of sg.events) {
+      const g = byRule.get(h.rule.id);
+      if (g) g.hits.push(h);
+      else byRule.set(h.rule.id, { hits: [h] });
+    }
+    const total = sg.events.length + sg.eventsNotListed;
+    out.block('Sigma hits on records of no finding: ', `${count(total, 'record')} by ${count(byRule.size, 'rule')}, most first${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
+    const groups = [...byRule.values()].sort((a, b) => b.hits.length - a.hits.length);
+    for (const g of groups.slice(0, MAX_SIGMA_LINES)) {
+      const r = g.hits[0]!;
+      out.block('  ', `${String(g.hits.length).padStart(5)}  ${r.rule.level}  ${r.rule.title} (${r.rule.id})`, { max: 2 });
+      out.block('         first: ', `${r.host} ${r.location} of ${r.file}`, { max: 1 });
+    }
+    if (groups.length > MAX_SIGMA_LINES) out.line(`  … ${formatCount(groups.length - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);
+  }
+}
+
 /** Blind spots of the hosts with findings (every host's are in JSON and in `wmiscope coverage`). */
 function renderCoverage(out: Out, result: ScanResult, findings: readonly Finding[]): void {
   const withFindings = new Set(findings.map((f) => f.host.toLowerCase()));
@@ -578,6 +610,14 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
     label('Fleet', `${count(fl.stacks.length, 'distinct subscription')} on ${count(fl.hosts, 'host')} (${ranked})${o.details === true ? '' : '; --details lists them'}`);
   }
 
+  if (result.sigma) {
+    const sg = result.sigma;
+    const na = sg.notApplicable.count ? `, ${formatCount(sg.notApplicable.count)} for log sources wmiscope does not read` : '';
+    const nl = sg.notLoaded.length ? `, ${formatCount(sg.notLoaded.length)} not loaded` : '';
+    const tied = sg.eventHits - sg.events.length - sg.eventsNotListed;
+    out.block(padText('Sigma', 10), `${count(sg.loaded, 'rule')} loaded of ${count(sg.files, 'file')}${na}${nl}; ${count(sg.eventHits, 'event hit')} (${formatCount(tied)} on records of findings)`, { headSgr: BOLD, max: 3 });
+  }
+
   if (o.failOn !== undefined) {
     const failing = failingFindings(result, o.failOn);
     const shownIds = new Set(shown.map((f) => f.id));
@@ -642,6 +682,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     out.lines.push('');
     renderNotes(out, result, opts.verbose === true);
     if (out.lines.length === before + 1) out.lines.pop();
+    renderSigma(out, result);
   }
   renderSummary(out, result, sel, opts);
   return out.lines.join('\n') + '\n';

@@ -3,7 +3,8 @@
  * observations out. Adapters recognize their format by content ({@link Adapter.detect}), never by name.
  */
 import * as fs from 'node:fs';
-import type { EvidenceItem, LogSummary, Observation, RepositorySummary } from '../model/types.js';
+import type { EvidenceItem, LogSummary, Observation, RepositorySummary, SigmaEventHit } from '../model/types.js';
+import type { SigmaHit } from '../sigma/types.js';
 import type { NoteSink } from './notes.js';
 
 export type { LogSummary, RepositorySummary } from '../model/types.js';
@@ -26,6 +27,8 @@ export interface ObserveResult {
   repositories?: RepositorySummary[];
   /** Host names the input shows to be one machine (a log that renamed its computer, a client and its logs), and why. */
   hostLinks?: HostLink[];
+  /** Event records the scan's Sigma rules matched (only with Sigma rules). */
+  sigmaHits?: SigmaEventHit[];
 }
 
 /** Two names of one machine, linked by what the evidence shows. */
@@ -58,6 +61,15 @@ export interface ObserveContext {
   host?: string;
   /** With `host` from a collection (not `--host`): why a name the input gives is that host, or null (see `forceHost`). */
   hostLink?: (name: string) => string | null;
+  /** Sigma rules to run on every event record read (the scan's `--sigma`); none when absent. */
+  sigma?: EventMatcher;
+}
+
+/** What the readers need of a Sigma rule set: which records it may match (so others are not rendered), and matching. */
+export interface EventMatcher {
+  wants(channel: string | null, eventId: number | null): boolean;
+  /** The rules that match `event`, a record in the EVTX layer's JSON shape. */
+  match(event: unknown): SigmaHit[];
 }
 
 /**

@@ -30,6 +30,7 @@ export function forceHost(r: ObserveResult, host: string, link?: (name: string) 
   if (r.repositories) out.repositories = r.repositories.map((x) => ({ ...x, host }));
   if (r.state) out.state = r.state.map((s) => ({ ...s, host }));
   if (links.length) out.hostLinks = links;
+  if (r.sigmaHits) out.sigmaHits = r.sigmaHits.map((x) => ({ ...x, host }));
   if (r.chains) {
     // keys are `host|namespace|class`; the host may hold `|`, namespace and class are taken from the right
     out.chains = new Map();
@@ -58,6 +59,7 @@ export function mergeInto(acc: ObserveResult, r: ObserveResult): void {
   if (r.state) append((acc.state ??= []), r.state);
   if (r.repositories) append((acc.repositories ??= []), r.repositories);
   if (r.hostLinks) append((acc.hostLinks ??= []), r.hostLinks);
+  if (r.sigmaHits) append((acc.sigmaHits ??= []), r.sigmaHits);
 }
 
 /** `extra` appended to the detail of every evidence item of `r`. */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { setTempParent } from './containers/inflate.js';
 import type { EvidenceNote } from '../model/types.js';
 import { rawPath } from './containers/folder.js';
-import type { ObserveResult } from './input.js';
+import type { EventMatcher, ObserveResult } from './input.js';
 import { NOT_EVIDENCE, NoteSink } from './notes.js';
 import { fileInput } from './input.js';
 import { observeInput } from './dispatch.js';
@@ -23,10 +23,11 @@ export interface TaskResult {
   notes: EvidenceNote[];
 }
 
-export async function runTask(task: Task): Promise<TaskResult> {
+/** `extra.sigma`: the scan's Sigma rules, run on every event record read. */
+export async function runTask(task: Task, extra: { sigma?: EventMatcher } = {}): Promise<TaskResult> {
   setTempParent(task.tmp ?? null);
   const label = task.kind === 'cim' ? task.dir : task.file;
-  if (task.raw === undefined) return runAt(task, label);
+  if (task.raw === undefined) return runAt(task, label, extra);
   // a name that is not valid UTF-8 cannot be spelled as a string path: open it by its bytes and read it through
   // the descriptor's own path, then name everything read after the label
   let fd: number;
@@ -38,7 +39,7 @@ export async function runTask(task: Task): Promise<TaskResult> {
   try {
     const alias = fdPath(fd, task.kind === 'cim');
     if (alias === null) return { result: null, notes: [{ file: label, level: 'error', code: 'unreadable', message: 'its name is not valid UTF-8 and this system offers no way to read it by descriptor; not read' }] };
-    const r = await runAt(task, alias);
+    const r = await runAt(task, alias, extra);
     return renamed(r, alias, label);
   } finally {
     fs.closeSync(fd);
@@ -63,7 +64,7 @@ function renamed<T>(r: T, alias: string, label: string): T {
   return fix(r) as T;
 }
 
-async function runAt(task: Task, at: string): Promise<TaskResult> {
+async function runAt(task: Task, at: string, extra: { sigma?: EventMatcher }): Promise<TaskResult> {
   const notes = new NoteSink();
   try {
     if (task.kind === 'cim') {
@@ -72,7 +73,7 @@ async function runAt(task: Task, at: string): Promise<TaskResult> {
       for (const [k, v] of r.chains) chains.set(`${task.host.toLowerCase()}|${k}`, v);
       return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.item ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}), ...(r.repository ? { repositories: [r.repository] } : {}) }, notes: notes.list() };
     }
-    const result = await observeInput(fileInput(at), { notes, ...(task.host ? { host: task.host } : {}) }, at);
+    const result = await observeInput(fileInput(at), { notes, ...(task.host ? { host: task.host } : {}), ...(extra.sigma ? { sigma: extra.sigma } : {}) }, at);
     if (result === null && !notes.wroteAbout(at)) notes.add({ file: at, level: 'skipped', code: 'not-evidence', message: NOT_EVIDENCE });
     return { result, notes: notes.list() };
   } catch (e) {

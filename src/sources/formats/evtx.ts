@@ -11,10 +11,11 @@ import type { Observation } from '../../model/types.js';
 import type { NoteSink } from '../notes.js';
 import { emptyResult } from '../input.js';
 import { INFLATE_POLICY, withMaterialized } from '../containers/inflate.js';
-import type { BinaryAdapter, ObserveResult } from '../input.js';
+import type { BinaryAdapter, EventMatcher, ObserveResult } from '../input.js';
 import { fromRecord, ProcessParents, readsNothing, ScriptBlocks } from '../records/observations.js';
 import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
+import { SigmaHits } from '../records/sigma.js';
 
 /** `Microsoft-Windows-WMI-Activity%4Operational.evtx` → `Microsoft-Windows-WMI-Activity/Operational` (how Windows names log files). */
 export function channelFromFileName(file: string): string | null {
@@ -29,7 +30,7 @@ export function channelFromFileName(file: string): string | null {
  * rendered. Records carved from slack that repeat an allocated record (same header number and EventRecordID) are
  * dropped; other carved records are counted apart and never bound a span.
  */
-export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer } | { path: string }): ObserveResult {
+export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer } | { path: string }, sigma?: EventMatcher): ObserveResult {
   let reader: EvtxReader;
   try {
     // `file` labels the log; its bytes are in memory (a small archive member), or at a path (the file itself, or a
@@ -40,7 +41,7 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
     notes.add({ file, level: e instanceof EvtxFormatError ? 'skipped' : 'error', code: e instanceof EvtxFormatError ? 'not-evidence' : 'failed', message: e instanceof Error ? e.message : String(e) });
     return emptyResult();
   }
-  const walk = new EvtxWalk(file);
+  const walk = new EvtxWalk(file, sigma ? new SigmaHits(sigma, file) : null);
   try {
     walk.run(reader);
     walk.finish();
@@ -68,7 +69,8 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
     const host = chunkHost[c.chunk] || only;
     if (!host) carvedUnnamed++;
     tally.addRecovered(host, c.channel, c.eventId);
-    if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
+    if (c.json && c.sigma) walk.sigma?.check(c.json, host, c.where);
+    if (c.json && c.read) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
   }
   if (unnamed || carvedUnnamed) notes.add({ file, level: 'warning', code: 'host-unknown', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
   const logs = tally.logs(file, 'evtx', reader.header?.full ?? false);
@@ -79,7 +81,8 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
     items.push({ file, kind: 'evtx', host: '', detail: `present, 0 records${channel ? ` (${channel}, named by its file name)` : ''}`, records: 0, first: null, last: null });
     logs.push({ host: '', channels: channel ? [channel] : [], eventIds: [], file, kind: 'evtx', full: reader.header?.full ?? false, perChannel: channel ? [{ channel, channelFrom: 'file-name', records: 0, first: null, last: null, eventIds: [], oldestRecordId: null, newestRecordId: null, distinctRecordIds: null }] : [] });
   }
-  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: renames.map((r) => ({ names: [r.from, r.to], why: r.why })) });
+  const sigmaHits = walk.sigma?.finish(notes);
+  return finishEvtx(file, notes, reader, { observations: obs, items, logs, hostLinks: renames.map((r) => ({ names: [r.from, r.to], why: r.why })), ...(sigmaHits ? { sigmaHits } : {}) });
 }
 
 const READ_OPTIONS = { recovered: true, reuseBuffers: true } as const;
@@ -95,6 +98,9 @@ interface Carved {
   channel: string | null;
   eventId: number | null;
   json: EvtxJsonObject | null;
+  /** Read for observations / matched by the Sigma rules. */
+  read: boolean;
+  sigma: boolean;
   where: string;
 }
 
@@ -119,7 +125,10 @@ class EvtxWalk {
   readonly scriptBlocks = new ScriptBlocks();
   unnamed = 0;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    readonly sigma: SigmaHits | null,
+  ) {}
 
   run(reader: EvtxReader): void {
     const tally = this.tally;
@@ -130,8 +139,9 @@ class EvtxWalk {
       if ((++n & 1023) === 0) checkTime();
       const eventId = rec.eventId;
       const wanted = WMI_EVENT_IDS.includes(eventId ?? -1);
+      const matched = this.sigma !== null && this.sigma.wants(rec.channel, eventId);
       if (rec.recovered) {
-        this.carve(rec, eventId, wanted);
+        this.carve(rec, eventId, wanted, matched);
         continue;
       }
       // Computer, EventRecordID and TimeCreated from the template slots: no string for the time unless it is not a FILETIME
@@ -145,17 +155,28 @@ class EvtxWalk {
       else if (ch !== host) chunkHost[rec.chunk] = '';
       if (rec.readTimeCreatedFiletime()) tally.add(host, rec.channel, eventId, null, eventRecordId, rec.recordId, rec.timeCreatedLo, rec.timeCreatedHi);
       else tally.add(host, rec.channel, eventId, rec.identity.timeCreated, eventRecordId, rec.recordId);
-      if (wanted) this.observe(rec, host, eventRecordId);
+      if (matched) this.match(rec, host, eventRecordId, wanted);
+      else if (wanted) this.observe(rec, host, eventRecordId);
     }
+  }
+
+  /** A record the Sigma rules may match: rendered, matched, then read for observations like any other. */
+  private match(rec: EvtxRecord, host: string, eventRecordId: number | null, wanted: boolean): void {
+    const json = rec.toJSON();
+    const where = recordWhere(eventRecordId, rec.recordId, rec.offset, false);
+    this.sigma!.check(json, host, where);
+    if (wanted) this.observeJson(rec.eventId, json, host, where);
   }
 
   private observe(rec: EvtxRecord, host: string, eventRecordId: number | null): void {
     // most process starts and script blocks give nothing, told from their EventData slots without rendering them
     const ed = rec.eventDataFromSlots(slotFieldsFor(rec.eventId));
     if (ed && readsNothing(rec.eventId, ed, host, this.parents)) return;
-    const json = rec.toJSON();
-    const where = recordWhere(eventRecordId, rec.recordId, rec.offset, false);
-    const read = rec.eventId === 4104 ? this.scriptBlocks.take(json, where, host) : [{ json, where, host }];
+    this.observeJson(rec.eventId, rec.toJSON(), host, recordWhere(eventRecordId, rec.recordId, rec.offset, false));
+  }
+
+  private observeJson(eventId: number | null, json: EvtxJsonObject, host: string, where: string): void {
+    const read = eventId === 4104 ? this.scriptBlocks.take(json, where, host) : [{ json, where, host }];
     for (const r of read) for (const o of fromRecord(r.json, r.host, this.file, r.where, this.parents)) this.obs.push(o);
   }
 
@@ -164,12 +185,12 @@ class EvtxWalk {
     for (const r of this.scriptBlocks.rest()) for (const o of fromRecord(r.json, r.host, this.file, r.where, this.parents)) this.obs.push(o);
   }
 
-  private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean): void {
+  private carve(rec: EvtxRecord, eventId: number | null, wanted: boolean, sigma: boolean): void {
     const id = rec.identity;
     // a carved record is read later without the process parents (fromRecord without them): passed over alike
     const ed = wanted ? rec.eventDataFromSlots(slotFieldsFor(eventId)) : undefined;
     const read = wanted && !(ed && readsNothing(eventId, ed, ''));
-    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: read ? rec.toJSON() : null, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
+    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: read || sigma ? rec.toJSON() : null, read, sigma, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
   }
 }
 
@@ -204,8 +225,8 @@ export const evtxAdapter: BinaryAdapter = {
   format: 'evtx',
   detectBytes: isEvtx,
   async observe(input, ctx) {
-    if (input.path) return observeEvtx(input.name, ctx.notes, { path: input.path });
-    if (input.size <= INFLATE_POLICY.inMemory) return observeEvtx(input.name, ctx.notes, { data: await input.read() });
-    return withMaterialized(input.name, input.chunks(), async (copy) => observeEvtx(input.name, ctx.notes, copy.path ? { path: copy.path } : { data: await copy.read() }), input.size);
+    if (input.path) return observeEvtx(input.name, ctx.notes, { path: input.path }, ctx.sigma);
+    if (input.size <= INFLATE_POLICY.inMemory) return observeEvtx(input.name, ctx.notes, { data: await input.read() }, ctx.sigma);
+    return withMaterialized(input.name, input.chunks(), async (copy) => observeEvtx(input.name, ctx.notes, copy.path ? { path: copy.path } : { data: await copy.read() }, ctx.sigma), input.size);
   },
 };

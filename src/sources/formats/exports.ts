@@ -1195,7 +1195,7 @@ function looksLikeJsonl(head: string): boolean {
 }
 
 async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: string, csv = false): Promise<ObserveResult> {
-  const sink = new EventRecordSink(input.name, 'export', ctx.host);
+  const sink = new EventRecordSink(input.name, 'export', ctx.host, ctx.sigma);
   const problem = problemWriter(ctx, input.name, format);
   const damaged = new DamageTally(ctx, input.name, format);
   let banner = true; // nothing but white space read yet: a first line that is not JSON is a banner
@@ -1294,12 +1294,12 @@ async function observeJson(input: EvidenceInput, ctx: ObserveContext, format: st
   const unit = csv ? 'CSV row(s)' : 'JSON value(s)';
   if (!records) ctx.notes.add({ file: input.name, level: 'warning', code: 'damaged', message: `${format}: no event records read (${values} ${unit}, ${empty} without an event)` });
   else if (empty) ctx.notes.add({ file: input.name, level: 'warning', code: 'ignored', message: `${format}: ${empty} of ${values} ${unit} hold no event record; skipped` });
-  return sink.result(`${format}: `);
+  return sink.result(`${format}: `, ctx.notes);
 }
 
 async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<ObserveResult> {
   const format = 'event-xml';
-  const sink = new EventRecordSink(input.name, 'export', ctx.host);
+  const sink = new EventRecordSink(input.name, 'export', ctx.host, ctx.sigma);
   const problem = problemWriter(ctx, input.name, format);
   let records = 0;
   let elements = 0;
@@ -1318,7 +1318,7 @@ async function observeXml(input: EvidenceInput, ctx: ObserveContext): Promise<Ob
   }
   damaged.flush();
   if (!records) ctx.notes.add({ file: input.name, level: 'error', code: 'damaged', message: `${format}: no event records read (${elements} complete <Event> element(s) found)` });
-  return sink.result(`${format}: `);
+  return sink.result(`${format}: `, ctx.notes);
 }
 
 const csvAdapter = (shape: string): Adapter => ({

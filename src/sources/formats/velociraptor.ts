@@ -785,7 +785,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       // a hunt row belongs to its client (as every other row of the hunt); else the record's Computer
       const record = kind === 'evtx' ? evtxRowToRecord(r.row, host || null) : hunterRowToRecord(r.row, host || null);
       let sink = sinks.get(host);
-      if (!sink) sinks.set(host, (sink = new EventRecordSink(file, 'velociraptor', host || undefined)));
+      if (!sink) sinks.set(host, (sink = new EventRecordSink(file, 'velociraptor', host || undefined, ctx.sigma)));
       if (!record || !sink.add(record, eventLocation(r, r.row, record))) {
         eventless++;
         continue;
@@ -809,7 +809,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   if (notSubscription) ctx.notes.add({ file, level: 'warning', code: 'ignored', message: `${notSubscription} ${ARTIFACT.trace} row(s) whose Operation is not a put/delete of an object path were skipped` });
   if (unnamed) ctx.notes.add({ file, level: 'warning', code: 'damaged', message: `${unnamed} ${ARTIFACT.autoruns} WMI row(s) name a consumer class but no consumer name; not joinable, left out` });
   const prefix = eventArtifacts.size ? `Velociraptor ${[...eventArtifacts].join(' + ')} rows: ` : '';
-  const events = [...sinks.values()].map((s) => s.result(prefix));
+  const events = [...sinks.values()].map((s) => s.result(prefix, ctx.notes));
   const rowItems: EvidenceItem[] = [...tally.perHost].map(([host, h]) => ({
     file,
     kind: 'velociraptor',
@@ -823,7 +823,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   for (const e of events) observations.push(...e.observations);
   const items = mergeAnonymous([...rowItems, ...events.flatMap((e) => e.items)]);
   const logs: LogSummary[] = events.flatMap((e) => e.logs);
-  return { observations, items, logs };
+  const sigmaHits = events.flatMap((e) => e.sigmaHits ?? []);
+  return { observations, items, logs, ...(ctx.sigma ? { sigmaHits } : {}) };
 }
 
 export const velociraptorAdapter: Adapter = { format: 'velociraptor', detect, observe };

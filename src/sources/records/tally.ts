@@ -9,7 +9,9 @@ import { eventHeader } from '../../events/index.js';
 import type { ChannelSummary, EvidenceItem } from '../../model/types.js';
 import { WMI_EVENT_IDS } from '../../model/wmi.js';
 import { canonicalTime } from '../../model/time.js';
-import type { LogSummary, ObserveResult } from '../input.js';
+import type { EventMatcher, LogSummary, ObserveResult } from '../input.js';
+import type { NoteSink } from '../notes.js';
+import { SigmaHits } from './sigma.js';
 import { fromRecord } from './observations.js';
 
 /** Most EventRecordIDs one input keeps to count distinct ids and gaps (8 bytes each); past it they are not counted. */
@@ -406,12 +408,17 @@ export function mergeLogs(logs: LogSummary[]): LogSummary[] {
 export class EventRecordSink {
   private readonly tally = new HostTally();
   private readonly observations: ObserveResult['observations'] = [];
+  private readonly sigma: SigmaHits | null;
 
+  /** `sigma`: the scan's Sigma rules, run on every record they may match. */
   constructor(
     private readonly file: string,
     private readonly kind: EvidenceItem['kind'],
     private readonly host?: string,
-  ) {}
+    sigma?: EventMatcher,
+  ) {
+    this.sigma = sigma ? new SigmaHits(sigma, file) : null;
+  }
 
   /** One record; `location` says where it is in the input (`line 12`, `record 3`). False when it has no `Event.System`. */
   add(json: EvtxJsonObject, location: string): boolean {
@@ -419,16 +426,21 @@ export class EventRecordSink {
     if (!h) return false;
     const host = this.host ?? h.computer ?? '';
     this.tally.add(host, h.channel, h.eventId, isoTime(h.time), h.recordId);
-    if (!WMI_EVENT_IDS.includes(h.eventId)) return true;
+    const matched = this.sigma !== null && this.sigma.wants(h.channel, h.eventId);
+    if (!matched && !WMI_EVENT_IDS.includes(h.eventId)) return true;
     // cited by its EventRecordID (what Event Viewer, Hayabusa and Chainsaw show) first, where in the export second
     const rid = h.recordId;
     const where = rid === null || location.includes(`record ${rid}`) ? location : `record ${rid} (${location})`;
+    if (matched) this.sigma!.check(json, host, where);
+    if (!WMI_EVENT_IDS.includes(h.eventId)) return true;
     for (const o of fromRecord(json, host, this.file, where)) this.observations.push(o);
     return true;
   }
 
-  result(prefix = ''): ObserveResult {
-    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs(this.file, this.kind), hostLinks: this.tally.renames().map((r) => ({ names: [r.from, r.to] as [string, string], why: r.why })) };
+  /** `notes` hears of Sigma hits past the limit. */
+  result(prefix = '', notes?: NoteSink): ObserveResult {
+    const sigmaHits = this.sigma && notes ? this.sigma.finish(notes) : this.sigma?.hits;
+    return { observations: this.observations, items: this.tally.items(this.file, this.kind, prefix), logs: this.tally.logs(this.file, this.kind), hostLinks: this.tally.renames().map((r) => ({ names: [r.from, r.to] as [string, string], why: r.why })), ...(sigmaHits ? { sigmaHits } : {}) };
   }
 }
 

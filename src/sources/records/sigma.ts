@@ -1,0 +1,62 @@
+/**
+ * Sigma on the event records of one input, as Hayabusa and Chainsaw run it: every record a loaded rule may match
+ * (by channel and event id) is matched; each hit is kept with where the record is, cited as observations cite it, so
+ * the scan can tie it to the finding the record is part of. At most {@link MAX_HITS_PER_FILE} hits are kept per input;
+ * the rest are counted and noted.
+ */
+import type { EvtxJsonObject } from '../../evtx/index.js';
+import { eventHeader } from '../../events/index.js';
+import type { SigmaEventHit } from '../../model/types.js';
+import { canonicalTime } from '../../model/time.js';
+import type { EventMatcher } from '../input.js';
+import type { NoteSink } from '../notes.js';
+
+/** Hits kept per input file (a log where a noisy rule matches every record must not exhaust memory). */
+export const MAX_HITS_PER_FILE = 20_000;
+/** Characters of a matched value kept as evidence. */
+const MAX_VALUE = 300;
+
+export class SigmaHits {
+  readonly hits: SigmaEventHit[] = [];
+  private over = 0;
+
+  constructor(
+    private readonly matcher: EventMatcher,
+    private readonly file: string,
+  ) {}
+
+  /** Could a rule match a record of this channel and event id (else it need not be rendered)? */
+  wants(channel: string | null, eventId: number | null): boolean {
+    return this.matcher.wants(channel, eventId);
+  }
+
+  /** Match one record; `host` and `where` as its observations would say them. */
+  check(json: EvtxJsonObject, host: string, where: string): void {
+    const found = this.matcher.match(json);
+    if (found.length === 0) return;
+    const h = eventHeader(json);
+    for (const hit of found) {
+      if (this.hits.length >= MAX_HITS_PER_FILE) {
+        this.over++;
+        continue;
+      }
+      const r = hit.rule;
+      this.hits.push({
+        rule: { id: r.id, title: r.title, level: r.level, attack: r.attack, file: r.file },
+        host,
+        file: this.file,
+        location: where,
+        time: canonicalTime(h?.time ?? null),
+        channel: h?.channel ?? null,
+        eventId: h?.eventId ?? null,
+        matched: hit.matched.map((m) => ({ field: m.field, value: m.value.length > MAX_VALUE ? `${m.value.slice(0, MAX_VALUE)}…` : m.value })),
+      });
+    }
+  }
+
+  /** The hits, after noting those past the limit. */
+  finish(notes: NoteSink): SigmaEventHit[] {
+    if (this.over) notes.add({ file: this.file, level: 'warning', code: 'over-limit', message: `${this.over} Sigma hit(s) past the first ${MAX_HITS_PER_FILE} of this input were counted out, not kept` });
+    return this.hits;
+  }
+}
