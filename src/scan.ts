@@ -15,7 +15,7 @@ import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
 import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
-import { evaluate } from './analysis/rules.js';
+import { evaluate } from './analysis/rules/index.js';
 import { runsOf } from './model/runs.js';
 import { fleetOf, stack } from './analysis/stack.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
