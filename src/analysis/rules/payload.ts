@@ -6,7 +6,7 @@
 import { escapeControl, oneLine } from '../decode.js';
 import type { LabelledText, RuleContext } from './context.js';
 import { describe, hits } from './match.js';
-import type { Fire, Rule } from './rule.js';
+import type { Fire, Rule, RuleInfo } from './rule.js';
 
 const LOLBIN_ATTACK: Record<string, string> = {
   cmd: 'T1059.003',
@@ -61,15 +61,11 @@ function onAll(everything: readonly LabelledText[], re: RegExp): Fire | null {
   return null;
 }
 
+/** A rule that fires on the first text the consumer would run in which `re` matches. */
+const textRule = (rule: Omit<RuleInfo, 'theme'>, re: RegExp): Rule<RuleContext> => ({ ...rule, theme: 'payload', check: ({ everything }) => onAll(everything, re) });
+
 export const PAYLOAD_RULES: ReadonlyArray<Rule<RuleContext>> = [
-  {
-    id: 'payload-powershell',
-    title: 'Payload runs PowerShell',
-    attack: ['T1059.001'],
-    score: 20,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.powershell),
-  },
+  textRule({ id: 'payload-powershell', title: 'Payload runs PowerShell', attack: ['T1059.001'], score: 20 }, RE.powershell),
   {
     id: 'payload-encoded-command',
     title: 'Encoded PowerShell command (-enc base64; decoded text shown)',
@@ -90,22 +86,8 @@ export const PAYLOAD_RULES: ReadonlyArray<Rule<RuleContext>> = [
       return null;
     },
   },
-  {
-    id: 'payload-stealth-flags',
-    title: 'PowerShell hidden / non-interactive / no profile / policy bypass',
-    attack: ['T1564.003', 'T1059.001'],
-    score: 10,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.stealth),
-  },
-  {
-    id: 'payload-download',
-    title: 'Download cradle (WebClient, Invoke-WebRequest, BITS, certutil, XMLHTTP, ADODB.Stream, …)',
-    attack: ['T1105'],
-    score: 30,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.download),
-  },
+  textRule({ id: 'payload-stealth-flags', title: 'PowerShell hidden / non-interactive / no profile / policy bypass', attack: ['T1564.003', 'T1059.001'], score: 10 }, RE.stealth),
+  textRule({ id: 'payload-download', title: 'Download cradle (WebClient, Invoke-WebRequest, BITS, certutil, XMLHTTP, ADODB.Stream, …)', attack: ['T1105'], score: 30 }, RE.download),
   {
     id: 'payload-lolbin',
     title: 'Command interpreter or system binary proxy (cmd, cscript, wscript, mshta, rundll32, regsvr32, …)',
@@ -123,14 +105,7 @@ export const PAYLOAD_RULES: ReadonlyArray<Rule<RuleContext>> = [
       return null;
     },
   },
-  {
-    id: 'payload-user-writable-path',
-    title: 'Payload uses a user-writable path (Temp, Public, AppData, ProgramData)',
-    attack: ['T1546.003'],
-    score: 15,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.userPath),
-  },
+  textRule({ id: 'payload-user-writable-path', title: 'Payload uses a user-writable path (Temp, Public, AppData, ProgramData)', attack: ['T1546.003'], score: 15 }, RE.userPath),
   {
     id: 'payload-network-indicator',
     title: 'URL, IP address or UNC path in the payload',
@@ -148,14 +123,7 @@ export const PAYLOAD_RULES: ReadonlyArray<Rule<RuleContext>> = [
       return null;
     },
   },
-  {
-    id: 'payload-dynamic-code',
-    title: 'Payload runs code built at run time (eval, Execute, IEX / Invoke-Expression)',
-    attack: ['T1059', 'T1027'],
-    score: 15,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.dynamic),
-  },
+  textRule({ id: 'payload-dynamic-code', title: 'Payload runs code built at run time (eval, Execute, IEX / Invoke-Expression)', attack: ['T1059', 'T1027'], score: 15 }, RE.dynamic),
   {
     id: 'payload-obfuscation',
     title: 'Obfuscated payload (char-code building, XOR, compression, long base64, escape tricks)',
@@ -173,14 +141,7 @@ export const PAYLOAD_RULES: ReadonlyArray<Rule<RuleContext>> = [
       return null;
     },
   },
-  {
-    id: 'payload-fileless-storage',
-    title: 'Payload read from a WMI class property or the registry (fileless storage)',
-    attack: ['T1027.011'],
-    score: 20,
-    theme: 'payload',
-    check: ({ everything }) => onAll(everything, RE.fileless),
-  },
+  textRule({ id: 'payload-fileless-storage', title: 'Payload read from a WMI class property or the registry (fileless storage)', attack: ['T1027.011'], score: 20 }, RE.fileless),
   {
     id: 'script-process-start',
     title: 'Script starts processes (WScript.Shell, .Run, ShellExecute, Win32_Process.Create, Start-Process)',
