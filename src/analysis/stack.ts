@@ -12,8 +12,6 @@ import { FLEET_MIN_HOSTS, fleetRank, fleetReasons } from './rules/index.js';
 import { customConsumerProperties } from '../model/subscription.js';
 import { compareName, compareText } from '../model/order.js';
 
-export { COMMON_SHARE, FLEET_MIN_HOSTS, RARE_SCORE, RARE_SHARE } from './rules/index.js';
-
 const norm = (v: string | number | boolean): string => String(v).replace(/\s+/g, ' ').trim().toLowerCase();
 
 /**

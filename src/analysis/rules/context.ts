@@ -25,7 +25,6 @@ export interface LabelledText {
 export type PartName = 'filter' | 'consumer' | 'binding';
 
 export interface RuleContext {
-  input: JoinedSubscription;
   observations: readonly Observation[];
   status: JoinedSubscription['status'];
   filter: SubscriptionObject | null;
@@ -142,7 +141,6 @@ export function ruleContext(input: JoinedSubscription, allowlists: Allowlist[]):
   const everything = [...payloads, ...decoded.map((d, i) => ({ label: `decoded payload ${i + 1}`, text: d.text }))];
   const allowlisted = matchAllowlists(input, allowlists);
   return {
-    input,
     observations: input.observations,
     status: input.status,
     filter,

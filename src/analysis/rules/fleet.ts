@@ -7,11 +7,11 @@ import type { Rule } from './rule.js';
 /** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
 export const FLEET_MIN_HOSTS = 10;
 /** Rare: on at most this share of the fleet (and at least on one host). */
-export const RARE_SHARE = 0.05;
+const RARE_SHARE = 0.05;
 /** Common: on more than this share of the fleet. */
-export const COMMON_SHARE = 0.5;
+const COMMON_SHARE = 0.5;
 /** Points a rare entry adds to its finding's score. */
-export const RARE_SCORE = 15;
+const RARE_SCORE = 15;
 
 /** Is a subscription on `count` distinct hosts of a fleet of `fleet` rare, common, or neither? */
 export function fleetRank(count: number, fleet: number): { rare: boolean; common: boolean } {
@@ -36,7 +36,7 @@ export interface FleetContext {
 export const FLEET_RULES: ReadonlyArray<Rule<FleetContext>> = [
   {
     id: 'WMI-STACK-RARE',
-    title: `Rare across the fleet: on at most ${RARE_SHARE * 100} % of the hosts (a fleet of ${FLEET_MIN_HOSTS} or more)`,
+    title: `Rare across the fleet: on at most ${RARE_SHARE * 100} % of its hosts, or on one (a fleet of ${FLEET_MIN_HOSTS} hosts or more)`,
     attack: ['T1546.003'],
     score: RARE_SCORE,
     theme: 'fleet',
@@ -45,7 +45,7 @@ export const FLEET_RULES: ReadonlyArray<Rule<FleetContext>> = [
   },
   {
     id: 'WMI-STACK-COMMON',
-    title: `Common across the fleet: on more than ${COMMON_SHARE * 100} % of the hosts (a fleet of ${FLEET_MIN_HOSTS} or more; deployed software or a fleet-wide compromise, not allow-listed automatically)`,
+    title: `Common across the fleet: on more than ${COMMON_SHARE * 100} % of the hosts (a fleet of ${FLEET_MIN_HOSTS} hosts or more; deployed software or a fleet-wide compromise, not allow-listed automatically)`,
     attack: [],
     score: 0,
     theme: 'fleet',

@@ -20,7 +20,7 @@ export { RULES } from './table.js';
 export { RULE_IDS } from './rule.js';
 export type { RuleId, RuleInfo, Theme } from './rule.js';
 export type { FleetContext } from './fleet.js';
-export { COMMON_SHARE, FLEET_MIN_HOSTS, fleetRank, RARE_SCORE, RARE_SHARE } from './fleet.js';
+export { FLEET_MIN_HOSTS, fleetRank } from './fleet.js';
 
 export interface Verdict {
   reasons: Reason[];
