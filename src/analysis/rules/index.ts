@@ -14,7 +14,7 @@ import { ruleContext } from './context.js';
 import type { Fire, RuleInfo } from './rule.js';
 import { summaryOf } from './summary.js';
 import { FLEET_RULES, SUBSCRIPTION_RULES } from './table.js';
-import type { FleetContext } from './table.js';
+import type { FleetContext } from './fleet.js';
 
 export { RULES } from './table.js';
 export { RULE_IDS } from './rule.js';

@@ -6,7 +6,6 @@ import type { RuleContext } from './context.js';
 import { CONSUMER_RULES } from './consumer.js';
 import { CREATOR_RULES } from './creator.js';
 import { FLEET_RULES } from './fleet.js';
-import type { FleetContext } from './fleet.js';
 import { NAME_RULES } from './names.js';
 import { NAMESPACE_RULES } from './namespace.js';
 import { PAYLOAD_RULES } from './payload.js';
@@ -28,7 +27,6 @@ export const SUBSCRIPTION_RULES: ReadonlyArray<Rule<RuleContext>> = [
 ];
 
 export { FLEET_RULES };
-export type { FleetContext };
 
 /** Every built-in rule's facts (id, title, ATT&CK ids, score, theme), in report order: what `wmiscope rules list` prints. */
 export const RULES: ReadonlyArray<RuleInfo> = [...SUBSCRIPTION_RULES, ...FLEET_RULES].map(({ id, title, attack, score, theme }) => ({ id, title, attack, score, theme }));
