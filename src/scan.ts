@@ -15,7 +15,7 @@ import type { Task, TaskResult } from './sources/run.js';
 import type { LogSummary, ObserveResult, RepositorySummary } from './sources/input.js';
 import { buildSubscriptions, coverage as subscriptionCoverage } from './analysis/graph.js';
 import { canShowSubscriptions, hostCoverage, hostSources } from './analysis/hostcoverage.js';
-import { evaluate } from './analysis/rules.js';
+import { evaluate } from './analysis/rules/index.js';
 import { applySigma } from './analysis/sigma.js';
 import { compileSigma, readSigmaSources } from './sigma/index.js';
 import type { SigmaRuleSet, SigmaSource } from './sigma/index.js';

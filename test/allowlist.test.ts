@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AllowlistError, allowlistEntryFor, DEFAULT_ALLOWLIST, loadAllowlist } from '../src/analysis/allowlist.js';
-import { evaluate } from '../src/analysis/rules.js';
+import { evaluate } from '../src/analysis/rules/index.js';
 import type { JoinedSubscription, SubscriptionObject } from '../src/model/types.js';
 import {
   atomicActiveScript,

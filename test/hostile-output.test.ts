@@ -21,7 +21,7 @@ import { textWidth } from '../src/report/text.js';
 import { hostMatcher, narrowFindings, parseTimeBound } from '../src/report/select.js';
 import { canonicalTime, timeFromMs } from '../src/model/time.js';
 import type { Finding, ScanResult } from '../src/model/types.js';
-import { evaluate } from '../src/analysis/rules.js';
+import { evaluate } from '../src/analysis/rules/index.js';
 import { DEFAULT_ALLOWLIST } from '../src/analysis/allowlist.js';
 import { botnet } from './support/rule-fixtures.js';
 import { repoRoot } from './support/samples.js';

@@ -20,7 +20,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { Finding, ScanResult } from '../src/model/types.js';
 import { formatHtml, reportIdOf } from '../src/report/html.js';
 import { parseAllowlist } from '../src/analysis/allowlist.js';
-import { evaluate } from '../src/analysis/rules.js';
+import { evaluate } from '../src/analysis/rules/index.js';
 import { scan } from '../src/scan.js';
 import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
 import { evtxSample, listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';

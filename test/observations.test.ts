@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { payloadHash } from '../src/analysis/stack.js';
 import { buildSubscriptions } from '../src/analysis/graph.js';
-import { evaluate } from '../src/analysis/rules.js';
+import { evaluate } from '../src/analysis/rules/index.js';
 import { allowlistEntryFor, entryMatches, parseAllowlist } from '../src/analysis/allowlist.js';
 import { allowPlan } from '../src/report/html/allow.js';
 import { WMI_CLASS_PROPERTIES, EVENT_CONSUMER_BASE_PROPERTIES } from '../src/model/subscription.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
 import { buildSubscriptions } from '../src/analysis/graph.js';
-import { evaluate } from '../src/analysis/rules.js';
+import { evaluate } from '../src/analysis/rules/index.js';
 import { runsOf } from '../src/model/runs.js';
 import { formatTable } from '../src/report/table.js';
 import { timelineEvents } from '../src/report/timeline.js';

@@ -4,8 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, RULES } from '../src/analysis/rules.js';
-import type { Verdict } from '../src/analysis/rules.js';
+import { evaluate, RULE_IDS, RULES } from '../src/analysis/rules/index.js';
+import type { RuleInfo, Verdict } from '../src/analysis/rules/index.js';
 import type { JoinedSubscription } from '../src/model/types.js';
 import { DEFAULT_ALLOWLIST } from '../src/analysis/allowlist.js';
 import { decodePayloads, escapeControl, sidText } from '../src/analysis/decode.js';
@@ -316,7 +316,7 @@ describe('decoding and text', () => {
 
 describe('RULES', () => {
   it('every rule id is unique and every fired reason is documented with its title, ATT&CK ids and score', () => {
-    const byId = new Map(RULES.map((r) => [r.id, r]));
+    const byId = new Map<string, RuleInfo>(RULES.map((r) => [r.id, r]));
     assert.equal(byId.size, RULES.length);
     const all = [poshspy(), metasploit(), wannamine(), atomicCommandLine(), atomicActiveScript(), wmighost(), botnet(), totallyLegitScript(), totallyLegitCustomClass()].flatMap((i) => run(i).reasons);
     for (const r of all) {
@@ -326,5 +326,10 @@ describe('RULES', () => {
       assert.ok(r.attack.length > 0 && r.attack.every((a) => doc.attack.includes(a)), r.id);
       assert.ok(r.evidence.length > 0 && !/[\r\n]/.test(r.evidence), r.id);
     }
+  });
+
+  it('the table holds every rule id once, in the order of RULE_IDS, each with a theme', () => {
+    assert.deepEqual(RULES.map((r) => r.id), [...RULE_IDS]);
+    for (const r of RULES) assert.ok(r.title.length > 0 && r.theme.length > 0 && r.score >= 0, r.id);
   });
 });

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Finding, ScanResult } from '../src/model/types.js';
 import { evtxSample, repoRoot, skipReason } from './support/samples.js';
-import { buildRepository, standardConsumerClasses, standardFixtures } from './support/cim-builder.js';
+import { standardFixtures } from './support/cim-builder.js';
+import { buildWannaMineRepository } from './support/rule-coverage-fixtures.js';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
@@ -143,20 +144,7 @@ test('builder repository with a Sysmon log beside it: custom-namespace consumers
 test('WannaMine pattern: a static class holding a payload string, used by a consumer in root\\default', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wmiscope-wannamine-'));
   try {
-    const payload = 'JABzAD0A' + 'QUJD'.repeat(800); // a long base64-looking string, as the malware stores it
-    const consumerCmd = "powershell.exe -NoP -NonI -W Hidden \"$mimi = ([WmiClass]'root\\default:systemcore_Updater8').Properties['mimi'].Value; iex $mimi\"";
-    buildRepository(dir, {
-      namespaces: ['ROOT', 'ROOT\\subscription', 'ROOT\\default'],
-      classes: [
-        ...standardConsumerClasses(),
-        { namespace: 'ROOT\\default', name: 'systemcore_Updater8', properties: [{ name: 'mimi', type: 'string', default: payload }] },
-      ],
-      instances: [
-        { namespace: 'ROOT\\subscription', className: '__EventFilter', values: { Name: 'SCM Event8 Log Filter', Query: "SELECT * FROM __InstanceModificationEvent WITHIN 5600 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'", QueryLanguage: 'WQL', EventNamespace: 'root\\cimv2' } },
-        { namespace: 'ROOT\\subscription', className: 'CommandLineEventConsumer', values: { Name: 'SCM Event8 Log Consumer', CommandLineTemplate: consumerCmd } },
-        { namespace: 'ROOT\\subscription', className: '__FilterToConsumerBinding', values: { Filter: '__EventFilter.Name="SCM Event8 Log Filter"', Consumer: 'CommandLineEventConsumer.Name="SCM Event8 Log Consumer"' } },
-      ],
-    });
+    buildWannaMineRepository(dir);
     const { result } = scanJson(dir, '--host', 'VICTIM');
     const f = result.findings.find((x) => x.consumer?.name === 'SCM Event8 Log Consumer')!;
     assert.equal(f.status, 'active');

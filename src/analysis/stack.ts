@@ -8,18 +8,9 @@ import type { Finding, FleetStack, FleetSummary, Severity, StackInfo } from '../
 import { SEVERITIES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { scoreOf } from './score.js';
+import { FLEET_MIN_HOSTS, fleetRank, fleetReasons } from './rules/index.js';
 import { customConsumerProperties } from '../model/subscription.js';
 import { compareName, compareText } from '../model/order.js';
-
-/** Fewest hosts for counts to mean anything: below this, stacks are counted but nothing is ranked. */
-export const FLEET_MIN_HOSTS = 10;
-/** Rare: on at most this share of the fleet (and at least on one host). */
-export const RARE_SHARE = 0.05;
-/** Common: on more than this share of the fleet. */
-export const COMMON_SHARE = 0.5;
-/** Points a rare entry adds to its finding's score. */
-export const RARE_SCORE = 15;
-
 
 const norm = (v: string | number | boolean): string => String(v).replace(/\s+/g, ' ').trim().toLowerCase();
 
@@ -87,24 +78,16 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
     g.members.push(f);
     if (!g.entry.hosts.some((h) => h.toLowerCase() === f.host.toLowerCase())) g.entry.hosts.push(f.host);
   }
-  const ranked = fleet >= FLEET_MIN_HOSTS;
-  const rareMax = Math.max(1, Math.floor(fleet * RARE_SHARE));
   for (const { entry, members } of groups.values()) {
     entry.hosts.sort();
     entry.count = entry.hosts.length;
-    entry.rare = ranked && entry.count <= rareMax;
-    entry.common = ranked && entry.count > fleet * COMMON_SHARE;
+    ({ rare: entry.rare, common: entry.common } = fleetRank(entry.count, fleet));
     const info: StackInfo = { key: entry.key, payloadHash: entry.payloadHash, hosts: entry.count, fleetHosts: fleet, rare: entry.rare, common: entry.common };
     for (const f of members) {
       f.stack = info;
-      if (entry.rare) {
-        f.reasons.push({ id: 'WMI-STACK-RARE', title: `rare across the fleet: on ${entry.count} of ${fleet} hosts`, attack: ['T1546.003'], evidence: entry.hosts.join(', '), score: f.allowlisted ? 0 : RARE_SCORE });
-        if (!f.allowlisted) {
-          ({ score: f.score, severity: f.severity } = scoreOf(f.reasons));
-        }
-      } else if (entry.common) {
-        f.reasons.push({ id: 'WMI-STACK-COMMON', title: `common across the fleet: on ${entry.count} of ${fleet} hosts (deployed software or a fleet-wide compromise; not allow-listed automatically)`, attack: [], evidence: `${entry.count}/${fleet} hosts`, score: 0 });
-      }
+      const reasons = fleetReasons({ count: entry.count, hosts: entry.hosts, fleet, rare: entry.rare, common: entry.common, allowlisted: f.allowlisted !== null });
+      f.reasons.push(...reasons);
+      if (reasons.length > 0) ({ score: f.score, severity: f.severity } = scoreOf(f.reasons, { quiet: f.allowlisted !== null }));
     }
     entry.severity = members.reduce((w, f) => (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(w) ? f.severity : w), members[0]!.severity);
   }
