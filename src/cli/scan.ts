@@ -31,6 +31,7 @@ interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   failOn: Severity | 'never';
   allowlist?: string[];
   defaultAllowlist: boolean;
+  rules?: string[];
   quiet?: boolean;
   threads?: number;
   verbose?: boolean;
@@ -65,6 +66,7 @@ export function addScanCommand(program: Command, version: string): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding (not allow-listed) is at or above this severity').choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('--rules <file|dir>', 'your own rules (YAML, README "Your own rules"; a folder: its *.yml and *.yaml files by name): add scored reasons, bound severities or suppress with a justification; applied after coverage and fleet stacking; repeatable. A broken file is an error (exit 2, file:line:column) before any evidence is read. wmiscope rules list|test checks them', collect)
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel, the largest files first (default auto: on 4 cores or more a worker for each 256 MiB of input, at most the cores and 8, never more than the input over its largest file; else, and under 512 MiB, everything is read in the main thread; 1 = none; a number is used as given with 4 inputs or more)', (v: string) => {
       if (v === 'auto') return 0;
       const n = Number(v);
@@ -88,6 +90,8 @@ export function addScanCommand(program: Command, version: string): void {
     .action(async (paths: string[], o: ScanOpts) => {
       // a typo'd path or an unusable output path fails before any evidence is read
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
+      // so does a broken rules file (scan loads the rules again: it takes paths, and reading them twice costs little)
+      if (o.rules?.length && !(await rulesLoad(o.rules))) return void (process.exitCode = EXIT_UNUSABLE);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
       // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
@@ -102,6 +106,7 @@ export function addScanCommand(program: Command, version: string): void {
           ...readingOptions(o),
           allowlists: o.allowlist ?? [],
           defaultAllowlist: o.defaultAllowlist,
+          ...(o.rules?.length ? { rules: o.rules } : {}),
           stacking: o.stacking,
           version,
           ...(bar ? { onProgress: bar.update } : {}),
@@ -149,6 +154,22 @@ export function addScanCommand(program: Command, version: string): void {
       }
       process.exitCode = exitCode({ readable: true, failing: failingFindings(result, o.failOn).length > 0 });
     });
+}
+
+/**
+ * Load the rules files of `--rules` (loaded here, for this option only): false, with each problem printed as
+ * `file:line:column: message` on stderr, when one cannot be used.
+ */
+export async function rulesLoad(paths: string[]): Promise<boolean> {
+  const { loadRules, problemText, RulesError } = await import('../analysis/custom/index.js');
+  try {
+    loadRules(paths);
+    return true;
+  } catch (e) {
+    if (!(e instanceof RulesError)) throw e;
+    for (const p of e.problems) printError(problemText(p));
+    return false;
+  }
 }
 
 /**
