@@ -39,9 +39,15 @@ function schemaValidator(): NonNullable<typeof validator> {
   const { Ajv2020 } = load('ajv/dist/2020') as { Ajv2020: typeof AjvClass };
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
   const validate = ajv.compile(schema);
-  // which definition an error comes from (its parent schema is that definition's object)
-  const defs = new Map<unknown, string>(Object.entries(schema.$defs).map(([k, v]) => [v, k]));
-  defs.set(schema, 'File');
+  // which definition an error comes from: its parent schema is that definition's object or one inside it
+  const defs = new Map<unknown, string>([[schema, 'File']]);
+  const mark = (v: unknown, name: string): void => {
+    if (typeof v !== 'object' || v === null || defs.has(v)) return;
+    defs.set(v, name);
+    for (const x of Object.values(v)) mark(x, name);
+  };
+  for (const [k, v] of Object.entries(schema.$defs)) defs.set(v, k);
+  for (const [k, v] of Object.entries(schema.$defs)) for (const x of Object.values(v)) mark(x, k);
   return (validator = { validate, defs });
 }
 
@@ -153,7 +159,13 @@ export function parseRules(text: string, file: string): UserRule[] {
     problems.push({ file, line: pos?.line ?? null, column: pos?.col ?? null, message: `YAML error: ${e.message.split('\n')[0]}` });
   }
   if (problems.length) throw new RulesError(problems);
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    // aliases expand at most 100 times (a "billion laughs" file is refused, not expanded)
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new RulesError([{ file, line: null, column: null, message: `YAML error: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
   const at = locator(doc, lc, file);
   const v = schemaValidator();
   if (!v.validate(data)) throw new RulesError(schemaProblems(v.validate.errors ?? [], v.defs, at));
