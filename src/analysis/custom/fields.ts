@@ -55,7 +55,7 @@ export const FIELDS: Readonly<Record<string, FieldDef>> = {
   'binding.consumer': { kind: 'text', doc: 'the name of the consumer the binding points at', read: (f) => one(bindingTarget(f.binding, 'Consumer')?.name) },
   'creator.sid': { kind: 'text', doc: "each part's CreatorSID, as a SID (S-1-5-…)", read: (f) => parts(f).map((p) => sidText(propertyOf(p, 'CreatorSID'))) },
   who: { kind: 'text', doc: 'the accounts and SIDs the sources name as creator', read: (f) => f.who },
-  seenBy: { kind: 'text', doc: 'the sources that saw it: sysmon, wmi-activity, powershell, cim, collector, velociraptor, autoruns, wmi-trace, …', read: (f) => f.coverage.filter((c) => c.saw).map((c) => sourceKind(c.source)) },
+  seenBy: { kind: 'text', doc: 'the coverage sources that saw it: sysmon, wmi-activity, powershell, cim (repository residue included), collector, velociraptor, autoruns, wmi-trace', read: (f) => f.coverage.filter((c) => c.saw).map((c) => sourceKind(c.source)) },
   missedBy: { kind: 'text', doc: 'the coverage sources that did not see it (the finding says why: not supplied, not covered, …)', read: (f) => f.coverage.filter((c) => !c.saw).map((c) => sourceKind(c.source)) },
   firstSeen: { kind: 'time', doc: 'the earliest time in the evidence', read: (f) => one(f.firstSeen) },
   lastSeen: { kind: 'time', doc: 'the latest time in the evidence', read: (f) => one(f.lastSeen) },
