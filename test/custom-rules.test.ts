@@ -141,6 +141,12 @@ describe('the rules fixture on the committed fixtures', () => {
     assert.deepEqual(custom(byId(ruled, '8bdf353e')), ['custom:jscript-probe', 'custom:filterless-orphan', 'custom:probe-with-download']);
   });
 
+  it('CSV: the allowlist column names the rule, its file and the justification', async () => {
+    const { formatReport } = await import('../src/report/index.js');
+    const csv = formatReport(ruled, 'csv', {});
+    assert.ok(csv.includes(`${RULES_FILE}: custom:lab-emulation-scripts (suppressed: OTRF Mordor lab dataset (APT29 emulation), not a production host)`), csv.split('\n').find((l) => l.includes('WSUS')));
+  });
+
   it('findings no rule matched are exactly as without rules; the output is valid against the schema', () => {
     const touched = new Set(ruled.findings.filter((f) => custom(f).length).map((f) => f.id));
     assert.equal(touched.size, 6);
@@ -213,6 +219,15 @@ describe('load errors: file:line:column', () => {
     assert.deepEqual(loadRules([dir]).map((r) => `${r.reasonId}@${r.at.file.slice(dir.length + 1)}:${r.at.line}:${r.at.column}`), ['custom:first@a.yml:2:5', 'custom:r1@b.yaml:2:5']);
     assert.throws(() => loadRules([dir, join(dir, 'b.yaml')]), (e: unknown) => e instanceof RulesError && e.message === `${join(dir, 'b.yaml')}:2:5: rule id "r1" is already used at ${join(dir, 'b.yaml')}:2:5 (ids are unique across every rules file, case-insensitively)`);
     assert.throws(() => loadRules([join(dir, 'missing.yml')]), (e: unknown) => e instanceof RulesError && e.message === `${join(dir, 'missing.yml')}: cannot read the rules (ENOENT)`);
+    const utf16 = join(dir, 'utf16.yml');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rule('      field: host\n      exists: true').replace('id: r1', 'id: wide'), 'utf16le')]));
+    assert.deepEqual(loadRules([utf16]).map((r) => r.reasonId), ['custom:wide']);
+    const big = join(dir, 'big.yml');
+    writeFileSync(big, `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    assert.throws(() => loadRules([big]), (e: unknown) => e instanceof RulesError && e.message === `${big}: larger than 4 MiB: not read as a rules file`);
+    const latin1 = join(dir, 'latin1.yml');
+    writeFileSync(latin1, Buffer.from([0x72, 0x75, 0x6c, 0x65, 0x73, 0x3a, 0x20, 0xe9, 0x0a]));
+    assert.throws(() => loadRules([latin1]), (e: unknown) => e instanceof RulesError && e.message === `${latin1}: not UTF-8 (or UTF-16 with a byte-order mark) text: save it as UTF-8`);
     const bomb = join(dir, 'bomb.yml');
     writeFileSync(bomb, `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nrules: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`);
     assert.throws(() => loadRules([bomb]), (e: unknown) => e instanceof RulesError && /^.*bomb\.yml: YAML error: .*alias/i.test(e.message));
@@ -230,6 +245,16 @@ describe('the CLI', () => {
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, new RegExp(`^wmiscope: error: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:33: regex "\\(\\?<=a\\)b" cannot be evaluated in linear time`));
+  });
+
+  it('rules test with a broken file: exit 2 before reading evidence', () => {
+    const dir = scratchDir('rules-cli');
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'rules:\n  - id: x\n    title: t\n    match: {field: host, exists: true}\n    suppress: {}\n');
+    const r = run(['rules', 'test', bad, FIXTURES]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `wmiscope: error: ${bad}:5:15: missing "justification"\n`);
   });
 
   it('scan --rules: the table says suppressed, --fail-on counts the verdicts after the rules', () => {

@@ -180,7 +180,7 @@ export function addRulesCommands(program: Command, version: string): void {
     });
   rules
     .command('test')
-    .description('scan the evidence, apply the rules of FILE (in order, as scan --rules does) and show, per rule, the findings it matched with the values that passed, and the findings it did not with the test that failed')
+    .description('scan the evidence, apply the rules of FILE (in order, as scan --rules does) and show, per rule, the findings it matched with the values that passed and the findings it did not with the test that failed, then the verdicts the rules changed')
     .argument('<file>', 'your rules file (or folder)')
     .argument('<evidence...>', 'evidence files or folders (as for scan)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
