@@ -9,7 +9,7 @@
 export { scan, coverage, defaultThreads, nothingReadable } from './scan.js';
 export type { CoverageResult, ScanOptions } from './scan.js';
 export { formatCoverageText } from './report/coverage.js';
-export { applyRules, loadRules, parseRules, RulesError, RULES_SCHEMA_URL } from './analysis/custom/index.js';
+export { applyRules, loadRules, parseRules, RulesError, RULES_SCHEMA_URL, traceRules } from './analysis/custom/index.js';
 export type { RuleTrace, RulesProblem, UserRule } from './analysis/custom/index.js';
 export * from './sysmon/index.js';
 export * from './model/types.js';

@@ -192,7 +192,7 @@ export function addRulesCommands(program: Command, version: string): void {
       // a broken rules file or a typo'd path fails before any evidence is read
       if (!(await rulesLoad([file]))) return void (process.exitCode = EXIT_UNUSABLE);
       if (!preflight(paths)) return void (process.exitCode = EXIT_UNUSABLE);
-      const [{ nothingReadable, scan }, { applyRules, loadRules }] = await Promise.all([import('../scan.js'), import('../analysis/custom/index.js')]);
+      const [{ nothingReadable, scan }, { loadRules, traceRules }] = await Promise.all([import('../scan.js'), import('../analysis/custom/index.js')]);
       let result;
       try {
         // the scan without the rules, then the rules applied as the scan applies them, keeping what each matched
@@ -203,7 +203,7 @@ export function addRulesCommands(program: Command, version: string): void {
       }
       printNotes(result.notes, o);
       const before = new Map<Finding, Before>(result.findings.map((f) => [f, { severity: f.severity, score: f.score }]));
-      const traces = applyRules(result.findings, loadRules([file]));
+      const traces = traceRules(result.findings, loadRules([file]));
       const total = result.findings.length;
       const text = o.format === 'json' ? jsonSafe(JSON.stringify(traceJson(traces, total, before), null, 2)) + '\n' : formatTraces(traces, total, before);
       if (!writeReport(undefined, text)) return;

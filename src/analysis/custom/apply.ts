@@ -22,27 +22,36 @@ export interface RuleTrace {
 /** Longest evidence text a user rule writes. */
 const MAX_EVIDENCE = 1000;
 
-/** Apply the rules in order to the findings (in place); returns what each rule matched. */
-export function applyRules(findings: readonly Finding[], rules: readonly UserRule[]): RuleTrace[] {
+/** Apply the rules in order to the findings (in place), as a scan does. */
+export function applyRules(findings: readonly Finding[], rules: readonly UserRule[]): void {
+  run(findings, rules, null);
+}
+
+/** Apply the rules as {@link applyRules} does and keep, per rule, what it matched and why and what it did not (`rules test`). */
+export function traceRules(findings: readonly Finding[], rules: readonly UserRule[]): RuleTrace[] {
   const traces: RuleTrace[] = [];
+  run(findings, rules, traces);
+  return traces;
+}
+
+function run(findings: readonly Finding[], rules: readonly UserRule[], traces: RuleTrace[] | null): void {
   for (const rule of rules) {
-    const trace: RuleTrace = { rule, matched: [], unmatched: [] };
+    const trace: RuleTrace | null = traces ? { rule, matched: [], unmatched: [] } : null;
     for (const f of findings) {
-      const o = evaluate(rule.match, f);
+      const o = evaluate(rule.match, f, trace !== null);
       if (!o.matched) {
-        trace.unmatched.push({ finding: f, why: o.why });
+        trace?.unmatched.push({ finding: f, why: o.why });
         continue;
       }
-      trace.matched.push({ finding: f, why: o.why });
+      trace?.matched.push({ finding: f, why: o.why });
       f.reasons.push(reasonOf(rule, f, o.why));
       if (rule.severity) f.severityBounds = [...(f.severityBounds ?? []), { rule: rule.reasonId, ...rule.severity }];
       // an allow-listed finding stays as the allowlist put it: the first verdict that made it quiet is the one shown
       if (rule.suppress && !f.allowlisted) f.allowlisted = { by: rule.at.file, entry: rule.reasonId, justification: rule.suppress.justification };
       ({ score: f.score, severity: f.severity } = scoreOf(f.reasons, { quiet: f.allowlisted !== null, ...(f.severityBounds ? { bounds: f.severityBounds } : {}) }));
     }
-    traces.push(trace);
+    if (trace) traces!.push(trace);
   }
-  return traces;
 }
 
 function reasonOf(rule: UserRule, f: Finding, why: string[]): Reason {

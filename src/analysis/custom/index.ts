@@ -5,7 +5,7 @@
  */
 export { loadRules, parseRules, rulesFiles, RulesError, problemText, RULES_SCHEMA_URL, MAX_RULES_FILE_BYTES } from './load.js';
 export type { RulesProblem } from './load.js';
-export { applyRules } from './apply.js';
+export { applyRules, traceRules } from './apply.js';
 export type { RuleTrace } from './apply.js';
 export { evaluate, testText } from './match.js';
 export type { Outcome } from './match.js';

@@ -86,7 +86,14 @@ export function rulesFiles(path: string): string[] {
   const names = readdirSync(path)
     .filter((n) => /\.ya?ml$/i.test(n))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const files = names.map((n) => join(path, n)).filter((f) => statSync(f).isFile());
+  const files = names.map((n) => join(path, n)).filter((f) => {
+    try {
+      return statSync(f).isFile();
+    } catch {
+      // a dangling link: not a rules file
+      return false;
+    }
+  });
   if (files.length === 0) throw new RulesError([{ file: path, line: null, column: null, message: 'a rules folder with no *.yml or *.yaml file' }]);
   return files;
 }
