@@ -201,6 +201,12 @@ describe('load errors: file:line:column', () => {
     assert.deepEqual(problems(rule('      field: host\n      exists: true', 'reason: {score: 5, evidence: "{consumer.Command Line}{hots}"}')), ['r.yml:7:34: evidence placeholder {hots} names no field (see the field list in README "Your own rules")']);
     assert.deepEqual(problems(rule('      field: host\n      exists: true', 'reason: {score: 500}')), ['r.yml:7:21: "score" must be <= 100']);
   });
+  it('the file shape: a mapping with a list of rules', () => {
+    assert.deepEqual(problems(''), ['r.yml:1:1: a rules file must be a mapping']);
+    assert.deepEqual(problems('rules:\n  - 3\n'), ['r.yml:2:5: item 1 of "rules" must be a mapping']);
+    assert.deepEqual(problems('foo: 1'), ['r.yml:1:1: missing "rules"', 'r.yml:1:1: unknown key "foo" (expected rules)']);
+    assert.deepEqual(parseRules('rules: []\n', 'r.yml'), []);
+  });
   it('YAML errors, duplicate keys and ids, every problem of a file at once', () => {
     assert.deepEqual(problems('rules:\n  - id: [\n'), ['r.yml:3:1: YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]']);
     assert.match(problems('rules:\n  - id: a\n    id: b\n')[0]!, /^r\.yml:3:5: YAML error: Map keys must be unique/);

@@ -281,7 +281,7 @@ function schemaProblems(errors: readonly ErrorObject[], defs: Map<unknown, strin
     const path = pointer(e.instancePath);
     const def = defs.get(e.parentSchema) ?? '';
     const last = path[path.length - 1];
-    const what = typeof last === 'string' ? `"${last}"` : 'this';
+    const what = path.length === 0 ? 'a rules file' : typeof last === 'string' ? `"${last}"` : `item ${Number(last) + 1} of "${String(path[path.length - 2])}"`;
     let place = at(path);
     let message: string;
     switch (e.keyword) {
