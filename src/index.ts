@@ -1,13 +1,16 @@
 /**
  * wmiscope library entry point: `scan()` (evidence paths in, explained findings out), the report formats,
  * `coverage()` (per host: which telemetry the evidence holds and its blind spots), the Sysmon configuration
- * audit (`auditSysmonFile`, `mergeWmiSection`, …), the evidence adapters, the live-host collector, and the
+ * audit (`auditSysmonFile`, `mergeWmiSection`, …), user rules (`loadRules`, `applyRules`: README "Your own
+ * rules"), the evidence adapters, the live-host collector, and the
  * readers, which are also available on their own:
  * `wmiscope/evtx` (event logs) and `wmiscope/cim` (the WMI repository).
  */
 export { scan, coverage, defaultThreads, nothingReadable } from './scan.js';
 export type { CoverageResult, ScanOptions } from './scan.js';
 export { formatCoverageText } from './report/coverage.js';
+export { applyRules, loadRules, parseRules, RulesError, RULES_SCHEMA_URL, traceRules } from './analysis/custom/index.js';
+export type { RuleTrace, RulesProblem, UserRule } from './analysis/custom/index.js';
 export * from './sysmon/index.js';
 export * from './model/types.js';
 export * from './model/sources.js';

@@ -21,7 +21,8 @@ import { compileSigma, readSigmaSources } from './sigma/index.js';
 import type { SigmaRuleSet, SigmaSource } from './sigma/index.js';
 import type { WorkerData } from './sources/worker.js';
 import { runsOf } from './model/runs.js';
-import { fleetOf, stack } from './analysis/stack.js';
+import { fleetOf, refreshFleet, stack } from './analysis/stack.js';
+import { applyRules, loadRules } from './analysis/custom/index.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, JoinedSubscription, Observation, ScanResult, SigmaEventHit } from './model/types.js';
@@ -39,6 +40,12 @@ export interface ScanOptions {
   allowlists?: string[];
   /** Use the built-in known-good list (default true). */
   defaultAllowlist?: boolean;
+  /**
+   * User rules files or folders (YAML, `schema/rules.schema.json`; a folder: its *.yml/*.yaml files by name), applied
+   * in order after coverage and fleet stacking. Loaded before any evidence is read: a broken file throws a
+   * `RulesError` whose problems each say `file:line:column: message`.
+   */
+  rules?: string[];
   /**
    * Worker threads reading evidence in parallel (one file or repository per task, the largest first). Default: the
    * automatic count of `sources/threads.ts` ({@link scanThreads}: workers only on 4 cores or more and when each gets
@@ -379,7 +386,7 @@ export interface CoverageResult {
  * `wmiscope coverage` as a library call: read the evidence like {@link scan} does and report, per host, which
  * sources are present, each log's span and roll-over, the repository's time span and the blind spots.
  */
-export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowlists' | 'defaultAllowlist'> = {}): Promise<CoverageResult> {
+export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowlists' | 'defaultAllowlist' | 'rules'> = {}): Promise<CoverageResult> {
   const c = await collect(paths, opts);
   const hosts = [...new Set(c.evidence.map((e) => e.host).filter(Boolean))];
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts: hostCoverage(hosts, c.evidence, c.logs, c.repositories), ...(c.hostAliases.length ? { hostAliases: c.hostAliases } : {}), evidence: c.evidence, notes: c.notes };
@@ -389,6 +396,7 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
+  const rules = opts.rules?.length ? loadRules(opts.rules) : [];
   const sigma = opts.sigma && opts.sigma.length > 0 ? loadSigma(opts.sigma) : undefined;
   const { read, notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases, sigmaHits } = await collect(paths, opts, sigma);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
@@ -446,6 +454,11 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   });
   const fleetHosts = fleetOf(stackHosts, findings);
   const fleet = opts.stacking !== false && fleetHosts.length > 1 ? stack(findings, fleetHosts) : undefined;
+  // user rules see the finding joined, covered and stacked; what they change in severity shows in the fleet summary too
+  if (rules.length) {
+    applyRules(findings, rules);
+    if (fleet) refreshFleet(fleet, findings);
+  }
   findings.sort(compareFindings);
   return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov, ...(sigmaScan ? { sigma: sigmaScan } : {}) };
 }

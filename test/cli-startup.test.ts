@@ -30,7 +30,7 @@ function loaded(args: string[]): string[] {
 }
 
 test('--version and --help load the option definitions only: no reader, report writer, Sysmon reader or collector', () => {
-  for (const args of [['--version'], ['scan', '--help'], ['sysmon', 'config', '--help']]) {
+  for (const args of [['--version'], ['scan', '--help'], ['sysmon', 'config', '--help'], ['rules', 'test', '--help']]) {
     const files = loaded(args);
     assert.ok(files.includes('dist/src/cli/main.js'), files.join('\n'));
     const heavy = files.filter((f) => /^dist\/src\/(scan\.js|sources\/(?!budget\.js)|evtx\/|cim\/|analysis\/|events\/|report\/(index|html|table|csv|timeline|coverage)|sysmon\/(?!schema\.js)|collector\/)|^node_modules\/(?!commander\/)/.test(f));

@@ -4,7 +4,7 @@
  * from the score ({@link SEVERITY_THRESHOLDS}), then any severity bounds a user rule sets (a minimum raises it, a
  * maximum lowers it); an allow-listed or suppressed finding keeps its reasons and gets score 0 and severity `info`.
  */
-import type { Reason, Severity } from '../model/types.js';
+import type { Reason, Severity, SeverityBound } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 
 /**
@@ -29,12 +29,8 @@ export function severityFor(score: number): Severity {
   return 'info';
 }
 
-/** A bound a rule puts on a finding's severity (`min`: at least this bad; `max`: at most), and which rule set it. */
-export interface SeverityBound {
-  rule: string;
-  min?: Severity;
-  max?: Severity;
-}
+/* A bound a rule puts on a finding's severity: declared in the model (a finding carries its bounds). */
+export type { SeverityBound } from '../model/types.js';
 
 /** Is `a` worse than `b` (critical is worst)? */
 const worse = (a: Severity, b: Severity): boolean => SEVERITIES.indexOf(a) < SEVERITIES.indexOf(b);

@@ -89,11 +89,32 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
       f.reasons.push(...reasons);
       if (reasons.length > 0) ({ score: f.score, severity: f.severity } = scoreOf(f.reasons, { quiet: f.allowlisted !== null }));
     }
-    entry.severity = members.reduce((w, f) => (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(w) ? f.severity : w), members[0]!.severity);
   }
   const stacks = [...groups.values()].map((g) => g.entry).sort((a, b) => a.count - b.count || compareText(a.key, b.key));
+  const summary: FleetSummary = { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks, perHost: hosts.map((host) => ({ host, findings: 0, worst: null, rare: 0, allowlisted: 0 })) };
+  refreshFleet(summary, findings);
+  return summary;
+}
+
+/**
+ * The parts of a fleet summary that follow from the findings' severities and allow-list verdicts, computed (again)
+ * from the findings as they are: each stack's worst severity, and each host's line (findings, worst, rare,
+ * allow-listed), worst first. {@link stack} ends with it; a scan calls it again after user rules changed findings.
+ */
+export function refreshFleet(summary: FleetSummary, findings: readonly Finding[]): void {
+  const byKey = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (!f.stack) continue;
+    const list = byKey.get(f.stack.key);
+    if (list) list.push(f);
+    else byKey.set(f.stack.key, [f]);
+  }
+  for (const entry of summary.stacks) {
+    const members = byKey.get(entry.key) ?? [];
+    if (members.length) entry.severity = members.reduce((w, f) => (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(w) ? f.severity : w), members[0]!.severity);
+  }
   const perHost: FleetSummary['perHost'] = [];
-  for (const host of hosts) {
+  for (const { host } of summary.perHost) {
     const key = host.toLowerCase();
     const mine = findings.filter((f) => f.host.toLowerCase() === key);
     const live = mine.filter((f) => !f.allowlisted);
@@ -102,5 +123,5 @@ export function stack(findings: Finding[], hosts: string[]): FleetSummary {
   }
   const rank = (s: Severity | null): number => (s ? SEVERITIES.indexOf(s) : SEVERITIES.length);
   perHost.sort((a, b) => rank(a.worst) - rank(b.worst) || b.rare - a.rare || b.findings - a.findings || compareName(a.host, b.host));
-  return { hosts: fleet, minHostsForRanking: FLEET_MIN_HOSTS, stacks, perHost };
+  summary.perHost = perHost;
 }

@@ -15,6 +15,7 @@ import { addScanCommand } from './scan.js';
 import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
+import { addRulesCommands } from './rules.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../model/text.js';
 import { LIVE_TEMP_FOLDERS } from '../sources/budget.js';
@@ -362,6 +363,7 @@ export function buildProgram(): Command {
   addCollectorCommand(program);
   addSysmonCommands(program);
   addCoverageCommand(program, pkg.version);
+  addRulesCommands(program, pkg.version);
   hintAfterErrors(program);
   return program;
 }

@@ -33,6 +33,7 @@ interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   allowlist?: string[];
   sigma?: string[];
   defaultAllowlist: boolean;
+  rules?: string[];
   quiet?: boolean;
   threads?: number;
   verbose?: boolean;
@@ -68,6 +69,7 @@ export function addScanCommand(program: Command, version: string): void {
     .option('-a, --allowlist <file>', 'allowlist file (YAML); repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
     .option('--sigma <path>', 'Sigma rule file or folder (SigmaHQ format); repeatable. Rules for wmi_event, service wmi, ps_script, ps_module, service powershell and process_creation are matched against every event record they may match and against each subscription as the Sysmon 19/20/21 and WMI-Activity 5861 records a fully-logging Sysmon would have written (so they fire on a subscription only the repository holds); hits are sigma:<id> reasons. Other log sources are counted as not applicable; a rule using something unsupported is listed as not loaded, with why', collect)
+    .option('--rules <file|dir>', 'your own rules (YAML, README "Your own rules"; a folder: its *.yml and *.yaml files by name): add scored reasons, bound severities or suppress with a justification; applied after coverage and fleet stacking; repeatable. A broken file is an error (exit 2, file:line:column) before any evidence is read. wmiscope rules list|test checks them', collect)
     .option('-j, --threads <n>', 'worker threads reading evidence in parallel, the largest files first (default auto: on 4 cores or more a worker for each 256 MiB of input, at most the cores and 8, never more than the input over its largest file; else, and under 512 MiB, everything is read in the main thread; 1 = none; a number is used as given with 4 inputs or more)', (v: string) => {
       if (v === 'auto') return 0;
       const n = Number(v);
@@ -93,6 +95,8 @@ export function addScanCommand(program: Command, version: string): void {
       if (!preflight(paths, o.output)) return void (process.exitCode = EXIT_UNUSABLE);
       const noSigma = (o.sigma ?? []).find((p) => !fs.existsSync(p));
       if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
+      // so does a broken rules file (scan loads the rules again: it takes paths, and reading them twice costs little)
+      if (o.rules?.length && !(await rulesLoad(o.rules))) return void (process.exitCode = EXIT_UNUSABLE);
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
       // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
@@ -108,6 +112,7 @@ export function addScanCommand(program: Command, version: string): void {
           allowlists: o.allowlist ?? [],
           ...(o.sigma ? { sigma: o.sigma } : {}),
           defaultAllowlist: o.defaultAllowlist,
+          ...(o.rules?.length ? { rules: o.rules } : {}),
           stacking: o.stacking,
           version,
           ...(bar ? { onProgress: bar.update } : {}),
@@ -155,6 +160,22 @@ export function addScanCommand(program: Command, version: string): void {
       }
       process.exitCode = exitCode({ readable: true, failing: failingFindings(result, o.failOn).length > 0 });
     });
+}
+
+/**
+ * Load the rules files of `--rules` (loaded here, for this option only): false, with each problem printed as
+ * `file:line:column: message` on stderr, when one cannot be used.
+ */
+export async function rulesLoad(paths: string[]): Promise<boolean> {
+  const { loadRules, problemText, RulesError } = await import('../analysis/custom/index.js');
+  try {
+    loadRules(paths);
+    return true;
+  } catch (e) {
+    if (!(e instanceof RulesError)) throw e;
+    for (const p of e.problems) printError(problemText(p));
+    return false;
+  }
 }
 
 /**

@@ -126,7 +126,12 @@ export interface Finding {
   firstSeen: string | null;
   lastSeen: string | null;
   who: string[];
-  allowlisted: { by: string; entry: string } | null;
+  /**
+   * The allow-list entry that matched, or the user rule that suppressed the finding (`--rules`: `by` is the rules
+   * file, `entry` the reason id `custom:<id>`, `justification` the rule's required reason for it); null when none.
+   * Either way the finding keeps its reasons and gets score 0 and severity info.
+   */
+  allowlisted: Allowlisted | null;
   coverage: CoverageEntry[];
   /**
    * The process starts the subscription demonstrably ran (Sysmon 1 / Security 4688 records, Velociraptor process rows,
@@ -136,6 +141,25 @@ export interface Finding {
   runs?: Runs;
   /** How many hosts of the scan have the same subscription (present when the scan covered more than one host). */
   stack?: StackInfo;
+  /** Severity bounds user rules set (`--rules`, effect `severity`), in the order the rules matched; absent when none did. */
+  severityBounds?: SeverityBound[];
+}
+
+/** Why a finding is quiet: an allow-list entry, or a user rule's suppression (with its justification). */
+export interface Allowlisted {
+  /** The allow-list (`default` or the user's file name) or the rules file. */
+  by: string;
+  /** The entry's id, or the suppressing rule's reason id (`custom:<id>`). */
+  entry: string;
+  /** A suppression by a user rule: why the rule's author holds the finding to be benign (always given). */
+  justification?: string;
+}
+
+/** A bound a rule puts on a finding's severity (`min`: at least this bad; `max`: at most), and which rule set it. */
+export interface SeverityBound {
+  rule: string;
+  min?: Severity;
+  max?: Severity;
 }
 
 /** The process starts tied to a subscription: "ran N times between first and last". */

@@ -109,7 +109,7 @@ function row(f: Finding): string[] {
     f.summary,
     list(f.reasons.map((r) => r.id)),
     f.allowlisted ? 'true' : 'false',
-    f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : '',
+    f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}${f.allowlisted.justification !== undefined ? ` (suppressed: ${f.allowlisted.justification})` : ''}` : '',
     list(f.who),
     f.firstSeen ?? '',
     f.lastSeen ?? '',

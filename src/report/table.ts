@@ -197,7 +197,7 @@ function renderFinding(out: Out, f: Finding, index: number, total: number): void
   out.field('First seen', f.firstSeen ?? '(unknown)');
   out.field('Last seen', f.lastSeen ?? '(unknown)');
   if (f.who.length) out.field('Who', f.who.join('; '));
-  out.field('Allowlisted', f.allowlisted ? `yes, by ${f.allowlisted.by}: ${f.allowlisted.entry}` : 'no');
+  out.field('Allowlisted', f.allowlisted ? (f.allowlisted.justification !== undefined ? `suppressed by rule ${f.allowlisted.entry} (${f.allowlisted.by}): ${f.allowlisted.justification}` : `yes, by ${f.allowlisted.by}: ${f.allowlisted.entry}`) : 'no');
   if (f.stack) out.field('Fleet', `on ${f.stack.hosts} of ${f.stack.fleetHosts} hosts${f.stack.rare ? ' (rare)' : f.stack.common ? ' (common)' : ''} · payload ${f.stack.payloadHash}`);
   out.field('Observed', count(f.observations.length, 'observation'));
   for (const o of f.observations.slice(0, MAX_OBSERVATIONS)) {
@@ -343,7 +343,7 @@ function renderLines(out: Out, result: ScanResult, sel: Selection): void {
   const cells = lines.map((l): string[] => {
     const f = l.findings[0]!;
     const hosts = new Set(l.findings.map((x) => x.host.toLowerCase()));
-    const status = [...new Set(l.findings.map((x) => (x.allowlisted ? 'allow-listed' : x.status) + (undated.has(x.id) ? ' undated' : '')))].join(', ');
+    const status = [...new Set(l.findings.map((x) => (x.allowlisted ? (x.allowlisted.justification !== undefined ? 'suppressed' : 'allow-listed') : x.status) + (undated.has(x.id) ? ' undated' : '')))].join(', ');
     return [
       SHORT_SEVERITY[l.severity] ?? escapeVisible(String(l.severity)),
       hosts.size === 1 ? escapeVisible(f.host) : `on ${hosts.size} hosts`,
@@ -569,9 +569,11 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
   const label = (name: string, value: string, sgr: string | null = BOLD): void => out.block(padText(name, 10), value, { escaped: true, max: 3, ...(sgr ? { headSgr: sgr } : {}) });
 
   const shown = sel.findings;
-  const allow = shown.filter((f) => f.allowlisted).length;
+  const suppressed = shown.filter((f) => f.allowlisted?.justification !== undefined).length;
+  const allow = shown.filter((f) => f.allowlisted).length - suppressed;
+  const quiet = [allow ? `${formatCount(allow)} allow-listed` : '', suppressed ? `${formatCount(suppressed)} suppressed by rules` : ''].filter(Boolean).join(', ');
   const sev = bySeverity(tally(shown));
-  label('Findings', shown.length === 0 ? (result.findings.length === 0 ? 'none' : 'none shown') : `${formatCount(shown.length)}: ${sev}${allow ? ` (${formatCount(allow)} allow-listed)` : ''}`);
+  label('Findings', shown.length === 0 ? (result.findings.length === 0 ? 'none' : 'none shown') : `${formatCount(shown.length)}: ${sev}${quiet ? ` (${quiet})` : ''}`);
   if (sel.narrowed) label('Hidden', hiddenText(sel));
 
   const withFindings = [...new Set(shown.map((f) => f.host))];

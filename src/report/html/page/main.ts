@@ -627,7 +627,7 @@ function start(D: HtmlData): void {
         return el('td', null, box);
       }
       case 'severity':
-        return el('td', null, sevChip(f.severity), f.allowlisted ? el('span', { class: 'tag tag-known', title: 'allow-listed by ' + vis(f.allowlisted.by) }, 'allow-listed') : null);
+        return el('td', null, sevChip(f.severity), f.allowlisted ? (f.allowlisted.justification !== undefined ? el('span', { class: 'tag tag-known', title: 'suppressed by rule ' + vis(f.allowlisted.entry) + ': ' + vis(f.allowlisted.justification) }, 'suppressed') : el('span', { class: 'tag tag-known', title: 'allow-listed by ' + vis(f.allowlisted.by) }, 'allow-listed')) : null);
       case 'score':
         return el('td', { class: 'num' }, String(f.score));
       case 'host':
@@ -794,7 +794,7 @@ function start(D: HtmlData): void {
         el('dt', null, 'First seen'), el('dd', { class: 'mono' }, dash(f.firstSeen)),
         el('dt', null, 'Last seen'), el('dd', { class: 'mono' }, dash(f.lastSeen)),
         el('dt', null, 'Who'), el('dd', null, who || '\u2014'),
-        el('dt', null, 'Allow-listed'), el('dd', null, f.allowlisted ? 'yes, by ' + vis(f.allowlisted.by) + ': ' + vis(f.allowlisted.entry) : 'no'),
+        el('dt', null, 'Allow-listed'), el('dd', null, f.allowlisted ? (f.allowlisted.justification !== undefined ? 'suppressed by rule ' + vis(f.allowlisted.entry) + ' (' + vis(f.allowlisted.by) + '): ' + vis(f.allowlisted.justification) : 'yes, by ' + vis(f.allowlisted.by) + ': ' + vis(f.allowlisted.entry)) : 'no'),
         st ? [el('dt', null, 'Fleet'), el('dd', { id: 'detail-stack' }, 'on ' + st.hosts + ' of ' + plural(st.fleetHosts, 'host') + (st.rare ? ' (rare)' : st.common ? ' (common)' : '') + ' \u00b7 payload ' + vis(st.payloadHash))] : null),
       el('h4', null, 'Payload'), el('pre', { class: 'summary' }, el('code', null, f.summary ? visBlock(f.summary) : '(nothing recorded)')),
       runsBlock(f),
