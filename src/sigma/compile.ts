@@ -117,7 +117,14 @@ function compileItem(fieldSpec: string | null, rawMods: string[], value: unknown
     if (key === null) throw new RuleError(`${where}: |exists needs a field`);
     if (list.length !== 1 || typeof list[0] !== 'boolean') throw new RuleError(`${where}: |exists takes true or false`);
     const want = list[0];
-    return { key, run: (view) => view.fields.has(key) === want };
+    return {
+      key,
+      run: (view, out) => {
+        const f = view.fields.get(key);
+        if (f && want && out && out.length < MAX_MATCHES) out.push({ field: f.name, value: cut(f.values[0] ?? '(null)') });
+        return (f !== undefined) === want;
+      },
+    };
   }
   if (spec.comparison === 'gt' || spec.comparison === 'gte' || spec.comparison === 'lt' || spec.comparison === 'lte') {
     const bounds = list.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? numberOf(v) : null));

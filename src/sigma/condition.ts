@@ -28,6 +28,7 @@ function tokenize(text: string): string[] {
     last = re.lastIndex;
   }
   if (text.slice(last).trim()) throw new ConditionError(`cannot read condition near "${text.slice(last, last + 20)}"`);
+  if (out.some((t) => t.toLowerCase() === 'near')) throw new ConditionError('`near` is not supported');
   return out;
 }
 
@@ -77,7 +78,6 @@ export function parseCondition(text: string, names: readonly string[]): Cond {
       pos++;
       return x;
     }
-    if (lt === 'near') throw new ConditionError('`near` is not supported');
     if (toks[pos + 1]?.toLowerCase() === 'of') {
       if (lt !== '1' && lt !== 'all' && lt !== 'any') throw new ConditionError(`"${t} of" is not supported (only 1 of, any of, all of)`);
       const target = toks[pos + 2];

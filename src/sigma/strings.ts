@@ -22,7 +22,8 @@ export const WINDASH_CHARS = '-/\u2013\u2014\u2015';
 
 /**
  * Parse a rule value per the Sigma specification: `*` and `?` are wildcards; a backslash escapes `*`, `?` and a
- * backslash; any other backslash is literal (so `C:\Windows\*` is the folder and a wildcard).
+ * backslash; any other backslash is literal. So `C:\Windows\x` is plain text, `C:\Windows\\*` is the folder and a
+ * wildcard, and `C:\Windows\*` ends in a literal star.
  */
 export function parseSigmaString(raw: string): Part[] {
   const out: Part[] = [];
