@@ -65,6 +65,7 @@ test('sigma: fixture rules load, refuse and count as the specification and wmisc
     title: 'Equality, wildcards and escapes',
     level: 'low',
     status: 'test',
+    author: 'wmiscope tests',
     tags: ['attack.execution', 'attack.t1047'],
     attack: ['T1047'],
     logsource: 'process_creation',
@@ -227,6 +228,7 @@ test('sigma: the vendored SigmaHQ WMI-related rules load (47), the rest are coun
   assert.equal(sub.title, 'WMI Event Subscription');
   assert.deepEqual(sub.attack, ['T1546.003']);
   assert.equal(sub.level, 'medium');
+  assert.equal(sub.author, 'Tom Ueltschi (@c_APT_ure)');
 });
 
 test('sigma: Sysmon 19/20/21 and 1 records of a CommandLineEventConsumer sample hit the SigmaHQ rules', () => {

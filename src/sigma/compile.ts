@@ -248,6 +248,12 @@ function compileIdentifier(name: string, v: unknown): Test[][] {
 const LEVELS: ReadonlySet<string> = new Set(['informational', 'low', 'medium', 'high', 'critical']);
 const ATTACK_TAG = /^attack\.(t\d{4}(?:\.\d{3})?)$/i;
 
+/** `author` as written: a string, or a list of names joined (bounded). */
+const authorOf = (v: unknown): string | null => {
+  const s = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').join(', ') : typeof v === 'string' ? v : '';
+  return s.trim() ? s.trim().slice(0, 500) : null;
+};
+
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
 
 // ---- loading ------------------------------------------------------------------------------------------------
@@ -357,6 +363,7 @@ function compileRule(
     title: title ?? id ?? fileStem(file),
     level: level as SigmaLevel,
     status: str(r['status']),
+    author: authorOf(r['author']),
     tags,
     attack,
     logsource,
