@@ -15,7 +15,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { repoRoot } from './support/samples.js';
 
-type Layer = 'evtx' | 'cim' | 'model' | 'sysmon' | 'collector' | 'events' | 'sources' | 'analysis' | 'report' | 'scan' | 'cli' | 'entry';
+type Layer = 'evtx' | 'cim' | 'model' | 'sysmon' | 'sigma' | 'collector' | 'events' | 'sources' | 'analysis' | 'report' | 'scan' | 'cli' | 'entry';
 
 /**
  * What each layer may import besides itself (a folder under `src/`, or a top-level file). `types` = type-only
@@ -27,6 +27,7 @@ const MAY_IMPORT: Record<Layer, Partial<Record<Layer, 'all' | 'types'>>> = {
   cim: {},
   model: {},
   sysmon: {},
+  sigma: {},
   collector: {},
   // events reads WMI values with the model's vocabulary (namespace form, object paths, SIDs: src/model/wmi.ts)
   // instead of keeping a copy of it; model imports nothing, so this adds no cycle.
