@@ -53,13 +53,18 @@ export interface SigmaRuleSet {
 interface Test {
   key: string | null; // lower-case field name
   run(view: EventView, out: SigmaFieldMatch[] | null): boolean;
+  /** Rough relative cost of `run`: cheap tests are evaluated first (the result does not depend on the order). */
+  cost: number;
 }
 
 interface CompiledRule {
   info: SigmaRuleInfo;
   ids: ReadonlySet<number> | null;
-  /** Search identifiers: OR over maps, each map an AND of tests. */
+  /** Search identifiers: OR over maps, each map an AND of tests, as written (the evidence is collected in this order). */
   idents: Test[][][];
+  /** The same with each map's tests cheapest first (for deciding). */
+  fast: Test[][][];
+  /** The condition with the operands of and / or / x of cheapest first. */
   cond: Cond;
   positive: number[];
 }
@@ -105,6 +110,16 @@ function scalarText(v: unknown, where: string): string | null {
 
 /** Compile one `field|mods: values` item (field null: a keyword item). */
 function compileItem(fieldSpec: string | null, rawMods: string[], value: unknown, where: string): Test {
+  const t = buildItem(fieldSpec, rawMods, value, where);
+  const spec = specOf(rawMods) as ItemSpec;
+  const n = Array.isArray(value) ? value.length : 1;
+  const c = spec.comparison;
+  const cost =
+    fieldSpec === null ? 20 + n : c === 'exists' ? 0 : c === 're' ? 8 + 2 * n : c === 'contains' ? 2 + n / 2 : c === 'equals' || c === 'startswith' || c === 'endswith' ? 1 + n / 10 : 1;
+  return { ...t, cost: cost * (spec.transforms.length ? 2 : 1) };
+}
+
+function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, where: string): Omit<Test, 'cost'> {
   const spec = specOf(rawMods);
   if (typeof spec === 'string') throw new RuleError(`${where}: ${spec}`);
   const list = Array.isArray(value) ? value : [value];
@@ -206,7 +221,7 @@ function wrap(spec: ItemSpec, parts: Part[], keyword: boolean): Part[] {
   return [...(pre ? [STAR] : []), ...parts, ...(post ? [STAR] : [])];
 }
 
-function keyedStringTest(key: string | null, needles: Needle[], all: boolean, cased: boolean): Test {
+function keyedStringTest(key: string | null, needles: Needle[], all: boolean, cased: boolean): Omit<Test, 'cost'> {
   if (key !== null) return { key, run: (view, out) => valueTest(view.fields.get(key), needles, all, cased, out) };
   // keywords: every value of every EventData / UserData field
   return {
@@ -353,7 +368,10 @@ function compileRule(
   const texts = Array.isArray(c) ? c : [c];
   if (texts.length === 0 || texts.some((t) => typeof t !== 'string')) throw new RuleError('condition must be a string or a list of strings');
   const conds = (texts as string[]).map((t) => parseCondition(t, names));
-  const cond: Cond = conds.length === 1 ? conds[0]! : { k: 'or', xs: conds };
+  const written: Cond = conds.length === 1 ? conds[0]! : { k: 'or', xs: conds };
+  const fast = idents.map((maps) => maps.map((m) => [...m].sort((a, b) => a.cost - b.cost)));
+  const identCost = idents.map((maps) => maps.reduce((sum, m) => sum + m.reduce((x, t) => x + t.cost, 0), 0));
+  const cond = cheapestFirst(written, identCost).c;
   const level = str(r['level'])?.toLowerCase() ?? 'informational';
   if (!LEVELS.has(level)) throw new RuleError(`unknown level "${level.slice(0, 40)}"`);
   const tags = Array.isArray(r['tags']) ? r['tags'].filter((t): t is string => typeof t === 'string') : [];
@@ -369,7 +387,28 @@ function compileRule(
     logsource,
     file,
   };
-  return { info, ids, idents, cond, positive: [...positiveIds(cond)].sort((a, b) => a - b) };
+  return { info, ids, idents, fast, cond, positive: [...positiveIds(written)].sort((a, b) => a - b) };
+}
+
+/** The condition with the operands of and / or / x of sorted cheapest first, and its cost. */
+function cheapestFirst(c: Cond, identCost: readonly number[]): { c: Cond; cost: number } {
+  switch (c.k) {
+    case 'id':
+      return { c, cost: identCost[c.i]! };
+    case 'of': {
+      const ids = [...c.ids].sort((a, b) => identCost[a]! - identCost[b]!);
+      return { c: { ...c, ids }, cost: ids.reduce((x, i) => x + identCost[i]!, 0) };
+    }
+    case 'not': {
+      const x = cheapestFirst(c.x, identCost);
+      return { c: { k: 'not', x: x.c }, cost: x.cost };
+    }
+    case 'and':
+    case 'or': {
+      const xs = c.xs.map((x) => cheapestFirst(x, identCost)).sort((a, b) => a.cost - b.cost);
+      return { c: { k: c.k, xs: xs.map((x) => x.c) }, cost: xs.reduce((x, y) => x + y.cost, 0) };
+    }
+  }
 }
 
 // ---- matching -----------------------------------------------------------------------------------------------
@@ -385,6 +424,7 @@ function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRul
     const s = systemOf(event);
     return eventSource(s.channel, s.provider, s.eventId);
   };
+  const scratch = new Int8Array(MAX_IDENTIFIERS);
   const applies = (r: CompiledRule, eventId: number | null): boolean => r.ids === null || (eventId !== null && r.ids.has(eventId));
   return {
     summary,
@@ -403,9 +443,9 @@ function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRul
       const hits: SigmaHit[] = [];
       for (const r of candidates) {
         if (!applies(r, view.eventId)) continue;
-        const state = new Int8Array(r.idents.length); // 0 unknown, 1 true, -1 false
+        const state = r.idents.length <= scratch.length ? scratch.fill(0, 0, r.idents.length) : new Int8Array(r.idents.length); // 0 unknown, 1 true, -1 false
         const test = (i: number): boolean => {
-          if (state[i] === 0) state[i] = r.idents[i]!.some((m) => m.every((t) => t.run(view, null))) ? 1 : -1;
+          if (state[i] === 0) state[i] = r.fast[i]!.some((m) => m.every((t) => t.run(view, null))) ? 1 : -1;
           return state[i] === 1;
         };
         if (!evalCondition(r.cond, test)) continue;
