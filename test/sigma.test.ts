@@ -307,6 +307,31 @@ test('sigma: synthetic events for the SigmaHQ WMI rules: each matches its rule a
   for (const [name, ev, titles] of cases) assert.deepEqual(sigmahq.match(ev).map((h) => h.rule.title).sort(), titles.sort(), name);
 });
 
+test('sigma: SigmaHQ regression data (opt-in: WMISCOPE_SIGMA_REPO=<a SigmaHQ/sigma checkout>): every record set matches its rule', (t) => {
+  // not vendored (its licence is not stated); point the variable at a checkout holding rules*/ and regression_data/
+  const root = process.env['WMISCOPE_SIGMA_REPO'];
+  if (!root) return t.skip('WMISCOPE_SIGMA_REPO not set');
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  const ruleDirs = readdirSync(root).filter((d) => d.startsWith('rules')).map((d) => join(root, d));
+  const set = compileSigma(readSigmaSources(ruleDirs).sources);
+  const loaded = new Set(set.rules.map((r) => r.id));
+  let checked = 0;
+  for (const info of walk(join(root, 'regression_data')).filter((f) => f.endsWith('info.yml'))) {
+    const id = /rule_metadata:\s*\n\s*- id: (\S+)/.exec(readFileSync(info, 'utf8'))?.[1];
+    if (!id || !loaded.has(id)) continue; // a logsource wmiscope does not read
+    const dir = info.slice(0, -'/info.yml'.length);
+    for (const j of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      // a rendering is one event, or several concatenated
+      const text = readFileSync(join(dir, j), 'utf8');
+      const evs = JSON.parse(`[${text.trim().replace(/}\s*\n{/g, '},{')}]`) as unknown[];
+      assert.ok(evs.some((e) => set.match(e).some((h) => h.rule.id === id)), `${dir}/${j}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 0, 'no regression data found');
+  t.diagnostic(`${checked} regression renderings matched their rules`);
+});
+
 // ---- the whole SigmaHQ rules snapshot --------------------------------------------------------------------------
 
 const tarSources = (() => {
