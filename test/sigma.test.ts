@@ -403,6 +403,9 @@ test('sigma: hostile rule files are refused one by one, the good rule beside the
   writeFileSync(join(dir, 'e-cond.yml'), good.replace('condition: s', `condition: ${'not '.repeat(100)}s`).replace('id: good', 'id: nots'));
   writeFileSync(join(dir, 'f-binary.yml'), Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 58, 58]));
   writeFileSync(join(dir, 'g-alias-bomb.yml'), `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`);
+  // quadratic traps for the readers: a long line with no colon, a long identifier against a many-star pattern
+  writeFileSync(join(dir, 'i-long-line.yml'), `title: x${' '.repeat(500_000)}y\nz${' '.repeat(500_000)}\n`);
+  writeFileSync(join(dir, 'j-stars.yml'), good.replace('  s:\n', `  ${'a'.repeat(100_000)}:\n    EventID: 1\n  s:\n`).replace('condition: s', `condition: s and not 1 of ${'*a'.repeat(30)}*b`).replace('id: good', 'id: stars'));
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'sub', 'h-not-yaml.txt'), 'ignored: true');
   const { sources, errors } = readSigmaSources([dir, join(dir, 'missing.yml')]);
@@ -411,7 +414,7 @@ test('sigma: hostile rule files are refused one by one, the good rule beside the
     ['b-big.yml', `larger than ${MAX_RULE_FILE} bytes`],
   ]);
   const set = compileSigma(sources);
-  assert.equal(set.summary.files, 6);
+  assert.equal(set.summary.files, 8);
   assert.deepEqual(set.rules.map((r) => r.id), ['good']);
   assert.deepEqual(
     set.summary.notLoaded.map((n) => [n.file.slice(dir.length + 1), n.why.split(':')[0]]),
@@ -421,6 +424,8 @@ test('sigma: hostile rule files are refused one by one, the good rule beside the
       ['e-cond.yml', 'condition nested deeper than 64'],
       ['f-binary.yml', set.summary.notLoaded[3]!.why.split(':')[0]],
       ['g-alias-bomb.yml', set.summary.notLoaded[4]!.why.split(':')[0]],
+      ['i-long-line.yml', set.summary.notLoaded[5]!.why.split(':')[0]],
+      ['j-stars.yml', '"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b" matches no search identifier'],
     ],
   );
   assert.match(set.summary.notLoaded[1]!.why, /more than 4096 values/);

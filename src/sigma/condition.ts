@@ -4,6 +4,8 @@
  * x of, parentheses. A list of conditions is their `or`. Aggregations (`| count() …`) and `near` are refused.
  */
 
+import { compileNeedle, STAR, type Needle } from './strings.js';
+
 export type Cond =
   | { k: 'id'; i: number } // index into the rule's search identifiers
   | { k: 'of'; all: boolean; ids: number[] }
@@ -32,8 +34,8 @@ function tokenize(text: string): string[] {
   return out;
 }
 
-const globToRegExp = (pattern: string): RegExp =>
-  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+/** An identifier pattern (`*` wildcards only) as a needle: the glob walk, linear in the name's length per star. */
+const patternNeedle = (pattern: string): Needle => compileNeedle(pattern.split('*').flatMap((lit, i) => (i ? [STAR, lit] : [lit])), true);
 
 /** Parse a condition over the rule's search identifiers (names in rule order). */
 export function parseCondition(text: string, names: readonly string[]): Cond {
@@ -86,7 +88,7 @@ export function parseCondition(text: string, names: readonly string[]): Cond {
       const ids =
         target.toLowerCase() === 'them'
           ? names.flatMap((n, i) => (n.startsWith('_') ? [] : [i]))
-          : names.flatMap((n, i) => (globToRegExp(target).test(n) ? [i] : []));
+          : names.flatMap((n, i) => (patternNeedle(target).test(n) ? [i] : []));
       if (ids.length === 0) throw new ConditionError(`"${target}" matches no search identifier`);
       return { k: 'of', all: lt === 'all', ids };
     }

@@ -95,10 +95,19 @@ function keyOf(text: string): { key: string; rest: string } | null {
     if (key.includes('\\') || key.includes(q + q)) throw new Refuse();
     return { key, rest: text.slice(end + 2).trim() };
   }
-  const m = /^([^\s#'"[\]{},&*!|>%@`][^#]*?)\s*:(?:\s+(.*))?$/.exec(text);
-  if (!m) return null;
-  if (m[1]!.includes(': ')) throw new Refuse();
-  return { key: m[1]!, rest: (m[2] ?? '').trim() };
+  // the first `:` followed by a blank or the end of the line (a scan, not a regular expression: lines can be long)
+  let colon = -1;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
+    const n = text[i + 1];
+    if (n === undefined || n === ' ' || n === '\t') {
+      colon = i;
+      break;
+    }
+  }
+  if (colon < 0) return null;
+  const key = text.slice(0, colon).trimEnd();
+  if (!key || /^[\s#'"[\]{},&*!|>%@`]/.test(key) || key.includes('#')) return null;
+  return { key, rest: text.slice(colon + 1).trim() };
 }
 
 /** Read a Sigma rule file; null when it is outside the subset (use a full YAML parser then). */
