@@ -81,7 +81,7 @@ test('sigma: each fixture event gets exactly the expected hits and matched field
     'sysmon1-wmic': [
       ['mod-contains', ['CommandLine=wmic process call create calc.exe', 'CurrentDirectory=C:\\Users\\bob\\', 'ParentImage=C:\\Windows\\explorer.exe']],
       ['mod-equals', ['Image=C:\\Windows\\System32\\wbem\\wmic.exe', 'CommandLine=wmic process call create calc.exe']],
-      ['mod-exists', ['Hashes=SHA1=0000000000000000000000000000000000000000', 'TerminalSessionId=1', 'ProcessId=3140', 'RuleName=(null)', 'ParentUser=(null)']],
+      ['mod-exists', ['Hashes=SHA1=0000000000000000000000000000000000000000', 'TerminalSessionId=1', 'ProcessId=3140', 'RuleName=(null)', 'ParentUser=(null)', 'RuleName=']],
       ['mod-re', ['CommandLine=wmic process call create calc.exe', 'Image=C:\\Windows\\System32\\wbem\\wmic.exe']],
     ],
     'sysmon1-star': [['mod-equals', ['Description=WMI*']]],

@@ -202,7 +202,7 @@ function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, 
       key,
       run: (view, out) => {
         const f = view.fields.get(key);
-        if (!f || f.values.length === 0) {
+        if (!f || f.empty) {
           if (out && out.length < MAX_MATCHES) out.push({ field: f?.name ?? fieldSpec!, value: '(null)' });
           return true;
         }

@@ -26,8 +26,10 @@ export const MAX_VALUES = 64;
 export interface Field {
   /** The field name as the event spells it. */
   name: string;
-  /** Text values; a field present with a null value has none. */
+  /** Text values; a field present with no value (JSON null: an empty element) has one empty string. */
   values: string[];
+  /** Present with no value (JSON null): matches `null` and `''` in a rule. */
+  empty?: boolean;
   /** Values case-folded, computed on first use. */
   lower?: string[];
 }
@@ -53,7 +55,11 @@ function textOf(v: unknown): string | null | undefined {
   return undefined;
 }
 
-function valuesOf(v: unknown): string[] | undefined {
+/**
+ * The texts of a JSON field; null when it holds no value (JSON null: an empty element); undefined when it carries no
+ * text (a nested element).
+ */
+function valuesOf(v: unknown): string[] | null | undefined {
   if (Array.isArray(v)) {
     const out: string[] = [];
     for (const item of v.slice(0, MAX_VALUES)) {
@@ -64,8 +70,7 @@ function valuesOf(v: unknown): string[] | undefined {
   }
   if (isRecord(v) && Array.isArray(v['#text'])) return valuesOf(v['#text']);
   const t = textOf(v);
-  if (t === undefined) return undefined;
-  return t === null ? [] : [t];
+  return t === undefined ? undefined : t === null ? null : [t];
 }
 
 /** An EventID of any shape the reader writes (number, digit string, `{ "#text": … }`), or null. */
@@ -113,11 +118,11 @@ export function buildView(event: unknown): EventView {
   const view: EventView = { fields, data, ...sys };
   const ev = isRecord(event) && isRecord(event['Event']) ? event['Event'] : null;
   if (!ev) return view;
-  const add = (name: string, values: string[], isData: boolean): void => {
+  const add = (name: string, values: string[] | null, isData: boolean): void => {
     if (fields.size >= MAX_FIELDS) return;
     const key = name.toLowerCase();
     if (fields.has(key)) return;
-    const f: Field = { name, values };
+    const f: Field = values === null ? { name, values: [''], empty: true } : { name, values };
     fields.set(key, f);
     if (isData) data.push(f);
   };
@@ -128,21 +133,21 @@ export function buildView(event: unknown): EventView {
       continue;
     }
     const vals = valuesOf(v);
-    if (vals) add(k, vals, false);
+    if (vals !== undefined) add(k, vals, false);
   }
   if (sys.provider !== null) add('Provider_Name', [sys.provider], false);
   const readData = (obj: Record<string, unknown>): void => {
     for (const [k, v] of Object.entries(obj)) {
       if (k === '#attributes') continue;
       const vals = valuesOf(v);
-      if (vals) add(k, vals, true);
+      if (vals !== undefined) add(k, vals, true);
     }
   };
   const ed = ev['EventData'];
   if (isRecord(ed)) readData(ed);
   else if (ed !== undefined && ed !== null) {
     const vals = valuesOf(ed);
-    if (vals) add('Data', vals, true);
+    if (vals !== undefined) add('Data', vals, true);
   }
   const ud = ev['UserData'];
   if (isRecord(ud)) {
