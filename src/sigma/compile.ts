@@ -73,16 +73,23 @@ class RuleError extends Error {}
 
 const cut = (v: string): string => (v.length > MAX_MATCH_VALUE ? `${v.slice(0, MAX_MATCH_VALUE - 1)}…` : v);
 
-/** Matches `needles` (any / all) against the values of one field, recording the values that matched. */
-function valueTest(field: Field | undefined, needles: Needle[], all: boolean, cased: boolean, out: SigmaFieldMatch[] | null): boolean {
+/**
+ * Matches value groups against the values of one field, recording the values that matched. A group is the needles
+ * one rule value expands to (base64offset: three, …), any of which will do; `all` needs every group.
+ */
+function valueTest(field: Field | undefined, groups: Needle[][], all: boolean, cased: boolean, out: SigmaFieldMatch[] | null): boolean {
   if (!field) return false;
   const vals = cased ? field.values : lowerValues(field);
   let hitAny = false;
-  for (const n of needles) {
+  for (const group of groups) {
     let hit = -1;
-    for (let i = 0; i < vals.length; i++) if (n.test(vals[i]!)) {
-      hit = i;
-      break;
+    for (const n of group) {
+      for (let i = 0; i < vals.length; i++)
+        if (n.test(vals[i]!)) {
+          hit = i;
+          break;
+        }
+      if (hit >= 0) break;
     }
     if (hit < 0) {
       if (all) return false;
@@ -177,11 +184,11 @@ function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, 
         throw new RuleError(`${where}: regular expression refused (linear-time engine): ${msg}`);
       }
     });
-    const needles: Needle[] = res.map((r, i) => ({ text: String(list[i]), cased: true, test: (s: string) => r.test(s) }));
-    return keyedStringTest(key, needles, spec.all, true);
+    const groups: Needle[][] = res.map((r, i) => [{ text: String(list[i]), cased: true, test: (s: string) => r.test(s) }]);
+    return keyedStringTest(key, groups, spec.all, true);
   }
   // string comparisons
-  const needles: Needle[] = [];
+  const groups: Needle[][] = [];
   let nullWanted = false;
   for (const v of list) {
     const text = scalarText(v, where);
@@ -192,12 +199,12 @@ function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, 
     }
     const variants = transformValue(spec, text);
     if (typeof variants === 'string') throw new RuleError(`${where}: ${variants}`);
-    for (const parts of variants) needles.push(compileNeedle(wrap(spec, parts, key === null), spec.cased));
+    groups.push(variants.map((parts) => compileNeedle(wrap(spec, parts, key === null), spec.cased)));
   }
   if (nullWanted) {
     if (key === null) throw new RuleError(`${where}: null keyword`);
-    if (spec.all && needles.length) throw new RuleError(`${where}: null in an |all list`);
-    const rest = needles.length ? keyedStringTest(key, needles, false, spec.cased) : null;
+    if (spec.all && groups.length) throw new RuleError(`${where}: null in an |all list`);
+    const rest = groups.length ? keyedStringTest(key, groups, false, spec.cased) : null;
     return {
       key,
       run: (view, out) => {
@@ -210,7 +217,7 @@ function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, 
       },
     };
   }
-  return keyedStringTest(key, needles, spec.all, spec.cased);
+  return keyedStringTest(key, groups, spec.all, spec.cased);
 }
 
 /** contains / startswith / endswith wrap the value in wildcards; keywords are searched as substrings. */
@@ -221,17 +228,17 @@ function wrap(spec: ItemSpec, parts: Part[], keyword: boolean): Part[] {
   return [...(pre ? [STAR] : []), ...parts, ...(post ? [STAR] : [])];
 }
 
-function keyedStringTest(key: string | null, needles: Needle[], all: boolean, cased: boolean): Omit<Test, 'cost'> {
-  if (key !== null) return { key, run: (view, out) => valueTest(view.fields.get(key), needles, all, cased, out) };
+function keyedStringTest(key: string | null, groups: Needle[][], all: boolean, cased: boolean): Omit<Test, 'cost'> {
+  if (key !== null) return { key, run: (view, out) => valueTest(view.fields.get(key), groups, all, cased, out) };
   // keywords: every value of every EventData / UserData field
   return {
     key,
     run: (view, out) => {
-      const test = (n: Needle): boolean => {
-        for (const f of view.data) if (valueTest(f, [n], false, cased, out)) return true;
+      const test = (g: Needle[]): boolean => {
+        for (const f of view.data) if (valueTest(f, [g], false, cased, out)) return true;
         return false;
       };
-      return all ? needles.every(test) : needles.some(test);
+      return all ? groups.every(test) : groups.some(test);
     },
   };
 }
