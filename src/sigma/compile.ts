@@ -43,7 +43,11 @@ export interface SigmaRuleSet {
   logsourceOf(event: unknown): SigmaLogsource | null;
   /** Could a loaded rule match a record of this channel and event id (lets a caller skip rendering)? */
   wants(channel: string | null, eventId: number | null): boolean;
-  /** The rules that match the event (logsource defaults to `logsourceOf(event)`). */
+  /**
+   * The rules that match the event, in load order (logsource defaults to `logsourceOf(event)`). A synthesized event
+   * must still carry `System.EventID`: a category implies event ids (wmi_event: 19/20/21, ps_script: 4104, …) and a
+   * rule is only tried on records of those ids.
+   */
   match(event: unknown, logsource?: SigmaLogsource): SigmaHit[];
 }
 
