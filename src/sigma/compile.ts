@@ -424,6 +424,21 @@ function cheapestFirst(c: Cond, identCost: readonly number[]): { c: Cond; cost: 
 
 // ---- matching -----------------------------------------------------------------------------------------------
 
+/** Does one of the maps hold (every test of it)? Plain loops: this runs for every rule on every record. */
+function identifierHolds(maps: Test[][], view: EventView): boolean {
+  for (let m = 0; m < maps.length; m++) {
+    const tests = maps[m]!;
+    let ok = true;
+    for (let t = 0; t < tests.length; t++)
+      if (!tests[t]!.run(view, null)) {
+        ok = false;
+        break;
+      }
+    if (ok) return true;
+  }
+  return false;
+}
+
 function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRuleSet {
   const byLogsource = new Map<SigmaLogsource, CompiledRule[]>();
   for (const r of rules) {
@@ -456,7 +471,7 @@ function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRul
         if (!applies(r, view.eventId)) continue;
         const state = r.idents.length <= scratch.length ? scratch.fill(0, 0, r.idents.length) : new Int8Array(r.idents.length); // 0 unknown, 1 true, -1 false
         const test = (i: number): boolean => {
-          if (state[i] === 0) state[i] = r.fast[i]!.some((m) => m.every((t) => t.run(view, null))) ? 1 : -1;
+          if (state[i] === 0) state[i] = identifierHolds(r.fast[i]!, view) ? 1 : -1;
           return state[i] === 1;
         };
         if (!evalCondition(r.cond, test)) continue;
