@@ -370,6 +370,30 @@ test('sigma: the SigmaHQ snapshot (3,780 rules) loads with exact counts, nothing
   for (const ev of Object.values(events)) set.match(ev);
 });
 
+test('sigma: the prefilter changes no hit: every SigmaHQ rule on fixture and sample records, with and without it', () => {
+  const fast = compileSigma(tarSources);
+  const slow = compileSigma(tarSources, { prefilter: false });
+  const records: unknown[] = [...Object.values(events), ...evtxEvents(join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx'))];
+  if (hasSamples())
+    for (const f of [
+      'python-evtx/issue_43.evtx',
+      'hayabusa-sample-evtx/Powershell-Invoke-Obfuscation-many.evtx',
+      'hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx',
+      'hayabusa-sample-evtx/ID1-WMI spwaning PowerShell process - WMImplant.evtx',
+      'EVTX-ATTACK-SAMPLES/LM_WMI_4624_4688_TargetHost.evtx',
+      'EVTX-ATTACK-SAMPLES/wmighost_sysmon_20_21_1.evtx',
+      'sigma/d4f1a2b3-7c8e-4d5f-b6a9-1e0c2d3f4e5b.evtx',
+    ])
+      records.push(...evtxEvents(evtxSample(f)));
+  let hits = 0;
+  for (const e of records) {
+    const a = hitsOf(fast, e);
+    assert.deepEqual(a, hitsOf(slow, e));
+    hits += a.length;
+  }
+  assert.ok(hits > 0);
+});
+
 test('sigma: the block-style YAML reader returns what the yaml library returns, on every SigmaHQ rule it accepts', () => {
   const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   let refused = 0;

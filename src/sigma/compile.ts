@@ -13,6 +13,7 @@ import { evalCondition, parseCondition, positiveIds, ConditionError, type Cond }
 import { buildView, lowerValues, systemOf, type EventView, type Field } from './event.js';
 import { eventSource, logsourceKey, ruleSource } from './logsource.js';
 import { readBlockYaml } from './yaml-block.js';
+import { conditionTrigger, identifierTrigger, TextSet } from './prefilter.js';
 import { specOf, transformValue, type ItemSpec } from './modifiers.js';
 import { compileNeedle, STAR, type Needle, type Part } from './strings.js';
 import type { SigmaFieldMatch, SigmaHit, SigmaLevel, SigmaLoadSummary, SigmaLogsource, SigmaRuleInfo } from './types.js';
@@ -59,6 +60,8 @@ interface Test {
   run(view: EventView, out: SigmaFieldMatch[] | null): boolean;
   /** Rough relative cost of `run`: cheap tests are evaluated first (the result does not depend on the order). */
   cost: number;
+  /** Texts of which one is in (the lower-cased values of) every record this test holds on; null: no such set. */
+  anchors: string[] | null;
 }
 
 interface CompiledRule {
@@ -71,6 +74,8 @@ interface CompiledRule {
   /** The condition with the operands of and / or / x of cheapest first. */
   cond: Cond;
   positive: number[];
+  /** Prefilter texts (one of them is in every record the rule matches), or null: always evaluated. */
+  trigger: string[] | null;
 }
 
 class RuleError extends Error {}
@@ -127,10 +132,10 @@ function compileItem(fieldSpec: string | null, rawMods: string[], value: unknown
   const c = spec.comparison;
   const cost =
     fieldSpec === null ? 20 + n : c === 'exists' ? 0 : c === 're' ? 8 + 2 * n : c === 'contains' ? 2 + n / 2 : c === 'equals' || c === 'startswith' || c === 'endswith' ? 1 + n / 10 : 1;
-  return { ...t, cost: cost * (spec.transforms.length ? 2 : 1) };
+  return { ...t, anchors: t.anchors ?? null, cost: cost * (spec.transforms.length ? 2 : 1) };
 }
 
-function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, where: string): Omit<Test, 'cost'> {
+function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, where: string): Omit<Test, 'cost' | 'anchors'> & { anchors?: string[] | null } {
   const spec = specOf(rawMods);
   if (typeof spec === 'string') throw new RuleError(`${where}: ${spec}`);
   const list = Array.isArray(value) ? value : [value];
@@ -221,7 +226,27 @@ function buildItem(fieldSpec: string | null, rawMods: string[], value: unknown, 
       },
     };
   }
-  return keyedStringTest(key, groups, spec.all, spec.cased);
+  return { ...keyedStringTest(key, groups, spec.all, spec.cased), anchors: anchorsOf(groups, spec.all) };
+}
+
+/** The prefilter texts of string value groups: any group (all: the best single group) must hold, so one of its needles. */
+function anchorsOf(groups: Needle[][], all: boolean): string[] | null {
+  const of = (g: Needle[]): string[] | null => (g.every((n) => n.anchor !== undefined) ? g.map((n) => n.anchor!) : null);
+  if (all) {
+    let best: string[] | null = null;
+    for (const g of groups) {
+      const a = of(g);
+      if (a && (!best || a.length < best.length)) best = a;
+    }
+    return best;
+  }
+  const out: string[] = [];
+  for (const g of groups) {
+    const a = of(g);
+    if (!a) return null;
+    out.push(...a);
+  }
+  return out;
 }
 
 /** contains / startswith / endswith wrap the value in wildcards; keywords are searched as substrings. */
@@ -232,7 +257,7 @@ function wrap(spec: ItemSpec, parts: Part[], keyword: boolean): Part[] {
   return [...(pre ? [STAR] : []), ...parts, ...(post ? [STAR] : [])];
 }
 
-function keyedStringTest(key: string | null, groups: Needle[][], all: boolean, cased: boolean): Omit<Test, 'cost'> {
+function keyedStringTest(key: string | null, groups: Needle[][], all: boolean, cased: boolean): Omit<Test, 'cost' | 'anchors'> {
   if (key !== null) return { key, run: (view, out) => valueTest(view.fields.get(key), groups, all, cased, out) };
   // keywords: every value of every EventData / UserData field
   return {
@@ -286,7 +311,12 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v
 
 const fileStem = (file: string): string => basename(file, extname(file));
 
-export function compileSigma(sources: readonly SigmaSource[]): SigmaRuleSet {
+export interface CompileOptions {
+  /** Find the candidate rules of a record with the prefilter (default true; false evaluates every rule: for tests). */
+  prefilter?: boolean;
+}
+
+export function compileSigma(sources: readonly SigmaSource[], opts: CompileOptions = {}): SigmaRuleSet {
   const summary: SigmaLoadSummary = { files: sources.length, loaded: 0, notApplicable: { count: 0, byLogsource: {} }, notLoaded: [] };
   const rules: CompiledRule[] = [];
   const notApplicable = (key: string): void => {
@@ -357,7 +387,7 @@ export function compileSigma(sources: readonly SigmaSource[]): SigmaRuleSet {
       else refuse(`cannot read: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return makeRuleSet(summary, rules);
+  return makeRuleSet(summary, rules, opts.prefilter ?? true);
 }
 
 function compileRule(
@@ -398,7 +428,8 @@ function compileRule(
     logsource,
     file,
   };
-  return { info, ids, idents, fast, cond, positive: [...positiveIds(written)].sort((a, b) => a - b) };
+  const trigger = conditionTrigger(written, (i) => identifierTrigger(idents[i]!));
+  return { info, ids, idents, fast, cond, positive: [...positiveIds(written)].sort((a, b) => a - b), trigger: trigger && [...new Set(trigger)] };
 }
 
 /** The condition with the operands of and / or / x of sorted cheapest first, and its cost. */
@@ -439,7 +470,7 @@ function identifierHolds(maps: Test[][], view: EventView): boolean {
   return false;
 }
 
-function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRuleSet {
+function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[], usePrefilter: boolean): SigmaRuleSet {
   const byLogsource = new Map<SigmaLogsource, CompiledRule[]>();
   for (const r of rules) {
     const list = byLogsource.get(r.info.logsource) ?? [];
@@ -451,6 +482,19 @@ function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRul
     return eventSource(s.channel, s.provider, s.eventId);
   };
   const scratch = new Int8Array(MAX_IDENTIFIERS);
+  // the prefilter of each logsource's rules, built on first use (loading stays cheap)
+  const prefilters = new Map<SigmaLogsource, { set: TextSet; found: Uint8Array; triggers: Array<number[] | null> }>();
+  const prefilterOf = (ls: SigmaLogsource, list: CompiledRule[]) => {
+    let pf = prefilters.get(ls);
+    if (!pf) {
+      const ids = new Map<string, number>();
+      const triggers = list.map((r) => r.trigger && r.trigger.map((t) => ids.get(t) ?? (ids.set(t, ids.size), ids.size - 1)));
+      const set = new TextSet([...ids.keys()]);
+      pf = { set, found: new Uint8Array(set.size), triggers };
+      prefilters.set(ls, pf);
+    }
+    return pf;
+  };
   const applies = (r: CompiledRule, eventId: number | null): boolean => r.ids === null || (eventId !== null && r.ids.has(eventId));
   return {
     summary,
@@ -466,9 +510,17 @@ function makeRuleSet(summary: SigmaLoadSummary, rules: CompiledRule[]): SigmaRul
       const candidates = byLogsource.get(ls);
       if (!candidates) return [];
       const view = buildView(event);
+      const pf = usePrefilter ? prefilterOf(ls, candidates) : null;
+      if (pf) {
+        pf.found.fill(0);
+        for (const f of new Set(view.fields.values())) for (const v of lowerValues(f)) pf.set.scan(v, pf.found);
+      }
       const hits: SigmaHit[] = [];
-      for (const r of candidates) {
+      for (let ri = 0; ri < candidates.length; ri++) {
+        const r = candidates[ri]!;
         if (!applies(r, view.eventId)) continue;
+        const trig = pf ? pf.triggers[ri]! : null;
+        if (trig !== null && !trig.some((id) => pf!.found[id] === 1)) continue;
         const state = r.idents.length <= scratch.length ? scratch.fill(0, 0, r.idents.length) : new Int8Array(r.idents.length); // 0 unknown, 1 true, -1 false
         const test = (i: number): boolean => {
           if (state[i] === 0) state[i] = identifierHolds(r.fast[i]!, view) ? 1 : -1;

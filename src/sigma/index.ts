@@ -4,5 +4,5 @@
  */
 export type * from './types.js';
 export { readSigmaSources, MAX_RULE_FILE, MAX_RULE_FILES, type SigmaReadResult } from './read.js';
-export { compileSigma, MAX_MATCH_VALUE, MAX_MATCHES, type SigmaRuleSet, type SigmaSource } from './compile.js';
+export { compileSigma, MAX_MATCH_VALUE, MAX_MATCHES, type CompileOptions, type SigmaRuleSet, type SigmaSource } from './compile.js';
 export { MODIFIERS, UNSUPPORTED } from './modifiers.js';

@@ -94,6 +94,11 @@ export interface Needle {
   readonly text: string;
   readonly cased: boolean;
   test(value: string): boolean;
+  /**
+   * A text every matching value contains, lower-cased (the needle's longest literal part, at least 3 characters):
+   * the prefilter's key. Absent when the needle has none.
+   */
+  readonly anchor?: string;
 }
 
 /** Compile parts (already wrapped in `*` for contains/startswith/endswith) into the cheapest exact test. */
@@ -133,7 +138,11 @@ export function compileNeedle(parts: readonly Part[], cased: boolean): Needle {
     const frozen = norm.slice();
     test = (v) => globMatch(frozen, v);
   }
-  return { text, cased, test };
+  let anchor = '';
+  for (const p of norm) if (typeof p === 'string' && p.length > anchor.length) anchor = p;
+  // a cased needle's anchor is lower-cased for the folded event text: kept only when plain ASCII (same length, no context)
+  if (cased) anchor = /^[\x00-\x7f]*$/.test(anchor) ? anchor.toLowerCase() : '';
+  return anchor.length >= 3 ? { text, cased, test, anchor } : { text, cased, test };
 }
 
 /**
