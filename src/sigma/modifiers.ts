@@ -38,7 +38,7 @@ export const newSpec = (): ItemSpec => ({
 });
 
 /** A modifier edits the spec, or returns why it cannot be used here. */
-type Modifier = (spec: ItemSpec, applied: readonly string[]) => string | void;
+type Modifier = (spec: ItemSpec) => string | void;
 
 const compare =
   (c: Comparison): Modifier =>
@@ -157,16 +157,14 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
 /** Apply a field item's modifier chain; returns the spec or why the item cannot be loaded. */
 export function specOf(modifiers: readonly string[]): ItemSpec | string {
   const spec = newSpec();
-  const applied: string[] = [];
   for (const raw of modifiers) {
     const name = raw.toLowerCase();
     const why = UNSUPPORTED[name];
     if (why) return why;
     const m = Object.hasOwn(MODIFIERS, name) ? MODIFIERS[name] : undefined;
     if (!m) return `unknown modifier |${raw.slice(0, 40)}`;
-    const err = m(spec, applied);
+    const err = m(spec);
     if (typeof err === 'string') return err;
-    applied.push(name);
   }
   if (spec.encoded) spec.cased = true;
   return spec;
