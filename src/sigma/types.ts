@@ -22,6 +22,11 @@ export interface SigmaRuleInfo {
   title: string;
   level: SigmaLevel;
   status: string | null;
+  /**
+   * The rule's `author` field as written (null when absent). The Detection Rule License (DRL 1.1) of SigmaHQ's rules
+   * requires messages based on a rule's matches to keep this attribution: show it with every hit.
+   */
+  author: string | null;
   /** The rule's tags as written (`attack.persistence`, `attack.t1546.003`, …). */
   tags: string[];
   /** ATT&CK technique ids from its `attack.tNNNN[.NNN]` tags, upper case (`T1546.003`). */
