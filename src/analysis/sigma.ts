@@ -41,7 +41,8 @@ function recordKind(channel: string | null, eventId: number | null): string {
 }
 
 function reason(rule: SigmaRuleRef, evidence: string): Reason {
-  return { id: `sigma:${rule.id}`, title: `Sigma: ${rule.title} (${rule.level})`, attack: [...rule.attack], evidence: oneLine(evidence, 600), score: levelScore(rule.level) };
+  // the rule's author stays with every hit (SigmaHQ's Detection Rule License asks for it)
+  return { id: `sigma:${rule.id}`, title: `Sigma: ${rule.title} (${rule.level}${rule.author ? `; rule by ${oneLine(rule.author, 120)}` : ''})`, attack: [...rule.attack], evidence: oneLine(evidence, 600), score: levelScore(rule.level) };
 }
 
 /**
@@ -85,7 +86,7 @@ export function applySigma(findings: Finding[], joined: ReadonlyMap<string, Join
     for (const view of sigmaViews(s))
       for (const hit of rules.match(view.event)) {
         const r = hit.rule;
-        fire(f, { id: r.id, title: r.title, level: r.level, attack: r.attack, file: r.file }, `${view.kind} view synthesized from ${view.from.length ? view.from.join(', ') : 'the joined subscription'} (not a logged record): ${matchedText(hit.matched)}`);
+        fire(f, { id: r.id, title: r.title, level: r.level, attack: r.attack, author: r.author, file: r.file }, `${view.kind} view synthesized from ${view.from.length ? view.from.join(', ') : 'the joined subscription'} (not a logged record): ${matchedText(hit.matched)}`);
       }
   }
   for (const [f] of fired) ({ score: f.score, severity: f.severity } = scoreOf(f.reasons, { quiet: f.allowlisted !== null }));

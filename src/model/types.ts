@@ -456,6 +456,8 @@ export interface SigmaRuleRef {
   level: string;
   /** ATT&CK technique ids from its `attack.tNNNN` tags. */
   attack: string[];
+  /** The rule's `author` as written, null when it has none (SigmaHQ's licence, DRL 1.1, asks that hits keep it). */
+  author: string | null;
   /** The rule file, as given. */
   file: string;
 }

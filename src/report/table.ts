@@ -504,7 +504,7 @@ function renderSigma(out: Out, result: ScanResult): void {
     const groups = [...byRule.values()].sort((a, b) => b.hits.length - a.hits.length);
     for (const g of groups.slice(0, MAX_SIGMA_LINES)) {
       const r = g.hits[0]!;
-      out.block('  ', `${String(g.hits.length).padStart(5)}  ${r.rule.level}  ${r.rule.title} (${r.rule.id})`, { max: 2 });
+      out.block('  ', `${String(g.hits.length).padStart(5)}  ${r.rule.level}  ${r.rule.title} (${r.rule.id}${r.rule.author ? `; rule by ${r.rule.author}` : ''})`, { max: 2 });
       out.block('         first: ', `${r.host} ${r.location} of ${r.file}`, { max: 1 });
     }
     if (groups.length > MAX_SIGMA_LINES) out.line(`  … ${formatCount(groups.length - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);

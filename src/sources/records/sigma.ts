@@ -42,7 +42,7 @@ export class SigmaHits {
       }
       const r = hit.rule;
       this.hits.push({
-        rule: { id: r.id, title: r.title, level: r.level, attack: r.attack, file: r.file },
+        rule: { id: r.id, title: r.title, level: r.level, attack: r.attack, author: r.author, file: r.file },
         host,
         file: this.file,
         location: where,
