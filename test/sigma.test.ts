@@ -435,6 +435,8 @@ test('sigma: hostile rule files are refused one by one, the good rule beside the
   writeFileSync(join(dir, 'j-stars.yml'), good.replace('  s:\n', `  ${'a'.repeat(100_000)}:\n    EventID: 1\n  s:\n`).replace('condition: s', `condition: s and not 1 of ${'*a'.repeat(30)}*b`).replace('id: good', 'id: stars'));
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'sub', 'h-not-yaml.txt'), 'ignored: true');
+  // a file named directly is read whatever its extension; a folder is walked for *.yml / *.yaml only
+  assert.deepEqual(readSigmaSources([join(dir, 'sub', 'h-not-yaml.txt')]).sources.map((x) => x.text), ['ignored: true']);
   const { sources, errors } = readSigmaSources([dir, join(dir, 'missing.yml')]);
   assert.deepEqual(errors.map((e) => [e.file.slice(dir.length + 1), e.why]), [
     ['missing.yml', 'cannot read: ENOENT'],
