@@ -350,6 +350,8 @@ test('sigma: the SigmaHQ snapshot (3,780 rules) loads with exact counts, nothing
   assert.equal(s.loaded, 1645);
   assert.equal(s.notApplicable.count, 2132);
   assert.equal(Object.keys(s.notApplicable.byLogsource).length, 130);
+  // every logsource's count (the file was written from this snapshot; the spot checks below were read off by hand)
+  assert.deepEqual(s.notApplicable.byLogsource, JSON.parse(readFileSync(join(FIX, 'sigmahq-8eaafff-not-applicable.json'), 'utf8')));
   const ls = s.notApplicable.byLogsource;
   assert.deepEqual(
     [ls['windows/registry_set/'], ls['windows/file_event/'], ls['windows//security'], ls['linux/process_creation/'], ls['windows/image_load/'], ls['windows//sysmon'], ls['windows//']],
@@ -435,6 +437,8 @@ test('sigma: hostile rule files are refused one by one, the good rule beside the
   writeFileSync(join(dir, 'j-stars.yml'), good.replace('  s:\n', `  ${'a'.repeat(100_000)}:\n    EventID: 1\n  s:\n`).replace('condition: s', `condition: s and not 1 of ${'*a'.repeat(30)}*b`).replace('id: good', 'id: stars'));
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'sub', 'h-not-yaml.txt'), 'ignored: true');
+  // a file named directly is read whatever its extension; a folder is walked for *.yml / *.yaml only
+  assert.deepEqual(readSigmaSources([join(dir, 'sub', 'h-not-yaml.txt')]).sources.map((x) => x.text), ['ignored: true']);
   const { sources, errors } = readSigmaSources([dir, join(dir, 'missing.yml')]);
   assert.deepEqual(errors.map((e) => [e.file.slice(dir.length + 1), e.why]), [
     ['missing.yml', 'cannot read: ENOENT'],
