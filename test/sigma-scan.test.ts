@@ -1,0 +1,140 @@
+/**
+ * Sigma through the scan (`scan --sigma`): rules matched against the event records of EVTX files and exports (hits tied
+ * to the finding the record is part of, or listed as hits of no finding), and against each finding's synthesized
+ * Sysmon 19/20/21 and WMI-Activity 5861 views, so a SigmaHQ rule written for Sysmon fires on a subscription that only
+ * a repository or a live listing holds. Real values from the committed fixtures (test/fixtures/evtx, exports,
+ * collector), SigmaHQ's own rules (test/fixtures/sigma/sigmahq, DRL 1.1) and rules written for these tests
+ * (test/fixtures/sigma-scan); the Windows 10 repository sample when ../shared/samples is present.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { scan } from '../src/scan.js';
+import type { Finding, ScanResult } from '../src/model/types.js';
+import { repoRoot, samplesDir } from './support/samples.js';
+import { scratchDir } from './support/tmp.js';
+import { buildWannaMineRepository } from './support/rule-coverage-fixtures.js';
+
+const root = repoRoot();
+const fx = (p: string): string => join(root, 'test/fixtures', p);
+const SYSMON = fx('evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx');
+const COLLECTOR = fx('collector/win10-scm.json');
+const OURS = fx('sigma-scan');
+const SIGMAHQ = fx('sigma/sigmahq');
+const cli = join(root, 'dist/src/cli/main.js');
+
+const WMI_EVENT_SUBSCRIPTION = 'sigma:0f06a3a5-6a09-413f-8743-e6cf35561297';
+const WMI_PERSISTENCE = 'sigma:0b7889b4-5577-4521-a60a-3376ee7f9f7b';
+const DESTINATION_CMD = 'sigma:7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0003';
+const WMIPRVSE_CHILD = 'sigma:7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0002';
+const NTEVENT_5861 = 'sigma:7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0004';
+const WMIC = '7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001';
+
+const schema = JSON.parse(readFileSync(join(root, 'schema/finding.schema.json'), 'utf8')) as { $id: string };
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
+ajv.addSchema(schema);
+const validate = ajv.getSchema(schema.$id)!;
+
+const reason = (f: Finding, id: string): { evidence: string; score: number; title: string } | undefined => f.reasons.find((r) => r.id === id);
+const bot = (r: ScanResult): Finding => r.findings.find((f) => f.filter?.name === 'BotFilter82' && f.consumer?.name === 'BotConsumer23')!;
+const scm = (r: ScanResult): Finding => r.findings.find((f) => f.consumer?.name === 'SCM Event Log Consumer')!;
+
+test('scan --sigma: hits on logged records are reasons of their finding, citing the record; views fire where no record was logged', async () => {
+  const r = await scan([SYSMON, COLLECTOR], { sigma: [OURS, SIGMAHQ], threads: 1 });
+  assert.ok(validate(r), JSON.stringify(validate.errors?.slice(0, 3)));
+  const b = bot(r);
+  // the Sysmon 20 record of the consumer (both our rule and SigmaHQ's "WMI Event Subscription", which a logged record fires first)
+  assert.equal(reason(b, DESTINATION_CMD)?.evidence, 'Sysmon 20 record 16111 (header #4, offset 11672) of sysmon_20_21_1_CommandLineEventConsumer.evtx: EventID=20; Destination="c:\\\\Windows\\\\System32\\\\cmd.exe"');
+  assert.equal(reason(b, DESTINATION_CMD)?.score, 50);
+  assert.match(reason(b, WMI_EVENT_SUBSCRIPTION)!.evidence, /^Sysmon 20 record 16111 /);
+  assert.match(reason(b, WMI_EVENT_SUBSCRIPTION)!.title, /^Sigma: WMI Event Subscription \(medium; rule by Tom Ueltschi/);
+  // the process the consumer ran (Sysmon 1, WmiPrvSE.exe parent) is part of the finding: its hit is too
+  assert.equal(reason(b, WMIPRVSE_CHILD)?.evidence, 'Sysmon 1 record 16116 (header #9, offset 18920) of sysmon_20_21_1_CommandLineEventConsumer.evtx: ParentImage=C:\\Windows\\System32\\wbem\\WmiPrvSE.exe');
+  // no WMI-Activity log was given: SigmaHQ's WMI Persistence (5861) fires through the synthesized view, and says so
+  assert.match(reason(b, WMI_PERSISTENCE)!.evidence, /^WMI-Activity 5861 view synthesized from Sysmon \(not a logged record\): EventID=5861; CONSUMER=CommandLineEventConsumer="BotConsumer23"/);
+  // a live listing only (the collector): SigmaHQ's Sysmon rule fires through the Sysmon 19 view; allow-listed stays info 0
+  const s = scm(r);
+  assert.equal(reason(s, WMI_EVENT_SUBSCRIPTION)?.evidence, 'Sysmon 19 view synthesized from wmiscope collector (not a logged record): EventID=19');
+  assert.match(reason(s, NTEVENT_5861)!.evidence, /^WMI-Activity 5861 view synthesized from wmiscope collector \(not a logged record\): EventID=5861; CONSUMER=NTEventLogEventConsumer="SCM Event Log Consumer"/);
+  assert.equal(s.severity, 'info');
+  assert.equal(s.score, 0);
+  // hits on records that are part of no subscription: listed, by rule, in evidence order
+  const sg = r.sigma!;
+  assert.deepEqual(
+    sg.events.filter((e) => e.rule.id === WMIC).map((e) => e.location.replace(/ \(.*$/, '')),
+    ['record 16110', 'record 16113', 'record 16114', 'record 16119', 'record 16122', 'record 16124'],
+  );
+  assert.deepEqual(sg.events.find((e) => e.rule.id === WMIC)!.matched, [{ field: 'Image', value: 'C:\\Windows\\System32\\wbem\\WMIC.exe' }]);
+  assert.equal(sg.events[0]!.host, 'IEWIN7');
+  assert.equal(sg.events[0]!.channel, 'Microsoft-Windows-Sysmon/Operational');
+  // what was loaded: our 4 rules and SigmaHQ's 64 WMI-related files, of which 17 are for log sources wmiscope does not read
+  assert.equal(sg.files, 68);
+  assert.equal(sg.loaded, 51);
+  assert.equal(sg.notApplicable.count, 17);
+  assert.deepEqual(sg.notLoaded, []);
+  assert.equal(sg.eventsNotListed, 0);
+  // 16 records matched: 7 of no finding (6 WMIC starts, one also SigmaHQ's WMIC discovery rule), 9 of the subscription
+  // (its six Sysmon 19/20/21 records for "WMI Event Subscription", the two Sysmon 20 for our Destination rule, the
+  // cmd.exe it ran), which give one reason per rule
+  assert.equal(sg.events.length, 7);
+  assert.equal(sg.eventHits, 16);
+});
+
+test('scan --sigma: a subscription only a repository holds fires SigmaHQ "WMI Event Subscription" through the Sysmon views', async () => {
+  const dir = scratchDir('sigma-repo');
+  buildWannaMineRepository(dir);
+  const r = await scan([dir], { host: 'VICTIM', sigma: [SIGMAHQ], threads: 1 });
+  const f = r.findings.find((x) => x.consumer?.name === 'SCM Event8 Log Consumer')!;
+  assert.ok(f.observations.every((o) => o.source === 'cim' || o.source === 'cim-residue'), 'repository only');
+  assert.match(reason(f, WMI_EVENT_SUBSCRIPTION)!.evidence, /^Sysmon 19 view synthesized from WMI repository \(not a logged record\): EventID=19$/);
+  assert.equal(r.sigma!.eventHits, 0);
+  // without the rules the finding has no sigma reason, and its score is 25 lower (capped at 100)
+  const plain = (await scan([dir], { host: 'VICTIM', threads: 1 })).findings.find((x) => x.consumer?.name === 'SCM Event8 Log Consumer')!;
+  assert.equal(plain.reasons.filter((x) => x.id.startsWith('sigma:')).length, 0);
+  assert.equal(f.score, Math.min(100, plain.score + f.reasons.filter((x) => x.id.startsWith('sigma:')).reduce((n, x) => n + x.score, 0)));
+});
+
+test('scan --sigma: the Windows 10 repository sample (the SCM subscription, allow-listed off) fires through the views', { skip: existsSync(join(samplesDir(), 'cim/dissect-cim-win10')) ? false : 'shared samples absent (../shared/samples/cim/dissect-cim-win10)' }, async () => {
+  const r = await scan([join(samplesDir(), 'cim/dissect-cim-win10')], { sigma: [SIGMAHQ], defaultAllowlist: false, threads: 1 });
+  const f = scm(r);
+  assert.equal(reason(f, WMI_EVENT_SUBSCRIPTION)?.evidence, 'Sysmon 19 view synthesized from WMI repository (not a logged record): EventID=19');
+  assert.equal(f.allowlisted, null);
+  assert.equal(f.score, 25);
+  assert.equal(f.severity, 'medium');
+});
+
+test('scan --sigma: exports reach the same hits as the EVTX file, and worker threads give the same result', async () => {
+  const dir = scratchDir('sigma-threads');
+  for (const f of ['exports/sysmon-bot.evtx_dump.json', 'exports/sysmon-bot.ecs.ndjson', 'exports/sysmon-bot.nxlog.jsonl']) copyFileSync(fx(f), join(dir, f.split('/')[1]!));
+  copyFileSync(SYSMON, join(dir, 'sysmon.evtx'));
+  const strip = (r: ScanResult): unknown => ({ findings: r.findings.map((f) => ({ id: f.id, reasons: f.reasons })), sigma: r.sigma });
+  const one = await scan([dir], { sigma: [OURS], threads: 1 });
+  const two = await scan([dir], { sigma: [OURS], threads: 2 });
+  assert.deepEqual(strip(two), strip(one));
+  // each copy of the log gives its own hit on the consumer's Sysmon 20 record, each tied to the one subscription
+  const b = bot(one);
+  assert.ok(reason(b, DESTINATION_CMD), 'the Sysmon 20 rule fired');
+  const wmic = one.sigma!.events.filter((e) => e.rule.id === WMIC);
+  assert.deepEqual([...new Set(wmic.map((e) => e.file.split(/[\\/]/).pop()))].sort(), ['sysmon-bot.ecs.ndjson', 'sysmon-bot.evtx_dump.json', 'sysmon-bot.nxlog.jsonl', 'sysmon.evtx']);
+});
+
+test('scan without --sigma has no sigma part; scan --sigma with a missing path is an error before reading', () => {
+  const plain = spawnSync(process.execPath, [cli, 'scan', '-q', '-f', 'json', SYSMON], { encoding: 'utf8' });
+  assert.equal((JSON.parse(plain.stdout) as ScanResult).sigma, undefined);
+  const r = spawnSync(process.execPath, [cli, 'scan', '-q', SYSMON, '--sigma', join(OURS, 'no-such-rule.yml')], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--sigma .*no-such-rule\.yml: no such file or folder/);
+  assert.equal(r.stdout, '');
+});
+
+test('scan --sigma: the table says what was loaded and lists the hits of no finding by rule', () => {
+  const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--sigma', SIGMAHQ, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^Sigma {5}51 rules loaded of 68 files, 17 for log sources wmiscope does not read; \d+ event hits \(\d+ on records of findings\)$/m);
+  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, most first$/m);
+  assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
+});
