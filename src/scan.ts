@@ -227,7 +227,7 @@ interface Collected {
 }
 
 /** The scan's Sigma rules: compiled here, and the texts of the loaded ones for worker threads to compile. */
-interface LoadedSigma {
+export interface LoadedSigma {
   set: SigmaRuleSet;
   sources: SigmaSource[];
 }

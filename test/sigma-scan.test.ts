@@ -138,3 +138,17 @@ test('scan --sigma: the table says what was loaded and lists the hits of no find
   assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, most first$/m);
   assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
 });
+
+test('rules list --sigma: loaded rules with their points, the not-applicable ones counted by log source, each refused rule with why', () => {
+  const r = spawnSync(process.execPath, [cli, 'rules', 'list', '--sigma', OURS, '--sigma', fx('sigma/modifiers'), '-f', 'json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { sections } = JSON.parse(r.stdout) as { sections: Array<{ source: string; heading: string; rules: Array<{ id: string; effect: string; title: string; where?: string }> }> };
+  const sigma = sections.find((s) => s.source === 'sigma')!;
+  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, not listed: linux/process_creation/ 1; 8 not loaded, below)');
+  assert.deepEqual(sigma.rules.find((x) => x.id === DESTINATION_CMD), { id: DESTINATION_CMD, title: 'WMI consumer runs cmd.exe (wmiscope test rule)', attack: ['T1546.003'], effect: '+50 (high)', where: join(OURS, 'destination-cmd.yml'), details: { logsource: 'wmi_event', status: 'test', author: 'wmiscope', tags: ['attack.persistence', 'attack.t1546.003'] } });
+  const refused = sections.find((s) => s.source === 'sigma-not-loaded')!;
+  assert.equal(refused.rules.length, 8);
+  assert.deepEqual(refused.rules.find((x) => x.id === 'sigma:mod-count'), { id: 'sigma:mod-count', title: 'aggregation in condition (`| count` …) is not supported', attack: [], effect: 'not loaded', where: join(fx('sigma/modifiers'), 'count.yml') });
+  const missing = spawnSync(process.execPath, [cli, 'rules', 'list', '--sigma', join(OURS, 'nope')], { encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+});

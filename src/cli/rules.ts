@@ -4,6 +4,7 @@
  * evidence, apply the rules of FILE and show, per rule, the findings it matched and why (the values that passed)
  * and those it did not (the test that failed). Exit codes: as every command (./exit.ts).
  */
+import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { Finding } from '../model/types.js';
@@ -37,10 +38,46 @@ export interface RuleSection {
 
 interface ListOpts {
   rules?: string[];
+  sigma?: string[];
 }
 
 /** The sections of `rules list`, in order. A new source of rules (Sigma, …) adds one function here. */
-export const RULE_SECTIONS: ReadonlyArray<(o: ListOpts) => Promise<RuleSection | null>> = [builtInSection, userSection];
+export const RULE_SECTIONS: ReadonlyArray<(o: ListOpts) => Promise<RuleSection | null>> = [builtInSection, userSection, sigmaSection, sigmaNotLoadedSection];
+
+/** The Sigma rules of `--sigma`, read once for both of their sections. */
+let sigmaLoaded: { paths: readonly string[]; loaded: import('../scan.js').LoadedSigma } | null = null;
+async function loadedSigma(paths: readonly string[]): Promise<import('../scan.js').LoadedSigma> {
+  if (sigmaLoaded?.paths !== paths) {
+    const { loadSigma } = await import('../scan.js');
+    sigmaLoaded = { paths, loaded: loadSigma([...paths]) };
+  }
+  return sigmaLoaded.loaded;
+}
+
+/** Loaded Sigma rules: their reason id, the points their level gives, ATT&CK ids, title and file; not-applicable ones counted in the heading. */
+async function sigmaSection(o: ListOpts): Promise<RuleSection | null> {
+  if (!o.sigma?.length) return null;
+  const { set } = await loadedSigma(o.sigma);
+  const { SIGMA_LEVEL_SCORE } = await import('../analysis/sigma.js');
+  const sm = set.summary;
+  const na = Object.entries(sm.notApplicable.byLogsource)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k, n]) => `${k || '(none)'} ${n}`);
+  const heading = `Sigma rules (${sm.loaded} loaded of ${sm.files} files${sm.notApplicable.count ? `; ${sm.notApplicable.count} for log sources wmiscope does not read, not listed: ${na.slice(0, 8).join(', ')}${na.length > 8 ? `, … ${na.length - 8} more` : ''}` : ''}${sm.notLoaded.length ? `; ${sm.notLoaded.length} not loaded, below` : ''})`;
+  return {
+    source: 'sigma',
+    heading,
+    rules: set.rules.map((r) => ({ id: `sigma:${r.id}`, title: r.title, attack: [...r.attack], effect: `+${SIGMA_LEVEL_SCORE[r.level]} (${r.level})`, where: r.file, details: { logsource: r.logsource, status: r.status, author: r.author, tags: r.tags } })),
+  };
+}
+
+/** Sigma rule files read and not loaded, one line each with why. */
+async function sigmaNotLoadedSection(o: ListOpts): Promise<RuleSection | null> {
+  if (!o.sigma?.length) return null;
+  const { set } = await loadedSigma(o.sigma);
+  if (!set.summary.notLoaded.length) return null;
+  return { source: 'sigma-not-loaded', heading: `Sigma rules not loaded (${set.summary.notLoaded.length})`, rules: set.summary.notLoaded.map((n) => ({ id: n.id ? `sigma:${n.id}` : '-', title: n.why, attack: [], effect: 'not loaded', where: n.file })) };
+}
 
 async function builtInSection(): Promise<RuleSection> {
   const { RULES } = await import('../analysis/rules/index.js');
@@ -169,11 +206,14 @@ export function addRulesCommands(program: Command, version: string): void {
   const rules = program.command('rules').description('list the rules a scan runs, and test your own rules (README "Your own rules") on evidence');
   rules
     .command('list')
-    .description('list the built-in rules (id, score, ATT&CK ids, title) and the rules of --rules files (id custom:<id>, effect, where they are written)')
+    .description('list the built-in rules (id, score, ATT&CK ids, title), the rules of --rules files (id custom:<id>, effect, where they are written) and the Sigma rules of --sigma (loaded, counted as not applicable, or not loaded with why)')
     .option('--rules <file|dir>', 'your rules files or folders (as for scan --rules); repeatable', collect)
+    .option('--sigma <path>', 'Sigma rule files or folders (as for scan --sigma); repeatable: the loaded rules (id sigma:<id>, points from their level, file), the count of those for log sources wmiscope does not read by log source, and every rule not loaded with why', collect)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (o: ListOpts & { format: 'table' | 'json' }) => {
       if (o.rules?.length && !(await rulesLoad(o.rules))) return void (process.exitCode = EXIT_UNUSABLE);
+      const noSigma = (o.sigma ?? []).find((p) => !existsSync(p));
+      if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
       const sections = (await Promise.all(RULE_SECTIONS.map((s) => s(o)))).filter((s): s is RuleSection => s !== null);
       const text = o.format === 'json' ? jsonSafe(JSON.stringify({ sections }, null, 2)) + '\n' : formatSections(sections);
       if (writeReport(undefined, text)) process.exitCode = exitCode({ readable: true });
