@@ -473,3 +473,26 @@ test('sigma: an attacker-written event is read within bounds', () => {
   for (const odd of [null, 1, 'x', [], { Event: null }, { Event: { System: 5, EventData: [1, 2] } }, { Event: { System: { EventID: { '#text': 'abc' } } } }])
     assert.deepEqual(modifiers.match(odd), []);
 });
+
+test('sigma: a rule reusing the id of a rule loaded before it is not loaded, saying whose id it is (a downloaded pack cannot shadow a rule)', () => {
+  const rule = (id: string, title: string, level: string): string =>
+    `title: ${title}\nid: ${id}\nlogsource:\n  product: windows\n  category: wmi_event\ndetection:\n  s:\n    EventID: 20\n  condition: s\nlevel: ${level}\n`;
+  const set = compileSigma([
+    { file: 'a/pack.yml', text: rule('0f06a3a5-6a09-413f-8743-e6cf35561297', 'Harmless', 'informational') },
+    { file: 'b/sigmahq.yml', text: rule('0f06a3a5-6a09-413f-8743-e6cf35561297', 'WMI Event Subscription', 'medium') },
+    { file: 'c/other.yml', text: rule('other', 'Other', 'low') },
+    // no id: the file name stands for it, so two such files of one name in two folders collide too
+    { file: 'd/x.yml', text: rule('x', 'X', 'low').replace('id: x\n', '') },
+    { file: 'e/x.yml', text: rule('x', 'X again', 'low').replace('id: x\n', '') },
+  ]);
+  assert.deepEqual(set.rules.map((r) => [r.id, r.file]), [
+    ['0f06a3a5-6a09-413f-8743-e6cf35561297', 'a/pack.yml'],
+    ['other', 'c/other.yml'],
+    ['x', 'd/x.yml'],
+  ]);
+  assert.equal(set.summary.loaded, 3);
+  assert.deepEqual(set.summary.notLoaded, [
+    { file: 'b/sigmahq.yml', id: '0f06a3a5-6a09-413f-8743-e6cf35561297', title: 'WMI Event Subscription', why: 'the id of the rule in a/pack.yml, loaded before it: rule ids must be unique (a hit is reported by its rule id)' },
+    { file: 'e/x.yml', id: null, title: 'X again', why: 'the id of the rule in d/x.yml, loaded before it: rule ids must be unique (a hit is reported by its rule id)' },
+  ]);
+});

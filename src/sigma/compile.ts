@@ -319,6 +319,8 @@ export interface CompileOptions {
 export function compileSigma(sources: readonly SigmaSource[], opts: CompileOptions = {}): SigmaRuleSet {
   const summary: SigmaLoadSummary = { files: sources.length, loaded: 0, notApplicable: { count: 0, byLogsource: {} }, notLoaded: [] };
   const rules: CompiledRule[] = [];
+  /** The file of each loaded rule id: a later rule of the same id is refused (hits and reasons are keyed by the id). */
+  const idFile = new Map<string, string>();
   const notApplicable = (key: string): void => {
     summary.notApplicable.count++;
     summary.notApplicable.byLogsource[key] = (summary.notApplicable.byLogsource[key] ?? 0) + 1;
@@ -380,7 +382,14 @@ export function compileSigma(sources: readonly SigmaSource[], opts: CompileOptio
         notApplicable(logsourceKey(product, category, service));
         continue;
       }
-      rules.push(compileRule(r, rs.logsource, rs.ids, src.file, id, title));
+      const rule = compileRule(r, rs.logsource, rs.ids, src.file, id, title);
+      const first = idFile.get(rule.info.id);
+      if (first !== undefined) {
+        refuse(`the id of the rule in ${first}, loaded before it: rule ids must be unique (a hit is reported by its rule id)`);
+        continue;
+      }
+      idFile.set(rule.info.id, src.file);
+      rules.push(rule);
       summary.loaded++;
     } catch (e) {
       if (e instanceof RuleError || e instanceof ConditionError) refuse(e.message);
