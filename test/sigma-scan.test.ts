@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
@@ -135,7 +135,7 @@ test('scan --sigma: the table says what was loaded and lists the hits of no find
   const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--sigma', SIGMAHQ, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stdout, /^Sigma {5}51 rules loaded of 68 files, 17 for log sources wmiscope does not read; \d+ event hits \(\d+ on records of findings\)$/m);
-  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, most first$/m);
+  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ hits by \d+ rules, most first$/m);
   assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
 });
 
@@ -151,4 +151,17 @@ test('rules list --sigma: loaded rules with their points, the not-applicable one
   assert.deepEqual(refused.rules.find((x) => x.id === 'sigma:mod-count'), { id: 'sigma:mod-count', title: 'aggregation in condition (`| count` …) is not supported', attack: [], effect: 'not loaded', where: join(fx('sigma/modifiers'), 'count.yml') });
   const missing = spawnSync(process.execPath, [cli, 'rules', 'list', '--sigma', join(OURS, 'nope')], { encoding: 'utf8' });
   assert.equal(missing.status, 2);
+});
+
+test('scan --sigma: two rules matching one record of no finding are two hits on one record, and the table says hits', () => {
+  const dir = scratchDir('sigma-two-rules');
+  const wmic = readFileSync(join(OURS, 'wmic-process.yml'), 'utf8');
+  writeFileSync(join(dir, 'a.yml'), wmic);
+  writeFileSync(join(dir, 'b.yml'), wmic.replace(WMIC, `${WMIC.slice(0, -1)}9`).replace('WMIC started', 'WMIC started again'));
+  const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '--width', '200', '--color', 'never', '-f', 'json'], { encoding: 'utf8' });
+  const sg = (JSON.parse(r.stdout) as ScanResult).sigma!;
+  const records = new Set(sg.events.map((e) => `${e.file}\u0000${e.location}`)).size;
+  assert.equal(sg.events.length, 2 * records);
+  const t = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
+  assert.match(t.stdout, new RegExp(`^Sigma hits on records of no finding: ${sg.events.length} hits by 2 rules, most first$`, 'm'));
 });

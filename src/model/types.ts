@@ -483,7 +483,7 @@ export interface SigmaScan {
   loaded: number;
   notApplicable: { count: number; byLogsource: Record<string, number> };
   notLoaded: Array<{ file: string; id: string | null; title: string | null; why: string }>;
-  /** Event records some rule matched: all of them, tied to a finding or not. */
+  /** Hits on event records (a record two rules match is two hits), tied to a finding or not; past the per-file limit only a note counts them. */
   eventHits: number;
   /** The hits on records that are part of no finding (a finding shows its own as `sigma:<id>` reasons), in evidence order, at most {@link SIGMA_EVENT_HITS_LISTED}. */
   events: SigmaEventHit[];

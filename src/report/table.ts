@@ -500,7 +500,7 @@ function renderSigma(out: Out, result: ScanResult): void {
       else byRule.set(h.rule.id, { hits: [h] });
     }
     const total = sg.events.length + sg.eventsNotListed;
-    out.block('Sigma hits on records of no finding: ', `${count(total, 'record')} by ${count(byRule.size, 'rule')}, most first${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
+    out.block('Sigma hits on records of no finding: ', `${count(total, 'hit')} by ${count(byRule.size, 'rule')}, most first${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
     const groups = [...byRule.values()].sort((a, b) => b.hits.length - a.hits.length);
     for (const g of groups.slice(0, MAX_SIGMA_LINES)) {
       const r = g.hits[0]!;
