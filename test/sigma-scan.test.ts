@@ -165,3 +165,19 @@ test('scan --sigma: two rules matching one record of no finding are two hits on 
   const t = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.match(t.stdout, new RegExp(`^Sigma hits on records of no finding: ${sg.events.length} hits by 2 rules, most first$`, 'm'));
 });
+
+const MIXED = join(samplesDir(), 'evtx/bench/mixed-480chunks.evtx');
+test('scan --sigma: records carved from slack are matched (their hits say so) and only their hits are kept until their host is known', { skip: existsSync(MIXED) ? false : 'shared samples absent (../shared/samples/evtx/bench/mixed-480chunks.evtx)' }, async () => {
+  const dir = scratchDir('sigma-carved');
+  writeFileSync(join(dir, 'any.yml'), 'title: any process start\nid: any-process-start\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    EventID|exists: true\n  condition: s\nlevel: informational\n');
+  const r = await scan([MIXED], { sigma: [dir], threads: 1 });
+  const carved = r.sigma!.events.filter((e) => e.location.endsWith(' (recovered from slack)'));
+  assert.equal(carved.length, 76);
+  assert.deepEqual(
+    { host: carved[0]!.host, location: carved[0]!.location, time: carved[0]!.time, channel: carved[0]!.channel, eventId: carved[0]!.eventId },
+    { host: 'DESKTOP-DF4ULDE', location: 'record 1652 (offset 3232488) (recovered from slack)', time: '2017-10-23T07:33:42.5334757Z', channel: 'Microsoft-Windows-Sysmon/Operational', eventId: 1 },
+  );
+  // the carved hits come after the allocated records' hits, as the file is walked
+  const firstCarved = r.sigma!.events.findIndex((e) => e.location.endsWith(' (recovered from slack)'));
+  assert.ok(r.sigma!.events.slice(firstCarved).every((e) => e.location.endsWith(' (recovered from slack)')));
+});

@@ -15,7 +15,7 @@ import type { BinaryAdapter, EventMatcher, ObserveResult } from '../input.js';
 import { fromRecord, ProcessParents, readsNothing, ScriptBlocks } from '../records/observations.js';
 import { checkTime, TimeBudgetError } from '../budget.js';
 import { HostTally } from '../records/tally.js';
-import { SigmaHits } from '../records/sigma.js';
+import { SigmaHits, type PendingHits } from '../records/sigma.js';
 
 /** `Microsoft-Windows-WMI-Activity%4Operational.evtx` → `Microsoft-Windows-WMI-Activity/Operational` (how Windows names log files). */
 export function channelFromFileName(file: string): string | null {
@@ -69,8 +69,8 @@ export function observeEvtx(file: string, notes: NoteSink, from?: { data: Buffer
     const host = chunkHost[c.chunk] || only;
     if (!host) carvedUnnamed++;
     tally.addRecovered(host, c.channel, c.eventId);
-    if (c.json && c.sigma) walk.sigma?.check(c.json, host, c.where);
-    if (c.json && c.read) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
+    if (c.hits) walk.sigma?.keep(c.hits, host, c.where);
+    if (c.json) for (const o of fromRecord(c.json, host, file, c.where)) obs.push(o);
   }
   if (unnamed || carvedUnnamed) notes.add({ file, level: 'warning', code: 'host-unknown', message: `${unnamed ? `${unnamed} record(s) name no computer` : ''}${unnamed && carvedUnnamed ? '; ' : ''}${carvedUnnamed ? `${carvedUnnamed} record(s) carved from slack name no computer and lie in no chunk of one computer` : ''}: their host is not known` });
   const logs = tally.logs(file, 'evtx', reader.header?.full ?? false);
@@ -97,10 +97,10 @@ interface Carved {
   chunk: number;
   channel: string | null;
   eventId: number | null;
+  /** The record, when it is read for observations. */
   json: EvtxJsonObject | null;
-  /** Read for observations / matched by the Sigma rules. */
-  read: boolean;
-  sigma: boolean;
+  /** The Sigma hits on it, matched when it was carved (the record itself is not kept for them). */
+  hits: PendingHits | null;
   where: string;
 }
 
@@ -190,7 +190,9 @@ class EvtxWalk {
     // a carved record is read later without the process parents (fromRecord without them): passed over alike
     const ed = wanted ? rec.eventDataFromSlots(slotFieldsFor(eventId)) : undefined;
     const read = wanted && !(ed && readsNothing(eventId, ed, ''));
-    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: read || sigma ? rec.toJSON() : null, read, sigma, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
+    const json = read || sigma ? rec.toJSON() : null;
+    const hits = sigma && json ? this.sigma!.matched(json) : null;
+    this.carved.push({ header: rec.recordId, eventRecordId: id.eventRecordId ?? -1, chunk: rec.chunk, channel: rec.channel, eventId, json: read ? json : null, hits, where: recordWhere(id.eventRecordId, rec.recordId, rec.offset, true) });
   }
 }
 

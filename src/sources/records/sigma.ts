@@ -7,6 +7,7 @@
 import type { EvtxJsonObject } from '../../evtx/index.js';
 import { eventHeader } from '../../events/index.js';
 import type { SigmaEventHit } from '../../model/types.js';
+import type { SigmaHit } from '../../sigma/types.js';
 import { canonicalTime } from '../../model/time.js';
 import type { EventMatcher } from '../input.js';
 import type { NoteSink } from '../notes.js';
@@ -15,6 +16,14 @@ import type { NoteSink } from '../notes.js';
 export const MAX_HITS_PER_FILE = 20_000;
 /** Characters of a matched value kept as evidence. */
 const MAX_VALUE = 300;
+
+/** The hits of one record, waiting for its host. */
+export interface PendingHits {
+  found: SigmaHit[];
+  time: string | null;
+  channel: string | null;
+  eventId: number | null;
+}
 
 export class SigmaHits {
   readonly hits: SigmaEventHit[] = [];
@@ -32,10 +41,24 @@ export class SigmaHits {
 
   /** Match one record; `host` and `where` as its observations would say them. */
   check(json: EvtxJsonObject, host: string, where: string): void {
+    const found = this.matched(json);
+    if (found) this.keep(found, host, where);
+  }
+
+  /**
+   * Match one record whose host is known only later (a record carved from slack): the hits, or null when no rule
+   * matched, to {@link keep} then. Only the hits are kept meanwhile, never the record.
+   */
+  matched(json: EvtxJsonObject): PendingHits | null {
     const found = this.matcher.match(json);
-    if (found.length === 0) return;
+    if (found.length === 0) return null;
     const h = eventHeader(json);
-    for (const hit of found) {
+    return { found, time: canonicalTime(h?.time ?? null), channel: h?.channel ?? null, eventId: h?.eventId ?? null };
+  }
+
+  /** Keep the hits of one record. */
+  keep(p: PendingHits, host: string, where: string): void {
+    for (const hit of p.found) {
       if (this.hits.length >= MAX_HITS_PER_FILE) {
         this.over++;
         continue;
@@ -46,9 +69,9 @@ export class SigmaHits {
         host,
         file: this.file,
         location: where,
-        time: canonicalTime(h?.time ?? null),
-        channel: h?.channel ?? null,
-        eventId: h?.eventId ?? null,
+        time: p.time,
+        channel: p.channel,
+        eventId: p.eventId,
         matched: hit.matched.map((m) => ({ field: m.field, value: m.value.length > MAX_VALUE ? `${m.value.slice(0, MAX_VALUE)}…` : m.value })),
       });
     }
