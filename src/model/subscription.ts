@@ -108,6 +108,28 @@ export function recordIdOf(location: string): string | null {
   return /^record (\d{1,20})\b/.exec(location)?.[1] ?? null;
 }
 
+const SCRIPT_BLOCK = '; script block of ';
+
+/**
+ * Where a PowerShell script block logged over several 4104 records is cited: its first part's place, naming the other
+ * parts by EventRecordID (or, without one, by their place).
+ */
+export function scriptBlockLocation(first: string, others: readonly string[]): string {
+  const ids = others.map((w) => recordIdOf(w) ?? w);
+  return `${first}${SCRIPT_BLOCK}${others.length + 1} parts, the others in record${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`;
+}
+
+/**
+ * The records a location cites: the one record, or for a script block joined from several records
+ * ({@link scriptBlockLocation}) its first part's place and the EventRecordIDs of the other parts.
+ */
+export function locationRecords(location: string): { first: string; otherRecordIds: string[] } {
+  const at = location.indexOf(SCRIPT_BLOCK);
+  if (at < 0) return { first: location, otherRecordIds: [] };
+  const m = /^\d+ parts, the others in records? (.*)$/s.exec(location.slice(at + SCRIPT_BLOCK.length));
+  return { first: location.slice(0, at), otherRecordIds: m ? m[1]!.split(', ').filter((x) => /^\d{1,20}$/.test(x)) : [] };
+}
+
 /**
  * What a PowerShell observation says of itself beyond its action, for the table and the timeline: the technique
  * that made it, a temporary subscription, an object never committed, and the values computed at run time (not

@@ -7,7 +7,7 @@ import { eventHeader, powershellEventDataMayShowWmi, powershellProcessId, powers
 import type { ProcessStartEvent, ProcessStartNames } from '../../events/index.js';
 import type { Observation, Part } from '../../model/types.js';
 import { CONSUMER_CLASSES, normalizeNamespace } from '../../model/wmi.js';
-import { objectPath } from '../../model/subscription.js';
+import { objectPath, scriptBlockLocation } from '../../model/subscription.js';
 import { canonicalTime, compareTimes } from '../../model/time.js';
 
 type Values = Observation['properties'];
@@ -162,8 +162,7 @@ export class ScriptBlocks {
     this.pending.delete(key);
     const parts = [...block.parts.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
     const first = parts[0]!;
-    const others = parts.slice(1).map((p) => /^record (\d+)/.exec(p.where)?.[1] ?? p.where);
-    out.push({ json: withScriptBlockText(first.json, parts.map((p) => p.text).join('')), host, where: `${first.where}; script block of ${parts.length} parts, the others in record${others.length > 1 ? 's' : ''} ${others.join(', ')}` });
+    out.push({ json: withScriptBlockText(first.json, parts.map((p) => p.text).join('')), host, where: scriptBlockLocation(first.where, parts.slice(1).map((p) => p.where)) });
     return out;
   }
 
