@@ -13,7 +13,9 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
-import type { Finding, ScanResult } from '../src/model/types.js';
+import type { Finding, ScanResult, SigmaEventHit } from '../src/model/types.js';
+import { scriptBlockLocation } from '../src/model/subscription.js';
+import { applySigma } from '../src/analysis/sigma.js';
 import { repoRoot, samplesDir } from './support/samples.js';
 import { scratchDir } from './support/tmp.js';
 import { buildWannaMineRepository } from './support/rule-coverage-fixtures.js';
@@ -180,4 +182,26 @@ test('scan --sigma: records carved from slack are matched (their hits say so) an
   // the carved hits come after the allocated records' hits, as the file is walked
   const firstCarved = r.sigma!.events.findIndex((e) => e.location.endsWith(' (recovered from slack)'));
   assert.ok(r.sigma!.events.slice(firstCarved).every((e) => e.location.endsWith(' (recovered from slack)')));
+});
+
+const POWERLURK = join(samplesDir(), 'evtx/hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx');
+test('scan --sigma: a hit on any 4104 part of a script block joined from several records is a reason of the finding it built, not a hit of no finding', { skip: existsSync(POWERLURK) ? false : 'shared samples absent (../shared/samples/evtx/hayabusa-sample-evtx)' }, async () => {
+  const r = await scan([POWERLURK], { threads: 1 });
+  const f = r.findings.find((x) => x.consumer?.name === 'Evil23')!;
+  // the subscription as the reader cites it when PowerShell logged its script block over three records (its first
+  // part's place, the others by EventRecordID): observations.ts ScriptBlocks, tested in script-blocks.test.ts
+  const first = 'record 30204 (header #8, offset 20968)';
+  const joined = scriptBlockLocation(first, ['record 30250 (header #20, offset 90000)', 'record 30251 (header #21, offset 91000)']);
+  assert.equal(joined, 'record 30204 (header #8, offset 20968); script block of 3 parts, the others in records 30250, 30251');
+  for (const o of f.observations) if (o.location === first) o.location = joined;
+  const rule = (id: string): SigmaEventHit['rule'] => ({ id, title: id, level: 'high', attack: [], author: null, file: `${id}.yml` });
+  const hit = (id: string, location: string): SigmaEventHit => ({ rule: rule(id), host: f.host, file: POWERLURK, location, time: null, channel: 'Microsoft-Windows-PowerShell/Operational', eventId: 4104, matched: [{ field: 'ScriptBlockText', value: 'x' }] });
+  const hits = [hit('on-first-part', first), hit('on-third-part', 'record 30251 (header #21, offset 91000)'), hit('elsewhere', 'record 30300 (header #30, offset 99000)')];
+  const summary = { files: 3, loaded: 3, notApplicable: { count: 0, byLogsource: {} }, notLoaded: [] };
+  const sg = applySigma([f], new Map(), hits, { match: () => [] }, summary);
+  assert.deepEqual(f.reasons.filter((x) => x.id.startsWith('sigma:')).map((x) => [x.id, x.evidence]), [
+    ['sigma:on-first-part', `PowerShell 4104 ${first} of ID800-4103-4104-WMI registration via PowerLurk.evtx: ScriptBlockText=x`],
+    ['sigma:on-third-part', 'PowerShell 4104 record 30251 (header #21, offset 91000) of ID800-4103-4104-WMI registration via PowerLurk.evtx: ScriptBlockText=x'],
+  ]);
+  assert.deepEqual(sg.events.map((e) => e.rule.id), ['elsewhere']);
 });

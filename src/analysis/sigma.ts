@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { Finding, JoinedSubscription, Reason, SigmaEventHit, SigmaRuleRef, SigmaScan } from '../model/types.js';
 import { SIGMA_EVENT_HITS_LISTED } from '../model/types.js';
+import { locationRecords, recordIdOf } from '../model/subscription.js';
 import type { SigmaFieldMatch, SigmaHit, SigmaLevel, SigmaLoadSummary } from '../sigma/types.js';
 import { oneLine } from './decode.js';
 import { scoreOf } from './score.js';
@@ -51,16 +52,28 @@ function reason(rule: SigmaRuleRef, evidence: string): Reason {
  * part of the result: what was loaded, and the hits on records of no finding (listed up to a bound, the rest counted).
  */
 export function applySigma(findings: Finding[], joined: ReadonlyMap<string, JoinedSubscription>, hits: readonly SigmaEventHit[], rules: SigmaMatcher, summary: SigmaLoadSummary): SigmaScan {
-  // the records each finding is made of, by file and place
+  // the records each finding is made of, by file and place; a script block joined from several 4104 records is cited
+  // by its first part's place, naming the other parts by EventRecordID: those are indexed by file and id
   const byRecord = new Map<string, Finding[]>();
   const key = (file: string, location: string): string => `${file}\u0000${location}`;
+  const partKey = (file: string, recordId: string): string => `${file}\u0000\u0000${recordId}`;
+  const index = (k: string, f: Finding): void => {
+    const list = byRecord.get(k);
+    if (!list) byRecord.set(k, [f]);
+    else if (!list.includes(f)) list.push(f);
+  };
   for (const f of findings)
     for (const o of f.observations) {
-      const k = key(o.file, o.location);
-      const list = byRecord.get(k);
-      if (!list) byRecord.set(k, [f]);
-      else if (!list.includes(f)) list.push(f);
+      const { first, otherRecordIds } = locationRecords(o.location);
+      index(key(o.file, first), f);
+      for (const id of otherRecordIds) index(partKey(o.file, id), f);
     }
+  const findingsOf = (h: SigmaEventHit): Finding[] | undefined => {
+    const of = byRecord.get(key(h.file, h.location));
+    if (of || h.eventId !== 4104) return of;
+    const id = recordIdOf(h.location);
+    return id === null ? undefined : byRecord.get(partKey(h.file, id));
+  };
   const fired = new Map<Finding, Set<string>>();
   const fire = (f: Finding, rule: SigmaRuleRef, evidence: string): void => {
     let ids = fired.get(f);
@@ -72,7 +85,7 @@ export function applySigma(findings: Finding[], joined: ReadonlyMap<string, Join
   const events: SigmaEventHit[] = [];
   let notListed = 0;
   for (const h of hits) {
-    const of = byRecord.get(key(h.file, h.location));
+    const of = findingsOf(h);
     if (!of) {
       if (events.length < SIGMA_EVENT_HITS_LISTED) events.push(h);
       else notListed++;
