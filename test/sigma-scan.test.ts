@@ -205,3 +205,22 @@ test('scan --sigma: a hit on any 4104 part of a script block joined from several
   ]);
   assert.deepEqual(sg.events.map((e) => e.rule.id), ['elsewhere']);
 });
+
+test('scan --sigma: a rule not loaded is told on stderr whatever the format (csv, jsonl and html have no Sigma section), once', () => {
+  const dir = scratchDir('sigma-told');
+  copyFileSync(join(OURS, 'wmic-process.yml'), join(dir, 'a.yml'));
+  writeFileSync(join(dir, 'b-broken.yml'), 'title: broken\nlogsource: {product: windows, category: wmi_event\n');
+  for (const [format, verbose] of [['csv', false], ['jsonl', false], ['json', false], ['csv', true]] as const) {
+    const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '-f', format, '--fail-on', 'never', ...(verbose ? ['-v'] : [])], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^wmiscope: Sigma rules not loaded: 1 \(wmiscope rules list --sigma shows each\):/m, format);
+    assert.match(r.stderr, /b-broken\.yml: YAML: /, format);
+  }
+  const out = join(dir, 'report.html');
+  const h = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '-o', out, '--fail-on', 'never'], { encoding: 'utf8' });
+  assert.match(h.stderr, /^wmiscope: wrote .*report\.html — 1 finding \(1 critical\) from 1 file; 1 Sigma rule not loaded \(wmiscope rules list --sigma shows why\)$/m);
+  // the table on stdout lists it itself: nothing on stderr
+  const t = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '--fail-on', 'never'], { encoding: 'utf8' });
+  assert.doesNotMatch(t.stderr, /Sigma/);
+  assert.match(t.stdout, /^Sigma rules not loaded: 1$/m);
+});

@@ -100,7 +100,7 @@ export function addScanCommand(program: Command, version: string): void {
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
       // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
-      const [{ nothingReadable, scan }, { formatNotes, formatReport }] = await Promise.all([import('../scan.js'), import('../report/index.js')]);
+      const [{ nothingReadable, scan }, { formatNotes, formatReport, formatSigmaRefused }] = await Promise.all([import('../scan.js'), import('../report/index.js')]);
       const bar = o.quiet ? null : progressBar(process.stderr);
       let result;
       try {
@@ -132,7 +132,11 @@ export function addScanCommand(program: Command, version: string): void {
       // (one line per file, at most 10; every note with -v)
       const tableOnStdout = format === 'table' && !o.output;
       if (!tableOnStdout && !o.quiet) {
-        if (o.verbose) printNotes(result.notes, o);
+        if (o.verbose) {
+          printNotes(result.notes, o);
+          const refused = formatSigmaRefused(result, { width: tableWidth(o.width, process.stderr.isTTY === true, process.stderr.columns) - 'wmiscope: '.length }).split('\n').filter(Boolean);
+          process.stderr.write(refused.map((l) => `wmiscope: ${l}\n`).join(''));
+        }
         else if (!o.output) {
           const lines = formatNotes(result, { width: tableWidth(o.width, process.stderr.isTTY === true, process.stderr.columns) - 'wmiscope: '.length }).split('\n').filter(Boolean);
           process.stderr.write(lines.map((l) => `wmiscope: ${l}\n`).join(''));
@@ -191,5 +195,7 @@ export function wroteLine(output: string, result: ScanResult, narrowing: Narrowi
   const hidden = sel.hidden.total ? `; ${formatCount(sel.hidden.total)} more hidden by the narrowing` : '';
   const levels = (['error', 'warning', 'skipped'] as const).map((l) => [l, result.notes.filter((n) => n.level === l).length] as const).filter(([, n]) => n > 0);
   const notes = levels.length ? `; notes in the report: ${levels.map(([l, n]) => (l === 'skipped' ? `${formatCount(n)} skipped` : `${formatCount(n)} ${l}${n === 1 ? '' : 's'}`)).join(', ')}` : '';
-  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${formatCount(n)} ${s}`).join(', ')})` : ''}${from}${hidden}${notes}`;
+  const refused = result.sigma?.notLoaded.length ?? 0;
+  const sigma = refused ? `; ${formatCount(refused)} Sigma rule${refused === 1 ? '' : 's'} not loaded (wmiscope rules list --sigma shows why)` : '';
+  return `wrote ${escapeText(output)} — ${formatCount(shown.length)} finding${shown.length === 1 ? '' : 's'}${worst.length ? ` (${worst.map(([s, n]) => `${formatCount(n)} ${s}`).join(', ')})` : ''}${from}${hidden}${notes}${sigma}`;
 }

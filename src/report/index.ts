@@ -75,7 +75,7 @@ export function formatReport(result: ScanResult, format: ReportFormat, opts: Rep
 
 export { formatCsv, csvField, csvSafe, CSV_COLUMNS, UTF8_BOM } from './csv.js';
 export type { CsvOptions } from './csv.js';
-export { formatNotes, formatTable } from './table.js';
+export { formatNotes, formatSigmaRefused, formatTable } from './table.js';
 export type { TableOptions } from './table.js';
 export { formatHtml, htmlData, reportIdOf, contentSecurityPolicy, cspHash, escapeHtml, scriptSafeJson } from './html.js';
 export type { HtmlData, HtmlOptions } from './html.js';

@@ -640,7 +640,22 @@ function renderSummary(out: Out, result: ScanResult, sel: Selection, o: TableOpt
 export function formatNotes(result: ScanResult, opts: { width?: number; color?: boolean; verbose?: boolean } = {}): string {
   const out = new Out(Math.max(40, Math.floor(opts.width ?? 100)), opts.color === true);
   renderNotes(out, result, opts.verbose === true);
+  renderSigmaRefused(out, result);
   return out.lines.length ? out.lines.join('\n') + '\n' : '';
+}
+
+/** The Sigma rules not loaded, in two lines at most: for stderr beside a format with no Sigma section (json has them all). */
+export function formatSigmaRefused(result: ScanResult, opts: { width?: number } = {}): string {
+  const out = new Out(Math.max(40, Math.floor(opts.width ?? 100)), false);
+  renderSigmaRefused(out, result);
+  return out.lines.length ? out.lines.join('\n') + '\n' : '';
+}
+
+function renderSigmaRefused(out: Out, result: ScanResult): void {
+  const refused = result.sigma?.notLoaded ?? [];
+  if (refused.length === 0) return;
+  const first = refused[0]!;
+  out.block('Sigma rules not loaded: ', `${formatCount(refused.length)} (wmiscope rules list --sigma shows each): ${first.file}: ${first.why}${refused.length > 1 ? '; …' : ''}`, { max: 2 });
 }
 
 // ---- entry ----------------------------------------------------------------------------------------------------
