@@ -153,7 +153,7 @@ async function runTasks(tasks: Task[], sizes: number[], threads: number, progres
   // the worker pool is loaded only when files are read on more than one thread
   const { Piscina: Pool } = await import('piscina');
   // each worker compiles the loaded Sigma rules once, from their texts (the pool's data)
-  const workerData: WorkerData = sigma ? { sigma: sigma.sources } : {};
+  const workerData: WorkerData = sigma ? { sigma: sigma.sources, budgetSeconds: timeoutSeconds } : {};
   const pool = new Pool<Task | null, TaskResult | null>({ filename: new URL('./sources/worker.js', import.meta.url).href, maxThreads: lanes, minThreads: lanes, idleTimeout: 1000, workerData });
   // a worker that dies outside a task (out of memory after its task was given up) is an event of the pool, not a
   // crash of the scan: the task it ran already has its error note

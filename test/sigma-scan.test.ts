@@ -224,3 +224,19 @@ test('scan --sigma: a rule not loaded is told on stderr whatever the format (csv
   assert.doesNotMatch(t.stderr, /Sigma/);
   assert.match(t.stdout, /^Sigma rules not loaded: 1$/m);
 });
+
+test('scan --sigma: Sigma rules too slow for a file stop being matched at half its time budget, and the file is still read (a hostile rule pack costs Sigma hits, never evidence)', { skip: existsSync(MIXED) ? false : 'shared samples absent (../shared/samples/evtx/bench/mixed-480chunks.evtx)' }, async () => {
+  const dir = scratchDir('sigma-slow');
+  // 256 identifiers of 250 two-character wildcard needles each (no prefilter text): every Sysmon 1 record costs them all
+  const idents = Array.from({ length: 256 }, (_, i) => `  s${i}:\n    CommandLine|contains:\n${Array.from({ length: 250 }, (_, j) => `      - a?${String.fromCharCode(97 + (j % 26))}\n`).join('')}`).join('');
+  writeFileSync(join(dir, 'slow.yml'), `title: slow\nid: slow\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n${idents}  condition: 1 of them and not all of them\nlevel: low\n`);
+  const plain = await scan([MIXED], { threads: 1 });
+  for (const threads of [1, 4]) {
+    // a budget wide enough for the file read without Sigma on a busy machine (the test asserts no time, only what is kept)
+    const r = await scan([MIXED, SYSMON, COLLECTOR, POWERLURK], { sigma: [dir], threads, taskTimeout: 12 });
+    assert.equal(r.sigma!.loaded, 1);
+    assert.deepEqual(r.findings.filter((f) => f.observations.some((o) => o.file === MIXED)).map((f) => f.id).sort(), plain.findings.map((f) => f.id).sort(), `threads ${threads}`);
+    assert.ok(!r.notes.some((n) => n.file === MIXED && n.level === 'error'), JSON.stringify(r.notes.filter((n) => n.file === MIXED)));
+    assert.ok(r.notes.some((n) => n.file === MIXED && n.level === 'warning' && /^Sigma matching stopped after \d+ s, half this file's time budget/.test(n.message)));
+  }
+});

@@ -37,6 +37,19 @@ export function restartTimeBudget(): void {
   if (deadline !== Infinity) deadline = Date.now() + seconds * 1000;
 }
 
+/** In a worker thread: the scan's per-file budget, as the pool's data gives it (the main thread enforces it there). */
+let workerSeconds = 0;
+
+/** A worker thread learns the scan's per-file budget (seconds; 0: none). */
+export function setWorkerTimeBudget(budgetSeconds: number): void {
+  workerSeconds = budgetSeconds > 0 ? budgetSeconds : 0;
+}
+
+/** The per-file budget of the input being read, in seconds; 0 when there is none. */
+export function timeBudgetSeconds(): number {
+  return deadline !== Infinity ? seconds : workerSeconds;
+}
+
 /** Throw {@link TimeBudgetError} when the budget of the input being read is spent. */
 export function checkTime(): void {
   if (deadline !== Infinity && Date.now() > deadline) throw new TimeBudgetError(seconds);

@@ -3,15 +3,19 @@ import { workerData } from 'piscina';
 import { runTask } from './run.js';
 import type { Task, TaskResult } from './run.js';
 import type { EventMatcher } from './input.js';
+import { setWorkerTimeBudget } from './budget.js';
 import { compileSigma } from '../sigma/index.js';
 import type { SigmaSource } from '../sigma/index.js';
 
 /** The pool's data: the texts of the scan's loaded Sigma rules, compiled once per worker on its first task. */
 export interface WorkerData {
   sigma?: SigmaSource[];
+  /** The scan's per-file time budget, seconds (the main thread enforces it; Sigma matching stops at half of it). */
+  budgetSeconds?: number;
 }
 
 let sigma: EventMatcher | undefined | null = null;
+setWorkerTimeBudget((workerData as WorkerData | undefined)?.budgetSeconds ?? 0);
 
 function sigmaRules(): EventMatcher | undefined {
   if (sigma === null) {

@@ -11,6 +11,7 @@ import type { SigmaHit } from '../../sigma/types.js';
 import { canonicalTime } from '../../model/time.js';
 import type { EventMatcher } from '../input.js';
 import type { NoteSink } from '../notes.js';
+import { timeBudgetSeconds } from '../budget.js';
 
 /** Hits kept per input file (a log where a noisy rule matches every record must not exhaust memory). */
 export const MAX_HITS_PER_FILE = 20_000;
@@ -28,15 +29,25 @@ export interface PendingHits {
 export class SigmaHits {
   readonly hits: SigmaEventHit[] = [];
   private over = 0;
+  /** Milliseconds spent matching, and the most it may spend: half the file's time budget (none without a budget). */
+  private spent = 0;
+  private readonly limit: number;
+  private stopped = false;
 
   constructor(
     private readonly matcher: EventMatcher,
     private readonly file: string,
-  ) {}
+  ) {
+    const budget = timeBudgetSeconds();
+    this.limit = budget > 0 ? (budget * 1000) / 2 : Infinity;
+  }
 
-  /** Could a rule match a record of this channel and event id (else it need not be rendered)? */
+  /**
+   * Could a rule match a record of this channel and event id (else it need not be rendered)? False for every record
+   * once matching has taken half the file's time budget: rules that slow cost the rest of the file's hits, not the file.
+   */
   wants(channel: string | null, eventId: number | null): boolean {
-    return this.matcher.wants(channel, eventId);
+    return !this.stopped && this.matcher.wants(channel, eventId);
   }
 
   /** Match one record; `host` and `where` as its observations would say them. */
@@ -50,7 +61,11 @@ export class SigmaHits {
    * matched, to {@link keep} then. Only the hits are kept meanwhile, never the record.
    */
   matched(json: EvtxJsonObject): PendingHits | null {
+    if (this.stopped) return null;
+    const t0 = performance.now();
     const found = this.matcher.match(json);
+    this.spent += performance.now() - t0;
+    if (this.spent > this.limit) this.stopped = true;
     if (found.length === 0) return null;
     const h = eventHeader(json);
     return { found, time: canonicalTime(h?.time ?? null), channel: h?.channel ?? null, eventId: h?.eventId ?? null };
@@ -79,6 +94,7 @@ export class SigmaHits {
 
   /** The hits, after noting those past the limit. */
   finish(notes: NoteSink): SigmaEventHit[] {
+    if (this.stopped) notes.add({ file: this.file, level: 'warning', code: 'over-limit', message: `Sigma matching stopped after ${Math.round(this.spent / 1000)} s, half this file's time budget (--file-timeout): the records after that were not matched by the Sigma rules; the file itself was read in full` });
     if (this.over) notes.add({ file: this.file, level: 'warning', code: 'over-limit', message: `${this.over} Sigma hit(s) past the first ${MAX_HITS_PER_FILE} of this input were counted out, not kept` });
     return this.hits;
   }
