@@ -496,3 +496,17 @@ test('sigma: a rule reusing the id of a rule loaded before it is not loaded, say
     { file: 'e/x.yml', id: null, title: 'X again', why: 'the id of the rule in d/x.yml, loaded before it: rule ids must be unique (a hit is reported by its rule id)' },
   ]);
 });
+
+test('sigma: a rule title is cut at 256 characters and an id over 128 is refused: every hit repeats them (a 900 KB title over 20,000 hits of one file was past the longest string a report can be)', () => {
+  const rule = (id: string, title: string): string => `title: ${title}\nid: ${id}\nlogsource:\n  product: windows\n  category: wmi_event\ndetection:\n  s:\n    EventID: 20\n  condition: s\nlevel: low\n`;
+  const set = compileSigma([
+    { file: 'long-title.yml', text: rule('long-title', 'T'.repeat(900_000)) },
+    { file: 'long-id.yml', text: rule('I'.repeat(100_000), 'long id') },
+    { file: 'exact.yml', text: rule('x'.repeat(128), 'y'.repeat(256)) },
+  ]);
+  assert.deepEqual(set.rules.map((r) => [r.id.length, r.title.length]), [[10, 256], [128, 256]]);
+  assert.equal(set.rules[0]!.title, `${'T'.repeat(255)}…`);
+  assert.equal(set.rules[1]!.title, 'y'.repeat(256));
+  assert.deepEqual(set.summary.notLoaded.map((n) => [n.file, n.id?.length, n.title, n.why]), [['long-id.yml', 129, 'long id', 'id longer than 128 characters']]);
+  assert.equal(set.summary.notLoaded[0]!.id, `${'I'.repeat(128)}…`);
+});

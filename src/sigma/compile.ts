@@ -307,6 +307,11 @@ const authorOf = (v: unknown): string | null => {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
 
+/** Longest rule title kept (the Sigma specification's limit; longer ones are cut) and longest id loaded: every hit repeats both. */
+const MAX_TITLE = 256;
+const MAX_ID = 128;
+const bounded = (v: string | null, max: number): string | null => (v !== null && v.length > max ? `${v.slice(0, max - 1)}…` : v);
+
 // ---- loading ------------------------------------------------------------------------------------------------
 
 const fileStem = (file: string): string => basename(file, extname(file));
@@ -355,8 +360,13 @@ export function compileSigma(sources: readonly SigmaSource[], opts: CompileOptio
         refuse('not a Sigma rule (no mapping at the top)');
         continue;
       }
-      id = str(r['id']);
-      title = str(r['title']);
+      const rawId = str(r['id']);
+      id = bounded(rawId, MAX_ID + 1);
+      title = bounded(str(r['title']), MAX_TITLE);
+      if (rawId !== null && rawId.length > MAX_ID) {
+        refuse(`id longer than ${MAX_ID} characters`);
+        continue;
+      }
       if (documents > 1) {
         refuse('several YAML documents (rule collections) are not supported');
         continue;
