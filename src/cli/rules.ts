@@ -122,6 +122,14 @@ function columns(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
+/** ATT&CK ids shown in a `rules list` table cell (JSON has them all): one rule with many would widen every row. */
+const MAX_ATTACK_SHOWN = 3;
+
+function attackCell(ids: readonly string[]): string {
+  if (!ids.length) return '-';
+  return ids.length > MAX_ATTACK_SHOWN ? `${ids.slice(0, MAX_ATTACK_SHOWN).join(',')},+${ids.length - MAX_ATTACK_SHOWN}` : ids.join(',');
+}
+
 export function formatSections(sections: readonly RuleSection[]): string {
   const out: string[] = [];
   for (const s of sections) {
@@ -132,7 +140,9 @@ export function formatSections(sections: readonly RuleSection[]): string {
       continue;
     }
     const where = s.rules.some((r) => r.where !== undefined);
-    const rows = [['ID', 'EFFECT', 'ATT&CK', 'TITLE', ...(where ? ['WHERE'] : [])], ...s.rules.map((r) => [r.id, r.effect, r.attack.join(',') || '-', r.title, ...(where ? [r.where ?? ''] : [])].map(escapeText))];
+    // a refused Sigma rule's "title" is why it was refused
+    const title = s.source === 'sigma-not-loaded' ? 'WHY' : 'TITLE';
+    const rows = [['ID', 'EFFECT', 'ATT&CK', title, ...(where ? ['WHERE'] : [])], ...s.rules.map((r) => [r.id, r.effect, attackCell(r.attack), r.title, ...(where ? [r.where ?? ''] : [])].map(escapeText))];
     out.push(...columns(rows).map((l) => `  ${l}`));
   }
   return out.join('\n') + '\n';
