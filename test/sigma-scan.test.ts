@@ -144,7 +144,7 @@ test('rules list --sigma: loaded rules with their points, the not-applicable one
   assert.equal(r.status, 0, r.stderr);
   const { sections } = JSON.parse(r.stdout) as { sections: Array<{ source: string; heading: string; rules: Array<{ id: string; effect: string; title: string; where?: string }> }> };
   const sigma = sections.find((s) => s.source === 'sigma')!;
-  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, not listed: linux/process_creation/ 1; 8 not loaded, below)');
+  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, counted by product/category/service: linux/process_creation/ 1; 8 not loaded, below)');
   assert.deepEqual(sigma.rules.find((x) => x.id === DESTINATION_CMD), { id: DESTINATION_CMD, title: 'WMI consumer runs cmd.exe (wmiscope test rule)', attack: ['T1546.003'], effect: '+50 (high)', where: join(OURS, 'destination-cmd.yml'), details: { logsource: 'wmi_event', status: 'test', author: 'wmiscope', tags: ['attack.persistence', 'attack.t1546.003'] } });
   const refused = sections.find((s) => s.source === 'sigma-not-loaded')!;
   assert.equal(refused.rules.length, 8);

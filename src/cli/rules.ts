@@ -58,12 +58,12 @@ async function loadedSigma(paths: readonly string[]): Promise<import('../scan.js
 async function sigmaSection(o: ListOpts): Promise<RuleSection | null> {
   if (!o.sigma?.length) return null;
   const { set } = await loadedSigma(o.sigma);
-  const { SIGMA_LEVEL_SCORE } = await import('../analysis/sigma.js');
+  const [{ SIGMA_LEVEL_SCORE }, { formatCount: n }] = await Promise.all([import('../analysis/sigma.js'), import('../report/text.js')]);
   const sm = set.summary;
   const na = Object.entries(sm.notApplicable.byLogsource)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([k, n]) => `${k || '(none)'} ${n}`);
-  const heading = `Sigma rules (${sm.loaded} loaded of ${sm.files} files${sm.notApplicable.count ? `; ${sm.notApplicable.count} for log sources wmiscope does not read, not listed: ${na.slice(0, 8).join(', ')}${na.length > 8 ? `, … ${na.length - 8} more` : ''}` : ''}${sm.notLoaded.length ? `; ${sm.notLoaded.length} not loaded, below` : ''})`;
+    .map(([k, c]) => `${k || '(none)'} ${n(c)}`);
+  const heading = `Sigma rules (${n(sm.loaded)} loaded of ${n(sm.files)} files${sm.notApplicable.count ? `; ${n(sm.notApplicable.count)} for log sources wmiscope does not read, counted by product/category/service: ${na.slice(0, 8).join(', ')}${na.length > 8 ? `, … ${na.length - 8} more` : ''}` : ''}${sm.notLoaded.length ? `; ${n(sm.notLoaded.length)} not loaded, below` : ''})`;
   return {
     source: 'sigma',
     heading,
