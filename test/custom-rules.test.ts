@@ -188,6 +188,10 @@ describe('load errors: file:line:column', () => {
     const [look] = problems(rule("      field: consumer.CommandLineTemplate\n      regex: ['ok', '(?=x)y']"));
     assert.match(look!, /^r\.yml:6:21: regex "\(\?=x\)y" cannot be evaluated in linear time/);
   });
+  it('a Sigma rule given as a rules file: one line saying where it goes, not one per unknown key', () => {
+    const sigma = readFileSync(join(FIXTURES, 'sigma-scan/destination-cmd.yml'), 'utf8');
+    assert.deepEqual(problems(sigma), ['r.yml:1:1: this is a Sigma rule (logsource, detection): scan --sigma and rules list --sigma read it; --rules and rules test read wmiscope rules (README "Your own rules")']);
+  });
   it('suppression needs a justification that is not blank', () => {
     assert.deepEqual(problems(rule('      field: host\n      exists: true', 'suppress: {}')), ['r.yml:7:15: missing "justification"']);
     assert.deepEqual(problems(rule('      field: host\n      exists: true', 'suppress: {justification: "  "}')), ['r.yml:7:31: the justification must not be blank: say why the finding is benign']);

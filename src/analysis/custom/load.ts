@@ -176,6 +176,9 @@ export function parseRules(text: string, file: string): UserRule[] {
     throw new RulesError([{ file, line: null, column: null, message: `YAML error: ${e instanceof Error ? e.message : String(e)}` }]);
   }
   const at = locator(doc, lc, file);
+  // a Sigma rule given to --rules by mistake: one line saying where it goes, not one per unknown key
+  if (data !== null && typeof data === 'object' && !Array.isArray(data) && !('rules' in data) && 'detection' in data && 'logsource' in data)
+    throw new RulesError([{ ...at([]), message: 'this is a Sigma rule (logsource, detection): scan --sigma and rules list --sigma read it; --rules and rules test read wmiscope rules (README "Your own rules")' }]);
   const v = schemaValidator();
   if (!v.validate(data)) throw new RulesError(schemaProblems(v.validate.errors ?? [], v.defs, at));
   const rules = (data as { rules: RawRule[] }).rules;
