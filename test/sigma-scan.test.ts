@@ -135,7 +135,7 @@ test('scan --sigma: the table says what was loaded and lists the hits of no find
   const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--sigma', SIGMAHQ, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stdout, /^Sigma {5}51 rules loaded of 68 files, 17 for log sources wmiscope does not read; \d+ event hits \(\d+ on records of findings\)$/m);
-  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, most first$/m);
+  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, worst level first, then most hits$/m);
   assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
 });
 

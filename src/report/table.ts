@@ -479,6 +479,9 @@ function renderFleet(out: Out, result: ScanResult): void {
   if (fl.perHost.length > MAX_FLEET) out.line(`  … ${fl.perHost.length - MAX_FLEET} more hosts (all are in --format json)`);
 }
 
+/** Sigma rule levels, worst first (an unknown one sorts first: indexOf -1). */
+const SIGMA_LEVELS_WORST_FIRST: readonly string[] = ['critical', 'high', 'medium', 'low', 'informational'];
+
 /** Lines of each Sigma list the table shows (all are in --format json). */
 const MAX_SIGMA_LINES = 10;
 
@@ -506,8 +509,10 @@ function renderSigma(out: Out, result: ScanResult): void {
       else byRule.set(h.rule.id, { hits: [h] });
     }
     const total = sg.events.length + sg.eventsNotListed;
-    out.block('Sigma hits on records of no finding: ', `${count(total, 'record')} by ${count(byRule.size, 'rule')}, most first${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
-    const groups = [...byRule.values()].sort((a, b) => b.hits.length - a.hits.length).slice(0, MAX_SIGMA_LINES);
+    out.block('Sigma hits on records of no finding: ', `${count(total, 'record')} by ${count(byRule.size, 'rule')}, worst level first, then most hits${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
+    // worst level first (a critical rule's one hit is not hidden under a noisy medium one), then most hits
+    const rank = (g: { hits: SigmaEventHit[] }): number => SIGMA_LEVELS_WORST_FIRST.indexOf(g.hits[0]!.rule.level);
+    const groups = [...byRule.values()].sort((a, b) => rank(a) - rank(b) || b.hits.length - a.hits.length).slice(0, MAX_SIGMA_LINES);
     const common = commonFolder(groups.map((g) => g.hits[0]!.file));
     for (const g of groups) {
       const r = g.hits[0]!;
