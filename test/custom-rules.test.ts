@@ -278,6 +278,8 @@ describe('the CLI', () => {
     const t = run(['rules', 'list', '--rules', RULES_DIR]);
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Built-in rules \(\d+\)\n {2}ID +EFFECT +ATT&CK +TITLE\n {2}consumer-exec +\+25 /);
+    // a rule with many ATT&CK ids shows three and a count (JSON has them all), so it does not widen every row
+    assert.match(t.stdout, /\n {2}payload-lolbin +\+15 +T1059\.003,T1059\.005,T1218\.005,\+\d+ +Command interpreter/);
     assert.match(t.stdout, new RegExp(`\\n {2}custom:velociraptor-only-bot +severity >= critical +- +Bot subscription only Velociraptor listed +${RULES_FILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:47:5\\n`));
     const j = JSON.parse(run(['rules', 'list', '--rules', RULES_DIR, '--format', 'json']).stdout) as { sections: Array<{ source: string; rules: Array<{ id: string; effect: string; details?: Record<string, unknown> }> }> };
     assert.deepEqual(j.sections.map((s) => s.source), ['built-in', 'user']);
