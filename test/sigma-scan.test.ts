@@ -135,8 +135,14 @@ test('scan --sigma: the table says what was loaded and lists the hits of no find
   const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--sigma', SIGMAHQ, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stdout, /^Sigma {5}51 rules loaded of 68 files, 17 for log sources wmiscope does not read; \d+ event hits \(\d+ on records of findings\)$/m);
-  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, most first$/m);
+  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ records by \d+ rules, worst level first, then most hits$/m);
   assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
+  // the first hit names its file before the record, so a cut to the width keeps the file's name
+  assert.match(r.stdout, /^ {9}first: \S*\.evtx record \d+ \(header #\d+, offset \d+\), \S+$/m);
+  const narrow = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--width', '80', '--color', 'never'], { encoding: 'utf8' });
+  const firsts = narrow.stdout.split('\n').filter((l) => l.includes('first: '));
+  assert.ok(firsts.length > 0);
+  for (const line of firsts) assert.match(line, /\.evtx record \d+/, line);
 });
 
 test('rules list --sigma: loaded rules with their points, the not-applicable ones counted by log source, each refused rule with why', () => {
@@ -144,7 +150,7 @@ test('rules list --sigma: loaded rules with their points, the not-applicable one
   assert.equal(r.status, 0, r.stderr);
   const { sections } = JSON.parse(r.stdout) as { sections: Array<{ source: string; heading: string; rules: Array<{ id: string; effect: string; title: string; where?: string }> }> };
   const sigma = sections.find((s) => s.source === 'sigma')!;
-  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, not listed: linux/process_creation/ 1; 8 not loaded, below)');
+  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, counted by product/category/service: linux/process_creation/ 1; 8 not loaded, below)');
   assert.deepEqual(sigma.rules.find((x) => x.id === DESTINATION_CMD), { id: DESTINATION_CMD, title: 'WMI consumer runs cmd.exe (wmiscope test rule)', attack: ['T1546.003'], effect: '+50 (high)', where: join(OURS, 'destination-cmd.yml'), details: { logsource: 'wmi_event', status: 'test', author: 'wmiscope', tags: ['attack.persistence', 'attack.t1546.003'] } });
   const refused = sections.find((s) => s.source === 'sigma-not-loaded')!;
   assert.equal(refused.rules.length, 8);

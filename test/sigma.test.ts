@@ -473,3 +473,9 @@ test('sigma: an attacker-written event is read within bounds', () => {
   for (const odd of [null, 1, 'x', [], { Event: null }, { Event: { System: 5, EventData: [1, 2] } }, { Event: { System: { EventID: { '#text': 'abc' } } } }])
     assert.deepEqual(modifiers.match(odd), []);
 });
+
+test('a wmiscope rules file given to --sigma is not loaded, and the reason says --rules reads it', () => {
+  const text = readFileSync(join(repoRoot(), 'test/fixtures/rules/user/10-every-operator.yml'), 'utf8');
+  const set = compileSigma([{ file: 'corp.yml', text }, { file: 'other.yml', text: 'title: x\n' }]);
+  assert.deepEqual(set.summary.notLoaded.map((n) => n.why), ['no logsource: this looks like a wmiscope rules file (rules: [...]), which --rules reads', 'no logsource']);
+});
