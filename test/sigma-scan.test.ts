@@ -158,3 +158,21 @@ test('rules list --sigma: loaded rules with their points, the not-applicable one
   const missing = spawnSync(process.execPath, [cli, 'rules', 'list', '--sigma', join(OURS, 'nope')], { encoding: 'utf8' });
   assert.equal(missing.status, 2);
 });
+
+test('the narrowing (--only-host, --since/--until, --min-severity) narrows the Sigma hits of no finding alike, and counts what it hid', async () => {
+  const { narrowFindings } = await import('../src/report/select.js');
+  const r = await scan([SYSMON], { sigma: [OURS], threads: 1 });
+  assert.equal(r.sigma!.events.length, 6);
+  assert.equal(narrowFindings(r, {}).sigma!.events.length, 6);
+  assert.equal(narrowFindings(r, {}).sigma!.eventsNarrowedOut, undefined);
+  const otherHost = narrowFindings(r, { onlyHost: ['nope*'] }).sigma!;
+  assert.deepEqual([otherHost.events.length, otherHost.eventsNarrowedOut], [0, 6]);
+  // the WMIC rule is low: below medium it is hidden; at low it is kept
+  assert.equal(narrowFindings(r, { minSeverity: 'medium' }).sigma!.eventsNarrowedOut, 6);
+  assert.equal(narrowFindings(r, { minSeverity: 'low' }).sigma!.events.length, 6);
+  // the hits are from 2019-05-11 17:58
+  assert.equal(narrowFindings(r, { since: '2020-01-01T00:00:00.0000000Z' }).sigma!.events.length, 0);
+  assert.equal(narrowFindings(r, { since: '2019-05-11T17:58:00.0000000Z', until: '2019-05-11T17:59:00.0000000Z' }).sigma!.events.length, 6);
+  const table = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--only-host', 'nope*', '--width', '200', '--color', 'never'], { encoding: 'utf8' });
+  assert.match(table.stdout, /^ {2}6 hits on records of no finding hidden by the narrowing \(host, time or the rule's level below --min-severity\)$/m);
+});

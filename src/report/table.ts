@@ -9,7 +9,7 @@
  * like the name without it (nor takes a width the layout cannot know). No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
-import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SigmaEventHit, SubscriptionObject } from '../model/types.js';
+import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SigmaEventHit, SigmaScan, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { ranText, runLabel } from '../model/runs.js';
@@ -486,9 +486,8 @@ const SIGMA_LEVELS_WORST_FIRST: readonly string[] = ['critical', 'high', 'medium
 const MAX_SIGMA_LINES = 10;
 
 /** The Sigma rules not loaded (one line each) and the hits on records of no finding, by rule. */
-function renderSigma(out: Out, result: ScanResult): void {
-  const sg = result.sigma;
-  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0)) return;
+function renderSigma(out: Out, sg: SigmaScan | undefined): void {
+  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0 && !sg.eventsNarrowedOut)) return;
   out.lines.push('─'.repeat(out.width));
   if (sg.notLoaded.length) {
     out.block('Sigma rules not loaded: ', `${formatCount(sg.notLoaded.length)}`, { headSgr: BOLD });
@@ -523,6 +522,7 @@ function renderSigma(out: Out, result: ScanResult): void {
     }
     if (byRule.size > MAX_SIGMA_LINES) out.line(`  … ${formatCount(byRule.size - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);
   }
+  if (sg.eventsNarrowedOut) out.line(`  ${count(sg.eventsNarrowedOut, 'hit')} on records of no finding hidden by the narrowing (host, time or the rule's level below --min-severity)`);
 }
 
 /** Blind spots of the hosts with findings (every host's are in JSON and in `wmiscope coverage`). */
@@ -698,7 +698,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     out.lines.push('');
     renderNotes(out, result, opts.verbose === true);
     if (out.lines.length === before + 1) out.lines.pop();
-    renderSigma(out, result);
+    renderSigma(out, sel.sigma);
   }
   renderSummary(out, result, sel, opts);
   return out.lines.join('\n') + '\n';
