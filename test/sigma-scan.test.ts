@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { scan } from '../src/scan.js';
@@ -175,4 +175,14 @@ test('the narrowing (--only-host, --since/--until, --min-severity) narrows the S
   assert.equal(narrowFindings(r, { since: '2019-05-11T17:58:00.0000000Z', until: '2019-05-11T17:59:00.0000000Z' }).sigma!.events.length, 6);
   const table = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--only-host', 'nope*', '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.match(table.stdout, /^ {2}6 hits on records of no finding hidden by the narrowing \(host, time or the rule's level below --min-severity\)$/m);
+});
+
+test('rules test --sigma: a user rule tunes a Sigma reason (the generic SigmaHQ rule capped at low)', () => {
+  const dir = scratchDir('sigma-cap');
+  const cap = join(dir, 'cap.yml');
+  writeFileSync(cap, 'rules:\n  - id: cap-generic-sigma\n    title: The generic WMI Event Subscription rule alone makes nothing worse than low\n    match:\n      field: reasons\n      equals: sigma:0f06a3a5-6a09-413f-8743-e6cf35561297\n    severity:\n      max: low\n');
+  const r = spawnSync(process.execPath, [cli, 'rules', 'test', cap, COLLECTOR, '--sigma', SIGMAHQ, '--no-default-allowlist', '-q'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /matched 1 of 1 finding:/);
+  assert.match(r.stdout, /SCM Event Log Filter → SCM Event Log Consumer: medium 25 -> low 25$/m);
 });

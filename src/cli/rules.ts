@@ -237,8 +237,11 @@ export function addRulesCommands(program: Command, version: string): void {
     .option('--host <name>', 'attribute all evidence to this host')
     .option('-a, --allowlist <file>', 'allowlist file (YAML), as for scan; repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('--sigma <path>', 'Sigma rule files or folders, as for scan --sigma (their sigma:<id> reasons are there before your rules run); repeatable', collect)
     .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)')
-    .action(async (file: string, paths: string[], o: { format: 'table' | 'json'; host?: string; allowlist?: string[]; defaultAllowlist: boolean; quiet?: boolean }) => {
+    .action(async (file: string, paths: string[], o: { format: 'table' | 'json'; host?: string; allowlist?: string[]; defaultAllowlist: boolean; sigma?: string[]; quiet?: boolean }) => {
+      const noSigma = (o.sigma ?? []).find((p) => !existsSync(p));
+      if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
       // a broken rules file or a typo'd path fails before any evidence is read
       if (!(await rulesLoad([file]))) return void (process.exitCode = EXIT_UNUSABLE);
       if (!preflight(paths)) return void (process.exitCode = EXIT_UNUSABLE);
@@ -246,7 +249,7 @@ export function addRulesCommands(program: Command, version: string): void {
       let result;
       try {
         // the scan without the rules, then the rules applied as the scan applies them, keeping what each matched
-        result = await scan(paths, { ...(o.host ? { host: o.host } : {}), allowlists: o.allowlist ?? [], defaultAllowlist: o.defaultAllowlist, version });
+        result = await scan(paths, { ...(o.host ? { host: o.host } : {}), allowlists: o.allowlist ?? [], defaultAllowlist: o.defaultAllowlist, ...(o.sigma ? { sigma: o.sigma } : {}), version });
       } catch (e) {
         process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;
