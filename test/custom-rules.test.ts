@@ -184,9 +184,13 @@ describe('load errors: file:line:column', () => {
   });
   it('regular expressions that cannot run in linear time are refused at their place', () => {
     const [backref] = problems(rule("      field: consumer.CommandLineTemplate\n      regex: '(a)\\1'"));
-    assert.match(backref!, /^r\.yml:6:14: regex "\(a\)\\\\1" cannot be evaluated in linear time or is not valid RE2 syntax \(no back-references or look-around\): .*invalid escape/);
+    assert.match(backref!, /^r\.yml:6:14: regex "\(a\)\\1" cannot be evaluated in linear time or is not valid RE2 syntax \(no back-references or look-around\): .*invalid escape/);
     const [look] = problems(rule("      field: consumer.CommandLineTemplate\n      regex: ['ok', '(?=x)y']"));
     assert.match(look!, /^r\.yml:6:21: regex "\(\?=x\)y" cannot be evaluated in linear time/);
+  });
+  it('a Sigma rule given as a rules file: one line saying where it goes, not one per unknown key', () => {
+    const sigma = readFileSync(join(FIXTURES, 'sigma-scan/destination-cmd.yml'), 'utf8');
+    assert.deepEqual(problems(sigma), ['r.yml:1:1: this is a Sigma rule (logsource, detection): scan --sigma and rules list --sigma read it; --rules and rules test read wmiscope rules (README "Your own rules")']);
   });
   it('suppression needs a justification that is not blank', () => {
     assert.deepEqual(problems(rule('      field: host\n      exists: true', 'suppress: {}')), ['r.yml:7:15: missing "justification"']);
@@ -224,7 +228,7 @@ describe('load errors: file:line:column', () => {
     writeFileSync(join(dir, 'notes.txt'), 'not rules');
     assert.deepEqual(loadRules([dir]).map((r) => `${r.reasonId}@${r.at.file.slice(dir.length + 1)}:${r.at.line}:${r.at.column}`), ['custom:first@a.yml:2:5', 'custom:r1@b.yaml:2:5']);
     assert.throws(() => loadRules([dir, join(dir, 'b.yaml')]), (e: unknown) => e instanceof RulesError && e.message === `${join(dir, 'b.yaml')}:2:5: rule id "r1" is already used at ${join(dir, 'b.yaml')}:2:5 (ids are unique across every rules file, case-insensitively)`);
-    assert.throws(() => loadRules([join(dir, 'missing.yml')]), (e: unknown) => e instanceof RulesError && e.message === `${join(dir, 'missing.yml')}: cannot read the rules (ENOENT)`);
+    assert.throws(() => loadRules([join(dir, 'missing.yml')]), (e: unknown) => e instanceof RulesError && e.message === `${join(dir, 'missing.yml')}: no such file or folder`);
     const utf16 = join(dir, 'utf16.yml');
     writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rule('      field: host\n      exists: true').replace('id: r1', 'id: wide'), 'utf16le')]));
     assert.deepEqual(loadRules([utf16]).map((r) => r.reasonId), ['custom:wide']);
@@ -274,6 +278,8 @@ describe('the CLI', () => {
     const t = run(['rules', 'list', '--rules', RULES_DIR]);
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Built-in rules \(\d+\)\n {2}ID +EFFECT +ATT&CK +TITLE\n {2}consumer-exec +\+25 /);
+    // a rule with many ATT&CK ids shows three and a count (JSON has them all), so it does not widen every row
+    assert.match(t.stdout, /\n {2}payload-lolbin +\+15 +T1059\.003,T1059\.005,T1218\.005,\+\d+ +Command interpreter/);
     assert.match(t.stdout, new RegExp(`\\n {2}custom:velociraptor-only-bot +severity >= critical +- +Bot subscription only Velociraptor listed +${RULES_FILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:47:5\\n`));
     const j = JSON.parse(run(['rules', 'list', '--rules', RULES_DIR, '--format', 'json']).stdout) as { sections: Array<{ source: string; rules: Array<{ id: string; effect: string; details?: Record<string, unknown> }> }> };
     assert.deepEqual(j.sections.map((s) => s.source), ['built-in', 'user']);

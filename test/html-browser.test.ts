@@ -487,6 +487,23 @@ describe('HTML report in Chromium', { skip }, () => {
     await p.close();
   });
 
+  it('Sigma: the rules loaded and refused, and the hits of no finding, shown as text (a hostile rule title too)', async () => {
+    const result = await scan([join(repoRoot(), 'test/fixtures/evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx')], { sigma: [join(repoRoot(), 'test/fixtures/sigma-scan')], threads: 1 });
+    const hit = result.sigma!.events[0]!;
+    result.sigma!.events.push({ ...hit, rule: { ...hit.rule, title: '<img src=x onerror=alert(1)>\u202e evil' }, matched: [{ field: 'Image', value: '<script>alert(2)</script>' }] });
+    result.sigma!.notLoaded.push({ file: 'rules/<b>bad</b>.yml', id: null, title: null, why: '`near` is not supported' });
+    const w = await open(result, 'sigma.html');
+    const text = (await w.page.textContent('#sigma'))!;
+    assert.match(text, /Sigma: 4 rules loaded of 4 files, 7 hits on records of no finding/);
+    assert.equal(await w.page.locator('#sigma-events tbody tr').count(), 7);
+    assert.match((await w.page.textContent('#sigma-events tbody tr:first-child'))!, /lowWMIC started \(wmiscope test rule\)IEWIN7.*record 16110 .*Image=C:\\Windows\\System32\\wbem\\WMIC\.exe/);
+    assert.match(text, /<img src=x onerror=alert\(1\)>\\u202e evil/);
+    assert.match(text, /rules\/<b>bad<\/b>\.yml: `near` is not supported/);
+    assert.equal(await w.page.locator('#sigma img, #sigma script, #sigma b').count(), 0);
+    clean(w);
+    await w.page.close();
+  });
+
   it('narrowed report: the summary says what the narrowing hid and why', async () => {
     const result = hostileResult();
     const w = await open(result, 'narrowed.html', { minSeverity: 'high' });

@@ -137,8 +137,14 @@ test('scan --sigma: the table says what was loaded and lists the hits of no find
   const r = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--sigma', SIGMAHQ, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stdout, /^Sigma {5}51 rules loaded of 68 files, 17 for log sources wmiscope does not read; \d+ event hits \(\d+ on records of findings\)$/m);
-  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ hits by \d+ rules, most first$/m);
+  assert.match(r.stdout, /^Sigma hits on records of no finding: \d+ hits by \d+ rules, worst level first, then most hits$/m);
   assert.match(r.stdout, /^ +6 {2}low {2}WMIC started \(wmiscope test rule\) \(7b0f4a51-0c1e-4d2a-9e61-3f7c1d2a0001; rule by wmiscope\)$/m);
+  // the first hit names its file before the record, so a cut to the width keeps the file's name
+  assert.match(r.stdout, /^ {9}first: \S*\.evtx record \d+ \(header #\d+, offset \d+\), \S+$/m);
+  const narrow = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--width', '80', '--color', 'never'], { encoding: 'utf8' });
+  const firsts = narrow.stdout.split('\n').filter((l) => l.includes('first: '));
+  assert.ok(firsts.length > 0);
+  for (const line of firsts) assert.match(line, /\.evtx record \d+/, line);
 });
 
 test('rules list --sigma: loaded rules with their points, the not-applicable ones counted by log source, each refused rule with why', () => {
@@ -146,7 +152,7 @@ test('rules list --sigma: loaded rules with their points, the not-applicable one
   assert.equal(r.status, 0, r.stderr);
   const { sections } = JSON.parse(r.stdout) as { sections: Array<{ source: string; heading: string; rules: Array<{ id: string; effect: string; title: string; where?: string }> }> };
   const sigma = sections.find((s) => s.source === 'sigma')!;
-  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, not listed: linux/process_creation/ 1; 8 not loaded, below)');
+  assert.equal(sigma.heading, 'Sigma rules (13 loaded of 22 files; 1 for log sources wmiscope does not read, counted by product/category/service: linux/process_creation/ 1; 8 not loaded, below)');
   assert.deepEqual(sigma.rules.find((x) => x.id === DESTINATION_CMD), { id: DESTINATION_CMD, title: 'WMI consumer runs cmd.exe (wmiscope test rule)', attack: ['T1546.003'], effect: '+50 (high)', where: join(OURS, 'destination-cmd.yml'), details: { logsource: 'wmi_event', status: 'test', author: 'wmiscope', tags: ['attack.persistence', 'attack.t1546.003'] } });
   const refused = sections.find((s) => s.source === 'sigma-not-loaded')!;
   assert.equal(refused.rules.length, 8);
@@ -165,7 +171,7 @@ test('scan --sigma: two rules matching one record of no finding are two hits on 
   const records = new Set(sg.events.map((e) => `${e.file}\u0000${e.location}`)).size;
   assert.equal(sg.events.length, 2 * records);
   const t = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', dir, '--width', '200', '--color', 'never'], { encoding: 'utf8' });
-  assert.match(t.stdout, new RegExp(`^Sigma hits on records of no finding: ${sg.events.length} hits by 2 rules, most first$`, 'm'));
+  assert.match(t.stdout, new RegExp(`^Sigma hits on records of no finding: ${sg.events.length} hits by 2 rules, worst level first, then most hits$`, 'm'));
 });
 
 const MIXED = join(samplesDir(), 'evtx/bench/mixed-480chunks.evtx');
@@ -239,4 +245,32 @@ test('scan --sigma: Sigma rules too slow for a file stop being matched at half i
     assert.ok(!r.notes.some((n) => n.file === MIXED && n.level === 'error'), JSON.stringify(r.notes.filter((n) => n.file === MIXED)));
     assert.ok(r.notes.some((n) => n.file === MIXED && n.level === 'warning' && /^Sigma matching stopped after \d+ s, half this file's time budget/.test(n.message)));
   }
+});
+
+test('the narrowing (--only-host, --since/--until, --min-severity) narrows the Sigma hits of no finding alike, and counts what it hid', async () => {
+  const { narrowFindings } = await import('../src/report/select.js');
+  const r = await scan([SYSMON], { sigma: [OURS], threads: 1 });
+  assert.equal(r.sigma!.events.length, 6);
+  assert.equal(narrowFindings(r, {}).sigma!.events.length, 6);
+  assert.equal(narrowFindings(r, {}).sigma!.eventsNarrowedOut, undefined);
+  const otherHost = narrowFindings(r, { onlyHost: ['nope*'] }).sigma!;
+  assert.deepEqual([otherHost.events.length, otherHost.eventsNarrowedOut], [0, 6]);
+  // the WMIC rule is low: below medium it is hidden; at low it is kept
+  assert.equal(narrowFindings(r, { minSeverity: 'medium' }).sigma!.eventsNarrowedOut, 6);
+  assert.equal(narrowFindings(r, { minSeverity: 'low' }).sigma!.events.length, 6);
+  // the hits are from 2019-05-11 17:58
+  assert.equal(narrowFindings(r, { since: '2020-01-01T00:00:00.0000000Z' }).sigma!.events.length, 0);
+  assert.equal(narrowFindings(r, { since: '2019-05-11T17:58:00.0000000Z', until: '2019-05-11T17:59:00.0000000Z' }).sigma!.events.length, 6);
+  const table = spawnSync(process.execPath, [cli, 'scan', SYSMON, '--sigma', OURS, '--only-host', 'nope*', '--width', '200', '--color', 'never'], { encoding: 'utf8' });
+  assert.match(table.stdout, /^ {2}6 hits on records of no finding hidden by the narrowing \(host, time or the rule's level below --min-severity\)$/m);
+});
+
+test('rules test --sigma: a user rule tunes a Sigma reason (the generic SigmaHQ rule capped at low)', () => {
+  const dir = scratchDir('sigma-cap');
+  const cap = join(dir, 'cap.yml');
+  writeFileSync(cap, 'rules:\n  - id: cap-generic-sigma\n    title: The generic WMI Event Subscription rule alone makes nothing worse than low\n    match:\n      field: reasons\n      equals: sigma:0f06a3a5-6a09-413f-8743-e6cf35561297\n    severity:\n      max: low\n');
+  const r = spawnSync(process.execPath, [cli, 'rules', 'test', cap, COLLECTOR, '--sigma', SIGMAHQ, '--no-default-allowlist', '-q'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /matched 1 of 1 finding:/);
+  assert.match(r.stdout, /SCM Event Log Filter → SCM Event Log Consumer: medium 25 -> low 25$/m);
 });

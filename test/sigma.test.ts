@@ -510,3 +510,9 @@ test('sigma: a rule title is cut at 256 characters and an id over 128 is refused
   assert.deepEqual(set.summary.notLoaded.map((n) => [n.file, n.id?.length, n.title, n.why]), [['long-id.yml', 129, 'long id', 'id longer than 128 characters']]);
   assert.equal(set.summary.notLoaded[0]!.id, `${'I'.repeat(128)}…`);
 });
+
+test('a wmiscope rules file given to --sigma is not loaded, and the reason says --rules reads it', () => {
+  const text = readFileSync(join(repoRoot(), 'test/fixtures/rules/user/10-every-operator.yml'), 'utf8');
+  const set = compileSigma([{ file: 'corp.yml', text }, { file: 'other.yml', text: 'title: x\n' }]);
+  assert.deepEqual(set.summary.notLoaded.map((n) => n.why), ['no logsource: this looks like a wmiscope rules file (rules: [...]), which --rules reads', 'no logsource']);
+});

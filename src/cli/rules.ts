@@ -58,12 +58,12 @@ async function loadedSigma(paths: readonly string[]): Promise<import('../scan.js
 async function sigmaSection(o: ListOpts): Promise<RuleSection | null> {
   if (!o.sigma?.length) return null;
   const { set } = await loadedSigma(o.sigma);
-  const { SIGMA_LEVEL_SCORE } = await import('../analysis/sigma.js');
+  const [{ SIGMA_LEVEL_SCORE }, { formatCount: n }] = await Promise.all([import('../analysis/sigma.js'), import('../report/text.js')]);
   const sm = set.summary;
   const na = Object.entries(sm.notApplicable.byLogsource)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([k, n]) => `${k || '(none)'} ${n}`);
-  const heading = `Sigma rules (${sm.loaded} loaded of ${sm.files} files${sm.notApplicable.count ? `; ${sm.notApplicable.count} for log sources wmiscope does not read, not listed: ${na.slice(0, 8).join(', ')}${na.length > 8 ? `, … ${na.length - 8} more` : ''}` : ''}${sm.notLoaded.length ? `; ${sm.notLoaded.length} not loaded, below` : ''})`;
+    .map(([k, c]) => `${k || '(none)'} ${n(c)}`);
+  const heading = `Sigma rules (${n(sm.loaded)} loaded of ${n(sm.files)} files${sm.notApplicable.count ? `; ${n(sm.notApplicable.count)} for log sources wmiscope does not read, counted by product/category/service: ${na.slice(0, 8).join(', ')}${na.length > 8 ? `, … ${na.length - 8} more` : ''}` : ''}${sm.notLoaded.length ? `; ${n(sm.notLoaded.length)} not loaded, below` : ''})`;
   return {
     source: 'sigma',
     heading,
@@ -122,6 +122,14 @@ function columns(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
+/** ATT&CK ids shown in a `rules list` table cell (JSON has them all): one rule with many would widen every row. */
+const MAX_ATTACK_SHOWN = 3;
+
+function attackCell(ids: readonly string[]): string {
+  if (!ids.length) return '-';
+  return ids.length > MAX_ATTACK_SHOWN ? `${ids.slice(0, MAX_ATTACK_SHOWN).join(',')},+${ids.length - MAX_ATTACK_SHOWN}` : ids.join(',');
+}
+
 export function formatSections(sections: readonly RuleSection[]): string {
   const out: string[] = [];
   for (const s of sections) {
@@ -132,7 +140,9 @@ export function formatSections(sections: readonly RuleSection[]): string {
       continue;
     }
     const where = s.rules.some((r) => r.where !== undefined);
-    const rows = [['ID', 'EFFECT', 'ATT&CK', 'TITLE', ...(where ? ['WHERE'] : [])], ...s.rules.map((r) => [r.id, r.effect, r.attack.join(',') || '-', r.title, ...(where ? [r.where ?? ''] : [])].map(escapeText))];
+    // a refused Sigma rule's "title" is why it was refused
+    const title = s.source === 'sigma-not-loaded' ? 'WHY' : 'TITLE';
+    const rows = [['ID', 'EFFECT', 'ATT&CK', title, ...(where ? ['WHERE'] : [])], ...s.rules.map((r) => [r.id, r.effect, attackCell(r.attack), r.title, ...(where ? [r.where ?? ''] : [])].map(escapeText))];
     out.push(...columns(rows).map((l) => `  ${l}`));
   }
   return out.join('\n') + '\n';
@@ -227,8 +237,11 @@ export function addRulesCommands(program: Command, version: string): void {
     .option('--host <name>', 'attribute all evidence to this host')
     .option('-a, --allowlist <file>', 'allowlist file (YAML), as for scan; repeatable', collect)
     .option('--no-default-allowlist', 'do not use the built-in known-good entries')
+    .option('--sigma <path>', 'Sigma rule files or folders, as for scan --sigma (their sigma:<id> reasons are there before your rules run); repeatable', collect)
     .option('-q, --quiet', 'no notes on stderr (errors behind exit code 2 are still printed)')
-    .action(async (file: string, paths: string[], o: { format: 'table' | 'json'; host?: string; allowlist?: string[]; defaultAllowlist: boolean; quiet?: boolean }) => {
+    .action(async (file: string, paths: string[], o: { format: 'table' | 'json'; host?: string; allowlist?: string[]; defaultAllowlist: boolean; sigma?: string[]; quiet?: boolean }) => {
+      const noSigma = (o.sigma ?? []).find((p) => !existsSync(p));
+      if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
       // a broken rules file or a typo'd path fails before any evidence is read
       if (!(await rulesLoad([file]))) return void (process.exitCode = EXIT_UNUSABLE);
       if (!preflight(paths)) return void (process.exitCode = EXIT_UNUSABLE);
@@ -236,7 +249,7 @@ export function addRulesCommands(program: Command, version: string): void {
       let result;
       try {
         // the scan without the rules, then the rules applied as the scan applies them, keeping what each matched
-        result = await scan(paths, { ...(o.host ? { host: o.host } : {}), allowlists: o.allowlist ?? [], defaultAllowlist: o.defaultAllowlist, version });
+        result = await scan(paths, { ...(o.host ? { host: o.host } : {}), allowlists: o.allowlist ?? [], defaultAllowlist: o.defaultAllowlist, ...(o.sigma ? { sigma: o.sigma } : {}), version });
       } catch (e) {
         process.exitCode = printError(e instanceof Error ? e.message : String(e));
         return;

@@ -489,6 +489,8 @@ export interface SigmaScan {
   events: SigmaEventHit[];
   /** Hits on records of no finding beyond the listed ones (counted, not listed). */
   eventsNotListed: number;
+  /** Written by a report narrowed by `--only-host`, `--since`/`--until` or `--min-severity`: listed hits it left out. */
+  eventsNarrowedOut?: number;
 }
 
 /** At most this many Sigma event hits tied to no finding are listed in a result (the rest are counted). */

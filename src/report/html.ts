@@ -85,6 +85,7 @@ export function htmlData(result: ScanResult, opts: HtmlOptions = {}): HtmlData {
     allow: findings.map(allowPlan),
     targets: findings.map((f) => ({ filter: bindingTarget(f.binding, 'Filter')?.name ?? null, consumer: bindingTarget(f.binding, 'Consumer')?.name ?? null })),
     fleet: result.fleet ?? null,
+    sigma: sel.sigma ?? null,
     coverage: result.coverage ?? [],
     minSeverity: opts.minSeverity ?? null,
     hidden: sel.hidden.total,

@@ -43,7 +43,7 @@ export interface ReportOptions extends TableOptions {
  */
 export function formatJson(result: ScanResult, opts: Narrowing = {}): string {
   const sel = narrowFindings(result, opts);
-  const out: ScanResult = { ...result, findings: sel.findings, ...(sel.narrowed ? { hidden: sel.hidden } : {}) };
+  const out: ScanResult = { ...result, findings: sel.findings, ...(sel.narrowed ? { hidden: sel.hidden } : {}), ...(sel.sigma ? { sigma: sel.sigma } : {}) };
   return jsonSafe(JSON.stringify(out, null, 2)) + '\n';
 }
 

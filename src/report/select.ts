@@ -3,7 +3,7 @@
  * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
  * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
  */
-import type { Finding, HiddenFindings, HostAliases, ScanResult, Severity } from '../model/types.js';
+import type { Finding, HiddenFindings, HostAliases, ScanResult, Severity, SigmaScan } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 import { parseIsoTime, timeFromMs } from '../model/time.js';
@@ -26,7 +26,16 @@ export interface Selection {
   hidden: HiddenFindings;
   /** True when any narrowing was asked for (then reports say what it hid, even nothing). */
   narrowed: boolean;
+  /**
+   * The scan's Sigma part with its hits on records of no finding narrowed alike: by host, by time (a hit without a time
+   * is kept, as an undated finding is) and by the rule's level read as a severity (`informational` is `info`); how
+   * many it hid is `eventsNarrowedOut`. Undefined when the scan ran no Sigma rules.
+   */
+  sigma?: SigmaScan;
 }
+
+/** A Sigma level as a severity, for `--min-severity` (`informational` is `info`; an unknown level counts as info). */
+const levelSeverity = (level: string): Severity => (level === 'informational' ? 'info' : (SEVERITIES as readonly string[]).includes(level) ? (level as Severity) : 'info');
 
 /** Findings at or above `minSeverity`, ranked (severity, score, host case-insensitive, id). */
 export function selectFindings(result: ScanResult, minSeverity?: Severity): Finding[] {
@@ -69,7 +78,17 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
     if (f.severity in hidden.bySeverity) hidden.bySeverity[f.severity]++;
   }
   hidden.undated = [...undated].sort();
-  return { findings: kept.sort(compareFindings), hidden, narrowed: Object.keys(narrowedBy).length > 0 };
+  const narrowed = Object.keys(narrowedBy).length > 0;
+  let sigma = result.sigma;
+  if (sigma && narrowed) {
+    const events = sigma.events.filter((h) => {
+      if (!hostOk(h.host) || SEVERITIES.indexOf(levelSeverity(h.rule.level)) > floor) return false;
+      const t = windowed ? parseIsoTime(h.time) : null;
+      return t === null || (t >= since && t <= until);
+    });
+    sigma = { ...sigma, events, eventsNarrowedOut: (sigma.eventsNarrowedOut ?? 0) + sigma.events.length - events.length };
+  }
+  return { findings: kept.sort(compareFindings), hidden, narrowed, ...(sigma ? { sigma } : {}) };
 }
 
 /**

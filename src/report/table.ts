@@ -9,7 +9,7 @@
  * like the name without it (nor takes a width the layout cannot know). No line is wider than `width`. Color (ANSI SGR) is added only when asked
  * for, and only around text whose width was already laid out without it.
  */
-import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SigmaEventHit, SubscriptionObject } from '../model/types.js';
+import type { EvidenceItem, Finding, Observation, ScanResult, Severity, SigmaEventHit, SigmaScan, SubscriptionObject } from '../model/types.js';
 import { SEVERITIES, VERBOSE_NOTE_CODES } from '../model/types.js';
 import { consumerClassFacts } from '../model/wmi.js';
 import { ranText, runLabel } from '../model/runs.js';
@@ -479,17 +479,25 @@ function renderFleet(out: Out, result: ScanResult): void {
   if (fl.perHost.length > MAX_FLEET) out.line(`  … ${fl.perHost.length - MAX_FLEET} more hosts (all are in --format json)`);
 }
 
+/** Sigma rule levels, worst first (an unknown one sorts first: indexOf -1). */
+const SIGMA_LEVELS_WORST_FIRST: readonly string[] = ['critical', 'high', 'medium', 'low', 'informational'];
+
 /** Lines of each Sigma list the table shows (all are in --format json). */
 const MAX_SIGMA_LINES = 10;
 
 /** The Sigma rules not loaded (one line each) and the hits on records of no finding, by rule. */
-function renderSigma(out: Out, result: ScanResult): void {
-  const sg = result.sigma;
-  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0)) return;
+function renderSigma(out: Out, sg: SigmaScan | undefined): void {
+  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0 && !sg.eventsNarrowedOut)) return;
   out.lines.push('─'.repeat(out.width));
   if (sg.notLoaded.length) {
     out.block('Sigma rules not loaded: ', `${formatCount(sg.notLoaded.length)}`, { headSgr: BOLD });
-    for (const n of sg.notLoaded.slice(0, MAX_SIGMA_LINES)) out.block('  ', `${n.file}${n.id ? ` (${n.id})` : ''}: ${n.why}`, { max: 2 });
+    const shown = sg.notLoaded.slice(0, MAX_SIGMA_LINES);
+    const common = commonFolder(shown.map((n) => n.file));
+    for (const n of shown) {
+      const id = n.id ? ` (${n.id})` : '';
+      out.block('  ', `${truncatePath(n.file, Math.max(24, out.width - 2 - textWidth(id)), common)}${id}`, { max: 2 });
+      out.block('      why: ', n.why, { max: 2 });
+    }
     if (sg.notLoaded.length > MAX_SIGMA_LINES) out.line(`  … ${formatCount(sg.notLoaded.length - MAX_SIGMA_LINES)} more (all are in --format json and in wmiscope rules list)`);
   }
   if (sg.events.length) {
@@ -500,15 +508,21 @@ function renderSigma(out: Out, result: ScanResult): void {
       else byRule.set(h.rule.id, { hits: [h] });
     }
     const total = sg.events.length + sg.eventsNotListed;
-    out.block('Sigma hits on records of no finding: ', `${count(total, 'hit')} by ${count(byRule.size, 'rule')}, most first${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
-    const groups = [...byRule.values()].sort((a, b) => b.hits.length - a.hits.length);
-    for (const g of groups.slice(0, MAX_SIGMA_LINES)) {
+    out.block('Sigma hits on records of no finding: ', `${count(total, 'hit')} by ${count(byRule.size, 'rule')}, worst level first, then most hits${sg.eventsNotListed ? ` (${formatCount(sg.eventsNotListed)} past the first ${formatCount(sg.events.length)} only counted)` : ''}`, { headSgr: BOLD });
+    // worst level first (a critical rule's one hit is not hidden under a noisy medium one), then most hits
+    const rank = (g: { hits: SigmaEventHit[] }): number => SIGMA_LEVELS_WORST_FIRST.indexOf(g.hits[0]!.rule.level);
+    const groups = [...byRule.values()].sort((a, b) => rank(a) - rank(b) || b.hits.length - a.hits.length).slice(0, MAX_SIGMA_LINES);
+    const common = commonFolder(groups.map((g) => g.hits[0]!.file));
+    for (const g of groups) {
       const r = g.hits[0]!;
-      out.block('  ', `${String(g.hits.length).padStart(5)}  ${r.rule.level}  ${r.rule.title} (${r.rule.id}${r.rule.author ? `; rule by ${r.rule.author}` : ''})`, { max: 2 });
-      out.block('         first: ', `${r.host} ${r.location} of ${r.file}`, { max: 1 });
+      const where = ` ${r.location}, ${r.host}`;
+      // wrapped under the level; the first hit names its file before the record, so a cut never loses the file
+      out.block(`  ${String(g.hits.length).padStart(5)}  `, `${r.rule.level}  ${r.rule.title} (${r.rule.id}${r.rule.author ? `; rule by ${r.rule.author}` : ''})`, { max: 2 });
+      out.block('         first: ', `${truncatePath(r.file, Math.max(24, out.width - 16 - textWidth(where)), common)}${where}`, { max: 2 });
     }
-    if (groups.length > MAX_SIGMA_LINES) out.line(`  … ${formatCount(groups.length - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);
+    if (byRule.size > MAX_SIGMA_LINES) out.line(`  … ${formatCount(byRule.size - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);
   }
+  if (sg.eventsNarrowedOut) out.line(`  ${count(sg.eventsNarrowedOut, 'hit')} on records of no finding hidden by the narrowing (host, time or the rule's level below --min-severity)`);
 }
 
 /** Blind spots of the hosts with findings (every host's are in JSON and in `wmiscope coverage`). */
@@ -699,7 +713,7 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     out.lines.push('');
     renderNotes(out, result, opts.verbose === true);
     if (out.lines.length === before + 1) out.lines.pop();
-    renderSigma(out, result);
+    renderSigma(out, sel.sigma);
   }
   renderSummary(out, result, sel, opts);
   return out.lines.join('\n') + '\n';

@@ -381,7 +381,8 @@ export function compileSigma(sources: readonly SigmaSource[], opts: CompileOptio
       }
       const ls = r['logsource'];
       if (!isMap(ls)) {
-        refuse('no logsource');
+        // a wmiscope rules file given to --sigma by mistake: say where it goes
+        refuse(Array.isArray(r['rules']) ? 'no logsource: this looks like a wmiscope rules file (rules: [...]), which --rules reads' : 'no logsource');
         continue;
       }
       const product = str(ls['product']);

@@ -43,7 +43,7 @@ export const FIELDS: Readonly<Record<string, FieldDef>> = {
   score: { kind: 'number', doc: 'the score so far', read: (f) => one(f.score) },
   summary: { kind: 'text', doc: 'what the consumer runs, in one line', read: (f) => one(f.summary) },
   decoded: { kind: 'text', doc: 'each decoded payload (base64 PowerShell, …)', read: (f) => f.decoded },
-  reasons: { kind: 'text', doc: 'the ids of the reasons fired so far (built-in, WMI-STACK-*, custom:<id> of earlier rules)', read: (f) => f.reasons.map((r) => r.id) },
+  reasons: { kind: 'text', doc: 'the ids of the reasons fired so far (built-in, WMI-STACK-*, sigma:<id> of --sigma hits, custom:<id> of earlier rules)', read: (f) => f.reasons.map((r) => r.id) },
   'filter.name': { kind: 'text', doc: "the filter's name", read: (f) => one(f.filter?.name) },
   'filter.namespace': { kind: 'text', doc: "the filter's namespace", read: (f) => one(f.filter?.namespace) },
   'filter.class': { kind: 'text', doc: "the filter's class (__EventFilter)", read: (f) => one(f.filter?.className) },

@@ -17,6 +17,7 @@ import type { Severity } from '../../model/types.js';
 import { SEVERITIES } from '../../model/types.js';
 import { parseIsoTime } from '../../model/time.js';
 import { fieldKind } from './fields.js';
+import { quote } from './match.js';
 import type { FieldValue } from './fields.js';
 import { OPERATORS } from './types.js';
 import type { Condition, Operator, Place, Test, UserRule } from './types.js';
@@ -80,7 +81,8 @@ export function rulesFiles(path: string): string[] {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new RulesError([{ file: path, line: null, column: null, message: `cannot read the rules (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }]);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RulesError([{ file: path, line: null, column: null, message: code === 'ENOENT' ? 'no such file or folder' : `cannot read the rules (${code ?? (e as Error).message})` }]);
   }
   if (!st.isDirectory()) return [path];
   const names = readdirSync(path)
@@ -174,6 +176,9 @@ export function parseRules(text: string, file: string): UserRule[] {
     throw new RulesError([{ file, line: null, column: null, message: `YAML error: ${e instanceof Error ? e.message : String(e)}` }]);
   }
   const at = locator(doc, lc, file);
+  // a Sigma rule given to --rules by mistake: one line saying where it goes, not one per unknown key
+  if (data !== null && typeof data === 'object' && !Array.isArray(data) && !('rules' in data) && 'detection' in data && 'logsource' in data)
+    throw new RulesError([{ ...at([]), message: 'this is a Sigma rule (logsource, detection): scan --sigma and rules list --sigma read it; --rules and rules test read wmiscope rules (README "Your own rules")' }]);
   const v = schemaValidator();
   if (!v.validate(data)) throw new RulesError(schemaProblems(v.validate.errors ?? [], v.defs, at));
   const rules = (data as { rules: RawRule[] }).rules;
@@ -411,7 +416,7 @@ function compileTest(field: string, op: Operator, operand: FieldValue | FieldVal
         try {
           res.push(RE2().compile(source, flags));
         } catch (e) {
-          return fail(`regex ${JSON.stringify(pattern)} cannot be evaluated in linear time or is not valid RE2 syntax (no back-references or look-around): ${e instanceof Error ? e.message : String(e)}`, Array.isArray(operand) ? [...path, i] : path);
+          return fail(`regex ${quote(pattern, 200)} cannot be evaluated in linear time or is not valid RE2 syntax (no back-references or look-around): ${e instanceof Error ? e.message : String(e)}`, Array.isArray(operand) ? [...path, i] : path);
         }
       }
       check = op === 'glob' ? (v) => res.some((r) => r.testExact(String(v))) : (v) => res.some((r) => r.test(String(v)));

@@ -65,6 +65,6 @@ function evaluateTest(t: Test, f: Finding, misses: boolean): Outcome {
   const hit = values.find((v) => t.check(v));
   if (hit !== undefined) return { matched: true, why: [`${testText(t)}: ${quote(hit)}`] };
   if (!misses) return { matched: false, why: [] };
-  const held = values.length ? `${values.length === 1 ? 'the value is' : 'no value passes of'} ${values.slice(0, MAX_QUOTED).map((v) => quote(v)).join(', ')}${values.length > MAX_QUOTED ? `, … (${values.length})` : ''}` : 'the field has no value';
+  const held = values.length ? `${values.length === 1 ? 'the value is' : 'the values are'} ${values.slice(0, MAX_QUOTED).map((v) => quote(v)).join(', ')}${values.length > MAX_QUOTED ? `, … (${values.length})` : ''}` : 'the field has no value';
   return { matched: false, why: [`${testText(t)}: ${held}`] };
 }

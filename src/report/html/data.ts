@@ -23,6 +23,8 @@ export interface HtmlData {
   /** What each finding's binding points at (same order as `findings`): the names its Filter and Consumer references hold. */
   targets: Array<{ filter: string | null; consumer: string | null }>;
   fleet: ScanResult['fleet'] | null;
+  /** The Sigma part of the scan (`--sigma`): what was loaded and the hits on records of no finding; null without rules. */
+  sigma: ScanResult['sigma'] | null;
   /** Per host: what its evidence holds and cannot show (the same as `wmiscope coverage`). */
   coverage: NonNullable<ScanResult['coverage']>;
   minSeverity: Severity | null;

@@ -474,6 +474,24 @@ function start(D: HtmlData): void {
           el('ul', { class: 'plain' }, h.blindSpots.map((b) => el('li', null, vis(b)))));
       }))] : null));
 
+    // Sigma: what loaded, what was refused, and the hits on records of no finding (a finding shows its own as reasons)
+    const sg = D.sigma ?? null;
+    if (sg) {
+      const SHOWN = 1000;
+      add(s, el('details', { id: 'sigma', class: 'block' },
+        el('summary', null, el('h3', null, 'Sigma: ' + plural(sg.loaded, 'rule') + ' loaded of ' + plural(sg.files, 'file') + ', ' + plural(sg.events.length + sg.eventsNotListed, 'hit') + ' on records of no finding')),
+        el('p', { class: 'muted' }, String(sg.notApplicable.count) + ' for log sources wmiscope does not read (' + Object.entries(sg.notApplicable.byLogsource).sort((a, b) => b[1] - a[1]).map(([k, n]) => vis(k) + ' ' + n).join(', ') + '); ' + plural(sg.eventHits, 'event hit') + ' in all. Hits on the records of a finding are among its reasons (sigma:<id>).'),
+        sg.notLoaded.length ? el('details', { class: 'block' }, el('summary', null, plural(sg.notLoaded.length, 'rule') + ' not loaded'), el('ul', { class: 'plain', id: 'sigma-not-loaded' }, sg.notLoaded.map((n) => el('li', null, el('span', { class: 'mono any' }, vis(n.file)), n.id ? ' (' + vis(n.id) + ')' : '', ': ', vis(n.why))))) : null,
+        sg.events.length === 0 ? null : el('div', { class: 'table-wrap' }, el('table', { id: 'sigma-events' },
+          el('thead', null, el('tr', null, el('th', null, 'Level'), el('th', null, 'Rule'), el('th', null, 'Host'), el('th', null, 'Time'), el('th', null, 'Record'), el('th', null, 'Matched'))),
+          el('tbody', null, sg.events.slice(0, SHOWN).map((h) => el('tr', null, el('td', null, vis(h.rule.level)),
+            el('td', { class: 'any', title: vis(h.rule.id) + (h.rule.author ? ' \u00b7 rule by ' + vis(h.rule.author) : '') }, vis(h.rule.title)),
+            el('td', { class: 'any' }, vis(h.host)), el('td', { class: 'mono time', title: vis(h.time) }, shortTime(h.time)),
+            el('td', { class: 'mono any' }, vis(h.location) + ' of ' + vis(h.file)),
+            el('td', { class: 'mono any' }, h.matched.map((m) => vis(m.field) + '=' + vis(m.value)).join('; '))))))),
+        sg.events.length > SHOWN || sg.eventsNotListed ? el('p', { class: 'muted' }, 'The first ' + Math.min(SHOWN, sg.events.length) + ' are shown; ' + (sg.events.length + sg.eventsNotListed - Math.min(SHOWN, sg.events.length)) + ' more are in the JSON report (up to 5,000 listed, the rest counted).') : null));
+    }
+
     // fleet stacking
     if (fleet) {
       add(s, el('h3', null, 'Stacking across hosts'));
