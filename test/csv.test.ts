@@ -110,3 +110,14 @@ test('csv: in a cell of several values, a value after ";" cannot open a formula,
   // the reasons cell (rule ids joined by ";") is quoted too
   assert.match(text.split("\r\n")[1]!, /,"consumer-exec;[^"]*",/);
 });
+
+test('csv: a value holding ";" itself (a Sigma rule id is the rule writer\'s text) cannot open a formula after it either', async () => {
+  const r = await scan([SYSMON_EVTX], { threads: 1 });
+  const copy: ScanResult = structuredClone(r);
+  const f = copy.findings[0]!;
+  f.reasons.push({ id: 'sigma:x;=HYPERLINK("http://example.invalid")', title: 't', attack: [], evidence: 'e', score: 0 });
+  f.who = ['a;+1', 'b'];
+  const cells = rows(formatCsv(copy))[0]!;
+  assert.match(cells['reasons']!, /;sigma:x;'=HYPERLINK\("http:\/\/example\.invalid"\)$/);
+  assert.equal(cells['creator'], "a;'+1;b");
+});

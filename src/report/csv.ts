@@ -75,9 +75,12 @@ export function csvField(value: string): string {
   return /[",;\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-/** Several values in one cell, `;`-joined, each neutralised on its own (a value after a `;` must not start a formula either). */
+/**
+ * Several values in one cell, `;`-joined, each neutralised on its own (a value after a `;` must not start a formula
+ * either), and so is each `;`-separated piece of a value that holds `;` itself (a Sigma rule id is any text).
+ */
 function list(values: readonly string[]): string {
-  return values.map(csvSafe).join(';');
+  return values.map((v) => v.split(';').map(csvSafe).join(';')).join(';');
 }
 
 function queryOf(f: Finding): string {
