@@ -274,3 +274,25 @@ test('rules test --sigma: a user rule tunes a Sigma reason (the generic SigmaHQ 
   assert.match(r.stdout, /matched 1 of 1 finding:/);
   assert.match(r.stdout, /SCM Event Log Filter → SCM Event Log Consumer: medium 25 -> low 25$/m);
 });
+
+test('the synthesized views stop at their time budget: the findings left are counted, and said to be not observable through a view', async () => {
+  const { applySigma } = await import('../src/analysis/sigma.js');
+  const { formatTable } = await import('../src/report/table.js');
+  const r = await scan([SYSMON, COLLECTOR], { threads: 1 });
+  const joined = new Map(r.findings.map((f) => [f.id, f]));
+  const summary = { files: 1, loaded: 1, notApplicable: { count: 0, byLogsource: {} }, notLoaded: [] };
+  let matched = 0;
+  const everyView = { match: (): [] => (matched++, []) };
+  // a clock that reads 0 at the start and at the first finding, 10 s after: the first finding's views are matched,
+  // the budget of 5 s is spent after it
+  let readings = 0;
+  const sg = applySigma(r.findings, joined, [], everyView, summary, { budgetMs: 5000, now: () => (readings++ < 2 ? 0 : 10_000) });
+  assert.equal(sg.viewsNotMatched, r.findings.length - 1);
+  assert.ok(matched > 0 && matched <= 4, `views matched: ${matched}`);
+  // no budget: every finding's views
+  matched = 0;
+  assert.equal(applySigma(r.findings, joined, [], everyView, summary).viewsNotMatched, undefined);
+  assert.ok(matched >= r.findings.length);
+  const table = formatTable({ ...r, sigma: sg }, { width: 200 });
+  assert.match(table, new RegExp(`^Sigma views not matched: ${r.findings.length - 1} findings?: the views' time budget \\(half of --file-timeout\\) ran out first`, 'm'));
+});

@@ -18,6 +18,12 @@ import { sigmaViews } from './sigma-views.js';
 /** Points a Sigma hit adds, by the rule's level: a level alone reaches the severity of the same name. */
 export const SIGMA_LEVEL_SCORE: Record<SigmaLevel, number> = { informational: 0, low: 10, medium: 25, high: 50, critical: 80 };
 
+/** How long matching the synthesized views may take in all (milliseconds; 0 or absent: no limit), and the clock. */
+export interface ViewBudget {
+  budgetMs?: number;
+  now?: () => number;
+}
+
 /** What the scan needs of a rule set: matching one record. */
 export interface SigmaMatcher {
   match(event: unknown): SigmaHit[];
@@ -51,7 +57,7 @@ function reason(rule: SigmaRuleRef, evidence: string): Reason {
  * each finding's synthesized views; `joined` gives each finding's subscription as the rules saw it. Returns the Sigma
  * part of the result: what was loaded, and the hits on records of no finding (listed up to a bound, the rest counted).
  */
-export function applySigma(findings: Finding[], joined: ReadonlyMap<string, JoinedSubscription>, hits: readonly SigmaEventHit[], rules: SigmaMatcher, summary: SigmaLoadSummary): SigmaScan {
+export function applySigma(findings: Finding[], joined: ReadonlyMap<string, JoinedSubscription>, hits: readonly SigmaEventHit[], rules: SigmaMatcher, summary: SigmaLoadSummary, opts: ViewBudget = {}): SigmaScan {
   // the records each finding is made of, by file and place; a script block joined from several 4104 records is cited
   // by its first part's place, naming the other parts by EventRecordID: those are indexed by file and id
   const byRecord = new Map<string, Finding[]>();
@@ -93,9 +99,17 @@ export function applySigma(findings: Finding[], joined: ReadonlyMap<string, Join
     }
     for (const f of of) fire(f, h.rule, `${recordKind(h.channel, h.eventId)} ${h.location} of ${path.basename(h.file)}: ${matchedText(h.matched)}`);
   }
+  // the views of every finding, until the time budget is spent (a rule pack slow on them must not hold the scan forever)
+  const clock = opts.now ?? ((): number => performance.now());
+  const start = clock();
+  let viewsNotMatched = 0;
   for (const f of findings) {
     const s = joined.get(f.id);
     if (!s) continue;
+    if (opts.budgetMs && clock() - start > opts.budgetMs) {
+      viewsNotMatched++;
+      continue;
+    }
     for (const view of sigmaViews(s))
       for (const hit of rules.match(view.event)) {
         const r = hit.rule;
@@ -103,5 +117,5 @@ export function applySigma(findings: Finding[], joined: ReadonlyMap<string, Join
       }
   }
   for (const [f] of fired) ({ score: f.score, severity: f.severity } = scoreOf(f.reasons, { quiet: f.allowlisted !== null }));
-  return { files: summary.files, loaded: summary.loaded, notApplicable: summary.notApplicable, notLoaded: summary.notLoaded, eventHits: hits.length, events, eventsNotListed: notListed };
+  return { files: summary.files, loaded: summary.loaded, notApplicable: summary.notApplicable, notLoaded: summary.notLoaded, eventHits: hits.length, events, eventsNotListed: notListed, ...(viewsNotMatched ? { viewsNotMatched } : {}) };
 }

@@ -491,6 +491,12 @@ export interface SigmaScan {
   eventsNotListed: number;
   /** Written by a report narrowed by `--only-host`, `--since`/`--until` or `--min-severity`: listed hits it left out. */
   eventsNarrowedOut?: number;
+  /**
+   * Findings whose synthesized views were not matched: the views' time budget (half the per-file budget,
+   * `--file-timeout`) ran out first. Their reasons from logged records are there; a rule that would fire only through
+   * a view is not observable for them. Absent when every finding's views were matched.
+   */
+  viewsNotMatched?: number;
 }
 
 /** At most this many Sigma event hits tied to no finding are listed in a result (the rest are counted). */

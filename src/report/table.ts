@@ -487,7 +487,7 @@ const MAX_SIGMA_LINES = 10;
 
 /** The Sigma rules not loaded (one line each) and the hits on records of no finding, by rule. */
 function renderSigma(out: Out, sg: SigmaScan | undefined): void {
-  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0 && !sg.eventsNarrowedOut)) return;
+  if (!sg || (sg.notLoaded.length === 0 && sg.events.length === 0 && !sg.eventsNarrowedOut && !sg.viewsNotMatched)) return;
   out.lines.push('─'.repeat(out.width));
   if (sg.notLoaded.length) {
     out.block('Sigma rules not loaded: ', `${formatCount(sg.notLoaded.length)}`, { headSgr: BOLD });
@@ -522,6 +522,7 @@ function renderSigma(out: Out, sg: SigmaScan | undefined): void {
     }
     if (byRule.size > MAX_SIGMA_LINES) out.line(`  … ${formatCount(byRule.size - MAX_SIGMA_LINES)} more rules (all hits are in --format json)`);
   }
+  if (sg.viewsNotMatched) out.block('Sigma views not matched: ', viewsNotMatchedText(sg.viewsNotMatched), { headSgr: BOLD });
   if (sg.eventsNarrowedOut) out.line(`  ${count(sg.eventsNarrowedOut, 'hit')} on records of no finding hidden by the narrowing (host, time or the rule's level below --min-severity)`);
 }
 
@@ -665,7 +666,12 @@ export function formatSigmaRefused(result: ScanResult, opts: { width?: number } 
   return out.lines.length ? out.lines.join('\n') + '\n' : '';
 }
 
+/** The findings whose synthesized views were not matched, in words. */
+const viewsNotMatchedText = (n: number): string => `${count(n, 'finding')}: the views' time budget (half of --file-timeout) ran out first; a Sigma rule that would fire on them only through a view is not observable for them`;
+
 function renderSigmaRefused(out: Out, result: ScanResult): void {
+  const views = result.sigma?.viewsNotMatched;
+  if (views) out.block('Sigma views not matched: ', viewsNotMatchedText(views), { max: 2 });
   const refused = result.sigma?.notLoaded ?? [];
   if (refused.length === 0) return;
   const first = refused[0]!;
