@@ -1,0 +1,294 @@
+/**
+ * Change over time: two scan results (`wmiscope scan -f json`) compared per host. A subscription's identity is its
+ * fleet stack key without the payload hash (host, namespace, consumer class, consumer or filter name,
+ * {@link stackKey}); its payload is {@link payloadHash}. Same identity and hash: unchanged (counted); same identity,
+ * another hash: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone" only where NEW has
+ * evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in NEW, which proves
+ * nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads it.
+ */
+import type { Finding, ScanResult, Severity } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
+import { compareName } from '../model/order.js';
+import { payloadHash, stackKey } from './stack.js';
+
+/** One side of a compared scan: which tool made it and when. */
+export interface DiffScan {
+  tool: string;
+  version: string;
+  scannedAt: string;
+  hosts: number;
+  findings: number;
+  /** The scan was narrowed (`--min-severity`, `--only-host`, `--since`/`--until`): what it hid cannot be compared. */
+  narrowed: boolean;
+}
+
+/** A subscription as the diff lists it. */
+export interface DiffEntry {
+  /** The finding's id in its result (NEW's for new and changed, OLD's for gone). */
+  id: string;
+  namespace: string | null;
+  className: string | null;
+  name: string | null;
+  status: Finding['status'];
+  severity: Severity;
+  payloadHash: string;
+  summary: string;
+  /** The allow-list entry or user rule that quieted it in its scan, null when none. */
+  allowlisted: string | null;
+}
+
+/** One property that differs between OLD and NEW of a changed subscription. */
+export interface DiffChange {
+  /** `class` (the consumer class), `query` (the filter's WQL), or the consumer property (CommandLineTemplate, ScriptText, …). */
+  what: string;
+  old: string | null;
+  new: string | null;
+}
+
+export interface DiffChanged {
+  old: DiffEntry;
+  new: DiffEntry;
+  changes: DiffChange[];
+}
+
+export interface DiffHost {
+  /** The host as NEW names it (as OLD does when NEW does not have it). */
+  host: string;
+  /** Its name in OLD when OLD spells it differently (another case, or an alias NEW linked). */
+  oldName?: string;
+  inOld: boolean;
+  inNew: boolean;
+  new: DiffEntry[];
+  /** In OLD, not in NEW, and NEW has evidence for the host. */
+  gone: DiffEntry[];
+  changed: DiffChanged[];
+  unchanged: number;
+  /** OLD's subscriptions on a host NEW did not scan (not in NEW's `hosts`): nothing is said about them. */
+  notScannedInNew: DiffEntry[];
+}
+
+export interface ScanDiff {
+  old: DiffScan;
+  new: DiffScan;
+  hosts: DiffHost[];
+  totals: { new: number; gone: number; changed: number; unchanged: number; notScannedInNew: number };
+  /** What limits the comparison, in words (a narrowed scan). */
+  caveats: string[];
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+
+function objectProblem(v: unknown, where: string): string | null {
+  if (v === null) return null;
+  if (!isObj(v)) return `${where}: not an object or null`;
+  if (!isStrOrNull(v['namespace']) || !isStrOrNull(v['className']) || !isStrOrNull(v['name'])) return `${where}: namespace, className or name is not a string or null`;
+  if (!isObj(v['values'])) return `${where}.values: not an object`;
+  for (const x of Object.values(v['values'])) if (x !== null && !['string', 'number', 'boolean'].includes(typeof x)) return `${where}.values: a value is not a string, number, boolean or null`;
+  return null;
+}
+
+/**
+ * The value as a scan result when it has the shape the diff reads (tool, scannedAt, hosts, findings with their host,
+ * namespace, severity, status, filter/consumer objects and allow-list verdict), else why not (a sentence naming the
+ * first field that is wrong). Nothing beyond what the diff reads is checked.
+ */
+export function asScanResult(v: unknown): ScanResult | string {
+  if (!isObj(v)) return 'not a JSON object';
+  const tool = v['tool'];
+  if (!isObj(tool) || tool['name'] !== 'wmiscope' || typeof tool['version'] !== 'string') return 'not a wmiscope scan result (no tool.name "wmiscope" with a version; write it with wmiscope scan -f json)';
+  if (typeof v['scannedAt'] !== 'string') return 'scannedAt: not a string';
+  const hosts = v['hosts'];
+  if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) return 'hosts: not a list of names';
+  const findings = v['findings'];
+  if (!Array.isArray(findings)) return 'findings: not a list';
+  const aliases = v['hostAliases'];
+  if (aliases !== undefined) {
+    if (!Array.isArray(aliases)) return 'hostAliases: not a list';
+    for (const a of aliases as unknown[])
+      if (!isObj(a) || typeof a['host'] !== 'string' || !Array.isArray(a['aliases']) || !(a['aliases'] as unknown[]).every((x) => isObj(x) && typeof x['name'] === 'string')) return 'hostAliases: an entry without host and aliases[].name';
+  }
+  for (let i = 0; i < findings.length; i++) {
+    const f: unknown = findings[i];
+    const at = `findings[${i}]`;
+    if (!isObj(f)) return `${at}: not an object`;
+    if (typeof f['id'] !== 'string' || typeof f['host'] !== 'string') return `${at}: id or host is not a string`;
+    if (!isStrOrNull(f['namespace'])) return `${at}.namespace: not a string or null`;
+    if (!(SEVERITIES as readonly unknown[]).includes(f['severity'])) return `${at}.severity: not one of ${SEVERITIES.join(', ')}`;
+    if (typeof f['status'] !== 'string' || typeof f['summary'] !== 'string') return `${at}: status or summary is not a string`;
+    for (const part of ['filter', 'consumer', 'binding'] as const) {
+      const p = objectProblem(f[part] ?? null, `${at}.${part}`);
+      if (p) return p;
+    }
+    const al = f['allowlisted'] ?? null;
+    if (al !== null && (!isObj(al) || typeof al['by'] !== 'string' || typeof al['entry'] !== 'string')) return `${at}.allowlisted: not null or {by, entry}`;
+  }
+  return v as unknown as ScanResult;
+}
+
+/** Lower-case name → lower-case name the result shows the host under (itself, and each of its aliases). */
+function hostIndex(r: ScanResult): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const a of r.hostAliases ?? []) for (const x of a.aliases) m.set(x.name.toLowerCase(), a.host.toLowerCase());
+  return m;
+}
+
+const identity = (f: Finding): string => {
+  const k = stackKey(f, '').key; // `ns|class|name|`
+  return k.slice(0, -1);
+};
+
+function entryOf(f: Finding, hash: string): DiffEntry {
+  const sk = stackKey(f, hash);
+  return {
+    id: f.id,
+    namespace: f.namespace,
+    className: sk.className,
+    name: sk.name,
+    status: f.status,
+    severity: f.severity,
+    payloadHash: hash,
+    summary: f.summary,
+    allowlisted: f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : null,
+  };
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** What differs between two findings of one identity: the consumer class, the filter's query, and each consumer property. */
+export function changesOf(a: Finding, b: Finding): DiffChange[] {
+  const out: DiffChange[] = [];
+  const ca = a.consumer?.className ?? null;
+  const cb = b.consumer?.className ?? null;
+  if ((ca ?? '').toLowerCase() !== (cb ?? '').toLowerCase()) out.push({ what: 'class', old: ca, new: cb });
+  const qa = str(a.filter?.values['Query']);
+  const qb = str(b.filter?.values['Query']);
+  if (qa !== qb) out.push({ what: 'query', old: qa, new: qb });
+  const va = a.consumer?.values ?? {};
+  const vb = b.consumer?.values ?? {};
+  const keys = new Map<string, string>();
+  for (const k of [...Object.keys(va), ...Object.keys(vb)]) if (!keys.has(k.toLowerCase())) keys.set(k.toLowerCase(), k);
+  const get = (o: Record<string, unknown>, k: string): string | null => str(Object.entries(o).find(([x]) => x.toLowerCase() === k)?.[1]);
+  for (const [low, k] of [...keys].sort((x, y) => compareName(x[1], y[1]))) {
+    if (low === 'name' || low === 'creatorsid') continue;
+    const x = get(va, low);
+    const y = get(vb, low);
+    if (x !== y) out.push({ what: k, old: x, new: y });
+  }
+  return out;
+}
+
+function scanOf(r: ScanResult): DiffScan {
+  return { tool: r.tool.name, version: r.tool.version, scannedAt: r.scannedAt, hosts: r.hosts.length, findings: r.findings.length, narrowed: r.hidden !== undefined };
+}
+
+/** Subscriptions (a filter or consumer; a payload class alone is not one) grouped by identity, each with its hash. */
+function byIdentity(fs: Finding[]): Map<string, Array<{ f: Finding; hash: string }>> {
+  const m = new Map<string, Array<{ f: Finding; hash: string }>>();
+  for (const f of fs) {
+    if (!f.consumer && !f.filter) continue;
+    const k = identity(f);
+    const list = m.get(k) ?? [];
+    list.push({ f, hash: payloadHash(f) });
+    m.set(k, list);
+  }
+  return m;
+}
+
+/** Compare OLD with NEW, per host. Pure: both results are read, neither is changed. */
+export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
+  const oldIdx = hostIndex(oldR);
+  const newIdx = hostIndex(newR);
+  // one key per machine: NEW's name for it (through NEW's aliases, then OLD's), lower case
+  const keyOf = (h: string): string => {
+    const low = h.toLowerCase();
+    return newIdx.get(low) ?? newIdx.get(oldIdx.get(low) ?? low) ?? oldIdx.get(low) ?? low;
+  };
+  const hosts = new Map<string, { host: string; oldName?: string; inOld: boolean; inNew: boolean; oldF: Finding[]; newF: Finding[] }>();
+  const hostOf = (name: string): NonNullable<ReturnType<typeof hosts.get>> => {
+    const k = keyOf(name);
+    let h = hosts.get(k);
+    if (!h) hosts.set(k, (h = { host: name, inOld: false, inNew: false, oldF: [], newF: [] }));
+    return h;
+  };
+  for (const h of newR.hosts) {
+    const e = hostOf(h);
+    e.inNew = true;
+    e.host = h;
+  }
+  for (const f of newR.findings) hostOf(f.host).newF.push(f);
+  for (const h of oldR.hosts) {
+    const e = hostOf(h);
+    e.inOld = true;
+    if (e.inNew && e.host !== h) e.oldName = h;
+  }
+  for (const f of oldR.findings) {
+    const e = hostOf(f.host);
+    e.oldF.push(f);
+    // a finding's host is a host of its scan (the fleet is hosts plus every host with a finding)
+    e.inOld = true;
+  }
+  const totals = { new: 0, gone: 0, changed: 0, unchanged: 0, notScannedInNew: 0 };
+  const out: DiffHost[] = [];
+  for (const h of hosts.values()) {
+    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], unchanged: 0, notScannedInNew: [] };
+    const before = byIdentity(h.oldF);
+    const after = byIdentity(h.newF);
+    if (!h.inNew) {
+      for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entryOf(x.f, x.hash));
+    } else {
+      for (const [k, olds] of before) {
+        const news = [...(after.get(k) ?? [])];
+        const left: typeof olds = [];
+        for (const o of olds) {
+          const i = news.findIndex((n) => n.hash === o.hash);
+          if (i >= 0) {
+            news.splice(i, 1);
+            d.unchanged++;
+          } else left.push(o);
+        }
+        // same identity, other payload: changed, paired in order; what is left over on either side is gone or new
+        while (left.length && news.length) {
+          const o = left.shift()!;
+          const n = news.shift()!;
+          d.changed.push({ old: entryOf(o.f, o.hash), new: entryOf(n.f, n.hash), changes: changesOf(o.f, n.f) });
+        }
+        for (const o of left) d.gone.push(entryOf(o.f, o.hash));
+        if (news.length) after.set(k, news);
+        else after.delete(k);
+      }
+      for (const [k, news] of after) {
+        if (before.has(k) && news.length === 0) continue;
+        for (const n of news) d.new.push(entryOf(n.f, n.hash));
+      }
+      // identities NEW has that OLD never had were handled above; those matched in full are deleted from `after`
+    }
+    const order = (a: DiffEntry, b: DiffEntry): number => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || compareName(a.namespace ?? '', b.namespace ?? '') || compareName(a.name ?? '', b.name ?? '') || compareName(a.id, b.id);
+    d.new.sort(order);
+    d.gone.sort(order);
+    d.notScannedInNew.sort(order);
+    d.changed.sort((a, b) => order(a.new, b.new));
+    totals.new += d.new.length;
+    totals.gone += d.gone.length;
+    totals.changed += d.changed.length;
+    totals.unchanged += d.unchanged;
+    totals.notScannedInNew += d.notScannedInNew.length;
+    out.push(d);
+  }
+  out.sort((a, b) => compareName(a.host, b.host));
+  const caveats: string[] = [];
+  if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as gone although it may still be there');
+  if (oldR.hidden !== undefined) caveats.push('OLD was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as new although it may have been there');
+  return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats };
+}
+
+/**
+ * The new and changed subscriptions (NEW's side) at or above `failOn` that no allow-list entry or user rule quieted
+ * in NEW's scan; none for `never`.
+ */
+export function failingChanges(d: ScanDiff, failOn: Severity | 'never'): DiffEntry[] {
+  if (failOn === 'never') return [];
+  const floor = SEVERITIES.indexOf(failOn);
+  const all = d.hosts.flatMap((h) => [...h.new, ...h.changed.map((c) => c.new)]);
+  return all.filter((e) => e.allowlisted === null && SEVERITIES.indexOf(e.severity) <= floor);
+}
