@@ -1,0 +1,147 @@
+/**
+ * `wmiscope diff`: two real scans of committed fixtures compared — new, gone, changed (a modified command line),
+ * unchanged counted, a host NEW did not scan never called gone, hostile host names escaped, exit codes 0/1/2.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scan } from '../src/scan.js';
+import { asScanResult, diffScans, failingChanges } from '../src/analysis/diff.js';
+import { formatDiffTable, readScanResult } from '../src/cli/diff.js';
+import type { ScanResult } from '../src/model/types.js';
+import { jsonSafe } from '../src/model/text.js';
+import { repoRoot } from './support/samples.js';
+import { runCli } from './support/child.js';
+import { scratchDir } from './support/tmp.js';
+
+const EVTX = join(repoRoot(), 'test/fixtures/evtx');
+const COLLECTOR = join(repoRoot(), 'test/fixtures/collector');
+const clone = (r: ScanResult): ScanResult => JSON.parse(JSON.stringify(r)) as ScanResult;
+const names = (l: Array<{ name: string | null }>): Array<string | null> => l.map((e) => e.name).sort();
+
+let cached: { old: ScanResult; neu: ScanResult } | null = null;
+async function scans(): Promise<{ old: ScanResult; neu: ScanResult }> {
+  cached ??= { old: await scan([EVTX], { version: 'old-test' }), neu: await scan([EVTX, COLLECTOR], { version: 'new-test' }) };
+  return { old: clone(cached.old), neu: clone(cached.neu) };
+}
+
+test('diff: the collector documents added to the logs are new; nothing gone; the log finding unchanged', async () => {
+  const { old, neu } = await scans();
+  const d = diffScans(old, neu);
+  assert.deepEqual(d.totals, { new: 3, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+  const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
+  assert.deepEqual(names(iewin7.new), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.equal(iewin7.unchanged, 1);
+  const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
+  assert.equal(win10.inOld, false);
+  assert.deepEqual(names(win10.new), ['SCM Event Log Consumer']);
+  assert.equal(d.old.version, 'old-test');
+  assert.equal(d.new.version, 'new-test');
+  // the SCM consumer is allow-listed by default: only the two critical IEWIN7 ones fail
+  assert.deepEqual(names(failingChanges(d, 'high')), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(failingChanges(d, 'never'), []);
+});
+
+test('diff: the other way round, the collector findings are gone on IEWIN7 and WIN10-SAMPLE is "not scanned in NEW", not gone', async () => {
+  const { old, neu } = await scans();
+  const d = diffScans(neu, old);
+  assert.deepEqual(d.totals, { new: 0, gone: 2, changed: 0, unchanged: 1, notScannedInNew: 1 });
+  assert.deepEqual(names(d.hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+  const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
+  assert.equal(win10.inNew, false);
+  assert.deepEqual(win10.gone, []);
+  assert.deepEqual(names(win10.notScannedInNew), ['SCM Event Log Consumer']);
+  assert.match(formatDiffTable(d), /WIN10-SAMPLE — host not scanned in NEW/);
+  assert.deepEqual(failingChanges(d, 'info'), []);
+});
+
+test('diff: the same subscription with another command line is changed, with what differs; host names match case-insensitively', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
+  bot.consumer!.values['CommandLineTemplate'] = 'c:\\evil\\payload.exe -x';
+  bot.host = bot.host.toLowerCase();
+  neu.hosts = neu.hosts.map((h) => h.toLowerCase());
+  const d = diffScans(old, neu);
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, unchanged: 0, notScannedInNew: 0 });
+  const h = d.hosts.find((x) => x.changed.length)!;
+  assert.equal(h.host, 'iewin7');
+  assert.equal(h.oldName, 'IEWIN7');
+  assert.deepEqual(h.changed[0]!.changes, [{ what: 'CommandLineTemplate', old: 'c:\\Windows\\System32\\cmd.exe', new: 'c:\\evil\\payload.exe -x' }]);
+  assert.notEqual(h.changed[0]!.old.payloadHash, h.changed[0]!.new.payloadHash);
+  assert.equal(failingChanges(d, 'critical').length, 1);
+  assert.match(formatDiffTable(d), /CommandLineTemplate: c:\\Windows\\System32\\cmd\.exe → c:\\evil\\payload\.exe -x/);
+});
+
+test('diff: a hostile host name and payload are escaped in the table; JSON keeps them exact', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
+  bot.host = 'EVIL\u001b[31mHOST\u202e';
+  bot.summary = 'run\u001b]0;pwned\u0007';
+  neu.hosts.push(bot.host);
+  const text = formatDiffTable(diffScans(old, neu));
+  assert.ok(!/[\u001b\u0007\u202e]/.test(text), 'no raw control or bidi character');
+  assert.match(text, /EVIL\\x1b\[31mHOST\\u202e/);
+  assert.match(text, /run\\x1b\]0;pwned\\x07/);
+  const d = JSON.parse(jsonSafe(JSON.stringify(diffScans(old, neu)))) as ReturnType<typeof diffScans>;
+  assert.ok(d.hosts.some((h) => h.host === bot.host));
+});
+
+test('diff: a result narrowed when written says so', async () => {
+  const { old, neu } = await scans();
+  neu.hidden = { narrowedBy: { minSeverity: 'high' }, total: 1, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 1 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 1, undated: [] };
+  const d = diffScans(old, neu);
+  assert.equal(d.new.narrowed, true);
+  assert.equal(d.caveats.length, 1);
+  assert.match(d.caveats[0]!, /NEW was narrowed/);
+});
+
+test('diff: asScanResult refuses what is not a scan result, naming the field', () => {
+  assert.equal(asScanResult([]), 'not a JSON object');
+  assert.match(asScanResult({ tool: { name: 'other', version: '1' } }) as string, /not a wmiscope scan result/);
+  const base = { tool: { name: 'wmiscope', version: '1' }, scannedAt: 'x', hosts: ['A'], findings: [] as unknown[] };
+  assert.equal(typeof asScanResult(base), 'object');
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'bad', status: 'active', summary: '' }] }) as string, /findings\[0\]\.severity/);
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', consumer: { namespace: null, className: null, name: null, values: { x: {} } } }] }) as string, /findings\[0\]\.consumer\.values/);
+  assert.match(asScanResult({ ...base, hosts: [1] }) as string, /hosts/);
+});
+
+test('diff: a result over the size bound is refused before it is parsed', async () => {
+  const dir = scratchDir('diff-bound');
+  const f = join(dir, 'big.json');
+  writeFileSync(f, JSON.stringify({ tool: { name: 'wmiscope', version: '1' }, scannedAt: 'x', hosts: [], findings: [], pad: 'x'.repeat(4096) }));
+  assert.match((await readScanResult(f, 1024)) as string, /over the 1024-byte bound/);
+  assert.equal(typeof (await readScanResult(f)), 'object');
+});
+
+test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other way, 2 on unusable input; JSON shape', async () => {
+  const { old, neu } = await scans();
+  const dir = scratchDir('diff-cli');
+  const o = join(dir, 'old.json');
+  const n = join(dir, 'new.json');
+  writeFileSync(o, JSON.stringify(old));
+  writeFileSync(n, JSON.stringify(neu));
+  const run1 = await runCli(['diff', o, n]);
+  assert.equal(run1.code, 1, run1.stderr);
+  assert.match(run1.stdout, /^OLD wmiscope old-test, scanned /m);
+  assert.match(run1.stdout, /3 new, 0 gone, 0 changed, 1 unchanged/);
+  assert.equal((await runCli(['diff', o, n, '--fail-on', 'never'])).code, 0);
+  assert.equal((await runCli(['diff', n, o])).code, 0);
+  const json = await runCli(['diff', o, n, '-f', 'json']);
+  const parsed = JSON.parse(json.stdout) as { format: string; totals: unknown; old: { version: string } };
+  assert.equal(parsed.format, 'wmiscope-diff/1');
+  assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"not": "a scan"');
+  const notJson = await runCli(['diff', o, bad]);
+  assert.equal(notJson.code, 2);
+  assert.match(notJson.stderr, /bad\.json: not JSON/);
+  const other = join(dir, 'other.json');
+  writeFileSync(other, '{"tool": {"name": "x"}}');
+  assert.equal((await runCli(['diff', other, n])).code, 2);
+  const missing = await runCli(['diff', join(dir, 'nope.json'), n]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such file/);
+});
