@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { asScanResult, diffScans, failingChanges } from '../src/analysis/diff.js';
@@ -131,6 +132,12 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   assert.equal((await runCli(['diff', n, o])).code, 0);
   const json = await runCli(['diff', o, n, '-f', 'json']);
   const parsed = JSON.parse(json.stdout) as { format: string; totals: unknown; old: { version: string } };
+  const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(join(repoRoot(), 'schema/diff.schema.json'), 'utf8')) as object);
+  assert.ok(validate(parsed), JSON.stringify(validate.errors));
+  // the changed and not-scanned shapes are valid too
+  const changed = clone(neu);
+  changed.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.consumer!.values['CommandLineTemplate'] = 'x';
+  for (const d of [diffScans(neu, changed), diffScans(neu, old)]) assert.ok(validate(JSON.parse(JSON.stringify({ format: 'wmiscope-diff/1', ...d }))), JSON.stringify(validate.errors));
   assert.equal(parsed.format, 'wmiscope-diff/1');
   assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
   const bad = join(dir, 'bad.json');

@@ -99,11 +99,11 @@ export function addDiffCommand(program: Command): void {
     .command('diff')
     .summary('compare two scan results (scan -f json): per host, subscriptions new, gone and changed')
     .description(
-      'compare two scan results written by wmiscope scan -f json. Per host (case-insensitive, through the hosts\' other names), a subscription is identified by its namespace, consumer class and consumer (or filter) name, as fleet stacking does: in NEW only is new, in OLD only is gone, in both with another payload hash (command line, script, query, class…) is changed, with what differs; unchanged ones are counted. "Gone" only means not in NEW\'s result, and only for hosts NEW scanned: subscriptions of a host NEW has no evidence for are listed as "not scanned in NEW", never as gone. A result narrowed when written (--min-severity, --only-host, --since) is said to be so',
+      'compare two scan results written by wmiscope scan -f json. Per host (case-insensitive, through the hosts\' other names), a subscription is identified by its namespace, consumer class and consumer (or filter) name, as fleet stacking does: in NEW only is new, in OLD only is gone, in both with another payload hash (command line, script, query, class…) is changed, with what differs; unchanged ones are counted. "Gone" only means not in NEW\'s result, and only for hosts NEW scanned: subscriptions of a host NEW has no evidence for are listed as "not scanned in NEW", never as gone. A result narrowed when written (--min-severity, --only-host, --since) is said to be so. A result file is checked before use: missing, not JSON, not a wmiscope scan result (the first wrong field is named) or over 512 MiB is exit 2',
     )
     .argument('<old>', 'the earlier scan result (JSON)')
     .argument('<new>', 'the later scan result (JSON)')
-    .addOption(new Option('-f, --format <format>', 'output format (default: json for an --output ending in .json, else table)').choices(['table', 'json']))
+    .addOption(new Option('-f, --format <format>', 'output format; json is the shape of schema/diff.schema.json (default: json for an --output ending in .json, else table)').choices(['table', 'json']))
     .option('-o, --output <file>', 'write the comparison to a file')
     .addOption(new Option('--fail-on <severity>', "exit 1 when a new or changed subscription is at or above this severity (NEW's severity) and not allow-listed in NEW's scan").choices([...SEVERITIES, 'never']).default('high'))
     .addOption(widthOption())

@@ -23,7 +23,8 @@ Exit codes (the same for every command):
   0  something was read and, for scan, no finding is at or above --fail-on;
      a file that could not be read is an error note (stderr, the report's
      notes), not another exit code: check the notes before calling it clean
-  1  scan only: findings at or above --fail-on
+  1  scan: findings at or above --fail-on; diff: new or changed
+     subscriptions at or above --fail-on
   2  nothing readable, a given path missing or unreadable, a usage error, an
      unusable output path (missing folder, an input, inside an input folder) or
      an output that could not be written (full disk, closed pipe); paths are
