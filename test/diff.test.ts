@@ -152,3 +152,23 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no such file/);
 });
+
+test('diff: another filter query with the same consumer payload is changed (query named); a host named by an alias NEW links is the same host', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
+  const q = String(old.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.filter!.values['Query']);
+  bot.filter!.values['Query'] = 'SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA "Win32_Process"';
+  // OLD named the machine by its FQDN; NEW shows it as IEWIN7 and links the FQDN as another name of it
+  const o2 = clone(old);
+  for (const f of o2.findings) if (f.host === 'IEWIN7') f.host = 'iewin7.corp.example';
+  o2.hosts = o2.hosts.map((h) => (h === 'IEWIN7' ? 'iewin7.corp.example' : h));
+  neu.hostAliases = [{ host: 'IEWIN7', aliases: [{ name: 'iewin7.corp.example', why: 'test' }] }];
+  const d = diffScans(o2, neu);
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, unchanged: 0, notScannedInNew: 0 });
+  const h = d.hosts.find((x) => x.host === 'IEWIN7')!;
+  assert.equal(h.oldName, 'iewin7.corp.example');
+  assert.equal(h.changed[0]!.old.payloadHash, h.changed[0]!.new.payloadHash);
+  assert.deepEqual(h.changed[0]!.changes, [{ what: 'query', old: q, new: bot.filter!.values['Query'] }]);
+  assert.equal(d.hosts.some((x) => x.host.toLowerCase().startsWith('iewin7.')), false);
+});

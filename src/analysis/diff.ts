@@ -1,8 +1,8 @@
 /**
  * Change over time: two scan results (`wmiscope scan -f json`) compared per host. A subscription's identity is its
  * fleet stack key without the payload hash (host, namespace, consumer class, consumer or filter name,
- * {@link stackKey}); its payload is {@link payloadHash}. Same identity and hash: unchanged (counted); same identity,
- * another hash: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone" only where NEW has
+ * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted); same
+ * identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone" only where NEW has
  * evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in NEW, which proves
  * nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads it.
  */
@@ -182,14 +182,22 @@ function scanOf(r: ScanResult): DiffScan {
   return { tool: r.tool.name, version: r.tool.version, scannedAt: r.scannedAt, hosts: r.hosts.length, findings: r.findings.length, narrowed: r.hidden !== undefined };
 }
 
-/** Subscriptions (a filter or consumer; a payload class alone is not one) grouped by identity, each with its hash. */
-function byIdentity(fs: Finding[]): Map<string, Array<{ f: Finding; hash: string }>> {
-  const m = new Map<string, Array<{ f: Finding; hash: string }>>();
+/** The filter's query as the payload hash normalises values (spaces folded, case ignored), '' when none. */
+const queryOf = (f: Finding): string => String(f.filter?.values['Query'] ?? '').replace(/\s+/g, ' ').trim().toLowerCase();
+
+/**
+ * Subscriptions (a filter or consumer; a payload class alone is not one) grouped by identity, each with its hash and
+ * what makes it the same: the payload hash and the filter's query (the hash of a subscription with a consumer leaves
+ * the query out, but another trigger is a change).
+ */
+function byIdentity(fs: Finding[]): Map<string, Array<{ f: Finding; hash: string; same: string }>> {
+  const m = new Map<string, Array<{ f: Finding; hash: string; same: string }>>();
   for (const f of fs) {
     if (!f.consumer && !f.filter) continue;
     const k = identity(f);
     const list = m.get(k) ?? [];
-    list.push({ f, hash: payloadHash(f) });
+    const hash = payloadHash(f);
+    list.push({ f, hash, same: `${hash}\n${queryOf(f)}` });
     m.set(k, list);
   }
   return m;
@@ -241,7 +249,7 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
         const news = [...(after.get(k) ?? [])];
         const left: typeof olds = [];
         for (const o of olds) {
-          const i = news.findIndex((n) => n.hash === o.hash);
+          const i = news.findIndex((n) => n.same === o.same);
           if (i >= 0) {
             news.splice(i, 1);
             d.unchanged++;
