@@ -9,7 +9,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { asScanResult, diffScans, failingChanges } from '../src/analysis/diff.js';
-import { formatDiffTable, readScanResult } from '../src/cli/diff.js';
+import { readScanResult } from '../src/cli/diff.js';
+import { formatDiffHtml, formatDiffTable } from '../src/report/diff.js';
 import type { ScanResult } from '../src/model/types.js';
 import { jsonSafe } from '../src/model/text.js';
 import { repoRoot } from './support/samples.js';
@@ -75,7 +76,7 @@ test('diff: the same subscription with another command line is changed, with wha
   assert.match(formatDiffTable(d), /CommandLineTemplate: c:\\Windows\\System32\\cmd\.exe → c:\\evil\\payload\.exe -x/);
 });
 
-test('diff: a hostile host name and payload are escaped in the table; JSON keeps them exact', async () => {
+test('diff: a hostile host name, payload and consumer name are escaped in the table and the HTML page; JSON keeps them exact', async () => {
   const { old } = await scans();
   const neu = clone(old);
   const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
@@ -86,6 +87,13 @@ test('diff: a hostile host name and payload are escaped in the table; JSON keeps
   assert.ok(!/[\u001b\u0007\u202e]/.test(text), 'no raw control or bidi character');
   assert.match(text, /EVIL\\x1b\[31mHOST\\u202e/);
   assert.match(text, /run\\x1b\]0;pwned\\x07/);
+  bot.consumer!.name = '<script>alert(1)</script>';
+  const html = formatDiffHtml(diffScans(old, neu));
+  assert.ok(!/<script/i.test(html), 'no script element, not even from a consumer name');
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(html, /EVIL\\x1b\[31mHOST\\u202e/);
+  assert.ok(!/[\u001b\u0007\u202e]/.test(html));
+  assert.match(html, /Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;sha256-/);
   const d = JSON.parse(jsonSafe(JSON.stringify(diffScans(old, neu)))) as ReturnType<typeof diffScans>;
   assert.ok(d.hosts.some((h) => h.host === bot.host));
 });
@@ -129,6 +137,10 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   assert.match(run1.stdout, /^OLD wmiscope old-test, scanned /m);
   assert.match(run1.stdout, /3 new, 0 gone, 0 changed, 1 unchanged/);
   assert.equal((await runCli(['diff', o, n, '--fail-on', 'never'])).code, 0);
+  const page = await runCli(['diff', o, n, '-f', 'html']);
+  assert.equal(page.code, 1);
+  assert.match(page.stdout, /^<!doctype html>/);
+  assert.match(page.stdout, /3 new, 0 gone, 0 changed, 1 unchanged/);
   assert.equal((await runCli(['diff', n, o])).code, 0);
   const json = await runCli(['diff', o, n, '-f', 'json']);
   const parsed = JSON.parse(json.stdout) as { format: string; totals: unknown; old: { version: string } };

@@ -7,16 +7,15 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SEVERITIES } from '../model/types.js';
 import type { ScanResult, Severity } from '../model/types.js';
-import { escapeVisible, jsonSafe } from '../model/text.js';
+import { jsonSafe } from '../model/text.js';
 import { EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, preflight, printError, writeReport } from './exit.js';
 import { tableWidth, widthOption } from './terminal.js';
-import type { DiffEntry, ScanDiff } from '../analysis/diff.js';
 
 /** A result file larger than this is not read (a scan of a large fleet is tens of MiB). */
 export const DIFF_MAX_BYTES = 512 * 1024 * 1024;
 
 interface DiffOpts {
-  format?: 'table' | 'json';
+  format?: 'table' | 'json' | 'html';
   output?: string;
   failOn: Severity | 'never';
   width?: number;
@@ -54,46 +53,6 @@ export async function readScanResult(file: string, maxBytes = DIFF_MAX_BYTES): P
   return typeof r === 'string' ? `${file}: ${r}` : r;
 }
 
-const MAX_VALUE = 160;
-const cut = (s: string, w: number): string => (s.length > w ? `${s.slice(0, Math.max(1, w - 1))}…` : s);
-const show = (s: string | null, w = MAX_VALUE): string => (s === null ? '(none)' : escapeVisible(cut(s, w)));
-
-function entryLine(e: DiffEntry, width: number): string {
-  const allow = e.allowlisted !== null ? ` [allow-listed: ${escapeVisible(cut(e.allowlisted, 80))}]` : '';
-  const head = `${e.severity.padEnd(8)} ${show(e.namespace ?? '(namespace unknown)', 60)} ${show(e.className, 60)} ${show(e.name, 80)} (${e.status}, id ${e.id.slice(0, 12)})${allow}`;
-  return `${head}\n      ${show(e.summary, Math.max(20, width - 6))}`;
-}
-
-/** The diff as text: which scans were compared, the totals, then per host what is new, gone, changed and not scanned. Every value escaped. */
-export function formatDiffTable(d: ScanDiff, width = 100): string {
-  const lines: string[] = [];
-  const scan = (label: string, s: ScanDiff['old']): string => `${label} ${escapeVisible(s.tool)} ${escapeVisible(s.version)}, scanned ${escapeVisible(s.scannedAt)}: ${s.hosts} host(s), ${s.findings} finding(s)${s.narrowed ? ' (narrowed)' : ''}`;
-  lines.push(scan('OLD', d.old), scan('NEW', d.new));
-  const t = d.totals;
-  lines.push(`${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts NEW did not scan (not compared)` : ''}`);
-  for (const c of d.caveats) lines.push(`note: ${c}`);
-  for (const h of d.hosts) {
-    const parts = h.new.length + h.gone.length + h.changed.length + h.notScannedInNew.length;
-    const where = !h.inNew ? ' — host not scanned in NEW' : !h.inOld ? ' — host not scanned in OLD (everything on it is new to the comparison)' : '';
-    const also = h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : '';
-    if (parts === 0 && where === '') {
-      if (h.unchanged) lines.push('', `${escapeVisible(h.host)}${also}: ${h.unchanged} unchanged`);
-      continue;
-    }
-    lines.push('', `${escapeVisible(h.host)}${also}${where}${h.unchanged ? ` · ${h.unchanged} unchanged` : ''}`);
-    for (const e of h.new) lines.push(`  + new     ${entryLine(e, width)}`);
-    for (const c of h.changed) {
-      lines.push(`  ~ changed ${entryLine(c.new, width)}`);
-      if (c.old.severity !== c.new.severity) lines.push(`      severity: ${c.old.severity} → ${c.new.severity}`);
-      for (const x of c.changes) lines.push(`      ${escapeVisible(x.what)}: ${show(x.old)} → ${show(x.new)}`);
-      if (!c.changes.length) lines.push(`      payload hash ${c.old.payloadHash} → ${c.new.payloadHash}`);
-    }
-    for (const e of h.gone) lines.push(`  - gone    ${entryLine(e, width)}`);
-    for (const e of h.notScannedInNew) lines.push(`  ? not scanned in NEW ${entryLine(e, width)}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 export function addDiffCommand(program: Command): void {
   program
     .command('diff')
@@ -103,7 +62,7 @@ export function addDiffCommand(program: Command): void {
     )
     .argument('<old>', 'the earlier scan result (JSON)')
     .argument('<new>', 'the later scan result (JSON)')
-    .addOption(new Option('-f, --format <format>', 'output format; json is the shape of schema/diff.schema.json (default: json for an --output ending in .json, else table)').choices(['table', 'json']))
+    .addOption(new Option('-f, --format <format>', 'output format; json is the shape of schema/diff.schema.json, html one self-contained page without script (default: from an --output ending in .json or .html/.htm, else table)').choices(['table', 'json', 'html']))
     .option('-o, --output <file>', 'write the comparison to a file')
     .addOption(new Option('--fail-on <severity>', "exit 1 when a new or changed subscription is at or above this severity (NEW's severity) and not allow-listed in NEW's scan").choices([...SEVERITIES, 'never']).default('high'))
     .addOption(widthOption())
@@ -115,9 +74,15 @@ export function addDiffCommand(program: Command): void {
       if (bad || typeof a === 'string' || typeof b === 'string') return void (process.exitCode = EXIT_UNUSABLE);
       const { diffScans, failingChanges } = await import('../analysis/diff.js');
       const d = diffScans(a, b);
-      const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : 'table');
+      const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : o.output && /\.html?$/i.test(o.output) ? 'html' : 'table');
       const toTerminal = !o.output && process.stdout.isTTY === true;
-      const text = format === 'json' ? jsonSafe(JSON.stringify({ format: 'wmiscope-diff/1', ...d }, null, 2)) + '\n' : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns));
+      const { formatDiffHtml, formatDiffTable } = await import('../report/diff.js');
+      const text =
+        format === 'json'
+          ? jsonSafe(JSON.stringify({ format: 'wmiscope-diff/1', ...d }, null, 2)) + '\n'
+          : format === 'html'
+            ? formatDiffHtml(d)
+            : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns));
       if (!writeReport(o.output, text)) return;
       process.exitCode = failingChanges(d, o.failOn).length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
     });
