@@ -184,3 +184,11 @@ test('diff: another filter query with the same consumer payload is changed (quer
   assert.deepEqual(h.changed[0]!.changes, [{ what: 'query', old: q, new: bot.filter!.values['Query'] }]);
   assert.equal(d.hosts.some((x) => x.host.toLowerCase().startsWith('iewin7.')), false);
 });
+
+test('diff: a subscription whose namespace NEW does not know (an Autoruns-like row) is the same one as OLD\'s of that class and name', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.namespace = null;
+  const d = diffScans(old, neu);
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+});

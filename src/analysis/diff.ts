@@ -141,6 +141,17 @@ function byIdentity(fs: Finding[]): Map<string, Array<{ f: Finding; hash: string
   return m;
 }
 
+/** Move `side`'s entries of unknown namespace (`|class|name`) under the one key of `other` with that class and name. */
+function joinUnknownNamespaces<T>(side: Map<string, T[]>, other: Map<string, T[]>): void {
+  for (const [k, list] of [...side]) {
+    if (!k.startsWith('|')) continue;
+    const same = [...other.keys()].filter((o) => !o.startsWith('|') && o.slice(o.indexOf('|')) === k);
+    if (same.length !== 1) continue;
+    side.delete(k);
+    side.set(same[0]!, [...(side.get(same[0]!) ?? []), ...list]);
+  }
+}
+
 /** Compare OLD with NEW, per host. Pure: both results are read, neither is changed. */
 export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
   const oldIdx = hostIndex(oldR);
@@ -180,6 +191,10 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], unchanged: 0, notScannedInNew: [] };
     const before = byIdentity(h.oldF);
     const after = byIdentity(h.newF);
+    // a subscription whose namespace no source gave (Autoruns rows) is the one of the same class and name on the other
+    // side when there is exactly one, as fleet stacking joins them
+    joinUnknownNamespaces(before, after);
+    joinUnknownNamespaces(after, before);
     if (!h.inNew) {
       for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entryOf(x.f, x.hash));
     } else {
