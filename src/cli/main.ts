@@ -16,6 +16,7 @@ import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
 import { addRulesCommands } from './rules.js';
+import { addAllowlistCommands } from './allowlist.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../model/text.js';
 import { LIVE_TEMP_FOLDERS } from '../sources/budget.js';
@@ -364,6 +365,7 @@ export function buildProgram(): Command {
   addSysmonCommands(program);
   addCoverageCommand(program, pkg.version);
   addRulesCommands(program, pkg.version);
+  addAllowlistCommands(program);
   hintAfterErrors(program);
   return program;
 }
