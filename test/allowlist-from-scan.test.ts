@@ -97,7 +97,7 @@ describe('allowlist from-scan', () => {
     assert.equal(parseAllowlist(yaml, 'c.yaml').entries.length, 5);
   });
 
-  it('writes the entries the HTML triage writes (the same planner and writer)', () => {
+  it('allowlistFromScan (the library side): at critical every finding of the scan is covered, none skipped, five entries', () => {
     const made = allowlistFromScan(first, 'critical', 'first.json');
     assert.equal(made.covered.length, first.findings.length);
     assert.equal(made.skipped.length, 0);
