@@ -2,11 +2,12 @@
  * `wmiscope allowlist from-scan`: real scans of committed fixtures (five hosts: a collector document twice
  * under other host names, one of them hostile, the IEWIN7 collector, Autoruns and Sysmon log), the allowlist
  * written from the result, and the same evidence scanned again with it: exactly the findings at or below the
- * severity are allow-listed, by the new file, and nothing else changes.
+ * severity are allow-listed, by the new file, and nothing else changes. With Chromium on PATH, the entries are
+ * also compared with the ones the HTML report's triage writes for the same result.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -15,6 +16,8 @@ import { repoRoot } from './support/samples.js';
 import { parseAllowlist } from '../src/analysis/allowlist.js';
 import { allowlistFromScan, atOrBelow } from '../src/report/allowfile.js';
 import type { Finding, ScanResult, Severity } from '../src/model/types.js';
+import { formatHtml } from '../src/report/html.js';
+import { pathToFileURL } from 'node:url';
 
 const FIX = path.join(repoRoot(), 'test/fixtures');
 const HOSTILE = 'EVIL"\n# x: y\u2028#\'';
@@ -42,7 +45,6 @@ describe('allowlist from-scan', () => {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'wmiscope-fromscan-'));
     evidence = path.join(dir, 'evidence');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(evidence);
     for (const f of ['collector/iewin7-botfilter-nested.json', 'collector/win10-scm.json', 'autoruns/IEWIN7.autorunsc.csv', 'evtx/sysmon_20_21_1_CommandLineEventConsumer.evtx']) copyFileSync(path.join(FIX, f), path.join(evidence, path.basename(f)));
     // the same Windows subscription on two more hosts, one with a name made to break YAML
@@ -151,5 +153,43 @@ describe('allowlist from-scan', () => {
     }
     // the input was not overwritten
     assert.equal((JSON.parse(readFileSync(path.join(dir, 'first.json'), 'utf8')) as ScanResult).findings.length, first.findings.length);
+  });
+
+  /** Debian's chromium on PATH (as test/html-browser.test.ts looks for it), or null. */
+  const chromiumPath = (): string | null => {
+    for (const d of (process.env['PATH'] ?? '').split(path.delimiter)) {
+      for (const name of ['chromium', 'chromium-browser']) {
+        try {
+          accessSync(path.join(d, name), constants.X_OK);
+          return path.join(d, name);
+        } catch {
+          // not here
+        }
+      }
+    }
+    return null;
+  };
+  const CHROMIUM = chromiumPath();
+
+  it('writes the same entries the HTML report\'s triage writes when every finding is marked (Chromium)', { skip: CHROMIUM ? false : 'no chromium binary on PATH (see test/html-browser.test.ts)' }, async () => {
+    const { chromium } = await import('playwright-core');
+    const html = path.join(dir, 'report.html');
+    writeFileSync(html, formatHtml(first));
+    const ctx = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: CHROMIUM!, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(pathToFileURL(html).href);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+      const marks = page.locator('#findings-table tbody tr input.mark');
+      assert.equal(await marks.count(), first.findings.length);
+      for (let i = 0; i < first.findings.length; i++) await marks.nth(i).check();
+      const fromPage = parseAllowlist(await page.inputValue('#triage-yaml'), 'page.yaml').entries.map(({ note: _note, ...e }) => e);
+      const fromScan = parseAllowlist(allowlistFromScan(first, 'critical', 'first.json').text, 'scan.yaml').entries;
+      const key = (e: object): string => JSON.stringify(e);
+      assert.deepEqual(fromScan.map(key).sort(), fromPage.map(key).sort());
+      assert.equal(fromScan.length, 5);
+    } finally {
+      await ctx.close();
+    }
   });
 });
