@@ -1,7 +1,7 @@
 /**
  * One exit-code scheme for every command (README "Exit codes"):
  *   0  the input was read (warnings allowed) and, for `scan`, no finding is at or above `--fail-on`;
- *   1  `scan` only: findings at or above `--fail-on`;
+ *   1  `scan`: findings at or above `--fail-on`; `diff`: new or changed subscriptions at or above it;
  *   2  nothing readable, a given path missing or unreadable, a usage error, an unusable output path (one of
  *      the inputs, or inside an input folder, included), or an output that could not be written.
  * The given paths and the output path are checked before anything is read, so a typo fails fast. The lines

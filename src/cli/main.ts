@@ -16,6 +16,7 @@ import { addCollectorCommand } from './collector.js';
 import { addSysmonCommands } from './sysmon.js';
 import { addCoverageCommand } from './coverage.js';
 import { addRulesCommands } from './rules.js';
+import { addAllowlistCommands } from './allowlist.js';
 import { addDiffCommand } from './diff.js';
 import { EXIT_HELP, EXIT_UNUSABLE, exitCode, guardOutputStreams, preflight, printError, printNote } from './exit.js';
 import { EMPTY_FILE } from '../model/text.js';
@@ -365,6 +366,7 @@ export function buildProgram(): Command {
   addSysmonCommands(program);
   addCoverageCommand(program, pkg.version);
   addRulesCommands(program, pkg.version);
+  addAllowlistCommands(program);
   addDiffCommand(program);
   hintAfterErrors(program);
   return program;

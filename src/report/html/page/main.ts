@@ -24,7 +24,7 @@ import { isRun, ranText } from '../../../model/runs.js';
 import { powershellNotes } from '../../../model/subscription.js';
 import { add, ATTACK_ID, clear, el, svg } from './dom.js';
 import type { Child } from './dom.js';
-import { yq, yv } from './yaml.js';
+import { allowEntryLines, yq } from './yaml.js';
 
 // ------------------------------------------------------------------------------------------ text helpers
 
@@ -250,25 +250,8 @@ function start(D: HtmlData): void {
   }
 
   // ---------------------------------------------------------------------------------------- allowlist YAML
-  const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-  /** The entry's lines (a list item, indented for "entries:") without its note, or null when none can be written. */
-  function entryBody(i: number): { head: string[]; rest: string[] } | null {
-    const p = D.allow[i];
-    const f = F[i]!;
-    if (!p || p.problem) return null;
-    const rest: string[] = [];
-    if (p.namespace !== null && p.namespace !== undefined) rest.push('    namespace: ' + yq(p.namespace));
-    if (p.filter) {
-      rest.push('    filter:', '      Name: ' + yq(p.filter.name));
-      for (const [key, src] of p.filter.keys) if (IDENT.test(key) && f.filter) rest.push('      ' + key + ': ' + yv(f.filter.values[src]));
-    }
-    if (p.consumer) {
-      rest.push('    consumer:', '      class: ' + yq(p.consumer.className), '      Name: ' + yq(p.consumer.name));
-      for (const [key, src] of p.consumer.keys) if (IDENT.test(key) && f.consumer) rest.push('      ' + key + ': ' + yv(f.consumer.values[src]));
-    }
-    return { head: ['  - id: ' + yq(p.id)], rest };
-  }
+  /** The entry's lines without its note, or null when none can be written (the shared writer, ./yaml.ts). */
+  const entryBody = (i: number): { head: string[]; rest: string[] } | null => allowEntryLines(D.allow[i], F[i]!);
 
   /** An allowlist file for these findings; the same subscription on several hosts is one entry. */
   function allowlistYaml(indices: number[]): string {
