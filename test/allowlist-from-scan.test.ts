@@ -142,7 +142,7 @@ describe('allowlist from-scan', () => {
     const bad = JSON.parse(readFileSync(path.join(dir, 'first.json'), 'utf8')) as { findings: Array<Record<string, unknown>> };
     bad.findings[2]!.severity = 'apocalyptic';
     writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(bad));
-    cases.push([['allowlist', 'from-scan', path.join(dir, 'bad.json')], /finding 3: severity is not one of critical, high, medium, low, info/]);
+    cases.push([['allowlist', 'from-scan', path.join(dir, 'bad.json')], /bad\.json: findings\[2\]\.severity: not one of critical, high, medium, low, info/]);
     cases.push([['allowlist', 'from-scan', path.join(dir, 'first.json'), '-o', path.join(dir, 'first.json')], /is the input/]);
     cases.push([['allowlist', 'from-scan', path.join(dir, 'first.json'), '--max-severity', 'worst'], /Allowed choices are critical, high, medium, low, info/]);
     for (const [args, re] of cases) {

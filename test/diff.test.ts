@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { asScanResult, diffScans, failingChanges } from '../src/analysis/diff.js';
-import { readScanResult } from '../src/cli/diff.js';
+import { readScanResult } from '../src/cli/result-file.js';
 import { formatDiffHtml, formatDiffTable } from '../src/report/diff.js';
 import type { ScanResult } from '../src/model/types.js';
 import { jsonSafe } from '../src/model/text.js';
