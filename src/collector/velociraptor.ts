@@ -41,7 +41,8 @@ function literalBlock(text: string, indent: number): string {
   const pad = ' '.repeat(indent);
   const lines = body.split('\n').map((l) => (l === '' ? '' : pad + l));
   const tail = trailing > 1 ? '\n'.repeat(trailing - 1) : '';
-  return `|${chomp}\n${lines.join('\n')}\n${tail}`;
+  // the line end after the last line is the caller's (the template's)
+  return `|${chomp}\n${lines.join('\n')}${tail}`;
 }
 
 /** The client artifact's YAML text, with `script` (the bundled collector unless given) embedded. */
