@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
@@ -151,7 +151,8 @@ function iewin7(): VrClient {
     ],
     others: [
       { part: 'repository', item: null, path: 'C:\\Windows\\System32\\wbem\\Repository', size: null, action: 'not found', reason: 'no repository file in this folder or its FS subfolder (ntfs accessor)' },
-      ...VELOCIRAPTOR_EVENT_LOGS.filter((l) => l !== sysmon).map((l) => ({ part: 'eventlog' as const, item: l, path: `C:\\Windows\\System32\\winevt\\Logs\\${evtxFileName(l)}`, size: null, action: 'not found' as const, reason: 'no such log file (the log may be disabled, or the channel not installed)' })),
+      ...VELOCIRAPTOR_EVENT_LOGS.filter((l) => l !== sysmon && l !== 'Security').map((l) => ({ part: 'eventlog' as const, item: l, path: `C:\\Windows\\System32\\winevt\\Logs\\${evtxFileName(l)}`, size: null, action: 'not found' as const, reason: 'no such log file (the log may be disabled, or the channel not installed)' })),
+      { part: 'eventlog', item: 'Security', path: 'C:\\Windows\\System32\\winevt\\Logs\\Security.evtx', size: 3221225472, action: 'skipped', reason: 'larger than MaxEventLogSize (2147483648 bytes)' },
     ],
   };
 }
@@ -204,9 +205,18 @@ function assertIewin7Files(r: ScanResult, zip: string): void {
   assert.match(log.detail ?? '', /collected from C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational\.evtx/);
   const doc = r.evidence.find((e) => e.kind === 'collector');
   assert.ok(doc?.file.endsWith('uploads/file/wmiscope-collector.json'), doc?.file);
-  // the artifact's own result rows are read as what they are, and said so
-  const results = r.notes.filter((n) => /results\/.*WMIScope%2F/.test(n.file));
-  assert.ok(results.length > 0 && results.every((n) => n.level !== 'error'), JSON.stringify(results));
+  // the artifact's own result rows are read: the file it skipped is a warning, nothing is "not evidence"
+  const results = r.notes.filter((n) => /results\/(All )?Custom\.Windows\.Persistence\.WMIScope%2F/.test(n.file));
+  assert.deepEqual(
+    results.filter((n) => n.code === 'not-evidence'),
+    [],
+  );
+  const skipped = results.filter((n) => n.code === 'over-limit');
+  assert.ok(skipped.length >= 1, JSON.stringify(results));
+  for (const n of skipped) {
+    assert.equal(n.level, 'warning');
+    assert.match(n.message, /Custom\.Windows\.Persistence\.WMIScope did not upload eventlog Security \(C:\\Windows\\System32\\winevt\\Logs\\Security\.evtx, 3221225472 bytes\): larger than MaxEventLogSize \(2147483648 bytes\); what it holds is not in this evidence/);
+  }
   assert.ok(zip.length > 0);
 }
 
@@ -239,6 +249,9 @@ test('a hunt download of the client artifact: one host per client, each with its
   writeZip(zip, huntMembers('H.CT0HUNT', [iewin7(), win10()]));
   const r = await scan([zip]);
   assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS, ...WIN10_FINDINGS].sort(order));
+  assertIewin7Files(r, zip);
+  // the combined results name the client of the skipped file
+  assert.ok(r.notes.some((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json') && n.message.includes('client C.1f2e3d4c5b6a7980 flow F.CT1A2B3C4D5E6')));
 });
 
 test('a hunt download from committed fixtures alone (fresh clone)', async () => {
@@ -248,6 +261,33 @@ test('a hunt download from committed fixtures alone (fresh clone)', async () => 
   const r = await scan([zip]);
   const expected = [...IEWIN7_FINDINGS, { ...WIN10_FINDINGS[0]!, host: 'WIN10-SAMPLE (C.aaaabbbbccccdddd)', seenBy: ['wmiscope collector (live WMI query)'] }];
   assert.deepEqual(findingsOf(r), expected.sort(order));
+});
+
+test('hostile result rows of the client artifact: values cut and escaped in the note, a good row beside them kept', async () => {
+  const dir = scratchDir('vr-artifact');
+  const file = join(dir, 'rows.json');
+  const long = 'A'.repeat(100_000);
+  writeFileSync(
+    file,
+    [
+      { Part: 'repository', Item: `OBJECTS.DATA\u001b[31m\u202e${long}`, Path: `\\\\.\\C:\\x\u0007`, Size: 5e9, Action: 'skipped', Reason: `big\r\nfake line${long}`, Upload: null },
+      { Part: 'collector', Item: 'wmiscope-collector.json', Path: null, Size: 0, Action: 'failed', Reason: 'the collector wrote no document (see Stderr and ReturnCode)', Upload: null },
+      { Part: 'eventlog', Item: 'Security', Path: 'C:\\Windows\\System32\\winevt\\Logs\\Security.evtx', Size: 1, Action: 'uploaded', Reason: 'an event log wmiscope reads', Upload: { Path: 'x' } },
+      { Part: {}, Item: ['x'], Action: 'skipped', Reason: 7 },
+    ]
+      .map((x) => JSON.stringify(x))
+      .join('\n') + '\n',
+  );
+  const r = await scan([file]);
+  const notes = r.notes.filter((n) => n.file === file);
+  assert.equal(notes.filter((n) => n.code === 'over-limit').length, 2, JSON.stringify(notes));
+  assert.equal(notes.filter((n) => n.code === 'failed').length, 1);
+  for (const n of notes) {
+    assert.ok(n.message.length < 2000, `${n.message.length} characters`);
+    assert.doesNotMatch(n.message, /[\u0000-\u001f\u007f\u202e]/);
+  }
+  assert.ok(notes.some((n) => n.message.includes('could not upload collector wmiscope-collector.json (0 bytes): the collector wrote no document')));
+  assert.ok(notes.some((n) => n.message.includes('did not upload file: 7;')));
 });
 
 // ---- the server artifact's rows -----------------------------------------------------------------------

@@ -212,7 +212,7 @@ sources:
       LET Run <= SELECT * FROM if(condition=RunCollector,
           then={ SELECT * FROM execve(argv=Argv, length=1048576) })
       LET Exit <= SELECT ReturnCode FROM Run WHERE Complete
-      LET Out <= stat(filename=OutFile, accessor="file")
+      LET Out <= if(condition=RunCollector, then=stat(filename=OutFile, accessor="file"))
       LET TooLarge <= Out.Size > MaxCollectorOutputSize
       LET Upload <= if(condition=Out.Size > 0 AND NOT TooLarge,
           then=upload(file=OutFile, name="${VELOCIRAPTOR_COLLECTOR_UPLOAD}", accessor="file"))
