@@ -8,7 +8,10 @@
  * plugin, function and argument): `glob`, `stat`, `upload` and `tempfile` as registered there; `execve` splits
  * standard output into rows of `length` bytes (default 10240) when no `sep` is given (vql/tools/shell/execve.go), so
  * the collector writes its document with `-OutFile` and the file is uploaded whole; `upload` stores a file in a
- * collection as `uploads/<accessor>/<path components>` (reporting/container.go, vql/server/downloads/downloads.go).
+ * collection as `uploads/<accessor>/<path components>` (reporting/container.go, vql/server/downloads/downloads.go);
+ * a collection may upload 1 GiB unless an artifact's `resources.max_upload_bytes` (or the request) says more
+ * (services/launcher/launcher.go), so the artifact sets 8 GiB: the per-file bounds' sum (a 2 GiB repository file,
+ * five 1 GiB logs, a 512 MiB collector document, the small repository files) stays under it.
  */
 import { POWERSHELL_COLLECTOR } from './powershell.js';
 
@@ -80,6 +83,7 @@ implied_permissions:
 
 resources:
   timeout: 3600
+  max_upload_bytes: 8589934592
 
 parameters:
   - name: CollectRepository
@@ -92,7 +96,7 @@ parameters:
   - name: MaxRepositoryFileSize
     description: A repository file larger than this many bytes is not uploaded (a row says so).
     type: int64
-    default: 4294967296
+    default: 2147483648
   - name: CollectEventLogs
     description: Upload the event log files listed in EventLogs.
     type: bool
@@ -112,7 +116,7 @@ ${logs}
   - name: MaxEventLogSize
     description: A log file larger than this many bytes is not uploaded (a row says so).
     type: int64
-    default: 2147483648
+    default: 1073741824
   - name: RunCollector
     description: Run the wmiscope PowerShell collector and upload its JSON document.
     type: bool
