@@ -295,8 +295,8 @@ test('hostile result rows of the client artifact: values cut and escaped in the 
 /**
  * The row the server artifact's VQL (Custom.Server.WMIScope.Scan, `export`) makes of one JSONL line of
  * `wmiscope scan -f jsonl`, column by column as written there: `x.y` member access (NULL when absent), `reasons.id`
- * (member access on an array maps over its elements), the coverage sub-queries (`foreach(row=coverage)` with
- * `WHERE saw` / `WHERE NOT saw`, then `.source` / `.Missed` over their rows) and `format("%v (%v)")`. vfilter gives
+ * (member access on an array maps over its elements), the coverage queries `WMIScopeSeenBy` / `WMIScopeMissedBy`
+ * (`foreach(row=Coverage)` with `WHERE saw` / `WHERE NOT saw`, then `.source` / `.Missed` over their rows) and `format("%v (%v)")`. vfilter gives
  * NULL rather than an empty list when such a mapping has nothing, which this model writes as [].
  */
 function serverRow(line: Record<string, unknown>, clientId: string, flowId: string): Record<string, unknown> {
