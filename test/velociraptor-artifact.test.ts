@@ -322,6 +322,40 @@ function serverRow(line: Record<string, unknown>, clientId: string, flowId: stri
   };
 }
 
+/** The server artifact's columns, each with the VQL expression {@link serverRow} models. */
+const SERVER_COLUMNS: Array<[string, string]> = [
+  ['ClientId', 'ClientId'],
+  ['FlowId', 'FlowId'],
+  ['Host', 'host'],
+  ['Severity', 'severity'],
+  ['Status', 'status'],
+  ['Namespace', 'namespace'],
+  ['Filter', 'filter.name'],
+  ['ConsumerClass', 'consumer.className'],
+  ['Consumer', 'consumer.name'],
+  ['Summary', 'summary'],
+  ['Reasons', 'reasons.id'],
+  ['SeenBy', 'WMIScopeSeenBy(Coverage=coverage).source'],
+  ['MissedBy', 'WMIScopeMissedBy(Coverage=coverage).Missed'],
+  ['Allowlisted', 'allowlisted.entry'],
+  ['Score', 'score'],
+  ['FindingId', 'id'],
+];
+
+test('the server artifact\'s VQL: the wmiscope argv and the columns the model below reads', () => {
+  const vql = String(loadYaml(SERVER_FILES[0]!).export).replace(/\s+/g, ' ');
+  assert.ok(vql.includes('argv=Command + ["scan", "--quiet", "--format", "jsonl", "--fail-on", "never", "--output", Out] + Extra + [file_store(path=Download)]'), vql);
+  assert.ok(vql.includes('FROM parse_jsonl(filename=Out, accessor="file")'));
+  const select = /SELECT ClientId, FlowId, (.*?) FROM parse_jsonl/.exec(vql)![1]!;
+  const columns = ['ClientId AS ClientId', 'FlowId AS FlowId', ...select.split(/, (?![^(]*\))/)].map((c) => c.trim());
+  assert.deepEqual(
+    columns.map((c) => /^(.*) AS (\w+)$/.exec(c)!.slice(1, 3).reverse()),
+    SERVER_COLUMNS,
+  );
+  assert.ok(vql.includes('LET WMIScopeSeenBy(Coverage) = SELECT source FROM foreach(row=Coverage) WHERE saw'));
+  assert.ok(vql.includes('LET WMIScopeMissedBy(Coverage) = SELECT if(condition=reason, then=format(format="%v (%v)", args=[source, reason]), else=source) AS Missed FROM foreach(row=Coverage) WHERE NOT saw'));
+});
+
 test('the CLI scans the collection zip; the server artifact\'s columns from its JSONL are exact', async () => {
   const dir = scratchDir('vr-artifact');
   const zip = join(dir, 'collection.zip');
