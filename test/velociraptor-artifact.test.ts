@@ -150,8 +150,8 @@ function iewin7(): VrClient {
       collectorUpload(readFileSync(fixture('collector/iewin7-botfilter-nested.json'))),
     ],
     others: [
-      { part: 'repository', item: null, path: 'C:\\Windows\\System32\\wbem\\Repository', size: null, action: 'not found', reason: 'no repository file in this folder or its FS subfolder (ntfs accessor)' },
-      ...VELOCIRAPTOR_EVENT_LOGS.filter((l) => l !== sysmon && l !== 'Security').map((l) => ({ part: 'eventlog' as const, item: l, path: `C:\\Windows\\System32\\winevt\\Logs\\${evtxFileName(l)}`, size: null, action: 'not found' as const, reason: 'no such log file (the log may be disabled, or the channel not installed)' })),
+      { part: 'repository', item: null, path: 'C:\\Windows\\System32\\wbem\\Repository', size: null, action: 'not found', reason: 'no repository file found here or in its FS subfolder (ntfs accessor; see the collection log)' },
+      ...VELOCIRAPTOR_EVENT_LOGS.filter((l) => l !== sysmon && l !== 'Security').map((l) => ({ part: 'eventlog' as const, item: l, path: `C:\\Windows\\System32\\winevt\\Logs\\${evtxFileName(l)}`, size: null, action: 'not found' as const, reason: 'no such log file, or it could not be read (the channel may not be installed or enabled)' })),
       { part: 'eventlog', item: 'Security', path: 'C:\\Windows\\System32\\winevt\\Logs\\Security.evtx', size: 3221225472, action: 'skipped', reason: 'larger than MaxEventLogSize (2147483648 bytes)' },
     ],
   };
@@ -263,7 +263,7 @@ test('a hunt download from committed fixtures alone (fresh clone)', async () => 
   assert.deepEqual(findingsOf(r), expected.sort(order));
 });
 
-test('hostile result rows of the client artifact: values cut and escaped in the note, a good row beside them kept', async () => {
+test('hostile result rows of the client artifact: values cut and escaped in the notes, an uploaded row adds none', async () => {
   const dir = scratchDir('vr-artifact');
   const file = join(dir, 'rows.json');
   const long = 'A'.repeat(100_000);

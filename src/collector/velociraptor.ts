@@ -155,13 +155,14 @@ sources:
              else=if(condition=Upload.Path AND NOT Upload.Error, then="uploaded", else="failed")) AS Action,
           if(condition=TooLarge,
              then=format(format="larger than MaxRepositoryFileSize (%v bytes)", args=[MaxRepositoryFileSize]),
-             else=if(condition=Upload.Error, then=Upload.Error,
-                     else="a WMI repository file, read through the ntfs accessor")) AS Reason,
+             else=if(condition=Upload.Path AND NOT Upload.Error,
+                     then="a WMI repository file, read through the ntfs accessor",
+                     else=Upload.Error || "the upload failed (see the collection log)")) AS Reason,
           Upload
         FROM Uploaded
       LET Missing = SELECT "repository" AS Part, NULL AS Item, Folder AS Path, NULL AS Size,
           "not found" AS Action,
-          "no repository file in this folder or its FS subfolder (ntfs accessor)" AS Reason,
+          "no repository file found here or in its FS subfolder (ntfs accessor; see the collection log)" AS Reason,
           NULL AS Upload
         FROM scope()
       LET Off = SELECT "repository" AS Part, NULL AS Item, RepositoryFolder AS Path, NULL AS Size,
@@ -193,11 +194,12 @@ sources:
           if(condition=NOT Found, then="not found",
              else=if(condition=TooLarge, then="skipped",
                      else=if(condition=Upload.Path AND NOT Upload.Error, then="uploaded", else="failed"))) AS Action,
-          if(condition=NOT Found, then="no such log file (the log may be disabled, or the channel not installed)",
+          if(condition=NOT Found,
+             then="no such log file, or it could not be read (the channel may not be installed or enabled)",
              else=if(condition=TooLarge,
                      then=format(format="larger than MaxEventLogSize (%v bytes)", args=[MaxEventLogSize]),
-                     else=if(condition=Upload.Error, then=Upload.Error,
-                             else="an event log wmiscope reads"))) AS Reason,
+                     else=if(condition=Upload.Path AND NOT Upload.Error, then="an event log wmiscope reads",
+                             else=Upload.Error || "the upload failed (see the collection log)"))) AS Reason,
           Upload
         FROM Uploaded
       LET Off = SELECT "eventlog" AS Part, NULL AS Item, EventLogFolder AS Path, NULL AS Size,
@@ -215,7 +217,7 @@ sources:
       LET Argv = if(condition=CollectorNoTimers, then=BaseArgv + ["-NoTimers"], else=BaseArgv)
       LET Run <= SELECT * FROM if(condition=RunCollector,
           then={ SELECT * FROM execve(argv=Argv, length=1048576) })
-      LET Exit <= SELECT ReturnCode FROM Run WHERE Complete
+      LET Exit <= SELECT ReturnCode FROM Run WHERE Complete OR ReturnCode != 0
       LET Out <= if(condition=RunCollector, then=stat(filename=OutFile, accessor="file"))
       LET TooLarge <= Out.Size > MaxCollectorOutputSize
       LET Upload <= if(condition=Out.Size > 0 AND NOT TooLarge,
@@ -226,9 +228,10 @@ sources:
              else=if(condition=TooLarge, then="skipped", else="failed")) AS Action,
           if(condition=TooLarge,
              then=format(format="larger than MaxCollectorOutputSize (%v bytes)", args=[MaxCollectorOutputSize]),
-             else=if(condition=Upload.Error, then=Upload.Error,
+             else=if(condition=Upload.Path AND NOT Upload.Error,
+                     then="the wmiscope collector's document (every namespace of the live WMI service)",
                      else=if(condition=NOT Out.Size, then="the collector wrote no document (see Stderr and ReturnCode)",
-                             else="the wmiscope collector's document (every namespace of the live WMI service)"))) AS Reason,
+                             else=Upload.Error || "the upload failed (see the collection log)"))) AS Reason,
           Upload, Exit[0].ReturnCode AS ReturnCode, join(array=Run.Stderr, sep="") AS Stderr
         FROM scope()
       LET Off = SELECT "collector" AS Part, NULL AS Item, NULL AS Path, NULL AS Size,
