@@ -190,6 +190,19 @@ const IEWIN7_FINDINGS: Expected[] = [
   { host: IEWIN7_HOST, status: 'orphan', severity: 'critical', namespace: 'ROOT\\subscription', filter: null, consumer: 'ProbeScriptFint', seenBy: ['wmiscope collector (live WMI query)'] },
   { host: IEWIN7_HOST, status: 'active', severity: 'high', namespace: 'ROOT\\subscription', filter: 'BotFilter82', consumer: 'BotConsumer23', seenBy: ['Sysmon (19/20/21)', 'wmiscope collector (live WMI query)'] },
 ];
+/** FS01: a real PowerShell log (Windows PowerShell 800 and PowerShell/Operational 4103/4104 of a PowerLurk run), uploaded as the Windows PowerShell log. */
+const POWERLURK = join(samplesDir(), 'evtx/hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx');
+function fs01(): VrClient {
+  return {
+    clientId: 'C.5e6f7a8b9c0d1e2f',
+    hostname: 'FS01',
+    fqdn: 'fs01.offsec.lan',
+    flowId: 'F.CT5F6G7H8J9K0',
+    uploads: [{ part: 'eventlog', item: 'Windows PowerShell', accessor: 'auto', components: driveWindows('System32', 'winevt', 'Logs', evtxFileName('Windows PowerShell')), data: readFileSync(POWERLURK) }],
+    others: [{ part: 'collector', item: 'wmiscope-collector.json', path: 'C:\\Windows\\Temp\\tmp1.json', size: 0, action: 'failed', reason: 'the collector wrote no document (see Stderr and ReturnCode)' }],
+  };
+}
+const FS01_FINDINGS: Expected[] = [{ host: 'fs01.offsec.lan (C.5e6f7a8b9c0d1e2f)', status: 'logged-only', severity: 'critical', namespace: 'ROOT\\subscription', filter: 'Evil23', consumer: 'Evil23', seenBy: ['PowerShell (800/4103/4104)'] }];
 const WIN10_FINDINGS: Expected[] = [{ host: WIN10_HOST, status: 'active', severity: 'info', namespace: 'ROOT\\subscription', filter: 'SCM Event Log Filter', consumer: 'SCM Event Log Consumer', seenBy: ['WMI repository', 'wmiscope collector (live WMI query)'] }];
 
 const summary = (f: Finding): Expected => ({ host: f.host, status: f.status, severity: f.severity, namespace: f.namespace ?? '', filter: f.filter?.name ?? null, consumer: f.consumer?.name ?? null, seenBy: seenBy(f.coverage) });
@@ -244,11 +257,16 @@ test('a collection zip with the real Windows 10 repository uploaded through the 
   assert.equal(repo.host, WIN10_HOST);
 });
 
-test('a hunt download of the client artifact: one host per client, each with its findings', { skip: win10Skip }, async () => {
+const huntSkip = win10Skip || (existsSync(POWERLURK) ? false : `PowerShell log sample not found at ${POWERLURK}`);
+
+test('a hunt download of the client artifact: one host per client, each with its findings', { skip: huntSkip }, async () => {
   const zip = join(scratchDir('vr-artifact'), 'H.CT0HUNT.zip');
-  writeZip(zip, huntMembers('H.CT0HUNT', [iewin7(), win10()]));
+  writeZip(zip, huntMembers('H.CT0HUNT', [iewin7(), win10(), fs01()]));
   const r = await scan([zip]);
-  assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS, ...WIN10_FINDINGS].sort(order));
+  assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS, ...WIN10_FINDINGS, ...FS01_FINDINGS].sort(order));
+  const ps = r.findings.find((f) => f.host.startsWith('fs01'))!.observations;
+  for (const o of ps) assert.ok(o.file.endsWith('!/FS01-C.5e6f7a8b9c0d1e2f/uploads/auto/C%3A/Windows/System32/winevt/Logs/Windows PowerShell.evtx'), o.file);
+  assert.ok(r.notes.some((n) => n.code === 'failed' && n.message.includes('could not upload collector wmiscope-collector.json') && n.message.includes('client C.5e6f7a8b9c0d1e2f')));
   assertIewin7Files(r, zip);
   // the combined results name the client of the skipped file
   assert.ok(r.notes.some((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json') && n.message.includes('client C.1f2e3d4c5b6a7980 flow F.CT1A2B3C4D5E6')));

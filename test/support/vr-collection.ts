@@ -13,7 +13,8 @@
  *   source `Custom.Windows.Persistence.WMIScope/Repository` is `Custom.Windows.Persistence.WMIScope%2FRepository` and
  *   the log file `Microsoft-Windows-Sysmon%4Operational.evtx` is `Microsoft-Windows-Sysmon%254Operational.evtx`.
  * - Path components of an upload (accessors/manipulators.go): the ntfs accessor's first component is the device
- *   `\\.\C:`; the file/auto accessors' first component on Windows is the drive `C:`.
+ *   `\\.\C:`; the file/auto accessors' first component on Windows is the drive `C:` (accessors/manipulators_test.go
+ *   has `uploads/auto/C%3A` and `uploads/ntfs/%5C%5C.%5CC%3A` as zip paths).
  * - A hunt download (`createHuntDownloadFile`): `hunt_info.json`, `results/All <artifact/source>.json` (every client's
  *   rows plus `FlowId`, `ClientId`, `Fqdn`) and one collection per client under `<hostname>-<client id>/`.
  */
@@ -159,7 +160,8 @@ export function huntMembers(huntId: string, clients: VrClient[]): ZipMember[] {
     for (const c of clients) for (const line of resultRows(c, p)) all.push(JSON.stringify({ ...(JSON.parse(line) as object), FlowId: c.flowId, ClientId: c.clientId, Fqdn: c.fqdn }));
     if (all.length) members.push({ name: zipPath(['results', `All ${VELOCIRAPTOR_CLIENT_ARTIFACT}/${SOURCES[p]}.json`]), data: all.join('\n') + '\n' });
   }
-  for (const c of clients) members.push(...collectionMembers(c, [`${c.fqdn}-${c.clientId}`]));
+  // services.GetHostname: the client's hostname (not its fqdn)
+  for (const c of clients) members.push(...collectionMembers(c, [`${c.hostname}-${c.clientId}`]));
   return members;
 }
 
