@@ -52,7 +52,7 @@ test('the committed client artifact is the generator output: the collector scrip
 });
 
 test('the generator keeps any script exact through YAML (line ends, blank lines, no final newline)', () => {
-  for (const s of ['a\nb\n', 'a\n\n  b\n', 'a\nb', 'a\nb\n\n\n', '<#\n x #>\n\nWrite-Output 1\n']) {
+  for (const s of ['a\nb\n', 'a\n\n  b\n', 'a\nb', 'a\nb\n\n\n', '<#\n x #>\n\nWrite-Output 1\n', 'a\n   \nb\n', 'a  \nb\n', '#x\n--\n...\n---\nb: c\n']) {
     const doc = parseYaml(velociraptorClientArtifact(s)) as Yaml;
     const got = (doc.parameters as Yaml[]).find((p) => p.name === 'CollectorScript')!.default;
     assert.equal(got, s, JSON.stringify(s));
