@@ -11,6 +11,9 @@
  * - `Windows.EventLogs.EvtxHunter` rows and `parse_evtx` rows (`Windows.EventLogs.Evtx`: `System`,
  *   `EventData`, `UserData`): turned back into the EVTX layer's JSON shape and read like any event record.
  * - `Windows.Sysinternals.Autoruns` rows (autorunsc CSV columns): read by `autoruns.ts`.
+ * - `Custom.Windows.Persistence.WMIScope` rows (wmiscope's own client artifact, `Part`, `Item`, `Action`, `Reason`):
+ *   what the collection uploaded (read from `uploads/`), skipped for its size or failed to upload; the last two are a
+ *   warning each, since what those files hold is missing from the evidence.
  *
  * Facts used (Velocidex/velociraptor at cd02ac6, Velocidex/evtx at f4fa97e, Velocidex/vfilter at f8fe490):
  * the `wmi()` plugin lists an object's properties through SWbemObject `Properties_`, so system properties
@@ -32,6 +35,8 @@ import type { NoteSink } from '../notes.js';
 import { EventRecordSink, isoTime } from '../records/tally.js';
 import { processObservation } from '../records/observations.js';
 import { autorunsRowObservations, autorunsTime, AUTORUNS_COLUMNS_REQUIRED, collectionWhere } from './autoruns.js';
+import { VELOCIRAPTOR_CLIENT_ARTIFACT } from '../../collector/velociraptor.js';
+import { escapeText } from '../../model/text.js';
 
 type Values = Observation['properties'];
 type Json = EvtxValue;
@@ -48,6 +53,7 @@ export const ARTIFACT = {
   autoruns: 'Windows.Sysinternals.Autoruns',
   pslist: 'Windows.System.Pslist',
   processCreation: 'Windows.Events.ProcessCreation',
+  collection: VELOCIRAPTOR_CLIENT_ARTIFACT,
 } as const;
 
 type RowKind = keyof typeof ARTIFACT;
@@ -138,6 +144,7 @@ export function rowKind(keys: Iterable<string>): RowKind | null {
     if (has('exe')) return 'pslist';
     if (has('timestamp') && (has('commandline') || has('parentinfo'))) return 'processCreation';
   }
+  if (has('part') && has('item') && has('action') && has('reason')) return 'collection';
   return null;
 }
 
@@ -313,6 +320,36 @@ function rowHost(row: Row, ctx: ObserveContext): string {
   return fqdn || id;
 }
 
+
+// ---- Custom.Windows.Persistence.WMIScope (wmiscope's client artifact) ---------------------------------------------
+
+/**
+ * A result row of wmiscope's client artifact. An uploaded file is read from the collection's `uploads/`; a row saying
+ * a file was skipped (over a size bound) or could not be uploaded is a warning: what it holds is not in the evidence.
+ * Rows saying a part was not collected or a file was not found add nothing (coverage says which logs are missing).
+ */
+function collectionRow(r: RowAt, file: string, notes: NoteSink): void {
+  const action = str(col(r.row, 'Action'));
+  if (action !== 'skipped' && action !== 'failed') return;
+  // values from the collection are evidence: cut and escaped before they are shown
+  const text = (name: string, max: number): string | null => {
+    const v = str(col(r.row, name));
+    return v === null || v === '' ? null : escapeText(v.length > max ? `${v.slice(0, max)}…` : v);
+  };
+  const part = text('Part', 40) ?? 'file';
+  const item = text('Item', 200);
+  const path = text('Path', 400);
+  const size = col(r.row, 'Size');
+  const where = [path, typeof size === 'number' ? `${size} bytes` : null].filter(Boolean).join(', ');
+  const what = `${part}${item ? ` ${item}` : ''}${where ? ` (${where})` : ''}`;
+  const reason = text('Reason', 400) ?? 'no reason given';
+  notes.add({
+    file,
+    level: 'warning',
+    code: action === 'skipped' ? 'over-limit' : 'failed',
+    message: `${r.where}${collectionWhere(r.row)}: ${ARTIFACT.collection} ${action === 'skipped' ? 'did not upload' : 'could not upload'} ${what}: ${reason}; what it holds is not in this evidence`,
+  });
+}
 
 // ---- Windows.Persistence.PermanentWMIEvents ------------------------------------------------------------------
 
@@ -776,6 +813,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       if (res.some((o) => o.name === null)) unnamed++;
       observations.push(...res.filter((o) => o.name !== null));
       tally.add(host, ARTIFACT.autoruns, autorunsTime(str(col(r.row, 'Time')) ?? ''));
+    } else if (kind === 'collection') {
+      collectionRow(r, file, ctx.notes);
     } else if (kind === 'pslist' || kind === 'processCreation') {
       const p = procRow(r, host, kind);
       if (procs.length < MAX_PROCESS_ROWS) procs.push(p);
