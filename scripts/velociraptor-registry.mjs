@@ -178,15 +178,71 @@ function importDirs(text) {
   return res;
 }
 
+/**
+ * The Go build constraint of a file: its `//go:build` line and its name's _GOOS / _GOARCH suffixes, as one
+ * expression ('' when unconstrained).
+ */
+const GOOS = ['windows', 'linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'solaris', 'android', 'ios', 'plan9', 'js', 'aix'];
+const GOARCH = ['amd64', '386', 'arm', 'arm64', 'mips', 'mipsle', 'mips64', 'mips64le', 'ppc64', 'ppc64le', 's390x', 'riscv64', 'wasm'];
+function buildConstraint(p, text) {
+  const parts = [];
+  const line = /^\/\/go:build\s+(.+)$/m.exec(text.slice(0, text.search(/^package\s/m) >>> 0));
+  if (line) parts.push(`(${line[1].trim()})`);
+  const stem = path.posix.basename(p, '.go').split('_');
+  const last = stem[stem.length - 1];
+  const prev = stem[stem.length - 2];
+  if (stem.length > 1 && GOARCH.includes(last)) {
+    parts.push(last);
+    if (stem.length > 2 && GOOS.includes(prev)) parts.push(prev);
+  } else if (stem.length > 1 && GOOS.includes(last)) parts.push(last);
+  return parts.join(' && ');
+}
+/** Tags of Velociraptor's Windows amd64 release build (magefile.go: base_tags + " release yara ", cgo). */
+const WINDOWS_RELEASE_TAGS = new Set(['windows', 'amd64', 'cgo', 'server_vql', 'extras', 'disable_grpc_modules', 'release', 'yara']);
+function evalConstraint(expr, tags) {
+  if (expr === '') return true;
+  const js = expr.replace(/[A-Za-z0-9_.]+/g, (id) => (tags.has(id) ? 'true' : 'false'));
+  if (!/^[truefalse&|!() ]+$/.test(js)) throw new Error(`build constraint not understood: ${expr}`);
+  return Boolean(Function(`return (${js});`)());
+}
+
+/**
+ * Whether a Velociraptor Go package is compiled into the Windows release build: some file importing it is
+ * (by its own build constraint) and is in such a package itself. Packages nobody imports are roots (main).
+ * vfilter packages are always in.
+ */
+const importersOf = new Map();
+for (const [repo, p, text] of goFiles) {
+  if (repo !== 'velociraptor') continue;
+  for (const m of text.matchAll(/"www\.velocidex\.com\/golang\/velociraptor\/([^"]+)"/g)) {
+    if (!importersOf.has(m[1])) importersOf.set(m[1], []);
+    importersOf.get(m[1]).push([p, text]);
+  }
+}
+const pkgMemo = new Map();
+function packageOnWindows(repo, dir) {
+  if (repo !== 'velociraptor') return true;
+  if (pkgMemo.has(dir)) return pkgMemo.get(dir);
+  pkgMemo.set(dir, true); // cycle guard
+  const importers = importersOf.get(dir) ?? [];
+  const res =
+    importers.length === 0 ||
+    importers.some(([p, text]) => evalConstraint(buildConstraint(p, text), WINDOWS_RELEASE_TAGS) && packageOnWindows(repo, path.posix.dirname(p)));
+  pkgMemo.set(dir, res);
+  return res;
+}
+
 const goNames = { Plugin: new Map(), Function: new Map() };
 const unresolvedArgTypes = [];
 const nonLiteralNames = [];
 for (const [repo, p, text] of goFiles) {
   const imports = importDirs(text);
-  for (const m of text.matchAll(/\b(PluginInfo|FunctionInfo|GenericListPlugin)\s*\{/g)) {
-    const kind = m[1] === 'FunctionInfo' ? 'Function' : 'Plugin';
+  const build = buildConstraint(p, text);
+  const onWindows = evalConstraint(build, WINDOWS_RELEASE_TAGS) && packageOnWindows(repo, path.posix.dirname(p));
+  for (const m of text.matchAll(/\b(PluginInfo|FunctionInfo|GenericListPlugin|GenericFunction)\s*\{/g)) {
+    const kind = m[1] === 'FunctionInfo' || m[1] === 'GenericFunction' ? 'Function' : 'Plugin';
     const body = block(text, m.index + m[0].length - 1);
-    const nm = /\b(?:Name|PluginName)\s*:\s*("([^"]+)"|[^,\n]+)/.exec(body);
+    const nm = /\b(?:Name|PluginName|FunctionName)\s*:\s*("([^"]+)"|[^,\n]+)/.exec(body);
     if (!nm) continue;
     if (nm[2] === undefined) {
       nonLiteralNames.push(`${repo}/${p}: ${kind} Name: ${nm[1].trim()}`);
@@ -204,7 +260,12 @@ for (const [repo, p, text] of goFiles) {
       if (!args) unresolvedArgTypes.push(`${nm[2]} (${repo}/${p}: ${at[0].replace(/\s+/g, ' ')})`);
     }
     const prev = goNames[kind].get(nm[2]);
-    goNames[kind].set(nm[2], { file: `${repo}/${p}`, args: args ?? prev?.args });
+    goNames[kind].set(nm[2], {
+      file: prev?.file ?? `${repo}/${p}`,
+      args: args ?? prev?.args,
+      builds: [...(prev?.builds ?? []), build],
+      onWindows: (prev?.onWindows ?? false) || onWindows,
+    });
   }
 }
 
@@ -213,6 +274,8 @@ const crossCheck = {
   onlyInVqlYaml: [],
   onlyInGoSource: [],
   argsCrossChecked: 0,
+  platformRule: 'notOnWindowsRelease is from Go: the registering file\'s build constraint and its package being imported (transitively) by a file compiled for Windows amd64 with the release tags of magefile.go (server_vql extras disable_grpc_modules release yara, cgo). vql.yaml platforms are kept as listed but lag for recent entries.',
+  platformDifferences: [],
   argDifferences: [],
   goNamesNotLiteral: nonLiteralNames.sort(),
   goArgStructsNotResolved: unresolvedArgTypes.sort(),
@@ -230,9 +293,18 @@ for (const [kind, table] of [
       // No literal anywhere: a stale vql.yaml entry (e.g. the deprecated `for` plugin). Velociraptor's own
       // verifier would accept it, but nothing registers it, so a query using it fails when it runs.
       if (where.length === 0 && name !== 'Artifact') table[name].unregistered = true;
+      else if (goNames[kind === 'Plugin' ? 'Function' : 'Plugin'].has(name) && where.length === 1) table[name].unregistered = true;
       crossCheck.onlyInVqlYaml.push(`${kind} ${name}${where.length ? ` (literal "${name}" in ${where.slice(0, 3).join(', ')})` : ' (no literal in Go source)'}`);
       continue;
     }
+    const builds = [...new Set(g.builds)];
+    if (!builds.includes('')) table[name].goBuild = builds;
+    if (!g.onWindows) table[name].notOnWindowsRelease = true;
+    const yamlWindows = table[name].platforms === undefined || table[name].platforms.some((x) => x.startsWith('windows'));
+    if (yamlWindows !== g.onWindows)
+      crossCheck.platformDifferences.push(
+        `${kind} ${name}: vql.yaml platforms ${table[name].platforms?.join(',') ?? '(all)'}, Go build ${g.onWindows ? 'includes' : 'excludes'} Windows (${builds.filter(Boolean).join(' | ') || 'file unconstrained'})`,
+      );
     if (!g.args) continue;
     crossCheck.argsCrossChecked++;
     const y = table[name].args;
@@ -282,7 +354,11 @@ function goCaseLabels(file, startMarker, endMarker) {
   for (const m of region.matchAll(/\bcase\s+([^:]+):/g)) for (const q of m[1].matchAll(/"([^"]*)"/g)) res.push(q[1]);
   return res;
 }
-const parameterTypes = goCaseLabels('services/launcher/parameters.go', 'switch parameter.Type', 'res_env = append');
+// Parameter types: the launcher converts some (int, json, csv, ...); the GUI's collection form renders others
+// (hidden, choices, multichoice, ...). Any other type is passed through as a plain string by both.
+const launcherParameterTypes = goCaseLabels('services/launcher/parameters.go', 'switch parameter.Type', 'res_env = append');
+const guiParameterTypes = goCaseLabels('gui/velociraptor/src/components/forms/form.jsx', 'switch(param.type)', 'default:');
+const parameterTypes = [...new Set([...launcherParameterTypes, ...guiParameterTypes])];
 const artifactTypes = goCaseLabels('paths/artifact_modes/modes.go', 'func ModeNameToMode');
 const reportTypes = goCaseLabels('services/repository/repository.go', 'switch report.Type', '// Make sure none of the aliases');
 const notebookCellTypes = goCaseLabels('services/repository/repository.go', 'switch cell.Type', 'Artifact %s contains an invalid notebook cell type');
@@ -309,7 +385,7 @@ const fixture = {
     registry: 'docs/references/vql.yaml',
     artifactDefinition: 'artifacts/proto/artifact.proto',
     yamlLoader: 'services/repository/repository.go (LoadYaml: yaml.UnmarshalStrict into the proto structs, json tags = proto field names; LoadProto: checks)',
-    parameterTypes: 'services/launcher/parameters.go (compileParametersToVQLPreamble)',
+    parameterTypes: 'services/launcher/parameters.go (compileParametersToVQLPreamble) and gui/velociraptor/src/components/forms/form.jsx (switch(param.type))',
     artifactTypes: 'paths/artifact_modes/modes.go (ModeNameToMode, case-insensitive, "" = CLIENT)',
     verifier: 'services/launcher/verifier.go (VerifyArtifact: plugins/functions/args against vql.yaml)',
   },
@@ -323,7 +399,8 @@ const fixture = {
   artifactDefinition,
   internalArtifactFields: [...new Set(internalFields)].sort(),
   artifactTypes: artifactTypes.filter((t) => t !== ''),
-  parameterTypes: parameterTypes,
+  parameterTypes,
+  parameterTypeSources: { launcher: launcherParameterTypes, gui: guiParameterTypes },
   reportTypes,
   notebookCellTypes,
   permissions,
