@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parseDocument } from 'yaml';
 import {
   VELOCIRAPTOR_COMMIT,
   analyseVql,
@@ -25,7 +26,8 @@ import {
 import { repoRoot } from './support/samples.js';
 
 const registry = loadRegistry();
-const MIRROR = '/work/.mirror/Velocidex+velociraptor/repo';
+/** The bare mirror of Velocidex/velociraptor (override with WMISCOPE_VR_MIRROR; absent in CI: skipped). */
+const MIRROR = process.env.WMISCOPE_VR_MIRROR ?? '/work/.mirror/Velocidex+velociraptor/repo';
 const VENDORED = path.join(repoRoot(), 'test/fixtures/velociraptor/builtin-cd02ac6');
 
 /** Built-in artifacts at the pinned commit from the bare mirror, as [path, text]; undefined when absent. */
@@ -155,7 +157,9 @@ test('positive control: every built-in artifact of Velociraptor at the pinned co
   const unexpected: string[] = [];
   let clean = 0;
   for (const [p, text] of files) {
-    const problems = checkArtifact(text, p, registry, { artifacts: known });
+    // Velociraptor's Windows.* artifacts run on Windows: they must use only what its Windows build has.
+    const windows = /^Windows\./.test(describeArtifact(text)?.name ?? '');
+    const problems = checkArtifact(text, p, registry, { artifacts: known, windows });
     if (problems.length === 0) clean++;
     const dev = KNOWN_BUILTIN_DEVIATIONS[p];
     for (const pr of problems) if (dev === undefined || !pr.includes(dev)) unexpected.push(pr);
@@ -195,6 +199,57 @@ test('positive control: the vendored built-in artifacts (always present)', () =>
     'plugin:source',
   ])
     assert.ok(calls.has(c), c);
+});
+
+test('mutation sweep: misspelling any registered call of the vendored artifacts is caught', (t) => {
+  const files = vendoredArtifacts();
+  const known = artifactMap(files);
+  let tried = 0;
+  for (const [p, text] of files) {
+    for (const q of artifactQueries(text)) {
+      // `sources[0].query` -> ['sources', 0, 'query']
+      const yamlPath = q.where.split(/[.[\]]+/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+      if (yamlPath[yamlPath.length - 1] === 'queries') continue;
+      for (const c of analyseVql(q.text).calls) {
+        const table = c.kind === 'plugin' ? registry.plugins : registry.functions;
+        if (table[c.name] === undefined) continue;
+        const doc = parseDocument(text);
+        doc.setIn(yamlPath, q.text.slice(0, c.offset) + c.name + 'zz' + q.text.slice(c.offset + c.name.length));
+        const problems = checkArtifact(doc.toString(), p, registry, { artifacts: known });
+        assert.ok(
+          problems.some((pr) => pr.includes(`unknown ${c.kind} ${c.name}zz()`)),
+          `${p}: ${c.name} -> ${c.name}zz not caught: ${problems.join('; ')}`,
+        );
+        tried++;
+      }
+    }
+  }
+  t.diagnostic(`${tried} calls misspelled one at a time, every one caught`);
+  assert.ok(tried > 150, `only ${tried} calls mutated`);
+});
+
+test('hostile input: damaged YAML and odd shapes are problems, never exceptions', () => {
+  const inputs = [
+    '',
+    'null',
+    '- a\n- b',
+    'name: [',
+    'name: X\nsources: 5',
+    'name: X\nsources:\n  - query: 7',
+    'name: X\nsources:\n  - query: "SELECT * FROM ((("',
+    'name: X\nsources:\n  - query: |\n      SELECT * FROM glob(globs=\'*\', ,)\n',
+    'name: X\nparameters: {a: 1}',
+    'name: X\nparameters:\n  - 5',
+    "name: X\nexport: \"LET\"",
+    'name: X\nsources:\n  - notebook:\n      - type: vql\n        template: 5',
+    '{{{',
+    'name: X\ntools:\n  - versions: [1]',
+  ];
+  for (const text of inputs) {
+    const problems = checkArtifact(text, 'h.yaml', registry, { windows: true });
+    assert.ok(Array.isArray(problems), text);
+    assert.ok(problems.length > 0, `no problem reported for ${JSON.stringify(text)}`);
+  }
 });
 
 // ------------------------------------------------------------------ negative controls

@@ -262,7 +262,9 @@ export function analyseVql(text: string): VqlAnalysis {
       const atEnd = i === close;
       const t = toks[i];
       if (atEnd || (t.kind === 'op' && t.value === ',' && depthAt[i] === d)) {
-        if (i > segStart) {
+        if (i === segStart && !(atEnd && segStart === open + 1)) {
+          res.syntax.push({ message: 'empty argument (a stray comma)', offset: (toks[i] ?? toks[open]).offset });
+        } else if (i > segStart) {
           const a = toks[segStart];
           const b = toks[segStart + 1];
           if (a.kind === 'ident' && b !== undefined && b.kind === 'op' && b.value === '=' && segStart + 1 < i) args.push(a.value);
@@ -528,7 +530,7 @@ export function checkArtifact(yamlText: string, file: string, registry: VrRegist
   const parts: VqlPart[] = [];
   const addPart = (pair: Pair<Scalar, Node | null> | undefined, where: string, sourceQuery: boolean): void => {
     const v = pair?.value;
-    if (v && isScalar(v) && typeof v.value === 'string' && v.value.trim() !== '') parts.push({ where, text: v.value, node: v, sourceQuery });
+    if (v && isScalar(v) && v.value !== null && String(v.value).trim() !== '') parts.push({ where, text: String(v.value), node: v, sourceQuery });
   };
   const topPrecondition = top.get('precondition');
   addPart(topPrecondition, 'precondition', false);
@@ -583,6 +585,7 @@ export function checkArtifact(yamlText: string, file: string, registry: VrRegist
     const loc = vqlLocator(part, text, lc, file);
     for (const s of a.syntax) problems.push(`${loc(s.offset)}: ${part.where}: VQL syntax: ${s.message}`);
     if (part.sourceQuery) checkStatements(a, part.where, loc(0), problems);
+    else if (a.statements.length === 0) problems.push(`${loc(0)}: ${part.where}: no LET or SELECT statement`);
     for (const call of a.calls) {
       for (const msg of checkCall(call, registry, defs, options)) problems.push(`${loc(call.offset)}: ${part.where}: ${msg}`);
     }
@@ -592,6 +595,7 @@ export function checkArtifact(yamlText: string, file: string, registry: VrRegist
 
 function checkStatements(a: VqlAnalysis, where: string, loc: string, problems: string[]): void {
   const st = a.statements;
+  if (st.length === 0) problems.push(`${loc}: ${where}: no LET or SELECT statement`);
   st.forEach((s, i) => {
     if (i < st.length - 1 && !s.isLet) problems.push(`${loc}: ${where}: statement ${i + 1} of ${st.length} is a SELECT; only the last statement of a source may be one (the others must be LET)`);
     if (i === st.length - 1 && s.isLet) problems.push(`${loc}: ${where}: the last statement is a LET; a source must end with a SELECT`);
