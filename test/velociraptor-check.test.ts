@@ -24,6 +24,7 @@ import {
   type KnownArtifact,
 } from './support/velociraptor-check.js';
 import { repoRoot } from './support/samples.js';
+import { scratchDir } from './support/tmp.js';
 
 const registry = loadRegistry();
 /** The bare mirror of Velocidex/velociraptor (override with WMISCOPE_VR_MIRROR; absent in CI: skipped). */
@@ -122,6 +123,20 @@ test('registry fixture: pinned commit, counts, the facts the artifacts rely on',
   assert.ok(Object.keys(registry.artifactDefinition.Artifact).includes('required_permissions'));
 });
 
+test('registry fixture: the generator reproduces it from the mirrors', (t) => {
+  const vfilter = process.env.WMISCOPE_VFILTER_MIRROR ?? '/work/.mirror/Velocidex+vfilter/repo';
+  if (!existsSync(MIRROR) || !existsSync(vfilter)) {
+    t.skip(`no Velociraptor / vfilter mirrors (${MIRROR}, ${vfilter}): the committed fixture is used as is`);
+    return;
+  }
+  const out = path.join(scratchDir('vr-registry'), 'registry.json');
+  execFileSync(process.execPath, [path.join(repoRoot(), 'scripts/velociraptor-registry.mjs'), '--repo', MIRROR, '--vfilter-repo', vfilter, '--out', out], {
+    cwd: repoRoot(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  assert.equal(readFileSync(out, 'utf8'), readFileSync(path.join(repoRoot(), 'test/fixtures/velociraptor/registry-cd02ac6.json'), 'utf8'));
+});
+
 test('VQL tokenizer: strings, comments, backquoted names are not calls', () => {
   const q = `LET x(a, b=1) = SELECT * FROM info() -- fake(y=1)
     // glob(z=2)
@@ -159,7 +174,7 @@ test('positive control: every built-in artifact of Velociraptor at the pinned co
   for (const [p, text] of files) {
     // Velociraptor's Windows.* artifacts run on Windows: they must use only what its Windows build has.
     const windows = /^Windows\./.test(describeArtifact(text)?.name ?? '');
-    const problems = checkArtifact(text, p, registry, { artifacts: known, windows });
+    const problems = checkArtifact(text, p, registry, { artifacts: known, windows, permissions: true });
     if (problems.length === 0) clean++;
     const dev = KNOWN_BUILTIN_DEVIATIONS[p];
     for (const pr of problems) if (dev === undefined || !pr.includes(dev)) unexpected.push(pr);
@@ -175,7 +190,7 @@ test('positive control: the vendored built-in artifacts (always present)', () =>
   const files = vendoredArtifacts();
   assert.equal(files.length, 17);
   const known = artifactMap(files);
-  const problems = files.flatMap(([p, text]) => checkArtifact(text, p, registry, { artifacts: known }));
+  const problems = files.flatMap(([p, text]) => checkArtifact(text, p, registry, { artifacts: known, permissions: true }));
   assert.deepEqual(problems, []);
   // What they exercise (so a change to the vendored set is noticed).
   const calls = new Set(
@@ -352,6 +367,9 @@ test('negative controls: each mutation fails with its exact message', () => {
     ['a list where a string belongs', mutate('description: A valid', 'description:\n  - A valid'), [
       'x.yaml:3:3: artifact.description must be a scalar (string)',
     ]],
+    ['** kwargs mixed with a named argument', mutate("tempfile(extension='.json')", "tempfile(`**`=Opts, extension='.json')"), [
+      'x.yaml:14:18: sources[0].query: tempfile(): a ** kwargs call may not also pass named arguments',
+    ]],
     ['a duplicate key', mutate('type: CLIENT\n', 'type: CLIENT\ntype: SERVER\n'), [
       'x.yaml:4:1: YAML error: Map keys must be unique',
     ]],
@@ -361,6 +379,18 @@ test('negative controls: each mutation fails with its exact message', () => {
     ]],
   ];
   for (const [what, text, expected] of cases) assert.deepEqual(problemsOf(text), expected, what);
+});
+
+test('negative controls: permissions a CLIENT artifact must declare (as Velociraptor\'s verifier warns)', () => {
+  const text = BASE;
+  assert.deepEqual(checkArtifact(text, 'x.yaml', registry, { permissions: true }), [
+    'x.yaml:1:1: tempfile() needs permission FILESYSTEM_WRITE: add it to required_permissions or implied_permissions',
+    'x.yaml:1:1: execve() needs permission EXECVE: add it to required_permissions or implied_permissions',
+  ]);
+  const declared = mutate('type: CLIENT\n', 'type: CLIENT\nrequired_permissions:\n  - EXECVE\nimplied_permissions:\n  - FILESYSTEM_WRITE\n');
+  assert.deepEqual(checkArtifact(declared, 'x.yaml', registry, { permissions: true }), []);
+  // Server artifacts are not subject to this check (Velociraptor only enforces it for CLIENT artifacts).
+  assert.deepEqual(checkArtifact(mutate('type: CLIENT', 'type: SERVER'), 'x.yaml', registry, { permissions: true }), []);
 });
 
 test('negative controls: Artifact.<name>() calls and imports are checked against known artifacts', () => {
@@ -395,7 +425,7 @@ test("this repository's artifacts/*.yaml pass the checker", (t) => {
     const d = describeArtifact(text);
     // A Windows client artifact may only use what Velociraptor builds for Windows.
     const windows = d !== undefined && /(^|\.)Windows\./.test(d.name);
-    problems.push(...checkArtifact(text, p, registry, { artifacts: known, windows }));
+    problems.push(...checkArtifact(text, p, registry, { artifacts: known, windows, permissions: true }));
   }
   t.diagnostic(`${ours.length} artifact(s) checked: ${ours.join(', ')}`);
   assert.deepEqual(problems, []);

@@ -94,6 +94,12 @@ export interface CheckOptions {
    * release build (fixture field `notOnWindowsRelease`, derived from Go build constraints) is a problem.
    */
   windows?: boolean;
+  /**
+   * Also report, for CLIENT artifacts, permissions the plugins/functions used need that are neither implied for
+   * client collections (FILESYSTEM_READ, MACHINE_STATE, COLLECT_SERVER) nor declared (Velociraptor's verifier
+   * warns about these). Default false.
+   */
+  permissions?: boolean;
   /** Also check `type: vql` notebook cells of sources (default true). */
   notebookCells?: boolean;
 }
@@ -589,6 +595,24 @@ export function checkArtifact(yamlText: string, file: string, registry: VrRegist
     for (const call of a.calls) {
       for (const msg of checkCall(call, registry, defs, options)) problems.push(`${loc(call.offset)}: ${part.where}: ${msg}`);
     }
+  }
+
+  // Velociraptor's verifier warns when a CLIENT artifact uses a plugin/function needing a permission that is
+  // neither implied for client collections nor declared in required_permissions / implied_permissions.
+  if (options.permissions === true && (type === '' || type.toUpperCase() === 'CLIENT')) {
+    const declared = new Set(['FILESYSTEM_READ', 'MACHINE_STATE', 'COLLECT_SERVER']);
+    for (const key of ['required_permissions', 'implied_permissions'])
+      for (const p of seqOf(top.get(key))) if (isScalar(p)) declared.add(String(p.value).toUpperCase());
+    const missing = new Map<string, string>();
+    for (const { part, a } of analysed) {
+      if (part.where.includes('.notebook[')) continue; // notebook cells run on the server, not in the collection
+      for (const call of a.calls) {
+        const desc = (call.kind === 'plugin' ? registry.plugins : registry.functions)[call.name];
+        for (const perm of desc?.permissions ?? []) if (!declared.has(perm) && !missing.has(perm)) missing.set(perm, `${call.name}()`);
+      }
+    }
+    for (const [perm, by] of missing)
+      problems.push(`${nodeAt(top.get('required_permissions')?.key ?? root)}: ${by} needs permission ${perm}: add it to required_permissions or implied_permissions`);
   }
   return problems;
 }
