@@ -154,6 +154,11 @@ test('VQL tokenizer: strings, comments, backquoted names are not calls', () => {
     [true, false],
   );
   assert.ok(tokenizeVql(q).some((t) => t.kind === 'ident' && t.value === 'weird name'));
+  // GROUP BY / ORDER BY are keywords; `group` alone is a name (here an argument), `limit` backquoted too.
+  assert.deepEqual(
+    tokenizeVql('SELECT * FROM x(group=1, `limit`=2) GROUP  BY a ORDER BY b').map((t) => t.value),
+    ['SELECT', '*', 'FROM', 'x', '(', 'group', '=', '1', ',', 'limit', '=', '2', ')', 'GROUP BY', 'a', 'ORDER BY', 'b'],
+  );
   // Keyword args at the call's own depth only; nested calls are calls of their own.
   const b = analyseVql(`SELECT * FROM foreach(row={SELECT * FROM glob(globs='*')}, query={SELECT format(format='%v', args=[x]) FROM scope()}, async=TRUE)`);
   assert.deepEqual(
@@ -369,6 +374,9 @@ test('negative controls: each mutation fails with its exact message', () => {
     ]],
     ['** kwargs mixed with a named argument', mutate("tempfile(extension='.json')", "tempfile(`**`=Opts, extension='.json')"), [
       'x.yaml:14:18: sources[0].query: tempfile(): a ** kwargs call may not also pass named arguments',
+    ]],
+    ['a keyword as an argument name', mutate("FROM glob(globs=RepositoryGlob, accessor='ntfs')", "FROM hunt_flows(hunt_id='H.1', limit=5)"), [
+      "x.yaml:13:64: sources[0].query: VQL syntax: argument name 'limit' is a VQL keyword: write `limit`=",
     ]],
     ['a duplicate key', mutate('type: CLIENT\n', 'type: CLIENT\ntype: SERVER\n'), [
       'x.yaml:4:1: YAML error: Map keys must be unique',

@@ -116,8 +116,7 @@ export interface Tok {
 }
 
 const KEYWORDS = new Set([
-  'EXPLAIN', 'SELECT', 'WHERE', 'AND', 'OR', 'FROM', 'NOT', 'AS', 'IN', 'LIMIT', 'NULL', 'DESC', 'GROUP', 'ORDER',
-  'BY', 'TRUE', 'FALSE', 'LET',
+  'EXPLAIN', 'SELECT', 'WHERE', 'AND', 'OR', 'FROM', 'NOT', 'AS', 'IN', 'LIMIT', 'NULL', 'DESC', 'TRUE', 'FALSE', 'LET',
 ]);
 const OPS2 = ['<>', '!=', '<=', '>=', '=>', '=~', '&&'];
 const OPS1 = new Set([...'-+:*/%,.()=<>{}[]|']);
@@ -175,6 +174,13 @@ export function tokenizeVql(text: string): Tok[] {
       let j = i + 1;
       while (j < n && /[A-Za-z0-9_]/.test(text[j])) j++;
       const word = text.slice(i, j);
+      // GROUP BY / ORDER BY are one token each; `group`, `order`, `by` alone are identifiers.
+      const gb = /^(group|order)\s+by\b/i.exec(text.slice(i, i + 64));
+      if (gb) {
+        i += gb[0].length;
+        out.push({ kind: 'keyword', value: `${gb[1].toUpperCase()} BY`, offset: start });
+        continue;
+      }
       i = j;
       const up = word.toUpperCase();
       out.push(KEYWORDS.has(up) ? { kind: 'keyword', value: up, offset: start } : { kind: 'ident', value: word, offset: start });
@@ -273,8 +279,13 @@ export function analyseVql(text: string): VqlAnalysis {
         } else if (i > segStart) {
           const a = toks[segStart];
           const b = toks[segStart + 1];
-          if (a.kind === 'ident' && b !== undefined && b.kind === 'op' && b.value === '=' && segStart + 1 < i) args.push(a.value);
-          else positional++;
+          const named = b !== undefined && b.kind === 'op' && b.value === '=' && segStart + 1 < i;
+          if (named && a.kind === 'ident') args.push(a.value);
+          else if (named && a.kind === 'keyword') {
+            // vfilter's lexer reads e.g. `limit` or `from` as a keyword, so the argument must be backquoted.
+            res.syntax.push({ message: `argument name '${a.value.toLowerCase()}' is a VQL keyword: write \`${a.value.toLowerCase()}\`=`, offset: a.offset });
+            args.push(a.value.toLowerCase());
+          } else positional++;
         }
         segStart = i + 1;
       }
@@ -454,7 +465,8 @@ export function checkArtifact(yamlText: string, file: string, registry: VrRegist
       const elem = (n: Node, w: string): void => {
         if (SCALAR_TYPES.has(field.type)) {
           if (!isScalar(n)) problems.push(`${nodeAt(n)}: ${w} must be a scalar (${field.type})`);
-          else if (field.type === 'bool' && typeof n.value !== 'boolean') problems.push(`${nodeAt(n)}: ${w} must be true or false`);
+          else if (field.type === 'bool' && typeof n.value !== 'boolean' && !/^(y|yes|n|no|on|off)$/i.test(String(n.value)))
+            problems.push(`${nodeAt(n)}: ${w} must be true or false`); // YAML 1.1 (Velocidex/yaml v2) also reads yes/no/on/off
           else if (field.type !== 'bool' && field.type !== 'string' && typeof n.value !== 'number')
             problems.push(`${nodeAt(n)}: ${w} must be a number (${field.type})`);
         } else if (def[field.type] === undefined) {
