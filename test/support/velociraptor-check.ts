@@ -400,8 +400,12 @@ interface VqlPart {
   sourceQuery: boolean;
 }
 
-/** Velociraptor's loader rewrites `query:` / `precondition:` with the value on the next lines into a literal
- * block, and `- SELECT ...` list items likewise (so line breaks survive and `--` comments stay comments). */
+/**
+ * Velociraptor's loader rewrites `query:` / `precondition:` with the value on the next lines into a literal
+ * block, and `- SELECT ...` list items likewise (so line breaks survive and `--` comments stay comments). Same
+ * rule here, without the loader's extra line after `query: |` (so lines stay those of the file; `queries:`
+ * items do shift by one line each).
+ */
 function sanitizeLikeVelociraptor(data: string): string {
   let s = data.replace(/\r\n/g, '\n');
   s = s.replace(/^([\s-]*(?:precondition|query):[ \t]*)$/gim, '$1 |');
@@ -410,8 +414,9 @@ function sanitizeLikeVelociraptor(data: string): string {
 }
 
 /**
- * Problems of one artifact (empty when none). Each is `file:line:col: message`.
- * `registry` is `loadRegistry()`; `options` adds known artifacts and a platform.
+ * Problems of one artifact (empty when none). Each is `file:line:col: message`, the line and column those of
+ * `yamlText` (see vqlLocator for the precision inside queries). `registry` is `loadRegistry()`; `options` adds
+ * the known artifacts (imports, `Artifact.<name>()` calls), the Windows build check and the permission check.
  */
 export function checkArtifact(yamlText: string, file: string, registry: VrRegistry, options: CheckOptions = {}): string[] {
   const problems: string[] = [];
