@@ -80,6 +80,7 @@ precondition: SELECT OS FROM info() WHERE OS = 'windows'
 
 implied_permissions:
   - EXECVE
+  - FILESYSTEM_WRITE
 
 resources:
   timeout: 3600
