@@ -794,3 +794,190 @@ test('state read: the namespaces read without errors are the host\'s whole WMI s
   const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: new NoteSink() });
   assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [] }]);
 });
+
+// ---- runs that do not show the whole state: without administrator rights, Constrained Language Mode ----------
+
+/** A copy of a committed document with changes (a synthetic variant: the comment at each use says what it stands for). */
+function variant(file: string, change: (d: CollectorDocument) => void): CollectorDocument {
+  const d = readDoc(file);
+  change(d);
+  return d;
+}
+
+async function scanDocs(docs: Array<[string, CollectorDocument | Buffer]>, extra: string[] = []): Promise<ScanResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-collector-'));
+  try {
+    for (const [name, d] of docs) writeFileSync(join(dir, name), Buffer.isBuffer(d) ? d : serialize(d));
+    return await scan([...docs.map(([name]) => join(dir, name)), ...extra], { threads: 1 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ABSENCE = new Set(['deleted', 'orphan']);
+
+test('non-admin: a run without administrator rights shows what exists and claims no absence (the unbound consumer is not orphan), and says why', async () => {
+  // synthetic: the IEWIN7 document as a run without administrator rights would write it (same objects)
+  const doc = variant(IEWIN7_DOC, (d) => (d.host.elevated = false));
+  assert.ok(validateDoc(doc), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const r = await scanDocs([['iewin7.json', doc]]);
+  assertResult(r);
+  // what the document shows is reported (it exists)
+  assert.equal(named(r, 'BotFilter82').length, 2);
+  const probe = named(r, 'ProbeScriptFint');
+  assert.equal(probe.length, 1);
+  // elevated, the same consumer is an orphan (the test above); here its binding may be hidden from the account
+  assert.equal(probe[0]!.status, 'active');
+  assert.ok(r.findings.every((f) => !ABSENCE.has(f.status) && !f.reasons.some((x) => x.id === 'orphan')), JSON.stringify(r.findings.map((f) => [f.status, f.reasons.map((x) => x.id)])));
+  // the scan says what is missing
+  const note = r.notes.filter((n) => n.kind === 'not-elevated');
+  assert.equal(note.length, 1);
+  assert.equal(note[0]!.level, 'warning');
+  assert.match(note[0]!.message, /ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: no absence \(deleted, orphan, missed\) is concluded from this document/);
+  assert.match(r.evidence[0]!.detail, /, not elevated$/);
+});
+
+test('non-admin: beside a log, a subscription the document lacks is deleted only when the run was elevated', async () => {
+  // synthetic: the Windows 10 document (the SCM subscription only) as collected on the host of the OTRF log, whose
+  // "Evil Persistence" subscription Sysmon logged as created (never deleted); collected after the log's records
+  const log = join(repoRoot(), 'test/fixtures/exports/otrf-covenant-persistwmi.nxlog.jsonl');
+  const onHost = (elevated: boolean | null, mode: string): CollectorDocument =>
+    variant(WIN10_DOC, (d) => {
+      d.host.computerName = 'IT001';
+      d.host.fqdn = 'IT001.shire.com';
+      d.host.elevated = elevated;
+      d.host.languageMode = mode;
+      d.collectedAt = '2020-01-01T00:00:00.0000000Z';
+      d.completedAt = '2020-01-01T00:00:04.0000000Z';
+    });
+  const evil = (r: ScanResult): Finding => named(r, 'Evil Persistence')[0]!;
+  const full = await scanDocs([['it001.json', onHost(true, 'FullLanguage')]], [log]);
+  assert.equal(evil(full).status, 'deleted', 'an elevated run shows the whole state: what it lacks is gone');
+  for (const [elevated, mode] of [[false, 'FullLanguage'], [null, 'ConstrainedLanguage']] as const) {
+    const r = await scanDocs([['it001.json', onHost(elevated, mode)]], [log]);
+    assertResult(r);
+    const f = evil(r);
+    assert.equal(f.status, 'logged-only', `${elevated}/${mode}`);
+    assert.ok(r.findings.every((x) => !ABSENCE.has(x.status)), `${elevated}/${mode}`);
+    // the collector "did not see it": said with every reason, not as a deletion
+    const cov = f.coverage.find((c) => /collector/i.test(c.source));
+    assert.ok(cov && !cov.saw, JSON.stringify(f.coverage));
+    assert.match(cov.reason ?? '', /^not in the collector document: .*a run without administrator rights: see the notes/);
+    assert.ok(r.notes.some((n) => n.kind === 'not-elevated'), JSON.stringify(r.notes));
+  }
+});
+
+test('CLM: a document written in Constrained Language Mode (elevation unknown) is read, said, and claims no absence', async () => {
+  // synthetic: the IEWIN7 document as the script writes it in ConstrainedLanguage (elevated null, account from the environment)
+  const doc = variant(IEWIN7_DOC, (d) => {
+    d.host.elevated = null;
+    d.host.languageMode = 'ConstrainedLanguage';
+  });
+  assert.ok(validateDoc(doc), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const { r, notes } = await observe(bufferInput('clm.json', docBuffer(serialize(doc))));
+  assert.equal(r!.observations.length, 7);
+  assert.deepEqual(r!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+  assert.deepEqual(notes.map((n) => [n.level, n.kind]).sort(), [['warning', 'language-mode'], ['warning', 'not-elevated']]);
+  assert.match(notes.find((n) => n.kind === 'not-elevated')!.message, /whether it ran with administrator rights is not known \(PowerShell ConstrainedLanguage mode cannot ask\)/);
+  assert.match(notes.find((n) => n.kind === 'language-mode')!.message, /ran in PowerShell ConstrainedLanguage mode/);
+  assert.match(r!.items[0]!.detail, /PowerShell 5\.1 \(ConstrainedLanguage\), .*, elevation unknown$/);
+  const s = await scanDocs([['clm.json', doc]]);
+  assert.equal(named(s, 'ProbeScriptFint')[0]!.status, 'active');
+});
+
+test('format: a 1.0 document (no languageMode) is read as before; the current one is 1.1', async () => {
+  assert.equal(COLLECTOR_FORMAT, 'wmiscope-collector/1.1');
+  assert.equal(readDoc(WIN10_DOC).host.languageMode, 'FullLanguage');
+  // synthetic: the Windows 10 document as collector 1.0.0 wrote it
+  const old = variant(WIN10_DOC, (d) => {
+    d.format = 'wmiscope-collector/1';
+    d.collector.version = '1.0.0';
+    delete d.host.languageMode;
+  });
+  assert.ok(validateDoc(old), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const { r, notes } = await observe(bufferInput('old.json', docBuffer(serialize(old))));
+  assert.deepEqual(notes, []);
+  assert.equal(r!.observations.length, 3);
+  assert.deepEqual(r!.state, [{ host: 'WIN10-SAMPLE', namespaces: (r!.state![0]!.namespaces as string[]) }]);
+  assert.equal((r!.state![0]!.namespaces as string[]).length, 92);
+  // a major version 2 is refused with one error naming what is read
+  const v2 = await observe(bufferInput('v2.json', docBuffer(serialize(variant(WIN10_DOC, (d) => (d.format = 'wmiscope-collector/2'))))));
+  assert.equal(v2.r!.observations.length, 0);
+  assert.match(v2.notes[0]!.message, /not one this wmiscope reads \(wmiscope-collector\/1 and \/1\.x, written today as wmiscope-collector\/1\.1\)/);
+});
+
+// ---- a fleet through PowerShell remoting (docs/collector.md) ------------------------------------------------
+
+/** The PowerShell block of the remoting recipe in docs/collector.md. */
+function remotingRecipe(): string {
+  const md = readFileSync(join(repoRoot(), 'docs/collector.md'), 'utf8');
+  const section = md.slice(md.indexOf('## A fleet through PowerShell remoting'));
+  const m = /```powershell\n([\s\S]*?)```/.exec(section);
+  assert.ok(m, 'a powershell block in the remoting section');
+  return m[1]!;
+}
+
+test('remoting recipe: parses with the PowerShell grammar, runs the script by -FilePath without parameters, and names files safely', () => {
+  const recipe = remotingRecipe();
+  assert.deepEqual(problems(recipe), []);
+  const root = parse(recipe);
+  const commands = [...new Set(nodes(root, (n) => n.type === 'command_name').map((n) => n.text))];
+  assert.deepEqual(commands.sort(), ['ForEach-Object', 'Get-Content', 'Invoke-Command', 'Join-Path', 'New-Item', 'Out-File', 'Out-Null', 'Set-Content', 'Sort-Object', 'Test-Path', 'Where-Object']);
+  const invoke = nodes(root, (n) => n.type === 'command' && n.text.startsWith('Invoke-Command'))[0]!.text;
+  assert.match(invoke, /^Invoke-Command -ComputerName \$hosts -FilePath \.\\wmiscope-collector\.ps1 -ThrottleLimit 32 -ErrorVariable remoteErrors -ErrorAction SilentlyContinue/);
+  assert.ok(!/-ArgumentList|-OutFile|-ConfigurationName/.test(invoke), 'the script runs without parameters, on the default endpoint');
+  assert.match(recipe, /Set-Content -LiteralPath \(Join-Path \.\\out \(\$name \+ '\.json'\)\) -Value \(\[string\]\$_\) -Encoding Ascii/);
+  // the file name: PSComputerName with everything but A-Z a-z 0-9 . _ - replaced (the same expression twice)
+  const re = [...recipe.matchAll(/-replace '([^']+)', '_'/g)].map((x) => x[1]);
+  assert.deepEqual(re, ['[^A-Za-z0-9._-]', '[^A-Za-z0-9._-]']);
+  const safe = (name: string): string => name.replace(new RegExp(re[0]!, 'g'), '_');
+  assert.equal(safe('pc04.example.corp'), 'pc04.example.corp');
+  assert.equal(safe('..\\..\\Windows\\evil name'), '.._.._Windows_evil_name');
+  assert.equal(safe('fe80::1%3'), 'fe80__1_3');
+  // the recipe is CLM-clean too (a console in Constrained Language Mode can run it)
+  assert.deepEqual(clmViolations(recipe), []);
+});
+
+test('remoting recipe: a folder of per-host documents (ASCII, UTF-8 with BOM, UTF-16 LE as PowerShell writes them) scans as a fleet, one host per document', async () => {
+  const recipe = remotingRecipe();
+  const safe = (name: string): string => name.replace(new RegExp(/-replace '([^']+)', '_'/.exec(recipe)![1]!, 'g'), '_');
+  // synthetic fleet: the Windows 10 document under eleven host names (the SCM subscription everywhere) and the IEWIN7 one
+  const hosts = Array.from({ length: 11 }, (_, i) => `WS${String(i + 1).padStart(2, '0')}`);
+  const line = (d: CollectorDocument): string => serialize(d) + '\r\n'; // Set-Content ends the text with a line end
+  const encode = (text: string, i: number): Buffer =>
+    i % 3 === 0
+      ? Buffer.from(text, 'latin1') // -Encoding Ascii (the JSON is ASCII)
+      : i % 3 === 1
+        ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]) // 5.1 -Encoding UTF8
+        : Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]); // 5.1 Out-File / >
+  const docs: Array<[string, Buffer]> = hosts.map((h, i) => {
+    const d = variant(WIN10_DOC, (x) => {
+      x.host.computerName = h;
+      x.host.fqdn = `${h.toLowerCase()}.example.corp`;
+      x.host.domain = 'example.corp';
+    });
+    // the file is named by the name the host was reached by (here an address for one of them), the host by the document
+    return [`${safe(i === 4 ? '10.0.0.5' : `${h.toLowerCase()}.example.corp`)}.json`, encode(line(d), i)];
+  });
+  docs.push([`${safe('iewin7')}.json`, encode(line(readDoc(IEWIN7_DOC)), 2)]);
+  const r = await scanDocs(docs);
+  assertResult(r);
+  assert.deepEqual(r.notes, []);
+  assert.equal(r.hosts.length, 12);
+  assert.deepEqual(r.hosts.filter((h) => h !== 'IEWIN7').sort(), hosts.map((h) => `${h.toLowerCase()}.example.corp`).sort());
+  // one evidence item per document, each a different host (10.0.0.5.json is ws05's)
+  assert.equal(r.evidence.length, 12);
+  assert.ok(r.evidence.every((e) => e.kind === 'collector'));
+  assert.equal(new Set(r.evidence.map((e) => e.host)).size, 12);
+  assert.equal(r.evidence.find((e) => e.file.endsWith('10.0.0.5.json'))?.host, 'ws05.example.corp');
+  // fleet stacking: 12 hosts (ranked from 10), the SCM subscription on 11 is common, BotFilter82 on 1 is rare
+  assert.equal(r.fleet?.hosts, 12);
+  const scm = r.findings.filter((f) => f.filter?.name === 'SCM Event Log Filter');
+  assert.equal(scm.length, 11);
+  assert.ok(scm.every((f) => f.reasons.some((x) => x.id === 'WMI-STACK-COMMON')), JSON.stringify(scm[0]!.reasons.map((x) => x.id)));
+  const scmStack = r.fleet!.stacks.find((s) => s.name === 'SCM Event Log Filter' || s.name === 'SCM Event Log Consumer');
+  assert.deepEqual([scmStack?.count, scmStack?.common, scmStack?.rare], [11, true, false]);
+  const bot = named(r, 'BotFilter82');
+  assert.equal(bot.length, 2);
+  assert.ok(bot.every((f) => f.host === 'IEWIN7' && f.reasons.some((x) => x.id === 'WMI-STACK-RARE')), JSON.stringify(bot.map((f) => f.reasons.map((x) => x.id))));
+});
