@@ -39,10 +39,10 @@ export const POWERSHELL_COLLECTOR: string = String.raw`<#
       3. writes ONE JSON document (format "${COLLECTOR_FORMAT}"): host, times, every namespace
          walked with its counts and errors, and every object with all of its properties.
 
-    READ-ONLY. The script only calls Get-CimInstance, Get-CimClass, Get-Command and Test-Path. It
-    never creates, changes or deletes anything in WMI, installs nothing and opens no network
-    connection. The only thing it writes is the file named by -OutFile (an existing file is not
-    overwritten unless -Force is given).
+    READ-ONLY. The script only calls Get-CimInstance, Get-CimClass, Get-Command and Test-Path (and
+    Set-Content for -OutFile in Constrained Language Mode). It never creates, changes or deletes
+    anything in WMI, installs nothing and opens no network connection. The only thing it writes is
+    the file named by -OutFile (an existing file is not overwritten unless -Force is given).
 
     Run it as an administrator: some namespaces deny other users. A namespace that cannot be read is
     recorded with its error, and the walk goes on with the others. The document says whether it ran
