@@ -500,7 +500,8 @@ if ($PSVersionTable.PSEdition) {
 
 # What is read in every namespace. A WQL "SELECT * FROM <class>" returns the instances of the class
 # and of all of its subclasses: every kind of consumer, custom consumer classes included.
-# (Lists are plain arrays grown with +=, the one collection Constrained Language Mode allows to grow.)
+# (Lists are plain arrays grown with +=: the generic List and the Queue are not core types in Constrained
+# Language Mode. Each += copies the array, which is fine for counts of namespaces and subscription objects.)
 $Queries = @(
     @{ Kind = 'filter'; CountName = 'filters'; ClassName = '__EventFilter' },
     @{ Kind = 'consumer'; CountName = 'consumers'; ClassName = '__EventConsumer' },
