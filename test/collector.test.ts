@@ -82,7 +82,8 @@ test('script: the syntax check means something (a copy with a closing brace remo
   assert.notDeepEqual(problems(broken), []);
   // and an unclosed hashtable, an unclosed string
   assert.notDeepEqual(problems(POWERSHELL_COLLECTOR.replace("$queued = @{}", "$queued = @{")), []);
-  assert.notDeepEqual(problems(POWERSHELL_COLLECTOR.replace("$pending.Enqueue('ROOT')", "$pending.Enqueue('ROOT)")), []);
+  assert.ok(POWERSHELL_COLLECTOR.includes("$pending += ,'ROOT'"));
+  assert.notDeepEqual(problems(POWERSHELL_COLLECTOR.replace("$pending += ,'ROOT'", "$pending += ,'ROOT")), []);
 });
 
 test('script: ASCII only, no backtick, carries the format marker and the collector version', () => {
@@ -105,51 +106,241 @@ test('script: no write verbs, no code execution, no network', () => {
 
 test('script: every command it runs is its own function or a read-only cmdlet', () => {
   const own = new Set(nodes(SCRIPT, (n) => n.type === 'function_name').map((n) => n.text.toLowerCase()));
-  const readOnly = new Set(['get-ciminstance', 'get-cimclass', 'get-command', 'test-path', 'where-object', 'sort-object', 'foreach-object', 'new-object', 'convertto-json', 'write-output']);
+  const readOnly = new Set(['get-ciminstance', 'get-cimclass', 'get-command', 'test-path', 'where-object', 'sort-object', 'foreach-object', 'new-object', 'convertto-json', 'write-output', 'write-warning']);
   const commands = [...new Set(nodes(SCRIPT, (n) => n.type === 'command_name').map((n) => n.text.toLowerCase()))];
   assert.ok(commands.includes('get-ciminstance'));
+  // the one writing cmdlet: Set-Content, for the -OutFile document outside FullLanguage
   const other = commands.filter((c) => !own.has(c) && !readOnly.has(c));
-  assert.deepEqual(other, []);
-  // New-Object only builds collections, SIDs, the principal check and the file encoding
+  assert.deepEqual(other, ['set-content']);
+  const setContent = nodes(SCRIPT, (n) => n.type === 'command' && /^Set-Content\b/i.test(n.text));
+  assert.deepEqual(setContent.map((n) => n.text), ['Set-Content -LiteralPath $target -Value $json -Encoding Ascii']);
+  assert.ok(insideOutFileBranch(setContent[0]!), 'Set-Content only under if ($OutFile)');
+  // New-Object only builds the principal check and the file encoding, both in FullLanguage only
   const made = nodes(SCRIPT, (n) => n.type === 'command' && /^New-Object\b/i.test(n.text)).map((n) => n.text.split(/\s+/)[1]);
-  assert.deepEqual([...new Set(made)].sort(), [
-    'System.Collections.Generic.List[object]',
-    'System.Collections.Generic.List[string]',
-    'System.Collections.Queue',
-    'System.Security.Principal.SecurityIdentifier',
-    'System.Security.Principal.WindowsPrincipal',
-    'System.Text.UTF8Encoding',
-  ]);
+  assert.deepEqual([...new Set(made)].sort(), ['System.Security.Principal.WindowsPrincipal', 'System.Text.UTF8Encoding']);
   // the one write: the -OutFile document, only when asked for
   const writes = nodes(SCRIPT, (n) => n.type === 'invokation_expression' && /Write|Create|Delete|Move|Copy|Append/i.test(n.text.split('(')[0] ?? '')).map((n) => n.text.split('(')[0]);
   assert.deepEqual(writes, ['[Console]::Error.WriteLine', '[System.IO.File]::WriteAllText']);
+  assert.ok(insideOutFileBranch(nodes(SCRIPT, (n) => n.type === 'invokation_expression' && n.text.startsWith('[System.IO.File]::WriteAllText'))[0]!));
 });
 
 test('script: the namespace walk reaches every depth (a queue fed with each namespace\'s __NAMESPACE children, from ROOT)', () => {
-  const loops = nodes(SCRIPT, (n) => n.type === 'while_statement' && n.text.includes('.Dequeue()'));
+  // the queue is an array and the index of the next namespace to read (Constrained Language Mode has no Queue)
+  const loops = nodes(SCRIPT, (n) => n.type === 'while_statement' && n.text.startsWith('while ($next -lt $pending.Count)'));
   assert.equal(loops.length, 1, 'one queue-draining loop');
   const loop = loops[0]!.text;
   // in the loop: take a namespace, list its children, queue each child under it, query the subscription classes in it
-  assert.match(loop, /\$namespace = \[string\]\$pending\.Dequeue\(\)/);
+  assert.match(loop, /\$namespace = \[string\]\$pending\[\$next\]\s*\n\s*\$next \+= 1\n/);
   assert.match(loop, /Get-CimInstance -Namespace \$namespace -ClassName __NAMESPACE/);
   assert.match(loop, /\$child = \$namespace \+ '\\' \+ \$name/);
-  assert.match(loop, /\$pending\.Enqueue\(\$child\)/);
+  assert.match(loop, /\$pending \+= ,\$child/);
   assert.match(loop, /Get-CimInstance -Namespace \$namespace -Query \('SELECT \* FROM ' \+ \$query\.ClassName\)/);
   // a failed namespace is recorded and the walk goes on
-  assert.match(loop, /catch \{\s*\$errors\.Add\(\(New-ErrorEntry -Query '__NAMESPACE'/);
+  assert.match(loop, /catch \{\s*\$errors \+= ,\(New-ErrorEntry -Query '__NAMESPACE'/);
   // the walk starts at ROOT itself, which is read like any other namespace
   const before = POWERSHELL_COLLECTOR.slice(0, POWERSHELL_COLLECTOR.indexOf(loops[0]!.text));
-  assert.match(before, /\$pending\.Enqueue\('ROOT'\)\s*\n\$queued\['ROOT'\] = \$true\s*\n\s*$/);
+  assert.match(before, /\$pending = @\(\)\s*\n\$next = 0\s*\n\$queued = @\{\}\s*\n\$pending \+= ,'ROOT'\s*\n\$queued\['ROOT'\] = \$true\s*\n\s*$/);
   // every subscription class is queried (consumers through the abstract base class: all subclasses)
   for (const cls of ['__EventFilter', '__EventConsumer', '__FilterToConsumerBinding', '__TimerInstruction']) assert.ok(POWERSHELL_COLLECTOR.includes(`ClassName = '${cls}'`), cls);
 });
 
 test('script: arrays are returned whole, CreatorSID becomes a SID string, output is ASCII JSON in UTF-8 without BOM', () => {
-  assert.match(POWERSHELL_COLLECTOR, /return ,\(\$items\.ToArray\(\)\)/);
-  assert.match(POWERSHELL_COLLECTOR, /SecurityIdentifier -ArgumentList \$raw, 0/);
+  assert.match(POWERSHELL_COLLECTOR, /return ,\$items\n/);
+  assert.match(POWERSHELL_COLLECTOR, /\$sid = ConvertTo-SidString -Bytes \$set\.PropertyValues\['CreatorSID'\]/);
   assert.match(POWERSHELL_COLLECTOR, /ConvertTo-Json -InputObject \$document -Depth 64 -Compress/);
-  assert.match(POWERSHELL_COLLECTOR, /\[regex\]::Replace\(\$json, '\[\^\\u0000-\\u007F\]'/);
+  assert.match(POWERSHELL_COLLECTOR, /\[regex\]::Matches\(\$json, '\[\^\\u0000-\\u007F\]'\)/);
+  assert.match(POWERSHELL_COLLECTOR, /\$json = \$json\.Replace\(\$escapes\[\$code\], \('\\u\{0:x4\}' -f \$code\)\)/);
   assert.match(POWERSHELL_COLLECTOR, /New-Object System\.Text\.UTF8Encoding -ArgumentList \$false/);
+  // host.languageMode is written
+  assert.match(POWERSHELL_COLLECTOR, /languageMode = \$LanguageMode\n/);
+  assert.match(POWERSHELL_COLLECTOR, /\$LanguageMode = \[string\]\$ExecutionContext\.SessionState\.LanguageMode\n\$FullLanguage = \(\$LanguageMode -eq 'FullLanguage'\)\n/);
+});
+
+/** Inside the block run when `if (<condition>)` holds (not its elseif/else). */
+function insideIf(n: SyntaxNode, condition: string): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    const owner = p.parent;
+    if (p.type !== 'statement_block' || owner?.type !== 'if_statement') continue;
+    const open = owner.children.findIndex((c) => c?.type === '(');
+    if (owner.children[open + 1]?.text.trim() === condition) return true;
+  }
+  return false;
+}
+
+const insideOutFileBranch = (n: SyntaxNode): boolean => insideIf(n, '$OutFile');
+
+// ---- Constrained Language Mode ---------------------------------------------------------------------------
+//
+// What PowerShell allows in ConstrainedLanguage, read from its public source (the commit and files are in the
+// fixture): only "core types" (CoreTypes in TypeResolver.cs: the listed types, any enum, Nullable<>, arrays of
+// core types) may be converted to, created (New-Object) or have methods called on them (static calls: the type
+// itself; instance calls: the object's type), except ToString on anything; properties may be read on anything,
+// set only on core types; no Add-Type, no COM, no classes. The script keeps everything else inside
+// `if ($FullLanguage) { … }` blocks, whose fallbacks are core-only.
+
+interface CoreTypeEntry {
+  typeof: string;
+  fullName: string;
+  accelerators: string[];
+  windowsOnly?: boolean;
+}
+const CLM = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/collector/clm-core-types.json'), 'utf8')) as {
+  source: { repository: string; commit: string; coreTypes: string; methodInvocation: string };
+  coreTypes: CoreTypeEntry[];
+};
+
+/** The enums the script names: CoreTypes.Contains allows every enum. */
+const SCRIPT_ENUMS = ['Microsoft.Management.Infrastructure.CimFlags', 'System.Security.Principal.WindowsBuiltInRole'];
+
+/** The full name of the core type a type name of the script resolves to (as PowerShell resolves it: accelerator, full name, or `System.` + name), or null. */
+function coreType(name: string): string | null {
+  let n = name.replace(/\s+/g, '').toLowerCase();
+  while (n.endsWith('[]')) n = n.slice(0, -2); // an array of a core type is core
+  if (n.includes('[') || n.includes(',')) return null; // a generic: only Nullable<> and FlagsExpression<> are core, and the script uses neither
+  for (const t of CLM.coreTypes) {
+    const full = t.fullName.toLowerCase();
+    if (full === n || full === `system.${n}` || t.accelerators.some((a) => a.toLowerCase() === n)) return t.fullName;
+  }
+  return SCRIPT_ENUMS.find((e) => e.toLowerCase() === n || e.toLowerCase() === `system.${n}`) ?? null;
+}
+
+/**
+ * The instance method calls of the script outside FullLanguage blocks, each with the core type of the object it is
+ * called on and why that type is known. A new call must be added here with its type, so the test names it.
+ */
+const INSTANCE_CALLS: Record<string, { type: string; why: string }> = {
+  '$Span.Duration': { type: 'timespan', why: 'param([timespan]$Span)' },
+  "([string]$fraction).PadLeft": { type: 'string', why: 'a [string] cast' },
+  "([string]$fraction).PadLeft(7, '0').TrimEnd": { type: 'string', why: 'String.PadLeft returns a string' },
+  '([string]$Value).Replace': { type: 'string', why: 'a [string] cast' },
+  "([string]$Value).Replace('\\', '\\\\').Replace": { type: 'string', why: 'String.Replace returns a string' },
+  '$Value.ToUniversalTime': { type: 'datetime', why: 'inside if ($Value -is [datetime])' },
+  '$CimType.EndsWith': { type: 'string', why: 'param([string]$CimType)' },
+  '$CimType.Substring': { type: 'string', why: 'param([string]$CimType)' },
+  '$DerivationCache.ContainsKey': { type: 'hashtable', why: '$DerivationCache = @{}' },
+  '$set.PropertyValues.Contains': { type: 'ordered', why: 'ConvertTo-PropertySet returns PropertyValues = [ordered]@{}' },
+  '$queued.ContainsKey': { type: 'hashtable', why: '$queued = @{}' },
+  '$escapes.ContainsKey': { type: 'hashtable', why: '$escapes = @{}' },
+  '$json.Replace': { type: 'string', why: 'ConvertTo-Json writes a string' },
+};
+
+/** Every construct of a script that Constrained Language Mode refuses, outside `if ($FullLanguage)` blocks, with its line; [] when none. */
+function clmViolations(text: string): string[] {
+  const root = parse(text);
+  const out: string[] = [];
+  const at = (n: SyntaxNode): string => `line ${n.startPosition.row + 1}: ${JSON.stringify(n.text.slice(0, 80))}`;
+  const open = (n: SyntaxNode): boolean => !insideIf(n, '$FullLanguage');
+  // every type the script names (casts, -is, static calls and properties, parameter types, attributes)
+  for (const n of nodes(root, (x) => (x.type === 'type_literal' || x.type === 'attribute_name') && open(x))) {
+    const spec = n.type === 'type_literal' ? (n.children.find((c) => c?.type === 'type_spec')?.text ?? n.text) : n.text;
+    if (!coreType(spec)) out.push(`type [${spec}] is not a core type (${at(n)})`);
+  }
+  // every method call: ToString on anything; a static call on a core type (its type literal is checked above);
+  // an instance call only when declared above with a core type
+  for (const n of nodes(root, (x) => x.type === 'invokation_expression' && open(x))) {
+    const args = n.children.find((c) => c?.type === 'argument_list');
+    if (!args) continue;
+    const callee = n.text.slice(0, args.startIndex - n.startIndex);
+    const method = n.children.filter((c) => c?.type === 'member_name').pop()?.text ?? '';
+    if (method.toLowerCase() === 'tostring') continue;
+    if (n.children[0]?.type === 'type_literal') continue;
+    const declared = INSTANCE_CALLS[callee];
+    if (!declared) out.push(`method call ${callee}() on an object of undeclared type (${at(n)})`);
+    else if (!coreType(declared.type)) out.push(`method call ${callee}() on [${declared.type}], not a core type (${at(n)})`);
+  }
+  // property assignments ($x.Name = …): only on core types; the script makes none outside FullLanguage blocks
+  for (const n of nodes(root, (x) => x.type === 'assignment_expression' && open(x))) {
+    const left = n.children[0];
+    if (left && /\.\s*[A-Za-z_]\w*\s*$/.test(left.text)) out.push(`property set ${left.text} (${at(n)})`);
+  }
+  // commands: New-Object of core types only and no COM; no Add-Type
+  for (const n of nodes(root, (x) => x.type === 'command' && open(x))) {
+    const name = n.children.find((c) => c?.type === 'command_name')?.text.toLowerCase() ?? '';
+    if (name === 'add-type') out.push(`Add-Type (${at(n)})`);
+    if (name !== 'new-object') continue;
+    if (/-Com/i.test(n.text)) out.push(`New-Object -ComObject (${at(n)})`);
+    const words = n.text.split(/\s+/).slice(1);
+    const i = words.findIndex((w) => /^-TypeName$/i.test(w));
+    const type = i >= 0 ? words[i + 1] : words.find((w) => !w.startsWith('-'));
+    if (!type || !coreType(type)) out.push(`New-Object ${type ?? '?'} is not a core type (${at(n)})`);
+  }
+  // no classes (ClassesNotAllowedInConstrainedLanguage, Parser.cs)
+  for (const n of nodes(root, (x) => x.type === 'class_statement')) out.push(`class (${at(n)})`);
+  return out;
+}
+
+test('CLM: the core-type list is the one read from PowerShell\'s source at the recorded commit', () => {
+  assert.equal(CLM.source.repository, 'PowerShell/PowerShell');
+  assert.match(CLM.source.commit, /^[0-9a-f]{40}$/);
+  assert.match(CLM.source.coreTypes, /^src\/System\.Management\.Automation\/engine\/parser\/TypeResolver\.cs/);
+  assert.equal(CLM.coreTypes.length, 87);
+  // what the script relies on is there; what it keeps in FullLanguage blocks is not
+  for (const t of ['string', 'byte[]', 'int64', 'uint64', 'double', 'datetime', 'timespan', 'regex', 'ordered', 'hashtable', 'System.Globalization.CultureInfo', 'Microsoft.Management.Infrastructure.CimInstance', 'CmdletBinding', 'ValidateRange', 'switch']) assert.ok(coreType(t), t);
+  for (const t of ['System.Collections.Generic.List[object]', 'System.Collections.Queue', 'System.Security.Principal.SecurityIdentifier', 'System.Security.Principal.WindowsPrincipal', 'System.Security.Principal.WindowsIdentity', 'System.Net.NetworkInformation.IPGlobalProperties', 'System.IO.File', 'System.Text.UTF8Encoding', 'System.Xml.XmlConvert', 'System.Convert', 'Console', 'System.Environment', 'System.ValueType', 'System.Text.RegularExpressions.MatchEvaluator']) assert.equal(coreType(t), null, t);
+  for (const { type } of Object.values(INSTANCE_CALLS)) assert.ok(coreType(type), type);
+});
+
+test('CLM: outside `if ($FullLanguage)` blocks the script uses only core types, their methods, ToString, and no New-Object of other types, Add-Type or COM', () => {
+  assert.deepEqual(clmViolations(POWERSHELL_COLLECTOR), []);
+  // every declared instance call is still in the script (no stale entries)
+  const callees = new Set(nodes(SCRIPT, (n) => n.type === 'invokation_expression').map((n) => {
+    const args = n.children.find((c) => c?.type === 'argument_list');
+    return args ? n.text.slice(0, args.startIndex - n.startIndex) : '';
+  }));
+  for (const k of Object.keys(INSTANCE_CALLS)) assert.ok(callees.has(k), `declared but not called: ${k}`);
+});
+
+test('CLM: what needs FullLanguage is inside `if ($FullLanguage)` blocks, each with a fallback, and the mode goes into the document', () => {
+  const guardedTypes = [...new Set(nodes(SCRIPT, (n) => n.type === 'type_literal' && insideIf(n, '$FullLanguage')).map((n) => n.text))].filter((t) => !coreType(t.slice(1, -1))).sort();
+  assert.deepEqual(guardedTypes, [
+    '[Console]',
+    '[System.Environment]',
+    '[System.IO.File]',
+    '[System.Net.NetworkInformation.IPGlobalProperties]',
+    '[System.Security.Principal.WindowsIdentity]',
+  ]);
+  const guardedNew = nodes(SCRIPT, (n) => n.type === 'command' && /^New-Object\b/i.test(n.text) && insideIf(n, '$FullLanguage')).map((n) => n.text.split(/\s+/)[1]);
+  assert.deepEqual(guardedNew, ['System.Security.Principal.WindowsPrincipal', 'System.Text.UTF8Encoding']);
+  // the FullLanguage blocks and what runs instead
+  const blocks = nodes(SCRIPT, (n) => n.type === 'if_statement' && /^if \(\$FullLanguage\)/.test(n.text));
+  assert.equal(blocks.length, 6);
+  const fallbacks = blocks.map((b) => b.children.find((c) => c?.type === 'else_clause' || c?.type === 'elseif_clauses')?.text.split('\n')[0] ?? null);
+  assert.deepEqual(fallbacks, [
+    'elseif ($OutFile) {', // notes: warnings when the JSON goes to a file, else none (the document says it all)
+    'else {', // elevation: unknown (null), said in a note
+    'else {', // the DNS domain: Win32_ComputerSystem
+    null, // the OS version: left null (Win32_OperatingSystem gives it)
+    null, // the -OutFile path: as given (Test-Path and Set-Content resolve it against PowerShell's location)
+    'else {', // the -OutFile write: Set-Content
+  ]);
+  assert.match(POWERSHELL_COLLECTOR, /\} else \{\n\s*try \{\n\s*\$computer = Get-CimInstance -ClassName Win32_ComputerSystem/);
+  assert.match(POWERSHELL_COLLECTOR, /\} else \{\n\s*# the JSON is ASCII[^\n]*\n\s*Set-Content -LiteralPath \$target -Value \$json -Encoding Ascii/);
+});
+
+test('CLM: the check means something (a mutated script using a forbidden type, call, New-Object or Add-Type fails; the same inside a FullLanguage block passes)', () => {
+  const at = POWERSHELL_COLLECTOR.indexOf("$ErrorActionPreference = 'Stop'");
+  const inject = (line: string): string => POWERSHELL_COLLECTOR.slice(0, at) + line + '\n' + POWERSHELL_COLLECTOR.slice(at);
+  const cases: Array<[string, RegExp]> = [
+    ['$tmp = [System.IO.Path]::GetTempPath()', /type \[System\.IO\.Path\] is not a core type/],
+    ['$list = New-Object System.Collections.ArrayList', /New-Object System\.Collections\.ArrayList is not a core type/],
+    ['$list = New-Object -TypeName System.Collections.Generic.List[string]', /New-Object System\.Collections\.Generic\.List\[string\] is not a core type/],
+    ['$shell = New-Object -ComObject WScript.Shell', /New-Object -ComObject/],
+    ['Add-Type -AssemblyName System.Web', /Add-Type/],
+    ['$n = $PSVersionTable.Count.CompareTo(1)', /undeclared type/],
+    ['$q = [System.Collections.Queue]$x', /type \[System\.Collections\.Queue\]/],
+    ['$ExecutionContext.SessionState.LanguageMode = 0', /property set/],
+    ['class Probe { }', /class/],
+  ];
+  for (const [line, re] of cases) {
+    const v = clmViolations(inject(line));
+    assert.equal(v.length >= 1, true, line);
+    assert.match(v.join('\n'), re, line);
+    // the same inside a FullLanguage block is allowed (classes excepted: CLM refuses them at parse time)
+    if (!line.startsWith('class')) assert.deepEqual(clmViolations(inject(`if ($FullLanguage) {\n    ${line}\n}`)), [], `guarded: ${line}`);
+  }
+  // the collector as it was before (a SecurityIdentifier for CreatorSID, a Queue for the walk) fails
+  const before = POWERSHELL_COLLECTOR.replace('[int64]$authority = 0', '$sid = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $raw, 0\n        [int64]$authority = 0');
+  assert.match(clmViolations(before).join('\n'), /SecurityIdentifier is not a core type/);
 });
 
 // ---- the CLI ----------------------------------------------------------------------------------------------
@@ -257,7 +448,7 @@ test('adapter: the Windows 10 document gives the SCM filter, consumer and bindin
   assert.deepEqual([b!.properties['Filter'], b!.properties['Consumer']], ['__EventFilter.Name="SCM Event Log Filter"', 'NTEventLogEventConsumer.Name="SCM Event Log Consumer"']);
   assert.deepEqual([referenceTarget(b!.properties, 'Filter'), referenceTarget(b!.properties, 'Consumer')], [{ className: '__EventFilter', name: 'SCM Event Log Filter' }, { className: 'NTEventLogEventConsumer', name: 'SCM Event Log Consumer' }]);
   assert.deepEqual([f!.meta, c!.meta, b!.meta], [{}, {}, {}]);
-  assert.deepEqual(r.items, [{ file: WIN10_DOC, kind: 'collector', host: 'WIN10-SAMPLE', sources: ['collector'], detail: 'wmiscope collector 1.0.0, PowerShell 5.1, Microsoft Windows 10: 92 namespaces walked', records: 3, first: '2021-06-06T09:00:00.0000000Z', last: '2021-06-06T09:00:00.0000000Z' }]);
+  assert.deepEqual(r.items, [{ file: WIN10_DOC, kind: 'collector', host: 'WIN10-SAMPLE', sources: ['collector'], detail: `wmiscope collector ${COLLECTOR_VERSION}, PowerShell 5.1, Microsoft Windows 10: 92 namespaces walked`, records: 3, first: '2021-06-06T09:00:00.0000000Z', last: '2021-06-06T09:00:00.0000000Z' }]);
   assert.deepEqual(r.chains?.get('win10-sample|root\\subscription|nteventlogeventconsumer'), ['__SystemClass', '__IndicationRelated', '__EventConsumer', 'NTEventLogEventConsumer']);
 });
 
@@ -602,4 +793,191 @@ test('state read: the namespaces read without errors are the host\'s whole WMI s
   doc.host.elevated = false;
   const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: new NoteSink() });
   assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+});
+
+// ---- runs that do not show the whole state: without administrator rights, Constrained Language Mode ----------
+
+/** A copy of a committed document with changes (a synthetic variant: the comment at each use says what it stands for). */
+function variant(file: string, change: (d: CollectorDocument) => void): CollectorDocument {
+  const d = readDoc(file);
+  change(d);
+  return d;
+}
+
+async function scanDocs(docs: Array<[string, CollectorDocument | Buffer]>, extra: string[] = []): Promise<ScanResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'wmiscope-collector-'));
+  try {
+    for (const [name, d] of docs) writeFileSync(join(dir, name), Buffer.isBuffer(d) ? d : serialize(d));
+    return await scan([...docs.map(([name]) => join(dir, name)), ...extra], { threads: 1 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ABSENCE = new Set(['deleted', 'orphan']);
+
+test('non-admin: a run without administrator rights shows what exists and claims no absence (the unbound consumer is not orphan), and says why', async () => {
+  // synthetic: the IEWIN7 document as a run without administrator rights would write it (same objects)
+  const doc = variant(IEWIN7_DOC, (d) => (d.host.elevated = false));
+  assert.ok(validateDoc(doc), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const r = await scanDocs([['iewin7.json', doc]]);
+  assertResult(r);
+  // what the document shows is reported (it exists)
+  assert.equal(named(r, 'BotFilter82').length, 2);
+  const probe = named(r, 'ProbeScriptFint');
+  assert.equal(probe.length, 1);
+  // elevated, the same consumer is an orphan (the test above); here its binding may be hidden from the account
+  assert.equal(probe[0]!.status, 'active');
+  assert.ok(r.findings.every((f) => !ABSENCE.has(f.status) && !f.reasons.some((x) => x.id === 'orphan')), JSON.stringify(r.findings.map((f) => [f.status, f.reasons.map((x) => x.id)])));
+  // the scan says what is missing
+  const note = r.notes.filter((n) => n.kind === 'not-elevated');
+  assert.equal(note.length, 1);
+  assert.equal(note[0]!.level, 'warning');
+  assert.match(note[0]!.message, /ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: no absence \(deleted, orphan, missed\) is concluded from this document/);
+  assert.match(r.evidence[0]!.detail, /, not elevated$/);
+});
+
+test('non-admin: beside a log, a subscription the document lacks is deleted only when the run was elevated', async () => {
+  // synthetic: the Windows 10 document (the SCM subscription only) as collected on the host of the OTRF log, whose
+  // "Evil Persistence" subscription Sysmon logged as created (never deleted); collected after the log's records
+  const log = join(repoRoot(), 'test/fixtures/exports/otrf-covenant-persistwmi.nxlog.jsonl');
+  const onHost = (elevated: boolean | null, mode: string): CollectorDocument =>
+    variant(WIN10_DOC, (d) => {
+      d.host.computerName = 'IT001';
+      d.host.fqdn = 'IT001.shire.com';
+      d.host.elevated = elevated;
+      d.host.languageMode = mode;
+      d.collectedAt = '2020-01-01T00:00:00.0000000Z';
+      d.completedAt = '2020-01-01T00:00:04.0000000Z';
+    });
+  const evil = (r: ScanResult): Finding => named(r, 'Evil Persistence')[0]!;
+  const full = await scanDocs([['it001.json', onHost(true, 'FullLanguage')]], [log]);
+  assert.equal(evil(full).status, 'deleted', 'an elevated run shows the whole state: what it lacks is gone');
+  for (const [elevated, mode] of [[false, 'FullLanguage'], [null, 'ConstrainedLanguage']] as const) {
+    const r = await scanDocs([['it001.json', onHost(elevated, mode)]], [log]);
+    assertResult(r);
+    const f = evil(r);
+    assert.equal(f.status, 'logged-only', `${elevated}/${mode}`);
+    assert.ok(r.findings.every((x) => !ABSENCE.has(x.status)), `${elevated}/${mode}`);
+    // the collector "did not see it": said with every reason, not as a deletion
+    const cov = f.coverage.find((c) => /collector/i.test(c.source));
+    assert.ok(cov && !cov.saw, JSON.stringify(f.coverage));
+    assert.match(cov.reason ?? '', /^not in the collector document: .*a run without administrator rights: see the notes/);
+    assert.ok(r.notes.some((n) => n.kind === 'not-elevated'), JSON.stringify(r.notes));
+  }
+});
+
+test('CLM: a document written in Constrained Language Mode (elevation unknown) is read, said, and claims no absence', async () => {
+  // synthetic: the IEWIN7 document as the script writes it in ConstrainedLanguage (elevated null, account from the environment)
+  const doc = variant(IEWIN7_DOC, (d) => {
+    d.host.elevated = null;
+    d.host.languageMode = 'ConstrainedLanguage';
+  });
+  assert.ok(validateDoc(doc), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const { r, notes } = await observe(bufferInput('clm.json', docBuffer(serialize(doc))));
+  assert.equal(r!.observations.length, 7);
+  assert.deepEqual(r!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+  assert.deepEqual(notes.map((n) => [n.level, n.kind]).sort(), [['warning', 'language-mode'], ['warning', 'not-elevated']]);
+  assert.match(notes.find((n) => n.kind === 'not-elevated')!.message, /whether it ran with administrator rights is not known \(PowerShell ConstrainedLanguage mode cannot ask\)/);
+  assert.match(notes.find((n) => n.kind === 'language-mode')!.message, /ran in PowerShell ConstrainedLanguage mode/);
+  assert.match(r!.items[0]!.detail, /PowerShell 5\.1 \(ConstrainedLanguage\), .*, elevation unknown$/);
+  const s = await scanDocs([['clm.json', doc]]);
+  assert.equal(named(s, 'ProbeScriptFint')[0]!.status, 'active');
+});
+
+test('format: a 1.0 document (no languageMode) is read as before; the current one is 1.1', async () => {
+  assert.equal(COLLECTOR_FORMAT, 'wmiscope-collector/1.1');
+  assert.equal(readDoc(WIN10_DOC).host.languageMode, 'FullLanguage');
+  // synthetic: the Windows 10 document as collector 1.0.0 wrote it
+  const old = variant(WIN10_DOC, (d) => {
+    d.format = 'wmiscope-collector/1';
+    d.collector.version = '1.0.0';
+    delete d.host.languageMode;
+  });
+  assert.ok(validateDoc(old), JSON.stringify(validateDoc.errors?.slice(0, 3)));
+  const { r, notes } = await observe(bufferInput('old.json', docBuffer(serialize(old))));
+  assert.deepEqual(notes, []);
+  assert.equal(r!.observations.length, 3);
+  assert.deepEqual(r!.state, [{ host: 'WIN10-SAMPLE', namespaces: (r!.state![0]!.namespaces as string[]) }]);
+  assert.equal((r!.state![0]!.namespaces as string[]).length, 92);
+  // a major version 2 is refused with one error naming what is read
+  const v2 = await observe(bufferInput('v2.json', docBuffer(serialize(variant(WIN10_DOC, (d) => (d.format = 'wmiscope-collector/2'))))));
+  assert.equal(v2.r!.observations.length, 0);
+  assert.match(v2.notes[0]!.message, /not one this wmiscope reads \(wmiscope-collector\/1 and \/1\.x, written today as wmiscope-collector\/1\.1\)/);
+});
+
+// ---- a fleet through PowerShell remoting (docs/collector.md) ------------------------------------------------
+
+/** The PowerShell block of the remoting recipe in docs/collector.md. */
+function remotingRecipe(): string {
+  const md = readFileSync(join(repoRoot(), 'docs/collector.md'), 'utf8');
+  const section = md.slice(md.indexOf('## A fleet through PowerShell remoting'));
+  const m = /```powershell\n([\s\S]*?)```/.exec(section);
+  assert.ok(m, 'a powershell block in the remoting section');
+  return m[1]!;
+}
+
+test('remoting recipe: parses with the PowerShell grammar, runs the script by -FilePath without parameters, and names files safely', () => {
+  const recipe = remotingRecipe();
+  assert.deepEqual(problems(recipe), []);
+  const root = parse(recipe);
+  const commands = [...new Set(nodes(root, (n) => n.type === 'command_name').map((n) => n.text))];
+  assert.deepEqual(commands.sort(), ['ForEach-Object', 'Get-Content', 'Invoke-Command', 'Join-Path', 'New-Item', 'Out-File', 'Out-Null', 'Set-Content', 'Sort-Object', 'Test-Path', 'Where-Object']);
+  const invoke = nodes(root, (n) => n.type === 'command' && n.text.startsWith('Invoke-Command'))[0]!.text;
+  assert.match(invoke, /^Invoke-Command -ComputerName \$hosts -FilePath \.\\wmiscope-collector\.ps1 -ThrottleLimit 32 -ErrorVariable remoteErrors -ErrorAction SilentlyContinue/);
+  assert.ok(!/-ArgumentList|-OutFile|-ConfigurationName/.test(invoke), 'the script runs without parameters, on the default endpoint');
+  assert.match(recipe, /Set-Content -LiteralPath \(Join-Path \.\\out \(\$name \+ '\.json'\)\) -Value \(\[string\]\$_\) -Encoding Ascii/);
+  // the file name: PSComputerName with everything but A-Z a-z 0-9 . _ - replaced (the same expression twice)
+  const re = [...recipe.matchAll(/-replace '([^']+)', '_'/g)].map((x) => x[1]);
+  assert.deepEqual(re, ['[^A-Za-z0-9._-]', '[^A-Za-z0-9._-]']);
+  const safe = (name: string): string => name.replace(new RegExp(re[0]!, 'g'), '_');
+  assert.equal(safe('pc04.example.corp'), 'pc04.example.corp');
+  assert.equal(safe('..\\..\\Windows\\evil name'), '.._.._Windows_evil_name');
+  assert.equal(safe('fe80::1%3'), 'fe80__1_3');
+  // the recipe is CLM-clean too (a console in Constrained Language Mode can run it)
+  assert.deepEqual(clmViolations(recipe), []);
+});
+
+test('remoting recipe: a folder of per-host documents (ASCII, UTF-8 with BOM, UTF-16 LE as PowerShell writes them) scans as a fleet, one host per document', async () => {
+  const recipe = remotingRecipe();
+  const safe = (name: string): string => name.replace(new RegExp(/-replace '([^']+)', '_'/.exec(recipe)![1]!, 'g'), '_');
+  // synthetic fleet: the Windows 10 document under eleven host names (the SCM subscription everywhere) and the IEWIN7 one
+  const hosts = Array.from({ length: 11 }, (_, i) => `WS${String(i + 1).padStart(2, '0')}`);
+  const line = (d: CollectorDocument): string => serialize(d) + '\r\n'; // Set-Content ends the text with a line end
+  const encode = (text: string, i: number): Buffer =>
+    i % 3 === 0
+      ? Buffer.from(text, 'latin1') // -Encoding Ascii (the JSON is ASCII)
+      : i % 3 === 1
+        ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]) // 5.1 -Encoding UTF8
+        : Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]); // 5.1 Out-File / >
+  const docs: Array<[string, Buffer]> = hosts.map((h, i) => {
+    const d = variant(WIN10_DOC, (x) => {
+      x.host.computerName = h;
+      x.host.fqdn = `${h.toLowerCase()}.example.corp`;
+      x.host.domain = 'example.corp';
+    });
+    // the file is named by the name the host was reached by (here an address for one of them), the host by the document
+    return [`${safe(i === 4 ? '10.0.0.5' : `${h.toLowerCase()}.example.corp`)}.json`, encode(line(d), i)];
+  });
+  docs.push([`${safe('iewin7')}.json`, encode(line(readDoc(IEWIN7_DOC)), 2)]);
+  const r = await scanDocs(docs);
+  assertResult(r);
+  assert.deepEqual(r.notes, []);
+  assert.equal(r.hosts.length, 12);
+  assert.deepEqual(r.hosts.filter((h) => h !== 'IEWIN7').sort(), hosts.map((h) => `${h.toLowerCase()}.example.corp`).sort());
+  // one evidence item per document, each a different host (10.0.0.5.json is ws05's)
+  assert.equal(r.evidence.length, 12);
+  assert.ok(r.evidence.every((e) => e.kind === 'collector'));
+  assert.equal(new Set(r.evidence.map((e) => e.host)).size, 12);
+  assert.equal(r.evidence.find((e) => e.file.endsWith('10.0.0.5.json'))?.host, 'ws05.example.corp');
+  // fleet stacking: 12 hosts (ranked from 10), the SCM subscription on 11 is common, BotFilter82 on 1 is rare
+  assert.equal(r.fleet?.hosts, 12);
+  const scm = r.findings.filter((f) => f.filter?.name === 'SCM Event Log Filter');
+  assert.equal(scm.length, 11);
+  assert.ok(scm.every((f) => f.reasons.some((x) => x.id === 'WMI-STACK-COMMON')), JSON.stringify(scm[0]!.reasons.map((x) => x.id)));
+  const scmStack = r.fleet!.stacks.find((s) => s.name === 'SCM Event Log Filter' || s.name === 'SCM Event Log Consumer');
+  assert.deepEqual([scmStack?.count, scmStack?.common, scmStack?.rare], [11, true, false]);
+  const bot = named(r, 'BotFilter82');
+  assert.equal(bot.length, 2);
+  assert.ok(bot.every((f) => f.host === 'IEWIN7' && f.reasons.some((x) => x.id === 'WMI-STACK-RARE')), JSON.stringify(bot.map((f) => f.reasons.map((x) => x.id))));
 });

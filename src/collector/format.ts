@@ -4,14 +4,18 @@
  * Schema in schema/collector.schema.json; these types mirror that schema. Imports nothing.
  */
 
-/** The `format` marker of the current document version. Readers accept `wmiscope-collector/1` and `/1.x`. */
-export const COLLECTOR_FORMAT = 'wmiscope-collector/1';
+/**
+ * The `format` marker of the current document version. Readers accept `wmiscope-collector/1` and `/1.x`: a minor
+ * version only adds fields, so a version-1 reader reads any of them and an older document lacks the newer fields.
+ * 1.1 added `host.languageMode`.
+ */
+export const COLLECTOR_FORMAT = 'wmiscope-collector/1.1';
 
 /** Major version of {@link COLLECTOR_FORMAT}: a reader refuses documents of any other major version. */
 export const COLLECTOR_FORMAT_MAJOR = 1;
 
 /** Version of the collector script itself (in `collector.version`). */
-export const COLLECTOR_VERSION = '1.0.0';
+export const COLLECTOR_VERSION = '1.1.0';
 
 /** `wmiscope-collector/<major>[.<minor>]` → the major version, or null when the text is not such a marker. */
 export function collectorFormatMajor(format: unknown): number | null {
@@ -104,6 +108,11 @@ export interface CollectorDocument {
     elevated: boolean | null;
     /** Account the collector ran as (`DOMAIN\user`). */
     user: string | null;
+    /**
+     * PowerShell's language mode the script ran in (`FullLanguage`, `ConstrainedLanguage`, …; format 1.1 on, absent
+     * before). Outside FullLanguage `elevated` is null (it cannot be asked) and `fqdn` comes from Win32_ComputerSystem.
+     */
+    languageMode?: string | null;
   };
   /** When the walk started / ended (ISO-8601 UTC). */
   collectedAt: string;

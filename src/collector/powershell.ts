@@ -7,6 +7,14 @@
  * PowerShell 5.1 and PowerShell 7 (works from 3.0 on): no classes, no `::new()`, no modules to install, no
  * backticks (so the text can live in a template literal), ASCII only. test/collector.test.ts parses it with
  * the tree-sitter PowerShell grammar and checks that it recurses and has no write verbs.
+ *
+ * Constrained Language Mode (an AppLocker / WDAC lockdown, a constrained endpoint): the script runs there too.
+ * Outside the branches guarded by `if ($FullLanguage)` it uses only what PowerShell allows in that mode: cmdlets,
+ * the core types (`CoreTypes` in PowerShell's TypeResolver.cs) and their methods, property reads, `ToString()` on
+ * anything. The guarded branches (the elevation check, the DNS suffix from the network configuration, stderr
+ * notes, the -OutFile write through .NET) have a core-only fallback, and the document says which mode it ran in
+ * (`host.languageMode`). test/collector.test.ts checks every type, static call, method call and New-Object of
+ * the script against the core-type list recorded in test/fixtures/collector/clm-core-types.json.
  */
 import { COLLECTOR_FORMAT, COLLECTOR_VERSION } from './format.js';
 
@@ -28,16 +36,21 @@ export const POWERSHELL_COLLECTOR: string = String.raw`<#
       2. in each namespace reads every __EventFilter, every instance of every __EventConsumer
          subclass (custom consumer classes included), every __FilterToConsumerBinding and, unless
          -NoTimers is given, every __TimerInstruction subclass instance (timers can fire filters);
-      3. writes ONE JSON document (format "wmiscope-collector/1"): host, times, every namespace
+      3. writes ONE JSON document (format "${COLLECTOR_FORMAT}"): host, times, every namespace
          walked with its counts and errors, and every object with all of its properties.
 
-    READ-ONLY. The script only calls Get-CimInstance, Get-CimClass, Get-Command and Test-Path. It
-    never creates, changes or deletes anything in WMI, installs nothing and opens no network
-    connection. The only thing it writes is the file named by -OutFile (an existing file is not
-    overwritten unless -Force is given).
+    READ-ONLY. The script only calls Get-CimInstance, Get-CimClass, Get-Command and Test-Path (and
+    Set-Content for -OutFile in Constrained Language Mode). It never creates, changes or deletes
+    anything in WMI, installs nothing and opens no network connection. The only thing it writes is
+    the file named by -OutFile (an existing file is not overwritten unless -Force is given).
 
     Run it as an administrator: some namespaces deny other users. A namespace that cannot be read is
-    recorded with its error, and the walk goes on with the others.
+    recorded with its error, and the walk goes on with the others. The document says whether it ran
+    elevated; wmiscope claims nothing from the absence of an object in a run that was not.
+
+    It also runs in Constrained Language Mode (AppLocker / WDAC lockdown): it then records
+    "languageMode": "ConstrainedLanguage", cannot tell whether it ran elevated (null), takes the DNS
+    domain from Win32_ComputerSystem, and with -OutFile writes the file with Set-Content.
 
     The JSON is plain ASCII (other characters are written as \uXXXX escapes), so a console code page
     cannot damage it. Prefer -OutFile: in Windows PowerShell, "> file" writes UTF-16 text (which
@@ -79,14 +92,23 @@ $CollectorVersion = '${COLLECTOR_VERSION}'
 # Embedded objects (CIM type Instance) are followed this many levels deep, then written as text.
 $MaxEmbeddedDepth = 4
 $Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+# Constrained Language Mode allows only core types: what needs others runs only in FullLanguage.
+$LanguageMode = [string]$ExecutionContext.SessionState.LanguageMode
+$FullLanguage = ($LanguageMode -eq 'FullLanguage')
 
 # ---- helpers ---------------------------------------------------------------------------------------
 
 function Write-Note {
     # Progress and warnings go to the standard error stream, never into the JSON.
+    # Without FullLanguage there is no stderr writer: notes become warnings when the JSON goes to -OutFile,
+    # and are left out otherwise (a console host may show warnings on standard output, beside the JSON).
     param([string]$Text)
 
-    [Console]::Error.WriteLine('wmiscope-collector: ' + $Text)
+    if ($FullLanguage) {
+        [Console]::Error.WriteLine('wmiscope-collector: ' + $Text)
+    } elseif ($OutFile) {
+        Write-Warning ('wmiscope-collector: ' + $Text)
+    }
 }
 
 function New-ErrorEntry {
@@ -108,19 +130,69 @@ function New-ErrorEntry {
 }
 
 function ConvertTo-SidString {
-    # CreatorSID is the binary SID as a byte array; its text form is S-1-5-...
+    # CreatorSID is the binary SID as a byte array: revision, number of sub-authorities, a 48-bit
+    # big-endian identifier authority, then each sub-authority as a 32-bit little-endian number. Its
+    # text form is S-<revision>-<authority>-<sub-authority>-... (S-1-5-32-544), computed here with
+    # integer arithmetic (a SecurityIdentifier object is not allowed in Constrained Language Mode).
     param($Bytes)
 
     try {
         $raw = [byte[]]@($Bytes)
-        if ($raw.Length -lt 8) {
+        if ($raw.Length -lt 8 -or $raw.Length -lt 8 + 4 * [int]$raw[1]) {
             return $null
         }
-        $sid = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $raw, 0
-        return $sid.Value
+        [int64]$authority = 0
+        for ($i = 2; $i -lt 8; $i++) {
+            $authority = $authority * 256 + [int64]$raw[$i]
+        }
+        $text = 'S-' + [string]$raw[0] + '-' + [string]$authority
+        for ($k = 0; $k -lt [int]$raw[1]; $k++) {
+            $at = 8 + 4 * $k
+            [int64]$part = [int64]$raw[$at] + 256 * [int64]$raw[$at + 1] + 65536 * [int64]$raw[$at + 2] + 16777216 * [int64]$raw[$at + 3]
+            $text = $text + '-' + [string]$part
+        }
+        return $text
     } catch {
         return $null
     }
+}
+
+function ConvertTo-Duration {
+    # An interval (a TimeSpan) as an ISO-8601 duration, as System.Xml.XmlConvert writes it: P1DT2H3M4.5S,
+    # zero parts left out, PT0S for none, a leading - when negative. Built from the TimeSpan's own parts
+    # (XmlConvert is not allowed in Constrained Language Mode).
+    param([timespan]$Span)
+
+    $sign = ''
+    if ($Span.Ticks -lt 0) {
+        $sign = '-'
+    }
+    $whole = $Span.Duration()
+    $fraction = $whole.Ticks % 10000000
+    $text = 'P'
+    if ($whole.Days -ne 0) {
+        $text = $text + [string]$whole.Days + 'D'
+    }
+    if ($whole.Hours -ne 0 -or $whole.Minutes -ne 0 -or $whole.Seconds -ne 0 -or $fraction -ne 0) {
+        $text = $text + 'T'
+        if ($whole.Hours -ne 0) {
+            $text = $text + [string]$whole.Hours + 'H'
+        }
+        if ($whole.Minutes -ne 0) {
+            $text = $text + [string]$whole.Minutes + 'M'
+        }
+        if ($whole.Seconds -ne 0 -or $fraction -ne 0) {
+            $text = $text + [string]$whole.Seconds
+            if ($fraction -ne 0) {
+                $text = $text + '.' + ([string]$fraction).PadLeft(7, '0').TrimEnd('0')
+            }
+            $text = $text + 'S'
+        }
+    }
+    if ($text -eq 'P') {
+        $text = 'PT0S'
+    }
+    return $sign + $text
 }
 
 function ConvertTo-PathLiteral {
@@ -136,7 +208,8 @@ function ConvertTo-PathLiteral {
         }
         return 'FALSE'
     }
-    return [System.Convert]::ToString($Value, $Invariant)
+    # PowerShell converts numbers and dates to text with the invariant culture
+    return [string]$Value
 }
 
 function ConvertTo-ReferenceRecord {
@@ -164,10 +237,10 @@ function ConvertTo-ReferenceRecord {
         $present = $flagged
     }
     $keys = [ordered]@{}
-    $parts = New-Object System.Collections.Generic.List[string]
+    $parts = @()
     foreach ($property in $present) {
         $keys[$property.Name] = ConvertTo-PlainScalar -Value $property.Value -CimType ([string]$property.CimType) -Depth $MaxEmbeddedDepth
-        $parts.Add($property.Name + '=' + (ConvertTo-PathLiteral -Value $property.Value))
+        $parts += ,($property.Name + '=' + (ConvertTo-PathLiteral -Value $property.Value))
     }
     if ($parts.Count -gt 0) {
         $path = $className + '.' + ($parts -join ',')
@@ -220,7 +293,7 @@ function ConvertTo-PlainScalar {
                 return $Value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", $Invariant)
             }
             if ($Value -is [timespan]) {
-                return [System.Xml.XmlConvert]::ToString([timespan]$Value)
+                return ConvertTo-Duration -Span $Value
             }
             return [string]$Value
         }
@@ -235,7 +308,7 @@ function ConvertTo-PlainScalar {
         }
     }
     # UInt8, SInt8, UInt16, SInt16, UInt32, SInt32
-    if ($Value -is [System.ValueType]) {
+    if ($Value -is [byte] -or $Value -is [sbyte] -or $Value -is [int16] -or $Value -is [uint16] -or $Value -is [int32] -or $Value -is [uint32] -or $Value -is [int64]) {
         return [int64]$Value
     }
     return [string]$Value
@@ -250,12 +323,13 @@ function ConvertTo-PlainValue {
     }
     if ($CimType.EndsWith('Array')) {
         $elementType = $CimType.Substring(0, $CimType.Length - 5)
-        $items = New-Object System.Collections.Generic.List[object]
-        foreach ($element in $Value) {
-            $items.Add((ConvertTo-PlainScalar -Value $element -CimType $elementType -Depth $Depth))
-        }
+        # one value per element, collected from the foreach statement's output; the comma makes each a
+        # one-element array, unrolled into the collection, so a null element is kept too
+        $items = @(foreach ($element in $Value) {
+            ,(ConvertTo-PlainScalar -Value $element -CimType $elementType -Depth $Depth)
+        })
         # the comma keeps PowerShell from unrolling the array (one element, or none) on return
-        return ,($items.ToArray())
+        return ,$items
     }
     return ConvertTo-PlainScalar -Value $Value -CimType $CimType -Depth $Depth
 }
@@ -298,7 +372,7 @@ function Get-ClassDerivation {
     if ($DerivationCache.ContainsKey($cacheKey)) {
         return ,($DerivationCache[$cacheKey])
     }
-    $chain = New-Object System.Collections.Generic.List[string]
+    $chain = @()
     $result = $null
     try {
         $name = $ClassName
@@ -306,10 +380,10 @@ function Get-ClassDerivation {
             $class = Get-CimClass -Namespace $Namespace -ClassName $name -ErrorAction Stop
             $name = $class.CimSuperClassName
             if ($name) {
-                $chain.Add([string]$name)
+                $chain += ,([string]$name)
             }
         }
-        $result = $chain.ToArray()
+        $result = [string[]]$chain
     } catch {
         $result = $null
     }
@@ -347,36 +421,67 @@ if (-not (Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue)) {
 
 $started = [DateTime]::UtcNow
 
+# Whether this runs with administrator rights: only FullLanguage can ask (WindowsPrincipal is not a core
+# type); otherwise it stays unknown (null), and wmiscope treats the run like one that was not elevated.
 $elevated = $null
 $account = $null
-try {
-    $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent()
-    $account = $identity.Name
-    $principal = New-Object System.Security.Principal.WindowsPrincipal -ArgumentList $identity
-    $elevated = $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
-} catch {
-    $elevated = $null
+if ($env:USERNAME) {
+    $account = [string]$env:USERNAME
+    if ($env:USERDOMAIN) {
+        $account = [string]$env:USERDOMAIN + '\' + $account
+    }
+}
+if ($FullLanguage) {
+    try {
+        $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent()
+        $account = $identity.Name
+        $principal = New-Object System.Security.Principal.WindowsPrincipal -ArgumentList $identity
+        $elevated = $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
+    } catch {
+        $elevated = $null
+    }
+} else {
+    Write-Note ('running in ' + $LanguageMode + ' mode: whether this account is an administrator cannot be told')
 }
 if ($elevated -eq $false) {
     Write-Note 'not running as an administrator: namespaces that deny other users will be recorded as errors'
 }
 
-# Host and domain names from the local network configuration (no name lookup, no network traffic).
+# Host and domain names from the local network configuration (no name lookup, no network traffic): the
+# primary DNS suffix in FullLanguage, else the domain Win32_ComputerSystem gives for a domain member.
 $fqdn = $null
 $domain = $null
-try {
-    $ipProperties = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties()
-    if ($ipProperties.DomainName) {
-        $domain = [string]$ipProperties.DomainName
-        $fqdn = [string]$ipProperties.HostName + '.' + $domain
-    } else {
-        $fqdn = [string]$ipProperties.HostName
+if ($FullLanguage) {
+    try {
+        $ipProperties = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties()
+        if ($ipProperties.DomainName) {
+            $domain = [string]$ipProperties.DomainName
+            $fqdn = [string]$ipProperties.HostName + '.' + $domain
+        } else {
+            $fqdn = [string]$ipProperties.HostName
+        }
+    } catch {
+        $fqdn = $null
     }
-} catch {
-    $fqdn = $null
+} else {
+    try {
+        $computer = Get-CimInstance -ClassName Win32_ComputerSystem -ErrorAction Stop
+        if ($computer.DNSHostName) {
+            $fqdn = [string]$computer.DNSHostName
+            if ($computer.PartOfDomain -and $computer.Domain) {
+                $domain = [string]$computer.Domain
+                $fqdn = $fqdn + '.' + $domain
+            }
+        }
+    } catch {
+        Write-Note ('could not read Win32_ComputerSystem: ' + $_.Exception.Message)
+    }
 }
 
-$osInfo = [ordered]@{ caption = $null; version = [string][System.Environment]::OSVersion.Version; build = $null }
+$osInfo = [ordered]@{ caption = $null; version = $null; build = $null }
+if ($FullLanguage) {
+    $osInfo.version = [string][System.Environment]::OSVersion.Version
+}
 try {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
     $osInfo = [ordered]@{ caption = [string]$os.Caption; version = [string]$os.Version; build = [string]$os.BuildNumber }
@@ -384,8 +489,10 @@ try {
     Write-Note ('could not read Win32_OperatingSystem: ' + $_.Exception.Message)
 }
 
+# (a property read: $PSVersionTable is not a plain hashtable, so its methods are not allowed in Constrained
+# Language Mode)
 $edition = 'Desktop'
-if ($PSVersionTable.ContainsKey('PSEdition')) {
+if ($PSVersionTable.PSEdition) {
     $edition = [string]$PSVersionTable.PSEdition
 }
 
@@ -393,35 +500,40 @@ if ($PSVersionTable.ContainsKey('PSEdition')) {
 
 # What is read in every namespace. A WQL "SELECT * FROM <class>" returns the instances of the class
 # and of all of its subclasses: every kind of consumer, custom consumer classes included.
-$Queries = New-Object System.Collections.Generic.List[object]
-$Queries.Add(@{ Kind = 'filter'; CountName = 'filters'; ClassName = '__EventFilter' })
-$Queries.Add(@{ Kind = 'consumer'; CountName = 'consumers'; ClassName = '__EventConsumer' })
-$Queries.Add(@{ Kind = 'binding'; CountName = 'bindings'; ClassName = '__FilterToConsumerBinding' })
+# (Lists are plain arrays grown with +=: the generic List and the Queue are not core types in Constrained
+# Language Mode. Each += copies the array, which is fine for counts of namespaces and subscription objects.)
+$Queries = @(
+    @{ Kind = 'filter'; CountName = 'filters'; ClassName = '__EventFilter' },
+    @{ Kind = 'consumer'; CountName = 'consumers'; ClassName = '__EventConsumer' },
+    @{ Kind = 'binding'; CountName = 'bindings'; ClassName = '__FilterToConsumerBinding' }
+)
 if (-not $NoTimers) {
-    $Queries.Add(@{ Kind = 'timer'; CountName = 'timers'; ClassName = '__TimerInstruction' })
+    $Queries += ,@{ Kind = 'timer'; CountName = 'timers'; ClassName = '__TimerInstruction' }
 }
 
-$namespaces = New-Object System.Collections.Generic.List[object]
-$objects = New-Object System.Collections.Generic.List[object]
+$namespaces = @()
+$objects = @()
 $truncated = $false
 
-# Breadth-first walk over a queue of namespaces still to read, starting with ROOT itself. Every
-# namespace found below one that is read is queued in turn, so nested namespaces at any depth
-# (ROOT\cimv2\something\deeper) are read too. PowerShell hashtables compare string keys without
-# regard to case, as WMI compares namespace names, so each namespace is queued once.
-$pending = New-Object System.Collections.Queue
+# Breadth-first walk over a queue of namespaces still to read (an array and the index of the next one),
+# starting with ROOT itself. Every namespace found below one that is read is queued in turn, so nested
+# namespaces at any depth (ROOT\cimv2\something\deeper) are read too. PowerShell hashtables compare
+# string keys without regard to case, as WMI compares namespace names, so each namespace is queued once.
+$pending = @()
+$next = 0
 $queued = @{}
-$pending.Enqueue('ROOT')
+$pending += ,'ROOT'
 $queued['ROOT'] = $true
 
-while ($pending.Count -gt 0) {
+while ($next -lt $pending.Count) {
     if ($namespaces.Count -ge $MaxNamespaces) {
         $truncated = $true
         Write-Note ('stopped after ' + $MaxNamespaces + ' namespaces (-MaxNamespaces)')
         break
     }
-    $namespace = [string]$pending.Dequeue()
-    $errors = New-Object System.Collections.Generic.List[object]
+    $namespace = [string]$pending[$next]
+    $next += 1
+    $errors = @()
     $counts = [ordered]@{ filters = 0; consumers = 0; bindings = 0; timers = 0 }
     $children = 0
 
@@ -433,11 +545,11 @@ while ($pending.Count -gt 0) {
             $child = $namespace + '\' + $name
             if (-not $queued.ContainsKey($child)) {
                 $queued[$child] = $true
-                $pending.Enqueue($child)
+                $pending += ,$child
             }
         }
     } catch {
-        $errors.Add((New-ErrorEntry -Query '__NAMESPACE' -ErrorRecord $_))
+        $errors += ,(New-ErrorEntry -Query '__NAMESPACE' -ErrorRecord $_)
     }
 
     # the subscription objects of this namespace
@@ -446,15 +558,15 @@ while ($pending.Count -gt 0) {
         try {
             $instances = @(Get-CimInstance -Namespace $namespace -Query ('SELECT * FROM ' + $query.ClassName) -ErrorAction Stop)
         } catch {
-            $errors.Add((New-ErrorEntry -Query $query.ClassName -ErrorRecord $_))
+            $errors += ,(New-ErrorEntry -Query $query.ClassName -ErrorRecord $_)
             continue
         }
         foreach ($instance in $instances) {
             try {
-                $objects.Add((ConvertTo-ObjectRecord -Instance $instance -Namespace $namespace -Kind $query.Kind))
+                $objects += ,(ConvertTo-ObjectRecord -Instance $instance -Namespace $namespace -Kind $query.Kind)
                 $counts[$query.CountName] += 1
             } catch {
-                $errors.Add((New-ErrorEntry -Query ($query.ClassName + ' instance') -ErrorRecord $_))
+                $errors += ,(New-ErrorEntry -Query ($query.ClassName + ' instance') -ErrorRecord $_)
             }
         }
     }
@@ -462,11 +574,11 @@ while ($pending.Count -gt 0) {
     if ($errors.Count -gt 0) {
         Write-Note ($namespace + ': ' + $errors[0].message)
     }
-    $namespaces.Add([ordered]@{
+    $namespaces += ,([ordered]@{
         name     = $namespace
         children = $children
         counts   = $counts
-        errors   = $errors.ToArray()
+        errors   = $errors
     })
 }
 
@@ -489,30 +601,47 @@ $document = [ordered]@{
         powershell   = [ordered]@{ version = [string]$PSVersionTable.PSVersion; edition = $edition }
         elevated     = $elevated
         user         = $account
+        languageMode = $LanguageMode
     }
     collectedAt = $started.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", $Invariant)
     completedAt = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", $Invariant)
     truncated   = $truncated
-    namespaces  = $namespaces.ToArray()
-    objects     = $objects.ToArray()
+    namespaces  = $namespaces
+    objects     = $objects
 }
 
 $json = ConvertTo-Json -InputObject $document -Depth 64 -Compress
 # ASCII only: every character above 0x7F becomes a \uXXXX escape (the same JSON, safe in any code page).
-$json = [regex]::Replace($json, '[^\u0000-\u007F]', {
-    param($match)
-    '\u{0:x4}' -f [int][char]$match.Value
-})
+# Each distinct character is replaced once, keyed by its code (hashtable string keys ignore case).
+$escapes = @{}
+foreach ($found in [regex]::Matches($json, '[^\u0000-\u007F]')) {
+    $code = [int][char]$found.Value
+    if (-not $escapes.ContainsKey($code)) {
+        $escapes[$code] = [string]$found.Value
+    }
+}
+foreach ($code in @($escapes.Keys)) {
+    $json = $json.Replace($escapes[$code], ('\u{0:x4}' -f $code))
+}
 
 $failed = @($namespaces | Where-Object { $_.errors.Count -gt 0 }).Count
 $summary = [string]$namespaces.Count + ' namespaces read (' + $failed + ' with errors), ' + $objects.Count + ' objects'
 
 if ($OutFile) {
-    $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutFile)
+    $target = $OutFile
+    if ($FullLanguage) {
+        # .NET resolves a relative path against the process's directory, not PowerShell's location
+        $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutFile)
+    }
     if ((Test-Path -LiteralPath $target) -and -not $Force) {
         throw ('wmiscope-collector: ' + $target + ' exists; use -Force to overwrite it')
     }
-    [System.IO.File]::WriteAllText($target, $json, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
+    if ($FullLanguage) {
+        [System.IO.File]::WriteAllText($target, $json, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
+    } else {
+        # the JSON is ASCII, so ASCII text is the same bytes as UTF-8 without BOM (and a line end)
+        Set-Content -LiteralPath $target -Value $json -Encoding Ascii
+    }
     Write-Note ($summary + '; written to ' + $target)
 } else {
     Write-Output $json

@@ -169,7 +169,7 @@ export const SOURCES = {
     coverage: 'supplied-or-blind',
     evidence: 'collector document',
     verb: 'list',
-    missed: 'not on the live host when the collector ran (deleted before collection, or in a namespace the collector could not open: see the notes)',
+    missed: 'not in the collector document: not on the live host when the collector ran (deleted before collection), or in a namespace or hidden from an account the collector could not read with (an error, or a run without administrator rights: see the notes)',
     absent: null,
     limits: null,
   },

@@ -203,6 +203,7 @@ export function win10Document(dir = WIN10_REPOSITORY): CollectorDocument {
     powershell: { version: '5.1', edition: 'Desktop' },
     elevated: true,
     user: 'WIN10-SAMPLE\\Administrator',
+    languageMode: 'FullLanguage',
   };
   return documentFor(host, '2021-06-06T09:00:00.0000000Z', '2021-06-06T09:00:04.0000000Z', namespaceRecords(names, objects, timerCount(repo)), objects);
 }
@@ -286,6 +287,7 @@ export function iewin7Document(dir = WIN10_REPOSITORY): CollectorDocument {
     powershell: { version: '5.1', edition: 'Desktop' },
     elevated: true,
     user: 'IEWIN7\\IEUser',
+    languageMode: 'FullLanguage',
   };
   // collected between the creation (17:58:39) and the deletion (17:58:54) the Sysmon log records
   return documentFor(host, '2019-05-11T17:58:45.0000000Z', '2019-05-11T17:58:47.0000000Z', namespaceRecords(names, objects, () => 0), objects);

@@ -179,7 +179,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   const major = collectorFormatMajor(doc['format']);
   if (major !== COLLECTOR_FORMAT_MAJOR) {
     const shown = typeof doc['format'] === 'string' ? JSON.stringify(doc['format'].slice(0, 60)) : String(doc['format']);
-    note('error', 'over-limit', `collector: format ${shown} is not one this wmiscope reads (${COLLECTOR_FORMAT} and ${COLLECTOR_FORMAT}.x); nothing read. A newer collector needs a newer wmiscope`);
+    note('error', 'over-limit', `collector: format ${shown} is not one this wmiscope reads (wmiscope-collector/${COLLECTOR_FORMAT_MAJOR} and /${COLLECTOR_FORMAT_MAJOR}.x, written today as ${COLLECTOR_FORMAT}); nothing read. A newer collector needs a newer wmiscope`);
     return emptyResult();
   }
   if (dropped) note('warning', 'damaged', `collector: ${dropped} "__proto__" key(s) dropped`);
@@ -220,7 +220,17 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     note('warning', 'unreadable', `collector: namespace ${normalizeNamespace(name)} was not read completely, so subscriptions in it may be missing: ${what.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`, 'namespace-error');
   }
   if (doc['truncated'] === true) note('warning', 'over-limit', `collector: the walk stopped after ${walked} namespaces (-MaxNamespaces); namespaces below them were not read`);
-  if (isObject(hostDoc) && hostDoc['elevated'] === false) note('warning', 'unreadable', 'collector: ran without administrator rights; namespaces that deny other users may be missing', 'not-elevated');
+  // Administrator rights: only a run that says it had them shows the host's whole state. Without them (or when the
+  // script could not tell: Constrained Language Mode, a 1.0 document whose check failed) a namespace may deny the
+  // account and WMI may leave objects out without an error, so nothing absent from the document is called gone.
+  const elevatedRaw = isObject(hostDoc) ? hostDoc['elevated'] : undefined;
+  const elevated = elevatedRaw === true;
+  const modeRaw = isObject(hostDoc) ? hostDoc['languageMode'] : undefined;
+  const mode = typeof modeRaw === 'string' && /^[A-Za-z]{1,40}$/.test(modeRaw) ? modeRaw : null;
+  const limited = 'no absence (deleted, orphan, missed) is concluded from this document';
+  if (elevatedRaw === false) note('warning', 'unreadable', `collector: ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: ${limited}`, 'not-elevated');
+  else if (!elevated) note('warning', 'unreadable', `collector: whether it ran with administrator rights is not known${mode && mode !== 'FullLanguage' ? ` (PowerShell ${mode} mode cannot ask)` : ''}; namespaces or objects hidden from a user without them may be missing: ${limited}`, 'not-elevated');
+  if (mode && mode !== 'FullLanguage') note('warning', 'assumption', `collector: ran in PowerShell ${mode} mode (Constrained Language Mode: an AppLocker or WDAC lockdown, or a constrained endpoint); the WMI queries are the same, the host's DNS domain comes from Win32_ComputerSystem`, 'language-mode');
 
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();
@@ -266,14 +276,13 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
     kind: 'collector',
     host,
     sources: ['collector'],
-    detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}`,
+    detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${mode && mode !== 'FullLanguage' ? ` (${mode})` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}${elevated ? '' : elevatedRaw === false ? ', not elevated' : ', elevation unknown'}`,
     records: observations.length,
     first: time,
     last: time,
   };
-  // the host's whole WMI state in the namespaces read without errors — none when the collector ran without
+  // the host's whole WMI state in the namespaces read without errors — none unless the collector ran with
   // administrator rights (WMI may hide objects from other users without an error)
-  const elevated = !(isObject(hostDoc) && hostDoc['elevated'] === false);
   return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [] }] };
 }
 
