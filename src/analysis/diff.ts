@@ -1,18 +1,22 @@
 /**
  * Change over time: two scan results (`wmiscope scan -f json`) compared per host. A subscription's identity is its
  * fleet stack key without the payload hash (host, namespace, consumer class, consumer or filter name,
- * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted); same
- * identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone" only where NEW has
- * evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in NEW, which proves
- * nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads it.
+ * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted) — or
+ * rescored when its severity or score differs (new rules, another wmiscope version: reason ids added and removed said);
+ * same identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone"
+ * only where NEW has evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in
+ * NEW, which proves nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads
+ * it. `diff -a` allowlists are matched against each finding as read back (./allowlist.ts `matchAllowlists`).
  */
 import type { Finding, ScanResult, Severity } from '../model/types.js';
-import type { DiffChange, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/diff.js';
+import type { DiffChange, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareName } from '../model/order.js';
 import { payloadHash, stackKey } from './stack.js';
+import { matchAllowlists } from './allowlist.js';
+import type { Allowlist } from './allowlist.js';
 
-export type { DiffChange, DiffChanged, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/diff.js';
+export type { DiffChange, DiffChanged, DiffEntry, DiffHost, DiffRescored, DiffScan, ScanDiff } from '../model/types.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -28,7 +32,8 @@ function objectProblem(v: unknown, where: string): string | null {
 
 /**
  * The value as a scan result when it has the shape the diff reads (tool, scannedAt, hosts, findings with their host,
- * namespace, severity, status, filter/consumer objects and allow-list verdict), else why not (a sentence naming the
+ * namespace, severity, score, reason ids, status, first/last seen, filter/consumer/binding objects and allow-list
+ * verdict), else why not (a sentence naming the
  * first field that is wrong). Nothing beyond what the diff reads is checked.
  */
 export function asScanResult(v: unknown): ScanResult | string {
@@ -54,6 +59,9 @@ export function asScanResult(v: unknown): ScanResult | string {
     if (!isStrOrNull(f['namespace'])) return `${at}.namespace: not a string or null`;
     if (!(SEVERITIES as readonly unknown[]).includes(f['severity'])) return `${at}.severity: not one of ${SEVERITIES.join(', ')}`;
     if (typeof f['status'] !== 'string' || typeof f['summary'] !== 'string') return `${at}: status or summary is not a string`;
+    if (typeof f['score'] !== 'number') return `${at}.score: not a number`;
+    if (!Array.isArray(f['reasons']) || !(f['reasons'] as unknown[]).every((r) => isObj(r) && typeof r['id'] === 'string')) return `${at}.reasons: not a list of {id}`;
+    if (!isStrOrNull(f['firstSeen'] ?? null) || !isStrOrNull(f['lastSeen'] ?? null)) return `${at}: firstSeen or lastSeen is not a string or null`;
     for (const part of ['filter', 'consumer', 'binding'] as const) {
       const p = objectProblem(f[part] ?? null, `${at}.${part}`);
       if (p) return p;
@@ -76,7 +84,20 @@ const identity = (f: Finding): string => {
   return k.slice(0, -1);
 };
 
-function entryOf(f: Finding, hash: string): DiffEntry {
+/**
+ * The allow-list verdict of a finding: its scan's, else the first `diff -a` entry that matches it exactly. A finding
+ * read back from a result has every part the matcher reads (namespace, filter, consumer and binding with their
+ * values and the consumer's class); the consumer class chain the scan had is not in the result, but the scan only
+ * has one for a consumer whose class is known, and then the class decides.
+ */
+function verdictOf(f: Finding, allowlists: readonly Allowlist[]): Pick<DiffEntry, 'allowlisted' | 'allowlistedBy'> {
+  if (f.allowlisted) return { allowlisted: `${f.allowlisted.by}: ${f.allowlisted.entry}` };
+  if (!allowlists.length) return { allowlisted: null };
+  const m = matchAllowlists({ host: f.host, namespace: f.namespace, status: f.status, filter: f.filter ?? null, consumer: f.consumer ?? null, binding: f.binding ?? null, observations: [] }, [...allowlists]);
+  return m ? { allowlisted: `${m.by}: ${m.entry}`, allowlistedBy: 'diff' } : { allowlisted: null };
+}
+
+function entryOf(f: Finding, hash: string, allowlists: readonly Allowlist[]): DiffEntry {
   const sk = stackKey(f, hash);
   return {
     id: f.id,
@@ -85,11 +106,20 @@ function entryOf(f: Finding, hash: string): DiffEntry {
     name: sk.name,
     status: f.status,
     severity: f.severity,
+    score: f.score,
     payloadHash: hash,
     summary: f.summary,
-    allowlisted: f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : null,
+    firstSeen: f.firstSeen ?? null,
+    lastSeen: f.lastSeen ?? null,
+    ...verdictOf(f, allowlists),
   };
 }
+
+/** Reason ids of `b` not in `a` (sorted, each once). */
+const reasonIdsOnlyIn = (b: Finding, a: Finding): string[] => {
+  const had = new Set(a.reasons.map((r) => r.id));
+  return [...new Set(b.reasons.map((r) => r.id).filter((id) => !had.has(id)))].sort(compareName);
+};
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -152,8 +182,20 @@ function joinUnknownNamespaces<T>(side: Map<string, T[]>, other: Map<string, T[]
   }
 }
 
+export interface DiffOptions {
+  /**
+   * Allowlists (`diff -a`) that judge allow-listing besides the verdicts stored in the results: an entry that matches
+   * a finding exactly marks it allow-listed (`allowlistedBy: 'diff'`). They add to the scan's verdicts and never take
+   * one away: a finding the scan allow-listed was set to severity info by it, and its severity before is not in the
+   * result.
+   */
+  allowlists?: readonly Allowlist[];
+}
+
 /** Compare OLD with NEW, per host. Pure: both results are read, neither is changed. */
-export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
+export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions = {}): ScanDiff {
+  const lists = opts.allowlists ?? [];
+  const entry = (f: Finding, hash: string): DiffEntry => entryOf(f, hash, lists);
   const oldIdx = hostIndex(oldR);
   const newIdx = hostIndex(newR);
   // one key per machine: NEW's name for it (through NEW's aliases, then OLD's), lower case
@@ -185,10 +227,10 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     // a finding's host is a host of its scan (the fleet is hosts plus every host with a finding)
     e.inOld = true;
   }
-  const totals = { new: 0, gone: 0, changed: 0, unchanged: 0, notScannedInNew: 0 };
+  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0 };
   const out: DiffHost[] = [];
   for (const h of hosts.values()) {
-    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], unchanged: 0, notScannedInNew: [] };
+    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], rescored: [], unchanged: 0, notScannedInNew: [] };
     const before = byIdentity(h.oldF);
     const after = byIdentity(h.newF);
     // a subscription whose namespace no source gave (Autoruns rows) is the one of the same class and name on the other
@@ -196,31 +238,37 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     joinUnknownNamespaces(before, after);
     joinUnknownNamespaces(after, before);
     if (!h.inNew) {
-      for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entryOf(x.f, x.hash));
+      for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entry(x.f, x.hash));
     } else {
       for (const [k, olds] of before) {
         const news = [...(after.get(k) ?? [])];
         const left: typeof olds = [];
         for (const o of olds) {
-          const i = news.findIndex((n) => n.same === o.same);
-          if (i >= 0) {
-            news.splice(i, 1);
-            d.unchanged++;
-          } else left.push(o);
+          // the same payload: judged the same (unchanged) first, else judged otherwise (rescored)
+          const judged = (n: (typeof news)[number]): boolean => n.f.severity === o.f.severity && n.f.score === o.f.score;
+          let i = news.findIndex((n) => n.same === o.same && judged(n));
+          if (i < 0) i = news.findIndex((n) => n.same === o.same);
+          if (i < 0) {
+            left.push(o);
+            continue;
+          }
+          const n = news.splice(i, 1)[0]!;
+          if (judged(n)) d.unchanged++;
+          else d.rescored.push({ old: entry(o.f, o.hash), new: entry(n.f, n.hash), reasonsAdded: reasonIdsOnlyIn(n.f, o.f), reasonsRemoved: reasonIdsOnlyIn(o.f, n.f) });
         }
         // same identity, other payload: changed, paired in order; what is left over on either side is gone or new
         while (left.length && news.length) {
           const o = left.shift()!;
           const n = news.shift()!;
-          d.changed.push({ old: entryOf(o.f, o.hash), new: entryOf(n.f, n.hash), changes: changesOf(o.f, n.f) });
+          d.changed.push({ old: entry(o.f, o.hash), new: entry(n.f, n.hash), changes: changesOf(o.f, n.f) });
         }
-        for (const o of left) d.gone.push(entryOf(o.f, o.hash));
+        for (const o of left) d.gone.push(entry(o.f, o.hash));
         if (news.length) after.set(k, news);
         else after.delete(k);
       }
       for (const [k, news] of after) {
         if (before.has(k) && news.length === 0) continue;
-        for (const n of news) d.new.push(entryOf(n.f, n.hash));
+        for (const n of news) d.new.push(entry(n.f, n.hash));
       }
       // identities NEW has that OLD never had were handled above; those matched in full are deleted from `after`
     }
@@ -229,7 +277,9 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     d.gone.sort(order);
     d.notScannedInNew.sort(order);
     d.changed.sort((a, b) => order(a.new, b.new));
+    d.rescored.sort((a, b) => order(a.new, b.new));
     totals.new += d.new.length;
+    totals.rescored += d.rescored.length;
     totals.gone += d.gone.length;
     totals.changed += d.changed.length;
     totals.unchanged += d.unchanged;
@@ -240,16 +290,18 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
   const caveats: string[] = [];
   if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as gone although it may still be there');
   if (oldR.hidden !== undefined) caveats.push('OLD was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as new although it may have been there');
-  return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats };
+  return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats, ...(lists.length ? { allowlists: lists.map((l) => l.name) } : {}) };
 }
 
 /**
- * The new and changed subscriptions (NEW's side) at or above `failOn` that no allow-list entry or user rule quieted
- * in NEW's scan; none for `never`.
+ * What makes `wmiscope diff` exit 1: the new and changed subscriptions (NEW's side) at or above `failOn`, and the
+ * rescored ones whose severity rose to at or above it, that are not allow-listed (in NEW's scan, or by a `diff -a`
+ * list); none for `never`.
  */
 export function failingChanges(d: ScanDiff, failOn: Severity | 'never'): DiffEntry[] {
   if (failOn === 'never') return [];
   const floor = SEVERITIES.indexOf(failOn);
-  const all = d.hosts.flatMap((h) => [...h.new, ...h.changed.map((c) => c.new)]);
-  return all.filter((e) => e.allowlisted === null && SEVERITIES.indexOf(e.severity) <= floor);
+  const rank = (s: Severity): number => SEVERITIES.indexOf(s);
+  const all = d.hosts.flatMap((h) => [...h.new, ...h.changed.map((c) => c.new), ...h.rescored.filter((r) => rank(r.new.severity) < rank(r.old.severity)).map((r) => r.new)]);
+  return all.filter((e) => e.allowlisted === null && rank(e.severity) <= floor);
 }
