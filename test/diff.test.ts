@@ -39,7 +39,7 @@ async function scans(): Promise<{ old: ScanResult; neu: ScanResult }> {
 test('diff: the collector documents added to the logs are new; nothing gone; the log finding rescored (the collector shows it active: critical 85 → high 75, "ran" no longer said)', async () => {
   const { old, neu } = await scans();
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
   assert.deepEqual(names(iewin7.new), ['BotConsumer23', 'ProbeScriptFint']);
   assert.equal(iewin7.unchanged, 0);
@@ -61,11 +61,18 @@ test('diff: the collector documents added to the logs are new; nothing gone; the
   assert.deepEqual(failingChanges(d, 'never'), []);
 });
 
-test('diff: the other way round, the collector findings are gone on IEWIN7 and WIN10-SAMPLE is "not scanned in NEW", not gone; the rescore is a rise (high → critical) and fails', async () => {
+test('diff: the other way round, nothing is gone: the collector findings on IEWIN7 are "not shown by NEW\'s evidence" (its Sysmon log cannot see them), WIN10-SAMPLE is "not scanned in NEW"; the rescore is a rise (high → critical) and fails', async () => {
   const { old, neu } = await scans();
   const d = diffScans(neu, old);
-  assert.deepEqual(d.totals, { new: 0, gone: 2, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 1 });
-  assert.deepEqual(names(d.hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 1, notShownInNew: 2 });
+  const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
+  assert.deepEqual(iewin7.gone, []);
+  assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.match(formatDiffTable(d), /\? not shown by NEW's evidence critical ROOT\\cimv2\\totallylegit CommandLineEventConsumer BotConsumer23/);
+  // without NEW's coverage (a hand-made result) the host being scanned is all that is known: gone
+  const bare = clone(old);
+  delete bare.coverage;
+  assert.deepEqual(names(diffScans(neu, bare).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
   const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
   assert.equal(win10.inNew, false);
   assert.deepEqual(win10.gone, []);
@@ -85,7 +92,7 @@ test('diff: the same subscription with another command line is changed, with wha
   bot.host = bot.host.toLowerCase();
   neu.hosts = neu.hosts.map((h) => h.toLowerCase());
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const h = d.hosts.find((x) => x.changed.length)!;
   assert.equal(h.host, 'iewin7');
   assert.equal(h.oldName, 'IEWIN7');
@@ -132,7 +139,7 @@ test('diff: asScanResult refuses what is not a scan result, naming the field', (
   const base = { tool: { name: 'wmiscope', version: '1' }, scannedAt: 'x', hosts: ['A'], findings: [] as unknown[] };
   assert.equal(typeof asScanResult(base), 'object');
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'bad', status: 'active', summary: '' }] }) as string, /findings\[0\]\.severity/);
-  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [], consumer: { namespace: null, className: null, name: null, values: { x: {} } } }] }) as string, /findings\[0\]\.consumer\.values/);
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [], observations: [], consumer: { namespace: null, className: null, name: null, values: { x: {} } } }] }) as string, /findings\[0\]\.consumer\.values/);
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '' }] }) as string, /findings\[0\]\.score: not a number/);
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [{ id: 7 }] }] }) as string, /findings\[0\]\.reasons/);
   assert.match(asScanResult({ ...base, hosts: [1] }) as string, /hosts/);
@@ -174,7 +181,7 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   changed.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.consumer!.values['CommandLineTemplate'] = 'x';
   for (const d of [diffScans(neu, changed), diffScans(neu, old)]) assert.ok(validate(JSON.parse(JSON.stringify({ format: 'wmiscope-diff/1', ...d }))), JSON.stringify(validate.errors));
   assert.equal(parsed.format, 'wmiscope-diff/1');
-  assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"not": "a scan"');
   const notJson = await runCli(['diff', o, bad]);
@@ -200,7 +207,7 @@ test('diff: another filter query with the same consumer payload is changed (quer
   o2.hosts = o2.hosts.map((h) => (h === 'IEWIN7' ? 'iewin7.corp.example' : h));
   neu.hostAliases = [{ host: 'IEWIN7', aliases: [{ name: 'iewin7.corp.example', why: 'test' }] }];
   const d = diffScans(o2, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const h = d.hosts.find((x) => x.host === 'IEWIN7')!;
   assert.equal(h.oldName, 'iewin7.corp.example');
   assert.equal(h.changed[0]!.old.payloadHash, h.changed[0]!.new.payloadHash);
@@ -213,5 +220,5 @@ test('diff: a subscription whose namespace NEW does not know (an Autoruns-like r
   const neu = clone(old);
   neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.namespace = null;
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0, notShownInNew: 0 });
 });

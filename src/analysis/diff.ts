@@ -8,12 +8,14 @@
  * NEW, which proves nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads
  * it. `diff -a` allowlists are matched against each finding as read back (./allowlist.ts `matchAllowlists`).
  */
-import type { Finding, ScanResult, Severity } from '../model/types.js';
+import type { Finding, HostCoverage, ScanResult, Severity } from '../model/types.js';
 import type { DiffChange, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareName } from '../model/order.js';
 import { payloadHash, stackKey } from './stack.js';
 import { matchAllowlists } from './allowlist.js';
+import { suppliedKinds } from './hostcoverage.js';
+import { blindByDesign, LIVE_KINDS, SOURCES } from '../model/sources.js';
 import type { Allowlist } from './allowlist.js';
 
 export type { DiffChange, DiffChanged, DiffEntry, DiffHost, DiffRescored, DiffScan, ScanDiff } from '../model/types.js';
@@ -41,6 +43,8 @@ export function asScanResult(v: unknown): ScanResult | string {
   const tool = v['tool'];
   if (!isObj(tool) || tool['name'] !== 'wmiscope' || typeof tool['version'] !== 'string') return 'not a wmiscope scan result (no tool.name "wmiscope" with a version; write it with wmiscope scan -f json)';
   if (typeof v['scannedAt'] !== 'string') return 'scannedAt: not a string';
+  const cov = v['coverage'];
+  if (cov !== undefined && (!Array.isArray(cov) || !(cov as unknown[]).every((c) => isObj(c) && typeof c['host'] === 'string' && Array.isArray(c['logs']) && Array.isArray(c['repositories']) && Array.isArray(c['live']) && isObj(c['processCreation'])))) return 'coverage: not a list of host coverage ({host, logs, repositories, live, processCreation})';
   const hosts = v['hosts'];
   if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) return 'hosts: not a list of names';
   const findings = v['findings'];
@@ -62,6 +66,7 @@ export function asScanResult(v: unknown): ScanResult | string {
     if (typeof f['score'] !== 'number') return `${at}.score: not a number`;
     if (!Array.isArray(f['reasons']) || !(f['reasons'] as unknown[]).every((r) => isObj(r) && typeof r['id'] === 'string')) return `${at}.reasons: not a list of {id}`;
     if (!isStrOrNull(f['firstSeen'] ?? null) || !isStrOrNull(f['lastSeen'] ?? null)) return `${at}: firstSeen or lastSeen is not a string or null`;
+    if (!Array.isArray(f['observations']) || !(f['observations'] as unknown[]).every((o) => isObj(o) && typeof o['source'] === 'string')) return `${at}.observations: not a list of {source}`;
     for (const part of ['filter', 'consumer', 'binding'] as const) {
       const p = objectProblem(f[part] ?? null, `${at}.${part}`);
       if (p) return p;
@@ -113,6 +118,21 @@ function entryOf(f: Finding, hash: string, allowlists: readonly Allowlist[]): Di
     lastSeen: f.lastSeen ?? null,
     ...verdictOf(f, allowlists),
   };
+}
+
+/**
+ * Whether the evidence NEW read for a host (its coverage; undefined: NEW's result has none, as a hand-made one, and
+ * then the host being scanned is all that is known) could have shown this subscription of OLD: NEW has, with
+ * records, a source that saw it in OLD, or a live listing (repository, collector, Velociraptor, Autoruns) that
+ * nothing in its design keeps from listing it (its namespace, its consumer class). Else its absence from NEW proves
+ * nothing.
+ */
+function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
+  if (cov === undefined) return true;
+  if (cov === null) return false;
+  const saw = new Set(f.observations.map((o) => o.source));
+  const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
+  return suppliedKinds(cov, true).some((k) => Object.hasOwn(SOURCES, k) && (saw.has(k) && SOURCES[k].showsSubscriptions) || (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null));
 }
 
 /** Reason ids of `b` not in `a` (sorted, each once). */
@@ -227,10 +247,11 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
     // a finding's host is a host of its scan (the fleet is hosts plus every host with a finding)
     e.inOld = true;
   }
-  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0 };
+  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 };
+  const newCoverage = newR.coverage ? new Map(newR.coverage.map((c) => [c.host.toLowerCase(), c])) : null;
   const out: DiffHost[] = [];
   for (const h of hosts.values()) {
-    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], rescored: [], unchanged: 0, notScannedInNew: [] };
+    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], rescored: [], unchanged: 0, notScannedInNew: [], notShownInNew: [] };
     const before = byIdentity(h.oldF);
     const after = byIdentity(h.newF);
     // a subscription whose namespace no source gave (Autoruns rows) is the one of the same class and name on the other
@@ -262,7 +283,9 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
           const n = news.shift()!;
           d.changed.push({ old: entry(o.f, o.hash), new: entry(n.f, n.hash), changes: changesOf(o.f, n.f) });
         }
-        for (const o of left) d.gone.push(entry(o.f, o.hash));
+        // gone only where NEW's evidence for the host could have shown it
+        const cov = newCoverage ? (newCoverage.get(h.host.toLowerCase()) ?? null) : undefined;
+        for (const o of left) (couldShow(o.f, cov) ? d.gone : d.notShownInNew).push(entry(o.f, o.hash));
         if (news.length) after.set(k, news);
         else after.delete(k);
       }
@@ -276,6 +299,7 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
     d.new.sort(order);
     d.gone.sort(order);
     d.notScannedInNew.sort(order);
+    d.notShownInNew.sort(order);
     d.changed.sort((a, b) => order(a.new, b.new));
     d.rescored.sort((a, b) => order(a.new, b.new));
     totals.new += d.new.length;
@@ -284,6 +308,7 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
     totals.changed += d.changed.length;
     totals.unchanged += d.unchanged;
     totals.notScannedInNew += d.notScannedInNew.length;
+    totals.notShownInNew += d.notShownInNew.length;
     out.push(d);
   }
   out.sort((a, b) => compareName(a.host, b.host));

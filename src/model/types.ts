@@ -599,7 +599,7 @@ export interface DiffHost {
   inOld: boolean;
   inNew: boolean;
   new: DiffEntry[];
-  /** In OLD, not in NEW, and NEW has evidence for the host. */
+  /** In OLD, not in NEW, and NEW's evidence for the host could have shown it (see {@link DiffHost.notShownInNew}). */
   gone: DiffEntry[];
   changed: DiffChanged[];
   /** Same identity and payload, another severity or score. */
@@ -607,13 +607,19 @@ export interface DiffHost {
   unchanged: number;
   /** OLD's subscriptions on a host NEW did not scan (not in NEW's `hosts`): nothing is said about them. */
   notScannedInNew: DiffEntry[];
+  /**
+   * OLD's subscriptions not in NEW on a host NEW scanned, where NEW's evidence for the host could not have shown them:
+   * none of the sources that saw them in OLD, and no live listing that lists their namespace and class (a PowerShell
+   * log in OLD, only a Sysmon log in NEW). Not called gone: nothing is said about them.
+   */
+  notShownInNew: DiffEntry[];
 }
 
 export interface ScanDiff {
   old: DiffScan;
   new: DiffScan;
   hosts: DiffHost[];
-  totals: { new: number; gone: number; changed: number; rescored: number; unchanged: number; notScannedInNew: number };
+  totals: { new: number; gone: number; changed: number; rescored: number; unchanged: number; notScannedInNew: number; notShownInNew: number };
   /** What limits the comparison, in words (a narrowed scan). */
   caveats: string[];
   /** The allowlists `wmiscope diff -a` judged allow-listing with besides the verdicts in the results (their names). */

@@ -32,7 +32,7 @@ function rescoreText(r: DiffRescored): string {
 }
 
 const totalsText = (t: ScanDiff['totals']): string =>
-  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts NEW did not scan (not compared)` : ''}`;
+  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts NEW did not scan (not compared)` : ''}${t.notShownInNew ? `; ${t.notShownInNew} not in NEW whose evidence could not have shown them (not compared)` : ''}`;
 
 const scanText = (s: ScanDiff['old']): string => `${escapeVisible(s.tool)} ${escapeVisible(s.version)}, scanned ${escapeVisible(s.scannedAt)}: ${s.hosts} host(s), ${s.findings} finding(s)${s.narrowed ? ' (narrowed)' : ''}`;
 
@@ -44,6 +44,9 @@ function notesOf(d: ScanDiff): string[] {
   return out;
 }
 
+/** How many subscriptions a host's comparison lists (everything but the unchanged ones, which are counted). */
+export const listed = (h: DiffHost): number => h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length + h.notShownInNew.length;
+
 const hostWhere = (h: DiffHost): string => (!h.inNew ? ' — host not scanned in NEW' : !h.inOld ? ' — host not scanned in OLD (everything on it is new to the comparison)' : '');
 
 /** The diff as text: which scans were compared, the totals, then per host what is new, gone, changed, rescored and not scanned. Every value escaped. */
@@ -53,7 +56,7 @@ export function formatDiffTable(d: ScanDiff, width = 100): string {
   lines.push(totalsText(d.totals));
   for (const c of notesOf(d)) lines.push(`note: ${escapeVisible(c)}`);
   for (const h of d.hosts) {
-    const parts = h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length;
+    const parts = listed(h);
     const where = hostWhere(h);
     const also = h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : '';
     if (parts === 0 && where === '') {
@@ -71,6 +74,7 @@ export function formatDiffTable(d: ScanDiff, width = 100): string {
     for (const r of h.rescored) lines.push(`  ^ rescored ${entryLine(r.new, width)}`, `      ${rescoreText(r)}`);
     for (const e of h.gone) lines.push(`  - gone     ${entryLine(e, width)}`);
     for (const e of h.notScannedInNew) lines.push(`  ? not scanned in NEW ${entryLine(e, width)}`);
+    for (const e of h.notShownInNew) lines.push(`  ? not shown by NEW's evidence ${entryLine(e, width)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -80,18 +84,21 @@ export function formatDiffTable(d: ScanDiff, width = 100): string {
  * changed and rescored subscriptions listed (gone ones counted; `wmiscope diff` lists them). Lines, every value escaped.
  */
 export function changesTableLines(d: ScanDiff, width = 100): string[] {
-  const lines = [`Changes since baseline (${scanText(d.old)}): ${totalsText(d.totals)}`];
+  const lines = [`Changes since baseline: ${totalsText(d.totals)}`, `  baseline: ${scanText(d.old)}`];
   for (const c of notesOf(d)) lines.push(`  note: ${escapeVisible(c)}`);
+  const sub = (l: string): string => l.replace(/\n {6}/, '\n          ');
   for (const h of d.hosts) {
-    if (h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length === 0) continue;
-    const counts = !h.inNew ? `${h.notScannedInNew.length} in the baseline, not compared` : `${h.new.length} new, ${h.gone.length} gone, ${h.changed.length} changed, ${h.rescored.length} rescored, ${h.unchanged} unchanged`;
-    lines.push(`  ${escapeVisible(cut(h.host, 80))}${h.oldName !== undefined ? ` (baseline: ${escapeVisible(cut(h.oldName, 80))})` : ''}${hostWhere(h).replace(/NEW/g, 'this scan').replace(/OLD/g, 'the baseline')}: ${counts}`);
-    for (const e of h.new) lines.push(`    + new      ${entryLine(e, width - 4).replace(/\n {6}/, '\n          ')}`);
+    if (listed(h) === 0) continue;
+    const where = !h.inNew ? ' (not read by this scan: nothing compared)' : !h.inOld ? ' (not in the baseline)' : '';
+    const counts = !h.inNew ? `${h.notScannedInNew.length} in the baseline` : `${h.new.length} new, ${h.gone.length} gone, ${h.changed.length} changed, ${h.rescored.length} rescored, ${h.unchanged} unchanged${h.notShownInNew.length ? `, ${h.notShownInNew.length} not shown by this scan's evidence` : ''}`;
+    lines.push(`  ${escapeVisible(cut(h.host, 80))}${h.oldName !== undefined ? ` (baseline: ${escapeVisible(cut(h.oldName, 80))})` : ''}${where}: ${counts}`);
+    for (const e of h.new) lines.push(`    + new      ${sub(entryLine(e, width - 4))}`);
     for (const c of h.changed) {
-      lines.push(`    ~ changed  ${entryLine(c.new, width - 4).replace(/\n {6}/, '\n          ')}`);
+      lines.push(`    ~ changed  ${sub(entryLine(c.new, width - 4))}`);
+      if (c.old.severity !== c.new.severity) lines.push(`          severity: ${c.old.severity} → ${c.new.severity}`);
       for (const x of c.changes) lines.push(`          ${escapeVisible(x.what)}: ${show(x.old, 80)} → ${show(x.new, 80)}`);
     }
-    for (const r of h.rescored) lines.push(`    ^ rescored ${entryLine(r.new, width - 4).replace(/\n {6}/, '\n          ')}`, `          ${rescoreText(r)}`);
+    for (const r of h.rescored) lines.push(`    ^ rescored ${sub(entryLine(r.new, width - 4))}`, `          ${rescoreText(r)}`);
   }
   return lines;
 }
@@ -111,7 +118,7 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
     `<span class="diff-sev sev sev-${e.severity}">${e.severity}</span> ${h(e.namespace ?? '(namespace unknown)')} ${h(e.className)} <b>${h(e.name)}</b> (${h(e.status)}, id ${h(e.id.slice(0, 12))})${e.allowlisted !== null ? ` [allow-listed ${h(allowText(e))}]` : ''}<br><code>${h(e.summary)}</code>`;
   const body: string[] = [`<ul class="diff-scans">${scan(oldLabel, d.old)}${scan(newLabel, d.new)}</ul>`, `<p class="diff-totals">${totalsText(d.totals)}</p>`, ...notesOf(d).map((c) => `<p class="diff-note">${h(c)}</p>`)];
   for (const x of d.hosts) {
-    const parts = x.new.length + x.gone.length + x.changed.length + x.rescored.length + x.notScannedInNew.length;
+    const parts = listed(x);
     const where = !x.inNew ? ` — host not scanned in ${newLabel}` : !x.inOld ? ` — host not scanned in ${oldLabel}` : '';
     if (parts === 0 && where === '') continue;
     body.push(`<h${lv}>${h(x.host)}${x.oldName !== undefined ? ` (${oldLabel}: ${h(x.oldName)})` : ''}${where}</h${lv}>`, `<p>${x.new.length} new, ${x.gone.length} gone, ${x.changed.length} changed, ${x.rescored.length} rescored, ${x.unchanged} unchanged</p>`, '<ul class="diff-list">');
@@ -121,9 +128,10 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
     for (const r of x.rescored) body.push(`<li class="diff-rescored">rescored: ${entry(r.new)}<ul><li>${escapeHtml(rescoreText(r))}</li></ul></li>`);
     for (const e of x.gone) body.push(`<li class="diff-gone">gone: ${entry(e)}</li>`);
     for (const e of x.notScannedInNew) body.push(`<li class="diff-gone">not scanned in ${newLabel}: ${entry(e)}</li>`);
+    for (const e of x.notShownInNew) body.push(`<li class="diff-gone">not shown by the evidence of ${newLabel} (none of the sources that saw it): ${entry(e)}</li>`);
     body.push('</ul>');
   }
-  const unchangedOnly = d.hosts.filter((x) => x.inNew && x.inOld && x.new.length + x.gone.length + x.changed.length + x.rescored.length + x.notScannedInNew.length === 0 && x.unchanged > 0);
+  const unchangedOnly = d.hosts.filter((x) => x.inNew && x.inOld && listed(x) === 0 && x.unchanged > 0);
   if (unchangedOnly.length) body.push(`<p class="diff-unchanged">Unchanged: ${unchangedOnly.map((x) => `${h(x.host)} (${x.unchanged})`).join(', ')}</p>`);
   return body.join('\n');
 }

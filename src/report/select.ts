@@ -7,6 +7,7 @@ import type { DiffEntry, Finding, HiddenFindings, HostAliases, ScanDiff, ScanRes
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 import { parseIsoTime, timeFromMs } from '../model/time.js';
+import { listed } from './diff.js';
 
 export interface Narrowing {
   /** Keep findings at or above this severity. */
@@ -104,7 +105,8 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
  * said of it); a new subscription is kept when its finding is (host, time, severity); a changed or rescored one when
  * its finding passes host and time and either side is at or above `--min-severity` (a drop below it is a change
  * worth seeing); a gone one (or one of a host this scan did not read) when the baseline's finding is at or above the
- * severity and its first–last activity meets the time window (or it has none). What is left out is counted in
+ * severity and its first–last activity meets the time window (or it has none); so is one of a host this scan did not read or
+ * whose evidence could not have shown it. What is left out is counted in
  * `narrowedOut`; the totals are those of what is kept.
  */
 function narrowChanges(d: ScanDiff, v: { hostOk: (h: string) => boolean; floor: number; since: number; until: number; inView: ReadonlySet<string> }): ScanDiff {
@@ -121,11 +123,11 @@ function narrowChanges(d: ScanDiff, v: { hostOk: (h: string) => boolean; floor: 
     out += list.length - k.length;
     return k;
   };
-  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0 };
+  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 };
   const hosts: ScanDiff['hosts'] = [];
   for (const h of d.hosts) {
     if (!v.hostOk(h.host) && !(h.oldName !== undefined && v.hostOk(h.oldName))) {
-      out += h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length;
+      out += listed(h);
       continue;
     }
     const n = {
@@ -135,8 +137,9 @@ function narrowChanges(d: ScanDiff, v: { hostOk: (h: string) => boolean; floor: 
       rescored: keep(h.rescored, (r) => v.inView.has(r.new.id) && Math.min(sev(r.old), sev(r.new)) <= v.floor),
       gone: keep(h.gone, (e) => sev(e) <= v.floor && oldInWindow(e)),
       notScannedInNew: keep(h.notScannedInNew, (e) => sev(e) <= v.floor && oldInWindow(e)),
+      notShownInNew: keep(h.notShownInNew, (e) => sev(e) <= v.floor && oldInWindow(e)),
     };
-    for (const k of ['new', 'gone', 'changed', 'rescored', 'notScannedInNew'] as const) totals[k] += n[k].length;
+    for (const k of ['new', 'gone', 'changed', 'rescored', 'notScannedInNew', 'notShownInNew'] as const) totals[k] += n[k].length;
     totals.unchanged += n.unchanged;
     hosts.push(n);
   }
