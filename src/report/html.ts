@@ -124,7 +124,7 @@ export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
     `<body data-report-id="${escapeHtml(data.reportId)}">`,
     '<noscript><p class="noscript">This report is drawn by the script inside this file (no network is used). With scripts disabled, the scan data can still be read as JSON in the <code>script id="data"</code> element of the page source, or produced with <code>wmiscope scan --format json</code>.</p></noscript>',
     `<header id="top"><h1>wmiscope report</h1><p class="meta">${escapeHtml(`${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · report ${data.reportId}`)}</p></header>`,
-    ...(changes ? [`<section id="changes" class="changes"><h2>Changes since baseline</h2>\n${diffHtml(changes, { level: 3, old: 'baseline', new: 'this scan' })}\n</section>`] : []),
+    ...(changes ? [`<section id="changes" class="changes"><h2>Changes since baseline</h2>\n${diffHtml(changes, { level: 3, old: 'the baseline', new: 'this scan' })}\n</section>`] : []),
     '<main id="app"></main>',
     `<script type="application/json" id="data">${scriptSafeJson(data)}</script>`,
     `<script>${PAGE_SCRIPT}</script>`,
