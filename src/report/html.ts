@@ -10,7 +10,9 @@
  * - the page script builds every node with `createElement` / `createElementNS` / `textContent` and sets only
  *   fixed attribute names; it never uses `innerHTML`, `eval` or `new Function`, and links (ATT&CK only) are
  *   built from technique ids that match `^T\d{4}(\.\d{3})?$`;
- * - the little text rendered here, on the server side, is HTML-escaped;
+ * - the little text rendered here, on the server side, is HTML-escaped (the title, the header, and the "Changes
+ *   since baseline" section of a scan with a baseline: `diffHtml` of ./diff.ts, static, every value made visible
+ *   and escaped, its style added to the page's and hashed with it);
  * - CSP: `default-src 'none'`, the script and the style allowed by their SHA-256 only, `base-uri 'none'`,
  *   `form-action 'none'`, no `connect-src` (nothing may be fetched).
  *
