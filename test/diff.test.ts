@@ -222,3 +222,20 @@ test('diff: a subscription whose namespace NEW does not know (an Autoruns-like r
   const d = diffScans(old, neu);
   assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0, notShownInNew: 0 });
 });
+
+test('diff: a subscription missing from NEW is gone through a log only when NEW\'s log holds the time OLD saw it (complete or rolled over, starting no later); the fixture\'s Sysmon log is an excerpt, which proves nothing', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  neu.findings = neu.findings.filter((f) => f.consumer?.name !== 'BotConsumer23');
+  assert.deepEqual(diffScans(old, neu).totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 1 });
+  const log = neu.coverage!.find((c) => c.host === 'IEWIN7')!.logs[0]!;
+  assert.deepEqual([log.source, log.completeness, log.first], ['sysmon', 'excerpt', '2019-05-11T17:57:49.9031596Z']);
+  log.completeness = 'complete';
+  assert.deepEqual(names(diffScans(old, neu).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23']);
+  // a log that starts after OLD's records of it (rolled over since) cannot show it
+  log.completeness = 'rolled-over';
+  log.first = '2019-05-11T17:58:30.0000000Z';
+  assert.equal(diffScans(old, neu).totals.notShownInNew, 1);
+  log.first = '2019-05-11T17:58:00.0000000Z';
+  assert.equal(diffScans(old, neu).totals.gone, 1);
+});

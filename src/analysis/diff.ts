@@ -4,17 +4,19 @@
  * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted) — or
  * rescored when its severity or score differs (new rules, another wmiscope version: reason ids added and removed said);
  * same identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone"
- * only where NEW has evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in
- * NEW, which proves nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads
+ * only where NEW's evidence could have shown it ({@link couldShow}): a host not in NEW's `hosts` was not scanned in
+ * NEW, and a subscription NEW's evidence for its host could not show is "not shown in NEW"; neither proves anything.
+ * A result is untrusted input: {@link asScanResult} checks its shape before anything reads
  * it. `diff -a` allowlists are matched against each finding as read back (./allowlist.ts `matchAllowlists`).
  */
-import type { Finding, HostCoverage, ScanResult, Severity } from '../model/types.js';
-import type { DiffChange, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/types.js';
+import type { DiffChange, DiffEntry, DiffHost, DiffScan, Finding, HostCoverage, ScanDiff, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareName } from '../model/order.js';
 import { payloadHash, stackKey } from './stack.js';
 import { matchAllowlists } from './allowlist.js';
 import { suppliedKinds } from './hostcoverage.js';
+import { logKind } from './graph.js';
+import { parseIsoTime } from '../model/time.js';
 import { blindByDesign, LIVE_KINDS, SOURCES } from '../model/sources.js';
 import type { Allowlist } from './allowlist.js';
 
@@ -122,17 +124,30 @@ function entryOf(f: Finding, hash: string, allowlists: readonly Allowlist[]): Di
 
 /**
  * Whether the evidence NEW read for a host (its coverage; undefined: NEW's result has none, as a hand-made one, and
- * then the host being scanned is all that is known) could have shown this subscription of OLD: NEW has, with
- * records, a source that saw it in OLD, or a live listing (repository, collector, Velociraptor, Autoruns) that
- * nothing in its design keeps from listing it (its namespace, its consumer class). Else its absence from NEW proves
- * nothing.
+ * then the host being scanned is all that is known) could have shown this subscription of OLD, so that its absence
+ * from NEW says something: NEW read for the host a live listing (repository, collector, Velociraptor, Autoruns) that
+ * nothing in its design keeps from listing it (its namespace, its consumer class, `model/sources.ts`), or a log of a
+ * source that saw it in OLD and that holds the time OLD's records of it were written (complete or rolled over, its
+ * first record no later than the earliest of them: an excerpt, or a log of unknown completeness, proves nothing).
  */
 function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
   if (cov === undefined) return true;
   if (cov === null) return false;
-  const saw = new Set(f.observations.map((o) => o.source));
   const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
-  return suppliedKinds(cov, true).some((k) => Object.hasOwn(SOURCES, k) && (saw.has(k) && SOURCES[k].showsSubscriptions) || (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null));
+  for (const k of suppliedKinds(cov, true)) {
+    if (!Object.hasOwn(SOURCES, k)) continue;
+    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null) return true;
+    if (SOURCES[k].state !== 'logged' || !SOURCES[k].showsSubscriptions) continue;
+    let earliest = Infinity;
+    for (const o of f.observations) {
+      const t = o.source === k ? parseIsoTime(o.time) : null;
+      if (t !== null && t < earliest) earliest = t;
+    }
+    if (earliest === Infinity) continue;
+    const holds = (l: HostCoverage['logs'][number]): boolean => logKind(l.source) === k && l.records > 0 && (l.completeness === 'complete' || l.completeness === 'rolled-over') && (parseIsoTime(l.first) ?? Infinity) <= earliest;
+    if (cov.logs.some(holds)) return true;
+  }
+  return false;
 }
 
 /** Reason ids of `b` not in `a` (sorted, each once). */
