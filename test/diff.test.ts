@@ -143,6 +143,11 @@ test('diff: asScanResult refuses what is not a scan result, naming the field', (
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '' }] }) as string, /findings\[0\]\.score: not a number/);
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [{ id: 7 }] }] }) as string, /findings\[0\]\.reasons/);
   assert.match(asScanResult({ ...base, hosts: [1] }) as string, /hosts/);
+  // the parts the claims of absence read: NEW's coverage and OLD's observations
+  const cov = { host: 'A', logs: [], repositories: [], live: [null], processCreation: {} };
+  assert.match(asScanResult({ ...base, coverage: [cov] }) as string, /^coverage: not a list of host coverage/);
+  assert.equal(typeof asScanResult({ ...base, coverage: [{ ...cov, live: [{ source: 'collector', file: 'x' }] }] }), 'object');
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [], observations: [{}] }] }) as string, /findings\[0\]\.observations/);
 });
 
 test('diff: a result over the size bound is refused before it is parsed', async () => {

@@ -46,7 +46,7 @@ export function asScanResult(v: unknown): ScanResult | string {
   if (!isObj(tool) || tool['name'] !== 'wmiscope' || typeof tool['version'] !== 'string') return 'not a wmiscope scan result (no tool.name "wmiscope" with a version; write it with wmiscope scan -f json)';
   if (typeof v['scannedAt'] !== 'string') return 'scannedAt: not a string';
   const cov = v['coverage'];
-  if (cov !== undefined && (!Array.isArray(cov) || !(cov as unknown[]).every((c) => isObj(c) && typeof c['host'] === 'string' && Array.isArray(c['logs']) && Array.isArray(c['repositories']) && Array.isArray(c['live']) && isObj(c['processCreation'])))) return 'coverage: not a list of host coverage ({host, logs, repositories, live, processCreation})';
+  if (cov !== undefined && (!Array.isArray(cov) || !(cov as unknown[]).every((c) => isObj(c) && typeof c['host'] === 'string' && Array.isArray(c['logs']) && (c['logs'] as unknown[]).every(isObj) && Array.isArray(c['repositories']) && Array.isArray(c['live']) && (c['live'] as unknown[]).every(isObj) && isObj(c['processCreation'])))) return 'coverage: not a list of host coverage ({host, logs, repositories, live, processCreation})';
   const hosts = v['hosts'];
   if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) return 'hosts: not a list of names';
   const findings = v['findings'];
