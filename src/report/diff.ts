@@ -8,6 +8,7 @@
 import type { DiffEntry, DiffHost, DiffRescored, ScanDiff } from '../model/types.js';
 import { escapeVisible } from '../model/text.js';
 import { cspHash, escapeHtml } from './html/escape.js';
+import { listed } from './select.js';
 
 const MAX_VALUE = 160;
 const cut = (s: string, w: number): string => (s.length > w ? `${s.slice(0, Math.max(1, w - 1))}…` : s);
@@ -43,9 +44,6 @@ function notesOf(d: ScanDiff): string[] {
   if (d.narrowedOut) out.push(`${d.narrowedOut} change(s) hidden by the narrowing (--only-host, --since/--until, --min-severity)`);
   return out;
 }
-
-/** How many subscriptions a host's comparison lists (everything but the unchanged ones, which are counted). */
-export const listed = (h: DiffHost): number => h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length + h.notShownInNew.length;
 
 const hostWhere = (h: DiffHost): string => (!h.inNew ? ' — host not scanned in NEW' : !h.inOld ? ' — host not scanned in OLD (everything on it is new to the comparison)' : '');
 

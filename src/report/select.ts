@@ -3,11 +3,10 @@
  * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
  * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
  */
-import type { DiffEntry, Finding, HiddenFindings, HostAliases, ScanDiff, ScanResult, Severity, SigmaScan } from '../model/types.js';
+import type { DiffEntry, DiffHost, Finding, HiddenFindings, HostAliases, ScanDiff, ScanResult, Severity, SigmaScan } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 import { parseIsoTime, timeFromMs } from '../model/time.js';
-import { listed } from './diff.js';
 
 export interface Narrowing {
   /** Keep findings at or above this severity. */
@@ -99,15 +98,17 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
   return { findings: kept.sort(compareFindings), hidden, narrowed, ...(sigma ? { sigma } : {}), ...(changes ? { changes } : {}) };
 }
 
+/** How many subscriptions a host's comparison lists (everything but the unchanged ones, which are counted). */
+export const listed = (h: DiffHost): number => h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length + h.notShownInNew.length;
+
 /**
  * The comparison with the baseline narrowed as the findings are, so a narrowed report claims nothing its view does
  * not show: a host none of whose names matches `--only-host` is left out whole (nothing new, gone or unchanged is
  * said of it); a new subscription is kept when its finding is (host, time, severity); a changed or rescored one when
  * its finding passes host and time and either side is at or above `--min-severity` (a drop below it is a change
- * worth seeing); a gone one (or one of a host this scan did not read) when the baseline's finding is at or above the
- * severity and its first–last activity meets the time window (or it has none); so is one of a host this scan did not read or
- * whose evidence could not have shown it. What is left out is counted in
- * `narrowedOut`; the totals are those of what is kept.
+ * worth seeing); a gone one — or one of a host this scan did not read, or whose evidence could not have shown it —
+ * when the baseline's finding is at or above the severity and its first–last activity meets the time window (or it
+ * has none). What is left out is counted in `narrowedOut`; the totals are those of what is kept.
  */
 function narrowChanges(d: ScanDiff, v: { hostOk: (h: string) => boolean; floor: number; since: number; until: number; inView: ReadonlySet<string> }): ScanDiff {
   const sev = (e: DiffEntry): number => SEVERITIES.indexOf(e.severity);
