@@ -9,6 +9,9 @@
 export { scan, coverage, defaultThreads, nothingReadable } from './scan.js';
 export type { CoverageResult, ScanOptions } from './scan.js';
 export { formatCoverageText } from './report/coverage.js';
+export { asScanResult, diffScans, failingChanges } from './analysis/diff.js';
+export type { DiffOptions } from './analysis/diff.js';
+export { formatDiffHtml, formatDiffTable } from './report/diff.js';
 export { applyRules, loadRules, parseRules, RulesError, RULES_SCHEMA_URL, traceRules } from './analysis/custom/index.js';
 export type { RuleTrace, RulesProblem, UserRule } from './analysis/custom/index.js';
 export * from './sysmon/index.js';

@@ -24,6 +24,7 @@ import { runsOf } from './model/runs.js';
 import { fleetOf, refreshFleet, stack } from './analysis/stack.js';
 import { applyRules, loadRules } from './analysis/custom/index.js';
 import { DEFAULT_ALLOWLIST, loadAllowlist } from './analysis/allowlist.js';
+import { asScanResult, diffScans } from './analysis/diff.js';
 import type { Allowlist } from './analysis/allowlist.js';
 import type { EvidenceItem, EvidenceNote, Finding, HostAliases, HostCoverage, InputTotals, JoinedSubscription, Observation, ScanResult, SigmaEventHit } from './model/types.js';
 import { UNKNOWN_HOST } from './model/types.js';
@@ -83,6 +84,13 @@ export interface ScanOptions {
    */
   onProgress?: (done: number, total: number, file: string, bytes: { done: number; total: number }) => void;
   version?: string;
+  /**
+   * An earlier scan result (`scan -f json`, parsed) to compare this scan with: the result's `changes` says, per host,
+   * what is new, gone, changed and rescored since (analysis/diff.ts `diffScans`, this scan as NEW). It changes no
+   * finding. Its shape is checked before any evidence is read (`asScanResult`): a value that is not a scan result
+   * throws a TypeError naming the first wrong field.
+   */
+  baseline?: ScanResult;
 }
 
 
@@ -393,6 +401,10 @@ export async function coverage(paths: string[], opts: Omit<ScanOptions, 'allowli
 }
 
 export async function scan(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+  if (opts.baseline !== undefined) {
+    const checked = asScanResult(opts.baseline);
+    if (typeof checked === 'string') throw new TypeError(`baseline: ${checked}`);
+  }
   const allowlists: Allowlist[] = [];
   if (opts.defaultAllowlist !== false) allowlists.push(DEFAULT_ALLOWLIST);
   for (const f of opts.allowlists ?? []) allowlists.push(loadAllowlist(f));
@@ -461,6 +473,9 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
     if (fleet) refreshFleet(fleet, findings);
   }
   findings.sort(compareFindings);
-  return { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov, ...(sigmaScan ? { sigma: sigmaScan } : {}) };
+  const result: ScanResult = { tool: { name: 'wmiscope', version: opts.version ?? '0.0.0' }, scannedAt: now(), hosts, ...(hostAliases.length ? { hostAliases } : {}), evidence, read, notes, findings, ...(fleet ? { fleet } : {}), coverage: hostCov, ...(sigmaScan ? { sigma: sigmaScan } : {}) };
+  // the comparison reads the finished result and changes nothing in it
+  if (opts.baseline !== undefined) result.changes = diffScans(opts.baseline, result);
+  return result;
 }
 

@@ -22,40 +22,66 @@ const COLLECTOR = join(repoRoot(), 'test/fixtures/collector');
 const clone = (r: ScanResult): ScanResult => JSON.parse(JSON.stringify(r)) as ScanResult;
 const names = (l: Array<{ name: string | null }>): Array<string | null> => l.map((e) => e.name).sort();
 
+/** schema/diff.schema.json, which refers to the ScanDiff of schema/finding.schema.json. */
+function diffValidator(): ReturnType<Ajv2020['compile']> {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
+  ajv.addSchema(JSON.parse(readFileSync(join(repoRoot(), 'schema/finding.schema.json'), 'utf8')) as object);
+  return ajv.compile(JSON.parse(readFileSync(join(repoRoot(), 'schema/diff.schema.json'), 'utf8')) as object);
+}
+
 let cached: { old: ScanResult; neu: ScanResult } | null = null;
 async function scans(): Promise<{ old: ScanResult; neu: ScanResult }> {
   cached ??= { old: await scan([EVTX], { version: 'old-test' }), neu: await scan([EVTX, COLLECTOR], { version: 'new-test' }) };
   return { old: clone(cached.old), neu: clone(cached.neu) };
 }
 
-test('diff: the collector documents added to the logs are new; nothing gone; the log finding unchanged', async () => {
+test('diff: the collector documents added to the logs are new; nothing gone; the log finding rescored (the collector shows it active: critical 85 → high 75, "ran" no longer said)', async () => {
   const { old, neu } = await scans();
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 3, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
   assert.deepEqual(names(iewin7.new), ['BotConsumer23', 'ProbeScriptFint']);
-  assert.equal(iewin7.unchanged, 1);
+  assert.equal(iewin7.unchanged, 0);
+  assert.equal(iewin7.rescored.length, 1);
+  const r = iewin7.rescored[0]!;
+  assert.deepEqual([r.old.id, r.old.status, r.old.severity, r.old.score, r.new.id, r.new.status, r.new.severity, r.new.score], ['c91f5c5b20d41550', 'deleted', 'critical', 85, 'c91f5c5b20d41550', 'active', 'high', 75]);
+  assert.equal(r.old.payloadHash, r.new.payloadHash);
+  assert.deepEqual(r.reasonsAdded, []);
+  assert.deepEqual(r.reasonsRemoved, ['ran']);
+  assert.match(formatDiffTable(d), /\^ rescored high {5}ROOT\\subscription CommandLineEventConsumer BotConsumer23 \(active, id c91f5c5b20d4\)\n.*\n {6}critical → high \(score 85 → 75\); status deleted → active; reasons removed: ran\n/);
   const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
   assert.equal(win10.inOld, false);
   assert.deepEqual(names(win10.new), ['SCM Event Log Consumer']);
   assert.equal(d.old.version, 'old-test');
   assert.equal(d.new.version, 'new-test');
-  // the SCM consumer is allow-listed by default: only the two critical IEWIN7 ones fail
+  // the SCM consumer is allow-listed by default: only the two critical IEWIN7 ones fail; a rescore down never fails
   assert.deepEqual(names(failingChanges(d, 'high')), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(names(failingChanges(d, 'info')), ['BotConsumer23', 'ProbeScriptFint']);
   assert.deepEqual(failingChanges(d, 'never'), []);
 });
 
-test('diff: the other way round, the collector findings are gone on IEWIN7 and WIN10-SAMPLE is "not scanned in NEW", not gone', async () => {
+test('diff: the other way round, nothing is gone: the collector findings on IEWIN7 are "not shown by NEW\'s evidence" (its Sysmon log cannot see them), WIN10-SAMPLE is "not scanned in NEW"; the rescore is a rise (high → critical) and fails', async () => {
   const { old, neu } = await scans();
   const d = diffScans(neu, old);
-  assert.deepEqual(d.totals, { new: 0, gone: 2, changed: 0, unchanged: 1, notScannedInNew: 1 });
-  assert.deepEqual(names(d.hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 1, notShownInNew: 2 });
+  const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
+  assert.deepEqual(iewin7.gone, []);
+  assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.match(formatDiffTable(d), /\? not shown by NEW's evidence critical ROOT\\cimv2\\totallylegit CommandLineEventConsumer BotConsumer23/);
+  // without NEW's coverage (a hand-made result) the host being scanned is all that is known: gone
+  const bare = clone(old);
+  delete bare.coverage;
+  assert.deepEqual(names(diffScans(neu, bare).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
   const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
   assert.equal(win10.inNew, false);
   assert.deepEqual(win10.gone, []);
   assert.deepEqual(names(win10.notScannedInNew), ['SCM Event Log Consumer']);
   assert.match(formatDiffTable(d), /WIN10-SAMPLE — host not scanned in NEW/);
-  assert.deepEqual(failingChanges(d, 'info'), []);
+  const r = d.hosts.find((h) => h.host === 'IEWIN7')!.rescored[0]!;
+  assert.deepEqual([r.old.severity, r.new.severity, r.reasonsAdded, r.reasonsRemoved], ['high', 'critical', ['ran'], []]);
+  assert.deepEqual(failingChanges(d, 'high').map((e) => [e.name, e.severity]), [['BotConsumer23', 'critical']]);
+  assert.deepEqual(failingChanges(d, 'never'), []);
 });
 
 test('diff: the same subscription with another command line is changed, with what differs; host names match case-insensitively', async () => {
@@ -66,7 +92,7 @@ test('diff: the same subscription with another command line is changed, with wha
   bot.host = bot.host.toLowerCase();
   neu.hosts = neu.hosts.map((h) => h.toLowerCase());
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const h = d.hosts.find((x) => x.changed.length)!;
   assert.equal(h.host, 'iewin7');
   assert.equal(h.oldName, 'IEWIN7');
@@ -113,8 +139,15 @@ test('diff: asScanResult refuses what is not a scan result, naming the field', (
   const base = { tool: { name: 'wmiscope', version: '1' }, scannedAt: 'x', hosts: ['A'], findings: [] as unknown[] };
   assert.equal(typeof asScanResult(base), 'object');
   assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'bad', status: 'active', summary: '' }] }) as string, /findings\[0\]\.severity/);
-  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', consumer: { namespace: null, className: null, name: null, values: { x: {} } } }] }) as string, /findings\[0\]\.consumer\.values/);
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [], observations: [], consumer: { namespace: null, className: null, name: null, values: { x: {} } } }] }) as string, /findings\[0\]\.consumer\.values/);
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '' }] }) as string, /findings\[0\]\.score: not a number/);
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [{ id: 7 }] }] }) as string, /findings\[0\]\.reasons/);
   assert.match(asScanResult({ ...base, hosts: [1] }) as string, /hosts/);
+  // the parts the claims of absence read: NEW's coverage and OLD's observations
+  const cov = { host: 'A', logs: [], repositories: [], live: [null], processCreation: {} };
+  assert.match(asScanResult({ ...base, coverage: [cov] }) as string, /^coverage: not a list of host coverage/);
+  assert.equal(typeof asScanResult({ ...base, coverage: [{ ...cov, live: [{ source: 'collector', file: 'x' }] }] }), 'object');
+  assert.match(asScanResult({ ...base, findings: [{ id: 'a', host: 'A', namespace: null, severity: 'high', status: 'active', summary: '', score: 1, reasons: [], observations: [{}] }] }) as string, /findings\[0\]\.observations/);
 });
 
 test('diff: a result over the size bound is refused before it is parsed', async () => {
@@ -135,23 +168,25 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   const run1 = await runCli(['diff', o, n]);
   assert.equal(run1.code, 1, run1.stderr);
   assert.match(run1.stdout, /^OLD wmiscope old-test, scanned /m);
-  assert.match(run1.stdout, /3 new, 0 gone, 0 changed, 1 unchanged/);
+  assert.match(run1.stdout, /3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged/);
   assert.equal((await runCli(['diff', o, n, '--fail-on', 'never'])).code, 0);
   const page = await runCli(['diff', o, n, '-f', 'html']);
   assert.equal(page.code, 1);
   assert.match(page.stdout, /^<!doctype html>/);
-  assert.match(page.stdout, /3 new, 0 gone, 0 changed, 1 unchanged/);
-  assert.equal((await runCli(['diff', n, o])).code, 0);
+  assert.match(page.stdout, /3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged/);
+  // the other way round nothing is new or changed, but BotConsumer23 rose from high to critical: exit 1
+  assert.equal((await runCli(['diff', n, o])).code, 1);
+  assert.equal((await runCli(['diff', n, o, '--fail-on', 'never'])).code, 0);
   const json = await runCli(['diff', o, n, '-f', 'json']);
   const parsed = JSON.parse(json.stdout) as { format: string; totals: unknown; old: { version: string } };
-  const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(join(repoRoot(), 'schema/diff.schema.json'), 'utf8')) as object);
+  const validate = diffValidator();
   assert.ok(validate(parsed), JSON.stringify(validate.errors));
   // the changed and not-scanned shapes are valid too
   const changed = clone(neu);
   changed.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.consumer!.values['CommandLineTemplate'] = 'x';
   for (const d of [diffScans(neu, changed), diffScans(neu, old)]) assert.ok(validate(JSON.parse(JSON.stringify({ format: 'wmiscope-diff/1', ...d }))), JSON.stringify(validate.errors));
   assert.equal(parsed.format, 'wmiscope-diff/1');
-  assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+  assert.deepEqual(parsed.totals, { new: 3, gone: 0, changed: 0, rescored: 1, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"not": "a scan"');
   const notJson = await runCli(['diff', o, bad]);
@@ -177,7 +212,7 @@ test('diff: another filter query with the same consumer payload is changed (quer
   o2.hosts = o2.hosts.map((h) => (h === 'IEWIN7' ? 'iewin7.corp.example' : h));
   neu.hostAliases = [{ host: 'IEWIN7', aliases: [{ name: 'iewin7.corp.example', why: 'test' }] }];
   const d = diffScans(o2, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, unchanged: 0, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 1, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 });
   const h = d.hosts.find((x) => x.host === 'IEWIN7')!;
   assert.equal(h.oldName, 'iewin7.corp.example');
   assert.equal(h.changed[0]!.old.payloadHash, h.changed[0]!.new.payloadHash);
@@ -190,5 +225,22 @@ test('diff: a subscription whose namespace NEW does not know (an Autoruns-like r
   const neu = clone(old);
   neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.namespace = null;
   const d = diffScans(old, neu);
-  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, unchanged: 1, notScannedInNew: 0 });
+  assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0, notShownInNew: 0 });
+});
+
+test('diff: a subscription missing from NEW is gone through a log only when NEW\'s log holds the time OLD saw it (complete or rolled over, starting no later); the fixture\'s Sysmon log is an excerpt, which proves nothing', async () => {
+  const { old } = await scans();
+  const neu = clone(old);
+  neu.findings = neu.findings.filter((f) => f.consumer?.name !== 'BotConsumer23');
+  assert.deepEqual(diffScans(old, neu).totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 1 });
+  const log = neu.coverage!.find((c) => c.host === 'IEWIN7')!.logs[0]!;
+  assert.deepEqual([log.source, log.completeness, log.first], ['sysmon', 'excerpt', '2019-05-11T17:57:49.9031596Z']);
+  log.completeness = 'complete';
+  assert.deepEqual(names(diffScans(old, neu).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23']);
+  // a log that starts after OLD's records of it (rolled over since) cannot show it
+  log.completeness = 'rolled-over';
+  log.first = '2019-05-11T17:58:30.0000000Z';
+  assert.equal(diffScans(old, neu).totals.notShownInNew, 1);
+  log.first = '2019-05-11T17:58:00.0000000Z';
+  assert.equal(diffScans(old, neu).totals.gone, 1);
 });

@@ -22,6 +22,7 @@ import { formatHtml, reportIdOf } from '../src/report/html.js';
 import { parseAllowlist } from '../src/analysis/allowlist.js';
 import { evaluate } from '../src/analysis/rules/index.js';
 import { scan } from '../src/scan.js';
+import { diffScans } from '../src/analysis/diff.js';
 import { COMMAND, CONSUMER_NAME, FILTER_NAME, hostileResult, HOSTILE, QUERY, ruleInputOf, SCRIPT } from './support/html-fixtures.js';
 import { evtxSample, listEvtxSamples, repoRoot, skipReason as noSamples } from './support/samples.js';
 import { compareName } from '../src/model/order.js';
@@ -500,6 +501,31 @@ describe('HTML report in Chromium', { skip }, () => {
     assert.match(text, /<img src=x onerror=alert\(1\)>\\u202e evil/);
     assert.match(text, /rules\/<b>bad<\/b>\.yml: `near` is not supported/);
     assert.equal(await w.page.locator('#sigma img, #sigma script, #sigma b').count(), 0);
+    clean(w);
+    await w.page.close();
+  });
+
+  it('changes since a baseline (scan --baseline): a section above the findings, styled under the CSP, hostile names shown as text', async () => {
+    const baseline = await scan([SAMPLE], { threads: 1 });
+    const result = await scan([SAMPLE, join(repoRoot(), 'test/fixtures/collector')], { threads: 1 });
+    const bot = result.findings.find((f) => f.id === '48f034799c3b7e20')!;
+    bot.host = 'EVIL\u202eHOST<img src=x onerror=alert(1)>';
+    bot.consumer!.name = '<script>alert(2)</script>';
+    result.hosts.push(bot.host);
+    result.changes = diffScans(baseline, result);
+    const w = await open(result, 'changes.html');
+    const text = (await w.page.textContent('#changes'))!;
+    assert.match(text, /^Changes since baseline/);
+    assert.match(text, /3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged/);
+    assert.match(text, /EVIL\\u202eHOST<img src=x onerror=alert\(1\)> — host not scanned in the baseline/);
+    assert.match(text, /new: critical ROOT\\cimv2\\totallylegit CommandLineEventConsumer <script>alert\(2\)<\/script> \(active, id 48f034799c3b\)/);
+    assert.match(text, /rescored: high .*BotConsumer23.*critical → high \(score 85 → 75\); status deleted → active; reasons removed: ran/s);
+    assert.equal(await w.page.locator('#changes img, #changes script').count(), 0);
+    // above the findings, and its style applied (the CSP allows it by hash)
+    const [changes, app] = await Promise.all([w.page.locator('#changes').boundingBox(), w.page.locator('#app').boundingBox()]);
+    assert.ok(changes && app && changes.y < app.y);
+    assert.equal(await w.page.evaluate("getComputedStyle(document.querySelector('#changes li.diff-new')).color"), 'rgb(164, 0, 0)');
+    assert.ok((await rows(w.page)) > 0, 'the findings are drawn as before');
     clean(w);
     await w.page.close();
   });

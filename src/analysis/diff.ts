@@ -1,18 +1,26 @@
 /**
  * Change over time: two scan results (`wmiscope scan -f json`) compared per host. A subscription's identity is its
  * fleet stack key without the payload hash (host, namespace, consumer class, consumer or filter name,
- * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted); same
- * identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone" only where NEW has
- * evidence for the host at all (the host is in NEW's `hosts`), else the host was not scanned in NEW, which proves
- * nothing. A result is untrusted input: {@link asScanResult} checks its shape before anything reads it.
+ * {@link stackKey}); its payload is {@link payloadHash}. Same identity, hash and filter query: unchanged (counted) — or
+ * rescored when its severity or score differs (new rules, another wmiscope version: reason ids added and removed said);
+ * same identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone"
+ * only where NEW's evidence could have shown it ({@link couldShow}): a host not in NEW's `hosts` was not scanned in
+ * NEW, and a subscription NEW's evidence for its host could not show is "not shown in NEW"; neither proves anything.
+ * A result is untrusted input: {@link asScanResult} checks its shape before anything reads
+ * it. `diff -a` allowlists are matched against each finding as read back (./allowlist.ts `matchAllowlists`).
  */
-import type { Finding, ScanResult, Severity } from '../model/types.js';
-import type { DiffChange, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/diff.js';
+import type { DiffChange, DiffEntry, DiffHost, DiffScan, Finding, HostCoverage, ScanDiff, ScanResult, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareName } from '../model/order.js';
 import { payloadHash, stackKey } from './stack.js';
+import { matchAllowlists } from './allowlist.js';
+import { suppliedKinds } from './hostcoverage.js';
+import { logKind } from './graph.js';
+import { parseIsoTime } from '../model/time.js';
+import { blindByDesign, LIVE_KINDS, SOURCES } from '../model/sources.js';
+import type { Allowlist } from './allowlist.js';
 
-export type { DiffChange, DiffChanged, DiffEntry, DiffHost, DiffScan, ScanDiff } from '../model/diff.js';
+export type { DiffChange, DiffChanged, DiffEntry, DiffHost, DiffRescored, DiffScan, ScanDiff } from '../model/types.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -28,7 +36,8 @@ function objectProblem(v: unknown, where: string): string | null {
 
 /**
  * The value as a scan result when it has the shape the diff reads (tool, scannedAt, hosts, findings with their host,
- * namespace, severity, status, filter/consumer objects and allow-list verdict), else why not (a sentence naming the
+ * namespace, severity, score, reason ids, status, first/last seen, filter/consumer/binding objects and allow-list
+ * verdict), else why not (a sentence naming the
  * first field that is wrong). Nothing beyond what the diff reads is checked.
  */
 export function asScanResult(v: unknown): ScanResult | string {
@@ -36,6 +45,8 @@ export function asScanResult(v: unknown): ScanResult | string {
   const tool = v['tool'];
   if (!isObj(tool) || tool['name'] !== 'wmiscope' || typeof tool['version'] !== 'string') return 'not a wmiscope scan result (no tool.name "wmiscope" with a version; write it with wmiscope scan -f json)';
   if (typeof v['scannedAt'] !== 'string') return 'scannedAt: not a string';
+  const cov = v['coverage'];
+  if (cov !== undefined && (!Array.isArray(cov) || !(cov as unknown[]).every((c) => isObj(c) && typeof c['host'] === 'string' && Array.isArray(c['logs']) && (c['logs'] as unknown[]).every(isObj) && Array.isArray(c['repositories']) && Array.isArray(c['live']) && (c['live'] as unknown[]).every(isObj) && isObj(c['processCreation'])))) return 'coverage: not a list of host coverage ({host, logs, repositories, live, processCreation})';
   const hosts = v['hosts'];
   if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) return 'hosts: not a list of names';
   const findings = v['findings'];
@@ -54,6 +65,10 @@ export function asScanResult(v: unknown): ScanResult | string {
     if (!isStrOrNull(f['namespace'])) return `${at}.namespace: not a string or null`;
     if (!(SEVERITIES as readonly unknown[]).includes(f['severity'])) return `${at}.severity: not one of ${SEVERITIES.join(', ')}`;
     if (typeof f['status'] !== 'string' || typeof f['summary'] !== 'string') return `${at}: status or summary is not a string`;
+    if (typeof f['score'] !== 'number') return `${at}.score: not a number`;
+    if (!Array.isArray(f['reasons']) || !(f['reasons'] as unknown[]).every((r) => isObj(r) && typeof r['id'] === 'string')) return `${at}.reasons: not a list of {id}`;
+    if (!isStrOrNull(f['firstSeen'] ?? null) || !isStrOrNull(f['lastSeen'] ?? null)) return `${at}: firstSeen or lastSeen is not a string or null`;
+    if (!Array.isArray(f['observations']) || !(f['observations'] as unknown[]).every((o) => isObj(o) && typeof o['source'] === 'string')) return `${at}.observations: not a list of {source}`;
     for (const part of ['filter', 'consumer', 'binding'] as const) {
       const p = objectProblem(f[part] ?? null, `${at}.${part}`);
       if (p) return p;
@@ -76,7 +91,20 @@ const identity = (f: Finding): string => {
   return k.slice(0, -1);
 };
 
-function entryOf(f: Finding, hash: string): DiffEntry {
+/**
+ * The allow-list verdict of a finding: its scan's, else the first `diff -a` entry that matches it exactly. A finding
+ * read back from a result has every part the matcher reads (namespace, filter, consumer and binding with their
+ * values and the consumer's class); the consumer class chain the scan had is not in the result, but the scan only
+ * has one for a consumer whose class is known, and then the class decides.
+ */
+function verdictOf(f: Finding, allowlists: readonly Allowlist[]): Pick<DiffEntry, 'allowlisted' | 'allowlistedBy'> {
+  if (f.allowlisted) return { allowlisted: `${f.allowlisted.by}: ${f.allowlisted.entry}` };
+  if (!allowlists.length) return { allowlisted: null };
+  const m = matchAllowlists({ host: f.host, namespace: f.namespace, status: f.status, filter: f.filter ?? null, consumer: f.consumer ?? null, binding: f.binding ?? null, observations: [] }, [...allowlists]);
+  return m ? { allowlisted: `${m.by}: ${m.entry}`, allowlistedBy: 'diff' } : { allowlisted: null };
+}
+
+function entryOf(f: Finding, hash: string, allowlists: readonly Allowlist[]): DiffEntry {
   const sk = stackKey(f, hash);
   return {
     id: f.id,
@@ -85,11 +113,48 @@ function entryOf(f: Finding, hash: string): DiffEntry {
     name: sk.name,
     status: f.status,
     severity: f.severity,
+    score: f.score,
     payloadHash: hash,
     summary: f.summary,
-    allowlisted: f.allowlisted ? `${f.allowlisted.by}: ${f.allowlisted.entry}` : null,
+    firstSeen: f.firstSeen ?? null,
+    lastSeen: f.lastSeen ?? null,
+    ...verdictOf(f, allowlists),
   };
 }
+
+/**
+ * Whether the evidence NEW read for a host (its coverage; undefined: NEW's result has none, as a hand-made one, and
+ * then the host being scanned is all that is known) could have shown this subscription of OLD, so that its absence
+ * from NEW says something: NEW read for the host a live listing (repository, collector, Velociraptor, Autoruns) that
+ * nothing in its design keeps from listing it (its namespace, its consumer class, `model/sources.ts`), or a log of a
+ * source that saw it in OLD and that holds the time OLD's records of it were written (complete or rolled over, its
+ * first record no later than the earliest of them: an excerpt, or a log of unknown completeness, proves nothing).
+ */
+function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
+  if (cov === undefined) return true;
+  if (cov === null) return false;
+  const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
+  for (const k of suppliedKinds(cov, true)) {
+    if (!Object.hasOwn(SOURCES, k)) continue;
+    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null) return true;
+    if (SOURCES[k].state !== 'logged' || !SOURCES[k].showsSubscriptions) continue;
+    let earliest = Infinity;
+    for (const o of f.observations) {
+      const t = o.source === k ? parseIsoTime(o.time) : null;
+      if (t !== null && t < earliest) earliest = t;
+    }
+    if (earliest === Infinity) continue;
+    const holds = (l: HostCoverage['logs'][number]): boolean => logKind(l.source) === k && l.records > 0 && (l.completeness === 'complete' || l.completeness === 'rolled-over') && (parseIsoTime(l.first) ?? Infinity) <= earliest;
+    if (cov.logs.some(holds)) return true;
+  }
+  return false;
+}
+
+/** Reason ids of `b` not in `a` (sorted, each once). */
+const reasonIdsOnlyIn = (b: Finding, a: Finding): string[] => {
+  const had = new Set(a.reasons.map((r) => r.id));
+  return [...new Set(b.reasons.map((r) => r.id).filter((id) => !had.has(id)))].sort(compareName);
+};
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -152,8 +217,20 @@ function joinUnknownNamespaces<T>(side: Map<string, T[]>, other: Map<string, T[]
   }
 }
 
+export interface DiffOptions {
+  /**
+   * Allowlists (`diff -a`) that judge allow-listing besides the verdicts stored in the results: an entry that matches
+   * a finding exactly marks it allow-listed (`allowlistedBy: 'diff'`). They add to the scan's verdicts and never take
+   * one away: a finding the scan allow-listed was set to severity info by it, and its severity before is not in the
+   * result.
+   */
+  allowlists?: readonly Allowlist[];
+}
+
 /** Compare OLD with NEW, per host. Pure: both results are read, neither is changed. */
-export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
+export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions = {}): ScanDiff {
+  const lists = opts.allowlists ?? [];
+  const entry = (f: Finding, hash: string): DiffEntry => entryOf(f, hash, lists);
   const oldIdx = hostIndex(oldR);
   const newIdx = hostIndex(newR);
   // one key per machine: NEW's name for it (through NEW's aliases, then OLD's), lower case
@@ -185,10 +262,11 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     // a finding's host is a host of its scan (the fleet is hosts plus every host with a finding)
     e.inOld = true;
   }
-  const totals = { new: 0, gone: 0, changed: 0, unchanged: 0, notScannedInNew: 0 };
+  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 };
+  const newCoverage = newR.coverage ? new Map(newR.coverage.map((c) => [c.host.toLowerCase(), c])) : null;
   const out: DiffHost[] = [];
   for (const h of hosts.values()) {
-    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], unchanged: 0, notScannedInNew: [] };
+    const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], rescored: [], unchanged: 0, notScannedInNew: [], notShownInNew: [] };
     const before = byIdentity(h.oldF);
     const after = byIdentity(h.newF);
     // a subscription whose namespace no source gave (Autoruns rows) is the one of the same class and name on the other
@@ -196,31 +274,39 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     joinUnknownNamespaces(before, after);
     joinUnknownNamespaces(after, before);
     if (!h.inNew) {
-      for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entryOf(x.f, x.hash));
+      for (const list of before.values()) for (const x of list) d.notScannedInNew.push(entry(x.f, x.hash));
     } else {
       for (const [k, olds] of before) {
         const news = [...(after.get(k) ?? [])];
         const left: typeof olds = [];
         for (const o of olds) {
-          const i = news.findIndex((n) => n.same === o.same);
-          if (i >= 0) {
-            news.splice(i, 1);
-            d.unchanged++;
-          } else left.push(o);
+          // the same payload: judged the same (unchanged) first, else judged otherwise (rescored)
+          const judged = (n: (typeof news)[number]): boolean => n.f.severity === o.f.severity && n.f.score === o.f.score;
+          let i = news.findIndex((n) => n.same === o.same && judged(n));
+          if (i < 0) i = news.findIndex((n) => n.same === o.same);
+          if (i < 0) {
+            left.push(o);
+            continue;
+          }
+          const n = news.splice(i, 1)[0]!;
+          if (judged(n)) d.unchanged++;
+          else d.rescored.push({ old: entry(o.f, o.hash), new: entry(n.f, n.hash), reasonsAdded: reasonIdsOnlyIn(n.f, o.f), reasonsRemoved: reasonIdsOnlyIn(o.f, n.f) });
         }
         // same identity, other payload: changed, paired in order; what is left over on either side is gone or new
         while (left.length && news.length) {
           const o = left.shift()!;
           const n = news.shift()!;
-          d.changed.push({ old: entryOf(o.f, o.hash), new: entryOf(n.f, n.hash), changes: changesOf(o.f, n.f) });
+          d.changed.push({ old: entry(o.f, o.hash), new: entry(n.f, n.hash), changes: changesOf(o.f, n.f) });
         }
-        for (const o of left) d.gone.push(entryOf(o.f, o.hash));
+        // gone only where NEW's evidence for the host could have shown it
+        const cov = newCoverage ? (newCoverage.get(h.host.toLowerCase()) ?? null) : undefined;
+        for (const o of left) (couldShow(o.f, cov) ? d.gone : d.notShownInNew).push(entry(o.f, o.hash));
         if (news.length) after.set(k, news);
         else after.delete(k);
       }
       for (const [k, news] of after) {
         if (before.has(k) && news.length === 0) continue;
-        for (const n of news) d.new.push(entryOf(n.f, n.hash));
+        for (const n of news) d.new.push(entry(n.f, n.hash));
       }
       // identities NEW has that OLD never had were handled above; those matched in full are deleted from `after`
     }
@@ -228,28 +314,34 @@ export function diffScans(oldR: ScanResult, newR: ScanResult): ScanDiff {
     d.new.sort(order);
     d.gone.sort(order);
     d.notScannedInNew.sort(order);
+    d.notShownInNew.sort(order);
     d.changed.sort((a, b) => order(a.new, b.new));
+    d.rescored.sort((a, b) => order(a.new, b.new));
     totals.new += d.new.length;
+    totals.rescored += d.rescored.length;
     totals.gone += d.gone.length;
     totals.changed += d.changed.length;
     totals.unchanged += d.unchanged;
     totals.notScannedInNew += d.notScannedInNew.length;
+    totals.notShownInNew += d.notShownInNew.length;
     out.push(d);
   }
   out.sort((a, b) => compareName(a.host, b.host));
   const caveats: string[] = [];
   if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as gone although it may still be there');
   if (oldR.hidden !== undefined) caveats.push('OLD was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as new although it may have been there');
-  return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats };
+  return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats, ...(lists.length ? { allowlists: lists.map((l) => l.name) } : {}) };
 }
 
 /**
- * The new and changed subscriptions (NEW's side) at or above `failOn` that no allow-list entry or user rule quieted
- * in NEW's scan; none for `never`.
+ * What makes `wmiscope diff` exit 1: the new and changed subscriptions (NEW's side) at or above `failOn`, and the
+ * rescored ones whose severity rose to at or above it, that are not allow-listed (in NEW's scan, or by a `diff -a`
+ * list); none for `never`.
  */
 export function failingChanges(d: ScanDiff, failOn: Severity | 'never'): DiffEntry[] {
   if (failOn === 'never') return [];
   const floor = SEVERITIES.indexOf(failOn);
-  const all = d.hosts.flatMap((h) => [...h.new, ...h.changed.map((c) => c.new)]);
-  return all.filter((e) => e.allowlisted === null && SEVERITIES.indexOf(e.severity) <= floor);
+  const rank = (s: Severity): number => SEVERITIES.indexOf(s);
+  const all = d.hosts.flatMap((h) => [...h.new, ...h.changed.map((c) => c.new), ...h.rescored.filter((r) => rank(r.new.severity) < rank(r.old.severity)).map((r) => r.new)]);
+  return all.filter((e) => e.allowlisted === null && rank(e.severity) <= floor);
 }

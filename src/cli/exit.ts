@@ -1,7 +1,8 @@
 /**
  * One exit-code scheme for every command (README "Exit codes"):
  *   0  the input was read (warnings allowed) and, for `scan`, no finding is at or above `--fail-on`;
- *   1  `scan`: findings at or above `--fail-on`; `diff`: new or changed subscriptions at or above it;
+ *   1  `scan`: findings at or above `--fail-on`; `diff`: new or changed subscriptions at or above it (or
+ *      rescored ones that rose to it);
  *   2  nothing readable, a given path missing or unreadable, a usage error, an unusable output path (one of
  *      the inputs, or inside an input folder, included), or an output that could not be written.
  * The given paths and the output path are checked before anything is read, so a typo fails fast. The lines
@@ -24,7 +25,7 @@ Exit codes (the same for every command):
      a file that could not be read is an error note (stderr, the report's
      notes), not another exit code: check the notes before calling it clean
   1  scan: findings at or above --fail-on; diff: new or changed
-     subscriptions at or above --fail-on
+     subscriptions at or above --fail-on, or rescored ones that rose to it
   2  nothing readable, a given path missing or unreadable, a usage error, an
      unusable output path (missing folder, an input, inside an input folder) or
      an output that could not be written (full disk, closed pipe); paths are

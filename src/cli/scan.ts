@@ -34,6 +34,7 @@ interface ScanOpts extends HostIdentityOpts, ReadingOpts, NarrowingOpts {
   sigma?: string[];
   defaultAllowlist: boolean;
   rules?: string[];
+  baseline?: string;
   quiet?: boolean;
   threads?: number;
   verbose?: boolean;
@@ -76,6 +77,7 @@ export function addScanCommand(program: Command, version: string): void {
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64, or auto');
       return n;
     })
+    .option('--baseline <result.json>', 'an earlier scan result (wmiscope scan -f json) to compare with: the report gets "Changes since baseline" (per host: new, gone, changed, rescored; as wmiscope diff BASELINE NEW would say), the JSON a "changes" field. It changes no finding and not the exit code (wmiscope diff decides on changes); --only-host, --since/--until and --min-severity narrow it as they narrow the findings. "Gone" is said only where this scan\'s evidence could have shown the subscription (README "Change over time"). An unusable file (missing, not JSON, not a scan result, over 256 MiB) is exit 2 before any evidence is read')
     .option('--no-stacking', 'do not stack subscriptions across hosts (no fleet counts, no rare or common marks); by default they are counted over the hosts whose evidence can show subscriptions (a repository, a live listing, a Sysmon or WMI-Activity log)')
     .addOption(
       new Option('--details [id]', "table: every finding's full block (query, reasons, decoded payload, each observation with its file and record, coverage), or with an id (or its start, as in the id column) that finding's alone").argParser((v: string) => {
@@ -97,6 +99,15 @@ export function addScanCommand(program: Command, version: string): void {
       if (noSigma !== undefined) return void (process.exitCode = printError(`--sigma ${noSigma}: no such file or folder`));
       // so does a broken rules file (scan loads the rules again: it takes paths, and reading them twice costs little)
       if (o.rules?.length && !(await rulesLoad(o.rules))) return void (process.exitCode = EXIT_UNUSABLE);
+      // so does an unusable baseline (read once, bounded, its shape checked)
+      let baseline: ScanResult | undefined;
+      if (o.baseline !== undefined) {
+        if (!preflight([o.baseline], undefined)) return void (process.exitCode = EXIT_UNUSABLE);
+        const { readScanResult } = await import('./result-file.js');
+        const read = await readScanResult(o.baseline);
+        if (typeof read === 'string') return void (process.exitCode = printError(`--baseline ${read}`));
+        baseline = read;
+      }
       const format: ReportFormat = o.format ?? formatFromName(o.output) ?? 'table';
       if (o.details !== undefined && format !== 'table') return void (process.exitCode = printError(`--details shows findings in the table; the ${format} report has them all in full (wmiscope scan --help)`));
       // the reader and the report writers are loaded here, for this command only (start-up of the others stays small)
@@ -114,6 +125,7 @@ export function addScanCommand(program: Command, version: string): void {
           defaultAllowlist: o.defaultAllowlist,
           ...(o.rules?.length ? { rules: o.rules } : {}),
           stacking: o.stacking,
+          ...(baseline ? { baseline } : {}),
           version,
           ...(bar ? { onProgress: bar.update } : {}),
         });

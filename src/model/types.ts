@@ -447,6 +447,12 @@ export interface ScanResult {
   hidden?: HiddenFindings;
   /** Present when Sigma rules were given (`--sigma`): what was loaded, and the event hits tied to no finding. */
   sigma?: SigmaScan;
+  /**
+   * Present when the scan was given a baseline (`scan --baseline OLD.json`, `scan(paths, { baseline })`): this
+   * scan compared with it, per host ({@link ScanDiff}, OLD = the baseline, NEW = this scan). It changes no finding
+   * and no exit code; a narrowed report narrows it too (`narrowedOut` counts what it hid).
+   */
+  changes?: ScanDiff;
 }
 
 /** A Sigma rule as a hit names it. */
@@ -525,4 +531,99 @@ export interface HiddenFindings {
   belowMinSeverity: number;
   /** Ids of findings kept by a time window although they carry no time at all. */
   undated: string[];
+}
+
+/* Change over time: two scan results compared (`wmiscope diff`, `scan --baseline`; schema/diff.schema.json). Built
+ * by `analysis/diff.ts`, written by `report/diff.ts`. */
+
+/** One side of a compared scan: which tool made it and when. */
+export interface DiffScan {
+  tool: string;
+  version: string;
+  scannedAt: string;
+  hosts: number;
+  findings: number;
+  /** The scan was narrowed (`--min-severity`, `--only-host`, `--since`/`--until`): what it hid cannot be compared. */
+  narrowed: boolean;
+}
+
+/** A subscription as the diff lists it. */
+export interface DiffEntry {
+  /** The finding's id in its result (NEW's for new, changed and rescored, OLD's for gone). */
+  id: string;
+  namespace: string | null;
+  className: string | null;
+  name: string | null;
+  status: Status;
+  severity: Severity;
+  score: number;
+  payloadHash: string;
+  summary: string;
+  /** The finding's first and last activity in its result (what `--since`/`--until` read of a gone one). */
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** `by: entry` of the allow-list entry or user rule that quieted it in its scan, or of the `diff -a` list that matches it; null when none. */
+  allowlisted: string | null;
+  /** `diff`: the entry comes from an allowlist given to `wmiscope diff -a` (its scan did not allow-list it). */
+  allowlistedBy?: 'diff';
+}
+
+/** One property that differs between OLD and NEW of a changed subscription. */
+export interface DiffChange {
+  /** `class` (the consumer class), `query` (the filter's WQL), or the consumer property (CommandLineTemplate, ScriptText, …). */
+  what: string;
+  old: string | null;
+  new: string | null;
+}
+
+export interface DiffChanged {
+  old: DiffEntry;
+  new: DiffEntry;
+  changes: DiffChange[];
+}
+
+/** The same subscription with the same payload, judged otherwise: another severity or score (new rules, another version). */
+export interface DiffRescored {
+  old: DiffEntry;
+  new: DiffEntry;
+  /** Reason ids NEW gives and OLD did not, and the other way round (sorted). */
+  reasonsAdded: string[];
+  reasonsRemoved: string[];
+}
+
+export interface DiffHost {
+  /** The host as NEW names it (as OLD does when NEW does not have it). */
+  host: string;
+  /** Its name in OLD when OLD spells it differently (another case, or an alias NEW linked). */
+  oldName?: string;
+  inOld: boolean;
+  inNew: boolean;
+  new: DiffEntry[];
+  /** In OLD, not in NEW, and NEW's evidence for the host could have shown it (see {@link DiffHost.notShownInNew}). */
+  gone: DiffEntry[];
+  changed: DiffChanged[];
+  /** Same identity and payload, another severity or score. */
+  rescored: DiffRescored[];
+  unchanged: number;
+  /** OLD's subscriptions on a host NEW did not scan (not in NEW's `hosts`): nothing is said about them. */
+  notScannedInNew: DiffEntry[];
+  /**
+   * OLD's subscriptions not in NEW on a host NEW scanned, where NEW's evidence for the host could not have shown them:
+   * none of the sources that saw them in OLD, and no live listing that lists their namespace and class (a PowerShell
+   * log in OLD, only a Sysmon log in NEW). Not called gone: nothing is said about them.
+   */
+  notShownInNew: DiffEntry[];
+}
+
+export interface ScanDiff {
+  old: DiffScan;
+  new: DiffScan;
+  hosts: DiffHost[];
+  totals: { new: number; gone: number; changed: number; rescored: number; unchanged: number; notScannedInNew: number; notShownInNew: number };
+  /** What limits the comparison, in words (a narrowed scan). */
+  caveats: string[];
+  /** The allowlists `wmiscope diff -a` judged allow-listing with besides the verdicts in the results (their names). */
+  allowlists?: string[];
+  /** Listed changes a report's narrowing (`--only-host`, `--since`/`--until`, `--min-severity`) left out; absent when none was asked for. */
+  narrowedOut?: number;
 }

@@ -10,7 +10,9 @@
  * - the page script builds every node with `createElement` / `createElementNS` / `textContent` and sets only
  *   fixed attribute names; it never uses `innerHTML`, `eval` or `new Function`, and links (ATT&CK only) are
  *   built from technique ids that match `^T\d{4}(\.\d{3})?$`;
- * - the little text rendered here, on the server side, is HTML-escaped;
+ * - the little text rendered here, on the server side, is HTML-escaped (the title, the header, and the "Changes
+ *   since baseline" section of a scan with a baseline: `diffHtml` of ./diff.ts, static, every value made visible
+ *   and escaped, its style added to the page's and hashed with it);
  * - CSP: `default-src 'none'`, the script and the style allowed by their SHA-256 only, `base-uri 'none'`,
  *   `form-action 'none'`, no `connect-src` (nothing may be fetched).
  *
@@ -22,6 +24,8 @@
  * keys the triage marks the page keeps in local storage (`wmiscope:<reportId>`).
  */
 import { createHash } from 'node:crypto';
+import { cspHash, escapeHtml } from './html/escape.js';
+import { diffHtml, DIFF_STYLE } from './diff.js';
 import type { ScanResult } from '../model/types.js';
 import type { HtmlData } from './html/data.js';
 import { allowPlan } from './html/allow.js';
@@ -33,16 +37,13 @@ import { jsonSafe } from './text.js';
 import { narrowFindings } from './select.js';
 import type { Narrowing } from './select.js';
 
+export { cspHash, escapeHtml };
+
 /** The page shows the findings `narrowFindings` keeps under these options. */
 export type HtmlOptions = Narrowing;
 
 /** What the page script reads from the JSON island (./html/data.ts). */
 export type { HtmlData };
-
-/** Text for HTML element content and double-quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /**
  * JSON that can sit inside a `<script>` element: everything HTML or a JavaScript parser could read as markup or
@@ -50,11 +51,6 @@ export function escapeHtml(s: string): string {
  */
 export function scriptSafeJson(value: unknown): string {
   return jsonSafe(JSON.stringify(value)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** `'sha256-…'` of a text, as CSP wants it. */
-export function cspHash(text: string): string {
-  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
 
 /** Stable id of a scan result: the same scan gives the same id, so triage marks come back on reload. */
@@ -104,9 +100,12 @@ export function contentSecurityPolicy(script: string, style: string): string {
 /** One self-contained HTML page for the scan result; see the module comment. */
 export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
   const data = htmlData(result, opts);
+  // the comparison with a baseline (`scan --baseline`), narrowed as the findings are: static HTML, every value escaped
+  const changes = result.changes ? narrowFindings(result, opts).changes : undefined;
+  const style = changes ? STYLE + DIFF_STYLE : STYLE;
   // the inline script and style are our own constants; they must not be able to end their own element
   if (/<\/script/i.test(PAGE_SCRIPT) || /<!--/.test(PAGE_SCRIPT)) throw new Error('html report: the page script contains </script or <!--');
-  if (/<\/style/i.test(STYLE)) throw new Error('html report: the page style contains </style');
+  if (/<\/style/i.test(style)) throw new Error('html report: the page style contains </style');
   const counts = SEVERITIES.map((s) => [s, data.findings.filter((f) => f.severity === s).length] as const)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
@@ -117,16 +116,17 @@ export function formatHtml(result: ScanResult, opts: HtmlOptions = {}): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(PAGE_SCRIPT, STYLE))}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(PAGE_SCRIPT, style))}">`,
     '<meta name="referrer" content="no-referrer">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<meta name="generator" content="${escapeHtml(`${result.tool.name} ${result.tool.version}`)}">`,
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${style}</style>`,
     '</head>',
     `<body data-report-id="${escapeHtml(data.reportId)}">`,
     '<noscript><p class="noscript">This report is drawn by the script inside this file (no network is used). With scripts disabled, the scan data can still be read as JSON in the <code>script id="data"</code> element of the page source, or produced with <code>wmiscope scan --format json</code>.</p></noscript>',
     `<header id="top"><h1>wmiscope report</h1><p class="meta">${escapeHtml(`${result.tool.name} ${result.tool.version} · scanned ${result.scannedAt} · report ${data.reportId}`)}</p></header>`,
+    ...(changes ? [`<section id="changes" class="changes"><h2>Changes since baseline</h2>\n${diffHtml(changes, { level: 3, old: 'the baseline', new: 'this scan' })}\n</section>`] : []),
     '<main id="app"></main>',
     `<script type="application/json" id="data">${scriptSafeJson(data)}</script>`,
     `<script>${PAGE_SCRIPT}</script>`,

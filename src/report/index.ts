@@ -39,11 +39,12 @@ export interface ReportOptions extends TableOptions {
 
 /**
  * The ScanResult with only the selected findings, ranked; pretty-printed, 2 spaces, trailing newline. When a narrowing
- * was asked for, `hidden` says what it left out (by severity and by rule) and which kept findings are undated.
+ * was asked for, `hidden` says what it left out (by severity and by rule) and which kept findings are undated, and
+ * the comparison with a baseline (`changes`) is narrowed alike.
  */
 export function formatJson(result: ScanResult, opts: Narrowing = {}): string {
   const sel = narrowFindings(result, opts);
-  const out: ScanResult = { ...result, findings: sel.findings, ...(sel.narrowed ? { hidden: sel.hidden } : {}), ...(sel.sigma ? { sigma: sel.sigma } : {}) };
+  const out: ScanResult = { ...result, findings: sel.findings, ...(sel.narrowed ? { hidden: sel.hidden } : {}), ...(sel.sigma ? { sigma: sel.sigma } : {}), ...(sel.changes ? { changes: sel.changes } : {}) };
   return jsonSafe(JSON.stringify(out, null, 2)) + '\n';
 }
 

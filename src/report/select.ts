@@ -3,7 +3,7 @@
  * narrow a scan result, and where what they hid is counted, so every format says the same thing about it. The
  * narrowing never changes a finding (its host, score or attribution): it only leaves findings out of the view.
  */
-import type { Finding, HiddenFindings, HostAliases, ScanResult, Severity, SigmaScan } from '../model/types.js';
+import type { DiffEntry, DiffHost, Finding, HiddenFindings, HostAliases, ScanDiff, ScanResult, Severity, SigmaScan } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { compareFindings } from '../model/order.js';
 import { parseIsoTime, timeFromMs } from '../model/time.js';
@@ -32,6 +32,8 @@ export interface Selection {
    * many it hid is `eventsNarrowedOut`. Undefined when the scan ran no Sigma rules.
    */
   sigma?: SigmaScan;
+  /** The comparison with the scan's baseline (`scan --baseline`) narrowed alike ({@link narrowChanges}); undefined without one. */
+  changes?: ScanDiff;
 }
 
 /** A Sigma level as a severity, for `--min-severity` (`informational` is `info`; an unknown level counts as info). */
@@ -59,6 +61,8 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
   const hidden: HiddenFindings = { narrowedBy, total: 0, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 0, undated: [] };
   const undated = new Set<string>();
   const kept: Finding[] = [];
+  // the findings host and time keep, whatever their severity (what the comparison's entries of this scan are judged by)
+  const inView = new Set<string>();
   for (const f of result.findings) {
     let why: 'otherHosts' | 'outsideWindow' | 'belowMinSeverity' | null = null;
     if (!hostOk(f.host)) why = 'otherHosts';
@@ -67,6 +71,7 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
       if (times.length === 0) undated.add(f.id);
       else if (!times.some((t) => t >= since && t <= until)) why = 'outsideWindow';
     }
+    if (why === null) inView.add(f.id);
     if (why === null && SEVERITIES.indexOf(f.severity) > floor) why = 'belowMinSeverity';
     if (why === null) {
       kept.push(f);
@@ -88,7 +93,58 @@ export function narrowFindings(result: ScanResult, n: Narrowing = {}): Selection
     });
     sigma = { ...sigma, events, eventsNarrowedOut: (sigma.eventsNarrowedOut ?? 0) + sigma.events.length - events.length };
   }
-  return { findings: kept.sort(compareFindings), hidden, narrowed, ...(sigma ? { sigma } : {}) };
+  let changes = result.changes;
+  if (changes && narrowed) changes = narrowChanges(changes, { hostOk, floor, since, until, inView });
+  return { findings: kept.sort(compareFindings), hidden, narrowed, ...(sigma ? { sigma } : {}), ...(changes ? { changes } : {}) };
+}
+
+/** How many subscriptions a host's comparison lists (everything but the unchanged ones, which are counted). */
+export const listed = (h: DiffHost): number => h.new.length + h.gone.length + h.changed.length + h.rescored.length + h.notScannedInNew.length + h.notShownInNew.length;
+
+/**
+ * The comparison with the baseline narrowed as the findings are, so a narrowed report claims nothing its view does
+ * not show: a host none of whose names matches `--only-host` is left out whole (nothing new, gone or unchanged is
+ * said of it); a new subscription is kept when its finding is (host, time, severity); a changed or rescored one when
+ * its finding passes host and time and either side is at or above `--min-severity` (a drop below it is a change
+ * worth seeing); a gone one — or one of a host this scan did not read, or whose evidence could not have shown it —
+ * when the baseline's finding is at or above the severity and its first–last activity meets the time window (or it
+ * has none). What is left out is counted in `narrowedOut`; the totals are those of what is kept.
+ */
+function narrowChanges(d: ScanDiff, v: { hostOk: (h: string) => boolean; floor: number; since: number; until: number; inView: ReadonlySet<string> }): ScanDiff {
+  const sev = (e: DiffEntry): number => SEVERITIES.indexOf(e.severity);
+  const oldInWindow = (e: DiffEntry): boolean => {
+    const a = parseIsoTime(e.firstSeen);
+    const b = parseIsoTime(e.lastSeen);
+    if (a === null && b === null) return true;
+    return (b ?? a!) >= v.since && (a ?? b!) <= v.until;
+  };
+  let out = 0;
+  const keep = <T>(list: T[], ok: (x: T) => boolean): T[] => {
+    const k = list.filter(ok);
+    out += list.length - k.length;
+    return k;
+  };
+  const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 };
+  const hosts: ScanDiff['hosts'] = [];
+  for (const h of d.hosts) {
+    if (!v.hostOk(h.host) && !(h.oldName !== undefined && v.hostOk(h.oldName))) {
+      out += listed(h);
+      continue;
+    }
+    const n = {
+      ...h,
+      new: keep(h.new, (e) => v.inView.has(e.id) && sev(e) <= v.floor),
+      changed: keep(h.changed, (c) => v.inView.has(c.new.id) && Math.min(sev(c.old), sev(c.new)) <= v.floor),
+      rescored: keep(h.rescored, (r) => v.inView.has(r.new.id) && Math.min(sev(r.old), sev(r.new)) <= v.floor),
+      gone: keep(h.gone, (e) => sev(e) <= v.floor && oldInWindow(e)),
+      notScannedInNew: keep(h.notScannedInNew, (e) => sev(e) <= v.floor && oldInWindow(e)),
+      notShownInNew: keep(h.notShownInNew, (e) => sev(e) <= v.floor && oldInWindow(e)),
+    };
+    for (const k of ['new', 'gone', 'changed', 'rescored', 'notScannedInNew', 'notShownInNew'] as const) totals[k] += n[k].length;
+    totals.unchanged += n.unchanged;
+    hosts.push(n);
+  }
+  return { ...d, hosts, totals, narrowedOut: (d.narrowedOut ?? 0) + out };
 }
 
 /**

@@ -16,6 +16,7 @@ import { ranText, runLabel } from '../model/runs.js';
 import { powershellNotes } from '../model/subscription.js';
 import { commonFolder, escapeLines, escapeVisible, formatBytes, formatCount, missedBy, padText, seenBy, textWidth, truncate, truncatePath, wrap } from './text.js';
 import { failingFindings, findingById, narrowFindings } from './select.js';
+import { changesTableLines } from './diff.js';
 import type { FailOn, Narrowing, Selection } from './select.js';
 
 export interface TableOptions extends Narrowing {
@@ -720,6 +721,10 @@ export function formatTable(result: ScanResult, opts: TableOptions = {}): string
     renderNotes(out, result, opts.verbose === true);
     if (out.lines.length === before + 1) out.lines.pop();
     renderSigma(out, sel.sigma);
+  }
+  if (sel.changes) {
+    out.lines.push('');
+    for (const l of changesTableLines(sel.changes, width)) for (const x of l.split('\n')) out.line(x);
   }
   renderSummary(out, result, sel, opts);
   return out.lines.join('\n') + '\n';
