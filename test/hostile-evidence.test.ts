@@ -1,0 +1,73 @@
+/**
+ * Hostile and skeptical checks of the claims of absence a collection can lead to: a collector document is the
+ * host's whole WMI state only when it says it ran elevated in a way the collector can say it (FullLanguage), and only
+ * for what existed when it ran (a subscription logged after the document was collected is not "deleted").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scan } from '../src/scan.js';
+import { repoRoot, samplesDir } from './support/samples.js';
+import { scratchDir } from './support/tmp.js';
+import { writeZip } from './support/zip-writer.js';
+import { collectionMembers, collectorUpload, driveWindows, evtxFileName, type VrClient } from './support/vr-collection.js';
+
+const fixture = (p: string): string => join(repoRoot(), 'test/fixtures', p);
+/** A real PowerShell log of a PowerLurk run (2021-06-10): the subscription Evil23 created, never deleted. */
+const POWERLURK = join(samplesDir(), 'evtx/hayabusa-sample-evtx/ID800-4103-4104-WMI registration via PowerLurk.evtx');
+const skip = existsSync(POWERLURK) ? false : `PowerShell log sample not found at ${POWERLURK}`;
+
+interface DocHost {
+  elevated: unknown;
+  languageMode?: unknown;
+}
+/** A collector document of FS01 listing no subscription at all, collected at `at`. */
+function emptyDoc(at: string, host: DocHost): Buffer {
+  const d = JSON.parse(readFileSync(fixture('collector/iewin7-botfilter-nested.json'), 'utf8')) as Record<string, unknown> & { host: Record<string, unknown>; namespaces: Array<Record<string, unknown>> };
+  d['objects'] = [];
+  for (const n of d.namespaces) n['counts'] = { filters: 0, consumers: 0, bindings: 0, timers: 0 };
+  d.host['computerName'] = 'FS01';
+  d.host['fqdn'] = 'fs01.offsec.lan';
+  d.host['elevated'] = host.elevated;
+  if ('languageMode' in host) d.host['languageMode'] = host.languageMode;
+  else {
+    delete d.host['languageMode'];
+    d['format'] = 'wmiscope-collector/1';
+  }
+  d['collectedAt'] = at;
+  d['completedAt'] = at;
+  return Buffer.from(JSON.stringify(d));
+}
+
+async function statusWith(at: string, host: DocHost): Promise<string[]> {
+  const client: VrClient = {
+    clientId: 'C.5e6f7a8b9c0d1e2f',
+    hostname: 'FS01',
+    fqdn: 'fs01.offsec.lan',
+    flowId: 'F.CT5F6G7H8J9K0',
+    uploads: [
+      { part: 'eventlog', item: 'Windows PowerShell', accessor: 'auto', components: driveWindows('System32', 'winevt', 'Logs', evtxFileName('Windows PowerShell')), data: readFileSync(POWERLURK) },
+      collectorUpload(emptyDoc(at, host)),
+    ],
+  };
+  const zip = join(scratchDir('hostile-evidence'), 'fs01.zip');
+  writeZip(zip, collectionMembers(client));
+  const r = await scan([zip]);
+  return r.findings.filter((f) => f.filter?.name === 'Evil23').map((f) => f.status);
+}
+
+test('an elevated collector document that lists nothing, collected after the logged creation: deleted (the control)', { skip }, async () => {
+  assert.deepEqual(await statusWith('2030-01-01T00:00:00Z', { elevated: true, languageMode: 'FullLanguage' }), ['deleted']);
+  assert.deepEqual(await statusWith('2030-01-01T00:00:00Z', { elevated: true }), ['deleted']);
+});
+
+test('a collector document collected BEFORE the subscription was logged shows nothing about it: not deleted', { skip }, async () => {
+  assert.deepEqual(await statusWith('2001-01-01T00:00:00Z', { elevated: true, languageMode: 'FullLanguage' }), ['logged-only']);
+});
+
+test('elevated: true beside a language mode the collector cannot ask in (or a non-string one) is not the host state', { skip }, async () => {
+  for (const languageMode of ['ConstrainedLanguage', 'NoLanguage', 'RestrictedLanguage', 42, 'Full Language', null]) {
+    assert.deepEqual(await statusWith('2030-01-01T00:00:00Z', { elevated: true, languageMode }), ['logged-only'], String(languageMode));
+  }
+});
