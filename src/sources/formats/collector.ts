@@ -223,12 +223,16 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   // Administrator rights: only a run that says it had them shows the host's whole state. Without them (or when the
   // script could not tell: Constrained Language Mode, a 1.0 document whose check failed) a namespace may deny the
   // account and WMI may leave objects out without an error, so nothing absent from the document is called gone.
+  // The collector asks for elevation only in FullLanguage (it writes null elsewhere), so "elevated": true beside
+  // another language mode, or a languageMode that is not a mode's name, is not a document it wrote: not trusted.
   const elevatedRaw = isObject(hostDoc) ? hostDoc['elevated'] : undefined;
-  const elevated = elevatedRaw === true;
   const modeRaw = isObject(hostDoc) ? hostDoc['languageMode'] : undefined;
   const mode = typeof modeRaw === 'string' && /^[A-Za-z]{1,40}$/.test(modeRaw) ? modeRaw : null;
+  const modeAllowsElevation = modeRaw === undefined || mode === 'FullLanguage';
+  const elevated = elevatedRaw === true && modeAllowsElevation;
   const limited = 'no absence (deleted, orphan, missed) is concluded from this document';
   if (elevatedRaw === false) note('warning', 'unreadable', `collector: ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: ${limited}`, 'not-elevated');
+  else if (elevatedRaw === true && !elevated) note('warning', 'damaged', `collector: says it ran with administrator rights, but the collector cannot tell that in ${mode ? `PowerShell ${mode} mode` : 'a languageMode that is not a mode\'s name'} (it writes null there): not trusted; ${limited}`, 'not-elevated');
   else if (!elevated) note('warning', 'unreadable', `collector: whether it ran with administrator rights is not known${mode && mode !== 'FullLanguage' ? ` (PowerShell ${mode} mode cannot ask)` : ''}; namespaces or objects hidden from a user without them may be missing: ${limited}`, 'not-elevated');
   if (mode && mode !== 'FullLanguage') note('warning', 'assumption', `collector: ran in PowerShell ${mode} mode (Constrained Language Mode: an AppLocker or WDAC lockdown, or a constrained endpoint); the WMI queries are the same, the host's DNS domain comes from Win32_ComputerSystem`, 'language-mode');
 
@@ -283,7 +287,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   };
   // the host's whole WMI state in the namespaces read without errors — none unless the collector ran with
   // administrator rights (WMI may hide objects from other users without an error)
-  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [] }] };
+  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [], at: time }] };
 }
 
 export const collectorAdapter: Adapter = { format: 'collector', detect, observe };
