@@ -133,6 +133,26 @@ test('diff: a result narrowed when written says so', async () => {
   assert.match(d.caveats[0]!, /NEW was narrowed/);
 });
 
+test('diff: a NEW narrowed when written (it hid findings) shows no absence: what it lacks is not gone but not shown; a narrowing that hid nothing changes nothing', async () => {
+  const { old, neu } = await scans();
+  // without NEW's coverage the host being scanned is all that is known (gone, the test above); a narrowing that hid
+  // findings hides which: BotConsumer23 may be among them
+  const narrowed = clone(old);
+  delete narrowed.coverage;
+  narrowed.hidden = { narrowedBy: { minSeverity: 'critical' }, total: 2, bySeverity: { critical: 0, high: 2, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 2, undated: [] };
+  const d = diffScans(neu, narrowed);
+  const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
+  assert.deepEqual(iewin7.gone, []);
+  assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.equal(d.totals.gone, 0);
+  assert.match(d.caveats.join('\n'), /NEW was narrowed when it was written .* hid 2 findings: nothing missing from it is called gone/);
+  // hostile: a hidden count that is not a number is taken as hiding something
+  narrowed.hidden = { ...narrowed.hidden, total: '0' as unknown as number };
+  assert.equal(diffScans(neu, narrowed).totals.gone, 0);
+  narrowed.hidden = { ...narrowed.hidden, total: 0 };
+  assert.deepEqual(names(diffScans(neu, narrowed).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+});
+
 test('diff: asScanResult refuses what is not a scan result, naming the field', () => {
   assert.equal(asScanResult([]), 'not a JSON object');
   assert.match(asScanResult({ tool: { name: 'other', version: '1' } }) as string, /not a wmiscope scan result/);
