@@ -108,9 +108,14 @@ test('diff: a hostile host name, payload and consumer name are escaped in the ta
   const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
   bot.host = 'EVIL\u001b[31mHOST\u202e';
   bot.summary = 'run\u001b]0;pwned\u0007';
+  // the status and id are free text in a result file too (only the severity is one of a list)
+  bot.status = 'active\u001b[2J' as typeof bot.status;
+  bot.id = '\u001b[2J\u202eid';
   neu.hosts.push(bot.host);
   const text = formatDiffTable(diffScans(old, neu));
   assert.ok(!/[\u001b\u0007\u202e]/.test(text), 'no raw control or bidi character');
+  assert.match(text, /\(active\\x1b\[2J, id \\x1b\[2J\\u202eid\)/);
+  assert.ok(!/[\u001b\u0007\u202e]/.test(formatDiffTable(diffScans(neu, old))), 'nor when the hostile result is OLD');
   assert.match(text, /EVIL\\x1b\[31mHOST\\u202e/);
   assert.match(text, /run\\x1b\]0;pwned\\x07/);
   bot.consumer!.name = '<script>alert(1)</script>';
