@@ -11,7 +11,8 @@ import { scan } from '../src/scan.js';
 import { repoRoot, samplesDir } from './support/samples.js';
 import { scratchDir } from './support/tmp.js';
 import { writeZip } from './support/zip-writer.js';
-import { collectionMembers, collectorUpload, driveWindows, evtxFileName, type VrClient } from './support/vr-collection.js';
+import { gunzipSync } from 'node:zlib';
+import { collectionMembers, collectorUpload, driveWindows, evtxFileName, ntfsWindows, type VrClient } from './support/vr-collection.js';
 
 const fixture = (p: string): string => join(repoRoot(), 'test/fixtures', p);
 /** A real PowerShell log of a PowerLurk run (2021-06-10): the subscription Evil23 created, never deleted. */
@@ -70,4 +71,31 @@ test('elevated: true beside a language mode the collector cannot ask in (or a no
   for (const languageMode of ['ConstrainedLanguage', 'NoLanguage', 'RestrictedLanguage', 42, 'Full Language', null]) {
     assert.deepEqual(await statusWith('2030-01-01T00:00:00Z', { elevated: true, languageMode }), ['logged-only'], String(languageMode));
   }
+});
+
+/** The real Windows 10 repository (gzip'd copies of its files). */
+const WIN10_REPO = join(samplesDir(), 'cim/dissect-cim-win10');
+const repoSkip = skip || (existsSync(WIN10_REPO) ? false : `repository sample not found at ${WIN10_REPO}`);
+
+test('a repository collected without OBJECTS.DATA (skipped for its size) is not the host state: a logged subscription is not "deleted"', { skip: repoSkip }, async () => {
+  const run = async (files: string[]): Promise<string[]> => {
+    const client: VrClient = {
+      clientId: 'C.5e6f7a8b9c0d1e2f',
+      hostname: 'FS01',
+      fqdn: 'fs01.offsec.lan',
+      flowId: 'F.CT5F6G7H8J9K0',
+      uploads: [
+        ...files.map((n) => ({ part: 'repository' as const, item: n, accessor: 'ntfs' as const, components: ntfsWindows('System32', 'wbem', 'Repository', n), data: gunzipSync(readFileSync(join(WIN10_REPO, `${n}.gz`))) })),
+        { part: 'eventlog', item: 'Windows PowerShell', accessor: 'auto', components: driveWindows('System32', 'winevt', 'Logs', evtxFileName('Windows PowerShell')), data: readFileSync(POWERLURK) },
+      ],
+      others: files.includes('OBJECTS.DATA') ? [] : [{ part: 'repository', item: 'OBJECTS.DATA', path: 'C:\\Windows\\System32\\wbem\\Repository\\OBJECTS.DATA', size: 3221225472, action: 'skipped', reason: 'larger than MaxRepositoryFileSize (2147483648 bytes)' }],
+    };
+    const zip = join(scratchDir('hostile-evidence'), 'fs01-repo.zip');
+    writeZip(zip, collectionMembers(client));
+    const r = await scan([zip]);
+    return r.findings.filter((f) => f.filter?.name === 'Evil23').map((f) => f.status);
+  };
+  // the control: the whole repository read, Evil23 not in it: deleted
+  assert.deepEqual(await run(['OBJECTS.DATA', 'INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']), ['deleted']);
+  assert.deepEqual(await run(['INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']), ['logged-only']);
 });
