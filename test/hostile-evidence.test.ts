@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
+import { diffScans } from '../src/analysis/diff.js';
+import type { ScanResult } from '../src/model/types.js';
 import { repoRoot, samplesDir } from './support/samples.js';
 import { scratchDir } from './support/tmp.js';
 import { writeZip } from './support/zip-writer.js';
@@ -78,7 +80,8 @@ const WIN10_REPO = join(samplesDir(), 'cim/dissect-cim-win10');
 const repoSkip = skip || (existsSync(WIN10_REPO) ? false : `repository sample not found at ${WIN10_REPO}`);
 
 test('a repository collected without OBJECTS.DATA (skipped for its size) is not the host state: a logged subscription is not "deleted"', { skip: repoSkip }, async () => {
-  const run = async (files: string[]): Promise<string[]> => {
+  const run = async (files: string[]): Promise<string[]> => (await scanRepo(files)).findings.filter((f) => f.filter?.name === 'Evil23').map((f) => f.status);
+  const scanRepo = async (files: string[]): Promise<ScanResult> => {
     const client: VrClient = {
       clientId: 'C.5e6f7a8b9c0d1e2f',
       hostname: 'FS01',
@@ -92,10 +95,22 @@ test('a repository collected without OBJECTS.DATA (skipped for its size) is not 
     };
     const zip = join(scratchDir('hostile-evidence'), 'fs01-repo.zip');
     writeZip(zip, collectionMembers(client));
-    const r = await scan([zip]);
-    return r.findings.filter((f) => f.filter?.name === 'Evil23').map((f) => f.status);
+    return scan([zip]);
   };
   // the control: the whole repository read, Evil23 not in it: deleted
   assert.deepEqual(await run(['OBJECTS.DATA', 'INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']), ['deleted']);
   assert.deepEqual(await run(['INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']), ['logged-only']);
+  // coverage says why the repository cannot show it, not that it is "not in the repository"
+  const partial = await scanRepo(['INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']);
+  const evil = partial.findings.find((f) => f.filter?.name === 'Evil23')!;
+  assert.deepEqual(
+    evil.coverage.filter((c) => c.source === 'WMI repository').map((c) => c.reason),
+    ['not observable in this evidence: the repository was read without OBJECTS.DATA (index keys only, no object)'],
+  );
+  // and a later scan with such a repository calls nothing of an earlier whole one gone
+  const whole = await scanRepo(['OBJECTS.DATA', 'INDEX.BTR', 'MAPPING1.MAP', 'MAPPING2.MAP', 'MAPPING3.MAP']);
+  const d = diffScans(whole, partial);
+  const host = d.hosts.find((h) => h.host === 'fs01.offsec.lan (C.5e6f7a8b9c0d1e2f)')!;
+  assert.deepEqual(host.gone.map((e) => e.name), []);
+  assert.deepEqual(host.notShownInNew.map((e) => e.name), ['SCM Event Log Consumer']);
 });
