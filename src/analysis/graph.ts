@@ -470,6 +470,8 @@ export interface HostSources {
   logs: LogCoverage[];
   /** Kinds of evidence supplied for the host (a log with 0 records counts: it was collected). */
   supplied: SourceKind[];
+  /** Every repository of the host was read without OBJECTS.DATA: it shows no object, so none is missing from it. */
+  repositoryWithoutObjects?: boolean;
 }
 
 /** The source kind a log channel's coverage row stands for (Security is the process-creation log). */
@@ -587,6 +589,7 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
     if (saw) reason = null;
     else if (!supplied) reason = `no ${desc.evidence} supplied${blind ? `; ${wouldNot(kind)} anyway: ${blind}` : ''}`;
     else if (blind) reason = `${wouldNot(kind)}: ${blind}`;
+    else if ((kind === 'cim' || kind === 'cim-residue') && src.repositoryWithoutObjects) reason = 'not observable in this evidence: the repository was read without OBJECTS.DATA (index keys only, no object)';
     else if (desc.state === 'logged') reason = notLogged(kind, d, shape, src.logs.filter((l) => logKind(l.source) === kind));
     else reason = desc.unbound === 'bound-only' && shape.binding === 'unknown' ? `${desc.missed}, or it is not bound: a binding of it is not observable in this evidence` : desc.missed;
     out.push({ source: coverageLabel(kind), saw, reason });

@@ -355,6 +355,8 @@ export interface RepositorySummary {
   file: string;
   objectsFirst: string | null;
   objectsLast: string | null;
+  /** Present (true) when OBJECTS.DATA was missing: the index gave keys only, and no object could be read. */
+  withoutObjects?: true;
   /** File name → last-modified time (ISO), for repositories read from disk. */
   files: Array<{ name: string; modified: string }>;
 }
@@ -402,6 +404,8 @@ export interface RepositoryCoverage {
   /** Last-write times of its files (on disk only): the newest is when the repository was last written. */
   filesModifiedFirst: string | null;
   filesModifiedLast: string | null;
+  /** Present (true) when OBJECTS.DATA was missing (a collection that skipped it for its size): it can show no object. */
+  withoutObjects?: true;
 }
 
 /** What a host's evidence can and cannot show about WMI subscriptions. */

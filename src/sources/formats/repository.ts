@@ -181,7 +181,7 @@ function describeRepository(repo: CimRepository, dir: string, host: string, note
   for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: shown(`[${w.code}] ${w.message}`) });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, sources: ['cim'], records: repo.keys().length, first, last };
-  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: where.fileTimes ? repositoryFileTimes(dir) : [] };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, ...(repo.hasObjectStore ? {} : { withoutObjects: true as const }), files: where.fileTimes ? repositoryFileTimes(dir) : [] };
   return { observations: obs, item, chains, repository, whole: item !== null && repo.hasObjectStore };
 }
 
