@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
 import { diffScans } from '../src/analysis/diff.js';
@@ -113,4 +113,47 @@ test('a repository collected without OBJECTS.DATA (skipped for its size) is not 
   const host = d.hosts.find((h) => h.host === 'fs01.offsec.lan (C.5e6f7a8b9c0d1e2f)')!;
   assert.deepEqual(host.gone.map((e) => e.name), []);
   assert.deepEqual(host.notShownInNew.map((e) => e.name), ['SCM Event Log Consumer']);
+});
+
+// ---- a damaged collector document (committed fixture) ----------------------------------------------------------
+
+/** The statuses of the IEWIN7 document's ROOT\subscription BotConsumer23 finding after `edit`. */
+async function iewin7With(edit: (d: { namespaces: Array<Record<string, unknown>>; objects: Array<Record<string, unknown>> }) => void): Promise<string[]> {
+  const d = JSON.parse(readFileSync(fixture('collector/iewin7-botfilter-nested.json'), 'utf8')) as { namespaces: Array<Record<string, unknown>>; objects: Array<Record<string, unknown>> };
+  edit(d);
+  const file = join(scratchDir('hostile-evidence'), 'iewin7.json');
+  writeFileSync(file, JSON.stringify(d));
+  const r = await scan([file]);
+  return r.findings.filter((f) => f.consumer?.name === 'BotConsumer23' && f.namespace === 'ROOT\\subscription').map((f) => f.status);
+}
+const subscriptionNs = (d: { namespaces: Array<Record<string, unknown>> }): Record<string, unknown> => d.namespaces.find((n) => n['name'] === 'ROOT\\subscription')!;
+
+test('a collector document whose binding object is damaged (skipped) shows no orphan in that namespace', async () => {
+  assert.deepEqual(await iewin7With(() => {}), ['active']);
+  // the control: the binding really absent from a clean namespace is an orphan
+  assert.deepEqual(await iewin7With((d) => d.objects.splice(3, 1)), ['orphan']);
+  // skipped (properties not an object): whether it was bound cannot be told
+  assert.deepEqual(await iewin7With((d) => (d.objects[3]!['properties'] = 'damaged')), ['active']);
+  // skipped with no namespace to tell where it was: no namespace of the document is whole
+  assert.deepEqual(
+    await iewin7With((d) => {
+      d.objects[3]!['properties'] = 'damaged';
+      d.objects[3]!['namespace'] = 7;
+    }),
+    ['active'],
+  );
+});
+
+test('a collector namespace whose errors are not a list is not read cleanly (no orphan there)', async () => {
+  for (const errors of ['Access denied', { 0: 'x' }, undefined, null]) {
+    assert.deepEqual(
+      await iewin7With((d) => {
+        d.objects.splice(3, 1);
+        if (errors === undefined) delete subscriptionNs(d)['errors'];
+        else subscriptionNs(d)['errors'] = errors;
+      }),
+      ['active'],
+      JSON.stringify(errors ?? 'absent'),
+    );
+  }
 });
