@@ -210,7 +210,13 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       continue;
     }
     walked++;
-    const errors = Array.isArray(n['errors']) ? n['errors'] : [];
+    // "errors" is a list (empty: every query worked); anything else says nothing of how the namespace was read
+    if (!Array.isArray(n['errors'])) {
+      failed++;
+      note('warning', 'damaged', `collector: namespace ${normalizeNamespace(name)}: "errors" is not a list, so whether it was read completely is unknown: no absence is concluded there`);
+      continue;
+    }
+    const errors = n['errors'];
     if (!errors.length) {
       clean.push(normalizeNamespace(name));
       continue;
@@ -239,10 +245,17 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();
   let skipped = 0;
+  // a skipped object leaves its namespace incomplete (a binding skipped would make its filter an orphan): no absence
+  // is concluded there, nor anywhere when the object does not say its namespace
+  const damagedNs = new Set<string>();
+  let damagedAnywhere = false;
   for (const [i, raw] of objects.entries()) {
     const c = check(raw);
     if (typeof c === 'string') {
       skipped++;
+      const where = isObject(raw) && typeof raw['namespace'] === 'string' ? raw['namespace'] : null;
+      if (where !== null) damagedNs.add(normalizeNamespace(where).toLowerCase());
+      else damagedAnywhere = true;
       note('warning', 'damaged', `collector: objects[${i}] skipped: ${c}`);
       continue;
     }
@@ -287,7 +300,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   };
   // the host's whole WMI state in the namespaces read without errors — none unless the collector ran with
   // administrator rights (WMI may hide objects from other users without an error)
-  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [], at: time }] };
+  const whole = elevated && !damagedAnywhere ? clean.filter((n) => !damagedNs.has(n.toLowerCase())) : [];
+  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: whole, at: time }] };
 }
 
 export const collectorAdapter: Adapter = { format: 'collector', detect, observe };
