@@ -157,3 +157,27 @@ test('a collector namespace whose errors are not a list is not read cleanly (no 
     );
   }
 });
+
+test('diff: a NEW collector document that is not the whole state (not elevated, elevation unknown, a namespace with errors) calls nothing gone', async () => {
+  const base = JSON.parse(readFileSync(fixture('collector/iewin7-botfilter-nested.json'), 'utf8')) as { host: Record<string, unknown>; namespaces: Array<Record<string, unknown>>; objects: unknown[] };
+  const dir = scratchDir('hostile-evidence');
+  writeFileSync(join(dir, 'old.json'), JSON.stringify(base));
+  const old = await scan([join(dir, 'old.json')]);
+  const cases: Array<[string, (d: typeof base) => void, boolean]> = [
+    ['elevated (the control)', () => {}, true],
+    ['not elevated', (d) => (d.host['elevated'] = false), false],
+    ['Constrained Language Mode', (d) => Object.assign(d.host, { elevated: null, languageMode: 'ConstrainedLanguage' }), false],
+    ['ROOT\\subscription read with an error', (d) => (subscriptionNs(d)['errors'] = [{ query: 'SELECT * FROM __EventConsumer', message: 'Access denied', category: 'PermissionDenied', errorId: 'x', code: '0x80041003' }]), false],
+  ];
+  for (const [label, edit, gone] of cases) {
+    const d = structuredClone(base);
+    edit(d);
+    // BotConsumer23's filter, consumer and binding in ROOT\subscription are not in NEW's document
+    d.objects = d.objects.filter((_, i) => i > 3 || i === 2);
+    writeFileSync(join(dir, 'new.json'), JSON.stringify(d));
+    const x = diffScans(old, await scan([join(dir, 'new.json')]));
+    const names = (k: 'gone' | 'notShownInNew'): Array<string | null> => x.hosts.flatMap((h) => h[k].map((e) => e.name)).sort();
+    assert.deepEqual(names('gone'), gone ? ['BotConsumer23'] : [], label);
+    assert.deepEqual(names('notShownInNew'), gone ? [] : ['BotConsumer23'], label);
+  }
+});
