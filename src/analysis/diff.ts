@@ -137,7 +137,9 @@ function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
   const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
   for (const k of suppliedKinds(cov, true)) {
     if (!Object.hasOwn(SOURCES, k)) continue;
-    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null) return true;
+    // a live listing that is not the host's whole state (a collector run without administrator rights, …) shows nothing absent
+    const whole = k === 'cim' || k === 'cim-residue' || cov.live.some((l) => l.source === k && l.partial !== true);
+    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null && whole) return true;
     if (SOURCES[k].state !== 'logged' || !SOURCES[k].showsSubscriptions) continue;
     let earliest = Infinity;
     for (const o of f.observations) {

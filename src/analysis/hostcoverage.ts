@@ -107,7 +107,7 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
     for (const e of items)
       for (const source of e.sources ?? [])
         if (source === 'collector' || source === 'velociraptor' || source === 'autoruns' || source === 'wmi-trace') {
-          if (!live.some((l) => l.source === source && l.file === e.file)) live.push({ source, file: e.file });
+          if (!live.some((l) => l.source === source && l.file === e.file)) live.push({ source, file: e.file, ...(e.partial ? { partial: true as const } : {}) });
         }
     const ids = (s: LogCoverage['source']): number[] => [...new Set(lc.filter((l) => l.source === s).flatMap((l) => l.wmiEventIds))].sort((a, b) => a - b);
     const has = (s: LogCoverage['source']): boolean => lc.some((l) => l.source === s);

@@ -291,6 +291,12 @@ export interface EvidenceItem {
   detail: string;
   /** The sources of live state this item is (a repository, a collector document, Velociraptor rows of each artifact, Autoruns), for coverage. */
   sources?: SourceKind[];
+  /**
+   * Present (true) when this live listing is not the host's whole WMI state (a collector document run without
+   * administrator rights or not known to have them, with a namespace read with errors, a damaged object or a walk cut
+   * short): what it lacks may still exist, so `diff` calls nothing gone through it.
+   */
+  partial?: true;
   records: number;
   first: string | null;
   last: string | null;
@@ -419,7 +425,8 @@ export interface HostCoverage {
   logs: LogCoverage[];
   repositories: RepositoryCoverage[];
   /** Live-state sources: collector, Velociraptor, Autoruns, WMI-Activity trace. */
-  live: Array<{ source: 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace'; file: string }>;
+  /** `partial`: the listing is not the host's whole state (see {@link EvidenceItem.partial}). */
+  live: Array<{ source: 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace'; file: string; partial?: true }>;
   /** Event exports read for this host (JSON/XML/ECS/nxlog). */
   exports: string[];
   /** What this evidence cannot show, in words. */

@@ -288,11 +288,15 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   const version = stringAt(doc, 'collector', 'version');
   const ps = stringAt(hostDoc, 'powershell', 'version');
   const os = stringAt(hostDoc, 'os', 'caption') ?? stringAt(hostDoc, 'os', 'version');
+  const whole = elevated && !damagedAnywhere ? clean.filter((n) => !damagedNs.has(n.toLowerCase())) : [];
+  // the whole state of every namespace walked, or only part of it (what it lacks is then not shown absent by `diff`)
+  const partial = whole.length < walked || doc['truncated'] !== false;
   const item: EvidenceItem = {
     file,
     kind: 'collector',
     host,
     sources: ['collector'],
+    ...(partial ? { partial: true as const } : {}),
     detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${mode && mode !== 'FullLanguage' ? ` (${mode})` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}${elevated ? '' : elevatedRaw === false ? ', not elevated' : ', elevation unknown'}`,
     records: observations.length,
     first: time,
@@ -300,7 +304,6 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   };
   // the host's whole WMI state in the namespaces read without errors — none unless the collector ran with
   // administrator rights (WMI may hide objects from other users without an error)
-  const whole = elevated && !damagedAnywhere ? clean.filter((n) => !damagedNs.has(n.toLowerCase())) : [];
   return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: whole, at: time }] };
 }
 
