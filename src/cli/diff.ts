@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SEVERITIES } from '../model/types.js';
 import type { Severity } from '../model/types.js';
-import { jsonSafe } from '../model/text.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, preflight, printError, writeReport } from './exit.js';
 import { readScanResult } from './result-file.js';
 import { tableWidth, widthOption } from './terminal.js';
@@ -55,14 +55,18 @@ export function addDiffCommand(program: Command): void {
       const d = diffScans(a, b, { allowlists: lists });
       const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : o.output && /\.html?$/i.test(o.output) ? 'html' : 'table');
       const toTerminal = !o.output && process.stdout.isTTY === true;
-      const { formatDiffHtml, formatDiffTable } = await import('../report/diff.js');
+      const { diffExitText, formatDiffHtml, formatDiffTable, totalsText } = await import('../report/diff.js');
+      const failing = failingChanges(d, o.failOn);
+      // why it exits so: the last line of the table (as scan's), and on stderr when the comparison goes to a file
+      const exitText = diffExitText(failing, o.failOn);
       const text =
         format === 'json'
           ? jsonSafe(JSON.stringify({ format: 'wmiscope-diff/1', ...d }, null, 2)) + '\n'
           : format === 'html'
             ? formatDiffHtml(d)
-            : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns));
+            : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns)) + '\n' + exitText + '\n';
       if (!writeReport(o.output, text)) return;
-      process.exitCode = failingChanges(d, o.failOn).length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+      if (o.output) process.stderr.write(`wmiscope: wrote ${escapeText(o.output)} — ${totalsText(d.totals)}; ${exitText.replace(/^Exit (\d) +/, 'exit $1: ')}\n`);
+      process.exitCode = failing.length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
     });
 }
