@@ -55,6 +55,16 @@ test('diff: the collector documents added to the logs are new; nothing gone; the
   assert.deepEqual(names(win10.new), ['SCM Event Log Consumer']);
   assert.equal(d.old.version, 'old-test');
   assert.equal(d.new.version, 'new-test');
+  // the table and the HTML list first the host with the most severe change, whatever the names' order
+  const renamed = clone(neu);
+  for (const f of renamed.findings) if (f.host === 'WIN10-SAMPLE') f.host = 'AAA-WIN10';
+  renamed.hosts = renamed.hosts.map((h) => (h === 'WIN10-SAMPLE' ? 'AAA-WIN10' : h));
+  const dr = diffScans(old, renamed);
+  assert.deepEqual(dr.hosts.map((h) => h.host).filter((h) => h === 'AAA-WIN10' || h === 'IEWIN7'), ['AAA-WIN10', 'IEWIN7']);
+  const table = formatDiffTable(dr);
+  assert.ok(table.indexOf('\nIEWIN7') < table.indexOf('\nAAA-WIN10'), table);
+  const html = formatDiffHtml(dr);
+  assert.ok(html.indexOf('<h2>IEWIN7') < html.indexOf('<h2>AAA-WIN10'));
   // the SCM consumer is allow-listed by default: only the two critical IEWIN7 ones fail; a rescore down never fails
   assert.deepEqual(names(failingChanges(d, 'high')), ['BotConsumer23', 'ProbeScriptFint']);
   assert.deepEqual(names(failingChanges(d, 'info')), ['BotConsumer23', 'ProbeScriptFint']);

@@ -47,15 +47,24 @@ function notesOf(d: ScanDiff): string[] {
   return out;
 }
 
+/**
+ * The hosts in the order a reader needs them: the one with the most severe new, changed, rescored or gone subscription
+ * first (then by name, the order of the result); hosts with only subscriptions not compared come after them.
+ */
+function byWeight(hosts: readonly DiffHost[]): DiffHost[] {
+  const rank = (x: DiffHost): number => Math.min(SEVERITIES.length, ...[...x.new, ...x.changed.map((c) => c.new), ...x.rescored.map((r) => r.new), ...x.gone].map((e) => SEVERITIES.indexOf(e.severity)));
+  return [...hosts].sort((a, b) => rank(a) - rank(b));
+}
+
 const hostWhere = (h: DiffHost): string => (!h.inNew ? ' — host not scanned in NEW' : !h.inOld ? ' — host not scanned in OLD (everything on it is new to the comparison)' : '');
 
-/** The diff as text: which scans were compared, the totals, then per host what is new, gone, changed, rescored and not scanned. Every value escaped. */
+/** The diff as text: which scans were compared, the totals, then per host (the most severe change first) what is new, gone, changed, rescored and not scanned. Every value escaped. */
 export function formatDiffTable(d: ScanDiff, width = 100): string {
   const lines: string[] = [];
   lines.push(`OLD ${scanText(d.old)}`, `NEW ${scanText(d.new)}`);
   lines.push(totalsText(d.totals));
   for (const c of notesOf(d)) lines.push(`note: ${escapeVisible(c)}`);
-  for (const h of d.hosts) {
+  for (const h of byWeight(d.hosts)) {
     const parts = listed(h);
     const where = hostWhere(h);
     const also = h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : '';
@@ -105,7 +114,7 @@ export function changesTableLines(d: ScanDiff, width = 100): string[] {
   const lines = [`Changes since baseline: ${totalsText(d.totals, 'this scan')}`, `  baseline: ${scanText(d.old)}`];
   for (const c of notesOf(d)) lines.push(`  note: ${escapeVisible(c)}`);
   const sub = (l: string): string => l.replace(/\n {6}/, '\n          ');
-  for (const h of d.hosts) {
+  for (const h of byWeight(d.hosts)) {
     if (listed(h) === 0) continue;
     const where = !h.inNew ? ' (not read by this scan: nothing compared)' : !h.inOld ? ' (not in the baseline)' : '';
     const counts = !h.inNew ? `${h.notScannedInNew.length} in the baseline` : `${h.new.length} new, ${h.gone.length} gone, ${h.changed.length} changed, ${h.rescored.length} rescored, ${h.unchanged} unchanged${h.notShownInNew.length ? `, ${h.notShownInNew.length} not shown by this scan's evidence` : ''}`;
@@ -135,7 +144,7 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
   const entry = (e: DiffEntry): string =>
     `<span class="diff-sev sev sev-${e.severity}">${e.severity}</span> ${h(e.namespace ?? '(namespace unknown)')} ${h(e.className)} <b>${h(e.name)}</b> (${h(e.status)}, id ${h(e.id.slice(0, 12))})${e.allowlisted !== null ? ` [allow-listed ${h(allowText(e))}]` : ''}<br><code>${h(e.summary)}</code>`;
   const body: string[] = [`<ul class="diff-scans">${scan(oldLabel, d.old)}${scan(newLabel, d.new)}</ul>`, `<p class="diff-totals">${escapeHtml(totalsText(d.totals, newLabel))}</p>`, ...notesOf(d).map((c) => `<p class="diff-note">${h(c)}</p>`)];
-  for (const x of d.hosts) {
+  for (const x of byWeight(d.hosts)) {
     const parts = listed(x);
     const where = !x.inNew ? ` — host not scanned in ${newLabel}` : !x.inOld ? ` — host not scanned in ${oldLabel}` : '';
     if (parts === 0 && where === '') continue;
