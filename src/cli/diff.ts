@@ -34,7 +34,7 @@ export function addDiffCommand(program: Command): void {
     .argument('<old>', 'the earlier scan result (JSON)')
     .argument('<new>', 'the later scan result (JSON)')
     .addOption(new Option('-f, --format <format>', 'output format; json is the shape of schema/diff.schema.json, html one self-contained page without script (default: from an --output ending in .json or .html/.htm, else table)').choices(['table', 'json', 'html']))
-    .option('-o, --output <file>', 'write the comparison to a file')
+    .option('-o, --output <file>', 'write the comparison to a file (then one line on stderr gives the totals and the exit)')
     .addOption(new Option('--fail-on <severity>', "exit 1 when a new or changed subscription is at or above this severity (NEW's severity), or a rescored one rose to at or above it, and it is not allow-listed (in NEW's scan or by -a)").choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', "allowlist file (YAML, as scan -a); repeatable: a subscription an entry matches exactly counts as allow-listed (shown, not failing), besides what each scan allow-listed or suppressed. It adds allow-listing, never removes it: the severity a scan set to info when it allow-listed a finding is not in the result. A broken file is exit 2", collect)
     .addOption(widthOption())

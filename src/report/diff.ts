@@ -108,7 +108,8 @@ export function diffExitText(failing: readonly DiffEntry[], failOn: Severity | '
 
 /**
  * The "Changes since baseline" part of the scan table: the baseline, the totals, per host the counts, and the new,
- * changed and rescored subscriptions listed (gone ones counted; `wmiscope diff` lists them). Lines, every value escaped.
+ * changed, rescored and gone subscriptions listed (those not compared are counted; `wmiscope diff` lists them).
+ * Lines, every value escaped.
  */
 export function changesTableLines(d: ScanDiff, width = 100): string[] {
   const lines = [`Changes since baseline: ${totalsText(d.totals, 'this scan')}`, `  baseline: ${scanText(d.old)}`];
@@ -126,6 +127,7 @@ export function changesTableLines(d: ScanDiff, width = 100): string[] {
       for (const x of c.changes) lines.push(`          ${escapeVisible(x.what)}: ${show(x.old, 80)} → ${show(x.new, 80)}`);
     }
     for (const r of h.rescored) lines.push(`    ^ rescored ${sub(entryLine(r.new, width - 4))}`, `          ${rescoreText(r)}`);
+    for (const e of h.gone) lines.push(`    - gone     ${sub(entryLine(e, width - 4))}`);
   }
   return lines;
 }
