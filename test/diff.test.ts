@@ -253,7 +253,8 @@ test('diff: a subscription whose namespace NEW does not know (an Autoruns-like r
   assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0, notShownInNew: 0 });
   // a host where nothing changed is on the one "Unchanged" line at the end, not a paragraph of its own
   const text = formatDiffTable(d);
-  assert.match(text, /\n\nUnchanged: IEWIN7 \(1\)\n$/);
+  assert.match(text, /\n\nUnchanged: 1 on IEWIN7\n$/);
+  assert.match(formatDiffHtml(d), /<p class="diff-unchanged">Unchanged: 1 on IEWIN7<\/p>/);
   assert.doesNotMatch(text, /^IEWIN7/m);
 });
 

@@ -84,7 +84,7 @@ export function formatDiffTable(d: ScanDiff, width = 100): string {
   }
   // hosts where nothing changed: one line at the end (as the HTML has it), so that the hosts with changes come first
   const unchangedOnly = unchangedHosts(d);
-  if (unchangedOnly.length) lines.push('', `Unchanged: ${unchangedOnly.map((h) => `${escapeVisible(h.host)}${h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : ''} (${h.unchanged})`).join(', ')}`);
+  if (unchangedOnly.length) lines.push('', `Unchanged: ${unchangedOnly.map((h) => `${h.unchanged} on ${escapeVisible(h.host)}${h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : ''}`).join(', ')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -164,7 +164,7 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
     body.push('</ul>');
   }
   const unchangedOnly = unchangedHosts(d);
-  if (unchangedOnly.length) body.push(`<p class="diff-unchanged">Unchanged: ${unchangedOnly.map((x) => `${h(x.host)} (${x.unchanged})`).join(', ')}</p>`);
+  if (unchangedOnly.length) body.push(`<p class="diff-unchanged">Unchanged: ${unchangedOnly.map((x) => `${x.unchanged} on ${h(x.host)}`).join(', ')}</p>`);
   return body.join('\n');
 }
 
