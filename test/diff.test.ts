@@ -216,7 +216,7 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   writeFileSync(bad, '{"not": "a scan"');
   const notJson = await runCli(['diff', o, bad]);
   assert.equal(notJson.code, 2);
-  assert.match(notJson.stderr, /bad\.json: not JSON/);
+  assert.match(notJson.stderr, /bad\.json: not JSON \(.*\); a scan result is the file "wmiscope scan -f json -o FILE" writes: scan the evidence first\n/);
   const other = join(dir, 'other.json');
   writeFileSync(other, '{"tool": {"name": "x"}}');
   assert.equal((await runCli(['diff', other, n])).code, 2);
