@@ -91,7 +91,7 @@ test('diff: the other way round, nothing is gone: the collector findings on IEWI
   // the HTML says what such a host has, not a row of zeros, and counts what NEW's evidence could not show
   const page = formatDiffHtml(d);
   assert.match(page, /<h2>WIN10-SAMPLE — host not scanned in NEW<\/h2>\n<p>1 in OLD, not compared<\/p>/);
-  assert.match(page, /<h2>IEWIN7<\/h2>\n<p>0 new, 0 gone, 0 changed, 1 rescored, 0 unchanged, 2 not shown by the evidence of NEW \(not compared\)<\/p>/);
+  assert.match(page, /<h2>IEWIN7<\/h2>\n<p>0 new, 0 gone, 0 changed, 1 rescored, 0 unchanged, 2 not shown by NEW's evidence \(not compared\)<\/p>/);
   const r = d.hosts.find((h) => h.host === 'IEWIN7')!.rescored[0]!;
   assert.deepEqual([r.old.severity, r.new.severity, r.reasonsAdded, r.reasonsRemoved], ['high', 'critical', ['ran'], []]);
   assert.deepEqual(failingChanges(d, 'high').map((e) => [e.name, e.severity]), [['BotConsumer23', 'critical']]);
@@ -194,7 +194,7 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   assert.equal(toFile.code, 1);
   assert.equal(toFile.stdout, '');
   assert.match(toFile.stderr, /^wmiscope: wrote .*changes\.html — 3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged; exit 1: 2 subscriptions new, changed or risen to at or above --fail-on high, not allow-listed \(2 critical\)\n$/);
-  assert.match((await runCli(['diff', n, o, '-o', join(dir, 'back.json')])).stderr, /; 1 on hosts not scanned in NEW \(not compared\); 2 not shown by the evidence of NEW \(not compared\); exit 1: 1 subscription new, changed or risen/);
+  assert.match((await runCli(['diff', n, o, '-o', join(dir, 'back.json')])).stderr, /; 1 on hosts not scanned in NEW \(not compared\); 2 not shown by NEW's evidence \(not compared\); exit 1: 1 subscription new, changed or risen/);
   const page = await runCli(['diff', o, n, '-f', 'html']);
   assert.equal(page.code, 1);
   assert.match(page.stdout, /^<!doctype html>/);

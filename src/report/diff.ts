@@ -35,7 +35,7 @@ function rescoreText(r: DiffRescored): string {
 
 /** The totals in one line: `4 new, 1 gone, 0 changed, 0 rescored, 1 unchanged; …` (what was not compared, when any). */
 export const totalsText = (t: ScanDiff['totals'], newLabel = 'NEW'): string =>
-  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts not scanned in ${newLabel} (not compared)` : ''}${t.notShownInNew ? `; ${t.notShownInNew} not shown by the evidence of ${newLabel} (not compared)` : ''}`;
+  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts not scanned in ${newLabel} (not compared)` : ''}${t.notShownInNew ? `; ${t.notShownInNew} not shown by ${newLabel}'s evidence (not compared)` : ''}`;
 
 const scanText = (s: ScanDiff['old']): string => `${escapeVisible(s.tool)} ${escapeVisible(s.version)}, scanned ${escapeVisible(s.scannedAt)}: ${s.hosts} host(s), ${s.findings} finding(s)${s.narrowed ? ' (narrowed)' : ''}`;
 
@@ -152,7 +152,7 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
     if (parts === 0 && where === '') continue;
     const counts = !x.inNew
       ? `${x.notScannedInNew.length} in ${oldLabel}, not compared`
-      : `${x.new.length} new, ${x.gone.length} gone, ${x.changed.length} changed, ${x.rescored.length} rescored, ${x.unchanged} unchanged${x.notShownInNew.length ? `, ${x.notShownInNew.length} not shown by the evidence of ${newLabel} (not compared)` : ''}`;
+      : `${x.new.length} new, ${x.gone.length} gone, ${x.changed.length} changed, ${x.rescored.length} rescored, ${x.unchanged} unchanged${x.notShownInNew.length ? `, ${x.notShownInNew.length} not shown by ${newLabel}'s evidence (not compared)` : ''}`;
     body.push(`<h${lv}>${h(x.host)}${x.oldName !== undefined ? ` (${oldLabel}: ${h(x.oldName)})` : ''}${where}</h${lv}>`, `<p>${counts}</p>`, '<ul class="diff-list">');
     for (const e of x.new) body.push(`<li class="diff-new">new: ${entry(e)}</li>`);
     for (const c of x.changed)
@@ -160,7 +160,7 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
     for (const r of x.rescored) body.push(`<li class="diff-rescored">rescored: ${entry(r.new)}<ul><li>${escapeHtml(rescoreText(r))}</li></ul></li>`);
     for (const e of x.gone) body.push(`<li class="diff-gone">gone: ${entry(e)}</li>`);
     for (const e of x.notScannedInNew) body.push(`<li class="diff-gone">not scanned in ${newLabel}: ${entry(e)}</li>`);
-    for (const e of x.notShownInNew) body.push(`<li class="diff-gone">not shown by the evidence of ${newLabel} (none of the sources that saw it): ${entry(e)}</li>`);
+    for (const e of x.notShownInNew) body.push(`<li class="diff-gone">not shown by ${newLabel}'s evidence (none of the sources that saw it): ${entry(e)}</li>`);
     body.push('</ul>');
   }
   const unchangedOnly = unchangedHosts(d);
