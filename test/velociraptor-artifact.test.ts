@@ -265,6 +265,34 @@ test('a hunt download from committed fixtures alone (fresh clone)', async () => 
   assert.deepEqual(findingsOf(r), expected.sort(order));
 });
 
+test('a hunt client whose collection holds nothing readable is still a host, and blind (not left out of the fleet)', async () => {
+  const zip = join(scratchDir('vr-artifact'), 'H.CT0EMPTY.zip');
+  const empty: VrClient = {
+    clientId: 'C.0123456789abcdef',
+    hostname: 'KIOSK7',
+    fqdn: 'kiosk7.offsec.lan',
+    flowId: 'F.CT0EMPTY1',
+    uploads: [],
+    others: [
+      { part: 'repository', item: null, path: 'C:\\Windows\\System32\\wbem\\Repository', size: null, action: 'not collected', reason: 'CollectRepository is off' },
+      { part: 'eventlog', item: 'Microsoft-Windows-Sysmon/Operational', path: 'C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational.evtx', size: null, action: 'not found', reason: 'no such log file' },
+      { part: 'collector', item: 'wmiscope-collector.json', path: null, size: 0, action: 'failed', reason: 'the collector wrote no document (see Stderr and ReturnCode)' },
+    ],
+  };
+  writeZip(zip, huntMembers('H.CT0EMPTY', [iewin7(), empty]));
+  const r = await scan([zip]);
+  assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS].sort(order));
+  const host = 'kiosk7.offsec.lan (C.0123456789abcdef)';
+  assert.ok(r.hosts.includes(host), JSON.stringify(r.hosts));
+  const c = r.coverage?.find((x) => x.host === host);
+  assert.ok(c, 'the empty client has a coverage entry');
+  assert.deepEqual([c.repositories.length, c.live.length, c.sysmon.present, c.wmiActivity.present, c.powershell.present], [0, 0, false, false, false]);
+  const item = r.evidence.find((e) => e.host === host);
+  assert.equal(item?.kind, 'velociraptor');
+  assert.deepEqual(item?.sources, []);
+  assert.match(item?.detail ?? '', /Custom\.Windows\.Persistence\.WMIScope \(\d+ rows?\)/);
+});
+
 test('hostile result rows of the client artifact: values cut and escaped in the notes, an uploaded row adds none', async () => {
   const dir = scratchDir('vr-artifact');
   const file = join(dir, 'rows.json');

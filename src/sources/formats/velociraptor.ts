@@ -815,6 +815,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       tally.add(host, ARTIFACT.autoruns, autorunsTime(str(col(r.row, 'Time')) ?? ''));
     } else if (kind === 'collection') {
       collectionRow(r, file, ctx.notes);
+      // the client answered: it is a host even when nothing it sent is readable (coverage then calls it blind)
+      tally.add(host, ARTIFACT.collection, null);
     } else if (kind === 'pslist' || kind === 'processCreation') {
       const p = procRow(r, host, kind);
       if (procs.length < MAX_PROCESS_ROWS) procs.push(p);
