@@ -202,10 +202,11 @@ function assertIewin7Files(r: ScanResult, zip: string): void {
   assert.match(log.detail ?? '', /collected from C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational\.evtx/);
   const doc = r.evidence.find((e) => e.kind === 'collector');
   assert.ok(doc?.file.endsWith('uploads/file/wmiscope-collector.json'), doc?.file);
-  // the artifact's own result rows are read: the file it skipped is a warning, nothing is "not evidence"
+  // the artifact's own result rows are read: the file it skipped is a warning, nothing is "not evidence" (a hunt's
+  // combined copy of the rows is collection metadata)
   const results = r.notes.filter((n) => /results\/(All )?Custom\.Windows\.Persistence\.WMIScope%2F/.test(n.file));
   assert.deepEqual(
-    results.filter((n) => n.code === 'not-evidence'),
+    results.filter((n) => n.code === 'not-evidence' && n.kind !== 'collection-metadata'),
     [],
   );
   const skipped = results.filter((n) => n.code === 'over-limit');
@@ -250,10 +251,17 @@ test('a hunt download of the client artifact: one host per client, each with its
   assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS, ...WIN10_FINDINGS, ...FS01_FINDINGS].sort(order));
   const ps = r.findings.find((f) => f.host.startsWith('fs01'))!.observations;
   for (const o of ps) assert.ok(o.file.endsWith('!/FS01-C.5e6f7a8b9c0d1e2f/uploads/auto/C%3A/Windows/System32/winevt/Logs/Windows PowerShell.evtx'), o.file);
-  assert.ok(r.notes.some((n) => n.code === 'failed' && n.message.startsWith('collector wmiscope-collector.json could not be uploaded') && n.message.includes('client C.5e6f7a8b9c0d1e2f')));
+  assert.ok(r.notes.some((n) => n.code === 'failed' && n.message.startsWith('collector wmiscope-collector.json could not be uploaded') && n.file.includes('!/FS01-C.5e6f7a8b9c0d1e2f/results/')));
   assertIewin7Files(r, zip);
-  // the combined results name the client of the skipped file
-  assert.ok(r.notes.some((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json') && n.message.includes('client C.1f2e3d4c5b6a7980 flow F.CT1A2B3C4D5E6')));
+  // the hunt's combined results repeat every client's rows: read from the client folders only, so each skipped or
+  // failed file is one warning, in its client's folder
+  const combined = r.notes.filter((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json'));
+  assert.deepEqual(combined.map((n) => [n.level, n.code, n.message]), [['skipped', 'not-evidence', "a hunt's combined results: the same rows are read from each client's folder"]]);
+  const notUploaded = r.notes.filter((n) => n.code === 'over-limit' || (n.code === 'failed' && /could not be uploaded/.test(n.message)));
+  assert.deepEqual(notUploaded.map((n) => n.file.replace(/^.*!\//, '')).sort(), [
+    'FS01-C.5e6f7a8b9c0d1e2f/results/Custom.Windows.Persistence.WMIScope%2FCollector.json',
+    'IEWIN7-C.1f2e3d4c5b6a7980/results/Custom.Windows.Persistence.WMIScope%2FEventLogs.json',
+  ]);
 });
 
 test('a hunt download from committed fixtures alone (fresh clone)', async () => {
@@ -263,6 +271,16 @@ test('a hunt download from committed fixtures alone (fresh clone)', async () => 
   const r = await scan([zip]);
   const expected = [...IEWIN7_FINDINGS, { ...WIN10_FINDINGS[0]!, host: 'WIN10-SAMPLE (C.aaaabbbbccccdddd)', seenBy: ['wmiscope collector (live WMI query)'] }];
   assert.deepEqual(findingsOf(r), expected.sort(order));
+});
+
+test('a hunt download of combined results only: the combined rows are read, each fact once, naming its client', async () => {
+  const zip = join(scratchDir('vr-artifact'), 'H.CT0COMB.zip');
+  writeZip(zip, huntMembers('H.CT0COMB', [iewin7()]).filter((m) => !String(m.name).includes('/') || String(m.name).startsWith('results/')));
+  const r = await scan([zip]);
+  const skipped = r.notes.filter((n) => n.code === 'over-limit');
+  assert.equal(skipped.length, 1, JSON.stringify(r.notes));
+  assert.ok(skipped[0]!.file.endsWith('!/results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json'), skipped[0]!.file);
+  assert.match(skipped[0]!.message, /^eventlog Security not uploaded .* client C\.1f2e3d4c5b6a7980 flow F\.CT1A2B3C4D5E6/);
 });
 
 test('a hunt client whose collection holds nothing readable is still a host, and blind (not left out of the fleet)', async () => {
