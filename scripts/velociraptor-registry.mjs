@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Regenerates test/fixtures/velociraptor/registry-<short>.json: the VQL plugins, functions and their
+ * Regenerates test/fixtures/velociraptor-artifacts/registry-<short>.json: the VQL plugins, functions and their
  * arguments that Velociraptor registers at one pinned commit, the keys its artifact YAML loader accepts, and
  * the artifact / parameter / report / notebook-cell type names its loader and launcher handle.
  *
@@ -35,7 +35,7 @@ function opt(name, dflt) {
 const REPO = opt('--repo', '/work/.mirror/Velocidex+velociraptor/repo');
 const VFILTER_REPO = opt('--vfilter-repo', '/work/.mirror/Velocidex+vfilter/repo');
 const COMMIT = opt('--commit', 'cd02ac66343b6c84d4706708eba00a7e243ffac9');
-const OUT = opt('--out', path.join('test/fixtures/velociraptor', `registry-${COMMIT.slice(0, 7)}.json`));
+const OUT = opt('--out', path.join('test/fixtures/velociraptor-artifacts', `registry-${COMMIT.slice(0, 7)}.json`));
 
 function git(repo, ...a) {
   return execFileSync('git', ['-C', repo, ...a], { encoding: 'utf8', maxBuffer: 1 << 28 });

@@ -121,6 +121,10 @@ test('scan with a baseline the other way round (this scan: the logs alone): noth
   const without = clone(plain);
   without.findings = without.findings.filter((f) => f.consumer?.name !== 'ProbeScriptFint');
   assert.deepEqual(names(diffScans(plain, without).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['ProbeScriptFint']);
+  // the scan table lists a gone subscription under its host, as the HTML section does
+  const gone = clone(without);
+  gone.changes = diffScans(plain, without);
+  assert.match(formatTable(gone, { width: 140 }), /\n {2}IEWIN7: 0 new, 1 gone, [^\n]*\n {4}- gone {5}\w+ +ROOT\\subscription ActiveScriptEventConsumer ProbeScriptFint \(orphan, id [0-9a-f]{12}\)\n {10}JScript: /);
   void base;
 });
 

@@ -55,6 +55,16 @@ test('diff: the collector documents added to the logs are new; nothing gone; the
   assert.deepEqual(names(win10.new), ['SCM Event Log Consumer']);
   assert.equal(d.old.version, 'old-test');
   assert.equal(d.new.version, 'new-test');
+  // the table and the HTML list first the host with the most severe change, whatever the names' order
+  const renamed = clone(neu);
+  for (const f of renamed.findings) if (f.host === 'WIN10-SAMPLE') f.host = 'AAA-WIN10';
+  renamed.hosts = renamed.hosts.map((h) => (h === 'WIN10-SAMPLE' ? 'AAA-WIN10' : h));
+  const dr = diffScans(old, renamed);
+  assert.deepEqual(dr.hosts.map((h) => h.host).filter((h) => h === 'AAA-WIN10' || h === 'IEWIN7'), ['AAA-WIN10', 'IEWIN7']);
+  const table = formatDiffTable(dr);
+  assert.ok(table.indexOf('\nIEWIN7') < table.indexOf('\nAAA-WIN10'), table);
+  const html = formatDiffHtml(dr);
+  assert.ok(html.indexOf('<h2>IEWIN7') < html.indexOf('<h2>AAA-WIN10'));
   // the SCM consumer is allow-listed by default: only the two critical IEWIN7 ones fail; a rescore down never fails
   assert.deepEqual(names(failingChanges(d, 'high')), ['BotConsumer23', 'ProbeScriptFint']);
   assert.deepEqual(names(failingChanges(d, 'info')), ['BotConsumer23', 'ProbeScriptFint']);
@@ -78,6 +88,10 @@ test('diff: the other way round, nothing is gone: the collector findings on IEWI
   assert.deepEqual(win10.gone, []);
   assert.deepEqual(names(win10.notScannedInNew), ['SCM Event Log Consumer']);
   assert.match(formatDiffTable(d), /WIN10-SAMPLE — host not scanned in NEW/);
+  // the HTML says what such a host has, not a row of zeros, and counts what NEW's evidence could not show
+  const page = formatDiffHtml(d);
+  assert.match(page, /<h2>WIN10-SAMPLE — host not scanned in NEW<\/h2>\n<p>1 in OLD, not compared<\/p>/);
+  assert.match(page, /<h2>IEWIN7<\/h2>\n<p>0 new, 0 gone, 0 changed, 1 rescored, 0 unchanged, 2 not shown by NEW's evidence \(not compared\)<\/p>/);
   const r = d.hosts.find((h) => h.host === 'IEWIN7')!.rescored[0]!;
   assert.deepEqual([r.old.severity, r.new.severity, r.reasonsAdded, r.reasonsRemoved], ['high', 'critical', ['ran'], []]);
   assert.deepEqual(failingChanges(d, 'high').map((e) => [e.name, e.severity]), [['BotConsumer23', 'critical']]);
@@ -194,7 +208,18 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   assert.equal(run1.code, 1, run1.stderr);
   assert.match(run1.stdout, /^OLD wmiscope old-test, scanned /m);
   assert.match(run1.stdout, /3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged/);
-  assert.equal((await runCli(['diff', o, n, '--fail-on', 'never'])).code, 0);
+  // the last line says why it exits so, as scan's table does
+  assert.match(run1.stdout, /\nExit 1 {4}2 subscriptions new, changed or risen to at or above --fail-on high, not allow-listed \(2 critical\)\n$/);
+  const never = await runCli(['diff', o, n, '--fail-on', 'never']);
+  assert.equal(never.code, 0);
+  assert.match(never.stdout, /\nExit 0 {4}--fail-on never\n$/);
+  assert.match((await runCli(['diff', o, n, '--fail-on', 'critical'])).stdout, /\nExit 1 {4}2 subscriptions new, changed or risen to at or above --fail-on critical, not allow-listed \(2 critical\)\n$/);
+  // to a file: nothing on stdout, one line on stderr with the totals and the exit
+  const toFile = await runCli(['diff', o, n, '-o', join(dir, 'changes.html')]);
+  assert.equal(toFile.code, 1);
+  assert.equal(toFile.stdout, '');
+  assert.match(toFile.stderr, /^wmiscope: wrote .*changes\.html — 3 new, 0 gone, 0 changed, 1 rescored, 0 unchanged; exit 1: 2 subscriptions new, changed or risen to at or above --fail-on high, not allow-listed \(2 critical\)\n$/);
+  assert.match((await runCli(['diff', n, o, '-o', join(dir, 'back.json')])).stderr, /; 1 on hosts not scanned in NEW \(not compared\); 2 not shown by NEW's evidence \(not compared\); exit 1: 1 subscription new, changed or risen/);
   const page = await runCli(['diff', o, n, '-f', 'html']);
   assert.equal(page.code, 1);
   assert.match(page.stdout, /^<!doctype html>/);
@@ -216,7 +241,7 @@ test('diff CLI: exit 1 for a new critical, 0 with --fail-on never or the other w
   writeFileSync(bad, '{"not": "a scan"');
   const notJson = await runCli(['diff', o, bad]);
   assert.equal(notJson.code, 2);
-  assert.match(notJson.stderr, /bad\.json: not JSON/);
+  assert.match(notJson.stderr, /bad\.json: not JSON \(.*\); a scan result is the file "wmiscope scan -f json -o FILE" writes: scan the evidence first\n/);
   const other = join(dir, 'other.json');
   writeFileSync(other, '{"tool": {"name": "x"}}');
   assert.equal((await runCli(['diff', other, n])).code, 2);
@@ -251,6 +276,11 @@ test('diff: a subscription whose namespace NEW does not know (an Autoruns-like r
   neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!.namespace = null;
   const d = diffScans(old, neu);
   assert.deepEqual(d.totals, { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 1, notScannedInNew: 0, notShownInNew: 0 });
+  // a host where nothing changed is on the one "Unchanged" line at the end, not a paragraph of its own
+  const text = formatDiffTable(d);
+  assert.match(text, /\n\nUnchanged: 1 on IEWIN7\n$/);
+  assert.match(formatDiffHtml(d), /<p class="diff-unchanged">Unchanged: 1 on IEWIN7<\/p>/);
+  assert.doesNotMatch(text, /^IEWIN7/m);
 });
 
 test('diff: a subscription missing from NEW is gone through a log only when NEW\'s log holds the time OLD saw it (complete or rolled over, starting no later); the fixture\'s Sysmon log is an excerpt, which proves nothing', async () => {

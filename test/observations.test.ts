@@ -11,7 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scan } from '../src/scan.js';
@@ -170,7 +170,7 @@ test('every adapter: observation properties are the WMI properties of the object
   const fixtures = join(repoRoot(), 'test', 'fixtures');
   const counts: Record<string, number> = {};
   for (const sub of ['evtx', 'exports', 'velociraptor', 'autoruns', 'collector']) {
-    for (const name of readdirSync(join(fixtures, sub)).filter((n) => !/\.md$/i.test(n))) {
+    for (const name of readdirSync(join(fixtures, sub)).filter((n) => !/\.md$/i.test(n) && statSync(join(fixtures, sub, n)).isFile())) {
       const obs = await observeFile(join(fixtures, sub, name));
       counts[sub] = (counts[sub] ?? 0) + checkObservations(`${sub}/${name}`, obs);
     }

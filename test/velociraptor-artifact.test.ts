@@ -202,17 +202,18 @@ function assertIewin7Files(r: ScanResult, zip: string): void {
   assert.match(log.detail ?? '', /collected from C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational\.evtx/);
   const doc = r.evidence.find((e) => e.kind === 'collector');
   assert.ok(doc?.file.endsWith('uploads/file/wmiscope-collector.json'), doc?.file);
-  // the artifact's own result rows are read: the file it skipped is a warning, nothing is "not evidence"
+  // the artifact's own result rows are read: the file it skipped is a warning, nothing is "not evidence" (a hunt's
+  // combined copy of the rows is collection metadata)
   const results = r.notes.filter((n) => /results\/(All )?Custom\.Windows\.Persistence\.WMIScope%2F/.test(n.file));
   assert.deepEqual(
-    results.filter((n) => n.code === 'not-evidence'),
+    results.filter((n) => n.code === 'not-evidence' && n.kind !== 'collection-metadata'),
     [],
   );
   const skipped = results.filter((n) => n.code === 'over-limit');
   assert.ok(skipped.length >= 1, JSON.stringify(results));
   for (const n of skipped) {
     assert.equal(n.level, 'warning');
-    assert.match(n.message, /Custom\.Windows\.Persistence\.WMIScope did not upload eventlog Security \(C:\\Windows\\System32\\winevt\\Logs\\Security\.evtx, 3221225472 bytes\): larger than MaxEventLogSize \(2147483648 bytes\); what it holds is not in this evidence/);
+    assert.match(n.message, /^eventlog Security not uploaded \(C:\\Windows\\System32\\winevt\\Logs\\Security\.evtx, 3221225472 bytes\): larger than MaxEventLogSize \(2147483648 bytes\); what it holds is not in this evidence \(Custom\.Windows\.Persistence\.WMIScope, line 5/);
   }
   assert.ok(zip.length > 0);
 }
@@ -250,10 +251,17 @@ test('a hunt download of the client artifact: one host per client, each with its
   assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS, ...WIN10_FINDINGS, ...FS01_FINDINGS].sort(order));
   const ps = r.findings.find((f) => f.host.startsWith('fs01'))!.observations;
   for (const o of ps) assert.ok(o.file.endsWith('!/FS01-C.5e6f7a8b9c0d1e2f/uploads/auto/C%3A/Windows/System32/winevt/Logs/Windows PowerShell.evtx'), o.file);
-  assert.ok(r.notes.some((n) => n.code === 'failed' && n.message.includes('could not upload collector wmiscope-collector.json') && n.message.includes('client C.5e6f7a8b9c0d1e2f')));
+  assert.ok(r.notes.some((n) => n.code === 'failed' && n.message.startsWith('collector wmiscope-collector.json could not be uploaded') && n.file.includes('!/FS01-C.5e6f7a8b9c0d1e2f/results/')));
   assertIewin7Files(r, zip);
-  // the combined results name the client of the skipped file
-  assert.ok(r.notes.some((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json') && n.message.includes('client C.1f2e3d4c5b6a7980 flow F.CT1A2B3C4D5E6')));
+  // the hunt's combined results repeat every client's rows: read from the client folders only, so each skipped or
+  // failed file is one warning, in its client's folder
+  const combined = r.notes.filter((n) => n.file.endsWith('results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json'));
+  assert.deepEqual(combined.map((n) => [n.level, n.code, n.message]), [['skipped', 'not-evidence', "a hunt's combined results: the same rows are read from each client's folder"]]);
+  const notUploaded = r.notes.filter((n) => n.code === 'over-limit' || (n.code === 'failed' && /could not be uploaded/.test(n.message)));
+  assert.deepEqual(notUploaded.map((n) => n.file.replace(/^.*!\//, '')).sort(), [
+    'FS01-C.5e6f7a8b9c0d1e2f/results/Custom.Windows.Persistence.WMIScope%2FCollector.json',
+    'IEWIN7-C.1f2e3d4c5b6a7980/results/Custom.Windows.Persistence.WMIScope%2FEventLogs.json',
+  ]);
 });
 
 test('a hunt download from committed fixtures alone (fresh clone)', async () => {
@@ -263,6 +271,44 @@ test('a hunt download from committed fixtures alone (fresh clone)', async () => 
   const r = await scan([zip]);
   const expected = [...IEWIN7_FINDINGS, { ...WIN10_FINDINGS[0]!, host: 'WIN10-SAMPLE (C.aaaabbbbccccdddd)', seenBy: ['wmiscope collector (live WMI query)'] }];
   assert.deepEqual(findingsOf(r), expected.sort(order));
+});
+
+test('a hunt download of combined results only: the combined rows are read, each fact once, naming its client', async () => {
+  const zip = join(scratchDir('vr-artifact'), 'H.CT0COMB.zip');
+  writeZip(zip, huntMembers('H.CT0COMB', [iewin7()]).filter((m) => !String(m.name).includes('/') || String(m.name).startsWith('results/')));
+  const r = await scan([zip]);
+  const skipped = r.notes.filter((n) => n.code === 'over-limit');
+  assert.equal(skipped.length, 1, JSON.stringify(r.notes));
+  assert.ok(skipped[0]!.file.endsWith('!/results/All Custom.Windows.Persistence.WMIScope%2FEventLogs.json'), skipped[0]!.file);
+  assert.match(skipped[0]!.message, /^eventlog Security not uploaded .* client C\.1f2e3d4c5b6a7980 flow F\.CT1A2B3C4D5E6/);
+});
+
+test('a hunt client whose collection holds nothing readable is still a host, and blind (not left out of the fleet)', async () => {
+  const zip = join(scratchDir('vr-artifact'), 'H.CT0EMPTY.zip');
+  const empty: VrClient = {
+    clientId: 'C.0123456789abcdef',
+    hostname: 'KIOSK7',
+    fqdn: 'kiosk7.offsec.lan',
+    flowId: 'F.CT0EMPTY1',
+    uploads: [],
+    others: [
+      { part: 'repository', item: null, path: 'C:\\Windows\\System32\\wbem\\Repository', size: null, action: 'not collected', reason: 'CollectRepository is off' },
+      { part: 'eventlog', item: 'Microsoft-Windows-Sysmon/Operational', path: 'C:\\Windows\\System32\\winevt\\Logs\\Microsoft-Windows-Sysmon%4Operational.evtx', size: null, action: 'not found', reason: 'no such log file' },
+      { part: 'collector', item: 'wmiscope-collector.json', path: null, size: 0, action: 'failed', reason: 'the collector wrote no document (see Stderr and ReturnCode)' },
+    ],
+  };
+  writeZip(zip, huntMembers('H.CT0EMPTY', [iewin7(), empty]));
+  const r = await scan([zip]);
+  assert.deepEqual(findingsOf(r), [...IEWIN7_FINDINGS].sort(order));
+  const host = 'kiosk7.offsec.lan (C.0123456789abcdef)';
+  assert.ok(r.hosts.includes(host), JSON.stringify(r.hosts));
+  const c = r.coverage?.find((x) => x.host === host);
+  assert.ok(c, 'the empty client has a coverage entry');
+  assert.deepEqual([c.repositories.length, c.live.length, c.sysmon.present, c.wmiActivity.present, c.powershell.present], [0, 0, false, false, false]);
+  const item = r.evidence.find((e) => e.host === host);
+  assert.equal(item?.kind, 'velociraptor');
+  assert.deepEqual(item?.sources, []);
+  assert.match(item?.detail ?? '', /Custom\.Windows\.Persistence\.WMIScope \(\d+ rows?\)/);
 });
 
 test('hostile result rows of the client artifact: values cut and escaped in the notes, an uploaded row adds none', async () => {
@@ -288,8 +334,8 @@ test('hostile result rows of the client artifact: values cut and escaped in the 
     assert.ok(n.message.length < 2000, `${n.message.length} characters`);
     assert.doesNotMatch(n.message, /[\u0000-\u001f\u007f\u202e]/);
   }
-  assert.ok(notes.some((n) => n.message.includes('could not upload collector wmiscope-collector.json (0 bytes): the collector wrote no document')));
-  assert.ok(notes.some((n) => n.message.includes('did not upload file: 7;')));
+  assert.ok(notes.some((n) => n.message.startsWith('collector wmiscope-collector.json could not be uploaded (0 bytes): the collector wrote no document')));
+  assert.ok(notes.some((n) => n.message.startsWith('file not uploaded: 7;')));
 });
 
 // ---- the server artifact's rows -----------------------------------------------------------------------

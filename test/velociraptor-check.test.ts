@@ -2,7 +2,7 @@
  * The static Velociraptor artifact checker (test/support/velociraptor-check.ts) and the artifacts it guards.
  *
  * - positive controls: every built-in artifact of Velociraptor at the pinned commit (read from the bare
- *   mirror when present, skipped otherwise) and the vendored subset in test/fixtures/velociraptor/builtin-cd02ac6
+ *   mirror when present, skipped otherwise) and the vendored subset in test/fixtures/velociraptor-artifacts/builtin-cd02ac6
  *   (always) pass, apart from the listed deviations of Velociraptor's own artifacts;
  * - negative controls: mutations of a valid artifact fail with the exact message;
  * - every `artifacts/*.yaml` of this repository passes (skipped while there are none).
@@ -29,7 +29,7 @@ import { scratchDir } from './support/tmp.js';
 const registry = loadRegistry();
 /** The bare mirror of Velocidex/velociraptor (override with WMISCOPE_VR_MIRROR; absent in CI: skipped). */
 const MIRROR = process.env.WMISCOPE_VR_MIRROR ?? '/work/.mirror/Velocidex+velociraptor/repo';
-const VENDORED = path.join(repoRoot(), 'test/fixtures/velociraptor/builtin-cd02ac6');
+const VENDORED = path.join(repoRoot(), 'test/fixtures/velociraptor-artifacts/builtin-cd02ac6');
 
 /** Built-in artifacts at the pinned commit from the bare mirror, as [path, text]; undefined when absent. */
 function mirrorArtifacts(): [string, string][] | undefined {
@@ -134,7 +134,7 @@ test('registry fixture: the generator reproduces it from the mirrors', (t) => {
     cwd: repoRoot(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  assert.equal(readFileSync(out, 'utf8'), readFileSync(path.join(repoRoot(), 'test/fixtures/velociraptor/registry-cd02ac6.json'), 'utf8'));
+  assert.equal(readFileSync(out, 'utf8'), readFileSync(path.join(repoRoot(), 'test/fixtures/velociraptor-artifacts/registry-cd02ac6.json'), 'utf8'));
 });
 
 test('VQL tokenizer: strings, comments, backquoted names are not calls', () => {

@@ -13,7 +13,7 @@ import { EXIT_UNUSABLE, preflight, printError, writeReport } from './exit.js';
 import { readScanResult } from './result-file.js';
 
 export function addAllowlistCommands(program: Command): void {
-  const group = program.command('allowlist').summary('make allowlist files').description('make allowlist files (see README "Allowlists")');
+  const group = program.command('allowlist').summary('make allowlist files').description('make allowlist files (README "Known-good from a clean scan: allowlist from-scan"; the file format: README "CLI reference", the built-in allowlist)');
   group
     .command('from-scan')
     .summary('exact allowlist entries for every finding of a scan result at or below a severity')

@@ -14,7 +14,8 @@ export function addCollectorCommand(program: Command): void {
     .command('powershell')
     .description(
       'print the PowerShell collector (read-only; Windows PowerShell 5.1 or PowerShell 7): it walks every WMI namespace from ROOT down and writes every event filter, consumer, binding and timer as one JSON document. ' +
-        'Run it as an administrator, e.g. `powershell.exe -NoProfile -ExecutionPolicy Bypass -File wmiscope-collector.ps1 -OutFile HOST-wmi.json`, then `wmiscope scan HOST-wmi.json`',
+        'Run it as an administrator, e.g. `powershell.exe -NoProfile -ExecutionPolicy Bypass -File wmiscope-collector.ps1 -OutFile HOST-wmi.json`, then `wmiscope scan HOST-wmi.json`. ' +
+        'Without administrator rights or in Constrained Language Mode it still runs, and the scan says what may be missing; on many hosts: a PSRemoting recipe (docs/collector.md) or the Velociraptor artifacts in the package\'s artifacts/ folder (docs/velociraptor.md)',
     )
     .option('-o, --output <file>', 'write the script to this file (e.g. wmiscope-collector.ps1) instead of stdout')
     .action(async (o: { output?: string }) => {

@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SEVERITIES } from '../model/types.js';
 import type { Severity } from '../model/types.js';
-import { jsonSafe } from '../model/text.js';
+import { escapeText, jsonSafe } from '../model/text.js';
 import { EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, preflight, printError, writeReport } from './exit.js';
 import { readScanResult } from './result-file.js';
 import { tableWidth, widthOption } from './terminal.js';
@@ -34,7 +34,7 @@ export function addDiffCommand(program: Command): void {
     .argument('<old>', 'the earlier scan result (JSON)')
     .argument('<new>', 'the later scan result (JSON)')
     .addOption(new Option('-f, --format <format>', 'output format; json is the shape of schema/diff.schema.json, html one self-contained page without script (default: from an --output ending in .json or .html/.htm, else table)').choices(['table', 'json', 'html']))
-    .option('-o, --output <file>', 'write the comparison to a file')
+    .option('-o, --output <file>', 'write the comparison to a file (then one line on stderr gives the totals and the exit)')
     .addOption(new Option('--fail-on <severity>', "exit 1 when a new or changed subscription is at or above this severity (NEW's severity), or a rescored one rose to at or above it, and it is not allow-listed (in NEW's scan or by -a)").choices([...SEVERITIES, 'never']).default('high'))
     .option('-a, --allowlist <file>', "allowlist file (YAML, as scan -a); repeatable: a subscription an entry matches exactly counts as allow-listed (shown, not failing), besides what each scan allow-listed or suppressed. It adds allow-listing, never removes it: the severity a scan set to info when it allow-listed a finding is not in the result. A broken file is exit 2", collect)
     .addOption(widthOption())
@@ -55,14 +55,18 @@ export function addDiffCommand(program: Command): void {
       const d = diffScans(a, b, { allowlists: lists });
       const format = o.format ?? (o.output && /\.json$/i.test(o.output) ? 'json' : o.output && /\.html?$/i.test(o.output) ? 'html' : 'table');
       const toTerminal = !o.output && process.stdout.isTTY === true;
-      const { formatDiffHtml, formatDiffTable } = await import('../report/diff.js');
+      const { diffExitText, formatDiffHtml, formatDiffTable, totalsText } = await import('../report/diff.js');
+      const failing = failingChanges(d, o.failOn);
+      // why it exits so: the last line of the table (as scan's), and on stderr when the comparison goes to a file
+      const exitText = diffExitText(failing, o.failOn);
       const text =
         format === 'json'
           ? jsonSafe(JSON.stringify({ format: 'wmiscope-diff/1', ...d }, null, 2)) + '\n'
           : format === 'html'
             ? formatDiffHtml(d)
-            : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns));
+            : formatDiffTable(d, tableWidth(o.width, toTerminal, process.stdout.columns)) + '\n' + exitText + '\n';
       if (!writeReport(o.output, text)) return;
-      process.exitCode = failingChanges(d, o.failOn).length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+      if (o.output) process.stderr.write(`wmiscope: wrote ${escapeText(o.output)} — ${totalsText(d.totals)}; ${exitText.replace(/^Exit (\d) +/, 'exit $1: ')}\n`);
+      process.exitCode = failing.length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
     });
 }

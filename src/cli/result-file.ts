@@ -34,7 +34,8 @@ export async function readScanResult(file: string, maxBytes = MAX_RESULT_BYTES):
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    return `${file}: not JSON (${e instanceof Error ? e.message : String(e)})`;
+    // the usual mistake: evidence (a hunt zip, a folder's file) or -f jsonl output given where a result is wanted
+    return `${file}: not JSON (${e instanceof Error ? e.message : String(e)}); a scan result is the file "wmiscope scan -f json -o FILE" writes: scan the evidence first`;
   }
   const { asScanResult } = await import('../analysis/diff.js');
   const r = asScanResult(value);

@@ -246,7 +246,8 @@ export interface FleetSummary {
  * What a note is about, one stable code per kind of problem (the message says the particulars):
  * - `not-evidence`: skipped, not a format wmiscope reads;
  * - `empty-file`: a 0-byte file;
- * - `unreadable`: an I/O error, a folder too deep to walk;
+ * - `unreadable`: an I/O error, a folder too deep to walk; a collector document's namespace it could not read, or
+ *   its run without administrator rights (kinds `namespace-error`, `not-elevated`): what it lists may be incomplete;
  * - `damaged`: damage inside a file that was still read (EVTX reader warnings, bad export lines, elements, rows
  *   or CSV records, repository warnings, a truncated gzip stream);
  * - `over-limit`: recognised but not read, or read in part, because of a bound (size, inflation ratio, nesting,

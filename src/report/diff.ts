@@ -5,7 +5,8 @@
  * of the standalone `diff -f html` page and the "Changes since baseline" section of the scan report. Imports only the
  * model and the report helpers.
  */
-import type { DiffEntry, DiffHost, DiffRescored, ScanDiff } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
+import type { DiffEntry, DiffHost, DiffRescored, ScanDiff, Severity } from '../model/types.js';
 import { escapeVisible } from '../model/text.js';
 import { cspHash, escapeHtml } from './html/escape.js';
 import { listed } from './select.js';
@@ -32,8 +33,9 @@ function rescoreText(r: DiffRescored): string {
   return parts.join('; ');
 }
 
-const totalsText = (t: ScanDiff['totals']): string =>
-  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts NEW did not scan (not compared)` : ''}${t.notShownInNew ? `; ${t.notShownInNew} not in NEW whose evidence could not have shown them (not compared)` : ''}`;
+/** The totals in one line: `4 new, 1 gone, 0 changed, 0 rescored, 1 unchanged; …` (what was not compared, when any). */
+export const totalsText = (t: ScanDiff['totals'], newLabel = 'NEW'): string =>
+  `${t.new} new, ${t.gone} gone, ${t.changed} changed, ${t.rescored} rescored, ${t.unchanged} unchanged${t.notScannedInNew ? `; ${t.notScannedInNew} on hosts not scanned in ${newLabel} (not compared)` : ''}${t.notShownInNew ? `; ${t.notShownInNew} not shown by ${newLabel}'s evidence (not compared)` : ''}`;
 
 const scanText = (s: ScanDiff['old']): string => `${escapeVisible(s.tool)} ${escapeVisible(s.version)}, scanned ${escapeVisible(s.scannedAt)}: ${s.hosts} host(s), ${s.findings} finding(s)${s.narrowed ? ' (narrowed)' : ''}`;
 
@@ -45,22 +47,28 @@ function notesOf(d: ScanDiff): string[] {
   return out;
 }
 
+/**
+ * The hosts in the order a reader needs them: the one with the most severe new, changed, rescored or gone subscription
+ * first (then by name, the order of the result); hosts with only subscriptions not compared come after them.
+ */
+function byWeight(hosts: readonly DiffHost[]): DiffHost[] {
+  const rank = (x: DiffHost): number => Math.min(SEVERITIES.length, ...[...x.new, ...x.changed.map((c) => c.new), ...x.rescored.map((r) => r.new), ...x.gone].map((e) => SEVERITIES.indexOf(e.severity)));
+  return [...hosts].sort((a, b) => rank(a) - rank(b));
+}
+
 const hostWhere = (h: DiffHost): string => (!h.inNew ? ' — host not scanned in NEW' : !h.inOld ? ' — host not scanned in OLD (everything on it is new to the comparison)' : '');
 
-/** The diff as text: which scans were compared, the totals, then per host what is new, gone, changed, rescored and not scanned. Every value escaped. */
+/** The diff as text: which scans were compared, the totals, then per host (the most severe change first) what is new, gone, changed, rescored and not scanned. Every value escaped. */
 export function formatDiffTable(d: ScanDiff, width = 100): string {
   const lines: string[] = [];
   lines.push(`OLD ${scanText(d.old)}`, `NEW ${scanText(d.new)}`);
   lines.push(totalsText(d.totals));
   for (const c of notesOf(d)) lines.push(`note: ${escapeVisible(c)}`);
-  for (const h of d.hosts) {
+  for (const h of byWeight(d.hosts)) {
     const parts = listed(h);
     const where = hostWhere(h);
     const also = h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : '';
-    if (parts === 0 && where === '') {
-      if (h.unchanged) lines.push('', `${escapeVisible(h.host)}${also}: ${h.unchanged} unchanged`);
-      continue;
-    }
+    if (parts === 0 && where === '') continue;
     lines.push('', `${escapeVisible(h.host)}${also}${where}${h.unchanged ? ` · ${h.unchanged} unchanged` : ''}`);
     for (const e of h.new) lines.push(`  + new      ${entryLine(e, width)}`);
     for (const c of h.changed) {
@@ -74,18 +82,40 @@ export function formatDiffTable(d: ScanDiff, width = 100): string {
     for (const e of h.notScannedInNew) lines.push(`  ? not scanned in NEW ${entryLine(e, width)}`);
     for (const e of h.notShownInNew) lines.push(`  ? not shown by NEW's evidence ${entryLine(e, width)}`);
   }
+  // hosts where nothing changed: one line at the end (as the HTML has it), so that the hosts with changes come first
+  const unchangedOnly = unchangedHosts(d);
+  if (unchangedOnly.length) lines.push('', `Unchanged: ${unchangedOnly.map((h) => `${h.unchanged} on ${escapeVisible(h.host)}${h.oldName !== undefined ? ` (OLD: ${escapeVisible(h.oldName)})` : ''}`).join(', ')}`);
   return lines.join('\n') + '\n';
+}
+
+/** Hosts in both results where every subscription is unchanged. */
+const unchangedHosts = (d: ScanDiff): DiffHost[] => d.hosts.filter((x) => x.inNew && x.inOld && listed(x) === 0 && x.unchanged > 0);
+
+/**
+ * Why `wmiscope diff` exits as it does, as the scan table's `Exit` line says it: `failing` is what
+ * `failingChanges(d, failOn)` returns (new and changed subscriptions, and rescored ones that rose, at or above
+ * `failOn` and not allow-listed).
+ */
+export function diffExitText(failing: readonly DiffEntry[], failOn: Severity | 'never'): string {
+  if (failOn === 'never') return 'Exit 0    --fail-on never';
+  if (!failing.length) return `Exit 0    nothing new, changed or risen to at or above --fail-on ${failOn} that is not allow-listed`;
+  const bySeverity = SEVERITIES.map((s) => [s, failing.filter((e) => e.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  return `Exit 1    ${failing.length} subscription${failing.length === 1 ? '' : 's'} new, changed or risen to at or above --fail-on ${failOn}, not allow-listed (${bySeverity})`;
 }
 
 /**
  * The "Changes since baseline" part of the scan table: the baseline, the totals, per host the counts, and the new,
- * changed and rescored subscriptions listed (gone ones counted; `wmiscope diff` lists them). Lines, every value escaped.
+ * changed, rescored and gone subscriptions listed (those not compared are counted; `wmiscope diff` lists them).
+ * Lines, every value escaped.
  */
 export function changesTableLines(d: ScanDiff, width = 100): string[] {
-  const lines = [`Changes since baseline: ${totalsText(d.totals)}`, `  baseline: ${scanText(d.old)}`];
+  const lines = [`Changes since baseline: ${totalsText(d.totals, 'this scan')}`, `  baseline: ${scanText(d.old)}`];
   for (const c of notesOf(d)) lines.push(`  note: ${escapeVisible(c)}`);
   const sub = (l: string): string => l.replace(/\n {6}/, '\n          ');
-  for (const h of d.hosts) {
+  for (const h of byWeight(d.hosts)) {
     if (listed(h) === 0) continue;
     const where = !h.inNew ? ' (not read by this scan: nothing compared)' : !h.inOld ? ' (not in the baseline)' : '';
     const counts = !h.inNew ? `${h.notScannedInNew.length} in the baseline` : `${h.new.length} new, ${h.gone.length} gone, ${h.changed.length} changed, ${h.rescored.length} rescored, ${h.unchanged} unchanged${h.notShownInNew.length ? `, ${h.notShownInNew.length} not shown by this scan's evidence` : ''}`;
@@ -97,6 +127,7 @@ export function changesTableLines(d: ScanDiff, width = 100): string[] {
       for (const x of c.changes) lines.push(`          ${escapeVisible(x.what)}: ${show(x.old, 80)} → ${show(x.new, 80)}`);
     }
     for (const r of h.rescored) lines.push(`    ^ rescored ${sub(entryLine(r.new, width - 4))}`, `          ${rescoreText(r)}`);
+    for (const e of h.gone) lines.push(`    - gone     ${sub(entryLine(e, width - 4))}`);
   }
   return lines;
 }
@@ -114,23 +145,26 @@ export function diffHtml(d: ScanDiff, opts: { level?: 2 | 3; old?: string; new?:
   const scan = (label: string, s: ScanDiff['old']): string => `<li>${label}: ${h(s.tool)} ${h(s.version)}, scanned ${h(s.scannedAt)}: ${s.hosts} host(s), ${s.findings} finding(s)${s.narrowed ? ' (narrowed)' : ''}</li>`;
   const entry = (e: DiffEntry): string =>
     `<span class="diff-sev sev sev-${e.severity}">${e.severity}</span> ${h(e.namespace ?? '(namespace unknown)')} ${h(e.className)} <b>${h(e.name)}</b> (${h(e.status)}, id ${h(e.id.slice(0, 12))})${e.allowlisted !== null ? ` [allow-listed ${h(allowText(e))}]` : ''}<br><code>${h(e.summary)}</code>`;
-  const body: string[] = [`<ul class="diff-scans">${scan(oldLabel, d.old)}${scan(newLabel, d.new)}</ul>`, `<p class="diff-totals">${totalsText(d.totals)}</p>`, ...notesOf(d).map((c) => `<p class="diff-note">${h(c)}</p>`)];
-  for (const x of d.hosts) {
+  const body: string[] = [`<ul class="diff-scans">${scan(oldLabel, d.old)}${scan(newLabel, d.new)}</ul>`, `<p class="diff-totals">${escapeHtml(totalsText(d.totals, newLabel))}</p>`, ...notesOf(d).map((c) => `<p class="diff-note">${h(c)}</p>`)];
+  for (const x of byWeight(d.hosts)) {
     const parts = listed(x);
     const where = !x.inNew ? ` — host not scanned in ${newLabel}` : !x.inOld ? ` — host not scanned in ${oldLabel}` : '';
     if (parts === 0 && where === '') continue;
-    body.push(`<h${lv}>${h(x.host)}${x.oldName !== undefined ? ` (${oldLabel}: ${h(x.oldName)})` : ''}${where}</h${lv}>`, `<p>${x.new.length} new, ${x.gone.length} gone, ${x.changed.length} changed, ${x.rescored.length} rescored, ${x.unchanged} unchanged</p>`, '<ul class="diff-list">');
+    const counts = !x.inNew
+      ? `${x.notScannedInNew.length} in ${oldLabel}, not compared`
+      : `${x.new.length} new, ${x.gone.length} gone, ${x.changed.length} changed, ${x.rescored.length} rescored, ${x.unchanged} unchanged${x.notShownInNew.length ? `, ${x.notShownInNew.length} not shown by ${newLabel}'s evidence (not compared)` : ''}`;
+    body.push(`<h${lv}>${h(x.host)}${x.oldName !== undefined ? ` (${oldLabel}: ${h(x.oldName)})` : ''}${where}</h${lv}>`, `<p>${counts}</p>`, '<ul class="diff-list">');
     for (const e of x.new) body.push(`<li class="diff-new">new: ${entry(e)}</li>`);
     for (const c of x.changed)
       body.push(`<li class="diff-changed">changed: ${entry(c.new)}<ul>${c.old.severity !== c.new.severity ? `<li>severity: ${c.old.severity} → ${c.new.severity}</li>` : ''}${c.changes.map((ch) => `<li>${h(ch.what)}: <code>${h(ch.old)}</code> → <code>${h(ch.new)}</code></li>`).join('')}${c.changes.length ? '' : `<li>payload hash ${h(c.old.payloadHash)} → ${h(c.new.payloadHash)}</li>`}</ul></li>`);
     for (const r of x.rescored) body.push(`<li class="diff-rescored">rescored: ${entry(r.new)}<ul><li>${escapeHtml(rescoreText(r))}</li></ul></li>`);
     for (const e of x.gone) body.push(`<li class="diff-gone">gone: ${entry(e)}</li>`);
     for (const e of x.notScannedInNew) body.push(`<li class="diff-gone">not scanned in ${newLabel}: ${entry(e)}</li>`);
-    for (const e of x.notShownInNew) body.push(`<li class="diff-gone">not shown by the evidence of ${newLabel} (none of the sources that saw it): ${entry(e)}</li>`);
+    for (const e of x.notShownInNew) body.push(`<li class="diff-gone">not shown by ${newLabel}'s evidence (none of the sources that saw it): ${entry(e)}</li>`);
     body.push('</ul>');
   }
-  const unchangedOnly = d.hosts.filter((x) => x.inNew && x.inOld && listed(x) === 0 && x.unchanged > 0);
-  if (unchangedOnly.length) body.push(`<p class="diff-unchanged">Unchanged: ${unchangedOnly.map((x) => `${h(x.host)} (${x.unchanged})`).join(', ')}</p>`);
+  const unchangedOnly = unchangedHosts(d);
+  if (unchangedOnly.length) body.push(`<p class="diff-unchanged">Unchanged: ${unchangedOnly.map((x) => `${x.unchanged} on ${h(x.host)}`).join(', ')}</p>`);
   return body.join('\n');
 }
 

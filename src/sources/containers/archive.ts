@@ -391,10 +391,25 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     return { notes, ...(host ? { host } : {}), ...(!ctx.host && scope?.host ? { hostLink: clientLink(scope.host) } : {}), [STATE]: state };
   };
   let budgetOut = 0;
+  // A hunt download holds each result set twice: `results/All <source>.json` (every client's rows) and
+  // `<host>-<client id>/results/<source>.json`. The combined file is read only when no client folder has that source
+  // (a download of combined results only), so no row is counted or warned about twice.
+  const perClientResults = new Set<string>();
+  for (const m of members) {
+    if (m.comps.length < 3 || m.comps[m.comps.length - 2]!.toLowerCase() !== 'results') continue;
+    const scope = scopeOf(m.comps.slice(0, -2));
+    if (scope && scope.key !== '') perClientResults.add(m.base.toLowerCase());
+  }
+  const combinedTwice = (m: Member): boolean =>
+    m.comps.length === 2 && m.comps[0]!.toLowerCase() === 'results' && m.base.startsWith('All ') && perClientResults.has(m.base.slice(4).toLowerCase());
   const sparse = new Set(members.filter((m) => m.base.toLowerCase().endsWith('.idx')).map((m) => `${m.folder}/${m.base.slice(0, -4).toLowerCase()}`));
   for (const m of members) {
     restartTimeBudget();
     if (inRepo.has(m) || m.source.size === 0) continue;
+    if (combinedTwice(m)) {
+      notes.add({ file: m.name, level: 'skipped', code: 'not-evidence', kind: 'collection-metadata', message: "a hunt's combined results: the same rows are read from each client's folder" }, label);
+      continue;
+    }
     if (budget.inflated >= ARCHIVE_LIMITS.maxTotalInflated) {
       budgetOut++;
       continue;

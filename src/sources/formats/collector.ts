@@ -240,7 +240,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   if (elevatedRaw === false) note('warning', 'unreadable', `collector: ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: ${limited}`, 'not-elevated');
   else if (elevatedRaw === true && !elevated) note('warning', 'damaged', `collector: says it ran with administrator rights, but the collector cannot tell that in ${mode ? `PowerShell ${mode} mode` : 'a languageMode that is not a mode\'s name'} (it writes null there): not trusted; ${limited}`, 'not-elevated');
   else if (!elevated) note('warning', 'unreadable', `collector: whether it ran with administrator rights is not known${mode && mode !== 'FullLanguage' ? ` (PowerShell ${mode} mode cannot ask)` : ''}; namespaces or objects hidden from a user without them may be missing: ${limited}`, 'not-elevated');
-  if (mode && mode !== 'FullLanguage') note('warning', 'assumption', `collector: ran in PowerShell ${mode} mode (Constrained Language Mode: an AppLocker or WDAC lockdown, or a constrained endpoint); the WMI queries are the same, the host's DNS domain comes from Win32_ComputerSystem`, 'language-mode');
+  if (mode && mode !== 'FullLanguage') note('warning', 'assumption', `collector: ran in PowerShell ${mode} mode (an AppLocker or WDAC lockdown, or a constrained endpoint): it read WMI with the same queries as in FullLanguage${elevated ? '' : ', but could not check its administrator rights (see that note)'}, and the host's DNS domain comes from Win32_ComputerSystem`, 'language-mode');
 
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();

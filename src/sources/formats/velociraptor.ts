@@ -341,13 +341,13 @@ function collectionRow(r: RowAt, file: string, notes: NoteSink): void {
   const path = text('Path', 400);
   const size = col(r.row, 'Size');
   const where = [path, typeof size === 'number' ? `${size} bytes` : null].filter(Boolean).join(', ');
-  const what = `${part}${item ? ` ${item}` : ''}${where ? ` (${where})` : ''}`;
   const reason = text('Reason', 400) ?? 'no reason given';
+  // what was not uploaded comes first (a terminal line cut at its width still shows it), where the row is comes last
   notes.add({
     file,
     level: 'warning',
     code: action === 'skipped' ? 'over-limit' : 'failed',
-    message: `${r.where}${collectionWhere(r.row)}: ${ARTIFACT.collection} ${action === 'skipped' ? 'did not upload' : 'could not upload'} ${what}: ${reason}; what it holds is not in this evidence`,
+    message: `${part}${item ? ` ${item}` : ''} ${action === 'skipped' ? 'not uploaded' : 'could not be uploaded'}${where ? ` (${where})` : ''}: ${reason}; what it holds is not in this evidence (${ARTIFACT.collection}, ${r.where}${collectionWhere(r.row)})`,
   });
 }
 
@@ -815,6 +815,8 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       tally.add(host, ARTIFACT.autoruns, autorunsTime(str(col(r.row, 'Time')) ?? ''));
     } else if (kind === 'collection') {
       collectionRow(r, file, ctx.notes);
+      // the client answered: it is a host even when nothing it sent is readable (coverage then calls it blind)
+      tally.add(host, ARTIFACT.collection, null);
     } else if (kind === 'pslist' || kind === 'processCreation') {
       const p = procRow(r, host, kind);
       if (procs.length < MAX_PROCESS_ROWS) procs.push(p);
