@@ -413,17 +413,17 @@ export async function scan(paths: string[], opts: ScanOptions = {}): Promise<Sca
   const { read, notes, evidence, observations, logs, repositories, chains, state, hostOf, hostAliases, sigmaHits } = await collect(paths, opts, sigma);
   // where the host's whole WMI state was read (a repository: every namespace; a collector document: the
   // namespaces it read without errors), what is absent was deleted
-  const stateRead = new Map<string, 'all' | Set<string>>();
+  // (each read with its time when known: it shows the absence only of what was logged before it)
+  const stateRead = new Map<string, Array<{ namespaces: 'all' | Set<string>; at: string | null }>>();
   for (const st of state) {
     const h = hostOf(st.host).toLowerCase();
-    const prev = stateRead.get(h);
-    if (prev === 'all' || st.namespaces === 'all') stateRead.set(h, 'all');
-    else stateRead.set(h, new Set([...(prev ?? []), ...st.namespaces.map((n) => n.toLowerCase())]));
+    const reads = stateRead.get(h) ?? [];
+    reads.push({ namespaces: st.namespaces === 'all' ? 'all' : new Set(st.namespaces.map((n) => n.toLowerCase())), at: st.at ?? null });
+    stateRead.set(h, reads);
   }
-  const drafts = buildSubscriptions(observations, (host, ns) => {
-    const s = stateRead.get(host.toLowerCase());
-    return s === 'all' || (s !== undefined && ns !== null && s.has(ns.toLowerCase()));
-  });
+  const drafts = buildSubscriptions(observations, (host, ns) =>
+    (stateRead.get(host.toLowerCase()) ?? []).filter((r) => r.namespaces === 'all' || (ns !== null && r.namespaces.has(ns.toLowerCase()))).map((r) => r.at),
+  );
   const hostList = [...new Set([...evidence.map((e) => e.host), ...drafts.map((d) => d.host)].filter(Boolean))];
   const hostCov = hostCoverage(hostList, evidence, logs, repositories);
   const covByHost = new Map(hostCov.map((c) => [c.host.toLowerCase(), c]));

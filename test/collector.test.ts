@@ -792,7 +792,7 @@ test('state read: the namespaces read without errors are the host\'s whole WMI s
   assert.ok(notes.some((n) => /ROOT\\subscription was not read completely/i.test(n.message)), JSON.stringify(notes));
   doc.host.elevated = false;
   const r2 = await observeInput(bufferInput('doc.json', Buffer.from(JSON.stringify(doc))), { notes: new NoteSink() });
-  assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+  assert.deepEqual(r2!.state, [{ host: 'IEWIN7', namespaces: [], at: '2019-05-11T17:58:45.0000000Z' }]);
 });
 
 // ---- runs that do not show the whole state: without administrator rights, Constrained Language Mode ----------
@@ -876,7 +876,7 @@ test('CLM: a document written in Constrained Language Mode (elevation unknown) i
   assert.ok(validateDoc(doc), JSON.stringify(validateDoc.errors?.slice(0, 3)));
   const { r, notes } = await observe(bufferInput('clm.json', docBuffer(serialize(doc))));
   assert.equal(r!.observations.length, 7);
-  assert.deepEqual(r!.state, [{ host: 'IEWIN7', namespaces: [] }]);
+  assert.deepEqual(r!.state, [{ host: 'IEWIN7', namespaces: [], at: '2019-05-11T17:58:45.0000000Z' }]);
   assert.deepEqual(notes.map((n) => [n.level, n.kind]).sort(), [['warning', 'language-mode'], ['warning', 'not-elevated']]);
   assert.match(notes.find((n) => n.kind === 'not-elevated')!.message, /whether it ran with administrator rights is not known \(PowerShell ConstrainedLanguage mode cannot ask\)/);
   assert.match(notes.find((n) => n.kind === 'language-mode')!.message, /^collector: ran in PowerShell ConstrainedLanguage mode \(an AppLocker or WDAC lockdown, or a constrained endpoint\): it read WMI with the same queries as in FullLanguage, but could not check its administrator rights \(see that note\), and the host's DNS domain comes from Win32_ComputerSystem$/);
@@ -898,7 +898,8 @@ test('format: a 1.0 document (no languageMode) is read as before; the current on
   const { r, notes } = await observe(bufferInput('old.json', docBuffer(serialize(old))));
   assert.deepEqual(notes, []);
   assert.equal(r!.observations.length, 3);
-  assert.deepEqual(r!.state, [{ host: 'WIN10-SAMPLE', namespaces: (r!.state![0]!.namespaces as string[]) }]);
+  // with the time it was read (collectedAt): it shows the absence only of what was logged before then
+  assert.deepEqual(r!.state, [{ host: 'WIN10-SAMPLE', namespaces: (r!.state![0]!.namespaces as string[]), at: '2021-06-06T09:00:00.0000000Z' }]);
   assert.equal((r!.state![0]!.namespaces as string[]).length, 92);
   // a major version 2 is refused with one error naming what is read
   const v2 = await observe(bufferInput('v2.json', docBuffer(serialize(variant(WIN10_DOC, (d) => (d.format = 'wmiscope-collector/2'))))));

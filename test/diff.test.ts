@@ -122,9 +122,14 @@ test('diff: a hostile host name, payload and consumer name are escaped in the ta
   const bot = neu.findings.find((f) => f.consumer?.name === 'BotConsumer23')!;
   bot.host = 'EVIL\u001b[31mHOST\u202e';
   bot.summary = 'run\u001b]0;pwned\u0007';
+  // the status and id are free text in a result file too (only the severity is one of a list)
+  bot.status = 'active\u001b[2J' as typeof bot.status;
+  bot.id = '\u001b[2J\u202eid';
   neu.hosts.push(bot.host);
   const text = formatDiffTable(diffScans(old, neu));
   assert.ok(!/[\u001b\u0007\u202e]/.test(text), 'no raw control or bidi character');
+  assert.match(text, /\(active\\x1b\[2J, id \\x1b\[2J\\u202eid\)/);
+  assert.ok(!/[\u001b\u0007\u202e]/.test(formatDiffTable(diffScans(neu, old))), 'nor when the hostile result is OLD');
   assert.match(text, /EVIL\\x1b\[31mHOST\\u202e/);
   assert.match(text, /run\\x1b\]0;pwned\\x07/);
   bot.consumer!.name = '<script>alert(1)</script>';
@@ -145,6 +150,26 @@ test('diff: a result narrowed when written says so', async () => {
   assert.equal(d.new.narrowed, true);
   assert.equal(d.caveats.length, 1);
   assert.match(d.caveats[0]!, /NEW was narrowed/);
+});
+
+test('diff: a NEW narrowed when written (it hid findings) shows no absence: what it lacks is not gone but not shown; a narrowing that hid nothing changes nothing', async () => {
+  const { old, neu } = await scans();
+  // without NEW's coverage the host being scanned is all that is known (gone, the test above); a narrowing that hid
+  // findings hides which: BotConsumer23 may be among them
+  const narrowed = clone(old);
+  delete narrowed.coverage;
+  narrowed.hidden = { narrowedBy: { minSeverity: 'critical' }, total: 2, bySeverity: { critical: 0, high: 2, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 2, undated: [] };
+  const d = diffScans(neu, narrowed);
+  const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
+  assert.deepEqual(iewin7.gone, []);
+  assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.equal(d.totals.gone, 0);
+  assert.match(d.caveats.join('\n'), /NEW was narrowed when it was written .* hid 2 findings: nothing missing from it is called gone/);
+  // hostile: a hidden count that is not a number is taken as hiding something
+  narrowed.hidden = { ...narrowed.hidden, total: '0' as unknown as number };
+  assert.equal(diffScans(neu, narrowed).totals.gone, 0);
+  narrowed.hidden = { ...narrowed.hidden, total: 0 };
+  assert.deepEqual(names(diffScans(neu, narrowed).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
 });
 
 test('diff: asScanResult refuses what is not a scan result, naming the field', () => {

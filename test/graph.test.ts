@@ -70,10 +70,20 @@ test('status: Velociraptor and Autoruns list bound subscriptions (active); the c
 
 test('state read per namespace: absent from a namespace the collector read cleanly = deleted; from one it could not read = not known', () => {
   const logged = o({ source: 'sysmon', action: 'created', part: 'filter', className: '__EventFilter', name: 'F', properties: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } });
-  const clean = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\subscription';
-  const denied = (host: string, ns: string | null): boolean => host === 'H' && ns?.toLowerCase() === 'root\\cimv2';
+  const clean = (host: string, ns: string | null): Array<string | null> => (host === 'H' && ns?.toLowerCase() === 'root\\subscription' ? [null] : []);
+  const denied = (host: string, ns: string | null): Array<string | null> => (host === 'H' && ns?.toLowerCase() === 'root\\cimv2' ? [null] : []);
   assert.equal(buildSubscriptions([logged], clean)[0]!.status, 'deleted');
   assert.equal(buildSubscriptions([logged], denied)[0]!.status, 'logged-only');
+});
+
+test('a read of the whole state shows the absence only of what was logged no later than it', () => {
+  const logged = o({ source: 'sysmon', action: 'created', part: 'filter', className: '__EventFilter', name: 'F', time: '2024-01-01T00:00:00Z', properties: { Name: 'F', Query: 'SELECT * FROM __InstanceModificationEvent' } });
+  const readAt = (...at: Array<string | null>) => (): Array<string | null> => at;
+  assert.equal(buildSubscriptions([logged], readAt('2024-01-02T00:00:00Z'))[0]!.status, 'deleted');
+  assert.equal(buildSubscriptions([logged], readAt('2024-01-01T00:00:00.0000000Z'))[0]!.status, 'deleted');
+  assert.equal(buildSubscriptions([logged], readAt('2023-12-31T23:59:59Z'))[0]!.status, 'logged-only');
+  assert.equal(buildSubscriptions([logged], readAt('2023-12-31T23:59:59Z', null))[0]!.status, 'deleted');
+  assert.equal(buildSubscriptions([logged], readAt())[0]!.status, 'logged-only');
 });
 
 test('timer and 5859 joins compare the namespace the filter listens in', () => {

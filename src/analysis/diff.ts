@@ -5,7 +5,8 @@
  * rescored when its severity or score differs (new rules, another wmiscope version: reason ids added and removed said);
  * same identity, another hash or query: changed (with what differs); only in NEW: new; only in OLD: gone — and "gone"
  * only where NEW's evidence could have shown it ({@link couldShow}): a host not in NEW's `hosts` was not scanned in
- * NEW, and a subscription NEW's evidence for its host could not show is "not shown in NEW"; neither proves anything.
+ * NEW, and a subscription NEW's evidence for its host could not show — or that NEW, narrowed when written, may have
+ * hidden — is "not shown in NEW"; neither proves anything.
  * A result is untrusted input: {@link asScanResult} checks its shape before anything reads
  * it. `diff -a` allowlists are matched against each finding as read back (./allowlist.ts `matchAllowlists`).
  */
@@ -136,7 +137,9 @@ function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
   const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
   for (const k of suppliedKinds(cov, true)) {
     if (!Object.hasOwn(SOURCES, k)) continue;
-    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null) return true;
+    // a live listing that is not the host's whole state (a collector run without administrator rights, …) shows nothing absent
+    const whole = k === 'cim' || k === 'cim-residue' || cov.live.some((l) => l.source === k && l.partial !== true);
+    if (LIVE_KINDS.includes(k) && blindByDesign(k, shape) === null && whole) return true;
     if (SOURCES[k].state !== 'logged' || !SOURCES[k].showsSubscriptions) continue;
     let earliest = Infinity;
     for (const o of f.observations) {
@@ -264,6 +267,9 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
   }
   const totals = { new: 0, gone: 0, changed: 0, rescored: 0, unchanged: 0, notScannedInNew: 0, notShownInNew: 0 };
   const newCoverage = newR.coverage ? new Map(newR.coverage.map((c) => [c.host.toLowerCase(), c])) : null;
+  // a NEW narrowed when written that hid findings (a count that is not 0, or not a number: untrusted) hides which:
+  // any of OLD's may be among them, so nothing missing from it is gone
+  const newHid = newR.hidden !== undefined && !(isObj(newR.hidden) && newR.hidden.total === 0);
   const out: DiffHost[] = [];
   for (const h of hosts.values()) {
     const d: DiffHost = { host: h.host, ...(h.oldName !== undefined ? { oldName: h.oldName } : {}), inOld: h.inOld, inNew: h.inNew, new: [], gone: [], changed: [], rescored: [], unchanged: 0, notScannedInNew: [], notShownInNew: [] };
@@ -300,7 +306,7 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
         }
         // gone only where NEW's evidence for the host could have shown it
         const cov = newCoverage ? (newCoverage.get(h.host.toLowerCase()) ?? null) : undefined;
-        for (const o of left) (couldShow(o.f, cov) ? d.gone : d.notShownInNew).push(entry(o.f, o.hash));
+        for (const o of left) (!newHid && couldShow(o.f, cov) ? d.gone : d.notShownInNew).push(entry(o.f, o.hash));
         if (news.length) after.set(k, news);
         else after.delete(k);
       }
@@ -328,7 +334,10 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
   }
   out.sort((a, b) => compareName(a.host, b.host));
   const caveats: string[] = [];
-  if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as gone although it may still be there');
+  if (newHid) {
+    const total = isObj(newR.hidden) && typeof newR.hidden.total === 'number' && Number.isSafeInteger(newR.hidden.total) ? newR.hidden.total : null;
+    caveats.push(`NEW was narrowed when it was written (--min-severity, --only-host or --since/--until) and hid ${total === null ? 'findings' : `${total} finding${total === 1 ? '' : 's'}`}: nothing missing from it is called gone (what OLD has and NEW lacks is listed as not shown), since it may be among them`);
+  } else if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until), but hid nothing');
   if (oldR.hidden !== undefined) caveats.push('OLD was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as new although it may have been there');
   return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats, ...(lists.length ? { allowlists: lists.map((l) => l.name) } : {}) };
 }

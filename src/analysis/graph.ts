@@ -137,13 +137,22 @@ function stableId(s: string): string {
 
 /**
  * Where the host's whole WMI state was read (a repository, a collector document's clean namespaces): a
- * subscription absent there was deleted. A set holds lower-case host names read in every namespace.
+ * subscription absent there was deleted. A set holds lower-case host names read in every namespace (when, not
+ * known); a function gives, for a host and namespace, the time of each read of its whole state (null: not known),
+ * none when it was not read. A read shows the absence only of what was logged no later than it: a subscription whose
+ * latest logged record is after every read of known time may have been made after them.
  */
-export type StateRead = Set<string> | ((host: string, namespace: string | null) => boolean);
+export type StateRead = Set<string> | ((host: string, namespace: string | null) => ReadonlyArray<string | null>);
 
 /** Join observations into subscriptions. */
 export function buildSubscriptions(observations: Observation[], stateRead: StateRead): Draft[] {
-  const readAll = typeof stateRead === 'function' ? stateRead : (host: string): boolean => stateRead.has(low(host));
+  const readAt = typeof stateRead === 'function' ? stateRead : (host: string): Array<string | null> => (stateRead.has(low(host)) ? [null] : []);
+  /** Whether a read of the host's whole state in `ns` came no earlier than the latest logged record of `obs`. */
+  const readAfter = (host: string, ns: string | null, obs: Observation[]): boolean => {
+    const logged = obs.filter((o) => o.source !== 'cim-residue' && !live(o) && o.time && isoKey(o.time) !== null).map((o) => isoKey(o.time!)!);
+    const last = logged.sort(compareText)[logged.length - 1] ?? null;
+    return readAt(host, ns).some((at) => at === null || last === null || !isoBefore(at, last));
+  };
   // objects by (host, part, class, name), one per namespace: the same names in two namespaces are two objects
   const byName = new Map<string, Obj[]>();
   const all: Obj[] = [];
@@ -212,7 +221,7 @@ export function buildSubscriptions(observations: Observation[], stateRead: State
       id: stableId(key),
       host,
       namespace: ns,
-      status: statusOf([f, c, b], readAll(host, ns)),
+      status: statusOf([f, c, b], readAfter(host, ns, obs)),
       filter: toSubObject(f),
       consumer: toSubObject(c),
       binding: toSubObject(b),
@@ -461,6 +470,8 @@ export interface HostSources {
   logs: LogCoverage[];
   /** Kinds of evidence supplied for the host (a log with 0 records counts: it was collected). */
   supplied: SourceKind[];
+  /** Every repository of the host was read without OBJECTS.DATA: it shows no object, so none is missing from it. */
+  repositoryWithoutObjects?: boolean;
 }
 
 /** The source kind a log channel's coverage row stands for (Security is the process-creation log). */
@@ -578,6 +589,7 @@ export function coverage(d: Draft, src: HostSources): CoverageEntry[] {
     if (saw) reason = null;
     else if (!supplied) reason = `no ${desc.evidence} supplied${blind ? `; ${wouldNot(kind)} anyway: ${blind}` : ''}`;
     else if (blind) reason = `${wouldNot(kind)}: ${blind}`;
+    else if ((kind === 'cim' || kind === 'cim-residue') && src.repositoryWithoutObjects) reason = 'not observable in this evidence: the repository was read without OBJECTS.DATA (index keys only, no object)';
     else if (desc.state === 'logged') reason = notLogged(kind, d, shape, src.logs.filter((l) => logKind(l.source) === kind));
     else reason = desc.unbound === 'bound-only' && shape.binding === 'unknown' ? `${desc.missed}, or it is not bound: a binding of it is not observable in this evidence` : desc.missed;
     out.push({ source: coverageLabel(kind), saw, reason });

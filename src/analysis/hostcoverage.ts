@@ -100,14 +100,14 @@ export function hostCoverage(hosts: string[], evidence: EvidenceItem[], logs: Lo
     lc.sort((a, b) => compareText(a.source, b.source) || compareText(a.channel, b.channel) || compareText(a.file, b.file));
     const repos: RepositoryCoverage[] = mine(repositories).map((r) => {
       const times = r.files.map((f) => f.modified).sort();
-      return { file: r.file, objectsFirst: r.objectsFirst, objectsLast: r.objectsLast, filesModifiedFirst: times[0] ?? null, filesModifiedLast: times[times.length - 1] ?? null };
+      return { file: r.file, objectsFirst: r.objectsFirst, objectsLast: r.objectsLast, filesModifiedFirst: times[0] ?? null, filesModifiedLast: times[times.length - 1] ?? null, ...(r.withoutObjects ? { withoutObjects: true as const } : {}) };
     });
     const items = mine(evidence);
     const live: HostCoverage['live'] = [];
     for (const e of items)
       for (const source of e.sources ?? [])
         if (source === 'collector' || source === 'velociraptor' || source === 'autoruns' || source === 'wmi-trace') {
-          if (!live.some((l) => l.source === source && l.file === e.file)) live.push({ source, file: e.file });
+          if (!live.some((l) => l.source === source && l.file === e.file)) live.push({ source, file: e.file, ...(e.partial ? { partial: true as const } : {}) });
         }
     const ids = (s: LogCoverage['source']): number[] => [...new Set(lc.filter((l) => l.source === s).flatMap((l) => l.wmiEventIds))].sort((a, b) => a - b);
     const has = (s: LogCoverage['source']): boolean => lc.some((l) => l.source === s);
@@ -139,7 +139,8 @@ export function suppliedKinds(c: HostCoverage, withRecords = false): SourceKind[
     if (k && (!withRecords || l.records > 0)) out.add(k);
   }
   if (c.processCreation.security4688 || c.processCreation.sysmon1) out.add('process');
-  if (c.repositories.length) {
+  // with records: a repository read without OBJECTS.DATA holds none (keys only), like a log of 0 records
+  if (c.repositories.some((r) => !withRecords || r.withoutObjects !== true)) {
     out.add('cim');
     out.add('cim-residue');
   }
@@ -238,5 +239,6 @@ export function blindSpots(c: HostCoverage): string[] {
 /** The per-source facts the subscription coverage ("seen by / missed by") needs. */
 export function hostSources(c: HostCoverage | undefined): HostSources {
   if (!c) return { logs: [], supplied: [] };
-  return { logs: c.logs, supplied: suppliedKinds(c) };
+  const keysOnly = c.repositories.length > 0 && c.repositories.every((r) => r.withoutObjects === true);
+  return { logs: c.logs, supplied: suppliedKinds(c), ...(keysOnly ? { repositoryWithoutObjects: true } : {}) };
 }

@@ -124,6 +124,10 @@ export class CimRepository {
   private readonly names = new Map<string, { name: string; namedBy: CimNamespace['namedBy'] }>();
   private namesResolved = false;
   private readonly hasObjects: boolean;
+  /** Whether OBJECTS.DATA was found: without it the index gives keys and namespace hashes only, no object's record. */
+  get hasObjectStore(): boolean {
+    return this.hasObjects;
+  }
   private readonly btr: PageSource;
   /** The open files (closed by close()). */
   private readonly sources: PageSource[];

@@ -292,6 +292,12 @@ export interface EvidenceItem {
   detail: string;
   /** The sources of live state this item is (a repository, a collector document, Velociraptor rows of each artifact, Autoruns), for coverage. */
   sources?: SourceKind[];
+  /**
+   * Present (true) when this live listing is not the host's whole WMI state (a collector document run without
+   * administrator rights or not known to have them, with a namespace read with errors, a damaged object or a walk cut
+   * short): what it lacks may still exist, so `diff` calls nothing gone through it.
+   */
+  partial?: true;
   records: number;
   first: string | null;
   last: string | null;
@@ -356,6 +362,8 @@ export interface RepositorySummary {
   file: string;
   objectsFirst: string | null;
   objectsLast: string | null;
+  /** Present (true) when OBJECTS.DATA was missing: the index gave keys only, and no object could be read. */
+  withoutObjects?: true;
   /** File name → last-modified time (ISO), for repositories read from disk. */
   files: Array<{ name: string; modified: string }>;
 }
@@ -403,6 +411,8 @@ export interface RepositoryCoverage {
   /** Last-write times of its files (on disk only): the newest is when the repository was last written. */
   filesModifiedFirst: string | null;
   filesModifiedLast: string | null;
+  /** Present (true) when OBJECTS.DATA was missing (a collection that skipped it for its size): it can show no object. */
+  withoutObjects?: true;
 }
 
 /** What a host's evidence can and cannot show about WMI subscriptions. */
@@ -416,7 +426,8 @@ export interface HostCoverage {
   logs: LogCoverage[];
   repositories: RepositoryCoverage[];
   /** Live-state sources: collector, Velociraptor, Autoruns, WMI-Activity trace. */
-  live: Array<{ source: 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace'; file: string }>;
+  /** `partial`: the listing is not the host's whole state (see {@link EvidenceItem.partial}). */
+  live: Array<{ source: 'collector' | 'velociraptor' | 'autoruns' | 'wmi-trace'; file: string; partial?: true }>;
   /** Event exports read for this host (JSON/XML/ECS/nxlog). */
   exports: string[];
   /** What this evidence cannot show, in words. */

@@ -20,7 +20,7 @@ const allowText = (e: DiffEntry): string => `${e.allowlistedBy === 'diff' ? 'by 
 
 function entryLine(e: DiffEntry, width: number): string {
   const allow = e.allowlisted !== null ? ` [allow-listed ${escapeVisible(cut(allowText(e), 90))}]` : '';
-  const head = `${e.severity.padEnd(8)} ${show(e.namespace ?? '(namespace unknown)', 60)} ${show(e.className, 60)} ${show(e.name, 80)} (${e.status}, id ${e.id.slice(0, 12)})${allow}`;
+  const head = `${e.severity.padEnd(8)} ${show(e.namespace ?? '(namespace unknown)', 60)} ${show(e.className, 60)} ${show(e.name, 80)} (${escapeVisible(e.status)}, id ${escapeVisible(e.id.slice(0, 12))})${allow}`;
   return `${head}\n      ${show(e.summary, Math.max(20, width - 6))}`;
 }
 

@@ -20,9 +20,11 @@ export interface ObserveResult {
   chains?: Map<string, string[]>;
   /**
    * Where the input shows the host's whole WMI state (what is absent there was deleted): `all` namespaces
-   * (a repository) or a list of canonical namespaces read without errors (a collector document).
+   * (a repository) or a list of canonical namespaces read without errors (a collector document); `at`, when the
+   * state was read (a collector document's `collectedAt`; absent or null: not known), since it shows the absence only
+   * of what was made before then.
    */
-  state?: Array<{ host: string; namespaces: 'all' | string[] }>;
+  state?: Array<{ host: string; namespaces: 'all' | string[]; at?: string | null }>;
   /** Repositories read (for coverage). */
   repositories?: RepositorySummary[];
   /** Host names the input shows to be one machine (a log that renamed its computer, a client and its logs), and why. */

@@ -71,7 +71,7 @@ async function runAt(task: Task, at: string, extra: { sigma?: EventMatcher }): P
       const r = await observeRepositoryFolder(at, task.host, notes);
       const chains = new Map<string, string[]>();
       for (const [k, v] of r.chains) chains.set(`${task.host.toLowerCase()}|${k}`, v);
-      return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.item ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}), ...(r.repository ? { repositories: [r.repository] } : {}) }, notes: notes.list() };
+      return { result: { observations: r.observations, items: r.item ? [r.item] : [], logs: [], chains, ...(r.whole ? { state: [{ host: task.host, namespaces: 'all' as const }] } : {}), ...(r.repository ? { repositories: [r.repository] } : {}) }, notes: notes.list() };
     }
     const result = await observeInput(fileInput(at), { notes, ...(task.host ? { host: task.host } : {}), ...(extra.sigma ? { sigma: extra.sigma } : {}) }, at);
     if (result === null && !notes.wroteAbout(at)) notes.add({ file: at, level: 'skipped', code: 'not-evidence', message: NOT_EVIDENCE });

@@ -488,7 +488,7 @@ export async function walkArchive(listing: ArchiveListing, ctx: ObserveContext, 
     for (const [k, v] of res.chains) chains.set(`${host.toLowerCase()}|${k}`, v);
     const p = uploadedPath([...repo.comps, 'x']);
     const item = res.item && p ? { ...res.item, detail: `${res.item.detail}; collected from ${escapeText(p.replace(/\\x$/, ''))}` } : res.item;
-    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.item ? { state: [{ host, namespaces: 'all' as const }] } : {}), ...(res.repository ? { repositories: [res.repository] } : {}) } });
+    results.push({ scope, member: null, result: { observations: res.observations, items: item ? [item] : [], logs: [], chains, ...(res.whole ? { state: [{ host, namespaces: 'all' as const }] } : {}), ...(res.repository ? { repositories: [res.repository] } : {}) } });
   }
   if (budgetOut) notes.add({ file: label, level: 'skipped', code: 'over-limit', message: `${budgetOut} member(s) not read: more than ${ARCHIVE_LIMITS.maxTotalInflated} bytes inflated from this archive` });
 

@@ -210,7 +210,13 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
       continue;
     }
     walked++;
-    const errors = Array.isArray(n['errors']) ? n['errors'] : [];
+    // "errors" is a list (empty: every query worked); anything else says nothing of how the namespace was read
+    if (!Array.isArray(n['errors'])) {
+      failed++;
+      note('warning', 'damaged', `collector: namespace ${normalizeNamespace(name)}: "errors" is not a list, so whether it was read completely is unknown: no absence is concluded there`);
+      continue;
+    }
+    const errors = n['errors'];
     if (!errors.length) {
       clean.push(normalizeNamespace(name));
       continue;
@@ -223,22 +229,33 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   // Administrator rights: only a run that says it had them shows the host's whole state. Without them (or when the
   // script could not tell: Constrained Language Mode, a 1.0 document whose check failed) a namespace may deny the
   // account and WMI may leave objects out without an error, so nothing absent from the document is called gone.
+  // The collector asks for elevation only in FullLanguage (it writes null elsewhere), so "elevated": true beside
+  // another language mode, or a languageMode that is not a mode's name, is not a document it wrote: not trusted.
   const elevatedRaw = isObject(hostDoc) ? hostDoc['elevated'] : undefined;
-  const elevated = elevatedRaw === true;
   const modeRaw = isObject(hostDoc) ? hostDoc['languageMode'] : undefined;
   const mode = typeof modeRaw === 'string' && /^[A-Za-z]{1,40}$/.test(modeRaw) ? modeRaw : null;
+  const modeAllowsElevation = modeRaw === undefined || mode === 'FullLanguage';
+  const elevated = elevatedRaw === true && modeAllowsElevation;
   const limited = 'no absence (deleted, orphan, missed) is concluded from this document';
   if (elevatedRaw === false) note('warning', 'unreadable', `collector: ran without administrator rights; namespaces that deny other users and objects hidden from that account may be missing: ${limited}`, 'not-elevated');
+  else if (elevatedRaw === true && !elevated) note('warning', 'damaged', `collector: says it ran with administrator rights, but the collector cannot tell that in ${mode ? `PowerShell ${mode} mode` : 'a languageMode that is not a mode\'s name'} (it writes null there): not trusted; ${limited}`, 'not-elevated');
   else if (!elevated) note('warning', 'unreadable', `collector: whether it ran with administrator rights is not known${mode && mode !== 'FullLanguage' ? ` (PowerShell ${mode} mode cannot ask)` : ''}; namespaces or objects hidden from a user without them may be missing: ${limited}`, 'not-elevated');
   if (mode && mode !== 'FullLanguage') note('warning', 'assumption', `collector: ran in PowerShell ${mode} mode (an AppLocker or WDAC lockdown, or a constrained endpoint): it read WMI with the same queries as in FullLanguage${elevated ? '' : ', but could not check its administrator rights (see that note)'}, and the host's DNS domain comes from Win32_ComputerSystem`, 'language-mode');
 
   const observations: Observation[] = [];
   const chains = new Map<string, string[]>();
   let skipped = 0;
+  // a skipped object leaves its namespace incomplete (a binding skipped would make its filter an orphan): no absence
+  // is concluded there, nor anywhere when the object does not say its namespace
+  const damagedNs = new Set<string>();
+  let damagedAnywhere = false;
   for (const [i, raw] of objects.entries()) {
     const c = check(raw);
     if (typeof c === 'string') {
       skipped++;
+      const where = isObject(raw) && typeof raw['namespace'] === 'string' ? raw['namespace'] : null;
+      if (where !== null) damagedNs.add(normalizeNamespace(where).toLowerCase());
+      else damagedAnywhere = true;
       note('warning', 'damaged', `collector: objects[${i}] skipped: ${c}`);
       continue;
     }
@@ -271,11 +288,15 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   const version = stringAt(doc, 'collector', 'version');
   const ps = stringAt(hostDoc, 'powershell', 'version');
   const os = stringAt(hostDoc, 'os', 'caption') ?? stringAt(hostDoc, 'os', 'version');
+  const whole = elevated && !damagedAnywhere ? clean.filter((n) => !damagedNs.has(n.toLowerCase())) : [];
+  // the whole state of every namespace walked, or only part of it (what it lacks is then not shown absent by `diff`)
+  const partial = whole.length < walked || doc['truncated'] !== false;
   const item: EvidenceItem = {
     file,
     kind: 'collector',
     host,
     sources: ['collector'],
+    ...(partial ? { partial: true as const } : {}),
     detail: `wmiscope collector${version ? ` ${version}` : ''}${ps ? `, PowerShell ${ps}` : ''}${mode && mode !== 'FullLanguage' ? ` (${mode})` : ''}${os ? `, ${os}` : ''}: ${walked} namespaces walked${failed ? `, ${failed} with errors` : ''}${doc['truncated'] === true ? ' (walk truncated)' : ''}${skipped ? `, ${skipped} objects skipped` : ''}${elevated ? '' : elevatedRaw === false ? ', not elevated' : ', elevation unknown'}`,
     records: observations.length,
     first: time,
@@ -283,7 +304,7 @@ async function observe(input: EvidenceInput, ctx: ObserveContext): Promise<Obser
   };
   // the host's whole WMI state in the namespaces read without errors — none unless the collector ran with
   // administrator rights (WMI may hide objects from other users without an error)
-  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: elevated ? clean : [] }] };
+  return { observations, items: [item], logs: [], chains, state: [{ host, namespaces: whole, at: time }] };
 }
 
 export const collectorAdapter: Adapter = { format: 'collector', detect, observe };

@@ -50,6 +50,11 @@ export interface RepositoryResult {
   chains: Map<string, string[]>;
   /** For coverage: the span of its subscription objects and its files' last-write times. */
   repository?: RepositorySummary;
+  /**
+   * Whether the read shows the host's whole WMI state (what is absent was deleted): a repository read with its object
+   * store. Without OBJECTS.DATA (a collection that skipped it for its size) no object is read, so none is shown absent.
+   */
+  whole?: boolean;
 }
 
 /** Last-write times of the repository files in `dir` (empty when it is not a folder on disk). */
@@ -176,8 +181,8 @@ function describeRepository(repo: CimRepository, dir: string, host: string, note
   for (const w of repo.warnings) notes.add({ file: dir, level: 'warning', code: 'damaged', kind: w.code, message: shown(`[${w.code}] ${w.message}`) });
   const detail = `WMI repository ${repo.version}, ${repo.mapping.current}, ${repo.namespaces().length} namespaces${copies ? `, ${copies} old ${copies === 1 ? 'copy' : 'copies'} of live subscription objects in residue (not deletions)` : ''}`;
   const item: EvidenceItem = { file: dir, kind: 'cim', host, detail, sources: ['cim'], records: repo.keys().length, first, last };
-  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, files: where.fileTimes ? repositoryFileTimes(dir) : [] };
-  return { observations: obs, item, chains, repository };
+  const repository: RepositorySummary = { host, file: dir, objectsFirst: first, objectsLast: last, ...(repo.hasObjectStore ? {} : { withoutObjects: true as const }), files: where.fileTimes ? repositoryFileTimes(dir) : [] };
+  return { observations: obs, item, chains, repository, whole: item !== null && repo.hasObjectStore };
 }
 
 // ---- gzip'd repository files and repositories in archives: staged to a temporary folder ------------------------
