@@ -79,10 +79,13 @@ test('diff: the other way round, nothing is gone: the collector findings on IEWI
   assert.deepEqual(iewin7.gone, []);
   assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
   assert.match(formatDiffTable(d), /\? not shown by NEW's evidence critical ROOT\\cimv2\\totallylegit CommandLineEventConsumer BotConsumer23/);
-  // without NEW's coverage (a hand-made result) the host being scanned is all that is known: gone
+  // without NEW's coverage (a hand-made or older result) nothing says what its evidence could show: not shown, never gone
   const bare = clone(old);
   delete bare.coverage;
-  assert.deepEqual(names(diffScans(neu, bare).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+  const dBare = diffScans(neu, bare);
+  assert.deepEqual(dBare.hosts.find((h) => h.host === 'IEWIN7')!.gone, []);
+  assert.deepEqual(names(dBare.hosts.find((h) => h.host === 'IEWIN7')!.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.match(dBare.caveats.join('\n'), /NEW has no coverage .* nothing missing from it is called gone/);
   const win10 = d.hosts.find((h) => h.host === 'WIN10-SAMPLE')!;
   assert.equal(win10.inNew, false);
   assert.deepEqual(win10.gone, []);
@@ -153,23 +156,25 @@ test('diff: a result narrowed when written says so', async () => {
 });
 
 test('diff: a NEW narrowed when written (it hid findings) shows no absence: what it lacks is not gone but not shown; a narrowing that hid nothing changes nothing', async () => {
-  const { old, neu } = await scans();
-  // without NEW's coverage the host being scanned is all that is known (gone, the test above); a narrowing that hid
-  // findings hides which: BotConsumer23 may be among them
-  const narrowed = clone(old);
-  delete narrowed.coverage;
+  const { neu } = await scans();
+  // NEW lacks ProbeScriptFint, on a host whose elevated collector document lists every namespace: gone, unless NEW
+  // was narrowed and hid findings (it may be among them)
+  const lacking = clone(neu);
+  lacking.findings = lacking.findings.filter((f) => f.consumer?.name !== 'ProbeScriptFint');
+  assert.deepEqual(names(diffScans(neu, lacking).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['ProbeScriptFint']);
+  const narrowed = clone(lacking);
   narrowed.hidden = { narrowedBy: { minSeverity: 'critical' }, total: 2, bySeverity: { critical: 0, high: 2, medium: 0, low: 0, info: 0 }, otherHosts: 0, outsideWindow: 0, belowMinSeverity: 2, undated: [] };
   const d = diffScans(neu, narrowed);
   const iewin7 = d.hosts.find((h) => h.host === 'IEWIN7')!;
   assert.deepEqual(iewin7.gone, []);
-  assert.deepEqual(names(iewin7.notShownInNew), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(names(iewin7.notShownInNew), ['ProbeScriptFint']);
   assert.equal(d.totals.gone, 0);
   assert.match(d.caveats.join('\n'), /NEW was narrowed when it was written .* hid 2 findings: nothing missing from it is called gone/);
   // hostile: a hidden count that is not a number is taken as hiding something
   narrowed.hidden = { ...narrowed.hidden, total: '0' as unknown as number };
   assert.equal(diffScans(neu, narrowed).totals.gone, 0);
   narrowed.hidden = { ...narrowed.hidden, total: 0 };
-  assert.deepEqual(names(diffScans(neu, narrowed).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['BotConsumer23', 'ProbeScriptFint']);
+  assert.deepEqual(names(diffScans(neu, narrowed).hosts.find((h) => h.host === 'IEWIN7')!.gone), ['ProbeScriptFint']);
 });
 
 test('diff: asScanResult refuses what is not a scan result, naming the field', () => {

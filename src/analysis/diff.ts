@@ -124,16 +124,15 @@ function entryOf(f: Finding, hash: string, allowlists: readonly Allowlist[]): Di
 }
 
 /**
- * Whether the evidence NEW read for a host (its coverage; undefined: NEW's result has none, as a hand-made one, and
- * then the host being scanned is all that is known) could have shown this subscription of OLD, so that its absence
+ * Whether the evidence NEW read for a host (its coverage; undefined: NEW's result has none, as a hand-made or older one,
+ * and then nothing says what its evidence could show, so nothing is gone through it) could have shown this subscription of OLD, so that its absence
  * from NEW says something: NEW read for the host a live listing (repository, collector, Velociraptor, Autoruns) that
  * nothing in its design keeps from listing it (its namespace, its consumer class, `model/sources.ts`), or a log of a
  * source that saw it in OLD and that holds the time OLD's records of it were written (complete or rolled over, its
  * first record no later than the earliest of them: an excerpt, or a log of unknown completeness, proves nothing).
  */
 function couldShow(f: Finding, cov: HostCoverage | null | undefined): boolean {
-  if (cov === undefined) return true;
-  if (cov === null) return false;
+  if (cov === undefined || cov === null) return false;
   const shape = { namespace: f.namespace, consumerClass: f.consumer?.className ?? null, binding: f.binding ? ('bound' as const) : ('unknown' as const), hasConsumer: f.consumer !== null };
   for (const k of suppliedKinds(cov, true)) {
     if (!Object.hasOwn(SOURCES, k)) continue;
@@ -338,6 +337,7 @@ export function diffScans(oldR: ScanResult, newR: ScanResult, opts: DiffOptions 
     const total = isObj(newR.hidden) && typeof newR.hidden.total === 'number' && Number.isSafeInteger(newR.hidden.total) ? newR.hidden.total : null;
     caveats.push(`NEW was narrowed when it was written (--min-severity, --only-host or --since/--until) and hid ${total === null ? 'findings' : `${total} finding${total === 1 ? '' : 's'}`}: nothing missing from it is called gone (what OLD has and NEW lacks is listed as not shown), since it may be among them`);
   } else if (newR.hidden !== undefined) caveats.push('NEW was narrowed when it was written (--min-severity, --only-host or --since/--until), but hid nothing');
+  if (!newR.coverage) caveats.push('NEW has no coverage (a hand-made or older result): what its evidence could show is unknown, so nothing missing from it is called gone (what OLD has and NEW lacks is listed as not shown)');
   if (oldR.hidden !== undefined) caveats.push('OLD was narrowed when it was written (--min-severity, --only-host or --since/--until): a subscription it hid is listed as new although it may have been there');
   return { old: scanOf(oldR), new: scanOf(newR), hosts: out, totals, caveats, ...(lists.length ? { allowlists: lists.map((l) => l.name) } : {}) };
 }
