@@ -263,6 +263,17 @@ export function analyseVql(text: string): VqlAnalysis {
   }
   for (const o of stack) res.syntax.push({ message: `unclosed '${toks[o].value}'`, offset: toks[o].offset });
 
+  /** The dotted name (`Artifact.Windows.X`) starting with the identifier at `start`, and the index of its last part. */
+  const dotted = (start: number): { name: string; end: number } => {
+    let end = start;
+    let name = toks[start]!.value;
+    while (toks[end + 1]?.kind === 'op' && toks[end + 1]!.value === '.' && toks[end + 2]?.kind === 'ident') {
+      name += '.' + toks[end + 2]!.value;
+      end += 2;
+    }
+    return { name, end };
+  };
+
   /** Keyword args of the call whose `(` is at index `open`. */
   const argsOf = (open: number): { args: string[]; positional: number } => {
     const close = match.get(open) ?? toks.length;
@@ -353,14 +364,9 @@ export function analyseVql(text: string): VqlAnalysis {
     }
     // Plugin calls: FROM Name{.Name}[(args)]
     if (t.kind === 'keyword' && t.value === 'FROM') {
-      let j = i + 1;
-      const first = toks[j];
+      const first = toks[i + 1];
       if (first === undefined || first.kind !== 'ident') continue;
-      let name = first.value;
-      while (toks[j + 1]?.kind === 'op' && toks[j + 1].value === '.' && toks[j + 2]?.kind === 'ident') {
-        name += '.' + toks[j + 2].value;
-        j += 2;
-      }
+      const { name, end: j } = dotted(i + 1);
       const open = toks[j + 1];
       if (open !== undefined && open.kind === 'op' && open.value === '(') {
         const { args, positional } = argsOf(j + 1);
@@ -373,12 +379,7 @@ export function analyseVql(text: string): VqlAnalysis {
     if (t.kind === 'ident') {
       const prev = toks[i - 1];
       if (prev !== undefined && prev.kind === 'op' && prev.value === '.') continue;
-      let j = i;
-      let name = t.value;
-      while (toks[j + 1]?.kind === 'op' && toks[j + 1].value === '.' && toks[j + 2]?.kind === 'ident') {
-        name += '.' + toks[j + 2].value;
-        j += 2;
-      }
+      const { name, end: j } = dotted(i);
       const open = toks[j + 1];
       if (open !== undefined && open.kind === 'op' && open.value === '(') {
         const { args, positional } = argsOf(j + 1);
